@@ -1,0 +1,40 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { CtStateStore } from '../../shared/ports.ts';
+import type { CtLogState } from '../../shared/model.ts';
+import { getItem, isConditionFailure, withoutKeys, type Table } from './table.ts';
+
+const logKey = (url: string) => ({ pk: `CTLOG#${url}`, sk: 'STATE' });
+const watchlistKey = { pk: 'CT', sk: 'WATCHLIST' };
+
+export class DynamoCtStateStore implements CtStateStore {
+  constructor(private readonly table: Table) {}
+
+  async getLog(logUrl: string): Promise<CtLogState | undefined> {
+    const item = await getItem(this.table, logKey(logUrl));
+    return item && withoutKeys<CtLogState>(item);
+  }
+
+  async saveLog(state: CtLogState, expectedPosition: number | undefined): Promise<boolean> {
+    try {
+      await this.table.doc.send(new PutCommand({
+        TableName: this.table.name,
+        Item: { ...state, ...logKey(state.logUrl) },
+        ...(expectedPosition === undefined
+          ? { ConditionExpression: 'attribute_not_exists(pk)' }
+          : { ConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': 'position' }, ExpressionAttributeValues: { ':p': expectedPosition } }),
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async getWatchlist(): Promise<string[]> {
+    return ((await getItem(this.table, watchlistKey))?.domains as string[] | undefined) ?? [];
+  }
+
+  async putWatchlist(domains: string[]): Promise<void> {
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...watchlistKey, domains } }));
+  }
+}

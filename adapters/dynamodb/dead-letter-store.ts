@@ -1,0 +1,29 @@
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeadLetterStore } from '../../shared/ports.ts';
+import type { DeadLetter } from '../../shared/model.ts';
+import { queryPage, withoutKeys, type Table } from './table.ts';
+
+const key = (id: string) => ({ pk: `DLQ#${id}`, sk: 'DLQ' });
+
+export class DynamoDeadLetterStore implements DeadLetterStore {
+  constructor(private readonly table: Table) {}
+
+  async put(letter: DeadLetter): Promise<void> {
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...letter, ...key(letter.id), gsi1pk: 'DLQ', gsi1sk: `${letter.failedAt}#${letter.id}` } }));
+  }
+
+  async list(): Promise<DeadLetter[]> {
+    const letters: DeadLetter[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'DLQ', nextToken });
+      letters.push(...page.items.map((i) => withoutKeys<DeadLetter>(i)));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return letters;
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: key(id) }));
+  }
+}

@@ -1,0 +1,104 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../../shared/errors.ts';
+
+export type Item = Record<string, NativeAttributeValue>;
+
+/** The single table: a document client and the table's name, shared by every store. */
+export interface Table {
+  doc: DynamoDBDocumentClient;
+  name: string;
+}
+
+export function openTable(name: string, config: DynamoDBClientConfig = {}): Table {
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return { doc, name };
+}
+
+export function encodeToken(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+export function decodeToken(token: string | undefined): Record<string, unknown> | undefined {
+  if (!token) return undefined;
+  try {
+    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (key && typeof key === 'object') return key;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ValidationError('nextToken is not a token this API returned', 'nextToken');
+}
+
+export function isConditionFailure(err: unknown): boolean {
+  return (err as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Strips the key attributes so callers get the domain object back. */
+export function withoutKeys<T>(item: Item): T {
+  const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ...rest } = item;
+  return rest as T;
+}
+
+export interface Key {
+  pk: string;
+  sk: string;
+}
+
+/** Writes the item only if its key is new; false when it existed (nothing changed). */
+export async function putIfAbsent(table: Table, item: Item & Key): Promise<boolean> {
+  try {
+    await table.doc.send(new PutCommand({ TableName: table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    return true;
+  } catch (err) {
+    if (isConditionFailure(err)) return false;
+    throw err;
+  }
+}
+
+export async function getItem(table: Table, key: Key): Promise<Item | undefined> {
+  const out = await table.doc.send(new GetCommand({ TableName: table.name, Key: key }));
+  return out.Item;
+}
+
+/** Sets (and removes) attributes of an existing item; throws ConditionalCheckFailed when it does not exist. */
+export async function setFields(table: Table, key: Key, fields: Record<string, unknown>, removes: string[] = []): Promise<void> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const assignments = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v], i) => {
+    names[`#f${i}`] = k;
+    values[`:v${i}`] = v;
+    return `#f${i} = :v${i}`;
+  });
+  removes.forEach((k, i) => (names[`#r${i}`] = k));
+  const expression = [
+    assignments.length ? `SET ${assignments.join(', ')}` : '',
+    removes.length ? `REMOVE ${removes.map((_, i) => `#r${i}`).join(', ')}` : '',
+  ].join(' ').trim();
+  if (!expression) return;
+  await table.doc.send(new UpdateCommand({
+    TableName: table.name,
+    Key: key,
+    UpdateExpression: expression,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+    ConditionExpression: 'attribute_exists(pk)',
+  }));
+}
+
+/** One page of a partition (or index partition), in sort-key order. */
+export async function queryPage(table: Table, input: { index?: string; pkName: string; pk: string; limit?: number; nextToken?: string; newestFirst?: boolean; skBefore?: string }) {
+  const out = await table.doc.send(new QueryCommand({
+    TableName: table.name,
+    IndexName: input.index,
+    KeyConditionExpression: input.skBefore ? '#pk = :p AND #sk < :b' : '#pk = :p',
+    ExpressionAttributeNames: input.skBefore ? { '#pk': input.pkName, '#sk': input.pkName.replace('pk', 'sk') } : { '#pk': input.pkName },
+    ExpressionAttributeValues: input.skBefore ? { ':p': input.pk, ':b': input.skBefore } : { ':p': input.pk },
+    ScanIndexForward: !input.newestFirst,
+    Limit: input.limit,
+    ExclusiveStartKey: decodeToken(input.nextToken),
+  }));
+  return { items: out.Items ?? [], nextToken: encodeToken(out.LastEvaluatedKey), itemsRead: out.ScannedCount ?? 0 };
+}

@@ -1,0 +1,44 @@
+/** Errors every layer raises; the HTTP edge maps `status` to the response, the CLI to its exit code. */
+export abstract class CertopsError extends Error {
+  abstract readonly status: number;
+  abstract readonly code: string;
+  constructor(message: string, readonly field?: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The caller sent something unusable; `field` names the part of the input that is wrong. */
+export class ValidationError extends CertopsError {
+  readonly status = 400;
+  readonly code = 'invalid_input';
+}
+
+export class UnauthorizedError extends CertopsError {
+  readonly status = 401;
+  readonly code = 'unauthorized';
+}
+
+export class ForbiddenError extends CertopsError {
+  readonly status = 403;
+  readonly code = 'forbidden';
+}
+
+export class NotFoundError extends CertopsError {
+  readonly status = 404;
+  readonly code = 'not_found';
+}
+
+/** The request conflicts with the current state (a lock held, a decision already taken). */
+export class ConflictError extends CertopsError {
+  readonly status = 409;
+  readonly code = 'conflict';
+}
+
+/** A step of a longer process failed; `step` says which one, for sagas and alerts. */
+export class StepError extends Error {
+  constructor(readonly step: string, message: string, readonly transient = false) {
+    super(`${step}: ${message}`);
+    this.name = 'StepError';
+  }
+}

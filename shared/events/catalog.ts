@@ -1,0 +1,27 @@
+/** Every detail-type of CONTRACT.md and the source that emits it; events/ holds a schema and an example of each. */
+export const EVENT_SOURCES = {
+  'certificate.requested': 'external',
+  'certificate.issued': 'certops.issuance',
+  'request.pending_approval': 'certops.issuance',
+  'request.approved': 'certops.issuance',
+  'request.rejected': 'certops.issuance',
+  'certificate.revoked': 'certops.issuance',
+  'certificate.discovered': 'certops.inventory',
+  'certificate.changed': 'certops.inventory',
+  'scan.completed': 'certops.inventory',
+  'finding.raised': 'certops.inventory',
+  'certificate.expiring': 'certops.renewal',
+  'certificate.expired': 'certops.renewal',
+  'renewal.started': 'certops.renewal',
+  'renewal.succeeded': 'certops.renewal',
+  'renewal.failed': 'certops.renewal',
+  'deployment.succeeded': 'certops.deployment',
+  'deployment.failed': 'certops.deployment',
+  'deployment.rolled_back': 'certops.deployment',
+  'ct.certificate_observed': 'certops.ct-monitor',
+  'ct.unauthorized_certificate': 'certops.ct-monitor',
+  'ct.log_misbehaviour': 'certops.ct-monitor',
+} as const;
+
+export type DetailType = keyof typeof EVENT_SOURCES;
+export const DETAIL_TYPES = Object.keys(EVENT_SOURCES) as DetailType[];

@@ -1,0 +1,87 @@
+import type { CertificateRecord } from './x509/certificate-record.ts';
+
+export type CertificateStatus = 'active' | 'superseded' | 'revoked' | 'expired' | 'discovered';
+export type CertificateSource = 'issued' | 'scan' | 'import' | 'acm';
+export type Role = 'viewer' | 'requester' | 'approver' | 'admin';
+export const ROLES: readonly Role[] = ['viewer', 'requester', 'approver', 'admin'];
+
+export interface Finding {
+  id: string;
+  severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
+  message: string;
+}
+
+export interface DeploymentRecord {
+  target: string;
+  outcome: 'succeeded' | 'failed' | 'rolled_back';
+  at: string;
+  detail?: string;
+}
+
+/** A certificate as the inventory keeps it. `keyRef` names the vault entry; the key itself never is here. */
+export interface StoredCertificate extends CertificateRecord {
+  status: CertificateStatus;
+  source: CertificateSource;
+  chainPem: string;
+  environment?: string;
+  owner?: string;
+  issuerBackend?: string;
+  profile?: 'tls-server' | 'tls-client';
+  keyRef?: string;
+  requestId?: string;
+  targets: string[];
+  findings: Finding[];
+  endpoints: { host: string; port: number; lastSeen: string }[];
+  deployments: DeploymentRecord[];
+  supersededBy?: string;
+  renewalOf?: string;
+  createdAt: string;
+}
+
+export interface CertificateRequest {
+  requestId: string;
+  status: 'issued' | 'pending_approval' | 'rejected';
+  commonName: string;
+  subjectAlternativeNames: string[];
+  profile: 'tls-server' | 'tls-client';
+  validityDays: number;
+  environment?: string;
+  owner?: string;
+  issuer: string;
+  targets: string[];
+  requestedBy: string;
+  reasons: string[];
+  certificateId?: string;
+  createdAt: string;
+}
+
+export interface Target {
+  name: string;
+  type: 'filesystem' | 'webhook' | 'acm' | 'secretsmanager';
+  endpoint?: string;
+  directory?: string;
+  reloadCommand?: string;
+  [field: string]: unknown;
+}
+
+export interface DeadLetter {
+  id: string;
+  rule: string;
+  event: { source: string; detailType: string; detail: Record<string, unknown> };
+  error: string;
+  attempts: number;
+  failedAt: string;
+}
+
+export interface CtLogState {
+  logUrl: string;
+  position: number;
+  treeSize: number;
+  rootHash?: string;
+  updatedAt: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}

@@ -1,0 +1,108 @@
+/**
+ * The interfaces services need from the outside world. Each method's comment is its promise:
+ * idempotence, what a missing value returns, ordering. Adapters in adapters/ implement them.
+ */
+import type { BusEvent } from './events/envelope.ts';
+import type { StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface EventPublisher {
+  /** Puts the events on the bus; at-least-once, so consumers dedupe on detail.eventId. Throws if any entry failed. */
+  publish(events: BusEvent[]): Promise<void>;
+}
+
+export interface CertificateStore {
+  /** Creates the certificate if its id is new; returns false (and changes nothing) when it already exists. */
+  create(cert: StoredCertificate): Promise<boolean>;
+  /** The certificate, or undefined. */
+  get(id: string): Promise<StoredCertificate | undefined>;
+  /** Sets fields on an existing certificate; status changes keep the expiry index in step. */
+  update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
+  /** Newest first, `limit` at most, resumable with the returned nextToken. */
+  list(limit: number, nextToken?: string): Promise<Page<StoredCertificate>>;
+  /** Active and discovered certificates with notAfter before `before`, soonest first; reads only what it returns. */
+  expiringBefore(before: Date, limit: number, nextToken?: string): Promise<Page<StoredCertificate> & { itemsRead: number }>;
+}
+
+export interface RequestStore {
+  /** Creates the request; false when a request with this id exists already. */
+  create(request: CertificateRequest): Promise<boolean>;
+  get(id: string): Promise<CertificateRequest | undefined>;
+  update(id: string, fields: Partial<CertificateRequest>): Promise<void>;
+  /** Binds an idempotency key to a request id; returns the id bound first (the given one if this call won). */
+  claimIdempotencyKey(key: string, requestId: string): Promise<string>;
+}
+
+export interface TokenStore {
+  /** Stores a token by the SHA-256 of its secret; the secret itself is never stored. */
+  put(hash: string, role: Role, name: string): Promise<void>;
+  /** The role and name for a token hash, or undefined. */
+  get(hash: string): Promise<{ role: Role; name: string } | undefined>;
+}
+
+export interface TargetStore {
+  /** Creates or replaces the target of that name. */
+  put(target: Target): Promise<void>;
+  get(name: string): Promise<Target | undefined>;
+  /** All targets, by name. */
+  list(): Promise<Target[]>;
+}
+
+export interface LockStore {
+  /** Takes the lock if free, expired, or already held by `owner` (so a retried step succeeds); false otherwise. */
+  acquire(resource: string, owner: string, until: Date): Promise<boolean>;
+  /** Releases the lock if `owner` holds it; a no-op otherwise. */
+  release(resource: string, owner: string): Promise<void>;
+  /** The current holder, or undefined. */
+  holder(resource: string): Promise<string | undefined>;
+}
+
+export interface DeadLetterStore {
+  /** Records an event no consumer could take; idempotent per (rule, eventId). */
+  put(letter: DeadLetter): Promise<void>;
+  /** Oldest first. */
+  list(): Promise<DeadLetter[]>;
+  /** Removes it; a no-op when it is already gone. */
+  remove(id: string): Promise<void>;
+}
+
+export interface CtStateStore {
+  /** The log's state, or undefined before the first poll. */
+  getLog(logUrl: string): Promise<CtLogState | undefined>;
+  /** Saves the state only if the stored position is still `expectedPosition` (undefined: none stored); false otherwise. */
+  saveLog(state: CtLogState, expectedPosition: number | undefined): Promise<boolean>;
+  /** The watched domains, as stored (empty when none). */
+  getWatchlist(): Promise<string[]>;
+  putWatchlist(domains: string[]): Promise<void>;
+}
+
+export interface CertificateAuthority {
+  readonly name: string;
+  /** Signs the CSR (already checked by the caller) for the given names; not idempotent: each call makes a new serial. */
+  issue(input: SignInput): Promise<{ certificatePem: string; chainPem: string }>;
+  /** The chain a trust store needs: intermediates then root, PEM. */
+  chainPem(): Promise<string>;
+}
+
+export interface SignInput {
+  csrPem: string;
+  commonName: string;
+  subjectAlternativeNames: string[];
+  validityDays: number;
+  profile: 'tls-server' | 'tls-client';
+}
+
+export interface KeyVault {
+  /** Stores the private key encrypted under `ref`; storing the same ref again replaces it. */
+  put(ref: string, privateKeyPem: string): Promise<void>;
+  /** The private key in clear, for deployment only; throws NotFoundError when absent. */
+  get(ref: string): Promise<string>;
+}
+
+export interface SagaStarter {
+  /** Starts the renewal saga under `name`; a name already used starts nothing and returns false. */
+  start(name: string, input: Record<string, unknown>): Promise<boolean>;
+}
