@@ -103,6 +103,6 @@ export interface KeyVault {
 }
 
 export interface SagaStarter {
-  /** Starts the renewal saga under `name`; a name already used starts nothing and returns false. */
-  start(name: string, input: Record<string, unknown>): Promise<boolean>;
+  /** Starts the renewal saga under `name`; a name already used starts nothing (and is not an error). */
+  start(name: string, input: Record<string, unknown>): Promise<void>;
 }

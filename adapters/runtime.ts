@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoCertificateStore } from './dynamodb/certificate-store.ts';
+import { DynamoCtStateStore } from './dynamodb/ct-state-store.ts';
+import { DynamoDeadLetterStore } from './dynamodb/dead-letter-store.ts';
+import { DynamoLockStore } from './dynamodb/lock-store.ts';
+import { DynamoRequestStore } from './dynamodb/request-store.ts';
+import { DynamoTargetStore } from './dynamodb/target-store.ts';
+import { DynamoTokenStore } from './dynamodb/token-store.ts';
+import { openTable } from './dynamodb/table.ts';
+import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
+import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
+import { FileKeyVault } from './local/file-key-vault.ts';
+import { BuiltInCa } from './local/built-in-ca.ts';
+import { ValidationError } from '../shared/errors.ts';
+import type { CertificateAuthority, Clock, KeyVault } from '../shared/ports.ts';
+
+/** The settings an entry point reads from its environment; everything else receives them built. */
+export interface RuntimeConfig {
+  stage: string;
+  tableName: string;
+  busName: string;
+  stateMachineArn: string;
+  home: string;
+  baseUrl: string;
+  siemFile: string;
+  /** Set locally: the embedded DynamoDB and the local server that speaks the EventBridge and Step Functions APIs. */
+  dynamodbEndpoint?: string;
+  awsEndpoint?: string;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
+  const stage = env.CERTOPS_STAGE ?? 'local';
+  return {
+    stage,
+    tableName: env.CERTOPS_TABLE ?? `certops-${stage}`,
+    busName: env.CERTOPS_BUS ?? `certops-${stage}`,
+    stateMachineArn: env.CERTOPS_STATE_MACHINE_ARN ?? `arn:aws:states:local:000000000000:stateMachine:certops-${stage}-renewal`,
+    home: env.CERTOPS_HOME ?? '.certops',
+    baseUrl: env.CERTOPS_BASE_URL ?? 'http://127.0.0.1:8080',
+    siemFile: env.CERTOPS_SIEM_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/siem/events.ndjson`,
+    dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
+    awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
+  };
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Every adapter a service may need, built once per process and shared by its handlers. */
+export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) {
+  const table = openTable(config.tableName, config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});
+  const awsConfig = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
+  let vault: Promise<KeyVault> | undefined;
+  let ca: Promise<CertificateAuthority> | undefined;
+  const keyVault = () => (vault ??= FileKeyVault.open(config.home));
+  return {
+    config,
+    clock,
+    newId: () => randomUUID(),
+    certificates: new DynamoCertificateStore(table),
+    requests: new DynamoRequestStore(table),
+    tokens: new DynamoTokenStore(table),
+    targets: new DynamoTargetStore(table),
+    locks: new DynamoLockStore(table, clock),
+    deadLetters: new DynamoDeadLetterStore(table),
+    ct: new DynamoCtStateStore(table),
+    publisher: new EventBridgePublisher(config.busName, awsConfig),
+    saga: new StepFunctionsSagaStarter(config.stateMachineArn, awsConfig),
+    keyVault,
+    /** The CA backend named `name` (only the built-in one so far). */
+    authority: (name = 'local'): Promise<CertificateAuthority> => {
+      if (name !== 'local') throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: local)`, 'issuer');
+      return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock)));
+    },
+  };
+}
+
+export type Runtime = ReturnType<typeof buildRuntime>;
+
+let shared: Runtime | undefined;
+
+/** The process-wide runtime, built from the entry point's environment on first use (Lambda keeps it across invocations). */
+export function runtime(env: NodeJS.ProcessEnv): Runtime {
+  return (shared ??= buildRuntime(configFromEnv(env)));
+}

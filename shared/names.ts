@@ -1,0 +1,19 @@
+import { isIP } from 'node:net';
+import { ValidationError } from './errors.ts';
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** A DNS name (optionally a wildcard) or an IP address, lower-cased; anything else is refused naming `field`. */
+export function normaliseName(raw: string, field: string): string {
+  const name = raw.trim().toLowerCase().replace(/\.$/, '');
+  if (isIP(name)) return name;
+  const labels = name.split('.');
+  const ok = name.length <= 253 && labels.every((l, i) => LABEL.test(l) || (i === 0 && l === '*' && labels.length > 2));
+  if (!ok) throw new ValidationError(`${field}: ${JSON.stringify(raw)} is not a DNS name or IP address`, field);
+  return name;
+}
+
+/** True when `name` is `domain` or one of its subdomains. */
+export function isUnder(name: string, domain: string): boolean {
+  return name === domain || name.endsWith(`.${domain}`);
+}
