@@ -6,13 +6,17 @@ import { DynamoLockStore } from './dynamodb/lock-store.ts';
 import { DynamoRequestStore } from './dynamodb/request-store.ts';
 import { DynamoTargetStore } from './dynamodb/target-store.ts';
 import { DynamoTokenStore } from './dynamodb/token-store.ts';
+import { DynamoProcessedEvents } from './dynamodb/processed-events.ts';
 import { openTable } from './dynamodb/table.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
 import { FileKeyVault } from './local/file-key-vault.ts';
 import { BuiltInCa } from './local/built-in-ca.ts';
 import { ValidationError } from '../shared/errors.ts';
-import type { CertificateAuthority, Clock, KeyVault } from '../shared/ports.ts';
+import type { CertificateAuthority, Clock, DeploymentTarget, KeyVault } from '../shared/ports.ts';
+import type { Target } from '../shared/model.ts';
+import { FilesystemTarget } from './targets/filesystem-target.ts';
+import { servedCertificate } from './tls/served-certificate.ts';
 
 /** The settings an entry point reads from its environment; everything else receives them built. */
 export interface RuntimeConfig {
@@ -23,6 +27,10 @@ export interface RuntimeConfig {
   home: string;
   baseUrl: string;
   siemFile: string;
+  /** Days before expiry a renewal window opens (see renewalWindowOpens). */
+  renewalWindowDays: number;
+  verifyAttempts: number;
+  verifyDelayMs: number;
   /** Set locally: the embedded DynamoDB and the local server that speaks the EventBridge and Step Functions APIs. */
   dynamodbEndpoint?: string;
   awsEndpoint?: string;
@@ -38,6 +46,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     home: env.CERTOPS_HOME ?? '.certops',
     baseUrl: env.CERTOPS_BASE_URL ?? 'http://127.0.0.1:8080',
     siemFile: env.CERTOPS_SIEM_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/siem/events.ndjson`,
+    renewalWindowDays: Number(env.CERTOPS_RENEWAL_WINDOW_DAYS ?? 30),
+    verifyAttempts: Number(env.CERTOPS_VERIFY_ATTEMPTS ?? 5),
+    verifyDelayMs: Number(env.CERTOPS_VERIFY_DELAY_MS ?? 1000),
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
   };
@@ -63,9 +74,14 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     locks: new DynamoLockStore(table, clock),
     deadLetters: new DynamoDeadLetterStore(table),
     ct: new DynamoCtStateStore(table),
+    processed: new DynamoProcessedEvents(table),
     publisher: new EventBridgePublisher(config.busName, awsConfig),
     saga: new StepFunctionsSagaStarter(config.stateMachineArn, awsConfig),
     keyVault,
+    targetAdapter: (target: Target): DeploymentTarget => new FilesystemTarget(String(target.directory), target.reloadCommand),
+    probe: servedCertificate,
+    verifyAttempts: config.verifyAttempts,
+    verifyDelayMs: config.verifyDelayMs,
     /** The CA backend named `name` (only the built-in one so far). */
     authority: (name = 'local'): Promise<CertificateAuthority> => {
       if (name !== 'local') throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: local)`, 'issuer');

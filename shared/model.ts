@@ -11,9 +11,13 @@ export interface Finding {
   message: string;
 }
 
-export interface DeploymentRecord {
-  target: string;
-  outcome: 'succeeded' | 'failed' | 'rolled_back';
+/** One deployment or renewal attempt on a certificate, as GET /certificates/{id} shows it. */
+export interface HistoryEntry {
+  kind: 'deployment' | 'renewal';
+  /** The saga execution or request that made it; with kind and target it identifies the entry. */
+  attempt: string;
+  target?: string;
+  outcome: 'started' | 'succeeded' | 'failed' | 'rolled_back';
   at: string;
   detail?: string;
 }
@@ -32,8 +36,10 @@ export interface StoredCertificate extends CertificateRecord {
   targets: string[];
   findings: Finding[];
   endpoints: { host: string; port: number; lastSeen: string }[];
-  deployments: DeploymentRecord[];
   supersededBy?: string;
+  /** Set by a renewal saga between issuing the successor and committing or aborting. */
+  pendingRenewal?: { executionName: string; newCertificateId: string };
+  revocationReason?: string;
   renewalOf?: string;
   createdAt: string;
 }

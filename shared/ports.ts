@@ -3,7 +3,7 @@
  * idempotence, what a missing value returns, ordering. Adapters in adapters/ implement them.
  */
 import type { BusEvent } from './events/envelope.ts';
-import type { StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
+import type { HistoryEntry, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
   now(): Date;
@@ -23,6 +23,10 @@ export interface CertificateStore {
   update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
   /** Newest first, `limit` at most, resumable with the returned nextToken. */
   list(limit: number, nextToken?: string): Promise<Page<StoredCertificate>>;
+  /** Records an attempt; the same (attempt, kind, target) again replaces it, so replays add nothing. */
+  addHistory(id: string, entry: HistoryEntry): Promise<void>;
+  /** The certificate's attempts, oldest first. */
+  history(id: string): Promise<HistoryEntry[]>;
   /** Active and discovered certificates with notAfter before `before`, soonest first; reads only what it returns. */
   expiringBefore(before: Date, limit: number, nextToken?: string): Promise<Page<StoredCertificate> & { itemsRead: number }>;
 }
@@ -74,6 +78,8 @@ export interface CtStateStore {
   getLog(logUrl: string): Promise<CtLogState | undefined>;
   /** Saves the state only if the stored position is still `expectedPosition` (undefined: none stored); false otherwise. */
   saveLog(state: CtLogState, expectedPosition: number | undefined): Promise<boolean>;
+  /** Every log being watched, in no particular order. */
+  listLogs(): Promise<CtLogState[]>;
   /** The watched domains, as stored (empty when none). */
   getWatchlist(): Promise<string[]>;
   putWatchlist(domains: string[]): Promise<void>;
@@ -102,7 +108,34 @@ export interface KeyVault {
   get(ref: string): Promise<string>;
 }
 
+/** Remembers which events a consumer has handled, so replays are dropped. */
+export interface ProcessedEvents {
+  /** True if `consumer` has recorded `eventId`. */
+  seen(consumer: string, eventId: string): Promise<boolean>;
+  /** Records it; recording twice is harmless. */
+  remember(consumer: string, eventId: string): Promise<void>;
+}
+
 export interface SagaStarter {
   /** Starts the renewal saga under `name`; a name already used starts nothing (and is not an error). */
   start(name: string, input: Record<string, unknown>): Promise<void>;
+}
+
+/** What a deployment writes: the key travels only here, from the vault to the target. */
+export interface CertificateBundle {
+  certificatePem: string;
+  chainPem: string;
+  privateKeyPem: string;
+}
+
+export interface DeploymentTarget {
+  /** Installs the bundle, keeping what it replaces for rollback; installing what is already there changes nothing. */
+  deploy(bundle: CertificateBundle): Promise<void>;
+  /** Restores the kept version if the target still holds `expectCurrent`; true when it restored something. */
+  rollback(expectCurrent: string): Promise<boolean>;
+}
+
+/** What a TLS endpoint serves for a server name: the leaf's SHA-256 fingerprint and the chain after it. */
+export interface TlsProbe {
+  (host: string, port: number, serverName: string): Promise<{ fingerprintSha256: string; chain: string[]; protocol?: string }>;
 }

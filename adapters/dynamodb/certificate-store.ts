@@ -1,5 +1,6 @@
 import type { CertificateStore } from '../../shared/ports.ts';
-import type { Page, StoredCertificate } from '../../shared/model.ts';
+import type { HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { getItem, putIfAbsent, queryPage, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `CERT#${id}`, sk: 'CERT' });
@@ -32,6 +33,22 @@ export class DynamoCertificateStore implements CertificateStore {
   async list(limit: number, nextToken?: string): Promise<Page<StoredCertificate>> {
     const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CERTS', limit, nextToken, newestFirst: true });
     return { items: page.items.map((i) => withoutKeys<StoredCertificate>(i)), nextToken: page.nextToken };
+  }
+
+  async addHistory(id: string, entry: HistoryEntry): Promise<void> {
+    const sk = `HIST#${entry.attempt}#${entry.kind}#${entry.target ?? ''}`;
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...entry, pk: `CERT#${id}`, sk } }));
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    const entries: HistoryEntry[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await queryPage(this.table, { pkName: 'pk', pk: `CERT#${id}`, skPrefix: 'HIST#', nextToken });
+      entries.push(...page.items.map((i) => withoutKeys<HistoryEntry>(i)));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return entries.sort((a, b) => a.at.localeCompare(b.at));
   }
 
   async expiringBefore(before: Date, limit: number, nextToken?: string) {

@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CtStateStore } from '../../shared/ports.ts';
 import type { CtLogState } from '../../shared/model.ts';
-import { getItem, isConditionFailure, withoutKeys, type Table } from './table.ts';
+import { getItem, isConditionFailure, queryPage, withoutKeys, type Table } from './table.ts';
 
 const logKey = (url: string) => ({ pk: `CTLOG#${url}`, sk: 'STATE' });
 const watchlistKey = { pk: 'CT', sk: 'WATCHLIST' };
@@ -18,7 +18,7 @@ export class DynamoCtStateStore implements CtStateStore {
     try {
       await this.table.doc.send(new PutCommand({
         TableName: this.table.name,
-        Item: { ...state, ...logKey(state.logUrl) },
+        Item: { ...state, ...logKey(state.logUrl), gsi1pk: 'CTLOGS', gsi1sk: state.logUrl },
         ...(expectedPosition === undefined
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
           : { ConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': 'position' }, ExpressionAttributeValues: { ':p': expectedPosition } }),
@@ -28,6 +28,17 @@ export class DynamoCtStateStore implements CtStateStore {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  async listLogs(): Promise<CtLogState[]> {
+    const logs: CtLogState[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTLOGS', nextToken });
+      logs.push(...page.items.map((i) => withoutKeys<CtLogState>(i)));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return logs;
   }
 
   async getWatchlist(): Promise<string[]> {

@@ -63,8 +63,9 @@ export async function getItem(table: Table, key: Key): Promise<Item | undefined>
   return out.Item;
 }
 
-/** Sets (and removes) attributes of an existing item; throws ConditionalCheckFailed when it does not exist. */
-export async function setFields(table: Table, key: Key, fields: Record<string, unknown>, removes: string[] = []): Promise<void> {
+/** Sets attributes of an existing item, removing those given as undefined (and `removes`); throws ConditionalCheckFailed when it does not exist. */
+export async function setFields(table: Table, key: Key, fields: Record<string, unknown>, extraRemoves: string[] = []): Promise<void> {
+  const removes = [...extraRemoves, ...Object.keys(fields).filter((k) => fields[k] === undefined)];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const assignments = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v], i) => {
@@ -89,13 +90,15 @@ export async function setFields(table: Table, key: Key, fields: Record<string, u
 }
 
 /** One page of a partition (or index partition), in sort-key order. */
-export async function queryPage(table: Table, input: { index?: string; pkName: string; pk: string; limit?: number; nextToken?: string; newestFirst?: boolean; skBefore?: string }) {
+export async function queryPage(table: Table, input: { index?: string; pkName: string; pk: string; limit?: number; nextToken?: string; newestFirst?: boolean; skBefore?: string; skPrefix?: string }) {
+  const skCondition = input.skBefore ? ' AND #sk < :s' : input.skPrefix ? ' AND begins_with(#sk, :s)' : '';
+  const skValue = input.skBefore ?? input.skPrefix;
   const out = await table.doc.send(new QueryCommand({
     TableName: table.name,
     IndexName: input.index,
-    KeyConditionExpression: input.skBefore ? '#pk = :p AND #sk < :b' : '#pk = :p',
-    ExpressionAttributeNames: input.skBefore ? { '#pk': input.pkName, '#sk': input.pkName.replace('pk', 'sk') } : { '#pk': input.pkName },
-    ExpressionAttributeValues: input.skBefore ? { ':p': input.pk, ':b': input.skBefore } : { ':p': input.pk },
+    KeyConditionExpression: `#pk = :p${skCondition}`,
+    ExpressionAttributeNames: skCondition ? { '#pk': input.pkName, '#sk': input.pkName.replace('pk', 'sk') } : { '#pk': input.pkName },
+    ExpressionAttributeValues: skCondition ? { ':p': input.pk, ':s': skValue } : { ':p': input.pk },
     ScanIndexForward: !input.newestFirst,
     Limit: input.limit,
     ExclusiveStartKey: decodeToken(input.nextToken),

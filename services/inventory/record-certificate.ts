@@ -28,7 +28,6 @@ export async function recordIssued(detail: EventDetail, deps: InventoryDeps): Pr
     targets: (detail.targets as string[] | undefined) ?? [],
     findings: [],
     endpoints: [],
-    deployments: [],
     createdAt: deps.clock.now().toISOString(),
   };
   await deps.certificates.create(cert);

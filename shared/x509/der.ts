@@ -1,8 +1,9 @@
 import { ValidationError } from '../errors.ts';
 
-/** One DER TLV: its tag, where its value starts and where it ends (exclusive). */
+/** One DER TLV: its tag, where it begins (the tag byte), where its value starts and where it ends (exclusive). */
 export interface Tlv {
   tag: number;
+  offset: number;
   start: number;
   end: number;
 }
@@ -22,7 +23,7 @@ export function readTlv(buf: Uint8Array, offset: number, field = 'der'): Tlv {
   }
   const end = start + len;
   if (end > buf.length) throw new ValidationError(`${field}: length runs past the end at byte ${offset}`, field);
-  return { tag, start, end };
+  return { tag, offset, start, end };
 }
 
 /** The TLVs directly inside a constructed value. */

@@ -1,0 +1,71 @@
+import middy from '@middy/core';
+import { apiHandler } from '../../adapters/http/api-handler.ts';
+import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
+import { runtime } from '../../adapters/runtime.ts';
+import { NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { asObject, stringList } from '../../shared/input.ts';
+import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
+import { parseTarget } from './target-input.ts';
+
+const rt = () => runtime(process.env);
+
+async function deployAndVerify(certificateId: string, targets: string[], attemptId: string) {
+  const results = [];
+  for (const target of targets) {
+    await deployToTarget(certificateId, target, { id: attemptId }, rt());
+    results.push({ target, ...(await verifyTarget(certificateId, target, { id: attemptId }, rt())) });
+  }
+  return results;
+}
+
+export const api = apiHandler({
+  'POST /targets': {
+    role: 'admin',
+    async run(req) {
+      const target = parseTarget(req.body);
+      await rt().targets.put(target);
+      return { status: 201, body: target };
+    },
+  },
+  'GET /targets': { role: 'viewer', run: async () => ({ status: 200, body: { items: await rt().targets.list() } }) },
+  'POST /certificates/{id}/targets': {
+    role: 'admin',
+    async run(req) {
+      const names = stringList(asObject(req.body), 'targets');
+      if (names.length === 0) throw new ValidationError('targets must name at least one target', 'targets');
+      const cert = await rt().certificates.get(req.params.id);
+      if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
+      for (const name of names) if (!(await rt().targets.get(name))) throw new ValidationError(`target ${name} is not registered`, 'targets');
+      const targets = [...new Set([...cert.targets, ...names])];
+      await rt().certificates.update(cert.id, { targets });
+      const deployments = await deployAndVerify(cert.id, names, `attach-${rt().newId()}`);
+      return { status: 200, body: { certificateId: cert.id, targets, deployments } };
+    },
+  },
+}, () => rt().tokens);
+
+/** A newly issued certificate (not a renewal: the saga deploys those) goes to the targets its request named. */
+export const events = eventHandler(async (event) => {
+  const targets = (event.detail.targets as string[] | undefined) ?? [];
+  await deployAndVerify(String(event.detail.certificateId), targets, `issue-${event.detail.eventId}`);
+});
+
+/** The renewal saga's deployment tasks: deploy and verify one target, or roll back all of them. */
+export const step = middy(async (input: { action: string; target?: string; saga: Record<string, unknown> }) => {
+  const saga = input.saga as { certificateId: string; executionName: string; renewed?: { newCertificateId: string; targets: string[] } };
+  const attempt = { id: saga.executionName };
+  const newId = saga.renewed?.newCertificateId;
+  switch (input.action) {
+    case 'deploy':
+      await deployToTarget(newId!, input.target!, attempt, rt());
+      return { target: input.target, deployed: true };
+    case 'verify':
+      return { target: input.target, ...(await verifyTarget(newId!, input.target!, attempt, rt())) };
+    case 'rollback': {
+      const old = await rt().certificates.get(saga.certificateId);
+      return { restored: await rollbackTargets(saga.certificateId, newId, old?.targets ?? [], attempt, rt()) };
+    }
+    default:
+      throw new ValidationError(`unknown deployment step ${input.action}`, 'action');
+  }
+});

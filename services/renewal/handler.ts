@@ -1,0 +1,43 @@
+import middy from '@middy/core';
+import { apiHandler } from '../../adapters/http/api-handler.ts';
+import { runtime } from '../../adapters/runtime.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { abort, commit, lock, renew } from './saga-steps.ts';
+import { parseSagaState } from './saga-state.ts';
+import { executionName, sweepExpiring } from './sweep.ts';
+
+const rt = () => runtime(process.env);
+
+/** Scheduled: start a saga for every certificate whose renewal window has opened. */
+export const sweep = middy(async () => sweepExpiring(rt(), rt().config.renewalWindowDays));
+
+export const api = apiHandler({
+  'POST /certificates/{id}/renew': {
+    role: 'requester',
+    async run(req) {
+      const cert = await rt().certificates.get(req.params.id);
+      if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
+      if (cert.source !== 'issued' || cert.status !== 'active') throw new ConflictError(`certificate ${cert.id} is ${cert.status} (${cert.source}); only active certificates certops issued are renewed`, 'id');
+      const name = executionName(cert.id, rt().clock.now(), 'manual');
+      await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual' });
+      return { status: 202, body: { certificateId: cert.id, executionName: name } };
+    },
+  },
+}, () => rt().tokens);
+
+/** The renewal saga's own tasks; `saga` is the state machine's state. */
+export const step = middy(async (input: { action: string; saga: unknown }) => {
+  const state = parseSagaState(input.saga);
+  switch (input.action) {
+    case 'lock':
+      return lock(state, rt());
+    case 'renew':
+      return renew(state, rt());
+    case 'commit':
+      return commit(state, rt());
+    case 'abort':
+      return abort(state, rt());
+    default:
+      throw new ValidationError(`unknown renewal step ${input.action}`, 'action');
+  }
+});

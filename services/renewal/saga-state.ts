@@ -1,0 +1,36 @@
+import { ValidationError } from '../../shared/errors.ts';
+import { asObject, requiredString } from '../../shared/input.ts';
+
+/** The saga's running state as the state machine passes it from step to step (the ASL's `$`). */
+export interface SagaState {
+  certificateId: string;
+  executionName: string;
+  trigger: 'sweep' | 'manual';
+  renewed?: { newCertificateId: string; targets: string[] };
+  /** Set by a Catch: what failed. */
+  error?: { Error?: string; Cause?: string };
+}
+
+export function parseSagaState(value: unknown): SagaState {
+  const obj = asObject(value, 'saga');
+  const trigger = obj.trigger === 'manual' ? 'manual' : 'sweep';
+  if (obj.renewed !== undefined) asObject(obj.renewed, 'saga.renewed');
+  return { ...(obj as object), certificateId: requiredString(obj, 'certificateId'), executionName: requiredString(obj, 'executionName'), trigger } as SagaState;
+}
+
+/** The step and message of a failure caught by the state machine (Lambda wraps it as JSON in Cause). */
+export function failureOf(error: SagaState['error']): { step: string; cause: string } {
+  let message = error?.Cause ?? error?.Error ?? 'unknown failure';
+  try {
+    message = JSON.parse(message).errorMessage ?? message;
+  } catch {
+    // Cause was plain text already
+  }
+  const step = message.match(/^(lock|renew|deploy|verify|commit): /)?.[1] ?? 'unknown';
+  return { step, cause: message };
+}
+
+export function requireRenewed(state: SagaState): NonNullable<SagaState['renewed']> {
+  if (!state.renewed) throw new ValidationError('the saga has no renewed certificate yet', 'saga.renewed');
+  return state.renewed;
+}

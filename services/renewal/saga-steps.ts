@@ -1,0 +1,117 @@
+import { NotFoundError, StepError } from '../../shared/errors.ts';
+import { certificateFields, newEvent, type BusEvent } from '../../shared/events/envelope.ts';
+import type { DetailType } from '../../shared/events/catalog.ts';
+import type { StoredCertificate } from '../../shared/model.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore } from '../../shared/ports.ts';
+import { certificateRecord } from '../../shared/x509/certificate-record.ts';
+import { KEY_ALGORITHMS, createCsr, generateKeyPair, privateKeyPem, type KeyAlgorithm } from '../../shared/x509/keys.ts';
+import { certificateBlocks } from '../../shared/x509/pem.ts';
+import { failureOf, requireRenewed, type SagaState } from './saga-state.ts';
+
+export interface RenewalDeps {
+  clock: Clock;
+  certificates: CertificateStore;
+  locks: LockStore;
+  publisher: EventPublisher;
+  keyVault(): Promise<KeyVault>;
+  authority(name: string): Promise<CertificateAuthority>;
+}
+
+/** A renewal holds its lock at most this long; a crashed saga's lock expires by itself. */
+const LOCK_MS = 60 * 60_000;
+const DAY_MS = 86_400_000;
+
+async function load(id: string, deps: RenewalDeps, step: string): Promise<StoredCertificate> {
+  const cert = await deps.certificates.get(id);
+  if (!cert) throw new StepError(step, `certificate ${id} is not in the inventory`);
+  return cert;
+}
+
+/** Saga events get ids derived from the execution, so a retried step re-emits the same event and consumers drop it. */
+function sagaEvent(state: SagaState, type: DetailType, fields: Record<string, unknown>, deps: RenewalDeps): BusEvent {
+  return newEvent(type, fields, { now: () => deps.clock.now(), newId: () => `${state.executionName}:${type}`, correlationId: state.executionName });
+}
+
+/** Takes the certificate's renewal lock for this execution (retries by the same execution succeed). */
+export async function lock(state: SagaState, deps: RenewalDeps) {
+  const cert = await load(state.certificateId, deps, 'lock');
+  if (!(await deps.locks.acquire(`renewal/${cert.id}`, state.executionName, new Date(deps.clock.now().getTime() + LOCK_MS)))) {
+    throw new StepError('lock', `another renewal of ${cert.id} is running`);
+  }
+  await deps.certificates.addHistory(cert.id, { kind: 'renewal', attempt: state.executionName, outcome: 'started', at: deps.clock.now().toISOString() });
+  await deps.publisher.publish([sagaEvent(state, 'renewal.started', { ...certificateFields(cert), executionName: state.executionName, trigger: state.trigger }, deps)]);
+  return { holder: state.executionName };
+}
+
+/** Issues the successor: same names and profile, a new key, the same CA. A retry returns the successor already made. */
+export async function renew(state: SagaState, deps: RenewalDeps) {
+  const old = await load(state.certificateId, deps, 'renew');
+  if (old.pendingRenewal?.executionName === state.executionName) {
+    return { newCertificateId: old.pendingRenewal.newCertificateId, targets: old.targets };
+  }
+  const alg: KeyAlgorithm = (KEY_ALGORITHMS as readonly string[]).includes(old.keyAlgorithm) ? (old.keyAlgorithm as KeyAlgorithm) : 'EC_P256';
+  const commonName = old.commonName ?? old.subjectAlternativeNames[0];
+  const keys = await generateKeyPair(alg);
+  const csrPem = await createCsr(alg, keys, commonName, old.subjectAlternativeNames);
+  let issued;
+  try {
+    const ca = await deps.authority(old.issuerBackend ?? 'local');
+    const lifetimeDays = Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
+    issued = await ca.issue({ csrPem, commonName, subjectAlternativeNames: old.subjectAlternativeNames, validityDays: lifetimeDays, profile: old.profile ?? 'tls-server' });
+  } catch (err) {
+    throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
+  }
+  const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
+  const keyRef = `cert/${record.id}`;
+  await (await deps.keyVault()).put(keyRef, await privateKeyPem(keys.privateKey));
+  const successor: StoredCertificate = {
+    ...record,
+    status: 'active',
+    source: 'issued',
+    chainPem: issued.chainPem,
+    environment: old.environment,
+    owner: old.owner,
+    issuerBackend: old.issuerBackend,
+    profile: old.profile,
+    keyRef,
+    renewalOf: old.id,
+    targets: old.targets,
+    findings: [],
+    endpoints: [],
+    createdAt: deps.clock.now().toISOString(),
+  };
+  await deps.certificates.create(successor);
+  await deps.certificates.update(old.id, { pendingRenewal: { executionName: state.executionName, newCertificateId: record.id } });
+  await deps.publisher.publish([sagaEvent(state, 'certificate.issued', {
+    ...certificateFields(record), requestId: state.executionName, commonName, subjectAlternativeNames: record.subjectAlternativeNames,
+    environment: old.environment, owner: old.owner, issuerBackend: old.issuerBackend, profile: old.profile, targets: old.targets,
+    keyRef, renewalOf: old.id, certificatePem: issued.certificatePem, chainPem: issued.chainPem,
+  }, deps)]);
+  return { newCertificateId: record.id, targets: old.targets };
+}
+
+/** The successor is deployed and verified everywhere: it replaces the old certificate. */
+export async function commit(state: SagaState, deps: RenewalDeps) {
+  const renewed = requireRenewed(state);
+  const old = await load(state.certificateId, deps, 'commit');
+  const successor = await load(renewed.newCertificateId, deps, 'commit');
+  await deps.certificates.update(old.id, { status: 'superseded', supersededBy: successor.id });
+  await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'succeeded', at: deps.clock.now().toISOString(), detail: `renewed as ${successor.id}` });
+  await deps.locks.release(`renewal/${old.id}`, state.executionName);
+  await deps.publisher.publish([sagaEvent(state, 'renewal.succeeded', { ...certificateFields(old), newCertificateId: successor.id, targets: renewed.targets }, deps)]);
+  return { committed: successor.id };
+}
+
+/** After a failure and the targets' rollback: retire the unused successor, release the lock, say what failed. */
+export async function abort(state: SagaState, deps: RenewalDeps) {
+  const { step, cause } = failureOf(state.error);
+  const old = await deps.certificates.get(state.certificateId);
+  if (!old) throw new NotFoundError(`certificate ${state.certificateId} is not in the inventory`, 'certificateId');
+  const successorId = state.renewed?.newCertificateId ?? (old.pendingRenewal?.executionName === state.executionName ? old.pendingRenewal.newCertificateId : undefined);
+  if (successorId) await deps.certificates.update(successorId, { status: 'revoked', revocationReason: 'superseded' });
+  await deps.certificates.update(old.id, { pendingRenewal: undefined });
+  await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: `${step}: ${cause}` });
+  await deps.locks.release(`renewal/${old.id}`, state.executionName);
+  await deps.publisher.publish([sagaEvent(state, 'renewal.failed', { ...certificateFields(old), step, cause }, deps)]);
+  return { step, cause };
+}

@@ -1,0 +1,53 @@
+import { children, oidString, readTlv, type Tlv } from './der.ts';
+
+const CN = '2.5.4.3';
+const SAN = '2.5.29.17';
+
+/**
+ * The DNS names of a TBSCertificate, read straight from the DER without a full parse (the CT
+ * hot path): dNSName SANs, and the subject CN when it looks like a host name.
+ */
+export function tbsNames(tbs: Uint8Array): string[] {
+  const fields = children(tbs, readTlv(tbs, 0, 'tbs'), 'tbs');
+  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const subject = fields[offset + 4];
+  const names = new Set<string>();
+  if (subject) for (const cn of commonNames(tbs, subject)) if (/^[*a-z0-9_-]+(\.[*a-z0-9_-]+)+$/i.test(cn)) names.add(cn.toLowerCase());
+  const extensions = fields.find((f) => f.tag === 0xa3);
+  if (extensions) for (const n of sanDnsNames(tbs, extensions)) names.add(n.toLowerCase());
+  return [...names];
+}
+
+/** The names of a whole certificate: its TBSCertificate is the first element. */
+export function certificateNames(cert: Uint8Array): string[] {
+  const tbs = children(cert, readTlv(cert, 0, 'certificate'), 'certificate')[0];
+  return tbsNames(cert.subarray(tbs.offset, tbs.end));
+}
+
+function text(buf: Uint8Array, tlv: Tlv): string {
+  return Buffer.from(buf.subarray(tlv.start, tlv.end)).toString(tlv.tag === 0x1e ? 'utf16le' : 'latin1');
+}
+
+function commonNames(buf: Uint8Array, name: Tlv): string[] {
+  const out: string[] = [];
+  for (const rdn of children(buf, name, 'subject')) {
+    for (const atv of children(buf, rdn, 'subject')) {
+      const [type, value] = children(buf, atv, 'subject');
+      if (type && value && oidString(buf, type) === CN) out.push(text(buf, value));
+    }
+  }
+  return out;
+}
+
+function sanDnsNames(buf: Uint8Array, wrapper: Tlv): string[] {
+  const list = children(buf, wrapper, 'extensions')[0];
+  if (!list) return [];
+  for (const ext of children(buf, list, 'extensions')) {
+    const parts = children(buf, ext, 'extensions');
+    if (oidString(buf, parts[0]) !== SAN) continue;
+    const octets = parts[parts.length - 1];
+    const names = readTlv(buf, octets.start, 'subjectAltName');
+    return children(buf, names, 'subjectAltName').filter((g) => g.tag === 0x82).map((g) => text(buf, g));
+  }
+  return [];
+}
