@@ -24,7 +24,8 @@ export const api = apiHandler({
     async run(req) {
       const cert = await rt().certificates.get(req.params.id);
       if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
-      return { status: 200, body: certificateView(cert) };
+      const history = await rt().certificates.history(cert.id);
+      return { status: 200, body: { ...certificateView(cert), history, deployments: history.filter((h) => h.kind === 'deployment') } };
     },
   },
   'POST /tokens': {

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CliError, call, resolveToken, type ClientOptions } from './api-client.ts';
+
+const HELP = `certops: certificate lifecycle management
+
+  certops serve                                  run the whole suite locally (what npm start runs)
+  certops token create --role ROLE --name NAME   mint an API token (admin only)
+  certops request NAME [NAME...] [--csr FILE] [--key-algorithm ALG] [--validity-days N]
+                  [--environment ENV] [--owner OWNER] [--target NAME...] [--idempotency-key KEY]
+  certops list [--limit N] [--next-token T]      list the inventory
+  certops show ID [--pem]                        one certificate (or its PEM)
+  certops renew ID                               start the renew-then-deploy saga now
+
+Options: --endpoint URL (default http://127.0.0.1:\${PORT:-8080}), --json for machine-readable output.
+Auth: CERTOPS_TOKEN, or the local admin token file under $CERTOPS_HOME (default ./.certops).`;
+
+const { values, positionals } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        endpoint: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        role: { type: 'string' },
+        name: { type: 'string' },
+        csr: { type: 'string' },
+        'key-algorithm': { type: 'string' },
+        'validity-days': { type: 'string' },
+        environment: { type: 'string' },
+        owner: { type: 'string' },
+        target: { type: 'string', multiple: true },
+        'idempotency-key': { type: 'string' },
+        limit: { type: 'string' },
+        'next-token': { type: 'string' },
+        pem: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`certops: ${(err as Error).message}\n\n${HELP}\n`);
+    process.exit(2);
+  }
+})();
+
+const client: ClientOptions = { endpoint: values.endpoint ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`, token: resolveToken(process.env) };
+
+function out(human: string, data: unknown) {
+  process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
+}
+
+function usage(message: string): never {
+  throw new CliError(`${message}\n\n${HELP}`, 2);
+}
+
+async function serve() {
+  const { startLocalStack } = await import('../local/stack.ts');
+  if (!process.env.POWERTOOLS_LOG_LEVEL) process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
+  const stack = await startLocalStack();
+  out([
+    `certops is running at ${stack.url}`,
+    `  state:       ${stack.home}`,
+    `  admin token: ${stack.tokenFile}${stack.firstStart ? ' (created now; keep it secret)' : ''}`,
+    `  try:         curl ${stack.url}/health`,
+    'Press Ctrl-C to stop.',
+  ].join('\n'), { url: stack.url, home: stack.home, tokenFile: stack.tokenFile, firstStart: stack.firstStart });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+const commands: Record<string, () => Promise<void>> = {
+  serve,
+  async token() {
+    if (positionals[1] !== 'create') usage('token: the subcommand is create');
+    if (!values.role || !values.name) usage('token create needs --role and --name');
+    const { body } = await call(client, 'POST', '/tokens', { role: values.role, name: values.name });
+    out(body.token, body);
+  },
+  async request() {
+    const names = positionals.slice(1);
+    if (names.length === 0) usage('request needs at least one name');
+    const payload = {
+      commonName: names[0],
+      subjectAlternativeNames: names,
+      csr: values.csr ? readFileSync(values.csr, 'utf8') : undefined,
+      keyAlgorithm: values['key-algorithm'],
+      validityDays: values['validity-days'] ? Number(values['validity-days']) : undefined,
+      environment: values.environment,
+      owner: values.owner,
+      targets: values.target,
+    };
+    const headers: Record<string, string> = values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : {};
+    const { body } = await call(client, 'POST', '/certificates', payload, headers);
+    out(`${body.status}: request ${body.requestId}${body.certificateId ? `, certificate ${body.certificateId}` : ''}${body.reasons?.length ? `\n  ${body.reasons.join('\n  ')}` : ''}`, body);
+  },
+  async list() {
+    const q = new URLSearchParams();
+    if (values.limit) q.set('limit', values.limit);
+    if (values['next-token']) q.set('nextToken', values['next-token']);
+    const { body } = await call(client, 'GET', `/certificates${q.size ? `?${q}` : ''}`);
+    const rows = (body.items as any[]).map((c) => `${c.id}  ${c.status.padEnd(10)}  ${c.notAfter.slice(0, 10)}  ${c.commonName ?? c.subject}`);
+    out([...rows, ...(body.nextToken ? [`(more: --next-token ${body.nextToken})`] : [])].join('\n') || '(no certificates)', body);
+  },
+  async show() {
+    const id = positionals[1] ?? usage('show needs a certificate id');
+    const { body } = await call(client, 'GET', `/certificates/${encodeURIComponent(id)}`);
+    if (values.pem) return out(`${body.certificatePem.trimEnd()}\n${body.chainPem.trimEnd()}`, { certificatePem: body.certificatePem, chainPem: body.chainPem });
+    out([
+      `${body.id}  ${body.status}  (${body.source})`,
+      `  subject:     ${body.subject}`,
+      `  names:       ${body.subjectAlternativeNames.join(', ')}`,
+      `  issuer:      ${body.issuer}`,
+      `  serial:      ${body.serialNumber}`,
+      `  valid:       ${body.notBefore} .. ${body.notAfter}`,
+      `  fingerprint: ${body.fingerprintSha256}`,
+      `  key:         ${body.keyAlgorithm}, signed ${body.signatureAlgorithm}`,
+      `  targets:     ${body.targets.join(', ') || '-'}`,
+      ...body.history.map((h: any) => `  ${h.at}  ${h.kind} ${h.outcome}${h.target ? ` on ${h.target}` : ''}${h.detail ? `: ${h.detail}` : ''}`),
+    ].join('\n'), body);
+  },
+  async renew() {
+    const id = positionals[1] ?? usage('renew needs a certificate id');
+    const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/renew`, {});
+    out(`renewal started: ${body.executionName}`, body);
+  },
+};
+
+async function main() {
+  const command = positionals[0];
+  if (values.help || !command) return out(HELP, { help: HELP });
+  const run = commands[command] ?? usage(`unknown command ${command}`);
+  await run();
+}
+
+main().catch((err) => {
+  process.stderr.write(`certops: ${err instanceof CliError ? err.message : (err as Error).stack}\n`);
+  process.exit(err instanceof CliError ? err.exitCode : 1);
+});

@@ -1,0 +1,131 @@
+import './polyfills.ts';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Server } from 'node:http';
+import { runtime } from '../adapters/runtime.ts';
+import { openTable, putIfAbsent } from '../adapters/dynamodb/table.ts';
+import { logger } from '../adapters/logger.ts';
+import { createToken } from '../services/inventory/tokens.ts';
+import { ensureTable, startDynalite } from './embedded-dynamodb.ts';
+import { LocalFunctions } from './functions.ts';
+import { LocalBus, type PutEntry } from './local-bus.ts';
+import { LocalSagaRunner } from './local-saga-runner.ts';
+import { serverPort, startLocalServer } from './local-server.ts';
+import { startScheduler } from './scheduler.ts';
+import { loadDefinition } from './serverless-definition.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const STAGE = 'local';
+
+export interface LocalStack {
+  url: string;
+  home: string;
+  tokenFile: string;
+  /** True when this start created the CA and the admin token. */
+  firstStart: boolean;
+  bus: LocalBus;
+  saga: LocalSagaRunner;
+  stop(): Promise<void>;
+}
+
+const numberFrom = (value: string | undefined, fallback: number) => (value === undefined || value === '' ? fallback : Number(value));
+
+/**
+ * The whole suite in this process: embedded DynamoDB, the bus, the saga runner, the HTTP front
+ * door and the scheduler, all driving the same handlers serverless.yml deploys.
+ */
+export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
+  // Local stand-ins for what Lambda's environment has on AWS; the local endpoints ignore the credentials.
+  Object.assign(process.env, {
+    AWS_REGION: env.AWS_REGION ?? 'us-east-1',
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'local',
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    // Lambda runs Node 22; the SDK's notice about Node 20 is noise here.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  });
+  const home = resolve(env.CERTOPS_HOME ?? '.certops');
+  const tokenFile = join(home, 'admin.token');
+  const firstStart = !existsSync(tokenFile);
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const tableName = `certops-${STAGE}`;
+  const dynamo = await startDynalite(join(home, 'dynamodb'));
+  await ensureTable(dynamo.endpoint, tableName);
+
+  const definition = loadDefinition(ROOT);
+  const functions = new LocalFunctions(definition);
+  const invoke = (fn: string, event: unknown) => functions.invoke(fn, event);
+  let bus!: LocalBus;
+  let saga!: LocalSagaRunner;
+  const server: Server = await startLocalServer({
+    definition,
+    invoke,
+    awsOperations: {
+      'AWSEvents.PutEvents': async (input) => bus.putEvents(input.Entries as PutEntry[]),
+      'AWSStepFunctions.StartExecution': async (input) => {
+        const name = String(input.name);
+        await saga.start(name, JSON.parse(String(input.input ?? '{}')));
+        return { executionArn: `arn:aws:states:local:000000000000:execution:certops-${STAGE}-renewal:${name}`, startDate: Date.now() / 1000 };
+      },
+    },
+    onError: (err) => logger.error('local server error', { error: (err as Error).message, stack: (err as Error).stack }),
+  }, numberFrom(env.PORT, 8080));
+  const url = `http://127.0.0.1:${serverPort(server)}`;
+
+  // What Lambda's environment holds on AWS, pointed at the local substitutes.
+  Object.assign(process.env, {
+    CERTOPS_STAGE: STAGE,
+    CERTOPS_TABLE: tableName,
+    CERTOPS_BUS: `certops-${STAGE}`,
+    CERTOPS_HOME: home,
+    CERTOPS_BASE_URL: url,
+    CERTOPS_DYNAMODB_ENDPOINT: dynamo.endpoint,
+    CERTOPS_AWS_ENDPOINT: url,
+  });
+  const rt = runtime(process.env);
+
+  bus = new LocalBus({
+    busName: `certops-${STAGE}`,
+    rules: definition.rules,
+    invoke,
+    deadLetters: rt.deadLetters,
+    clock: rt.clock,
+    maxAttempts: numberFrom(env.CERTOPS_BUS_MAX_ATTEMPTS, 4),
+    retryDelayMs: numberFrom(env.CERTOPS_BUS_RETRY_MS, 500),
+    onError: (rule, err) => logger.warn('event delivery failed, will retry', { rule, error: (err as Error).message }),
+  });
+  const executions = openTable(tableName, { endpoint: dynamo.endpoint });
+  saga = new LocalSagaRunner({
+    definition: definition.stateMachine.definition,
+    taskFunctions: definition.stateMachine.taskFunctions,
+    invoke,
+    claimName: (name) => putIfAbsent(executions, { pk: `EXEC#${name}`, sk: 'EXEC', startedAt: rt.clock.now().toISOString() }),
+    retryIntervalMs: numberFrom(env.CERTOPS_SAGA_RETRY_MS, 1000),
+    onFinished: (name, outcome) => logger.info('saga finished', { name, status: outcome.status, error: outcome.error }),
+  });
+
+  await rt.authority('local');
+  if (firstStart) {
+    await writeFile(tokenFile, `${await createToken(rt.tokens, 'admin', 'admin')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  const scheduler = startScheduler({
+    schedules: definition.schedules,
+    invoke,
+    clock: rt.clock,
+    intervalOverrideMs: env.CERTOPS_SCHEDULE_INTERVAL_MS ? Number(env.CERTOPS_SCHEDULE_INTERVAL_MS) : undefined,
+    onError: (fn, err) => logger.error('scheduled run failed', { fn, error: (err as Error).message }),
+  });
+
+  return {
+    url, home, tokenFile, firstStart, bus, saga,
+    async stop() {
+      await scheduler.stop();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await saga.drain();
+      await bus.drain();
+      await new Promise((r) => dynamo.server.close(r));
+    },
+  };
+}
