@@ -23,7 +23,7 @@ export interface CertificateStore {
   update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
   /** Newest first, `limit` at most, resumable with the returned nextToken. */
   list(limit: number, nextToken?: string): Promise<Page<StoredCertificate>>;
-  /** Records an attempt; the same (attempt, kind, target) again replaces it, so replays add nothing. */
+  /** Records an attempt; the same (attempt, kind, target, outcome) again replaces it, so replays add nothing. */
   addHistory(id: string, entry: HistoryEntry): Promise<void>;
   /** The certificate's attempts, oldest first. */
   history(id: string): Promise<HistoryEntry[]>;

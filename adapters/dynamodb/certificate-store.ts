@@ -36,7 +36,7 @@ export class DynamoCertificateStore implements CertificateStore {
   }
 
   async addHistory(id: string, entry: HistoryEntry): Promise<void> {
-    const sk = `HIST#${entry.attempt}#${entry.kind}#${entry.target ?? ''}`;
+    const sk = `HIST#${entry.attempt}#${entry.kind}#${entry.target ?? ''}#${entry.outcome}`;
     await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...entry, pk: `CERT#${id}`, sk } }));
   }
 

@@ -44,10 +44,17 @@ export const api = apiHandler({
   },
 }, () => rt().tokens);
 
-/** A newly issued certificate (not a renewal: the saga deploys those) goes to the targets its request named. */
+/**
+ * A newly issued certificate (not a renewal: the saga deploys those) goes to the targets its
+ * request named, unless it was superseded meanwhile (a late or replayed event must not put an
+ * old certificate back).
+ */
 export const events = eventHandler(async (event) => {
-  const targets = (event.detail.targets as string[] | undefined) ?? [];
-  await deployAndVerify(String(event.detail.certificateId), targets, `issue-${event.detail.eventId}`);
+  const cert = await rt().certificates.get(String(event.detail.certificateId));
+  // Inventory records the same event concurrently: until it has, fail so the bus retries.
+  if (!cert) throw new Error(`certificate ${event.detail.certificateId} is not in the inventory yet`);
+  if (cert.status !== 'active') return;
+  await deployAndVerify(cert.id, cert.targets, `issue-${event.detail.eventId}`);
 });
 
 /** The renewal saga's deployment tasks: deploy and verify one target, or roll back all of them. */
