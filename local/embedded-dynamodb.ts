@@ -7,9 +7,9 @@ import tableDefinition from '../adapters/dynamodb/table.json' with { type: 'json
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
 
-/** dynalite (DynamoDB's API over LevelDB) on a loopback port, data on disk under `path`. */
-export async function startDynalite(path: string): Promise<{ endpoint: string; server: Server }> {
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/** dynalite (DynamoDB's API over LevelDB) on a loopback port, data on disk under `path` (in memory without one). */
+export async function startDynalite(path?: string): Promise<{ endpoint: string; server: Server }> {
+  const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -19,7 +19,7 @@ export async function startDynalite(path: string): Promise<{ endpoint: string; s
 
 /** Creates the single table from the same definition CloudFormation uses, unless it exists already. */
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint });
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (err) {

@@ -42,6 +42,8 @@ export interface BusOptions {
   maxAttempts: number;
   retryDelayMs: number;
   onError?(rule: string, err: unknown): void;
+  /** Checks a certops event's detail against its schema; a message means the entry is refused (a bug in the producer). */
+  validate?(detailType: string, detail: unknown): string | undefined;
 }
 
 const ACCOUNT = '000000000000';
@@ -83,6 +85,8 @@ export class LocalBus {
       throw new Error('Detail is not valid JSON');
     }
     if (!detail || typeof detail !== 'object' || Array.isArray(detail)) throw new Error('Detail must be a JSON object');
+    const invalid = entry.Source.startsWith('certops.') ? this.options.validate?.(entry.DetailType, detail) : undefined;
+    if (invalid) throw new Error(`${entry.DetailType} does not match events/schemas/${entry.DetailType}.json: ${invalid}`);
     const time = entry.Time === undefined ? this.options.clock.now() : new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : entry.Time);
     return {
       version: '0', id: randomUUID(), 'detail-type': entry.DetailType, source: entry.Source, account: ACCOUNT,
@@ -99,6 +103,8 @@ export class LocalBus {
   }
 
   private async deliver(rule: Rule, event: EventBridgeEvent, attempts = this.options.maxAttempts): Promise<void> {
+    // As on EventBridge, the producer's PutEvents call returns before any consumer runs.
+    await new Promise((r) => setImmediate(r));
     let lastError: unknown;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {

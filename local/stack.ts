@@ -9,6 +9,7 @@ import { openTable, putIfAbsent } from '../adapters/dynamodb/table.ts';
 import { logger } from '../adapters/logger.ts';
 import { createToken } from '../services/inventory/tokens.ts';
 import { ensureTable, startDynalite } from './embedded-dynamodb.ts';
+import { eventSchemaValidator } from './event-schemas.ts';
 import { LocalFunctions } from './functions.ts';
 import { LocalBus, type PutEntry } from './local-bus.ts';
 import { LocalSagaRunner } from './local-saga-runner.ts';
@@ -94,6 +95,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     maxAttempts: numberFrom(env.CERTOPS_BUS_MAX_ATTEMPTS, 4),
     retryDelayMs: numberFrom(env.CERTOPS_BUS_RETRY_MS, 500),
     onError: (rule, err) => logger.warn('event delivery failed, will retry', { rule, error: (err as Error).message }),
+    validate: eventSchemaValidator(),
   });
   const executions = openTable(tableName, { endpoint: dynamo.endpoint });
   saga = new LocalSagaRunner({

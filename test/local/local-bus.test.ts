@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDeadLetterStore } from '../../adapters/dynamodb/dead-letter-store.ts';
+import { LocalBus, type EventBridgeEvent } from '../../local/local-bus.ts';
+import { eventSchemaValidator } from '../../local/event-schemas.ts';
+import { freshTable } from '../support/dynamo.ts';
+
+describe('local bus', () => {
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let deadLetters: DynamoDeadLetterStore;
+  beforeAll(async () => {
+    db = await freshTable();
+    deadLetters = new DynamoDeadLetterStore(db.table);
+  });
+  afterAll(() => db.close());
+
+  const clock = { now: () => new Date('2026-11-26T12:00:00Z') };
+  const entry = (detailType: string, detail: object, source = 'com.example.test') => ({ Source: source, DetailType: detailType, Detail: JSON.stringify(detail), EventBusName: 'certops-test' });
+
+  function bus(invoke: (fn: string, e: EventBridgeEvent) => Promise<unknown>, maxAttempts = 3) {
+    return new LocalBus({
+      busName: 'certops-test',
+      rules: [
+        { name: 'greetings', fn: 'greeter', pattern: { 'detail-type': ['hello'] } },
+        { name: 'everything-from-test', fn: 'auditor', pattern: { source: [{ prefix: 'com.example.' }] } },
+      ],
+      invoke, deadLetters, clock, maxAttempts, retryDelayMs: 5,
+      validate: eventSchemaValidator(),
+    });
+  }
+
+  it('delivers asynchronously to every rule whose pattern matches, in EventBridge event form', async () => {
+    const seen: [string, EventBridgeEvent][] = [];
+    const b = bus(async (fn, e) => void seen.push([fn, e]));
+    const answer = b.putEvents([entry('hello', { n: 1 }), entry('bye', { n: 2 })]);
+    expect(answer.FailedEntryCount).toBe(0);
+    expect(seen).toHaveLength(0); // nothing is delivered before PutEvents returns
+    await b.drain();
+    expect(seen.map(([fn, e]) => `${fn}:${e['detail-type']}`).sort()).toEqual(['auditor:bye', 'auditor:hello', 'greeter:hello']);
+    const [, event] = seen.find(([fn]) => fn === 'greeter')!;
+    expect(event).toMatchObject({ version: '0', source: 'com.example.test', 'detail-type': 'hello', time: '2026-11-26T12:00:00Z', detail: { n: 1 } });
+    expect(event.id).toBe((answer.Entries[0] as { EventId: string }).EventId);
+  });
+
+  it('retries a failing consumer with backoff and delivers once it recovers', async () => {
+    let calls = 0;
+    const times: number[] = [];
+    const b = bus(async (fn) => {
+      if (fn !== 'greeter') return;
+      times.push(Date.now());
+      if (++calls < 3) throw new Error('not yet');
+    });
+    b.putEvents([entry('hello', {})]);
+    await b.drain();
+    expect(calls).toBe(3);
+    expect(times[2] - times[1]).toBeGreaterThanOrEqual(times[1] - times[0]);
+    expect((await deadLetters.list()).filter((l) => l.rule === 'greetings')).toHaveLength(0);
+  });
+
+  it('dead-letters an event after the last try, and replays it', async () => {
+    let healthy = false;
+    const delivered: unknown[] = [];
+    const b = bus(async (fn, e) => {
+      if (fn !== 'greeter') return;
+      if (!healthy) throw new Error('consumer down');
+      delivered.push(e.detail);
+    });
+    b.putEvents([entry('hello', { order: 42 })]);
+    await b.drain();
+    const [letter] = (await deadLetters.list()).filter((l) => l.rule === 'greetings');
+    expect(letter).toMatchObject({ rule: 'greetings', attempts: 3, error: 'consumer down', event: { detailType: 'hello', detail: { order: 42 } } });
+    healthy = true;
+    expect(await b.replay(letter.id)).toBe(true);
+    expect(delivered).toEqual([{ order: 42 }]);
+    expect((await deadLetters.list()).filter((l) => l.rule === 'greetings')).toHaveLength(0);
+    expect(await b.replay('no-such-letter')).toBe(false);
+  });
+
+  it('refuses malformed entries per entry, like PutEvents, and certops events that break their schema', async () => {
+    const b = bus(async () => undefined);
+    const answer = b.putEvents([
+      entry('hello', {}),
+      { Source: 'com.example.test', DetailType: 'hello', Detail: '{not json' },
+      { Source: 'com.example.test', DetailType: 'hello', Detail: '[1,2]' },
+      { Source: 'com.example.test', DetailType: 'hello', Detail: '{}', EventBusName: 'someone-elses-bus' },
+      entry('renewal.failed', { eventId: 'e', occurredAt: '2026-11-26T12:00:00Z', correlationId: 'c' }, 'certops.renewal'),
+    ]);
+    expect(answer.FailedEntryCount).toBe(4);
+    expect(answer.Entries.map((e) => ('ErrorMessage' in e ? e.ErrorMessage : 'ok'))).toEqual([
+      'ok', 'Detail is not valid JSON', 'Detail must be a JSON object', 'no event bus someone-elses-bus (this is certops-test)', expect.stringMatching(/renewal\.failed does not match .*step/),
+    ]);
+    expect(() => b.putEvents([])).toThrow(/Entries/);
+    await b.drain();
+  });
+});

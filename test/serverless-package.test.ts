@@ -1,0 +1,99 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { parse } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDefinition } from '../local/serverless-definition.ts';
+import { ROOT } from './support/processes.ts';
+
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
+
+/** `serverless package` runs offline (osls), and the CloudFormation it writes is the deployment we promise. */
+describe('serverless package', () => {
+  const out = mkdtempSync(join(tmpdir(), 'certops-sls-'));
+  let resources: Record<string, Resource>;
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const config = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'));
+  const patterns = JSON.parse(readFileSync(join(ROOT, 'events/patterns.json'), 'utf8')) as Record<string, { pattern: unknown }>;
+  const definition = loadDefinition(ROOT);
+
+  beforeAll(() => {
+    execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', out], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
+    resources = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).Resources;
+  }, 180_000);
+
+  it('has a Lambda function per handler, on nodejs22.x', () => {
+    const functions = ofType('AWS::Lambda::Function').map(([, r]) => r.Properties);
+    expect(functions).toHaveLength(Object.keys(config.functions).length);
+    for (const [name, spec] of Object.entries<any>(config.functions)) {
+      const fn = functions.find((f) => f.FunctionName === `certops-prod-${name}`);
+      expect(fn, name).toBeDefined();
+      expect(fn!.Handler).toBe(spec.handler);
+      expect(fn!.Runtime).toBe('nodejs22.x');
+    }
+  });
+
+  it('creates the custom bus and one rule per pattern in events/, each with retries and a dead-letter queue', () => {
+    expect(ofType('AWS::Events::EventBus').map(([, r]) => r.Properties.Name)).toEqual(['certops-prod']);
+    const patternRules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties).filter((p) => p.EventPattern);
+    expect(patternRules).toHaveLength(Object.keys(patterns).length);
+    for (const [name, { pattern }] of Object.entries(patterns)) {
+      const rule = patternRules.find((p) => JSON.stringify(p.EventPattern) === JSON.stringify(pattern));
+      expect(rule, name).toBeDefined();
+      expect(rule!.EventBusName).toBe('certops-prod');
+      for (const target of rule!.Targets) {
+        expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+        expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] });
+      }
+    }
+    expect(ofType('AWS::SQS::Queue').map(([k]) => k)).toContain('EventsDeadLetterQueue');
+  });
+
+  it('creates the table with the key schema and indexes the local stack uses', () => {
+    const table = JSON.parse(readFileSync(join(ROOT, 'adapters/dynamodb/table.json'), 'utf8'));
+    const [[, resource]] = ofType('AWS::DynamoDB::Table');
+    expect(resource.Properties.KeySchema).toEqual(table.KeySchema);
+    expect(resource.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(['gsi1', 'expiry']);
+  });
+
+  it('creates the renewal state machine from the ASL file, its tasks bound to the step functions', () => {
+    const [[, machine]] = ofType('AWS::StepFunctions::StateMachine');
+    const [template, bindings] = machine.Properties.DefinitionString['Fn::Sub'];
+    const asl = JSON.parse(template);
+    expect(Object.keys(asl.States)).toEqual(Object.keys(definition.stateMachine.definition.States as object));
+    const bound = Object.values<any>(bindings).map((b) => b['Fn::GetAtt']?.[0]);
+    expect(new Set(bound)).toEqual(new Set(['RenewalStepLambdaFunction', 'DeploymentStepLambdaFunction']));
+  });
+
+  it('schedules the renewal sweep and the CT poll', () => {
+    const schedules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties).filter((p) => p.ScheduleExpression);
+    const targets = schedules.map((s) => s.Targets[0].Arn['Fn::GetAtt'][0]);
+    expect(targets.sort()).toEqual(['CtMonitorPollLambdaFunction', 'RenewalSweepLambdaFunction']);
+  });
+
+  it('routes every httpApi route the local server serves', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
+    expect(routes).toEqual(definition.routes.map((r) => r.routeKey).sort());
+  });
+
+  it('scopes every IAM statement to resources: no "*" action, no "*" resource', () => {
+    const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement));
+    expect(statements.length).toBeGreaterThan(3);
+    for (const s of statements) {
+      expect([s.Action].flat()).not.toContain('*');
+      expect([s.Resource].flat()).not.toContain('*');
+    }
+  });
+
+  it('bundles a handler that loads as Lambda loads it and answers', async () => {
+    const outfile = join(out, 'inventory.mjs');
+    await build({ entryPoints: [join(ROOT, 'services/inventory/handler.ts')], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile, banner: { js: config.custom.esbuild.banner.js }, logLevel: 'silent' });
+    const mod = await import(pathToFileURL(outfile).href);
+    const res = await mod.api({ version: '2.0', routeKey: 'GET /health', rawPath: '/health', headers: {}, requestContext: { http: { method: 'GET' } } }, {});
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+  });
+});
