@@ -48,6 +48,7 @@ describe('walking skeleton', () => {
       CERTOPS_SCHEDULE_INTERVAL_MS: '1500',
       CERTOPS_RENEWAL_WINDOW_DAYS: '2',
       CERTOPS_VERIFY_DELAY_MS: '100',
+      CERTOPS_VERIFY_ATTEMPTS: '3',
       CERTOPS_SAGA_RETRY_MS: '0',
       CERTOPS_BUS_RETRY_MS: '50',
     });
@@ -148,6 +149,40 @@ describe('walking skeleton', () => {
     expect(kinds).toEqual(expect.arrayContaining(['renewal.started', 'certificate.issued', 'deployment.succeeded', 'renewal.succeeded']));
     const deployed = siemLines().find((l) => l.event_type === 'deployment.succeeded' && l.correlationId === succeeded.correlationId);
     expect(deployed).toMatchObject({ deployment_status: 'deployed', target_systems: ['web-01'] });
+  });
+
+  it('rolls back when the new certificate cannot be verified: previous files restored, successor revoked, lock released', async () => {
+    const dir = join(home, 'web-02');
+    // Nothing listens on this endpoint, so every verification fails.
+    const target = await api('POST', '/targets', { name: 'web-02', type: 'filesystem', directory: dir, endpoint: '127.0.0.1:9' });
+    expect(target.status).toBe(201);
+    const answer = await api('POST', '/certificates', { commonName: 'rollback.example.com', targets: ['web-02'] });
+    const original = answer.body.certificateId as string;
+    const originalPem = await eventually(async () => existsSync(join(dir, 'cert.pem')) && readFileSync(join(dir, 'cert.pem'), 'utf8'), 'the first deployment to web-02');
+    expect(originalPem).toBe((await api('GET', `/certificates/${original}`)).body.certificatePem);
+    await eventually(async () => siemLines().find((l) => l.event_type === 'deployment.failed' && l.certificateId === original), 'the first deployment to fail verification');
+    // While that deployment is retried it holds the certificate's lock, and a renewal is refused.
+    const started = await eventually(async () => {
+      const r = await api('POST', `/certificates/${original}/renew`);
+      if (r.status !== 409) return r;
+      expect(r.body.error.message).toMatch(/under way/);
+    }, 'the lock to be released', 30_000, 200);
+    expect(started.status).toBe(202);
+    const failed = await eventually(async () => siemLines().find((l) => l.event_type === 'renewal.failed' && l.correlationId === started.body.executionName), 'renewal.failed', 45_000);
+    expect(failed).toMatchObject({ step: 'verify', certificateId: original, deployment_status: 'failed' });
+    expect(failed.cause).toMatch(/web-02/);
+    expect(readFileSync(join(dir, 'cert.pem'), 'utf8')).toBe(originalPem);
+    const rolledBack = siemLines().find((l) => l.event_type === 'deployment.rolled_back' && l.correlationId === started.body.executionName);
+    expect(rolledBack).toMatchObject({ target: 'web-02', restoredCertificateId: original });
+    const successor = (await api('GET', `/certificates/${rolledBack.certificateId}`)).body;
+    expect(successor).toMatchObject({ status: 'revoked', renewalOf: original });
+    const old = (await api('GET', `/certificates/${original}`)).body;
+    expect(old.status).toBe('active');
+    expect(old.history.find((h: any) => h.kind === 'renewal' && h.outcome === 'failed').detail).toMatch(/^verify: /);
+    // The lock is free again: another renewal can start and gets as far as verification again.
+    const again = await api('POST', `/certificates/${original}/renew`);
+    expect(again.status).toBe(202);
+    await eventually(async () => siemLines().find((l) => l.event_type === 'renewal.failed' && l.correlationId === again.body.executionName), 'the second attempt to fail at verify too', 45_000);
   });
 
   it('ct-monitor polls an RFC 6962 log and reports entries on watched domains only', async () => {

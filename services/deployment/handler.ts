@@ -3,6 +3,7 @@ import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
 import { asObject, stringList } from '../../shared/input.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
 import { parseTarget } from './target-input.ts';
@@ -54,7 +55,15 @@ export const events = eventHandler(async (event) => {
   // Inventory records the same event concurrently: until it has, fail so the bus retries.
   if (!cert) throw new Error(`certificate ${event.detail.certificateId} is not in the inventory yet`);
   if (cert.status !== 'active') return;
-  await deployAndVerify(cert.id, cert.targets, `issue-${event.detail.eventId}`);
+  const attempt = `issue-${event.detail.eventId}`;
+  const lock = certificateLock(cert.id);
+  // A renewal under way deploys the successor itself; putting this one back meanwhile would undo it.
+  if (!(await rt().locks.acquire(lock, attempt, new Date(rt().clock.now().getTime() + CERTIFICATE_LOCK_MS)))) return;
+  try {
+    await deployAndVerify(cert.id, cert.targets, attempt);
+  } finally {
+    await rt().locks.release(lock, attempt);
+  }
 });
 
 /** The renewal saga's deployment tasks: deploy and verify one target, or roll back all of them. */

@@ -3,6 +3,7 @@ import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { abort, commit, lock, renew } from './saga-steps.ts';
+import { certificateLock } from '../../shared/certificate-lock.ts';
 import { parseSagaState } from './saga-state.ts';
 import { executionName, sweepExpiring } from './sweep.ts';
 
@@ -18,6 +19,8 @@ export const api = apiHandler({
       const cert = await rt().certificates.get(req.params.id);
       if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
       if (cert.source !== 'issued' || cert.status !== 'active') throw new ConflictError(`certificate ${cert.id} is ${cert.status} (${cert.source}); only active certificates certops issued are renewed`, 'id');
+      const holder = await rt().locks.holder(certificateLock(cert.id));
+      if (holder) throw new ConflictError(`a renewal or deployment of ${cert.id} is under way (${holder}); try again when it has finished`, 'id');
       const name = executionName(cert.id, rt().clock.now(), 'manual');
       await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual' });
       return { status: 202, body: { certificateId: cert.id, executionName: name } };

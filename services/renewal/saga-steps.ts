@@ -7,6 +7,7 @@ import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { KEY_ALGORITHMS, createCsr, generateKeyPair, privateKeyPem, type KeyAlgorithm } from '../../shared/x509/keys.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { failureOf, requireRenewed, type SagaState } from './saga-state.ts';
+import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
 
 export interface RenewalDeps {
   clock: Clock;
@@ -17,8 +18,6 @@ export interface RenewalDeps {
   authority(name: string): Promise<CertificateAuthority>;
 }
 
-/** A renewal holds its lock at most this long; a crashed saga's lock expires by itself. */
-const LOCK_MS = 60 * 60_000;
 const DAY_MS = 86_400_000;
 
 async function load(id: string, deps: RenewalDeps, step: string): Promise<StoredCertificate> {
@@ -35,7 +34,7 @@ function sagaEvent(state: SagaState, type: DetailType, fields: Record<string, un
 /** Takes the certificate's renewal lock for this execution (retries by the same execution succeed). */
 export async function lock(state: SagaState, deps: RenewalDeps) {
   const cert = await load(state.certificateId, deps, 'lock');
-  if (!(await deps.locks.acquire(`renewal/${cert.id}`, state.executionName, new Date(deps.clock.now().getTime() + LOCK_MS)))) {
+  if (!(await deps.locks.acquire(certificateLock(cert.id), state.executionName, new Date(deps.clock.now().getTime() + CERTIFICATE_LOCK_MS)))) {
     throw new StepError('lock', `another renewal of ${cert.id} is running`);
   }
   await deps.certificates.addHistory(cert.id, { kind: 'renewal', attempt: state.executionName, outcome: 'started', at: deps.clock.now().toISOString() });
@@ -97,7 +96,7 @@ export async function commit(state: SagaState, deps: RenewalDeps) {
   const successor = await load(renewed.newCertificateId, deps, 'commit');
   await deps.certificates.update(old.id, { status: 'superseded', supersededBy: successor.id });
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'succeeded', at: deps.clock.now().toISOString(), detail: `renewed as ${successor.id}` });
-  await deps.locks.release(`renewal/${old.id}`, state.executionName);
+  await deps.locks.release(certificateLock(old.id), state.executionName);
   await deps.publisher.publish([sagaEvent(state, 'renewal.succeeded', { ...certificateFields(old), newCertificateId: successor.id, targets: renewed.targets }, deps)]);
   return { committed: successor.id };
 }
@@ -111,7 +110,7 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
   if (successorId) await deps.certificates.update(successorId, { status: 'revoked', revocationReason: 'superseded' });
   await deps.certificates.update(old.id, { pendingRenewal: undefined });
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: `${step}: ${cause}` });
-  await deps.locks.release(`renewal/${old.id}`, state.executionName);
+  await deps.locks.release(certificateLock(old.id), state.executionName);
   await deps.publisher.publish([sagaEvent(state, 'renewal.failed', { ...certificateFields(old), step, cause }, deps)]);
   return { step, cause };
 }

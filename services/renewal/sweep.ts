@@ -14,9 +14,13 @@ export interface SweepResult {
 
 const DAY_MS = 86_400_000;
 
-/** One saga per certificate per day: a repeated sweep (or a retried one) starts nothing new. */
+/**
+ * Sweeps start one saga per certificate per day, so a repeated or retried sweep starts nothing new;
+ * a manual renewal is named to the second, so asking again later is a new attempt.
+ */
 export function executionName(certificateId: string, at: Date, trigger: 'sweep' | 'manual'): string {
-  return `renew-${certificateId}-${at.toISOString().slice(0, 10).replaceAll('-', '')}${trigger === 'manual' ? '-manual' : ''}`;
+  const stamp = at.toISOString().replace(/[-:]/g, '');
+  return `renew-${certificateId}-${trigger === 'manual' ? `manual-${stamp.slice(0, 15)}` : stamp.slice(0, 8)}`;
 }
 
 /**

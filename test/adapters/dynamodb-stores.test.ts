@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
+import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
+import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
+import { DynamoCtStateStore } from '../../adapters/dynamodb/ct-state-store.ts';
+import type { StoredCertificate } from '../../shared/model.ts';
+import { freshTable } from '../support/dynamo.ts';
+
+const DAY = 86_400_000;
+const base = Date.parse('2027-01-01T00:00:00Z');
+
+function cert(i: number, status: StoredCertificate['status'] = 'active'): StoredCertificate {
+  const id = i.toString(16).padStart(32, '0');
+  return {
+    id, commonName: `h${i}.example.com`, subjectAlternativeNames: [`h${i}.example.com`], subject: `CN=h${i}.example.com`, issuer: 'CN=test CA',
+    serialNumber: '01', notBefore: new Date(base - 90 * DAY).toISOString(), notAfter: new Date(base + i * DAY).toISOString(),
+    fingerprintSha256: 'AA', keyAlgorithm: 'EC_P256', signatureAlgorithm: 'ecdsa-with-SHA256', selfSigned: false, certificatePem: 'pem',
+    status, source: 'issued', chainPem: '', targets: [], findings: [], endpoints: [], createdAt: new Date(base + i).toISOString(),
+  };
+}
+
+describe('DynamoDB stores (on dynalite)', () => {
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let certificates: DynamoCertificateStore;
+  beforeAll(async () => {
+    db = await freshTable();
+    certificates = new DynamoCertificateStore(db.table);
+    // 300 certificates expiring one a day, every tenth one already superseded.
+    for (let i = 0; i < 300; i += 25) await Promise.all(Array.from({ length: 25 }, (_, k) => certificates.create(cert(i + k, (i + k) % 10 === 9 ? 'superseded' : 'active'))));
+  });
+  afterAll(() => db.close());
+
+  it('creates a certificate once: a second create of the same id changes nothing', async () => {
+    expect(await certificates.create({ ...cert(5), owner: 'someone-else' })).toBe(false);
+    expect((await certificates.get(cert(5).id))?.owner).toBeUndefined();
+    expect(await certificates.get('f'.repeat(32))).toBeUndefined();
+  });
+
+  it('finds what expires before a date with an index query that reads only what it returns', async () => {
+    const before = new Date(base + 30 * DAY);
+    const page = await certificates.expiringBefore(before, 100);
+    // Days 0..29, minus the superseded 9, 19 and 29, which are not in the sparse index.
+    expect(page.items).toHaveLength(27);
+    expect(page.itemsRead).toBe(27);
+    expect(page.items.every((c) => c.status === 'active' && Date.parse(c.notAfter) < before.getTime())).toBe(true);
+    expect(page.items.map((c) => c.notAfter)).toEqual([...page.items.map((c) => c.notAfter)].sort());
+  });
+
+  it('pages the expiry query with nextToken, never reading past the page', async () => {
+    const seen: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await certificates.expiringBefore(new Date(base + 100 * DAY), 20, nextToken);
+      expect(page.itemsRead).toBe(page.items.length);
+      expect(page.items.length).toBeLessThanOrEqual(20);
+      seen.push(...page.items.map((c) => c.id));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    expect(new Set(seen).size).toBe(90);
+  });
+
+  it('keeps the expiry index in step with status changes', async () => {
+    await certificates.update(cert(0).id, { status: 'superseded', supersededBy: cert(1).id });
+    expect((await certificates.expiringBefore(new Date(base + DAY / 2), 10)).items).toHaveLength(0);
+    await certificates.update(cert(0).id, { status: 'active', supersededBy: undefined });
+    const back = await certificates.expiringBefore(new Date(base + DAY / 2), 10);
+    expect(back.items.map((c) => c.id)).toEqual([cert(0).id]);
+    expect(back.items[0].supersededBy).toBeUndefined();
+  });
+
+  it('lists newest first with pagination, and refuses a forged nextToken naming the field', async () => {
+    const first = await certificates.list(10);
+    expect(first.items.map((c) => c.id)).toEqual(Array.from({ length: 10 }, (_, k) => cert(299 - k).id));
+    const second = await certificates.list(10, first.nextToken);
+    expect(second.items[0].id).toBe(cert(289).id);
+    await expect(certificates.list(10, 'garbage!')).rejects.toMatchObject({ field: 'nextToken', status: 400 });
+  });
+
+  it('keeps history entries apart per attempt, kind, target and outcome; replays add nothing', async () => {
+    const id = cert(3).id;
+    const e = { kind: 'deployment' as const, attempt: 'run-1', target: 'web-01', at: '2027-01-01T00:00:01Z' };
+    await certificates.addHistory(id, { ...e, outcome: 'succeeded' });
+    await certificates.addHistory(id, { ...e, outcome: 'succeeded' });
+    await certificates.addHistory(id, { ...e, outcome: 'rolled_back', at: '2027-01-01T00:00:02Z' });
+    expect((await certificates.history(id)).map((h) => h.outcome)).toEqual(['succeeded', 'rolled_back']);
+  });
+
+  it('lets one holder take a lock, again and again, until it is released or expires', async () => {
+    let now = new Date('2027-01-01T00:00:00Z');
+    const locks = new DynamoLockStore(db.table, { now: () => now });
+    const until = new Date(now.getTime() + 60_000);
+    expect(await locks.acquire('renewal/x', 'run-a', until)).toBe(true);
+    expect(await locks.acquire('renewal/x', 'run-a', until)).toBe(true);
+    expect(await locks.acquire('renewal/x', 'run-b', until)).toBe(false);
+    await locks.release('renewal/x', 'run-b');
+    expect(await locks.holder('renewal/x')).toBe('run-a');
+    now = new Date(until.getTime() + 1);
+    expect(await locks.acquire('renewal/x', 'run-b', new Date(now.getTime() + 60_000))).toBe(true);
+    await locks.release('renewal/x', 'run-b');
+    expect(await locks.holder('renewal/x')).toBeUndefined();
+  });
+
+  it('binds an idempotency key to the first of many concurrent requests', async () => {
+    const requests = new DynamoRequestStore(db.table);
+    const winners = await Promise.all(Array.from({ length: 8 }, (_, i) => requests.claimIdempotencyKey('key-1', `req-${i}`)));
+    expect(new Set(winners).size).toBe(1);
+  });
+
+  it('saves a CT log position only over the position it read', async () => {
+    const ct = new DynamoCtStateStore(db.table);
+    const state = { logUrl: 'https://log.example/', position: 0, treeSize: 10, updatedAt: '2027-01-01T00:00:00Z' };
+    expect(await ct.saveLog(state, undefined)).toBe(true);
+    expect(await ct.saveLog(state, undefined)).toBe(false);
+    expect(await ct.saveLog({ ...state, position: 5 }, 0)).toBe(true);
+    expect(await ct.saveLog({ ...state, position: 7 }, 0)).toBe(false);
+    expect((await ct.getLog(state.logUrl))?.position).toBe(5);
+    expect((await ct.listLogs()).map((l) => l.logUrl)).toEqual([state.logUrl]);
+  });
+});
