@@ -1,7 +1,7 @@
 import type { CertificateStore } from '../../shared/ports.ts';
 import type { HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { getItem, putIfAbsent, queryPage, setFields, withoutKeys, type Table } from './table.ts';
+import { getItem, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `CERT#${id}`, sk: 'CERT' });
 
@@ -41,14 +41,8 @@ export class DynamoCertificateStore implements CertificateStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
-    const entries: HistoryEntry[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await queryPage(this.table, { pkName: 'pk', pk: `CERT#${id}`, skPrefix: 'HIST#', nextToken });
-      entries.push(...page.items.map((i) => withoutKeys<HistoryEntry>(i)));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return entries.sort((a, b) => a.at.localeCompare(b.at));
+    const items = await queryAll(this.table, { pkName: 'pk', pk: `CERT#${id}`, skPrefix: 'HIST#' });
+    return items.map((i) => withoutKeys<HistoryEntry>(i)).sort((a, b) => a.at.localeCompare(b.at));
   }
 
   async expiringBefore(before: Date, limit: number, nextToken?: string) {

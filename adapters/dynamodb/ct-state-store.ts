@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CtStateStore } from '../../shared/ports.ts';
 import type { CtLogState } from '../../shared/model.ts';
-import { getItem, isConditionFailure, queryPage, withoutKeys, type Table } from './table.ts';
+import { getItem, isConditionFailure, queryAll, withoutKeys, type Table } from './table.ts';
 
 const logKey = (url: string) => ({ pk: `CTLOG#${url}`, sk: 'STATE' });
 const watchlistKey = { pk: 'CT', sk: 'WATCHLIST' };
@@ -31,14 +31,7 @@ export class DynamoCtStateStore implements CtStateStore {
   }
 
   async listLogs(): Promise<CtLogState[]> {
-    const logs: CtLogState[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTLOGS', nextToken });
-      logs.push(...page.items.map((i) => withoutKeys<CtLogState>(i)));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return logs;
+    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTLOGS' })).map((i) => withoutKeys<CtLogState>(i));
   }
 
   async getWatchlist(): Promise<string[]> {

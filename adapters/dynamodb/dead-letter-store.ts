@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DeadLetterStore } from '../../shared/ports.ts';
 import type { DeadLetter } from '../../shared/model.ts';
-import { queryPage, withoutKeys, type Table } from './table.ts';
+import { queryAll, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `DLQ#${id}`, sk: 'DLQ' });
 
@@ -13,14 +13,7 @@ export class DynamoDeadLetterStore implements DeadLetterStore {
   }
 
   async list(): Promise<DeadLetter[]> {
-    const letters: DeadLetter[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'DLQ', nextToken });
-      letters.push(...page.items.map((i) => withoutKeys<DeadLetter>(i)));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return letters;
+    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'DLQ' })).map((i) => withoutKeys<DeadLetter>(i));
   }
 
   async remove(id: string): Promise<void> {

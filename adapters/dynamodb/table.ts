@@ -105,3 +105,15 @@ export async function queryPage(table: Table, input: { index?: string; pkName: s
   }));
   return { items: out.Items ?? [], nextToken: encodeToken(out.LastEvaluatedKey), itemsRead: out.ScannedCount ?? 0 };
 }
+
+/** Every item of a partition, following pages; for partitions known to stay small (targets, logs, dead letters, one certificate's history). */
+export async function queryAll(table: Table, input: { index?: string; pkName: string; pk: string; skPrefix?: string }): Promise<Item[]> {
+  const items: Item[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await queryPage(table, { ...input, nextToken });
+    items.push(...page.items);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return items;
+}

@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { TargetStore } from '../../shared/ports.ts';
 import type { Target } from '../../shared/model.ts';
-import { getItem, queryPage, withoutKeys, type Table } from './table.ts';
+import { getItem, queryAll, withoutKeys, type Table } from './table.ts';
 
 const key = (name: string) => ({ pk: `TARGET#${name}`, sk: 'TARGET' });
 
@@ -18,13 +18,6 @@ export class DynamoTargetStore implements TargetStore {
   }
 
   async list(): Promise<Target[]> {
-    const targets: Target[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'TARGETS', nextToken });
-      targets.push(...page.items.map((i) => withoutKeys<Target>(i)));
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return targets;
+    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'TARGETS' })).map((i) => withoutKeys<Target>(i));
   }
 }
