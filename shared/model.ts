@@ -24,6 +24,7 @@ export interface HistoryEntry {
 
 /** A certificate as the inventory keeps it. `keyRef` names the vault entry; the key itself never is here. */
 export interface StoredCertificate extends CertificateRecord {
+  certificatePem: string;
   status: CertificateStatus;
   source: CertificateSource;
   chainPem: string;

@@ -2,7 +2,7 @@ import type { EventDetail } from '../../shared/events/envelope.ts';
 import type { CertificateStore, Clock } from '../../shared/ports.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
-import { certificateBlocks } from '../../shared/x509/pem.ts';
+import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
 
 export interface InventoryDeps {
   clock: Clock;
@@ -12,9 +12,10 @@ export interface InventoryDeps {
 /** certificate.issued → an active certificate in the inventory. Idempotent: a replay finds it there and changes nothing. */
 export async function recordIssued(detail: EventDetail, deps: InventoryDeps): Promise<void> {
   const pem = String(detail.certificatePem ?? '');
-  const record = certificateRecord(certificateBlocks(pem, 'certificatePem')[0], 'certificatePem');
+  const der = certificateBlocks(pem, 'certificatePem')[0];
   const cert: StoredCertificate = {
-    ...record,
+    ...certificateRecord(der, 'certificatePem'),
+    certificatePem: toPem(der),
     status: 'active',
     source: 'issued',
     chainPem: String(detail.chainPem ?? ''),

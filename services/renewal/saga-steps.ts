@@ -65,6 +65,7 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   await (await deps.keyVault()).put(keyRef, await privateKeyPem(keys.privateKey));
   const successor: StoredCertificate = {
     ...record,
+    certificatePem: issued.certificatePem,
     status: 'active',
     source: 'issued',
     chainPem: issued.chainPem,

@@ -8,45 +8,139 @@ export interface Tlv {
   end: number;
 }
 
-/** Reads the TLV at `offset`; definite lengths only, as DER requires. */
-export function readTlv(buf: Uint8Array, offset: number, field = 'der'): Tlv {
-  if (offset + 2 > buf.length) throw new ValidationError(`${field}: truncated at byte ${offset}`, field);
+/** A malformed encoding; `field` names the input, the message what is wrong and where. */
+export function derError(field: string, what: string): ValidationError {
+  return new ValidationError(`${field}: ${what}`, field);
+}
+
+/** Reads the TLV at `offset` under DER's rules: definite, minimally encoded lengths, inside the buffer (or `limit`). */
+export function readTlv(buf: Uint8Array, offset: number, field = 'der', limit = buf.length): Tlv {
+  if (offset + 2 > limit) throw derError(field, `truncated at byte ${offset}`);
   const tag = buf[offset];
+  if ((tag & 0x1f) === 0x1f) throw derError(field, `multi-byte tag at byte ${offset} is not used in certificates`);
   let len = buf[offset + 1];
   let start = offset + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4 || start + n > buf.length) throw new ValidationError(`${field}: bad length at byte ${offset}`, field);
+    if (n === 0) throw derError(field, `indefinite length at byte ${offset} (BER, not DER)`);
+    if (n > 4 || start + n > limit) throw derError(field, `bad length at byte ${offset}`);
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[start + i];
+    if (len < 128 || buf[start] === 0) throw derError(field, `length at byte ${offset} is not minimally encoded`);
     start += n;
   }
   const end = start + len;
-  if (end > buf.length) throw new ValidationError(`${field}: length runs past the end at byte ${offset}`, field);
+  if (end > limit) throw derError(field, `length at byte ${offset} runs past the end`);
   return { tag, offset, start, end };
+}
+
+/** Reads a TLV that must carry `tag`. */
+export function expectTlv(buf: Uint8Array, offset: number, tag: number, field: string, what: string, limit?: number): Tlv {
+  if (buf[offset] !== tag) throw derError(field, `${what}: expected tag 0x${tag.toString(16)}, found 0x${(buf[offset] ?? 0).toString(16)} at byte ${offset}`);
+  return readTlv(buf, offset, field, limit);
 }
 
 /** The TLVs directly inside a constructed value. */
 export function children(buf: Uint8Array, parent: Tlv, field = 'der'): Tlv[] {
   const out: Tlv[] = [];
   for (let at = parent.start; at < parent.end; ) {
-    const tlv = readTlv(buf, at, field);
+    const tlv = readTlv(buf, at, field, parent.end);
     out.push(tlv);
     at = tlv.end;
   }
   return out;
 }
 
-export function oidString(buf: Uint8Array, tlv: Tlv): string {
-  const parts: number[] = [];
+export function oidString(buf: Uint8Array, tlv: Tlv, field = 'der'): string {
+  if (tlv.end === tlv.start) throw derError(field, 'zero length OBJECT IDENTIFIER');
+  if (buf[tlv.end - 1] & 0x80) throw derError(field, 'truncated OBJECT IDENTIFIER');
+  let out = '';
   let value = 0;
+  let first = true;
   for (let i = tlv.start; i < tlv.end; i++) {
+    if (value === 0 && buf[i] === 0x80) throw derError(field, 'OBJECT IDENTIFIER arc not minimally encoded');
     value = value * 128 + (buf[i] & 0x7f);
-    if (!(buf[i] & 0x80)) {
-      if (parts.length === 0) parts.push(value < 80 ? Math.floor(value / 40) : 2, value < 80 ? value % 40 : value - 80);
-      else parts.push(value);
-      value = 0;
+    if (buf[i] & 0x80) continue;
+    if (first) {
+      out = value < 80 ? `${Math.floor(value / 40)}.${value % 40}` : `2.${value - 80}`;
+      first = false;
+    } else {
+      out += `.${value}`;
     }
+    value = 0;
   }
-  return parts.join('.');
+  return out;
+}
+
+/** The bytes of a DER INTEGER, refusing non-minimal encodings. */
+export function integerBytes(buf: Uint8Array, tlv: Tlv, field: string, what: string): Uint8Array {
+  if (tlv.tag !== 0x02) throw derError(field, `${what} is not an INTEGER`);
+  const len = tlv.end - tlv.start;
+  if (len === 0) throw derError(field, `${what} is an empty INTEGER`);
+  if (len > 1 && ((buf[tlv.start] === 0 && !(buf[tlv.start + 1] & 0x80)) || (buf[tlv.start] === 0xff && buf[tlv.start + 1] & 0x80))) {
+    throw derError(field, `${what}: integer not minimally-encoded`);
+  }
+  return buf.subarray(tlv.start, tlv.end);
+}
+
+export function smallInteger(buf: Uint8Array, tlv: Tlv, field: string, what: string): number {
+  const bytes = integerBytes(buf, tlv, field, what);
+  if (bytes.length > 4 || bytes[0] & 0x80) throw derError(field, `${what} is out of range`);
+  let v = 0;
+  for (const b of bytes) v = v * 256 + b;
+  return v;
+}
+
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A directory string or IA5String as text, checking each string type's alphabet. */
+export function stringValue(buf: Uint8Array, tlv: Tlv, field: string): string {
+  const bytes = buf.subarray(tlv.start, tlv.end);
+  switch (tlv.tag) {
+    case 0x0c: // UTF8String
+      try {
+        return utf8.decode(bytes);
+      } catch {
+        throw derError(field, 'invalid UTF8String');
+      }
+    case 0x13: { // PrintableString
+      const s = Buffer.from(bytes).toString('latin1');
+      if (!PRINTABLE.test(s)) throw derError(field, 'PrintableString contains invalid character');
+      return s;
+    }
+    case 0x16: // IA5String
+    case 0x1a: // VisibleString
+    case 0x14: // TeletexString, read as Latin-1 as most software does
+      return Buffer.from(bytes).toString('latin1');
+    case 0x1e: { // BMPString, UTF-16 big-endian
+      const swapped = Buffer.from(bytes);
+      swapped.swap16();
+      return swapped.toString('utf16le');
+    }
+    case 0x1c: // UniversalString, UTF-32 big-endian
+      return String.fromCodePoint(...Array.from({ length: bytes.length / 4 }, (_, i) => new DataView(bytes.buffer, bytes.byteOffset + i * 4, 4).getUint32(0)));
+    default:
+      return Buffer.from(bytes).toString('hex');
+  }
+}
+
+/**
+ * UTCTime or GeneralizedTime as a Date. Besides DER's YYMMDDHHMMSSZ it accepts the forms old
+ * embedded devices still serve (no seconds, a +hhmm offset), since a scan must inventory them too.
+ */
+export function timeValue(buf: Uint8Array, tlv: Tlv, field: string, what: string): Date {
+  const s = Buffer.from(buf.subarray(tlv.start, tlv.end)).toString('latin1');
+  const m = tlv.tag === 0x17
+    ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{4})$/.exec(s)
+    : tlv.tag === 0x18 ? /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?(?:\.\d+)?(Z|[+-]\d{4})$/.exec(s) : null;
+  if (!m) throw derError(field, `${what} is not a valid time (${JSON.stringify(s)})`);
+  let year = Number(m[1]);
+  if (tlv.tag === 0x17) year += year < 50 ? 2000 : 1900;
+  const date = new Date(Date.UTC(2000, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)));
+  date.setUTCFullYear(year); // Date.UTC would read years below 100 as 19xx
+  let ms = date.getTime();
+  if (m[7] !== 'Z') ms -= (m[7][0] === '-' ? -1 : 1) * (Number(m[7].slice(1, 3)) * 60 + Number(m[7].slice(3))) * 60_000;
+  if (Number.isNaN(ms)) throw derError(field, `${what} is not a valid time (${JSON.stringify(s)})`);
+  return new Date(ms);
 }

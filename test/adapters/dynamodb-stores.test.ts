@@ -14,7 +14,7 @@ function cert(i: number, status: StoredCertificate['status'] = 'active'): Stored
   return {
     id, commonName: `h${i}.example.com`, subjectAlternativeNames: [`h${i}.example.com`], subject: `CN=h${i}.example.com`, issuer: 'CN=test CA',
     serialNumber: '01', notBefore: new Date(base - 90 * DAY).toISOString(), notAfter: new Date(base + i * DAY).toISOString(),
-    fingerprintSha256: 'AA', keyAlgorithm: 'EC_P256', signatureAlgorithm: 'ecdsa-with-SHA256', selfSigned: false, certificatePem: 'pem',
+    fingerprintSha256: 'AA', fingerprintSha1: 'AA', spkiSha256: 'aa', keyAlgorithm: 'EC_P256', keyType: 'EC', version: 3, emailAddresses: [], uris: [], crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, signatureAlgorithm: 'ecdsa-with-SHA256', selfSigned: false, certificatePem: 'pem',
     status, source: 'issued', chainPem: '', targets: [], findings: [], endpoints: [], createdAt: new Date(base + i).toISOString(),
   };
 }

@@ -1,0 +1,35 @@
+import { children, derError, oidString, stringValue, type Tlv } from './der.ts';
+import { ATTRIBUTE_NAMES } from './oids.ts';
+
+export interface DistinguishedName {
+  /** RFC 4514-style text in encoded order: "CN=api.example.com, O=Example". */
+  text: string;
+  commonNames: string[];
+}
+
+/** RFC 4514 escaping, plus control characters (a NUL in a name must not hide what follows it). */
+function escape(value: string): string {
+  return value
+    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+    .replace(/^[ #]|[ ]$/g, (c) => `\\${c}`)
+    .replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function readName(buf: Uint8Array, name: Tlv, field: string): DistinguishedName {
+  if (name.tag !== 0x30) throw derError(field, 'Name is not a SEQUENCE');
+  const rdns: string[] = [];
+  const commonNames: string[] = [];
+  for (const rdn of children(buf, name, field)) {
+    if (rdn.tag !== 0x31) throw derError(field, 'RelativeDistinguishedName is not a SET');
+    const atvs = children(buf, rdn, field).map((atv) => {
+      const [type, value] = children(buf, atv, field);
+      if (!type || !value || type.tag !== 0x06) throw derError(field, 'malformed AttributeTypeAndValue');
+      const oid = oidString(buf, type, field);
+      const text = stringValue(buf, value, field);
+      if (oid === '2.5.4.3') commonNames.push(text);
+      return `${ATTRIBUTE_NAMES[oid] ?? oid}=${escape(text)}`;
+    });
+    rdns.push(atvs.join('+'));
+  }
+  return { text: rdns.join(', '), commonNames };
+}

@@ -1,0 +1,142 @@
+import { children, derError, expectTlv, oidString, readTlv, smallInteger, type Tlv } from './der.ts';
+import { addGeneralName, emptyNames, readGeneralNames, type GeneralNames } from './general-names.ts';
+import { EXTENDED_KEY_USAGES, KEY_USAGES, OID } from './oids.ts';
+
+/** What certops reads from a certificate's extensions. */
+export interface Extensions {
+  san: GeneralNames;
+  subjectKeyId?: string;
+  authorityKeyId?: string;
+  basicConstraints?: { ca: boolean; pathLength?: number };
+  keyUsage?: string[];
+  extendedKeyUsage?: string[];
+  crlUrls: string[];
+  ocspUrls: string[];
+  caIssuersUrls: string[];
+  sctCount: number;
+  nameConstraints?: { permitted: GeneralNames; excluded: GeneralNames };
+  precertificatePoison: boolean;
+  /** Critical extensions certops does not understand: a validator must refuse the certificate. */
+  unhandledCritical: string[];
+}
+
+const hex = (buf: Uint8Array, t: Tlv) => Buffer.from(buf.subarray(t.start, t.end)).toString('hex').toUpperCase().replace(/(..)(?=.)/g, '$1:');
+
+type Reader = (buf: Uint8Array, value: Tlv, ext: Extensions, field: string) => void;
+
+const READERS: Record<string, Reader> = {
+  [OID.subjectAltName]: (buf, v, ext, field) => {
+    const names = readGeneralNames(buf, v.start, v.end, field);
+    for (const k of ['dns', 'ip', 'email', 'uri'] as const) ext.san[k].push(...names[k]);
+  },
+  [OID.subjectKeyIdentifier]: (buf, v, ext, field) => {
+    ext.subjectKeyId = hex(buf, expectTlv(buf, v.start, 0x04, field, 'subjectKeyIdentifier', v.end));
+  },
+  [OID.authorityKeyIdentifier]: (buf, v, ext, field) => {
+    const seq = expectTlv(buf, v.start, 0x30, field, 'authorityKeyIdentifier', v.end);
+    const keyId = children(buf, seq, field).find((t) => t.tag === 0x80);
+    if (keyId) ext.authorityKeyId = hex(buf, keyId);
+  },
+  [OID.basicConstraints]: (buf, v, ext, field) => {
+    const seq = expectTlv(buf, v.start, 0x30, field, 'basicConstraints', v.end);
+    const parts = children(buf, seq, field);
+    let ca = false;
+    let i = 0;
+    if (parts[0]?.tag === 0x01) {
+      ca = buf[parts[0].start] !== 0;
+      i = 1;
+    }
+    ext.basicConstraints = { ca, ...(parts[i] ? { pathLength: smallInteger(buf, parts[i], field, 'pathLenConstraint') } : {}) };
+  },
+  [OID.keyUsage]: (buf, v, ext, field) => {
+    const bits = expectTlv(buf, v.start, 0x03, field, 'keyUsage', v.end);
+    const usages: string[] = [];
+    for (let i = 0; i < KEY_USAGES.length; i++) {
+      const byte = bits.start + 1 + (i >> 3);
+      if (byte < bits.end && buf[byte] & (0x80 >> (i & 7))) usages.push(KEY_USAGES[i]);
+    }
+    ext.keyUsage = usages;
+  },
+  [OID.extKeyUsage]: (buf, v, ext, field) => {
+    const seq = expectTlv(buf, v.start, 0x30, field, 'extendedKeyUsage', v.end);
+    const oids = children(buf, seq, field);
+    if (oids.length === 0) throw derError(field, 'empty ExtendedKeyUsage');
+    // Some real certificates repeat the extension; their usages are merged.
+    ext.extendedKeyUsage = [...(ext.extendedKeyUsage ?? []), ...oids.map((o) => { const id = oidString(buf, o, field); return EXTENDED_KEY_USAGES[id] ?? id; })];
+  },
+  [OID.crlDistributionPoints]: (buf, v, ext, field) => {
+    const seq = expectTlv(buf, v.start, 0x30, field, 'cRLDistributionPoints', v.end);
+    for (const point of children(buf, seq, field)) {
+      const name = children(buf, point, field).find((t) => t.tag === 0xa0);
+      const full = name && children(buf, name, field).find((t) => t.tag === 0xa0);
+      if (!full) continue;
+      const names = emptyNames();
+      for (const g of children(buf, full, field)) addGeneralName(buf, g, names);
+      ext.crlUrls.push(...names.uri);
+    }
+  },
+  [OID.authorityInfoAccess]: (buf, v, ext, field) => {
+    const seq = expectTlv(buf, v.start, 0x30, field, 'authorityInfoAccess', v.end);
+    for (const desc of children(buf, seq, field)) {
+      const [method, location] = children(buf, desc, field);
+      if (!method || !location) throw derError(field, 'AccessDescription is incomplete');
+      const names = emptyNames();
+      addGeneralName(buf, location, names);
+      const id = oidString(buf, method, field);
+      if (id === OID.ocsp) ext.ocspUrls.push(...names.uri);
+      else if (id === OID.caIssuers) ext.caIssuersUrls.push(...names.uri);
+    }
+  },
+  [OID.subjectInfoAccess]: (buf, v, _ext, field) => {
+    const seq = expectTlv(buf, v.start, 0x30, field, 'subjectInfoAccess', v.end);
+    if (seq.end === seq.start) throw derError(field, 'empty SubjectInfoAccess');
+  },
+  [OID.sctList]: (buf, v, ext, field) => {
+    const list = expectTlv(buf, v.start, 0x04, field, 'signedCertificateTimestampList', v.end);
+    const total = (buf[list.start] << 8) | buf[list.start + 1];
+    if (total !== list.end - list.start - 2) throw derError(field, 'SCT list length does not match its contents');
+    let count = 0;
+    for (let at = list.start + 2; at + 2 <= list.end; count++) at += 2 + ((buf[at] << 8) | buf[at + 1]);
+    ext.sctCount = count;
+  },
+  [OID.nameConstraints]: (buf, v, ext, field) => {
+    const seq = expectTlv(buf, v.start, 0x30, field, 'nameConstraints', v.end);
+    const result = { permitted: emptyNames(), excluded: emptyNames() };
+    for (const subtrees of children(buf, seq, field)) {
+      const into = subtrees.tag === 0xa0 ? result.permitted : subtrees.tag === 0xa1 ? result.excluded : undefined;
+      if (!into) throw derError(field, 'nameConstraints holds an unknown element');
+      for (const subtree of children(buf, subtrees, field)) {
+        const base = readTlv(buf, subtree.start, field, subtree.end);
+        addGeneralName(buf, base, into);
+      }
+    }
+    ext.nameConstraints = result;
+  },
+  [OID.ctPoison]: (_buf, _v, ext) => {
+    ext.precertificatePoison = true;
+  },
+  [OID.certificatePolicies]: () => undefined,
+};
+
+/** Reads the [3] extensions wrapper of a TBSCertificate (or nothing, for a v1 certificate). */
+export function readExtensions(buf: Uint8Array, wrapper: Tlv | undefined, field: string): Extensions {
+  const ext: Extensions = { san: emptyNames(), crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, precertificatePoison: false, unhandledCritical: [] };
+  if (!wrapper) return ext;
+  const list = expectTlv(buf, wrapper.start, 0x30, field, 'extensions', wrapper.end);
+  const seen = new Set<string>();
+  for (const e of children(buf, list, field)) {
+    const parts = children(buf, e, field);
+    if (parts.length < 2 || parts.length > 3 || parts[0].tag !== 0x06) throw derError(field, 'malformed Extension');
+    const id = oidString(buf, parts[0], field);
+    // DER encodes TRUE as 0xFF; some old certificates use 0x01, which is still true.
+    const critical = parts.length === 3 && parts[1].tag === 0x01 && buf[parts[1].start] !== 0;
+    const value = parts[parts.length - 1];
+    if (value.tag !== 0x04) throw derError(field, `extension ${id} value is not an OCTET STRING`);
+    const reader = READERS[id];
+    if (reader && (!seen.has(id) || id === OID.extKeyUsage)) reader(buf, value, ext, `${field} extension ${id}`);
+    else if (!reader && critical) ext.unhandledCritical.push(id);
+    seen.add(id);
+  }
+  return ext;
+}
+

@@ -1,0 +1,45 @@
+import { children, derError, readTlv, type Tlv } from './der.ts';
+
+export interface GeneralNames {
+  dns: string[];
+  ip: string[];
+  email: string[];
+  uri: string[];
+}
+
+export function emptyNames(): GeneralNames {
+  return { dns: [], ip: [], email: [], uri: [] };
+}
+
+const latin1 = (buf: Uint8Array, t: Tlv) => Buffer.from(buf.subarray(t.start, t.end)).toString('latin1');
+
+/** An iPAddress value: 4 or 16 bytes, or (in name constraints) address and mask, 8 or 32 bytes. */
+export function ipText(bytes: Uint8Array): string {
+  const v4 = (b: Uint8Array) => Array.from(b).join('.');
+  const v6 = (b: Uint8Array) => Array.from({ length: 8 }, (_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16)).join(':').replace(/\b(?:0:){2,}/, ':').replace(/^:(?!:)/, '::');
+  if (bytes.length === 4) return v4(bytes);
+  if (bytes.length === 16) return v6(bytes);
+  if (bytes.length === 8) return `${v4(bytes.subarray(0, 4))}/${v4(bytes.subarray(4))}`;
+  if (bytes.length === 32) return `${v6(bytes.subarray(0, 16))}/${v6(bytes.subarray(16))}`;
+  return `invalid:${Buffer.from(bytes).toString('hex')}`;
+}
+
+/** Adds one GeneralName to `out` if it is of a kind certops uses (others, such as otherName, are skipped). */
+export function addGeneralName(buf: Uint8Array, t: Tlv, out: GeneralNames): void {
+  switch (t.tag) {
+    case 0x81: out.email.push(latin1(buf, t)); break;
+    case 0x82: out.dns.push(latin1(buf, t)); break;
+    case 0x86: out.uri.push(latin1(buf, t)); break;
+    case 0x87: out.ip.push(ipText(buf.subarray(t.start, t.end))); break;
+    default: break;
+  }
+}
+
+/** A GeneralNames SEQUENCE starting at `offset`. */
+export function readGeneralNames(buf: Uint8Array, offset: number, limit: number, field: string): GeneralNames {
+  const seq = readTlv(buf, offset, field, limit);
+  if (seq.tag !== 0x30) throw derError(field, 'GeneralNames is not a SEQUENCE');
+  const out = emptyNames();
+  for (const t of children(buf, seq, field)) addGeneralName(buf, t, out);
+  return out;
+}

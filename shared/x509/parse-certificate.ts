@@ -1,0 +1,86 @@
+import { children, derError, integerBytes, oidString, readTlv, smallInteger, timeValue, type Tlv } from './der.ts';
+import { readName } from './distinguished-name.ts';
+import { readExtensions, type Extensions } from './extensions.ts';
+import { readPublicKey, type PublicKeyInfo } from './public-key.ts';
+import { SIGNATURE_ALGORITHMS } from './oids.ts';
+
+/** A certificate read from DER, with the byte ranges chain validation needs (signed part, signature, key). */
+export interface ParsedCertificate {
+  der: Uint8Array;
+  version: number;
+  serialHex: string;
+  subject: string;
+  issuer: string;
+  subjectCommonNames: string[];
+  subjectDer: Uint8Array;
+  issuerDer: Uint8Array;
+  notBefore: Date;
+  notAfter: Date;
+  publicKey: PublicKeyInfo;
+  spkiDer: Uint8Array;
+  signatureAlgorithm: string;
+  tbsDer: Uint8Array;
+  signature: Uint8Array;
+  extensions: Extensions;
+}
+
+/** The algorithm an AlgorithmIdentifier names, with absent and NULL parameters treated alike (as Go's x509 does). */
+function algorithmKey(buf: Uint8Array, alg: Tlv, field: string): string {
+  const [oid, params] = children(buf, alg, field);
+  if (!oid || oid.tag !== 0x06) throw derError(field, 'malformed AlgorithmIdentifier');
+  const p = params && !(params.tag === 0x05 && params.end === params.start) ? Buffer.from(buf.subarray(params.offset, params.end)).toString('hex') : '';
+  return `${oidString(buf, oid, field)}/${p}`;
+}
+
+/**
+ * Reads one DER certificate strictly: any structural fault is a ValidationError on `field` saying
+ * what and where, never a partial result. Signatures are not checked here (see chain validation).
+ */
+export function parseCertificate(der: Uint8Array, field = 'certificate'): ParsedCertificate {
+  if (der.length === 0) throw derError(field, 'is empty');
+  if (der[0] !== 0x30) throw derError(field, 'does not start with a SEQUENCE (is it PEM or another format?)');
+  const cert = readTlv(der, 0, field);
+  if (cert.end !== der.length) throw derError(field, `has ${der.length - cert.end} bytes after the certificate`);
+  const [tbs, outerAlg, signature, extra] = children(der, cert, field);
+  if (!tbs || !outerAlg || !signature || extra || tbs.tag !== 0x30 || outerAlg.tag !== 0x30 || signature.tag !== 0x03) {
+    throw derError(field, 'is not a Certificate (TBSCertificate, signatureAlgorithm, signature)');
+  }
+  const parts = children(der, tbs, field);
+  let i = 0;
+  let version = 1;
+  if (parts[0]?.tag === 0xa0) {
+    version = smallInteger(der, readTlv(der, parts[0].start, field, parts[0].end), field, 'version') + 1;
+    i = 1;
+  }
+  const [serial, innerAlg, issuer, validity, subject, spki] = parts.slice(i, i + 6);
+  if (!spki) throw derError(field, 'TBSCertificate is incomplete');
+  const algorithm = algorithmKey(der, outerAlg, field);
+  if (algorithmKey(der, innerAlg, field) !== algorithm) throw derError(field, 'mismatching signature algorithm identifiers');
+  const serialBytes = integerBytes(der, serial, field, 'serialNumber');
+  if (validity.tag !== 0x30) throw derError(field, 'validity is not a SEQUENCE');
+  const [nb, na] = children(der, validity, field);
+  if (!nb || !na) throw derError(field, 'validity is incomplete');
+  const rest = parts.slice(i + 6);
+  const extWrapper = rest.find((t) => t.tag === 0xa3);
+  if (extWrapper && version < 3) throw derError(field, `a version ${version} certificate cannot carry extensions`);
+  const subjectName = readName(der, subject, `${field} subject`);
+  const sigOid = algorithm.slice(0, algorithm.indexOf('/'));
+  return {
+    der,
+    version,
+    serialHex: Buffer.from(serialBytes[0] === 0 && serialBytes.length > 1 ? serialBytes.subarray(1) : serialBytes).toString('hex').toUpperCase(),
+    subject: subjectName.text,
+    subjectCommonNames: subjectName.commonNames,
+    issuer: readName(der, issuer, `${field} issuer`).text,
+    subjectDer: der.subarray(subject.offset, subject.end),
+    issuerDer: der.subarray(issuer.offset, issuer.end),
+    notBefore: timeValue(der, nb, field, 'notBefore'),
+    notAfter: timeValue(der, na, field, 'notAfter'),
+    publicKey: readPublicKey(der, spki, `${field} subjectPublicKeyInfo`),
+    spkiDer: der.subarray(spki.offset, spki.end),
+    signatureAlgorithm: SIGNATURE_ALGORITHMS[sigOid] ?? sigOid,
+    tbsDer: der.subarray(tbs.offset, tbs.end),
+    signature: der.subarray(signature.start + 1, signature.end),
+    extensions: readExtensions(der, extWrapper, field),
+  };
+}
