@@ -1,0 +1,78 @@
+import { x509 } from '../../shared/x509/crypto-provider.ts';
+import { generateKeyPair, privateKeyPem, sanEntry } from '../../shared/x509/keys.ts';
+import { certificateBlocks } from '../../shared/x509/pem.ts';
+
+const DAY = 86_400_000;
+const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams;
+
+export interface TestCert {
+  pem: string;
+  der: Buffer;
+  keys: CryptoKeyPair;
+  cert: x509.X509Certificate;
+  keyPem(): Promise<string>;
+}
+
+export interface CertSpec {
+  subject: string;
+  issuer?: TestCert;
+  ca?: boolean;
+  /** false leaves basicConstraints out altogether. */
+  basicConstraints?: boolean;
+  pathLength?: number;
+  keyUsage?: number;
+  eku?: string[];
+  sans?: string[];
+  notBefore?: Date;
+  notAfter?: Date;
+  /** Permitted DNS subtrees (name constraints). */
+  permittedDns?: string[];
+  keys?: CryptoKeyPair;
+}
+
+function der(tag: number, content: Uint8Array): Uint8Array {
+  const len = content.length < 128 ? [content.length] : [0x81, content.length];
+  return Uint8Array.from([tag, ...len, ...content]);
+}
+
+/** NameConstraints with permitted dNSName subtrees, DER-encoded by hand (the library has no class for it). */
+function nameConstraints(dns: string[]): x509.Extension {
+  const subtrees = dns.map((d) => der(0x30, der(0x82, Buffer.from(d))));
+  const value = der(0x30, der(0xa0, Buffer.concat(subtrees)));
+  return new x509.Extension('2.5.29.30', true, value);
+}
+
+/** A certificate for tests, built with whatever faults the spec asks for. */
+export async function makeCert(spec: CertSpec): Promise<TestCert> {
+  const keys = spec.keys ?? (await generateKeyPair('EC_P256'));
+  const now = Date.now();
+  const ca = spec.ca ?? false;
+  const extensions: x509.Extension[] = [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey)];
+  if (spec.basicConstraints !== false) extensions.push(new x509.BasicConstraintsExtension(ca, spec.pathLength, true));
+  const usage = spec.keyUsage ?? (ca ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign : x509.KeyUsageFlags.digitalSignature);
+  extensions.push(new x509.KeyUsagesExtension(usage, true));
+  if (spec.eku) extensions.push(new x509.ExtendedKeyUsageExtension(spec.eku));
+  if (spec.sans?.length) extensions.push(new x509.SubjectAlternativeNameExtension(spec.sans.map(sanEntry)));
+  if (spec.permittedDns) extensions.push(nameConstraints(spec.permittedDns));
+  if (spec.issuer) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(spec.issuer.keys.publicKey));
+  const common = {
+    serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
+    notBefore: spec.notBefore ?? new Date(now - DAY),
+    notAfter: spec.notAfter ?? new Date(now + 90 * DAY),
+    signingAlgorithm: SIGN,
+    extensions,
+  };
+  const cert = spec.issuer
+    ? await x509.X509CertificateGenerator.create({ ...common, subject: spec.subject, issuer: spec.issuer.cert.subject, publicKey: keys.publicKey, signingKey: spec.issuer.keys.privateKey })
+    : await x509.X509CertificateGenerator.createSelfSigned({ ...common, name: spec.subject, keys });
+  const pem = `${cert.toString('pem')}\n`;
+  return { pem, der: certificateBlocks(pem, 'cert')[0], keys, cert, keyPem: () => privateKeyPem(keys.privateKey) };
+}
+
+/** Root → intermediate → leaf for `names`, all valid now. */
+export async function makeChain(names: string[], leafSpec: Partial<CertSpec> = {}) {
+  const root = await makeCert({ subject: 'CN=Test Root', ca: true });
+  const intermediate = await makeCert({ subject: 'CN=Test Intermediate', ca: true, pathLength: 0, issuer: root });
+  const leaf = await makeCert({ subject: `CN=${names[0]}`, sans: names, eku: ['1.3.6.1.5.5.7.3.1'], issuer: intermediate, ...leafSpec });
+  return { root, intermediate, leaf };
+}

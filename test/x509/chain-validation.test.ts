@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { verifyPemChain } from '../../shared/x509/verify-pem-chain.ts';
+import { dnsNameMatches } from '../../shared/x509/host-name.ts';
+import { x509 } from '../../shared/x509/crypto-provider.ts';
+import { makeChain, makeCert } from '../support/pki.ts';
+
+const DAY = 86_400_000;
+const now = new Date();
+
+describe('chain validation', () => {
+  it('accepts a good chain, intermediates in any order and extra ones ignored, and reports the path', async () => {
+    const { root, intermediate, leaf } = await makeChain(['api.example.com']);
+    const stray = await makeCert({ subject: 'CN=Unrelated CA', ca: true });
+    const verdict = verifyPemChain({ chainPem: leaf.pem + stray.pem + intermediate.pem, rootsPem: root.pem, at: now, host: 'api.example.com', purpose: 'serverAuth' });
+    expect(verdict).toMatchObject({ valid: true, reasons: [] });
+    expect(verdict.path.map((p) => p.subject)).toEqual(['CN=api.example.com', 'CN=Test Intermediate', 'CN=Test Root']);
+  });
+
+  it('reports an incomplete chain and an untrusted root', async () => {
+    const { root, leaf } = await makeChain(['api.example.com']);
+    expect(verifyPemChain({ chainPem: leaf.pem, rootsPem: root.pem, at: now }).reasons).toEqual([expect.stringMatching(/^incomplete chain: no issuer found for CN=api.example.com/)]);
+    const selfSigned = await makeCert({ subject: 'CN=self.example.com', sans: ['self.example.com'] });
+    expect(verifyPemChain({ chainPem: selfSigned.pem, rootsPem: root.pem, at: now }).reasons).toEqual([expect.stringMatching(/^untrusted root: CN=self.example.com is self-signed/)]);
+  });
+
+  it('checks signatures: a look-alike issuer with another key does not make a path', async () => {
+    const { root, intermediate, leaf } = await makeChain(['api.example.com']);
+    const impostor = await makeCert({ subject: 'CN=Test Intermediate', ca: true, issuer: root });
+    const verdict = verifyPemChain({ chainPem: leaf.pem + impostor.pem, rootsPem: root.pem, at: now });
+    expect(verdict.valid).toBe(false);
+    expect(verifyPemChain({ chainPem: leaf.pem + impostor.pem + intermediate.pem, rootsPem: root.pem, at: now }).valid).toBe(true);
+  });
+
+  it('checks validity at the given time', async () => {
+    const { root, intermediate, leaf } = await makeChain(['old.example.com'], { notBefore: new Date(now.getTime() - 100 * DAY), notAfter: new Date(now.getTime() - 10 * DAY) });
+    const chainPem = leaf.pem + intermediate.pem;
+    expect(verifyPemChain({ chainPem, rootsPem: root.pem, at: now }).reasons).toEqual([expect.stringMatching(/the leaf \(CN=old.example.com\) expired on/)]);
+    expect(verifyPemChain({ chainPem, rootsPem: root.pem, at: new Date(now.getTime() - 20 * DAY) }).reasons).toEqual([
+      expect.stringMatching(/^CN=Test Intermediate is not valid before/),
+      expect.stringMatching(/^CN=Test Root is not valid before/),
+    ]);
+  });
+
+  it('requires CA basic constraints, keyCertSign and path lengths of issuers', async () => {
+    const root = await makeCert({ subject: 'CN=Root', ca: true, pathLength: 0 });
+    const notCa = await makeCert({ subject: 'CN=Not A CA', ca: false, keyUsage: x509.KeyUsageFlags.keyCertSign, issuer: root });
+    const leaf1 = await makeCert({ subject: 'CN=a.example.com', sans: ['a.example.com'], issuer: notCa });
+    expect(verifyPemChain({ chainPem: leaf1.pem + notCa.pem, rootsPem: root.pem, at: now }).reasons).toContain('CN=Not A CA issues certificates but is not a CA (basicConstraints)');
+    const noSign = await makeCert({ subject: 'CN=No CertSign', ca: true, keyUsage: x509.KeyUsageFlags.cRLSign, issuer: root });
+    const leaf2 = await makeCert({ subject: 'CN=b.example.com', sans: ['b.example.com'], issuer: noSign });
+    expect(verifyPemChain({ chainPem: leaf2.pem + noSign.pem, rootsPem: root.pem, at: now }).reasons).toContain('CN=No CertSign issues certificates but its key usage lacks keyCertSign');
+    const i1 = await makeCert({ subject: 'CN=I1', ca: true, issuer: root });
+    const i2 = await makeCert({ subject: 'CN=I2', ca: true, issuer: i1 });
+    const leaf3 = await makeCert({ subject: 'CN=c.example.com', sans: ['c.example.com'], issuer: i2 });
+    expect(verifyPemChain({ chainPem: leaf3.pem + i2.pem + i1.pem, rootsPem: root.pem, at: now }).reasons).toEqual(['CN=Root allows 0 intermediate CAs below it, the path has 2']);
+  });
+
+  it('checks extended key usage for the purpose', async () => {
+    const { root, intermediate, leaf } = await makeChain(['client.example.com'], { eku: ['1.3.6.1.5.5.7.3.2'] });
+    const chainPem = leaf.pem + intermediate.pem;
+    expect(verifyPemChain({ chainPem, rootsPem: root.pem, at: now, purpose: 'clientAuth' }).valid).toBe(true);
+    expect(verifyPemChain({ chainPem, rootsPem: root.pem, at: now, purpose: 'serverAuth' }).reasons).toEqual([expect.stringMatching(/not valid for serverAuth \(extended key usage: clientAuth\)/)]);
+  });
+
+  it('applies name constraints', async () => {
+    const root = await makeCert({ subject: 'CN=Constrained Root', ca: true, permittedDns: ['example.com'] });
+    const good = await makeCert({ subject: 'CN=www.example.com', sans: ['www.example.com'], issuer: root });
+    const bad = await makeCert({ subject: 'CN=www.example.org', sans: ['www.example.org'], issuer: root });
+    expect(verifyPemChain({ chainPem: good.pem, rootsPem: root.pem, at: now }).valid).toBe(true);
+    expect(verifyPemChain({ chainPem: bad.pem, rootsPem: root.pem, at: now }).reasons).toEqual(['www.example.org is outside the names permitted by CN=Constrained Root']);
+  });
+
+  it('matches host names as RFC 6125 says', async () => {
+    expect(dnsNameMatches('*.example.com', 'a.example.com')).toBe(true);
+    expect(dnsNameMatches('*.example.com', 'a.b.example.com')).toBe(false);
+    expect(dnsNameMatches('*.example.com', 'example.com')).toBe(false);
+    expect(dnsNameMatches('a*.example.com', 'ab.example.com')).toBe(false);
+    expect(dnsNameMatches('*.com', 'example.com')).toBe(false);
+    expect(dnsNameMatches('API.Example.com', 'api.example.COM')).toBe(true);
+    const { root, intermediate, leaf } = await makeChain(['*.example.com', '10.1.2.3']);
+    const chainPem = leaf.pem + intermediate.pem;
+    const check = (host: string) => verifyPemChain({ chainPem, rootsPem: root.pem, at: now, host }).valid;
+    expect(check('www.example.com')).toBe(true);
+    expect(check('10.1.2.3')).toBe(true);
+    expect(check('10.1.2.4')).toBe(false);
+    expect(check('deep.www.example.com')).toBe(false);
+    // The CN is a fallback only when there are no SANs at all.
+    const cnOnly = await makeCert({ subject: 'CN=legacy.example.com', issuer: intermediate });
+    expect(verifyPemChain({ chainPem: cnOnly.pem + intermediate.pem, rootsPem: root.pem, at: now, host: 'legacy.example.com' }).valid).toBe(true);
+    const cnAndSan = await makeCert({ subject: 'CN=cn.example.com', sans: ['san.example.com'], issuer: intermediate });
+    expect(verifyPemChain({ chainPem: cnAndSan.pem + intermediate.pem, rootsPem: root.pem, at: now, host: 'cn.example.com' }).reasons).toEqual([expect.stringMatching(/^hostname mismatch: cn.example.com/)]);
+    // An IP address is checked against IP SANs only, never a DNS SAN or CN that spells it.
+    const ipAsDns = await makeCert({ subject: 'CN=10.9.9.9', sans: ['host.example.com'], issuer: intermediate });
+    expect(verifyPemChain({ chainPem: ipAsDns.pem + intermediate.pem, rootsPem: root.pem, at: now, host: '10.9.9.9' }).valid).toBe(false);
+  });
+
+  it('reports every problem at once', async () => {
+    const { root, intermediate, leaf } = await makeChain(['multi.example.com'], { notAfter: new Date(now.getTime() - DAY), eku: ['1.3.6.1.5.5.7.3.2'] });
+    const verdict = verifyPemChain({ chainPem: leaf.pem + intermediate.pem, rootsPem: root.pem, at: now, host: 'other.example.com', purpose: 'serverAuth' });
+    expect(verdict.reasons).toHaveLength(3);
+  });
+
+  it('validates a real chain against Node’s bundled roots by default, at a time it was valid', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { CORPUS } = await import('../support/corpus.ts');
+    const chainPem = readFileSync(join(CORPUS, 'gct-realworld/ev_chain.pem'), 'utf8');
+    const verdict = verifyPemChain({ chainPem, at: new Date('2013-06-01T00:00:00Z') });
+    expect(verdict.path.length).toBeGreaterThanOrEqual(2);
+    expect(verdict.path[0].subject).toMatch(/credit-suisse/);
+  });
+
+  it('refuses unusable input naming it', () => {
+    expect(() => verifyPemChain({ chainPem: 'nothing here', at: now })).toThrow(/chain holds no PEM CERTIFICATE block/);
+  });
+});
