@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { CliError, call, resolveToken, type ClientOptions } from './api-client.ts';
+import { ValidationError } from '../shared/errors.ts';
+import { verifyPemChain } from '../shared/x509/verify-pem-chain.ts';
 
 const HELP = `certops: certificate lifecycle management
 
@@ -11,6 +13,8 @@ const HELP = `certops: certificate lifecycle management
   certops list [--limit N] [--next-token T]      list the inventory
   certops show ID [--pem]                        one certificate (or its PEM)
   certops renew ID                               start the renew-then-deploy saga now
+  certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth]
+                                                 validate a chain locally: exit 0 valid, 1 invalid, 2 unusable input
 
 Options: --endpoint URL (default http://127.0.0.1:\${PORT:-8080}), --json for machine-readable output.
 Auth: CERTOPS_TOKEN, or the local admin token file under $CERTOPS_HOME (default ./.certops).`;
@@ -35,6 +39,10 @@ const { values, positionals } = (() => {
         limit: { type: 'string' },
         'next-token': { type: 'string' },
         pem: { type: 'boolean' },
+        roots: { type: 'string' },
+        host: { type: 'string' },
+        at: { type: 'string' },
+        purpose: { type: 'string' },
       },
     });
   } catch (err) {
@@ -124,6 +132,33 @@ const commands: Record<string, () => Promise<void>> = {
       `  targets:     ${body.targets.join(', ') || '-'}`,
       ...body.history.map((h: any) => `  ${h.at}  ${h.kind} ${h.outcome}${h.target ? ` on ${h.target}` : ''}${h.detail ? `: ${h.detail}` : ''}`),
     ].join('\n'), body);
+  },
+  async verify() {
+    const file = positionals[1] ?? usage('verify needs a CHAIN.pem file');
+    const read = (path: string, what: string) => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (err) {
+        throw new CliError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+      }
+    };
+    if (values.purpose && !['serverAuth', 'clientAuth'].includes(values.purpose)) usage('--purpose is serverAuth or clientAuth');
+    let verdict;
+    try {
+      verdict = verifyPemChain({
+        chainPem: read(file, 'chain'),
+        rootsPem: values.roots ? read(values.roots, 'roots') : undefined,
+        at: values.at ? new Date(values.at) : new Date(),
+        host: values.host,
+        purpose: values.purpose as 'serverAuth' | 'clientAuth' | undefined,
+      });
+    } catch (err) {
+      if (err instanceof ValidationError) throw new CliError(err.message, 2);
+      throw err;
+    }
+    const path = verdict.path.map((p, i) => `  ${i}: ${p.subject}  (expires ${p.notAfter.slice(0, 10)})`).join('\n');
+    out(verdict.valid ? `valid\n${path}` : `invalid\n${verdict.reasons.map((r) => `  - ${r}`).join('\n')}\npath:\n${path}`, verdict);
+    if (!verdict.valid) process.exitCode = 1;
   },
   async renew() {
     const id = positionals[1] ?? usage('renew needs a certificate id');

@@ -1,23 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ROOT, openssl, startStack } from './support/processes.ts';
-
-const run = promisify(execFile);
-
-/** Runs the CLI as a user would; resolves with exit code and output instead of throwing. */
-async function cli(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(ROOT, 'bin/certops.js'), ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { openssl, startStack } from './support/processes.ts';
+import { cli } from './support/cli.ts';
 
 describe('local stack lifecycle, tokens and roles', () => {
   it('creates its state on first start, stops cleanly on Ctrl-C, and reuses the state on the next start', async () => {

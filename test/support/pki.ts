@@ -39,7 +39,7 @@ function der(tag: number, content: Uint8Array): Uint8Array {
 function nameConstraints(dns: string[]): x509.Extension {
   const subtrees = dns.map((d) => der(0x30, der(0x82, Buffer.from(d))));
   const value = der(0x30, der(0xa0, Buffer.concat(subtrees)));
-  return new x509.Extension('2.5.29.30', true, value);
+  return new x509.Extension('2.5.29.30', true, Buffer.from(value));
 }
 
 /** A certificate for tests, built with whatever faults the spec asks for. */
