@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { certificateFindings } from '../shared/findings/certificate-findings.ts';
+import { certificateRecord } from '../shared/x509/certificate-record.ts';
+import { corpusCertificates } from './support/corpus.ts';
+import { makeCert, makeChain } from './support/pki.ts';
+import { x509 } from '../shared/x509/crypto-provider.ts';
+
+const DAY = 86_400_000;
+const ids = (der: Buffer, now = new Date(), tlsServer = true) => certificateFindings(certificateRecord(der), { now, tlsServer }).map((f) => f.id).sort();
+
+describe('certificate findings', () => {
+  it('finds nothing wrong with a sound short-lived leaf', async () => {
+    const { leaf } = await makeChain(['ok.example.com']);
+    expect(ids(leaf.der)).toEqual([]);
+  });
+
+  it('says how soon expiry comes: 30, 14 and 7 days, then expired, with the date', async () => {
+    const { leaf } = await makeChain(['soon.example.com'], { notAfter: new Date(Date.now() + 40 * DAY) });
+    const at = (d: number) => new Date(Date.now() + d * DAY);
+    expect(ids(leaf.der, at(5))).toEqual([]);
+    expect(ids(leaf.der, at(11))).toEqual(['expiring-30d']);
+    expect(ids(leaf.der, at(27))).toEqual(['expiring-14d']);
+    expect(ids(leaf.der, at(34))).toEqual(['expiring-7d']);
+    const expired = certificateFindings(certificateRecord(leaf.der), { now: at(41) });
+    expect(expired).toEqual([{ id: 'expired', severity: 'critical', message: expect.stringMatching(/^expired on \d{4}-\d{2}-\d{2}: replace it now$/) }]);
+    expect(ids(leaf.der, at(-3))).toEqual(['not-yet-valid']);
+  });
+
+  it('flags self-signed leaves, missing SANs, wildcards, missing serverAuth and CA:true on a server', async () => {
+    const selfSigned = await makeCert({ subject: 'CN=box.example.com', sans: ['box.example.com'] });
+    expect(ids(selfSigned.der)).toEqual(['self-signed-leaf']);
+    const { intermediate } = await makeChain(['x.example.com']);
+    const noSan = await makeCert({ subject: 'CN=nosan.example.com', issuer: intermediate });
+    expect(ids(noSan.der)).toEqual(['no-san']);
+    const wildcard = await makeCert({ subject: 'CN=*.example.com', sans: ['*.example.com'], issuer: intermediate });
+    expect(ids(wildcard.der)).toEqual(['wildcard']);
+    const clientOnly = await makeCert({ subject: 'CN=c.example.com', sans: ['c.example.com'], eku: ['1.3.6.1.5.5.7.3.2'], issuer: intermediate });
+    expect(ids(clientOnly.der)).toEqual(['missing-server-auth']);
+    expect(ids(clientOnly.der, new Date(), false)).toEqual([]);
+    const caOnServer = await makeCert({ subject: 'CN=ca.example.com', ca: true, sans: ['ca.example.com'], issuer: intermediate, keyUsage: x509.KeyUsageFlags.keyCertSign });
+    expect(ids(caOnServer.der)).toEqual(['ca-leaf']);
+  });
+
+  it('flags validity over 398 days for publicly trusted names only', async () => {
+    const { intermediate } = await makeChain(['x.example.com']);
+    const long = { notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 500 * DAY), issuer: intermediate };
+    expect(ids((await makeCert({ subject: 'CN=shop.acme.io', sans: ['shop.acme.io'], ...long })).der)).toEqual(['validity-too-long']);
+    expect(ids((await makeCert({ subject: 'CN=db.corp.internal', sans: ['db.corp.internal'], ...long })).der)).toEqual([]);
+    expect(ids((await makeCert({ subject: 'CN=10.0.0.7', sans: ['10.0.0.7'], ...long })).der)).toEqual([]);
+  });
+
+  it('flags weak keys, curves and signatures in real certificates', () => {
+    const rec = (dir: string, f: string) => certificateRecord(corpusCertificates(dir, f)[0]);
+    const now = new Date('2013-01-01T00:00:00Z');
+    const find = (dir: string, f: string) => certificateFindings(rec(dir, f), { now }).map((x) => x.id);
+    expect(find('gct-realworld', 'promise_com.pem')).toContain('weak-rsa-key');
+    expect(find('gct-realworld', 'dsa_with_sha256.der')).toContain('weak-key-type');
+    expect(find('zlint', 'subKeyUsageValid.pem')).toContain('weak-curve');
+    expect(find('zlint', 'sha1WithRSASignatureAlgorithm.pem')).toContain('weak-signature');
+    expect(find('zlint', 'md5WithRSASignatureAlgorithm.pem')).toContain('weak-signature');
+    expect(find('gct-realworld', 'ecdsa_cert.pem')).not.toContain('weak-signature');
+    const message = certificateFindings(rec('gct-realworld', 'promise_com.pem'), { now }).find((f) => f.id === 'weak-rsa-key')!;
+    expect(message).toEqual({ id: 'weak-rsa-key', severity: 'high', message: 'RSA key of 512 bits: use at least 2048' });
+  });
+});
