@@ -17,6 +17,7 @@ import type { CertificateAuthority, Clock, DeploymentTarget, KeyVault } from '..
 import type { Target } from '../shared/model.ts';
 import { FilesystemTarget } from './targets/filesystem-target.ts';
 import { servedCertificate } from './tls/served-certificate.ts';
+import { loadSuiteConfig } from './suite-config.ts';
 
 /** The settings an entry point reads from its environment; everything else receives them built. */
 export interface RuntimeConfig {
@@ -31,6 +32,8 @@ export interface RuntimeConfig {
   renewalWindowDays: number;
   verifyAttempts: number;
   verifyDelayMs: number;
+  /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
+  configFile?: string;
   /** Set locally: the embedded DynamoDB and the local server that speaks the EventBridge and Step Functions APIs. */
   dynamodbEndpoint?: string;
   awsEndpoint?: string;
@@ -49,6 +52,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     renewalWindowDays: Number(env.CERTOPS_RENEWAL_WINDOW_DAYS ?? 30),
     verifyAttempts: Number(env.CERTOPS_VERIFY_ATTEMPTS ?? 5),
     verifyDelayMs: Number(env.CERTOPS_VERIFY_DELAY_MS ?? 1000),
+    configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
   };
@@ -63,8 +67,11 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
   let vault: Promise<KeyVault> | undefined;
   let ca: Promise<CertificateAuthority> | undefined;
   const keyVault = () => (vault ??= FileKeyVault.open(config.home));
+  const suite = loadSuiteConfig(config.configFile);
   return {
     config,
+    suite,
+    ownership: suite.ownership,
     clock,
     newId: () => randomUUID(),
     certificates: new DynamoCertificateStore(table),

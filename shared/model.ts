@@ -11,6 +11,16 @@ export interface Finding {
   message: string;
 }
 
+/** Where a certificate was seen served, and what was wrong there (host name, chain, protocol). */
+export interface Endpoint {
+  host: string;
+  port: number;
+  lastSeen: string;
+  protocol?: string;
+  cipher?: string;
+  findings: Finding[];
+}
+
 /** One deployment or renewal attempt on a certificate, as GET /certificates/{id} shows it. */
 export interface HistoryEntry {
   kind: 'deployment' | 'renewal';
@@ -35,8 +45,9 @@ export interface StoredCertificate extends CertificateRecord {
   keyRef?: string;
   requestId?: string;
   targets: string[];
-  findings: Finding[];
-  endpoints: { host: string; port: number; lastSeen: string }[];
+  /** Every source that has reported it (the first is `source`). */
+  sources?: CertificateSource[];
+  acmArns?: string[];
   supersededBy?: string;
   /** Set by a renewal saga between issuing the successor and committing or aborting. */
   pendingRenewal?: { executionName: string; newCertificateId: string };

@@ -3,7 +3,7 @@
  * idempotence, what a missing value returns, ordering. Adapters in adapters/ implement them.
  */
 import type { BusEvent } from './events/envelope.ts';
-import type { HistoryEntry, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
+import type { Endpoint, HistoryEntry, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
   now(): Date;
@@ -21,14 +21,33 @@ export interface CertificateStore {
   get(id: string): Promise<StoredCertificate | undefined>;
   /** Sets fields on an existing certificate; status changes keep the expiry index in step. */
   update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
-  /** Newest first, `limit` at most, resumable with the returned nextToken. */
-  list(limit: number, nextToken?: string): Promise<Page<StoredCertificate>>;
+  /**
+   * Certificates matching every field of the filter, `limit` at most, resumable with nextToken.
+   * Served from the index of the most selective field, so it reads about what it returns
+   * (`itemsRead` says how much); unfiltered and single-field listings are newest first.
+   */
+  list(filter: CertificateFilter, limit: number, nextToken?: string): Promise<Page<StoredCertificate> & { itemsRead: number }>;
+  /** The certificate with its history and the endpoints that serve it, in one read of its partition. */
+  details(id: string): Promise<{ certificate?: StoredCertificate; history: HistoryEntry[]; endpoints: Endpoint[] }>;
+  /** Records (or refreshes) an endpoint serving it; the same host:port again replaces the entry. */
+  recordEndpoint(id: string, endpoint: Endpoint): Promise<void>;
   /** Records an attempt; the same (attempt, kind, target, outcome) again replaces it, so replays add nothing. */
   addHistory(id: string, entry: HistoryEntry): Promise<void>;
   /** The certificate's attempts, oldest first. */
   history(id: string): Promise<HistoryEntry[]>;
   /** Active and discovered certificates with notAfter before `before`, soonest first; reads only what it returns. */
   expiringBefore(before: Date, limit: number, nextToken?: string): Promise<Page<StoredCertificate> & { itemsRead: number }>;
+}
+
+export interface CertificateFilter {
+  environment?: string;
+  owner?: string;
+  status?: string;
+  issuer?: string;
+  /** The name or any subdomain of it. */
+  domain?: string;
+  /** Active or discovered and expiring before this time. */
+  expiringBefore?: Date;
 }
 
 export interface RequestStore {

@@ -56,7 +56,8 @@ describe('serverless package', () => {
     const table = JSON.parse(readFileSync(join(ROOT, 'adapters/dynamodb/table.json'), 'utf8'));
     const [[, resource]] = ofType('AWS::DynamoDB::Table');
     expect(resource.Properties.KeySchema).toEqual(table.KeySchema);
-    expect(resource.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(['gsi1', 'expiry']);
+    expect(resource.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(table.GlobalSecondaryIndexes.map((i: any) => i.IndexName));
+    expect(resource.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(expect.arrayContaining(['gsi1', 'expiry', 'byEnvironment', 'byOwner', 'byStatus', 'byIssuer']));
   });
 
   it('creates the renewal state machine from the ASL file, its tasks bound to the step functions', () => {

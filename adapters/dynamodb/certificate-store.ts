@@ -1,20 +1,81 @@
-import type { CertificateStore } from '../../shared/ports.ts';
-import type { HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { getItem, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Table } from './table.ts';
+import { BatchGetCommand, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
+import type { Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
+import { getItem, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `CERT#${id}`, sk: 'CERT' });
+const INDEXED = ['status', 'notAfter', 'environment', 'owner', 'issuer'] as const;
 
-/** Only certificates that can still need renewal or alerts sit in the (sparse) expiry index. */
-function expiryKeys(c: Pick<StoredCertificate, 'status' | 'notAfter' | 'id'>) {
-  return c.status === 'active' || c.status === 'discovered' ? { gsi2pk: 'EXPIRY', gsi2sk: `${c.notAfter}#${c.id}` } : undefined;
+/** A DNS name reversed label by label, with a trailing dot: a domain's subdomains share its prefix, and only they do. */
+export function reversedName(name: string): string {
+  return `${name.toLowerCase().replace(/^\*\./, '').split('.').reverse().join('.')}.`;
+}
+
+/**
+ * Every index a certificate sits in, computed from its fields: the listing (gsi1), the sparse
+ * expiry index (only while it can still expire on someone: active or discovered), and one index
+ * per filter of GET /certificates. Attributes for indexes it is not in come back undefined, so an
+ * update removes them.
+ */
+function indexKeys(c: Pick<StoredCertificate, 'id' | 'createdAt' | typeof INDEXED[number]>) {
+  const sk = `${c.createdAt}#${c.id}`;
+  const live = c.status === 'active' || c.status === 'discovered';
+  return {
+    gsi1pk: 'CERTS', gsi1sk: sk,
+    gsi2pk: live ? 'EXPIRY' : undefined, gsi2sk: live ? `${c.notAfter}#${c.id}` : undefined,
+    gsi3pk: c.environment ? `ENV#${c.environment}` : undefined, gsi3sk: c.environment ? sk : undefined,
+    gsi4pk: c.owner ? `OWNER#${c.owner}` : undefined, gsi4sk: c.owner ? sk : undefined,
+    gsi5pk: `STATUS#${c.status}`, gsi5sk: sk,
+    gsi6pk: `ISSUER#${c.issuer}`, gsi6sk: sk,
+  };
+}
+
+const definedOnly = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+function matchesFilter(c: StoredCertificate, f: CertificateFilter): boolean {
+  if (f.environment && c.environment !== f.environment) return false;
+  if (f.owner && c.owner !== f.owner) return false;
+  if (f.status && c.status !== f.status) return false;
+  if (f.issuer && c.issuer !== f.issuer) return false;
+  if (f.expiringBefore && !(Date.parse(c.notAfter) < f.expiringBefore.getTime() && (c.status === 'active' || c.status === 'discovered'))) return false;
+  if (f.domain) {
+    const prefix = reversedName(f.domain);
+    if (!c.subjectAlternativeNames.concat(c.commonName ?? []).some((n) => reversedName(n).startsWith(prefix))) return false;
+  }
+  return true;
+}
+
+/** The index that narrows a filter most, and how to query it. */
+function chooseIndex(f: CertificateFilter): { index: string; pkName: string; pk: string; skBefore?: string; skPrefix?: string; newestFirst: boolean } {
+  if (f.domain) return { index: 'gsi1', pkName: 'gsi1pk', pk: 'NAMES', skPrefix: reversedName(f.domain), newestFirst: false };
+  if (f.expiringBefore) return { index: 'expiry', pkName: 'gsi2pk', pk: 'EXPIRY', skBefore: f.expiringBefore.toISOString(), newestFirst: false };
+  if (f.environment) return { index: 'byEnvironment', pkName: 'gsi3pk', pk: `ENV#${f.environment}`, newestFirst: true };
+  if (f.owner) return { index: 'byOwner', pkName: 'gsi4pk', pk: `OWNER#${f.owner}`, newestFirst: true };
+  if (f.issuer) return { index: 'byIssuer', pkName: 'gsi6pk', pk: `ISSUER#${f.issuer}`, newestFirst: true };
+  if (f.status) return { index: 'byStatus', pkName: 'gsi5pk', pk: `STATUS#${f.status}`, newestFirst: true };
+  return { index: 'gsi1', pkName: 'gsi1pk', pk: 'CERTS', newestFirst: true };
 }
 
 export class DynamoCertificateStore implements CertificateStore {
   constructor(private readonly table: Table) {}
 
-  create(cert: StoredCertificate): Promise<boolean> {
-    return putIfAbsent(this.table, { ...cert, ...key(cert.id), gsi1pk: 'CERTS', gsi1sk: `${cert.createdAt}#${cert.id}`, ...expiryKeys(cert) });
+  async create(cert: StoredCertificate): Promise<boolean> {
+    const created = await putIfAbsent(this.table, { ...cert, ...key(cert.id), ...definedOnly(indexKeys(cert)) });
+    if (created) await this.writeNamePointers(cert);
+    return created;
+  }
+
+  /** One small item per DNS name in the certificate's partition, indexed by reversed name, for the domain filter. */
+  private async writeNamePointers(cert: StoredCertificate): Promise<void> {
+    const names = [...new Set(cert.subjectAlternativeNames.concat(cert.commonName ?? []).filter((n) => /[a-z]/i.test(n)).map(reversedName))];
+    for (let i = 0; i < names.length; i += 25) {
+      const batch = names.slice(i, i + 25).map((r) => ({ PutRequest: { Item: { pk: `CERT#${cert.id}`, sk: `NAME#${r}`, gsi1pk: 'NAMES', gsi1sk: `${r}#${cert.id}`, certificateId: cert.id } } }));
+      let pending: typeof batch | undefined = batch;
+      while (pending?.length) {
+        const out = await this.table.doc.send(new BatchWriteCommand({ RequestItems: { [this.table.name]: pending } }));
+        pending = out.UnprocessedItems?.[this.table.name] as typeof batch | undefined;
+      }
+    }
   }
 
   async get(id: string): Promise<StoredCertificate | undefined> {
@@ -23,16 +84,39 @@ export class DynamoCertificateStore implements CertificateStore {
   }
 
   async update(id: string, fields: Partial<StoredCertificate>): Promise<void> {
-    if (!fields.status) return setFields(this.table, key(id), fields);
+    if (!INDEXED.some((f) => f in fields)) return setFields(this.table, key(id), fields);
     const current = await this.get(id);
     if (!current) return;
-    const index = expiryKeys({ ...current, ...fields });
-    await setFields(this.table, key(id), { ...fields, ...index }, index ? [] : ['gsi2pk', 'gsi2sk']);
+    await setFields(this.table, key(id), { ...fields, ...indexKeys({ ...current, ...fields }) });
   }
 
-  async list(limit: number, nextToken?: string): Promise<Page<StoredCertificate>> {
-    const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CERTS', limit, nextToken, newestFirst: true });
-    return { items: page.items.map((i) => withoutKeys<StoredCertificate>(i)), nextToken: page.nextToken };
+  async list(filter: CertificateFilter, limit: number, nextToken?: string): Promise<Page<StoredCertificate> & { itemsRead: number }> {
+    const index = chooseIndex(filter);
+    const items: StoredCertificate[] = [];
+    let itemsRead = 0;
+    let token = nextToken;
+    // Ask each page for exactly what is still missing, so the token resumes right after the last item returned.
+    do {
+      const page = await queryPage(this.table, { ...index, limit: limit - items.length, nextToken: token });
+      itemsRead += page.itemsRead;
+      const certs = index.pk === 'NAMES' ? await this.certificatesOf(page.items) : page.items.map((i) => withoutKeys<StoredCertificate>(i));
+      if (index.pk === 'NAMES') itemsRead += certs.length;
+      items.push(...certs.filter((c) => matchesFilter(c, filter) && !items.some((x) => x.id === c.id)));
+      token = page.nextToken;
+    } while (token && items.length < limit);
+    return { items, nextToken: token, itemsRead };
+  }
+
+  private async certificatesOf(pointers: Item[]): Promise<StoredCertificate[]> {
+    const ids = [...new Set(pointers.map((p) => String(p.certificateId)))];
+    if (ids.length === 0) return [];
+    const out = await this.table.doc.send(new BatchGetCommand({ RequestItems: { [this.table.name]: { Keys: ids.map(key) } } }));
+    const byId = new Map((out.Responses?.[this.table.name] ?? []).map((i) => [String(i.id), withoutKeys<StoredCertificate>(i)]));
+    return ids.map((id) => byId.get(id)).filter((c): c is StoredCertificate => Boolean(c));
+  }
+
+  async expiringBefore(before: Date, limit: number, nextToken?: string) {
+    return this.list({ expiringBefore: before }, limit, nextToken);
   }
 
   async addHistory(id: string, entry: HistoryEntry): Promise<void> {
@@ -41,12 +125,21 @@ export class DynamoCertificateStore implements CertificateStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
-    const items = await queryAll(this.table, { pkName: 'pk', pk: `CERT#${id}`, skPrefix: 'HIST#' });
-    return items.map((i) => withoutKeys<HistoryEntry>(i)).sort((a, b) => a.at.localeCompare(b.at));
+    return (await this.details(id)).history;
   }
 
-  async expiringBefore(before: Date, limit: number, nextToken?: string) {
-    const page = await queryPage(this.table, { index: 'expiry', pkName: 'gsi2pk', pk: 'EXPIRY', skBefore: before.toISOString(), limit, nextToken });
-    return { items: page.items.map((i) => withoutKeys<StoredCertificate>(i)), nextToken: page.nextToken, itemsRead: page.itemsRead };
+  async recordEndpoint(id: string, endpoint: Endpoint): Promise<void> {
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...endpoint, pk: `CERT#${id}`, sk: `EP#${endpoint.host}:${endpoint.port}` } }));
+  }
+
+  async details(id: string): Promise<{ certificate?: StoredCertificate; history: HistoryEntry[]; endpoints: Endpoint[] }> {
+    const items = await queryAll(this.table, { pkName: 'pk', pk: `CERT#${id}` });
+    const of = (prefix: string) => items.filter((i) => String(i.sk).startsWith(prefix));
+    const cert = items.find((i) => i.sk === 'CERT');
+    return {
+      certificate: cert && withoutKeys<StoredCertificate>(cert),
+      history: of('HIST#').map((i) => withoutKeys<HistoryEntry>(i)).sort((a, b) => a.at.localeCompare(b.at)),
+      endpoints: of('EP#').map((i) => withoutKeys<Endpoint>(i)).sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`)),
+    };
   }
 }

@@ -38,8 +38,7 @@ export function isConditionFailure(err: unknown): boolean {
 
 /** Strips the key attributes so callers get the domain object back. */
 export function withoutKeys<T>(item: Item): T {
-  const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ...rest } = item;
-  return rest as T;
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !/^(pk|sk|gsi\d(pk|sk))$/.test(k))) as T;
 }
 
 export interface Key {

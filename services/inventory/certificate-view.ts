@@ -1,7 +1,23 @@
-import type { StoredCertificate } from '../../shared/model.ts';
+import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
+import type { Endpoint, Finding, HistoryEntry, StoredCertificate } from '../../shared/model.ts';
 
-/** A certificate as the API shows it: the vault reference is internal and stays out. */
-export function certificateView(c: StoredCertificate) {
+const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'];
+
+/**
+ * A certificate as the API shows it: findings computed as of `now` (they change with time) plus
+ * those its endpoints raised, most severe first. The vault reference is internal and stays out.
+ */
+export function certificateView(c: StoredCertificate, now: Date, endpoints: Endpoint[] = [], history: HistoryEntry[] = []) {
   const { keyRef, ...view } = c;
-  return { ...view, hasManagedKey: Boolean(keyRef) };
+  const own = certificateFindings(c, { now, tlsServer: endpoints.length > 0 || c.profile === 'tls-server' });
+  const served: Finding[] = endpoints.flatMap((e) => e.findings.map((f) => ({ ...f, id: `${f.id}@${e.host}:${e.port}` })));
+  const findings = [...own, ...served].sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity));
+  return {
+    ...view,
+    hasManagedKey: Boolean(keyRef),
+    findings,
+    endpoints: endpoints.map(({ host, port, lastSeen, protocol, cipher }) => ({ host, port, lastSeen, protocol, cipher })),
+    history,
+    deployments: history.filter((h) => h.kind === 'deployment'),
+  };
 }

@@ -2,7 +2,7 @@ import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import { queryInteger } from '../../shared/input.ts';
+import { parseListQuery } from './list-query.ts';
 import { certificateView } from './certificate-view.ts';
 import { recordIssued, recordRenewed } from './record-certificate.ts';
 import { createToken, parseTokenRequest } from './tokens.ts';
@@ -14,18 +14,18 @@ export const api = apiHandler({
   'GET /certificates': {
     role: 'viewer',
     async run(req) {
-      const limit = queryInteger(req.query, 'limit', 50, 1, 500);
-      const page = await rt().certificates.list(limit, req.query.nextToken);
-      return { status: 200, body: { items: page.items.map(certificateView), nextToken: page.nextToken } };
+      const now = rt().clock.now();
+      const { filter, limit, nextToken } = parseListQuery(req.query, now);
+      const page = await rt().certificates.list(filter, limit, nextToken);
+      return { status: 200, body: { items: page.items.map((c) => certificateView(c, now)), nextToken: page.nextToken, itemsRead: page.itemsRead } };
     },
   },
   'GET /certificates/{id}': {
     role: 'viewer',
     async run(req) {
-      const cert = await rt().certificates.get(req.params.id);
-      if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
-      const history = await rt().certificates.history(cert.id);
-      return { status: 200, body: { ...certificateView(cert), history, deployments: history.filter((h) => h.kind === 'deployment') } };
+      const { certificate, history, endpoints } = await rt().certificates.details(req.params.id);
+      if (!certificate) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
+      return { status: 200, body: certificateView(certificate, rt().clock.now(), endpoints, history) };
     },
   },
   'POST /tokens': {

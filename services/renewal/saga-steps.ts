@@ -76,8 +76,7 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
     keyRef,
     renewalOf: old.id,
     targets: old.targets,
-    findings: [],
-    endpoints: [],
+    sources: ['issued'],
     createdAt: deps.clock.now().toISOString(),
   };
   await deps.certificates.create(successor);

@@ -15,7 +15,7 @@ function cert(i: number, status: StoredCertificate['status'] = 'active'): Stored
     id, commonName: `h${i}.example.com`, subjectAlternativeNames: [`h${i}.example.com`], subject: `CN=h${i}.example.com`, issuer: 'CN=test CA',
     serialNumber: '01', notBefore: new Date(base - 90 * DAY).toISOString(), notAfter: new Date(base + i * DAY).toISOString(),
     fingerprintSha256: 'AA', fingerprintSha1: 'AA', spkiSha256: 'aa', keyAlgorithm: 'EC_P256', keyType: 'EC', version: 3, emailAddresses: [], uris: [], crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, signatureAlgorithm: 'ecdsa-with-SHA256', selfSigned: false, certificatePem: 'pem',
-    status, source: 'issued', chainPem: '', targets: [], findings: [], endpoints: [], createdAt: new Date(base + i).toISOString(),
+    status, source: 'issued', chainPem: '', targets: [], createdAt: new Date(base + i).toISOString(),
   };
 }
 
@@ -69,11 +69,11 @@ describe('DynamoDB stores (on dynalite)', () => {
   });
 
   it('lists newest first with pagination, and refuses a forged nextToken naming the field', async () => {
-    const first = await certificates.list(10);
+    const first = await certificates.list({}, 10);
     expect(first.items.map((c) => c.id)).toEqual(Array.from({ length: 10 }, (_, k) => cert(299 - k).id));
-    const second = await certificates.list(10, first.nextToken);
+    const second = await certificates.list({}, 10, first.nextToken);
     expect(second.items[0].id).toBe(cert(289).id);
-    await expect(certificates.list(10, 'garbage!')).rejects.toMatchObject({ field: 'nextToken', status: 400 });
+    await expect(certificates.list({}, 10, 'garbage!')).rejects.toMatchObject({ field: 'nextToken', status: 400 });
   });
 
   it('keeps history entries apart per attempt, kind, target and outcome; replays add nothing', async () => {

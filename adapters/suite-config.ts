@@ -1,0 +1,55 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { ValidationError } from '../shared/errors.ts';
+import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts';
+
+/** The suite's own configuration file (YAML or JSON): what to scan, who owns what. */
+export interface SuiteConfig {
+  ownership: OwnershipRule[];
+  /** Targets the scheduled scan covers (hosts, host:port, addresses, CIDR ranges), and its ports. */
+  scanTargets: string[];
+  scanPorts: number[];
+  /** AWS Certificate Manager regions the scheduled ACM sync reads. */
+  acmRegions: string[];
+}
+
+export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [] };
+
+/** Reads and checks the file; a mistake is a ValidationError naming the file, line and field. */
+export function loadSuiteConfig(path: string | undefined): SuiteConfig {
+  if (!path || !existsSync(path)) return EMPTY_CONFIG;
+  const text = readFileSync(path, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    throw new ValidationError(`${path}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`, 'config');
+  }
+  const root = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const at = (field: string) => {
+    const node = doc.getIn(field.split('.'), true) as { range?: [number] } | undefined;
+    return node?.range ? `${path}:${lines.linePos(node.range[0]).line}` : path;
+  };
+  const wrap = <T>(field: string, read: () => T): T => {
+    try {
+      return read();
+    } catch (err) {
+      if (err instanceof ValidationError) throw new ValidationError(`${at(field)}: ${err.message}`, err.field);
+      throw err;
+    }
+  };
+  const inventory = (root.inventory ?? {}) as Record<string, unknown>;
+  const list = (field: string, value: unknown): string[] => {
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ValidationError(`${at(field)}: ${field} must be a list of strings`, field);
+    return value;
+  };
+  const ports = inventory.scanPorts === undefined ? [443] : inventory.scanPorts;
+  if (!Array.isArray(ports) || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new ValidationError(`${at('inventory.scanPorts')}: inventory.scanPorts must be a list of ports`, 'inventory.scanPorts');
+  return {
+    ownership: wrap('inventory.ownership', () => parseOwnershipRules(inventory.ownership)),
+    scanTargets: list('inventory.scanTargets', inventory.scanTargets),
+    scanPorts: ports as number[],
+    acmRegions: list('inventory.acmRegions', inventory.acmRegions),
+  };
+}

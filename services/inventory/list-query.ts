@@ -1,0 +1,23 @@
+import { ValidationError } from '../../shared/errors.ts';
+import { queryInteger } from '../../shared/input.ts';
+import type { CertificateStatus } from '../../shared/model.ts';
+import { normaliseName } from '../../shared/names.ts';
+import type { CertificateFilter } from '../../shared/ports.ts';
+
+const STATUSES: CertificateStatus[] = ['active', 'superseded', 'revoked', 'expired', 'discovered'];
+const DAY_MS = 86_400_000;
+
+/** GET /certificates query parameters → a store filter, each checked and named in errors. */
+export function parseListQuery(query: Record<string, string>, now: Date): { filter: CertificateFilter; limit: number; nextToken?: string } {
+  const filter: CertificateFilter = {};
+  for (const field of ['environment', 'owner', 'issuer'] as const) if (query[field]) filter[field] = query[field];
+  if (query.status) {
+    if (!STATUSES.includes(query.status as CertificateStatus)) throw new ValidationError(`status must be one of ${STATUSES.join(', ')}`, 'status');
+    filter.status = query.status;
+  }
+  if (query.domain) filter.domain = normaliseName(query.domain, 'domain');
+  if (query.expiringWithinDays !== undefined) {
+    filter.expiringBefore = new Date(now.getTime() + queryInteger(query, 'expiringWithinDays', 30, 0, 3650) * DAY_MS);
+  }
+  return { filter, limit: queryInteger(query, 'limit', 50, 1, 500), nextToken: query.nextToken || undefined };
+}
