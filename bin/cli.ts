@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CliError, call, resolveToken, type ClientOptions } from './api-client.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { verifyPemChain } from '../shared/x509/verify-pem-chain.ts';
+import { collectCertificates } from './collect-certificates.ts';
 
 const HELP = `certops: certificate lifecycle management
 
@@ -10,7 +11,10 @@ const HELP = `certops: certificate lifecycle management
   certops token create --role ROLE --name NAME   mint an API token (admin only)
   certops request NAME [NAME...] [--csr FILE] [--key-algorithm ALG] [--validity-days N]
                   [--environment ENV] [--owner OWNER] [--target NAME...] [--idempotency-key KEY]
-  certops list [--limit N] [--next-token T]      list the inventory
+  certops import PATH... [--environment ENV] [--owner OWNER]
+                                                 import certificate files and folders (PEM or DER; private keys are skipped)
+  certops list [--environment E] [--owner O] [--status S] [--issuer DN] [--domain D] [--expiring-within-days N]
+               [--limit N] [--next-token T]      list the inventory
   certops show ID [--pem]                        one certificate (or its PEM)
   certops renew ID                               start the renew-then-deploy saga now
   certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth]
@@ -38,6 +42,10 @@ const { values, positionals } = (() => {
         'idempotency-key': { type: 'string' },
         limit: { type: 'string' },
         'next-token': { type: 'string' },
+        status: { type: 'string' },
+        issuer: { type: 'string' },
+        domain: { type: 'string' },
+        'expiring-within-days': { type: 'string' },
         pem: { type: 'boolean' },
         roots: { type: 'string' },
         host: { type: 'string' },
@@ -108,10 +116,36 @@ const commands: Record<string, () => Promise<void>> = {
     const { body } = await call(client, 'POST', '/certificates', payload, headers);
     out(`${body.status}: request ${body.requestId}${body.certificateId ? `, certificate ${body.certificateId}` : ''}${body.reasons?.length ? `\n  ${body.reasons.join('\n  ')}` : ''}`, body);
   },
+  async import() {
+    const paths = positionals.slice(1);
+    if (paths.length === 0) usage('import needs at least one file or folder');
+    const found = collectCertificates(paths);
+    if (found.unreadable.length) throw new CliError(found.unreadable.map((u) => `cannot read ${u.file}: ${u.reason}`).join('\n'), 2);
+    const summary = { imported: 0, new: 0, rejected: [] as { file: string; reason: string }[], ignoredPrivateKeys: found.privateKeys, certificates: [] as unknown[] };
+    const BATCH = 200;
+    for (let i = 0; i < found.certificates.length; i += BATCH) {
+      const batch = found.certificates.slice(i, i + BATCH);
+      const { body } = await call(client, 'POST', '/imports', { pem: batch.map((c) => c.pem).join(''), environment: values.environment, owner: values.owner });
+      summary.imported += body.imported.length;
+      summary.new += body.imported.filter((c: { created: boolean }) => c.created).length;
+      summary.certificates.push(...body.imported);
+      summary.rejected.push(...body.rejected.map((r: { block: number; reason: string }) => ({ file: batch[r.block - 1]?.file ?? '', reason: r.reason })));
+    }
+    out([
+      `imported ${summary.imported} certificates (${summary.new} new) from ${paths.join(', ')}`,
+      ...summary.rejected.map((r) => `  rejected ${r.file}: ${r.reason}`),
+      ...(found.privateKeys ? [`  skipped ${found.privateKeys} private keys (never sent)`] : []),
+    ].join('\n'), summary);
+    if (summary.imported === 0) process.exitCode = 1;
+  },
   async list() {
     const q = new URLSearchParams();
     if (values.limit) q.set('limit', values.limit);
     if (values['next-token']) q.set('nextToken', values['next-token']);
+    for (const [flag, param] of [['environment', 'environment'], ['owner', 'owner'], ['status', 'status'], ['issuer', 'issuer'], ['domain', 'domain'], ['expiring-within-days', 'expiringWithinDays']] as const) {
+      const v = values[flag];
+      if (typeof v === 'string') q.set(param, v);
+    }
     const { body } = await call(client, 'GET', `/certificates${q.size ? `?${q}` : ''}`);
     const rows = (body.items as any[]).map((c) => `${c.id}  ${c.status.padEnd(10)}  ${c.notAfter.slice(0, 10)}  ${c.commonName ?? c.subject}`);
     out([...rows, ...(body.nextToken ? [`(more: --next-token ${body.nextToken})`] : [])].join('\n') || '(no certificates)', body);

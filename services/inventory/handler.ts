@@ -6,6 +6,7 @@ import { parseListQuery } from './list-query.ts';
 import { certificateView } from './certificate-view.ts';
 import { recordIssued, recordRenewed } from './record-certificate.ts';
 import { createToken, parseTokenRequest } from './tokens.ts';
+import { importPem } from './import-certificates.ts';
 
 const rt = () => runtime(process.env);
 
@@ -26,6 +27,12 @@ export const api = apiHandler({
       const { certificate, history, endpoints } = await rt().certificates.details(req.params.id);
       if (!certificate) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
       return { status: 200, body: certificateView(certificate, rt().clock.now(), endpoints, history) };
+    },
+  },
+  'POST /imports': {
+    role: 'requester',
+    async run(req) {
+      return { status: 200, body: await importPem(req.body, rt()) };
     },
   },
   'POST /tokens': {

@@ -1,0 +1,53 @@
+import { newEvent, certificateFields } from '../../shared/events/envelope.ts';
+import { asObject, optionalString, requiredString } from '../../shared/input.ts';
+import type { EventPublisher } from '../../shared/ports.ts';
+import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
+import { pemBlocks } from '../../shared/x509/pem.ts';
+import type { StoredCertificate } from '../../shared/model.ts';
+import { recordCertificate, type InventoryDeps, type Sighting } from './record-certificate.ts';
+
+export interface DiscoveryDeps extends InventoryDeps {
+  publisher: EventPublisher;
+}
+
+export interface ImportResult {
+  imported: { id: string; subject: string; created: boolean }[];
+  rejected: { block: number; reason: string }[];
+  /** Private key blocks found in the input: never stored, never logged, only counted. */
+  ignoredPrivateKeys: number;
+}
+
+/** Events for a certificate seen for the first time: certificate.discovered, and finding.raised for what is wrong with it. */
+export async function announceDiscovery(cert: StoredCertificate, sighting: Sighting & { host?: string; port?: number }, deps: DiscoveryDeps): Promise<void> {
+  const ctx = (id: string) => ({ now: () => deps.clock.now(), newId: () => id });
+  const events = [newEvent('certificate.discovered', { ...certificateFields(cert), discoverySource: sighting.source, host: sighting.host, port: sighting.port }, ctx(`discovered:${cert.id}`))];
+  for (const f of certificateFindings(cert, { now: deps.clock.now(), tlsServer: sighting.host !== undefined })) {
+    if (f.severity === 'info' || f.severity === 'low') continue;
+    events.push(newEvent('finding.raised', { ...certificateFields(cert), findingId: f.id, severity: f.severity, message: f.message }, ctx(`finding:${cert.id}:${f.id}`)));
+  }
+  await deps.publisher.publish(events);
+}
+
+/** POST /imports: every certificate in the PEM text goes into the inventory; malformed ones are reported, not fatal. */
+export async function importPem(body: unknown, deps: DiscoveryDeps): Promise<ImportResult> {
+  const obj = asObject(body);
+  const text = requiredString(obj, 'pem', 10 * 1024 * 1024);
+  const environment = optionalString(obj, 'environment', 64);
+  const owner = optionalString(obj, 'owner', 128);
+  const blocks = pemBlocks(text);
+  const result: ImportResult = { imported: [], rejected: [], ignoredPrivateKeys: blocks.filter((b) => /PRIVATE KEY/.test(b.label)).length };
+  const certs = blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'TRUSTED CERTIFICATE');
+  if (certs.length === 0) result.rejected.push({ block: 0, reason: 'pem holds no CERTIFICATE block' });
+  for (const [i, block] of certs.entries()) {
+    try {
+      const sighting: Sighting = { source: 'import', environment, owner };
+      const { certificate, created } = await recordCertificate(block.der, sighting, deps, `pem block ${i + 1}`);
+      if (created) await announceDiscovery(certificate, sighting, deps);
+      result.imported.push({ id: certificate.id, subject: certificate.subject, created });
+    } catch (err) {
+      if ((err as { status?: number }).status !== 400) throw err;
+      result.rejected.push({ block: i + 1, reason: (err as Error).message });
+    }
+  }
+  return result;
+}

@@ -1,0 +1,75 @@
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from './support/cli.ts';
+import { corpusCertificates } from './support/corpus.ts';
+import { makeChain } from './support/pki.ts';
+import { eventually, startStack, type RunningStack } from './support/processes.ts';
+import { toPem } from '../shared/x509/pem.ts';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+describe('importing certificates', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-import-'));
+  let stack: RunningStack;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    stack = await startStack(home);
+    env = { CERTOPS_HOME: home };
+  });
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  it('imports PEM and DER files from folders, skips private keys, reports malformed certificates, and is idempotent', async () => {
+    const src = mkdtempSync(join(tmpdir(), 'certops-import-src-'));
+    const { leaf, intermediate } = await makeChain(['imported.example.com']);
+    const keyPem = await leaf.keyPem();
+    mkdirSync(join(src, 'nested', 'deeper'), { recursive: true });
+    writeFileSync(join(src, 'bundle.pem'), `subject=imported\n${leaf.pem}${keyPem}${intermediate.pem}`);
+    writeFileSync(join(src, 'nested', 'google.der'), corpusCertificates('gct-realworld', 'google_cert.der')[0]);
+    writeFileSync(join(src, 'nested', 'deeper', 'broken.pem'), toPem(corpusCertificates('ctgo-invalid', 'xf-pubkey-ecdsa-secp192r1.pem')[0]));
+    writeFileSync(join(src, 'notes.txt'), 'nothing to see');
+
+    const first = await cli(['import', src, '--environment', 'legacy', '--owner', 'team-imports', '--endpoint', stack.url, '--json'], env);
+    expect(first.code).toBe(0);
+    const summary = JSON.parse(first.stdout);
+    expect(summary).toMatchObject({ imported: 3, new: 3, ignoredPrivateKeys: 1 });
+    expect(summary.rejected).toEqual([{ file: join(src, 'nested', 'deeper', 'broken.pem'), reason: expect.stringMatching(/insecure curve \(secp192r1\)/) }]);
+
+    const again = await cli(['import', src, '--endpoint', stack.url, '--json'], env);
+    expect(JSON.parse(again.stdout)).toMatchObject({ imported: 3, new: 0 });
+
+    const list = await cli(['list', '--owner', 'team-imports', '--endpoint', stack.url, '--json'], env);
+    const items = JSON.parse(list.stdout).items as { commonName: string; status: string; source: string; environment: string; findings: { id: string }[] }[];
+    expect(items.map((i) => i.commonName).sort()).toEqual(['*.google.com', 'Test Intermediate', 'imported.example.com']);
+    expect(items.every((i) => i.status === 'discovered' && i.source === 'import' && i.environment === 'legacy')).toBe(true);
+    expect(items.find((i) => i.commonName === '*.google.com')!.findings.map((f) => f.id)).toEqual(expect.arrayContaining(['expired', 'wildcard']));
+
+    // One certificate.discovered per new certificate, none for the second import; findings raised for the expired one.
+    const siem = () => readFileSync(join(home, 'siem', 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const discovered = await eventually(async () => {
+      const d = siem().filter((l) => l.event_type === 'certificate.discovered');
+      return d.length >= 3 && d;
+    }, 'certificate.discovered events');
+    expect(discovered).toHaveLength(3);
+    expect(siem().some((l) => l.event_type === 'finding.raised' && l.findingId === 'expired')).toBe(true);
+
+    // The private key went nowhere: not in the table's files, the SIEM export or the key vault.
+    const keyBody = keyPem.split('\n')[1].slice(0, 40);
+    for (const file of filesUnder(home)) expect(readFileSync(file).includes(keyBody), file).toBe(false);
+  });
+
+  it('refuses an import with nothing usable, naming the field', async () => {
+    const token = readFileSync(stack.tokenFile, 'utf8').trim();
+    const post = (body: unknown) => fetch(`${stack.url}/imports`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const missing = await post({});
+    expect(missing.status).toBe(400);
+    expect((await missing.json()).error.field).toBe('pem');
+    const none = await (await post({ pem: 'hello' })).json();
+    expect(none).toEqual({ imported: [], rejected: [{ block: 0, reason: 'pem holds no CERTIFICATE block' }], ignoredPrivateKeys: 0 });
+  });
+});
