@@ -18,6 +18,11 @@ import type { Target } from '../shared/model.ts';
 import { FilesystemTarget } from './targets/filesystem-target.ts';
 import { servedCertificate } from './tls/served-certificate.ts';
 import { loadSuiteConfig } from './suite-config.ts';
+import { DynamoScanStore } from './dynamodb/scan-store.ts';
+import { probeTls } from './tls/tls-probe.ts';
+import { bundledRoots } from '../shared/x509/verify-pem-chain.ts';
+import { parseCertificate, type ParsedCertificate } from '../shared/x509/parse-certificate.ts';
+import { certificateBlocks } from '../shared/x509/pem.ts';
 
 /** The settings an entry point reads from its environment; everything else receives them built. */
 export interface RuntimeConfig {
@@ -32,6 +37,9 @@ export interface RuntimeConfig {
   renewalWindowDays: number;
   verifyAttempts: number;
   verifyDelayMs: number;
+  scanConcurrency: number;
+  scanTimeoutMs: number;
+  scanTotalMs: number;
   /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
   configFile?: string;
   /** Set locally: the embedded DynamoDB and the local server that speaks the EventBridge and Step Functions APIs. */
@@ -52,6 +60,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     renewalWindowDays: Number(env.CERTOPS_RENEWAL_WINDOW_DAYS ?? 30),
     verifyAttempts: Number(env.CERTOPS_VERIFY_ATTEMPTS ?? 5),
     verifyDelayMs: Number(env.CERTOPS_VERIFY_DELAY_MS ?? 1000),
+    scanConcurrency: Number(env.CERTOPS_SCAN_CONCURRENCY ?? 64),
+    scanTimeoutMs: Number(env.CERTOPS_SCAN_TIMEOUT_MS ?? 3000),
+    scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
@@ -67,6 +78,10 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
   let vault: Promise<KeyVault> | undefined;
   let ca: Promise<CertificateAuthority> | undefined;
   const keyVault = () => (vault ??= FileKeyVault.open(config.home));
+  const authority = (name = 'local'): Promise<CertificateAuthority> => {
+    if (name !== 'local') throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: local)`, 'issuer');
+    return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock)));
+  };
   const suite = loadSuiteConfig(config.configFile);
   return {
     config,
@@ -82,6 +97,8 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     deadLetters: new DynamoDeadLetterStore(table),
     ct: new DynamoCtStateStore(table),
     processed: new DynamoProcessedEvents(table),
+    scans: new DynamoScanStore(table),
+    scanner: probeTls,
     publisher: new EventBridgePublisher(config.busName, awsConfig),
     saga: new StepFunctionsSagaStarter(config.stateMachineArn, awsConfig),
     keyVault,
@@ -89,11 +106,14 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     probe: servedCertificate,
     verifyAttempts: config.verifyAttempts,
     verifyDelayMs: config.verifyDelayMs,
-    /** The CA backend named `name` (only the built-in one so far). */
-    authority: (name = 'local'): Promise<CertificateAuthority> => {
-      if (name !== 'local') throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: local)`, 'issuer');
-      return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock)));
+    /** Roots a scan trusts: Node's bundled ones and the built-in CA's. */
+    trustedRoots: async (): Promise<ParsedCertificate[]> => {
+      const own = certificateBlocks(await (await authority()).chainPem(), 'chain').slice(-1);
+      const configured = suite.trustedRootsPem ? certificateBlocks(suite.trustedRootsPem, 'inventory.trustedRootsFile') : [];
+      return [...bundledRoots(), ...[...own, ...configured].map((der) => parseCertificate(der, 'trusted root'))];
     },
+    /** The CA backend named `name` (only the built-in one so far). */
+    authority,
   };
 }
 

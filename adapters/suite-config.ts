@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ValidationError } from '../shared/errors.ts';
 import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts';
@@ -11,9 +12,21 @@ export interface SuiteConfig {
   scanPorts: number[];
   /** AWS Certificate Manager regions the scheduled ACM sync reads. */
   acmRegions: string[];
+  /** Extra trust anchors for scans (an organisation's internal roots), PEM. */
+  trustedRootsPem: string;
 }
 
-export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [] };
+export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '' };
+
+function readRoots(file: unknown, base: string): string {
+  if (file === undefined) return '';
+  if (typeof file !== 'string') throw new ValidationError('inventory.trustedRootsFile must be a path', 'inventory.trustedRootsFile');
+  try {
+    return readFileSync(resolve(base, file), 'utf8');
+  } catch (err) {
+    throw new ValidationError(`inventory.trustedRootsFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`, 'inventory.trustedRootsFile');
+  }
+}
 
 /** Reads and checks the file; a mistake is a ValidationError naming the file, line and field. */
 export function loadSuiteConfig(path: string | undefined): SuiteConfig {
@@ -51,5 +64,6 @@ export function loadSuiteConfig(path: string | undefined): SuiteConfig {
     scanTargets: list('inventory.scanTargets', inventory.scanTargets),
     scanPorts: ports as number[],
     acmRegions: list('inventory.acmRegions', inventory.acmRegions),
+    trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, dirname(path))),
   };
 }

@@ -13,6 +13,7 @@ const HELP = `certops: certificate lifecycle management
                   [--environment ENV] [--owner OWNER] [--target NAME...] [--idempotency-key KEY]
   certops import PATH... [--environment ENV] [--owner OWNER]
                                                  import certificate files and folders (PEM or DER; private keys are skipped)
+  certops scan TARGET... [--port N]...           discover the certificates served by hosts, host:port, addresses or CIDR ranges
   certops list [--environment E] [--owner O] [--status S] [--issuer DN] [--domain D] [--expiring-within-days N]
                [--limit N] [--next-token T]      list the inventory
   certops show ID [--pem]                        one certificate (or its PEM)
@@ -43,6 +44,8 @@ const { values, positionals } = (() => {
         limit: { type: 'string' },
         'next-token': { type: 'string' },
         status: { type: 'string' },
+        port: { type: 'string', multiple: true },
+        'no-legacy-check': { type: 'boolean' },
         issuer: { type: 'string' },
         domain: { type: 'string' },
         'expiring-within-days': { type: 'string' },
@@ -138,6 +141,23 @@ const commands: Record<string, () => Promise<void>> = {
     ].join('\n'), summary);
     if (summary.imported === 0) process.exitCode = 1;
   },
+  async scan() {
+    const targets = positionals.slice(1);
+    if (targets.length === 0) usage('scan needs at least one target');
+    const ports = values.port?.map(Number);
+    const { body: started } = await call(client, 'POST', '/scans', { targets, ...(ports ? { ports } : {}), legacyProtocols: !values['no-legacy-check'] });
+    const bar = process.stderr.isTTY && !values.json ? progressBar(started.total) : undefined;
+    let scan = started;
+    while (scan.status === 'running') {
+      await new Promise((r) => setTimeout(r, 500));
+      scan = (await call(client, 'GET', `/scans/${started.scanId}`)).body;
+      bar?.(scan.done);
+    }
+    bar?.(scan.total, true);
+    const rows = (scan.endpoints ?? []).map((e: any) => `${`${e.host}:${e.port}`.padEnd(28)} ${e.error ? `error: ${e.error}` : `${e.certificateId}  ${e.protocol ?? ''} ${(e.subject ?? '').slice(0, 40)}${e.findings.length ? `\n${' '.repeat(29)}${e.findings.map((f: any) => `${f.severity}: ${f.id}`).join(', ')}` : ''}`}`);
+    out([`scan ${scan.scanId} ${scan.status}: ${scan.counts?.endpoints ?? 0} endpoints, ${scan.counts?.certificates ?? 0} certificates (${scan.counts?.newCertificates ?? 0} new), ${scan.counts?.failures ?? 0} failed`, ...rows].join('\n'), scan);
+    if (scan.status !== 'completed') process.exitCode = 1;
+  },
   async list() {
     const q = new URLSearchParams();
     if (values.limit) q.set('limit', values.limit);
@@ -200,6 +220,15 @@ const commands: Record<string, () => Promise<void>> = {
     out(`renewal started: ${body.executionName}`, body);
   },
 };
+
+/** A progress bar on stderr for long scans: `[#####.....] 120/254 endpoints`. */
+function progressBar(total: number) {
+  return (done: number, last = false) => {
+    const width = 30;
+    const filled = total ? Math.round((done / total) * width) : width;
+    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} endpoints${last ? '\n' : ''}`);
+  };
+}
 
 async function main() {
   const command = positionals[0];

@@ -103,3 +103,33 @@ export interface Page<T> {
   items: T[];
   nextToken?: string;
 }
+
+export interface Scan {
+  scanId: string;
+  status: 'running' | 'completed' | 'failed';
+  targets: string[];
+  ports: number[];
+  total: number;
+  done: number;
+  startedAt: string;
+  finishedAt?: string;
+  requestedBy: string;
+  counts?: { endpoints: number; certificates: number; newCertificates: number; changed: number; failures: number };
+  error?: string;
+}
+
+/** What one endpoint served during a scan. */
+export interface ScanResult {
+  host: string;
+  port: number;
+  serverName?: string;
+  certificateId?: string;
+  subject?: string;
+  notAfter?: string;
+  chain?: string[];
+  protocol?: string;
+  cipher?: string;
+  legacyProtocols?: boolean;
+  findings: Finding[];
+  error?: string;
+}

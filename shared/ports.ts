@@ -3,7 +3,7 @@
  * idempotence, what a missing value returns, ordering. Adapters in adapters/ implement them.
  */
 import type { BusEvent } from './events/envelope.ts';
-import type { Endpoint, HistoryEntry, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
+import type { Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
   now(): Date;
@@ -157,4 +157,25 @@ export interface DeploymentTarget {
 /** What a TLS endpoint serves for a server name: the leaf's SHA-256 fingerprint and the chain after it. */
 export interface TlsProbe {
   (host: string, port: number, serverName: string): Promise<{ fingerprintSha256: string; chain: string[]; protocol?: string }>;
+}
+
+export interface ScanStore {
+  /** Creates the scan; false when the id exists (a replayed request). */
+  create(scan: Scan): Promise<boolean>;
+  /** Sets fields on the scan (progress, status, counts). */
+  update(scanId: string, fields: Partial<Scan>): Promise<void>;
+  /** Records what one endpoint served; the same endpoint again replaces it. */
+  putResult(scanId: string, result: ScanResult): Promise<void>;
+  /** The scan and its results by endpoint, or undefined. */
+  get(scanId: string): Promise<{ scan: Scan; results: ScanResult[] } | undefined>;
+  /**
+   * Records that host:port serves `certificateId` now and returns what it served before
+   * (undefined the first time); atomic, so two scans cannot both miss a change.
+   */
+  observeEndpoint(host: string, port: number, certificateId: string, at: string): Promise<string | undefined>;
+}
+
+/** One TLS handshake for discovery: the chain the server sends (DER, leaf first), its protocol and cipher. */
+export interface TlsScanner {
+  (host: string, port: number, options: { serverName?: string; timeoutMs: number; legacyOnly?: boolean }): Promise<{ chain: Uint8Array[]; protocol?: string; cipher?: string }>;
 }

@@ -69,10 +69,11 @@ describe('serverless package', () => {
     expect(new Set(bound)).toEqual(new Set(['RenewalStepLambdaFunction', 'DeploymentStepLambdaFunction']));
   });
 
-  it('schedules the renewal sweep and the CT poll', () => {
+  it('schedules the renewal sweep, the CT poll and the inventory scan, as the local scheduler does', () => {
     const schedules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties).filter((p) => p.ScheduleExpression);
-    const targets = schedules.map((s) => s.Targets[0].Arn['Fn::GetAtt'][0]);
-    expect(targets.sort()).toEqual(['CtMonitorPollLambdaFunction', 'RenewalSweepLambdaFunction']);
+    const targets = schedules.map((s) => s.Targets[0].Arn['Fn::GetAtt'][0].replace(/LambdaFunction$/, ''));
+    expect(targets.sort()).toEqual(definition.schedules.map((s) => s.fn.charAt(0).toUpperCase() + s.fn.slice(1)).sort());
+    expect(targets).toEqual(expect.arrayContaining(['CtMonitorPoll', 'RenewalSweep', 'InventoryScheduledScans']));
   });
 
   it('routes every httpApi route the local server serves', () => {

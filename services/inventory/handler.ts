@@ -7,6 +7,8 @@ import { certificateView } from './certificate-view.ts';
 import { recordIssued, recordRenewed } from './record-certificate.ts';
 import { createToken, parseTokenRequest } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
+import { performScan, requestScan, scheduledScan } from './request-scan.ts';
+import middy from '@middy/core';
 
 const rt = () => runtime(process.env);
 
@@ -35,6 +37,20 @@ export const api = apiHandler({
       return { status: 200, body: await importPem(req.body, rt()) };
     },
   },
+  'POST /scans': {
+    role: 'requester',
+    async run(req) {
+      return { status: 202, body: await requestScan(req.body, req.caller.name, rt()) };
+    },
+  },
+  'GET /scans/{id}': {
+    role: 'viewer',
+    async run(req) {
+      const found = await rt().scans.get(req.params.id);
+      if (!found) throw new NotFoundError(`no scan ${req.params.id}`, 'id');
+      return { status: 200, body: { ...found.scan, endpoints: found.results } };
+    },
+  },
   'POST /tokens': {
     role: 'admin',
     async run(req) {
@@ -43,6 +59,16 @@ export const api = apiHandler({
     },
   },
 }, () => rt().tokens);
+
+const scanDeps = () => ({ ...rt(), concurrency: rt().config.scanConcurrency, timeoutMs: rt().config.scanTimeoutMs, totalTimeMs: rt().config.scanTotalMs });
+
+/** scan.requested: the scan worker. */
+export const scans = eventHandler(async (event) => {
+  await performScan(event.detail, scanDeps());
+});
+
+/** Scheduled: scan the targets in the suite configuration. */
+export const scheduledScans = middy(async () => scheduledScan(rt().suite.scanTargets, rt().suite.scanPorts, scanDeps()));
 
 export const events = eventHandler(async (event) => {
   if (event.detailType === 'certificate.issued') await recordIssued(event.detail, rt());

@@ -8,6 +8,7 @@ export const EVENT_SOURCES = {
   'certificate.revoked': 'certops.issuance',
   'certificate.discovered': 'certops.inventory',
   'certificate.changed': 'certops.inventory',
+  'scan.requested': 'certops.inventory',
   'scan.completed': 'certops.inventory',
   'finding.raised': 'certops.inventory',
   'certificate.expiring': 'certops.renewal',

@@ -50,6 +50,11 @@ export function certificateId(der: Uint8Array): string {
   return digest('sha256', der).slice(0, 32);
 }
 
+/** The SHA-256 fingerprint as CONTRACT.md writes it. */
+export function fingerprintSha256(der: Uint8Array): string {
+  return colonHex(digest('sha256', der));
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }

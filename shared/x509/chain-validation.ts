@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { GeneralNames } from './general-names.ts';
 import { matchesHost } from './host-name.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
 import { signatureVerifies } from './signature.ts';
+import { fingerprintSha256 } from './certificate-record.ts';
 
 export type Purpose = 'serverAuth' | 'clientAuth';
 
@@ -33,9 +33,8 @@ export interface ChainVerdict {
 }
 
 const MAX_DEPTH = 10;
-const fingerprint = (c: ParsedCertificate) => createHash('sha256').update(c.der).digest('hex').toUpperCase().replace(/(..)(?=.)/g, '$1:');
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
-const link = (c: ParsedCertificate): ChainLink => ({ subject: c.subject, issuer: c.issuer, fingerprintSha256: fingerprint(c), notAfter: c.notAfter.toISOString() });
+const link = (c: ParsedCertificate): ChainLink => ({ subject: c.subject, issuer: c.issuer, fingerprintSha256: fingerprintSha256(c.der), notAfter: c.notAfter.toISOString() });
 
 /** Could `issuer` have issued `child`: its subject is the child's issuer, key ids agree, and its key verifies the child's signature. */
 function issued(issuer: ParsedCertificate, child: ParsedCertificate): boolean {

@@ -1,0 +1,40 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ScanStore } from '../../shared/ports.ts';
+import type { Scan, ScanResult } from '../../shared/model.ts';
+import { putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
+
+const key = (id: string) => ({ pk: `SCAN#${id}`, sk: 'SCAN' });
+
+export class DynamoScanStore implements ScanStore {
+  constructor(private readonly table: Table) {}
+
+  create(scan: Scan): Promise<boolean> {
+    return putIfAbsent(this.table, { ...scan, ...key(scan.scanId) });
+  }
+
+  update(scanId: string, fields: Partial<Scan>): Promise<void> {
+    return setFields(this.table, key(scanId), fields);
+  }
+
+  async putResult(scanId: string, result: ScanResult): Promise<void> {
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...result, pk: `SCAN#${scanId}`, sk: `EP#${result.host}:${result.port}` } }));
+  }
+
+  async get(scanId: string) {
+    const items = await queryAll(this.table, { pkName: 'pk', pk: `SCAN#${scanId}` });
+    const scan = items.find((i) => i.sk === 'SCAN');
+    if (!scan) return undefined;
+    return { scan: withoutKeys<Scan>(scan), results: items.filter((i) => String(i.sk).startsWith('EP#')).map((i) => withoutKeys<ScanResult>(i)) };
+  }
+
+  async observeEndpoint(host: string, port: number, certificateId: string, at: string): Promise<string | undefined> {
+    const out = await this.table.doc.send(new UpdateCommand({
+      TableName: this.table.name,
+      Key: { pk: `ENDPOINT#${host}:${port}`, sk: 'ENDPOINT' },
+      UpdateExpression: 'SET certificateId = :c, lastSeen = :t',
+      ExpressionAttributeValues: { ':c': certificateId, ':t': at },
+      ReturnValues: 'UPDATED_OLD',
+    }));
+    return out.Attributes?.certificateId as string | undefined;
+  }
+}

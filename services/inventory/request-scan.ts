@@ -1,0 +1,56 @@
+import { newEvent } from '../../shared/events/envelope.ts';
+import { asObject, optionalBoolean } from '../../shared/input.ts';
+import type { Scan } from '../../shared/model.ts';
+import type { Clock, EventPublisher, ScanStore } from '../../shared/ports.ts';
+import { expandTargets } from '../../shared/scan-targets.ts';
+import { runScan, type ScanDeps } from './run-scan.ts';
+
+export interface RequestScanDeps {
+  clock: Clock;
+  newId(): string;
+  scans: ScanStore;
+  publisher: EventPublisher;
+}
+
+/** POST /scans: checks the targets, records the scan as running and hands it to the scan worker through the bus. */
+export async function requestScan(body: unknown, requestedBy: string, deps: RequestScanDeps): Promise<Scan> {
+  const obj = asObject(body);
+  const ports = obj.ports ?? [443];
+  const endpoints = expandTargets(obj.targets, ports);
+  const legacyProtocols = obj.legacyProtocols === undefined ? true : optionalBoolean(obj, 'legacyProtocols');
+  const scan: Scan = {
+    scanId: `scan-${deps.newId()}`,
+    status: 'running',
+    targets: obj.targets as string[],
+    ports: (ports as unknown[]).map(Number),
+    total: endpoints.length,
+    done: 0,
+    startedAt: deps.clock.now().toISOString(),
+    requestedBy,
+  };
+  await deps.scans.create(scan);
+  await deps.publisher.publish([newEvent('scan.requested', { scanId: scan.scanId, targets: scan.targets, ports: scan.ports, requestedBy, legacyProtocols }, { now: () => deps.clock.now(), newId: deps.newId, correlationId: scan.scanId })]);
+  return scan;
+}
+
+/** scan.requested → the scan runs; a replay of a finished scan changes nothing. */
+export async function performScan(detail: Record<string, unknown>, deps: Omit<ScanDeps, 'checkLegacyProtocols'>): Promise<Scan | undefined> {
+  const found = await deps.scans.get(String(detail.scanId));
+  if (!found || found.scan.status === 'completed') return found?.scan;
+  const endpoints = expandTargets(found.scan.targets, found.scan.ports);
+  try {
+    return await runScan(found.scan, endpoints, { ...deps, checkLegacyProtocols: detail.legacyProtocols !== false });
+  } catch (err) {
+    await deps.scans.update(found.scan.scanId, { status: 'failed', error: (err as Error).message, finishedAt: deps.clock.now().toISOString() });
+    throw err;
+  }
+}
+
+/** The schedule: a scan of the configured targets, run here and now. */
+export async function scheduledScan(targets: string[], ports: number[], deps: Omit<ScanDeps, 'checkLegacyProtocols'> & RequestScanDeps): Promise<Scan | undefined> {
+  if (targets.length === 0) return undefined;
+  const endpoints = expandTargets(targets, ports, 'inventory.scanTargets');
+  const scan: Scan = { scanId: `scan-${deps.newId()}`, status: 'running', targets, ports, total: endpoints.length, done: 0, startedAt: deps.clock.now().toISOString(), requestedBy: 'schedule' };
+  await deps.scans.create(scan);
+  return runScan(scan, endpoints, { ...deps, checkLegacyProtocols: true });
+}

@@ -1,0 +1,120 @@
+import { isIP } from 'node:net';
+import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
+import type { Scan, ScanResult } from '../../shared/model.ts';
+import type { ScanStore, TlsScanner } from '../../shared/ports.ts';
+import type { ScanEndpoint } from '../../shared/scan-targets.ts';
+import { validateChain } from '../../shared/x509/chain-validation.ts';
+import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
+import { toPem } from '../../shared/x509/pem.ts';
+import { fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
+import { endpointFindings } from './endpoint-findings.ts';
+import { announceDiscovery, type DiscoveryDeps } from './import-certificates.ts';
+import { recordCertificate } from './record-certificate.ts';
+
+export interface ScanDeps extends DiscoveryDeps {
+  scans: ScanStore;
+  scanner: TlsScanner;
+  trustedRoots(): Promise<ParsedCertificate[]>;
+  concurrency: number;
+  /** Per connection, and for the whole scan: endpoints not reached in time are reported, not scanned. */
+  timeoutMs: number;
+  totalTimeMs: number;
+  /** Also try TLS 1.0/1.1 on each endpoint (a second handshake). */
+  checkLegacyProtocols: boolean;
+}
+
+interface Tally {
+  certificates: Set<string>;
+  newCertificates: number;
+  changed: number;
+  failures: number;
+  done: number;
+}
+
+const PROGRESS_EVERY_MS = 1000;
+
+async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertificate[], deps: ScanDeps, tally: Tally): Promise<ScanResult> {
+  const base = { host: ep.host, port: ep.port, serverName: ep.serverName };
+  let served;
+  try {
+    served = await deps.scanner(ep.host, ep.port, { serverName: ep.serverName, timeoutMs: deps.timeoutMs });
+    if (served.chain.length === 0) throw new Error('the server sent no certificate');
+  } catch (err) {
+    tally.failures++;
+    return { ...base, findings: [], error: (err as Error).message };
+  }
+  const [leafDer, ...rest] = served.chain;
+  let leaf: ParsedCertificate;
+  try {
+    leaf = parseCertificate(leafDer, `certificate served by ${ep.host}:${ep.port}`);
+  } catch (err) {
+    tally.failures++;
+    return { ...base, protocol: served.protocol, cipher: served.cipher, findings: [], error: (err as Error).message };
+  }
+  const intermediates = rest.flatMap((der) => {
+    try {
+      return [parseCertificate(der)];
+    } catch {
+      return [];
+    }
+  });
+  const now = deps.clock.now();
+  const sighting = { source: 'scan' as const, address: isIP(ep.host) ? ep.host : undefined, chainPem: rest.map((d) => toPem(d)).join('') };
+  const { certificate, created } = await recordCertificate(leafDer, sighting, deps);
+  tally.certificates.add(certificate.id);
+  if (created) {
+    tally.newCertificates++;
+    await announceDiscovery(certificate, { ...sighting, host: ep.host, port: ep.port }, deps);
+  }
+  const previous = await deps.scans.observeEndpoint(ep.host, ep.port, certificate.id, now.toISOString());
+  if (previous && previous !== certificate.id) {
+    tally.changed++;
+    await deps.publisher.publish([newEvent('certificate.changed', { ...certificateFields(certificate), host: ep.host, port: ep.port, previousCertificateId: previous }, { now: () => now, newId: () => `changed:${scan.scanId}:${ep.host}:${ep.port}` })]);
+  }
+  let legacyProtocols = false;
+  if (deps.checkLegacyProtocols) legacyProtocols = await deps.scanner(ep.host, ep.port, { serverName: ep.serverName, timeoutMs: deps.timeoutMs, legacyOnly: true }).then(() => true, () => false);
+  const verdict = validateChain({ leaf, intermediates, roots, at: now, host: ep.serverName, purpose: 'serverAuth' });
+  const findings = endpointFindings(verdict, { ...served, legacyProtocols });
+  await deps.certificates.recordEndpoint(certificate.id, { host: ep.host, port: ep.port, lastSeen: now.toISOString(), protocol: served.protocol, cipher: served.cipher, findings });
+  return { ...base, certificateId: certificate.id, subject: certificate.subject, notAfter: certificate.notAfter, chain: served.chain.map(fingerprintSha256), protocol: served.protocol, cipher: served.cipher, legacyProtocols, findings };
+}
+
+/**
+ * Scans every endpoint with bounded concurrency, a timeout per connection and a bound on the
+ * whole scan, recording what each serves into the inventory. Re-running a scan (a retried
+ * event) rewrites the same results and re-sends the same event ids.
+ */
+export async function runScan(scan: Scan, endpoints: ScanEndpoint[], deps: ScanDeps): Promise<Scan> {
+  const roots = await deps.trustedRoots();
+  const tally: Tally = { certificates: new Set(), newCertificates: 0, changed: 0, failures: 0, done: 0 };
+  const deadline = Date.now() + deps.totalTimeMs;
+  let next = 0;
+  let lastProgress = Date.now();
+  let skipped = 0;
+  const worker = async () => {
+    while (next < endpoints.length) {
+      const ep = endpoints[next++];
+      if (Date.now() > deadline) {
+        skipped++;
+        await deps.scans.putResult(scan.scanId, { host: ep.host, port: ep.port, serverName: ep.serverName, findings: [], error: 'not scanned: the scan reached its time bound' });
+        continue;
+      }
+      const result = await scanEndpoint(scan, ep, roots, deps, tally).catch((err: Error) => {
+        tally.failures++;
+        return { host: ep.host, port: ep.port, serverName: ep.serverName, findings: [], error: err.message } as ScanResult;
+      });
+      await deps.scans.putResult(scan.scanId, result);
+      tally.done++;
+      if (Date.now() - lastProgress > PROGRESS_EVERY_MS) {
+        lastProgress = Date.now();
+        await deps.scans.update(scan.scanId, { done: tally.done + skipped });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.concurrency, endpoints.length) }, worker));
+  const counts = { endpoints: endpoints.length, certificates: tally.certificates.size, newCertificates: tally.newCertificates, changed: tally.changed, failures: tally.failures + skipped };
+  const finished: Partial<Scan> = { status: 'completed', done: endpoints.length, finishedAt: deps.clock.now().toISOString(), counts };
+  await deps.scans.update(scan.scanId, finished);
+  await deps.publisher.publish([newEvent('scan.completed', { scanId: scan.scanId, endpoints: counts.endpoints, certificates: counts.certificates, newCertificates: counts.newCertificates, failures: counts.failures }, { now: () => deps.clock.now(), newId: () => `scan-completed:${scan.scanId}` })]);
+  return { ...scan, ...finished };
+}

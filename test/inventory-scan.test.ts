@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from './support/cli.ts';
+import { eventually, startStack, type RunningStack } from './support/processes.ts';
+import { scanFixtures, startNginx, startNodeTlsServers, type Fixtures } from './support/tls-servers.ts';
+import { certificateId } from '../shared/x509/certificate-record.ts';
+import { expandTargets } from '../shared/scan-targets.ts';
+
+describe('network discovery against real TLS servers', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-scan-'));
+  let stack: RunningStack;
+  let fixtures: Fixtures;
+  let node: Awaited<ReturnType<typeof startNodeTlsServers>>;
+  let nginx: Awaited<ReturnType<typeof startNginx>>;
+  let env: Record<string, string>;
+  let token: string;
+  const api = async (path: string) => (await fetch(`${stack.url}${path}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const siem = () => readFileSync(join(home, 'siem', 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const findingIds = (e: { findings: { id: string }[] }) => e.findings.map((f) => f.id).sort();
+
+  beforeAll(async () => {
+    fixtures = await scanFixtures();
+    writeFileSync(join(home, 'test-root.pem'), fixtures.root.pem);
+    writeFileSync(join(home, 'config.yaml'), 'inventory:\n  trustedRootsFile: test-root.pem\n  ownership:\n    - cidr: 127.0.0.0/8\n      environment: lab\n      owner: team-scan\n');
+    [node, nginx, stack] = await Promise.all([startNodeTlsServers(fixtures), startNginx(fixtures), startStack(home, { CERTOPS_SCAN_TIMEOUT_MS: '2000' })]);
+    env = { CERTOPS_HOME: home };
+    token = readFileSync(stack.tokenFile, 'utf8').trim();
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([node?.close(), nginx?.close(), stack?.stop()]);
+  });
+
+  it('records what each endpoint serves, with the faults of how it is served, on Node and nginx alike', async () => {
+    const targets = [
+      ...Object.values(node.ports).map((p) => `localhost:${p}`),
+      ...Object.values(nginx.ports).map((p) => `localhost:${p}`),
+      `127.0.0.1:${node.ports.good}`,
+      'localhost:1',
+    ];
+    const run = await cli(['scan', ...targets, '--endpoint', stack.url, '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const scan = JSON.parse(run.stdout);
+    expect(scan).toMatchObject({ status: 'completed', total: targets.length, counts: { endpoints: targets.length, certificates: 5, newCertificates: 5, failures: 1 } });
+    const at = (port: number, host = 'localhost') => scan.endpoints.find((e: any) => e.host === host && e.port === port);
+
+    for (const [name, servers] of [['node', node.ports], ['nginx', nginx.ports]] as const) {
+      expect(findingIds(at(servers.good)), `${name} good`).toEqual([]);
+      expect(findingIds(at(servers.expired)), `${name} expired`).toEqual([]);
+      expect(findingIds(at(servers.selfSigned)), `${name} self-signed`).toEqual(['untrusted-root']);
+      expect(findingIds(at(servers.wrongHost)), `${name} wrong host`).toEqual(['hostname-mismatch']);
+      expect(findingIds(at(servers.incomplete)), `${name} incomplete chain`).toEqual(['incomplete-chain']);
+      expect(at(servers.good).certificateId).toBe(certificateId(fixtures.good.der));
+      expect(at(servers.good).chain).toHaveLength(2);
+      expect(at(servers.incomplete).chain).toHaveLength(1);
+    }
+    expect(at(nginx.ports.legacy).legacyProtocols).toBe(true);
+    expect(findingIds(at(nginx.ports.legacy))).toEqual(['legacy-tls']);
+    expect(at(nginx.ports.good).legacyProtocols).toBe(false);
+    expect(at(nginx.ports.good).protocol).toMatch(/^TLSv1\.[23]$/);
+    expect(at(1).error).toMatch(/ECONNREFUSED|connect/);
+
+    // The expired certificate's own fault is on the certificate; the endpoints are listed on it.
+    const expired = await api(`/certificates/${certificateId(fixtures.expired.der)}`);
+    expect(expired).toMatchObject({ status: 'discovered', source: 'scan' });
+    expect(expired.findings.map((f: any) => f.id)).toContain('expired');
+    expect(expired.endpoints.map((e: any) => e.port).sort()).toEqual([node.ports.expired, nginx.ports.expired].sort());
+    const wrong = await api(`/certificates/${certificateId(fixtures.wrongHost.der)}`);
+    expect(wrong.findings.map((f: any) => f.id)).toEqual(expect.arrayContaining([`hostname-mismatch@localhost:${node.ports.wrongHost}`]));
+    // An address in a configured range gets that range's environment and owner.
+    const good = await api(`/certificates/${certificateId(fixtures.good.der)}`);
+    expect(good).toMatchObject({ environment: 'lab', owner: 'team-scan' });
+
+    const events = await eventually(async () => {
+      const lines = siem();
+      return lines.some((l) => l.event_type === 'scan.completed' && l.scanId === scan.scanId) && lines;
+    }, 'scan.completed');
+    expect(events.filter((l) => l.event_type === 'certificate.discovered').map((l) => l.certificateId).sort()).toEqual(
+      [fixtures.good, fixtures.expired, fixtures.selfSigned, fixtures.wrongHost, fixtures.incomplete].map((c) => certificateId(c.der)).sort(),
+    );
+    expect(events.find((l) => l.event_type === 'scan.completed')).toMatchObject({ endpoints: targets.length, certificates: 5, newCertificates: 5, failures: 1 });
+  });
+
+  it('emits certificate.changed when an endpoint starts serving another certificate', async () => {
+    const port = node.ports.wrongHost;
+    // Scan 1 above saw wrongHost there; now the same endpoint serves the good certificate's twin (a new key, new cert).
+    const { makeCert } = await import('./support/pki.ts');
+    const replacement = await makeCert({ subject: 'CN=localhost', sans: ['localhost'], issuer: fixtures.intermediate });
+    const { createServer } = await import('node:tls');
+    const server = createServer({ cert: replacement.pem + fixtures.intermediate.pem, key: await replacement.keyPem() }, (s) => s.end());
+    await node.close();
+    await new Promise<void>((r) => server.listen({ port, host: '::', ipv6Only: false }, () => r()));
+    try {
+      const run = await cli(['scan', `localhost:${port}`, '--no-legacy-check', '--endpoint', stack.url, '--json'], env);
+      const scan = JSON.parse(run.stdout);
+      expect(scan.counts).toMatchObject({ endpoints: 1, newCertificates: 1 });
+      const changed = await eventually(async () => siem().find((l) => l.event_type === 'certificate.changed' && l.port === port), 'certificate.changed');
+      expect(changed).toMatchObject({ host: 'localhost', certificateId: certificateId(replacement.der), previousCertificateId: certificateId(fixtures.wrongHost.der) });
+      // Scanning again changes nothing: the endpoint serves what it served.
+      await cli(['scan', `localhost:${port}`, '--no-legacy-check', '--endpoint', stack.url, '--json'], env);
+      expect(siem().filter((l) => l.event_type === 'certificate.changed' && l.port === port)).toHaveLength(1);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('refuses bad targets naming the field, and ranges over a /16', async () => {
+    const post = (body: unknown) => fetch(`${stack.url}/scans`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const [body, field, message] of [
+      [{ targets: [] }, 'targets', /non-empty list/],
+      [{ targets: ['10.0.0.0/8'] }, 'targets', /larger than a \/16/],
+      [{ targets: ['bad host!'] }, 'targets', /not a DNS name/],
+      [{ targets: ['a.example.com:99999'] }, 'targets', /not a port/],
+      [{ targets: ['a.example.com'], ports: [0] }, 'ports', /not a port/],
+    ] as const) {
+      const res = await post(body);
+      expect(res.status).toBe(400);
+      const { error } = await res.json();
+      expect(error.field).toBe(field);
+      expect(error.message).toMatch(message);
+    }
+    const bad = await cli(['scan', '10.0.0.0/8', '--endpoint', stack.url], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/400 invalid_input: .*larger than a \/16.*\(field: targets\)/);
+  });
+});
+
+describe('scan targets', () => {
+  it('expands hosts, ports, addresses and ranges without duplicates', () => {
+    expect(expandTargets(['web.example.com', 'web.example.com:8443', '10.0.0.0/30', '[::1]:443', '10.0.0.1'], [443, 8443])).toEqual([
+      { host: 'web.example.com', port: 443, serverName: 'web.example.com' },
+      { host: 'web.example.com', port: 8443, serverName: 'web.example.com' },
+      { host: '10.0.0.1', port: 443 },
+      { host: '10.0.0.1', port: 8443 },
+      { host: '10.0.0.2', port: 443 },
+      { host: '10.0.0.2', port: 8443 },
+      { host: '::1', port: 443 },
+    ]);
+    expect(expandTargets(['192.168.0.0/16'])).toHaveLength(65534);
+  });
+});
