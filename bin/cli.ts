@@ -17,6 +17,7 @@ const HELP = `certops: certificate lifecycle management
   certops list [--environment E] [--owner O] [--status S] [--issuer DN] [--domain D] [--expiring-within-days N]
                [--limit N] [--next-token T]      list the inventory
   certops show ID [--pem]                        one certificate (or its PEM)
+  certops report inventory|expiry [--format csv|json]   reports (JSON with --json or --format json)
   certops renew ID                               start the renew-then-deploy saga now
   certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth]
                                                  validate a chain locally: exit 0 valid, 1 invalid, 2 unusable input
@@ -46,6 +47,7 @@ const { values, positionals } = (() => {
         status: { type: 'string' },
         port: { type: 'string', multiple: true },
         'no-legacy-check': { type: 'boolean' },
+        format: { type: 'string' },
         issuer: { type: 'string' },
         domain: { type: 'string' },
         'expiring-within-days': { type: 'string' },
@@ -213,6 +215,25 @@ const commands: Record<string, () => Promise<void>> = {
     const path = verdict.path.map((p, i) => `  ${i}: ${p.subject}  (expires ${p.notAfter.slice(0, 10)})`).join('\n');
     out(verdict.valid ? `valid\n${path}` : `invalid\n${verdict.reasons.map((r) => `  - ${r}`).join('\n')}\npath:\n${path}`, verdict);
     if (!verdict.valid) process.exitCode = 1;
+  },
+  async report() {
+    const kind = positionals[1];
+    if (kind !== 'inventory' && kind !== 'expiry') usage('report is inventory or expiry');
+    const format = values.format ?? (values.json ? 'json' : 'text');
+    if (!['csv', 'json', 'text'].includes(format)) usage('--format is csv or json');
+    const { body, text } = await call(client, 'GET', `/reports/${kind}?format=${format === 'csv' ? 'csv' : 'json'}`);
+    if (format === 'csv') return void process.stdout.write(text);
+    if (format === 'json') return void process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    if (kind === 'inventory') {
+      const lines = [`${body.total} certificates: ${Object.entries(body.byStatus).map(([k, v]) => `${v} ${k}`).join(', ')}`,
+        `open findings: ${Object.entries(body.openFindingsBySeverity).map(([k, v]) => `${v} ${k}`).join(', ')}`,
+        'by issuer:', ...Object.entries(body.byIssuer).map(([k, v]) => `  ${v}  ${k}`),
+        'by environment:', ...Object.entries(body.byEnvironment).map(([k, v]) => `  ${v}  ${k}`)];
+      return void process.stdout.write(`${lines.join('\n')}\n`);
+    }
+    const bar = (n: number) => '#'.repeat(Math.min(n, 60));
+    const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)];
+    process.stdout.write(`${lines.join('\n')}\n`);
   },
   async renew() {
     const id = positionals[1] ?? usage('renew needs a certificate id');

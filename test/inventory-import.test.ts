@@ -63,6 +63,22 @@ describe('importing certificates', () => {
     for (const file of filesUnder(home)) expect(readFileSync(file).includes(keyBody), file).toBe(false);
   });
 
+  it('reports the inventory as CSV and JSON and the expiry timeline', async () => {
+    const csv = await cli(['report', 'inventory', '--format', 'csv', '--endpoint', stack.url], env);
+    expect(csv.code).toBe(0);
+    const [header, ...rows] = csv.stdout.trim().split('\r\n');
+    expect(header.split(',')).toEqual(expect.arrayContaining(['id', 'commonName', 'notAfter', 'findings']));
+    expect(rows).toHaveLength(3);
+    const json = JSON.parse((await cli(['report', 'inventory', '--json', '--endpoint', stack.url], env)).stdout);
+    expect(json).toMatchObject({ total: 3, byStatus: { discovered: 3 }, byEnvironment: { legacy: 3 } });
+    expect(json.openFindingsBySeverity.critical).toBeGreaterThanOrEqual(1);
+    const expiry = JSON.parse((await cli(['report', 'expiry', '--format', 'json', '--endpoint', stack.url], env)).stdout);
+    expect(expiry.expired.count).toBe(1);
+    expect(expiry.weeks).toHaveLength(13);
+    expect((await cli(['report', 'expiry', '--endpoint', stack.url], env)).stdout).toMatch(/^expired: 1\nweek  1/);
+    expect((await cli(['report', 'expiry', '--format', 'xml', '--endpoint', stack.url], env)).code).toBe(2);
+  });
+
   it('refuses an import with nothing usable, naming the field', async () => {
     const token = readFileSync(stack.tokenFile, 'utf8').trim();
     const post = (body: unknown) => fetch(`${stack.url}/imports`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

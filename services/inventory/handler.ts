@@ -9,6 +9,8 @@ import { createToken, parseTokenRequest } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
 import { performScan, requestScan, scheduledScan } from './request-scan.ts';
 import middy from '@middy/core';
+import { oneOf } from '../../shared/input.ts';
+import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './reports.ts';
 
 const rt = () => runtime(process.env);
 
@@ -51,6 +53,27 @@ export const api = apiHandler({
       return { status: 200, body: { ...found.scan, endpoints: found.results } };
     },
   },
+  'GET /reports/inventory': {
+    role: 'viewer',
+    async run(req) {
+      const format = reportFormat(req.query);
+      const report = inventoryReport(await allCertificates(), rt().clock.now());
+      if (format === 'csv') return { status: 200, contentType: 'text/csv; charset=utf-8', body: toCsv(report.certificates, INVENTORY_COLUMNS) };
+      return { status: 200, body: report };
+    },
+  },
+  'GET /reports/expiry': {
+    role: 'viewer',
+    async run(req) {
+      const format = reportFormat(req.query);
+      const report = expiryReport(await allCertificates(), rt().clock.now());
+      if (format === 'csv') {
+        const rows = [...report.weeks.map((w) => ({ period: `week ${w.week}`, from: w.from, to: w.to, count: w.count })), ...report.months.map((m) => ({ period: m.month, from: m.from, to: m.to, count: m.count }))];
+        return { status: 200, contentType: 'text/csv; charset=utf-8', body: toCsv([{ period: 'expired', from: '', to: report.generatedAt, count: report.expired.count }, ...rows], ['period', 'from', 'to', 'count']) };
+      }
+      return { status: 200, body: report };
+    },
+  },
   'POST /tokens': {
     role: 'admin',
     async run(req) {
@@ -59,6 +82,22 @@ export const api = apiHandler({
     },
   },
 }, () => rt().tokens);
+
+function reportFormat(query: Record<string, string>): 'json' | 'csv' {
+  return oneOf(query, 'format', ['json', 'csv'] as const, 'json');
+}
+
+/** Every certificate, page by page (reports need them all). */
+async function allCertificates() {
+  const all = [];
+  let token: string | undefined;
+  do {
+    const page = await rt().certificates.list({}, 500, token);
+    all.push(...page.items);
+    token = page.nextToken;
+  } while (token);
+  return all;
+}
 
 const scanDeps = () => ({ ...rt(), concurrency: rt().config.scanConcurrency, timeoutMs: rt().config.scanTimeoutMs, totalTimeMs: rt().config.scanTotalMs });
 

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { expiryReport, inventoryReport, toCsv, INVENTORY_COLUMNS } from '../services/inventory/reports.ts';
+import type { StoredCertificate } from '../shared/model.ts';
+
+const DAY = 86_400_000;
+const now = new Date('2027-03-10T12:00:00Z');
+
+function cert(i: number, daysLeft: number, extra: Partial<StoredCertificate> = {}): StoredCertificate {
+  return {
+    id: `c${i}`, version: 3, commonName: `h${i}.example.com`, subjectAlternativeNames: [`h${i}.example.com`], emailAddresses: [], uris: [],
+    subject: `CN=h${i}.example.com`, issuer: i % 2 ? 'CN=CA One' : 'CN=CA Two', serialNumber: '01',
+    notBefore: new Date(now.getTime() - 30 * DAY).toISOString(), notAfter: new Date(now.getTime() + daysLeft * DAY).toISOString(),
+    fingerprintSha256: 'AA', fingerprintSha1: 'AA', spkiSha256: 'aa', keyAlgorithm: 'EC_P256', keyType: 'EC', signatureAlgorithm: 'ecdsa-with-SHA256',
+    crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, selfSigned: false, certificatePem: '', chainPem: '',
+    status: 'active', source: 'issued', targets: [], environment: i % 3 ? 'prod' : 'dev', createdAt: now.toISOString(), ...extra,
+  };
+}
+
+describe('reports', () => {
+  const certs = [cert(1, -3), cert(2, 1), cert(3, 6.5), cert(4, 8), cert(5, 90), cert(6, 95), cert(7, 200), cert(8, 5, { status: 'superseded' }), cert(9, 500)];
+
+  it('buckets live certificates by week for 13 weeks, then by month, with the expired apart', () => {
+    const r = expiryReport(certs, now);
+    expect(r.expired.count).toBe(1);
+    expect(r.weeks).toHaveLength(13);
+    expect(r.weeks[0]).toMatchObject({ week: 1, count: 2, from: now.toISOString() });
+    expect(r.weeks[0].certificates.map((c) => c.id)).toEqual(['c2', 'c3']);
+    expect(r.weeks[1].count).toBe(1);
+    expect(r.weeks[12].count).toBe(1);
+    expect(r.weeks.reduce((n, w) => n + w.count, 0)).toBe(4);
+    expect(r.months).toHaveLength(12);
+    expect(r.months[0].from).toBe(r.weeks[12].to);
+    expect(r.months.reduce((n, m) => n + m.count, 0)).toBe(2);
+    expect(r.months.map((m) => m.month)).toContain('2027-06');
+  });
+
+  it('summarises by status, issuing CA, environment and open findings by severity', () => {
+    const r = inventoryReport(certs, now);
+    expect(r.total).toBe(9);
+    expect(r.byStatus).toEqual({ active: 8, superseded: 1 });
+    expect(r.byIssuer).toEqual({ 'CN=CA One': 5, 'CN=CA Two': 3 });
+    expect(r.byEnvironment).toEqual({ prod: 5, dev: 3 });
+    expect(r.openFindingsBySeverity).toMatchObject({ critical: 3, high: 1 });
+    expect(r.certificates.find((c) => c.id === 'c1')).toMatchObject({ daysToExpiry: -3, findings: 'expired', worstSeverity: 'critical' });
+  });
+
+  it('writes RFC 4180 CSV, quoting what needs it and defusing formulas', () => {
+    const csv = toCsv([{ a: 'plain', b: 'with, comma', c: 'say "hi"', d: '=cmd()' }], ['a', 'b', 'c', 'd']);
+    expect(csv).toBe('a,b,c,d\r\nplain,"with, comma","say ""hi""",\'=cmd()\r\n');
+    const lines = toCsv(inventoryReport(certs, now).certificates, INVENTORY_COLUMNS).trim().split('\r\n');
+    expect(lines[0]).toBe(INVENTORY_COLUMNS.join(','));
+    expect(lines).toHaveLength(10);
+  });
+});
