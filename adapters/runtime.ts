@@ -19,6 +19,7 @@ import { FilesystemTarget } from './targets/filesystem-target.ts';
 import { servedCertificate } from './tls/served-certificate.ts';
 import { loadSuiteConfig } from './suite-config.ts';
 import { DynamoScanStore } from './dynamodb/scan-store.ts';
+import { ACMClient } from '@aws-sdk/client-acm';
 import { probeTls } from './tls/tls-probe.ts';
 import { bundledRoots } from '../shared/x509/verify-pem-chain.ts';
 import { parseCertificate, type ParsedCertificate } from '../shared/x509/parse-certificate.ts';
@@ -106,6 +107,8 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     probe: servedCertificate,
     verifyAttempts: config.verifyAttempts,
     verifyDelayMs: config.verifyDelayMs,
+    /** ACM of one region (the local stack points it at nothing real: ACM syncs only run on AWS or in tests). */
+    acm: (region: string) => new ACMClient({ region }),
     /** Roots a scan trusts: Node's bundled ones and the built-in CA's. */
     trustedRoots: async (): Promise<ParsedCertificate[]> => {
       const own = certificateBlocks(await (await authority()).chainPem(), 'chain').slice(-1);

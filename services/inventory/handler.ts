@@ -9,7 +9,10 @@ import { createToken, parseTokenRequest } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
 import { performScan, requestScan, scheduledScan } from './request-scan.ts';
 import middy from '@middy/core';
-import { oneOf } from '../../shared/input.ts';
+import { asObject, oneOf, stringList } from '../../shared/input.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { syncAcm } from './sync-acm.ts';
+import { acmCertificates } from '../../adapters/aws/acm-certificates.ts';
 import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './reports.ts';
 
 const rt = () => runtime(process.env);
@@ -74,6 +77,15 @@ export const api = apiHandler({
       return { status: 200, body: report };
     },
   },
+  'POST /imports/acm': {
+    role: 'admin',
+    async run(req) {
+      const body = req.body === undefined ? {} : asObject(req.body);
+      const regions = body.regions === undefined ? rt().suite.acmRegions : stringList(body, 'regions', 30);
+      if (regions.length === 0) throw new ValidationError('regions: none given and none configured (inventory.acmRegions)', 'regions');
+      return { status: 200, body: { regions: await syncRegions(regions) } };
+    },
+  },
   'POST /tokens': {
     role: 'admin',
     async run(req) {
@@ -98,6 +110,13 @@ async function allCertificates() {
   } while (token);
   return all;
 }
+
+function syncRegions(regions: string[]) {
+  return Promise.all(regions.map((region) => syncAcm(region, acmCertificates(rt().acm(region)), rt())));
+}
+
+/** Scheduled: read every configured ACM region into the inventory. */
+export const acmSync = middy(async () => ({ regions: await syncRegions(rt().suite.acmRegions) }));
 
 const scanDeps = () => ({ ...rt(), concurrency: rt().config.scanConcurrency, timeoutMs: rt().config.scanTimeoutMs, totalTimeMs: rt().config.scanTotalMs });
 
