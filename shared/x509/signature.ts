@@ -1,4 +1,4 @@
-import { X509Certificate, createPublicKey, verify } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 
 const HASHES: Record<string, string | null> = {
   sha1WithRSAEncryption: 'sha1', sha256WithRSAEncryption: 'sha256', sha384WithRSAEncryption: 'sha384', sha512WithRSAEncryption: 'sha512',
@@ -7,16 +7,48 @@ const HASHES: Record<string, string | null> = {
 };
 
 /**
- * Whether `signature` over `signed` verifies with the key in `spkiDer`. Algorithms Node's verify
- * takes directly are checked that way; others (RSASSA-PSS with parameters) through OpenSSL's
- * certificate verification of the whole certificate.
+ * Verified (signature, key) pairs. A signature is a pure function of its inputs, and scans and
+ * chain checks meet the same intermediates over and over: remembering the answer saves a
+ * public-key operation each time. Bounded, oldest forgotten first.
  */
-export function signatureVerifies(algorithm: string, signed: Uint8Array, signature: Uint8Array, spkiDer: Uint8Array, certificateDer: Uint8Array): boolean {
+const MAX_REMEMBERED = 20_000;
+const remembered = new Map<string, boolean>();
+const keys = new Map<string, KeyObject>();
+
+function keyFor(spkiDer: Uint8Array, id: string): KeyObject {
+  let key = keys.get(id);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    if (keys.size >= MAX_REMEMBERED) keys.delete(keys.keys().next().value!);
+    keys.set(id, key);
+  }
+  return key;
+}
+
+function check(algorithm: string, signed: Uint8Array, signature: Uint8Array, spkiDer: Uint8Array, spkiId: string, certificateDer: Uint8Array): boolean {
   try {
-    const key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    const key = keyFor(spkiDer, spkiId);
     if (algorithm in HASHES) return verify(HASHES[algorithm], signed, key, signature);
     return new X509Certificate(certificateDer).verify(key);
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether `signature` over `signed` verifies with the key in `spkiDer`. Algorithms Node's verify
+ * takes directly are checked that way; others (RSASSA-PSS with parameters) through OpenSSL's
+ * certificate verification of the whole certificate.
+ */
+export function signatureVerifies(algorithm: string, signed: Uint8Array, signature: Uint8Array, spkiDer: Uint8Array, certificateDer: Uint8Array): boolean {
+  const spkiId = Buffer.from(spkiDer).toString('base64');
+  // Everything the answer depends on is in the key: a signature copied onto other signed bytes misses.
+  const id = `${algorithm}|${spkiId}|${createHash('sha256').update(signed).digest('base64')}|${Buffer.from(signature).toString('base64')}`;
+  let ok = remembered.get(id);
+  if (ok === undefined) {
+    ok = check(algorithm, signed, signature, spkiDer, spkiId, certificateDer);
+    if (remembered.size >= MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
+    remembered.set(id, ok);
+  }
+  return ok;
 }

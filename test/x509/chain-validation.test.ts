@@ -114,3 +114,18 @@ describe('chain validation', () => {
     expect(() => verifyPemChain({ chainPem: 'nothing here', at: now })).toThrow(/chain holds no PEM CERTIFICATE block/);
   });
 });
+
+describe('remembered signature checks', () => {
+  it('do not let a signature copied onto other bytes pass', async () => {
+    const { root, intermediate, leaf } = await makeChain(['copy.example.com']);
+    expect(verifyPemChain({ chainPem: leaf.pem + intermediate.pem, rootsPem: root.pem, at: now }).valid).toBe(true);
+    // Same issuer, same signature value, a different name in the signed part.
+    const der = Buffer.from(leaf.der);
+    const at = der.indexOf(Buffer.from('copy.example.com'));
+    der.write('evil', at, 'latin1');
+    const { toPem } = await import('../../shared/x509/pem.ts');
+    const forged = verifyPemChain({ chainPem: toPem(der) + intermediate.pem, rootsPem: root.pem, at: now });
+    expect(forged.valid).toBe(false);
+    expect(forged.reasons[0]).toMatch(/^incomplete chain/);
+  });
+});
