@@ -6,6 +6,7 @@ import type { CertificateFilter } from '../shared/ports.ts';
 import type { StoredCertificate } from '../shared/model.ts';
 import { freshTable } from '../test/support/dynamo.ts';
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const DAY = 86_400_000;
 const now = Date.parse('2027-01-01T00:00:00Z');
 const ENVS = ['prod', 'staging', 'dev', 'test', 'sandbox'];
