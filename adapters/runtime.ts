@@ -19,6 +19,7 @@ import { FilesystemTarget } from './targets/filesystem-target.ts';
 import { servedCertificate } from './tls/served-certificate.ts';
 import { loadSuiteConfig } from './suite-config.ts';
 import { DynamoScanStore } from './dynamodb/scan-store.ts';
+import { DynamoRevocationStore } from './dynamodb/revocation-store.ts';
 import { ACMClient } from '@aws-sdk/client-acm';
 import { probeTls } from './tls/tls-probe.ts';
 import { bundledRoots } from '../shared/x509/verify-pem-chain.ts';
@@ -79,9 +80,10 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
   let vault: Promise<KeyVault> | undefined;
   let ca: Promise<CertificateAuthority> | undefined;
   const keyVault = () => (vault ??= FileKeyVault.open(config.home));
+  const revocations = new DynamoRevocationStore(table);
   const authority = (name = 'local'): Promise<CertificateAuthority> => {
     if (name !== 'local') throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: local)`, 'issuer');
-    return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock)));
+    return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations)));
   };
   const suite = loadSuiteConfig(config.configFile);
   return {
@@ -98,6 +100,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     deadLetters: new DynamoDeadLetterStore(table),
     ct: new DynamoCtStateStore(table),
     processed: new DynamoProcessedEvents(table),
+    revocations,
     scans: new DynamoScanStore(table),
     scanner: probeTls,
     publisher: new EventBridgePublisher(config.busName, awsConfig),

@@ -3,6 +3,7 @@
  * idempotence, what a missing value returns, ordering. Adapters in adapters/ implement them.
  */
 import type { BusEvent } from './events/envelope.ts';
+import type { RevocationReason, RevokedEntry } from './x509/crl-builder.ts';
 import type { Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
@@ -106,14 +107,26 @@ export interface CtStateStore {
 
 export interface CertificateAuthority {
   readonly name: string;
-  /** Signs the CSR (already checked by the caller) for the given names; not idempotent: each call makes a new serial. */
+  /** Signs the request (already checked by the caller) for the given names; not idempotent: each call makes a new serial. */
   issue(input: SignInput): Promise<{ certificatePem: string; chainPem: string }>;
   /** The chain a trust store needs: intermediates then root, PEM. */
   chainPem(): Promise<string>;
+  /** Revokes a certificate it issued; revoking one already revoked changes nothing. */
+  revoke(serialNumber: string, reason: RevocationReason): Promise<void>;
+}
+
+export interface RevocationStore {
+  /** Records a revocation by a CA; idempotent (the first record stays). */
+  add(caId: string, entry: RevokedEntry): Promise<void>;
+  /** Every revocation recorded for the CA, by serial. */
+  list(caId: string): Promise<RevokedEntry[]>;
 }
 
 export interface SignInput {
   csrPem: string;
+  /** The requester's public key (from the CSR, whose self-signature the caller verified) and its kind. */
+  spkiDer: Uint8Array;
+  keyType: string;
   commonName: string;
   subjectAlternativeNames: string[];
   validityDays: number;

@@ -3,7 +3,7 @@ import { certificateFindings } from '../shared/findings/certificate-findings.ts'
 import { certificateRecord } from '../shared/x509/certificate-record.ts';
 import { corpusCertificates } from './support/corpus.ts';
 import { makeCert, makeChain } from './support/pki.ts';
-import { x509 } from '../shared/x509/crypto-provider.ts';
+import { x509 } from './support/x509-library.ts';
 
 const DAY = 86_400_000;
 const ids = (der: Buffer, now = new Date(), tlsServer = true) => certificateFindings(certificateRecord(der), { now, tlsServer }).map((f) => f.id).sort();

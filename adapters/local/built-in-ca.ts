@@ -1,124 +1,132 @@
-import { webcrypto, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { x509 } from '../../shared/x509/crypto-provider.ts';
-import { algorithmParams, generateKeyPair, privateKeyPem, sanEntry } from '../../shared/x509/keys.ts';
-import type { CertificateAuthority, Clock, KeyVault, SignInput } from '../../shared/ports.ts';
+import { caExtensions, certificateTbs, assembleCertificate, leafTbs, nameDer, keyIdentifier } from '../../shared/x509/certificate-builder.ts';
+import { crlTbs, type RevocationReason } from '../../shared/x509/crl-builder.ts';
+import { generateKeyPair, privateKeyPem, signAsync, signingAlgorithm, spkiOf } from '../../shared/x509/keys.ts';
+import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
+import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
+import type { CertificateAuthority, Clock, KeyVault, RevocationStore, SignInput } from '../../shared/ports.ts';
 
 const DAY = 86_400_000;
-const SIGN = algorithmParams('EC_P256').sign;
+const CA_KEY = 'EC_P256';
+const { hash: HASH, algorithmDer: SIGNATURE_ALGORITHM } = signingAlgorithm(CA_KEY);
+/** How long a CRL is good for: relying parties fetch a new one by then. */
+const CRL_LIFETIME_MS = 7 * DAY;
 
 /** 128 random bits with the top bit clear, so the DER INTEGER stays positive and 16 bytes. */
-function randomSerial(): string {
+function randomSerial(): Buffer {
   const bytes = randomBytes(16);
-  bytes[0] &= 0x7f;
-  bytes[0] |= 0x01;
-  return bytes.toString('hex');
+  bytes[0] = (bytes[0] & 0x7f) | 0x01;
+  return bytes;
 }
 
-async function importSigningKey(pem: string): Promise<CryptoKey> {
-  const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
-  return webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+async function sign(tbs: Buffer, key: KeyObject): Promise<Buffer> {
+  return assembleCertificate(tbs, SIGNATURE_ALGORITHM, await signAsync(HASH, tbs, key));
 }
 
 /**
  * The local default CA: a root and an intermediate (ECDSA P-256), certificates under
- * `$CERTOPS_HOME/ca`, keys in the key vault. Leaves point their CRL and AIA URLs at the API.
+ * `$CERTOPS_HOME/ca`, keys in the key vault. Leaves are encoded and signed directly (no ASN.1
+ * library on the hot path) and point their CRL and AIA URLs at the suite's API.
  */
 export class BuiltInCa implements CertificateAuthority {
   readonly name = 'local';
+  private readonly chain: string;
 
   private constructor(
-    private readonly root: x509.X509Certificate,
-    private readonly intermediate: x509.X509Certificate,
-    private readonly signingKey: CryptoKey,
+    root: ParsedCertificate,
+    private readonly intermediate: ParsedCertificate,
+    private readonly signingKey: KeyObject,
     private readonly baseUrl: string,
     private readonly clock: Clock,
-  ) {}
-
-  /** Loads the CA from `home`, creating root and intermediate on first use. */
-  static async open(home: string, vault: KeyVault, baseUrl: string, clock: Clock): Promise<BuiltInCa> {
-    const dir = join(home, 'ca');
-    await mkdir(dir, { recursive: true });
-    try {
-      const [root, intermediate] = await Promise.all(['root.pem', 'intermediate.pem'].map((f) => readFile(join(dir, f), 'utf8')));
-      const key = await importSigningKey(await vault.get('ca/intermediate'));
-      return new BuiltInCa(new x509.X509Certificate(root), new x509.X509Certificate(intermediate), key, baseUrl, clock);
-    } catch {
-      return BuiltInCa.create(dir, vault, baseUrl, clock);
-    }
+    private readonly revocations: RevocationStore,
+  ) {
+    this.chain = toPem(intermediate.der) + toPem(root.der);
   }
 
-  private static async create(dir: string, vault: KeyVault, baseUrl: string, clock: Clock): Promise<BuiltInCa> {
-    const now = clock.now();
-    const rootKeys = await generateKeyPair('EC_P256');
-    const intKeys = await generateKeyPair('EC_P256');
-    const root = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: randomSerial(),
-      name: 'CN=certops local root CA, O=certops',
-      notBefore: new Date(now.getTime() - DAY),
-      notAfter: new Date(now.getTime() + 3650 * DAY),
-      keys: rootKeys,
-      signingAlgorithm: SIGN,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(rootKeys.publicKey),
-      ],
-    });
-    const intermediate = await x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
-      subject: 'CN=certops local intermediate CA, O=certops',
-      issuer: root.subject,
-      notBefore: new Date(now.getTime() - DAY),
-      notAfter: new Date(now.getTime() + 1825 * DAY),
-      publicKey: intKeys.publicKey,
-      signingKey: rootKeys.privateKey,
-      signingAlgorithm: SIGN,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-        await x509.SubjectKeyIdentifierExtension.create(intKeys.publicKey),
-        await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey),
-      ],
-    });
-    await vault.put('ca/root', await privateKeyPem(rootKeys.privateKey));
-    await vault.put('ca/intermediate', await privateKeyPem(intKeys.privateKey));
-    await writeFile(join(dir, 'root.pem'), root.toString('pem') + '\n');
-    await writeFile(join(dir, 'intermediate.pem'), intermediate.toString('pem') + '\n');
-    return new BuiltInCa(root, intermediate, intKeys.privateKey, baseUrl, clock);
+  /** Loads the CA from `home`, creating root and intermediate on first use. */
+  static async open(home: string, vault: KeyVault, baseUrl: string, clock: Clock, revocations: RevocationStore): Promise<BuiltInCa> {
+    const dir = join(home, 'ca');
+    await mkdir(dir, { recursive: true });
+    let pems: string[];
+    try {
+      pems = await Promise.all(['root.pem', 'intermediate.pem'].map((f) => readFile(join(dir, f), 'utf8')));
+    } catch {
+      pems = await BuiltInCa.create(dir, vault, clock);
+    }
+    const [root, intermediate] = pems.map((p) => parseCertificate(certificateBlocks(p, 'ca')[0], 'ca'));
+    const key = createPrivateKey(await vault.get('ca/intermediate'));
+    return new BuiltInCa(root, intermediate, key, baseUrl, clock, revocations);
+  }
+
+  private static async create(dir: string, vault: KeyVault, clock: Clock): Promise<string[]> {
+    const now = clock.now().getTime();
+    const rootKeys = await generateKeyPair(CA_KEY);
+    const intKeys = await generateKeyPair(CA_KEY);
+    const rootName = nameDer([['CN', 'certops local root CA'], ['O', 'certops']]);
+    const intName = nameDer([['CN', 'certops local intermediate CA'], ['O', 'certops']]);
+    const rootSpki = spkiOf(rootKeys.publicKey);
+    const intSpki = spkiOf(intKeys.publicKey);
+    const root = await sign(certificateTbs({
+      serial: randomSerial(), signatureAlgorithmDer: SIGNATURE_ALGORITHM, issuerDer: rootName, subjectDer: rootName, spkiDer: rootSpki,
+      notBefore: new Date(now - DAY), notAfter: new Date(now + 3650 * DAY), extensions: caExtensions(rootSpki, undefined),
+    }), rootKeys.privateKey);
+    const intermediate = await sign(certificateTbs({
+      serial: randomSerial(), signatureAlgorithmDer: SIGNATURE_ALGORITHM, issuerDer: rootName, subjectDer: intName, spkiDer: intSpki,
+      notBefore: new Date(now - DAY), notAfter: new Date(now + 1825 * DAY), extensions: caExtensions(intSpki, keyIdentifier(rootSpki), 0),
+    }), rootKeys.privateKey);
+    await vault.put('ca/root', privateKeyPem(rootKeys.privateKey));
+    await vault.put('ca/intermediate', privateKeyPem(intKeys.privateKey));
+    const pems = [toPem(root), toPem(intermediate)];
+    await writeFile(join(dir, 'root.pem'), pems[0]);
+    await writeFile(join(dir, 'intermediate.pem'), pems[1]);
+    return pems;
   }
 
   async issue(input: SignInput): Promise<{ certificatePem: string; chainPem: string }> {
-    const csr = new x509.Pkcs10CertificateRequest(input.csrPem);
-    const now = this.clock.now();
-    const rsa = csr.publicKey.algorithm.name.startsWith('RSA');
-    const usage = x509.KeyUsageFlags.digitalSignature | (rsa ? x509.KeyUsageFlags.keyEncipherment : 0);
-    const eku = input.profile === 'tls-client' ? x509.ExtendedKeyUsage.clientAuth : x509.ExtendedKeyUsage.serverAuth;
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: randomSerial(),
-      subject: `CN=${input.commonName}`,
-      issuer: this.intermediate.subject,
-      notBefore: new Date(now.getTime() - 60_000),
-      notAfter: new Date(now.getTime() + input.validityDays * DAY),
-      publicKey: csr.publicKey,
-      signingKey: this.signingKey,
-      signingAlgorithm: SIGN,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(usage, true),
-        new x509.ExtendedKeyUsageExtension([eku]),
-        new x509.SubjectAlternativeNameExtension(input.subjectAlternativeNames.map(sanEntry)),
-        await x509.SubjectKeyIdentifierExtension.create(csr.publicKey),
-        await x509.AuthorityKeyIdentifierExtension.create(this.intermediate.publicKey),
-        new x509.CRLDistributionPointsExtension([`${this.baseUrl}/crl/local.crl`]),
-        new x509.AuthorityInfoAccessExtension({ caIssuers: `${this.baseUrl}/ca/chain` }),
-      ],
+    const now = this.clock.now().getTime();
+    const tbs = leafTbs({
+      serial: randomSerial(),
+      issuerDer: this.intermediate.subjectDer,
+      issuerKeyId: keyIdentifier(this.intermediate.spkiDer),
+      signatureAlgorithmDer: SIGNATURE_ALGORITHM,
+      // A minute of slack for clients whose clocks run a little behind.
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + input.validityDays * DAY),
+      commonName: input.commonName,
+      names: input.subjectAlternativeNames,
+      spkiDer: input.spkiDer,
+      keyType: input.keyType,
+      profile: input.profile,
+      crlUrl: `${this.baseUrl}/crl/local.crl`,
+      caIssuersUrl: `${this.baseUrl}/ca/chain`,
     });
-    return { certificatePem: cert.toString('pem') + '\n', chainPem: await this.chainPem() };
+    return { certificatePem: toPem(await sign(tbs, this.signingKey)), chainPem: this.chain };
   }
 
   async chainPem(): Promise<string> {
-    return `${this.intermediate.toString('pem')}\n${this.root.toString('pem')}\n`;
+    return this.chain;
+  }
+
+  /** Records the revocation; the next CRL lists it. Revoking twice keeps the first record. */
+  async revoke(serialNumber: string, reason: RevocationReason): Promise<void> {
+    await this.revocations.add(this.name, { serialNumber, reason, revokedAt: this.clock.now() });
+  }
+
+  /** A CRL signed now by the intermediate, listing every certificate it revoked, valid for a week. */
+  async crlDer(): Promise<Buffer> {
+    const now = this.clock.now();
+    const tbs = crlTbs({
+      issuerDer: this.intermediate.subjectDer,
+      issuerKeyId: keyIdentifier(this.intermediate.spkiDer),
+      signatureAlgorithmDer: SIGNATURE_ALGORITHM,
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + CRL_LIFETIME_MS),
+      // Seconds since the epoch: increases with every CRL issued, as RFC 5280 asks of CRL numbers.
+      crlNumber: Math.floor(now.getTime() / 1000),
+      entries: await this.revocations.list(this.name),
+    });
+    return assembleCertificate(tbs, SIGNATURE_ALGORITHM, await signAsync(HASH, tbs, this.signingKey));
   }
 }

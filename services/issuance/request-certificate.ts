@@ -4,7 +4,7 @@ import type { CertificateRequest } from '../../shared/model.ts';
 import type { CertificateAuthority, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
-import { createCsr, generateKeyPair, privateKeyPem } from '../../shared/x509/keys.ts';
+import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { defaultPolicy } from './default-policy.ts';
 import type { RequestInput } from './request-input.ts';
@@ -43,16 +43,15 @@ async function answerOfExisting(requestId: string, deps: IssuanceDeps): Promise<
   throw new ConflictError('a request with this idempotency key is still being processed; retry later', 'Idempotency-Key');
 }
 
-async function keyAndCsr(input: RequestInput): Promise<{ csrPem: string; keyPem?: string }> {
+/** The key to certify: the CSR's (its self-signature checked, no names beyond the request's), or a new one. */
+async function keyAndCsr(input: RequestInput): Promise<{ csrPem: string; spkiDer: Uint8Array; keyType: string; keyPem?: string }> {
   if (input.csr) {
     const csr = await readCsr(input.csr);
     const extra = csr.names.filter((n) => !input.subjectAlternativeNames.includes(n.toLowerCase()));
     if (extra.length) throw new ValidationError(`csr names ${extra.join(', ')} that the request does not`, 'csr');
-    return { csrPem: input.csr };
+    return { csrPem: input.csr, spkiDer: csr.spkiDer, keyType: csr.keyType };
   }
-  const keys = await generateKeyPair(input.keyAlgorithm);
-  const csrPem = await createCsr(input.keyAlgorithm, keys, input.commonName, input.subjectAlternativeNames);
-  return { csrPem, keyPem: await privateKeyPem(keys.privateKey) };
+  return newKeyAndCsr(input.keyAlgorithm, input.commonName, input.subjectAlternativeNames);
 }
 
 /**
@@ -66,7 +65,7 @@ export async function requestCertificate(input: RequestInput, requestedBy: strin
     if (winner !== requestId) return answerOfExisting(winner, deps);
   }
   const ca = await deps.authority(input.issuer);
-  const { csrPem, keyPem } = await keyAndCsr(input);
+  const { csrPem, spkiDer, keyType, keyPem } = await keyAndCsr(input);
   const verdict = defaultPolicy(input.subjectAlternativeNames);
   const request: CertificateRequest = {
     requestId,
@@ -89,7 +88,7 @@ export async function requestCertificate(input: RequestInput, requestedBy: strin
     await deps.publisher.publish([newEvent('request.pending_approval', { requestId, commonName: input.commonName, reasons: verdict.reasons, requestedBy }, ctx)]);
     return answerOf(request);
   }
-  const issued = await ca.issue({ csrPem, commonName: input.commonName, subjectAlternativeNames: input.subjectAlternativeNames, validityDays: input.validityDays, profile: input.profile });
+  const issued = await ca.issue({ csrPem, spkiDer, keyType, commonName: input.commonName, subjectAlternativeNames: input.subjectAlternativeNames, validityDays: input.validityDays, profile: input.profile });
   const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
   const keyRef = keyPem ? `cert/${record.id}` : undefined;
   if (keyPem) await (await deps.keyVault()).put(keyRef!, keyPem);

@@ -4,7 +4,8 @@ import type { DetailType } from '../../shared/events/catalog.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore } from '../../shared/ports.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
-import { KEY_ALGORITHMS, createCsr, generateKeyPair, privateKeyPem, type KeyAlgorithm } from '../../shared/x509/keys.ts';
+import { KEY_ALGORITHMS, type KeyAlgorithm } from '../../shared/x509/keys.ts';
+import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { failureOf, requireRenewed, type SagaState } from './saga-state.ts';
 import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
@@ -50,19 +51,18 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   }
   const alg: KeyAlgorithm = (KEY_ALGORITHMS as readonly string[]).includes(old.keyAlgorithm) ? (old.keyAlgorithm as KeyAlgorithm) : 'EC_P256';
   const commonName = old.commonName ?? old.subjectAlternativeNames[0];
-  const keys = await generateKeyPair(alg);
-  const csrPem = await createCsr(alg, keys, commonName, old.subjectAlternativeNames);
+  const { csrPem, spkiDer, keyType, keyPem } = await newKeyAndCsr(alg, commonName, old.subjectAlternativeNames);
   let issued;
   try {
     const ca = await deps.authority(old.issuerBackend ?? 'local');
     const lifetimeDays = Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
-    issued = await ca.issue({ csrPem, commonName, subjectAlternativeNames: old.subjectAlternativeNames, validityDays: lifetimeDays, profile: old.profile ?? 'tls-server' });
+    issued = await ca.issue({ csrPem, spkiDer, keyType, commonName, subjectAlternativeNames: old.subjectAlternativeNames, validityDays: lifetimeDays, profile: old.profile ?? 'tls-server' });
   } catch (err) {
     throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
   }
   const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
   const keyRef = `cert/${record.id}`;
-  await (await deps.keyVault()).put(keyRef, await privateKeyPem(keys.privateKey));
+  await (await deps.keyVault()).put(keyRef, keyPem);
   const successor: StoredCertificate = {
     ...record,
     certificatePem: issued.certificatePem,

@@ -1,25 +1,67 @@
+import { createPublicKey, verify } from 'node:crypto';
 import { ValidationError } from '../errors.ts';
-import { x509 } from './crypto-provider.ts';
+import { children, derError, expectTlv, oidString, readTlv } from './der.ts';
+import { readName } from './distinguished-name.ts';
+import { readExtensionList } from './extensions.ts';
+import { SIGNATURE_ALGORITHMS } from './oids.ts';
+import { readPublicKey } from './public-key.ts';
 
 export interface CsrContents {
   commonName?: string;
+  /** DNS names and IP addresses asked for in the subjectAltName extension request. */
   names: string[];
   keyAlgorithm: string;
+  keyType: string;
+  keySize?: number;
+  /** The SubjectPublicKeyInfo, copied as it is into the certificate. */
+  spkiDer: Buffer;
 }
 
-/** Reads a PKCS#10 request and checks its self-signature; any fault is a ValidationError on `field`. */
-export async function readCsr(pem: string, field = 'csr'): Promise<CsrContents> {
-  let csr: x509.Pkcs10CertificateRequest;
-  try {
-    csr = new x509.Pkcs10CertificateRequest(pem);
-  } catch (err) {
-    throw new ValidationError(`${field} is not a PEM certificate request: ${(err as Error).message}`, field);
-  }
-  if (!(await csr.verify())) throw new ValidationError(`${field} signature does not verify (no proof of possession)`, field);
-  const san = csr.getExtension('2.5.29.17') as x509.SubjectAlternativeNameExtension | null;
-  const names = san ? san.names.items.map((n) => n.value) : [];
-  const cn = csr.subjectName.getField('CN')[0];
-  const alg = csr.publicKey.algorithm as EcKeyAlgorithm & RsaHashedKeyAlgorithm;
-  const keyAlgorithm = alg.name === 'ECDSA' ? `EC_${alg.namedCurve.replace('-', '')}` : `RSA_${alg.modulusLength}`;
-  return { commonName: cn, names, keyAlgorithm };
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const HASH_OF: Record<string, string | null> = {
+  sha256WithRSAEncryption: 'sha256', sha384WithRSAEncryption: 'sha384', sha512WithRSAEncryption: 'sha512',
+  'ecdsa-with-SHA256': 'sha256', 'ecdsa-with-SHA384': 'sha384', 'ecdsa-with-SHA512': 'sha512', Ed25519: null,
+};
+
+function pemOrDer(input: string | Uint8Array, field: string): Uint8Array {
+  if (typeof input !== 'string') return input;
+  const blocks = [...input.matchAll(/-----BEGIN (NEW )?CERTIFICATE REQUEST-----([\s\S]*?)-----END (NEW )?CERTIFICATE REQUEST-----/g)];
+  if (blocks.length !== 1) throw new ValidationError(`${field} must hold exactly one PEM CERTIFICATE REQUEST block`, field);
+  return Buffer.from(blocks[0][2].replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
 }
+
+/**
+ * Reads a PKCS#10 request and checks its self-signature (proof that the requester holds the key)
+ * on the libuv thread pool; any fault is a ValidationError on `field`.
+ */
+export async function readCsr(input: string | Uint8Array, field = 'csr'): Promise<CsrContents> {
+  const der = pemOrDer(input, field);
+  if (der[0] !== 0x30) throw derError(field, 'is not a DER SEQUENCE');
+  const outer = readTlv(der, 0, field);
+  if (outer.end !== der.length) throw derError(field, 'has bytes after the request');
+  const [info, alg, sig] = children(der, outer, field);
+  if (!info || !alg || !sig || sig.tag !== 0x03) throw derError(field, 'is not a CertificationRequest');
+  const [version, subject, spki, attributes] = children(der, info, field);
+  if (!version || version.tag !== 0x02 || !subject || !spki) throw derError(field, 'CertificationRequestInfo is incomplete');
+  const key = readPublicKey(der, spki, field);
+  const name = readName(der, subject, `${field} subject`);
+  let names: string[] = [];
+  if (attributes && attributes.tag === 0xa0) {
+    for (const attr of children(der, attributes, field)) {
+      const [type, values] = children(der, attr, field);
+      if (oidString(der, type, field) !== EXTENSION_REQUEST) continue;
+      const ext = readExtensionList(der, expectTlv(der, values.start, 0x30, field, 'extensionRequest', values.end), field);
+      names = [...ext.san.dns, ...ext.san.ip];
+    }
+  }
+  const algorithm = SIGNATURE_ALGORITHMS[oidString(der, expectTlv(der, alg.start, 0x06, field, 'signatureAlgorithm', alg.end), field)] ?? 'unknown';
+  if (!(algorithm in HASH_OF)) throw new ValidationError(`${field} is signed with ${algorithm}, which certops does not accept`, field);
+  const spkiDer = Buffer.from(der.subarray(spki.offset, spki.end));
+  const publicKey = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  const ok = await new Promise<boolean>((resolve) => {
+    verify(HASH_OF[algorithm], der.subarray(info.offset, info.end), publicKey, der.subarray(sig.start + 1, sig.end), (err, result) => resolve(!err && result));
+  });
+  if (!ok) throw new ValidationError(`${field} signature does not verify (no proof of possession)`, field);
+  return { commonName: name.commonNames[0], names, keyAlgorithm: key.algorithm, keyType: key.type, keySize: key.bits, spkiDer };
+}
+

@@ -120,9 +120,13 @@ const READERS: Record<string, Reader> = {
 
 /** Reads the [3] extensions wrapper of a TBSCertificate (or nothing, for a v1 certificate). */
 export function readExtensions(buf: Uint8Array, wrapper: Tlv | undefined, field: string): Extensions {
+  return readExtensionList(buf, wrapper && expectTlv(buf, wrapper.start, 0x30, field, 'extensions', wrapper.end), field);
+}
+
+/** Reads a SEQUENCE OF Extension (in a certificate, or a request's extensionRequest). */
+export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field: string): Extensions {
   const ext: Extensions = { san: emptyNames(), crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, precertificatePoison: false, unhandledCritical: [] };
-  if (!wrapper) return ext;
-  const list = expectTlv(buf, wrapper.start, 0x30, field, 'extensions', wrapper.end);
+  if (!list) return ext;
   const seen = new Set<string>();
   for (const e of children(buf, list, field)) {
     const parts = children(buf, e, field);

@@ -1,20 +1,16 @@
-import { webcrypto } from 'node:crypto';
+import { generateKeyPair as generate, sign, type KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 import { ValidationError } from '../errors.ts';
-import { x509 } from './crypto-provider.ts';
+import { bits, NULL, octets, oid, seq, set, smallInt, tlv, utf8 } from './der-encode.ts';
+import { OID } from './oids.ts';
 import { toPem } from './pem.ts';
 
 export const KEY_ALGORITHMS = ['EC_P256', 'EC_P384', 'RSA_2048', 'RSA_3072', 'RSA_4096'] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
-/** WebCrypto parameters for generating and signing with each key algorithm certops offers. */
-export function algorithmParams(alg: KeyAlgorithm): { generate: RsaHashedKeyGenParams | EcKeyGenParams; sign: Algorithm | EcdsaParams } {
-  if (alg.startsWith('EC_')) {
-    const namedCurve = alg === 'EC_P384' ? 'P-384' : 'P-256';
-    return { generate: { name: 'ECDSA', namedCurve }, sign: { name: 'ECDSA', hash: namedCurve === 'P-384' ? 'SHA-384' : 'SHA-256' } as EcdsaParams };
-  }
-  const modulusLength = Number(alg.slice(4));
-  const params = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', modulusLength, publicExponent: new Uint8Array([1, 0, 1]) };
-  return { generate: params, sign: params };
+export interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
 }
 
 export function parseKeyAlgorithm(value: unknown, field = 'keyAlgorithm'): KeyAlgorithm {
@@ -25,28 +21,48 @@ export function parseKeyAlgorithm(value: unknown, field = 'keyAlgorithm'): KeyAl
   return value as KeyAlgorithm;
 }
 
-export async function generateKeyPair(alg: KeyAlgorithm): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(algorithmParams(alg).generate, true, ['sign', 'verify'])) as CryptoKeyPair;
+/** The hash and the signature AlgorithmIdentifier (DER) a key of this kind signs with. */
+export function signingAlgorithm(keyAlgorithm: string): { hash: string; algorithmDer: Buffer } {
+  if (keyAlgorithm === 'EC_P384') return { hash: 'sha384', algorithmDer: seq(oid('1.2.840.10045.4.3.3')) };
+  if (keyAlgorithm.startsWith('EC_')) return { hash: 'sha256', algorithmDer: seq(oid('1.2.840.10045.4.3.2')) };
+  return { hash: 'sha256', algorithmDer: seq(oid('1.2.840.113549.1.1.11'), NULL) };
 }
 
-export async function privateKeyPem(key: CryptoKey): Promise<string> {
-  return toPem(new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', key)), 'PRIVATE KEY');
-}
-
-/** A PKCS#10 request for `commonName`, signed with the generated key (the proof of possession). */
-export async function createCsr(alg: KeyAlgorithm, keys: CryptoKeyPair, commonName: string, names: string[]): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${commonName}`,
-    keys,
-    signingAlgorithm: algorithmParams(alg).sign,
-    extensions: [new x509.SubjectAlternativeNameExtension(names.map(sanEntry))],
+/** A new key pair, generated on the thread pool. */
+export function generateKeyPair(alg: KeyAlgorithm): Promise<KeyPair> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, publicKey: KeyObject, privateKey: KeyObject) => (err ? reject(err) : resolve({ publicKey, privateKey }));
+    if (alg.startsWith('EC_')) generate('ec', { namedCurve: alg === 'EC_P384' ? 'P-384' : 'P-256' }, done);
+    else generate('rsa', { modulusLength: Number(alg.slice(4)) }, done);
   });
-  return csr.toString('pem');
 }
 
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+export function privateKeyPem(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
 
-/** A SAN entry for a DNS name or an IP address, as @peculiar/x509 wants it. */
-export function sanEntry(name: string): { type: 'dns' | 'ip'; value: string } {
-  return IPV4.test(name) || name.includes(':') ? { type: 'ip', value: name } : { type: 'dns', value: name };
+export function spkiOf(key: KeyObject): Buffer {
+  return key.export({ type: 'spki', format: 'der' });
+}
+
+/** Signs on the thread pool (so concurrent signatures use every core). */
+export function signAsync(hash: string, data: Uint8Array, key: KeyObject): Promise<Buffer> {
+  return new Promise((resolve, reject) => sign(hash, data, key, (err, sig) => (err ? reject(err) : resolve(sig))));
+}
+
+function generalName(name: string): Buffer {
+  return isIP(name) === 4 ? tlv(0x87, Buffer.from(name.split('.').map(Number))) : tlv(0x82, Buffer.from(name, 'latin1'));
+}
+
+/** A PKCS#10 request for `commonName` and `names`, signed with the key (the proof of possession). */
+export async function createCsr(alg: KeyAlgorithm, keys: KeyPair, commonName: string, names: string[]): Promise<string> {
+  const san = seq(oid(OID.subjectAltName), octets(seq(...names.map(generalName))));
+  const info = seq(
+    smallInt(0),
+    seq(set(seq(oid(OID.commonName), utf8(commonName)))),
+    spkiOf(keys.publicKey),
+    tlv(0xa0, seq(oid('1.2.840.113549.1.9.14'), set(seq(san)))),
+  );
+  const { hash, algorithmDer } = signingAlgorithm(alg);
+  return toPem(seq(info, algorithmDer, bits(await signAsync(hash, info, keys.privateKey))), 'CERTIFICATE REQUEST');
 }

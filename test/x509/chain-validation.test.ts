@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { verifyPemChain } from '../../shared/x509/verify-pem-chain.ts';
 import { dnsNameMatches } from '../../shared/x509/host-name.ts';
-import { x509 } from '../../shared/x509/crypto-provider.ts';
+import { x509 } from '../support/x509-library.ts';
 import { makeChain, makeCert } from '../support/pki.ts';
 
 const DAY = 86_400_000;
