@@ -23,7 +23,8 @@ export function matches(pattern: Pattern, event: unknown): boolean {
 function matchesLeaf(matchers: unknown[], value: unknown): boolean {
   const values = value === MISSING ? [] : Array.isArray(value) ? value : [value];
   return matchers.some((m) => {
-    if (isObject(m) && 'exists' in m) return m.exists ? value !== MISSING : value === MISSING;
+    // Exists applies to leaf values: an empty array holds none, as on EventBridge.
+    if (isObject(m) && 'exists' in m) return m.exists ? values.length > 0 : values.length === 0;
     return values.some((v) => matchesOne(m, v));
   });
 }

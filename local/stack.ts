@@ -28,6 +28,8 @@ export interface LocalStack {
   firstStart: boolean;
   bus: LocalBus;
   saga: LocalSagaRunner;
+  /** The embedded DynamoDB's HTTP server (benchmarks count the writes it takes). */
+  dynamoServer: Server;
   stop(): Promise<void>;
 }
 
@@ -120,7 +122,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   });
 
   return {
-    url, home, tokenFile, firstStart, bus, saga,
+    url, home, tokenFile, firstStart, bus, saga, dynamoServer: dynamo.server,
     async stop() {
       await scheduler.stop();
       server.closeAllConnections();

@@ -87,24 +87,42 @@ export function caExtensions(spkiDer: Uint8Array, issuerKeyId: Uint8Array | unde
   ];
 }
 
+/** Extensions that are the same for every leaf of a CA, key type and profile: encoded once. */
+const constantExtensions = new Map<string, Buffer[]>();
+
+function leafConstants(spec: LeafSpec): Buffer[] {
+  const id = `${spec.keyType}|${spec.profile}|${Buffer.from(spec.issuerKeyId).toString('hex')}|${spec.crlUrl}|${spec.caIssuersUrl}`;
+  let parts = constantExtensions.get(id);
+  if (!parts) {
+    const rsa = spec.keyType === 'RSA';
+    parts = [
+      ext(OID.basicConstraints, seq(), true),
+      ext(OID.keyUsage, bits(Buffer.from([rsa ? 0xa0 : 0x80]), rsa ? 5 : 7), true),
+      ext(OID.extKeyUsage, seq(oid(EKU[spec.profile]))),
+      ext(OID.authorityKeyIdentifier, seq(tlv(0x80, spec.issuerKeyId))),
+      ...(spec.crlUrl ? [ext(OID.crlDistributionPoints, seq(seq(explicit(0, explicit(0, tlv(0x86, Buffer.from(spec.crlUrl)))))))] : []),
+      ...(spec.caIssuersUrl ? [ext(OID.authorityInfoAccess, seq(seq(oid(OID.caIssuers), tlv(0x86, Buffer.from(spec.caIssuersUrl)))))] : []),
+    ];
+    if (constantExtensions.size > 64) constantExtensions.clear();
+    constantExtensions.set(id, parts);
+  }
+  return parts;
+}
+
 /**
  * The TBSCertificate of a TLS leaf, encoded directly: SAN, SKI/AKI, key usage (digitalSignature,
  * plus keyEncipherment for RSA), extended key usage by profile, CA:false, CRL and AIA pointers.
  */
 export function leafTbs(spec: LeafSpec): Buffer {
-  const keyUsageBits = spec.keyType === 'RSA' ? Buffer.from([0xa0]) : Buffer.from([0x80]);
+  const [basic, usage, extUsage, aki, ...pointers] = leafConstants(spec);
   return certificateTbs({
     ...spec,
     subjectDer: nameDer([['CN', spec.commonName]]),
     extensions: [
-      ext(OID.basicConstraints, seq(), true),
-      ext(OID.keyUsage, bits(keyUsageBits, spec.keyType === 'RSA' ? 5 : 7), true),
-      ext(OID.extKeyUsage, seq(oid(EKU[spec.profile]))),
+      basic, usage, extUsage,
       ext(OID.subjectAltName, seq(...spec.names.map(generalName))),
       ext(OID.subjectKeyIdentifier, octets(keyIdentifier(spec.spkiDer))),
-      ext(OID.authorityKeyIdentifier, seq(tlv(0x80, spec.issuerKeyId))),
-      ...(spec.crlUrl ? [ext(OID.crlDistributionPoints, seq(seq(explicit(0, explicit(0, tlv(0x86, Buffer.from(spec.crlUrl)))))))] : []),
-      ...(spec.caIssuersUrl ? [ext(OID.authorityInfoAccess, seq(seq(oid(OID.caIssuers), tlv(0x86, Buffer.from(spec.caIssuersUrl)))))] : []),
+      aki, ...pointers,
     ],
   });
 }

@@ -1,4 +1,5 @@
-import { createPublicKey, verify } from 'node:crypto';
+import { verify } from 'node:crypto';
+import { publicKeyObject } from './public-key-object.ts';
 import { ValidationError } from '../errors.ts';
 import { children, derError, expectTlv, oidString, readTlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
@@ -57,7 +58,7 @@ export async function readCsr(input: string | Uint8Array, field = 'csr'): Promis
   const algorithm = SIGNATURE_ALGORITHMS[oidString(der, expectTlv(der, alg.start, 0x06, field, 'signatureAlgorithm', alg.end), field)] ?? 'unknown';
   if (!(algorithm in HASH_OF)) throw new ValidationError(`${field} is signed with ${algorithm}, which certops does not accept`, field);
   const spkiDer = Buffer.from(der.subarray(spki.offset, spki.end));
-  const publicKey = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  const publicKey = publicKeyObject(spkiDer);
   const ok = await new Promise<boolean>((resolve) => {
     verify(HASH_OF[algorithm], der.subarray(info.offset, info.end), publicKey, der.subarray(sig.start + 1, sig.end), (err, result) => resolve(!err && result));
   });

@@ -1,4 +1,5 @@
-import { X509Certificate, createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, verify, type KeyObject } from 'node:crypto';
+import { publicKeyObject } from './public-key-object.ts';
 
 const HASHES: Record<string, string | null> = {
   sha1WithRSAEncryption: 'sha1', sha256WithRSAEncryption: 'sha256', sha384WithRSAEncryption: 'sha384', sha512WithRSAEncryption: 'sha512',
@@ -18,7 +19,7 @@ const keys = new Map<string, KeyObject>();
 function keyFor(spkiDer: Uint8Array, id: string): KeyObject {
   let key = keys.get(id);
   if (!key) {
-    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+    key = publicKeyObject(spkiDer);
     if (keys.size >= MAX_REMEMBERED) keys.delete(keys.keys().next().value!);
     keys.set(id, key);
   }

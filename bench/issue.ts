@@ -1,0 +1,116 @@
+// npm run bench:issue — certificates issued per second end to end through the local API (CSR path,
+// EC P-256) with the store writes each takes; and the signing core alone (CSR in, certificate out,
+// in process) beside CloudFlare's cfssl serve signing the same CSR over its HTTP API, at the same
+// concurrency, in the same run.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+import { spawn } from 'node:child_process';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack } from '../local/stack.ts';
+import { runtime } from '../adapters/runtime.ts';
+import { readCsr } from '../shared/x509/csr.ts';
+import { newKeyAndCsr } from '../shared/x509/new-key.ts';
+
+const CONCURRENCY = 32;
+const CORE_SIGNINGS = 20_000;
+const API_ISSUANCES = 2_000;
+const API_CONCURRENCY = 16;
+
+async function pool(count: number, concurrency: number, one: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) await one(next++);
+  }));
+  return count / ((performance.now() - start) / 1000);
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let data = '';
+      res.on('data', (c) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const home = mkdtempSync(join(tmpdir(), 'certops-bench-issue-'));
+const stack = await startLocalStack({ ...process.env, CERTOPS_HOME: home, PORT: '0' });
+const token = readFileSync(stack.tokenFile, 'utf8').trim();
+const { csrPem } = await newKeyAndCsr('EC_P256', 'bench.example.com', ['bench.example.com']);
+
+// 1. End to end through the API, counting the writes the embedded DynamoDB takes.
+const writes = { calls: 0, items: 0 };
+stack.dynamoServer.on('request', (req) => {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  if (!/PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(target)) return;
+  writes.calls++;
+  if (!target.endsWith('BatchWriteItem')) return void writes.items++;
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => (writes.items += Object.values<unknown[]>(JSON.parse(body).RequestItems).reduce((n, r) => n + r.length, 0)));
+});
+const payload = JSON.stringify({ commonName: 'bench.example.com', csr: csrPem });
+await pool(100, API_CONCURRENCY, () => post(`${stack.url}/certificates`, payload, { authorization: `Bearer ${token}` }));
+await stack.bus.drain();
+writes.calls = 0;
+writes.items = 0;
+const apiRate = await pool(API_ISSUANCES, API_CONCURRENCY, async () => {
+  const res = await post(`${stack.url}/certificates`, payload, { authorization: `Bearer ${token}` });
+  if (res.status !== 201) throw new Error(`issuance answered ${res.status}: ${res.body}`);
+});
+await stack.bus.drain();
+const perIssuance = writes.items / API_ISSUANCES;
+
+// 2. The signing core alone: the CSR's proof of possession checked, the certificate encoded and signed.
+const ca = await runtime(process.env).authority('local');
+const core = async () => {
+  const csr = await readCsr(csrPem);
+  await ca.issue({ csrPem, spkiDer: csr.spkiDer, keyType: csr.keyType, commonName: 'bench.example.com', subjectAlternativeNames: ['bench.example.com'], validityDays: 90, profile: 'tls-server' });
+};
+await pool(500, CONCURRENCY, core);
+const coreRates: number[] = [];
+for (let i = 0; i < 3; i++) coreRates.push(await pool(CORE_SIGNINGS, CONCURRENCY, core));
+
+// 3. cfssl serve with the same intermediate CA key, signing the same CSR over HTTP.
+const cfsslDir = mkdtempSync(join(tmpdir(), 'certops-cfssl-'));
+writeFileSync(join(cfsslDir, 'ca.pem'), readFileSync(join(home, 'ca', 'intermediate.pem')));
+const vault = await runtime(process.env).keyVault();
+writeFileSync(join(cfsslDir, 'ca-key.pem'), createPrivateKey(await vault.get('ca/intermediate')).export({ type: 'sec1', format: 'pem' }));
+writeFileSync(join(cfsslDir, 'config.json'), JSON.stringify({ signing: { default: { expiry: '2160h', usages: ['digital signature', 'server auth'] } } }));
+const port = 20000 + Math.floor(Math.random() * 20000);
+const cfssl = spawn('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(port), '-ca', join(cfsslDir, 'ca.pem'), '-ca-key', join(cfsslDir, 'ca-key.pem'), '-config', join(cfsslDir, 'config.json'), '-loglevel', '5'], { stdio: 'ignore' });
+const signUrl = `http://127.0.0.1:${port}/api/v1/cfssl/sign`;
+const cfsslBody = JSON.stringify({ certificate_request: csrPem });
+for (let i = 0; ; i++) {
+  try {
+    const res = await post(signUrl, cfsslBody);
+    if (res.status === 200 && JSON.parse(res.body).success) break;
+    throw new Error(res.body);
+  } catch (err) {
+    if (i > 100) throw new Error(`cfssl serve did not answer: ${(err as Error).message}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+await pool(500, CONCURRENCY, () => post(signUrl, cfsslBody));
+const cfsslRates: number[] = [];
+for (let i = 0; i < 3; i++) cfsslRates.push(await pool(CORE_SIGNINGS, CONCURRENCY, () => post(signUrl, cfsslBody)));
+cfssl.kill();
+
+await stack.stop();
+agent.destroy();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`end to end through the local API (CSR path, EC P-256, concurrency ${API_CONCURRENCY}): ${Math.round(apiRate)} certificates/s (target >= 100)`);
+console.log(`store writes per issuance: ${perIssuance.toFixed(2)} items in ${(writes.calls / API_ISSUANCES).toFixed(2)} calls (request, certificate, name pointers, SIEM dedupe marker)`);
+console.log(`signing core in process (concurrency ${CONCURRENCY}): ${Math.round(median(coreRates))} certificates/s`);
+console.log(`cfssl serve over HTTP (concurrency ${CONCURRENCY}):  ${Math.round(median(cfsslRates))} certificates/s`);
+console.log(`ratio certops core/cfssl: ${(median(coreRates) / median(cfsslRates)).toFixed(2)} (target >= 1)`);
+process.exit(0);
