@@ -42,6 +42,8 @@ export interface RuntimeConfig {
   scanConcurrency: number;
   scanTimeoutMs: number;
   scanTotalMs: number;
+  /** The CA backend requests use when they name none. */
+  defaultIssuer: string;
   /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
   configFile?: string;
   /** Set locally: the embedded DynamoDB and the local server that speaks the EventBridge and Step Functions APIs. */
@@ -65,6 +67,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     scanConcurrency: Number(env.CERTOPS_SCAN_CONCURRENCY ?? 64),
     scanTimeoutMs: Number(env.CERTOPS_SCAN_TIMEOUT_MS ?? 3000),
     scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),
+    defaultIssuer: env.CERTOPS_DEFAULT_ISSUER ?? 'local',
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
@@ -90,6 +93,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     config,
     suite,
     ownership: suite.ownership,
+    policy: suite.policy,
     clock,
     newId: () => randomUUID(),
     certificates: new DynamoCertificateStore(table),

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ValidationError } from '../shared/errors.ts';
 import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts';
+import { DEFAULT_POLICY, parsePolicy, type Policy } from '../shared/policy.ts';
 
 /** The suite's own configuration file (YAML or JSON): what to scan, who owns what. */
 export interface SuiteConfig {
@@ -14,9 +15,10 @@ export interface SuiteConfig {
   acmRegions: string[];
   /** Extra trust anchors for scans (an organisation's internal roots), PEM. */
   trustedRootsPem: string;
+  policy: Policy;
 }
 
-export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '' };
+export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY };
 
 function readRoots(file: unknown, base: string): string {
   if (file === undefined) return '';
@@ -39,9 +41,14 @@ export function loadSuiteConfig(path: string | undefined): SuiteConfig {
     throw new ValidationError(`${path}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`, 'config');
   }
   const root = (doc.toJS() ?? {}) as Record<string, unknown>;
+  /** file:line of a field (dotted path; list indexes as numbers), or of its nearest parent that exists. */
   const at = (field: string) => {
-    const node = doc.getIn(field.split('.'), true) as { range?: [number] } | undefined;
-    return node?.range ? `${path}:${lines.linePos(node.range[0]).line}` : path;
+    const parts = field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    for (let n = parts.length; n > 0; n--) {
+      const node = doc.getIn(parts.slice(0, n), true) as { range?: [number] } | undefined;
+      if (node?.range) return `${path}:${lines.linePos(node.range[0]).line}`;
+    }
+    return path;
   };
   const wrap = <T>(field: string, read: () => T): T => {
     try {
@@ -65,5 +72,6 @@ export function loadSuiteConfig(path: string | undefined): SuiteConfig {
     scanPorts: ports as number[],
     acmRegions: list('inventory.acmRegions', inventory.acmRegions),
     trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, dirname(path))),
+    policy: parsePolicy(root.policy, at),
   };
 }

@@ -19,6 +19,9 @@ const HELP = `certops: certificate lifecycle management
   certops show ID [--pem]                        one certificate (or its PEM)
   certops report inventory|expiry [--format csv|json]   reports (JSON with --json or --format json)
   certops renew ID                               start the renew-then-deploy saga now
+  certops approve|reject REQUEST_ID [--comment TEXT]   decide a request waiting for approval
+  certops revoke ID --reason R                   revoke a certificate (RFC 5280 reason: keyCompromise, superseded, ...)
+  certops revoke --issuer DN|--key SPKI_SHA256 --reason R [--dry-run]   revoke every certificate of an issuer or a key
   certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth]
                                                  validate a chain locally: exit 0 valid, 1 invalid, 2 unusable input
 
@@ -48,6 +51,10 @@ const { values, positionals } = (() => {
         port: { type: 'string', multiple: true },
         'no-legacy-check': { type: 'boolean' },
         format: { type: 'string' },
+        comment: { type: 'string' },
+        reason: { type: 'string' },
+        key: { type: 'string' },
+        'dry-run': { type: 'boolean' },
         issuer: { type: 'string' },
         domain: { type: 'string' },
         'expiring-within-days': { type: 'string' },
@@ -234,6 +241,27 @@ const commands: Record<string, () => Promise<void>> = {
     const bar = (n: number) => '#'.repeat(Math.min(n, 60));
     const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)];
     process.stdout.write(`${lines.join('\n')}\n`);
+  },
+  async approve() {
+    const id = positionals[1] ?? usage('approve needs a request id');
+    const { body } = await call(client, 'POST', `/requests/${encodeURIComponent(id)}/approve`, { comment: values.comment });
+    out(`${body.status}: request ${body.requestId}${body.certificateId ? `, certificate ${body.certificateId}` : ''}`, body);
+  },
+  async reject() {
+    const id = positionals[1] ?? usage('reject needs a request id');
+    const { body } = await call(client, 'POST', `/requests/${encodeURIComponent(id)}/reject`, { comment: values.comment });
+    out(`${body.status}: request ${body.requestId}`, body);
+  },
+  async revoke() {
+    const id = positionals[1];
+    if (id) {
+      const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/revoke`, { reason: values.reason });
+      return out(`revoked ${body.certificateId} (${body.reason}) at ${body.revokedAt}`, body);
+    }
+    if (!values.issuer && !values.key) usage('revoke needs a certificate id, or --issuer DN or --key SPKI_SHA256');
+    const { body } = await call(client, 'POST', '/revocations', { issuer: values.issuer, spkiSha256: values.key, reason: values.reason, dryRun: Boolean(values['dry-run']) });
+    const list = (body.dryRun ? body.wouldRevoke : body.revoked) as { certificateId: string; subject: string }[];
+    out([`${body.dryRun ? 'would revoke' : 'revoked'} ${list.length} certificates (${body.reason})`, ...list.map((c) => `  ${c.certificateId}  ${c.subject}`)].join('\n'), body);
   },
   async renew() {
     const id = positionals[1] ?? usage('renew needs a certificate id');

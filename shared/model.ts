@@ -52,13 +52,15 @@ export interface StoredCertificate extends CertificateRecord {
   /** Set by a renewal saga between issuing the successor and committing or aborting. */
   pendingRenewal?: { executionName: string; newCertificateId: string };
   revocationReason?: string;
+  revokedAt?: string;
   renewalOf?: string;
   createdAt: string;
 }
 
 export interface CertificateRequest {
   requestId: string;
-  status: 'issued' | 'pending_approval' | 'rejected';
+  /** approved is the short step between an approver's yes and the certificate being issued. */
+  status: 'issued' | 'pending_approval' | 'approved' | 'rejected';
   commonName: string;
   subjectAlternativeNames: string[];
   profile: 'tls-server' | 'tls-client';
@@ -71,6 +73,14 @@ export interface CertificateRequest {
   reasons: string[];
   certificateId?: string;
   createdAt: string;
+  /** Kept while a request waits for approval: the requester's CSR (public), or the key to generate. */
+  csrPem?: string;
+  keyAlgorithm?: string;
+  decidedBy?: string;
+  decisionComment?: string;
+  decidedAt?: string;
+  /** When a pending request lapses if nobody decides it. */
+  expiresAt?: string;
 }
 
 export interface Target {

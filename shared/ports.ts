@@ -56,6 +56,10 @@ export interface RequestStore {
   create(request: CertificateRequest): Promise<boolean>;
   get(id: string): Promise<CertificateRequest | undefined>;
   update(id: string, fields: Partial<CertificateRequest>): Promise<void>;
+  /** Moves a request from status `from` to the fields given; false when it was no longer in `from` (someone else decided). */
+  transition(id: string, from: CertificateRequest['status'], fields: Partial<CertificateRequest>): Promise<boolean>;
+  /** Requests waiting for approval that expire before `before`, oldest first. */
+  pendingExpiringBefore(before: Date): Promise<CertificateRequest[]>;
   /** Binds an idempotency key to a request id; returns the id bound first (the given one if this call won). */
   claimIdempotencyKey(key: string, requestId: string): Promise<string>;
 }
@@ -113,6 +117,8 @@ export interface CertificateAuthority {
   chainPem(): Promise<string>;
   /** Revokes a certificate it issued; revoking one already revoked changes nothing. */
   revoke(serialNumber: string, reason: RevocationReason): Promise<void>;
+  /** A signed CRL (DER) of what it revoked, for CAs whose CRL certops publishes itself. */
+  crlDer?(): Promise<Buffer>;
 }
 
 export interface RevocationStore {

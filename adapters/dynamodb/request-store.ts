@@ -1,14 +1,19 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RequestStore } from '../../shared/ports.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import { getItem, putIfAbsent, setFields, withoutKeys, type Table } from './table.ts';
+import { getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `REQ#${id}`, sk: 'REQ' });
+/** Pending requests sit in a sparse index by expiry, so lapsing them reads only what lapses. */
+const pendingKeys = (r: Pick<CertificateRequest, 'status' | 'expiresAt' | 'requestId'>) =>
+  r.status === 'pending_approval' ? { gsi1pk: 'PENDING', gsi1sk: `${r.expiresAt}#${r.requestId}` } : { gsi1pk: undefined, gsi1sk: undefined };
 
 export class DynamoRequestStore implements RequestStore {
   constructor(private readonly table: Table) {}
 
   create(request: CertificateRequest): Promise<boolean> {
-    return putIfAbsent(this.table, { ...request, ...key(request.requestId) });
+    const index = Object.fromEntries(Object.entries(pendingKeys(request)).filter(([, v]) => v !== undefined));
+    return putIfAbsent(this.table, { ...request, ...key(request.requestId), ...index });
   }
 
   async get(id: string): Promise<CertificateRequest | undefined> {
@@ -18,6 +23,35 @@ export class DynamoRequestStore implements RequestStore {
 
   update(id: string, fields: Partial<CertificateRequest>): Promise<void> {
     return setFields(this.table, key(id), fields);
+  }
+
+  async transition(id: string, from: CertificateRequest['status'], fields: Partial<CertificateRequest>): Promise<boolean> {
+    const all: Record<string, unknown> = { ...fields, ...(fields.status ? pendingKeys({ status: fields.status, expiresAt: fields.expiresAt, requestId: id }) : {}) };
+    const sets = Object.entries(all).filter(([, v]) => v !== undefined);
+    const removes = Object.entries(all).filter(([, v]) => v === undefined).map(([k]) => k);
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':from': from };
+    sets.forEach(([k, v], i) => ((names[`#s${i}`] = k), (values[`:s${i}`] = v)));
+    removes.forEach((k, i) => (names[`#r${i}`] = k));
+    try {
+      await this.table.doc.send(new UpdateCommand({
+        TableName: this.table.name,
+        Key: key(id),
+        UpdateExpression: [sets.length ? `SET ${sets.map((_, i) => `#s${i} = :s${i}`).join(', ')}` : '', removes.length ? `REMOVE ${removes.map((_, i) => `#r${i}`).join(', ')}` : ''].join(' ').trim(),
+        ConditionExpression: '#status = :from',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async pendingExpiringBefore(before: Date): Promise<CertificateRequest[]> {
+    const items = await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'PENDING', skBefore: before.toISOString() });
+    return items.map((i) => withoutKeys<CertificateRequest>(i));
   }
 
   async claimIdempotencyKey(idempotencyKey: string, requestId: string): Promise<string> {

@@ -106,7 +106,7 @@ export async function queryPage(table: Table, input: { index?: string; pkName: s
 }
 
 /** Every item of a partition, following pages; for partitions known to stay small (targets, logs, dead letters, one certificate's history). */
-export async function queryAll(table: Table, input: { index?: string; pkName: string; pk: string; skPrefix?: string }): Promise<Item[]> {
+export async function queryAll(table: Table, input: { index?: string; pkName: string; pk: string; skPrefix?: string; skBefore?: string }): Promise<Item[]> {
   const items: Item[] = [];
   let nextToken: string | undefined;
   do {

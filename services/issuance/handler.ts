@@ -1,19 +1,25 @@
+import middy from '@middy/core';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { parseRequestInput } from './request-input.ts';
 import { requestCertificate } from './request-certificate.ts';
+import { approveRequest, expirePendingRequests, rejectRequest } from './decide-request.ts';
+import { revokeMany, revokeOne } from './revoke-certificates.ts';
 
 const rt = () => runtime(process.env);
+
+/** 201 issued, 202 waiting for approval, 403 refused by policy (CONTRACT.md). */
+const STATUS = { issued: 201, approved: 201, pending_approval: 202, rejected: 403 } as const;
 
 export const api = apiHandler({
   'POST /certificates': {
     role: 'requester',
     async run(req) {
-      const input = parseRequestInput(req.body, 'local');
+      const input = parseRequestInput(req.body, rt().config.defaultIssuer);
       const answer = await requestCertificate(input, req.caller.name, req.headers['idempotency-key'] || undefined, rt());
-      return { status: answer.status === 'issued' ? 201 : 202, body: answer };
+      return { status: STATUS[answer.status], body: answer };
     },
   },
   'GET /requests/{id}': {
@@ -24,16 +30,44 @@ export const api = apiHandler({
       return { status: 200, body: request };
     },
   },
+  'POST /requests/{id}/approve': {
+    role: 'approver',
+    run: async (req) => ({ status: 200, body: await approveRequest(req.params.id, req.caller.name, req.body, rt()) }),
+  },
+  'POST /requests/{id}/reject': {
+    role: 'approver',
+    run: async (req) => ({ status: 200, body: await rejectRequest(req.params.id, req.caller.name, req.body, rt()) }),
+  },
+  'POST /certificates/{id}/revoke': {
+    role: 'approver',
+    run: async (req) => ({ status: 200, body: await revokeOne(req.params.id, req.body, req.caller.name, rt()) }),
+  },
+  'POST /revocations': {
+    role: 'admin',
+    run: async (req) => ({ status: 200, body: await revokeMany(req.body, req.caller.name, rt()) }),
+  },
   'GET /ca/chain': {
     role: 'public',
     async run() {
       return { status: 200, contentType: 'application/pem-certificate-chain', body: await (await rt().authority('local')).chainPem() };
     },
   },
+  'GET /crl/{file}': {
+    role: 'public',
+    async run(req) {
+      const caId = req.params.file.replace(/\.crl$/, '');
+      const ca = await rt().authority(caId).catch(() => undefined);
+      if (!ca?.crlDer || !req.params.file.endsWith('.crl')) throw new NotFoundError(`no CRL ${req.params.file}`, 'file');
+      return { status: 200, contentType: 'application/pkix-crl', body: await ca.crlDer() };
+    },
+  },
 }, () => rt().tokens);
 
 /** certificate.requested from another system: the source is the requester, the event id the idempotency key. */
 export const events = eventHandler(async (event) => {
-  const input = parseRequestInput(event.detail, 'local');
+  const input = parseRequestInput(event.detail, rt().config.defaultIssuer);
   await requestCertificate(input, event.source, String(event.detail.eventId ?? event.id), rt());
 });
+
+/** Scheduled: pending requests nobody decided in time are rejected. */
+export const expirePending = middy(async () => expirePendingRequests(rt()));

@@ -2,11 +2,12 @@ import { ConflictError, ValidationError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
 import type { CertificateAuthority, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
+import { evaluatePolicy, type Policy } from '../../shared/policy.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
+import { parseKeyAlgorithm } from '../../shared/x509/keys.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
-import { defaultPolicy } from './default-policy.ts';
 import type { RequestInput } from './request-input.ts';
 
 export interface IssuanceDeps {
@@ -14,6 +15,7 @@ export interface IssuanceDeps {
   newId(): string;
   requests: RequestStore;
   publisher: EventPublisher;
+  policy: Policy;
   keyVault(): Promise<KeyVault>;
   authority(name: string): Promise<CertificateAuthority>;
 }
@@ -26,10 +28,11 @@ export interface RequestAnswer {
   privateKeyPem?: string;
 }
 
-function answerOf(r: CertificateRequest): RequestAnswer {
+export function answerOf(r: CertificateRequest): RequestAnswer {
   return { requestId: r.requestId, status: r.status, certificateId: r.certificateId, reasons: r.reasons };
 }
 
+const HOUR_MS = 3_600_000;
 /** How long a duplicate waits for the first request with the same idempotency key to finish. */
 const DUPLICATE_WAIT_MS = 10_000;
 
@@ -37,39 +40,75 @@ async function answerOfExisting(requestId: string, deps: IssuanceDeps): Promise<
   const deadline = Date.now() + DUPLICATE_WAIT_MS;
   for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
     const existing = await deps.requests.get(requestId);
-    if (existing?.status !== undefined && (existing.status !== 'issued' || existing.certificateId)) return answerOf(existing);
+    if (existing && existing.status !== 'approved' && (existing.status !== 'issued' || existing.certificateId)) return answerOf(existing);
     await new Promise((r) => setTimeout(r, delay));
   }
   throw new ConflictError('a request with this idempotency key is still being processed; retry later', 'Idempotency-Key');
 }
 
-/** The key to certify: the CSR's (its self-signature checked, no names beyond the request's), or a new one. */
-async function keyAndCsr(input: RequestInput): Promise<{ csrPem: string; spkiDer: Uint8Array; keyType: string; keyPem?: string }> {
-  if (input.csr) {
-    const csr = await readCsr(input.csr);
-    const extra = csr.names.filter((n) => !input.subjectAlternativeNames.includes(n.toLowerCase()));
-    if (extra.length) throw new ValidationError(`csr names ${extra.join(', ')} that the request does not`, 'csr');
-    return { csrPem: input.csr, spkiDer: csr.spkiDer, keyType: csr.keyType };
-  }
-  return newKeyAndCsr(input.keyAlgorithm, input.commonName, input.subjectAlternativeNames);
+/** The key the request brings (its CSR, self-signature checked, no names beyond the request's) or the one it asks certops to make. */
+async function requestedKey(input: RequestInput) {
+  if (!input.csr) return { keyAlgorithm: input.keyAlgorithm };
+  const csr = await readCsr(input.csr);
+  const extra = csr.names.filter((n) => !input.subjectAlternativeNames.includes(n.toLowerCase()));
+  if (extra.length) throw new ValidationError(`csr names ${extra.join(', ')} that the request does not`, 'csr');
+  return { keyAlgorithm: csr.keyAlgorithm, csr };
+}
+
+function ctx(deps: IssuanceDeps, correlationId: string, id?: string) {
+  return { now: () => deps.clock.now(), newId: id ? () => id : deps.newId, correlationId };
 }
 
 /**
- * Takes a validated request through policy and the CA. Idempotent per `idempotencyKey`: a retry
- * (even one arriving at the same moment) gets the first request's answer and issues nothing.
+ * Signs an allowed or approved request through its CA, keeps a generated key only in the vault,
+ * records the request as issued and emits certificate.issued (inventory and deployment take it
+ * from there). Returns the generated key for the one-time delivery, if any.
+ */
+export async function issueRequest(request: CertificateRequest, deps: IssuanceDeps): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
+  const ca = await deps.authority(request.issuer);
+  const material = request.csrPem
+    ? await readCsr(request.csrPem).then((c) => ({ csrPem: request.csrPem!, spkiDer: c.spkiDer, keyType: c.keyType, keyPem: undefined }))
+    : await newKeyAndCsr(parseKeyAlgorithm(request.keyAlgorithm), request.commonName, request.subjectAlternativeNames);
+  const issued = await ca.issue({ ...material, commonName: request.commonName, subjectAlternativeNames: request.subjectAlternativeNames, validityDays: request.validityDays, profile: request.profile });
+  const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
+  const keyRef = material.keyPem ? `cert/${record.id}` : undefined;
+  if (material.keyPem) await (await deps.keyVault()).put(keyRef!, material.keyPem);
+  const done: CertificateRequest = { ...request, status: 'issued', certificateId: record.id };
+  await deps.publisher.publish([newEvent('certificate.issued', {
+    ...certificateFields(record),
+    requestId: request.requestId,
+    commonName: request.commonName,
+    subjectAlternativeNames: request.subjectAlternativeNames,
+    environment: request.environment,
+    owner: request.owner,
+    issuerBackend: ca.name,
+    profile: request.profile,
+    targets: request.targets,
+    keyRef,
+    certificatePem: issued.certificatePem,
+    chainPem: issued.chainPem,
+  }, ctx(deps, request.requestId, `issued:${request.requestId}`))]);
+  return { request: done, privateKeyPem: material.keyPem };
+}
+
+/**
+ * Takes a validated request through policy: allowed ones are issued at once, out-of-policy ones
+ * wait for an approver, forbidden ones are refused with reasons. Idempotent per
+ * `idempotencyKey`: a retry (even one arriving at the same moment) gets the first answer.
  */
 export async function requestCertificate(input: RequestInput, requestedBy: string, idempotencyKey: string | undefined, deps: IssuanceDeps): Promise<RequestAnswer> {
   const requestId = deps.newId();
   if (idempotencyKey) {
-    const winner = await deps.requests.claimIdempotencyKey(idempotencyKey, requestId);
+    const winner = await deps.requests.claimIdempotencyKey(`${requestedBy}:${idempotencyKey}`, requestId);
     if (winner !== requestId) return answerOfExisting(winner, deps);
   }
-  const ca = await deps.authority(input.issuer);
-  const { csrPem, spkiDer, keyType, keyPem } = await keyAndCsr(input);
-  const verdict = defaultPolicy(input.subjectAlternativeNames);
+  await deps.authority(input.issuer);
+  const key = await requestedKey(input);
+  const verdict = evaluatePolicy(deps.policy, { names: input.subjectAlternativeNames, keyAlgorithm: key.keyAlgorithm, validityDays: input.validityDays, profile: input.profile, environment: input.environment, owner: input.owner });
+  const now = deps.clock.now();
   const request: CertificateRequest = {
     requestId,
-    status: verdict.decision === 'allow' ? 'issued' : 'pending_approval',
+    status: verdict.decision === 'allow' ? 'approved' : verdict.decision === 'deny' ? 'rejected' : 'pending_approval',
     commonName: input.commonName,
     subjectAlternativeNames: input.subjectAlternativeNames,
     profile: input.profile,
@@ -80,32 +119,24 @@ export async function requestCertificate(input: RequestInput, requestedBy: strin
     targets: input.targets,
     requestedBy,
     reasons: verdict.reasons,
-    createdAt: deps.clock.now().toISOString(),
+    createdAt: now.toISOString(),
+    csrPem: input.csr,
+    keyAlgorithm: key.keyAlgorithm,
+    ...(verdict.decision === 'needs_approval' ? { expiresAt: new Date(now.getTime() + deps.policy.approvalTimeoutHours * HOUR_MS).toISOString() } : {}),
+    ...(verdict.decision === 'deny' ? { decidedBy: 'policy', decidedAt: now.toISOString() } : {}),
   };
-  const ctx = { now: () => deps.clock.now(), newId: deps.newId, correlationId: requestId };
-  if (verdict.decision === 'needs_approval') {
+  if (verdict.decision === 'deny') {
     await deps.requests.create(request);
-    await deps.publisher.publish([newEvent('request.pending_approval', { requestId, commonName: input.commonName, reasons: verdict.reasons, requestedBy }, ctx)]);
+    await deps.publisher.publish([newEvent('request.rejected', { requestId, decidedBy: 'policy', reasons: verdict.reasons, comment: 'refused by policy' }, ctx(deps, requestId, `rejected:${requestId}`))]);
     return answerOf(request);
   }
-  const issued = await ca.issue({ csrPem, spkiDer, keyType, commonName: input.commonName, subjectAlternativeNames: input.subjectAlternativeNames, validityDays: input.validityDays, profile: input.profile });
-  const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
-  const keyRef = keyPem ? `cert/${record.id}` : undefined;
-  if (keyPem) await (await deps.keyVault()).put(keyRef!, keyPem);
-  await deps.requests.create({ ...request, certificateId: record.id });
-  await deps.publisher.publish([newEvent('certificate.issued', {
-    ...certificateFields(record),
-    requestId,
-    commonName: input.commonName,
-    subjectAlternativeNames: input.subjectAlternativeNames,
-    environment: input.environment,
-    owner: input.owner,
-    issuerBackend: ca.name,
-    profile: input.profile,
-    targets: input.targets,
-    keyRef,
-    certificatePem: issued.certificatePem,
-    chainPem: issued.chainPem,
-  }, ctx)]);
-  return { ...answerOf({ ...request, certificateId: record.id }), ...(input.returnPrivateKey && keyPem ? { privateKeyPem: keyPem } : {}) };
+  if (verdict.decision === 'needs_approval') {
+    await deps.requests.create(request);
+    await deps.publisher.publish([newEvent('request.pending_approval', { requestId, commonName: input.commonName, reasons: verdict.reasons, requestedBy }, ctx(deps, requestId, `pending:${requestId}`))]);
+    return answerOf(request);
+  }
+  // Allowed: the request is recorded once issued, so a crash before that leaves nothing half-done.
+  const { request: done, privateKeyPem } = await issueRequest(request, deps);
+  await deps.requests.create(done);
+  return { ...answerOf(done), ...(input.returnPrivateKey && privateKeyPem ? { privateKeyPem } : {}) };
 }

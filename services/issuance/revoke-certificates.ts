@@ -1,0 +1,64 @@
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
+import { asObject, optionalBoolean, optionalString } from '../../shared/input.ts';
+import type { StoredCertificate } from '../../shared/model.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher } from '../../shared/ports.ts';
+import { REVOCATION_REASONS, type RevocationReason } from '../../shared/x509/crl-builder.ts';
+
+export interface RevocationDeps {
+  clock: Clock;
+  certificates: CertificateStore;
+  publisher: EventPublisher;
+  authority(name: string): Promise<CertificateAuthority>;
+}
+
+export function parseReason(body: Record<string, unknown>): RevocationReason {
+  const reason = body.reason ?? 'unspecified';
+  if (typeof reason !== 'string' || !(reason in REVOCATION_REASONS)) {
+    throw new ValidationError(`reason must be an RFC 5280 reason: ${Object.keys(REVOCATION_REASONS).join(', ')}`, 'reason');
+  }
+  return reason as RevocationReason;
+}
+
+/** Revokes one certificate certops issued, at its CA, and says so. Revoking it again changes nothing. */
+export async function revoke(cert: StoredCertificate, reason: RevocationReason, revokedBy: string, deps: RevocationDeps): Promise<StoredCertificate> {
+  if (cert.status === 'revoked') return cert;
+  if (!cert.issuerBackend) throw new ConflictError(`certificate ${cert.id} was not issued by certops (it was ${cert.source}); revoke it at its own CA`, 'id');
+  await (await deps.authority(cert.issuerBackend)).revoke(cert.serialNumber, reason);
+  const revokedAt = deps.clock.now().toISOString();
+  await deps.certificates.update(cert.id, { status: 'revoked', revocationReason: reason, revokedAt });
+  await deps.publisher.publish([newEvent('certificate.revoked', { ...certificateFields(cert), reason, revokedBy }, { now: () => deps.clock.now(), newId: () => `revoked:${cert.id}` })]);
+  return { ...cert, status: 'revoked', revocationReason: reason, revokedAt };
+}
+
+export async function revokeOne(id: string, body: unknown, revokedBy: string, deps: RevocationDeps) {
+  const reason = parseReason(body === undefined ? {} : asObject(body));
+  const cert = await deps.certificates.get(id);
+  if (!cert) throw new NotFoundError(`no certificate ${id}`, 'id');
+  const done = await revoke(cert, reason, revokedBy, deps);
+  return { certificateId: done.id, status: done.status, reason: done.revocationReason, revokedAt: done.revokedAt };
+}
+
+/**
+ * For incidents: every live certificate certops issued from one issuer (its DN) or for one key
+ * (the SHA-256 of its SubjectPublicKeyInfo). With dryRun it only lists what would be revoked.
+ */
+export async function revokeMany(body: unknown, revokedBy: string, deps: RevocationDeps) {
+  const obj = asObject(body);
+  const issuer = optionalString(obj, 'issuer', 1024);
+  const key = optionalString(obj, 'spkiSha256', 64);
+  if (!issuer === !key) throw new ValidationError('give exactly one of issuer (a DN) or spkiSha256 (a key)', issuer ? 'spkiSha256' : 'issuer');
+  const reason = parseReason(obj);
+  const dryRun = optionalBoolean(obj, 'dryRun');
+  const matches: StoredCertificate[] = [];
+  let token: string | undefined;
+  do {
+    const page = await deps.certificates.list(issuer ? { issuer } : {}, 500, token);
+    matches.push(...page.items.filter((c) => c.issuerBackend && c.status !== 'revoked' && c.status !== 'expired' && (!key || c.spkiSha256 === key.toLowerCase())));
+    token = page.nextToken;
+  } while (token);
+  const listed = matches.map((c) => ({ certificateId: c.id, subject: c.subject, serialNumber: c.serialNumber, notAfter: c.notAfter, status: c.status }));
+  if (dryRun) return { dryRun: true, reason, wouldRevoke: listed };
+  for (const cert of matches) await revoke(cert, reason, revokedBy, deps);
+  return { dryRun: false, reason, revoked: listed };
+}
