@@ -42,8 +42,9 @@ export interface RuntimeConfig {
   scanConcurrency: number;
   scanTimeoutMs: number;
   scanTotalMs: number;
-  /** The CA backend requests use when they name none. */
+  /** The CA backend requests use when they name none, and every configured one. */
   defaultIssuer: string;
+  caIds: string[];
   /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
   configFile?: string;
   /** Set locally: the embedded DynamoDB and the local server that speaks the EventBridge and Step Functions APIs. */
@@ -68,6 +69,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     scanTimeoutMs: Number(env.CERTOPS_SCAN_TIMEOUT_MS ?? 3000),
     scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),
     defaultIssuer: env.CERTOPS_DEFAULT_ISSUER ?? 'local',
+    caIds: ['local'],
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,

@@ -2,6 +2,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/error
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, optionalString } from '../../shared/input.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
+import type { LockStore } from '../../shared/ports.ts';
 import { answerOf, issueRequest, type IssuanceDeps, type RequestAnswer } from './request-certificate.ts';
 
 async function pending(requestId: string, deciderName: string, deps: IssuanceDeps): Promise<CertificateRequest> {
@@ -16,11 +17,15 @@ function comment(body: unknown): string | undefined {
   return body === undefined ? undefined : optionalString(asObject(body), 'comment', 1000);
 }
 
+/** An approved request is issued under a lock: approvers racing, or one retrying after a crash, issue it once. */
+const ISSUING_LOCK_MS = 5 * 60_000;
+
 /**
  * An approver says yes: the request is issued. Exactly one decision wins (a conditional status
- * change); approving again after a crash mid-issuance finishes the issuance.
+ * change); an approval that arrives while the request is being issued waits its turn and gets
+ * the answer, and approving again after a crash mid-issuance finishes the issuance.
  */
-export async function approveRequest(requestId: string, decidedBy: string, body: unknown, deps: IssuanceDeps): Promise<RequestAnswer> {
+export async function approveRequest(requestId: string, decidedBy: string, body: unknown, deps: IssuanceDeps & { locks: LockStore }): Promise<RequestAnswer> {
   const request = await pending(requestId, decidedBy, deps);
   const note = comment(body);
   const now = deps.clock.now();
@@ -30,15 +35,24 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
       throw new ConflictError(`request ${requestId} expired at ${request.expiresAt} without a decision`, 'id');
     }
     const decision = { status: 'approved' as const, decidedBy, decisionComment: note, decidedAt: now.toISOString(), expiresAt: undefined };
-    if (!(await deps.requests.transition(requestId, 'pending_approval', decision))) return approveRequest(requestId, decidedBy, body, deps);
-    await deps.publisher.publish([newEvent('request.approved', { requestId, decidedBy, comment: note }, { now: () => now, newId: () => `approved:${requestId}`, correlationId: requestId })]);
-    Object.assign(request, decision);
-  } else if (request.status !== 'approved') {
-    throw new ConflictError(`request ${requestId} is ${request.status}, not waiting for approval`, 'id');
+    if (await deps.requests.transition(requestId, 'pending_approval', decision)) {
+      await deps.publisher.publish([newEvent('request.approved', { requestId, decidedBy, comment: note }, { now: () => now, newId: () => `approved:${requestId}`, correlationId: requestId })]);
+    }
   }
-  const { request: done } = await issueRequest(request, deps);
-  await deps.requests.transition(requestId, 'approved', { status: 'issued', certificateId: done.certificateId });
-  return answerOf(done);
+  const lock = `request/${requestId}`;
+  if (!(await deps.locks.acquire(lock, `approve:${decidedBy}`, new Date(now.getTime() + ISSUING_LOCK_MS)))) {
+    throw new ConflictError(`request ${requestId} is being issued; ask again in a moment`, 'id');
+  }
+  try {
+    const current = (await deps.requests.get(requestId))!;
+    if (current.status === 'issued') return answerOf(current);
+    if (current.status !== 'approved') throw new ConflictError(`request ${requestId} is ${current.status}, not waiting for approval`, 'id');
+    const { request: done } = await issueRequest(current, deps);
+    await deps.requests.transition(requestId, 'approved', { status: 'issued', certificateId: done.certificateId });
+    return answerOf(done);
+  } finally {
+    await deps.locks.release(lock, `approve:${decidedBy}`);
+  }
 }
 
 /** An approver says no, with why. */

@@ -56,8 +56,8 @@ export const api = apiHandler({
     role: 'public',
     async run(req) {
       const caId = req.params.file.replace(/\.crl$/, '');
-      const ca = await rt().authority(caId).catch(() => undefined);
-      if (!ca?.crlDer || !req.params.file.endsWith('.crl')) throw new NotFoundError(`no CRL ${req.params.file}`, 'file');
+      const ca = req.params.file.endsWith('.crl') && rt().config.caIds.includes(caId) ? await rt().authority(caId) : undefined;
+      if (!ca?.crlDer) throw new NotFoundError(`no CRL ${req.params.file}`, 'file');
       return { status: 200, contentType: 'application/pkix-crl', body: await ca.crlDer() };
     },
   },
