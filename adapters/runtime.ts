@@ -19,6 +19,10 @@ import { FilesystemTarget } from './targets/filesystem-target.ts';
 import { servedCertificate } from './tls/served-certificate.ts';
 import { loadSuiteConfig } from './suite-config.ts';
 import { DynamoScanStore } from './dynamodb/scan-store.ts';
+import { AcmPcaAuthority } from './aws/acm-pca-authority.ts';
+import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
+import { KmsKeyVault } from './aws/kms-key-vault.ts';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoRevocationStore } from './dynamodb/revocation-store.ts';
 import { ACMClient } from '@aws-sdk/client-acm';
 import { probeTls } from './tls/tls-probe.ts';
@@ -42,9 +46,10 @@ export interface RuntimeConfig {
   scanConcurrency: number;
   scanTimeoutMs: number;
   scanTotalMs: number;
-  /** The CA backend requests use when they name none, and every configured one. */
+  /** The CA backend requests use when they name none. */
   defaultIssuer: string;
-  caIds: string[];
+  /** Set on AWS: the KMS key that seals private keys. */
+  kmsKeyId?: string;
   /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
   configFile?: string;
   /** Set locally: the embedded DynamoDB and the local server that speaks the EventBridge and Step Functions APIs. */
@@ -69,7 +74,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     scanTimeoutMs: Number(env.CERTOPS_SCAN_TIMEOUT_MS ?? 3000),
     scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),
     defaultIssuer: env.CERTOPS_DEFAULT_ISSUER ?? 'local',
-    caIds: ['local'],
+    kmsKeyId: env.CERTOPS_KMS_KEY_ID,
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
@@ -84,11 +89,21 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
   const awsConfig = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
   let vault: Promise<KeyVault> | undefined;
   let ca: Promise<CertificateAuthority> | undefined;
-  const keyVault = () => (vault ??= FileKeyVault.open(config.home));
+  // On AWS keys are sealed under KMS in the table; locally under a master key file.
+  const keyVault = () => (vault ??= config.kmsKeyId ? Promise.resolve(new KmsKeyVault(new KMSClient({}), config.kmsKeyId, table)) : FileKeyVault.open(config.home));
   const revocations = new DynamoRevocationStore(table);
-  const authority = (name = 'local'): Promise<CertificateAuthority> => {
-    if (name !== 'local') throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: local)`, 'issuer');
-    return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations)));
+  const pcas = new Map<string, CertificateAuthority>();
+  /** The CA backend of that name: the built-in one, or one configured under `issuers`. */
+  const authority = async (name = 'local'): Promise<CertificateAuthority> => {
+    if (name === 'local') return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations)));
+    const backend = suite.issuers[name];
+    if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(suite.issuers)].join(', ')})`, 'issuer');
+    let pca = pcas.get(name);
+    if (!pca) {
+      pca = new AcmPcaAuthority(name, new ACMPCAClient({ region: backend.region }), { certificateAuthorityArn: backend.certificateAuthorityArn, signingAlgorithm: backend.signingAlgorithm as never });
+      pcas.set(name, pca);
+    }
+    return pca;
   };
   const suite = loadSuiteConfig(config.configFile);
   return {

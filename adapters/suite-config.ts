@@ -16,9 +16,18 @@ export interface SuiteConfig {
   /** Extra trust anchors for scans (an organisation's internal roots), PEM. */
   trustedRootsPem: string;
   policy: Policy;
+  /** CA backends besides the built-in one, by the name requests use in `issuer`. */
+  issuers: Record<string, IssuerConfig>;
 }
 
-export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY };
+export interface IssuerConfig {
+  type: 'acm-pca';
+  certificateAuthorityArn: string;
+  region: string;
+  signingAlgorithm?: string;
+}
+
+export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {} };
 
 function readRoots(file: unknown, base: string): string {
   if (file === undefined) return '';
@@ -28,6 +37,19 @@ function readRoots(file: unknown, base: string): string {
   } catch (err) {
     throw new ValidationError(`inventory.trustedRootsFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`, 'inventory.trustedRootsFile');
   }
+}
+
+function parseIssuers(value: unknown, at: (field: string) => string): Record<string, IssuerConfig> {
+  if (value === undefined) return {};
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(`${at('issuers')}: issuers must be a mapping of names to backends`, 'issuers');
+  return Object.fromEntries(Object.entries(value as Record<string, Record<string, unknown>>).map(([name, b]) => {
+    const field = `issuers.${name}`;
+    if (name === 'local') throw new ValidationError(`${at(field)}: local is the built-in CA's name`, field);
+    if (!b || b.type !== 'acm-pca') throw new ValidationError(`${at(field)}: ${field}.type must be acm-pca`, `${field}.type`);
+    if (typeof b.certificateAuthorityArn !== 'string' || !b.certificateAuthorityArn.startsWith('arn:')) throw new ValidationError(`${at(field)}: ${field}.certificateAuthorityArn must be an ARN`, `${field}.certificateAuthorityArn`);
+    if (typeof b.region !== 'string') throw new ValidationError(`${at(field)}: ${field}.region is required`, `${field}.region`);
+    return [name, { type: 'acm-pca', certificateAuthorityArn: b.certificateAuthorityArn, region: b.region, signingAlgorithm: typeof b.signingAlgorithm === 'string' ? b.signingAlgorithm : undefined }];
+  }));
 }
 
 /** Reads and checks the file; a mistake is a ValidationError naming the file, line and field. */
@@ -73,5 +95,6 @@ export function loadSuiteConfig(path: string | undefined): SuiteConfig {
     acmRegions: list('inventory.acmRegions', inventory.acmRegions),
     trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, dirname(path))),
     policy: parsePolicy(root.policy, at),
+    issuers: parseIssuers(root.issuers, at),
   };
 }

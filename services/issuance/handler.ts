@@ -56,7 +56,7 @@ export const api = apiHandler({
     role: 'public',
     async run(req) {
       const caId = req.params.file.replace(/\.crl$/, '');
-      const ca = req.params.file.endsWith('.crl') && rt().config.caIds.includes(caId) ? await rt().authority(caId) : undefined;
+      const ca = req.params.file.endsWith('.crl') && (caId === 'local' || caId in rt().suite.issuers) ? await rt().authority(caId) : undefined;
       if (!ca?.crlDer) throw new NotFoundError(`no CRL ${req.params.file}`, 'file');
       return { status: 200, contentType: 'application/pkix-crl', body: await ca.crlDer() };
     },
