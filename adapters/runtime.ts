@@ -20,6 +20,7 @@ import { servedCertificate } from './tls/served-certificate.ts';
 import { loadSuiteConfig } from './suite-config.ts';
 import { DynamoScanStore } from './dynamodb/scan-store.ts';
 import { AcmPcaAuthority } from './aws/acm-pca-authority.ts';
+import { AcmPublicAuthority } from './aws/acm-public-authority.ts';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { KmsKeyVault } from './aws/kms-key-vault.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -98,12 +99,14 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     if (name === 'local') return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations)));
     const backend = suite.issuers[name];
     if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(suite.issuers)].join(', ')})`, 'issuer');
-    let pca = pcas.get(name);
-    if (!pca) {
-      pca = new AcmPcaAuthority(name, new ACMPCAClient({ region: backend.region }), { certificateAuthorityArn: backend.certificateAuthorityArn, signingAlgorithm: backend.signingAlgorithm as never });
-      pcas.set(name, pca);
+    let remote = pcas.get(name);
+    if (!remote) {
+      remote = backend.type === 'acm'
+        ? new AcmPublicAuthority(name, new ACMClient({ region: backend.region }))
+        : new AcmPcaAuthority(name, new ACMPCAClient({ region: backend.region }), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never });
+      pcas.set(name, remote);
     }
-    return pca;
+    return remote;
   };
   const suite = loadSuiteConfig(config.configFile);
   return {

@@ -21,8 +21,9 @@ export interface SuiteConfig {
 }
 
 export interface IssuerConfig {
-  type: 'acm-pca';
-  certificateAuthorityArn: string;
+  type: 'acm-pca' | 'acm';
+  /** For acm-pca. */
+  certificateAuthorityArn?: string;
   region: string;
   signingAlgorithm?: string;
 }
@@ -45,10 +46,10 @@ function parseIssuers(value: unknown, at: (field: string) => string): Record<str
   return Object.fromEntries(Object.entries(value as Record<string, Record<string, unknown>>).map(([name, b]) => {
     const field = `issuers.${name}`;
     if (name === 'local') throw new ValidationError(`${at(field)}: local is the built-in CA's name`, field);
-    if (!b || b.type !== 'acm-pca') throw new ValidationError(`${at(field)}: ${field}.type must be acm-pca`, `${field}.type`);
-    if (typeof b.certificateAuthorityArn !== 'string' || !b.certificateAuthorityArn.startsWith('arn:')) throw new ValidationError(`${at(field)}: ${field}.certificateAuthorityArn must be an ARN`, `${field}.certificateAuthorityArn`);
+    if (!b || (b.type !== 'acm-pca' && b.type !== 'acm')) throw new ValidationError(`${at(field)}: ${field}.type must be acm-pca or acm`, `${field}.type`);
+    if (b.type === 'acm-pca' && (typeof b.certificateAuthorityArn !== 'string' || !b.certificateAuthorityArn.startsWith('arn:'))) throw new ValidationError(`${at(field)}: ${field}.certificateAuthorityArn must be an ARN`, `${field}.certificateAuthorityArn`);
     if (typeof b.region !== 'string') throw new ValidationError(`${at(field)}: ${field}.region is required`, `${field}.region`);
-    return [name, { type: 'acm-pca', certificateAuthorityArn: b.certificateAuthorityArn, region: b.region, signingAlgorithm: typeof b.signingAlgorithm === 'string' ? b.signingAlgorithm : undefined }];
+    return [name, { type: b.type, certificateAuthorityArn: b.certificateAuthorityArn as string | undefined, region: b.region, signingAlgorithm: typeof b.signingAlgorithm === 'string' ? b.signingAlgorithm : undefined }];
   }));
 }
 

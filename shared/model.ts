@@ -60,7 +60,7 @@ export interface StoredCertificate extends CertificateRecord {
 export interface CertificateRequest {
   requestId: string;
   /** approved is the short step between an approver's yes and the certificate being issued. */
-  status: 'issued' | 'pending_approval' | 'approved' | 'rejected';
+  status: 'issued' | 'pending_approval' | 'approved' | 'pending_validation' | 'rejected';
   commonName: string;
   subjectAlternativeNames: string[];
   profile: 'tls-server' | 'tls-client';
@@ -81,6 +81,9 @@ export interface CertificateRequest {
   decidedAt?: string;
   /** When a pending request lapses if nobody decides it. */
   expiresAt?: string;
+  /** For CAs that validate domains first (ACM): where to collect the certificate, and the DNS records to create. */
+  validationReference?: string;
+  validationRecords?: { name: string; type: string; value: string }[];
 }
 
 export interface Target {

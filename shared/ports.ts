@@ -58,6 +58,8 @@ export interface RequestStore {
   update(id: string, fields: Partial<CertificateRequest>): Promise<void>;
   /** Moves a request from status `from` to the fields given; false when it was no longer in `from` (someone else decided). */
   transition(id: string, from: CertificateRequest['status'], fields: Partial<CertificateRequest>): Promise<boolean>;
+  /** Requests waiting for their CA to finish domain validation. */
+  awaitingValidation(): Promise<CertificateRequest[]>;
   /** Requests waiting for approval that expire before `before`, oldest first. */
   pendingExpiringBefore(before: Date): Promise<CertificateRequest[]>;
   /** Binds an idempotency key to a request id; returns the id bound first (the given one if this call won). */
@@ -109,10 +111,21 @@ export interface CtStateStore {
   putWatchlist(domains: string[]): Promise<void>;
 }
 
+export interface ValidationRecord {
+  name: string;
+  type: string;
+  value: string;
+}
+
+/** A certificate, or (for CAs that validate domains first) a reference to collect it by once validated. */
+export type IssueResult = { certificatePem: string; chainPem: string } | { pending: { reference: string; validationRecords: ValidationRecord[] } };
+
 export interface CertificateAuthority {
   readonly name: string;
   /** Signs the request (already checked by the caller) for the given names; not idempotent: each call makes a new serial. */
-  issue(input: SignInput): Promise<{ certificatePem: string; chainPem: string }>;
+  issue(input: SignInput): Promise<IssueResult>;
+  /** For CAs that answer pending: the certificate once issued, undefined while validation is still pending. */
+  complete?(reference: string): Promise<{ certificatePem: string; chainPem: string } | undefined>;
   /** The chain a trust store needs: intermediates then root, PEM. */
   chainPem(): Promise<string>;
   /** Revokes a certificate it issued; revoking one already revoked changes nothing. */

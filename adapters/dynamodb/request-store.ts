@@ -4,9 +4,14 @@ import type { CertificateRequest } from '../../shared/model.ts';
 import { getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `REQ#${id}`, sk: 'REQ' });
-/** Pending requests sit in a sparse index by expiry, so lapsing them reads only what lapses. */
+/**
+ * Waiting requests sit in sparse index partitions: pending approval by expiry (so lapsing them
+ * reads only what lapses), pending validation by id; a decided request leaves them.
+ */
 const pendingKeys = (r: Pick<CertificateRequest, 'status' | 'expiresAt' | 'requestId'>) =>
-  r.status === 'pending_approval' ? { gsi1pk: 'PENDING', gsi1sk: `${r.expiresAt}#${r.requestId}` } : { gsi1pk: undefined, gsi1sk: undefined };
+  r.status === 'pending_approval' ? { gsi1pk: 'PENDING', gsi1sk: `${r.expiresAt}#${r.requestId}` }
+    : r.status === 'pending_validation' ? { gsi1pk: 'VALIDATING', gsi1sk: r.requestId }
+      : { gsi1pk: undefined, gsi1sk: undefined };
 
 export class DynamoRequestStore implements RequestStore {
   constructor(private readonly table: Table) {}
@@ -52,6 +57,10 @@ export class DynamoRequestStore implements RequestStore {
   async pendingExpiringBefore(before: Date): Promise<CertificateRequest[]> {
     const items = await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'PENDING', skBefore: before.toISOString() });
     return items.map((i) => withoutKeys<CertificateRequest>(i));
+  }
+
+  async awaitingValidation(): Promise<CertificateRequest[]> {
+    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'VALIDATING' })).map((i) => withoutKeys<CertificateRequest>(i));
   }
 
   async claimIdempotencyKey(idempotencyKey: string, requestId: string): Promise<string> {

@@ -65,6 +65,7 @@ export async function recordIssued(detail: EventDetail, deps: InventoryDeps): Pr
   await recordCertificate(der, {
     source: 'issued',
     chainPem: String(detail.chainPem ?? ''),
+    acmArn: detail.acmArn as string | undefined,
     environment: detail.environment as string | undefined,
     owner: detail.owner as string | undefined,
     issued: {

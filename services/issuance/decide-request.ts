@@ -45,10 +45,10 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
   }
   try {
     const current = (await deps.requests.get(requestId))!;
-    if (current.status === 'issued') return answerOf(current);
+    if (current.status === 'issued' || current.status === 'pending_validation') return answerOf(current);
     if (current.status !== 'approved') throw new ConflictError(`request ${requestId} is ${current.status}, not waiting for approval`, 'id');
     const { request: done } = await issueRequest(current, deps);
-    await deps.requests.transition(requestId, 'approved', { status: 'issued', certificateId: done.certificateId });
+    await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords });
     return answerOf(done);
   } finally {
     await deps.locks.release(lock, `approve:${decidedBy}`);

@@ -4,14 +4,14 @@ import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { parseRequestInput } from './request-input.ts';
-import { requestCertificate } from './request-certificate.ts';
+import { completeValidations, requestCertificate } from './request-certificate.ts';
 import { approveRequest, expirePendingRequests, rejectRequest } from './decide-request.ts';
 import { revokeMany, revokeOne } from './revoke-certificates.ts';
 
 const rt = () => runtime(process.env);
 
 /** 201 issued, 202 waiting for approval, 403 refused by policy (CONTRACT.md). */
-const STATUS = { issued: 201, approved: 201, pending_approval: 202, rejected: 403 } as const;
+const STATUS = { issued: 201, approved: 201, pending_approval: 202, pending_validation: 202, rejected: 403 } as const;
 
 export const api = apiHandler({
   'POST /certificates': {
@@ -69,5 +69,5 @@ export const events = eventHandler(async (event) => {
   await requestCertificate(input, event.source, String(event.detail.eventId ?? event.id), rt());
 });
 
-/** Scheduled: pending requests nobody decided in time are rejected. */
-export const expirePending = middy(async () => expirePendingRequests(rt()));
+/** Scheduled: pending requests nobody decided in time are rejected; validated ones are collected. */
+export const expirePending = middy(async () => ({ ...(await expirePendingRequests(rt())), ...(await completeValidations(rt())) }));

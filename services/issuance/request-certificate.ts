@@ -26,10 +26,11 @@ export interface RequestAnswer {
   certificateId?: string;
   reasons: string[];
   privateKeyPem?: string;
+  validationRecords?: CertificateRequest['validationRecords'];
 }
 
 export function answerOf(r: CertificateRequest): RequestAnswer {
-  return { requestId: r.requestId, status: r.status, certificateId: r.certificateId, reasons: r.reasons };
+  return { requestId: r.requestId, status: r.status, certificateId: r.certificateId, reasons: r.reasons, ...(r.validationRecords ? { validationRecords: r.validationRecords } : {}) };
 }
 
 const HOUR_MS = 3_600_000;
@@ -40,7 +41,7 @@ async function answerOfExisting(requestId: string, deps: IssuanceDeps): Promise<
   const deadline = Date.now() + DUPLICATE_WAIT_MS;
   for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
     const existing = await deps.requests.get(requestId);
-    if (existing && existing.status !== 'approved' && (existing.status !== 'issued' || existing.certificateId)) return answerOf(existing);
+    if (existing && existing.status !== 'approved') return answerOf(existing);
     await new Promise((r) => setTimeout(r, delay));
   }
   throw new ConflictError('a request with this idempotency key is still being processed; retry later', 'Idempotency-Key');
@@ -59,21 +60,11 @@ function ctx(deps: IssuanceDeps, correlationId: string, id?: string) {
   return { now: () => deps.clock.now(), newId: id ? () => id : deps.newId, correlationId };
 }
 
-/**
- * Signs an allowed or approved request through its CA, keeps a generated key only in the vault,
- * records the request as issued and emits certificate.issued (inventory and deployment take it
- * from there). Returns the generated key for the one-time delivery, if any.
- */
-export async function issueRequest(request: CertificateRequest, deps: IssuanceDeps): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
-  const ca = await deps.authority(request.issuer);
-  const material = request.csrPem
-    ? await readCsr(request.csrPem).then((c) => ({ csrPem: request.csrPem!, spkiDer: c.spkiDer, keyType: c.keyType, keyPem: undefined }))
-    : await newKeyAndCsr(parseKeyAlgorithm(request.keyAlgorithm), request.commonName, request.subjectAlternativeNames);
-  const issued = await ca.issue({ ...material, commonName: request.commonName, subjectAlternativeNames: request.subjectAlternativeNames, validityDays: request.validityDays, profile: request.profile });
+/** certificate.issued for a request whose certificate the CA has signed (now, or after domain validation). */
+export async function announceIssued(request: CertificateRequest, issued: { certificatePem: string; chainPem: string }, caName: string, deps: IssuanceDeps, keyPem?: string): Promise<CertificateRequest> {
   const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
-  const keyRef = material.keyPem ? `cert/${record.id}` : undefined;
-  if (material.keyPem) await (await deps.keyVault()).put(keyRef!, material.keyPem);
-  const done: CertificateRequest = { ...request, status: 'issued', certificateId: record.id };
+  const keyRef = keyPem ? `cert/${record.id}` : undefined;
+  if (keyPem) await (await deps.keyVault()).put(keyRef!, keyPem);
   await deps.publisher.publish([newEvent('certificate.issued', {
     ...certificateFields(record),
     requestId: request.requestId,
@@ -81,14 +72,47 @@ export async function issueRequest(request: CertificateRequest, deps: IssuanceDe
     subjectAlternativeNames: request.subjectAlternativeNames,
     environment: request.environment,
     owner: request.owner,
-    issuerBackend: ca.name,
+    issuerBackend: caName,
     profile: request.profile,
     targets: request.targets,
     keyRef,
+    acmArn: request.validationReference,
     certificatePem: issued.certificatePem,
     chainPem: issued.chainPem,
   }, ctx(deps, request.requestId, `issued:${request.requestId}`))]);
-  return { request: done, privateKeyPem: material.keyPem };
+  return { ...request, status: 'issued', certificateId: record.id };
+}
+
+/**
+ * Signs an allowed or approved request through its CA, keeps a generated key only in the vault,
+ * and emits certificate.issued (inventory and deployment take it from there). A CA that validates
+ * domains first leaves the request pending_validation with the DNS records to create. Returns the
+ * generated key for the one-time delivery, if any.
+ */
+export async function issueRequest(request: CertificateRequest, deps: IssuanceDeps): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
+  const ca = await deps.authority(request.issuer);
+  const material = request.csrPem
+    ? await readCsr(request.csrPem).then((c) => ({ csrPem: request.csrPem!, spkiDer: c.spkiDer, keyType: c.keyType, keyPem: undefined }))
+    : await newKeyAndCsr(parseKeyAlgorithm(request.keyAlgorithm), request.commonName, request.subjectAlternativeNames);
+  const result = await ca.issue({ ...material, commonName: request.commonName, subjectAlternativeNames: request.subjectAlternativeNames, validityDays: request.validityDays, profile: request.profile });
+  if ('pending' in result) {
+    return { request: { ...request, status: 'pending_validation', validationReference: result.pending.reference, validationRecords: result.pending.validationRecords } };
+  }
+  return { request: await announceIssued(request, result, ca.name, deps, material.keyPem), privateKeyPem: material.keyPem };
+}
+
+/** Scheduled: collects certificates whose domain validation has completed. */
+export async function completeValidations(deps: IssuanceDeps): Promise<{ issued: string[]; pending: number }> {
+  const waiting = await deps.requests.awaitingValidation();
+  const issued: string[] = [];
+  for (const request of waiting) {
+    const ca = await deps.authority(request.issuer);
+    const done = ca.complete && request.validationReference ? await ca.complete(request.validationReference) : undefined;
+    if (!done) continue;
+    const result = await announceIssued(request, done, ca.name, deps);
+    if (await deps.requests.transition(request.requestId, 'pending_validation', { status: 'issued', certificateId: result.certificateId })) issued.push(request.requestId);
+  }
+  return { issued, pending: waiting.length - issued.length };
 }
 
 /**

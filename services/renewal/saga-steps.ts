@@ -60,6 +60,7 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   } catch (err) {
     throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
   }
+  if ('pending' in issued) throw new StepError('renew', `${old.issuerBackend} validates domains before issuing; ACM renews its public certificates itself`);
   const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
   const keyRef = `cert/${record.id}`;
   await (await deps.keyVault()).put(keyRef, keyPem);

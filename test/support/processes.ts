@@ -33,6 +33,8 @@ export interface RunningStack {
   tokenFile: string;
   firstStart: boolean;
   child: ChildProcess;
+  /** Everything the process has written to stdout and stderr so far (its logs). */
+  output(): string;
   stop(): Promise<number | null>;
 }
 
@@ -43,11 +45,15 @@ export async function startStack(home: string, env: Record<string, string> = {})
     env: { ...process.env, CERTOPS_HOME: home, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
+  child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const m = await waitForLine(child, /\{[\s\S]*"tokenFile"[\s\S]*?\}\n/);
   const info = JSON.parse(m[0]);
   return {
     ...info,
     child,
+    output: () => output,
     stop: () => new Promise((r) => {
       if (child.exitCode !== null) return r(child.exitCode);
       child.once('exit', (code) => r(code));

@@ -1,0 +1,61 @@
+import { ACMClient, DescribeCertificateCommand, GetCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AcmPublicAuthority } from '../../adapters/aws/acm-public-authority.ts';
+import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
+import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
+import { completeValidations, requestCertificate } from '../../services/issuance/request-certificate.ts';
+import { parseRequestInput } from '../../services/issuance/request-input.ts';
+import { DEFAULT_POLICY } from '../../shared/policy.ts';
+import { freshTable } from '../support/dynamo.ts';
+import { makeChain } from '../support/pki.ts';
+
+const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+const ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/public-1';
+
+describe('public certificates from AWS Certificate Manager', () => {
+  const acm = mockClient(ACMClient);
+  const events = mockClient(EventBridgeClient);
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let chain: Awaited<ReturnType<typeof makeChain>>;
+  beforeAll(async () => {
+    db = await freshTable();
+    chain = await makeChain(['www.example.com']);
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+  });
+  afterAll(() => db.close());
+
+  it('requests with DNS validation, keeps the records on the request, and issues once ACM reports it', async () => {
+    acm.on(RequestCertificateCommand).resolves({ CertificateArn: ARN });
+    const validation = [{ DomainName: 'www.example.com', ResourceRecord: { Name: '_x1.www.example.com.', Type: 'CNAME' as const, Value: '_y1.acm-validations.aws.' } }];
+    acm.on(DescribeCertificateCommand)
+      .resolvesOnce({ Certificate: { CertificateArn: ARN, Status: 'PENDING_VALIDATION', DomainValidationOptions: [{ DomainName: 'www.example.com' }] } })
+      .resolvesOnce({ Certificate: { CertificateArn: ARN, Status: 'PENDING_VALIDATION', DomainValidationOptions: validation } })
+      .resolvesOnce({ Certificate: { CertificateArn: ARN, Status: 'PENDING_VALIDATION', DomainValidationOptions: validation } })
+      .resolves({ Certificate: { CertificateArn: ARN, Status: 'ISSUED', DomainValidationOptions: validation } });
+    acm.on(GetCertificateCommand).resolves({ Certificate: chain.leaf.pem, CertificateChain: chain.intermediate.pem });
+    const ca = new AcmPublicAuthority('public', new ACMClient({ region: 'us-east-1', credentials }), 3, async () => undefined);
+    const requests = new DynamoRequestStore(db.table);
+    let n = 0;
+    const deps = {
+      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, policy: DEFAULT_POLICY,
+      publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials }),
+      keyVault: async () => { throw new Error('ACM keeps the key; the vault is not used'); },
+      authority: async () => ca,
+    };
+    const answer = await requestCertificate(parseRequestInput({ commonName: 'www.example.com', issuer: 'public' }, 'local'), 'rita', undefined, deps);
+    expect(answer).toMatchObject({ status: 'pending_validation', validationRecords: [{ name: '_x1.www.example.com.', type: 'CNAME', value: '_y1.acm-validations.aws.' }] });
+    expect(acm.commandCalls(RequestCertificateCommand)[0].args[0].input).toMatchObject({ DomainName: 'www.example.com', ValidationMethod: 'DNS', KeyAlgorithm: 'EC_prime256v1' });
+    expect(await requests.awaitingValidation()).toHaveLength(1);
+
+    expect(await completeValidations(deps)).toEqual({ issued: [], pending: 1 });
+    expect(await completeValidations(deps)).toEqual({ issued: ['req-1'], pending: 0 });
+    expect(await requests.get('req-1')).toMatchObject({ status: 'issued', validationReference: ARN });
+    expect(await requests.awaitingValidation()).toHaveLength(0);
+    const issued = events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).filter((e) => e.DetailType === 'certificate.issued');
+    expect(issued).toHaveLength(1);
+    expect(JSON.parse(issued[0].Detail!)).toMatchObject({ acmArn: ARN, issuerBackend: 'public', requestId: 'req-1' });
+    await expect(ca.revoke()).rejects.toMatchObject({ status: 409 });
+  });
+});
