@@ -41,7 +41,7 @@ async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertifica
     if (served.chain.length === 0) throw new Error('the server sent no certificate');
   } catch (err) {
     tally.failures++;
-    return { ...base, findings: [], error: (err as Error).message };
+    return { ...base, findings: [], error: handshakeFailure(err as NodeJS.ErrnoException) };
   }
   const [leafDer, ...rest] = served.chain;
   let leaf: ParsedCertificate;
@@ -77,6 +77,17 @@ async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertifica
   const findings = endpointFindings(verdict, { ...served, legacyProtocols });
   await deps.certificates.recordEndpoint(certificate.id, { host: ep.host, port: ep.port, lastSeen: now.toISOString(), protocol: served.protocol, cipher: served.cipher, findings });
   return { ...base, certificateId: certificate.id, subject: certificate.subject, notAfter: certificate.notAfter, chain: served.chain.map(fingerprintSha256), protocol: served.protocol, cipher: served.cipher, legacyProtocols, findings };
+}
+
+/** A failed handshake in words a person scanning a network understands (OpenSSL's own are cryptic). */
+function handshakeFailure(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ECONNREFUSED') return 'connection refused';
+  if (err.code === 'ECONNRESET') return 'connection reset during the TLS handshake';
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') return 'host name does not resolve';
+  if (err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH') return 'host unreachable';
+  if (/wrong version number|packet length too long|http request/i.test(err.message)) return 'not a TLS server (it answered in plain text)';
+  if (/no protocols available|unsupported protocol|sslv3 alert handshake failure/i.test(err.message)) return 'no TLS version or cipher in common (a very old or very strict server)';
+  return err.message.replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]+:/, '').replace(/:\.\.\/deps\/openssl.*$/, '');
 }
 
 /**
