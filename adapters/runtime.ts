@@ -13,10 +13,13 @@ import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
 import { FileKeyVault } from './local/file-key-vault.ts';
 import { BuiltInCa } from './local/built-in-ca.ts';
 import { ValidationError } from '../shared/errors.ts';
-import type { CertificateAuthority, Clock, DeploymentTarget, KeyVault } from '../shared/ports.ts';
+import type { CertificateAuthority, Clock, DeploymentTarget, KeyVault, TargetStore } from '../shared/ports.ts';
+import { WebhookTarget } from './targets/webhook-target.ts';
+import { AcmTarget } from './targets/acm-target.ts';
+import { SecretsManagerTarget } from './targets/secrets-manager-target.ts';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Target } from '../shared/model.ts';
 import { FilesystemTarget } from './targets/filesystem-target.ts';
-import { servedCertificate } from './tls/served-certificate.ts';
 import { loadSuiteConfig } from './suite-config.ts';
 import { DynamoScanStore } from './dynamodb/scan-store.ts';
 import { AcmPcaAuthority } from './aws/acm-pca-authority.ts';
@@ -49,6 +52,8 @@ export interface RuntimeConfig {
   scanTotalMs: number;
   /** The CA backend requests use when they name none. */
   defaultIssuer: string;
+  /** Write CloudWatch embedded metrics to stdout (on AWS). */
+  emitMetrics: boolean;
   /** Set on AWS: the KMS key that seals private keys. */
   kmsKeyId?: string;
   /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
@@ -76,6 +81,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),
     defaultIssuer: env.CERTOPS_DEFAULT_ISSUER ?? 'local',
     kmsKeyId: env.CERTOPS_KMS_KEY_ID,
+    emitMetrics: env.CERTOPS_EMIT_METRICS === 'true',
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
@@ -84,8 +90,25 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** The adapter for a registered target; its secrets come from the environment, never from the table. */
+function deploymentTarget(target: Target, environment: NodeJS.ProcessEnv, targets: TargetStore): DeploymentTarget {
+  switch (target.type) {
+    case 'filesystem':
+      return new FilesystemTarget(String(target.directory), target.reloadCommand);
+    case 'webhook': {
+      const secret = environment[String(target.secretEnv)];
+      if (!secret) throw new ValidationError(`the webhook secret ${target.secretEnv} is not set in the environment`, 'secretEnv');
+      return new WebhookTarget({ url: String(target.url), secret, caCertificatePem: target.caCertificatePem as string | undefined });
+    }
+    case 'acm':
+      return new AcmTarget(new ACMClient({ region: String(target.region) }), target.certificateArn as string | undefined, (arn) => targets.put({ ...target, certificateArn: arn }));
+    case 'secretsmanager':
+      return new SecretsManagerTarget(new SecretsManagerClient({ region: String(target.region) }), String(target.secretId));
+  }
+}
+
 /** Every adapter a service may need, built once per process and shared by its handlers. */
-export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) {
+export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, env: () => NodeJS.ProcessEnv = () => process.env) {
   const table = openTable(config.tableName, config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});
   const awsConfig = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
   let vault: Promise<KeyVault> | undefined;
@@ -93,6 +116,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
   // On AWS keys are sealed under KMS in the table; locally under a master key file.
   const keyVault = () => (vault ??= config.kmsKeyId ? Promise.resolve(new KmsKeyVault(new KMSClient({}), config.kmsKeyId, table)) : FileKeyVault.open(config.home));
   const revocations = new DynamoRevocationStore(table);
+  const targets = new DynamoTargetStore(table);
   const pcas = new Map<string, CertificateAuthority>();
   /** The CA backend of that name: the built-in one, or one configured under `issuers`. */
   const authority = async (name = 'local'): Promise<CertificateAuthority> => {
@@ -119,7 +143,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     certificates: new DynamoCertificateStore(table),
     requests: new DynamoRequestStore(table),
     tokens: new DynamoTokenStore(table),
-    targets: new DynamoTargetStore(table),
+    targets,
     locks: new DynamoLockStore(table, clock),
     deadLetters: new DynamoDeadLetterStore(table),
     ct: new DynamoCtStateStore(table),
@@ -130,8 +154,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock) 
     publisher: new EventBridgePublisher(config.busName, awsConfig),
     saga: new StepFunctionsSagaStarter(config.stateMachineArn, awsConfig),
     keyVault,
-    targetAdapter: (target: Target): DeploymentTarget => new FilesystemTarget(String(target.directory), target.reloadCommand),
-    probe: servedCertificate,
+    targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, env(), targets),
     verifyAttempts: config.verifyAttempts,
     verifyDelayMs: config.verifyDelayMs,
     /** ACM of one region (the local stack points it at nothing real: ACM syncs only run on AWS or in tests). */
@@ -153,5 +176,5 @@ let shared: Runtime | undefined;
 
 /** The process-wide runtime, built from the entry point's environment on first use (Lambda keeps it across invocations). */
 export function runtime(env: NodeJS.ProcessEnv): Runtime {
-  return (shared ??= buildRuntime(configFromEnv(env)));
+  return (shared ??= buildRuntime(configFromEnv(env), systemClock, () => env));
 }

@@ -182,14 +182,13 @@ export interface CertificateBundle {
 export interface DeploymentTarget {
   /** Installs the bundle, keeping what it replaces for rollback; installing what is already there changes nothing. */
   deploy(bundle: CertificateBundle): Promise<void>;
-  /** Restores the kept version if the target still holds `expectCurrent`; true when it restored something. */
-  rollback(expectCurrent: string): Promise<boolean>;
+  /**
+   * Puts `previous` back if the target still holds the certificate `expectCurrent` (PEM); true when
+   * it restored something. Targets that keep their own copy (a directory) may restore that instead.
+   */
+  rollback(expectCurrent: string, previous: CertificateBundle): Promise<boolean>;
 }
 
-/** What a TLS endpoint serves for a server name: the leaf's SHA-256 fingerprint and the chain after it. */
-export interface TlsProbe {
-  (host: string, port: number, serverName: string): Promise<{ fingerprintSha256: string; chain: string[]; protocol?: string }>;
-}
 
 export interface ScanStore {
   /** Creates the scan; false when the id exists (a replayed request). */

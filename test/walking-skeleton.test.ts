@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { servedCertificate } from '../adapters/tls/served-certificate.ts';
+import { servedCertificate } from './support/served-certificate.ts';
 import { certificateBlocks } from '../shared/x509/pem.ts';
 import { startTestLog, x509Leaf } from './support/ct-test-log.ts';
 import { ROOT, eventually, openssl, startStack, waitForLine, type RunningStack } from './support/processes.ts';

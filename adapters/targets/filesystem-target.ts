@@ -53,14 +53,13 @@ export class FilesystemTarget implements DeploymentTarget {
     await this.write(bundle);
   }
 
-  /** Puts the previous version back; true if there was one to restore and it was not already in place. */
-  async rollback(expectCurrent: string): Promise<boolean> {
+  /** Puts back the version kept in previous/ (what the directory really held), else `previous`; false when the new one is not there. */
+  async rollback(expectCurrent: string, previous: CertificateBundle): Promise<boolean> {
     const current = await this.current();
     if (current?.trim() !== expectCurrent.trim()) return false;
     const prev = (file: string) => readOrUndefined(join(this.directory, 'previous', file));
     const [certificatePem, chainPem, privateKeyPem] = await Promise.all([prev(FILES.certificatePem), prev(FILES.chainPem), prev(FILES.privateKeyPem)]);
-    if (!certificatePem || !privateKeyPem) return false;
-    await this.write({ certificatePem, chainPem: chainPem ?? '', privateKeyPem });
+    await this.write(certificatePem && privateKeyPem ? { certificatePem, chainPem: chainPem ?? '', privateKeyPem } : previous);
     return true;
   }
 

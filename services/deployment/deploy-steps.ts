@@ -1,7 +1,11 @@
 import { StepError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
+import { fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
 import type { StoredCertificate, Target } from '../../shared/model.ts';
-import type { CertificateStore, Clock, DeploymentTarget, EventPublisher, KeyVault, TargetStore, TlsProbe } from '../../shared/ports.ts';
+import type { CertificateBundle, CertificateStore, Clock, DeploymentTarget, EventPublisher, KeyVault, TargetStore, TlsScanner } from '../../shared/ports.ts';
+import { validateChain } from '../../shared/x509/chain-validation.ts';
+import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
+import { certificateBlocks } from '../../shared/x509/pem.ts';
 
 export interface DeploymentDeps {
   clock: Clock;
@@ -11,7 +15,10 @@ export interface DeploymentDeps {
   keyVault(): Promise<KeyVault>;
   /** The adapter that writes to a registered target. */
   targetAdapter(target: Target): DeploymentTarget;
-  probe: TlsProbe;
+  scanner: TlsScanner;
+  trustedRoots(): Promise<ParsedCertificate[]>;
+  /** Counts a failed deployment for the alarms (CloudWatch on AWS). */
+  countFailure?(certificateId: string): void;
   /** How often and how far apart verification handshakes are tried before giving up. */
   verifyAttempts: number;
   verifyDelayMs: number;
@@ -39,23 +46,44 @@ async function emit(type: 'deployment.succeeded' | 'deployment.failed' | 'deploy
   await deps.publisher.publish([newEvent(type, { ...certificateFields(cert), ...fields }, { now: () => deps.clock.now(), newId: () => id, correlationId: attempt.id })]);
 }
 
-/** Puts the certificate with its key on the target. Idempotent: redeploying what is there changes nothing. */
+/** The name a target serves the certificate under: its configured serverName, else the certificate's first DNS name. */
+function serverNameOf(target: Target, cert: StoredCertificate): string | undefined {
+  return (target.serverName as string | undefined) ?? cert.subjectAlternativeNames.find((n) => !/^[\d.:]+$/.test(n) && !n.startsWith('*.')) ?? cert.commonName;
+}
+
+/** The check deployment runs before touching a target: a complete chain to a trusted root, valid now, for TLS servers, for the name served. */
+async function chainProblems(cert: StoredCertificate, target: Target, deps: DeploymentDeps): Promise<string[]> {
+  const [leaf, ...intermediates] = certificateBlocks(cert.certificatePem + cert.chainPem, 'certificate').map((der) => parseCertificate(der));
+  const verdict = validateChain({ leaf, intermediates, roots: await deps.trustedRoots(), at: deps.clock.now(), host: target.serverName as string | undefined, purpose: cert.profile === 'tls-client' ? 'clientAuth' : 'serverAuth' });
+  return verdict.reasons;
+}
+
+async function failed(cert: StoredCertificate, target: Target, step: 'deploy' | 'verify', reason: string, attempt: Attempt, deps: DeploymentDeps): Promise<never> {
+  await deps.certificates.addHistory(cert.id, { kind: 'deployment', attempt: attempt.id, target: target.name, outcome: 'failed', at: deps.clock.now().toISOString(), detail: `${step}: ${reason}` });
+  await emit('deployment.failed', cert, { target: target.name, targetType: target.type, reason: `${step}: ${reason}` }, attempt, deps);
+  deps.countFailure?.(cert.id);
+  throw new StepError(step, `${target.name}: ${reason}`);
+}
+
+/** Puts the certificate with its key on the target. Idempotent: redeploying what is there changes nothing. An invalid chain is never deployed. */
 export async function deployToTarget(certificateId: string, targetName: string, attempt: Attempt, deps: DeploymentDeps): Promise<void> {
   const cert = await loadCertificate(certificateId, deps, 'deploy');
   const target = await loadTarget(targetName, deps, 'deploy');
+  const problems = await chainProblems(cert, target, deps);
+  if (problems.length) return failed(cert, target, 'deploy', `the chain does not validate, so nothing was deployed: ${problems.join('; ')}`, attempt, deps);
   try {
     if (!cert.keyRef) throw new StepError('deploy', `certificate ${cert.id} has no managed key to deploy`);
     const privateKeyPem = await (await deps.keyVault()).get(cert.keyRef);
     await deps.targetAdapter(target).deploy({ certificatePem: cert.certificatePem, chainPem: cert.chainPem, privateKeyPem });
   } catch (err) {
-    const reason = (err as Error).message;
-    await deps.certificates.addHistory(cert.id, { kind: 'deployment', attempt: attempt.id, target: targetName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: reason });
-    await emit('deployment.failed', cert, { target: targetName, targetType: target.type, reason }, attempt, deps);
-    throw err instanceof StepError ? err : new StepError('deploy', `${targetName}: ${reason}`);
+    return failed(cert, target, 'deploy', (err as Error).message.replace(/^deploy: /, ''), attempt, deps);
   }
 }
 
-/** Proves the target serves the certificate: a TLS handshake must show its fingerprint, retried with backoff up to a bound. */
+/**
+ * Proves the target serves the certificate: a TLS handshake must show its fingerprint, a complete
+ * chain and the name, retried with backoff up to a bound (servers take a moment to reload).
+ */
 export async function verifyTarget(certificateId: string, targetName: string, attempt: Attempt, deps: DeploymentDeps): Promise<{ verified: boolean }> {
   const cert = await loadCertificate(certificateId, deps, 'verify');
   const target = await loadTarget(targetName, deps, 'verify');
@@ -63,25 +91,39 @@ export async function verifyTarget(certificateId: string, targetName: string, at
     await recordSuccess(cert, target, attempt, deps, 'deployed (no endpoint to verify)');
     return { verified: false };
   }
-  const [host, port] = splitEndpoint(target.endpoint);
-  const serverName = String(target.serverName ?? cert.subjectAlternativeNames.find((n) => !/^[\d.:]+$/.test(n)) ?? cert.commonName ?? host);
+  const problem = await servedProblem(cert, target, deps);
+  if (problem) return failed(cert, target, 'verify', problem, attempt, deps);
+  await recordSuccess(cert, target, attempt, deps, `verified on ${target.endpoint}`);
+  return { verified: true };
+}
+
+/** What is wrong with what the target's endpoint serves, compared with `cert`; undefined once it is right. */
+async function servedProblem(cert: StoredCertificate, target: Target, deps: DeploymentDeps): Promise<string | undefined> {
+  const [host, port] = splitEndpoint(String(target.endpoint));
+  const serverName = serverNameOf(target, cert);
   let last = '';
   for (let i = 0; i < deps.verifyAttempts; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, deps.verifyDelayMs * 2 ** (i - 1)));
     try {
-      const served = await deps.probe(host, port, serverName);
-      if (served.fingerprintSha256 === cert.fingerprintSha256) {
-        await recordSuccess(cert, target, attempt, deps, `verified on ${target.endpoint}`);
-        return { verified: true };
+      const served = await deps.scanner(host, port, { serverName, timeoutMs: 5000 });
+      const [leaf, ...rest] = served.chain.map((d) => parseCertificate(d));
+      if (!leaf) {
+        last = `${target.endpoint} sent no certificate`;
+        continue;
       }
-      last = `${target.endpoint} serves ${served.fingerprintSha256}, not ${cert.fingerprintSha256}`;
+      const fingerprint = fingerprintSha256(leaf.der);
+      if (fingerprint !== cert.fingerprintSha256) {
+        last = `${target.endpoint} serves ${fingerprint}, not ${cert.fingerprintSha256}`;
+        continue;
+      }
+      const verdict = validateChain({ leaf, intermediates: rest, roots: await deps.trustedRoots(), at: deps.clock.now(), host: serverName, purpose: 'serverAuth' });
+      if (verdict.valid) return undefined;
+      last = `${target.endpoint} serves it, but ${verdict.reasons.join('; ')}`;
     } catch (err) {
       last = `${target.endpoint}: ${(err as Error).message}`;
     }
   }
-  await deps.certificates.addHistory(cert.id, { kind: 'deployment', attempt: attempt.id, target: targetName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: last });
-  await emit('deployment.failed', cert, { target: targetName, targetType: target.type, reason: last }, attempt, deps);
-  throw new StepError('verify', `${targetName}: ${last}`);
+  return last;
 }
 
 async function recordSuccess(cert: StoredCertificate, target: Target, attempt: Attempt, deps: DeploymentDeps, detail: string) {
@@ -89,21 +131,31 @@ async function recordSuccess(cert: StoredCertificate, target: Target, attempt: A
   await emit('deployment.succeeded', cert, { target: target.name, targetType: target.type, deploymentStatus: 'deployed' }, attempt, deps);
 }
 
-/** Puts back what each target served before `newCertificateId`; targets that never got it are left alone. */
-export async function rollbackTargets(previousCertificateId: string, newCertificateId: string | undefined, targetNames: string[], attempt: Attempt, deps: DeploymentDeps): Promise<string[]> {
+async function bundleOf(cert: StoredCertificate, deps: DeploymentDeps): Promise<CertificateBundle | undefined> {
+  if (!cert.keyRef) return undefined;
+  return { certificatePem: cert.certificatePem, chainPem: cert.chainPem, privateKeyPem: await (await deps.keyVault()).get(cert.keyRef) };
+}
+
+/**
+ * Puts back what each target served before `newCertificateId`, then proves it is served again
+ * (for targets with an endpoint). Targets that never got the new certificate are left alone.
+ */
+export async function rollbackTargets(previousCertificateId: string, newCertificateId: string | undefined, targetNames: string[], attempt: Attempt, deps: DeploymentDeps) {
   if (!newCertificateId) return [];
   const successor = await loadCertificate(newCertificateId, deps, 'rollback');
   const previous = await loadCertificate(previousCertificateId, deps, 'rollback');
-  const restored: string[] = [];
+  const previousBundle = await bundleOf(previous, deps);
+  const results: { target: string; verified?: boolean; problem?: string }[] = [];
   for (const name of targetNames) {
     const target = await deps.targets.get(name);
-    if (!target) continue;
-    if (!(await deps.targetAdapter(target).rollback(successor.certificatePem))) continue;
-    restored.push(name);
-    await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString() });
-    await emit('deployment.rolled_back', successor, { target: name, restoredCertificateId: previous.id }, attempt, deps);
+    if (!target || !previousBundle) continue;
+    if (!(await deps.targetAdapter(target).rollback(successor.certificatePem, previousBundle))) continue;
+    const problem = target.endpoint ? await servedProblem(previous, target, deps) : undefined;
+    results.push({ target: name, verified: target.endpoint ? !problem : undefined, problem });
+    await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString(), detail: problem ? `restored, but ${problem}` : `restored ${previous.id}` });
+    await emit('deployment.rolled_back', successor, { target: name, restoredCertificateId: previous.id, ...(problem ? { reason: `the rollback could not be verified: ${problem}` } : {}) }, attempt, deps);
   }
-  return restored;
+  return results;
 }
 
 function splitEndpoint(endpoint: string): [string, number] {

@@ -2,13 +2,15 @@ import middy from '@middy/core';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
+import { failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
 import { asObject, stringList } from '../../shared/input.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
 import { parseTarget } from './target-input.ts';
 
-const rt = () => runtime(process.env);
+const rt = () => ({ ...runtime(process.env), countFailure: metrics() });
+const metrics = () => (runtime(process.env).config.emitMetrics ? failureCounter((line) => process.stdout.write(`${line}\n`), runtime(process.env).clock, 'DeploymentFailed') : undefined);
 
 async function deployAndVerify(certificateId: string, targets: string[], attemptId: string) {
   const results = [];

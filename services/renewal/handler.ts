@@ -6,11 +6,15 @@ import { abort, commit, lock, renew } from './saga-steps.ts';
 import { certificateLock } from '../../shared/certificate-lock.ts';
 import { parseSagaState } from './saga-state.ts';
 import { executionName, sweepExpiring } from './sweep.ts';
+import { daysToExpiryRecorder, failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
 
 const rt = () => runtime(process.env);
 
-/** Scheduled: start a saga for every certificate whose renewal window has opened. */
-export const sweep = middy(async () => sweepExpiring(rt(), rt().config.renewalWindowDays));
+/** Scheduled: expiry alerts, DaysToExpiry metrics, and a saga for every certificate whose renewal window has opened. */
+export const sweep = middy(async () => {
+  const metrics = rt().config.emitMetrics ? daysToExpiryRecorder((line) => process.stdout.write(`${line}\n`), rt().clock) : undefined;
+  return sweepExpiring({ ...rt(), recordDaysToExpiry: metrics }, rt().config.renewalWindowDays);
+});
 
 export const api = apiHandler({
   'POST /certificates/{id}/renew': {
@@ -29,17 +33,19 @@ export const api = apiHandler({
 }, () => rt().tokens);
 
 /** The renewal saga's own tasks; `saga` is the state machine's state. */
+const stepDeps = () => ({ ...rt(), countFailure: rt().config.emitMetrics ? failureCounter((line) => process.stdout.write(`${line}\n`), rt().clock, 'RenewalFailed') : undefined });
+
 export const step = middy(async (input: { action: string; saga: unknown }) => {
   const state = parseSagaState(input.saga);
   switch (input.action) {
     case 'lock':
-      return lock(state, rt());
+      return lock(state, stepDeps());
     case 'renew':
-      return renew(state, rt());
+      return renew(state, stepDeps());
     case 'commit':
-      return commit(state, rt());
+      return commit(state, stepDeps());
     case 'abort':
-      return abort(state, rt());
+      return abort(state, stepDeps());
     default:
       throw new ValidationError(`unknown renewal step ${input.action}`, 'action');
   }

@@ -11,6 +11,8 @@ import { failureOf, requireRenewed, type SagaState } from './saga-state.ts';
 import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
 
 export interface RenewalDeps {
+  /** Counts a failed renewal for the alarms (CloudWatch on AWS). */
+  countFailure?(certificateId: string): void;
   clock: Clock;
   certificates: CertificateStore;
   locks: LockStore;
@@ -108,10 +110,17 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
   const old = await deps.certificates.get(state.certificateId);
   if (!old) throw new NotFoundError(`certificate ${state.certificateId} is not in the inventory`, 'certificateId');
   const successorId = state.renewed?.newCertificateId ?? (old.pendingRenewal?.executionName === state.executionName ? old.pendingRenewal.newCertificateId : undefined);
-  if (successorId) await deps.certificates.update(successorId, { status: 'revoked', revocationReason: 'superseded' });
+  const successor = successorId ? await deps.certificates.get(successorId) : undefined;
+  if (successor && successor.status !== 'revoked') {
+    // The unused successor is revoked at its CA (it may have been served for a moment), reason superseded.
+    await (await deps.authority(successor.issuerBackend ?? 'local')).revoke(successor.serialNumber, 'superseded');
+    await deps.certificates.update(successor.id, { status: 'revoked', revocationReason: 'superseded', revokedAt: deps.clock.now().toISOString() });
+    await deps.publisher.publish([sagaEvent(state, 'certificate.revoked', { ...certificateFields(successor), reason: 'superseded', revokedBy: state.executionName }, deps)]);
+  }
   await deps.certificates.update(old.id, { pendingRenewal: undefined });
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: `${step}: ${cause}` });
   await deps.locks.release(certificateLock(old.id), state.executionName);
   await deps.publisher.publish([sagaEvent(state, 'renewal.failed', { ...certificateFields(old), step, cause }, deps)]);
+  deps.countFailure?.(old.id);
   return { step, cause };
 }

@@ -1,15 +1,21 @@
-import type { CertificateStore, Clock, SagaStarter } from '../../shared/ports.ts';
+import type { CertificateStore, Clock, EventPublisher, SagaStarter } from '../../shared/ports.ts';
+import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
 import { renewalWindowOpens } from './renewal-window.ts';
 
 export interface SweepDeps {
   clock: Clock;
   certificates: CertificateStore;
   saga: SagaStarter;
+  publisher: EventPublisher;
+  /** Where the DaysToExpiry metric goes (CloudWatch embedded metrics on AWS). */
+  recordDaysToExpiry?(cert: { id: string; commonName?: string }, days: number): void;
 }
 
 export interface SweepResult {
   examined: number;
   started: string[];
+  alerts: number;
+  expired: string[];
 }
 
 const DAY_MS = 86_400_000;
@@ -24,20 +30,31 @@ export function executionName(certificateId: string, at: Date, trigger: 'sweep' 
 }
 
 /**
- * Finds managed certificates whose renewal window has opened (an index query on expiry, never a
- * scan) and starts the renew-then-deploy saga for each.
+ * Walks the certificates that expire within the alert or renewal horizon (an index query on
+ * expiry, never a scan): sends the expiry alerts each is due, marks expired ones, and starts the
+ * renew-then-deploy saga for managed certificates whose renewal window has opened. Discovered
+ * certificates get the alerts but are renewed only once adopted.
  */
 export async function sweepExpiring(deps: SweepDeps, windowDays: number): Promise<SweepResult> {
   const now = deps.clock.now();
-  const horizon = new Date(now.getTime() + windowDays * DAY_MS);
-  const result: SweepResult = { examined: 0, started: [] };
+  const horizon = new Date(now.getTime() + Math.max(windowDays, ...THRESHOLDS) * DAY_MS);
+  const result: SweepResult = { examined: 0, started: [], alerts: 0, expired: [] };
   let nextToken: string | undefined;
   do {
     const page = await deps.certificates.expiringBefore(horizon, 100, nextToken);
     for (const cert of page.items) {
       result.examined++;
-      if (cert.source !== 'issued' || cert.status !== 'active') continue;
-      if (renewalWindowOpens(cert.notBefore, cert.notAfter, windowDays) > now) continue;
+      const alerts = expiryAlerts(cert, now);
+      if (alerts.length) await deps.publisher.publish(alerts);
+      result.alerts += alerts.length;
+      const managed = cert.source === 'issued' || Boolean(cert.issuerBackend);
+      if (managed) deps.recordDaysToExpiry?.(cert, (Date.parse(cert.notAfter) - now.getTime()) / DAY_MS);
+      if (Date.parse(cert.notAfter) <= now.getTime()) {
+        await deps.certificates.update(cert.id, { status: 'expired' });
+        result.expired.push(cert.id);
+        continue;
+      }
+      if (!managed || cert.status !== 'active' || renewalWindowOpens(cert.notBefore, cert.notAfter, windowDays) > now) continue;
       const name = executionName(cert.id, now, 'sweep');
       await deps.saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'sweep' });
       result.started.push(cert.id);
