@@ -4,6 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { ValidationError } from '../shared/errors.ts';
 import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../shared/policy.ts';
+import type { DeploymentRule } from '../shared/deployment-rules.ts';
 
 /** The suite's own configuration file (YAML or JSON): what to scan, who owns what. */
 export interface SuiteConfig {
@@ -18,7 +19,10 @@ export interface SuiteConfig {
   policy: Policy;
   /** CA backends besides the built-in one, by the name requests use in `issuer`. */
   issuers: Record<string, IssuerConfig>;
+  /** Certificates for names under `domain` (and/or of `environment`) are deployed to these targets. */
+  deploymentRules: DeploymentRule[];
 }
+
 
 export interface IssuerConfig {
   type: 'acm-pca' | 'acm';
@@ -28,7 +32,7 @@ export interface IssuerConfig {
   signingAlgorithm?: string;
 }
 
-export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {} };
+export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [] };
 
 function readRoots(file: unknown, base: string): string {
   if (file === undefined) return '';
@@ -51,6 +55,17 @@ function parseIssuers(value: unknown, at: (field: string) => string): Record<str
     if (typeof b.region !== 'string') throw new ValidationError(`${at(field)}: ${field}.region is required`, `${field}.region`);
     return [name, { type: b.type, certificateAuthorityArn: b.certificateAuthorityArn as string | undefined, region: b.region, signingAlgorithm: typeof b.signingAlgorithm === 'string' ? b.signingAlgorithm : undefined }];
   }));
+}
+
+function parseDeploymentRules(value: unknown, at: (field: string) => string): DeploymentRule[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new ValidationError(`${at('deployment.rules')}: deployment.rules must be a list`, 'deployment.rules');
+  return value.map((r, i) => {
+    const field = `deployment.rules.${i}`;
+    if (!r || typeof r !== 'object' || (!r.domain && !r.environment)) throw new ValidationError(`${at(field)}: ${field} needs a domain or an environment`, field);
+    if (!Array.isArray(r.targets) || r.targets.length === 0 || r.targets.some((t: unknown) => typeof t !== 'string')) throw new ValidationError(`${at(field)}: ${field}.targets must list target names`, `${field}.targets`);
+    return { domain: r.domain, environment: r.environment, targets: r.targets };
+  });
 }
 
 /** Reads and checks the file; a mistake is a ValidationError naming the file, line and field. */
@@ -97,5 +112,6 @@ export function loadSuiteConfig(path: string | undefined): SuiteConfig {
     trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, dirname(path))),
     policy: parsePolicy(root.policy, at),
     issuers: parseIssuers(root.issuers, at),
+    deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
   };
 }

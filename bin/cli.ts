@@ -19,6 +19,7 @@ const HELP = `certops: certificate lifecycle management
   certops show ID [--pem]                        one certificate (or its PEM)
   certops report inventory|expiry [--format csv|json]   reports (JSON with --json or --format json)
   certops renew ID                               start the renew-then-deploy saga now
+  certops adopt ID --issuer NAME [--target T]...  manage a discovered certificate: renew it through NAME, deploy it to T
   certops approve|reject REQUEST_ID [--comment TEXT]   decide a request waiting for approval
   certops revoke ID --reason R                   revoke a certificate (RFC 5280 reason: keyCompromise, superseded, ...)
   certops revoke --issuer DN|--key SPKI_SHA256 --reason R [--dry-run]   revoke every certificate of an issuer or a key
@@ -241,6 +242,12 @@ const commands: Record<string, () => Promise<void>> = {
     const bar = (n: number) => '#'.repeat(Math.min(n, 60));
     const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)];
     process.stdout.write(`${lines.join('\n')}\n`);
+  },
+  async adopt() {
+    const id = positionals[1] ?? usage('adopt needs a certificate id');
+    if (!values.issuer) usage('adopt needs --issuer (a CA backend: local, or one configured)');
+    const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/adopt`, { issuer: values.issuer, targets: values.target });
+    out(`adopted ${body.certificateId}: renewed through ${body.issuer}${body.targets.length ? `, deployed to ${body.targets.join(', ')}` : ''}`, body);
   },
   async approve() {
     const id = positionals[1] ?? usage('approve needs a request id');

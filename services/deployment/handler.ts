@@ -8,6 +8,7 @@ import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-l
 import { asObject, stringList } from '../../shared/input.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
 import { parseTarget } from './target-input.ts';
+import { targetsFor } from '../../shared/deployment-rules.ts';
 
 const rt = () => ({ ...runtime(process.env), countFailure: metrics() });
 const metrics = () => (runtime(process.env).config.emitMetrics ? failureCounter((line) => process.stdout.write(`${line}\n`), runtime(process.env).clock, 'DeploymentFailed') : undefined);
@@ -56,13 +57,15 @@ export const events = eventHandler(async (event) => {
   const cert = await rt().certificates.get(String(event.detail.certificateId));
   // Inventory records the same event concurrently: until it has, fail so the bus retries.
   if (!cert) throw new Error(`certificate ${event.detail.certificateId} is not in the inventory yet`);
-  if (cert.status !== 'active') return;
+  const targets = targetsFor(cert, rt().suite.deploymentRules);
+  if (cert.status !== 'active' || targets.length === 0) return;
+  if (targets.length !== cert.targets.length) await rt().certificates.update(cert.id, { targets });
   const attempt = `issue-${event.detail.eventId}`;
   const lock = certificateLock(cert.id);
   // A renewal under way deploys the successor itself; putting this one back meanwhile would undo it.
   if (!(await rt().locks.acquire(lock, attempt, new Date(rt().clock.now().getTime() + CERTIFICATE_LOCK_MS)))) return;
   try {
-    await deployAndVerify(cert.id, cert.targets, attempt);
+    await deployAndVerify(cert.id, targets, attempt);
   } finally {
     await rt().locks.release(lock, attempt);
   }

@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../shared/erro
 import { abort, commit, lock, renew } from './saga-steps.ts';
 import { certificateLock } from '../../shared/certificate-lock.ts';
 import { parseSagaState } from './saga-state.ts';
+import { adopt } from './adopt.ts';
 import { executionName, sweepExpiring } from './sweep.ts';
 import { daysToExpiryRecorder, failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
 
@@ -22,13 +23,17 @@ export const api = apiHandler({
     async run(req) {
       const cert = await rt().certificates.get(req.params.id);
       if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
-      if (cert.source !== 'issued' || cert.status !== 'active') throw new ConflictError(`certificate ${cert.id} is ${cert.status} (${cert.source}); only active certificates certops issued are renewed`, 'id');
+      if (!cert.issuerBackend || cert.status !== 'active') throw new ConflictError(`certificate ${cert.id} is ${cert.status} (${cert.source}); only active certificates certops issued or adopted are renewed (certops adopt)`, 'id');
       const holder = await rt().locks.holder(certificateLock(cert.id));
       if (holder) throw new ConflictError(`a renewal or deployment of ${cert.id} is under way (${holder}); try again when it has finished`, 'id');
       const name = executionName(cert.id, rt().clock.now(), 'manual');
       await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual' });
       return { status: 202, body: { certificateId: cert.id, executionName: name } };
     },
+  },
+  'POST /certificates/{id}/adopt': {
+    role: 'admin',
+    run: async (req) => ({ status: 200, body: await adopt(req.params.id, req.body, rt()) }),
   },
 }, () => rt().tokens);
 

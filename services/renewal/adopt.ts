@@ -1,0 +1,23 @@
+import { ConflictError, NotFoundError } from '../../shared/errors.ts';
+import { asObject, requiredString, stringList } from '../../shared/input.ts';
+import type { CertificateAuthority, CertificateStore, TargetStore } from '../../shared/ports.ts';
+import { ValidationError } from '../../shared/errors.ts';
+
+/**
+ * Takes a discovered certificate under management: from now on it is renewed through `issuer`
+ * and deployed to `targets`, like one certops issued. Adopting it again with the same choices
+ * changes nothing.
+ */
+export async function adopt(id: string, body: unknown, deps: { certificates: CertificateStore; targets: TargetStore; authority(name: string): Promise<CertificateAuthority> }) {
+  const obj = asObject(body);
+  const issuer = requiredString(obj, 'issuer', 64);
+  const targets = stringList(obj, 'targets');
+  await deps.authority(issuer);
+  for (const t of targets) if (!(await deps.targets.get(t))) throw new ValidationError(`target ${t} is not registered`, 'targets');
+  const cert = await deps.certificates.get(id);
+  if (!cert) throw new NotFoundError(`no certificate ${id}`, 'id');
+  if (cert.status !== 'discovered' && cert.status !== 'active') throw new ConflictError(`certificate ${id} is ${cert.status}; only live certificates can be adopted`, 'id');
+  const merged = [...new Set([...cert.targets, ...targets])];
+  await deps.certificates.update(id, { status: 'active', issuerBackend: issuer, targets: merged });
+  return { certificateId: id, status: 'active', issuer, targets: merged };
+}
