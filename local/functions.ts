@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Definition } from './serverless-definition.ts';
 
@@ -8,7 +9,20 @@ type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 export class LocalFunctions {
   private readonly loaded = new Map<string, Promise<Handler>>();
 
-  constructor(private readonly definition: Definition) {}
+  /**
+   * `faultsFile`, when set, lists invocations to fail as a crashed Lambda would (["fn:action"]),
+   * read on every call: tests use it to break a saga at any step, as AWS would see it.
+   */
+  constructor(private readonly definition: Definition, private readonly faultsFile?: string) {}
+
+  private injectFault(name: string, event: unknown): void {
+    if (!this.faultsFile || !existsSync(this.faultsFile)) return;
+    const faults = JSON.parse(readFileSync(this.faultsFile, 'utf8')) as string[];
+    const action = (event as { action?: string } | undefined)?.action;
+    if (faults.includes(`${name}:${action}`)) {
+      throw Object.assign(new Error(`${name} crashed during ${action} (injected)`), { name: 'Lambda.Unknown' });
+    }
+  }
 
   private handler(name: string): Promise<Handler> {
     const spec = this.definition.functions[name];
@@ -25,6 +39,7 @@ export class LocalFunctions {
   }
 
   async invoke(name: string, event: unknown): Promise<unknown> {
+    this.injectFault(name, event);
     const deadline = Date.now() + 900_000;
     const context = { functionName: name, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now(), callbackWaitsForEmptyEventLoop: false };
     return (await this.handler(name))(event, context);

@@ -57,7 +57,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   await ensureTable(dynamo.endpoint, tableName);
 
   const definition = loadDefinition(ROOT);
-  const functions = new LocalFunctions(definition);
+  const functions = new LocalFunctions(definition, env.CERTOPS_LOCAL_FAULTS_FILE);
   const invoke = (fn: string, event: unknown) => functions.invoke(fn, event);
   let bus!: LocalBus;
   let saga!: LocalSagaRunner;

@@ -145,12 +145,20 @@ export async function rollbackTargets(previousCertificateId: string, newCertific
   const successor = await loadCertificate(newCertificateId, deps, 'rollback');
   const previous = await loadCertificate(previousCertificateId, deps, 'rollback');
   const previousBundle = await bundleOf(previous, deps);
+  // A target the new certificate was refused for (its chain did not validate) was never touched.
+  const refused = new Set((await deps.certificates.history(successor.id)).filter((h) => h.attempt === attempt.id && h.outcome === 'failed' && h.detail?.includes('nothing was deployed')).map((h) => h.target));
   const results: { target: string; verified?: boolean; problem?: string }[] = [];
   for (const name of targetNames) {
     const target = await deps.targets.get(name);
-    if (!target || !previousBundle) continue;
-    if (!(await deps.targetAdapter(target).rollback(successor.certificatePem, previousBundle))) continue;
-    const problem = target.endpoint ? await servedProblem(previous, target, deps) : undefined;
+    if (!target || !previousBundle || refused.has(name)) continue;
+    let problem: string | undefined;
+    try {
+      // One target that cannot be rolled back must not keep the others on the new certificate.
+      if (!(await deps.targetAdapter(target).rollback(successor.certificatePem, previousBundle))) continue;
+      problem = target.endpoint ? await servedProblem(previous, target, deps) : undefined;
+    } catch (err) {
+      problem = `the rollback failed: ${(err as Error).message}`;
+    }
     results.push({ target: name, verified: target.endpoint ? !problem : undefined, problem });
     await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString(), detail: problem ? `restored, but ${problem}` : `restored ${previous.id}` });
     await emit('deployment.rolled_back', successor, { target: name, restoredCertificateId: previous.id, ...(problem ? { reason: `the rollback could not be verified: ${problem}` } : {}) }, attempt, deps);

@@ -26,7 +26,7 @@ export const api = apiHandler({
       if (!cert.issuerBackend || cert.status !== 'active') throw new ConflictError(`certificate ${cert.id} is ${cert.status} (${cert.source}); only active certificates certops issued or adopted are renewed (certops adopt)`, 'id');
       const holder = await rt().locks.holder(certificateLock(cert.id));
       if (holder) throw new ConflictError(`a renewal or deployment of ${cert.id} is under way (${holder}); try again when it has finished`, 'id');
-      const name = executionName(cert.id, rt().clock.now(), 'manual');
+      const name = executionName(cert.id, rt().clock.now(), 'manual', rt().newId());
       await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual' });
       return { status: 202, body: { certificateId: cert.id, executionName: name } };
     },

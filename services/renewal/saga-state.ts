@@ -7,8 +7,9 @@ export interface SagaState {
   executionName: string;
   trigger: 'sweep' | 'manual';
   renewed?: { newCertificateId: string; targets: string[] };
-  /** Set by a Catch: what failed. */
+  /** Set by a Catch: what failed, and (by the Pass state after it) in which step. */
   error?: { Error?: string; Cause?: string };
+  failedStep?: string;
 }
 
 export function parseSagaState(value: unknown): SagaState {
@@ -19,14 +20,15 @@ export function parseSagaState(value: unknown): SagaState {
 }
 
 /** The step and message of a failure caught by the state machine (Lambda wraps it as JSON in Cause). */
-export function failureOf(error: SagaState['error']): { step: string; cause: string } {
+export function failureOf(error: SagaState['error'], failedStep?: string): { step: string; cause: string } {
   let message = error?.Cause ?? error?.Error ?? 'unknown failure';
   try {
     message = JSON.parse(message).errorMessage ?? message;
   } catch {
     // Cause was plain text already
   }
-  const step = message.match(/^(lock|renew|deploy|verify|commit): /)?.[1] ?? 'unknown';
+  // A step's own error names where inside it failed (verify is part of the deploy Map); else the state machine says.
+  const step = message.match(/^(lock|renew|deploy|verify|commit): /)?.[1] ?? failedStep ?? 'unknown';
   return { step, cause: message };
 }
 

@@ -106,7 +106,7 @@ export async function commit(state: SagaState, deps: RenewalDeps) {
 
 /** After a failure and the targets' rollback: retire the unused successor, release the lock, say what failed. */
 export async function abort(state: SagaState, deps: RenewalDeps) {
-  const { step, cause } = failureOf(state.error);
+  const { step, cause } = failureOf(state.error, state.failedStep);
   const old = await deps.certificates.get(state.certificateId);
   if (!old) throw new NotFoundError(`certificate ${state.certificateId} is not in the inventory`, 'certificateId');
   const successorId = state.renewed?.newCertificateId ?? (old.pendingRenewal?.executionName === state.executionName ? old.pendingRenewal.newCertificateId : undefined);

@@ -22,11 +22,11 @@ const DAY_MS = 86_400_000;
 
 /**
  * Sweeps start one saga per certificate per day, so a repeated or retried sweep starts nothing new;
- * a manual renewal is named to the second, so asking again later is a new attempt.
+ * each manual renewal is an attempt of its own (the caller's `nonce` tells them apart).
  */
-export function executionName(certificateId: string, at: Date, trigger: 'sweep' | 'manual'): string {
+export function executionName(certificateId: string, at: Date, trigger: 'sweep' | 'manual', nonce = ''): string {
   const stamp = at.toISOString().replace(/[-:]/g, '');
-  return `renew-${certificateId}-${trigger === 'manual' ? `manual-${stamp.slice(0, 15)}` : stamp.slice(0, 8)}`;
+  return `renew-${certificateId}-${trigger === 'manual' ? `manual-${stamp.slice(0, 15)}-${nonce.slice(0, 8)}` : stamp.slice(0, 8)}`;
 }
 
 /**
