@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoCertificateStore } from '../adapters/dynamodb/certificate-store.ts';
+import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { StepFunctionsSagaStarter } from '../adapters/aws/step-functions-saga-starter.ts';
+import { daysToExpiryRecorder } from '../adapters/metrics/embedded-metrics.ts';
+import { sweepExpiring } from '../services/renewal/sweep.ts';
+import { renewalWindowOpens } from '../services/renewal/renewal-window.ts';
+import type { StoredCertificate } from '../shared/model.ts';
+import { freshTable } from './support/dynamo.ts';
+
+const DAY = 86_400_000;
+const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+const start = Date.parse('2027-03-01T00:00:00Z');
+
+function cert(id: string, lifetimeDays: number, daysLeft: number, extra: Partial<StoredCertificate> = {}): StoredCertificate {
+  return {
+    id, version: 3, commonName: `${id}.example.com`, subjectAlternativeNames: [`${id}.example.com`], emailAddresses: [], uris: [], subject: `CN=${id}.example.com`,
+    issuer: 'CN=certops local intermediate CA', serialNumber: '01', notBefore: new Date(start + (daysLeft - lifetimeDays) * DAY).toISOString(),
+    notAfter: new Date(start + daysLeft * DAY).toISOString(), fingerprintSha256: 'AA', fingerprintSha1: 'AA', spkiSha256: 'aa', keyAlgorithm: 'EC_P256', keyType: 'EC', curve: 'P256',
+    signatureAlgorithm: 'ecdsa-with-SHA256', crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, selfSigned: false, certificatePem: '', chainPem: '',
+    status: 'active', source: 'issued', issuerBackend: 'local', targets: [], createdAt: new Date(start).toISOString(), ...extra,
+  };
+}
+
+describe('the renewal sweep', () => {
+  const events = mockClient(EventBridgeClient);
+  const sfn = mockClient(SFNClient);
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let store: DynamoCertificateStore;
+  beforeAll(async () => {
+    db = await freshTable();
+    store = new DynamoCertificateStore(db.table);
+    for (const c of [
+      cert('long', 365, 200),
+      cert('in-window', 90, 25),
+      cert('fortnight', 90, 13),
+      cert('tomorrow', 90, 0.5),
+      cert('gone', 90, -1),
+      cert('short', 6, 1.5), // six-day certificate: its window opens at two thirds of its life (day 4)
+      cert('found', 365, 10, { source: 'scan', status: 'discovered', issuerBackend: undefined }),
+      cert('old', 90, 5, { status: 'superseded' }),
+    ]) await store.create(c);
+  });
+  afterAll(() => db.close());
+
+  const run = async (at: number) => {
+    events.reset();
+    sfn.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn' });
+    const metrics: string[] = [];
+    const result = await sweepExpiring({
+      clock: { now: () => new Date(at) },
+      certificates: store,
+      publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }),
+      saga: new StepFunctionsSagaStarter('arn:aws:states:eu-west-1:1:stateMachine:certops-test-renewal', { region: 'eu-west-1', credentials }),
+      recordDaysToExpiry: daysToExpiryRecorder((l) => metrics.push(l), { now: () => new Date(at) }),
+    }, 30);
+    const sent = events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ type: e.DetailType, ...JSON.parse(e.Detail!) }));
+    const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    return { result, sent, starts, metrics };
+  };
+
+  let firstIds: string[] = [];
+
+  it('alerts once per threshold, marks the expired, and starts a saga only for managed certificates in their window', async () => {
+    const { result, sent, starts, metrics } = await run(start);
+    firstIds = sent.filter((e) => e.type === 'certificate.expiring').map((e) => e.eventId).sort();
+    const expiring = Object.fromEntries(sent.filter((e) => e.type === 'certificate.expiring').map((e) => [e.certificateId, e.threshold]));
+    expect(expiring).toEqual({ 'in-window': 30, fortnight: 14, tomorrow: 1, short: 7, found: 14 });
+    expect(sent.filter((e) => e.type === 'certificate.expired').map((e) => e.certificateId)).toEqual(['gone']);
+    expect(sent.find((e) => e.certificateId === 'fortnight').eventId).toBe('expiring:fortnight:14');
+    expect(result.expired).toEqual(['gone']);
+    expect((await store.get('gone'))?.status).toBe('expired');
+    expect(starts.map((s) => JSON.parse(s.input!).certificateId).sort()).toEqual(['fortnight', 'in-window', 'short', 'tomorrow']);
+    expect(starts[0].name).toMatch(/^renew-[\w-]+-20270301$/);
+    // DaysToExpiry for managed certificates only, per certificate and in aggregate.
+    const emf = metrics.map((m) => JSON.parse(m));
+    expect(emf.map((m) => m.CertificateId).sort()).toEqual(['fortnight', 'gone', 'in-window', 'short', 'tomorrow']);
+    expect(emf[0]._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'certops', Dimensions: [['CertificateId'], []], Metrics: [{ Name: 'DaysToExpiry', Unit: 'Count' }] });
+  });
+
+  it('sends the same ids when it runs again (consumers keep one), and names the next threshold when one is crossed', async () => {
+    const again = await run(start + 3600_000);
+    expect(again.sent.filter((e) => e.type === 'certificate.expiring').map((e) => e.eventId).sort()).toEqual(firstIds);
+    // The same day's execution names: Step Functions starts nothing new for them.
+    expect(again.starts.map((s) => s.name).every((n) => n!.endsWith('-20270301'))).toBe(true);
+    const later = await run(start + 6 * DAY);
+    const thresholds = Object.fromEntries(later.sent.filter((e) => e.type === 'certificate.expiring').map((e) => [e.certificateId, e.threshold]));
+    expect(thresholds['fortnight']).toBe(7);
+    expect(thresholds['in-window']).toBe(30);
+  });
+
+  it('opens the window 30 days before expiry, or at two thirds of a short lifetime', () => {
+    expect(renewalWindowOpens('2027-01-01T00:00:00Z', '2027-04-01T00:00:00Z', 30).toISOString()).toBe('2027-03-02T00:00:00.000Z');
+    expect(renewalWindowOpens('2027-01-01T00:00:00Z', '2027-01-07T00:00:00Z', 30).toISOString()).toBe('2027-01-05T00:00:00.000Z');
+  });
+});
