@@ -79,6 +79,33 @@ describe('importing certificates', () => {
     expect((await cli(['report', 'expiry', '--format', 'xml', '--endpoint', stack.url], env)).code).toBe(2);
   });
 
+  it('never deploys a chain that does not validate, and renews a discovered certificate once adopted', async () => {
+    const token = readFileSync(stack.tokenFile, 'utf8').trim();
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${stack.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, body: await res.json() };
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'certops-refused-'));
+    expect((await call('POST', '/targets', { name: 'legacy-web', type: 'filesystem', directory: dir })).status).toBe(201);
+    const imported = (await call('GET', '/certificates?domain=imported.example.com')).body.items[0];
+    const attach = await call('POST', `/certificates/${imported.id}/targets`, { targets: ['legacy-web'] });
+    expect(attach.status).toBe(409);
+    expect(attach.body.error.message).toMatch(/the chain does not validate, so nothing was deployed: incomplete chain/);
+    expect(readdirSync(dir)).toEqual([]);
+    const renewBefore = await call('POST', `/certificates/${imported.id}/renew`);
+    expect(renewBefore.status).toBe(409);
+    expect(renewBefore.body.error.message).toMatch(/certops adopt/);
+    const adopted = await cli(['adopt', imported.id, '--issuer', 'local', '--target', 'legacy-web', '--endpoint', stack.url, '--json'], env);
+    expect(JSON.parse(adopted.stdout)).toMatchObject({ status: 'active', issuer: 'local', targets: ['legacy-web'] });
+    const started = await call('POST', `/certificates/${imported.id}/renew`);
+    expect(started.status).toBe(202);
+    const siem = () => readFileSync(join(home, 'siem', 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const done = await eventually(async () => siem().find((l) => l.event_type === 'renewal.succeeded' && l.certificateId === imported.id), 'the adopted certificate renewed', 30_000);
+    // The successor comes from the built-in CA, so its chain validates and it is deployed.
+    expect(readFileSync(join(dir, 'cert.pem'), 'utf8')).toBe((await call('GET', `/certificates/${done.newCertificateId}`)).body.certificatePem);
+    expect(siem().some((l) => l.event_type === 'deployment.failed' && l.certificateId === imported.id && /nothing was deployed/.test(l.reason))).toBe(true);
+  });
+
   it('refuses an import with nothing usable, naming the field', async () => {
     const token = readFileSync(stack.tokenFile, 'utf8').trim();
     const post = (body: unknown) => fetch(`${stack.url}/imports`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -3,7 +3,7 @@ import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
-import { NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, StepError, ValidationError } from '../../shared/errors.ts';
 import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
 import { asObject, stringList } from '../../shared/input.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
@@ -42,8 +42,14 @@ export const api = apiHandler({
       for (const name of names) if (!(await rt().targets.get(name))) throw new ValidationError(`target ${name} is not registered`, 'targets');
       const targets = [...new Set([...cert.targets, ...names])];
       await rt().certificates.update(cert.id, { targets });
-      const deployments = await deployAndVerify(cert.id, names, `attach-${rt().newId()}`);
-      return { status: 200, body: { certificateId: cert.id, targets, deployments } };
+      try {
+        const deployments = await deployAndVerify(cert.id, names, `attach-${rt().newId()}`);
+        return { status: 200, body: { certificateId: cert.id, targets, deployments } };
+      } catch (err) {
+        // The target stays attached (a renewal will deploy there); this deployment did not happen.
+        if (err instanceof StepError) throw new ConflictError(`the deployment failed: ${err.message}`, 'targets');
+        throw err;
+      }
     },
   },
 }, () => rt().tokens);
