@@ -76,6 +76,12 @@ describe('serverless package', () => {
     expect(targets).toEqual(expect.arrayContaining(['CtMonitorPoll', 'RenewalSweep', 'InventoryScheduledScans']));
   });
 
+  it('alarms on certificates under 30 days and on failed renewals and deployments', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['DaysToExpiry', 'DeploymentFailed', 'RenewalFailed']);
+    expect(alarms.find((a) => a.MetricName === 'DaysToExpiry')).toMatchObject({ Namespace: 'certops', Statistic: 'Minimum', Threshold: 30, ComparisonOperator: 'LessThanThreshold' });
+  });
+
   it('routes every httpApi route the local server serves', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey).sort();
     expect(routes).toEqual(definition.routes.map((r) => r.routeKey).sort());

@@ -118,7 +118,7 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
     await deps.publisher.publish([sagaEvent(state, 'certificate.revoked', { ...certificateFields(successor), reason: 'superseded', revokedBy: state.executionName }, deps)]);
   }
   await deps.certificates.update(old.id, { pendingRenewal: undefined });
-  await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: `${step}: ${cause}` });
+  await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: cause.startsWith(`${step}: `) ? cause : `${step}: ${cause}` });
   await deps.locks.release(certificateLock(old.id), state.executionName);
   await deps.publisher.publish([sagaEvent(state, 'renewal.failed', { ...certificateFields(old), step, cause }, deps)]);
   deps.countFailure?.(old.id);
