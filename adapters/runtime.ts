@@ -21,6 +21,14 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Target } from '../shared/model.ts';
 import { FilesystemTarget } from './targets/filesystem-target.ts';
 import { loadSuiteConfig } from './suite-config.ts';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { SinkConfig } from '../shared/siem-config.ts';
+import { DynamoAuditTrail } from './dynamodb/audit-trail.ts';
+import { DynamoSiemOutbox } from './dynamodb/siem-outbox.ts';
+import { HttpSink, type SendResult } from './siem/http-sink.ts';
+import { SyslogSink } from './siem/syslog-sink.ts';
+import { NdjsonFileSink } from './siem/ndjson-file-sink.ts';
 import { DynamoScanStore } from './dynamodb/scan-store.ts';
 import { AcmPcaAuthority } from './aws/acm-pca-authority.ts';
 import { AcmPublicAuthority } from './aws/acm-public-authority.ts';
@@ -107,6 +115,26 @@ function deploymentTarget(target: Target, environment: NodeJS.ProcessEnv, target
   }
 }
 
+function siemSender(sink: SinkConfig, environment: NodeJS.ProcessEnv, home: string): (records: string[]) => Promise<SendResult> {
+  const file = (path: string | undefined) => (path ? readFileSync(resolve(home, path), 'utf8') : undefined);
+  const secret = (name: string | undefined) => {
+    if (!name) return undefined;
+    const value = environment[name];
+    if (!value) throw new ValidationError(`the SIEM secret ${name} for sink ${sink.name} is not set in the environment`, 'siem.sinks');
+    return value;
+  };
+  if (sink.type === 'http') {
+    const http = new HttpSink({ url: sink.url!, protocol: sink.protocol ?? 'json', token: secret(sink.tokenEnv), index: sink.index, gzip: sink.gzip ?? true, caPem: file(sink.caFile), timeoutMs: 10_000 });
+    return (r) => http.send(r);
+  }
+  if (sink.type === 'syslog') {
+    const syslog = new SyslogSink({ host: sink.host!, port: sink.port!, tls: sink.tls ?? false, caPem: file(sink.caFile), certPem: file(sink.clientCertFile), keyPem: secret(sink.clientKeyEnv), timeoutMs: 10_000 });
+    return (r) => syslog.send(r);
+  }
+  const ndjson = new NdjsonFileSink(sink.path!, sink.maxBytes);
+  return (r) => ndjson.send(r);
+}
+
 /** Every adapter a service may need, built once per process and shared by its handlers. */
 export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, env: () => NodeJS.ProcessEnv = () => process.env) {
   const table = openTable(config.tableName, config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});
@@ -132,7 +160,8 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     }
     return remote;
   };
-  const suite = loadSuiteConfig(config.configFile);
+  const suite = loadSuiteConfig(config.configFile, config.siemFile);
+  const senders = new Map<string, (records: string[]) => Promise<SendResult>>();
   return {
     config,
     suite,
@@ -150,6 +179,19 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     processed: new DynamoProcessedEvents(table),
     revocations,
     scans: new DynamoScanStore(table),
+    audit: new DynamoAuditTrail(table),
+    outbox: new DynamoSiemOutbox(table, () => suite.siemSinks.map((s) => s.name)),
+    sinks: suite.siemSinks,
+    random: Math.random,
+    /** Sends to a SIEM sink, its secrets read from the environment when the sender is first built. */
+    send: (sink: SinkConfig, records: string[]) => {
+      let sender = senders.get(sink.name);
+      if (!sender) {
+        sender = siemSender(sink, env(), config.home);
+        senders.set(sink.name, sender);
+      }
+      return sender(records);
+    },
     scanner: probeTls,
     publisher: new EventBridgePublisher(config.busName, awsConfig),
     saga: new StepFunctionsSagaStarter(config.stateMachineArn, awsConfig),

@@ -5,6 +5,7 @@ import { ValidationError } from '../shared/errors.ts';
 import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../shared/policy.ts';
 import type { DeploymentRule } from '../shared/deployment-rules.ts';
+import { parseSinks, type SinkConfig } from '../shared/siem-config.ts';
 
 /** The suite's own configuration file (YAML or JSON): what to scan, who owns what. */
 export interface SuiteConfig {
@@ -21,6 +22,8 @@ export interface SuiteConfig {
   issuers: Record<string, IssuerConfig>;
   /** Certificates for names under `domain` (and/or of `environment`) are deployed to these targets. */
   deploymentRules: DeploymentRule[];
+  /** SIEM destinations; without configuration, one NDJSON file in the seed format. */
+  siemSinks: SinkConfig[];
 }
 
 
@@ -32,7 +35,7 @@ export interface IssuerConfig {
   signingAlgorithm?: string;
 }
 
-export const EMPTY_CONFIG: SuiteConfig = { ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [] };
+export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile) });
 
 function readRoots(file: unknown, base: string): string {
   if (file === undefined) return '';
@@ -69,8 +72,8 @@ function parseDeploymentRules(value: unknown, at: (field: string) => string): De
 }
 
 /** Reads and checks the file; a mistake is a ValidationError naming the file, line and field. */
-export function loadSuiteConfig(path: string | undefined): SuiteConfig {
-  if (!path || !existsSync(path)) return EMPTY_CONFIG;
+export function loadSuiteConfig(path: string | undefined, siemFile: string): SuiteConfig {
+  if (!path || !existsSync(path)) return emptyConfig(siemFile);
   const text = readFileSync(path, 'utf8');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
@@ -113,5 +116,6 @@ export function loadSuiteConfig(path: string | undefined): SuiteConfig {
     policy: parsePolicy(root.policy, at),
     issuers: parseIssuers(root.issuers, at),
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
+    siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { BusEvent } from './events/envelope.ts';
 import type { RevocationReason, RevokedEntry } from './x509/crl-builder.ts';
+import type { AuditRecord } from './audit-chain.ts';
 import type { Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
@@ -209,4 +210,48 @@ export interface ScanStore {
 /** One TLS handshake for discovery: the chain the server sends (DER, leaf first), its protocol and cipher. */
 export interface TlsScanner {
   (host: string, port: number, options: { serverName?: string; timeoutMs: number; legacyOnly?: boolean }): Promise<{ chain: Uint8Array[]; protocol?: string; cipher?: string }>;
+}
+
+export interface AuditFilter {
+  certificateId?: string;
+  detailType?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface AuditTrail {
+  /** Appends the event at the end of the hash chain; an event appended before is not appended again. */
+  append(event: { eventId: string; detailType: string; source: string; occurredAt: string; certificateId?: string; detail: Record<string, unknown> }): Promise<AuditRecord>;
+  /** Records matching the filter in sequence order, `limit` at most, resumable with nextToken. */
+  list(filter: AuditFilter, limit: number, nextToken?: string): Promise<Page<AuditRecord>>;
+  /** Every record in sequence order, for verification and export. */
+  all(): AsyncIterable<AuditRecord>;
+}
+
+/** What waits to be delivered to one SIEM sink. */
+export interface OutboxEntry {
+  id: string;
+  payload: string;
+  createdAt: string;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError?: string;
+}
+
+export interface SiemOutbox {
+  /** Queues a formatted event for a sink; queuing the same id again changes nothing. */
+  add(sink: string, entry: OutboxEntry): Promise<void>;
+  /** Entries due for delivery (next attempt at or before `now`), oldest first, `limit` at most. */
+  due(sink: string, now: Date, limit: number): Promise<OutboxEntry[]>;
+  /** Everything queued for the sink, oldest first, `limit` at most (for batch timing). */
+  peek(sink: string, limit: number): Promise<OutboxEntry[]>;
+  remove(sink: string, entries: OutboxEntry[]): Promise<void>;
+  /** Puts the entries back with their new attempt count and time. */
+  reschedule(sink: string, entries: OutboxEntry[]): Promise<void>;
+  /** Moves entries that kept failing to the sink's dead letters. */
+  deadLetter(sink: string, entries: OutboxEntry[]): Promise<void>;
+  /** Dead letters of one sink or all, oldest first. */
+  deadLetters(sink?: string): Promise<(OutboxEntry & { sink: string })[]>;
+  /** Moves dead letters back into the outbox to be tried again; returns how many. */
+  requeueDeadLetters(sink: string | undefined, now: Date): Promise<number>;
 }

@@ -103,9 +103,15 @@ describe('issuance under policy, approvals and revocation', () => {
     expect(['alice', 'bob']).toContain(decided.decidedBy);
     // Approving again (a retried call) answers the same and issues nothing.
     expect((await api('alice', 'POST', `/requests/${id}/approve`)).body).toMatchObject({ status: 'issued', certificateId });
-    const approved = await eventually(async () => siem().filter((l) => l.event_type === 'request.approved' && l.requestId === id), 'request.approved');
+    const approved = await eventually(async () => {
+      const found = siem().filter((l) => l.event_type === 'request.approved' && l.requestId === id);
+      return found.length > 0 && found;
+    }, 'request.approved');
     expect(approved).toHaveLength(1);
-    const issued = await eventually(async () => siem().filter((l) => l.event_type === 'certificate.issued' && l.requestId === id), 'certificate.issued');
+    const issued = await eventually(async () => {
+      const found = siem().filter((l) => l.event_type === 'certificate.issued' && l.requestId === id);
+      return found.length > 0 && found;
+    }, 'certificate.issued');
     expect(issued.map((e: any) => e.certificateId)).toEqual([certificateId]);
   });
 

@@ -1,17 +1,113 @@
 import type { BusEvent } from '../../shared/events/envelope.ts';
-import type { ProcessedEvents } from '../../shared/ports.ts';
-import { seedRecord } from './seed-format.ts';
+import type { AuditTrail, Clock, LockStore, OutboxEntry, ProcessedEvents, SiemOutbox } from '../../shared/ports.ts';
+import { randomUUID } from 'node:crypto';
+import type { SinkConfig } from '../../shared/siem-config.ts';
+import { formatForSink } from './format-event.ts';
+import { atLeast, severityOf } from './formats/severity.ts';
 
-export interface ExportDeps {
-  processed: ProcessedEvents;
-  sink: { write(records: Record<string, unknown>[]): Promise<void> };
+export interface SendResult {
+  ok: boolean;
+  retryAfterMs?: number;
+  error?: string;
 }
 
-/** Writes the event to the sink once: a replay (same eventId) is dropped. A crash between write and remember may repeat a line, which the eventId lets the SIEM drop. */
+export interface ExportDeps {
+  clock: Clock;
+  /** One flusher per sink at a time, or two would send the same batch. */
+  locks: LockStore;
+  processed: ProcessedEvents;
+  audit: AuditTrail;
+  outbox: SiemOutbox;
+  sinks: SinkConfig[];
+  /** Sends a batch of records to a sink (HTTP, syslog or file). */
+  send(sink: SinkConfig, records: string[]): Promise<SendResult>;
+  /** 0..1, for jitter (Math.random on AWS; fixed in tests). */
+  random(): number;
+}
+
+const BASE_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 15 * 60_000;
+
+function accepts(sink: SinkConfig, event: BusEvent): boolean {
+  return (sink.eventTypes.length === 0 || sink.eventTypes.includes(event.detailType)) && atLeast(severityOf(event), sink.minSeverity);
+}
+
+/**
+ * An event leaves certops once: appended to the audit trail, queued in the outbox of every sink
+ * that wants it, then delivered as each sink's batching allows. A replay (same eventId) is dropped.
+ */
 export async function exportEvent(event: BusEvent, deps: ExportDeps): Promise<boolean> {
   const id = String(event.detail.eventId);
   if (await deps.processed.seen('siem-export', id)) return false;
-  await deps.sink.write([seedRecord(event)]);
+  await deps.audit.append({ eventId: id, detailType: event.detailType, source: event.source, occurredAt: String(event.detail.occurredAt), certificateId: event.detail.certificateId as string | undefined, detail: event.detail });
+  const now = deps.clock.now().toISOString();
+  for (const sink of deps.sinks.filter((s) => accepts(s, event))) {
+    await deps.outbox.add(sink.name, { id, payload: formatForSink(sink, event), createdAt: String(event.detail.occurredAt ?? now), attempts: 0, nextAttemptAt: now });
+  }
   await deps.processed.remember('siem-export', id);
+  for (const sink of deps.sinks) await flushSink(sink, deps, false);
   return true;
+}
+
+const FLUSH_LOCK_MS = 5 * 60_000;
+
+/**
+ * Delivers what is due to one sink under its flush lock (a flusher that finds it taken leaves
+ * the work to the holder, which looks again after letting go, so nothing queued meanwhile waits).
+ */
+export async function flushSink(sink: SinkConfig, deps: ExportDeps, force: boolean): Promise<{ sent: number; failed: number }> {
+  const totals = { sent: 0, failed: 0 };
+  const lock = `siem/${sink.name}`;
+  const owner = randomUUID();
+  for (let round = 0; round < 10; round++) {
+    if (!(await deps.locks.acquire(lock, owner, new Date(deps.clock.now().getTime() + FLUSH_LOCK_MS)))) return totals;
+    let outcome;
+    try {
+      outcome = await deliverDue(sink, deps, force);
+    } finally {
+      await deps.locks.release(lock, owner);
+    }
+    totals.sent += outcome.sent;
+    totals.failed += outcome.failed;
+    if (outcome.stoppedOnFailure || (await deps.outbox.due(sink.name, deps.clock.now(), 1)).length === 0) return totals;
+    if (!force && (await deps.outbox.due(sink.name, deps.clock.now(), sink.batchSize)).length < sink.batchSize) return totals;
+  }
+  return totals;
+}
+
+/**
+ * Batch by batch: a batch goes when it is full or its oldest event has waited batchMs (`force`
+ * sends whatever is due). A failed batch waits an exponential, jittered backoff, or as long as
+ * Retry-After asked; after maxAttempts it becomes dead letters.
+ */
+async function deliverDue(sink: SinkConfig, deps: ExportDeps, force: boolean): Promise<{ sent: number; failed: number; stoppedOnFailure: boolean }> {
+  const totals = { sent: 0, failed: 0, stoppedOnFailure: false };
+  for (;;) {
+    const now = deps.clock.now();
+    const batch = await deps.outbox.due(sink.name, now, sink.batchSize);
+    if (batch.length === 0) return totals;
+    const oldest = Date.parse(batch[0].createdAt);
+    if (!force && batch.length < sink.batchSize && now.getTime() - oldest < sink.batchMs) return totals;
+    const result = await deps.send(sink, batch.map((e) => e.payload));
+    if (result.ok) {
+      await deps.outbox.remove(sink.name, batch);
+      totals.sent += batch.length;
+      continue;
+    }
+    totals.failed += batch.length;
+    const attempts = batch[0].attempts + 1;
+    const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempts - 1)) * (0.5 + deps.random() / 2);
+    const wait = Math.max(backoff, result.retryAfterMs ?? 0);
+    const next: OutboxEntry[] = batch.map((e) => ({ ...e, attempts, nextAttemptAt: new Date(now.getTime() + wait).toISOString(), lastError: result.error }));
+    if (attempts >= sink.maxAttempts) await deps.outbox.deadLetter(sink.name, next);
+    else await deps.outbox.reschedule(sink.name, next);
+    return { ...totals, stoppedOnFailure: true };
+  }
+}
+
+/** Scheduled: every sink gets whatever is due, full batch or not. */
+export async function flushAll(deps: ExportDeps) {
+  const out: Record<string, { sent: number; failed: number }> = {};
+  for (const sink of deps.sinks) out[sink.name] = await flushSink(sink, deps, true);
+  return out;
 }

@@ -1,12 +1,62 @@
+import middy from '@middy/core';
+import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
-import { NdjsonFileSink } from '../../adapters/siem/ndjson-file-sink.ts';
-import { exportEvent } from './export-event.ts';
+import { verifyChain, type AuditRecord } from '../../shared/audit-chain.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { queryInteger } from '../../shared/input.ts';
+import { exportEvent, flushAll } from './export-event.ts';
 
 const rt = () => runtime(process.env);
-let sink: NdjsonFileSink | undefined;
 
+/** Every certops event: into the audit trail and out to the SIEM sinks. */
 export const events = eventHandler(async (event) => {
-  sink ??= new NdjsonFileSink(rt().config.siemFile);
-  await exportEvent(event, { processed: rt().processed, sink });
+  await exportEvent(event, rt());
 });
+
+/** Scheduled: retries and partial batches for every sink. */
+export const flush = middy(async () => flushAll(rt()));
+
+function isoParam(query: Record<string, string>, field: string): string | undefined {
+  if (!query[field]) return undefined;
+  const t = Date.parse(query[field]);
+  if (Number.isNaN(t)) throw new ValidationError(`${field} must be an ISO 8601 time`, field);
+  return new Date(t).toISOString();
+}
+
+async function collect(iterable: AsyncIterable<AuditRecord>): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = [];
+  for await (const r of iterable) out.push(r);
+  return out;
+}
+
+export const api = apiHandler({
+  'GET /events': {
+    role: 'viewer',
+    async run(req) {
+      const filter = { certificateId: req.query.certificateId || undefined, detailType: req.query.type || undefined, from: isoParam(req.query, 'from'), to: isoParam(req.query, 'to') };
+      const page = await rt().audit.list(filter, queryInteger(req.query, 'limit', 100, 1, 1000), req.query.nextToken);
+      return { status: 200, body: page };
+    },
+  },
+  'GET /audit/verify': {
+    role: 'admin',
+    run: async () => ({ status: 200, body: verifyChain(await collect(rt().audit.all())) }),
+  },
+  'GET /siem/dead-letters': {
+    role: 'admin',
+    async run(req) {
+      const letters = await rt().outbox.deadLetters(req.query.sink || undefined);
+      return { status: 200, body: { items: letters.map(({ payload, ...rest }) => ({ ...rest, bytes: payload.length })) } };
+    },
+  },
+  'POST /siem/replay': {
+    role: 'admin',
+    async run(req) {
+      const sink = (req.body as { sink?: string } | undefined)?.sink;
+      if (sink !== undefined && !rt().sinks.some((s) => s.name === sink)) throw new ValidationError(`no sink ${sink} (configured: ${rt().sinks.map((s) => s.name).join(', ')})`, 'sink');
+      const requeued = await rt().outbox.requeueDeadLetters(sink, rt().clock.now());
+      return { status: 200, body: { requeued, delivered: await flushAll(rt()) } };
+    },
+  },
+}, () => rt().tokens);

@@ -1,4 +1,4 @@
-import type { BusEvent } from '../../shared/events/envelope.ts';
+import type { BusEvent } from '../../../shared/events/envelope.ts';
 
 const DEPLOYMENT_STATUS: Record<string, string> = {
   'deployment.succeeded': 'deployed',
@@ -11,7 +11,7 @@ const DEPLOYMENT_STATUS: Record<string, string> = {
 /** Anything that could hold key material is dropped before an event leaves certops. */
 const SECRET = /PRIVATE KEY-----/;
 
-function withoutSecrets(detail: Record<string, unknown>): Record<string, unknown> {
+export function withoutSecrets(detail: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(detail).filter(([k, v]) => !/privateKey|secret|token/i.test(k) && !(typeof v === 'string' && SECRET.test(v))));
 }
 

@@ -1,0 +1,77 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditFilter, AuditTrail } from '../../shared/ports.ts';
+import type { Page } from '../../shared/model.ts';
+import { GENESIS, recordHash, type AuditRecord } from '../../shared/audit-chain.ts';
+import { getItem, isConditionFailure, putIfAbsent, queryPage, withoutKeys, type Table } from './table.ts';
+
+const HEAD = { pk: 'AUDIT', sk: 'HEAD' };
+const pad = (seq: number) => String(seq).padStart(12, '0');
+const recordKey = (seq: number) => ({ pk: 'AUDIT', sk: `R#${pad(seq)}` });
+
+/**
+ * The hash-chained audit trail in the table, with single-item conditional writes only: a record
+ * takes the next sequence number only if it is free, then the head moves forward if nobody moved
+ * it first. A writer that loses a race, or finds a record the head does not know about (a crash
+ * between the two writes), moves the head forward and tries again.
+ */
+export class DynamoAuditTrail implements AuditTrail {
+  constructor(private readonly table: Table) {}
+
+  async append(event: { eventId: string; detailType: string; source: string; occurredAt: string; certificateId?: string; detail: Record<string, unknown> }): Promise<AuditRecord> {
+    const marker = { pk: `AUDITID#${event.eventId}`, sk: 'AUDITID' };
+    const seen = await getItem(this.table, marker);
+    if (seen) return withoutKeys<AuditRecord>((await getItem(this.table, recordKey(Number(seen.seq))))!);
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const head = (await getItem(this.table, HEAD)) ?? { seq: 0, hash: GENESIS };
+      const draft = { seq: Number(head.seq) + 1, prevHash: String(head.hash), ...event };
+      const record: AuditRecord = { ...draft, hash: recordHash(draft) };
+      const taken = !(await putIfAbsent(this.table, { ...record, ...recordKey(record.seq), ...(event.certificateId ? { gsi1pk: `AUDITCERT#${event.certificateId}`, gsi1sk: pad(record.seq) } : {}) }));
+      const winner = taken ? withoutKeys<AuditRecord>((await getItem(this.table, recordKey(record.seq)))!) : record;
+      await this.advanceHead(Number(head.seq), winner);
+      if (!taken) {
+        await putIfAbsent(this.table, { ...marker, seq: record.seq });
+        return record;
+      }
+    }
+    throw new Error('the audit trail is too busy to append to; the event will be retried');
+  }
+
+  private async advanceHead(fromSeq: number, to: AuditRecord): Promise<void> {
+    try {
+      await this.table.doc.send(new UpdateCommand({
+        TableName: this.table.name, Key: HEAD,
+        UpdateExpression: 'SET #s = :s, #h = :h',
+        ConditionExpression: 'attribute_not_exists(#s) OR #s = :from',
+        ExpressionAttributeNames: { '#s': 'seq', '#h': 'hash' },
+        ExpressionAttributeValues: { ':s': to.seq, ':h': to.hash, ':from': fromSeq },
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  async list(filter: AuditFilter, limit: number, nextToken?: string): Promise<Page<AuditRecord>> {
+    const items: AuditRecord[] = [];
+    let token = nextToken;
+    const query = filter.certificateId
+      ? { index: 'gsi1', pkName: 'gsi1pk', pk: `AUDITCERT#${filter.certificateId}` }
+      : { pkName: 'pk', pk: 'AUDIT', skPrefix: 'R#' };
+    do {
+      const page = await queryPage(this.table, { ...query, limit: limit - items.length, nextToken: token });
+      items.push(...page.items.map((i) => withoutKeys<AuditRecord>(i)).filter((r) =>
+        (!filter.detailType || r.detailType === filter.detailType) && (!filter.from || r.occurredAt >= filter.from) && (!filter.to || r.occurredAt < filter.to)));
+      token = page.nextToken;
+    } while (token && items.length < limit);
+    return { items, nextToken: token };
+  }
+
+  async *all(): AsyncIterable<AuditRecord> {
+    let token: string | undefined;
+    do {
+      const page = await queryPage(this.table, { pkName: 'pk', pk: 'AUDIT', skPrefix: 'R#', limit: 500, nextToken: token });
+      for (const item of page.items) yield withoutKeys<AuditRecord>(item);
+      token = page.nextToken;
+    } while (token);
+  }
+}
+

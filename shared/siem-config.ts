@@ -1,0 +1,80 @@
+import { ValidationError } from './errors.ts';
+
+export const SIEM_FORMATS = ['seed', 'ecs', 'ocsf', 'cef', 'splunk-hec'] as const;
+export type SiemFormat = (typeof SIEM_FORMATS)[number];
+const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+
+/** One SIEM destination: where, in which format, which events, and how they are batched and retried. */
+export interface SinkConfig {
+  name: string;
+  type: 'http' | 'syslog' | 'file';
+  format: SiemFormat;
+  /** Detail-types sent (all when empty) and the least severity sent. */
+  eventTypes: string[];
+  minSeverity: (typeof SEVERITIES)[number];
+  batchSize: number;
+  batchMs: number;
+  maxAttempts: number;
+  /** http */
+  url?: string;
+  protocol?: 'splunk-hec' | 'elastic-bulk' | 'json';
+  index?: string;
+  gzip?: boolean;
+  /** Environment variables holding secrets (HEC token, syslog client key): never in the file or the table. */
+  tokenEnv?: string;
+  /** syslog */
+  host?: string;
+  port?: number;
+  tls?: boolean;
+  caFile?: string;
+  clientCertFile?: string;
+  clientKeyEnv?: string;
+  /** file */
+  path?: string;
+  maxBytes?: number;
+}
+
+export function parseSinks(value: unknown, at: (field: string) => string, defaultFile: string): SinkConfig[] {
+  const base = { eventTypes: [], minSeverity: 'info' as const, maxAttempts: 10 };
+  if (value === undefined) return [{ ...base, name: 'file', type: 'file', format: 'seed', path: defaultFile, batchSize: 1, batchMs: 0 }];
+  if (!Array.isArray(value)) throw new ValidationError(`${at('siem.sinks')}: siem.sinks must be a list`, 'siem.sinks');
+  return value.map((raw, i) => {
+    const field = (f: string) => `siem.sinks.${i}.${f}`;
+    const fail = (f: string, message: string): never => {
+      throw new ValidationError(`${at(field(f))}: ${field(f)} ${message}`, field(f));
+    };
+    const r = (raw ?? {}) as Record<string, unknown>;
+    if (typeof r.name !== 'string' || !/^[a-z0-9-]+$/.test(r.name)) fail('name', 'must be lower-case letters, digits and dashes');
+    if (!['http', 'syslog', 'file'].includes(String(r.type))) fail('type', 'must be http, syslog or file');
+    if (!(SIEM_FORMATS as readonly string[]).includes(String(r.format ?? 'seed'))) fail('format', `must be one of ${SIEM_FORMATS.join(', ')}`);
+    if (r.minSeverity !== undefined && !(SEVERITIES as readonly string[]).includes(String(r.minSeverity))) fail('minSeverity', `must be one of ${SEVERITIES.join(', ')}`);
+    const int = (k: string, fallback: number) => {
+      const v = r[k] ?? fallback;
+      if (!Number.isInteger(v) || (v as number) < 0) fail(k, 'must be a whole number');
+      return v as number;
+    };
+    const sink: SinkConfig = {
+      ...base,
+      name: r.name as string,
+      type: r.type as SinkConfig['type'],
+      format: (r.format ?? 'seed') as SiemFormat,
+      eventTypes: Array.isArray(r.eventTypes) ? (r.eventTypes as string[]) : [],
+      minSeverity: (r.minSeverity ?? 'info') as SinkConfig['minSeverity'],
+      batchSize: Math.max(1, int('batchSize', 100)),
+      batchMs: int('batchMs', 2000),
+      maxAttempts: Math.max(1, int('maxAttempts', 10)),
+    };
+    if (sink.type === 'http') {
+      if (typeof r.url !== 'string' || !/^https?:\/\//.test(r.url)) fail('url', 'must be an http(s) URL');
+      if (r.protocol !== undefined && !['splunk-hec', 'elastic-bulk', 'json'].includes(String(r.protocol))) fail('protocol', 'must be splunk-hec, elastic-bulk or json');
+      Object.assign(sink, { url: r.url, protocol: r.protocol ?? 'json', index: r.index, gzip: r.gzip !== false, tokenEnv: r.tokenEnv, caFile: r.caFile });
+    } else if (sink.type === 'syslog') {
+      if (typeof r.host !== 'string') fail('host', 'is required');
+      Object.assign(sink, { host: r.host, port: int('port', r.tls ? 6514 : 514), tls: r.tls === true, caFile: r.caFile, clientCertFile: r.clientCertFile, clientKeyEnv: r.clientKeyEnv });
+    } else {
+      if (typeof r.path !== 'string') fail('path', 'is required');
+      Object.assign(sink, { path: r.path, maxBytes: int('maxBytes', 50 * 1024 * 1024) });
+    }
+    return sink;
+  });
+}
