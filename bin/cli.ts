@@ -23,6 +23,10 @@ const HELP = `certops: certificate lifecycle management
   certops approve|reject REQUEST_ID [--comment TEXT]   decide a request waiting for approval
   certops revoke ID --reason R                   revoke a certificate (RFC 5280 reason: keyCompromise, superseded, ...)
   certops revoke --issuer DN|--key SPKI_SHA256 --reason R [--dry-run]   revoke every certificate of an issuer or a key
+  certops siem dead-letters [--sink S]           events a SIEM sink kept refusing
+  certops siem replay [--sink S]                 send them again
+  certops audit verify                           walk the audit trail's hash chain; exit 1 naming the first broken record
+  certops audit export [--from TIME] [--to TIME] the audit trail as NDJSON evidence (each record with its hashes)
   certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth]
                                                  validate a chain locally: exit 0 valid, 1 invalid, 2 unusable input
 
@@ -53,6 +57,9 @@ const { values, positionals } = (() => {
         'no-legacy-check': { type: 'boolean' },
         format: { type: 'string' },
         comment: { type: 'string' },
+        sink: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
         reason: { type: 'string' },
         key: { type: 'string' },
         'dry-run': { type: 'boolean' },
@@ -242,6 +249,41 @@ const commands: Record<string, () => Promise<void>> = {
     const bar = (n: number) => '#'.repeat(Math.min(n, 60));
     const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)];
     process.stdout.write(`${lines.join('\n')}\n`);
+  },
+  async siem() {
+    const sub = positionals[1];
+    if (sub === 'dead-letters') {
+      const { body } = await call(client, 'GET', `/siem/dead-letters${values.sink ? `?sink=${encodeURIComponent(values.sink)}` : ''}`);
+      return out(body.items.map((l: any) => `${l.sink}  ${l.id}  ${l.attempts} attempts  ${l.lastError ?? ''}`).join('\n') || '(no dead letters)', body);
+    }
+    if (sub === 'replay') {
+      const { body } = await call(client, 'POST', '/siem/replay', values.sink ? { sink: values.sink } : {});
+      return out(`requeued ${body.requeued}; delivered ${Object.entries(body.delivered).map(([k, v]: [string, any]) => `${k}: ${v.sent} sent, ${v.failed} failed`).join('; ')}`, body);
+    }
+    usage('siem: the subcommands are dead-letters and replay');
+  },
+  async audit() {
+    const sub = positionals[1];
+    if (sub === 'verify') {
+      const { body } = await call(client, 'GET', '/audit/verify');
+      out(body.valid ? `the audit trail is intact: ${body.records} records` : `the audit trail is broken: ${body.problem.message}`, body);
+      if (!body.valid) process.exitCode = 1;
+      return;
+    }
+    if (sub === 'export') {
+      let token: string | undefined;
+      do {
+        const q = new URLSearchParams({ limit: '1000' });
+        if (values.from) q.set('from', values.from);
+        if (values.to) q.set('to', values.to);
+        if (token) q.set('nextToken', token);
+        const { body } = await call(client, 'GET', `/events?${q}`);
+        for (const r of body.items) process.stdout.write(`${JSON.stringify(r)}\n`);
+        token = body.nextToken;
+      } while (token);
+      return;
+    }
+    usage('audit: the subcommands are verify and export');
   },
   async adopt() {
     const id = positionals[1] ?? usage('adopt needs a certificate id');

@@ -248,6 +248,10 @@ export interface SiemOutbox {
   remove(sink: string, entries: OutboxEntry[]): Promise<void>;
   /** Puts the entries back with their new attempt count and time. */
   reschedule(sink: string, entries: OutboxEntry[]): Promise<void>;
+  /** Holds every delivery to the sink until `until` (a failure's backoff, or the receiver's Retry-After). */
+  pause(sink: string, until: Date): Promise<void>;
+  /** Until when deliveries to the sink are held, if they are. */
+  pausedUntil(sink: string): Promise<Date | undefined>;
   /** Moves entries that kept failing to the sink's dead letters. */
   deadLetter(sink: string, entries: OutboxEntry[]): Promise<void>;
   /** Dead letters of one sink or all, oldest first. */

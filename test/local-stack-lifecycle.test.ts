@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openssl, startStack } from './support/processes.ts';
+import { eventually, openssl, startStack } from './support/processes.ts';
 import { cli } from './support/cli.ts';
 
 describe('local stack lifecycle, tokens and roles', () => {
@@ -75,6 +75,17 @@ describe('local stack lifecycle, tokens and roles', () => {
       }
       const missing = await fetch(`${stack.url}/certificates/nope`, { headers: { authorization: `Bearer ${admin}` } });
       expect(missing.status).toBe(404);
+      // The audit trail: intact, and exportable as evidence.
+      expect((await cli(['request', 'audit.example.com', '--endpoint', stack.url], env)).code).toBe(0);
+      await eventually(async () => (await cli(['audit', 'export', '--endpoint', stack.url], env)).stdout.includes('certificate.issued'), 'the audit trail to record the issuance');
+      const verified = await cli(['audit', 'verify', '--endpoint', stack.url, '--json'], env);
+      expect(verified.code).toBe(0);
+      expect(JSON.parse(verified.stdout)).toMatchObject({ valid: true });
+      const exported = (await cli(['audit', 'export', '--endpoint', stack.url], env)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(exported.map((r) => r.seq)).toEqual(exported.map((_, i) => i + 1));
+      expect(exported.every((r) => /^[0-9a-f]{64}$/.test(r.hash))).toBe(true);
+      expect((await cli(['siem', 'dead-letters', '--endpoint', stack.url], env)).stdout).toMatch(/no dead letters/);
+      expect(JSON.parse((await cli(['siem', 'replay', '--endpoint', stack.url, '--json'], env)).stdout)).toMatchObject({ requeued: 0 });
       const cliUsage = await cli(['request'], env);
       expect(cliUsage.code).toBe(2);
       expect(cliUsage.stderr).toMatch(/request needs at least one name/);

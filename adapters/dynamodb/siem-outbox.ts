@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxEntry, SiemOutbox } from '../../shared/ports.ts';
-import { putIfAbsent, queryAll, queryPage, withoutKeys, type Table } from './table.ts';
+import { getItem, putIfAbsent, queryAll, queryPage, withoutKeys, type Table } from './table.ts';
 
 const outboxKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `OUTBOX#${sink}`, sk: `${e.createdAt}#${e.id}` });
 const deadKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `SIEMDLQ#${sink}`, sk: `${e.createdAt}#${e.id}` });
@@ -36,6 +36,15 @@ export class DynamoSiemOutbox implements SiemOutbox {
     await Promise.all(entries.map((e) => this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...e, ...outboxKey(sink, e) } }))));
   }
 
+  async pause(sink: string, until: Date): Promise<void> {
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { pk: `OUTBOXSTATE#${sink}`, sk: 'STATE', pausedUntil: until.toISOString() } }));
+  }
+
+  async pausedUntil(sink: string): Promise<Date | undefined> {
+    const item = await getItem(this.table, { pk: `OUTBOXSTATE#${sink}`, sk: 'STATE' });
+    return item?.pausedUntil ? new Date(String(item.pausedUntil)) : undefined;
+  }
+
   async deadLetter(sink: string, entries: OutboxEntry[]): Promise<void> {
     for (const e of entries) {
       await putIfAbsent(this.table, { ...e, sink, ...deadKey(sink, e) });
@@ -51,6 +60,8 @@ export class DynamoSiemOutbox implements SiemOutbox {
 
   async requeueDeadLetters(sink: string | undefined, now: Date): Promise<number> {
     const letters = await this.deadLetters(sink);
+    // Someone asked for a replay: whatever hold the last failure put on the sinks is lifted.
+    for (const s of sink ? [sink] : this.sinks()) await this.pause(s, now);
     for (const l of letters) {
       const { sink: s, ...entry } = l;
       await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...entry, attempts: 0, nextAttemptAt: now.toISOString(), lastError: undefined, ...outboxKey(s, entry) } }));

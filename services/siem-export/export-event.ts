@@ -82,6 +82,8 @@ export async function flushSink(sink: SinkConfig, deps: ExportDeps, force: boole
  */
 async function deliverDue(sink: SinkConfig, deps: ExportDeps, force: boolean): Promise<{ sent: number; failed: number; stoppedOnFailure: boolean }> {
   const totals = { sent: 0, failed: 0, stoppedOnFailure: false };
+  const paused = await deps.outbox.pausedUntil(sink.name);
+  if (paused && paused > deps.clock.now()) return { ...totals, stoppedOnFailure: true };
   for (;;) {
     const now = deps.clock.now();
     const batch = await deps.outbox.due(sink.name, now, sink.batchSize);
@@ -99,6 +101,8 @@ async function deliverDue(sink: SinkConfig, deps: ExportDeps, force: boolean): P
     const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempts - 1)) * (0.5 + deps.random() / 2);
     const wait = Math.max(backoff, result.retryAfterMs ?? 0);
     const next: OutboxEntry[] = batch.map((e) => ({ ...e, attempts, nextAttemptAt: new Date(now.getTime() + wait).toISOString(), lastError: result.error }));
+    // The receiver is down or busy: hold the whole sink, not just this batch.
+    await deps.outbox.pause(sink.name, new Date(now.getTime() + wait));
     if (attempts >= sink.maxAttempts) await deps.outbox.deadLetter(sink.name, next);
     else await deps.outbox.reschedule(sink.name, next);
     return { ...totals, stoppedOnFailure: true };
