@@ -24,6 +24,7 @@ import { loadSuiteConfig } from './suite-config.ts';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SinkConfig } from '../shared/siem-config.ts';
+import { resolveSecret } from './secrets.ts';
 import { DynamoAuditTrail } from './dynamodb/audit-trail.ts';
 import { DynamoSiemOutbox } from './dynamodb/siem-outbox.ts';
 import { HttpSink, type SendResult } from './siem/http-sink.ts';
@@ -115,20 +116,16 @@ function deploymentTarget(target: Target, environment: NodeJS.ProcessEnv, target
   }
 }
 
-function siemSender(sink: SinkConfig, environment: NodeJS.ProcessEnv, home: string): (records: string[]) => Promise<SendResult> {
+/** A sender for a SIEM sink; its secrets (HEC token, syslog client key) come from the environment or Secrets Manager. */
+async function siemSender(sink: SinkConfig, environment: NodeJS.ProcessEnv, home: string): Promise<(records: string[]) => Promise<SendResult>> {
   const file = (path: string | undefined) => (path ? readFileSync(resolve(home, path), 'utf8') : undefined);
-  const secret = (name: string | undefined) => {
-    if (!name) return undefined;
-    const value = environment[name];
-    if (!value) throw new ValidationError(`the SIEM secret ${name} for sink ${sink.name} is not set in the environment`, 'siem.sinks');
-    return value;
-  };
+  const secret = (ref: string | undefined) => (ref ? resolveSecret(ref, `siem.sinks.${sink.name}`, environment, () => new SecretsManagerClient({})) : Promise.resolve(undefined));
   if (sink.type === 'http') {
-    const http = new HttpSink({ url: sink.url!, protocol: sink.protocol ?? 'json', token: secret(sink.tokenEnv), index: sink.index, gzip: sink.gzip ?? true, caPem: file(sink.caFile), timeoutMs: 10_000 });
+    const http = new HttpSink({ url: sink.url!, protocol: sink.protocol ?? 'json', token: await secret(sink.tokenEnv), index: sink.index, gzip: sink.gzip ?? true, caPem: file(sink.caFile), timeoutMs: 10_000 });
     return (r) => http.send(r);
   }
   if (sink.type === 'syslog') {
-    const syslog = new SyslogSink({ host: sink.host!, port: sink.port!, tls: sink.tls ?? false, caPem: file(sink.caFile), certPem: file(sink.clientCertFile), keyPem: secret(sink.clientKeyEnv), timeoutMs: 10_000 });
+    const syslog = new SyslogSink({ host: sink.host!, port: sink.port!, tls: sink.tls ?? false, caPem: file(sink.caFile), certPem: file(sink.clientCertFile), keyPem: await secret(sink.clientKeyEnv), timeoutMs: 10_000 });
     return (r) => syslog.send(r);
   }
   const ndjson = new NdjsonFileSink(sink.path!, sink.maxBytes);
@@ -161,7 +158,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     return remote;
   };
   const suite = loadSuiteConfig(config.configFile, config.siemFile);
-  const senders = new Map<string, (records: string[]) => Promise<SendResult>>();
+  const senders = new Map<string, Promise<(records: string[]) => Promise<SendResult>>>();
   return {
     config,
     suite,
@@ -184,13 +181,14 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     sinks: suite.siemSinks,
     random: Math.random,
     /** Sends to a SIEM sink, its secrets read from the environment when the sender is first built. */
-    send: (sink: SinkConfig, records: string[]) => {
+    send: async (sink: SinkConfig, records: string[]) => {
       let sender = senders.get(sink.name);
       if (!sender) {
         sender = siemSender(sink, env(), config.home);
         senders.set(sink.name, sender);
+        sender.catch(() => senders.delete(sink.name));
       }
-      return sender(records);
+      return (await sender)(records);
     },
     scanner: probeTls,
     publisher: new EventBridgePublisher(config.busName, awsConfig),

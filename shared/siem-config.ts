@@ -20,7 +20,7 @@ export interface SinkConfig {
   protocol?: 'splunk-hec' | 'elastic-bulk' | 'json';
   index?: string;
   gzip?: boolean;
-  /** Environment variables holding secrets (HEC token, syslog client key): never in the file or the table. */
+  /** Where secrets come from (HEC token, syslog client key): `env:NAME` or `secretsmanager:ARN`; never the file or the table. */
   tokenEnv?: string;
   /** syslog */
   host?: string;
@@ -67,10 +67,10 @@ export function parseSinks(value: unknown, at: (field: string) => string, defaul
     if (sink.type === 'http') {
       if (typeof r.url !== 'string' || !/^https?:\/\//.test(r.url)) fail('url', 'must be an http(s) URL');
       if (r.protocol !== undefined && !['splunk-hec', 'elastic-bulk', 'json'].includes(String(r.protocol))) fail('protocol', 'must be splunk-hec, elastic-bulk or json');
-      Object.assign(sink, { url: r.url, protocol: r.protocol ?? 'json', index: r.index, gzip: r.gzip !== false, tokenEnv: r.tokenEnv, caFile: r.caFile });
+      Object.assign(sink, { url: r.url, protocol: r.protocol ?? 'json', index: r.index, gzip: r.gzip !== false, tokenEnv: r.token ?? r.tokenEnv, caFile: r.caFile });
     } else if (sink.type === 'syslog') {
       if (typeof r.host !== 'string') fail('host', 'is required');
-      Object.assign(sink, { host: r.host, port: int('port', r.tls ? 6514 : 514), tls: r.tls === true, caFile: r.caFile, clientCertFile: r.clientCertFile, clientKeyEnv: r.clientKeyEnv });
+      Object.assign(sink, { host: r.host, port: int('port', r.tls ? 6514 : 514), tls: r.tls === true, caFile: r.caFile, clientCertFile: r.clientCertFile, clientKeyEnv: r.clientKey ?? r.clientKeyEnv });
     } else {
       if (typeof r.path !== 'string') fail('path', 'is required');
       Object.assign(sink, { path: r.path, maxBytes: int('maxBytes', 50 * 1024 * 1024) });
