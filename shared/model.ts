@@ -106,10 +106,32 @@ export interface DeadLetter {
 
 export interface CtLogState {
   logUrl: string;
+  /** The log's public key (base64 SubjectPublicKeyInfo): every tree head must verify with it. */
+  key?: string;
+  /** How far the log has been read and verified against a signed tree head. */
   position: number;
+  /** The verified tree: its signed size and root, and the collapsed tree of everything read. */
   treeSize: number;
   rootHash?: string;
+  tree?: { size: number; hashes: string[] };
   updatedAt: string;
+}
+
+/** A certificate on a watched name that a CT log holds and certops did not issue or know. */
+export interface CtFinding {
+  id: string;
+  logUrl: string;
+  index: number;
+  names: string[];
+  entryType: 'x509' | 'precert';
+  fingerprintSha256: string;
+  issuer?: string;
+  notBefore?: string;
+  notAfter?: string;
+  severity: 'high' | 'medium';
+  status: 'open' | 'authorized';
+  firstSeen: string;
+  certificatePem?: string;
 }
 
 export interface Page<T> {

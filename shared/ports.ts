@@ -5,7 +5,7 @@
 import type { BusEvent } from './events/envelope.ts';
 import type { RevocationReason, RevokedEntry } from './x509/crl-builder.ts';
 import type { AuditRecord } from './audit-chain.ts';
-import type { Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
+import type { CtFinding, Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
   now(): Date;
@@ -109,6 +109,13 @@ export interface CtStateStore {
   listLogs(): Promise<CtLogState[]>;
   /** The watched domains, as stored (empty when none). */
   getWatchlist(): Promise<string[]>;
+  /** Records a finding once (by id); a later sighting of the same certificate changes nothing. */
+  putFinding(finding: CtFinding): Promise<void>;
+  getFinding(id: string): Promise<CtFinding | undefined>;
+  /** Every finding, newest first. */
+  listFindings(): Promise<CtFinding[]>;
+  /** Marks a finding authorized: its certificate (or precertificate) counts as known from now on. */
+  authorize(id: string): Promise<void>;
   putWatchlist(domains: string[]): Promise<void>;
 }
 

@@ -67,7 +67,7 @@ describe('CT verification against real log responses', () => {
     const entries = (ct('ctgo-logclient/get-entries.json').entries as { leaf_input: string }[]).map((e) => parseLeaf(b64(e.leaf_input)));
     expect(entries.map((e) => e.entryType)).toEqual(['x509', 'precert']);
     expect(certificateNames(entries[0].der)).toContain('csrcn.ssl24.jp');
-    expect(entries[1].issuerKeyHash?.toString('hex')).toBe('3760e2790f33a498f9b6c149fecfca3993954b536fbf36ad45d0a8415b79337d');
+    expect(Buffer.from(entries[1].issuerKeyHash!).toString('hex')).toBe('3760e2790f33a498f9b6c149fecfca3993954b536fbf36ad45d0a8415b79337d');
     expect(tbsNames(entries[1].der).length).toBeGreaterThan(0);
     const four = (ct('ctgo-scanner/get-entries-0-3.json').entries as { leaf_input: string }[]).map((e) => leafHash(b64(e.leaf_input)));
     expect(treeHash(four).toString('base64')).toBe('A26tmgcaUJpkFXFpkzCS8bJ29cQBEgExKAYFL8hiJ5E=');
@@ -83,5 +83,18 @@ describe('CT verification against real log responses', () => {
     });
     const restored = CollapsedTree.fromJSON(JSON.parse(JSON.stringify(tree.toJSON())));
     expect(restored.root().equals(tree.root())).toBe(true);
+  });
+});
+
+describe('starting at the end of a log', () => {
+  it('rebuilds the collapsed tree from the last leaf and its audit path, for every size', async () => {
+    const { auditPath } = await import('./support/ct-test-log.ts');
+    for (let size = 1; size <= 40; size++) {
+      const leaves = Array.from({ length: size }, (_, i) => leafHash(Buffer.from(`e${i}`)));
+      const tree = CollapsedTree.fromRightmostPath(size, leaves[size - 1], auditPath(leaves, size - 1));
+      expect(tree.root().equals(treeHash(leaves)), `size ${size}`).toBe(true);
+      tree.append(leafHash(Buffer.from('next')));
+      expect(tree.root().equals(treeHash([...leaves, leafHash(Buffer.from('next'))]))).toBe(true);
+    }
   });
 });

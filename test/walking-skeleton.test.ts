@@ -185,7 +185,7 @@ describe('walking skeleton', () => {
     await eventually(async () => siemLines().find((l) => l.event_type === 'renewal.failed' && l.correlationId === again.body.executionName), 'the second attempt to fail at verify too', 45_000);
   });
 
-  it('ct-monitor polls an RFC 6962 log and reports entries on watched domains only', async () => {
+  it('ct-monitor polls an RFC 6962 log, verifies it, and reports certificates on watched domains nobody here issued', async () => {
     const log = await startTestLog(3);
     try {
       const mk = (cn: string) => {
@@ -195,13 +195,13 @@ describe('walking skeleton', () => {
       const entries = ['decoy.example.net', 'shop.watched.test', 'watched.test.evil.example', 'other.test', 'api.shop.watched.test'].map(mk);
       entries.forEach((der, i) => log.append(x509Leaf(der, Date.now() + i)));
       expect((await api('PUT', '/ct/watchlist', { domains: ['.watched.test'] })).status).toBe(200);
-      expect((await api('POST', '/ct/logs', { url: log.url, start: 0 })).status).toBe(201);
+      expect((await api('POST', '/ct/logs', { url: log.url, key: log.key, start: 0 })).status).toBe(201);
       const observed = await eventually(async () => {
-        const found = siemLines().filter((l) => l.event_type === 'ct.certificate_observed' && l.logUrl === log.url);
+        const found = siemLines().filter((l) => l.event_type === 'ct.unauthorized_certificate' && l.logUrl === log.url);
         return found.length >= 2 && found;
-      }, 'two ct.certificate_observed events');
+      }, 'two ct.unauthorized_certificate events');
       expect(observed.map((o) => o.index).sort()).toEqual([1, 4]);
-      expect(observed.find((o) => o.index === 1)).toMatchObject({ names: ['shop.watched.test'], entryType: 'x509' });
+      expect(observed.find((o) => o.index === 1)).toMatchObject({ names: ['shop.watched.test'], entryType: 'x509', severity: 'high' });
       // The log's batch limit (3) was honoured with more calls, not more entries per call.
       expect(log.requests.filter((r) => r.startsWith('/ct/v1/get-entries')).length).toBeGreaterThanOrEqual(2);
       const state = (await api('GET', '/ct/logs')).body.items.find((l: any) => l.logUrl === log.url);

@@ -1,7 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CtStateStore } from '../../shared/ports.ts';
-import type { CtLogState } from '../../shared/model.ts';
-import { getItem, isConditionFailure, queryAll, withoutKeys, type Table } from './table.ts';
+import type { CtFinding, CtLogState } from '../../shared/model.ts';
+import { getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
 
 const logKey = (url: string) => ({ pk: `CTLOG#${url}`, sk: 'STATE' });
 const watchlistKey = { pk: 'CT', sk: 'WATCHLIST' };
@@ -32,6 +32,23 @@ export class DynamoCtStateStore implements CtStateStore {
 
   async listLogs(): Promise<CtLogState[]> {
     return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTLOGS' })).map((i) => withoutKeys<CtLogState>(i));
+  }
+
+  async putFinding(finding: CtFinding): Promise<void> {
+    await putIfAbsent(this.table, { ...finding, pk: `CTFINDING#${finding.id}`, sk: 'FINDING', gsi1pk: 'CTFINDINGS', gsi1sk: `${finding.firstSeen}#${finding.id}` });
+  }
+
+  async getFinding(id: string): Promise<CtFinding | undefined> {
+    const item = await getItem(this.table, { pk: `CTFINDING#${id}`, sk: 'FINDING' });
+    return item && withoutKeys<CtFinding>(item);
+  }
+
+  async listFindings(): Promise<CtFinding[]> {
+    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTFINDINGS' })).map((i) => withoutKeys<CtFinding>(i)).reverse();
+  }
+
+  async authorize(id: string): Promise<void> {
+    await setFields(this.table, { pk: `CTFINDING#${id}`, sk: 'FINDING' }, { status: 'authorized' });
   }
 
   async getWatchlist(): Promise<string[]> {

@@ -1,26 +1,30 @@
-import { createHash } from 'node:crypto';
 import { newEvent, type BusEvent } from '../../shared/events/envelope.ts';
-import type { CtLogState } from '../../shared/model.ts';
-import type { Clock, CtStateStore, EventPublisher } from '../../shared/ports.ts';
+import type { CtFinding, CtLogState } from '../../shared/model.ts';
+import type { CertificateStore, Clock, CtStateStore, EventPublisher } from '../../shared/ports.ts';
+import { CollapsedTree, leafHash, verifyConsistency, verifyInclusion } from '../../shared/ct/merkle.ts';
 import { parseLeaf } from '../../shared/ct/merkle-tree-leaf.ts';
-import { parseWatchEntry, watched } from '../../shared/ct/watchlist.ts';
+import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
+import { parseWatchEntry, watched, type WatchEntry } from '../../shared/ct/watchlist.ts';
+import { certificateId, fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
 import { certificateNames, tbsNames } from '../../shared/x509/tbs-names.ts';
-import { colonHex } from '../../shared/x509/certificate-record.ts';
+import { toPem } from '../../shared/x509/pem.ts';
 
-/** The two calls of a log that polling needs (the RFC 6962 client provides them). */
+/** The calls of a log that verified polling needs (the RFC 6962 client provides them). */
 export interface LogReader {
-  getSth(): Promise<{ treeSize: number; rootHash: string }>;
+  getSth(): Promise<Record<string, unknown>>;
   getEntries(start: number, end: number): Promise<{ leafInput: Uint8Array }[]>;
+  getConsistency(first: number, second: number): Promise<Buffer[]>;
+  getProofByHash(hash: Buffer, treeSize: number): Promise<{ leafIndex: number; auditPath: Buffer[] }>;
 }
 
 export interface PollDeps {
   clock: Clock;
   ct: CtStateStore;
+  certificates: CertificateStore;
   publisher: EventPublisher;
   logReader(url: string): LogReader;
-  /** Entries asked for per get-entries call, and at most per poll of one log. */
+  /** Entries asked for per get-entries call. */
   batchSize: number;
-  maxEntriesPerPoll: number;
 }
 
 export interface PollResult {
@@ -28,39 +32,121 @@ export interface PollResult {
   from: number;
   to: number;
   observed: number;
+  unauthorized: number;
+  misbehaviour?: string;
+}
+
+function misbehaviour(state: CtLogState, treeSize: number, reason: string, deps: PollDeps, index?: number): BusEvent {
+  const id = `misbehaviour:${state.logUrl}:${treeSize}:${index ?? reason.slice(0, 40)}`;
+  return newEvent('ct.log_misbehaviour', { logUrl: state.logUrl, treeSize, reason, ...(index !== undefined ? { index } : {}) }, { now: () => deps.clock.now(), newId: () => id });
+}
+
+/** A monitor that started at the log's end rebuilds the tree's right edge from the last leaf's audit path, checked against the verified root. */
+async function rightEdge(reader: LogReader, state: CtLogState): Promise<CollapsedTree | undefined> {
+  const [last] = await reader.getEntries(state.treeSize - 1, state.treeSize - 1);
+  if (!last) return undefined;
+  const hash = leafHash(last.leafInput);
+  const proof = await reader.getProofByHash(hash, state.treeSize).catch(() => undefined);
+  if (!proof || proof.leafIndex !== state.treeSize - 1) return undefined;
+  const tree = CollapsedTree.fromRightmostPath(state.treeSize, hash, proof.auditPath);
+  return state.rootHash && tree.root().equals(Buffer.from(state.rootHash, 'base64')) ? tree : undefined;
+}
+
+/** The first fetched entry the log cannot prove is in its signed tree: the one that was tampered with. */
+async function offendingEntry(reader: LogReader, leaves: Buffer[], from: number, treeSize: number, root: Buffer): Promise<number | undefined> {
+  for (let i = 0; i < leaves.length; i++) {
+    try {
+      const proof = await reader.getProofByHash(leafHash(leaves[i]), treeSize);
+      if (proof.leafIndex !== from + i || !verifyInclusion(leafHash(leaves[i]), from + i, treeSize, proof.auditPath, root)) return from + i;
+    } catch {
+      return from + i;
+    }
+  }
+  return undefined;
 }
 
 /**
- * Reads a log from its saved position up to its current tree head and reports entries for
- * watched names. Events have ids derived from log and index, so a poll repeated after a crash
+ * Reads a log from its verified position to its current signed tree head and reports entries on
+ * watched names, but only after everything read is verified: the tree head's signature, its
+ * consistency with the last verified one, and the Merkle root recomputed over the entries. On any
+ * mismatch it emits ct.log_misbehaviour (naming the entry where it can) and keeps the verified
+ * position where it was. Event ids derive from log and index, so a poll repeated after a crash
  * re-sends the same ids; the position is saved only if no other poller moved it meanwhile.
  */
 export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollResult> {
   const reader = deps.logReader(state.logUrl);
-  const sth = await reader.getSth();
-  const watchlist = (await deps.ct.getWatchlist()).map((d) => parseWatchEntry(d));
-  const end = Math.min(sth.treeSize, state.position + deps.maxEntriesPerPoll);
-  const events: BusEvent[] = [];
-  let at = state.position;
-  while (at < end) {
-    const entries = await reader.getEntries(at, Math.min(end, at + deps.batchSize) - 1);
+  const result: PollResult = { logUrl: state.logUrl, from: state.position, to: state.position, observed: 0, unauthorized: 0 };
+  const fail = async (treeSize: number, reason: string, index?: number) => {
+    await deps.publisher.publish([misbehaviour(state, treeSize, reason, deps, index)]);
+    return { ...result, misbehaviour: reason };
+  };
+  const sth = parseSth(await reader.getSth());
+  if (!sth) return fail(state.treeSize, 'get-sth answered a malformed tree head');
+  if (!state.key || !sthSignatureValid(sth, state.key)) return fail(sth.treeSize, `the tree head of size ${sth.treeSize} does not verify with the log's key`);
+  if (sth.treeSize < state.treeSize) return fail(sth.treeSize, `the tree shrank from ${state.treeSize} to ${sth.treeSize}`);
+  if (sth.treeSize === state.treeSize) {
+    if (state.rootHash && !sth.rootHash.equals(Buffer.from(state.rootHash, 'base64'))) return fail(sth.treeSize, `two tree heads of size ${sth.treeSize} have different roots`);
+    return result;
+  }
+  if (state.treeSize > 0 && state.rootHash) {
+    const proof = await reader.getConsistency(state.treeSize, sth.treeSize);
+    if (!verifyConsistency(state.treeSize, sth.treeSize, Buffer.from(state.rootHash, 'base64'), sth.rootHash, proof)) {
+      return fail(sth.treeSize, `the tree head of size ${sth.treeSize} is not consistent with the verified one of size ${state.treeSize}`);
+    }
+  }
+  const tree = state.tree || state.position === 0 ? CollapsedTree.fromJSON(state.tree) : await rightEdge(reader, state);
+  if (!tree) return fail(state.treeSize, `could not rebuild the verified tree of size ${state.treeSize} from the log's audit path`);
+  const leaves: Buffer[] = [];
+  for (let at = state.position; at < sth.treeSize; ) {
+    const entries = await reader.getEntries(at, Math.min(sth.treeSize, at + deps.batchSize) - 1);
     if (entries.length === 0) break;
-    entries.forEach((entry, i) => {
-      const event = observation(state.logUrl, at + i, entry.leafInput, watchlist, deps);
-      if (event) events.push(event);
-    });
+    for (const e of entries) {
+      leaves.push(Buffer.from(e.leafInput));
+      tree.append(leafHash(e.leafInput));
+    }
     at += entries.length;
   }
+  if (tree.size !== sth.treeSize) return fail(sth.treeSize, `the log served ${tree.size - state.position} of the ${sth.treeSize - state.position} entries its tree head covers`);
+  if (!tree.root().equals(sth.rootHash)) {
+    const index = await offendingEntry(reader, leaves, state.position, sth.treeSize, sth.rootHash);
+    return fail(sth.treeSize, `the Merkle root over the entries does not match the signed tree head of size ${sth.treeSize}${index !== undefined ? `; entry ${index} is not in it` : ''}`, index);
+  }
+  // Verified: only now may findings from these entries leave the monitor.
+  const watchlist = (await deps.ct.getWatchlist()).map((d) => parseWatchEntry(d));
+  const events: BusEvent[] = [];
+  for (const [i, leafInput] of leaves.entries()) {
+    const event = await observation(state.logUrl, state.position + i, leafInput, watchlist, deps);
+    if (event) {
+      events.push(event);
+      if (event.detailType === 'ct.unauthorized_certificate') result.unauthorized++;
+      else result.observed++;
+    }
+  }
   await deps.publisher.publish(events);
-  await deps.ct.saveLog({ ...state, position: at, treeSize: sth.treeSize, rootHash: sth.rootHash, updatedAt: deps.clock.now().toISOString() }, state.position);
-  return { logUrl: state.logUrl, from: state.position, to: at, observed: events.length };
+  await deps.ct.saveLog({ ...state, position: sth.treeSize, treeSize: sth.treeSize, rootHash: sth.rootHash.toString('base64'), tree: tree.toJSON(), updatedAt: deps.clock.now().toISOString() }, state.position);
+  return { ...result, to: sth.treeSize };
 }
 
-function observation(logUrl: string, index: number, leafInput: Uint8Array, watchlist: ReturnType<typeof parseWatchEntry>[], deps: PollDeps): BusEvent | undefined {
+/**
+ * An entry on a watched name: observed when certops knows the certificate (it is in the inventory,
+ * or a finding for it was authorized), unauthorized otherwise. A precertificate and its final
+ * certificate are one finding: precertificates are keyed by the hash of their TBS.
+ */
+async function observation(logUrl: string, index: number, leafInput: Uint8Array, watchlist: WatchEntry[], deps: PollDeps): Promise<BusEvent | undefined> {
   const leaf = parseLeaf(leafInput);
   const names = leaf.entryType === 'x509' ? certificateNames(leaf.der) : tbsNames(leaf.der);
   if (!names.some((n) => watched(n, watchlist))) return undefined;
-  const fingerprint = colonHex(createHash('sha256').update(leaf.der).digest('hex'));
-  const id = `ct:${logUrl}:${index}`;
-  return newEvent('ct.certificate_observed', { logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint }, { now: () => deps.clock.now(), newId: () => id });
+  const fingerprint = fingerprintSha256(leaf.der);
+  const findingId = certificateId(leaf.der);
+  const known = leaf.entryType === 'x509' && Boolean(await deps.certificates.get(findingId));
+  const finding = known ? undefined : await deps.ct.getFinding(findingId);
+  const ctx = (type: string) => ({ now: () => deps.clock.now(), newId: () => `ct:${type}:${logUrl}:${index}` });
+  const fields = { logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint };
+  if (known || finding?.status === 'authorized') return newEvent('ct.certificate_observed', { ...fields, certificateId: findingId }, ctx('observed'));
+  const record: CtFinding = {
+    id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, severity: 'high', status: 'open',
+    firstSeen: deps.clock.now().toISOString(), ...(leaf.entryType === 'x509' ? { certificatePem: toPem(leaf.der) } : {}),
+  };
+  await deps.ct.putFinding(record);
+  return newEvent('ct.unauthorized_certificate', { ...fields, severity: record.severity }, ctx('unauthorized'));
 }

@@ -4,7 +4,8 @@ import { runtime } from '../../adapters/runtime.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { parseListQuery } from './list-query.ts';
 import { certificateView } from './certificate-view.ts';
-import { recordIssued, recordRenewed } from './record-certificate.ts';
+import { recordCertificate, recordIssued, recordRenewed } from './record-certificate.ts';
+import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { createToken, parseTokenRequest } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
 import { performScan, requestScan, scheduledScan } from './request-scan.ts';
@@ -131,4 +132,7 @@ export const scheduledScans = middy(async () => scheduledScan(rt().suite.scanTar
 export const events = eventHandler(async (event) => {
   if (event.detailType === 'certificate.issued') await recordIssued(event.detail, rt());
   else if (event.detailType === 'renewal.succeeded') await recordRenewed(event.detail, rt());
+  else if (event.detailType === 'ct.certificate_observed' && event.detail.certificatePem) {
+    await recordCertificate(certificateBlocks(String(event.detail.certificatePem), 'certificatePem')[0], { source: 'import' }, rt(), 'certificatePem');
+  }
 });

@@ -49,6 +49,18 @@ export class CollapsedTree {
     return { size: this.size, hashes: this.hashes.map((h) => h.toString('base64')) };
   }
 
+  /**
+   * The collapsed tree of `size` from its last leaf's hash and that leaf's audit path (bottom up):
+   * the path's first siblings build the smallest perfect subtree, the rest are the larger ones. It
+   * lets a monitor start at a log's current end without reading all that came before.
+   */
+  static fromRightmostPath(size: number, lastLeafHash: Buffer, path: Buffer[]): CollapsedTree {
+    const lowBit = Math.log2(size & -size);
+    let node = lastLeafHash;
+    for (let k = 0; k < lowBit; k++) node = nodeHash(path[k], node);
+    return new CollapsedTree(size, [...path.slice(lowBit).reverse(), node]);
+  }
+
   static fromJSON(state: { size: number; hashes: string[] } | undefined): CollapsedTree {
     return state ? new CollapsedTree(state.size, state.hashes.map((h) => Buffer.from(h, 'base64'))) : new CollapsedTree();
   }

@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { leafHash, treeHash } from '../../shared/ct/merkle.ts';
@@ -12,13 +13,57 @@ export function x509Leaf(der: Uint8Array, timestampMs: number): Buffer {
   return Buffer.concat([head, len, der, Buffer.from([0, 0])]);
 }
 
+/** An RFC 6962 MerkleTreeLeaf for a precert entry: issuer key hash and the TBS without the poison extension. */
+export function precertLeaf(issuerKeyHash: Buffer, tbs: Uint8Array, timestampMs: number): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeBigUInt64BE(BigInt(timestampMs), 2);
+  head.writeUInt16BE(1, 10);
+  const len = Buffer.from([tbs.length >> 16, (tbs.length >> 8) & 0xff, tbs.length & 0xff]);
+  return Buffer.concat([head, issuerKeyHash, len, tbs, Buffer.from([0, 0])]);
+}
+
+const largestPowerOfTwoBelow = (n: number) => 2 ** Math.floor(Math.log2(n - 1));
+
+/** RFC 6962 2.1.1 PATH(m, D[n]): the audit path of leaf m, bottom up. */
+export function auditPath(hashes: Buffer[], m: number): Buffer[] {
+  if (hashes.length <= 1) return [];
+  const k = largestPowerOfTwoBelow(hashes.length);
+  return m < k ? [...auditPath(hashes.slice(0, k), m), treeHash(hashes.slice(k))] : [...auditPath(hashes.slice(k), m - k), treeHash(hashes.slice(0, k))];
+}
+
+/** RFC 6962 2.1.2 PROOF(m, D[n]). */
+export function consistencyProof(hashes: Buffer[], m: number, complete = true): Buffer[] {
+  if (m === hashes.length) return complete ? [] : [treeHash(hashes)];
+  const k = largestPowerOfTwoBelow(hashes.length);
+  return m <= k ? [...consistencyProof(hashes.slice(0, k), m, complete), treeHash(hashes.slice(k))] : [...consistencyProof(hashes.slice(k), m - k, false), treeHash(hashes.slice(0, k))];
+}
+
 /**
- * A small RFC 6962 log for tests: get-sth with the real Merkle root of its leaves and get-entries
- * honouring a maximum batch, as real logs do. Leaves can be appended while it runs.
+ * A small RFC 6962 log for tests: signed tree heads (ECDSA P-256), get-entries honouring a
+ * maximum batch, consistency and inclusion proofs, and ways to misbehave on purpose: serve an
+ * entry with a flipped bit, sign with the wrong key, or present a tree head inconsistent with
+ * the one before.
  */
-export async function startTestLog(maxBatch = 64): Promise<{ url: string; append(leaf: Buffer): void; requests: string[]; close(): Promise<void> }> {
+export async function startTestLog(maxBatch = 64) {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const leaves: Buffer[] = [];
   const requests: string[] = [];
+  const faults = { flipBitInEntry: -1, wrongSignature: false, forkedRoot: false };
+  const signedHead = (size: number) => {
+    const hashes = leaves.slice(0, size).map(leafHash);
+    let root = treeHash(hashes);
+    if (faults.forkedRoot) root = treeHash([...hashes.slice(0, -1), leafHash(Buffer.from('a different history'))]);
+    const timestamp = Date.now();
+    const data = Buffer.alloc(50);
+    data[1] = 1;
+    data.writeBigUInt64BE(BigInt(timestamp), 2);
+    data.writeBigUInt64BE(BigInt(size), 10);
+    root.copy(data, 18);
+    const sig = sign('sha256', data, faults.wrongSignature ? wrongKey : privateKey);
+    const ds = Buffer.concat([Buffer.from([4, 3, sig.length >> 8, sig.length & 0xff]), sig]);
+    return { tree_size: size, timestamp, sha256_root_hash: root.toString('base64'), tree_head_signature: ds.toString('base64') };
+  };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://log');
     requests.push(url.pathname + url.search);
@@ -26,23 +71,42 @@ export async function startTestLog(maxBatch = 64): Promise<{ url: string; append
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (url.pathname === '/ct/v1/get-sth') {
-      return json(200, { tree_size: leaves.length, timestamp: Date.now(), sha256_root_hash: treeHash(leaves.map(leafHash)).toString('base64'), tree_head_signature: '' });
+    const hashes = () => leaves.map(leafHash);
+    const q = (name: string) => Number(url.searchParams.get(name));
+    switch (url.pathname) {
+      case '/ct/v1/get-sth':
+        return json(200, signedHead(leaves.length));
+      case '/ct/v1/get-entries': {
+        const [start, end] = [q('start'), q('end')];
+        if (!(start >= 0 && end >= start && start < leaves.length)) return json(400, { error_message: 'bad range' });
+        const served = leaves.slice(start, Math.min(end + 1, start + maxBatch, leaves.length)).map((l, i) => {
+          if (start + i !== faults.flipBitInEntry) return l;
+          const flipped = Buffer.from(l);
+          flipped[flipped.length - 20] ^= 1;
+          return flipped;
+        });
+        return json(200, { entries: served.map((l) => ({ leaf_input: l.toString('base64'), extra_data: '' })) });
+      }
+      case '/ct/v1/get-sth-consistency':
+        return json(200, { consistency: consistencyProof(hashes().slice(0, q('second')), q('first')).map((h) => h.toString('base64')) });
+      case '/ct/v1/get-proof-by-hash': {
+        const want = Buffer.from(String(url.searchParams.get('hash')), 'base64');
+        const size = q('tree_size');
+        const index = hashes().slice(0, size).findIndex((h) => h.equals(want));
+        if (index < 0) return json(404, { error_message: 'no such leaf' });
+        return json(200, { leaf_index: index, audit_path: auditPath(hashes().slice(0, size), index).map((h) => h.toString('base64')) });
+      }
+      default:
+        return json(404, { error_message: 'not found' });
     }
-    if (url.pathname === '/ct/v1/get-entries') {
-      const start = Number(url.searchParams.get('start'));
-      const end = Number(url.searchParams.get('end'));
-      if (!(start >= 0 && end >= start && start < leaves.length)) return json(400, { error_message: 'bad range' });
-      const slice = leaves.slice(start, Math.min(end + 1, start + maxBatch, leaves.length));
-      return json(200, { entries: slice.map((l) => ({ leaf_input: l.toString('base64'), extra_data: '' })) });
-    }
-    json(404, { error_message: 'not found' });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    append: (leaf) => leaves.push(leaf),
+    key: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    append: (leaf: Buffer) => leaves.push(leaf),
     requests,
-    close: () => new Promise((r) => server.close(() => r())),
+    faults,
+    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
