@@ -109,8 +109,8 @@ export interface CtStateStore {
   listLogs(): Promise<CtLogState[]>;
   /** The watched domains, as stored (empty when none). */
   getWatchlist(): Promise<string[]>;
-  /** Records a finding once (by id); a later sighting of the same certificate changes nothing. */
-  putFinding(finding: CtFinding): Promise<void>;
+  /** Records a finding once (by id); false when it existed (a later sighting, or the final certificate of a precertificate). */
+  putFinding(finding: CtFinding): Promise<boolean>;
   getFinding(id: string): Promise<CtFinding | undefined>;
   /** Every finding, newest first. */
   listFindings(): Promise<CtFinding[]>;

@@ -34,8 +34,8 @@ export class DynamoCtStateStore implements CtStateStore {
     return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTLOGS' })).map((i) => withoutKeys<CtLogState>(i));
   }
 
-  async putFinding(finding: CtFinding): Promise<void> {
-    await putIfAbsent(this.table, { ...finding, pk: `CTFINDING#${finding.id}`, sk: 'FINDING', gsi1pk: 'CTFINDINGS', gsi1sk: `${finding.firstSeen}#${finding.id}` });
+  putFinding(finding: CtFinding): Promise<boolean> {
+    return putIfAbsent(this.table, { ...finding, pk: `CTFINDING#${finding.id}`, sk: 'FINDING', gsi1pk: 'CTFINDINGS', gsi1sk: `${finding.firstSeen}#${finding.id}` });
   }
 
   async getFinding(id: string): Promise<CtFinding | undefined> {

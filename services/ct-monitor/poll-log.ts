@@ -8,6 +8,7 @@ import { parseWatchEntry, watched, type WatchEntry } from '../../shared/ct/watch
 import { certificateId, fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
 import { certificateNames, tbsNames } from '../../shared/x509/tbs-names.ts';
 import { toPem } from '../../shared/x509/pem.ts';
+import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 
 /** The calls of a log that verified polling needs (the RFC 6962 client provides them). */
 export interface LogReader {
@@ -114,15 +115,23 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   // Verified: only now may findings from these entries leave the monitor.
   const watchlist = (await deps.ct.getWatchlist()).map((d) => parseWatchEntry(d));
   const events: BusEvent[] = [];
+  const findings = new Map<string, CtFinding>();
   for (const [i, leafInput] of leaves.entries()) {
-    const event = await observation(state.logUrl, state.position + i, leafInput, watchlist, deps);
-    if (event) {
-      events.push(event);
-      if (event.detailType === 'ct.unauthorized_certificate') result.unauthorized++;
-      else result.observed++;
+    const seen = await observation(state.logUrl, state.position + i, leafInput, watchlist, deps);
+    if (!seen) continue;
+    if (seen.finding) {
+      // A precertificate and its final certificate share one finding, and one alert.
+      if (findings.has(seen.finding.id)) continue;
+      findings.set(seen.finding.id, seen.finding);
+      result.unauthorized++;
+    } else {
+      result.observed++;
     }
+    events.push(seen.event);
   }
+  // Alerts go out before the findings are stored: a crash in between re-sends them (same ids), never loses them.
   await deps.publisher.publish(events);
+  for (const finding of findings.values()) await deps.ct.putFinding(finding);
   await deps.ct.saveLog({ ...state, position: sth.treeSize, treeSize: sth.treeSize, rootHash: sth.rootHash.toString('base64'), tree: tree.toJSON(), updatedAt: deps.clock.now().toISOString() }, state.position);
   return { ...result, to: sth.treeSize };
 }
@@ -132,21 +141,21 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
  * or a finding for it was authorized), unauthorized otherwise. A precertificate and its final
  * certificate are one finding: precertificates are keyed by the hash of their TBS.
  */
-async function observation(logUrl: string, index: number, leafInput: Uint8Array, watchlist: WatchEntry[], deps: PollDeps): Promise<BusEvent | undefined> {
+async function observation(logUrl: string, index: number, leafInput: Uint8Array, watchlist: WatchEntry[], deps: PollDeps): Promise<{ event: BusEvent; finding?: CtFinding } | undefined> {
   const leaf = parseLeaf(leafInput);
   const names = leaf.entryType === 'x509' ? certificateNames(leaf.der) : tbsNames(leaf.der);
   if (!names.some((n) => watched(n, watchlist))) return undefined;
   const fingerprint = fingerprintSha256(leaf.der);
-  const findingId = certificateId(leaf.der);
-  const known = leaf.entryType === 'x509' && Boolean(await deps.certificates.get(findingId));
+  const findingId = tbsIdentity(leaf.der, leaf.entryType === 'x509');
+  const known = leaf.entryType === 'x509' && Boolean(await deps.certificates.get(certificateId(leaf.der)));
   const finding = known ? undefined : await deps.ct.getFinding(findingId);
   const ctx = (type: string) => ({ now: () => deps.clock.now(), newId: () => `ct:${type}:${logUrl}:${index}` });
   const fields = { logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint };
-  if (known || finding?.status === 'authorized') return newEvent('ct.certificate_observed', { ...fields, certificateId: findingId }, ctx('observed'));
+  if (known || finding?.status === 'authorized') return { event: newEvent('ct.certificate_observed', { ...fields, ...(known ? { certificateId: certificateId(leaf.der) } : {}) }, ctx('observed')) };
+  if (finding) return undefined;
   const record: CtFinding = {
     id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, severity: 'high', status: 'open',
     firstSeen: deps.clock.now().toISOString(), ...(leaf.entryType === 'x509' ? { certificatePem: toPem(leaf.der) } : {}),
   };
-  await deps.ct.putFinding(record);
-  return newEvent('ct.unauthorized_certificate', { ...fields, severity: record.severity }, ctx('unauthorized'));
+  return { event: newEvent('ct.unauthorized_certificate', { ...fields, findingId, severity: record.severity }, ctx('unauthorized')), finding: record };
 }

@@ -1,0 +1,131 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { Rfc6962Client } from '../adapters/ct/rfc6962-client.ts';
+import { DynamoCertificateStore } from '../adapters/dynamodb/certificate-store.ts';
+import { DynamoCtStateStore } from '../adapters/dynamodb/ct-state-store.ts';
+import { pollLog, type PollDeps } from '../services/ct-monitor/poll-log.ts';
+import type { CtLogState, StoredCertificate } from '../shared/model.ts';
+import { certificateRecord } from '../shared/x509/certificate-record.ts';
+import { freshTable } from './support/dynamo.ts';
+import { makeChain, makeCert } from './support/pki.ts';
+import { precertLeaf, startTestLog, x509Leaf } from './support/ct-test-log.ts';
+
+const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+
+describe('the CT monitor verifies before it alerts', () => {
+  const events = mockClient(EventBridgeClient);
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let log: Awaited<ReturnType<typeof startTestLog>>;
+  let ct: DynamoCtStateStore;
+  let certificates: DynamoCertificateStore;
+  let deps: PollDeps;
+  const sent = () => events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ type: e.DetailType!, ...JSON.parse(e.Detail!) }));
+  const state = async () => (await ct.getLog(log.url))!;
+
+  beforeAll(async () => {
+    db = await freshTable();
+    log = await startTestLog(4);
+    ct = new DynamoCtStateStore(db.table);
+    certificates = new DynamoCertificateStore(db.table);
+    deps = { clock: { now: () => new Date() }, ct, certificates, publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }), logReader: (url) => new Rfc6962Client(url, 2, async () => undefined), batchSize: 3 };
+    await ct.putWatchlist(['.shop.example.com']);
+    await ct.saveLog({ logUrl: log.url, key: log.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() } as CtLogState, undefined);
+  });
+  afterAll(async () => {
+    await log.close();
+    await db.close();
+  });
+  beforeEach(() => {
+    events.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    log.faults.flipBitInEntry = -1;
+    log.faults.wrongSignature = false;
+    log.faults.forkedRoot = false;
+  });
+
+  const entry = async (name: string) => (await makeChain([name])).leaf;
+
+  it('stays quiet about its own certificates, alerts on the others, and counts a precertificate and its certificate once', async () => {
+    const own = await entry('www.shop.example.com');
+    const rec = certificateRecord(own.der);
+    await certificates.create({ ...rec, certificatePem: own.pem, chainPem: '', status: 'active', source: 'issued', targets: [], createdAt: new Date().toISOString() } as StoredCertificate);
+    const stranger = await entry('login.shop.example.com');
+    const decoy = await entry('shop.example.com.evil.test');
+    // A precertificate for pay.shop.example.com, then its final certificate (same TBS, plus nothing the identity counts).
+    const issuer = (await makeChain(['x.example.com'])).intermediate;
+    const final = await makeCert({ subject: 'CN=pay.shop.example.com', sans: ['pay.shop.example.com'], issuer });
+    const { children, readTlv } = await import('../shared/x509/der.ts');
+    const tbs = children(final.der, readTlv(final.der, 0))[0];
+    log.append(x509Leaf(own.der, 1));
+    log.append(x509Leaf(decoy.der, 2));
+    log.append(precertLeaf(Buffer.alloc(32, 7), final.der.subarray(tbs.offset, tbs.end), 3));
+    log.append(x509Leaf(stranger.der, 4));
+    log.append(x509Leaf(final.der, 5));
+    const result = await pollLog(await state(), deps);
+    expect(result).toMatchObject({ from: 0, to: 5, observed: 1, unauthorized: 2 });
+    const out = sent();
+    expect(out.filter((e) => e.type === 'ct.certificate_observed').map((e) => e.index)).toEqual([0]);
+    expect(out.filter((e) => e.type === 'ct.unauthorized_certificate').map((e) => [e.index, e.entryType, e.severity])).toEqual([[2, 'precert', 'high'], [3, 'x509', 'high']]);
+    const findings = await ct.listFindings();
+    expect(findings.map((f) => f.names[0]).sort()).toEqual(['login.shop.example.com', 'pay.shop.example.com']);
+    expect((await state())).toMatchObject({ position: 5, treeSize: 5 });
+  });
+
+  it('a flipped bit in one entry: misbehaviour naming it, no alert from unverified data, position kept', async () => {
+    log.append(x509Leaf((await entry('a.shop.example.com')).der, 6));
+    log.append(x509Leaf((await entry('b.shop.example.com')).der, 7));
+    log.faults.flipBitInEntry = 6;
+    const result = await pollLog(await state(), deps);
+    expect(result.misbehaviour).toMatch(/root over the entries does not match.*entry 6 is not in it/);
+    expect(sent().map((e) => e.type)).toEqual(['ct.log_misbehaviour']);
+    expect(sent()[0]).toMatchObject({ logUrl: log.url, treeSize: 7, index: 6 });
+    expect((await state()).position).toBe(5);
+  });
+
+  it('a bad signature: misbehaviour, nothing read', async () => {
+    log.faults.wrongSignature = true;
+    const result = await pollLog(await state(), deps);
+    expect(result.misbehaviour).toMatch(/does not verify with the log's key/);
+    expect(sent().map((e) => e.type)).toEqual(['ct.log_misbehaviour']);
+    expect((await state()).position).toBe(5);
+  });
+
+  it('two inconsistent tree heads: misbehaviour', async () => {
+    log.faults.forkedRoot = true;
+    const result = await pollLog(await state(), deps);
+    expect(result.misbehaviour).toMatch(/not consistent with the verified one of size 5/);
+    expect((await state()).position).toBe(5);
+  });
+
+  it('a crash between fetching and saving resumes with no gap, and alerts again only with the same ids', async () => {
+    const failing = { ...deps, ct: Object.assign(Object.create(ct), { saveLog: async () => { throw new Error('crash'); } }) };
+    await expect(pollLog(await state(), failing)).rejects.toThrow('crash');
+    const first = sent().filter((e) => e.type === 'ct.unauthorized_certificate').map((e) => e.eventId);
+    expect(first).toHaveLength(2);
+    expect((await state()).position).toBe(5);
+    events.resetHistory();
+    const result = await pollLog(await state(), deps);
+    expect(result).toMatchObject({ from: 5, to: 7 });
+    // The findings were recorded before the crash; the retry re-sends nothing new.
+    expect(sent().filter((e) => e.type === 'ct.unauthorized_certificate').map((e) => e.eventId)).toEqual([]);
+    expect(first.every((id) => id.startsWith(`ct:unauthorized:${log.url}:`))).toBe(true);
+    expect((await state()).position).toBe(7);
+  });
+
+  it('starts at the end of a log without reading its past, then verifies what comes next', async () => {
+    const fresh = await startTestLog(10);
+    try {
+      for (let i = 0; i < 13; i++) fresh.append(x509Leaf((await entry(`old${i}.other.test`)).der, i));
+      const head = JSON.parse(await (await fetch(`${fresh.url}/ct/v1/get-sth`)).text());
+      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 13, treeSize: 13, rootHash: head.sha256_root_hash, updatedAt: new Date().toISOString() }, undefined);
+      fresh.append(x509Leaf((await entry('new.shop.example.com')).der, 99));
+      const result = await pollLog((await ct.getLog(fresh.url))!, deps);
+      expect(result).toMatchObject({ from: 13, to: 14, unauthorized: 1 });
+      expect(fresh.requests.filter((r) => r.startsWith('/ct/v1/get-entries')).length).toBe(2);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
