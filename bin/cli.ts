@@ -23,6 +23,9 @@ const HELP = `certops: certificate lifecycle management
   certops approve|reject REQUEST_ID [--comment TEXT]   decide a request waiting for approval
   certops revoke ID --reason R                   revoke a certificate (RFC 5280 reason: keyCompromise, superseded, ...)
   certops revoke --issuer DN|--key SPKI_SHA256 --reason R [--dry-run]   revoke every certificate of an issuer or a key
+  certops ct logs add URL --key KEY [--start now|0] · certops ct logs list · certops ct logs load LOGLIST.json
+  certops ct watch add|remove DOMAIN... · certops ct watch list   (.example.com: the domain and its subdomains)
+  certops ct poll --once                         read every log now · certops ct findings · certops ct authorize FINDING_ID
   certops siem dead-letters [--sink S]           events a SIEM sink kept refusing
   certops siem replay [--sink S]                 send them again
   certops audit verify                           walk the audit trail's hash chain; exit 1 naming the first broken record
@@ -58,6 +61,8 @@ const { values, positionals } = (() => {
         format: { type: 'string' },
         comment: { type: 'string' },
         sink: { type: 'string' },
+        start: { type: 'string' },
+        once: { type: 'boolean' },
         from: { type: 'string' },
         to: { type: 'string' },
         reason: { type: 'string' },
@@ -249,6 +254,49 @@ const commands: Record<string, () => Promise<void>> = {
     const bar = (n: number) => '#'.repeat(Math.min(n, 60));
     const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)];
     process.stdout.write(`${lines.join('\n')}\n`);
+  },
+  async ct() {
+    const [, area, verb, ...rest] = positionals;
+    if (area === 'logs' && verb === 'add') {
+      const url = rest[0] ?? usage('ct logs add needs a URL');
+      if (!values.key) usage('ct logs add needs --key (the log\'s public key, base64)');
+      const { body } = await call(client, 'POST', '/ct/logs', { url, key: values.key, start: values.start === '0' ? 0 : 'now' });
+      return out(`watching ${body.logUrl} from entry ${body.position}`, body);
+    }
+    if (area === 'logs' && verb === 'list') {
+      const { body } = await call(client, 'GET', '/ct/logs');
+      return out(body.items.map((l: any) => `${l.logUrl}  verified to ${l.position} of ${l.treeSize}`).join('\n') || '(no logs)', body);
+    }
+    if (area === 'logs' && verb === 'load') {
+      const { readLogList } = await import('../shared/ct/log-list.ts');
+      const file = rest[0] ?? usage('ct logs load needs a log list file (Google v3 JSON)');
+      const logs = readLogList(JSON.parse(readFileSync(file, 'utf8'))).filter((l) => l.kind === 'rfc6962');
+      const added = [];
+      for (const l of logs) added.push((await call(client, 'POST', '/ct/logs', { url: l.url, key: l.key, start: 'now' })).body);
+      return out(`watching ${added.length} logs from ${file}`, added);
+    }
+    if (area === 'watch' && (verb === 'add' || verb === 'remove' || verb === 'list')) {
+      const current: string[] = (await call(client, 'GET', '/ct/watchlist')).body.domains;
+      if (verb === 'list') return out(current.join('\n') || '(nothing watched)', { domains: current });
+      if (rest.length === 0) usage(`ct watch ${verb} needs at least one domain`);
+      const domains = verb === 'add' ? [...current, ...rest] : current.filter((d) => !rest.map((r) => r.toLowerCase()).includes(d));
+      const { body } = await call(client, 'PUT', '/ct/watchlist', { domains });
+      return out(body.domains.join('\n') || '(nothing watched)', body);
+    }
+    if (area === 'poll') {
+      const { body } = await call(client, 'POST', '/ct/poll', {});
+      return out(body.logs.map((l: any) => `${l.logUrl}: ${l.from} → ${l.to}, ${l.unauthorized} unauthorized, ${l.observed} known${l.misbehaviour ? `; MISBEHAVIOUR: ${l.misbehaviour}` : ''}`).join('\n') || '(no logs)', body);
+    }
+    if (area === 'findings') {
+      const { body } = await call(client, 'GET', '/ct/findings');
+      return out(body.items.map((f: any) => `${f.id}  ${f.status.padEnd(10)} ${f.severity.padEnd(6)} ${f.names.join(', ')}  (${f.entryType} at ${f.logUrl} #${f.index})`).join('\n') || '(no findings)', body);
+    }
+    if (area === 'authorize') {
+      const id = verb ?? usage('ct authorize needs a finding id');
+      const { body } = await call(client, 'POST', `/ct/findings/${encodeURIComponent(id)}/authorize`, {});
+      return out(`authorized ${body.id}: ${body.names.join(', ')}`, body);
+    }
+    usage('ct: logs add|list|load, watch add|remove|list, poll, findings, authorize');
   },
   async siem() {
     const sub = positionals[1];

@@ -1,0 +1,89 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLogList } from '../shared/ct/log-list.ts';
+import { parseWatchEntry, watched } from '../shared/ct/watchlist.ts';
+import { cli } from './support/cli.ts';
+import { startTestLog, x509Leaf } from './support/ct-test-log.ts';
+import { makeChain } from './support/pki.ts';
+import { eventually, startStack, type RunningStack } from './support/processes.ts';
+
+describe('watching CT from the CLI', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-ct-cli-'));
+  let stack: RunningStack;
+  let log: Awaited<ReturnType<typeof startTestLog>>;
+  let env: Record<string, string>;
+  const run = async (...args: string[]) => {
+    const r = await cli([...args, '--endpoint', stack.url, '--json'], env);
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout);
+  };
+
+  beforeAll(async () => {
+    [stack, log] = await Promise.all([startStack(home), startTestLog(5)]);
+    env = { CERTOPS_HOME: home };
+  });
+  afterAll(async () => {
+    await Promise.all([stack?.stop(), log?.close()]);
+  });
+
+  it('adds a log and a watch, polls, lists findings, and authorizing one makes it known', async () => {
+    // Certificates carry A-labels; the watch is written as a person would, with U-labels and capitals.
+    const rogue = (await makeChain(['vpn.xn--bcher-kva.example'])).leaf;
+    log.append(x509Leaf((await makeChain(['unrelated.test'])).leaf.der, 1));
+    log.append(x509Leaf(rogue.der, 2));
+    expect(await run('ct', 'logs', 'add', log.url, '--key', log.key, '--start', '0')).toMatchObject({ position: 0 });
+    expect((await run('ct', 'watch', 'add', '.BÜCHER.example')).domains).toEqual(['.bücher.example']);
+    const polled = await run('ct', 'poll', '--once');
+    expect(polled.logs[0]).toMatchObject({ from: 0, to: 2, unauthorized: 1 });
+    const findings = (await run('ct', 'findings')).items;
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ names: ['vpn.xn--bcher-kva.example'], status: 'open', severity: 'high' });
+    await run('ct', 'authorize', findings[0].id);
+    await eventually(async () => (await run('list', '--domain', 'vpn.xn--bcher-kva.example')).items.length === 1, 'the authorized certificate in the inventory');
+    // Seen again in another entry: known now, so observed, not an alert.
+    log.append(x509Leaf(rogue.der, 3));
+    expect((await run('ct', 'poll', '--once')).logs[0]).toMatchObject({ to: 3, unauthorized: 0, observed: 1 });
+    expect((await run('ct', 'logs', 'list')).items[0]).toMatchObject({ position: 3, treeSize: 3 });
+    expect((await run('ct', 'watch', 'remove', '.bücher.example')).domains).toEqual([]);
+  });
+
+  it('refuses a log whose tree head does not verify with the key given', async () => {
+    const other = await startTestLog();
+    try {
+      const r = await cli(['ct', 'logs', 'add', other.url, '--key', log.key, '--endpoint', stack.url], env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/does not verify with key \(field: key\)/);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('log lists and watchlists', () => {
+  it('reads usable logs from a v3 log list', () => {
+    const icarus = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/ct/icarus/log.json'), 'utf8'));
+    const list = { operators: [{ name: 'Google', logs: [icarus, { ...icarus, url: 'https://retired.example/', state: { retired: { timestamp: '2020-01-01T00:00:00Z' } } }], tiled_logs: [{ description: 'tiled', monitoring_url: 'https://tiles.example/', key: icarus.key, state: { usable: {} } }] }] };
+    expect(readLogList(list)).toEqual([
+      { description: "Google 'Icarus' log", url: 'https://ct.googleapis.com/icarus/', key: icarus.key, kind: 'rfc6962' },
+      { description: 'tiled', url: 'https://tiles.example/', key: icarus.key, kind: 'static' },
+    ]);
+    expect(() => readLogList({})).toThrow(/operators/);
+  });
+
+  it('matches names label by label from the right, with IDNA, wildcards and redacted labels', () => {
+    const list = ['.example.com', 'exact.example.org', '.bücher.de'].map((d) => parseWatchEntry(d));
+    expect(watched('example.com', list)).toBe(true);
+    expect(watched('a.b.EXAMPLE.com', list)).toBe(true);
+    expect(watched('example.com.evil.net', list)).toBe(false);
+    expect(watched('notexample.com', list)).toBe(false);
+    expect(watched('exact.example.org', list)).toBe(true);
+    expect(watched('sub.exact.example.org', list)).toBe(false);
+    expect(watched('*.example.com', list)).toBe(true);
+    expect(watched('?.example.com', list)).toBe(true);
+    expect(watched('shop.xn--bcher-kva.de', list)).toBe(true);
+    expect(() => parseWatchEntry('not a domain!')).toThrow();
+  });
+});
+
