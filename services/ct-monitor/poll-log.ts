@@ -24,8 +24,37 @@ export interface PollDeps {
   certificates: CertificateStore;
   publisher: EventPublisher;
   logReader(url: string): LogReader;
-  /** Entries asked for per get-entries call. */
+  /** Entries asked for per get-entries call, and get-entries calls in flight at once. */
   batchSize: number;
+  concurrency?: number;
+}
+
+/**
+ * Entries from..to-1, fetched in batches with up to `concurrency` requests in flight, in order.
+ * A log may answer with fewer entries than asked (its own batch limit): the rest of that batch
+ * is asked for again, so nothing is skipped and nothing past the tree is requested.
+ */
+export async function fetchRange(reader: LogReader, from: number, to: number, batchSize: number, concurrency: number): Promise<Uint8Array[]> {
+  const starts: number[] = [];
+  for (let at = from; at < to; at += batchSize) starts.push(at);
+  const chunks: Uint8Array[][] = new Array(starts.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < starts.length) {
+      const k = next++;
+      const end = Math.min(to, starts[k] + batchSize);
+      const chunk: Uint8Array[] = [];
+      for (let at = starts[k]; at < end; ) {
+        const entries = await reader.getEntries(at, end - 1);
+        if (entries.length === 0) throw new Error(`the log returned no entries for ${at}..${end - 1}`);
+        chunk.push(...entries.map((e) => e.leafInput));
+        at += entries.length;
+      }
+      chunks[k] = chunk;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, starts.length) }, worker));
+  return chunks.flat();
 }
 
 export interface PollResult {
@@ -97,16 +126,15 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   }
   const tree = state.tree || state.position === 0 ? CollapsedTree.fromJSON(state.tree) : await rightEdge(reader, state);
   if (!tree) return fail(state.treeSize, `could not rebuild the verified tree of size ${state.treeSize} from the log's audit path`);
-  const leaves: Buffer[] = [];
-  for (let at = state.position; at < sth.treeSize; ) {
-    const entries = await reader.getEntries(at, Math.min(sth.treeSize, at + deps.batchSize) - 1);
-    if (entries.length === 0) break;
-    for (const e of entries) {
-      leaves.push(Buffer.from(e.leafInput));
-      tree.append(leafHash(e.leafInput));
-    }
-    at += entries.length;
+  let leaves: Buffer[];
+  try {
+    leaves = (await fetchRange(reader, state.position, sth.treeSize, deps.batchSize, deps.concurrency ?? 4)).map((l) => Buffer.from(l));
+  } catch (err) {
+    // A log that answers with nothing for entries its tree head covers is misbehaving; a network fault is not.
+    if ((err as Error).message.startsWith('the log returned no entries')) return fail(sth.treeSize, (err as Error).message);
+    throw err;
   }
+  for (const leaf of leaves) tree.append(leafHash(leaf));
   if (tree.size !== sth.treeSize) return fail(sth.treeSize, `the log served ${tree.size - state.position} of the ${sth.treeSize - state.position} entries its tree head covers`);
   if (!tree.root().equals(sth.rootHash)) {
     const index = await offendingEntry(reader, leaves, state.position, sth.treeSize, sth.rootHash);

@@ -49,9 +49,10 @@ export async function startTestLog(maxBatch = 64) {
   const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const leaves: Buffer[] = [];
   const requests: string[] = [];
-  const faults = { flipBitInEntry: -1, wrongSignature: false, forkedRoot: false };
+  const faults = { flipBitInEntry: -1, wrongSignature: false, forkedRoot: false, latencyMs: 0 };
+  const leafHashes: Buffer[] = [];
   const signedHead = (size: number) => {
-    const hashes = leaves.slice(0, size).map(leafHash);
+    const hashes = leafHashes.slice(0, size);
     let root = treeHash(hashes);
     if (faults.forkedRoot) root = treeHash([...hashes.slice(0, -1), leafHash(Buffer.from('a different history'))]);
     const timestamp = Date.now();
@@ -64,14 +65,15 @@ export async function startTestLog(maxBatch = 64) {
     const ds = Buffer.concat([Buffer.from([4, 3, sig.length >> 8, sig.length & 0xff]), sig]);
     return { tree_size: size, timestamp, sha256_root_hash: root.toString('base64'), tree_head_signature: ds.toString('base64') };
   };
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(async (req, res) => {
+    if (faults.latencyMs) await new Promise((r) => setTimeout(r, faults.latencyMs));
     const url = new URL(req.url ?? '/', 'http://log');
     requests.push(url.pathname + url.search);
     const json = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    const hashes = () => leaves.map(leafHash);
+    const hashes = () => leafHashes;
     const q = (name: string) => Number(url.searchParams.get(name));
     switch (url.pathname) {
       case '/ct/v1/get-sth':
@@ -104,7 +106,10 @@ export async function startTestLog(maxBatch = 64) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     key: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
-    append: (leaf: Buffer) => leaves.push(leaf),
+    append: (leaf: Buffer) => {
+      leaves.push(leaf);
+      leafHashes.push(leafHash(leaf));
+    },
     requests,
     faults,
     close: () => new Promise<void>((r) => server.close(() => r())),
