@@ -24,6 +24,8 @@ export interface SuiteConfig {
   deploymentRules: DeploymentRule[];
   /** SIEM destinations; without configuration, one NDJSON file in the seed format. */
   siemSinks: SinkConfig[];
+  /** For CT: the issuers expected for each watched domain (`.example.com: [DN, ...]`). */
+  ctAllowedIssuers: Record<string, string[]>;
 }
 
 
@@ -35,7 +37,7 @@ export interface IssuerConfig {
   signingAlgorithm?: string;
 }
 
-export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile) });
+export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), ctAllowedIssuers: {} });
 
 function readRoots(file: unknown, base: string): string {
   if (file === undefined) return '';
@@ -69,6 +71,14 @@ function parseDeploymentRules(value: unknown, at: (field: string) => string): De
     if (!Array.isArray(r.targets) || r.targets.length === 0 || r.targets.some((t: unknown) => typeof t !== 'string')) throw new ValidationError(`${at(field)}: ${field}.targets must list target names`, `${field}.targets`);
     return { domain: r.domain, environment: r.environment, targets: r.targets };
   });
+}
+
+function parseAllowedIssuers(value: unknown, at: (field: string) => string): Record<string, string[]> {
+  if (value === undefined) return {};
+  if (!value || typeof value !== 'object' || Array.isArray(value) || Object.values(value).some((v) => !Array.isArray(v) || v.some((d) => typeof d !== 'string'))) {
+    throw new ValidationError(`${at('ct.allowedIssuers')}: ct.allowedIssuers maps each domain to a list of issuer DNs`, 'ct.allowedIssuers');
+  }
+  return value as Record<string, string[]>;
 }
 
 /** Reads and checks the file; a mistake is a ValidationError naming the file, line and field. */
@@ -117,5 +127,6 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     issuers: parseIssuers(root.issuers, at),
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
     siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile),
+    ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
   };
 }

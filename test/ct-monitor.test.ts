@@ -73,6 +73,23 @@ describe('the CT monitor verifies before it alerts', () => {
     expect((await state())).toMatchObject({ position: 5, treeSize: 5 });
   });
 
+  it('rates an unknown certificate medium when its issuer is one the domain expects, high otherwise', async () => {
+    const expectedIssuer = (await makeChain(['x.example.com'])).intermediate;
+    const fromExpected = await makeCert({ subject: 'CN=api.shop.example.com', sans: ['api.shop.example.com'], issuer: expectedIssuer });
+    const fresh = await startTestLog();
+    try {
+      fresh.append(x509Leaf(fromExpected.der, 1));
+      const otherCa = await makeCert({ subject: 'CN=Other CA', ca: true });
+      fresh.append(x509Leaf((await makeCert({ subject: 'CN=other.shop.example.com', sans: ['other.shop.example.com'], issuer: otherCa })).der, 2));
+      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: '' }, undefined);
+      await pollLog((await ct.getLog(fresh.url))!, { ...deps, allowedIssuers: { '.shop.example.com': ['CN=Test Intermediate'] } });
+      const alerts = sent().filter((e) => e.type === 'ct.unauthorized_certificate' && e.logUrl === fresh.url);
+      expect(alerts.map((e) => [e.names[0], e.severity, e.issuer])).toEqual([['api.shop.example.com', 'medium', 'CN=Test Intermediate'], ['other.shop.example.com', 'high', 'CN=Other CA']]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('a flipped bit in one entry: misbehaviour naming it, no alert from unverified data, position kept', async () => {
     log.append(x509Leaf((await entry('a.shop.example.com')).der, 6));
     log.append(x509Leaf((await entry('b.shop.example.com')).der, 7));

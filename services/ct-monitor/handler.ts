@@ -10,7 +10,7 @@ import { pollLog } from './poll-log.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 
 const rt = () => runtime(process.env);
-const deps = () => ({ ...rt(), logReader: (url: string) => new Rfc6962Client(url), batchSize: 256 });
+const deps = () => ({ ...rt(), logReader: (url: string) => new Rfc6962Client(url), batchSize: 256, concurrency: 4, allowedIssuers: rt().suite.ctAllowedIssuers });
 
 async function pollAll() {
   const results = [];

@@ -6,7 +6,7 @@ import { parseLeaf } from '../../shared/ct/merkle-tree-leaf.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 import { parseWatchEntry, watched, type WatchEntry } from '../../shared/ct/watchlist.ts';
 import { certificateId, fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
-import { certificateNames, tbsNames } from '../../shared/x509/tbs-names.ts';
+import { certificateIssuer, certificateNames, tbsIssuer, tbsNames } from '../../shared/x509/tbs-names.ts';
 import { toPem } from '../../shared/x509/pem.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 
@@ -27,6 +27,8 @@ export interface PollDeps {
   /** Entries asked for per get-entries call, and get-entries calls in flight at once. */
   batchSize: number;
   concurrency?: number;
+  /** Issuers (DNs) expected for names under a domain: an unknown certificate from one of them is medium severity, else high. */
+  allowedIssuers?: Record<string, string[]>;
 }
 
 /**
@@ -181,9 +183,11 @@ async function observation(logUrl: string, index: number, leafInput: Uint8Array,
   const fields = { logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint };
   if (known || finding?.status === 'authorized') return { event: newEvent('ct.certificate_observed', { ...fields, ...(known ? { certificateId: certificateId(leaf.der) } : {}) }, ctx('observed')) };
   if (finding) return undefined;
+  const issuer = leaf.entryType === 'x509' ? certificateIssuer(leaf.der) : tbsIssuer(leaf.der);
+  const allowed = Object.entries(deps.allowedIssuers ?? {}).filter(([domain]) => names.some((n) => watched(n, [parseWatchEntry(domain)]))).flatMap(([, issuers]) => issuers);
   const record: CtFinding = {
-    id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, severity: 'high', status: 'open',
+    id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, issuer, severity: allowed.includes(issuer) ? 'medium' : 'high', status: 'open',
     firstSeen: deps.clock.now().toISOString(), ...(leaf.entryType === 'x509' ? { certificatePem: toPem(leaf.der) } : {}),
   };
-  return { event: newEvent('ct.unauthorized_certificate', { ...fields, findingId, severity: record.severity }, ctx('unauthorized')), finding: record };
+  return { event: newEvent('ct.unauthorized_certificate', { ...fields, findingId, issuer, severity: record.severity }, ctx('unauthorized')), finding: record };
 }

@@ -1,4 +1,5 @@
 import { children, oidString, readTlv, type Tlv } from './der.ts';
+import { readName } from './distinguished-name.ts';
 
 const CN = '2.5.4.3';
 const SAN = '2.5.29.17';
@@ -50,4 +51,17 @@ function sanDnsNames(buf: Uint8Array, wrapper: Tlv): string[] {
     return children(buf, names, 'subjectAltName').filter((g) => g.tag === 0x82).map((g) => text(buf, g));
   }
   return [];
+}
+
+/** The issuer DN (RFC 4514 text) of a TBSCertificate, read directly from the DER. */
+export function tbsIssuer(tbs: Uint8Array): string {
+  const fields = children(tbs, readTlv(tbs, 0, 'tbs'), 'tbs');
+  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+  return readName(tbs, fields[offset + 2], 'issuer').text;
+}
+
+/** The issuer DN of a whole certificate. */
+export function certificateIssuer(cert: Uint8Array): string {
+  const tbs = children(cert, readTlv(cert, 0, 'certificate'), 'certificate')[0];
+  return tbsIssuer(cert.subarray(tbs.offset, tbs.end));
 }
