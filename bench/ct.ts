@@ -52,7 +52,7 @@ async function certops(latencyMs: number): Promise<{ rate: number; correct: bool
   const matched = new Set<number>();
   const publisher = { publish: async (events: BusEvent[]) => events.forEach((e) => e.detailType === 'ct.unauthorized_certificate' && matched.add(Number(e.detail.index))) };
   const start = performance.now();
-  await pollLog({ logUrl: log.url, key: log.key, position: 0, treeSize: 0, updatedAt: '' }, { clock: { now: () => new Date() }, ct, certificates: new DynamoCertificateStore(db.table), publisher, logReader: (u) => new Rfc6962Client(u), batchSize: 1000, concurrency: 8 });
+  await pollLog({ logUrl: log.url, key: log.key, position: 0, treeSize: 0, updatedAt: '' }, { clock: { now: () => new Date() }, ct, certificates: new DynamoCertificateStore(db.table), publisher, logReader: (s) => new Rfc6962Client(s.logUrl), batchSize: 1000, concurrency: 8 });
   const rate = ENTRIES / ((performance.now() - start) / 1000);
   await db.close();
   return { rate, correct: matched.size === expected.size && [...expected].every((i) => matched.has(i)) };

@@ -106,6 +106,8 @@ export interface DeadLetter {
 
 export interface CtLogState {
   logUrl: string;
+  /** RFC 6962 (get-sth, get-entries) or the static CT API (checkpoint and tiles). */
+  kind?: 'rfc6962' | 'static';
   /** The log's public key (base64 SubjectPublicKeyInfo): every tree head must verify with it. */
   key?: string;
   /** How far the log has been read and verified against a signed tree head. */

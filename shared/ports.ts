@@ -266,3 +266,17 @@ export interface SiemOutbox {
   /** Moves dead letters back into the outbox to be tried again; returns how many. */
   requeueDeadLetters(sink: string | undefined, now: Date): Promise<number>;
 }
+
+/**
+ * The calls of a log that verified polling needs. RFC 6962 logs offer proofs; static-ct-api logs
+ * offer hash tiles instead (and their consistency follows from recomputing the root over the
+ * entries, since the tree is rebuilt from the verified prefix).
+ */
+export interface LogReader {
+  getSth(): Promise<Record<string, unknown>>;
+  getEntries(start: number, end: number): Promise<{ leafInput: Uint8Array }[]>;
+  getConsistency?(first: number, second: number): Promise<Buffer[]>;
+  getProofByHash?(hash: Buffer, treeSize: number): Promise<{ leafIndex: number; auditPath: Buffer[] }>;
+  /** What the log says entries start..end hash to (static-ct-api level-0 tiles). */
+  leafHashes?(start: number, end: number): Promise<Buffer[]>;
+}

@@ -29,7 +29,7 @@ describe('the CT monitor verifies before it alerts', () => {
     log = await startTestLog(4);
     ct = new DynamoCtStateStore(db.table);
     certificates = new DynamoCertificateStore(db.table);
-    deps = { clock: { now: () => new Date() }, ct, certificates, publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }), logReader: (url) => new Rfc6962Client(url, 2, async () => undefined), batchSize: 3 };
+    deps = { clock: { now: () => new Date() }, ct, certificates, publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }), logReader: (state) => new Rfc6962Client(state.logUrl, 2, async () => undefined), batchSize: 3 };
     await ct.putWatchlist(['.shop.example.com']);
     await ct.saveLog({ logUrl: log.url, key: log.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() } as CtLogState, undefined);
   });
@@ -143,6 +143,48 @@ describe('the CT monitor verifies before it alerts', () => {
       expect(fresh.requests.filter((r) => r.startsWith('/ct/v1/get-entries')).length).toBe(2);
     } finally {
       await fresh.close();
+    }
+  });
+});
+
+describe('a static-ct-api log', () => {
+  it('reads the signed checkpoint and full and partial tiles, verifies, and finds a tampered entry with the hash tiles', async () => {
+    const { startStaticLog } = await import('./support/static-ct-log.ts');
+    const { logReaderFor } = await import('../adapters/ct/log-readers.ts');
+    const { StaticCtClient } = await import('../adapters/ct/static-ct-client.ts');
+    expect([0, 5, 999, 1000, 1234067].map(StaticCtClient.tilePath)).toEqual(['000', '005', '999', 'x001/000', 'x001/x234/067']);
+    const events = mockClient(EventBridgeClient);
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    const db = await freshTable();
+    const log = await startStaticLog();
+    try {
+      const ct = new DynamoCtStateStore(db.table);
+      await ct.putWatchlist(['.tiles.example.com']);
+      const leaf = (await makeChain(['in.tiles.example.com'])).leaf;
+      const other = (await makeChain(['elsewhere.test'])).leaf;
+      for (let i = 0; i < 300; i++) log.appendCertificate(i === 270 ? leaf.der : other.der, i);
+      await ct.saveLog({ logUrl: log.url, kind: 'static', key: log.key, position: 0, treeSize: 0, updatedAt: '' }, undefined);
+      const deps: PollDeps = { clock: { now: () => new Date() }, ct, certificates: new DynamoCertificateStore(db.table), publisher: new EventBridgePublisher('t', { region: 'eu-west-1', credentials }), logReader: logReaderFor, batchSize: 256 };
+      const result = await pollLog((await ct.getLog(log.url))!, deps);
+      expect(result).toMatchObject({ from: 0, to: 300, unauthorized: 1 });
+      expect(log.requests).toEqual(expect.arrayContaining(['checkpoint', 'tile/data/000', 'tile/data/001.p/44']));
+      const sentTypes = () => events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ type: e.DetailType, ...JSON.parse(e.Detail!) }));
+      expect(sentTypes().find((e) => e.type === 'ct.unauthorized_certificate')).toMatchObject({ index: 270, names: ['in.tiles.example.com'] });
+      // More entries, one of them altered in its data tile: the hash tiles name it.
+      for (let i = 0; i < 20; i++) log.appendCertificate(other.der, 300 + i);
+      log.faults.flipBitInEntry = 305;
+      events.resetHistory();
+      const bad = await pollLog((await ct.getLog(log.url))!, deps);
+      expect(bad.misbehaviour).toMatch(/entry 305 is not in it/);
+      expect(sentTypes().map((e) => e.type)).toEqual(['ct.log_misbehaviour']);
+      expect((await ct.getLog(log.url))!.position).toBe(300);
+      // A checkpoint signed by another key is refused.
+      const stranger = await startStaticLog();
+      expect(await logReaderFor({ logUrl: stranger.url, kind: 'static', key: log.key }).getSth()).toEqual({});
+      await stranger.close();
+    } finally {
+      await log.close();
+      await db.close();
     }
   });
 });

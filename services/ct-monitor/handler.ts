@@ -1,16 +1,16 @@
 import middy from '@middy/core';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
-import { Rfc6962Client } from '../../adapters/ct/rfc6962-client.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
 import { parseWatchEntry } from '../../shared/ct/watchlist.ts';
 import { pollLog } from './poll-log.ts';
+import { logReaderFor } from '../../adapters/ct/log-readers.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 
 const rt = () => runtime(process.env);
-const deps = () => ({ ...rt(), logReader: (url: string) => new Rfc6962Client(url), batchSize: 256, concurrency: 4, allowedIssuers: rt().suite.ctAllowedIssuers });
+const deps = () => ({ ...rt(), logReader: logReaderFor, batchSize: 256, concurrency: 4, allowedIssuers: rt().suite.ctAllowedIssuers });
 
 async function pollAll() {
   const results = [];
@@ -61,7 +61,8 @@ export const api = apiHandler({
       if (start !== 'now' && !(Number.isInteger(start) && (start as number) >= 0)) throw new ValidationError('start must be "now" or an entry index', 'start');
       const existing = await rt().ct.getLog(url);
       if (existing) return { status: 200, body: existing };
-      const raw = await new Rfc6962Client(url).getSth().catch((err) => {
+      const kind = body.kind === 'static' ? 'static' as const : 'rfc6962' as const;
+      const raw = await logReaderFor({ logUrl: url, kind, key }).getSth().catch((err) => {
         throw new ValidationError(`the log at url did not answer get-sth: ${(err as Error).message}`, 'url');
       });
       const sth = parseSth(raw);
@@ -69,8 +70,8 @@ export const api = apiHandler({
       // Reading starts at the beginning (start 0) or now; a later index is reached by reading up to it, so the tree stays verifiable.
       if (start !== 'now' && start !== 0) throw new ValidationError('start must be "now" or 0', 'start');
       const state = start === 'now'
-        ? { logUrl: url, key, position: sth.treeSize, treeSize: sth.treeSize, rootHash: sth.rootHash.toString('base64'), updatedAt: rt().clock.now().toISOString() }
-        : { logUrl: url, key, position: 0, treeSize: 0, updatedAt: rt().clock.now().toISOString() };
+        ? { logUrl: url, kind, key, position: sth.treeSize, treeSize: sth.treeSize, rootHash: sth.rootHash.toString('base64'), updatedAt: rt().clock.now().toISOString() }
+        : { logUrl: url, kind, key, position: 0, treeSize: 0, updatedAt: rt().clock.now().toISOString() };
       await rt().ct.saveLog(state, undefined);
       return { status: 201, body: state };
     },

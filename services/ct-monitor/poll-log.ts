@@ -1,6 +1,6 @@
 import { newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { CtFinding, CtLogState } from '../../shared/model.ts';
-import type { CertificateStore, Clock, CtStateStore, EventPublisher } from '../../shared/ports.ts';
+import type { CertificateStore, Clock, CtStateStore, EventPublisher, LogReader } from '../../shared/ports.ts';
 import { CollapsedTree, leafHash, verifyConsistency, verifyInclusion } from '../../shared/ct/merkle.ts';
 import { parseLeaf } from '../../shared/ct/merkle-tree-leaf.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
@@ -10,20 +10,13 @@ import { certificateIssuer, certificateNames, tbsIssuer, tbsNames } from '../../
 import { toPem } from '../../shared/x509/pem.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 
-/** The calls of a log that verified polling needs (the RFC 6962 client provides them). */
-export interface LogReader {
-  getSth(): Promise<Record<string, unknown>>;
-  getEntries(start: number, end: number): Promise<{ leafInput: Uint8Array }[]>;
-  getConsistency(first: number, second: number): Promise<Buffer[]>;
-  getProofByHash(hash: Buffer, treeSize: number): Promise<{ leafIndex: number; auditPath: Buffer[] }>;
-}
 
 export interface PollDeps {
   clock: Clock;
   ct: CtStateStore;
   certificates: CertificateStore;
   publisher: EventPublisher;
-  logReader(url: string): LogReader;
+  logReader(state: CtLogState): LogReader;
   /** Entries asked for per get-entries call, and get-entries calls in flight at once. */
   batchSize: number;
   concurrency?: number;
@@ -75,6 +68,7 @@ function misbehaviour(state: CtLogState, treeSize: number, reason: string, deps:
 
 /** A monitor that started at the log's end rebuilds the tree's right edge from the last leaf's audit path, checked against the verified root. */
 async function rightEdge(reader: LogReader, state: CtLogState): Promise<CollapsedTree | undefined> {
+  if (!reader.getProofByHash) return undefined;
   const [last] = await reader.getEntries(state.treeSize - 1, state.treeSize - 1);
   if (!last) return undefined;
   const hash = leafHash(last.leafInput);
@@ -84,8 +78,17 @@ async function rightEdge(reader: LogReader, state: CtLogState): Promise<Collapse
   return state.rootHash && tree.root().equals(Buffer.from(state.rootHash, 'base64')) ? tree : undefined;
 }
 
-/** The first fetched entry the log cannot prove is in its signed tree: the one that was tampered with. */
+/**
+ * The first fetched entry that is not what the log's signed tree holds: by its hash tiles where
+ * it has them, else the first entry the log cannot prove is included.
+ */
 async function offendingEntry(reader: LogReader, leaves: Buffer[], from: number, treeSize: number, root: Buffer): Promise<number | undefined> {
+  if (reader.leafHashes) {
+    const told = await reader.leafHashes(from, from + leaves.length - 1);
+    const i = leaves.findIndex((l, k) => !told[k] || !leafHash(l).equals(told[k]));
+    return i < 0 ? undefined : from + i;
+  }
+  if (!reader.getProofByHash) return undefined;
   for (let i = 0; i < leaves.length; i++) {
     try {
       const proof = await reader.getProofByHash(leafHash(leaves[i]), treeSize);
@@ -106,7 +109,7 @@ async function offendingEntry(reader: LogReader, leaves: Buffer[], from: number,
  * re-sends the same ids; the position is saved only if no other poller moved it meanwhile.
  */
 export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollResult> {
-  const reader = deps.logReader(state.logUrl);
+  const reader = deps.logReader(state);
   const result: PollResult = { logUrl: state.logUrl, from: state.position, to: state.position, observed: 0, unauthorized: 0 };
   const fail = async (treeSize: number, reason: string, index?: number) => {
     await deps.publisher.publish([misbehaviour(state, treeSize, reason, deps, index)]);
@@ -120,7 +123,7 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
     if (state.rootHash && !sth.rootHash.equals(Buffer.from(state.rootHash, 'base64'))) return fail(sth.treeSize, `two tree heads of size ${sth.treeSize} have different roots`);
     return result;
   }
-  if (state.treeSize > 0 && state.rootHash) {
+  if (state.treeSize > 0 && state.rootHash && reader.getConsistency) {
     const proof = await reader.getConsistency(state.treeSize, sth.treeSize);
     if (!verifyConsistency(state.treeSize, sth.treeSize, Buffer.from(state.rootHash, 'base64'), sth.rootHash, proof)) {
       return fail(sth.treeSize, `the tree head of size ${sth.treeSize} is not consistent with the verified one of size ${state.treeSize}`);

@@ -1,0 +1,20 @@
+import type { CtLogState } from '../../shared/model.ts';
+import type { LogReader } from '../../shared/ports.ts';
+import { Rfc6962Client } from './rfc6962-client.ts';
+import { StaticCtClient } from './static-ct-client.ts';
+
+/** The reader for a log of either API; a static log's entries and tiles are read for the checkpoint last fetched. */
+export function logReaderFor(state: Pick<CtLogState, 'logUrl' | 'kind' | 'key'>): LogReader {
+  if (state.kind !== 'static') return new Rfc6962Client(state.logUrl);
+  const client = new StaticCtClient(state.logUrl);
+  let treeSize = 0;
+  return {
+    async getSth() {
+      const sth = await client.getSth(state.key);
+      treeSize = Number(sth.tree_size ?? 0);
+      return sth;
+    },
+    getEntries: (start, end) => client.getEntriesOf(start, end, treeSize),
+    leafHashes: (start, end) => client.leafHashesOf(start, end, treeSize),
+  };
+}
