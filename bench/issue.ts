@@ -14,20 +14,13 @@ import { startLocalStack } from '../local/stack.ts';
 import { runtime } from '../adapters/runtime.ts';
 import { readCsr } from '../shared/x509/csr.ts';
 import { newKeyAndCsr } from '../shared/x509/new-key.ts';
+import { pool } from './support/pool.ts';
 
 const CONCURRENCY = 32;
 const CORE_SIGNINGS = 20_000;
 const API_ISSUANCES = 2_000;
 const API_CONCURRENCY = 16;
 
-async function pool(count: number, concurrency: number, one: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await one(next++);
-  }));
-  return count / ((performance.now() - start) / 1000);
-}
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 function post(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

@@ -7,6 +7,7 @@ import { endpointFindings } from '../services/inventory/endpoint-findings.ts';
 import { validateChain } from '../shared/x509/chain-validation.ts';
 import { parseCertificate } from '../shared/x509/parse-certificate.ts';
 import { scanFixtures, startNginx } from '../test/support/tls-servers.ts';
+import { pool } from './support/pool.ts';
 
 const CONCURRENCY = 32;
 const PROBES = 3000;
@@ -18,14 +19,6 @@ const roots = [parseCertificate(fixtures.root.der)];
 const endpoints = (['good', 'expired', 'selfSigned', 'wrongHost', 'incomplete'] as const).map((name) => ({ host: '127.0.0.1', port: nginx.ports[name], serverName: 'localhost' }));
 const at = (i: number) => endpoints[i % endpoints.length];
 
-async function pool(count: number, concurrency: number, one: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await one(next++);
-  }));
-  return count / ((performance.now() - start) / 1000);
-}
 
 /** The floor: a handshake and the peer certificate, nothing else. */
 function bareConnect(i: number): Promise<void> {

@@ -72,13 +72,14 @@ describe('network discovery against real TLS servers', () => {
     const good = await api(`/certificates/${certificateId(fixtures.good.der)}`);
     expect(good).toMatchObject({ environment: 'lab', owner: 'team-scan' });
 
+    // The bus promises no order between events, so wait for all of them before comparing.
+    const discovered = [fixtures.good, fixtures.expired, fixtures.selfSigned, fixtures.wrongHost, fixtures.incomplete].map((c) => certificateId(c.der)).sort();
     const events = await eventually(async () => {
       const lines = siem();
-      return lines.some((l) => l.event_type === 'scan.completed' && l.scanId === scan.scanId) && lines;
-    }, 'scan.completed');
-    expect(events.filter((l) => l.event_type === 'certificate.discovered').map((l) => l.certificateId).sort()).toEqual(
-      [fixtures.good, fixtures.expired, fixtures.selfSigned, fixtures.wrongHost, fixtures.incomplete].map((c) => certificateId(c.der)).sort(),
-    );
+      const seen = new Set(lines.filter((l) => l.event_type === 'certificate.discovered').map((l) => l.certificateId));
+      return lines.some((l) => l.event_type === 'scan.completed' && l.scanId === scan.scanId) && discovered.every((id) => seen.has(id)) && lines;
+    }, 'scan.completed and every certificate.discovered');
+    expect(events.filter((l) => l.event_type === 'certificate.discovered').map((l) => l.certificateId).sort()).toEqual(discovered);
     expect(events.find((l) => l.event_type === 'scan.completed')).toMatchObject({ endpoints: targets.length, certificates: 5, newCertificates: 5, failures: 1 });
   });
 

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import type { Extensions } from './extensions.ts';
 import { parseCertificate, type ParsedCertificate } from './parse-certificate.ts';
 
 /** What certops knows of one certificate from its DER alone: the normalised record, ready to store. */
-export interface CertificateRecord {
+export interface CertificateRecord extends Pick<Extensions,
+  'subjectKeyId' | 'authorityKeyId' | 'basicConstraints' | 'keyUsage' | 'extendedKeyUsage' | 'crlUrls' | 'ocspUrls' | 'caIssuersUrls' | 'sctCount'> {
   id: string;
   version: number;
   commonName?: string;
@@ -23,15 +25,6 @@ export interface CertificateRecord {
   keySize?: number;
   curve?: string;
   signatureAlgorithm: string;
-  subjectKeyId?: string;
-  authorityKeyId?: string;
-  basicConstraints?: { ca: boolean; pathLength?: number };
-  keyUsage?: string[];
-  extendedKeyUsage?: string[];
-  crlUrls: string[];
-  ocspUrls: string[];
-  caIssuersUrls: string[];
-  sctCount: number;
   selfSigned: boolean;
 }
 

@@ -1,24 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function listening(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = createServer();
-    s.once('error', () => r(true));
-    s.listen(port, '127.0.0.1', () => s.close(() => r(false)));
-  });
-}
+import { freePort, waitUntilListening } from './ports.ts';
 
 /** rsyslogd (Debian's) on loopback: plain TCP and TLS listeners, every message's raw text written to a file. */
 export async function startRsyslog(tls: { certPem: string; keyPem: string; caPem: string }): Promise<{ tcpPort: number; tlsPort: number; received(): string[]; process: ChildProcess; close(): Promise<void> }> {
@@ -39,10 +23,7 @@ action(type="omfile" file="${out}" template="raw")
   const child = spawn('rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslog.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (c) => (log += c));
-  for (let i = 0; !(await listening(tcpPort)) || !(await listening(tlsPort)); i++) {
-    if (i > 200 || child.exitCode !== null) throw new Error(`rsyslogd did not start: ${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntilListening(child, [tcpPort, tlsPort], 'rsyslogd', () => log);
   return {
     tcpPort,
     tlsPort,

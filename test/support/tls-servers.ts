@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
 import { makeCert, type TestCert } from './pki.ts';
+import { nginxConf } from './nginx-conf.ts';
+import { freePort, waitUntilListening } from './ports.ts';
 import { waitForLine } from './processes.ts';
 
 const DAY = 86_400_000;
@@ -49,14 +51,6 @@ export async function startNodeTlsServers(f: Fixtures): Promise<{ ports: Record<
   return { ports, close: async () => void (await Promise.all(servers.map((s) => new Promise((r) => s.close(r))))) };
 }
 
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** nginx (Debian's package) serving every fixture on its own loopback port, plus one that still accepts TLS 1.0/1.1. */
 export async function startNginx(f: Fixtures): Promise<{ ports: Record<FixtureName | 'legacy', number>; process: ChildProcess; close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'certops-nginx-'));
@@ -78,31 +72,9 @@ export async function startNginx(f: Fixtures): Promise<{ ports: Record<FixtureNa
       return 200 "ok\\n";
     }`);
   }
-  writeFileSync(join(dir, 'nginx.conf'), `daemon off;
-master_process off;
-user root;
-pid ${dir}/nginx.pid;
-error_log ${dir}/logs/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  ${blocks.join('\n  ')}
-}
-`);
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, blocks, { masterProcess: false }));
   const child = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'logs/error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  // nginx prints nothing when it starts well: wait until its ports answer.
-  const started = Date.now();
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = createNetServer();
-      s.once('error', () => r(true));
-      s.listen(ports.good, '127.0.0.1', () => s.close(() => r(false)));
-    });
-    if (ok) break;
-    if (child.exitCode !== null || Date.now() - started > 10_000) throw new Error(`nginx did not start (exit ${child.exitCode})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntilListening(child, [ports.good], 'nginx');
   return { ports, process: child, close: async () => void (child.exitCode === null && (child.kill(), await new Promise((r) => child.once('exit', r)))) };
 }
 
