@@ -102,7 +102,7 @@ await stack.stop();
 agent.destroy();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`end to end through the local API (CSR path, EC P-256, concurrency ${API_CONCURRENCY}): ${Math.round(apiRate)} certificates/s (target >= 100)`);
-console.log(`store writes per issuance: ${perIssuance.toFixed(2)} items in ${(writes.calls / API_ISSUANCES).toFixed(2)} calls (request, certificate, name pointers, SIEM dedupe marker)`);
+console.log(`store writes per issuance: ${perIssuance.toFixed(2)} items in ${(writes.calls / API_ISSUANCES).toFixed(2)} calls (request, certificate, name pointers, audit trail record, head and marker, SIEM outbox)`);
 console.log(`signing core in process (concurrency ${CONCURRENCY}): ${Math.round(median(coreRates))} certificates/s`);
 console.log(`cfssl serve over HTTP (concurrency ${CONCURRENCY}):  ${Math.round(median(cfsslRates))} certificates/s`);
 console.log(`ratio certops core/cfssl: ${(median(coreRates) / median(cfsslRates)).toFixed(2)} (target >= 1)`);

@@ -6,6 +6,7 @@ import { getItem, isConditionFailure, putIfAbsent, queryPage, withoutKeys, type 
 
 const HEAD = { pk: 'AUDIT', sk: 'HEAD' };
 const pad = (seq: number) => String(seq).padStart(12, '0');
+type AuditEvent = Parameters<AuditTrail['append']>[0];
 const recordKey = (seq: number) => ({ pk: 'AUDIT', sk: `R#${pad(seq)}` });
 
 /**
@@ -15,9 +16,18 @@ const recordKey = (seq: number) => ({ pk: 'AUDIT', sk: `R#${pad(seq)}` });
  * between the two writes), moves the head forward and tries again.
  */
 export class DynamoAuditTrail implements AuditTrail {
+  /** Appends from one process queue behind each other: racing them would only make them retry. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly table: Table) {}
 
-  async append(event: { eventId: string; detailType: string; source: string; occurredAt: string; certificateId?: string; detail: Record<string, unknown> }): Promise<AuditRecord> {
+  append(event: AuditEvent): Promise<AuditRecord> {
+    const next = this.queue.then(() => this.appendNow(event));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async appendNow(event: AuditEvent): Promise<AuditRecord> {
     const marker = { pk: `AUDITID#${event.eventId}`, sk: 'AUDITID' };
     const seen = await getItem(this.table, marker);
     if (seen) return withoutKeys<AuditRecord>((await getItem(this.table, recordKey(Number(seen.seq))))!);
@@ -32,6 +42,8 @@ export class DynamoAuditTrail implements AuditTrail {
         await putIfAbsent(this.table, { ...marker, seq: record.seq });
         return record;
       }
+      // Another process won this sequence number: back off a random while so the racers spread out.
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
     }
     throw new Error('the audit trail is too busy to append to; the event will be retried');
   }

@@ -60,6 +60,10 @@ export const api = apiHandler({
  * old certificate back).
  */
 export const events = eventHandler(async (event) => {
+  // The bus checked the detail against events/schemas/certificate.issued.json.
+  const detail = event.detail as unknown as { targets?: string[]; subjectAlternativeNames: string[]; environment?: string };
+  // The event alone says whether anything is to be deployed; most issuances have no target.
+  if (targetsFor({ targets: detail.targets ?? [], subjectAlternativeNames: detail.subjectAlternativeNames, environment: detail.environment }, rt().suite.deploymentRules).length === 0) return;
   const cert = await rt().certificates.get(String(event.detail.certificateId));
   // Inventory records the same event concurrently: until it has, fail so the bus retries.
   if (!cert) throw new Error(`certificate ${event.detail.certificateId} is not in the inventory yet`);
