@@ -23,7 +23,7 @@ const HELP = `certops: certificate lifecycle management
   certops approve|reject REQUEST_ID [--comment TEXT]   decide a request waiting for approval
   certops revoke ID --reason R                   revoke a certificate (RFC 5280 reason: keyCompromise, superseded, ...)
   certops revoke --issuer DN|--key SPKI_SHA256 --reason R [--dry-run]   revoke every certificate of an issuer or a key
-  certops ct logs add URL --key KEY [--start now|0] · certops ct logs list · certops ct logs load LOGLIST.json
+  certops ct logs add URL --key KEY [--kind rfc6962|static] [--start now|INDEX|DATE] · certops ct logs list · certops ct logs load LOGLIST.json
   certops ct watch add|remove DOMAIN... · certops ct watch list   (.example.com: the domain and its subdomains)
   certops ct poll --once                         read every log now · certops ct findings · certops ct authorize FINDING_ID
   certops siem dead-letters [--sink S]           events a SIEM sink kept refusing
@@ -62,6 +62,7 @@ const { values, positionals } = (() => {
         comment: { type: 'string' },
         sink: { type: 'string' },
         start: { type: 'string' },
+        kind: { type: 'string' },
         once: { type: 'boolean' },
         from: { type: 'string' },
         to: { type: 'string' },
@@ -260,7 +261,7 @@ const commands: Record<string, () => Promise<void>> = {
     if (area === 'logs' && verb === 'add') {
       const url = rest[0] ?? usage('ct logs add needs a URL');
       if (!values.key) usage('ct logs add needs --key (the log\'s public key, base64)');
-      const { body } = await call(client, 'POST', '/ct/logs', { url, key: values.key, start: values.start === '0' ? 0 : 'now' });
+      const { body } = await call(client, 'POST', '/ct/logs', { url, key: values.key, start: /^\d+$/.test(values.start ?? '') ? Number(values.start) : values.start ?? 'now', ...(values.kind ? { kind: values.kind } : {}) });
       return out(`watching ${body.logUrl} from entry ${body.position}`, body);
     }
     if (area === 'logs' && verb === 'list') {

@@ -49,6 +49,22 @@ describe('watching CT from the CLI', () => {
     expect((await run('ct', 'watch', 'remove', '.bücher.example')).domains).toEqual([]);
   });
 
+  it('starts a log at a date, and refuses a start it cannot read', async () => {
+    const dated = await startTestLog();
+    try {
+      const der = (await makeChain(['d.other.test'])).leaf.der;
+      for (let i = 0; i < 6; i++) dated.append(x509Leaf(der, Date.parse('2026-01-01T00:00:00Z') + i * 86_400_000));
+      for (const [start, message] of [['yesterday', /start must be "now", an entry index or an ISO 8601 date \(field: start\)/], ['99', /start is past the log's end \(6 entries\) \(field: start\)/]] as const) {
+        const r = await cli(['ct', 'logs', 'add', dated.url, '--key', dated.key, '--start', start, '--endpoint', stack.url], env);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(message);
+      }
+      expect(await run('ct', 'logs', 'add', dated.url, '--key', dated.key, '--start', '2026-01-03T12:00:00Z')).toMatchObject({ position: 3, treeSize: 3 });
+    } finally {
+      await dated.close();
+    }
+  });
+
   it('refuses a log whose tree head does not verify with the key given', async () => {
     const other = await startTestLog();
     try {

@@ -145,6 +145,59 @@ describe('the CT monitor verifies before it alerts', () => {
       await fresh.close();
     }
   });
+  it('starts at any entry: the tree before it comes from that entry\'s audit path, checked against the signed root', async () => {
+    const fresh = await startTestLog(10);
+    try {
+      for (let i = 0; i < 13; i++) fresh.append(x509Leaf((await entry(i === 3 ? 'early.shop.example.com' : `old${i}.other.test`)).der, i));
+      fresh.append(x509Leaf((await entry('late.shop.example.com')).der, 20));
+      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 7, treeSize: 7, updatedAt: new Date().toISOString() }, undefined);
+      const result = await pollLog((await ct.getLog(fresh.url))!, deps);
+      // Entry 3 is before the start: only entry 13 is reported.
+      expect(result).toMatchObject({ from: 7, to: 14, unauthorized: 1 });
+      expect(sent().filter((e) => e.type === 'ct.unauthorized_certificate').map((e) => e.index)).toEqual([13]);
+      // The next poll proves the new head consistent with the root rebuilt from the path.
+      fresh.append(x509Leaf((await entry('later.shop.example.com')).der, 21));
+      expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ from: 14, to: 15, unauthorized: 1 });
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('reads a long backlog in parts, each proved consistent with the signed head, and names a bad entry in a part', async () => {
+    const fresh = await startTestLog(10);
+    try {
+      for (let i = 0; i < 10; i++) fresh.append(x509Leaf((await entry(i === 6 ? 'part.shop.example.com' : `p${i}.other.test`)).der, i));
+      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() }, undefined);
+      const parts = { ...deps, maxEntries: 4 };
+      fresh.faults.flipBitInEntry = 2;
+      expect((await pollLog((await ct.getLog(fresh.url))!, parts)).misbehaviour).toMatch(/entry 2 is not in it/);
+      expect(sent().filter((e) => e.type === 'ct.log_misbehaviour').map((e) => e.index)).toEqual([2]);
+      expect((await ct.getLog(fresh.url))!.position).toBe(0);
+      fresh.faults.flipBitInEntry = -1;
+      const passes = [];
+      for (let i = 0; i < 3; i++) passes.push(await pollLog((await ct.getLog(fresh.url))!, parts));
+      expect(passes.map((r) => [r.from, r.to, r.behind, r.unauthorized])).toEqual([[0, 4, 6, 0], [4, 8, 2, 1], [8, 10, 0, 0]]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('finds the first entry logged at or after a date by binary search', async () => {
+    const { firstEntryAt } = await import('../services/ct-monitor/start-position.ts');
+    const fresh = await startTestLog(10);
+    try {
+      const der = (await entry('t.other.test')).der;
+      for (let i = 0; i < 20; i++) fresh.append(x509Leaf(der, 1_000 * i));
+      const reader = new Rfc6962Client(fresh.url, 2, async () => undefined);
+      expect(await firstEntryAt(reader, 20, 7_000)).toBe(7);
+      expect(await firstEntryAt(reader, 20, 6_500)).toBe(7);
+      expect(await firstEntryAt(reader, 20, 0)).toBe(0);
+      expect(await firstEntryAt(reader, 20, 99_000)).toBe(20);
+      expect(fresh.requests.filter((r) => r.startsWith('/ct/v1/get-entries')).length).toBeLessThanOrEqual(4 * 6);
+    } finally {
+      await fresh.close();
+    }
+  });
 });
 
 describe('a static-ct-api log', () => {

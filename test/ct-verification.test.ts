@@ -91,10 +91,21 @@ describe('starting at the end of a log', () => {
     const { auditPath } = await import('./support/ct-test-log.ts');
     for (let size = 1; size <= 40; size++) {
       const leaves = Array.from({ length: size }, (_, i) => leafHash(Buffer.from(`e${i}`)));
-      const tree = CollapsedTree.fromRightmostPath(size, leaves[size - 1], auditPath(leaves, size - 1));
+      const tree = CollapsedTree.fromInclusionPath(size - 1, size, leaves[size - 1], auditPath(leaves, size - 1));
       expect(tree.root().equals(treeHash(leaves)), `size ${size}`).toBe(true);
       tree.append(leafHash(Buffer.from('next')));
       expect(tree.root().equals(treeHash([...leaves, leafHash(Buffer.from('next'))]))).toBe(true);
+    }
+  });
+
+  it('rebuilds the tree up to any leaf from that leaf\'s audit path in a larger tree', async () => {
+    const { auditPath } = await import('./support/ct-test-log.ts');
+    for (let size = 1; size <= 33; size++) {
+      const leaves = Array.from({ length: size }, (_, i) => leafHash(Buffer.from(`e${i}`)));
+      for (let index = 0; index < size; index++) {
+        const tree = CollapsedTree.fromInclusionPath(index, size, leaves[index], auditPath(leaves, index));
+        expect(tree.root().equals(treeHash(leaves.slice(0, index + 1))), `leaf ${index} of ${size}`).toBe(true);
+      }
     }
   });
 });

@@ -5,21 +5,33 @@ import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
 import { parseWatchEntry } from '../../shared/ct/watchlist.ts';
-import { pollLog } from './poll-log.ts';
+import { pollLog, type PollResult } from './poll-log.ts';
+import { firstEntryAt } from './start-position.ts';
+import type { CtLogState } from '../../shared/model.ts';
 import { logReaderFor } from '../../adapters/ct/log-readers.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 
 const rt = () => runtime(process.env);
-const deps = () => ({ ...rt(), logReader: logReaderFor, batchSize: 256, concurrency: 4, allowedIssuers: rt().suite.ctAllowedIssuers });
+// A pass reads at most PASS_ENTRIES; passes go on while the time budget lasts, and the next tick continues.
+const PASS_ENTRIES = 20_000;
+const deps = () => ({ ...rt(), logReader: logReaderFor, batchSize: 256, concurrency: 4, maxEntries: PASS_ENTRIES, allowedIssuers: rt().suite.ctAllowedIssuers });
 
-async function pollAll() {
-  const results = [];
-  for (const log of await rt().ct.listLogs()) results.push(await pollLog(log, deps()));
+async function pollAll(budgetMs: number) {
+  const deadline = rt().clock.now().getTime() + budgetMs;
+  const results: PollResult[] = [];
+  for (const log of await rt().ct.listLogs()) {
+    let total = await pollLog(log, deps());
+    while (total.behind && !total.misbehaviour && rt().clock.now().getTime() < deadline) {
+      const pass = await pollLog((await rt().ct.getLog(log.logUrl))!, deps());
+      total = { ...pass, from: total.from, observed: total.observed + pass.observed, unauthorized: total.unauthorized + pass.unauthorized };
+    }
+    results.push(total);
+  }
   return { logs: results };
 }
 
-/** Scheduled: read every watched log from where it stopped. */
-export const poll = middy(pollAll);
+/** Scheduled: read every watched log from where it stopped, and stop a minute before the Lambda timeout. */
+export const poll = middy(async (_event: unknown, context: { getRemainingTimeInMillis?(): number }) => pollAll((context?.getRemainingTimeInMillis?.() ?? 300_000) - 60_000));
 
 export const api = apiHandler({
   'GET /ct/watchlist': { role: 'viewer', run: async () => ({ status: 200, body: { domains: await rt().ct.getWatchlist() } }) },
@@ -32,7 +44,8 @@ export const api = apiHandler({
       return { status: 200, body: { domains: await rt().ct.getWatchlist() } };
     },
   },
-  'POST /ct/poll': { role: 'admin', run: async () => ({ status: 200, body: await pollAll() }) },
+  // An API call has API Gateway's 29 seconds: a long backlog is left to the scheduled poll (or another call).
+  'POST /ct/poll': { role: 'admin', run: async () => ({ status: 200, body: await pollAll(15_000) }) },
   'GET /ct/findings': { role: 'viewer', run: async () => ({ status: 200, body: { items: (await rt().ct.listFindings()).map(({ certificatePem, ...f }) => f) } }) },
   'POST /ct/findings/{id}/authorize': {
     role: 'approver',
@@ -58,20 +71,26 @@ export const api = apiHandler({
       const key = requiredString(body, 'key', 4096);
       if (!/^[A-Za-z0-9+/=]+$/.test(key)) throw new ValidationError('key must be the log\'s public key, base64 DER (as log lists give it)', 'key');
       const start = body.start ?? 'now';
-      if (start !== 'now' && !(Number.isInteger(start) && (start as number) >= 0)) throw new ValidationError('start must be "now" or an entry index', 'start');
+      const startDate = typeof start === 'string' && start !== 'now' ? Date.parse(start) : undefined;
+      if (start !== 'now' && !(Number.isInteger(start) && (start as number) >= 0) && !Number.isFinite(startDate)) throw new ValidationError('start must be "now", an entry index or an ISO 8601 date', 'start');
       const existing = await rt().ct.getLog(url);
       if (existing) return { status: 200, body: existing };
+      if (body.kind !== undefined && body.kind !== 'rfc6962' && body.kind !== 'static') throw new ValidationError('kind must be "rfc6962" or "static"', 'kind');
       const kind = body.kind === 'static' ? 'static' as const : 'rfc6962' as const;
-      const raw = await logReaderFor({ logUrl: url, kind, key }).getSth().catch((err) => {
+      // A static log serves no audit paths to rebuild the tree before a later start from.
+      if (kind === 'static' && start !== 0) throw new ValidationError('a static log is read from its first entry: start must be 0', 'start');
+      const reader = logReaderFor({ logUrl: url, kind, key });
+      const raw = await reader.getSth().catch((err) => {
         throw new ValidationError(`the log at url did not answer get-sth: ${(err as Error).message}`, 'url');
       });
       const sth = parseSth(raw);
       if (!sth || !sthSignatureValid(sth, key)) throw new ValidationError('the log\'s tree head does not verify with key', 'key');
-      // Reading starts at the beginning (start 0) or now; a later index is reached by reading up to it, so the tree stays verifiable.
-      if (start !== 'now' && start !== 0) throw new ValidationError('start must be "now" or 0', 'start');
-      const state = start === 'now'
-        ? { logUrl: url, kind, key, position: sth.treeSize, treeSize: sth.treeSize, rootHash: sth.rootHash.toString('base64'), updatedAt: rt().clock.now().toISOString() }
-        : { logUrl: url, kind, key, position: 0, treeSize: 0, updatedAt: rt().clock.now().toISOString() };
+      const position = start === 'now' ? sth.treeSize : typeof start === 'number' ? start : await firstEntryAt(reader, sth.treeSize, startDate!);
+      if (position > sth.treeSize) throw new ValidationError(`start is past the log's end (${sth.treeSize} entries)`, 'start');
+      // The tree before a later start is rebuilt, and checked, from that entry's audit path at the first poll.
+      const state: CtLogState = start === 'now'
+        ? { logUrl: url, kind, key, position, treeSize: position, rootHash: sth.rootHash.toString('base64'), updatedAt: rt().clock.now().toISOString() }
+        : { logUrl: url, kind, key, position, treeSize: position, updatedAt: rt().clock.now().toISOString() };
       await rt().ct.saveLog(state, undefined);
       return { status: 201, body: state };
     },

@@ -20,6 +20,8 @@ export interface PollDeps {
   /** Entries asked for per get-entries call, and get-entries calls in flight at once. */
   batchSize: number;
   concurrency?: number;
+  /** Entries read and verified in one pass at most (logs that serve consistency proofs only). */
+  maxEntries?: number;
   /** Issuers (DNs) expected for names under a domain: an unknown certificate from one of them is medium severity, else high. */
   allowedIssuers?: Record<string, string[]>;
 }
@@ -58,6 +60,8 @@ export interface PollResult {
   to: number;
   observed: number;
   unauthorized: number;
+  /** Entries the signed head covers that this pass left for the next. */
+  behind?: number;
   misbehaviour?: string;
 }
 
@@ -66,16 +70,20 @@ function misbehaviour(state: CtLogState, treeSize: number, reason: string, deps:
   return newEvent('ct.log_misbehaviour', { logUrl: state.logUrl, treeSize, reason, ...(index !== undefined ? { index } : {}) }, { now: () => deps.clock.now(), newId: () => id });
 }
 
-/** A monitor that started at the log's end rebuilds the tree's right edge from the last leaf's audit path, checked against the verified root. */
-async function rightEdge(reader: LogReader, state: CtLogState): Promise<CollapsedTree | undefined> {
+/**
+ * A monitor that starts at an entry (the log's end, or any index) rebuilds the tree before it from
+ * the previous leaf's audit path, checked against the signed root it was just given.
+ */
+async function treeBefore(reader: LogReader, state: CtLogState, sth: { treeSize: number; rootHash: Buffer }): Promise<CollapsedTree | undefined> {
   if (!reader.getProofByHash) return undefined;
-  const [last] = await reader.getEntries(state.treeSize - 1, state.treeSize - 1);
+  const index = state.position - 1;
+  const [last] = await reader.getEntries(index, index);
   if (!last) return undefined;
   const hash = leafHash(last.leafInput);
-  const proof = await reader.getProofByHash(hash, state.treeSize).catch(() => undefined);
-  if (!proof || proof.leafIndex !== state.treeSize - 1) return undefined;
-  const tree = CollapsedTree.fromRightmostPath(state.treeSize, hash, proof.auditPath);
-  return state.rootHash && tree.root().equals(Buffer.from(state.rootHash, 'base64')) ? tree : undefined;
+  const proof = await reader.getProofByHash(hash, sth.treeSize).catch(() => undefined);
+  if (!proof || proof.leafIndex !== index || !verifyInclusion(hash, index, sth.treeSize, proof.auditPath, sth.rootHash)) return undefined;
+  const tree = CollapsedTree.fromInclusionPath(index, sth.treeSize, hash, proof.auditPath);
+  return !state.rootHash || tree.root().equals(Buffer.from(state.rootHash, 'base64')) ? tree : undefined;
 }
 
 /**
@@ -129,19 +137,21 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
       return fail(sth.treeSize, `the tree head of size ${sth.treeSize} is not consistent with the verified one of size ${state.treeSize}`);
     }
   }
-  const tree = state.tree || state.position === 0 ? CollapsedTree.fromJSON(state.tree) : await rightEdge(reader, state);
-  if (!tree) return fail(state.treeSize, `could not rebuild the verified tree of size ${state.treeSize} from the log's audit path`);
+  const tree = state.tree || state.position === 0 ? CollapsedTree.fromJSON(state.tree) : await treeBefore(reader, state, sth);
+  if (!tree) return fail(sth.treeSize, `could not rebuild the tree of size ${state.position} from the log's audit path`);
+  // A long backlog is read a part at a time, each part proved consistent with the signed head.
+  const to = deps.maxEntries && reader.getConsistency ? Math.min(sth.treeSize, state.position + deps.maxEntries) : sth.treeSize;
   let leaves: Buffer[];
   try {
-    leaves = (await fetchRange(reader, state.position, sth.treeSize, deps.batchSize, deps.concurrency ?? 4)).map((l) => Buffer.from(l));
+    leaves = (await fetchRange(reader, state.position, to, deps.batchSize, deps.concurrency ?? 4)).map((l) => Buffer.from(l));
   } catch (err) {
     // A log that answers with nothing for entries its tree head covers is misbehaving; a network fault is not.
     if ((err as Error).message.startsWith('the log returned no entries')) return fail(sth.treeSize, (err as Error).message);
     throw err;
   }
   for (const leaf of leaves) tree.append(leafHash(leaf));
-  if (tree.size !== sth.treeSize) return fail(sth.treeSize, `the log served ${tree.size - state.position} of the ${sth.treeSize - state.position} entries its tree head covers`);
-  if (!tree.root().equals(sth.rootHash)) {
+  if (tree.size !== to) return fail(sth.treeSize, `the log served ${tree.size - state.position} of the ${to - state.position} entries its tree head covers`);
+  if (to < sth.treeSize ? !verifyConsistency(to, sth.treeSize, tree.root(), sth.rootHash, await reader.getConsistency!(to, sth.treeSize)) : !tree.root().equals(sth.rootHash)) {
     const index = await offendingEntry(reader, leaves, state.position, sth.treeSize, sth.rootHash);
     return fail(sth.treeSize, `the Merkle root over the entries does not match the signed tree head of size ${sth.treeSize}${index !== undefined ? `; entry ${index} is not in it` : ''}`, index);
   }
@@ -165,8 +175,8 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   // Alerts go out before the findings are stored: a crash in between re-sends them (same ids), never loses them.
   await deps.publisher.publish(events);
   for (const finding of findings.values()) await deps.ct.putFinding(finding);
-  await deps.ct.saveLog({ ...state, position: sth.treeSize, treeSize: sth.treeSize, rootHash: sth.rootHash.toString('base64'), tree: tree.toJSON(), updatedAt: deps.clock.now().toISOString() }, state.position);
-  return { ...result, to: sth.treeSize };
+  await deps.ct.saveLog({ ...state, position: to, treeSize: to, rootHash: tree.root().toString('base64'), tree: tree.toJSON(), updatedAt: deps.clock.now().toISOString() }, state.position);
+  return { ...result, to, behind: sth.treeSize - to };
 }
 
 /**

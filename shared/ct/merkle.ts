@@ -50,15 +50,29 @@ export class CollapsedTree {
   }
 
   /**
-   * The collapsed tree of `size` from its last leaf's hash and that leaf's audit path (bottom up):
-   * the path's first siblings build the smallest perfect subtree, the rest are the larger ones. It
-   * lets a monitor start at a log's current end without reading all that came before.
+   * The collapsed tree of the first `index + 1` leaves, from leaf `index`'s hash and its audit path
+   * in a tree of `treeSize` (RFC 9162 2.1.3.2): the path's left siblings are exactly the perfect
+   * subtrees before the leaf. It lets a monitor start at any entry without reading what came before;
+   * the caller checks the path against a signed root first.
    */
-  static fromRightmostPath(size: number, lastLeafHash: Buffer, path: Buffer[]): CollapsedTree {
-    const lowBit = Math.log2(size & -size);
-    let node = lastLeafHash;
-    for (let k = 0; k < lowBit; k++) node = nodeHash(path[k], node);
-    return new CollapsedTree(size, [...path.slice(lowBit).reverse(), node]);
+  static fromInclusionPath(index: number, treeSize: number, leafHashValue: Buffer, path: Buffer[]): CollapsedTree {
+    const left: Buffer[] = [];
+    let fn = index;
+    let sn = treeSize - 1;
+    for (const p of path) {
+      if (fn & 1 || fn === sn) {
+        left.push(p);
+        while (!(fn & 1) && fn !== 0) {
+          fn >>= 1;
+          sn >>= 1;
+        }
+      }
+      fn >>= 1;
+      sn >>= 1;
+    }
+    const tree = new CollapsedTree(index, left.reverse());
+    tree.append(leafHashValue);
+    return tree;
   }
 
   static fromJSON(state: { size: number; hashes: string[] } | undefined): CollapsedTree {
