@@ -26,6 +26,8 @@ export interface SuiteConfig {
   siemSinks: SinkConfig[];
   /** For CT: the issuers expected for each watched domain (`.example.com: [DN, ...]`). */
   ctAllowedIssuers: Record<string, string[]>;
+  /** For CT: get-entries calls in flight per log, and requests per second per log (unlimited if unset). */
+  ctFetch: { concurrency: number; requestsPerSecond?: number };
 }
 
 
@@ -37,7 +39,7 @@ export interface IssuerConfig {
   signingAlgorithm?: string;
 }
 
-export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), ctAllowedIssuers: {} });
+export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), ctAllowedIssuers: {}, ctFetch: { concurrency: 4 } });
 
 function readRoots(file: unknown, base: string): string {
   if (file === undefined) return '';
@@ -71,6 +73,16 @@ function parseDeploymentRules(value: unknown, at: (field: string) => string): De
     if (!Array.isArray(r.targets) || r.targets.length === 0 || r.targets.some((t: unknown) => typeof t !== 'string')) throw new ValidationError(`${at(field)}: ${field}.targets must list target names`, `${field}.targets`);
     return { domain: r.domain, environment: r.environment, targets: r.targets };
   });
+}
+
+function parseCtFetch(ct: Record<string, unknown>, at: (field: string) => string): SuiteConfig['ctFetch'] {
+  const positive = (field: 'concurrency' | 'requestsPerSecond', integer: boolean) => {
+    const v = ct[field];
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && (!integer || Number.isInteger(v)))) throw new ValidationError(`${at(`ct.${field}`)}: ct.${field} must be a positive ${integer ? 'integer' : 'number'}`, `ct.${field}`);
+    return v as number | undefined;
+  };
+  const requestsPerSecond = positive('requestsPerSecond', false);
+  return { concurrency: positive('concurrency', true) ?? 4, ...(requestsPerSecond ? { requestsPerSecond } : {}) };
 }
 
 function parseAllowedIssuers(value: unknown, at: (field: string) => string): Record<string, string[]> {
@@ -128,5 +140,6 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
     siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile),
     ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
+    ctFetch: parseCtFetch((root.ct ?? {}) as Record<string, unknown>, at),
   };
 }

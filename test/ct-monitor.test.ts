@@ -2,6 +2,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { LogHttp } from '../adapters/ct/log-http.ts';
 import { Rfc6962Client } from '../adapters/ct/rfc6962-client.ts';
 import { DynamoCertificateStore } from '../adapters/dynamodb/certificate-store.ts';
 import { DynamoCtStateStore } from '../adapters/dynamodb/ct-state-store.ts';
@@ -29,7 +30,7 @@ describe('the CT monitor verifies before it alerts', () => {
     log = await startTestLog(4);
     ct = new DynamoCtStateStore(db.table);
     certificates = new DynamoCertificateStore(db.table);
-    deps = { clock: { now: () => new Date() }, ct, certificates, publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }), logReader: (state) => new Rfc6962Client(state.logUrl, 2, async () => undefined), batchSize: 3 };
+    deps = { clock: { now: () => new Date() }, ct, certificates, publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }), logReader: (state) => new Rfc6962Client(state.logUrl, new LogHttp({ attempts: 2, sleep: async () => undefined })), batchSize: 3 };
     await ct.putWatchlist(['.shop.example.com']);
     await ct.saveLog({ logUrl: log.url, key: log.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() } as CtLogState, undefined);
   });
@@ -188,7 +189,7 @@ describe('the CT monitor verifies before it alerts', () => {
     try {
       const der = (await entry('t.other.test')).der;
       for (let i = 0; i < 20; i++) fresh.append(x509Leaf(der, 1_000 * i));
-      const reader = new Rfc6962Client(fresh.url, 2, async () => undefined);
+      const reader = new Rfc6962Client(fresh.url, new LogHttp({ attempts: 2, sleep: async () => undefined }));
       expect(await firstEntryAt(reader, 20, 7_000)).toBe(7);
       expect(await firstEntryAt(reader, 20, 6_500)).toBe(7);
       expect(await firstEntryAt(reader, 20, 0)).toBe(0);

@@ -1,19 +1,12 @@
 import { ValidationError } from '../../shared/errors.ts';
+import { LogHttp } from './log-http.ts';
 
-/** An RFC 6962 log at `baseUrl` (the part before /ct/v1/), with backoff on 429 and 5xx (honouring Retry-After). */
+/** An RFC 6962 log at `baseUrl` (the part before /ct/v1/), asked politely (see LogHttp). */
 export class Rfc6962Client {
-  constructor(readonly baseUrl: string, private readonly attempts = 5, private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms))) {}
+  constructor(readonly baseUrl: string, private readonly http = new LogHttp()) {}
 
   private async getJson(path: string): Promise<Record<string, unknown>> {
-    const url = `${this.baseUrl.replace(/\/$/, '')}/ct/v1/${path}`;
-    for (let i = 0; ; i++) {
-      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-      if (res.ok) return (await res.json()) as Record<string, unknown>;
-      const retryable = res.status === 429 || res.status >= 500;
-      if (!retryable || i + 1 >= this.attempts) throw new Error(`${url} answered ${res.status}`);
-      const after = Number(res.headers.get('retry-after'));
-      await this.sleep(Number.isFinite(after) && after > 0 ? after * 1000 : 250 * 2 ** i);
-    }
+    return (await (await this.http.get(`${this.baseUrl.replace(/\/$/, '')}/ct/v1/${path}`)).json()) as Record<string, unknown>;
   }
 
   /** The raw get-sth answer (its signature is checked by the caller). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LogHttp } from './log-http.ts';
 
 /**
  * A log speaking the C2SP static-ct-api (Let's Encrypt's current logs): a signed checkpoint,
@@ -6,16 +7,14 @@ import { createHash } from 'node:crypto';
  * RFC 6962 client gives, so one verified poll serves both.
  */
 export class StaticCtClient {
-  constructor(readonly prefix: string, private readonly origin?: string) {}
+  constructor(readonly prefix: string, private readonly http = new LogHttp(), private readonly origin?: string) {}
 
   private url(path: string): string {
     return `${this.prefix.replace(/\/$/, '')}/${path}`;
   }
 
   private async get(path: string): Promise<Buffer> {
-    const res = await fetch(this.url(path), { signal: AbortSignal.timeout(30_000) });
-    if (!res.ok) throw new Error(`${this.url(path)} answered ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
+    return Buffer.from(await (await this.http.get(this.url(path))).arrayBuffer());
   }
 
   /**

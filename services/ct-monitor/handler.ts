@@ -14,7 +14,10 @@ import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts
 const rt = () => runtime(process.env);
 // A pass reads at most PASS_ENTRIES; passes go on while the time budget lasts, and the next tick continues.
 const PASS_ENTRIES = 20_000;
-const deps = () => ({ ...rt(), logReader: logReaderFor, batchSize: 256, concurrency: 4, maxEntries: PASS_ENTRIES, allowedIssuers: rt().suite.ctAllowedIssuers });
+const deps = () => ({
+  ...rt(), batchSize: 256, maxEntries: PASS_ENTRIES, allowedIssuers: rt().suite.ctAllowedIssuers, concurrency: rt().suite.ctFetch.concurrency,
+  logReader: (log: CtLogState) => logReaderFor(log, { requestsPerSecond: rt().suite.ctFetch.requestsPerSecond }),
+});
 
 async function pollAll(budgetMs: number) {
   const deadline = rt().clock.now().getTime() + budgetMs;

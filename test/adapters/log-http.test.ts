@@ -1,0 +1,52 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogHttp } from '../../adapters/ct/log-http.ts';
+
+describe('asking a CT log politely', () => {
+  let server: Server;
+  let url: string;
+  const answers: { status: number; headers?: Record<string, string> }[] = [];
+  let served = 0;
+
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      served++;
+      const next = answers.shift() ?? { status: 200 };
+      res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
+      res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ct/v1/get-sth`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('waits as Retry-After says on 429, doubles from 250 ms on 5xx, and gives up after its attempts', async () => {
+    const waits: number[] = [];
+    const http = new LogHttp({ attempts: 4, sleep: async (ms) => void waits.push(ms) });
+    answers.push({ status: 429, headers: { 'retry-after': '2' } }, { status: 503 }, { status: 502 });
+    served = 0;
+    expect((await http.get(url)).status).toBe(200);
+    expect(served).toBe(4);
+    expect(waits).toEqual([2000, 500, 1000]);
+    answers.push({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+    await expect(http.get(url)).rejects.toThrow(/answered 500/);
+    answers.push({ status: 404 });
+    waits.length = 0;
+    await expect(http.get(url)).rejects.toThrow(/answered 404/);
+    expect(waits).toEqual([]);
+  });
+
+  it('spaces requests, concurrent ones included, to the configured rate', async () => {
+    let now = 1_000_000;
+    const waits: number[] = [];
+    const http = new LogHttp({ requestsPerSecond: 4, now: () => now, sleep: async (ms) => void waits.push(ms) });
+    await Promise.all(Array.from({ length: 5 }, () => http.get(url)));
+    // Five requests at one instant take the slots 0, 250, 500, 750 and 1000 ms out.
+    expect(waits).toEqual([250, 500, 750, 1000]);
+    now += 5_000;
+    waits.length = 0;
+    await http.get(url);
+    expect(waits).toEqual([]);
+  });
+});
