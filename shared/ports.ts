@@ -21,6 +21,8 @@ export interface CertificateStore {
   create(cert: StoredCertificate): Promise<boolean>;
   /** The certificate, or undefined. */
   get(id: string): Promise<StoredCertificate | undefined>;
+  /** The id of the certificate whose TBS identity (shared with its precertificate) this is, if any. */
+  idByTbsIdentity(tbsId: string): Promise<string | undefined>;
   /** Sets fields on an existing certificate; status changes keep the expiry index in step. */
   update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
   /**

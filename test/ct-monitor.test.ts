@@ -146,6 +146,22 @@ describe('the CT monitor verifies before it alerts', () => {
       await fresh.close();
     }
   });
+  it('knows its own certificate from its precertificate, by TBS identity', async () => {
+    const fresh = await startTestLog();
+    try {
+      const own = await makeCert({ subject: 'CN=tbs.shop.example.com', sans: ['tbs.shop.example.com'], issuer: (await makeChain(['y.example.com'])).intermediate });
+      await certificates.create({ ...certificateRecord(own.der), certificatePem: own.pem, chainPem: '', status: 'active', source: 'issued', targets: [], createdAt: new Date().toISOString() } as StoredCertificate);
+      const { children, readTlv } = await import('../shared/x509/der.ts');
+      const tbs = children(own.der, readTlv(own.der, 0))[0];
+      fresh.append(precertLeaf(Buffer.alloc(32, 9), own.der.subarray(tbs.offset, tbs.end), 1));
+      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() }, undefined);
+      expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ observed: 1, unauthorized: 0 });
+      expect(sent().filter((e) => e.type === 'ct.certificate_observed').map((e) => [e.entryType, e.certificateId])).toEqual([['precert', certificateRecord(own.der).id]]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('starts at any entry: the tree before it comes from that entry\'s audit path, checked against the signed root', async () => {
     const fresh = await startTestLog(10);
     try {

@@ -2,6 +2,8 @@ import { BatchGetCommand, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dyn
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
 import type { Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
 import { getItem, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Table } from './table.ts';
+import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
+import { pemBlocks } from '../../shared/x509/pem.ts';
 
 const key = (id: string) => ({ pk: `CERT#${id}`, sk: 'CERT' });
 const INDEXED = ['status', 'notAfter', 'environment', 'owner', 'issuer'] as const;
@@ -56,6 +58,8 @@ function chooseIndex(f: CertificateFilter): { index: string; pkName: string; pk:
   return { index: 'gsi1', pkName: 'gsi1pk', pk: 'CERTS', newestFirst: true };
 }
 
+const tbsKey = (tbsId: string) => ({ pk: `TBS#${tbsId}`, sk: 'TBS' });
+
 export class DynamoCertificateStore implements CertificateStore {
   constructor(private readonly table: Table) {}
 
@@ -65,17 +69,31 @@ export class DynamoCertificateStore implements CertificateStore {
     return created;
   }
 
-  /** One small item per DNS name in the certificate's partition, indexed by reversed name, for the domain filter. */
+  /**
+   * One small item per DNS name in the certificate's partition, indexed by reversed name, for the
+   * domain filter; and one keyed by its TBS identity, so CT finds it from a precertificate.
+   */
   private async writeNamePointers(cert: StoredCertificate): Promise<void> {
     const names = [...new Set(cert.subjectAlternativeNames.concat(cert.commonName ?? []).filter((n) => /[a-z]/i.test(n)).map(reversedName))];
-    for (let i = 0; i < names.length; i += 25) {
-      const batch = names.slice(i, i + 25).map((r) => ({ PutRequest: { Item: { pk: `CERT#${cert.id}`, sk: `NAME#${r}`, gsi1pk: 'NAMES', gsi1sk: `${r}#${cert.id}`, certificateId: cert.id } } }));
+    // Records made in tests and benchmarks may carry no real certificate: they get no TBS pointer.
+    const der = pemBlocks(cert.certificatePem).find((b) => b.label === 'CERTIFICATE')?.der;
+    const pointers: Item[] = [
+      ...(der ? [{ ...tbsKey(tbsIdentity(der, true)), certificateId: cert.id }] : []),
+      ...names.map((r) => ({ pk: `CERT#${cert.id}`, sk: `NAME#${r}`, gsi1pk: 'NAMES', gsi1sk: `${r}#${cert.id}`, certificateId: cert.id })),
+    ];
+    for (let i = 0; i < pointers.length; i += 25) {
+      const batch = pointers.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
       let pending: typeof batch | undefined = batch;
       while (pending?.length) {
         const out = await this.table.doc.send(new BatchWriteCommand({ RequestItems: { [this.table.name]: pending } }));
         pending = out.UnprocessedItems?.[this.table.name] as typeof batch | undefined;
       }
     }
+  }
+
+  async idByTbsIdentity(tbsId: string): Promise<string | undefined> {
+    const item = await getItem(this.table, tbsKey(tbsId));
+    return item ? String(item.certificateId) : undefined;
   }
 
   async get(id: string): Promise<StoredCertificate | undefined> {

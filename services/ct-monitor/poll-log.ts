@@ -190,11 +190,13 @@ async function observation(logUrl: string, index: number, leafInput: Uint8Array,
   if (!names.some((n) => watched(n, watchlist))) return undefined;
   const fingerprint = fingerprintSha256(leaf.der);
   const findingId = tbsIdentity(leaf.der, leaf.entryType === 'x509');
-  const known = leaf.entryType === 'x509' && Boolean(await deps.certificates.get(certificateId(leaf.der)));
+  // Known by fingerprint, or (a precertificate, or a final certificate with other SCTs) by TBS identity.
+  const knownId = leaf.entryType === 'x509' && (await deps.certificates.get(certificateId(leaf.der))) ? certificateId(leaf.der) : await deps.certificates.idByTbsIdentity(findingId);
+  const known = Boolean(knownId);
   const finding = known ? undefined : await deps.ct.getFinding(findingId);
   const ctx = (type: string) => ({ now: () => deps.clock.now(), newId: () => `ct:${type}:${logUrl}:${index}` });
   const fields = { logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint };
-  if (known || finding?.status === 'authorized') return { event: newEvent('ct.certificate_observed', { ...fields, ...(known ? { certificateId: certificateId(leaf.der) } : {}) }, ctx('observed')) };
+  if (known || finding?.status === 'authorized') return { event: newEvent('ct.certificate_observed', { ...fields, ...(knownId ? { certificateId: knownId } : {}) }, ctx('observed')) };
   if (finding) return undefined;
   const issuer = leaf.entryType === 'x509' ? certificateIssuer(leaf.der) : tbsIssuer(leaf.der);
   const allowed = Object.entries(deps.allowedIssuers ?? {}).filter(([domain]) => names.some((n) => watched(n, [parseWatchEntry(domain)]))).flatMap(([, issuers]) => issuers);
