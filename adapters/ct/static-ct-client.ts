@@ -90,9 +90,4 @@ export class StaticCtClient {
     }
     return out;
   }
-
-  /** The issuer certificate (DER) a chain fingerprint names. */
-  getIssuer(fingerprintHex: string): Promise<Buffer> {
-    return this.get(`issuer/${fingerprintHex}`);
-  }
 }
