@@ -279,6 +279,9 @@ export interface LogReader {
   getEntries(start: number, end: number): Promise<{ leafInput: Uint8Array }[]>;
   getConsistency?(first: number, second: number): Promise<Buffer[]>;
   getProofByHash?(hash: Buffer, treeSize: number): Promise<{ leafIndex: number; auditPath: Buffer[] }>;
-  /** What the log says entries start..end hash to (static-ct-api level-0 tiles). */
-  leafHashes?(start: number, end: number): Promise<Buffer[]>;
+  /**
+   * Hashes start..end at a tile level (static-ct-api hash tiles): level 0 holds what the log says
+   * each entry hashes to, level L the roots of its perfect subtrees of 256^L entries.
+   */
+  tileHashes?(level: number, start: number, end: number): Promise<Buffer[]>;
 }

@@ -257,4 +257,32 @@ describe('a static-ct-api log', () => {
       await db.close();
     }
   });
+
+  it('starts at the end of a static log, the tree before it rebuilt from hash tiles of every level', async () => {
+    const { startStaticLog } = await import('./support/static-ct-log.ts');
+    const { logReaderFor } = await import('../adapters/ct/log-readers.ts');
+    const { parseSth } = await import('../shared/ct/signed-tree-head.ts');
+    const events = mockClient(EventBridgeClient);
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+    const db = await freshTable();
+    const log = await startStaticLog();
+    try {
+      const ct = new DynamoCtStateStore(db.table);
+      await ct.putWatchlist(['.tiles.example.com']);
+      const other = (await makeChain(['elsewhere.test'])).leaf;
+      // 600 = 512 + 64 + 16 + 8: one subtree from two level-1 hashes, three from level-0 hashes.
+      for (let i = 0; i < 600; i++) log.appendCertificate(i === 10 ? (await makeChain(['old.tiles.example.com'])).leaf.der : other.der, i);
+      const head = parseSth(await logReaderFor({ logUrl: log.url, kind: 'static', key: log.key }).getSth())!;
+      await ct.saveLog({ logUrl: log.url, kind: 'static', key: log.key, position: 600, treeSize: 600, rootHash: head.rootHash.toString('base64'), updatedAt: '' }, undefined);
+      log.appendCertificate((await makeChain(['new.tiles.example.com'])).leaf.der, 600);
+      const deps: PollDeps = { clock: { now: () => new Date() }, ct, certificates: new DynamoCertificateStore(db.table), publisher: new EventBridgePublisher('t', { region: 'eu-west-1', credentials }), logReader: logReaderFor, batchSize: 256 };
+      log.requests.length = 0;
+      expect(await pollLog((await ct.getLog(log.url))!, deps)).toMatchObject({ from: 600, to: 601, unauthorized: 1 });
+      expect(log.requests).toEqual(expect.arrayContaining(['tile/1/000.p/2', 'tile/0/002.p/89', 'tile/data/002.p/89']));
+      expect(log.requests.filter((r) => r.startsWith('tile/data/'))).toEqual(['tile/data/002.p/89']);
+    } finally {
+      await log.close();
+      await db.close();
+    }
+  });
 });

@@ -17,6 +17,6 @@ export function logReaderFor(state: Pick<CtLogState, 'logUrl' | 'kind' | 'key'>,
       return sth;
     },
     getEntries: (start, end) => client.getEntriesOf(start, end, treeSize),
-    leafHashes: (start, end) => client.leafHashesOf(start, end, treeSize),
+    tileHashes: (level, start, end) => client.tileHashesOf(level, start, end, treeSize),
   };
 }

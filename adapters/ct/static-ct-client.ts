@@ -48,8 +48,9 @@ export class StaticCtClient {
     return groups.map((g, i) => (i < groups.length - 1 ? `x${g}` : g)).join('/');
   }
 
-  private tileName(kind: string, tile: number, treeSize: number): string {
-    const width = Math.min(256, treeSize - tile * 256);
+  /** A tile's name; the last one of a level is partial, its width what the tree of `treeSize` has there. */
+  private tileName(kind: string, tile: number, treeSize: number, level = 0): string {
+    const width = Math.min(256, Math.floor(treeSize / 256 ** level) - tile * 256);
     return `tile/${kind}/${StaticCtClient.tilePath(tile)}${width < 256 ? `.p/${width}` : ''}`;
   }
 
@@ -78,11 +79,11 @@ export class StaticCtClient {
     return out;
   }
 
-  /** Leaf hashes start..end from the level-0 hash tiles: what the log says each entry hashes to. */
-  async leafHashesOf(start: number, end: number, treeSize: number): Promise<Buffer[]> {
+  /** Hashes start..end of one level of the hash tiles of a tree of `treeSize`. */
+  async tileHashesOf(level: number, start: number, end: number, treeSize: number): Promise<Buffer[]> {
     const out: Buffer[] = [];
     for (let tile = Math.floor(start / 256); tile * 256 <= end; tile++) {
-      const hashes = await this.get(this.tileName('0', tile, treeSize));
+      const hashes = await this.get(this.tileName(String(level), tile, treeSize, level));
       for (let k = 0; k * 32 < hashes.length; k++) {
         const i = tile * 256 + k;
         if (i >= start && i <= end) out.push(hashes.subarray(k * 32, k * 32 + 32));

@@ -80,8 +80,6 @@ export const api = apiHandler({
       if (existing) return { status: 200, body: existing };
       if (body.kind !== undefined && body.kind !== 'rfc6962' && body.kind !== 'static') throw new ValidationError('kind must be "rfc6962" or "static"', 'kind');
       const kind = body.kind === 'static' ? 'static' as const : 'rfc6962' as const;
-      // A static log serves no audit paths to rebuild the tree before a later start from.
-      if (kind === 'static' && start !== 0) throw new ValidationError('a static log is read from its first entry: start must be 0', 'start');
       const reader = logReaderFor({ logUrl: url, kind, key });
       const raw = await reader.getSth().catch((err) => {
         throw new ValidationError(`the log at url did not answer get-sth: ${(err as Error).message}`, 'url');
@@ -90,7 +88,7 @@ export const api = apiHandler({
       if (!sth || !sthSignatureValid(sth, key)) throw new ValidationError('the log\'s tree head does not verify with key', 'key');
       const position = start === 'now' ? sth.treeSize : typeof start === 'number' ? start : await firstEntryAt(reader, sth.treeSize, startDate!);
       if (position > sth.treeSize) throw new ValidationError(`start is past the log's end (${sth.treeSize} entries)`, 'start');
-      // The tree before a later start is rebuilt, and checked, from that entry's audit path at the first poll.
+      // The tree before a later start is rebuilt at the first poll (from an audit path or the hash tiles) and checked.
       const state: CtLogState = start === 'now'
         ? { logUrl: url, kind, key, position, treeSize: position, rootHash: sth.rootHash.toString('base64'), updatedAt: rt().clock.now().toISOString() }
         : { logUrl: url, kind, key, position, treeSize: position, updatedAt: rt().clock.now().toISOString() };

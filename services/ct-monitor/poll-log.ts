@@ -1,7 +1,7 @@
 import { newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { CtFinding, CtLogState } from '../../shared/model.ts';
 import type { CertificateStore, Clock, CtStateStore, EventPublisher, LogReader } from '../../shared/ports.ts';
-import { CollapsedTree, leafHash, verifyConsistency, verifyInclusion } from '../../shared/ct/merkle.ts';
+import { CollapsedTree, leafHash, treeHash, verifyConsistency, verifyInclusion } from '../../shared/ct/merkle.ts';
 import { parseLeaf } from '../../shared/ct/merkle-tree-leaf.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 import { parseWatchEntry, watched, type WatchEntry } from '../../shared/ct/watchlist.ts';
@@ -75,6 +75,7 @@ function misbehaviour(state: CtLogState, treeSize: number, reason: string, deps:
  * the previous leaf's audit path, checked against the signed root it was just given.
  */
 async function treeBefore(reader: LogReader, state: CtLogState, sth: { treeSize: number; rootHash: Buffer }): Promise<CollapsedTree | undefined> {
+  if (reader.tileHashes) return checked(await treeFromTiles(reader.tileHashes.bind(reader), state.position), state);
   if (!reader.getProofByHash) return undefined;
   const index = state.position - 1;
   const [last] = await reader.getEntries(index, index);
@@ -82,8 +83,29 @@ async function treeBefore(reader: LogReader, state: CtLogState, sth: { treeSize:
   const hash = leafHash(last.leafInput);
   const proof = await reader.getProofByHash(hash, sth.treeSize).catch(() => undefined);
   if (!proof || proof.leafIndex !== index || !verifyInclusion(hash, index, sth.treeSize, proof.auditPath, sth.rootHash)) return undefined;
-  const tree = CollapsedTree.fromInclusionPath(index, sth.treeSize, hash, proof.auditPath);
+  return checked(CollapsedTree.fromInclusionPath(index, sth.treeSize, hash, proof.auditPath), state);
+}
+
+/** The rebuilt tree if it has the root last verified (a later start has none: the first poll's root check covers it). */
+function checked(tree: CollapsedTree, state: CtLogState): CollapsedTree | undefined {
   return !state.rootHash || tree.root().equals(Buffer.from(state.rootHash, 'base64')) ? tree : undefined;
+}
+
+/**
+ * The collapsed tree of the first `size` entries from a static log's hash tiles: each perfect
+ * subtree of 2^k entries is the Merkle tree over 2^(k mod 8) hashes of tile level floor(k / 8).
+ */
+async function treeFromTiles(tileHashes: NonNullable<LogReader['tileHashes']>, size: number): Promise<CollapsedTree> {
+  const hashes: Buffer[] = [];
+  let offset = 0;
+  for (let k = Math.floor(Math.log2(size)); k >= 0; k--) {
+    if (Math.floor(size / 2 ** k) % 2 === 0) continue;
+    const level = Math.floor(k / 8);
+    const first = offset / 256 ** level;
+    hashes.push(treeHash(await tileHashes(level, first, first + 2 ** (k % 8) - 1)));
+    offset += 2 ** k;
+  }
+  return new CollapsedTree(size, hashes);
 }
 
 /**
@@ -91,8 +113,8 @@ async function treeBefore(reader: LogReader, state: CtLogState, sth: { treeSize:
  * it has them, else the first entry the log cannot prove is included.
  */
 async function offendingEntry(reader: LogReader, leaves: Buffer[], from: number, treeSize: number, root: Buffer): Promise<number | undefined> {
-  if (reader.leafHashes) {
-    const told = await reader.leafHashes(from, from + leaves.length - 1);
+  if (reader.tileHashes) {
+    const told = await reader.tileHashes(0, from, from + leaves.length - 1);
     const i = leaves.findIndex((l, k) => !told[k] || !leafHash(l).equals(told[k]));
     return i < 0 ? undefined : from + i;
   }

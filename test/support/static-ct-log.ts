@@ -9,7 +9,7 @@ const u16 = (n: number) => Buffer.from([n >> 8, n & 255]);
 
 /**
  * A static-ct-api log written for the tests from the spec: a checkpoint signed as a note with an
- * RFC 6962 signature line, level-0 hash tiles and data tiles, partial tiles at the right edge.
+ * RFC 6962 signature line, hash tiles of every level and data tiles, partial tiles at the right edge.
  */
 export async function startStaticLog(origin = 'static.test.example/log') {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -39,13 +39,19 @@ export async function startStaticLog(origin = 'static.test.example/log') {
     const path = new URL(req.url ?? '/', 'http://log').pathname.replace(/^\/+/, '');
     requests.push(path);
     if (path === 'checkpoint') return void res.writeHead(200).end(checkpoint());
-    const m = /^tile\/(0|data)\/(.+?)(?:\.p\/(\d+))?$/.exec(path);
+    const m = /^tile\/(\d+|data)\/(.+?)(?:\.p\/(\d+))?$/.exec(path);
     if (!m) return void res.writeHead(404).end();
     const tile = Number(m[2].split('/').map((g) => g.replace(/^x/, '')).join(''));
     const width = m[3] ? Number(m[3]) : 256;
+    if (m[1] !== 'data') {
+      // Level L: the root of each perfect subtree of 256^L entries.
+      const span = 256 ** Number(m[1]);
+      if ((tile * 256 + width) * span > entries.length) return void res.writeHead(404).end();
+      const leaves = entries.map((e) => leafHash(Buffer.concat([Buffer.from([0, 0]), e.timestamped])));
+      return void res.writeHead(200).end(Buffer.concat(Array.from({ length: width }, (_, k) => treeHash(leaves.slice((tile * 256 + k) * span, (tile * 256 + k + 1) * span)))));
+    }
     const slice = entries.slice(tile * 256, tile * 256 + width);
     if (slice.length !== width) return void res.writeHead(404).end();
-    if (m[1] === '0') return void res.writeHead(200).end(Buffer.concat(slice.map((e) => leafHash(Buffer.concat([Buffer.from([0, 0]), e.timestamped])))));
     const data = Buffer.concat(slice.map((e, k) => {
       if (tile * 256 + k !== faults.flipBitInEntry) return e.tile;
       const flipped = Buffer.from(e.tile);
