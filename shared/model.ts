@@ -128,6 +128,8 @@ export interface CtFinding {
   entryType: 'x509' | 'precert';
   fingerprintSha256: string;
   issuer?: string;
+  /** SHA-256 of the issuing certificate, where the log names and serves it (static-ct-api). */
+  issuerFingerprintSha256?: string;
   notBefore?: string;
   notAfter?: string;
   severity: 'high' | 'medium';

@@ -274,9 +274,17 @@ export interface SiemOutbox {
  * offer hash tiles instead (and their consistency follows from recomputing the root over the
  * entries, since the tree is rebuilt from the verified prefix).
  */
+/** An entry as a log serves it: the MerkleTreeLeaf, and where the log says so, its issuer's fingerprint. */
+export interface LogEntry {
+  leafInput: Uint8Array;
+  issuerFingerprint?: Buffer;
+}
+
 export interface LogReader {
   getSth(): Promise<Record<string, unknown>>;
-  getEntries(start: number, end: number): Promise<{ leafInput: Uint8Array }[]>;
+  getEntries(start: number, end: number): Promise<LogEntry[]>;
+  /** The issuer certificate (DER) with this SHA-256 fingerprint, checked against it (static-ct-api). */
+  getIssuer?(fingerprint: Buffer): Promise<Uint8Array>;
   getConsistency?(first: number, second: number): Promise<Buffer[]>;
   getProofByHash?(hash: Buffer, treeSize: number): Promise<{ leafIndex: number; auditPath: Buffer[] }>;
   /**

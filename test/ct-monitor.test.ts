@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -230,9 +231,9 @@ describe('a static-ct-api log', () => {
     try {
       const ct = new DynamoCtStateStore(db.table);
       await ct.putWatchlist(['.tiles.example.com']);
-      const leaf = (await makeChain(['in.tiles.example.com'])).leaf;
+      const { leaf, intermediate } = await makeChain(['in.tiles.example.com']);
       const other = (await makeChain(['elsewhere.test'])).leaf;
-      for (let i = 0; i < 300; i++) log.appendCertificate(i === 270 ? leaf.der : other.der, i);
+      for (let i = 0; i < 300; i++) log.appendCertificate(i === 270 ? leaf.der : other.der, i, intermediate.der);
       await ct.saveLog({ logUrl: log.url, kind: 'static', key: log.key, position: 0, treeSize: 0, updatedAt: '' }, undefined);
       const deps: PollDeps = { clock: { now: () => new Date() }, ct, certificates: new DynamoCertificateStore(db.table), publisher: new EventBridgePublisher('t', { region: 'eu-west-1', credentials }), logReader: logReaderFor, batchSize: 256 };
       const result = await pollLog((await ct.getLog(log.url))!, deps);
@@ -240,6 +241,10 @@ describe('a static-ct-api log', () => {
       expect(log.requests).toEqual(expect.arrayContaining(['checkpoint', 'tile/data/000', 'tile/data/001.p/44']));
       const sentTypes = () => events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ type: e.DetailType, ...JSON.parse(e.Detail!) }));
       expect(sentTypes().find((e) => e.type === 'ct.unauthorized_certificate')).toMatchObject({ index: 270, names: ['in.tiles.example.com'] });
+      // The finding names its issuing certificate, fetched by the fingerprint the data tile gives and checked against it.
+      const { fingerprintSha256 } = await import('../shared/x509/certificate-record.ts');
+      expect((await ct.listFindings())[0]).toMatchObject({ index: 270, issuerFingerprintSha256: fingerprintSha256(intermediate.der) });
+      expect(log.requests.filter((r) => r.startsWith('issuer/'))).toEqual([`issuer/${createHash('sha256').update(intermediate.der).digest('hex')}`]);
       // More entries, one of them altered in its data tile: the hash tiles name it.
       for (let i = 0; i < 20; i++) log.appendCertificate(other.der, 300 + i);
       log.faults.flipBitInEntry = 305;

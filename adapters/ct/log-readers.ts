@@ -17,6 +17,7 @@ export function logReaderFor(state: Pick<CtLogState, 'logUrl' | 'kind' | 'key'>,
       return sth;
     },
     getEntries: (start, end) => client.getEntriesOf(start, end, treeSize),
+    getIssuer: (fingerprint) => client.getIssuer(fingerprint),
     tileHashes: (level, start, end) => client.tileHashesOf(level, start, end, treeSize),
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { LogEntry } from '../../shared/ports.ts';
 import { LogHttp } from './log-http.ts';
 
 /**
@@ -7,6 +8,9 @@ import { LogHttp } from './log-http.ts';
  * RFC 6962 client gives, so one verified poll serves both.
  */
 export class StaticCtClient {
+  /** Issuer certificates by fingerprint: a log has few, and every entry names one. */
+  private readonly issuers = new Map<string, Buffer>();
+
   constructor(readonly prefix: string, private readonly http = new LogHttp(), private readonly origin?: string) {}
 
   private url(path: string): string {
@@ -58,8 +62,8 @@ export class StaticCtClient {
    * Entries start..end as MerkleTreeLeaf bytes, read from the data tiles of a tree of `treeSize`
    * (each tile leaf: a TimestampedEntry, the precertificate for precert entries, then the chain's fingerprints).
    */
-  async getEntriesOf(start: number, end: number, treeSize: number): Promise<{ leafInput: Buffer }[]> {
-    const out: { leafInput: Buffer }[] = [];
+  async getEntriesOf(start: number, end: number, treeSize: number): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
     for (let tile = Math.floor(start / 256); tile * 256 <= end; tile++) {
       const data = await this.get(this.tileName('data', tile, treeSize));
       let at = 0;
@@ -72,11 +76,24 @@ export class StaticCtClient {
         at += 2 + data.readUInt16BE(at); // extensions
         const timestamped = data.subarray(entryStart, at);
         if (type === 1) at += 3 + data.readUIntBE(at, 3); // the precertificate itself
-        at += 2 + data.readUInt16BE(at); // chain fingerprints
-        if (i >= start && i <= end) out.push({ leafInput: Buffer.concat([Buffer.from([0, 0]), timestamped]) });
+        const chain = data.subarray(at + 2, at + 2 + data.readUInt16BE(at)); // fingerprints, issuer first
+        at += 2 + chain.length;
+        if (i >= start && i <= end) out.push({ leafInput: Buffer.concat([Buffer.from([0, 0]), timestamped]), ...(chain.length >= 32 ? { issuerFingerprint: chain.subarray(0, 32) } : {}) });
       }
     }
     return out;
+  }
+
+  /** The issuer certificate a chain fingerprint names; refused unless it hashes to that fingerprint. */
+  async getIssuer(fingerprint: Buffer): Promise<Buffer> {
+    const hex = fingerprint.toString('hex');
+    let der = this.issuers.get(hex);
+    if (!der) {
+      der = await this.get(`issuer/${hex}`);
+      if (!createHash('sha256').update(der).digest().equals(fingerprint)) throw new Error(`issuer/${hex} does not hash to its fingerprint`);
+      this.issuers.set(hex, der);
+    }
+    return der;
   }
 
   /** Hashes start..end of one level of the hash tiles of a tree of `treeSize`. */

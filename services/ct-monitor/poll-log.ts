@@ -1,6 +1,6 @@
 import { newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { CtFinding, CtLogState } from '../../shared/model.ts';
-import type { CertificateStore, Clock, CtStateStore, EventPublisher, LogReader } from '../../shared/ports.ts';
+import type { CertificateStore, Clock, CtStateStore, EventPublisher, LogEntry, LogReader } from '../../shared/ports.ts';
 import { CollapsedTree, leafHash, treeHash, verifyConsistency, verifyInclusion } from '../../shared/ct/merkle.ts';
 import { parseLeaf } from '../../shared/ct/merkle-tree-leaf.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
@@ -31,20 +31,20 @@ export interface PollDeps {
  * A log may answer with fewer entries than asked (its own batch limit): the rest of that batch
  * is asked for again, so nothing is skipped and nothing past the tree is requested.
  */
-export async function fetchRange(reader: LogReader, from: number, to: number, batchSize: number, concurrency: number): Promise<Uint8Array[]> {
+export async function fetchRange(reader: LogReader, from: number, to: number, batchSize: number, concurrency: number): Promise<LogEntry[]> {
   const starts: number[] = [];
   for (let at = from; at < to; at += batchSize) starts.push(at);
-  const chunks: Uint8Array[][] = new Array(starts.length);
+  const chunks: LogEntry[][] = new Array(starts.length);
   let next = 0;
   const worker = async () => {
     while (next < starts.length) {
       const k = next++;
       const end = Math.min(to, starts[k] + batchSize);
-      const chunk: Uint8Array[] = [];
+      const chunk: LogEntry[] = [];
       for (let at = starts[k]; at < end; ) {
         const entries = await reader.getEntries(at, end - 1);
         if (entries.length === 0) throw new Error(`the log returned no entries for ${at}..${end - 1}`);
-        chunk.push(...entries.map((e) => e.leafInput));
+        chunk.push(...entries);
         at += entries.length;
       }
       chunks[k] = chunk;
@@ -163,14 +163,15 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   if (!tree) return fail(sth.treeSize, `could not rebuild the tree of size ${state.position} from the log's audit path`);
   // A long backlog is read a part at a time, each part proved consistent with the signed head.
   const to = deps.maxEntries && reader.getConsistency ? Math.min(sth.treeSize, state.position + deps.maxEntries) : sth.treeSize;
-  let leaves: Buffer[];
+  let entries: LogEntry[];
   try {
-    leaves = (await fetchRange(reader, state.position, to, deps.batchSize, deps.concurrency ?? 4)).map((l) => Buffer.from(l));
+    entries = await fetchRange(reader, state.position, to, deps.batchSize, deps.concurrency ?? 4);
   } catch (err) {
     // A log that answers with nothing for entries its tree head covers is misbehaving; a network fault is not.
     if ((err as Error).message.startsWith('the log returned no entries')) return fail(sth.treeSize, (err as Error).message);
     throw err;
   }
+  const leaves = entries.map((e) => Buffer.from(e.leafInput));
   for (const leaf of leaves) tree.append(leafHash(leaf));
   if (tree.size !== to) return fail(sth.treeSize, `the log served ${tree.size - state.position} of the ${to - state.position} entries its tree head covers`);
   if (to < sth.treeSize ? !verifyConsistency(to, sth.treeSize, tree.root(), sth.rootHash, await reader.getConsistency!(to, sth.treeSize)) : !tree.root().equals(sth.rootHash)) {
@@ -181,8 +182,8 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   const watchlist = (await deps.ct.getWatchlist()).map((d) => parseWatchEntry(d));
   const events: BusEvent[] = [];
   const findings = new Map<string, CtFinding>();
-  for (const [i, leafInput] of leaves.entries()) {
-    const seen = await observation(state.logUrl, state.position + i, leafInput, watchlist, deps);
+  for (const [i, entry] of entries.entries()) {
+    const seen = await observation(state.logUrl, state.position + i, entry, watchlist, deps, reader);
     if (!seen) continue;
     if (seen.finding) {
       // A precertificate and its final certificate share one finding, and one alert.
@@ -206,8 +207,8 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
  * or a finding for it was authorized), unauthorized otherwise. A precertificate and its final
  * certificate are one finding: precertificates are keyed by the hash of their TBS.
  */
-async function observation(logUrl: string, index: number, leafInput: Uint8Array, watchlist: WatchEntry[], deps: PollDeps): Promise<{ event: BusEvent; finding?: CtFinding } | undefined> {
-  const leaf = parseLeaf(leafInput);
+async function observation(logUrl: string, index: number, entry: LogEntry, watchlist: WatchEntry[], deps: PollDeps, reader: LogReader): Promise<{ event: BusEvent; finding?: CtFinding } | undefined> {
+  const leaf = parseLeaf(entry.leafInput);
   const names = leaf.entryType === 'x509' ? certificateNames(leaf.der) : tbsNames(leaf.der);
   if (!names.some((n) => watched(n, watchlist))) return undefined;
   const fingerprint = fingerprintSha256(leaf.der);
@@ -223,8 +224,15 @@ async function observation(logUrl: string, index: number, leafInput: Uint8Array,
   const issuer = leaf.entryType === 'x509' ? certificateIssuer(leaf.der) : tbsIssuer(leaf.der);
   const allowed = Object.entries(deps.allowedIssuers ?? {}).filter(([domain]) => names.some((n) => watched(n, [parseWatchEntry(domain)]))).flatMap(([, issuers]) => issuers);
   const record: CtFinding = {
-    id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, issuer, severity: allowed.includes(issuer) ? 'medium' : 'high', status: 'open',
+    id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, issuer, ...(await issuingCertificate(entry, reader)), severity: allowed.includes(issuer) ? 'medium' : 'high', status: 'open',
     firstSeen: deps.clock.now().toISOString(), ...(leaf.entryType === 'x509' ? { certificatePem: toPem(leaf.der) } : {}),
   };
   return { event: newEvent('ct.unauthorized_certificate', { ...fields, findingId, issuer, severity: record.severity }, ctx('unauthorized')), finding: record };
+}
+
+/** The issuing certificate's fingerprint, where the log names one and serves a certificate that hashes to it. */
+async function issuingCertificate(entry: LogEntry, reader: LogReader): Promise<Pick<CtFinding, 'issuerFingerprintSha256'>> {
+  if (!entry.issuerFingerprint || !reader.getIssuer) return {};
+  const der = await reader.getIssuer(entry.issuerFingerprint).catch(() => undefined);
+  return der ? { issuerFingerprintSha256: fingerprintSha256(der) } : {};
 }

@@ -17,6 +17,7 @@ export async function startStaticLog(origin = 'static.test.example/log') {
   const entries: { timestamped: Buffer; tile: Buffer }[] = [];
   const faults = { flipBitInEntry: -1 };
   const requests: string[] = [];
+  const issuers = new Map<string, Buffer>();
 
   const checkpoint = () => {
     const hashes = entries.map((e) => leafHash(Buffer.concat([Buffer.from([0, 0]), e.timestamped])));
@@ -39,6 +40,8 @@ export async function startStaticLog(origin = 'static.test.example/log') {
     const path = new URL(req.url ?? '/', 'http://log').pathname.replace(/^\/+/, '');
     requests.push(path);
     if (path === 'checkpoint') return void res.writeHead(200).end(checkpoint());
+    const issuer = /^issuer\/([0-9a-f]{64})$/.exec(path);
+    if (issuer) return void (issuers.has(issuer[1]) ? res.writeHead(200).end(issuers.get(issuer[1])) : res.writeHead(404).end());
     const m = /^tile\/(\d+|data)\/(.+?)(?:\.p\/(\d+))?$/.exec(path);
     if (!m) return void res.writeHead(404).end();
     const tile = Number(m[2].split('/').map((g) => g.replace(/^x/, '')).join(''));
@@ -67,12 +70,14 @@ export async function startStaticLog(origin = 'static.test.example/log') {
     faults,
     requests,
     tilePath: StaticCtClient.tilePath,
-    /** An x509 entry: TimestampedEntry (with an empty extensions field) and an empty chain. */
-    appendCertificate(der: Buffer, timestampMs: number) {
+    /** An x509 entry: TimestampedEntry (with an empty extensions field) and its chain's fingerprints, the issuer served under issuer/. */
+    appendCertificate(der: Buffer, timestampMs: number, issuerDer?: Buffer) {
       const ts = Buffer.alloc(10);
       ts.writeBigUInt64BE(BigInt(timestampMs));
       const timestamped = Buffer.concat([ts, u24(der.length), der, u16(0)]);
-      entries.push({ timestamped, tile: Buffer.concat([timestamped, u16(0)]) });
+      const chain = issuerDer ? createHash('sha256').update(issuerDer).digest() : Buffer.alloc(0);
+      if (issuerDer) issuers.set(chain.toString('hex'), issuerDer);
+      entries.push({ timestamped, tile: Buffer.concat([timestamped, u16(chain.length), chain]) });
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
