@@ -23,6 +23,8 @@ export interface CertificateStore {
   get(id: string): Promise<StoredCertificate | undefined>;
   /** The id of the certificate whose TBS identity (shared with its precertificate) this is, if any. */
   idByTbsIdentity(tbsId: string): Promise<string | undefined>;
+  /** The id of the certificate with this issuer DN and serial number, if any. */
+  idByIssuerSerial(issuer: string, serialNumber: string): Promise<string | undefined>;
   /** Sets fields on an existing certificate; status changes keep the expiry index in step. */
   update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
   /**

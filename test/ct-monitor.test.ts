@@ -163,6 +163,28 @@ describe('the CT monitor verifies before it alerts', () => {
     }
   });
 
+  it('knows a certificate its own CA issued by issuer and serial, though the logged TBS differs; another source is not enough', async () => {
+    const fresh = await startTestLog();
+    try {
+      const ca = (await makeChain(['z.example.com'])).intermediate;
+      const issued = await makeCert({ subject: 'CN=serial.shop.example.com', sans: ['serial.shop.example.com'], issuer: ca, serialNumber: '0123456789abcdef' });
+      const scanned = await makeCert({ subject: 'CN=scan.shop.example.com', sans: ['scan.shop.example.com'], issuer: ca, serialNumber: '0fedcba987654321' });
+      const store = async (c: typeof issued, source: string) => certificates.create({ ...certificateRecord(c.der), certificatePem: c.pem, chainPem: '', status: 'active', source, targets: [], createdAt: new Date().toISOString() } as StoredCertificate);
+      await store(issued, 'issued');
+      await store(scanned, 'scan');
+      // The log holds certificates with the same issuer and serials but other contents (a longer validity).
+      const later = new Date(Date.now() + 200 * 86_400_000);
+      fresh.append(x509Leaf((await makeCert({ subject: 'CN=serial.shop.example.com', sans: ['serial.shop.example.com'], issuer: ca, serialNumber: '0123456789abcdef', notAfter: later })).der, 1));
+      fresh.append(x509Leaf((await makeCert({ subject: 'CN=scan.shop.example.com', sans: ['scan.shop.example.com'], issuer: ca, serialNumber: '0fedcba987654321', notAfter: later })).der, 2));
+      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() }, undefined);
+      expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ observed: 1, unauthorized: 1 });
+      expect(sent().filter((e) => e.type === 'ct.certificate_observed').map((e) => e.certificateId)).toEqual([certificateRecord(issued.der).id]);
+      expect(sent().filter((e) => e.type === 'ct.unauthorized_certificate').map((e) => e.index)).toEqual([1]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('starts at any entry: the tree before it comes from that entry\'s audit path, checked against the signed root', async () => {
     const fresh = await startTestLog(10);
     try {

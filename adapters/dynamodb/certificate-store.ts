@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { BatchGetCommand, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
 import type { Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
@@ -59,6 +60,8 @@ function chooseIndex(f: CertificateFilter): { index: string; pkName: string; pk:
 }
 
 const tbsKey = (tbsId: string) => ({ pk: `TBS#${tbsId}`, sk: 'TBS' });
+// Issuer DNs can be long: the key holds their hash.
+const serialKey = (issuer: string, serialNumber: string) => ({ pk: `SERIAL#${createHash('sha256').update(issuer).digest('hex').slice(0, 32)}#${serialNumber}`, sk: 'SERIAL' });
 
 export class DynamoCertificateStore implements CertificateStore {
   constructor(private readonly table: Table) {}
@@ -71,7 +74,8 @@ export class DynamoCertificateStore implements CertificateStore {
 
   /**
    * One small item per DNS name in the certificate's partition, indexed by reversed name, for the
-   * domain filter; and one keyed by its TBS identity, so CT finds it from a precertificate.
+   * domain filter; and ones keyed by its TBS identity and by issuer and serial, so CT finds it
+   * from a precertificate.
    */
   private async writeNamePointers(cert: StoredCertificate): Promise<void> {
     const names = [...new Set(cert.subjectAlternativeNames.concat(cert.commonName ?? []).filter((n) => /[a-z]/i.test(n)).map(reversedName))];
@@ -79,6 +83,7 @@ export class DynamoCertificateStore implements CertificateStore {
     const der = pemBlocks(cert.certificatePem).find((b) => b.label === 'CERTIFICATE')?.der;
     const pointers: Item[] = [
       ...(der ? [{ ...tbsKey(tbsIdentity(der, true)), certificateId: cert.id }] : []),
+      { ...serialKey(cert.issuer, cert.serialNumber), certificateId: cert.id },
       ...names.map((r) => ({ pk: `CERT#${cert.id}`, sk: `NAME#${r}`, gsi1pk: 'NAMES', gsi1sk: `${r}#${cert.id}`, certificateId: cert.id })),
     ];
     for (let i = 0; i < pointers.length; i += 25) {
@@ -92,7 +97,15 @@ export class DynamoCertificateStore implements CertificateStore {
   }
 
   async idByTbsIdentity(tbsId: string): Promise<string | undefined> {
-    const item = await getItem(this.table, tbsKey(tbsId));
+    return this.pointedTo(tbsKey(tbsId));
+  }
+
+  async idByIssuerSerial(issuer: string, serialNumber: string): Promise<string | undefined> {
+    return this.pointedTo(serialKey(issuer, serialNumber));
+  }
+
+  private async pointedTo(pointer: { pk: string; sk: string }): Promise<string | undefined> {
+    const item = await getItem(this.table, pointer);
     return item ? String(item.certificateId) : undefined;
   }
 

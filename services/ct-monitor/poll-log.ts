@@ -6,7 +6,7 @@ import { parseLeaf } from '../../shared/ct/merkle-tree-leaf.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 import { parseWatchEntry, watched, type WatchEntry } from '../../shared/ct/watchlist.ts';
 import { certificateId, fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
-import { certificateIssuer, certificateNames, tbsIssuer, tbsNames } from '../../shared/x509/tbs-names.ts';
+import { certificateIssuerAndSerial, certificateNames, tbsIssuerAndSerial, tbsNames } from '../../shared/x509/tbs-names.ts';
 import { toPem } from '../../shared/x509/pem.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 
@@ -213,21 +213,33 @@ async function observation(logUrl: string, index: number, entry: LogEntry, watch
   if (!names.some((n) => watched(n, watchlist))) return undefined;
   const fingerprint = fingerprintSha256(leaf.der);
   const findingId = tbsIdentity(leaf.der, leaf.entryType === 'x509');
-  // Known by fingerprint, or (a precertificate, or a final certificate with other SCTs) by TBS identity.
-  const knownId = leaf.entryType === 'x509' && (await deps.certificates.get(certificateId(leaf.der))) ? certificateId(leaf.der) : await deps.certificates.idByTbsIdentity(findingId);
+  const { issuer, serialNumber } = leaf.entryType === 'x509' ? certificateIssuerAndSerial(leaf.der) : tbsIssuerAndSerial(leaf.der);
+  const knownId = await knownCertificateId(leaf, findingId, issuer, serialNumber, deps.certificates);
   const known = Boolean(knownId);
   const finding = known ? undefined : await deps.ct.getFinding(findingId);
   const ctx = (type: string) => ({ now: () => deps.clock.now(), newId: () => `ct:${type}:${logUrl}:${index}` });
   const fields = { logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint };
   if (known || finding?.status === 'authorized') return { event: newEvent('ct.certificate_observed', { ...fields, ...(knownId ? { certificateId: knownId } : {}) }, ctx('observed')) };
   if (finding) return undefined;
-  const issuer = leaf.entryType === 'x509' ? certificateIssuer(leaf.der) : tbsIssuer(leaf.der);
   const allowed = Object.entries(deps.allowedIssuers ?? {}).filter(([domain]) => names.some((n) => watched(n, [parseWatchEntry(domain)]))).flatMap(([, issuers]) => issuers);
   const record: CtFinding = {
     id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, issuer, ...(await issuingCertificate(entry, reader)), severity: allowed.includes(issuer) ? 'medium' : 'high', status: 'open',
     firstSeen: deps.clock.now().toISOString(), ...(leaf.entryType === 'x509' ? { certificatePem: toPem(leaf.der) } : {}),
   };
   return { event: newEvent('ct.unauthorized_certificate', { ...fields, findingId, issuer, severity: record.severity }, ctx('unauthorized')), finding: record };
+}
+
+/**
+ * The inventory's certificate this entry is: by fingerprint; by TBS identity (a precertificate, or
+ * the certificate with other SCTs); or by issuer and serial when certops issued that certificate
+ * itself, from one of its configured CAs (which never reuse a serial).
+ */
+async function knownCertificateId(leaf: { entryType: string; der: Uint8Array }, tbsId: string, issuer: string, serialNumber: string, certificates: CertificateStore): Promise<string | undefined> {
+  if (leaf.entryType === 'x509' && (await certificates.get(certificateId(leaf.der)))) return certificateId(leaf.der);
+  const byTbs = await certificates.idByTbsIdentity(tbsId);
+  if (byTbs) return byTbs;
+  const bySerial = await certificates.idByIssuerSerial(issuer, serialNumber);
+  return bySerial && (await certificates.get(bySerial))?.source === 'issued' ? bySerial : undefined;
 }
 
 /** The issuing certificate's fingerprint, where the log names one and serves a certificate that hashes to it. */

@@ -68,7 +68,7 @@ export function parseCertificate(der: Uint8Array, field = 'certificate'): Parsed
   return {
     der,
     version,
-    serialHex: Buffer.from(serialBytes[0] === 0 && serialBytes.length > 1 ? serialBytes.subarray(1) : serialBytes).toString('hex').toUpperCase(),
+    serialHex: serialHex(serialBytes),
     subject: subjectName.text,
     subjectCommonNames: subjectName.commonNames,
     issuer: readName(der, issuer, `${field} issuer`).text,
@@ -83,4 +83,9 @@ export function parseCertificate(der: Uint8Array, field = 'certificate'): Parsed
     signature: der.subarray(signature.start + 1, signature.end),
     extensions: readExtensions(der, extWrapper, field),
   };
+}
+
+/** A serial number's INTEGER content as upper-case hex, without the sign byte DER may add. */
+export function serialHex(serialBytes: Uint8Array): string {
+  return Buffer.from(serialBytes[0] === 0 && serialBytes.length > 1 ? serialBytes.subarray(1) : serialBytes).toString('hex').toUpperCase();
 }

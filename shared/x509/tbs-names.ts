@@ -1,4 +1,6 @@
-import { children, oidString, readTlv, type Tlv } from './der.ts';
+import { children, integerBytes, oidString, readTlv, type Tlv } from './der.ts';
+import { colonHex } from './certificate-record.ts';
+import { serialHex } from './parse-certificate.ts';
 import { readName } from './distinguished-name.ts';
 
 const CN = '2.5.4.3';
@@ -53,15 +55,15 @@ function sanDnsNames(buf: Uint8Array, wrapper: Tlv): string[] {
   return [];
 }
 
-/** The issuer DN (RFC 4514 text) of a TBSCertificate, read directly from the DER. */
-export function tbsIssuer(tbs: Uint8Array): string {
+/** The issuer DN (RFC 4514 text) and serial number (as inventory records write it) of a TBSCertificate, read directly from the DER. */
+export function tbsIssuerAndSerial(tbs: Uint8Array): { issuer: string; serialNumber: string } {
   const fields = children(tbs, readTlv(tbs, 0, 'tbs'), 'tbs');
   const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
-  return readName(tbs, fields[offset + 2], 'issuer').text;
+  return { issuer: readName(tbs, fields[offset + 2], 'issuer').text, serialNumber: colonHex(serialHex(integerBytes(tbs, fields[offset], 'tbs', 'serialNumber'))) };
 }
 
-/** The issuer DN of a whole certificate. */
-export function certificateIssuer(cert: Uint8Array): string {
+/** The issuer DN and serial number of a whole certificate. */
+export function certificateIssuerAndSerial(cert: Uint8Array): { issuer: string; serialNumber: string } {
   const tbs = children(cert, readTlv(cert, 0, 'certificate'), 'certificate')[0];
-  return tbsIssuer(cert.subarray(tbs.offset, tbs.end));
+  return tbsIssuerAndSerial(cert.subarray(tbs.offset, tbs.end));
 }

@@ -35,6 +35,8 @@ export interface CertSpec {
   /** Permitted DNS subtrees (name constraints). */
   permittedDns?: string[];
   keys?: CryptoKeyPair;
+  /** Hex; random unless given. */
+  serialNumber?: string;
 }
 
 function der(tag: number, content: Uint8Array): Uint8Array {
@@ -63,7 +65,7 @@ export async function makeCert(spec: CertSpec): Promise<TestCert> {
   if (spec.permittedDns) extensions.push(nameConstraints(spec.permittedDns));
   if (spec.issuer) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(spec.issuer.keys.publicKey));
   const common = {
-    serialNumber: Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
+    serialNumber: spec.serialNumber ?? Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
     notBefore: spec.notBefore ?? new Date(now - DAY),
     notAfter: spec.notAfter ?? new Date(now + 90 * DAY),
     signingAlgorithm: SIGN,
