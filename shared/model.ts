@@ -128,6 +128,7 @@ export interface CtFinding {
   entryType: 'x509' | 'precert';
   fingerprintSha256: string;
   issuer?: string;
+  serialNumber?: string;
   /** SHA-256 of the issuing certificate, where the log names and serves it (static-ct-api). */
   issuerFingerprintSha256?: string;
   notBefore?: string;

@@ -185,6 +185,26 @@ describe('the CT monitor verifies before it alerts', () => {
     }
   });
 
+  it('counts a malformed certificate on a watched name and goes on; findings carry serial and validity', async () => {
+    const fresh = await startTestLog();
+    try {
+      const broken = Buffer.from((await entry('broken.shop.example.com')).der);
+      // The second UTCTime (notAfter) gets a letter among its digits.
+      const times = [...broken.entries()].filter(([i, b]) => b === 0x17 && broken[i + 1] === 0x0d).map(([i]) => i);
+      broken[times[1] + 4] = 0x58;
+      const fine = await entry('fine.shop.example.com');
+      fresh.append(x509Leaf(broken, 1));
+      fresh.append(x509Leaf(fine.der, 2));
+      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() }, undefined);
+      expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ to: 2, unauthorized: 1, unreadable: 1 });
+      const record = certificateRecord(fine.der);
+      expect(sent().find((e) => e.type === 'ct.unauthorized_certificate')).toMatchObject({ index: 1, serialNumber: record.serialNumber, notAfter: record.notAfter, issuer: record.issuer });
+      expect((await ct.listFindings()).find((f) => f.index === 1 && f.logUrl === fresh.url)).toMatchObject({ serialNumber: record.serialNumber, notBefore: record.notBefore, notAfter: record.notAfter });
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('starts at any entry: the tree before it comes from that entry\'s audit path, checked against the signed root', async () => {
     const fresh = await startTestLog(10);
     try {

@@ -26,7 +26,7 @@ async function pollAll(budgetMs: number) {
     let total = await pollLog(log, deps());
     while (total.behind && !total.misbehaviour && rt().clock.now().getTime() < deadline) {
       const pass = await pollLog((await rt().ct.getLog(log.logUrl))!, deps());
-      total = { ...pass, from: total.from, observed: total.observed + pass.observed, unauthorized: total.unauthorized + pass.unauthorized };
+      total = { ...pass, from: total.from, observed: total.observed + pass.observed, unauthorized: total.unauthorized + pass.unauthorized, unreadable: (total.unreadable ?? 0) + (pass.unreadable ?? 0) };
     }
     results.push(total);
   }

@@ -1,3 +1,4 @@
+import { ValidationError } from '../../shared/errors.ts';
 import { newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { CtFinding, CtLogState } from '../../shared/model.ts';
 import type { CertificateStore, Clock, CtStateStore, EventPublisher, LogEntry, LogReader } from '../../shared/ports.ts';
@@ -6,7 +7,7 @@ import { parseLeaf } from '../../shared/ct/merkle-tree-leaf.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 import { parseWatchEntry, watched, type WatchEntry } from '../../shared/ct/watchlist.ts';
 import { certificateId, fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
-import { certificateIssuerAndSerial, certificateNames, tbsIssuerAndSerial, tbsNames } from '../../shared/x509/tbs-names.ts';
+import { certificateFacts, certificateNames, tbsFacts, tbsNames } from '../../shared/x509/tbs-names.ts';
 import { toPem } from '../../shared/x509/pem.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 
@@ -60,6 +61,8 @@ export interface PollResult {
   to: number;
   observed: number;
   unauthorized: number;
+  /** Verified entries whose certificate could not be read (malformed DER). */
+  unreadable?: number;
   /** Entries the signed head covers that this pass left for the next. */
   behind?: number;
   misbehaviour?: string;
@@ -183,7 +186,15 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   const events: BusEvent[] = [];
   const findings = new Map<string, CtFinding>();
   for (const [i, entry] of entries.entries()) {
-    const seen = await observation(state.logUrl, state.position + i, entry, watchlist, deps, reader);
+    let seen: Awaited<ReturnType<typeof observation>>;
+    try {
+      seen = await observation(state.logUrl, state.position + i, entry, watchlist, deps, reader);
+    } catch (err) {
+      // Logs hold malformed certificates too: one must not stop the monitor, and it is counted.
+      if (!(err instanceof ValidationError || err instanceof RangeError)) throw err;
+      result.unreadable = (result.unreadable ?? 0) + 1;
+      continue;
+    }
     if (!seen) continue;
     if (seen.finding) {
       // A precertificate and its final certificate share one finding, and one alert.
@@ -213,7 +224,8 @@ async function observation(logUrl: string, index: number, entry: LogEntry, watch
   if (!names.some((n) => watched(n, watchlist))) return undefined;
   const fingerprint = fingerprintSha256(leaf.der);
   const findingId = tbsIdentity(leaf.der, leaf.entryType === 'x509');
-  const { issuer, serialNumber } = leaf.entryType === 'x509' ? certificateIssuerAndSerial(leaf.der) : tbsIssuerAndSerial(leaf.der);
+  const facts = leaf.entryType === 'x509' ? certificateFacts(leaf.der) : tbsFacts(leaf.der);
+  const { issuer, serialNumber } = facts;
   const knownId = await knownCertificateId(leaf, findingId, issuer, serialNumber, deps.certificates);
   const known = Boolean(knownId);
   const finding = known ? undefined : await deps.ct.getFinding(findingId);
@@ -223,10 +235,10 @@ async function observation(logUrl: string, index: number, entry: LogEntry, watch
   if (finding) return undefined;
   const allowed = Object.entries(deps.allowedIssuers ?? {}).filter(([domain]) => names.some((n) => watched(n, [parseWatchEntry(domain)]))).flatMap(([, issuers]) => issuers);
   const record: CtFinding = {
-    id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, issuer, ...(await issuingCertificate(entry, reader)), severity: allowed.includes(issuer) ? 'medium' : 'high', status: 'open',
+    id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, ...facts, ...(await issuingCertificate(entry, reader)), severity: allowed.includes(issuer) ? 'medium' : 'high', status: 'open',
     firstSeen: deps.clock.now().toISOString(), ...(leaf.entryType === 'x509' ? { certificatePem: toPem(leaf.der) } : {}),
   };
-  return { event: newEvent('ct.unauthorized_certificate', { ...fields, findingId, issuer, severity: record.severity }, ctx('unauthorized')), finding: record };
+  return { event: newEvent('ct.unauthorized_certificate', { ...fields, findingId, issuer, serialNumber, notAfter: facts.notAfter, severity: record.severity }, ctx('unauthorized')), finding: record };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { children, integerBytes, oidString, readTlv, type Tlv } from './der.ts';
+import { children, integerBytes, oidString, readTlv, timeValue, type Tlv } from './der.ts';
 import { colonHex } from './certificate-record.ts';
 import { serialHex } from './parse-certificate.ts';
 import { readName } from './distinguished-name.ts';
@@ -55,15 +55,25 @@ function sanDnsNames(buf: Uint8Array, wrapper: Tlv): string[] {
   return [];
 }
 
-/** The issuer DN (RFC 4514 text) and serial number (as inventory records write it) of a TBSCertificate, read directly from the DER. */
-export function tbsIssuerAndSerial(tbs: Uint8Array): { issuer: string; serialNumber: string } {
-  const fields = children(tbs, readTlv(tbs, 0, 'tbs'), 'tbs');
-  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
-  return { issuer: readName(tbs, fields[offset + 2], 'issuer').text, serialNumber: colonHex(serialHex(integerBytes(tbs, fields[offset], 'tbs', 'serialNumber'))) };
+export interface TbsFacts {
+  /** RFC 4514 text. */
+  issuer: string;
+  /** As inventory records write it. */
+  serialNumber: string;
+  notBefore: string;
+  notAfter: string;
 }
 
-/** The issuer DN and serial number of a whole certificate. */
-export function certificateIssuerAndSerial(cert: Uint8Array): { issuer: string; serialNumber: string } {
+/** Issuer, serial number and validity of a TBSCertificate, read directly from the DER. */
+export function tbsFacts(tbs: Uint8Array): TbsFacts {
+  const fields = children(tbs, readTlv(tbs, 0, 'tbs'), 'tbs');
+  const offset = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const [notBefore, notAfter] = children(tbs, fields[offset + 3], 'validity').map((t, i) => timeValue(tbs, t, 'validity', i ? 'notAfter' : 'notBefore').toISOString());
+  return { issuer: readName(tbs, fields[offset + 2], 'issuer').text, serialNumber: colonHex(serialHex(integerBytes(tbs, fields[offset], 'tbs', 'serialNumber'))), notBefore, notAfter };
+}
+
+/** The same of a whole certificate. */
+export function certificateFacts(cert: Uint8Array): TbsFacts {
   const tbs = children(cert, readTlv(cert, 0, 'certificate'), 'certificate')[0];
-  return tbsIssuerAndSerial(cert.subarray(tbs.offset, tbs.end));
+  return tbsFacts(cert.subarray(tbs.offset, tbs.end));
 }
