@@ -16,10 +16,12 @@ import { precertLeaf, startTestLog, x509Leaf } from './support/ct-test-log.ts';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 
+type TestLog = Awaited<ReturnType<typeof startTestLog>>;
+
 describe('the CT monitor verifies before it alerts', () => {
   const events = mockClient(EventBridgeClient);
   let db: Awaited<ReturnType<typeof freshTable>>;
-  let log: Awaited<ReturnType<typeof startTestLog>>;
+  let log: TestLog;
   let ct: DynamoCtStateStore;
   let certificates: DynamoCertificateStore;
   let deps: PollDeps;
@@ -48,6 +50,17 @@ describe('the CT monitor verifies before it alerts', () => {
   });
 
   const entry = async (name: string) => (await makeChain([name])).leaf;
+  /** A log of its own for one test, closed after it. */
+  const withLog = async (body: (fresh: TestLog) => Promise<void>, maxBatch?: number) => {
+    const fresh = await startTestLog(maxBatch);
+    try {
+      await body(fresh);
+    } finally {
+      await fresh.close();
+    }
+  };
+  /** Watches `fresh` from `position`, with no verified tree yet. */
+  const watchFrom = (fresh: TestLog, position = 0) => ct.saveLog({ logUrl: fresh.url, key: fresh.key, position, treeSize: position, updatedAt: new Date().toISOString() }, undefined);
 
   it('stays quiet about its own certificates, alerts on the others, and counts a precertificate and its certificate once', async () => {
     const own = await entry('www.shop.example.com');
@@ -78,18 +91,15 @@ describe('the CT monitor verifies before it alerts', () => {
   it('rates an unknown certificate medium when its issuer is one the domain expects, high otherwise', async () => {
     const expectedIssuer = (await makeChain(['x.example.com'])).intermediate;
     const fromExpected = await makeCert({ subject: 'CN=api.shop.example.com', sans: ['api.shop.example.com'], issuer: expectedIssuer });
-    const fresh = await startTestLog();
-    try {
+    await withLog(async (fresh) => {
       fresh.append(x509Leaf(fromExpected.der, 1));
       const otherCa = await makeCert({ subject: 'CN=Other CA', ca: true });
       fresh.append(x509Leaf((await makeCert({ subject: 'CN=other.shop.example.com', sans: ['other.shop.example.com'], issuer: otherCa })).der, 2));
-      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: '' }, undefined);
+      await watchFrom(fresh);
       await pollLog((await ct.getLog(fresh.url))!, { ...deps, allowedIssuers: { '.shop.example.com': ['CN=Test Intermediate'] } });
       const alerts = sent().filter((e) => e.type === 'ct.unauthorized_certificate' && e.logUrl === fresh.url);
       expect(alerts.map((e) => [e.names[0], e.severity, e.issuer])).toEqual([['api.shop.example.com', 'medium', 'CN=Test Intermediate'], ['other.shop.example.com', 'high', 'CN=Other CA']]);
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 
   it('a flipped bit in one entry: misbehaviour naming it, no alert from unverified data, position kept', async () => {
@@ -134,8 +144,7 @@ describe('the CT monitor verifies before it alerts', () => {
   });
 
   it('starts at the end of a log without reading its past, then verifies what comes next', async () => {
-    const fresh = await startTestLog(10);
-    try {
+    await withLog(async (fresh) => {
       for (let i = 0; i < 13; i++) fresh.append(x509Leaf((await entry(`old${i}.other.test`)).der, i));
       const head = JSON.parse(await (await fetch(`${fresh.url}/ct/v1/get-sth`)).text());
       await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 13, treeSize: 13, rootHash: head.sha256_root_hash, updatedAt: new Date().toISOString() }, undefined);
@@ -143,29 +152,23 @@ describe('the CT monitor verifies before it alerts', () => {
       const result = await pollLog((await ct.getLog(fresh.url))!, deps);
       expect(result).toMatchObject({ from: 13, to: 14, unauthorized: 1 });
       expect(fresh.requests.filter((r) => r.startsWith('/ct/v1/get-entries')).length).toBe(2);
-    } finally {
-      await fresh.close();
-    }
+    }, 10);
   });
   it('knows its own certificate from its precertificate, by TBS identity', async () => {
-    const fresh = await startTestLog();
-    try {
+    await withLog(async (fresh) => {
       const own = await makeCert({ subject: 'CN=tbs.shop.example.com', sans: ['tbs.shop.example.com'], issuer: (await makeChain(['y.example.com'])).intermediate });
       await certificates.create({ ...certificateRecord(own.der), certificatePem: own.pem, chainPem: '', status: 'active', source: 'issued', targets: [], createdAt: new Date().toISOString() } as StoredCertificate);
       const { children, readTlv } = await import('../shared/x509/der.ts');
       const tbs = children(own.der, readTlv(own.der, 0))[0];
       fresh.append(precertLeaf(Buffer.alloc(32, 9), own.der.subarray(tbs.offset, tbs.end), 1));
-      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() }, undefined);
+      await watchFrom(fresh);
       expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ observed: 1, unauthorized: 0 });
       expect(sent().filter((e) => e.type === 'ct.certificate_observed').map((e) => [e.entryType, e.certificateId])).toEqual([['precert', certificateRecord(own.der).id]]);
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 
   it('knows a certificate its own CA issued by issuer and serial, though the logged TBS differs; another source is not enough', async () => {
-    const fresh = await startTestLog();
-    try {
+    await withLog(async (fresh) => {
       const ca = (await makeChain(['z.example.com'])).intermediate;
       const issued = await makeCert({ subject: 'CN=serial.shop.example.com', sans: ['serial.shop.example.com'], issuer: ca, serialNumber: '0123456789abcdef' });
       const scanned = await makeCert({ subject: 'CN=scan.shop.example.com', sans: ['scan.shop.example.com'], issuer: ca, serialNumber: '0fedcba987654321' });
@@ -176,18 +179,15 @@ describe('the CT monitor verifies before it alerts', () => {
       const later = new Date(Date.now() + 200 * 86_400_000);
       fresh.append(x509Leaf((await makeCert({ subject: 'CN=serial.shop.example.com', sans: ['serial.shop.example.com'], issuer: ca, serialNumber: '0123456789abcdef', notAfter: later })).der, 1));
       fresh.append(x509Leaf((await makeCert({ subject: 'CN=scan.shop.example.com', sans: ['scan.shop.example.com'], issuer: ca, serialNumber: '0fedcba987654321', notAfter: later })).der, 2));
-      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() }, undefined);
+      await watchFrom(fresh);
       expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ observed: 1, unauthorized: 1 });
       expect(sent().filter((e) => e.type === 'ct.certificate_observed').map((e) => e.certificateId)).toEqual([certificateRecord(issued.der).id]);
       expect(sent().filter((e) => e.type === 'ct.unauthorized_certificate').map((e) => e.index)).toEqual([1]);
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 
   it('counts a malformed certificate on a watched name and goes on; findings carry serial and validity', async () => {
-    const fresh = await startTestLog();
-    try {
+    await withLog(async (fresh) => {
       const broken = Buffer.from((await entry('broken.shop.example.com')).der);
       // The second UTCTime (notAfter) gets a letter among its digits.
       const times = [...broken.entries()].filter(([i, b]) => b === 0x17 && broken[i + 1] === 0x0d).map(([i]) => i);
@@ -195,22 +195,19 @@ describe('the CT monitor verifies before it alerts', () => {
       const fine = await entry('fine.shop.example.com');
       fresh.append(x509Leaf(broken, 1));
       fresh.append(x509Leaf(fine.der, 2));
-      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() }, undefined);
+      await watchFrom(fresh);
       expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ to: 2, unauthorized: 1, unreadable: 1 });
       const record = certificateRecord(fine.der);
       expect(sent().find((e) => e.type === 'ct.unauthorized_certificate')).toMatchObject({ index: 1, serialNumber: record.serialNumber, notAfter: record.notAfter, issuer: record.issuer });
       expect((await ct.listFindings()).find((f) => f.index === 1 && f.logUrl === fresh.url)).toMatchObject({ serialNumber: record.serialNumber, notBefore: record.notBefore, notAfter: record.notAfter });
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 
   it('starts at any entry: the tree before it comes from that entry\'s audit path, checked against the signed root', async () => {
-    const fresh = await startTestLog(10);
-    try {
+    await withLog(async (fresh) => {
       for (let i = 0; i < 13; i++) fresh.append(x509Leaf((await entry(i === 3 ? 'early.shop.example.com' : `old${i}.other.test`)).der, i));
       fresh.append(x509Leaf((await entry('late.shop.example.com')).der, 20));
-      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 7, treeSize: 7, updatedAt: new Date().toISOString() }, undefined);
+      await watchFrom(fresh, 7);
       const result = await pollLog((await ct.getLog(fresh.url))!, deps);
       // Entry 3 is before the start: only entry 13 is reported.
       expect(result).toMatchObject({ from: 7, to: 14, unauthorized: 1 });
@@ -218,16 +215,13 @@ describe('the CT monitor verifies before it alerts', () => {
       // The next poll proves the new head consistent with the root rebuilt from the path.
       fresh.append(x509Leaf((await entry('later.shop.example.com')).der, 21));
       expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ from: 14, to: 15, unauthorized: 1 });
-    } finally {
-      await fresh.close();
-    }
+    }, 10);
   });
 
   it('reads a long backlog in parts, each proved consistent with the signed head, and names a bad entry in a part', async () => {
-    const fresh = await startTestLog(10);
-    try {
+    await withLog(async (fresh) => {
       for (let i = 0; i < 10; i++) fresh.append(x509Leaf((await entry(i === 6 ? 'part.shop.example.com' : `p${i}.other.test`)).der, i));
-      await ct.saveLog({ logUrl: fresh.url, key: fresh.key, position: 0, treeSize: 0, updatedAt: new Date().toISOString() }, undefined);
+      await watchFrom(fresh);
       const parts = { ...deps, maxEntries: 4 };
       fresh.faults.flipBitInEntry = 2;
       expect((await pollLog((await ct.getLog(fresh.url))!, parts)).misbehaviour).toMatch(/entry 2 is not in it/);
@@ -237,15 +231,12 @@ describe('the CT monitor verifies before it alerts', () => {
       const passes = [];
       for (let i = 0; i < 3; i++) passes.push(await pollLog((await ct.getLog(fresh.url))!, parts));
       expect(passes.map((r) => [r.from, r.to, r.behind, r.unauthorized])).toEqual([[0, 4, 6, 0], [4, 8, 2, 1], [8, 10, 0, 0]]);
-    } finally {
-      await fresh.close();
-    }
+    }, 10);
   });
 
   it('finds the first entry logged at or after a date by binary search', async () => {
     const { firstEntryAt } = await import('../services/ct-monitor/start-position.ts');
-    const fresh = await startTestLog(10);
-    try {
+    await withLog(async (fresh) => {
       const der = (await entry('t.other.test')).der;
       for (let i = 0; i < 20; i++) fresh.append(x509Leaf(der, 1_000 * i));
       const reader = new Rfc6962Client(fresh.url, new LogHttp({ attempts: 2, sleep: async () => undefined }));
@@ -254,9 +245,7 @@ describe('the CT monitor verifies before it alerts', () => {
       expect(await firstEntryAt(reader, 20, 0)).toBe(0);
       expect(await firstEntryAt(reader, 20, 99_000)).toBe(20);
       expect(fresh.requests.filter((r) => r.startsWith('/ct/v1/get-entries')).length).toBeLessThanOrEqual(4 * 6);
-    } finally {
-      await fresh.close();
-    }
+    }, 10);
   });
 });
 

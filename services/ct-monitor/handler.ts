@@ -14,9 +14,11 @@ import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts
 const rt = () => runtime(process.env);
 // A pass reads at most PASS_ENTRIES; passes go on while the time budget lasts, and the next tick continues.
 const PASS_ENTRIES = 20_000;
+/** A log's reader, at the request rate the suite configures. */
+const readerFor = (log: Pick<CtLogState, 'logUrl' | 'kind' | 'key'>) => logReaderFor(log, { requestsPerSecond: rt().suite.ctFetch.requestsPerSecond });
 const deps = () => ({
   ...rt(), batchSize: 256, maxEntries: PASS_ENTRIES, allowedIssuers: rt().suite.ctAllowedIssuers, concurrency: rt().suite.ctFetch.concurrency,
-  logReader: (log: CtLogState) => logReaderFor(log, { requestsPerSecond: rt().suite.ctFetch.requestsPerSecond }),
+  logReader: readerFor,
 });
 
 async function pollAll(budgetMs: number) {
@@ -80,7 +82,7 @@ export const api = apiHandler({
       if (existing) return { status: 200, body: existing };
       if (body.kind !== undefined && body.kind !== 'rfc6962' && body.kind !== 'static') throw new ValidationError('kind must be "rfc6962" or "static"', 'kind');
       const kind = body.kind === 'static' ? 'static' as const : 'rfc6962' as const;
-      const reader = logReaderFor({ logUrl: url, kind, key });
+      const reader = readerFor({ logUrl: url, kind, key });
       const raw = await reader.getSth().catch((err) => {
         throw new ValidationError(`the log at url did not answer get-sth: ${(err as Error).message}`, 'url');
       });

@@ -6,7 +6,7 @@ import { CollapsedTree, leafHash, treeHash, verifyConsistency, verifyInclusion }
 import { parseLeaf } from '../../shared/ct/merkle-tree-leaf.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 import { parseWatchEntry, watched, type WatchEntry } from '../../shared/ct/watchlist.ts';
-import { certificateId, fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
+import { fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
 import { certificateFacts, certificateNames, tbsFacts, tbsNames } from '../../shared/x509/tbs-names.ts';
 import { toPem } from '../../shared/x509/pem.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
@@ -226,12 +226,11 @@ async function observation(logUrl: string, index: number, entry: LogEntry, watch
   const findingId = tbsIdentity(leaf.der, leaf.entryType === 'x509');
   const facts = leaf.entryType === 'x509' ? certificateFacts(leaf.der) : tbsFacts(leaf.der);
   const { issuer, serialNumber } = facts;
-  const knownId = await knownCertificateId(leaf, findingId, issuer, serialNumber, deps.certificates);
-  const known = Boolean(knownId);
-  const finding = known ? undefined : await deps.ct.getFinding(findingId);
+  const knownId = await knownCertificateId(findingId, issuer, serialNumber, deps.certificates);
+  const finding = knownId ? undefined : await deps.ct.getFinding(findingId);
   const ctx = (type: string) => ({ now: () => deps.clock.now(), newId: () => `ct:${type}:${logUrl}:${index}` });
   const fields = { logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint };
-  if (known || finding?.status === 'authorized') return { event: newEvent('ct.certificate_observed', { ...fields, ...(knownId ? { certificateId: knownId } : {}) }, ctx('observed')) };
+  if (knownId || finding?.status === 'authorized') return { event: newEvent('ct.certificate_observed', { ...fields, ...(knownId ? { certificateId: knownId } : {}) }, ctx('observed')) };
   if (finding) return undefined;
   const allowed = Object.entries(deps.allowedIssuers ?? {}).filter(([domain]) => names.some((n) => watched(n, [parseWatchEntry(domain)]))).flatMap(([, issuers]) => issuers);
   const record: CtFinding = {
@@ -242,12 +241,11 @@ async function observation(logUrl: string, index: number, entry: LogEntry, watch
 }
 
 /**
- * The inventory's certificate this entry is: by fingerprint; by TBS identity (a precertificate, or
- * the certificate with other SCTs); or by issuer and serial when certops issued that certificate
- * itself, from one of its configured CAs (which never reuse a serial).
+ * The inventory's certificate this entry is: by TBS identity (the certificate itself, with any SCTs,
+ * or its precertificate); or by issuer and serial when certops issued that certificate itself, from
+ * one of its configured CAs (which never reuse a serial).
  */
-async function knownCertificateId(leaf: { entryType: string; der: Uint8Array }, tbsId: string, issuer: string, serialNumber: string, certificates: CertificateStore): Promise<string | undefined> {
-  if (leaf.entryType === 'x509' && (await certificates.get(certificateId(leaf.der)))) return certificateId(leaf.der);
+async function knownCertificateId(tbsId: string, issuer: string, serialNumber: string, certificates: CertificateStore): Promise<string | undefined> {
   const byTbs = await certificates.idByTbsIdentity(tbsId);
   if (byTbs) return byTbs;
   const bySerial = await certificates.idByIssuerSerial(issuer, serialNumber);

@@ -56,20 +56,7 @@ export class CollapsedTree {
    * the caller checks the path against a signed root first.
    */
   static fromInclusionPath(index: number, treeSize: number, leafHashValue: Buffer, path: Buffer[]): CollapsedTree {
-    const left: Buffer[] = [];
-    let fn = index;
-    let sn = treeSize - 1;
-    for (const p of path) {
-      if (fn & 1 || fn === sn) {
-        left.push(p);
-        while (!(fn & 1) && fn !== 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
-      fn >>= 1;
-      sn >>= 1;
-    }
+    const left = (auditPathSides(index, treeSize, path) ?? []).filter((s) => s.left).map((s) => s.sibling);
     const tree = new CollapsedTree(index, left.reverse());
     tree.append(leafHashValue);
     return tree;
@@ -80,27 +67,33 @@ export class CollapsedTree {
   }
 }
 
-/** RFC 9162 2.1.3.2: does `proof` show the leaf at `index` in the tree of `size` with `root`? */
-export function verifyInclusion(leaf: Buffer, index: number, size: number, proof: Buffer[], root: Buffer): boolean {
-  if (index >= size) return false;
+/**
+ * RFC 9162 2.1.3.2's walk up the audit path of leaf `index` in a tree of `size`: each sibling, and
+ * whether it sits to the left. Undefined when the path has the wrong length for that leaf.
+ */
+function auditPathSides(index: number, size: number, proof: Buffer[]): { sibling: Buffer; left: boolean }[] | undefined {
   let fn = index;
   let sn = size - 1;
-  let r = leaf;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (fn & 1 || fn === sn) {
-      r = nodeHash(p, r);
-      if (!(fn & 1)) while (!(fn & 1) && fn !== 0) {
-        fn >>= 1;
-        sn >>= 1;
-      }
-    } else {
-      r = nodeHash(r, p);
+  const sides: { sibling: Buffer; left: boolean }[] = [];
+  for (const sibling of proof) {
+    if (sn === 0) return undefined;
+    const left = Boolean(fn & 1) || fn === sn;
+    sides.push({ sibling, left });
+    // A rightmost node without a sibling moves up levels until it has one.
+    if (left) while (!(fn & 1) && fn !== 0) {
+      fn >>= 1;
+      sn >>= 1;
     }
     fn >>= 1;
     sn >>= 1;
   }
-  return sn === 0 && r.equals(root);
+  return sn === 0 ? sides : undefined;
+}
+
+/** RFC 9162 2.1.3.2: does `proof` show the leaf at `index` in the tree of `size` with `root`? */
+export function verifyInclusion(leaf: Buffer, index: number, size: number, proof: Buffer[], root: Buffer): boolean {
+  const sides = index < size ? auditPathSides(index, size, proof) : undefined;
+  return Boolean(sides?.reduce((r, s) => (s.left ? nodeHash(s.sibling, r) : nodeHash(r, s.sibling)), leaf).equals(root));
 }
 
 /** RFC 9162 2.1.4.2: does `proof` show the tree of `size1` with `root1` is a prefix of the tree of `size2` with `root2`? */
