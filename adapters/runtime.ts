@@ -6,6 +6,7 @@ import { DynamoLockStore } from './dynamodb/lock-store.ts';
 import { DynamoRequestStore } from './dynamodb/request-store.ts';
 import { DynamoTargetStore } from './dynamodb/target-store.ts';
 import { DynamoTokenStore } from './dynamodb/token-store.ts';
+import { DynamoConfigStore } from './dynamodb/config-store.ts';
 import { DynamoProcessedEvents } from './dynamodb/processed-events.ts';
 import { openTable } from './dynamodb/table.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
@@ -146,7 +147,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
   /** The CA backend of that name: the built-in one, or one configured under `issuers`. */
   const authority = async (name = 'local'): Promise<CertificateAuthority> => {
     if (name === 'local') return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations)));
-    const backend = suite.issuers[name];
+    const backend = Object.hasOwn(suite.issuers, name) ? suite.issuers[name] : undefined;
     if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(suite.issuers)].join(', ')})`, 'issuer');
     let remote = pcas.get(name);
     if (!remote) {
@@ -164,11 +165,13 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     suite,
     ownership: suite.ownership,
     policy: suite.policy,
+    tokenLifetime: suite.tokenLifetime,
     clock,
     newId: () => randomUUID(),
     certificates: new DynamoCertificateStore(table),
     requests: new DynamoRequestStore(table),
     tokens: new DynamoTokenStore(table),
+    configurations: new DynamoConfigStore(table),
     targets,
     locks: new DynamoLockStore(table, clock),
     deadLetters: new DynamoDeadLetterStore(table),

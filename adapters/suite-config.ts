@@ -6,6 +6,7 @@ import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts'
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../shared/policy.ts';
 import type { DeploymentRule } from '../shared/deployment-rules.ts';
 import { parseSinks, type SinkConfig } from '../shared/siem-config.ts';
+import { awsRegion } from '../shared/aws-region.ts';
 
 /** The suite's own configuration file (YAML or JSON): what to scan, who owns what. */
 export interface SuiteConfig {
@@ -28,6 +29,10 @@ export interface SuiteConfig {
   ctAllowedIssuers: Record<string, string[]>;
   /** For CT: get-entries calls in flight per log, and requests per second per log (unlimited if unset). */
   ctFetch: { concurrency: number; requestsPerSecond?: number };
+  /** API tokens' lifetime in days: when a request names none, and at most. */
+  tokenLifetime: { defaultDays: number; maxDays: number };
+  /** The document as written (an empty mapping without a file): what config.changed compares. */
+  document: Record<string, unknown>;
 }
 
 
@@ -39,7 +44,22 @@ export interface IssuerConfig {
   signingAlgorithm?: string;
 }
 
-export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), ctAllowedIssuers: {}, ctFetch: { concurrency: 4 } });
+export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, document: {} });
+
+const DEFAULT_TOKEN_LIFETIME = { defaultDays: 90, maxDays: 365 };
+
+function parseTokenLifetime(value: unknown, at: (field: string) => string): SuiteConfig['tokenLifetime'] {
+  if (value === undefined) return DEFAULT_TOKEN_LIFETIME;
+  const t = (value ?? {}) as Record<string, unknown>;
+  const days = (field: 'defaultDays' | 'maxDays') => {
+    const v = t[field] ?? DEFAULT_TOKEN_LIFETIME[field];
+    if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 3650) throw new ValidationError(`${at(`tokens.${field}`)}: tokens.${field} must be a whole number of days from 1 to 3650`, `tokens.${field}`);
+    return v as number;
+  };
+  const lifetime = { defaultDays: days('defaultDays'), maxDays: days('maxDays') };
+  if (lifetime.defaultDays > lifetime.maxDays) throw new ValidationError(`${at('tokens.defaultDays')}: tokens.defaultDays is over tokens.maxDays`, 'tokens.defaultDays');
+  return lifetime;
+}
 
 function readRoots(file: unknown, base: string): string {
   if (file === undefined) return '';
@@ -48,6 +68,16 @@ function readRoots(file: unknown, base: string): string {
     return readFileSync(resolve(base, file), 'utf8');
   } catch (err) {
     throw new ValidationError(`inventory.trustedRootsFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code})`, 'inventory.trustedRootsFile');
+  }
+}
+
+/** Runs `read`, prefixing a ValidationError's message with where `field` is in the file. */
+function wrapAt<T>(at: (field: string) => string, field: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(`${at(field)}: ${err.message}`, err.field);
+    throw err;
   }
 }
 
@@ -60,6 +90,7 @@ function parseIssuers(value: unknown, at: (field: string) => string): Record<str
     if (!b || (b.type !== 'acm-pca' && b.type !== 'acm')) throw new ValidationError(`${at(field)}: ${field}.type must be acm-pca or acm`, `${field}.type`);
     if (b.type === 'acm-pca' && (typeof b.certificateAuthorityArn !== 'string' || !b.certificateAuthorityArn.startsWith('arn:'))) throw new ValidationError(`${at(field)}: ${field}.certificateAuthorityArn must be an ARN`, `${field}.certificateAuthorityArn`);
     if (typeof b.region !== 'string') throw new ValidationError(`${at(field)}: ${field}.region is required`, `${field}.region`);
+    wrapAt(at, `${field}.region`, () => awsRegion(b.region as string, `${field}.region`));
     return [name, { type: b.type, certificateAuthorityArn: b.certificateAuthorityArn as string | undefined, region: b.region, signingAlgorithm: typeof b.signingAlgorithm === 'string' ? b.signingAlgorithm : undefined }];
   }));
 }
@@ -113,14 +144,7 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     }
     return path;
   };
-  const wrap = <T>(field: string, read: () => T): T => {
-    try {
-      return read();
-    } catch (err) {
-      if (err instanceof ValidationError) throw new ValidationError(`${at(field)}: ${err.message}`, err.field);
-      throw err;
-    }
-  };
+  const wrap = <T>(field: string, read: () => T): T => wrapAt(at, field, read);
   const inventory = (root.inventory ?? {}) as Record<string, unknown>;
   const list = (field: string, value: unknown): string[] => {
     if (value === undefined) return [];
@@ -133,7 +157,7 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     ownership: wrap('inventory.ownership', () => parseOwnershipRules(inventory.ownership)),
     scanTargets: list('inventory.scanTargets', inventory.scanTargets),
     scanPorts: ports as number[],
-    acmRegions: list('inventory.acmRegions', inventory.acmRegions),
+    acmRegions: list('inventory.acmRegions', inventory.acmRegions).map((r) => wrap('inventory.acmRegions', () => awsRegion(r, 'inventory.acmRegions'))),
     trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, dirname(path))),
     policy: parsePolicy(root.policy, at),
     issuers: parseIssuers(root.issuers, at),
@@ -141,5 +165,7 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile),
     ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
     ctFetch: parseCtFetch((root.ct ?? {}) as Record<string, unknown>, at),
+    tokenLifetime: parseTokenLifetime(root.tokens, at),
+    document: root,
   };
 }

@@ -8,7 +8,9 @@ import { collectCertificates } from './collect-certificates.ts';
 const HELP = `certops: certificate lifecycle management
 
   certops serve                                  run the whole suite locally (what npm start runs)
-  certops token create --role ROLE --name NAME   mint an API token (admin only)
+  certops token create --role ROLE --name NAME [--expires-at TIME] [--event-source SOURCE]...
+                                                 mint an API token (admin only); SOURCE: PutEvents sources it may use
+  certops token list · certops token revoke ID   the tokens (never their secrets); revoke one at once
   certops request NAME [NAME...] [--csr FILE] [--key-algorithm ALG] [--validity-days N]
                   [--environment ENV] [--owner OWNER] [--target NAME...] [--idempotency-key KEY]
   certops import PATH... [--environment ENV] [--owner OWNER]
@@ -45,6 +47,8 @@ const { values, positionals } = (() => {
         endpoint: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         role: { type: 'string' },
+        'expires-at': { type: 'string' },
+        'event-source': { type: 'string', multiple: true },
         name: { type: 'string' },
         csr: { type: 'string' },
         'key-algorithm': { type: 'string' },
@@ -120,9 +124,21 @@ async function serve() {
 const commands: Record<string, () => Promise<void>> = {
   serve,
   async token() {
-    if (positionals[1] !== 'create') usage('token: the subcommand is create');
+    const sub = positionals[1];
+    if (sub === 'list') {
+      const { body } = await call(client, 'GET', '/tokens');
+      const rows = (body.items as { tokenId: string; name: string; role: string; expiresAt: string; revokedAt?: string; eventSources: string[] }[])
+        .map((t) => `${t.tokenId}  ${t.name.padEnd(20)} ${t.role.padEnd(9)} ${t.revokedAt ? `revoked ${t.revokedAt}` : `expires ${t.expiresAt}`}${t.eventSources.length ? `  sources ${t.eventSources.join(',')}` : ''}`);
+      return out(rows.join('\n') || '(no tokens)', body);
+    }
+    if (sub === 'revoke') {
+      if (!positionals[2]) usage('token revoke needs the token id (certops token list shows it)');
+      const { body } = await call(client, 'DELETE', `/tokens/${encodeURIComponent(positionals[2])}`);
+      return out(`revoked ${body.tokenId} (${body.name}) at ${body.revokedAt}`, body);
+    }
+    if (sub !== 'create') usage('token: the subcommands are create, list and revoke');
     if (!values.role || !values.name) usage('token create needs --role and --name');
-    const { body } = await call(client, 'POST', '/tokens', { role: values.role, name: values.name });
+    const { body } = await call(client, 'POST', '/tokens', { role: values.role, name: values.name, expiresAt: values['expires-at'], eventSources: values['event-source'] });
     out(body.token, body);
   },
   async request() {

@@ -1,10 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { ValidationError } from '../shared/errors.ts';
 
 export interface RouteMatch {
   routeKey: string;
   fn: string;
   pathParameters: Record<string, string>;
+}
+
+/** A path segment's %-escapes decoded, as API Gateway does; a malformed escape is the caller's mistake. */
+function decodeSegment(segment: string, name: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ValidationError(`the path parameter ${name} holds a malformed %-escape`, name);
+  }
 }
 
 /** Compiles `/certificates/{id}` into a matcher, as API Gateway HTTP APIs match path parameters (one segment each). */
@@ -20,7 +30,7 @@ export function routeMatcher(routes: { method: string; path: string; routeKey: s
   return (method: string, path: string): RouteMatch | undefined => {
     for (const r of compiled) {
       const m = r.method === method ? r.regex.exec(path) : null;
-      if (m) return { routeKey: r.routeKey, fn: r.fn, pathParameters: Object.fromEntries(r.names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
+      if (m) return { routeKey: r.routeKey, fn: r.fn, pathParameters: Object.fromEntries(r.names.map((n, i) => [n, decodeSegment(m[i + 1], n)])) };
     }
     return undefined;
   };

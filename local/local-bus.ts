@@ -97,7 +97,10 @@ export class LocalBus {
   private dispatch(event: EventBridgeEvent): void {
     for (const rule of this.options.rules) {
       if (!matches(rule.pattern, event)) continue;
-      const delivery = this.deliver(rule, event).finally(() => this.inFlight.delete(delivery));
+      // A delivery never rejects: whatever a consumer or the dead-letter store does, the bus (and the process) stays up.
+      const delivery = this.deliver(rule, event)
+        .catch((err) => this.options.onError?.(rule.name, err))
+        .finally(() => this.inFlight.delete(delivery));
       this.inFlight.add(delivery);
     }
   }
@@ -124,7 +127,11 @@ export class LocalBus {
       attempts,
       failedAt: this.options.clock.now().toISOString(),
     };
-    await this.options.deadLetters.put(letter);
+    try {
+      await this.options.deadLetters.put(letter);
+    } catch (err) {
+      this.options.onError?.(rule.name, new Error(`the event ${event.id} could not be dead-lettered either: ${(err as Error).message}`));
+    }
   }
 
   /** Sends a dead-lettered event to its rule's target again; the letter goes away once it is delivered. */

@@ -51,6 +51,7 @@ export function startLocalServer(options: ServerOptions, port: number, host = '1
       const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '');
       send(res, result.statusCode, payload, result.headers?.['content-type'] ?? 'application/json');
     } catch (err) {
+      if (err instanceof CertopsError) return send(res, err.status, errorBody(err.code, err.message, err.field));
       options.onError?.(err);
       if (!res.headersSent) send(res, 500, errorBody('internal', 'internal error'));
     }
@@ -62,14 +63,16 @@ export function startLocalServer(options: ServerOptions, port: number, host = '1
 }
 
 async function awsOperation(options: ServerOptions, target: string, body: Buffer, res: ServerResponse) {
-  const operation = options.awsOperations[target];
+  // X-Amz-Target is the caller's: an own property or nothing (never Object.prototype's).
+  const operation = Object.hasOwn(options.awsOperations, target) ? options.awsOperations[target] : undefined;
   const type = 'application/x-amz-json-1.1';
   if (!operation) return send(res, 400, JSON.stringify({ __type: 'UnknownOperationException', message: `${target} is not served locally` }), type);
   let input: Record<string, unknown>;
   try {
     input = JSON.parse(body.toString('utf8') || '{}');
+    if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('not an object');
   } catch {
-    return send(res, 400, JSON.stringify({ __type: 'SerializationException', message: 'the body is not JSON' }), type);
+    return send(res, 400, JSON.stringify({ __type: 'SerializationException', message: 'the body is not a JSON object' }), type);
   }
   try {
     send(res, 200, JSON.stringify(await operation(input)), type);

@@ -1,13 +1,14 @@
 import './polyfills.ts';
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { runtime } from '../adapters/runtime.ts';
 import { openTable, putIfAbsent } from '../adapters/dynamodb/table.ts';
 import { logger } from '../adapters/logger.ts';
-import { createToken } from '../services/inventory/tokens.ts';
+import { ensureAdminToken } from './admin-token.ts';
+import { recordConfiguration } from '../services/inventory/config-changes.ts';
+import { parseJsonObject, requiredString } from '../shared/input.ts';
 import { ensureTable, startDynalite } from './embedded-dynamodb.ts';
 import { eventSchemaValidator } from './event-schemas.ts';
 import { LocalFunctions } from './functions.ts';
@@ -24,7 +25,7 @@ export interface LocalStack {
   url: string;
   home: string;
   tokenFile: string;
-  /** True when this start created the CA and the admin token. */
+  /** True when this start minted the admin token (the first start, or the one in the file no longer worked). */
   firstStart: boolean;
   bus: LocalBus;
   saga: LocalSagaRunner;
@@ -48,9 +49,10 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     // Lambda runs Node 22; the SDK's notice about Node 20 is noise here.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
+  // A fault that escapes a consumer is logged, never the end of the suite: other work goes on.
+  process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: (err as Error)?.message, stack: (err as Error)?.stack }));
   const home = resolve(env.CERTOPS_HOME ?? '.certops');
   const tokenFile = join(home, 'admin.token');
-  const firstStart = !existsSync(tokenFile);
   await mkdir(home, { recursive: true, mode: 0o700 });
   const tableName = `certops-${STAGE}`;
   const dynamo = await startDynalite(join(home, 'dynamodb'));
@@ -67,8 +69,8 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     awsOperations: {
       'AWSEvents.PutEvents': async (input) => bus.putEvents(input.Entries as PutEntry[]),
       'AWSStepFunctions.StartExecution': async (input) => {
-        const name = String(input.name);
-        await saga.start(name, JSON.parse(String(input.input ?? '{}')));
+        const name = requiredString(input, 'name', 80);
+        await saga.start(name, parseJsonObject(input.input ?? '{}', 'input'));
         return { executionArn: `arn:aws:states:local:000000000000:execution:certops-${STAGE}-renewal:${name}`, startDate: Date.now() / 1000 };
       },
     },
@@ -110,9 +112,9 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   });
 
   await rt.authority('local');
-  if (firstStart) {
-    await writeFile(tokenFile, `${await createToken(rt.tokens, 'admin', 'admin')}\n`, { mode: 0o600, flag: 'wx' });
-  }
+  const firstStart = await ensureAdminToken(tokenFile, rt);
+  // The file is what configures the local stack: an edit between two starts is a change on the record.
+  await recordConfiguration(rt.suite.document, `file ${rt.config.configFile}`, String(rt.config.configFile), rt);
   const scheduler = startScheduler({
     schedules: definition.schedules,
     invoke,

@@ -58,3 +58,15 @@ export function queryInteger(query: Record<string, string>, field: string, fallb
   if (!Number.isInteger(value) || value < min || value > max) throw new ValidationError(`${field} must be an integer from ${min} to ${max}`, field);
   return value;
 }
+
+/** A JSON document that must hold an object (a StartExecution input, an event detail). */
+export function parseJsonObject(text: unknown, field: string): Record<string, unknown> {
+  if (typeof text !== 'string') throw new ValidationError(`${field} must be a string holding a JSON object`, field);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ValidationError(`${field} is not valid JSON`, field);
+  }
+  return asObject(value, field);
+}

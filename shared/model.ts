@@ -86,6 +86,21 @@ export interface CertificateRequest {
   validationRecords?: { name: string; type: string; value: string }[];
 }
 
+/** An API token as stored and listed: who it is, what it may do, and until when. Its secret is never here. */
+export interface ApiToken {
+  tokenId: string;
+  /** The principal's name: unique among live tokens, the requester and approver names the audit trail shows. */
+  name: string;
+  role: Role;
+  createdAt: string;
+  createdBy: string;
+  expiresAt: string;
+  revokedAt?: string;
+  revokedBy?: string;
+  /** PutEvents sources whose certificate.requested events act as this principal (each bound to one live token). */
+  eventSources: string[];
+}
+
 export interface Target {
   name: string;
   type: 'filesystem' | 'webhook' | 'acm' | 'secretsmanager';

@@ -6,7 +6,8 @@ const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 /** A DNS name (optionally a wildcard) or an IP address, lower-cased; anything else is refused naming `field`. */
 export function normaliseName(raw: string, field: string): string {
   const name = raw.trim().toLowerCase().replace(/\.$/, '');
-  if (isIP(name)) return name;
+  // A zone id (fe80::1%eth0) names an interface of one host: it has no place in a certificate.
+  if (isIP(name) && !name.includes('%')) return name;
   const labels = name.split('.');
   const ok = name.length <= 253 && labels.every((l, i) => LABEL.test(l) || (i === 0 && l === '*' && labels.length > 2));
   if (!ok) throw new ValidationError(`${field}: ${JSON.stringify(raw)} is not a DNS name or IP address`, field);

@@ -5,7 +5,7 @@
 import type { BusEvent } from './events/envelope.ts';
 import type { RevocationReason, RevokedEntry } from './x509/crl-builder.ts';
 import type { AuditRecord } from './audit-chain.ts';
-import type { CtFinding, Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, Role, DeadLetter, CtLogState, Page } from './model.ts';
+import type { ApiToken, CtFinding, Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
   now(): Date;
@@ -72,10 +72,35 @@ export interface RequestStore {
 }
 
 export interface TokenStore {
-  /** Stores a token by the SHA-256 of its secret; the secret itself is never stored. */
-  put(hash: string, role: Role, name: string): Promise<void>;
-  /** The role and name for a token hash, or undefined. */
-  get(hash: string): Promise<{ role: Role; name: string } | undefined>;
+  /**
+   * Stores a new token with its secret's SHA-256 (never the secret). Names and event sources are
+   * unique among live tokens: when a live token (at `now`) holds one already, nothing is stored
+   * and the clash is returned. A token revoked or expired gives its name and sources up.
+   */
+  create(token: ApiToken, secretHash: string, now: Date): Promise<{ clash?: { field: 'name' | 'eventSources'; value: string; tokenId: string } }>;
+  /** The token with its secret's hash, or undefined. */
+  get(tokenId: string): Promise<(ApiToken & { secretHash: string }) | undefined>;
+  /** Every token, newest first, without secret hashes. */
+  list(): Promise<ApiToken[]>;
+  /** Marks it revoked; revoking again keeps the first revocation. Undefined when there is no such token. */
+  revoke(tokenId: string, revokedBy: string, at: Date): Promise<ApiToken | undefined>;
+  /** The live token (at `now`) an inbound event source is bound to, or undefined. */
+  byEventSource(source: string, now: Date): Promise<ApiToken | undefined>;
+}
+
+/** The suite configuration last put in force, as a document and its hash. */
+export interface ConfigRecord {
+  hash: string;
+  document: Record<string, unknown>;
+  changedBy: string;
+  changedAt: string;
+}
+
+export interface ConfigStore {
+  /** The configuration recorded last, or undefined before the first. */
+  latest(): Promise<ConfigRecord | undefined>;
+  /** Records `next` if the latest is still `previousHash` (undefined: none yet); false when someone recorded another first. */
+  record(next: ConfigRecord, previousHash: string | undefined): Promise<boolean>;
 }
 
 export interface TargetStore {

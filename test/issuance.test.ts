@@ -84,11 +84,15 @@ describe('issuance under policy, approvals and revocation', () => {
     expect(pending.body.reasons.join('; ')).toMatch(/pay.corp.internal is outside the allowed domains.*\*.shop.example.com: wildcards are not allowed/);
     const id = pending.body.requestId;
     expect((await api('rita', 'POST', `/requests/${id}/approve`)).status).toBe(403);
-    const ritaAsApprover = (await api('admin', 'POST', '/tokens', { role: 'approver', name: 'rita' })).body.token;
-    tokens.ritaApprover = ritaAsApprover;
-    const self = await api('ritaApprover', 'POST', `/requests/${id}/approve`);
+    // A second token under rita's name (an approver's) cannot be had: names are unique.
+    const duplicate = await api('admin', 'POST', '/tokens', { role: 'approver', name: 'rita' });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.error.field).toBe('name');
+    // Whoever may approve may still not approve what they asked for.
+    const own = await request('admin', { commonName: 'own.corp.internal', environment: 'prod', owner: 'team-pay' });
+    const self = await api('admin', 'POST', `/requests/${own.body.requestId}/approve`);
     expect(self.status).toBe(403);
-    expect(self.body.error.message).toMatch(/rita made request .* and may not decide it/);
+    expect(self.body.error.message).toMatch(/admin made request .* and may not decide it/);
 
     const [a, b] = await Promise.all([
       api('alice', 'POST', `/requests/${id}/approve`, { comment: 'CHG-42' }),

@@ -145,16 +145,17 @@ describe('SIEM delivery to real receivers, through outages', () => {
       return out;
     };
     const original5 = await read(5);
-    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...original5, detail: { ...original5.detail, subject: 'CN=forged' } } }));
+    // The store keeps each record's detail as its JSON text.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...original5, detailJson: JSON.stringify({ ...JSON.parse(original5.detailJson), subject: 'CN=forged' }) } }));
     expect(verifyChain(await all()).problem).toMatchObject({ seq: 5, kind: 'altered' });
     await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: original5 }));
     await db.table.doc.send(new DeleteCommand({ TableName: db.table.name, Key: key(7) }));
     expect(verifyChain(await all()).problem).toMatchObject({ seq: 7, kind: 'removed' });
     // A record put in place of the missing one, hashed correctly but not linked to its predecessor.
     const { recordHash } = await import('../shared/audit-chain.ts');
-    const { pk, sk, gsi1pk, gsi1sk, hash, ...content } = original5;
-    const forged = { ...content, seq: 7, prevHash: 'f'.repeat(64) } as unknown as AuditRecord;
-    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...forged, hash: recordHash(forged), ...key(7) } }));
+    const { pk, sk, gsi1pk, gsi1sk, hash, detailJson, ...content } = original5;
+    const forged = { ...content, detail: JSON.parse(detailJson), seq: 7, prevHash: 'f'.repeat(64) } as unknown as AuditRecord;
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...content, detailJson, seq: 7, prevHash: forged.prevHash, hash: recordHash(forged), ...key(7) } }));
     expect(verifyChain(await all()).problem).toMatchObject({ seq: 7, kind: 'inserted' });
   });
 });

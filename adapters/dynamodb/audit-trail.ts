@@ -9,6 +9,17 @@ const pad = (seq: number) => String(seq).padStart(12, '0');
 type AuditEvent = Parameters<AuditTrail['append']>[0];
 const recordKey = (seq: number) => ({ pk: 'AUDIT', sk: `R#${pad(seq)}` });
 
+/** A record as stored: the detail as its JSON text, since a producer's detail may hold any key (even `constructor`). */
+function toItem(record: AuditRecord) {
+  const { detail, ...rest } = record;
+  return { ...rest, detailJson: JSON.stringify(detail) };
+}
+
+function fromItem(item: Record<string, unknown>): AuditRecord {
+  const { detailJson, ...rest } = withoutKeys<Omit<AuditRecord, 'detail'> & { detailJson: string }>(item);
+  return { ...rest, detail: JSON.parse(detailJson) };
+}
+
 /**
  * The hash-chained audit trail in the table, with single-item conditional writes only: a record
  * takes the next sequence number only if it is free, then the head moves forward if nobody moved
@@ -30,13 +41,13 @@ export class DynamoAuditTrail implements AuditTrail {
   private async appendNow(event: AuditEvent): Promise<AuditRecord> {
     const marker = { pk: `AUDITID#${event.eventId}`, sk: 'AUDITID' };
     const seen = await getItem(this.table, marker);
-    if (seen) return withoutKeys<AuditRecord>((await getItem(this.table, recordKey(Number(seen.seq))))!);
+    if (seen) return fromItem((await getItem(this.table, recordKey(Number(seen.seq))))!);
     for (let attempt = 0; attempt < 50; attempt++) {
       const head = (await getItem(this.table, HEAD)) ?? { seq: 0, hash: GENESIS };
       const draft = { seq: Number(head.seq) + 1, prevHash: String(head.hash), ...event };
       const record: AuditRecord = { ...draft, hash: recordHash(draft) };
-      const taken = !(await putIfAbsent(this.table, { ...record, ...recordKey(record.seq), ...(event.certificateId ? { gsi1pk: `AUDITCERT#${event.certificateId}`, gsi1sk: pad(record.seq) } : {}) }));
-      const winner = taken ? withoutKeys<AuditRecord>((await getItem(this.table, recordKey(record.seq)))!) : record;
+      const taken = !(await putIfAbsent(this.table, { ...toItem(record), ...recordKey(record.seq), ...(event.certificateId ? { gsi1pk: `AUDITCERT#${event.certificateId}`, gsi1sk: pad(record.seq) } : {}) }));
+      const winner = taken ? fromItem((await getItem(this.table, recordKey(record.seq)))!) : record;
       await this.advanceHead(Number(head.seq), winner);
       if (!taken) {
         await putIfAbsent(this.table, { ...marker, seq: record.seq });
@@ -70,7 +81,7 @@ export class DynamoAuditTrail implements AuditTrail {
       : { pkName: 'pk', pk: 'AUDIT', skPrefix: 'R#' };
     do {
       const page = await queryPage(this.table, { ...query, limit: limit - items.length, nextToken: token });
-      items.push(...page.items.map((i) => withoutKeys<AuditRecord>(i)).filter((r) =>
+      items.push(...page.items.map(fromItem).filter((r) =>
         (!filter.detailType || r.detailType === filter.detailType) && (!filter.from || r.occurredAt >= filter.from) && (!filter.to || r.occurredAt < filter.to)));
       token = page.nextToken;
     } while (token && items.length < limit);
@@ -81,7 +92,7 @@ export class DynamoAuditTrail implements AuditTrail {
     let token: string | undefined;
     do {
       const page = await queryPage(this.table, { pkName: 'pk', pk: 'AUDIT', skPrefix: 'R#', limit: 500, nextToken: token });
-      for (const item of page.items) yield withoutKeys<AuditRecord>(item);
+      for (const item of page.items) yield fromItem(item);
       token = page.nextToken;
     } while (token);
   }

@@ -21,15 +21,26 @@ export function encodeToken(key: Record<string, unknown> | undefined): string | 
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
 
-export function decodeToken(token: string | undefined): Record<string, unknown> | undefined {
+/** Key attributes a page token may hold: the table's and its indexes' keys, and nothing else. */
+const KEY_ATTRIBUTE = /^(pk|sk|gsi\d(pk|sk))$/;
+
+/**
+ * The key a nextToken stands for, checked to be a key of the partition being read (`pkName` =
+ * `pk`): anything else is the caller's mistake, never a query DynamoDB would refuse.
+ */
+export function decodeToken(token: string | undefined, pkName: string, pk: string): Record<string, unknown> | undefined {
   if (!token) return undefined;
+  let key: unknown;
   try {
-    const key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (key && typeof key === 'object') return key;
+    key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    // fall through to the error below
+    key = undefined;
   }
-  throw new ValidationError('nextToken is not a token this API returned', 'nextToken');
+  const valid = key && typeof key === 'object' && !Array.isArray(key)
+    && (key as Record<string, unknown>)[pkName] === pk
+    && Object.entries(key).every(([name, value]) => KEY_ATTRIBUTE.test(name) && typeof value === 'string' && value.length <= 1024);
+  if (!valid) throw new ValidationError('nextToken is not a token this API returned for this query', 'nextToken');
+  return key as Record<string, unknown>;
 }
 
 export function isConditionFailure(err: unknown): boolean {
@@ -100,7 +111,7 @@ export async function queryPage(table: Table, input: { index?: string; pkName: s
     ExpressionAttributeValues: skCondition ? { ':p': input.pk, ':s': skValue } : { ':p': input.pk },
     ScanIndexForward: !input.newestFirst,
     Limit: input.limit,
-    ExclusiveStartKey: decodeToken(input.nextToken),
+    ExclusiveStartKey: decodeToken(input.nextToken, input.pkName, input.pk),
   }));
   return { items: out.Items ?? [], nextToken: encodeToken(out.LastEvaluatedKey), itemsRead: out.ScannedCount ?? 0 };
 }

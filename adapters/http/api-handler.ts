@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CertopsError, ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../../shared/errors.ts';
+import { CertopsError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import type { Role } from '../../shared/model.ts';
-import type { TokenStore } from '../../shared/ports.ts';
-import { logger } from '../logger.ts';
+import type { Clock, TokenStore } from '../../shared/ports.ts';
+import { authenticateToken, bearerToken, type Caller } from '../../shared/api-token.ts';
 
-export interface Caller {
-  name: string;
-  role: Role;
-}
+export type { Caller };
+const ANONYMOUS: Caller = { tokenId: '', name: 'anonymous', role: 'viewer', eventSources: [] };
+import { logger } from '../logger.ts';
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -33,19 +31,24 @@ export interface Route {
   run(req: ApiRequest): Promise<ApiResult>;
 }
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
-
 function allowed(role: Role, need: Role): boolean {
   return role === 'admin' || role === need || need === 'viewer';
 }
 
-async function authenticate(event: APIGatewayProxyEventV2, tokens: TokenStore): Promise<Caller> {
-  const header = event.headers?.authorization ?? event.headers?.Authorization;
-  const token = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-  if (!token) throw new UnauthorizedError('an Authorization: Bearer token is required');
-  const found = await tokens.get(hashToken(token));
-  if (!found) throw new UnauthorizedError('the token is not valid');
-  return found;
+/** Path and query values become item keys: DynamoDB takes at most 1,024 bytes of sort key, so longer ones are refused here. */
+const MAX_PARAMETER = 256;
+/** A nextToken is a key the API encoded, a little longer than the key itself. */
+const MAX_NEXT_TOKEN = 4096;
+
+function boundedParameters(values: Record<string, string | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(values ?? {})) {
+    if (value === undefined) continue;
+    const max = name === 'nextToken' ? MAX_NEXT_TOKEN : MAX_PARAMETER;
+    if (value.length > max) throw new ValidationError(`${name} is longer than ${max} characters`, name);
+    out[name] = value;
+  }
+  return out;
 }
 
 function parseBody(event: APIGatewayProxyEventV2): unknown {
@@ -74,19 +77,19 @@ function json(status: number, body: unknown): APIGatewayProxyStructuredResultV2 
  * A Lambda handler for API Gateway HTTP API (payload v2) events that dispatches on the route key,
  * checks the bearer token's role, and turns typed errors into the CONTRACT.md error shape.
  */
-export function apiHandler(routes: Record<string, Route>, tokens: () => TokenStore) {
+export function apiHandler(routes: Record<string, Route>, auth: () => { tokens: TokenStore; clock: Clock }) {
   return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     try {
-      const route = routes[event.routeKey];
+      const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
-      const caller: Caller = route.role === 'public' ? { name: 'anonymous', role: 'viewer' } : await authenticate(event, tokens());
+      const caller: Caller = route.role === 'public' ? ANONYMOUS : await authenticateToken(bearerToken(event.headers?.authorization ?? event.headers?.Authorization), auth());
       if (route.role !== 'public' && !allowed(caller.role, route.role)) {
         throw new ForbiddenError(`role ${caller.role} may not call ${event.routeKey} (needs ${route.role})`);
       }
       const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v ?? '']));
       const result = await route.run({
-        params: (event.pathParameters ?? {}) as Record<string, string>,
-        query: (event.queryStringParameters ?? {}) as Record<string, string>,
+        params: boundedParameters(event.pathParameters),
+        query: boundedParameters(event.queryStringParameters),
         headers,
         body: parseBody(event),
         caller,

@@ -98,4 +98,4 @@ export const api = apiHandler({
       return { status: 201, body: state };
     },
   },
-}, () => rt().tokens);
+}, rt);

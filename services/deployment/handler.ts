@@ -8,6 +8,7 @@ import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-l
 import { asObject, stringList } from '../../shared/input.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
 import { parseTarget } from './target-input.ts';
+import { registerTarget } from './register-target.ts';
 import { targetsFor } from '../../shared/deployment-rules.ts';
 
 const rt = () => ({ ...runtime(process.env), countFailure: metrics() });
@@ -25,11 +26,7 @@ async function deployAndVerify(certificateId: string, targets: string[], attempt
 export const api = apiHandler({
   'POST /targets': {
     role: 'admin',
-    async run(req) {
-      const target = parseTarget(req.body);
-      await rt().targets.put(target);
-      return { status: 201, body: target };
-    },
+    run: async (req) => ({ status: 201, body: await registerTarget(parseTarget(req.body), req.caller.name, rt()) }),
   },
   'GET /targets': { role: 'viewer', run: async () => ({ status: 200, body: { items: await rt().targets.list() } }) },
   'POST /certificates/{id}/targets': {
@@ -52,7 +49,7 @@ export const api = apiHandler({
       }
     },
   },
-}, () => rt().tokens);
+}, rt);
 
 /**
  * A newly issued certificate (not a renewal: the saga deploys those) goes to the targets its

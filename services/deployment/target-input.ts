@@ -1,6 +1,7 @@
 import { ValidationError } from '../../shared/errors.ts';
 import { asObject, oneOf, optionalString, requiredString } from '../../shared/input.ts';
 import type { Target } from '../../shared/model.ts';
+import { awsRegion } from '../../shared/aws-region.ts';
 
 const TYPES = ['filesystem', 'webhook', 'acm', 'secretsmanager'] as const;
 
@@ -28,8 +29,8 @@ export function parseTarget(body: unknown): Target {
       return { ...common, url, secretEnv, ...(caCertificatePem ? { caCertificatePem } : {}) };
     }
     case 'acm':
-      return { ...common, region: requiredString(obj, 'region', 32), certificateArn: optionalString(obj, 'certificateArn', 2048) };
+      return { ...common, region: awsRegion(requiredString(obj, 'region', 32), 'region'), certificateArn: optionalString(obj, 'certificateArn', 2048) };
     case 'secretsmanager':
-      return { ...common, region: requiredString(obj, 'region', 32), secretId: requiredString(obj, 'secretId', 2048) };
+      return { ...common, region: awsRegion(requiredString(obj, 'region', 32), 'region'), secretId: requiredString(obj, 'secretId', 2048) };
   }
 }

@@ -6,13 +6,14 @@ import { parseListQuery } from './list-query.ts';
 import { certificateView } from './certificate-view.ts';
 import { recordCertificate, recordIssued, recordRenewed } from './record-certificate.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
-import { createToken, parseTokenRequest } from './tokens.ts';
+import { createToken, parseTokenRequest, revokeToken } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
 import { performScan, requestScan, scheduledScan } from './request-scan.ts';
 import middy from '@middy/core';
 import { asObject, oneOf, stringList } from '../../shared/input.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { syncAcm } from './sync-acm.ts';
+import { awsRegion, isUnknownEndpoint } from '../../shared/aws-region.ts';
 import { acmCertificates } from '../../adapters/aws/acm-certificates.ts';
 import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './reports.ts';
 
@@ -82,7 +83,7 @@ export const api = apiHandler({
     role: 'admin',
     async run(req) {
       const body = req.body === undefined ? {} : asObject(req.body);
-      const regions = body.regions === undefined ? rt().suite.acmRegions : stringList(body, 'regions', 30);
+      const regions = body.regions === undefined ? rt().suite.acmRegions : stringList(body, 'regions', 30).map((r) => awsRegion(r, 'regions'));
       if (regions.length === 0) throw new ValidationError('regions: none given and none configured (inventory.acmRegions)', 'regions');
       return { status: 200, body: { regions: await syncRegions(regions) } };
     },
@@ -90,11 +91,16 @@ export const api = apiHandler({
   'POST /tokens': {
     role: 'admin',
     async run(req) {
-      const { role, name } = parseTokenRequest(req.body);
-      return { status: 201, body: { token: await createToken(rt().tokens, role, name), role, name } };
+      const { token, record } = await createToken(parseTokenRequest(req.body, rt().clock.now(), rt().tokenLifetime), req.caller.name, rt());
+      return { status: 201, body: { token, ...record } };
     },
   },
-}, () => rt().tokens);
+  'GET /tokens': { role: 'admin', run: async () => ({ status: 200, body: { items: await rt().tokens.list() } }) },
+  'DELETE /tokens/{id}': {
+    role: 'admin',
+    run: async (req) => ({ status: 200, body: await revokeToken(req.params.id, req.caller.name, rt()) }),
+  },
+}, rt);
 
 function reportFormat(query: Record<string, string>): 'json' | 'csv' {
   return oneOf(query, 'format', ['json', 'csv'] as const, 'json');
@@ -113,7 +119,10 @@ async function allCertificates() {
 }
 
 function syncRegions(regions: string[]) {
-  return Promise.all(regions.map((region) => syncAcm(region, acmCertificates(rt().acm(region)), rt())));
+  return Promise.all(regions.map((region) => syncAcm(region, acmCertificates(rt().acm(region)), rt()).catch((err) => {
+    if (isUnknownEndpoint(err)) throw new ValidationError(`regions: ACM in ${region} cannot be reached (${(err as Error).message}); is it a region of this partition?`, 'regions');
+    throw err;
+  })));
 }
 
 /** Scheduled: read every configured ACM region into the inventory. */

@@ -56,12 +56,12 @@ export const api = apiHandler({
     role: 'public',
     async run(req) {
       const caId = req.params.file.replace(/\.crl$/, '');
-      const ca = req.params.file.endsWith('.crl') && (caId === 'local' || caId in rt().suite.issuers) ? await rt().authority(caId) : undefined;
+      const ca = req.params.file.endsWith('.crl') && (caId === 'local' || Object.hasOwn(rt().suite.issuers, caId)) ? await rt().authority(caId) : undefined;
       if (!ca?.crlDer) throw new NotFoundError(`no CRL ${req.params.file}`, 'file');
       return { status: 200, contentType: 'application/pkix-crl', body: await ca.crlDer() };
     },
   },
-}, () => rt().tokens);
+}, rt);
 
 /** certificate.requested from another system: the source is the requester, the event id the idempotency key. */
 export const events = eventHandler(async (event) => {

@@ -35,7 +35,7 @@ export const api = apiHandler({
     role: 'admin',
     run: async (req) => ({ status: 200, body: await adopt(req.params.id, req.body, rt()) }),
   },
-}, () => rt().tokens);
+}, rt);
 
 /** The renewal saga's own tasks; `saga` is the state machine's state. */
 const stepDeps = () => ({ ...rt(), countFailure: rt().config.emitMetrics ? failureCounter((line) => process.stdout.write(`${line}\n`), rt().clock, 'RenewalFailed') : undefined });

@@ -59,4 +59,4 @@ export const api = apiHandler({
       return { status: 200, body: { requeued, delivered: await flushAll(rt()) } };
     },
   },
-}, () => rt().tokens);
+}, rt);

@@ -22,7 +22,14 @@ export const EVENT_SOURCES = {
   'ct.certificate_observed': 'certops.ct-monitor',
   'ct.unauthorized_certificate': 'certops.ct-monitor',
   'ct.log_misbehaviour': 'certops.ct-monitor',
+  'token.created': 'certops.inventory',
+  'token.revoked': 'certops.inventory',
+  'config.changed': 'certops.inventory',
+  'target.registered': 'certops.deployment',
 } as const;
+
+/** What an outside system may put on the bus: everything else is certops' own (CONTRACT.md). */
+export const INBOUND_DETAIL_TYPES: readonly string[] = ['certificate.requested'];
 
 export type DetailType = keyof typeof EVENT_SOURCES;
 export const DETAIL_TYPES = Object.keys(EVENT_SOURCES) as DetailType[];

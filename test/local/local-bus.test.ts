@@ -91,4 +91,29 @@ describe('local bus', () => {
     expect(() => b.putEvents([])).toThrow(/Entries/);
     await b.drain();
   });
+
+  it('dead-letters an event whose detail has keys like constructor and __proto__, and a dead-letter store that fails takes nothing down', async () => {
+    const hostile = JSON.parse('{"constructor":"x","__proto__":{"polluted":true},"toString":1,"hasOwnProperty":[]}');
+    const b = bus(async (fn) => {
+      if (fn === 'greeter') throw new Error('consumer down');
+    });
+    b.putEvents([entry('hello', hostile)]);
+    await b.drain();
+    const letter = (await deadLetters.list()).find((l) => l.rule === 'greetings' && Object.hasOwn(l.event.detail, 'constructor'));
+    expect(letter?.event.detail).toEqual(hostile);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+
+    const errors: string[] = [];
+    const broken = new LocalBus({
+      busName: 'certops-test', rules: [{ name: 'greetings', fn: 'greeter', pattern: { 'detail-type': ['hello'] } }],
+      invoke: async () => {
+        throw new Error('consumer down');
+      },
+      deadLetters: { put: async () => { throw new Error('table unreachable'); }, list: async () => [], remove: async () => undefined },
+      clock, maxAttempts: 2, retryDelayMs: 1, onError: (_rule, err) => errors.push((err as Error).message),
+    });
+    broken.putEvents([entry('hello', hostile)]);
+    await broken.drain();
+    expect(errors.at(-1)).toMatch(/could not be dead-lettered either: table unreachable/);
+  });
 });
