@@ -3,6 +3,7 @@ import { ValidationError } from '../shared/errors.ts';
 import type { DeadLetter } from '../shared/model.ts';
 import type { Clock, DeadLetterStore } from '../shared/ports.ts';
 import { matches, type Pattern } from './event-pattern.ts';
+import type { EntryRefusal } from '../shared/events/inbound.ts';
 
 /** A PutEvents entry as the EventBridge API takes it. */
 export interface PutEntry {
@@ -58,11 +59,19 @@ export class LocalBus {
 
   constructor(private readonly options: BusOptions) {}
 
-  /** Validates and accepts entries like PutEvents; delivery happens after it returns. */
-  putEvents(entries: PutEntry[]): { FailedEntryCount: number; Entries: ({ EventId: string } | { ErrorCode: string; ErrorMessage: string })[] } {
+  /**
+   * Validates and accepts entries like PutEvents; delivery happens after it returns. `refuse`
+   * (for outside callers) says why an entry may not be put: it is failed with that code.
+   */
+  putEvents(entries: PutEntry[], refuse?: (entry: PutEntry) => EntryRefusal | undefined): { FailedEntryCount: number; Entries: ({ EventId: string } | EntryRefusal)[] } {
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) throw new ValidationError('Entries must hold 1 to 10 entries', 'Entries');
     let failed = 0;
     const results = entries.map((entry) => {
+      const refusal = entry && typeof entry === 'object' ? refuse?.(entry) : { ErrorCode: 'MalformedDetail', ErrorMessage: 'an entry must be an object' };
+      if (refusal) {
+        failed++;
+        return refusal;
+      }
       try {
         const event = this.toEvent(entry);
         this.dispatch(event);

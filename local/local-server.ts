@@ -7,13 +7,22 @@ import type { Definition } from './serverless-definition.ts';
 /** Lambda's request payload limit; API Gateway refuses larger bodies too. */
 const MAX_BODY = 6 * 1024 * 1024;
 
-export interface ServerOptions {
+export interface ServerOptions<Principal> {
   definition: Definition;
   invoke(fn: string, event: unknown): Promise<unknown>;
-  /** AWS JSON-protocol operations served on POST / by X-Amz-Target (PutEvents, StartExecution). */
-  awsOperations: Record<string, (body: Record<string, unknown>) => Promise<unknown>>;
+  /** Who sent an AWS-protocol request (POST / with X-Amz-Target); throws a CertopsError (401, 403) for anyone else. */
+  awsPrincipal(req: IncomingMessage, body: Buffer): Promise<Principal>;
+  /** AWS JSON-protocol operations served on POST / by X-Amz-Target (PutEvents, StartExecution), given the caller. */
+  awsOperations: Record<string, (body: Record<string, unknown>, principal: Principal) => Promise<unknown>>;
+  /**
+   * Host names (besides the loopback ones) this server answers to. A request naming any other
+   * host is refused: a web page that rebinds its own name to 127.0.0.1 gets nothing.
+   */
+  extraHostNames?: string[];
   onError?(err: unknown): void;
 }
+
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 function send(res: ServerResponse, status: number, body: string | Buffer, contentType = 'application/json') {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
@@ -35,18 +44,26 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-/** The local front door: the httpApi routes of serverless.yml, plus the EventBridge and Step Functions APIs the SDK calls. */
-export function startLocalServer(options: ServerOptions, port: number, host = '127.0.0.1'): Promise<Server> {
+/** The front door: the httpApi routes of serverless.yml, plus the EventBridge and Step Functions APIs the SDK calls, on loopback. */
+export function startLocalServer<Principal>(options: ServerOptions<Principal>, port: number, host = '127.0.0.1'): Promise<Server> {
   const match = routeMatcher(options.definition.routes);
+  const names = new Set([...LOOPBACK_NAMES, ...(options.extraHostNames ?? [])].map((n) => n.toLowerCase()));
+  const served = (hostHeader: string | undefined) => {
+    const value = (hostHeader ?? '').toLowerCase();
+    const at = value.lastIndexOf(':');
+    const [name, hostPort] = at > value.lastIndexOf(']') ? [value.slice(0, at), value.slice(at + 1)] : [value, '80'];
+    return names.has(name) && Number(hostPort) === serverPort(server);
+  };
   const server = createServer(async (req, res) => {
     try {
+      if (!served(req.headers.host)) return send(res, 421, errorBody('misdirected_request', `this server does not answer for the host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))}`, 'Host'));
       const body = await readBody(req);
       if (!body) return send(res, 413, errorBody('payload_too_large', `the body is over ${MAX_BODY} bytes`, 'body'));
       const target = req.headers['x-amz-target'];
-      if (req.method === 'POST' && typeof target === 'string') return await awsOperation(options, target, body, res);
+      if (req.method === 'POST' && typeof target === 'string') return await awsOperation(options, req, target, body, res);
       const url = new URL(req.url ?? '/', 'http://local');
       const route = match(req.method ?? 'GET', url.pathname);
-      if (!route) return send(res, 404, errorBody('not_found', `no route ${req.method} ${url.pathname}`));
+      if (!route) return send(res, 404, errorBody('not_found', `no route ${req.method} ${url.pathname.slice(0, 200)}`));
       const result = (await options.invoke(route.fn, apiGatewayEvent(req, url, route, body))) as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
       const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '');
       send(res, result.statusCode, payload, result.headers?.['content-type'] ?? 'application/json');
@@ -62,22 +79,27 @@ export function startLocalServer(options: ServerOptions, port: number, host = '1
   });
 }
 
-async function awsOperation(options: ServerOptions, target: string, body: Buffer, res: ServerResponse) {
-  // X-Amz-Target is the caller's: an own property or nothing (never Object.prototype's).
-  const operation = Object.hasOwn(options.awsOperations, target) ? options.awsOperations[target] : undefined;
+/** AWS JSON-protocol error types for our error statuses, as the SDK reads them from `__type`. */
+const AWS_ERROR_TYPES: Record<number, string> = { 400: 'ValidationException', 401: 'UnrecognizedClientException', 403: 'AccessDeniedException', 404: 'ResourceNotFoundException', 409: 'ConflictException', 429: 'ThrottlingException' };
+
+async function awsOperation<Principal>(options: ServerOptions<Principal>, req: IncomingMessage, target: string, body: Buffer, res: ServerResponse) {
   const type = 'application/x-amz-json-1.1';
-  if (!operation) return send(res, 400, JSON.stringify({ __type: 'UnknownOperationException', message: `${target} is not served locally` }), type);
-  let input: Record<string, unknown>;
+  const fail = (status: number, message: string, awsType = AWS_ERROR_TYPES[status] ?? 'ValidationException') => send(res, status, JSON.stringify({ __type: awsType, message }), type);
   try {
-    input = JSON.parse(body.toString('utf8') || '{}');
-    if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('not an object');
-  } catch {
-    return send(res, 400, JSON.stringify({ __type: 'SerializationException', message: 'the body is not a JSON object' }), type);
-  }
-  try {
-    send(res, 200, JSON.stringify(await operation(input)), type);
+    const principal = await options.awsPrincipal(req, body);
+    // X-Amz-Target is the caller's: an own property or nothing (never Object.prototype's).
+    const operation = Object.hasOwn(options.awsOperations, target) ? options.awsOperations[target] : undefined;
+    if (!operation) return fail(400, `${target.slice(0, 100)} is not served locally`, 'UnknownOperationException');
+    let input: unknown;
+    try {
+      input = JSON.parse(body.toString('utf8') || '{}');
+    } catch {
+      input = undefined;
+    }
+    if (!input || typeof input !== 'object' || Array.isArray(input)) return fail(400, 'the body is not a JSON object', 'SerializationException');
+    send(res, 200, JSON.stringify(await operation(input as Record<string, unknown>, principal)), type);
   } catch (err) {
-    if (err instanceof CertopsError) return send(res, 400, JSON.stringify({ __type: 'ValidationException', message: err.message }), type);
+    if (err instanceof CertopsError) return fail(err.status, err.message);
     throw err;
   }
 }

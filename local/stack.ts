@@ -3,12 +3,16 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
-import { runtime } from '../adapters/runtime.ts';
+import { runtime, type Runtime } from '../adapters/runtime.ts';
 import { openTable, putIfAbsent } from '../adapters/dynamodb/table.ts';
 import { logger } from '../adapters/logger.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { recordConfiguration } from '../services/inventory/config-changes.ts';
 import { parseJsonObject, requiredString } from '../shared/input.ts';
+import { ForbiddenError } from '../shared/errors.ts';
+import { inboundRefusal } from '../shared/events/inbound.ts';
+import { awsPrincipal, type AwsPrincipal } from './aws-principal.ts';
+import { newSuiteCredentials } from './suite-signature.ts';
 import { ensureTable, startDynalite } from './embedded-dynamodb.ts';
 import { eventSchemaValidator } from './event-schemas.ts';
 import { LocalFunctions } from './functions.ts';
@@ -41,14 +45,17 @@ const numberFrom = (value: string | undefined, fallback: number) => (value === u
  * door and the scheduler, all driving the same handlers serverless.yml deploys.
  */
 export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
-  // Local stand-ins for what Lambda's environment has on AWS; the local endpoints ignore the credentials.
+  // What Lambda's environment has on AWS. The suite's functions sign local AWS-protocol calls with
+  // credentials made for this start: the local endpoint believes certops.* events only from them.
+  const credentials = newSuiteCredentials();
   Object.assign(process.env, {
     AWS_REGION: env.AWS_REGION ?? 'us-east-1',
-    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'local',
-    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     // Lambda runs Node 22; the SDK's notice about Node 20 is noise here.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   });
+  delete process.env.AWS_SESSION_TOKEN;
   // A fault that escapes a consumer is logged, never the end of the suite: other work goes on.
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: (err as Error)?.message, stack: (err as Error)?.stack }));
   const home = resolve(env.CERTOPS_HOME ?? '.certops');
@@ -63,12 +70,17 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   const invoke = (fn: string, event: unknown) => functions.invoke(fn, event);
   let bus!: LocalBus;
   let saga!: LocalSagaRunner;
-  const server: Server = await startLocalServer({
+  let ready!: (rt: Runtime) => void;
+  const started = new Promise<Runtime>((r) => (ready = r));
+  const server: Server = await startLocalServer<AwsPrincipal>({
     definition,
     invoke,
+    extraHostNames: (env.CERTOPS_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    awsPrincipal: async (req, body) => awsPrincipal(req, body, credentials, await started),
     awsOperations: {
-      'AWSEvents.PutEvents': async (input) => bus.putEvents(input.Entries as PutEntry[]),
-      'AWSStepFunctions.StartExecution': async (input) => {
+      'AWSEvents.PutEvents': async (input, principal) => bus.putEvents(input.Entries as PutEntry[], principal.kind === 'caller' ? (entry) => inboundRefusal(entry, principal.caller) : undefined),
+      'AWSStepFunctions.StartExecution': async (input, principal) => {
+        if (principal.kind !== 'suite') throw new ForbiddenError('StartExecution is the suite\'s own: renew a certificate with POST /certificates/{id}/renew', 'X-Amz-Target');
         const name = requiredString(input, 'name', 80);
         await saga.start(name, parseJsonObject(input.input ?? '{}', 'input'));
         return { executionArn: `arn:aws:states:local:000000000000:execution:certops-${STAGE}-renewal:${name}`, startDate: Date.now() / 1000 };
@@ -112,6 +124,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   });
 
   await rt.authority('local');
+  ready(rt);
   const firstStart = await ensureAdminToken(tokenFile, rt);
   // The file is what configures the local stack: an edit between two starts is a change on the record.
   await recordConfiguration(rt.suite.document, `file ${rt.config.configFile}`, String(rt.config.configFile), rt);

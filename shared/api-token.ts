@@ -49,6 +49,11 @@ export async function authenticateToken(token: string | undefined, deps: { token
   return { tokenId: found.tokenId, name: found.name, role: found.role, eventSources: found.eventSources };
 }
 
+/** Whether a role may do what `need` may: admins anything, viewer rights everyone. */
+export function roleAllows(role: Role, need: Role): boolean {
+  return role === 'admin' || role === need || need === 'viewer';
+}
+
 /** The token from an `Authorization: Bearer ...` header value, if it is one. */
 export function bearerToken(header: string | undefined): string | undefined {
   return header?.match(/^Bearer\s+(\S+)$/i)?.[1];

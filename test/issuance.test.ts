@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { cli } from './support/cli.ts';
 import { eventually, openssl, startStack, type RunningStack } from './support/processes.ts';
 
@@ -135,10 +134,12 @@ describe('issuance under policy, approvals and revocation', () => {
     expect(answers.every((a) => a.status === 201)).toBe(true);
     expect(new Set(answers.map((a) => a.body.requestId)).size).toBe(1);
     expect(new Set(answers.map((a) => a.body.certificateId)).size).toBe(1);
-    const events = new EventBridgeClient({ endpoint: stack.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const provisioner = (await api('admin', 'POST', '/tokens', { role: 'requester', name: 'provisioner', eventSources: ['com.example.provisioner'] })).body.token;
+    tokens.provisioner = provisioner;
     const entry = { EventBusName: 'certops-local', Source: 'com.example.provisioner', DetailType: 'certificate.requested', Detail: JSON.stringify({ commonName: 'replayed.example.org', eventId: 'provisioner-123' }) };
-    await events.send(new PutEventsCommand({ Entries: [entry, entry] }));
-    await events.send(new PutEventsCommand({ Entries: [entry] }));
+    const put = (entries: object[]) => api('provisioner', 'POST', '/', { Entries: entries }, { 'x-amz-target': 'AWSEvents.PutEvents' });
+    expect((await put([entry, entry])).body.FailedEntryCount).toBe(0);
+    expect((await put([entry])).body.FailedEntryCount).toBe(0);
     await eventually(async () => siem().some((l) => l.event_type === 'certificate.issued' && l.commonName === 'replayed.example.org'), 'the bus request');
     await new Promise((r) => setTimeout(r, 500));
     expect(siem().filter((l) => l.event_type === 'certificate.issued' && l.commonName === 'replayed.example.org')).toHaveLength(1);

@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../local/serverless-definition.ts';
 import { ROOT } from './support/processes.ts';
+import { INBOUND_DETAIL_TYPES } from '../shared/events/catalog.ts';
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
 
@@ -43,13 +44,24 @@ describe('serverless package', () => {
     for (const [name, { pattern }] of Object.entries(patterns)) {
       const rule = patternRules.find((p) => JSON.stringify(p.EventPattern) === JSON.stringify(pattern));
       expect(rule, name).toBeDefined();
-      expect(rule!.EventBusName).toBe('certops-prod');
+      expect(rule!.EventBusName).toEqual({ 'Fn::GetAtt': ['CertopsBus', 'Name'] });
       for (const target of rule!.Targets) {
         expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
         expect(target.DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] });
       }
     }
     expect(ofType('AWS::SQS::Queue').map(([k]) => k)).toContain('EventsDeadLetterQueue');
+  });
+
+  it('lets only the functions\' role put certops.* sources or any detail-type but the inbound ones on the bus', () => {
+    const statements = ofType('AWS::Events::EventBusPolicy').map(([, r]) => r.Properties);
+    expect(statements.every((p) => JSON.stringify(p.EventBusName) === JSON.stringify({ Ref: 'CertopsBus' }))).toBe(true);
+    const deny = (condition: string) => statements.map((p) => p.Statement).find((s) => s.Effect === 'Deny' && s.Principal === '*' && s.Action === 'events:PutEvents' && JSON.stringify(s.Condition).includes(condition));
+    const suiteRoles = ofType('AWS::IAM::Role').filter(([, r]) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com')).map(([k]) => ({ 'Fn::GetAtt': [k, 'Arn'] }));
+    const sources = deny('events:source');
+    expect(sources?.Condition).toEqual({ StringLike: { 'events:source': 'certops.*' }, ArnNotEquals: { 'aws:PrincipalArn': suiteRoles } });
+    const detailTypes = deny('events:detail-type');
+    expect(detailTypes?.Condition).toEqual({ StringNotEquals: { 'events:detail-type': [...INBOUND_DETAIL_TYPES] }, ArnNotEquals: { 'aws:PrincipalArn': suiteRoles } });
   });
 
   it('creates the table with the key schema and indexes the local stack uses', () => {

@@ -110,17 +110,24 @@ describe('walking skeleton', () => {
     expect(verifyChain(cert.certificatePem, cert.chainPem)).toContain('OK');
   });
 
-  it('issues for a certificate.requested event another system puts on the bus', async () => {
-    const events = new EventBridgeClient({ endpoint: stack.url, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-    const out = await events.send(new PutEventsCommand({
-      Entries: [{ EventBusName: 'certops-local', Source: 'com.example.provisioner', DetailType: 'certificate.requested', Detail: JSON.stringify({ commonName: 'bus.example.org', environment: 'staging' }) }],
-    }));
-    expect(out.FailedEntryCount).toBe(0);
+  it('issues for a certificate.requested event another system puts on the bus, as the principal its source is bound to', async () => {
+    const provisioner = await api('POST', '/tokens', { name: 'provisioner', role: 'requester', eventSources: ['com.example.provisioner'] });
+    expect(provisioner.status).toBe(201);
+    const res = await fetch(stack.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${provisioner.body.token}`, 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ Entries: [{ EventBusName: 'certops-local', Source: 'com.example.provisioner', DetailType: 'certificate.requested', Detail: JSON.stringify({ commonName: 'bus.example.org', environment: 'staging' }) }] }),
+    });
+    expect(await res.json()).toMatchObject({ FailedEntryCount: 0 });
     const cert = await eventually(async () => ((await api('GET', '/certificates?limit=50')).body.items as any[]).find((c) => c.commonName === 'bus.example.org'), 'the certificate requested over the bus');
     expect(cert).toMatchObject({ status: 'active', environment: 'staging' });
     expect(verifyChain(cert.certificatePem, cert.chainPem)).toContain('OK');
     const request = await api('GET', `/requests/${cert.requestId}`);
-    expect(request.body).toMatchObject({ requestedBy: 'com.example.provisioner', status: 'issued', certificateId: cert.id });
+    expect(request.body).toMatchObject({ requestedBy: 'provisioner', status: 'issued', certificateId: cert.id });
+    // The AWS SDK signing with credentials of its own is not the suite: refused before any entry is read.
+    const events = new EventBridgeClient({ endpoint: stack.url, region: 'us-east-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' } });
+    await expect(events.send(new PutEventsCommand({ Entries: [{ Source: 'com.example.provisioner', DetailType: 'certificate.requested', Detail: '{"commonName":"sdk.example.org"}' }] })))
+      .rejects.toMatchObject({ name: 'UnrecognizedClientException' });
   });
 
   it('renews a certificate in its window: sweep, saga, deploy to a filesystem target, TLS verification, renewal.succeeded', async () => {

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { CertopsError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import type { Role } from '../../shared/model.ts';
 import type { Clock, TokenStore } from '../../shared/ports.ts';
-import { authenticateToken, bearerToken, type Caller } from '../../shared/api-token.ts';
+import { authenticateToken, bearerToken, roleAllows, type Caller } from '../../shared/api-token.ts';
 
 export type { Caller };
 const ANONYMOUS: Caller = { tokenId: '', name: 'anonymous', role: 'viewer', eventSources: [] };
@@ -29,10 +29,6 @@ export interface Route {
   /** The least role that may call it: viewer routes are open to every role. */
   role: Role | 'public';
   run(req: ApiRequest): Promise<ApiResult>;
-}
-
-function allowed(role: Role, need: Role): boolean {
-  return role === 'admin' || role === need || need === 'viewer';
 }
 
 /** Path and query values become item keys: DynamoDB takes at most 1,024 bytes of sort key, so longer ones are refused here. */
@@ -83,7 +79,7 @@ export function apiHandler(routes: Record<string, Route>, auth: () => { tokens: 
       const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
       const caller: Caller = route.role === 'public' ? ANONYMOUS : await authenticateToken(bearerToken(event.headers?.authorization ?? event.headers?.Authorization), auth());
-      if (route.role !== 'public' && !allowed(caller.role, route.role)) {
+      if (route.role !== 'public' && !roleAllows(caller.role, route.role)) {
         throw new ForbiddenError(`role ${caller.role} may not call ${event.routeKey} (needs ${route.role})`);
       }
       const headers = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v ?? '']));

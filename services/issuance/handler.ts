@@ -2,7 +2,8 @@ import middy from '@middy/core';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
-import { NotFoundError } from '../../shared/errors.ts';
+import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
+import { roleAllows } from '../../shared/api-token.ts';
 import { parseRequestInput } from './request-input.ts';
 import { completeValidations, requestCertificate } from './request-certificate.ts';
 import { approveRequest, expirePendingRequests, rejectRequest } from './decide-request.ts';
@@ -63,10 +64,16 @@ export const api = apiHandler({
   },
 }, rt);
 
-/** certificate.requested from another system: the source is the requester, the event id the idempotency key. */
+/**
+ * certificate.requested from another system. Its requester is the principal whose token the event
+ * source is bound to (the bus admitted the source for that principal only), never the source name
+ * itself; the event id is the idempotency key.
+ */
 export const events = eventHandler(async (event) => {
+  const principal = await rt().tokens.byEventSource(event.source, rt().clock.now());
+  if (!principal || !roleAllows(principal.role, 'requester')) throw new ForbiddenError(`no live token with the right to request certificates is bound to the event source ${event.source}`, 'source');
   const input = parseRequestInput(event.detail, rt().config.defaultIssuer);
-  await requestCertificate(input, event.source, String(event.detail.eventId ?? event.id), rt());
+  await requestCertificate(input, principal.name, String(event.detail.eventId ?? event.id), rt());
 });
 
 /** Scheduled: pending requests nobody decided in time are rejected; validated ones are collected. */

@@ -99,9 +99,11 @@ describe('hostile input', () => {
   });
 
   it('survives an event whose detail has keys named after Object.prototype members', async () => {
+    const bound = await call('POST', '/tokens', { name: 'fuzzer', role: 'requester', eventSources: ['com.example.fuzz'] });
     const detail = '{"constructor":"x","__proto__":{"polluted":1},"toString":"y","commonName":"proto-event.example.com"}';
-    const answer = await aws('AWSEvents.PutEvents', { Entries: [{ Source: 'com.example.fuzz', DetailType: 'certificate.requested', Detail: detail }] });
+    const answer = await call('POST', '/', { Entries: [{ Source: 'com.example.fuzz', DetailType: 'certificate.requested', Detail: detail }] }, { authorization: `Bearer ${bound.body.token}`, 'x-amz-target': 'AWSEvents.PutEvents' });
     expect(answer.status).toBe(200);
+    expect(answer.body.FailedEntryCount).toBe(0);
     await new Promise((r) => setTimeout(r, 300));
     expect(stack.child.exitCode).toBeNull();
     expect((await call('GET', '/health')).status).toBe(200);

@@ -91,7 +91,7 @@ describe('tokens and admin acts', () => {
     await call(admin, 'POST', '/targets', { name: 'audited', type: 'filesystem', directory: join(home, 'audited'), reloadCommand: 'true' });
     const created = await eventually(async () => {
       const found = (await audit('token.created')).filter((r) => r.detail.name === 'frank');
-      return found.length && found;
+      return found.length > 0 && found;
     }, 'token.created for frank');
     expect(created[0].detail).toMatchObject({ role: 'requester', createdBy: 'admin' });
     expect(JSON.stringify(await audit('token.created'))).not.toMatch(/cop_[0-9a-f]{20}_/);

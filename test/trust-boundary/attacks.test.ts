@@ -1,0 +1,131 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startStack, type RunningStack } from '../support/processes.ts';
+
+/**
+ * The attacks issue 10 found, each written as the attacker would try it on the local stack. Every
+ * one must fail to get what it wanted.
+ */
+describe('attacks on the trust boundary', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-attacks-'));
+  let stack: RunningStack;
+  const tokens: Record<string, string> = {};
+
+  const call = async (who: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${stack.url}${path}`, {
+      method,
+      headers: { ...(who ? { authorization: `Bearer ${tokens[who] ?? who}` } : {}), 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+  };
+  const putEvents = (who: string | undefined, entries: object[]) => call(who, 'POST', '/', { Entries: entries }, { 'x-amz-target': 'AWSEvents.PutEvents', 'content-type': 'application/x-amz-json-1.1' });
+  const entry = (source: string, detailType: string, detail: object) => ({ EventBusName: 'certops-local', Source: source, DetailType: detailType, Detail: JSON.stringify(detail) });
+  const example = (type: string) => JSON.parse(readFileSync(join(__dirname, '../../events/examples', `${type}.json`), 'utf8')).detail;
+  const audit = async (type: string) => (await call('admin', 'GET', `/events?type=${type}&limit=500`)).body.items as { eventId: string; source: string; detail: Record<string, unknown> }[];
+
+  beforeAll(async () => {
+    stack = await startStack(home, { CERTOPS_BUS_RETRY_MS: '20' });
+    tokens.admin = readFileSync(stack.tokenFile, 'utf8').trim();
+    for (const [name, role, eventSources] of [['mallory', 'requester', ['com.example.mallory']], ['alice', 'approver', ['com.example.alice']], ['victor', 'viewer', ['com.example.victor']]] as const) {
+      tokens[name] = (await call('admin', 'POST', '/tokens', { name, role, eventSources })).body.token;
+    }
+  });
+  afterAll(async () => {
+    expect(await stack.stop()).toBe(0);
+  });
+
+  it('PutEvents without a token, or with a wrong one, is refused outright', async () => {
+    for (const who of [undefined, 'cop_00000000000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'not-a-token']) {
+      const answer = await putEvents(who, [entry('com.example.mallory', 'certificate.requested', { commonName: 'x.example.com' })]);
+      expect(answer.status, String(who)).toBe(401);
+      expect(answer.body.__type).toBe('UnrecognizedClientException');
+    }
+  });
+
+  it('a forged certificate.issued naming the CA key as its key is refused, and no target ever receives a CA key', async () => {
+    const dir = join(home, 'victim-web');
+    expect((await call('admin', 'POST', '/targets', { name: 'victim-web', type: 'filesystem', directory: dir })).status).toBe(201);
+    const forged = { ...example('certificate.issued'), keyRef: 'ca/intermediate', targets: ['victim-web'], eventId: 'forged-issued-1' };
+    const answer = await putEvents('mallory', [entry('certops.issuance', 'certificate.issued', forged), entry('com.example.mallory', 'certificate.issued', forged)]);
+    expect(answer.body.FailedEntryCount).toBe(2);
+    expect(answer.body.Entries.map((e: { ErrorCode: string }) => e.ErrorCode)).toEqual(['NotAuthorizedForSourceException', 'NotAuthorizedForDetailTypeException']);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+    expect((await audit('certificate.issued')).some((r) => r.eventId === 'forged-issued-1')).toBe(false);
+  });
+
+  it('a forged renewal.succeeded cannot supersede a live certificate', async () => {
+    const issued = await call('mallory', 'POST', '/certificates', { commonName: 'live.example.com' });
+    const id = issued.body.certificateId;
+    const forged = { ...example('renewal.succeeded'), certificateId: id, newCertificateId: 'f'.repeat(32), eventId: 'forged-renewal-1' };
+    const answer = await putEvents('mallory', [entry('certops.renewal', 'renewal.succeeded', forged)]);
+    expect(answer.body.Entries[0].ErrorCode).toBe('NotAuthorizedForSourceException');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await call('admin', 'GET', `/certificates/${id}`)).body).toMatchObject({ status: 'active' });
+    expect((await call('admin', 'GET', `/certificates/${id}`)).body.supersededBy).toBeUndefined();
+  });
+
+  it('StartExecution is not offered to outside callers, with or without a token', async () => {
+    const issued = await call('mallory', 'POST', '/certificates', { commonName: 'saga.example.com' });
+    const start = (who: string | undefined) => call(who, 'POST', '/', { name: 'renew-evil', stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:certops-local-renewal', input: JSON.stringify({ certificateId: issued.body.certificateId, executionName: 'renew-evil' }) }, { 'x-amz-target': 'AWSStepFunctions.StartExecution' });
+    expect((await start(undefined)).status).toBe(401);
+    const withToken = await start('admin');
+    expect(withToken.status).toBe(403);
+    expect(withToken.body.message).toMatch(/POST \/certificates\/\{id\}\/renew/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await call('admin', 'GET', `/certificates/${issued.body.certificateId}`)).body.history).toEqual([]);
+  });
+
+  it('an event with the id of an approval yet to come cannot put a forged approver in the audit trail', async () => {
+    const pending = await call('mallory', 'POST', '/certificates', { commonName: 'approve-me.corp.internal' });
+    expect(pending.status).toBe(202);
+    const requestId = pending.body.requestId;
+    const forged = { requestId, decidedBy: 'ceo', comment: 'looks fine', eventId: `approved:${requestId}`, occurredAt: new Date().toISOString(), correlationId: requestId };
+    const answer = await putEvents('mallory', [entry('certops.issuance', 'request.approved', forged)]);
+    expect(answer.body.FailedEntryCount).toBe(1);
+    expect((await call('alice', 'POST', `/requests/${requestId}/approve`, { comment: 'checked' })).status).toBe(200);
+    const approvals = await eventually(async () => {
+      const found = (await audit('request.approved')).filter((r) => r.detail.requestId === requestId);
+      return found.length > 0 && found;
+    }, 'the approval in the audit trail');
+    expect(approvals.map((a) => a.detail.decidedBy)).toEqual(['alice']);
+    expect((await call('admin', 'GET', '/audit/verify')).body.valid).toBe(true);
+  });
+
+  it('a bus request is made by the principal its source is bound to: an approver cannot ask through the bus and approve it herself', async () => {
+    const unbound = await putEvents('alice', [entry('com.example.provisioner', 'certificate.requested', { commonName: 'not-mine.corp.internal' })]);
+    expect(unbound.body.Entries[0].ErrorCode).toBe('NotAuthorizedForSourceException');
+    // An approver's token does not carry the right to request, whatever source it is bound to.
+    const asApprover = await putEvents('alice', [entry('com.example.alice', 'certificate.requested', { commonName: 'self.corp.internal' })]);
+    expect(asApprover.body.Entries[0].ErrorCode).toBe('AccessDeniedException');
+    const asViewer = await putEvents('victor', [entry('com.example.victor', 'certificate.requested', { commonName: 'self.corp.internal' })]);
+    expect(asViewer.body.Entries[0].ErrorCode).toBe('AccessDeniedException');
+    // Mallory's own request through the bus is hers, whatever the event says of itself.
+    const ok = await putEvents('mallory', [entry('com.example.mallory', 'certificate.requested', { commonName: 'via-bus.corp.internal', requestedBy: 'alice' })]);
+    expect(ok.body.FailedEntryCount).toBe(0);
+    const pending = await eventually(async () => (await audit('request.pending_approval')).find((r) => r.detail.commonName === 'via-bus.corp.internal'), 'the bus request waiting for approval');
+    expect(pending.detail.requestedBy).toBe('mallory');
+    const self = await call('mallory', 'POST', `/requests/${pending.detail.requestId}/approve`);
+    expect(self.status).toBe(403);
+  });
+
+  it('a page that rebinds its own name to 127.0.0.1 gets nothing: other Host headers are refused', async () => {
+    const port = Number(new URL(stack.url).port);
+    // fetch will not send a Host header of our choosing; a browser after DNS rebinding sends its page's.
+    const withHost = (host: string) => new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/certificates', headers: { host, authorization: `Bearer ${tokens.admin}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    for (const host of [`evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost:${port + 1}`, 'localhost']) expect(await withHost(host), host).toBe(421);
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) expect(await withHost(host), host).toBe(200);
+  });
+});
