@@ -14,6 +14,7 @@ import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
 import { FileKeyVault } from './local/file-key-vault.ts';
 import { BuiltInCa } from './local/built-in-ca.ts';
 import { ValidationError } from '../shared/errors.ts';
+import { certificateKeysOnly } from '../shared/certificate-key-vault.ts';
 import type { CertificateAuthority, Clock, DeploymentTarget, KeyVault, TargetStore } from '../shared/ports.ts';
 import { WebhookTarget } from './targets/webhook-target.ts';
 import { AcmTarget } from './targets/acm-target.ts';
@@ -139,14 +140,16 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
   const awsConfig = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
   let vault: Promise<KeyVault> | undefined;
   let ca: Promise<CertificateAuthority> | undefined;
-  // On AWS keys are sealed under KMS in the table; locally under a master key file.
-  const keyVault = () => (vault ??= config.kmsKeyId ? Promise.resolve(new KmsKeyVault(new KMSClient({}), config.kmsKeyId, table)) : FileKeyVault.open(config.home));
+  // On AWS keys are sealed under KMS in the table; locally under a master key file. Only the CA
+  // sees the whole vault: everything else gets certificates' keys only.
+  const wholeVault = () => (vault ??= config.kmsKeyId ? Promise.resolve(new KmsKeyVault(new KMSClient({}), config.kmsKeyId, table)) : FileKeyVault.open(config.home));
+  const keyVault = () => wholeVault().then(certificateKeysOnly);
   const revocations = new DynamoRevocationStore(table);
   const targets = new DynamoTargetStore(table);
   const pcas = new Map<string, CertificateAuthority>();
   /** The CA backend of that name: the built-in one, or one configured under `issuers`. */
   const authority = async (name = 'local'): Promise<CertificateAuthority> => {
-    if (name === 'local') return (ca ??= keyVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations)));
+    if (name === 'local') return (ca ??= wholeVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations)));
     const backend = Object.hasOwn(suite.issuers, name) ? suite.issuers[name] : undefined;
     if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(suite.issuers)].join(', ')})`, 'issuer');
     let remote = pcas.get(name);

@@ -169,6 +169,8 @@ export interface Scan {
   startedAt: string;
   finishedAt?: string;
   requestedBy: string;
+  /** Whether each endpoint is also probed for TLS 1.0/1.1. */
+  legacyProtocols?: boolean;
   counts?: { endpoints: number; certificates: number; newCertificates: number; changed: number; failures: number };
   error?: string;
 }

@@ -58,10 +58,10 @@ export const api = apiHandler({
       const finding = await rt().ct.getFinding(req.params.id);
       if (!finding) throw new NotFoundError(`no CT finding ${req.params.id}`, 'id');
       await rt().ct.authorize(finding.id);
-      // Inventory takes the authorized certificate from this event; a precertificate stays known by its finding.
+      // Inventory reads the authorized finding from the store; a precertificate stays known by its finding.
       await rt().publisher.publish([newEvent('ct.certificate_observed', {
         logUrl: finding.logUrl, index: finding.index, names: finding.names, entryType: finding.entryType, fingerprintSha256: finding.fingerprintSha256,
-        certificateId: finding.id, authorizedBy: req.caller.name, ...(finding.certificatePem ? { certificatePem: finding.certificatePem } : {}),
+        certificateId: finding.id, authorizedBy: req.caller.name,
       }, { now: () => rt().clock.now(), newId: () => `ct:authorized:${finding.id}` })]);
       return { status: 200, body: { ...finding, certificatePem: undefined, status: 'authorized' } };
     },

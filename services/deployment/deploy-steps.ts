@@ -4,6 +4,7 @@ import { fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
 import type { StoredCertificate, Target } from '../../shared/model.ts';
 import type { CertificateBundle, CertificateStore, Clock, DeploymentTarget, EventPublisher, KeyVault, TargetStore, TlsScanner } from '../../shared/ports.ts';
 import { validateChain } from '../../shared/x509/chain-validation.ts';
+import { certificateKeyRef } from '../../shared/certificate-key-vault.ts';
 import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 
@@ -72,7 +73,7 @@ export async function deployToTarget(certificateId: string, targetName: string, 
   const problems = await chainProblems(cert, target, deps);
   if (problems.length) return failed(cert, target, 'deploy', `the chain does not validate, so nothing was deployed: ${problems.join('; ')}`, attempt, deps);
   try {
-    if (!cert.keyRef) throw new StepError('deploy', `certificate ${cert.id} has no managed key to deploy`);
+    if (cert.keyRef !== certificateKeyRef(cert.id)) throw new StepError('deploy', `certificate ${cert.id} has no managed key to deploy`);
     const privateKeyPem = await (await deps.keyVault()).get(cert.keyRef);
     await deps.targetAdapter(target).deploy({ certificatePem: cert.certificatePem, chainPem: cert.chainPem, privateKeyPem });
   } catch (err) {
@@ -132,7 +133,7 @@ async function recordSuccess(cert: StoredCertificate, target: Target, attempt: A
 }
 
 async function bundleOf(cert: StoredCertificate, deps: DeploymentDeps): Promise<CertificateBundle | undefined> {
-  if (!cert.keyRef) return undefined;
+  if (cert.keyRef !== certificateKeyRef(cert.id)) return undefined;
   return { certificatePem: cert.certificatePem, chainPem: cert.chainPem, privateKeyPem: await (await deps.keyVault()).get(cert.keyRef) };
 }
 

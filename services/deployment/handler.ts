@@ -5,7 +5,8 @@ import { runtime } from '../../adapters/runtime.ts';
 import { failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
 import { ConflictError, NotFoundError, StepError, ValidationError } from '../../shared/errors.ts';
 import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
-import { asObject, stringList } from '../../shared/input.ts';
+import { asObject, requiredString, stringList } from '../../shared/input.ts';
+import { parseSagaState } from '../../shared/saga-state.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
 import { parseTarget } from './target-input.ts';
 import { registerTarget } from './register-target.ts';
@@ -52,22 +53,18 @@ export const api = apiHandler({
 }, rt);
 
 /**
- * A newly issued certificate (not a renewal: the saga deploys those) goes to the targets its
- * request named, unless it was superseded meanwhile (a late or replayed event must not put an
- * old certificate back).
+ * certificate.issued (not a renewal's: the saga deploys those). The event only says which
+ * certificate: whether it is deployed, where, and with which key is what the inventory holds for
+ * it (issued by a request, still active, its targets and deployment rules). A replayed event
+ * deploys the same thing again, which changes nothing.
  */
 export const events = eventHandler(async (event) => {
-  // The bus checked the detail against events/schemas/certificate.issued.json.
-  const detail = event.detail as unknown as { targets?: string[]; subjectAlternativeNames: string[]; environment?: string };
-  // The event alone says whether anything is to be deployed; most issuances have no target.
-  if (targetsFor({ targets: detail.targets ?? [], subjectAlternativeNames: detail.subjectAlternativeNames, environment: detail.environment }, rt().suite.deploymentRules).length === 0) return;
   const cert = await rt().certificates.get(String(event.detail.certificateId));
-  // Inventory records the same event concurrently: until it has, fail so the bus retries.
-  if (!cert) throw new Error(`certificate ${event.detail.certificateId} is not in the inventory yet`);
+  if (!cert || cert.source !== 'issued' || cert.renewalOf || cert.status !== 'active') return;
   const targets = targetsFor(cert, rt().suite.deploymentRules);
-  if (cert.status !== 'active' || targets.length === 0) return;
+  if (targets.length === 0) return;
   if (targets.length !== cert.targets.length) await rt().certificates.update(cert.id, { targets });
-  const attempt = `issue-${event.detail.eventId}`;
+  const attempt = `issue-${cert.id}`;
   const lock = certificateLock(cert.id);
   // A renewal under way deploys the successor itself; putting this one back meanwhile would undo it.
   if (!(await rt().locks.acquire(lock, attempt, new Date(rt().clock.now().getTime() + CERTIFICATE_LOCK_MS)))) return;
@@ -78,21 +75,29 @@ export const events = eventHandler(async (event) => {
   }
 });
 
-/** The renewal saga's deployment tasks: deploy and verify one target, or roll back all of them. */
+/**
+ * The renewal saga's deployment tasks: deploy and verify one target, or roll back all of them.
+ * The certificate to deploy is the successor the inventory records for this execution (the
+ * saga's own stored record), never one named in the step's input.
+ */
 export const step = middy(async (input: { action: string; target?: string; saga: Record<string, unknown> }) => {
-  const saga = input.saga as { certificateId: string; executionName: string; renewed?: { newCertificateId: string; targets: string[] } };
+  const saga = parseSagaState(input.saga);
   const attempt = { id: saga.executionName };
-  const newId = saga.renewed?.newCertificateId;
+  const old = await rt().certificates.get(saga.certificateId);
+  const newId = old?.pendingRenewal?.executionName === saga.executionName ? old.pendingRenewal.newCertificateId : undefined;
   switch (input.action) {
     case 'deploy':
-      await deployToTarget(newId!, input.target!, attempt, rt());
-      return { target: input.target, deployed: true };
-    case 'verify':
-      return { target: input.target, ...(await verifyTarget(newId!, input.target!, attempt, rt())) };
-    case 'rollback': {
-      const old = await rt().certificates.get(saga.certificateId);
-      return { restored: await rollbackTargets(saga.certificateId, newId, old?.targets ?? [], attempt, rt()) };
+    case 'verify': {
+      if (!newId) throw new StepError(input.action, `the inventory records no successor of ${saga.certificateId} made by ${saga.executionName}`);
+      const target = requiredString(input as Record<string, unknown>, 'target', 64);
+      if (input.action === 'deploy') {
+        await deployToTarget(newId, target, attempt, rt());
+        return { target, deployed: true };
+      }
+      return { target, ...(await verifyTarget(newId, target, attempt, rt())) };
     }
+    case 'rollback':
+      return { restored: await rollbackTargets(saga.certificateId, newId, old?.targets ?? [], attempt, rt()) };
     default:
       throw new ValidationError(`unknown deployment step ${input.action}`, 'action');
   }

@@ -4,7 +4,7 @@ import { runtime } from '../../adapters/runtime.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { parseListQuery } from './list-query.ts';
 import { certificateView } from './certificate-view.ts';
-import { recordCertificate, recordIssued, recordRenewed } from './record-certificate.ts';
+import { recordCertificate } from './record-certificate.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { createToken, parseTokenRequest, revokeToken } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
@@ -138,10 +138,13 @@ export const scans = eventHandler(async (event) => {
 /** Scheduled: scan the targets in the suite configuration. */
 export const scheduledScans = middy(async () => scheduledScan(rt().suite.scanTargets, rt().suite.scanPorts, scanDeps()));
 
+/**
+ * ct.certificate_observed for a finding a person authorized: the certificate joins the inventory
+ * as known. What joins is read from the stored finding (authorized there), never from the event.
+ */
 export const events = eventHandler(async (event) => {
-  if (event.detailType === 'certificate.issued') await recordIssued(event.detail, rt());
-  else if (event.detailType === 'renewal.succeeded') await recordRenewed(event.detail, rt());
-  else if (event.detailType === 'ct.certificate_observed' && event.detail.certificatePem) {
-    await recordCertificate(certificateBlocks(String(event.detail.certificatePem), 'certificatePem')[0], { source: 'import' }, rt(), 'certificatePem');
-  }
+  if (event.detailType !== 'ct.certificate_observed') return;
+  const finding = await rt().ct.getFinding(String(event.detail.certificateId));
+  if (finding?.status !== 'authorized' || !finding.certificatePem) return;
+  await recordCertificate(certificateBlocks(finding.certificatePem, 'certificatePem')[0], { source: 'import' }, rt(), 'certificatePem');
 });

@@ -27,19 +27,20 @@ export async function requestScan(body: unknown, requestedBy: string, deps: Requ
     done: 0,
     startedAt: deps.clock.now().toISOString(),
     requestedBy,
+    legacyProtocols,
   };
   await deps.scans.create(scan);
   await deps.publisher.publish([newEvent('scan.requested', { scanId: scan.scanId, targets: scan.targets, ports: scan.ports, requestedBy, legacyProtocols }, { now: () => deps.clock.now(), newId: deps.newId, correlationId: scan.scanId })]);
   return scan;
 }
 
-/** scan.requested → the scan runs; a replay of a finished scan changes nothing. */
+/** scan.requested → the scan the store holds under its id runs (its targets and options, never the event's); a replay of a finished scan changes nothing. */
 export async function performScan(detail: Record<string, unknown>, deps: Omit<ScanDeps, 'checkLegacyProtocols'>): Promise<Scan | undefined> {
   const found = await deps.scans.get(String(detail.scanId));
   if (!found || found.scan.status === 'completed') return found?.scan;
   const endpoints = expandTargets(found.scan.targets, found.scan.ports);
   try {
-    return await runScan(found.scan, endpoints, { ...deps, checkLegacyProtocols: detail.legacyProtocols !== false });
+    return await runScan(found.scan, endpoints, { ...deps, checkLegacyProtocols: found.scan.legacyProtocols !== false });
   } catch (err) {
     await deps.scans.update(found.scan.scanId, { status: 'failed', error: (err as Error).message, finishedAt: deps.clock.now().toISOString() });
     throw err;

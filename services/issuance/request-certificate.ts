@@ -1,19 +1,19 @@
 import { ConflictError, ValidationError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import type { CertificateAuthority, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
+import { issuedCertificate } from '../../shared/issued-certificate.ts';
 import { evaluatePolicy, type Policy } from '../../shared/policy.ts';
-import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
 import { parseKeyAlgorithm } from '../../shared/x509/keys.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
-import { certificateBlocks } from '../../shared/x509/pem.ts';
 import type { RequestInput } from './request-input.ts';
 
 export interface IssuanceDeps {
   clock: Clock;
   newId(): string;
   requests: RequestStore;
+  certificates: CertificateStore;
   publisher: EventPublisher;
   policy: Policy;
   keyVault(): Promise<KeyVault>;
@@ -60,13 +60,20 @@ function ctx(deps: IssuanceDeps, correlationId: string, id?: string) {
   return { now: () => deps.clock.now(), newId: id ? () => id : deps.newId, correlationId };
 }
 
-/** certificate.issued for a request whose certificate the CA has signed (now, or after domain validation). */
+/**
+ * A request's certificate, signed (now, or after domain validation): its key (if certops made it)
+ * into the vault, then the inventory record, then certificate.issued. The store holds what was
+ * issued before anyone is told; a retry finds the record there and changes nothing.
+ */
 export async function announceIssued(request: CertificateRequest, issued: { certificatePem: string; chainPem: string }, caName: string, deps: IssuanceDeps, keyPem?: string): Promise<CertificateRequest> {
-  const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
-  const keyRef = keyPem ? `cert/${record.id}` : undefined;
-  if (keyPem) await (await deps.keyVault()).put(keyRef!, keyPem);
+  const cert = issuedCertificate(issued, {
+    issuerBackend: caName, profile: request.profile, targets: request.targets, environment: request.environment, owner: request.owner,
+    requestId: request.requestId, acmArn: request.validationReference, managedKey: Boolean(keyPem),
+  }, deps.clock.now());
+  if (keyPem) await (await deps.keyVault()).put(cert.keyRef!, keyPem);
+  await deps.certificates.create(cert);
   await deps.publisher.publish([newEvent('certificate.issued', {
-    ...certificateFields(record),
+    ...certificateFields(cert),
     requestId: request.requestId,
     commonName: request.commonName,
     subjectAlternativeNames: request.subjectAlternativeNames,
@@ -75,12 +82,11 @@ export async function announceIssued(request: CertificateRequest, issued: { cert
     issuerBackend: caName,
     profile: request.profile,
     targets: request.targets,
-    keyRef,
     acmArn: request.validationReference,
     certificatePem: issued.certificatePem,
     chainPem: issued.chainPem,
   }, ctx(deps, request.requestId, `issued:${request.requestId}`))]);
-  return { ...request, status: 'issued', certificateId: record.id };
+  return { ...request, status: 'issued', certificateId: cert.id };
 }
 
 /**

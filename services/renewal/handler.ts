@@ -3,8 +3,8 @@ import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { abort, commit, lock, renew } from './saga-steps.ts';
-import { certificateLock } from '../../shared/certificate-lock.ts';
-import { parseSagaState } from './saga-state.ts';
+import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
+import { parseSagaState } from '../../shared/saga-state.ts';
 import { adopt } from './adopt.ts';
 import { executionName, sweepExpiring } from './sweep.ts';
 import { daysToExpiryRecorder, failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
@@ -24,10 +24,19 @@ export const api = apiHandler({
       const cert = await rt().certificates.get(req.params.id);
       if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
       if (!cert.issuerBackend || cert.status !== 'active') throw new ConflictError(`certificate ${cert.id} is ${cert.status} (${cert.source}); only active certificates certops issued or adopted are renewed (certops adopt)`, 'id');
-      const holder = await rt().locks.holder(certificateLock(cert.id));
-      if (holder) throw new ConflictError(`a renewal or deployment of ${cert.id} is under way (${holder}); try again when it has finished`, 'id');
       const name = executionName(cert.id, rt().clock.now(), 'manual', rt().newId());
-      await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual' });
+      // The lock is taken here for the execution (its Lock step then finds it its own): a deployment
+      // retrying between our check and the saga's first step cannot slip in.
+      const lock = certificateLock(cert.id);
+      if (!(await rt().locks.acquire(lock, name, new Date(rt().clock.now().getTime() + CERTIFICATE_LOCK_MS)))) {
+        throw new ConflictError(`a renewal or deployment of ${cert.id} is under way (${await rt().locks.holder(lock)}); try again when it has finished`, 'id');
+      }
+      try {
+        await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual' });
+      } catch (err) {
+        await rt().locks.release(lock, name);
+        throw err;
+      }
       return { status: 202, body: { certificateId: cert.id, executionName: name } };
     },
   },

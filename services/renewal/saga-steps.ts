@@ -3,11 +3,10 @@ import { certificateFields, newEvent, type BusEvent } from '../../shared/events/
 import type { DetailType } from '../../shared/events/catalog.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore } from '../../shared/ports.ts';
-import { certificateRecord } from '../../shared/x509/certificate-record.ts';
+import { issuedCertificate } from '../../shared/issued-certificate.ts';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from '../../shared/x509/keys.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
-import { certificateBlocks } from '../../shared/x509/pem.ts';
-import { failureOf, requireRenewed, type SagaState } from './saga-state.ts';
+import { failureOf, requireRenewed, type SagaState } from '../../shared/saga-state.ts';
 import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
 
 export interface RenewalDeps {
@@ -63,40 +62,35 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
     throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
   }
   if ('pending' in issued) throw new StepError('renew', `${old.issuerBackend} validates domains before issuing; ACM renews its public certificates itself`);
-  const record = certificateRecord(certificateBlocks(issued.certificatePem, 'certificate')[0]);
-  const keyRef = `cert/${record.id}`;
-  await (await deps.keyVault()).put(keyRef, keyPem);
-  const successor: StoredCertificate = {
-    ...record,
-    certificatePem: issued.certificatePem,
-    status: 'active',
-    source: 'issued',
-    chainPem: issued.chainPem,
-    environment: old.environment,
-    owner: old.owner,
-    issuerBackend: old.issuerBackend,
-    profile: old.profile,
-    keyRef,
-    renewalOf: old.id,
-    targets: old.targets,
-    sources: ['issued'],
-    createdAt: deps.clock.now().toISOString(),
-  };
+  const successor = issuedCertificate(issued, {
+    issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets: old.targets, environment: old.environment, owner: old.owner,
+    requestId: old.requestId, renewalOf: old.id, managedKey: true,
+  }, deps.clock.now());
+  await (await deps.keyVault()).put(successor.keyRef!, keyPem);
   await deps.certificates.create(successor);
-  await deps.certificates.update(old.id, { pendingRenewal: { executionName: state.executionName, newCertificateId: record.id } });
+  await deps.certificates.update(old.id, { pendingRenewal: { executionName: state.executionName, newCertificateId: successor.id } });
   await deps.publisher.publish([sagaEvent(state, 'certificate.issued', {
-    ...certificateFields(record), requestId: state.executionName, commonName, subjectAlternativeNames: record.subjectAlternativeNames,
-    environment: old.environment, owner: old.owner, issuerBackend: old.issuerBackend, profile: old.profile, targets: old.targets,
-    keyRef, renewalOf: old.id, certificatePem: issued.certificatePem, chainPem: issued.chainPem,
+    ...certificateFields(successor), requestId: state.executionName, commonName, subjectAlternativeNames: successor.subjectAlternativeNames,
+    environment: old.environment, owner: old.owner, issuerBackend: successor.issuerBackend, profile: successor.profile, targets: old.targets,
+    renewalOf: old.id, certificatePem: issued.certificatePem, chainPem: issued.chainPem,
   }, deps)]);
-  return { newCertificateId: record.id, targets: old.targets };
+  return { newCertificateId: successor.id, targets: old.targets };
+}
+
+/**
+ * The successor the inventory says this execution made: the saga's own stored record
+ * (`pendingRenewal`) is the truth, never the state or an event handed to a step.
+ */
+async function successorOf(old: StoredCertificate, state: SagaState, deps: RenewalDeps, step: string): Promise<StoredCertificate> {
+  if (old.pendingRenewal?.executionName !== state.executionName) throw new StepError(step, `the inventory records no successor of ${old.id} made by ${state.executionName}`);
+  return load(old.pendingRenewal.newCertificateId, deps, step);
 }
 
 /** The successor is deployed and verified everywhere: it replaces the old certificate. */
 export async function commit(state: SagaState, deps: RenewalDeps) {
   const renewed = requireRenewed(state);
   const old = await load(state.certificateId, deps, 'commit');
-  const successor = await load(renewed.newCertificateId, deps, 'commit');
+  const successor = await successorOf(old, state, deps, 'commit');
   await deps.certificates.update(old.id, { status: 'superseded', supersededBy: successor.id });
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'succeeded', at: deps.clock.now().toISOString(), detail: `renewed as ${successor.id}` });
   await deps.locks.release(certificateLock(old.id), state.executionName);
@@ -109,7 +103,7 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
   const { step, cause } = failureOf(state.error, state.failedStep);
   const old = await deps.certificates.get(state.certificateId);
   if (!old) throw new NotFoundError(`certificate ${state.certificateId} is not in the inventory`, 'certificateId');
-  const successorId = state.renewed?.newCertificateId ?? (old.pendingRenewal?.executionName === state.executionName ? old.pendingRenewal.newCertificateId : undefined);
+  const successorId = old.pendingRenewal?.executionName === state.executionName ? old.pendingRenewal.newCertificateId : undefined;
   const successor = successorId ? await deps.certificates.get(successorId) : undefined;
   if (successor && successor.status !== 'revoked') {
     // The unused successor is revoked at its CA (it may have been served for a moment), reason superseded.

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcmPublicAuthority } from '../../adapters/aws/acm-public-authority.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
 import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
+import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
 import { completeValidations, requestCertificate } from '../../services/issuance/request-certificate.ts';
 import { parseRequestInput } from '../../services/issuance/request-input.ts';
 import { DEFAULT_POLICY } from '../../shared/policy.ts';
@@ -37,9 +38,10 @@ describe('public certificates from AWS Certificate Manager', () => {
     acm.on(GetCertificateCommand).resolves({ Certificate: chain.leaf.pem, CertificateChain: chain.intermediate.pem });
     const ca = new AcmPublicAuthority('public', new ACMClient({ region: 'us-east-1', credentials }), 3, async () => undefined);
     const requests = new DynamoRequestStore(db.table);
+    const certificates = new DynamoCertificateStore(db.table);
     let n = 0;
     const deps = {
-      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, policy: DEFAULT_POLICY,
+      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, certificates, policy: DEFAULT_POLICY,
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials }),
       keyVault: async () => { throw new Error('ACM keeps the key; the vault is not used'); },
       authority: async () => ca,
@@ -56,6 +58,10 @@ describe('public certificates from AWS Certificate Manager', () => {
     const issued = events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).filter((e) => e.DetailType === 'certificate.issued');
     expect(issued).toHaveLength(1);
     expect(JSON.parse(issued[0].Detail!)).toMatchObject({ acmArn: ARN, issuerBackend: 'public', requestId: 'req-1' });
+    // The inventory record is written by issuance itself, before the event: ACM keeps the key.
+    const stored = await certificates.get(String((await requests.get('req-1'))!.certificateId));
+    expect(stored).toMatchObject({ status: 'active', source: 'issued', issuerBackend: 'public', acmArns: [ARN], requestId: 'req-1' });
+    expect(stored!.keyRef).toBeUndefined();
     await expect(ca.revoke()).rejects.toMatchObject({ status: 409 });
   });
 });

@@ -1,5 +1,5 @@
-import { ValidationError } from '../../shared/errors.ts';
-import { asObject, requiredString } from '../../shared/input.ts';
+import { ValidationError } from './errors.ts';
+import { asObject, requiredString } from './input.ts';
 
 /** The saga's running state as the state machine passes it from step to step (the ASL's `$`). */
 export interface SagaState {

@@ -1,0 +1,28 @@
+import { ForbiddenError } from './errors.ts';
+import type { KeyVault } from './ports.ts';
+
+/** Where the vault keeps the private key of certificate `id`: deployments read this entry and no other. */
+export const certificateKeyRef = (id: string) => `cert/${id}`;
+
+const CERTIFICATE_KEY = /^cert\/[0-9a-f]{32}$/;
+
+/**
+ * The vault as everything but the CA sees it: the keys of certificates (`cert/<id>`) only. A CA
+ * key (`ca/...`) cannot be read or replaced through it, whatever reference a record or a caller
+ * names: ForbiddenError.
+ */
+export function certificateKeysOnly(vault: KeyVault): KeyVault {
+  const check = (ref: string) => {
+    if (!CERTIFICATE_KEY.test(ref)) throw new ForbiddenError(`the key reference ${JSON.stringify(ref.slice(0, 80))} is not a certificate's key`, 'keyRef');
+  };
+  return {
+    put: async (ref, pem) => {
+      check(ref);
+      await vault.put(ref, pem);
+    },
+    get: async (ref) => {
+      check(ref);
+      return vault.get(ref);
+    },
+  };
+}
