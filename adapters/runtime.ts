@@ -15,6 +15,7 @@ import { FileKeyVault } from './local/file-key-vault.ts';
 import { BuiltInCa } from './local/built-in-ca.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { certificateKeysOnly } from '../shared/certificate-key-vault.ts';
+import { policyGated } from '../shared/policy-gated-authority.ts';
 import type { CertificateAuthority, Clock, DeploymentTarget, KeyVault, TargetStore } from '../shared/ports.ts';
 import { WebhookTarget } from './targets/webhook-target.ts';
 import { AcmTarget } from './targets/acm-target.ts';
@@ -146,18 +147,20 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
   const keyVault = () => wholeVault().then(certificateKeysOnly);
   const revocations = new DynamoRevocationStore(table);
   const targets = new DynamoTargetStore(table);
-  const pcas = new Map<string, CertificateAuthority>();
-  /** The CA backend of that name: the built-in one, or one configured under `issuers`. */
+  const requests = new DynamoRequestStore(table);
+  const gated = (backend: CertificateAuthority) => policyGated(backend, () => ({ policy: suite.policy, ownership: suite.ownership }), requests);
+  const remotes = new Map<string, CertificateAuthority>();
+  /** The CA backend of that name (the built-in one, or one configured under `issuers`), behind the policy gate. */
   const authority = async (name = 'local'): Promise<CertificateAuthority> => {
-    if (name === 'local') return (ca ??= wholeVault().then((v) => BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations)));
+    if (name === 'local') return (ca ??= wholeVault().then(async (v) => gated(await BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations))));
     const backend = Object.hasOwn(suite.issuers, name) ? suite.issuers[name] : undefined;
     if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(suite.issuers)].join(', ')})`, 'issuer');
-    let remote = pcas.get(name);
+    let remote = remotes.get(name);
     if (!remote) {
-      remote = backend.type === 'acm'
+      remote = gated(backend.type === 'acm'
         ? new AcmPublicAuthority(name, new ACMClient({ region: backend.region }))
-        : new AcmPcaAuthority(name, new ACMPCAClient({ region: backend.region }), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never });
-      pcas.set(name, remote);
+        : new AcmPcaAuthority(name, new ACMPCAClient({ region: backend.region }), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never }));
+      remotes.set(name, remote);
     }
     return remote;
   };
@@ -172,7 +175,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     clock,
     newId: () => randomUUID(),
     certificates: new DynamoCertificateStore(table),
-    requests: new DynamoRequestStore(table),
+    requests,
     tokens: new DynamoTokenStore(table),
     configurations: new DynamoConfigStore(table),
     targets,

@@ -35,6 +35,15 @@ export class ConflictError extends CertopsError {
   readonly code = 'conflict';
 }
 
+/** Policy does not let this be signed; `reasons` says why, each in words a requester can act on. */
+export class PolicyError extends CertopsError {
+  readonly status = 403;
+  readonly code = 'refused_by_policy';
+  constructor(readonly reasons: string[]) {
+    super(`refused by policy: ${reasons.join('; ')}`, 'policy');
+  }
+}
+
 /** A step of a longer process failed; `step` says which one, for sagas and alerts. */
 export class StepError extends Error {
   constructor(readonly step: string, message: string, readonly transient = false) {

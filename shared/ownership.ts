@@ -36,3 +36,26 @@ export function ownershipOf(rules: OwnershipRule[], names: string[], address?: s
   const rule = rules.find((r) => (r.domain && names.some((n) => isUnder(n.toLowerCase().replace(/^\*\./, ''), r.domain!.toLowerCase().replace(/^\./, '')))) || (r.cidr && address && inCidr(address, r.cidr)));
   return { environment: rule?.environment, owner: rule?.owner };
 }
+
+/**
+ * The environment and owner a request is judged under: what it names, else what the ownership
+ * rules say of its names, else the default environment. Naming an environment other than the one
+ * the rules give its names is refused (a request must not pick a weaker policy rule by naming
+ * one), and so are names the rules place in different environments. ValidationError names the field.
+ */
+export function resolveOwnership(rules: OwnershipRule[], names: string[], requested: { environment?: string; owner?: string }, defaultEnvironment?: string): { environment?: string; owner?: string } {
+  const placed = names.map((n) => ({ name: n, ...ownershipOf(rules, [n], isIP(n) ? n : undefined) }));
+  const environments = [...new Set(placed.flatMap((p) => (p.environment ? [p.environment] : [])))];
+  if (environments.length > 1) {
+    throw new ValidationError(`subjectAlternativeNames span environments ${environments.join(' and ')} (inventory.ownership); request them separately`, 'subjectAlternativeNames');
+  }
+  const [mapped] = environments;
+  if (mapped && requested.environment && requested.environment !== mapped) {
+    const name = placed.find((p) => p.environment === mapped)!.name;
+    throw new ValidationError(`environment: ${name} belongs to ${mapped} (inventory.ownership), not ${requested.environment}`, 'environment');
+  }
+  return {
+    environment: requested.environment ?? mapped ?? defaultEnvironment,
+    owner: requested.owner ?? placed.find((p) => p.owner)?.owner,
+  };
+}

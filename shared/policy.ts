@@ -25,6 +25,8 @@ export interface Policy {
   rules: PolicyRule[];
   /** Pending requests not decided within this many hours are rejected as expired. */
   approvalTimeoutHours: number;
+  /** The environment of a request that names none and whose names no ownership rule places. */
+  defaultEnvironment?: string;
 }
 
 /** The request as policy sees it. */
@@ -54,9 +56,14 @@ export const DEFAULT_POLICY: Policy = { rules: [DEFAULT_RULE], approvalTimeoutHo
 
 const PRIVATE = /^(10\.|127\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)|^::1$|^f[cd]/i;
 
+/** The rule that decides requests of this environment and profile: the first that matches, in configured order. */
+export function ruleFor(policy: Policy, environment: string | undefined, profile: PolicyRequest['profile']): PolicyRule | undefined {
+  return policy.rules.find((r) => (!r.environment || r.environment === environment) && (!r.profile || r.profile === profile));
+}
+
 /** Decides a request: hard limits deny; names outside the allowed ones need an approver (or are denied when the rule says never). */
 export function evaluatePolicy(policy: Policy, req: PolicyRequest): Verdict {
-  const rule = policy.rules.find((r) => (!r.environment || r.environment === req.environment) && (!r.profile || r.profile === req.profile));
+  const rule = ruleFor(policy, req.environment, req.profile);
   if (!rule) return { decision: 'deny', reasons: [`no policy rule covers environment ${req.environment ?? '(none)'} and profile ${req.profile}`] };
   const hard: string[] = [];
   const soft: string[] = [];
@@ -90,6 +97,8 @@ export function parsePolicy(value: unknown, at: (field: string) => string): Poli
   const p = value as Record<string, unknown>;
   const timeout = p.approvalTimeoutHours ?? 72;
   if (typeof timeout !== 'number' || timeout <= 0) fail('policy.approvalTimeoutHours', 'must be a positive number');
+  for (const k of Object.keys(p)) if (!['rules', 'approvalTimeoutHours', 'defaultEnvironment'].includes(k)) fail(`policy.${k}`, 'is not a policy setting (known: rules, approvalTimeoutHours, defaultEnvironment)');
+  if (p.defaultEnvironment !== undefined && (typeof p.defaultEnvironment !== 'string' || !p.defaultEnvironment)) fail('policy.defaultEnvironment', 'must be an environment name');
   if (!Array.isArray(p.rules) || p.rules.length === 0) fail('policy.rules', 'must be a non-empty list');
   const rules = (p.rules as unknown[]).map((raw, i): PolicyRule => {
     const field = (f: string) => `policy.rules.${i}.${f}`;
@@ -138,5 +147,5 @@ export function parsePolicy(value: unknown, at: (field: string) => string): Poli
       approval: (r.approval as PolicyRule['approval']) ?? 'allowed',
     };
   });
-  return { rules, approvalTimeoutHours: timeout as number };
+  return { rules, approvalTimeoutHours: timeout as number, ...(p.defaultEnvironment ? { defaultEnvironment: p.defaultEnvironment as string } : {}) };
 }

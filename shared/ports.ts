@@ -187,6 +187,11 @@ export interface SignInput {
   subjectAlternativeNames: string[];
   validityDays: number;
   profile: 'tls-server' | 'tls-client';
+  /** What the policy gate judges the request under (see shared/signing-policy.ts). */
+  environment?: string;
+  owner?: string;
+  /** The request an approver decided, covering names outside the allowed domains. */
+  approvedRequestId?: string;
 }
 
 export interface KeyVault {

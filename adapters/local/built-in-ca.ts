@@ -93,7 +93,8 @@ export class BuiltInCa implements CertificateAuthority {
       signatureAlgorithmDer: SIGNATURE_ALGORITHM,
       // A minute of slack for clients whose clocks run a little behind.
       notBefore: new Date(now - 60_000),
-      notAfter: new Date(now + input.validityDays * DAY),
+      // Never past the intermediate's own end (RFC 5280 path validation would refuse the rest).
+      notAfter: new Date(Math.min(now + input.validityDays * DAY, this.intermediate.notAfter.getTime())),
       commonName: input.commonName,
       names: input.subjectAlternativeNames,
       spkiDer: input.spkiDer,

@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, PolicyError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, optionalString } from '../../shared/input.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
@@ -47,11 +47,26 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
     const current = (await deps.requests.get(requestId))!;
     if (current.status === 'issued' || current.status === 'pending_validation') return answerOf(current);
     if (current.status !== 'approved') throw new ConflictError(`request ${requestId} is ${current.status}, not waiting for approval`, 'id');
-    const { request: done } = await issueRequest(current, deps);
+    let done: CertificateRequest;
+    try {
+      ({ request: done } = await issueRequest(current, deps));
+    } catch (err) {
+      // The configuration changed since it was asked: what policy now forbids, no approval lets through.
+      if (err instanceof PolicyError) await refuseApproved(current, err.reasons, deps);
+      throw err;
+    }
     await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords });
     return answerOf(done);
   } finally {
     await deps.locks.release(lock, `approve:${decidedBy}`);
+  }
+}
+
+/** An approved request that policy (as configured now) refuses at signing: rejected by policy, with the reasons. */
+async function refuseApproved(request: CertificateRequest, reasons: string[], deps: IssuanceDeps): Promise<void> {
+  const now = deps.clock.now();
+  if (await deps.requests.transition(request.requestId, 'approved', { status: 'rejected', reasons, decidedBy: 'policy', decisionComment: 'refused by policy at signing', decidedAt: now.toISOString() })) {
+    await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'policy', reasons, comment: 'refused by policy at signing' }, { now: () => now, newId: () => `rejected:${request.requestId}`, correlationId: request.requestId })]);
   }
 }
 

@@ -3,7 +3,9 @@ import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
 import { issuedCertificate } from '../../shared/issued-certificate.ts';
-import { evaluatePolicy, type Policy } from '../../shared/policy.ts';
+import type { Policy } from '../../shared/policy.ts';
+import type { OwnershipRule } from '../../shared/ownership.ts';
+import { judge } from '../../shared/signing-policy.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
 import { parseKeyAlgorithm } from '../../shared/x509/keys.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
@@ -16,6 +18,7 @@ export interface IssuanceDeps {
   certificates: CertificateStore;
   publisher: EventPublisher;
   policy: Policy;
+  ownership: OwnershipRule[];
   keyVault(): Promise<KeyVault>;
   authority(name: string): Promise<CertificateAuthority>;
 }
@@ -100,7 +103,10 @@ export async function issueRequest(request: CertificateRequest, deps: IssuanceDe
   const material = request.csrPem
     ? await readCsr(request.csrPem).then((c) => ({ csrPem: request.csrPem!, spkiDer: c.spkiDer, keyType: c.keyType, keyPem: undefined }))
     : await newKeyAndCsr(parseKeyAlgorithm(request.keyAlgorithm), request.commonName, request.subjectAlternativeNames);
-  const result = await ca.issue({ ...material, commonName: request.commonName, subjectAlternativeNames: request.subjectAlternativeNames, validityDays: request.validityDays, profile: request.profile });
+  const result = await ca.issue({
+    ...material, commonName: request.commonName, subjectAlternativeNames: request.subjectAlternativeNames, validityDays: request.validityDays, profile: request.profile,
+    environment: request.environment, owner: request.owner, approvedRequestId: request.decidedBy ? request.requestId : undefined,
+  });
   if ('pending' in result) {
     return { request: { ...request, status: 'pending_validation', validationReference: result.pending.reference, validationRecords: result.pending.validationRecords } };
   }
@@ -134,7 +140,8 @@ export async function requestCertificate(input: RequestInput, requestedBy: strin
   }
   await deps.authority(input.issuer);
   const key = await requestedKey(input);
-  const verdict = evaluatePolicy(deps.policy, { names: input.subjectAlternativeNames, keyAlgorithm: key.keyAlgorithm, validityDays: input.validityDays, profile: input.profile, environment: input.environment, owner: input.owner });
+  // The same judgement the CA's policy gate makes again at signing time, with the environment resolved first.
+  const { verdict, environment, owner } = judge(deps, { commonName: input.commonName, names: input.subjectAlternativeNames, keyAlgorithm: key.keyAlgorithm, validityDays: input.validityDays, profile: input.profile, environment: input.environment, owner: input.owner });
   const now = deps.clock.now();
   const request: CertificateRequest = {
     requestId,
@@ -143,8 +150,8 @@ export async function requestCertificate(input: RequestInput, requestedBy: strin
     subjectAlternativeNames: input.subjectAlternativeNames,
     profile: input.profile,
     validityDays: input.validityDays,
-    environment: input.environment,
-    owner: input.owner,
+    environment,
+    owner,
     issuer: input.issuer,
     targets: input.targets,
     requestedBy,

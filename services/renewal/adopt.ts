@@ -1,14 +1,17 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
-import type { CertificateAuthority, CertificateStore, TargetStore } from '../../shared/ports.ts';
+import type { CertificateAuthority, CertificateStore, RequestStore, TargetStore } from '../../shared/ports.ts';
+import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
+import { renewalSignature } from './saga-steps.ts';
 import { ValidationError } from '../../shared/errors.ts';
 
 /**
  * Takes a discovered certificate under management: from now on it is renewed through `issuer`
- * and deployed to `targets`, like one certops issued. Adopting it again with the same choices
- * changes nothing.
+ * and deployed to `targets`, like one certops issued. What its renewals would be signed for must
+ * pass the policy gate now (PolicyError, 403, with the reasons). Adopting it again with the same
+ * choices changes nothing.
  */
-export async function adopt(id: string, body: unknown, deps: { certificates: CertificateStore; targets: TargetStore; authority(name: string): Promise<CertificateAuthority> }) {
+export async function adopt(id: string, body: unknown, deps: SigningConfig & { certificates: CertificateStore; targets: TargetStore; requests: Pick<RequestStore, 'get'>; authority(name: string): Promise<CertificateAuthority> }) {
   const obj = asObject(body);
   const issuer = requiredString(obj, 'issuer', 64);
   const targets = stringList(obj, 'targets');
@@ -17,6 +20,7 @@ export async function adopt(id: string, body: unknown, deps: { certificates: Cer
   const cert = await deps.certificates.get(id);
   if (!cert) throw new NotFoundError(`no certificate ${id}`, 'id');
   if (cert.status !== 'discovered' && cert.status !== 'active') throw new ConflictError(`certificate ${id} is ${cert.status}; only live certificates can be adopted`, 'id');
+  await checkSignature(deps, renewalSignature(cert, deps), deps.requests);
   const merged = [...new Set([...cert.targets, ...targets])];
   await deps.certificates.update(id, { status: 'active', issuerBackend: issuer, targets: merged });
   return { certificateId: id, status: 'active', issuer, targets: merged };

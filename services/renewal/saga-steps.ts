@@ -1,18 +1,23 @@
-import { NotFoundError, StepError } from '../../shared/errors.ts';
+import { NotFoundError, PolicyError, StepError } from '../../shared/errors.ts';
 import { certificateFields, newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { DetailType } from '../../shared/events/catalog.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
-import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore } from '../../shared/ports.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore, RequestStore } from '../../shared/ports.ts';
+import { allowedValidityDays, checkSignature, type SignatureRequest, type SigningConfig } from '../../shared/signing-policy.ts';
+import { ruleFor } from '../../shared/policy.ts';
+import { resolveOwnership } from '../../shared/ownership.ts';
 import { issuedCertificate } from '../../shared/issued-certificate.ts';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from '../../shared/x509/keys.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { failureOf, requireRenewed, type SagaState } from '../../shared/saga-state.ts';
 import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
 
-export interface RenewalDeps {
+export interface RenewalDeps extends SigningConfig {
   /** Counts a failed renewal for the alarms (CloudWatch on AWS). */
   countFailure?(certificateId: string): void;
   clock: Clock;
+  /** Where the approval of the lineage's first request is read, for names outside policy. */
+  requests: Pick<RequestStore, 'get'>;
   certificates: CertificateStore;
   locks: LockStore;
   publisher: EventPublisher;
@@ -33,12 +38,47 @@ function sagaEvent(state: SagaState, type: DetailType, fields: Record<string, un
   return newEvent(type, fields, { now: () => deps.clock.now(), newId: () => `${state.executionName}:${type}`, correlationId: state.executionName });
 }
 
-/** Takes the certificate's renewal lock for this execution (retries by the same execution succeed). */
+/** Another execution holds the certificate's lock: the saga stops without a word (its Catch names this error). */
+class RenewalLocked extends StepError {
+  constructor(certificateId: string) {
+    super('lock', `another renewal of ${certificateId} is running`);
+    this.name = 'RenewalLocked';
+  }
+}
+
+/**
+ * What a renewal asks to have signed: the old certificate's names, profile, environment and owner,
+ * its key type while policy still allows it (else the first the rule allows), its lifetime within
+ * what policy allows now, and the approval of the lineage's first request for names outside policy.
+ */
+export function renewalSignature(old: StoredCertificate, deps: SigningConfig): SignatureRequest & { keyAlgorithm: KeyAlgorithm } {
+  const names = old.subjectAlternativeNames;
+  const profile = old.profile ?? 'tls-server';
+  const lifetimeDays = Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
+  const { environment } = resolveOwnership(deps.ownership, names, old, deps.policy.defaultEnvironment);
+  const allowed = ruleFor(deps.policy, environment, profile)?.keyTypes ?? [];
+  const current = (KEY_ALGORITHMS as readonly string[]).includes(old.keyAlgorithm) ? (old.keyAlgorithm as KeyAlgorithm) : 'EC_P256';
+  const keyAlgorithm = (allowed.includes(current) ? current : (allowed.find((k) => (KEY_ALGORITHMS as readonly string[]).includes(k)) ?? current)) as KeyAlgorithm;
+  return {
+    commonName: old.commonName ?? names[0], names, profile, keyAlgorithm, environment, owner: old.owner, approvedRequestId: old.requestId,
+    validityDays: allowedValidityDays(deps, { names, environment, owner: old.owner, profile }, lifetimeDays),
+  };
+}
+
+/**
+ * The first step: the current policy must still allow what the successor would be (else the saga
+ * fails here with the reasons), then the certificate's renewal lock is taken for this execution
+ * (retries by the same execution succeed).
+ */
 export async function lock(state: SagaState, deps: RenewalDeps) {
   const cert = await load(state.certificateId, deps, 'lock');
-  if (!(await deps.locks.acquire(certificateLock(cert.id), state.executionName, new Date(deps.clock.now().getTime() + CERTIFICATE_LOCK_MS)))) {
-    throw new StepError('lock', `another renewal of ${cert.id} is running`);
+  try {
+    await checkSignature(deps, renewalSignature(cert, deps), deps.requests);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new StepError('lock', `the policy in force does not allow renewing ${cert.id}: ${err.reasons.join('; ')}`);
+    throw err;
   }
+  if (!(await deps.locks.acquire(certificateLock(cert.id), state.executionName, new Date(deps.clock.now().getTime() + CERTIFICATE_LOCK_MS)))) throw new RenewalLocked(cert.id);
   await deps.certificates.addHistory(cert.id, { kind: 'renewal', attempt: state.executionName, outcome: 'started', at: deps.clock.now().toISOString() });
   await deps.publisher.publish([sagaEvent(state, 'renewal.started', { ...certificateFields(cert), executionName: state.executionName, trigger: state.trigger }, deps)]);
   return { holder: state.executionName };
@@ -50,14 +90,12 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   if (old.pendingRenewal?.executionName === state.executionName) {
     return { newCertificateId: old.pendingRenewal.newCertificateId, targets: old.targets };
   }
-  const alg: KeyAlgorithm = (KEY_ALGORITHMS as readonly string[]).includes(old.keyAlgorithm) ? (old.keyAlgorithm as KeyAlgorithm) : 'EC_P256';
-  const commonName = old.commonName ?? old.subjectAlternativeNames[0];
-  const { csrPem, spkiDer, keyType, keyPem } = await newKeyAndCsr(alg, commonName, old.subjectAlternativeNames);
+  const wanted = renewalSignature(old, deps);
+  const { csrPem, spkiDer, keyType, keyPem } = await newKeyAndCsr(wanted.keyAlgorithm, wanted.commonName, wanted.names);
   let issued;
   try {
     const ca = await deps.authority(old.issuerBackend ?? 'local');
-    const lifetimeDays = Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
-    issued = await ca.issue({ csrPem, spkiDer, keyType, commonName, subjectAlternativeNames: old.subjectAlternativeNames, validityDays: lifetimeDays, profile: old.profile ?? 'tls-server' });
+    issued = await ca.issue({ csrPem, spkiDer, keyType, commonName: wanted.commonName, subjectAlternativeNames: wanted.names, validityDays: wanted.validityDays, profile: wanted.profile, environment: wanted.environment, owner: wanted.owner, approvedRequestId: wanted.approvedRequestId });
   } catch (err) {
     throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
   }
@@ -70,7 +108,7 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   await deps.certificates.create(successor);
   await deps.certificates.update(old.id, { pendingRenewal: { executionName: state.executionName, newCertificateId: successor.id } });
   await deps.publisher.publish([sagaEvent(state, 'certificate.issued', {
-    ...certificateFields(successor), requestId: state.executionName, commonName, subjectAlternativeNames: successor.subjectAlternativeNames,
+    ...certificateFields(successor), requestId: state.executionName, commonName: wanted.commonName, subjectAlternativeNames: successor.subjectAlternativeNames,
     environment: old.environment, owner: old.owner, issuerBackend: successor.issuerBackend, profile: successor.profile, targets: old.targets,
     renewalOf: old.id, certificatePem: issued.certificatePem, chainPem: issued.chainPem,
   }, deps)]);

@@ -52,3 +52,8 @@ export function readPublicKey(buf: Uint8Array, spki: Tlv, field: string): Public
   }
   return { algorithm: oid, type: 'unknown' };
 }
+
+/** certops' name for the key in a DER SubjectPublicKeyInfo (EC_P256, RSA_3072 ...); DerError when it is not one. */
+export function publicKeyAlgorithm(spkiDer: Uint8Array): string {
+  return readPublicKey(spkiDer, expectTlv(spkiDer, 0, 0x30, 'spki', 'SubjectPublicKeyInfo'), 'spki').algorithm;
+}

@@ -41,7 +41,7 @@ describe('public certificates from AWS Certificate Manager', () => {
     const certificates = new DynamoCertificateStore(db.table);
     let n = 0;
     const deps = {
-      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, certificates, policy: DEFAULT_POLICY,
+      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, certificates, policy: DEFAULT_POLICY, ownership: [],
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials }),
       keyVault: async () => { throw new Error('ACM keeps the key; the vault is not used'); },
       authority: async () => ca,

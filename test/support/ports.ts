@@ -1,13 +1,19 @@
 import type { ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 
-/** A loopback port nothing listens on at the moment of asking. */
+/** The kernel hands out outgoing connections' local ports from here (Linux's default range): a port picked in it can be taken by any client before the daemon binds it. */
+const EPHEMERAL_FROM = 32768;
+
+/**
+ * A loopback port nothing listens on at the moment of asking, chosen at random below the
+ * ephemeral range, so the clients of tests running beside this one cannot take it before the
+ * daemon it is meant for binds it.
+ */
 export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * (EPHEMERAL_FROM - 10_000));
+    if (!(await listening(port))) return port;
+  }
 }
 
 function listening(port: number): Promise<boolean> {

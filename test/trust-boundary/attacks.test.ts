@@ -1,9 +1,28 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, type RunningStack } from '../support/processes.ts';
+
+const CONFIG = `
+inventory:
+  ownership:
+    - domain: payments.example.com
+      environment: prod
+      owner: team-payments
+policy:
+  rules:
+    - environment: prod
+      allowedDomains: [payments.example.com]
+      deniedNames: [admin.payments.example.com]
+      ownerRequired: true
+      maxValidityDays: 90
+    - allowedDomains: [example.com, example.org, test, localhost]
+      allowWildcards: true
+      allowIpAddresses: private
+`;
 
 /**
  * The attacks issue 10 found, each written as the attacker would try it on the local stack. Every
@@ -29,6 +48,7 @@ describe('attacks on the trust boundary', () => {
   const audit = async (type: string) => (await call('admin', 'GET', `/events?type=${type}&limit=500`)).body.items as { eventId: string; source: string; detail: Record<string, unknown> }[];
 
   beforeAll(async () => {
+    writeFileSync(join(home, 'config.yaml'), CONFIG);
     stack = await startStack(home, { CERTOPS_BUS_RETRY_MS: '20' });
     tokens.admin = readFileSync(stack.tokenFile, 'utf8').trim();
     for (const [name, role, eventSources] of [['mallory', 'requester', ['com.example.mallory']], ['alice', 'approver', ['com.example.alice']], ['victor', 'viewer', ['com.example.victor']]] as const) {
@@ -127,5 +147,38 @@ describe('attacks on the trust boundary', () => {
     });
     for (const host of [`evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost:${port + 1}`, 'localhost']) expect(await withHost(host), host).toBe(421);
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) expect(await withHost(host), host).toBe(200);
+  });
+
+  it('a prod rule cannot be dodged by leaving the environment out, or by naming a weaker one', async () => {
+    const omitted = await call('mallory', 'POST', '/certificates', { commonName: 'admin.payments.example.com' });
+    expect(omitted.status).toBe(403);
+    expect(omitted.body.reasons.join('; ')).toMatch(/admin.payments.example.com is a denied name/);
+    const weaker = await call('mallory', 'POST', '/certificates', { commonName: 'admin.payments.example.com', environment: 'dev' });
+    expect(weaker.status).toBe(400);
+    expect(weaker.body.error).toMatchObject({ field: 'environment', message: expect.stringMatching(/belongs to prod/) });
+    // Allowed names get the environment and owner the ownership rules give them, and the prod rule's limits.
+    const placed = await call('mallory', 'POST', '/certificates', { commonName: 'shop.payments.example.com' });
+    expect(placed.status).toBe(201);
+    expect((await call('admin', 'GET', `/certificates/${placed.body.certificateId}`)).body).toMatchObject({ environment: 'prod', owner: 'team-payments' });
+    const long = await call('mallory', 'POST', '/certificates', { commonName: 'long.payments.example.com', validityDays: 365 });
+    expect(long.status).toBe(403);
+  });
+
+  it('a self-signed certificate for names nobody may have, smuggled into the inventory, is never signed by the CA', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certops-forged-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'),
+      '-subj', '/CN=login.bank.com', '-addext', 'subjectAltName=DNS:login.bank.com,DNS:*.corp.internal,IP:8.8.8.8', '-days', '36500'], { stdio: 'ignore' });
+    const imported = await call('mallory', 'POST', '/imports', { pem: readFileSync(join(dir, 'c.pem'), 'utf8') });
+    expect(imported.status).toBe(200);
+    const id = imported.body.imported[0].id;
+    // Discovered certificates are not renewed; adopting one for renewal passes the policy gate.
+    expect((await call('mallory', 'POST', `/certificates/${id}/renew`)).status).toBe(409);
+    const adopted = await call('admin', 'POST', `/certificates/${id}/adopt`, { issuer: 'local' });
+    expect(adopted.status).toBe(403);
+    expect(adopted.body.error.message).toMatch(/login.bank.com is outside the allowed domains/);
+    expect(adopted.body.error.message).toMatch(/8.8.8.8 is not a private or loopback address/);
+    expect((await call('admin', 'GET', `/certificates/${id}`)).body.status).toBe('discovered');
+    const signed = (await call('admin', 'GET', '/certificates?domain=login.bank.com')).body.items.filter((c: { source: string }) => c.source === 'issued');
+    expect(signed).toEqual([]);
   });
 });
