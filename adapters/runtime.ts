@@ -102,11 +102,16 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-/** The adapter for a registered target; its secrets come from the environment, never from the table. */
-function deploymentTarget(target: Target, environment: NodeJS.ProcessEnv, targets: TargetStore): DeploymentTarget {
+/**
+ * The adapter for a registered target; its secrets come from the environment, never from the
+ * table. A filesystem target writes only inside `roots`, and runs a reload command only if an
+ * admin registered it.
+ */
+function deploymentTarget(target: Target, environment: NodeJS.ProcessEnv, targets: TargetStore, roots: string[]): DeploymentTarget {
   switch (target.type) {
     case 'filesystem':
-      return new FilesystemTarget(String(target.directory), target.reloadCommand);
+      if (target.reloadCommand && target.registeredByRole !== 'admin') throw new ValidationError(`target ${target.name} has a reload command no admin registered; register it again as an admin`, 'reloadCommand');
+      return new FilesystemTarget(String(target.directory), roots, target.reloadCommand);
     case 'webhook': {
       const secret = environment[String(target.secretEnv)];
       if (!secret) throw new ValidationError(`the webhook secret ${target.secretEnv} is not set in the environment`, 'secretEnv');
@@ -165,6 +170,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     return remote;
   };
   const suite = loadSuiteConfig(config.configFile, config.siemFile);
+  const deploymentRoots = suite.deploymentRoots ?? [resolve(config.home, 'targets')];
   const senders = new Map<string, Promise<(records: string[]) => Promise<SendResult>>>();
   return {
     config,
@@ -203,7 +209,8 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     publisher: new EventBridgePublisher(config.busName, awsConfig),
     saga: new StepFunctionsSagaStarter(config.stateMachineArn, awsConfig),
     keyVault,
-    targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, env(), targets),
+    targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, env(), targets, deploymentRoots),
+    deploymentRoots,
     verifyAttempts: config.verifyAttempts,
     verifyDelayMs: config.verifyDelayMs,
     /** ACM of one region (the local stack points it at nothing real: ACM syncs only run on AWS or in tests). */

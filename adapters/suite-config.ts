@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ValidationError } from '../shared/errors.ts';
 import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts';
@@ -23,6 +23,8 @@ export interface SuiteConfig {
   issuers: Record<string, IssuerConfig>;
   /** Certificates for names under `domain` (and/or of `environment`) are deployed to these targets. */
   deploymentRules: DeploymentRule[];
+  /** Where filesystem targets may write (absolute folders); unset: the targets folder of the suite's home. */
+  deploymentRoots?: string[];
   /** SIEM destinations; without configuration, one NDJSON file in the seed format. */
   siemSinks: SinkConfig[];
   /** For CT: the issuers expected for each watched domain (`.example.com: [DN, ...]`). */
@@ -106,6 +108,14 @@ function parseDeploymentRules(value: unknown, at: (field: string) => string): De
   });
 }
 
+function parseDeploymentRoots(value: unknown, at: (field: string) => string): { deploymentRoots?: string[] } {
+  if (value === undefined) return {};
+  if (!Array.isArray(value) || value.length === 0 || value.some((r) => typeof r !== 'string' || !isAbsolute(r) || r.split(/[\\/]/).includes('..'))) {
+    throw new ValidationError(`${at('deployment.allowedRoots')}: deployment.allowedRoots must list absolute folders without ..`, 'deployment.allowedRoots');
+  }
+  return { deploymentRoots: value.map((r: string) => resolve(r)) };
+}
+
 function parseCtFetch(ct: Record<string, unknown>, at: (field: string) => string): SuiteConfig['ctFetch'] {
   const positive = (field: 'concurrency' | 'requestsPerSecond', integer: boolean) => {
     const v = ct[field];
@@ -162,6 +172,7 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     policy: parsePolicy(root.policy, at),
     issuers: parseIssuers(root.issuers, at),
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
+    ...parseDeploymentRoots((root.deployment as Record<string, unknown> | undefined)?.allowedRoots, at),
     siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile),
     ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
     ctFetch: parseCtFetch((root.ct ?? {}) as Record<string, unknown>, at),

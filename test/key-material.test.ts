@@ -23,7 +23,7 @@ function fragments(pem: string): string[] {
 describe('private keys never leak', () => {
   it('are absent from events, logs, list and detail answers, the table and every other file, after issuance, deployment and renewal', async () => {
     const home = mkdtempSync(join(tmpdir(), 'certops-keys-'));
-    const target = join(home, 'web');
+    const target = join(home, 'targets', 'web');
     // Debug logging: the most a misconfigured production could print.
     const stack = await startStack(home, { POWERTOOLS_LOG_LEVEL: 'DEBUG', CERTOPS_VERIFY_ATTEMPTS: '1' });
     try {

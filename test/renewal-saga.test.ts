@@ -18,7 +18,7 @@ const SECRET = 'webhook-secret-for-tests';
  */
 describe('renewal saga: deploy, verify, roll back', () => {
   const home = mkdtempSync(join(tmpdir(), 'certops-saga-'));
-  const webDir = join(home, 'web');
+  const webDir = join(home, 'targets', 'web');
   const faults = join(home, 'faults.json');
   let stack: RunningStack;
   let nginx: Awaited<ReturnType<typeof startNginxSite>>;

@@ -19,7 +19,7 @@ describe('walking skeleton', () => {
   let token: string;
   let tls: ChildProcess;
   let tlsPort: number;
-  const webDir = join(home, 'web-01');
+  const webDir = join(home, 'targets', 'web-01');
 
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${stack.url}${path}`, {
@@ -54,7 +54,7 @@ describe('walking skeleton', () => {
     });
     token = readFileSync(stack.tokenFile, 'utf8').trim();
     // The web server starts with a throwaway self-signed certificate, as a fresh host would.
-    mkdirSync(webDir);
+    mkdirSync(webDir, { recursive: true });
     openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=bootstrap', '-days', '1',
       '-keyout', join(webDir, 'privkey.pem'), '-out', join(webDir, 'cert.pem')]);
     tls = spawn(process.execPath, [join(ROOT, 'test/support/tls-file-server.mjs'), webDir], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -159,7 +159,7 @@ describe('walking skeleton', () => {
   });
 
   it('rolls back when the new certificate cannot be verified: previous files restored, successor revoked, lock released', async () => {
-    const dir = join(home, 'web-02');
+    const dir = join(home, 'targets', 'web-02');
     // Nothing listens on this endpoint, so every verification fails.
     const target = await api('POST', '/targets', { name: 'web-02', type: 'filesystem', directory: dir, endpoint: '127.0.0.1:9' });
     expect(target.status).toBe(201);

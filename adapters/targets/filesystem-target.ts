@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, copyFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, realpath, rename, writeFile, copyFile } from 'node:fs/promises';
+import { basename, dirname, join, sep } from 'node:path';
 import { StepError } from '../../shared/errors.ts';
 import type { CertificateBundle, DeploymentTarget } from '../../shared/ports.ts';
 
@@ -33,7 +33,22 @@ function runReload(command: string): Promise<void> {
  * then rename), with the version it replaces kept in `previous/` for rollback.
  */
 export class FilesystemTarget implements DeploymentTarget {
-  constructor(private readonly directory: string, private readonly reloadCommand?: string) {}
+  constructor(private readonly directory: string, private readonly roots: string[], private readonly reloadCommand?: string) {}
+
+  /**
+   * Refuses to touch a directory that is not, once links are followed, inside one of the allowed
+   * roots: a symbolic link made after registration must not lead the keys elsewhere.
+   */
+  private async confined(): Promise<void> {
+    const real = async (path: string): Promise<string> => realpath(path).catch(async (err) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
+      return join(await real(dirname(path)), basename(path));
+    });
+    const [directory, ...roots] = await Promise.all([this.directory, ...this.roots].map(real));
+    if (!roots.some((root) => directory === root || directory.startsWith(`${root}${sep}`))) {
+      throw new StepError('deploy', `${this.directory} leads to ${directory}, outside the allowed roots (deployment.allowedRoots)`);
+    }
+  }
 
   /** The certificate PEM the directory serves now, or undefined. */
   current(): Promise<string | undefined> {
@@ -42,7 +57,9 @@ export class FilesystemTarget implements DeploymentTarget {
 
   /** Writes the bundle; deploying what is already there changes nothing (and keeps the real previous version). */
   async deploy(bundle: CertificateBundle): Promise<void> {
+    await this.confined();
     await mkdir(join(this.directory, 'previous'), { recursive: true, mode: 0o700 });
+    await this.confined();
     const current = await this.current();
     if (current?.trim() === bundle.certificatePem.trim()) return;
     if (current) {
@@ -55,6 +72,7 @@ export class FilesystemTarget implements DeploymentTarget {
 
   /** Puts back the version kept in previous/ (what the directory really held), else `previous`; false when the new one is not there. */
   async rollback(expectCurrent: string, previous: CertificateBundle): Promise<boolean> {
+    await this.confined();
     const current = await this.current();
     if (current?.trim() !== expectCurrent.trim()) return false;
     const prev = (file: string) => readOrUndefined(join(this.directory, 'previous', file));

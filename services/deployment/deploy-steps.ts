@@ -5,6 +5,7 @@ import type { StoredCertificate, Target } from '../../shared/model.ts';
 import type { CertificateBundle, CertificateStore, Clock, DeploymentTarget, EventPublisher, KeyVault, TargetStore, TlsScanner } from '../../shared/ports.ts';
 import { validateChain } from '../../shared/x509/chain-validation.ts';
 import { certificateKeyRef } from '../../shared/certificate-key-vault.ts';
+import { environmentRefusal } from '../../shared/target-access.ts';
 import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 
@@ -70,6 +71,8 @@ async function failed(cert: StoredCertificate, target: Target, step: 'deploy' | 
 export async function deployToTarget(certificateId: string, targetName: string, attempt: Attempt, deps: DeploymentDeps): Promise<void> {
   const cert = await loadCertificate(certificateId, deps, 'deploy');
   const target = await loadTarget(targetName, deps, 'deploy');
+  const refused = environmentRefusal(target, cert.environment);
+  if (refused) return failed(cert, target, 'deploy', `${refused}, so nothing was deployed`, attempt, deps);
   const problems = await chainProblems(cert, target, deps);
   if (problems.length) return failed(cert, target, 'deploy', `the chain does not validate, so nothing was deployed: ${problems.join('; ')}`, attempt, deps);
   try {

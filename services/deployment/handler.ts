@@ -27,7 +27,7 @@ async function deployAndVerify(certificateId: string, targets: string[], attempt
 export const api = apiHandler({
   'POST /targets': {
     role: 'admin',
-    run: async (req) => ({ status: 201, body: await registerTarget(parseTarget(req.body), req.caller.name, rt()) }),
+    run: async (req) => ({ status: 201, body: await registerTarget(parseTarget(req.body, rt().deploymentRoots), req.caller, rt()) }),
   },
   'GET /targets': { role: 'viewer', run: async () => ({ status: 200, body: { items: await rt().targets.list() } }) },
   'POST /certificates/{id}/targets': {

@@ -19,7 +19,7 @@ export const api = apiHandler({
     role: 'requester',
     async run(req) {
       const input = parseRequestInput(req.body, rt().config.defaultIssuer);
-      const answer = await requestCertificate(input, req.caller.name, req.headers['idempotency-key'] || undefined, rt());
+      const answer = await requestCertificate(input, req.caller, req.headers['idempotency-key'] || undefined, rt());
       return { status: STATUS[answer.status], body: answer };
     },
   },
@@ -73,7 +73,7 @@ export const events = eventHandler(async (event) => {
   const principal = await rt().tokens.byEventSource(event.source, rt().clock.now());
   if (!principal || !roleAllows(principal.role, 'requester')) throw new ForbiddenError(`no live token with the right to request certificates is bound to the event source ${event.source}`, 'source');
   const input = parseRequestInput(event.detail, rt().config.defaultIssuer);
-  await requestCertificate(input, principal.name, String(event.detail.eventId ?? event.id), rt());
+  await requestCertificate(input, principal, String(event.detail.eventId ?? event.id), rt());
 });
 
 /** Scheduled: pending requests nobody decided in time are rejected; validated ones are collected. */

@@ -1,7 +1,8 @@
-import { ConflictError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
-import type { CertificateRequest } from '../../shared/model.ts';
-import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
+import type { CertificateRequest, Role } from '../../shared/model.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore, TargetStore } from '../../shared/ports.ts';
+import { targetRefusal } from '../../shared/target-access.ts';
 import { issuedCertificate } from '../../shared/issued-certificate.ts';
 import type { Policy } from '../../shared/policy.ts';
 import type { OwnershipRule } from '../../shared/ownership.ts';
@@ -132,7 +133,8 @@ export async function completeValidations(deps: IssuanceDeps): Promise<{ issued:
  * wait for an approver, forbidden ones are refused with reasons. Idempotent per
  * `idempotencyKey`: a retry (even one arriving at the same moment) gets the first answer.
  */
-export async function requestCertificate(input: RequestInput, requestedBy: string, idempotencyKey: string | undefined, deps: IssuanceDeps): Promise<RequestAnswer> {
+export async function requestCertificate(input: RequestInput, requester: { name: string; role: Role }, idempotencyKey: string | undefined, deps: IssuanceDeps & { targets: Pick<TargetStore, 'get'> }): Promise<RequestAnswer> {
+  const requestedBy = requester.name;
   const requestId = deps.newId();
   if (idempotencyKey) {
     const winner = await deps.requests.claimIdempotencyKey(`${requestedBy}:${idempotencyKey}`, requestId);
@@ -142,6 +144,12 @@ export async function requestCertificate(input: RequestInput, requestedBy: strin
   const key = await requestedKey(input);
   // The same judgement the CA's policy gate makes again at signing time, with the environment resolved first.
   const { verdict, environment, owner } = judge(deps, { commonName: input.commonName, names: input.subjectAlternativeNames, keyAlgorithm: key.keyAlgorithm, validityDays: input.validityDays, profile: input.profile, environment: input.environment, owner: input.owner });
+  for (const name of input.targets) {
+    const target = await deps.targets.get(name);
+    if (!target) throw new ValidationError(`targets: ${name} is not a registered target`, 'targets');
+    const refusal = targetRefusal(target, requester, environment);
+    if (refusal) throw new ForbiddenError(refusal, 'targets');
+  }
   const now = deps.clock.now();
   const request: CertificateRequest = {
     requestId,

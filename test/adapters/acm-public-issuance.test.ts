@@ -46,7 +46,7 @@ describe('public certificates from AWS Certificate Manager', () => {
       keyVault: async () => { throw new Error('ACM keeps the key; the vault is not used'); },
       authority: async () => ca,
     };
-    const answer = await requestCertificate(parseRequestInput({ commonName: 'www.example.com', issuer: 'public' }, 'local'), 'rita', undefined, deps);
+    const answer = await requestCertificate(parseRequestInput({ commonName: 'www.example.com', issuer: 'public' }, 'local'), { name: 'rita', role: 'requester' }, undefined, { ...deps, targets: { get: async () => undefined } });
     expect(answer).toMatchObject({ status: 'pending_validation', validationRecords: [{ name: '_x1.www.example.com.', type: 'CNAME', value: '_y1.acm-validations.aws.' }] });
     expect(acm.commandCalls(RequestCertificateCommand)[0].args[0].input).toMatchObject({ DomainName: 'www.example.com', ValidationMethod: 'DNS', KeyAlgorithm: 'EC_prime256v1' });
     expect(await requests.awaitingValidation()).toHaveLength(1);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +68,7 @@ describe('attacks on the trust boundary', () => {
   });
 
   it('a forged certificate.issued naming the CA key as its key is refused, and no target ever receives a CA key', async () => {
-    const dir = join(home, 'victim-web');
+    const dir = join(home, 'targets', 'victim-web');
     expect((await call('admin', 'POST', '/targets', { name: 'victim-web', type: 'filesystem', directory: dir })).status).toBe(201);
     const forged = { ...example('certificate.issued'), keyRef: 'ca/intermediate', targets: ['victim-web'], eventId: 'forged-issued-1' };
     const answer = await putEvents('mallory', [entry('certops.issuance', 'certificate.issued', forged), entry('com.example.mallory', 'certificate.issued', forged)]);
@@ -180,5 +180,42 @@ describe('attacks on the trust boundary', () => {
     expect((await call('admin', 'GET', `/certificates/${id}`)).body.status).toBe('discovered');
     const signed = (await call('admin', 'GET', '/certificates?domain=login.bank.com')).body.items.filter((c: { source: string }) => c.source === 'issued');
     expect(signed).toEqual([]);
+  });
+
+  it('a requester may name only targets that allow them, for certificates of the environments they take', async () => {
+    const prodDir = join(home, 'targets', 'prod-web');
+    const marker = join(home, 'reloaded-by-mallory');
+    expect((await call('admin', 'POST', '/targets', { name: 'prod-web', type: 'filesystem', directory: prodDir, reloadCommand: `touch ${marker}` })).status).toBe(201);
+    expect((await call('admin', 'POST', '/targets', { name: 'team-web', type: 'filesystem', directory: join(home, 'targets', 'team-web'), allowed: { owners: ['mallory'] } })).status).toBe(201);
+    expect((await call('admin', 'POST', '/targets', { name: 'prod-only', type: 'filesystem', directory: join(home, 'targets', 'prod-only'), allowed: { roles: ['requester'], environments: ['prod'] } })).status).toBe(201);
+    const hijack = await call('mallory', 'POST', '/certificates', { commonName: 'hijack.example.com', targets: ['prod-web'] });
+    expect(hijack.status).toBe(403);
+    expect(hijack.body.error).toMatchObject({ field: 'targets', message: expect.stringMatching(/mallory may not deploy to target prod-web/) });
+    expect((await call('mallory', 'POST', '/certificates', { commonName: 'ghost.example.com', targets: ['no-such-target'] })).status).toBe(400);
+    const wrongEnvironment = await call('mallory', 'POST', '/certificates', { commonName: 'dev.example.com', environment: 'dev', targets: ['prod-only'] });
+    expect(wrongEnvironment.status).toBe(403);
+    expect(wrongEnvironment.body.error.message).toMatch(/takes certificates of prod only/);
+    const own = await call('mallory', 'POST', '/certificates', { commonName: 'team.example.com', targets: ['team-web'] });
+    expect(own.status).toBe(201);
+    await eventually(async () => existsSync(join(home, 'targets', 'team-web', 'cert.pem')), 'the deployment to the target mallory owns');
+    expect(existsSync(prodDir) ? readdirSync(prodDir) : []).toEqual([]);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('target directories stay inside the allowed roots: no .., no other folder, no symbolic link out', async () => {
+    for (const directory of [join(home, 'targets', '..', 'vault'), '/etc/ssl/private', join(home, 'vault'), 'relative/dir']) {
+      const answer = await call('admin', 'POST', '/targets', { name: 'escape', type: 'filesystem', directory });
+      expect(answer.status, directory).toBe(400);
+      expect(answer.body.error.field).toBe('directory');
+    }
+    const outside = mkdtempSync(join(tmpdir(), 'certops-outside-'));
+    mkdirSync(join(home, 'targets'), { recursive: true });
+    symlinkSync(outside, join(home, 'targets', 'linked'));
+    expect((await call('admin', 'POST', '/targets', { name: 'linked', type: 'filesystem', directory: join(home, 'targets', 'linked') })).status).toBe(201);
+    const cert = await call('admin', 'POST', '/certificates', { commonName: 'linked.example.com' });
+    const attach = await call('admin', 'POST', `/certificates/${cert.body.certificateId}/targets`, { targets: ['linked'] });
+    expect(attach.status).toBe(409);
+    expect(attach.body.error.message).toMatch(/outside the allowed roots/);
+    expect(readdirSync(outside)).toEqual([]);
   });
 });

@@ -151,7 +151,7 @@ describe('the policy gate', () => {
       keyVault: async () => FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-vault-'))),
       authority: async () => policyGated(ca, () => current, requests),
     };
-    const pending = await requestCertificate(parseRequestInput({ commonName: 'later.corp.internal' }, 'local'), 'rita', undefined, gatedDeps);
+    const pending = await requestCertificate(parseRequestInput({ commonName: 'later.corp.internal' }, 'local'), { name: 'rita', role: 'requester' }, undefined, { ...gatedDeps, targets: { get: async () => undefined } });
     expect(pending.status).toBe('pending_approval');
     current = config({ rules: [{ allowedDomains: ['example.com'], deniedNames: ['.corp.internal'] }] });
     await expect(approveRequest(pending.requestId, 'alice', { comment: 'ok' }, gatedDeps)).rejects.toMatchObject({ status: 403, reasons: expect.arrayContaining(['later.corp.internal is a denied name']) });

@@ -22,7 +22,7 @@ describe('events notify, the store is the truth', () => {
   let db: Awaited<ReturnType<typeof freshTable>>;
   let rt: Runtime;
   let handlers: { deployment: typeof import('../../services/deployment/handler.ts'); inventory: typeof import('../../services/inventory/handler.ts') };
-  const victim = join(home, 'victim');
+  const victim = join(home, 'targets', 'victim');
   const asEvent = (source: string, detailType: string, detail: object) => ({ version: '0', id: `ev-${Math.random()}`, source, 'detail-type': detailType, account: '0', time: new Date().toISOString(), region: 'local', resources: [], detail });
   const context = { getRemainingTimeInMillis: () => 60_000 };
 
@@ -44,7 +44,7 @@ describe('events notify, the store is the truth', () => {
   const issue = async (commonName: string, targets: string[] = []) => {
     const { requestCertificate } = await import('../../services/issuance/request-certificate.ts');
     const { parseRequestInput } = await import('../../services/issuance/request-input.ts');
-    const answer = await requestCertificate(parseRequestInput({ commonName, targets }, 'local'), 'rita', undefined, rt);
+    const answer = await requestCertificate(parseRequestInput({ commonName, targets }, 'local'), { name: 'rita', role: 'requester' }, undefined, rt);
     return (await rt.certificates.get(answer.certificateId!))!;
   };
 
@@ -102,5 +102,14 @@ describe('events notify, the store is the truth', () => {
     const patterns = JSON.parse(readFileSync(join(ROOT, 'events/patterns.json'), 'utf8')) as Record<string, { pattern: { source?: unknown[]; 'detail-type'?: string[] } }>;
     const takers = Object.entries(patterns).filter(([, { pattern }]) => pattern['detail-type']?.includes('renewal.succeeded')).map(([name]) => name);
     expect(takers).toEqual([]);
+  });
+
+  it('runs a reload command only for a target an admin registered', async () => {
+    const marker = join(home, 'reloaded');
+    await rt.targets.put({ name: 'legacy', type: 'filesystem', directory: join(home, 'targets', 'legacy'), reloadCommand: `touch ${marker}` });
+    const cert = await issue('legacy.example.com');
+    await rt.certificates.update(cert.id, { targets: ['legacy'] });
+    await expect(handlers.deployment.events(asEvent('certops.issuance', 'certificate.issued', { certificateId: cert.id, eventId: 'legacy-1' }) as never, context as never)).rejects.toThrow(/no admin registered/);
+    expect(existsSync(marker)).toBe(false);
   });
 });

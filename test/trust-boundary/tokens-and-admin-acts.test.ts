@@ -87,8 +87,8 @@ describe('tokens and admin acts', () => {
   });
 
   it('puts token creation and revocation, target registration and configuration changes in the audit trail', async () => {
-    await call(admin, 'POST', '/targets', { name: 'audited', type: 'filesystem', directory: join(home, 'audited') });
-    await call(admin, 'POST', '/targets', { name: 'audited', type: 'filesystem', directory: join(home, 'audited'), reloadCommand: 'true' });
+    await call(admin, 'POST', '/targets', { name: 'audited', type: 'filesystem', directory: join(home, 'targets', 'audited') });
+    await call(admin, 'POST', '/targets', { name: 'audited', type: 'filesystem', directory: join(home, 'targets', 'audited'), reloadCommand: 'true' });
     const created = await eventually(async () => {
       const found = (await audit('token.created')).filter((r) => r.detail.name === 'frank');
       return found.length > 0 && found;
