@@ -8,7 +8,7 @@ import { DynamoTargetStore } from './dynamodb/target-store.ts';
 import { DynamoTokenStore } from './dynamodb/token-store.ts';
 import { DynamoConfigStore } from './dynamodb/config-store.ts';
 import { DynamoProcessedEvents } from './dynamodb/processed-events.ts';
-import { openTable } from './dynamodb/table.ts';
+import { openTable, tableClientConfig } from './dynamodb/table.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
 import { FileKeyVault } from './local/file-key-vault.ts';
@@ -70,7 +70,7 @@ export interface RuntimeConfig {
   kmsKeyId?: string;
   /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
   configFile?: string;
-  /** Set locally: the embedded DynamoDB and the local server that speaks the EventBridge and Step Functions APIs. */
+  /** Set locally: the embedded DynamoDB (`unix:<socket>`) and the local server that speaks the EventBridge and Step Functions APIs. */
   dynamodbEndpoint?: string;
   awsEndpoint?: string;
 }
@@ -142,7 +142,7 @@ async function siemSender(sink: SinkConfig, environment: NodeJS.ProcessEnv, home
 
 /** Every adapter a service may need, built once per process and shared by its handlers. */
 export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, env: () => NodeJS.ProcessEnv = () => process.env) {
-  const table = openTable(config.tableName, config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {});
+  const table = openTable(config.tableName, tableClientConfig(config.dynamodbEndpoint));
   const awsConfig = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
   let vault: Promise<KeyVault> | undefined;
   let ca: Promise<CertificateAuthority> | undefined;

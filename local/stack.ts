@@ -1,10 +1,10 @@
 import './polyfills.ts';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { runtime, type Runtime } from '../adapters/runtime.ts';
-import { openTable, putIfAbsent } from '../adapters/dynamodb/table.ts';
+import { openTable, putIfAbsent, tableClientConfig } from '../adapters/dynamodb/table.ts';
 import { logger } from '../adapters/logger.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { recordConfiguration } from '../services/inventory/config-changes.ts';
@@ -61,8 +61,10 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   const home = resolve(env.CERTOPS_HOME ?? '.certops');
   const tokenFile = join(home, 'admin.token');
   await mkdir(home, { recursive: true, mode: 0o700 });
+  // The master key, the admin token and the table's socket live here: no one else may enter.
+  await chmod(home, 0o700);
   const tableName = `certops-${STAGE}`;
-  const dynamo = await startDynalite(join(home, 'dynamodb'));
+  const dynamo = await startDynalite(home, join(home, 'dynamodb'));
   await ensureTable(dynamo.endpoint, tableName);
 
   const definition = loadDefinition(ROOT);
@@ -113,7 +115,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     onError: (rule, err) => logger.warn('event delivery failed, will retry', { rule, error: (err as Error).message }),
     validate: eventSchemaValidator(),
   });
-  const executions = openTable(tableName, { endpoint: dynamo.endpoint });
+  const executions = openTable(tableName, tableClientConfig(dynamo.endpoint));
   saga = new LocalSagaRunner({
     definition: definition.stateMachine.definition,
     taskFunctions: definition.stateMachine.taskFunctions,

@@ -5,12 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.ts';
 import { corpusCertificates } from './support/corpus.ts';
 import { makeChain } from './support/pki.ts';
+import { filesUnder } from './support/files.ts';
 import { eventually, startStack, type RunningStack } from './support/processes.ts';
 import { toPem } from '../shared/x509/pem.ts';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)]));
-}
 
 describe('importing certificates', () => {
   const home = mkdtempSync(join(tmpdir(), 'certops-import-'));

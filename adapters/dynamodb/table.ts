@@ -1,6 +1,9 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../shared/errors.ts';
+import { Agent } from 'node:http';
+import { connect } from 'node:net';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export type Item = Record<string, NativeAttributeValue>;
 
@@ -8,6 +11,19 @@ export type Item = Record<string, NativeAttributeValue>;
 export interface Table {
   doc: DynamoDBDocumentClient;
   name: string;
+}
+
+/**
+ * The client settings for an endpoint: an http(s) URL as it is, or `unix:<path>`, the embedded
+ * table's socket, reached through an agent that connects there.
+ */
+export function tableClientConfig(endpoint: string | undefined): DynamoDBClientConfig {
+  if (!endpoint) return {};
+  if (!endpoint.startsWith('unix:')) return { endpoint };
+  const socketPath = endpoint.slice('unix:'.length);
+  const agent = new Agent({ keepAlive: true });
+  agent.createConnection = () => connect(socketPath);
+  return { endpoint: 'http://localhost', requestHandler: new NodeHttpHandler({ httpAgent: agent }) };
 }
 
 export function openTable(name: string, config: DynamoDBClientConfig = {}): Table {

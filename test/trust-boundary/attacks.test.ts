@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -218,4 +218,27 @@ describe('attacks on the trust boundary', () => {
     expect(attach.body.error.message).toMatch(/outside the allowed roots/);
     expect(readdirSync(outside)).toEqual([]);
   });
+
+  it('the embedded DynamoDB listens on no TCP port: its socket sits in a folder only its owner may enter', async () => {
+    const port = Number(new URL(stack.url).port);
+    expect(listeningTcpPorts(stack.child.pid!)).toEqual([port]);
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    const socket = join(home, 'dynamodb.sock');
+    expect(statSync(socket).isSocket()).toBe(true);
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    // Another local user cannot even reach it (the check needs root to become someone else).
+    if (process.getuid?.() === 0) {
+      const probe = `require('net').connect(${JSON.stringify(socket)}).on('connect', () => console.log('connected')).on('error', (e) => console.log(e.code))`;
+      const other = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', probe], { encoding: 'utf8' });
+      expect(other.stdout.trim()).toBe('EACCES');
+    }
+  });
 });
+
+/** The TCP ports a process listens on, read from /proc (its socket inodes among the LISTEN sockets). */
+function listeningTcpPorts(pid: number): number[] {
+  const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } }).flatMap((l) => l.match(/^socket:\[(\d+)\]$/)?.[1] ?? []));
+  const ports = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) => readFileSync(file, 'utf8').trim().split('\n').slice(1).map((line) => line.trim().split(/\s+/)))
+    .filter((f) => f[3] === '0A' && inodes.has(f[9])).map((f) => parseInt(f[1].split(':')[1], 16));
+  return [...new Set(ports)].sort((a, b) => a - b);
+}
