@@ -7,6 +7,7 @@ import { DEFAULT_POLICY, parsePolicy, type Policy } from '../shared/policy.ts';
 import type { DeploymentRule } from '../shared/deployment-rules.ts';
 import { parseSinks, type SinkConfig } from '../shared/siem-config.ts';
 import { awsRegion } from '../shared/aws-region.ts';
+import { DEFAULT_SCAN_LIMITS, parseScanLimits, type ScanLimits } from '../shared/scan-limits.ts';
 
 /** The suite's own configuration file (YAML or JSON): what to scan, who owns what. */
 export interface SuiteConfig {
@@ -14,6 +15,8 @@ export interface SuiteConfig {
   /** Targets the scheduled scan covers (hosts, host:port, addresses, CIDR ranges), and its ports. */
   scanTargets: string[];
   scanPorts: number[];
+  /** What callers below admin may scan. */
+  scanLimits: ScanLimits;
   /** AWS Certificate Manager regions the scheduled ACM sync reads. */
   acmRegions: string[];
   /** Extra trust anchors for scans (an organisation's internal roots), PEM. */
@@ -46,7 +49,7 @@ export interface IssuerConfig {
   signingAlgorithm?: string;
 }
 
-export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, document: {} });
+export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], scanLimits: DEFAULT_SCAN_LIMITS, acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, document: {} });
 
 const DEFAULT_TOKEN_LIFETIME = { defaultDays: 90, maxDays: 365 };
 
@@ -167,6 +170,7 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     ownership: wrap('inventory.ownership', () => parseOwnershipRules(inventory.ownership)),
     scanTargets: list('inventory.scanTargets', inventory.scanTargets),
     scanPorts: ports as number[],
+    scanLimits: wrap('inventory.scanLimits', () => parseScanLimits(inventory.scanLimits)),
     acmRegions: list('inventory.acmRegions', inventory.acmRegions).map((r) => wrap('inventory.acmRegions', () => awsRegion(r, 'inventory.acmRegions'))),
     trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, dirname(path))),
     policy: parsePolicy(root.policy, at),

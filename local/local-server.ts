@@ -24,8 +24,8 @@ export interface ServerOptions<Principal> {
 
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
-function send(res: ServerResponse, status: number, body: string | Buffer, contentType = 'application/json') {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+function send(res: ServerResponse, status: number, body: string | Buffer, contentType = 'application/json', headers: Record<string, string> = {}) {
+  res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -66,7 +66,8 @@ export function startLocalServer<Principal>(options: ServerOptions<Principal>, p
       if (!route) return send(res, 404, errorBody('not_found', `no route ${req.method} ${url.pathname.slice(0, 200)}`));
       const result = (await options.invoke(route.fn, apiGatewayEvent(req, url, route, body))) as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
       const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '');
-      send(res, result.statusCode, payload, result.headers?.['content-type'] ?? 'application/json');
+      // As API Gateway does: the function's headers go out as they are.
+      send(res, result.statusCode, payload, result.headers?.['content-type'] ?? 'application/json', result.headers);
     } catch (err) {
       if (err instanceof CertopsError) return send(res, err.status, errorBody(err.code, err.message, err.field));
       options.onError?.(err);

@@ -35,6 +35,15 @@ export class ConflictError extends CertopsError {
   readonly code = 'conflict';
 }
 
+/** The caller is over a limit; `retryAfterSeconds` says when to try again (the Retry-After header). */
+export class TooManyRequestsError extends CertopsError {
+  readonly status = 429;
+  readonly code = 'too_many_requests';
+  constructor(message: string, field: string, readonly retryAfterSeconds: number) {
+    super(message, field);
+  }
+}
+
 /** Policy does not let this be signed; `reasons` says why, each in words a requester can act on. */
 export class PolicyError extends CertopsError {
   readonly status = 403;

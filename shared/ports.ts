@@ -235,6 +235,8 @@ export interface DeploymentTarget {
 export interface ScanStore {
   /** Creates the scan; false when the id exists (a replayed request). */
   create(scan: Scan): Promise<boolean>;
+  /** The scans of `requestedBy` still running that started at or after `since`. */
+  runningBy(requestedBy: string, since: Date): Promise<Scan[]>;
   /** Sets fields on the scan (progress, status, counts). */
   update(scanId: string, fields: Partial<Scan>): Promise<void>;
   /** Records what one endpoint served; the same endpoint again replaces it. */

@@ -1,7 +1,7 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ScanStore } from '../../shared/ports.ts';
 import type { Scan, ScanResult } from '../../shared/model.ts';
-import { putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
+import { putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `SCAN#${id}`, sk: 'SCAN' });
 
@@ -9,7 +9,13 @@ export class DynamoScanStore implements ScanStore {
   constructor(private readonly table: Table) {}
 
   create(scan: Scan): Promise<boolean> {
-    return putIfAbsent(this.table, { ...scan, ...key(scan.scanId) });
+    return putIfAbsent(this.table, { ...scan, ...key(scan.scanId), gsi1pk: `SCANBY#${scan.requestedBy}`, gsi1sk: `${scan.startedAt}#${scan.scanId}` });
+  }
+
+  /** Reads the caller's newest scans only: limits keep a caller's running scans few. */
+  async runningBy(requestedBy: string, since: Date): Promise<Scan[]> {
+    const { items } = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: `SCANBY#${requestedBy}`, newestFirst: true, limit: 100 });
+    return items.map((i) => withoutKeys<Scan>(i)).filter((s) => s.status === 'running' && s.startedAt >= since.toISOString());
   }
 
   update(scanId: string, fields: Partial<Scan>): Promise<void> {

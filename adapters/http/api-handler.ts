@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CertopsError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { CertopsError, ForbiddenError, NotFoundError, TooManyRequestsError, ValidationError } from '../../shared/errors.ts';
 import type { Role } from '../../shared/model.ts';
 import type { Clock, TokenStore } from '../../shared/ports.ts';
 import { authenticateToken, bearerToken, roleAllows, type Caller } from '../../shared/api-token.ts';
@@ -59,7 +59,9 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
 
 export function errorResult(err: unknown): APIGatewayProxyStructuredResultV2 {
   if (err instanceof CertopsError) {
-    return json(err.status, { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } });
+    const result = json(err.status, { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } });
+    if (err instanceof TooManyRequestsError) result.headers = { ...result.headers, 'retry-after': String(err.retryAfterSeconds) };
+    return result;
   }
   logger.error('unhandled error', { error: (err as Error)?.message, stack: (err as Error)?.stack });
   return json(500, { error: { code: 'internal', message: 'internal error' } });

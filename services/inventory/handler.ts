@@ -47,7 +47,7 @@ export const api = apiHandler({
   'POST /scans': {
     role: 'requester',
     async run(req) {
-      return { status: 202, body: await requestScan(req.body, req.caller.name, rt()) };
+      return { status: 202, body: await requestScan(req.body, req.caller, scanDeps()) };
     },
   },
   'GET /scans/{id}': {

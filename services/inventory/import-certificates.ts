@@ -1,5 +1,6 @@
 import { newEvent, certificateFields } from '../../shared/events/envelope.ts';
 import { asObject, optionalString, requiredString } from '../../shared/input.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import type { EventPublisher } from '../../shared/ports.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import { pemBlocks } from '../../shared/x509/pem.ts';
@@ -28,16 +29,20 @@ export async function announceDiscovery(cert: StoredCertificate, sighting: Sight
   await deps.publisher.publish(events);
 }
 
+/** One import takes at most this many certificates (a few seconds of writes): more go in more requests (the CLI sends 200 a time). */
+export const MAX_IMPORT_CERTIFICATES = 1000;
+
 /** POST /imports: every certificate in the PEM text goes into the inventory; malformed ones are reported, not fatal. */
 export async function importPem(body: unknown, deps: DiscoveryDeps): Promise<ImportResult> {
   const obj = asObject(body);
-  const text = requiredString(obj, 'pem', 10 * 1024 * 1024);
+  const text = requiredString(obj, 'pem', 5 * 1024 * 1024);
   const environment = optionalString(obj, 'environment', 64);
   const owner = optionalString(obj, 'owner', 128);
   const blocks = pemBlocks(text);
   const result: ImportResult = { imported: [], rejected: [], ignoredPrivateKeys: blocks.filter((b) => /PRIVATE KEY/.test(b.label)).length };
   const certs = blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'TRUSTED CERTIFICATE');
   if (certs.length === 0) result.rejected.push({ block: 0, reason: 'pem holds no CERTIFICATE block' });
+  if (certs.length > MAX_IMPORT_CERTIFICATES) throw new ValidationError(`pem holds ${certs.length} certificates, at most ${MAX_IMPORT_CERTIFICATES} in one import; send the rest in another`, 'pem');
   for (const [i, block] of certs.entries()) {
     try {
       const sighting: Sighting = { source: 'import', environment, owner };

@@ -1,6 +1,7 @@
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, optionalBoolean } from '../../shared/input.ts';
-import type { Scan } from '../../shared/model.ts';
+import type { Role, Scan } from '../../shared/model.ts';
+import { checkScanLimits, type ScanLimits } from '../../shared/scan-limits.ts';
 import type { Clock, EventPublisher, ScanStore } from '../../shared/ports.ts';
 import { expandTargets } from '../../shared/scan-targets.ts';
 import { runScan, type ScanDeps } from './run-scan.ts';
@@ -10,13 +11,24 @@ export interface RequestScanDeps {
   newId(): string;
   scans: ScanStore;
   publisher: EventPublisher;
+  /** What callers below admin may scan, and how long a scan may run at most (milliseconds). */
+  scanLimits: ScanLimits;
+  totalTimeMs: number;
 }
 
-/** POST /scans: checks the targets, records the scan as running and hands it to the scan worker through the bus. */
-export async function requestScan(body: unknown, requestedBy: string, deps: RequestScanDeps): Promise<Scan> {
+/**
+ * POST /scans: checks the targets (and, for callers below admin, the scan limits), records the
+ * scan as running and hands it to the scan worker through the bus.
+ */
+export async function requestScan(body: unknown, caller: { name: string; role: Role }, deps: RequestScanDeps): Promise<Scan> {
+  const requestedBy = caller.name;
   const obj = asObject(body);
   const ports = obj.ports ?? [443];
   const endpoints = expandTargets(obj.targets, ports);
+  if (caller.role !== 'admin') {
+    const now = deps.clock.now();
+    checkScanLimits(endpoints, await deps.scans.runningBy(requestedBy, new Date(now.getTime() - deps.totalTimeMs)), deps.scanLimits, now, deps.totalTimeMs);
+  }
   const legacyProtocols = obj.legacyProtocols === undefined ? true : optionalBoolean(obj, 'legacyProtocols');
   const scan: Scan = {
     scanId: `scan-${deps.newId()}`,

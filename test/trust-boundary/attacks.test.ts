@@ -3,11 +3,18 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, type RunningStack } from '../support/processes.ts';
 
 const CONFIG = `
 inventory:
+  scanLimits:
+    maxAddresses: 16
+    maxConcurrentScans: 1
+    allowedRanges: [127.0.0.0/8, '::1/128']
+    allowedDomains: [localhost]
+    allowedPorts: [443, SILENT_PORT]
   ownership:
     - domain: payments.example.com
       environment: prod
@@ -32,6 +39,9 @@ describe('attacks on the trust boundary', () => {
   const home = mkdtempSync(join(tmpdir(), 'certops-attacks-'));
   let stack: RunningStack;
   const tokens: Record<string, string> = {};
+  // A TCP server that never answers a handshake: a scan of it runs until its timeout.
+  let silent: Server;
+  let silentPort: number;
 
   const call = async (who: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${stack.url}${path}`, {
@@ -48,7 +58,10 @@ describe('attacks on the trust boundary', () => {
   const audit = async (type: string) => (await call('admin', 'GET', `/events?type=${type}&limit=500`)).body.items as { eventId: string; source: string; detail: Record<string, unknown> }[];
 
   beforeAll(async () => {
-    writeFileSync(join(home, 'config.yaml'), CONFIG);
+    silent = createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    silentPort = (silent.address() as AddressInfo).port;
+    writeFileSync(join(home, 'config.yaml'), CONFIG.replace('SILENT_PORT', String(silentPort)));
     stack = await startStack(home, { CERTOPS_BUS_RETRY_MS: '20' });
     tokens.admin = readFileSync(stack.tokenFile, 'utf8').trim();
     for (const [name, role, eventSources] of [['mallory', 'requester', ['com.example.mallory']], ['alice', 'approver', ['com.example.alice']], ['victor', 'viewer', ['com.example.victor']]] as const) {
@@ -56,6 +69,7 @@ describe('attacks on the trust boundary', () => {
     }
   });
   afterAll(async () => {
+    silent?.close();
     expect(await stack.stop()).toBe(0);
   });
 
@@ -232,6 +246,39 @@ describe('attacks on the trust boundary', () => {
       const other = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', probe], { encoding: 'utf8' });
       expect(other.stdout.trim()).toBe('EACCES');
     }
+  });
+
+  it('a requester scans only allowed ranges and ports, a bounded number of addresses, one scan at a time', async () => {
+    const scan = (targets: string[], ports?: number[]) => call('mallory', 'POST', '/scans', { targets, ...(ports ? { ports } : {}) });
+    const wide = await scan(['10.0.0.0/16']);
+    expect(wide.status).toBe(403);
+    expect(wide.body.error.field).toBe('targets');
+    expect((await scan(['evil.example.org'])).status).toBe(403);
+    const port = await scan(['127.0.0.1'], [22]);
+    expect(port.status).toBe(403);
+    expect(port.body.error.field).toBe('ports');
+    const many = await fetch(`${stack.url}/scans`, { method: 'POST', headers: { authorization: `Bearer ${tokens.mallory}`, 'content-type': 'application/json' }, body: JSON.stringify({ targets: ['127.0.0.0/24'] }) });
+    expect(many.status).toBe(429);
+    expect(Number(many.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await many.json()).error.field).toBe('targets');
+    const first = await scan([`127.0.0.1:${silentPort}`]);
+    expect(first.status).toBe(202);
+    const second = await fetch(`${stack.url}/scans`, { method: 'POST', headers: { authorization: `Bearer ${tokens.mallory}`, 'content-type': 'application/json' }, body: JSON.stringify({ targets: ['localhost'] }) });
+    expect(second.status).toBe(429);
+    expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Admins are not limited by what requesters may scan.
+    expect((await call('admin', 'POST', '/scans', { targets: ['127.0.0.1'], ports: [22] })).status).toBe(202);
+  });
+
+  it('an import is bounded: more certificates than one import takes is refused, naming the field', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certops-bulk-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=bulk.example.com', '-days', '1'], { stdio: 'ignore' });
+    const pem = readFileSync(join(dir, 'c.pem'), 'utf8');
+    const started = Date.now();
+    const answer = await call('mallory', 'POST', '/imports', { pem: pem.repeat(1001) });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.field).toBe('pem');
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 
