@@ -4,7 +4,7 @@ import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { verifyChain, type AuditRecord } from '../../shared/audit-chain.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import { queryInteger } from '../../shared/input.ts';
+import { asObject, optionalString, queryInteger } from '../../shared/input.ts';
 import { exportEvent, flushAll } from './export-event.ts';
 
 const rt = () => runtime(process.env);
@@ -53,7 +53,7 @@ export const api = apiHandler({
   'POST /siem/replay': {
     role: 'admin',
     async run(req) {
-      const sink = (req.body as { sink?: string } | undefined)?.sink;
+      const sink = req.body === undefined ? undefined : optionalString(asObject(req.body), 'sink', 128);
       if (sink !== undefined && !rt().sinks.some((s) => s.name === sink)) throw new ValidationError(`no sink ${sink} (configured: ${rt().sinks.map((s) => s.name).join(', ')})`, 'sink');
       const requeued = await rt().outbox.requeueDeadLetters(sink, rt().clock.now());
       return { status: 200, body: { requeued, delivered: await flushAll(rt()) } };

@@ -84,6 +84,12 @@ describe('hostile input', () => {
     expect((await call('GET', '/crl/toString.crl')).status).toBe(404);
   });
 
+  it('refuses an object where a name is expected, even one whose toString is not a function (found by the fuzz test)', async () => {
+    const answer = await call('POST', '/siem/replay', { sink: { toString: 'x' } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.field).toBe('sink');
+  });
+
   it('refuses an IPv6 name with a zone id', async () => {
     const answer = await call('POST', '/certificates', { commonName: 'zone.example.com', subjectAlternativeNames: ['fe80::1%eth0'] });
     expect(answer.status).toBe(400);
