@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { abort, commit, lock, renew } from './saga-steps.ts';
 import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
 import { parseSagaState } from '../../shared/saga-state.ts';
@@ -23,6 +23,11 @@ export const api = apiHandler({
     async run(req) {
       const cert = await rt().certificates.get(req.params.id);
       if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
+      // A renewal writes new keys onto the certificate's targets: the one who asked for it, or an admin.
+      if (req.caller.role !== 'admin') {
+        const requestedBy = cert.requestId ? (await rt().requests.get(cert.requestId))?.requestedBy : undefined;
+        if (requestedBy !== req.caller.name) throw new ForbiddenError(`${req.caller.name} may not renew ${cert.id}: only ${requestedBy ?? 'an admin'}${requestedBy ? ', who asked for it, or an admin' : ''} may`, 'id');
+      }
       if (!cert.issuerBackend || cert.status !== 'active') throw new ConflictError(`certificate ${cert.id} is ${cert.status} (${cert.source}); only active certificates certops issued or adopted are renewed (certops adopt)`, 'id');
       const name = executionName(cert.id, rt().clock.now(), 'manual', rt().newId());
       // The lock is taken here for the execution (its Lock step then finds it its own): a deployment

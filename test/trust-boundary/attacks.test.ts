@@ -104,6 +104,15 @@ describe('attacks on the trust boundary', () => {
     expect((await call('admin', 'GET', `/certificates/${id}`)).body.supersededBy).toBeUndefined();
   });
 
+  it('a requester renews only what she asked for: renewing another\'s certificate is refused', async () => {
+    const victims = await call('admin', 'POST', '/certificates', { commonName: 'not-mallorys.example.com' });
+    const refused = await call('mallory', 'POST', `/certificates/${victims.body.certificateId}/renew`);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.field).toBe('id');
+    const hers = await call('mallory', 'POST', '/certificates', { commonName: 'mallorys.example.com' });
+    expect((await call('mallory', 'POST', `/certificates/${hers.body.certificateId}/renew`)).status).toBe(202);
+  });
+
   it('StartExecution is not offered to outside callers, with or without a token', async () => {
     const issued = await call('mallory', 'POST', '/certificates', { commonName: 'saga.example.com' });
     const start = (who: string | undefined) => call(who, 'POST', '/', { name: 'renew-evil', stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:certops-local-renewal', input: JSON.stringify({ certificateId: issued.body.certificateId, executionName: 'renew-evil' }) }, { 'x-amz-target': 'AWSStepFunctions.StartExecution' });
@@ -186,7 +195,8 @@ describe('attacks on the trust boundary', () => {
     expect(imported.status).toBe(200);
     const id = imported.body.imported[0].id;
     // Discovered certificates are not renewed; adopting one for renewal passes the policy gate.
-    expect((await call('mallory', 'POST', `/certificates/${id}/renew`)).status).toBe(409);
+    expect((await call('mallory', 'POST', `/certificates/${id}/renew`)).status).toBe(403);
+    expect((await call('admin', 'POST', `/certificates/${id}/renew`)).status).toBe(409);
     const adopted = await call('admin', 'POST', `/certificates/${id}/adopt`, { issuer: 'local' });
     expect(adopted.status).toBe(403);
     expect(adopted.body.error.message).toMatch(/login.bank.com is outside the allowed domains/);
