@@ -52,7 +52,7 @@ export function startLocalServer<Principal>(options: ServerOptions<Principal>, p
     const value = (hostHeader ?? '').toLowerCase();
     const at = value.lastIndexOf(':');
     const [name, hostPort] = at > value.lastIndexOf(']') ? [value.slice(0, at), value.slice(at + 1)] : [value, '80'];
-    return names.has(name) && Number(hostPort) === serverPort(server);
+    return names.has(name) && /^\d{1,5}$/.test(hostPort) && Number(hostPort) === serverPort(server);
   };
   const server = createServer(async (req, res) => {
     try {

@@ -1,5 +1,5 @@
 import './polyfills.ts';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
@@ -61,7 +61,10 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   const home = resolve(env.CERTOPS_HOME ?? '.certops');
   const tokenFile = join(home, 'admin.token');
   await mkdir(home, { recursive: true, mode: 0o700 });
-  // The master key, the admin token and the table's socket live here: no one else may enter.
+  // The master key, the admin token and the table's socket live here: the folder must be ours
+  // (another user who made it could swap its contents), and no one else may enter it.
+  const owner = (await stat(home)).uid;
+  if (owner !== process.getuid?.()) throw new Error(`${home} belongs to user ${owner}, not to the user certops runs as (${process.getuid?.()}): choose a CERTOPS_HOME of your own`);
   await chmod(home, 0o700);
   const tableName = `certops-${STAGE}`;
   const dynamo = await startDynalite(home, join(home, 'dynamodb'));

@@ -70,6 +70,8 @@ export interface CertificateRequest {
   issuer: string;
   targets: string[];
   requestedBy: string;
+  /** The requester's role when asking: what deployment rules may do on their behalf depends on it. */
+  requestedByRole?: Role;
   reasons: string[];
   certificateId?: string;
   createdAt: string;
@@ -171,6 +173,8 @@ export interface Scan {
   requestedBy: string;
   /** Whether each endpoint is also probed for TLS 1.0/1.1. */
   legacyProtocols?: boolean;
+  /** The caller's scan slot this scan holds (callers below admin), released when it ends. */
+  slot?: string;
   counts?: { endpoints: number; certificates: number; newCertificates: number; changed: number; failures: number };
   error?: string;
 }

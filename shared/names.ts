@@ -18,3 +18,14 @@ export function normaliseName(raw: string, field: string): string {
 export function isUnder(name: string, domain: string): boolean {
   return name === domain || name.endsWith(`.${domain}`);
 }
+
+/**
+ * True when a certificate for `name` is good for `host` (RFC 6125): the same name, or `name` is a
+ * wildcard `*.D` and `host` is exactly one label under D.
+ */
+export function covers(name: string, host: string): boolean {
+  if (name === host) return true;
+  if (!name.startsWith('*.')) return false;
+  const parent = name.slice(2);
+  return host.endsWith(`.${parent}`) && !host.slice(0, -parent.length - 1).includes('.');
+}

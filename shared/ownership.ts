@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { ValidationError } from './errors.ts';
-import { isUnder } from './names.ts';
+import { covers, isUnder } from './names.ts';
 
 /** A configured rule: certificates for names under `domain`, or served from `cidr`, belong to this environment and owner. */
 export interface OwnershipRule {
@@ -45,6 +45,9 @@ export function ownershipOf(rules: OwnershipRule[], names: string[], address?: s
  */
 export function resolveOwnership(rules: OwnershipRule[], names: string[], requested: { environment?: string; owner?: string }, defaultEnvironment?: string): { environment?: string; owner?: string } {
   const placed = names.map((n) => ({ name: n, ...ownershipOf(rules, [n], isIP(n) ? n : undefined) }));
+  // A wildcard also belongs wherever a name it would be good for is placed (`*.example.com` covers payments.example.com).
+  const covered = names.filter((n) => n.startsWith('*.')).flatMap((n) => rules.filter((r) => r.domain && covers(n, r.domain.toLowerCase().replace(/^\./, ''))).map((r) => ({ name: n, environment: r.environment, owner: r.owner })));
+  placed.push(...covered);
   const environments = [...new Set(placed.flatMap((p) => (p.environment ? [p.environment] : [])))];
   if (environments.length > 1) {
     throw new ValidationError(`subjectAlternativeNames span environments ${environments.join(' and ')} (inventory.ownership); request them separately`, 'subjectAlternativeNames');

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { ValidationError } from './errors.ts';
-import { isUnder, normaliseName } from './names.ts';
+import { covers, isUnder, normaliseName } from './names.ts';
 import { KEY_ALGORITHMS } from './x509/keys.ts';
 
 /** One policy rule; the first rule whose environment and profile match a request decides it. */
@@ -69,7 +69,8 @@ export function evaluatePolicy(policy: Policy, req: PolicyRequest): Verdict {
   const soft: string[] = [];
   for (const name of req.names) {
     const bare = name.replace(/^\*\./, '');
-    if (rule.deniedNames.some((d) => d.startsWith('.') ? isUnder(bare, d.slice(1)) : d === name)) hard.push(`${name} is a denied name`);
+    // A wildcard is denied when a name it would be good for is (`*.example.com` covers secret.example.com).
+    if (rule.deniedNames.some((d) => (d.startsWith('.') ? isUnder(bare, d.slice(1)) || covers(name, d.slice(1)) : d === name || covers(name, d)))) hard.push(`${name} is a denied name`);
     else if (isIP(name)) {
       if (rule.allowIpAddresses === false) soft.push(`${name}: IP addresses are not allowed`);
       else if (rule.allowIpAddresses === 'private' && !PRIVATE.test(name)) soft.push(`${name} is not a private or loopback address`);

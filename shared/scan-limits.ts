@@ -51,26 +51,26 @@ export function parseScanLimits(value: unknown): ScanLimits {
 
 /**
  * Refuses a scan a caller below admin may not run: a target outside the allowed ranges, domains
- * or ports (ForbiddenError, 403), more endpoints than one scan may hold or more scans running than
- * allowed (TooManyRequestsError, 429, with when to try again).
+ * or ports (ForbiddenError, 403), or more endpoints than one scan may hold (TooManyRequestsError,
+ * 429, try again after `retryAfterSeconds`). How many run at once is held by scan slots (see
+ * scanSlot), so that parallel requests cannot all pass a count.
  */
-export function checkScanLimits(endpoints: ScanEndpoint[], running: { startedAt: string }[], limits: ScanLimits, now: Date, scanBoundMs: number): void {
+export function checkScanTargets(endpoints: ScanEndpoint[], limits: ScanLimits, retryAfterSeconds: number): void {
   const ranges = new BlockList();
   limits.allowedRanges.forEach((r) => addRange(ranges, r, 'inventory.scanLimits.allowedRanges'));
   for (const e of endpoints) {
     const family = isIP(e.host);
     if (family ? !ranges.check(e.host, family === 4 ? 'ipv4' : 'ipv6') : !limits.allowedDomains.some((d) => isUnder(e.host, d))) {
-      throw new ForbiddenError(`targets: ${e.host} is outside what you may scan (inventory.scanLimits: ranges ${limits.allowedRanges.join(', ') || 'none'}; domains ${limits.allowedDomains.join(', ') || 'none'})`, 'targets');
+      throw new ForbiddenError(`targets: ${e.host} is outside what you may scan (inventory.scanLimits)`, 'targets');
     }
     if (!limits.allowedPorts.includes(e.port)) throw new ForbiddenError(`ports: ${e.port} is not a port you may scan (allowed: ${limits.allowedPorts.join(', ')})`, 'ports');
   }
-  // A scan that has run longer than any scan may counts no more (its worker is gone).
-  const live = running.filter((s) => Date.parse(s.startedAt) + scanBoundMs > now.getTime()).map((s) => Date.parse(s.startedAt) + scanBoundMs).sort((a, b) => a - b);
-  const retryAfter = Math.max(1, Math.ceil(((live[0] ?? now.getTime() + 60_000) - now.getTime()) / 1000));
   if (endpoints.length > limits.maxAddresses) {
-    throw new TooManyRequestsError(`targets: ${endpoints.length} endpoints, at most ${limits.maxAddresses} in one scan (inventory.scanLimits.maxAddresses); split it, or ask an admin`, 'targets', retryAfter);
+    throw new TooManyRequestsError(`targets: ${endpoints.length} endpoints, at most ${limits.maxAddresses} in one scan (inventory.scanLimits.maxAddresses); split it, or ask an admin`, 'targets', retryAfterSeconds);
   }
-  if (live.length >= limits.maxConcurrentScans) {
-    throw new TooManyRequestsError(`${live.length} of your scans are running, at most ${limits.maxConcurrentScans} at once; try again when one has finished`, 'targets', retryAfter);
-  }
+}
+
+/** The lock names of a caller's scan slots: one per scan it may run at once. */
+export function scanSlots(caller: string, limits: ScanLimits): string[] {
+  return Array.from({ length: limits.maxConcurrentScans }, (_, i) => `scan-slot/${caller}/${i}`);
 }

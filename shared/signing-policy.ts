@@ -1,4 +1,5 @@
 import { PolicyError } from './errors.ts';
+import { normaliseName } from './names.ts';
 import { resolveOwnership, type OwnershipRule } from './ownership.ts';
 import { evaluatePolicy, ruleFor, type Policy, type Verdict } from './policy.ts';
 import type { CertificateRequest } from './model.ts';
@@ -39,10 +40,24 @@ export interface Judgement {
  * Throws ValidationError when the environment it names contradicts the ownership rules.
  */
 export function judge(config: SigningConfig, request: Omit<SignatureRequest, 'approvedRequestId'>): Judgement {
-  const names = [...new Set([request.commonName, ...request.names])];
+  const given = [...new Set([request.commonName, ...request.names])];
+  // Names from a stored or discovered certificate are judged as a request's would be: lower case,
+  // and only what certops signs (a partial wildcard such as ad*.example.com is not a name).
+  const unsignable = given.filter((n) => !signable(n));
+  if (unsignable.length) return { verdict: { decision: 'deny', reasons: unsignable.map((n) => `${JSON.stringify(n.slice(0, 80))} is not a DNS name or IP address certops signs`) } };
+  const names = [...new Set(given.map((n) => normaliseName(n, 'names')))];
   const { environment, owner } = resolveOwnership(config.ownership, names, request, config.policy.defaultEnvironment);
   const verdict = evaluatePolicy(config.policy, { names, keyAlgorithm: request.keyAlgorithm, validityDays: request.validityDays, profile: request.profile, environment, owner });
   return { verdict, environment, owner };
+}
+
+function signable(name: string): boolean {
+  try {
+    normaliseName(name, 'names');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The longest validity policy allows for this environment and profile, and at most `wanted` (renewals keep their lifetime within it). */

@@ -77,10 +77,10 @@ describe('issuance under policy, approvals and revocation', () => {
   });
 
   it('waits for a second pair of eyes: the requester may not approve, an approver may, once', async () => {
-    const pending = await request('rita', { commonName: 'pay.corp.internal', subjectAlternativeNames: ['*.shop.example.com'], environment: 'prod', owner: 'team-pay' });
+    const pending = await request('rita', { commonName: 'pay.corp.internal', subjectAlternativeNames: ['*.api.shop.example.com'], environment: 'prod', owner: 'team-pay' });
     expect(pending.status).toBe(202);
     expect(pending.body).toMatchObject({ status: 'pending_approval' });
-    expect(pending.body.reasons.join('; ')).toMatch(/pay.corp.internal is outside the allowed domains.*\*.shop.example.com: wildcards are not allowed/);
+    expect(pending.body.reasons.join('; ')).toMatch(/pay.corp.internal is outside the allowed domains.*\*.api.shop.example.com: wildcards are not allowed/);
     const id = pending.body.requestId;
     expect((await api('rita', 'POST', `/requests/${id}/approve`)).status).toBe(403);
     // A second token under rita's name (an approver's) cannot be had: names are unique.

@@ -52,8 +52,11 @@ export function decodeToken(token: string | undefined, pkName: string, pk: strin
   } catch {
     key = undefined;
   }
+  // A page's last key holds exactly the table's key and, on an index, the index's key.
+  const required = new Set(['pk', 'sk', pkName, pkName.replace(/pk$/, 'sk')]);
   const valid = key && typeof key === 'object' && !Array.isArray(key)
     && (key as Record<string, unknown>)[pkName] === pk
+    && Object.keys(key).length === required.size && [...required].every((name) => typeof (key as Record<string, unknown>)[name] === 'string')
     && Object.entries(key).every(([name, value]) => KEY_ATTRIBUTE.test(name) && typeof value === 'string' && value.length <= 1024);
   if (!valid) throw new ValidationError('nextToken is not a token this API returned for this query', 'nextToken');
   return key as Record<string, unknown>;

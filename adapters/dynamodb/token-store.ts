@@ -5,6 +5,8 @@ import { isLive } from '../../shared/api-token.ts';
 import { getItem, isConditionFailure, putIfAbsent, queryAll, withoutKeys, type Key, type Table } from './table.ts';
 
 const tokenKey = (tokenId: string) => ({ pk: `TOKEN#${tokenId}`, sk: 'TOKEN' });
+/** How long a claim whose token is not written yet holds: a creation takes milliseconds, a crash leaves it for good. */
+const CLAIM_GRACE_MS = 60_000;
 const claimKey = (field: 'name' | 'eventSources', value: string) => ({ pk: `${field === 'name' ? 'TOKENNAME' : 'TOKENSOURCE'}#${value}`, sk: 'CLAIM' });
 
 /**
@@ -34,14 +36,20 @@ export class DynamoTokenStore implements TokenStore {
     return {};
   }
 
-  /** Takes the claim for `tokenId`; returns the live holder's id when another token has it. */
+  /**
+   * Takes the claim for `tokenId`; returns the holder's id when another token has it: a live one,
+   * or one whose claim is younger than CLAIM_GRACE_MS and whose token is not written yet (a
+   * creation under way; past the grace it was a crash, and the claim is free).
+   */
   private async claim(key: Key, tokenId: string, now: Date): Promise<string | undefined> {
-    if (await putIfAbsent(this.table, { ...key, tokenId })) return undefined;
+    const claimedAt = now.toISOString();
+    if (await putIfAbsent(this.table, { ...key, tokenId, claimedAt })) return undefined;
     const current = await getItem(this.table, key);
     const holder = current && (await this.get(String(current.tokenId)));
     if (holder && holder.tokenId !== tokenId && isLive(holder, now)) return holder.tokenId;
+    if (current && !holder && Date.parse(String(current.claimedAt)) > now.getTime() - CLAIM_GRACE_MS) return String(current.tokenId);
     try {
-      await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...key, tokenId }, ConditionExpression: 'tokenId = :old', ExpressionAttributeValues: { ':old': current?.tokenId } }));
+      await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...key, tokenId, claimedAt }, ConditionExpression: 'tokenId = :old', ExpressionAttributeValues: { ':old': current?.tokenId } }));
       return undefined;
     } catch (err) {
       if (isConditionFailure(err)) return String((await getItem(this.table, key))?.tokenId);

@@ -1,27 +1,55 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, realpath, rename, writeFile, copyFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { lstat, mkdir, open, realpath, rename, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { StepError } from '../../shared/errors.ts';
 import type { CertificateBundle, DeploymentTarget } from '../../shared/ports.ts';
 
-
 const FILES = { certificatePem: 'cert.pem', chainPem: 'chain.pem', fullchain: 'fullchain.pem', privateKeyPem: 'privkey.pem' } as const;
 const RELOAD_TIMEOUT_MS = 30_000;
+/** What a reload command sees of the environment: enough to find programs, none of the suite's secrets or credentials. */
+const RELOAD_ENVIRONMENT = ['PATH', 'LANG', 'LC_ALL', 'TZ'];
 
+/**
+ * Writes `content` to `path` atomically without following links: a new file created exclusively
+ * (O_EXCL: a name planted in its place makes this fail), then renamed over `path` (rename replaces
+ * the directory entry itself, never what a link there points to).
+ */
 async function atomicWrite(path: string, content: string, mode: number): Promise<void> {
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, content, { mode });
+  const tmp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, mode);
+  try {
+    await handle.writeFile(content);
+  } finally {
+    await handle.close();
+  }
   await rename(tmp, path);
 }
 
-async function readOrUndefined(path: string): Promise<string | undefined> {
-  return readFile(path, 'utf8').catch(() => undefined);
+/** The regular file's content, undefined when there is none; a link or anything but a regular file in its place is refused. */
+async function readRegular(path: string): Promise<string | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw new StepError('deploy', `${path} is a symbolic link: certops writes and reads only regular files there`);
+    throw err;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) throw new StepError('deploy', `${path} is not a regular file`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 function runReload(command: string): Promise<void> {
+  const env = Object.fromEntries(RELOAD_ENVIRONMENT.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]])));
   return new Promise((resolve, reject) => {
-    execFile('/bin/sh', ['-c', command], { timeout: RELOAD_TIMEOUT_MS }, (err, _stdout, stderr) => {
+    execFile('/bin/sh', ['-c', command], { timeout: RELOAD_TIMEOUT_MS, env }, (err, _stdout, stderr) => {
       if (err) reject(new StepError('deploy', `reload command failed: ${(stderr || err.message).trim().slice(0, 500)}`));
       else resolve();
     });
@@ -30,41 +58,57 @@ function runReload(command: string): Promise<void> {
 
 /**
  * Certificate, chain, full chain and key (0600) in a directory, each written atomically (write,
- * then rename), with the version it replaces kept in `previous/` for rollback.
+ * then rename), with the version it replaces kept in `previous/` for rollback. Nothing there is
+ * trusted to be what its name says: links are never followed, and the directory must be this
+ * process's own, writable by no one else.
  */
 export class FilesystemTarget implements DeploymentTarget {
   constructor(private readonly directory: string, private readonly roots: string[], private readonly reloadCommand?: string) {}
 
   /**
-   * Refuses to touch a directory that is not, once links are followed, inside one of the allowed
-   * roots: a symbolic link made after registration must not lead the keys elsewhere.
+   * Refuses a directory that is not, once links are followed, inside one of the allowed roots (a
+   * link made after registration must not lead the keys elsewhere), that is a link itself, or
+   * that another user owns or may write to (they could swap its files for links between our checks).
    */
-  private async confined(): Promise<void> {
+  private async confined(dir: string): Promise<void> {
     const real = async (path: string): Promise<string> => realpath(path).catch(async (err) => {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
       return join(await real(dirname(path)), basename(path));
     });
-    const [directory, ...roots] = await Promise.all([this.directory, ...this.roots].map(real));
+    const [directory, ...roots] = await Promise.all([dir, ...this.roots].map(real));
     if (!roots.some((root) => directory === root || directory.startsWith(`${root}${sep}`))) {
-      throw new StepError('deploy', `${this.directory} leads to ${directory}, outside the allowed roots (deployment.allowedRoots)`);
+      throw new StepError('deploy', `${dir} leads to ${directory}, outside the allowed roots (deployment.allowedRoots)`);
     }
+    const st = await lstat(dir).catch(() => undefined);
+    if (!st) return;
+    if (!st.isDirectory()) throw new StepError('deploy', `${dir} is not a directory (a symbolic link is not followed)`);
+    if (st.uid !== process.getuid?.() || (st.mode & 0o022) !== 0) {
+      throw new StepError('deploy', `${dir} must belong to the user certops runs as and be writable by no one else (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`);
+    }
+  }
+
+  /** Makes the directory and its previous/ (0700), checking each as it goes. */
+  private async prepare(): Promise<void> {
+    await this.confined(this.directory);
+    await mkdir(join(this.directory, 'previous'), { recursive: true, mode: 0o700 });
+    await this.confined(this.directory);
+    await this.confined(join(this.directory, 'previous'));
   }
 
   /** The certificate PEM the directory serves now, or undefined. */
   current(): Promise<string | undefined> {
-    return readOrUndefined(join(this.directory, FILES.certificatePem));
+    return readRegular(join(this.directory, FILES.certificatePem));
   }
 
   /** Writes the bundle; deploying what is already there changes nothing (and keeps the real previous version). */
   async deploy(bundle: CertificateBundle): Promise<void> {
-    await this.confined();
-    await mkdir(join(this.directory, 'previous'), { recursive: true, mode: 0o700 });
-    await this.confined();
+    await this.prepare();
     const current = await this.current();
     if (current?.trim() === bundle.certificatePem.trim()) return;
     if (current) {
       for (const file of Object.values(FILES)) {
-        await copyFile(join(this.directory, file), join(this.directory, 'previous', file)).catch(() => undefined);
+        const content = await readRegular(join(this.directory, file));
+        if (content !== undefined) await atomicWrite(join(this.directory, 'previous', file), content, file === FILES.privateKeyPem ? 0o600 : 0o644);
       }
     }
     await this.write(bundle);
@@ -72,10 +116,10 @@ export class FilesystemTarget implements DeploymentTarget {
 
   /** Puts back the version kept in previous/ (what the directory really held), else `previous`; false when the new one is not there. */
   async rollback(expectCurrent: string, previous: CertificateBundle): Promise<boolean> {
-    await this.confined();
+    await this.prepare();
     const current = await this.current();
     if (current?.trim() !== expectCurrent.trim()) return false;
-    const prev = (file: string) => readOrUndefined(join(this.directory, 'previous', file));
+    const prev = (file: string) => readRegular(join(this.directory, 'previous', file));
     const [certificatePem, chainPem, privateKeyPem] = await Promise.all([prev(FILES.certificatePem), prev(FILES.chainPem), prev(FILES.privateKeyPem)]);
     await this.write(certificatePem && privateKeyPem ? { certificatePem, chainPem: chainPem ?? '', privateKeyPem } : previous);
     return true;

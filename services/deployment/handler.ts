@@ -11,6 +11,9 @@ import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts
 import { parseTarget } from './target-input.ts';
 import { registerTarget } from './register-target.ts';
 import { targetsFor } from '../../shared/deployment-rules.ts';
+import { targetRefusal } from '../../shared/target-access.ts';
+import { logger } from '../../adapters/logger.ts';
+import type { StoredCertificate } from '../../shared/model.ts';
 
 const rt = () => ({ ...runtime(process.env), countFailure: metrics() });
 const metrics = () => (runtime(process.env).config.emitMetrics ? failureCounter((line) => process.stdout.write(`${line}\n`), runtime(process.env).clock, 'DeploymentFailed') : undefined);
@@ -53,6 +56,23 @@ export const api = apiHandler({
 }, rt);
 
 /**
+ * The targets the certificate's requester may deploy to: a deployment rule acts on the
+ * requester's behalf, so a target that would refuse them in a request is skipped here too.
+ */
+async function permittedTargets(cert: StoredCertificate, names: string[]): Promise<string[]> {
+  const request = cert.requestId ? await rt().requests.get(cert.requestId) : undefined;
+  const requester = { name: request?.requestedBy ?? '', role: request?.requestedByRole ?? ('viewer' as const) };
+  const permitted: string[] = [];
+  for (const name of names) {
+    const target = await rt().targets.get(name);
+    const refusal = target && targetRefusal(target, requester, cert.environment);
+    if (refusal) logger.warn('deployment skipped', { certificateId: cert.id, target: name, reason: refusal });
+    else permitted.push(name);
+  }
+  return permitted;
+}
+
+/**
  * certificate.issued (not a renewal's: the saga deploys those). The event only says which
  * certificate: whether it is deployed, where, and with which key is what the inventory holds for
  * it (issued by a request, still active, its targets and deployment rules). A replayed event
@@ -61,7 +81,7 @@ export const api = apiHandler({
 export const events = eventHandler(async (event) => {
   const cert = await rt().certificates.get(String(event.detail.certificateId));
   if (!cert || cert.source !== 'issued' || cert.renewalOf || cert.status !== 'active') return;
-  const targets = targetsFor(cert, rt().suite.deploymentRules);
+  const targets = await permittedTargets(cert, targetsFor(cert, rt().suite.deploymentRules));
   if (targets.length === 0) return;
   if (targets.length !== cert.targets.length) await rt().certificates.update(cert.id, { targets });
   const attempt = `issue-${cert.id}`;

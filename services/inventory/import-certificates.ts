@@ -5,7 +5,7 @@ import type { EventPublisher } from '../../shared/ports.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import { pemBlocks } from '../../shared/x509/pem.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
-import { recordCertificate, type InventoryDeps, type Sighting } from './record-certificate.ts';
+import { inventoriable, recordCertificate, type InventoryDeps, type Sighting } from './record-certificate.ts';
 
 export interface DiscoveryDeps extends InventoryDeps {
   publisher: EventPublisher;
@@ -29,6 +29,18 @@ export async function announceDiscovery(cert: StoredCertificate, sighting: Sight
   await deps.publisher.publish(events);
 }
 
+/** The subjectAltNames of all certificates of one import, at most (a few seconds of writes). */
+export const MAX_IMPORT_NAMES = 20_000;
+
+/** How many names a certificate brings (0 for one that does not parse: it is refused on its own later). */
+function namesIn(der: Uint8Array): number {
+  try {
+    return inventoriable(der, 'pem').subjectAlternativeNames.length;
+  } catch {
+    return 0;
+  }
+}
+
 /** One import takes at most this many certificates (a few seconds of writes): more go in more requests (the CLI sends 200 a time). */
 export const MAX_IMPORT_CERTIFICATES = 1000;
 
@@ -43,6 +55,9 @@ export async function importPem(body: unknown, deps: DiscoveryDeps): Promise<Imp
   const certs = blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'TRUSTED CERTIFICATE');
   if (certs.length === 0) result.rejected.push({ block: 0, reason: 'pem holds no CERTIFICATE block' });
   if (certs.length > MAX_IMPORT_CERTIFICATES) throw new ValidationError(`pem holds ${certs.length} certificates, at most ${MAX_IMPORT_CERTIFICATES} in one import; send the rest in another`, 'pem');
+  // Each name is a pointer to write: the whole import is bounded before anything is written.
+  const names = certs.reduce((sum, block) => sum + namesIn(block.der), 0);
+  if (names > MAX_IMPORT_NAMES) throw new ValidationError(`pem names ${names} subjectAltNames in all, at most ${MAX_IMPORT_NAMES} in one import; send fewer certificates at a time`, 'pem');
   for (const [i, block] of certs.entries()) {
     try {
       const sighting: Sighting = { source: 'import', environment, owner };

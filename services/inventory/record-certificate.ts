@@ -1,6 +1,7 @@
 import type { CertificateStore, Clock } from '../../shared/ports.ts';
 import type { CertificateSource, StoredCertificate } from '../../shared/model.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import { toPem } from '../../shared/x509/pem.ts';
 import { ownershipOf, type OwnershipRule } from '../../shared/ownership.ts';
 
@@ -20,14 +21,29 @@ export interface Sighting {
   acmArn?: string;
 }
 
+/** Real certificates stay far below these; an item in the table holds at most 400 KB, and each name is a pointer to write. */
+export const MAX_CERTIFICATE_BYTES = 64 * 1024;
+export const MAX_CERTIFICATE_NAMES = 1000;
+
+/** The certificate's record, or a ValidationError naming `field` when it is too big to keep. */
+export function inventoriable(der: Uint8Array, field: string) {
+  if (der.length > MAX_CERTIFICATE_BYTES) throw new ValidationError(`${field}: the certificate is ${der.length} bytes, over the ${MAX_CERTIFICATE_BYTES} certops keeps`, field);
+  const record = certificateRecord(der, field);
+  if (record.subjectAlternativeNames.length > MAX_CERTIFICATE_NAMES) throw new ValidationError(`${field}: the certificate names ${record.subjectAlternativeNames.length} subjectAltNames, over the ${MAX_CERTIFICATE_NAMES} certops keeps`, field);
+  return record;
+}
+
 const union = <T>(a: T[] | undefined, b: T[]) => [...new Set([...(a ?? []), ...b])];
 
 /**
  * Puts a certificate in the one inventory, keyed by its fingerprint: the first sighting creates
- * it, later ones (another source, another endpoint) merge what they add. Idempotent.
+ * it, later ones (another source, another endpoint) add where it was seen. What a caller says of
+ * environment and owner counts at the first sighting only: whoever imports a certificate later
+ * cannot relabel one that is known; a later sighting fills them only from the ownership rules
+ * (an address in a configured range), and only where they are unset. Idempotent.
  */
 export async function recordCertificate(der: Uint8Array, sighting: Sighting, deps: InventoryDeps, field = 'certificate'): Promise<{ certificate: StoredCertificate; created: boolean }> {
-  const record = certificateRecord(der, field);
+  const record = inventoriable(der, field);
   const mapped = ownershipOf(deps.ownership, record.subjectAlternativeNames.concat(record.commonName ?? []), sighting.address);
   const cert: StoredCertificate = {
     ...record,
@@ -47,9 +63,9 @@ export async function recordCertificate(der: Uint8Array, sighting: Sighting, dep
   const merged: Partial<StoredCertificate> = {
     sources: union(existing.sources ?? [existing.source], [sighting.source]),
     ...(sighting.acmArn ? { acmArns: union(existing.acmArns, [sighting.acmArn]) } : {}),
-    ...(!existing.environment && cert.environment ? { environment: cert.environment } : {}),
-    ...(!existing.owner && cert.owner ? { owner: cert.owner } : {}),
     ...(!existing.chainPem && cert.chainPem ? { chainPem: cert.chainPem } : {}),
+    ...(!existing.environment && mapped.environment ? { environment: mapped.environment } : {}),
+    ...(!existing.owner && mapped.owner ? { owner: mapped.owner } : {}),
   };
   const changed = Object.entries(merged).some(([k, v]) => JSON.stringify(v) !== JSON.stringify(existing[k as keyof StoredCertificate]));
   if (changed) await deps.certificates.update(record.id, merged);

@@ -1,9 +1,10 @@
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, optionalBoolean } from '../../shared/input.ts';
 import type { Role, Scan } from '../../shared/model.ts';
-import { checkScanLimits, type ScanLimits } from '../../shared/scan-limits.ts';
-import type { Clock, EventPublisher, ScanStore } from '../../shared/ports.ts';
-import { expandTargets } from '../../shared/scan-targets.ts';
+import { checkScanTargets, scanSlots, type ScanLimits } from '../../shared/scan-limits.ts';
+import { TooManyRequestsError } from '../../shared/errors.ts';
+import type { Clock, EventPublisher, LockStore, ScanStore } from '../../shared/ports.ts';
+import { expandTargets, type ScanEndpoint } from '../../shared/scan-targets.ts';
 import { runScan, type ScanDeps } from './run-scan.ts';
 
 export interface RequestScanDeps {
@@ -14,6 +15,7 @@ export interface RequestScanDeps {
   /** What callers below admin may scan, and how long a scan may run at most (milliseconds). */
   scanLimits: ScanLimits;
   totalTimeMs: number;
+  locks: LockStore;
 }
 
 /**
@@ -25,13 +27,11 @@ export async function requestScan(body: unknown, caller: { name: string; role: R
   const obj = asObject(body);
   const ports = obj.ports ?? [443];
   const endpoints = expandTargets(obj.targets, ports);
-  if (caller.role !== 'admin') {
-    const now = deps.clock.now();
-    checkScanLimits(endpoints, await deps.scans.runningBy(requestedBy, new Date(now.getTime() - deps.totalTimeMs)), deps.scanLimits, now, deps.totalTimeMs);
-  }
+  const scanId = `scan-${deps.newId()}`;
+  const slot = caller.role === 'admin' ? undefined : await takeScanSlot(endpoints, requestedBy, scanId, deps);
   const legacyProtocols = obj.legacyProtocols === undefined ? true : optionalBoolean(obj, 'legacyProtocols');
   const scan: Scan = {
-    scanId: `scan-${deps.newId()}`,
+    scanId,
     status: 'running',
     targets: obj.targets as string[],
     ports: (ports as unknown[]).map(Number),
@@ -40,14 +40,32 @@ export async function requestScan(body: unknown, caller: { name: string; role: R
     startedAt: deps.clock.now().toISOString(),
     requestedBy,
     legacyProtocols,
+    ...(slot ? { slot } : {}),
   };
   await deps.scans.create(scan);
   await deps.publisher.publish([newEvent('scan.requested', { scanId: scan.scanId, targets: scan.targets, ports: scan.ports, requestedBy, legacyProtocols }, { now: () => deps.clock.now(), newId: deps.newId, correlationId: scan.scanId })]);
   return scan;
 }
 
+/**
+ * For a caller below admin: checks the targets against the scan limits, then takes one of the
+ * caller's scan slots (a lock held for the scan's longest run, released when it ends). No slot
+ * free: 429, with the time until the first running scan must have ended.
+ */
+async function takeScanSlot(endpoints: ScanEndpoint[], requestedBy: string, scanId: string, deps: RequestScanDeps): Promise<string> {
+  const now = deps.clock.now();
+  const running = await deps.scans.runningBy(requestedBy, new Date(now.getTime() - deps.totalTimeMs));
+  const firstEnd = Math.min(...running.map((s) => Date.parse(s.startedAt) + deps.totalTimeMs), now.getTime() + 60_000);
+  const retryAfter = Math.max(1, Math.ceil((firstEnd - now.getTime()) / 1000));
+  checkScanTargets(endpoints, deps.scanLimits, retryAfter);
+  for (const slot of scanSlots(requestedBy, deps.scanLimits)) {
+    if (await deps.locks.acquire(slot, scanId, new Date(now.getTime() + deps.totalTimeMs))) return slot;
+  }
+  throw new TooManyRequestsError(`your scans running now are as many as inventory.scanLimits.maxConcurrentScans (${deps.scanLimits.maxConcurrentScans}); try again when one has finished`, 'targets', retryAfter);
+}
+
 /** scan.requested → the scan the store holds under its id runs (its targets and options, never the event's); a replay of a finished scan changes nothing. */
-export async function performScan(detail: Record<string, unknown>, deps: Omit<ScanDeps, 'checkLegacyProtocols'>): Promise<Scan | undefined> {
+export async function performScan(detail: Record<string, unknown>, deps: Omit<ScanDeps, 'checkLegacyProtocols'> & { locks: LockStore }): Promise<Scan | undefined> {
   const found = await deps.scans.get(String(detail.scanId));
   if (!found || found.scan.status === 'completed') return found?.scan;
   const endpoints = expandTargets(found.scan.targets, found.scan.ports);
@@ -56,6 +74,8 @@ export async function performScan(detail: Record<string, unknown>, deps: Omit<Sc
   } catch (err) {
     await deps.scans.update(found.scan.scanId, { status: 'failed', error: (err as Error).message, finishedAt: deps.clock.now().toISOString() });
     throw err;
+  } finally {
+    if (found.scan.slot) await deps.locks.release(found.scan.slot, found.scan.scanId);
   }
 }
 

@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, ForbiddenError, PolicyError, ValidationError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import type { CertificateRequest, Role } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore, TargetStore } from '../../shared/ports.ts';
@@ -163,6 +163,7 @@ export async function requestCertificate(input: RequestInput, requester: { name:
     issuer: input.issuer,
     targets: input.targets,
     requestedBy,
+    requestedByRole: requester.role,
     reasons: verdict.reasons,
     createdAt: now.toISOString(),
     csrPem: input.csr,
@@ -180,8 +181,26 @@ export async function requestCertificate(input: RequestInput, requester: { name:
     await deps.publisher.publish([newEvent('request.pending_approval', { requestId, commonName: input.commonName, reasons: verdict.reasons, requestedBy }, ctx(deps, requestId, `pending:${requestId}`))]);
     return answerOf(request);
   }
-  // Allowed: the request is recorded once issued, so a crash before that leaves nothing half-done.
-  const { request: done, privateKeyPem } = await issueRequest(request, deps);
-  await deps.requests.create(done);
+  // Allowed: the request is recorded before the CA is asked (whoever reads the certificate finds
+  // its request, and who asked), and moved on to its outcome after.
+  await deps.requests.create(request);
+  let outcome: Awaited<ReturnType<typeof issueRequest>>;
+  try {
+    outcome = await issueRequest(request, deps);
+  } catch (err) {
+    await refuseIssuance(request, err, deps);
+    throw err;
+  }
+  const { request: done, privateKeyPem } = outcome;
+  await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords });
   return { ...answerOf(done), ...(input.returnPrivateKey && privateKeyPem ? { privateKeyPem } : {}) };
+}
+
+/** An allowed request the CA (or its policy gate) did not sign: rejected with why, so it does not wait for ever. */
+async function refuseIssuance(request: CertificateRequest, err: unknown, deps: IssuanceDeps): Promise<void> {
+  const reasons = err instanceof PolicyError ? err.reasons : [`the CA did not issue: ${(err as Error).message}`];
+  const now = deps.clock.now();
+  if (await deps.requests.transition(request.requestId, 'approved', { status: 'rejected', reasons, decidedBy: 'issuance', decidedAt: now.toISOString() })) {
+    await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'issuance', reasons }, ctx(deps, request.requestId, `rejected:${request.requestId}`))]);
+  }
 }

@@ -14,7 +14,7 @@ export interface RevocationDeps {
 
 export function parseReason(body: Record<string, unknown>): RevocationReason {
   const reason = body.reason ?? 'unspecified';
-  if (typeof reason !== 'string' || !(reason in REVOCATION_REASONS)) {
+  if (typeof reason !== 'string' || !Object.hasOwn(REVOCATION_REASONS, reason)) {
     throw new ValidationError(`reason must be an RFC 5280 reason: ${Object.keys(REVOCATION_REASONS).join(', ')}`, 'reason');
   }
   return reason as RevocationReason;

@@ -52,7 +52,8 @@ class RenewalLocked extends StepError {
  * what policy allows now, and the approval of the lineage's first request for names outside policy.
  */
 export function renewalSignature(old: StoredCertificate, deps: SigningConfig): SignatureRequest & { keyAlgorithm: KeyAlgorithm } {
-  const names = old.subjectAlternativeNames;
+  // Stored names are as the certificate spelled them: judged and signed in lower case (a name that is no name stays as it is, and the gate refuses it).
+  const names = [...new Set(old.subjectAlternativeNames.map((n) => n.toLowerCase()))];
   const profile = old.profile ?? 'tls-server';
   const lifetimeDays = Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
   const { environment } = resolveOwnership(deps.ownership, names, old, deps.policy.defaultEnvironment);
@@ -60,7 +61,8 @@ export function renewalSignature(old: StoredCertificate, deps: SigningConfig): S
   const current = (KEY_ALGORITHMS as readonly string[]).includes(old.keyAlgorithm) ? (old.keyAlgorithm as KeyAlgorithm) : 'EC_P256';
   const keyAlgorithm = (allowed.includes(current) ? current : (allowed.find((k) => (KEY_ALGORITHMS as readonly string[]).includes(k)) ?? current)) as KeyAlgorithm;
   return {
-    commonName: old.commonName ?? names[0], names, profile, keyAlgorithm, environment, owner: old.owner, approvedRequestId: old.requestId,
+    // The common name is one of the names (a certificate whose CN is no DNS name gets its first SAN).
+    commonName: names.includes(String(old.commonName).toLowerCase()) ? String(old.commonName).toLowerCase() : names[0], names, profile, keyAlgorithm, environment, owner: old.owner, approvedRequestId: old.requestId,
     validityDays: allowedValidityDays(deps, { names, environment, owner: old.owner, profile }, lifetimeDays),
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +26,18 @@ policy:
       deniedNames: [admin.payments.example.com]
       ownerRequired: true
       maxValidityDays: 90
+    - environment: lab
+      allowedDomains: [example.com]
+      deniedNames: [secret.example.com]
+      allowWildcards: true
     - allowedDomains: [example.com, example.org, test, localhost]
       allowWildcards: true
       allowIpAddresses: private
+deployment:
+  rules:
+    - domain: payments.example.com
+      environment: prod
+      targets: [rule-web]
 `;
 
 /**
@@ -168,7 +177,7 @@ describe('attacks on the trust boundary', () => {
       req.on('error', reject);
       req.end();
     });
-    for (const host of [`evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost:${port + 1}`, 'localhost']) expect(await withHost(host), host).toBe(421);
+    for (const host of [`evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost:${port + 1}`, `127.0.0.1:+${port}`, `127.0.0.1:0x${port.toString(16)}`, 'localhost']) expect(await withHost(host), host).toBe(421);
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) expect(await withHost(host), host).toBe(200);
   });
 
@@ -289,6 +298,119 @@ describe('attacks on the trust boundary', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.error.field).toBe('pem');
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('links planted in a target folder lead nowhere: no CA key or master key is copied, no file outside is written', async () => {
+    const dir = join(home, 'targets', 'planted');
+    mkdirSync(join(dir, 'previous'), { recursive: true });
+    writeFileSync(join(dir, 'cert.pem'), 'x');
+    symlinkSync(join(home, 'master.key'), join(dir, 'chain.pem'));
+    symlinkSync(join(home, 'vault', 'ca__intermediate.json'), join(dir, 'privkey.pem'));
+    const outside = join(mkdtempSync(join(tmpdir(), 'certops-victim-')), 'victim');
+    writeFileSync(outside, 'untouched');
+    symlinkSync(outside, join(dir, 'previous', 'cert.pem'));
+    expect((await call('admin', 'POST', '/targets', { name: 'planted', type: 'filesystem', directory: dir, allowed: { owners: ['mallory'] } })).status).toBe(201);
+    const issued = await call('mallory', 'POST', '/certificates', { commonName: 'planted.example.com', targets: ['planted'] });
+    expect(issued.status).toBe(201);
+    await eventually(async () => (await audit('deployment.failed')).some((r) => r.detail.target === 'planted'), 'the deployment to be refused');
+    expect(readFileSync(outside, 'utf8')).toBe('untouched');
+    for (const file of readdirSync(join(dir, 'previous'))) expect(readFileSync(join(dir, 'previous', file), 'utf8')).not.toMatch(/wrappedKey|^[A-Za-z0-9+/]{43}=$/);
+    // A folder others may write to is refused as well: they could swap its files between our checks.
+    const shared = join(home, 'targets', 'shared');
+    mkdirSync(shared, { mode: 0o777 });
+    chmodSync(shared, 0o777);
+    expect((await call('admin', 'POST', '/targets', { name: 'shared', type: 'filesystem', directory: shared })).status).toBe(201);
+    const attach = await call('admin', 'POST', `/certificates/${issued.body.certificateId}/targets`, { targets: ['shared'] });
+    expect(attach.status).toBe(409);
+    expect(attach.body.error.message).toMatch(/writable by no one else/);
+    expect(readdirSync(shared)).toEqual([]);
+  });
+
+  it('a wildcard is judged by every name it covers: it cannot reach a prod name or a denied one through a weaker environment', async () => {
+    const prodCovered = await call('mallory', 'POST', '/certificates', { commonName: '*.example.com', environment: 'lab' });
+    expect(prodCovered.status).toBe(400);
+    expect(prodCovered.body.error).toMatchObject({ field: 'environment', message: expect.stringMatching(/belongs to prod/) });
+    const denied = await call('mallory', 'POST', '/certificates', { commonName: '*.example.com', subjectAlternativeNames: [], environment: 'lab', owner: 'x' });
+    expect(denied.status).toBe(400);
+    const deniedInLab = await call('mallory', 'POST', '/certificates', { commonName: '*.lab.example.com', subjectAlternativeNames: ['secret.example.com'], environment: 'lab' });
+    expect(deniedInLab.status).toBe(403);
+    expect(deniedInLab.body.reasons.join()).toMatch(/secret.example.com is a denied name/);
+    const coversDenied = await call('mallory', 'POST', '/certificates', { commonName: 'x.lab.example.com', subjectAlternativeNames: ['*.example.com'], environment: 'lab' });
+    expect([400, 403]).toContain(coversDenied.status);
+  });
+
+  it('a discovered certificate with mixed-case or partial-wildcard names is not adopted for renewal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'certops-odd-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'),
+      '-subj', '/CN=ADMIN.payments.example.com', '-addext', 'subjectAltName=DNS:ADMIN.payments.example.com,DNS:ad*.payments.example.com', '-days', '30'], { stdio: 'ignore' });
+    const imported = await call('mallory', 'POST', '/imports', { pem: readFileSync(join(dir, 'c.pem'), 'utf8') });
+    const adopted = await call('admin', 'POST', `/certificates/${imported.body.imported[0].id}/adopt`, { issuer: 'local' });
+    expect(adopted.status).toBe(403);
+    expect(adopted.body.error.message).toMatch(/ad\*.payments.example.com" is not a DNS name|admin.payments.example.com is a denied name/);
+  });
+
+  it('a deployment rule acts for the requester: a target that would refuse her is skipped', async () => {
+    const ruleDir = join(home, 'targets', 'rule-web');
+    expect((await call('admin', 'POST', '/targets', { name: 'rule-web', type: 'filesystem', directory: ruleDir, allowed: { environments: ['prod'] } })).status).toBe(201);
+    const issued = await call('mallory', 'POST', '/certificates', { commonName: 'evil.payments.example.com' });
+    expect(issued.status).toBe(201);
+    const byAdmin = await call('admin', 'POST', '/certificates', { commonName: 'ops.payments.example.com' });
+    await eventually(async () => existsSync(join(ruleDir, 'cert.pem')), 'the rule to deploy the admin\'s certificate');
+    const served = readFileSync(join(ruleDir, 'cert.pem'), 'utf8');
+    expect(served).toBe((await call('admin', 'GET', `/certificates/${byAdmin.body.certificateId}`)).body.certificatePem);
+  });
+
+  it('importing a known certificate again does not relabel it', async () => {
+    const issued = await call('admin', 'POST', '/certificates', { commonName: 'labelled.example.com' });
+    const pem = (await call('admin', 'GET', `/certificates/${issued.body.certificateId}`)).body.certificatePem;
+    await call('mallory', 'POST', '/imports', { pem, environment: 'lab', owner: 'mallory' });
+    const after = (await call('admin', 'GET', `/certificates/${issued.body.certificateId}`)).body;
+    expect(after.environment).toBeUndefined();
+    expect(after.owner).toBeUndefined();
+  });
+
+  it('limits hold under a burst: parallel scans and parallel tokens of one name get no more than one through', async () => {
+    const scans = await Promise.all(Array.from({ length: 12 }, () => call('mallory', 'POST', '/scans', { targets: [`127.0.0.2:${silentPort}`] })));
+    expect(scans.filter((r) => r.status === 202).length).toBeLessThanOrEqual(1);
+    expect(scans.filter((r) => r.status !== 202).every((r) => r.status === 429)).toBe(true);
+    const tokens = await Promise.all(Array.from({ length: 6 }, (_, i) => call('admin', 'POST', '/tokens', { name: 'twin', role: 'viewer', eventSources: Array.from({ length: 10 }, (_, j) => `com.example.twin${i}-${j}`) })));
+    expect(tokens.filter((r) => r.status === 201)).toHaveLength(1);
+    const sources = await Promise.all(Array.from({ length: 6 }, (_, i) => call('admin', 'POST', '/tokens', { name: `sharer-${i}`, role: 'requester', eventSources: ['com.example.shared'] })));
+    expect(sources.filter((r) => r.status === 201)).toHaveLength(1);
+  });
+
+  it('refuses what once answered 500 to the attack run: keys missing from a nextToken, oversized certificates, prototype names as reasons', async () => {
+    for (const [path, key] of [['/certificates', { gsi1pk: 'CERTS' }], ['/events', { pk: 'AUDIT' }], ['/certificates?owner=x', { gsi4pk: 'OWNER#x', pk: 'CERT#x', sk: 'CERT' }]] as const) {
+      const sep = path.includes('?') ? '&' : '?';
+      const answer = await call('admin', 'GET', `${path}${sep}nextToken=${Buffer.from(JSON.stringify(key)).toString('base64url')}`);
+      expect(answer.status, path).toBe(400);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'certops-big-'));
+    const names = Array.from({ length: 1200 }, (_, i) => `DNS:n${i}.example.com`).join(',');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-subj', '/CN=big.example.com', '-addext', `subjectAltName=${names}`, '-days', '1'], { stdio: 'ignore' });
+    const big = await call('mallory', 'POST', '/imports', { pem: readFileSync(join(dir, 'c.pem'), 'utf8') });
+    expect(big.status).toBe(200);
+    expect(big.body.rejected[0].reason).toMatch(/over the 1000 certops keeps/);
+    const issued = await call('admin', 'POST', '/certificates', { commonName: 'reason.example.com' });
+    const odd = await call('admin', 'POST', `/certificates/${issued.body.certificateId}/revoke`, { reason: 'constructor' });
+    expect(odd.status).toBe(400);
+    expect(odd.body.error.field).toBe('reason');
+  });
+
+  it('a reload command does not see the suite\'s credentials', async () => {
+    const dump = join(home, 'reload-env');
+    expect((await call('admin', 'POST', '/targets', { name: 'env-dump', type: 'filesystem', directory: join(home, 'targets', 'env-dump'), reloadCommand: `env > ${dump}` })).status).toBe(201);
+    const issued = await call('admin', 'POST', '/certificates', { commonName: 'envdump.example.com', targets: ['env-dump'] });
+    expect(issued.status).toBe(201);
+    await eventually(async () => existsSync(dump) && readFileSync(dump, 'utf8').includes('PATH='), 'the reload command to run');
+    expect(readFileSync(dump, 'utf8')).not.toMatch(/AWS_|CERTOPS_/);
+  });
+
+  it('refuses a state folder another user made', async () => {
+    if (process.getuid?.() !== 0) return;
+    const foreign = mkdtempSync(join(tmpdir(), 'certops-foreign-'));
+    chownSync(foreign, 65534, 65534);
+    await expect(startStack(foreign)).rejects.toThrow(/belongs to user 65534/);
   });
 });
 

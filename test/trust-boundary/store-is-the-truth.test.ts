@@ -37,7 +37,8 @@ describe('events notify, the store is the truth', () => {
     rt = runtime(process.env);
     await rt.authority('local');
     handlers = { deployment: await import('../../services/deployment/handler.ts'), inventory: await import('../../services/inventory/handler.ts') };
-    await rt.targets.put({ name: 'victim', type: 'filesystem', directory: victim, registeredBy: 'admin' });
+    // Requesters may deploy there: what stops a CA key must be the store and the vault, not the target's access rules.
+    await rt.targets.put({ name: 'victim', type: 'filesystem', directory: victim, registeredBy: 'admin', registeredByRole: 'admin', allowed: { roles: ['requester'] } });
   });
   afterAll(() => db.close());
 
@@ -106,7 +107,7 @@ describe('events notify, the store is the truth', () => {
 
   it('runs a reload command only for a target an admin registered', async () => {
     const marker = join(home, 'reloaded');
-    await rt.targets.put({ name: 'legacy', type: 'filesystem', directory: join(home, 'targets', 'legacy'), reloadCommand: `touch ${marker}` });
+    await rt.targets.put({ name: 'legacy', type: 'filesystem', directory: join(home, 'targets', 'legacy'), reloadCommand: `touch ${marker}`, allowed: { roles: ['requester'] } });
     const cert = await issue('legacy.example.com');
     await rt.certificates.update(cert.id, { targets: ['legacy'] });
     await expect(handlers.deployment.events(asEvent('certops.issuance', 'certificate.issued', { certificateId: cert.id, eventId: 'legacy-1' }) as never, context as never)).rejects.toThrow(/no admin registered/);
