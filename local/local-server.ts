@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CertopsError } from '../shared/errors.ts';
+import { CertopsError, ValidationError } from '../shared/errors.ts';
 import { apiGatewayEvent, routeMatcher } from './api-gateway-event.ts';
 import type { Definition } from './serverless-definition.ts';
 
@@ -44,6 +44,15 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
+/** The request-target as a URL; one no URL parser takes (`//[`) is the caller's mistake. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://local');
+  } catch {
+    throw new ValidationError('the request-target is not a path', 'path');
+  }
+}
+
 /** The front door: the httpApi routes of serverless.yml, plus the EventBridge and Step Functions APIs the SDK calls, on loopback. */
 export function startLocalServer<Principal>(options: ServerOptions<Principal>, port: number, host = '127.0.0.1'): Promise<Server> {
   const match = routeMatcher(options.definition.routes);
@@ -61,7 +70,7 @@ export function startLocalServer<Principal>(options: ServerOptions<Principal>, p
       if (!body) return send(res, 413, errorBody('payload_too_large', `the body is over ${MAX_BODY} bytes`, 'body'));
       const target = req.headers['x-amz-target'];
       if (req.method === 'POST' && typeof target === 'string') return await awsOperation(options, req, target, body, res);
-      const url = new URL(req.url ?? '/', 'http://local');
+      const url = requestUrl(req.url);
       const route = match(req.method ?? 'GET', url.pathname);
       if (!route) return send(res, 404, errorBody('not_found', `no route ${req.method} ${url.pathname.slice(0, 200)}`));
       const result = (await options.invoke(route.fn, apiGatewayEvent(req, url, route, body))) as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };

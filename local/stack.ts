@@ -1,5 +1,4 @@
 import './polyfills.ts';
-import { chmod, mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
@@ -7,6 +6,7 @@ import { runtime, type Runtime } from '../adapters/runtime.ts';
 import { openTable, putIfAbsent, tableClientConfig } from '../adapters/dynamodb/table.ts';
 import { logger } from '../adapters/logger.ts';
 import { ensureAdminToken } from './admin-token.ts';
+import { privateHome } from './private-home.ts';
 import { recordConfiguration } from '../services/inventory/config-changes.ts';
 import { parseJsonObject, requiredString } from '../shared/input.ts';
 import { ForbiddenError } from '../shared/errors.ts';
@@ -58,14 +58,8 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   delete process.env.AWS_SESSION_TOKEN;
   // A fault that escapes a consumer is logged, never the end of the suite: other work goes on.
   process.on('unhandledRejection', (err) => logger.error('unhandled rejection', { error: (err as Error)?.message, stack: (err as Error)?.stack }));
-  const home = resolve(env.CERTOPS_HOME ?? '.certops');
+  const home = await privateHome(resolve(env.CERTOPS_HOME ?? '.certops'));
   const tokenFile = join(home, 'admin.token');
-  await mkdir(home, { recursive: true, mode: 0o700 });
-  // The master key, the admin token and the table's socket live here: the folder must be ours
-  // (another user who made it could swap its contents), and no one else may enter it.
-  const owner = (await stat(home)).uid;
-  if (owner !== process.getuid?.()) throw new Error(`${home} belongs to user ${owner}, not to the user certops runs as (${process.getuid?.()}): choose a CERTOPS_HOME of your own`);
-  await chmod(home, 0o700);
   const tableName = `certops-${STAGE}`;
   const dynamo = await startDynalite(home, join(home, 'dynamodb'));
   await ensureTable(dynamo.endpoint, tableName);

@@ -51,7 +51,12 @@ export async function verifySuiteSignature(req: IncomingMessage, body: Buffer, c
     if (value === undefined) throw new ForbiddenError(`the signed header ${name} is missing`, 'Authorization');
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const url = new URL(req.url ?? '/', 'http://local');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://local');
+  } catch {
+    throw new ForbiddenError('the signed request-target is not a path', 'path');
+  }
   const request = new HttpRequest({ method: req.method, protocol: 'http:', hostname: 'local', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });
   const signer = new SignatureV4({ credentials, region, service, sha256: Hash.bind(null, 'sha256') });
   const expected = (await signer.sign(request, { signingDate: date, signableHeaders: new Set(signed) })).headers.authorization?.match(/Signature=([0-9a-f]{64})$/)?.[1] ?? '';

@@ -3,11 +3,15 @@ import { ValidationError } from './errors.ts';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
-/** A DNS name (optionally a wildcard) or an IP address, lower-cased; anything else is refused naming `field`. */
+/**
+ * A DNS name (optionally a wildcard) or an IP address, lower-cased, IPv6 in its one canonical
+ * text (RFC 5952: fd00:0::1 and fd00::1 are one address); anything else is refused naming `field`.
+ */
 export function normaliseName(raw: string, field: string): string {
   const name = raw.trim().toLowerCase().replace(/\.$/, '');
   // A zone id (fe80::1%eth0) names an interface of one host: it has no place in a certificate.
-  if (isIP(name) && !name.includes('%')) return name;
+  if (isIP(name) === 4) return name;
+  if (isIP(name) === 6 && !name.includes('%')) return new URL(`http://[${name}]`).hostname.slice(1, -1);
   const labels = name.split('.');
   const ok = name.length <= 253 && labels.every((l, i) => LABEL.test(l) || (i === 0 && l === '*' && labels.length > 2));
   if (!ok) throw new ValidationError(`${field}: ${JSON.stringify(raw)} is not a DNS name or IP address`, field);

@@ -41,7 +41,8 @@ export function ownershipOf(rules: OwnershipRule[], names: string[], address?: s
  * The environment and owner a request is judged under: what it names, else what the ownership
  * rules say of its names, else the default environment. Naming an environment other than the one
  * the rules give its names is refused (a request must not pick a weaker policy rule by naming
- * one), and so are names the rules place in different environments. ValidationError names the field.
+ * one), and so are names the rules place in different environments, and an owner other than the
+ * one the rules give. ValidationError names the field.
  */
 export function resolveOwnership(rules: OwnershipRule[], names: string[], requested: { environment?: string; owner?: string }, defaultEnvironment?: string): { environment?: string; owner?: string } {
   const placed = names.map((n) => ({ name: n, ...ownershipOf(rules, [n], isIP(n) ? n : undefined) }));
@@ -57,8 +58,12 @@ export function resolveOwnership(rules: OwnershipRule[], names: string[], reques
     const name = placed.find((p) => p.environment === mapped)!.name;
     throw new ValidationError(`environment: ${name} belongs to ${mapped} (inventory.ownership), not ${requested.environment}`, 'environment');
   }
+  const mappedOwner = placed.find((p) => p.owner)?.owner;
+  if (mappedOwner && requested.owner && requested.owner !== mappedOwner) {
+    throw new ValidationError(`owner: ${placed.find((p) => p.owner)!.name} belongs to ${mappedOwner} (inventory.ownership), not ${requested.owner}`, 'owner');
+  }
   return {
     environment: requested.environment ?? mapped ?? defaultEnvironment,
-    owner: requested.owner ?? placed.find((p) => p.owner)?.owner,
+    owner: requested.owner ?? mappedOwner,
   };
 }

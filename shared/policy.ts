@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { ValidationError } from './errors.ts';
 import { covers, isUnder, normaliseName } from './names.ts';
 import { KEY_ALGORITHMS } from './x509/keys.ts';
@@ -54,7 +54,11 @@ const DEFAULT_RULE: PolicyRule = {
 
 export const DEFAULT_POLICY: Policy = { rules: [DEFAULT_RULE], approvalTimeoutHours: 72 };
 
-const PRIVATE = /^(10\.|127\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)|^::1$|^f[cd]/i;
+/** Private (RFC 1918, RFC 4193) and loopback addresses, matched by their bits, not their text. */
+const PRIVATE = new BlockList();
+for (const [net, bits] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['127.0.0.0', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['fc00::', 7], ['::1', 128]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+const isPrivate = (ip: string) => PRIVATE.check(ip, isIP(ip) === 4 ? 'ipv4' : 'ipv6');
 
 /** The rule that decides requests of this environment and profile: the first that matches, in configured order. */
 export function ruleFor(policy: Policy, environment: string | undefined, profile: PolicyRequest['profile']): PolicyRule | undefined {
@@ -73,7 +77,7 @@ export function evaluatePolicy(policy: Policy, req: PolicyRequest): Verdict {
     if (rule.deniedNames.some((d) => (d.startsWith('.') ? isUnder(bare, d.slice(1)) || covers(name, d.slice(1)) : d === name || covers(name, d)))) hard.push(`${name} is a denied name`);
     else if (isIP(name)) {
       if (rule.allowIpAddresses === false) soft.push(`${name}: IP addresses are not allowed`);
-      else if (rule.allowIpAddresses === 'private' && !PRIVATE.test(name)) soft.push(`${name} is not a private or loopback address`);
+      else if (rule.allowIpAddresses === 'private' && !isPrivate(name)) soft.push(`${name} is not a private or loopback address`);
     } else {
       if (name.startsWith('*.') && !rule.allowWildcards) soft.push(`${name}: wildcards are not allowed`);
       if (!rule.allowedDomains.some((d) => isUnder(bare, d))) soft.push(`${name} is outside the allowed domains (${rule.allowedDomains.join(', ')})`);
@@ -138,7 +142,7 @@ export function parsePolicy(value: unknown, at: (field: string) => string): Poli
       environment: typeof r.environment === 'string' ? r.environment : undefined,
       profile: r.profile as PolicyRule['profile'],
       allowedDomains: domains,
-      deniedNames: strings('deniedNames', []).map((d) => d.toLowerCase()),
+      deniedNames: strings('deniedNames', []).map((d) => (isIP(d) ? normaliseName(d, field('deniedNames')) : d.toLowerCase())),
       allowWildcards: bool('allowWildcards', false),
       allowIpAddresses: (r.allowIpAddresses as PolicyRule['allowIpAddresses']) ?? false,
       maxNames: int('maxNames', 100),

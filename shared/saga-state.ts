@@ -6,6 +6,8 @@ export interface SagaState {
   certificateId: string;
   executionName: string;
   trigger: 'sweep' | 'manual';
+  /** Who asked for a manual renewal. */
+  requestedBy?: string;
   renewed?: { newCertificateId: string; targets: string[] };
   /** Set by a Catch: what failed, and (by the Pass state after it) in which step. */
   error?: { Error?: string; Cause?: string };

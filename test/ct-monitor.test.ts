@@ -186,6 +186,16 @@ describe('the CT monitor verifies before it alerts', () => {
     });
   });
 
+  it('does not take an imported copy of a certificate for one certops issued: importing it does not hide it from CT', async () => {
+    await withLog(async (fresh) => {
+      const rogue = await entry('rogue.shop.example.com');
+      await certificates.create({ ...certificateRecord(rogue.der), certificatePem: rogue.pem, chainPem: '', status: 'discovered', source: 'import', targets: [], createdAt: new Date().toISOString() } as StoredCertificate);
+      fresh.append(x509Leaf(rogue.der, 1));
+      await watchFrom(fresh);
+      expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ observed: 0, unauthorized: 1 });
+    });
+  });
+
   it('counts a malformed certificate on a watched name and goes on; findings carry serial and validity', async () => {
     await withLog(async (fresh) => {
       const broken = Buffer.from((await entry('broken.shop.example.com')).der);

@@ -45,7 +45,14 @@ export const api = apiHandler({
     async run(req) {
       const domains = stringList(asObject(req.body), 'domains', 10_000);
       domains.forEach((d) => parseWatchEntry(d));
-      await rt().ct.putWatchlist([...new Set(domains.map((d) => d.toLowerCase()))]);
+      const before = await rt().ct.getWatchlist();
+      const after = [...new Set(domains.map((d) => d.toLowerCase()))];
+      await rt().ct.putWatchlist(after);
+      const added = after.filter((d) => !before.includes(d));
+      const removed = before.filter((d) => !after.includes(d));
+      if (added.length || removed.length) {
+        await rt().publisher.publish([newEvent('ct.watchlist_changed', { changedBy: req.caller.name, added, removed, domains: after.length }, { now: () => rt().clock.now(), newId: rt().newId })]);
+      }
       return { status: 200, body: { domains: await rt().ct.getWatchlist() } };
     },
   },
@@ -94,7 +101,8 @@ export const api = apiHandler({
       const state: CtLogState = start === 'now'
         ? { logUrl: url, kind, key, position, treeSize: position, rootHash: sth.rootHash.toString('base64'), updatedAt: rt().clock.now().toISOString() }
         : { logUrl: url, kind, key, position, treeSize: position, updatedAt: rt().clock.now().toISOString() };
-      await rt().ct.saveLog(state, undefined);
+      if (!(await rt().ct.saveLog(state, undefined))) return { status: 200, body: (await rt().ct.getLog(url))! };
+      await rt().publisher.publish([newEvent('ct.log_added', { logUrl: url, kind, addedBy: req.caller.name, position, treeSize: sth.treeSize }, { now: () => rt().clock.now(), newId: () => `ct:log-added:${url}` })]);
       return { status: 201, body: state };
     },
   },

@@ -241,15 +241,14 @@ async function observation(logUrl: string, index: number, entry: LogEntry, watch
 }
 
 /**
- * The inventory's certificate this entry is: by TBS identity (the certificate itself, with any SCTs,
- * or its precertificate); or by issuer and serial when certops issued that certificate itself, from
- * one of its configured CAs (which never reuse a serial).
+ * The certificate certops issued that this entry is: by TBS identity (the certificate itself, with
+ * any SCTs, or its precertificate), or by issuer and serial (its CAs never reuse a serial). Only
+ * what certops issued counts: a certificate that was merely imported or scanned (anyone with a
+ * requester token can import one) is not known until an approver authorizes its finding.
  */
 async function knownCertificateId(tbsId: string, issuer: string, serialNumber: string, certificates: CertificateStore): Promise<string | undefined> {
-  const byTbs = await certificates.idByTbsIdentity(tbsId);
-  if (byTbs) return byTbs;
-  const bySerial = await certificates.idByIssuerSerial(issuer, serialNumber);
-  return bySerial && (await certificates.get(bySerial))?.source === 'issued' ? bySerial : undefined;
+  const issued = async (id: string | undefined) => (id && (await certificates.get(id))?.source === 'issued' ? id : undefined);
+  return (await issued(await certificates.idByTbsIdentity(tbsId))) ?? issued(await certificates.idByIssuerSerial(issuer, serialNumber));
 }
 
 /** The issuing certificate's fingerprint, where the log names one and serves a certificate that hashes to it. */

@@ -11,6 +11,7 @@ import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts
 import { parseTarget } from './target-input.ts';
 import { registerTarget } from './register-target.ts';
 import { targetsFor } from '../../shared/deployment-rules.ts';
+import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import { targetRefusal } from '../../shared/target-access.ts';
 import { logger } from '../../adapters/logger.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
@@ -43,6 +44,7 @@ export const api = apiHandler({
       for (const name of names) if (!(await rt().targets.get(name))) throw new ValidationError(`target ${name} is not registered`, 'targets');
       const targets = [...new Set([...cert.targets, ...names])];
       await rt().certificates.update(cert.id, { targets });
+      await rt().publisher.publish([newEvent('certificate.targets_attached', { ...certificateFields(cert), attachedBy: req.caller.name, targets, added: names.filter((n) => !cert.targets.includes(n)) }, { now: () => rt().clock.now(), newId: rt().newId, correlationId: cert.id })]);
       try {
         const deployments = await deployAndVerify(cert.id, names, `attach-${rt().newId()}`);
         return { status: 200, body: { certificateId: cert.id, targets, deployments } };

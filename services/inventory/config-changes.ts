@@ -16,6 +16,8 @@ export async function recordConfiguration(document: Record<string, unknown>, cha
   const changed = changedPaths(previous?.document ?? {}, document);
   const now = deps.clock.now();
   if (!(await deps.configurations.record({ hash, document, changedBy, changedAt: now.toISOString() }, previous?.hash))) return [];
-  await deps.publisher.publish([newEvent('config.changed', { hash, ...(previous ? { previousHash: previous.hash } : {}), changed, changedBy, location }, { now: () => now, newId: () => `config:${hash}` })]);
+  // One id per change (from what to what, when): going back to an earlier configuration is a change too.
+  const id = `config:${previous?.hash ?? 'none'}:${hash}:${now.toISOString()}`;
+  await deps.publisher.publish([newEvent('config.changed', { hash, ...(previous ? { previousHash: previous.hash } : {}), changed, changedBy, location }, { now: () => now, newId: () => id })]);
   return changed;
 }

@@ -26,9 +26,21 @@ export async function requestScan(body: unknown, caller: { name: string; role: R
   const requestedBy = caller.name;
   const obj = asObject(body);
   const ports = obj.ports ?? [443];
-  const endpoints = expandTargets(obj.targets, ports);
   const scanId = `scan-${deps.newId()}`;
-  const slot = caller.role === 'admin' ? undefined : await takeScanSlot(endpoints, requestedBy, scanId, deps);
+  let endpoints: ScanEndpoint[];
+  let slot: string | undefined;
+  if (caller.role === 'admin') endpoints = expandTargets(obj.targets, ports);
+  else {
+    // A caller below admin may not make the suite expand more than its limit allows: the first
+    // endpoints past it are checked against the ranges and ports (403), else it is a 429.
+    const retryAfter = await retryAfterSeconds(requestedBy, deps);
+    endpoints = expandTargets(obj.targets, ports, 'targets', deps.scanLimits.maxAddresses, (max, first) => {
+      checkScanTargets(first.slice(0, max), deps.scanLimits, retryAfter);
+      return new TooManyRequestsError(`targets: more than ${max} endpoints in one scan (inventory.scanLimits.maxAddresses); split it, or ask an admin`, 'targets', retryAfter);
+    });
+    checkScanTargets(endpoints, deps.scanLimits, retryAfter);
+    slot = await takeScanSlot(requestedBy, scanId, retryAfter, deps);
+  }
   const legacyProtocols = obj.legacyProtocols === undefined ? true : optionalBoolean(obj, 'legacyProtocols');
   const scan: Scan = {
     scanId,
@@ -47,19 +59,23 @@ export async function requestScan(body: unknown, caller: { name: string; role: R
   return scan;
 }
 
-/**
- * For a caller below admin: checks the targets against the scan limits, then takes one of the
- * caller's scan slots (a lock held for the scan's longest run, released when it ends). No slot
- * free: 429, with the time until the first running scan must have ended.
- */
-async function takeScanSlot(endpoints: ScanEndpoint[], requestedBy: string, scanId: string, deps: RequestScanDeps): Promise<string> {
+/** Seconds until the caller's first running scan must have ended (a minute when none runs). */
+async function retryAfterSeconds(requestedBy: string, deps: RequestScanDeps): Promise<number> {
   const now = deps.clock.now();
   const running = await deps.scans.runningBy(requestedBy, new Date(now.getTime() - deps.totalTimeMs));
   const firstEnd = Math.min(...running.map((s) => Date.parse(s.startedAt) + deps.totalTimeMs), now.getTime() + 60_000);
-  const retryAfter = Math.max(1, Math.ceil((firstEnd - now.getTime()) / 1000));
-  checkScanTargets(endpoints, deps.scanLimits, retryAfter);
+  return Math.max(1, Math.ceil((firstEnd - now.getTime()) / 1000));
+}
+
+/**
+ * One of the caller's scan slots (a lock held for the scan's longest run, released when it ends),
+ * or a 429 when all are taken: conditional writes, so a burst gets no more through than one
+ * request at a time would.
+ */
+async function takeScanSlot(requestedBy: string, scanId: string, retryAfter: number, deps: RequestScanDeps): Promise<string> {
+  const until = new Date(deps.clock.now().getTime() + deps.totalTimeMs);
   for (const slot of scanSlots(requestedBy, deps.scanLimits)) {
-    if (await deps.locks.acquire(slot, scanId, new Date(now.getTime() + deps.totalTimeMs))) return slot;
+    if (await deps.locks.acquire(slot, scanId, until)) return slot;
   }
   throw new TooManyRequestsError(`your scans running now are as many as inventory.scanLimits.maxConcurrentScans (${deps.scanLimits.maxConcurrentScans}); try again when one has finished`, 'targets', retryAfter);
 }

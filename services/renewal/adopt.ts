@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
-import type { CertificateAuthority, CertificateStore, RequestStore, TargetStore } from '../../shared/ports.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, RequestStore, TargetStore } from '../../shared/ports.ts';
+import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
 import { renewalSignature } from './saga-steps.ts';
 import { ValidationError } from '../../shared/errors.ts';
@@ -11,7 +12,7 @@ import { ValidationError } from '../../shared/errors.ts';
  * pass the policy gate now (PolicyError, 403, with the reasons). Adopting it again with the same
  * choices changes nothing.
  */
-export async function adopt(id: string, body: unknown, deps: SigningConfig & { certificates: CertificateStore; targets: TargetStore; requests: Pick<RequestStore, 'get'>; authority(name: string): Promise<CertificateAuthority> }) {
+export async function adopt(id: string, body: unknown, adoptedBy: string, deps: SigningConfig & { clock: Clock; publisher: EventPublisher; certificates: CertificateStore; targets: TargetStore; requests: Pick<RequestStore, 'get'>; authority(name: string): Promise<CertificateAuthority> }) {
   const obj = asObject(body);
   const issuer = requiredString(obj, 'issuer', 64);
   const targets = stringList(obj, 'targets');
@@ -23,5 +24,6 @@ export async function adopt(id: string, body: unknown, deps: SigningConfig & { c
   await checkSignature(deps, renewalSignature(cert, deps), deps.requests);
   const merged = [...new Set([...cert.targets, ...targets])];
   await deps.certificates.update(id, { status: 'active', issuerBackend: issuer, targets: merged });
+  await deps.publisher.publish([newEvent('certificate.adopted', { ...certificateFields(cert), adoptedBy, issuerBackend: issuer, targets: merged }, { now: () => deps.clock.now(), newId: () => `adopted:${id}:${issuer}:${merged.join(',')}`, correlationId: id })]);
   return { certificateId: id, status: 'active', issuer, targets: merged };
 }

@@ -37,7 +37,7 @@ export const api = apiHandler({
         throw new ConflictError(`a renewal or deployment of ${cert.id} is under way (${await rt().locks.holder(lock)}); try again when it has finished`, 'id');
       }
       try {
-        await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual' });
+        await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual', requestedBy: req.caller.name });
       } catch (err) {
         await rt().locks.release(lock, name);
         throw err;
@@ -47,7 +47,7 @@ export const api = apiHandler({
   },
   'POST /certificates/{id}/adopt': {
     role: 'admin',
-    run: async (req) => ({ status: 200, body: await adopt(req.params.id, req.body, rt()) }),
+    run: async (req) => ({ status: 200, body: await adopt(req.params.id, req.body, req.caller.name, rt()) }),
   },
 }, rt);
 

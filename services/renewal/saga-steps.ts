@@ -2,7 +2,8 @@ import { NotFoundError, PolicyError, StepError } from '../../shared/errors.ts';
 import { certificateFields, newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { DetailType } from '../../shared/events/catalog.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
-import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore, RequestStore } from '../../shared/ports.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore, RequestStore, TargetStore } from '../../shared/ports.ts';
+import { targetRefusal } from '../../shared/target-access.ts';
 import { allowedValidityDays, checkSignature, type SignatureRequest, type SigningConfig } from '../../shared/signing-policy.ts';
 import { ruleFor } from '../../shared/policy.ts';
 import { resolveOwnership } from '../../shared/ownership.ts';
@@ -16,8 +17,9 @@ export interface RenewalDeps extends SigningConfig {
   /** Counts a failed renewal for the alarms (CloudWatch on AWS). */
   countFailure?(certificateId: string): void;
   clock: Clock;
-  /** Where the approval of the lineage's first request is read, for names outside policy. */
+  /** Where the approval of the lineage's first request is read, for names outside policy, and who asked for it. */
   requests: Pick<RequestStore, 'get'>;
+  targets: Pick<TargetStore, 'get'>;
   certificates: CertificateStore;
   locks: LockStore;
   publisher: EventPublisher;
@@ -82,15 +84,37 @@ export async function lock(state: SagaState, deps: RenewalDeps) {
   }
   if (!(await deps.locks.acquire(certificateLock(cert.id), state.executionName, new Date(deps.clock.now().getTime() + CERTIFICATE_LOCK_MS)))) throw new RenewalLocked(cert.id);
   await deps.certificates.addHistory(cert.id, { kind: 'renewal', attempt: state.executionName, outcome: 'started', at: deps.clock.now().toISOString() });
-  await deps.publisher.publish([sagaEvent(state, 'renewal.started', { ...certificateFields(cert), executionName: state.executionName, trigger: state.trigger }, deps)]);
+  await deps.publisher.publish([sagaEvent(state, 'renewal.started', { ...certificateFields(cert), executionName: state.executionName, trigger: state.trigger, ...(state.requestedBy ? { requestedBy: state.requestedBy } : {}) }, deps)]);
   return { holder: state.executionName };
+}
+
+/**
+ * The old certificate's targets that its requester may still deploy to (a target's access rules may
+ * have changed since): the successor goes to those only; the others keep the old one, which the
+ * history says.
+ */
+async function permittedTargets(old: StoredCertificate, state: SagaState, deps: RenewalDeps): Promise<string[]> {
+  const request = old.requestId ? await deps.requests.get(old.requestId) : undefined;
+  const requester = request ? { name: request.requestedBy, role: request.requestedByRole ?? ('viewer' as const) } : { name: '', role: 'admin' as const };
+  const permitted: string[] = [];
+  for (const name of old.targets) {
+    const target = await deps.targets.get(name);
+    const refusal = target && targetRefusal(target, requester, old.environment);
+    if (!refusal) {
+      permitted.push(name);
+      continue;
+    }
+    await deps.certificates.addHistory(old.id, { kind: 'deployment', attempt: state.executionName, target: name, outcome: 'failed', at: deps.clock.now().toISOString(), detail: `renew: ${refusal}; the successor is not deployed there` });
+  }
+  return permitted;
 }
 
 /** Issues the successor: same names and profile, a new key, the same CA. A retry returns the successor already made. */
 export async function renew(state: SagaState, deps: RenewalDeps) {
   const old = await load(state.certificateId, deps, 'renew');
   if (old.pendingRenewal?.executionName === state.executionName) {
-    return { newCertificateId: old.pendingRenewal.newCertificateId, targets: old.targets };
+    const made = await load(old.pendingRenewal.newCertificateId, deps, 'renew');
+    return { newCertificateId: made.id, targets: made.targets };
   }
   const wanted = renewalSignature(old, deps);
   const { csrPem, spkiDer, keyType, keyPem } = await newKeyAndCsr(wanted.keyAlgorithm, wanted.commonName, wanted.names);
@@ -102,8 +126,9 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
     throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
   }
   if ('pending' in issued) throw new StepError('renew', `${old.issuerBackend} validates domains before issuing; ACM renews its public certificates itself`);
+  const targets = await permittedTargets(old, state, deps);
   const successor = issuedCertificate(issued, {
-    issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets: old.targets, environment: old.environment, owner: old.owner,
+    issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets, environment: old.environment, owner: old.owner,
     requestId: old.requestId, renewalOf: old.id, managedKey: true,
   }, deps.clock.now());
   await (await deps.keyVault()).put(successor.keyRef!, keyPem);
@@ -111,10 +136,10 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   await deps.certificates.update(old.id, { pendingRenewal: { executionName: state.executionName, newCertificateId: successor.id } });
   await deps.publisher.publish([sagaEvent(state, 'certificate.issued', {
     ...certificateFields(successor), requestId: state.executionName, commonName: wanted.commonName, subjectAlternativeNames: successor.subjectAlternativeNames,
-    environment: old.environment, owner: old.owner, issuerBackend: successor.issuerBackend, profile: successor.profile, targets: old.targets,
+    environment: old.environment, owner: old.owner, issuerBackend: successor.issuerBackend, profile: successor.profile, targets,
     renewalOf: old.id, certificatePem: issued.certificatePem, chainPem: issued.chainPem,
   }, deps)]);
-  return { newCertificateId: successor.id, targets: old.targets };
+  return { newCertificateId: successor.id, targets };
 }
 
 /**

@@ -26,6 +26,10 @@ export const EVENT_SOURCES = {
   'token.revoked': 'certops.inventory',
   'config.changed': 'certops.inventory',
   'target.registered': 'certops.deployment',
+  'certificate.targets_attached': 'certops.deployment',
+  'certificate.adopted': 'certops.renewal',
+  'ct.watchlist_changed': 'certops.ct-monitor',
+  'ct.log_added': 'certops.ct-monitor',
 } as const;
 
 /** What an outside system may put on the bus: everything else is certops' own (CONTRACT.md). */

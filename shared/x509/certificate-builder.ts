@@ -33,7 +33,8 @@ export function keyIdentifier(spkiDer: Uint8Array): Buffer {
   return createHash('sha1').update(spkiDer.subarray(key.start + 1, key.end)).digest();
 }
 
-function generalName(name: string): Buffer {
+/** A subjectAltName entry (RFC 5280 4.2.1.6): iPAddress for IPv4 and IPv6 (as 4 or 16 bytes), dNSName otherwise. */
+export function generalName(name: string): Buffer {
   if (isIP(name) === 4) return tlv(0x87, Buffer.from(name.split('.').map(Number)));
   if (isIP(name) === 6) {
     const hex = new URL(`http://[${name}]/`).hostname.slice(1, -1);

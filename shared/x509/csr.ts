@@ -1,6 +1,6 @@
 import { verify } from 'node:crypto';
 import { publicKeyObject } from './public-key-object.ts';
-import { ValidationError } from '../errors.ts';
+import { CertopsError, ValidationError } from '../errors.ts';
 import { children, derError, expectTlv, oidString, readTlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
 import { readExtensionList } from './extensions.ts';
@@ -36,6 +36,16 @@ function pemOrDer(input: string | Uint8Array, field: string): Uint8Array {
  * on the libuv thread pool; any fault is a ValidationError on `field`.
  */
 export async function readCsr(input: string | Uint8Array, field = 'csr'): Promise<CsrContents> {
+  try {
+    return await readCsrStrictly(input, field);
+  } catch (err) {
+    // Whatever else a hostile request makes fail (a key off its curve, an odd attribute) is the request's fault.
+    if (err instanceof CertopsError) throw err;
+    throw new ValidationError(`${field} cannot be read: ${(err as Error).message}`, field);
+  }
+}
+
+async function readCsrStrictly(input: string | Uint8Array, field: string): Promise<CsrContents> {
   const der = pemOrDer(input, field);
   if (der[0] !== 0x30) throw derError(field, 'is not a DER SEQUENCE');
   const outer = readTlv(der, 0, field);

@@ -113,13 +113,18 @@ export function stringValue(buf: Uint8Array, tlv: Tlv, field: string): string {
     case 0x1a: // VisibleString
     case 0x14: // TeletexString, read as Latin-1 as most software does
       return Buffer.from(bytes).toString('latin1');
-    case 0x1e: { // BMPString, UTF-16 big-endian
+    case 0x1e: { // BMPString, UTF-16 big-endian: two bytes a character
+      if (bytes.length % 2 !== 0) throw derError(field, 'BMPString of an odd number of bytes');
       const swapped = Buffer.from(bytes);
       swapped.swap16();
       return swapped.toString('utf16le');
     }
-    case 0x1c: // UniversalString, UTF-32 big-endian
-      return String.fromCodePoint(...Array.from({ length: bytes.length / 4 }, (_, i) => new DataView(bytes.buffer, bytes.byteOffset + i * 4, 4).getUint32(0)));
+    case 0x1c: { // UniversalString, UTF-32 big-endian: four bytes a code point
+      if (bytes.length % 4 !== 0) throw derError(field, 'UniversalString of a length that is not a multiple of four');
+      const points = Array.from({ length: bytes.length / 4 }, (_, i) => new DataView(bytes.buffer, bytes.byteOffset + i * 4, 4).getUint32(0));
+      if (points.some((p) => p > 0x10ffff || (p >= 0xd800 && p <= 0xdfff))) throw derError(field, 'UniversalString holds a value that is no Unicode code point');
+      return String.fromCodePoint(...points);
+    }
     default:
       return Buffer.from(bytes).toString('hex');
   }

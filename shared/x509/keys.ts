@@ -1,9 +1,9 @@
 import { generateKeyPair as generate, sign, type KeyObject } from 'node:crypto';
-import { isIP } from 'node:net';
 import { ValidationError } from '../errors.ts';
 import { bits, NULL, octets, oid, seq, set, smallInt, tlv, utf8 } from './der-encode.ts';
 import { OID } from './oids.ts';
 import { toPem } from './pem.ts';
+import { generalName } from './certificate-builder.ts';
 
 export const KEY_ALGORITHMS = ['EC_P256', 'EC_P384', 'RSA_2048', 'RSA_3072', 'RSA_4096'] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
@@ -48,10 +48,6 @@ export function spkiOf(key: KeyObject): Buffer {
 /** Signs on the thread pool (so concurrent signatures use every core). */
 export function signAsync(hash: string, data: Uint8Array, key: KeyObject): Promise<Buffer> {
   return new Promise((resolve, reject) => sign(hash, data, key, (err, sig) => (err ? reject(err) : resolve(sig))));
-}
-
-function generalName(name: string): Buffer {
-  return isIP(name) === 4 ? tlv(0x87, Buffer.from(name.split('.').map(Number))) : tlv(0x82, Buffer.from(name, 'latin1'));
 }
 
 /** A PKCS#10 request for `commonName` and `names`, signed with the key (the proof of possession). */

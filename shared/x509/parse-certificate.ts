@@ -1,3 +1,4 @@
+import { CertopsError } from '../errors.ts';
 import { children, derError, integerBytes, oidString, readTlv, smallInteger, timeValue, type Tlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
 import { readExtensions, type Extensions } from './extensions.ts';
@@ -37,6 +38,16 @@ function algorithmKey(buf: Uint8Array, alg: Tlv, field: string): string {
  * what and where, never a partial result. Signatures are not checked here (see chain validation).
  */
 export function parseCertificate(der: Uint8Array, field = 'certificate'): ParsedCertificate {
+  try {
+    return parseStrictly(der, field);
+  } catch (err) {
+    // A certificate is outside input: whatever else it makes fail is a parse error naming `field`.
+    if (err instanceof CertopsError) throw err;
+    throw derError(field, `cannot be read: ${(err as Error).message}`);
+  }
+}
+
+function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
   if (der.length === 0) throw derError(field, 'is empty');
   if (der[0] !== 0x30) throw derError(field, 'does not start with a SEQUENCE (is it PEM or another format?)');
   const cert = readTlv(der, 0, field);

@@ -5,14 +5,23 @@ export interface PemBlock {
   der: Buffer;
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
+const BEGIN = '-----BEGIN ';
+const BLOCK = /^-----BEGIN ([A-Z0-9 ]{1,64})-----([\s\S]*?)-----END \1-----/;
 
-/** Every PEM block in `text`, in order; text around the blocks is ignored. */
+/**
+ * Every PEM block in `text` (RFC 7468), in order; text around the blocks is ignored, and so is a
+ * BEGIN line without its END. Blocks do not nest, so each is looked for only between its BEGIN
+ * and the next one: every part of the text is read once, whatever it holds.
+ */
 export function pemBlocks(text: string): PemBlock[] {
-  return [...text.matchAll(BLOCK)].map((m) => ({
-    label: m[1],
-    der: Buffer.from(m[2].replace(/[^A-Za-z0-9+/=]/g, ''), 'base64'),
-  }));
+  const blocks: PemBlock[] = [];
+  for (let at = text.indexOf(BEGIN); at !== -1; ) {
+    const next = text.indexOf(BEGIN, at + BEGIN.length);
+    const m = BLOCK.exec(text.slice(at, next === -1 ? undefined : next));
+    if (m) blocks.push({ label: m[1], der: Buffer.from(m[2].replace(/[^A-Za-z0-9+/=]/g, ''), 'base64') });
+    at = next;
+  }
+  return blocks;
 }
 
 export function toPem(der: Uint8Array, label = 'CERTIFICATE'): string {

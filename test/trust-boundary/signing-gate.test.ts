@@ -85,7 +85,7 @@ describe('the policy gate', () => {
   it('the CA behind the gate judges the key by the key itself, and signs nothing the gate refuses', async () => {
     const gated = policyGated(ca, () => STRICT, requests);
     const rsa = await newKeyAndCsr('RSA_2048', 'k.payments.example.com', ['k.payments.example.com']);
-    await expect(gated.issue({ ...rsa, keyType: 'EC', commonName: 'k.payments.example.com', subjectAlternativeNames: ['k.payments.example.com'], validityDays: 30, profile: 'tls-server', owner: 'o' }))
+    await expect(gated.issue({ ...rsa, keyType: 'EC', commonName: 'k.payments.example.com', subjectAlternativeNames: ['k.payments.example.com'], validityDays: 30, profile: 'tls-server', owner: 'team-payments' }))
       .rejects.toThrow(/key RSA_2048 is not allowed/);
     const ec = await newKeyAndCsr('EC_P256', 'login.bank.com', ['login.bank.com', '8.8.8.8']);
     await expect(gated.issue({ ...ec, commonName: 'login.bank.com', subjectAlternativeNames: ['login.bank.com', '8.8.8.8'], validityDays: 36500, profile: 'tls-server' })).rejects.toMatchObject({ status: 403 });
@@ -108,7 +108,7 @@ describe('the policy gate', () => {
 
   describe('renewal', () => {
     const deps = () => ({
-      ...STRICT, clock: { now: () => new Date() }, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requests,
+      ...STRICT, clock: { now: () => new Date() }, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requests, targets: { get: async () => undefined },
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
       keyVault: async () => FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-vault-'))),
       authority: async () => policyGated(ca, () => STRICT, requests),

@@ -123,12 +123,20 @@ describe('tokens and admin acts', () => {
       return found.length >= 2 && found;
     }, 'the second config.changed');
     expect(changes[1].detail).toMatchObject({ changed: ['policy', 'tokens.defaultDays'], previousHash: changes[0].detail.hash });
-    // A restart with the same file records nothing new.
+    // A restart with the same file records nothing new; going back to the earlier file is a change of its own.
     expect(await stack.stop()).toBe(0);
     stack = await startStack(home);
     expect(stack.firstStart).toBe(false);
     await new Promise((r) => setTimeout(r, 300));
     expect(await audit('config.changed')).toHaveLength(2);
+    expect(await stack.stop()).toBe(0);
+    writeFileSync(join(home, 'config.yaml'), 'tokens:\n  defaultDays: 30\n  maxDays: 60\n');
+    stack = await startStack(home);
+    const back = await eventually(async () => {
+      const found = await audit('config.changed');
+      return found.length >= 3 && found;
+    }, 'the change back');
+    expect(back[2].detail).toMatchObject({ hash: changes[0].detail.hash, previousHash: changes[1].detail.hash });
   });
 
   it('lists and revokes tokens from the CLI', async () => {
