@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../shared/errors.ts';
 import type { DeadLetter } from '../shared/model.ts';
-import type { Clock, DeadLetterStore } from '../shared/ports.ts';
+import type { BusLedger, Clock, DeadLetterStore, PendingDelivery } from '../shared/ports.ts';
 import { matches, type Pattern } from './event-pattern.ts';
 import type { EntryRefusal } from '../shared/events/inbound.ts';
 
@@ -38,6 +38,8 @@ export interface BusOptions {
   rules: Rule[];
   invoke(fn: string, event: EventBridgeEvent): Promise<unknown>;
   deadLetters: DeadLetterStore;
+  /** Where accepted events wait until each rule's target took them (so a restart loses none). */
+  ledger: BusLedger;
   clock: Clock;
   /** Tries per delivery, and the first retry's delay (doubling each time), as a rule target's RetryPolicy. */
   maxAttempts: number;
@@ -52,7 +54,9 @@ const REGION = 'local';
 
 /**
  * The in-process EventBridge bus: PutEvents-compatible, EventBridge's pattern semantics,
- * asynchronous at-least-once delivery with retries and backoff, then a dead-letter record.
+ * asynchronous at-least-once delivery with retries and backoff, then a dead-letter record. Every
+ * accepted event is in the ledger (the table) before PutEvents answers and until each matching
+ * rule's target took it, so a process that dies delivers it at its next start (resume).
  */
 export class LocalBus {
   private readonly inFlight = new Set<Promise<void>>();
@@ -60,12 +64,14 @@ export class LocalBus {
   constructor(private readonly options: BusOptions) {}
 
   /**
-   * Validates and accepts entries like PutEvents; delivery happens after it returns. `refuse`
-   * (for outside callers) says why an entry may not be put: it is failed with that code.
+   * Validates and accepts entries like PutEvents. What it accepts is in the ledger, one delivery
+   * per matching rule, before it answers; delivery happens after. `refuse` (for outside callers)
+   * says why an entry may not be put: it is failed with that code.
    */
-  putEvents(entries: PutEntry[], refuse?: (entry: PutEntry) => EntryRefusal | undefined): { FailedEntryCount: number; Entries: ({ EventId: string } | EntryRefusal)[] } {
+  async putEvents(entries: PutEntry[], refuse?: (entry: PutEntry) => EntryRefusal | undefined): Promise<{ FailedEntryCount: number; Entries: ({ EventId: string } | EntryRefusal)[] }> {
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) throw new ValidationError('Entries must hold 1 to 10 entries', 'Entries');
     let failed = 0;
+    const accepted: EventBridgeEvent[] = [];
     const results = entries.map((entry) => {
       const refusal = entry && typeof entry === 'object' ? refuse?.(entry) : { ErrorCode: 'MalformedDetail', ErrorMessage: 'an entry must be an object' };
       if (refusal) {
@@ -74,14 +80,26 @@ export class LocalBus {
       }
       try {
         const event = this.toEvent(entry);
-        this.dispatch(event);
+        accepted.push(event);
         return { EventId: event.id };
       } catch (err) {
         failed++;
         return { ErrorCode: 'MalformedDetail', ErrorMessage: (err as Error).message };
       }
     });
+    const now = this.options.clock.now().toISOString();
+    const deliveries = accepted.flatMap((event) => this.options.rules.filter((rule) => matches(rule.pattern, event))
+      .map((rule): PendingDelivery => ({ rule: rule.name, eventId: event.id, eventJson: JSON.stringify(event), attempts: 0, nextAttemptAt: now })));
+    await this.options.ledger.accept(deliveries);
+    deliveries.forEach((d) => this.run(d));
     return { FailedEntryCount: failed, Entries: results };
+  }
+
+  /** Takes up every delivery a previous process accepted and did not finish (at least once: consumers are idempotent). */
+  async resume(): Promise<number> {
+    const pending = await this.options.ledger.pending();
+    pending.forEach((d) => this.run(d));
+    return pending.length;
   }
 
   private toEvent(entry: PutEntry): EventBridgeEvent {
@@ -103,31 +121,42 @@ export class LocalBus {
     };
   }
 
-  private dispatch(event: EventBridgeEvent): void {
-    for (const rule of this.options.rules) {
-      if (!matches(rule.pattern, event)) continue;
-      // A delivery never rejects: whatever a consumer or the dead-letter store does, the bus (and the process) stays up.
-      const delivery = this.deliver(rule, event)
-        .catch((err) => this.options.onError?.(rule.name, err))
-        .finally(() => this.inFlight.delete(delivery));
-      this.inFlight.add(delivery);
+  private run(delivery: PendingDelivery): void {
+    // A delivery never rejects: whatever a consumer or a store does, the bus (and the process) stays up.
+    const running = this.deliver(delivery)
+      .catch((err) => this.options.onError?.(delivery.rule, err))
+      .finally(() => this.inFlight.delete(running));
+    this.inFlight.add(running);
+  }
+
+  /**
+   * Tries the rule's target until it takes the event, with backoff, each try counted in the
+   * ledger; after the last, a dead letter. The delivery leaves the ledger only once settled, so a
+   * process that dies on the way delivers it again at its next start.
+   */
+  private async deliver(delivery: PendingDelivery): Promise<void> {
+    const rule = this.options.rules.find((r) => r.name === delivery.rule);
+    // A rule that is gone (serverless.yml changed between two starts) is owed nothing.
+    if (!rule) return this.options.ledger.settle(delivery.eventId, delivery.rule);
+    const event = JSON.parse(delivery.eventJson) as EventBridgeEvent;
+    // As on EventBridge, the producer's PutEvents call returns before any consumer runs.
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(delivery.nextAttemptAt) - this.options.clock.now().getTime())));
+    for (let attempts = delivery.attempts; ; ) {
+      try {
+        await this.options.invoke(rule.fn, event);
+        return await this.options.ledger.settle(delivery.eventId, rule.name);
+      } catch (err) {
+        attempts++;
+        this.options.onError?.(rule.name, err);
+        if (attempts >= this.options.maxAttempts) return this.deadLetter(rule, event, err, attempts);
+        const delay = this.options.retryDelayMs * 2 ** (attempts - 1);
+        await this.options.ledger.reschedule({ ...delivery, attempts, nextAttemptAt: new Date(this.options.clock.now().getTime() + delay).toISOString() });
+        await new Promise((r) => setTimeout(r, delay));
+      }
     }
   }
 
-  private async deliver(rule: Rule, event: EventBridgeEvent, attempts = this.options.maxAttempts): Promise<void> {
-    // As on EventBridge, the producer's PutEvents call returns before any consumer runs.
-    await new Promise((r) => setImmediate(r));
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      try {
-        await this.options.invoke(rule.fn, event);
-        return;
-      } catch (err) {
-        lastError = err;
-        this.options.onError?.(rule.name, err);
-        if (attempt < attempts) await new Promise((r) => setTimeout(r, this.options.retryDelayMs * 2 ** (attempt - 1)));
-      }
-    }
+  private async deadLetter(rule: Rule, event: EventBridgeEvent, lastError: unknown, attempts: number): Promise<void> {
     const letter: DeadLetter = {
       id: `${rule.name}:${event.id}`,
       rule: rule.name,
@@ -139,18 +168,23 @@ export class LocalBus {
     try {
       await this.options.deadLetters.put(letter);
     } catch (err) {
+      // The delivery stays owed: the next start tries it again rather than lose it.
       this.options.onError?.(rule.name, new Error(`the event ${event.id} could not be dead-lettered either: ${(err as Error).message}`));
+      return;
     }
+    await this.options.ledger.settle(event.id, rule.name);
   }
 
-  /** Sends a dead-lettered event to its rule's target again; the letter goes away once it is delivered. */
+  /** Sends a dead-lettered event to its rule's target again: owed in the ledger first, then the letter goes. */
   async replay(letterId: string): Promise<boolean> {
     const letter = (await this.options.deadLetters.list()).find((l) => l.id === letterId);
     const rule = letter && this.options.rules.find((r) => r.name === letter.rule);
     if (!letter || !rule) return false;
     const event = this.toEvent({ Source: letter.event.source, DetailType: letter.event.detailType, Detail: JSON.stringify(letter.event.detail) });
+    const delivery: PendingDelivery = { rule: rule.name, eventId: event.id, eventJson: JSON.stringify(event), attempts: 0, nextAttemptAt: this.options.clock.now().toISOString() };
+    await this.options.ledger.accept([delivery]);
     await this.options.deadLetters.remove(letter.id);
-    await this.deliver(rule, event);
+    await this.deliver(delivery);
     return true;
   }
 

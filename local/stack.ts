@@ -14,6 +14,7 @@ import { inboundRefusal } from '../shared/events/inbound.ts';
 import { awsPrincipal, type AwsPrincipal } from './aws-principal.ts';
 import { newSuiteCredentials } from './suite-signature.ts';
 import { ensureTable, startDynalite } from './embedded-dynamodb.ts';
+import { DynamoBusLedger } from '../adapters/dynamodb/bus-ledger.ts';
 import { eventSchemaValidator } from './event-schemas.ts';
 import { LocalFunctions } from './functions.ts';
 import { LocalBus, type PutEntry } from './local-bus.ts';
@@ -101,18 +102,20 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   });
   const rt = runtime(process.env);
 
+  // The bus's ledger and the saga's executions: the same table, written by the local runtime itself.
+  const executions = openTable(tableName, tableClientConfig(dynamo.endpoint));
   bus = new LocalBus({
     busName: `certops-${STAGE}`,
     rules: definition.rules,
     invoke,
     deadLetters: rt.deadLetters,
+    ledger: new DynamoBusLedger(executions),
     clock: rt.clock,
     maxAttempts: numberFrom(env.CERTOPS_BUS_MAX_ATTEMPTS, 4),
     retryDelayMs: numberFrom(env.CERTOPS_BUS_RETRY_MS, 500),
     onError: (rule, err) => logger.warn('event delivery failed, will retry', { rule, error: (err as Error).message }),
     validate: eventSchemaValidator(),
   });
-  const executions = openTable(tableName, tableClientConfig(dynamo.endpoint));
   saga = new LocalSagaRunner({
     definition: definition.stateMachine.definition,
     taskFunctions: definition.stateMachine.taskFunctions,
@@ -124,6 +127,9 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
 
   await rt.authority('local');
   ready(rt);
+  // What the bus accepted before the last stop (or crash) and did not deliver goes out now.
+  const resumed = await bus.resume();
+  if (resumed) logger.info('resumed deliveries', { count: resumed });
   const firstStart = await ensureAdminToken(tokenFile, rt);
   // The file is what configures the local stack: an edit between two starts is a change on the record.
   await recordConfiguration(rt.suite.document, `file ${rt.config.configFile}`, String(rt.config.configFile), rt);

@@ -120,6 +120,29 @@ export interface LockStore {
   holder(resource: string): Promise<string | undefined>;
 }
 
+/** One event still owed to one rule's target by the local bus. */
+export interface PendingDelivery {
+  rule: string;
+  /** The event as the bus put it (EventBridge's shape), as JSON text. */
+  eventJson: string;
+  eventId: string;
+  /** Tries made so far. */
+  attempts: number;
+  nextAttemptAt: string;
+}
+
+/** The local bus's durable ledger: what it accepted, and what it still owes each rule. */
+export interface BusLedger {
+  /** Records the deliveries an accepted event is owed (one per matching rule); recording them again changes nothing. */
+  accept(deliveries: PendingDelivery[]): Promise<void>;
+  /** Every delivery still owed, oldest first (what a restart resumes). */
+  pending(): Promise<PendingDelivery[]>;
+  /** A try failed: the delivery waits for its next attempt. */
+  reschedule(delivery: PendingDelivery): Promise<void>;
+  /** Delivered, or dead-lettered: nothing more is owed. Settling one already settled changes nothing. */
+  settle(eventId: string, rule: string): Promise<void>;
+}
+
 export interface DeadLetterStore {
   /** Records an event no consumer could take; idempotent per (rule, eventId). */
   put(letter: DeadLetter): Promise<void>;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDeadLetterStore } from '../../adapters/dynamodb/dead-letter-store.ts';
+import { DynamoBusLedger } from '../../adapters/dynamodb/bus-ledger.ts';
 import { LocalBus, type EventBridgeEvent } from '../../local/local-bus.ts';
 import { eventSchemaValidator } from '../../local/event-schemas.ts';
 import { freshTable } from '../support/dynamo.ts';
@@ -7,9 +8,11 @@ import { freshTable } from '../support/dynamo.ts';
 describe('local bus', () => {
   let db: Awaited<ReturnType<typeof freshTable>>;
   let deadLetters: DynamoDeadLetterStore;
+  let ledger: DynamoBusLedger;
   beforeAll(async () => {
     db = await freshTable();
     deadLetters = new DynamoDeadLetterStore(db.table);
+    ledger = new DynamoBusLedger(db.table);
   });
   afterAll(() => db.close());
 
@@ -23,7 +26,7 @@ describe('local bus', () => {
         { name: 'greetings', fn: 'greeter', pattern: { 'detail-type': ['hello'] } },
         { name: 'everything-from-test', fn: 'auditor', pattern: { source: [{ prefix: 'com.example.' }] } },
       ],
-      invoke, deadLetters, clock, maxAttempts, retryDelayMs: 5,
+      invoke, deadLetters, ledger, clock, maxAttempts, retryDelayMs: 5,
       validate: eventSchemaValidator(),
     });
   }
@@ -31,7 +34,7 @@ describe('local bus', () => {
   it('delivers asynchronously to every rule whose pattern matches, in EventBridge event form', async () => {
     const seen: [string, EventBridgeEvent][] = [];
     const b = bus(async (fn, e) => void seen.push([fn, e]));
-    const answer = b.putEvents([entry('hello', { n: 1 }), entry('bye', { n: 2 })]);
+    const answer = await b.putEvents([entry('hello', { n: 1 }), entry('bye', { n: 2 })]);
     expect(answer.FailedEntryCount).toBe(0);
     expect(seen).toHaveLength(0); // nothing is delivered before PutEvents returns
     await b.drain();
@@ -49,7 +52,7 @@ describe('local bus', () => {
       times.push(Date.now());
       if (++calls < 3) throw new Error('not yet');
     });
-    b.putEvents([entry('hello', {})]);
+    await b.putEvents([entry('hello', {})]);
     await b.drain();
     expect(calls).toBe(3);
     expect(times[2] - times[1]).toBeGreaterThanOrEqual(times[1] - times[0]);
@@ -64,7 +67,7 @@ describe('local bus', () => {
       if (!healthy) throw new Error('consumer down');
       delivered.push(e.detail);
     });
-    b.putEvents([entry('hello', { order: 42 })]);
+    await b.putEvents([entry('hello', { order: 42 })]);
     await b.drain();
     const [letter] = (await deadLetters.list()).filter((l) => l.rule === 'greetings');
     expect(letter).toMatchObject({ rule: 'greetings', attempts: 3, error: 'consumer down', event: { detailType: 'hello', detail: { order: 42 } } });
@@ -77,7 +80,7 @@ describe('local bus', () => {
 
   it('refuses malformed entries per entry, like PutEvents, and certops events that break their schema', async () => {
     const b = bus(async () => undefined);
-    const answer = b.putEvents([
+    const answer = await b.putEvents([
       entry('hello', {}),
       { Source: 'com.example.test', DetailType: 'hello', Detail: '{not json' },
       { Source: 'com.example.test', DetailType: 'hello', Detail: '[1,2]' },
@@ -88,7 +91,7 @@ describe('local bus', () => {
     expect(answer.Entries.map((e) => ('ErrorMessage' in e ? e.ErrorMessage : 'ok'))).toEqual([
       'ok', 'Detail is not valid JSON', 'Detail must be a JSON object', 'no event bus someone-elses-bus (this is certops-test)', expect.stringMatching(/renewal\.failed does not match .*step/),
     ]);
-    expect(() => b.putEvents([])).toThrow(/Entries/);
+    await expect(b.putEvents([])).rejects.toThrow(/Entries/);
     await b.drain();
   });
 
@@ -97,7 +100,7 @@ describe('local bus', () => {
     const b = bus(async (fn) => {
       if (fn === 'greeter') throw new Error('consumer down');
     });
-    b.putEvents([entry('hello', hostile)]);
+    await b.putEvents([entry('hello', hostile)]);
     await b.drain();
     const letter = (await deadLetters.list()).find((l) => l.rule === 'greetings' && Object.hasOwn(l.event.detail, 'constructor'));
     expect(letter?.event.detail).toEqual(hostile);
@@ -110,10 +113,25 @@ describe('local bus', () => {
         throw new Error('consumer down');
       },
       deadLetters: { put: async () => { throw new Error('table unreachable'); }, list: async () => [], remove: async () => undefined },
-      clock, maxAttempts: 2, retryDelayMs: 1, onError: (_rule, err) => errors.push((err as Error).message),
+      ledger, clock, maxAttempts: 2, retryDelayMs: 1, onError: (_rule, err) => errors.push((err as Error).message),
     });
-    broken.putEvents([entry('hello', hostile)]);
+    await broken.putEvents([entry('hello', hostile)]);
     await broken.drain();
     expect(errors.at(-1)).toMatch(/could not be dead-lettered either: table unreachable/);
+  });
+
+  it('keeps what it accepted through a crash: a new bus on the same ledger delivers it, and one dead-letter write that failed stays owed', async () => {
+    const rules = [{ name: 'durable', fn: 'keeper', pattern: { 'detail-type': ['kept'] } }];
+    // The first process accepts the events and dies before its consumer takes them (it never answers).
+    const dying = new LocalBus({ busName: 'certops-test', rules, invoke: () => new Promise(() => undefined), deadLetters, ledger, clock, maxAttempts: 3, retryDelayMs: 5 });
+    const answer = await dying.putEvents([entry('kept', { n: 1 }), entry('kept', { n: 2 })]);
+    const ids = answer.Entries.map((e) => (e as { EventId: string }).EventId);
+    expect((await ledger.pending()).filter((d) => ids.includes(d.eventId))).toHaveLength(2);
+    const delivered: unknown[] = [];
+    const next = new LocalBus({ busName: 'certops-test', rules, invoke: async (_fn, e) => void delivered.push(e.detail), deadLetters, ledger, clock, maxAttempts: 3, retryDelayMs: 5 });
+    expect(await next.resume()).toBeGreaterThanOrEqual(2);
+    await next.drain();
+    expect(delivered).toEqual(expect.arrayContaining([{ n: 1 }, { n: 2 }]));
+    expect((await ledger.pending()).filter((d) => ids.includes(d.eventId))).toEqual([]);
   });
 });

@@ -1,0 +1,37 @@
+import { BatchWriteCommand, DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { BusLedger, PendingDelivery } from '../../shared/ports.ts';
+import { queryAll, withoutKeys, type Table } from './table.ts';
+
+const key = (eventId: string, rule: string) => ({ pk: `DELIVERY#${eventId}`, sk: `RULE#${rule}` });
+const item = (d: PendingDelivery) => ({ ...d, ...key(d.eventId, d.rule), gsi1pk: 'DELIVERIES', gsi1sk: `${d.nextAttemptAt}#${d.eventId}#${d.rule}` });
+
+/**
+ * The local bus's deliveries in the table: one item per (event, rule) from the moment PutEvents
+ * accepts the event until the rule's target took it or it was dead-lettered, listed in the order
+ * they are due.
+ */
+export class DynamoBusLedger implements BusLedger {
+  constructor(private readonly table: Table) {}
+
+  async accept(deliveries: PendingDelivery[]): Promise<void> {
+    for (let i = 0; i < deliveries.length; i += 25) {
+      let pending: Record<string, unknown>[] | undefined = deliveries.slice(i, i + 25).map((d) => ({ PutRequest: { Item: item(d) } }));
+      while (pending?.length) {
+        const out = await this.table.doc.send(new BatchWriteCommand({ RequestItems: { [this.table.name]: pending as never } }));
+        pending = out.UnprocessedItems?.[this.table.name] as Record<string, unknown>[] | undefined;
+      }
+    }
+  }
+
+  async pending(): Promise<PendingDelivery[]> {
+    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'DELIVERIES' })).map((i) => withoutKeys<PendingDelivery>(i));
+  }
+
+  async reschedule(delivery: PendingDelivery): Promise<void> {
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: item(delivery) }));
+  }
+
+  async settle(eventId: string, rule: string): Promise<void> {
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: key(eventId, rule) }));
+  }
+}
