@@ -14,6 +14,7 @@ import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
 import { FileKeyVault } from './local/file-key-vault.ts';
 import { BuiltInCa } from './local/built-in-ca.ts';
 import { ValidationError } from '../shared/errors.ts';
+import { crashPoint } from './crash-point.ts';
 import { certificateKeysOnly } from '../shared/certificate-key-vault.ts';
 import { policyGated } from '../shared/policy-gated-authority.ts';
 import type { CertificateAuthority, Clock, DeploymentTarget, KeyVault, TargetStore } from '../shared/ports.ts';
@@ -40,6 +41,7 @@ import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
 import { KmsKeyVault } from './aws/kms-key-vault.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoRevocationStore } from './dynamodb/revocation-store.ts';
+import { DynamoIssuanceJournal } from './dynamodb/issuance-journal.ts';
 import { ACMClient } from '@aws-sdk/client-acm';
 import { probeTls } from './tls/tls-probe.ts';
 import { bundledRoots } from '../shared/x509/verify-pem-chain.ts';
@@ -151,20 +153,21 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
   const wholeVault = () => (vault ??= config.kmsKeyId ? Promise.resolve(new KmsKeyVault(new KMSClient({}), config.kmsKeyId, table)) : FileKeyVault.open(config.home));
   const keyVault = () => wholeVault().then(certificateKeysOnly);
   const revocations = new DynamoRevocationStore(table);
+  const journal = new DynamoIssuanceJournal(table);
   const targets = new DynamoTargetStore(table);
   const requests = new DynamoRequestStore(table);
   const gated = (backend: CertificateAuthority) => policyGated(backend, () => ({ policy: suite.policy, ownership: suite.ownership }), requests);
   const remotes = new Map<string, CertificateAuthority>();
   /** The CA backend of that name (the built-in one, or one configured under `issuers`), behind the policy gate. */
   const authority = async (name = 'local'): Promise<CertificateAuthority> => {
-    if (name === 'local') return (ca ??= wholeVault().then(async (v) => gated(await BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations))));
+    if (name === 'local') return (ca ??= wholeVault().then(async (v) => gated(await BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations, journal))));
     const backend = Object.hasOwn(suite.issuers, name) ? suite.issuers[name] : undefined;
     if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(suite.issuers)].join(', ')})`, 'issuer');
     let remote = remotes.get(name);
     if (!remote) {
       remote = gated(backend.type === 'acm'
         ? new AcmPublicAuthority(name, new ACMClient({ region: backend.region }))
-        : new AcmPcaAuthority(name, new ACMPCAClient({ region: backend.region }), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never }));
+        : new AcmPcaAuthority(name, new ACMPCAClient({ region: backend.region }), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never, journal }));
       remotes.set(name, remote);
     }
     return remote;
@@ -222,8 +225,9 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
       const configured = suite.trustedRootsPem ? certificateBlocks(suite.trustedRootsPem, 'inventory.trustedRootsFile') : [];
       return [...bundledRoots(), ...[...own, ...configured].map((der) => parseCertificate(der, 'trusted root'))];
     },
-    /** The CA backend named `name` (only the built-in one so far). */
+    /** The CA backend named `name`, behind the policy gate. */
     authority,
+    crashPoint,
   };
 }
 

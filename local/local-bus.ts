@@ -45,6 +45,8 @@ export interface BusOptions {
   maxAttempts: number;
   retryDelayMs: number;
   onError?(rule: string, err: unknown): void;
+  /** Test builds: stops the process at a named point (the crash tests' harness). */
+  crashPoint?(point: string): void;
   /** Checks a certops event's detail against its schema; a message means the entry is refused (a bug in the producer). */
   validate?(detailType: string, detail: unknown): string | undefined;
 }
@@ -91,6 +93,7 @@ export class LocalBus {
     const deliveries = accepted.flatMap((event) => this.options.rules.filter((rule) => matches(rule.pattern, event))
       .map((rule): PendingDelivery => ({ rule: rule.name, eventId: event.id, eventJson: JSON.stringify(event), attempts: 0, nextAttemptAt: now })));
     await this.options.ledger.accept(deliveries);
+    if (deliveries.length) this.options.crashPoint?.('bus:after-accept');
     deliveries.forEach((d) => this.run(d));
     return { FailedEntryCount: failed, Entries: results };
   }

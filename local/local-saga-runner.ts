@@ -1,21 +1,38 @@
 import './polyfills.ts';
+import { createHash } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { canonicalJson } from '../shared/canonical-json.ts';
+import type { Clock, ExecutionStore } from '../shared/ports.ts';
 
 export interface SagaRunnerOptions {
   definition: Record<string, unknown>;
   /** Task state name → the function it runs. */
   taskFunctions: Record<string, string>;
   invoke(fn: string, input: unknown): Promise<unknown>;
-  /** Claims an execution name; false when it was used before (Step Functions keeps names unique). */
-  claimName(name: string): Promise<boolean>;
+  /** Where executions and their completed tasks are kept, so a restart resumes them. */
+  executions: ExecutionStore;
+  clock: Clock;
   /** Milliseconds between Retry attempts instead of the ASL's IntervalSeconds (0 in tests). */
   retryIntervalMs?: number;
   onFinished?(name: string, outcome: { status: 'SUCCEEDED' | 'FAILED'; output?: unknown; error?: string }): void;
+  /** Called after each task an execution completes (the crash-test harness stops the process there). */
+  afterTask?(state: string): void;
+}
+
+/** A task's key within its execution: its state and the input it was given (a Map's items differ by input). */
+function taskKey(state: string, input: unknown): string {
+  return `${state}#${createHash('sha256').update(canonicalJson(input)).digest('hex').slice(0, 32)}`;
 }
 
 /**
  * Runs the saga's ASL with aws-local-stepfunctions, every Task mapped to the same handler Lambda
  * runs. Errors thrown by a task keep their name, so Retry and Catch match as on AWS.
+ *
+ * Executions are durable, as Step Functions' are: an execution and each task it completes are
+ * stored, and a new start resumes every execution that was running. Resuming replays the state
+ * machine from its input, answering each task it completed before from the store (with the same
+ * output), so it goes on from the first task that had not completed: that one runs again, and the
+ * tasks are idempotent for it.
  */
 export class LocalSagaRunner {
   private readonly machine: StateMachine;
@@ -27,17 +44,42 @@ export class LocalSagaRunner {
 
   /** Starts an execution unless the name was used; returns whether it started. */
   async start(name: string, input: unknown): Promise<boolean> {
-    if (!(await this.options.claimName(name))) return false;
-    const handlers = Object.fromEntries(Object.entries(this.options.taskFunctions).map(([state, fn]) => [state, (i: unknown) => this.options.invoke(fn, i) as never]));
+    if (!(await this.options.executions.create(name, input, this.options.clock.now()))) return false;
+    this.run(name, input);
+    return true;
+  }
+
+  /** Resumes every execution a previous process left running; returns how many. */
+  async resume(): Promise<number> {
+    const running = await this.options.executions.running();
+    for (const { name, input } of running) this.run(name, input);
+    return running.length;
+  }
+
+  private run(name: string, input: unknown): void {
+    const { executions } = this.options;
+    const handlers = Object.fromEntries(Object.entries(this.options.taskFunctions).map(([state, fn]) => [state, async (taskInput: unknown) => {
+      const key = taskKey(state, taskInput);
+      const done = await executions.taskResult(name, key);
+      if (done) return done.output as never;
+      const output = await this.options.invoke(fn, taskInput);
+      await executions.saveTaskResult(name, key, output);
+      this.options.afterTask?.(state);
+      return output as never;
+    }]));
     const retry = this.options.retryIntervalMs;
     const retryOverrides = retry === undefined ? undefined : Object.fromEntries(Object.keys(this.options.taskFunctions).map((s) => [s, retry]));
     const execution = this.machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides } });
-    const done = execution.result.then(
-      (output) => this.options.onFinished?.(name, { status: 'SUCCEEDED', output }),
-      (err) => this.options.onFinished?.(name, { status: 'FAILED', error: (err as Error).message }),
-    ).finally(() => this.running.delete(done));
+    const finish = async (status: 'SUCCEEDED' | 'FAILED', detail: unknown) => {
+      await executions.finish(name, status, detail, this.options.clock.now());
+      this.options.onFinished?.(name, status === 'SUCCEEDED' ? { status, output: detail } : { status, error: String(detail) });
+    };
+    const done = execution.result
+      .then((output) => finish('SUCCEEDED', output), (err) => finish('FAILED', (err as Error).message))
+      // A store that fails here leaves the execution running: the next start resumes it.
+      .catch(() => undefined)
+      .finally(() => this.running.delete(done));
     this.running.add(done);
-    return true;
   }
 
   async drain(): Promise<void> {

@@ -10,6 +10,8 @@ const MAX_BODY = 6 * 1024 * 1024;
 export interface ServerOptions<Principal> {
   definition: Definition;
   invoke(fn: string, event: unknown): Promise<unknown>;
+  /** Settles when the suite is ready to serve: requests that come earlier wait for it. */
+  ready: Promise<unknown>;
   /** Who sent an AWS-protocol request (POST / with X-Amz-Target); throws a CertopsError (401, 403) for anyone else. */
   awsPrincipal(req: IncomingMessage, body: Buffer): Promise<Principal>;
   /** AWS JSON-protocol operations served on POST / by X-Amz-Target (PutEvents, StartExecution), given the caller. */
@@ -67,6 +69,7 @@ export function startLocalServer<Principal>(options: ServerOptions<Principal>, p
     try {
       if (!served(req.headers.host)) return send(res, 421, errorBody('misdirected_request', `this server does not answer for the host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))}`, 'Host'));
       const body = await readBody(req);
+      await options.ready;
       if (!body) return send(res, 413, errorBody('payload_too_large', `the body is over ${MAX_BODY} bytes`, 'body'));
       const target = req.headers['x-amz-target'];
       if (req.method === 'POST' && typeof target === 'string') return await awsOperation(options, req, target, body, res);

@@ -3,11 +3,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { runtime, type Runtime } from '../adapters/runtime.ts';
-import { openTable, putIfAbsent, tableClientConfig } from '../adapters/dynamodb/table.ts';
+import { openTable, tableClientConfig } from '../adapters/dynamodb/table.ts';
+import { DynamoExecutionStore } from '../adapters/dynamodb/execution-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { privateHome } from './private-home.ts';
 import { recordConfiguration } from '../services/inventory/config-changes.ts';
+import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
 import { parseJsonObject, requiredString } from '../shared/input.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import { inboundRefusal } from '../shared/events/inbound.ts';
@@ -75,6 +77,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   const server: Server = await startLocalServer<AwsPrincipal>({
     definition,
     invoke,
+    ready: started,
     extraHostNames: (env.CERTOPS_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
     awsPrincipal: async (req, body) => awsPrincipal(req, body, credentials, await started),
     awsOperations: {
@@ -110,6 +113,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     invoke,
     deadLetters: rt.deadLetters,
     ledger: new DynamoBusLedger(executions),
+    crashPoint: rt.crashPoint,
     clock: rt.clock,
     maxAttempts: numberFrom(env.CERTOPS_BUS_MAX_ATTEMPTS, 4),
     retryDelayMs: numberFrom(env.CERTOPS_BUS_RETRY_MS, 500),
@@ -120,16 +124,27 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     definition: definition.stateMachine.definition,
     taskFunctions: definition.stateMachine.taskFunctions,
     invoke,
-    claimName: (name) => putIfAbsent(executions, { pk: `EXEC#${name}`, sk: 'EXEC', startedAt: rt.clock.now().toISOString() }),
+    executions: new DynamoExecutionStore(executions),
+    clock: rt.clock,
     retryIntervalMs: numberFrom(env.CERTOPS_SAGA_RETRY_MS, 1000),
     onFinished: (name, outcome) => logger.info('saga finished', { name, status: outcome.status, error: outcome.error }),
+    afterTask: (state) => rt.crashPoint(`saga:after-${state}`),
   });
 
   await rt.authority('local');
+  // Whoever held a lock before this start is gone (a second stack on this folder is refused):
+  // freed before the first request is served.
+  const locksFreed = await rt.locks.freeAll();
   ready(rt);
-  // What the bus accepted before the last stop (or crash) and did not deliver goes out now.
-  const resumed = await bus.resume();
-  if (resumed) logger.info('resumed deliveries', { count: resumed });
+  // What the bus accepted and did not deliver goes out now; sagas that were running go on from
+  // their last completed task; issuances a crash interrupted are finished.
+  const resumed = {
+    locksFreed,
+    deliveries: await bus.resume(),
+    executions: await saga.resume(),
+    issuances: (await recoverIssuances(rt, 0)).finished.length,
+  };
+  if (resumed.locksFreed || resumed.deliveries || resumed.executions || resumed.issuances) logger.info('resumed after a stop', resumed);
   const firstStart = await ensureAdminToken(tokenFile, rt);
   // The file is what configures the local stack: an edit between two starts is a change on the record.
   await recordConfiguration(rt.suite.document, `file ${rt.config.configFile}`, String(rt.config.configFile), rt);

@@ -4,12 +4,15 @@ import type { KeyVault } from './ports.ts';
 /** Where the vault keeps the private key of certificate `id`: deployments read this entry and no other. */
 export const certificateKeyRef = (id: string) => `cert/${id}`;
 
-const CERTIFICATE_KEY = /^cert\/[0-9a-f]{32}$/;
+/** Where a generated key waits while its request is being signed (so a retry after a crash signs the same key). */
+export const requestKeyRef = (requestId: string) => `request/${requestId}`;
+
+const CERTIFICATE_KEY = /^(cert\/[0-9a-f]{32}|request\/[0-9A-Za-z-]{1,64})$/;
 
 /**
- * The vault as everything but the CA sees it: the keys of certificates (`cert/<id>`) only. A CA
- * key (`ca/...`) cannot be read or replaced through it, whatever reference a record or a caller
- * names: ForbiddenError.
+ * The vault as everything but the CA sees it: the keys of certificates (`cert/<id>`) and of requests
+ * being signed (`request/<id>`) only. A CA key (`ca/...`) cannot be read or replaced through it,
+ * whatever reference a record or a caller names: ForbiddenError.
  */
 export function certificateKeysOnly(vault: KeyVault): KeyVault {
   const check = (ref: string) => {
@@ -23,6 +26,10 @@ export function certificateKeysOnly(vault: KeyVault): KeyVault {
     get: async (ref) => {
       check(ref);
       return vault.get(ref);
+    },
+    remove: async (ref) => {
+      check(ref);
+      await vault.remove(ref);
     },
   };
 }

@@ -1,10 +1,33 @@
+import { StepError } from './errors.ts';
+import { LEASE_MS } from './lease.ts';
+import type { Clock, LockStore } from './ports.ts';
+
 /**
  * The one lock that serialises changes to where a certificate is served: the renewal saga holds
- * it from lock to commit or abort, and deployment of a newly issued certificate holds it too.
+ * it from lock to commit or abort, and deployment of a newly issued certificate holds it too. It is
+ * a lease (LEASE_MS) its holder keeps renewing while it works: a holder that died lets go within a
+ * minute.
  */
 export function certificateLock(certificateId: string): string {
   return `certificate/${certificateId}`;
 }
 
-/** How long a holder may keep it; a crashed holder's lock expires by itself. */
-export const CERTIFICATE_LOCK_MS = 60 * 60_000;
+/** Until when a lease taken now holds. */
+export const leaseUntil = (clock: Clock) => new Date(clock.now().getTime() + LEASE_MS);
+
+/**
+ * Runs a saga step holding the certificate's lock for its execution: taken again at the start (so
+ * an execution resumed after a crash holds it once more) and renewed while the step runs. Fails the
+ * step (StepError) when another execution or deployment holds it.
+ */
+export async function holdingCertificateLock<T>(locks: LockStore, clock: Clock, certificateId: string, execution: string, step: string, work: () => Promise<T>): Promise<T> {
+  const lock = certificateLock(certificateId);
+  if (!(await locks.acquire(lock, execution, leaseUntil(clock)))) throw new StepError(step, `another renewal or deployment of ${certificateId} holds its lock`);
+  const renewal = setInterval(() => void locks.acquire(lock, execution, leaseUntil(clock)).catch(() => undefined), LEASE_MS / 3);
+  renewal.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(renewal);
+  }
+}

@@ -67,8 +67,12 @@ export interface RequestStore {
   awaitingValidation(): Promise<CertificateRequest[]>;
   /** Requests waiting for approval that expire before `before`, oldest first. */
   pendingExpiringBefore(before: Date): Promise<CertificateRequest[]>;
-  /** Binds an idempotency key to a request id; returns the id bound first (the given one if this call won). */
-  claimIdempotencyKey(key: string, requestId: string): Promise<string>;
+  /** Binds an idempotency key to a request id; returns the claim made first (this one if this call won) and when. */
+  claimIdempotencyKey(key: string, requestId: string, at: Date): Promise<{ requestId: string; claimedAt: string }>;
+  /** Moves a claim from a request that was never recorded to another; false when the claim moved on meanwhile. */
+  reclaimIdempotencyKey(key: string, from: string, to: string, at: Date): Promise<boolean>;
+  /** Requests allowed or approved but not yet issued, recorded before `before` (issuances to finish), oldest first. */
+  issuingBefore(before: Date): Promise<CertificateRequest[]>;
 }
 
 export interface TokenStore {
@@ -118,6 +122,8 @@ export interface LockStore {
   release(resource: string, owner: string): Promise<void>;
   /** The current holder, or undefined. */
   holder(resource: string): Promise<string | undefined>;
+  /** Frees every lock, whoever holds it; for a runtime that knows every holder is gone (the local stack at start). Returns how many. */
+  freeAll(): Promise<number>;
 }
 
 /** One event still owed to one rule's target by the local bus. */
@@ -215,6 +221,19 @@ export interface SignInput {
   owner?: string;
   /** The request an approver decided, covering names outside the allowed domains. */
   approvedRequestId?: string;
+  /**
+   * The same key again gets the same certificate (or the same reference to it), never a second
+   * one: an issuance retried after a crash completes what the first attempt started.
+   */
+  idempotencyKey?: string;
+}
+
+/** What a CA signed for each idempotency key: a retried issuance is answered from here. */
+export interface IssuanceJournal {
+  /** What `caId` recorded for the key (a certificate PEM, or a reference to one), or undefined. */
+  recall(caId: string, key: string): Promise<string | undefined>;
+  /** Records it; the first record for a key stays, and is what this returns. */
+  record(caId: string, key: string, value: string): Promise<string>;
 }
 
 export interface KeyVault {
@@ -222,6 +241,8 @@ export interface KeyVault {
   put(ref: string, privateKeyPem: string): Promise<void>;
   /** The private key in clear, for deployment only; throws NotFoundError when absent. */
   get(ref: string): Promise<string>;
+  /** Forgets the key under `ref`; a no-op when there is none. */
+  remove(ref: string): Promise<void>;
 }
 
 /** Remembers which events a consumer has handled, so replays are dropped. */
@@ -230,6 +251,20 @@ export interface ProcessedEvents {
   seen(consumer: string, eventId: string): Promise<boolean>;
   /** Records it; recording twice is harmless. */
   remember(consumer: string, eventId: string): Promise<void>;
+}
+
+/** A saga execution as the local runner keeps it: its input, and the results of the tasks it completed. */
+export interface ExecutionStore {
+  /** Records a new execution as running; false when the name was used before (names are unique, as in Step Functions). */
+  create(name: string, input: unknown, at: Date): Promise<boolean>;
+  /** The executions still running (what a restart resumes), with their input. */
+  running(): Promise<{ name: string; input: unknown }[]>;
+  /** The output of a task the execution completed, by the task's key; undefined when it has not. */
+  taskResult(name: string, taskKey: string): Promise<{ output: unknown } | undefined>;
+  /** Records a completed task's output; recording it again replaces it. */
+  saveTaskResult(name: string, taskKey: string, output: unknown): Promise<void>;
+  /** The execution ended (succeeded or failed): it is no longer resumed. */
+  finish(name: string, status: 'SUCCEEDED' | 'FAILED', detail: unknown, at: Date): Promise<void>;
 }
 
 export interface SagaStarter {

@@ -3,7 +3,7 @@ import {
   ACMPCAClient, GetCertificateAuthorityCertificateCommand, GetCertificateCommand, IssueCertificateCommand, RevokeCertificateCommand,
   type RevocationReason as PcaReason, type SigningAlgorithm,
 } from '@aws-sdk/client-acm-pca';
-import type { CertificateAuthority, SignInput } from '../../shared/ports.ts';
+import type { CertificateAuthority, IssuanceJournal, SignInput } from '../../shared/ports.ts';
 import type { RevocationReason } from '../../shared/x509/crl-builder.ts';
 
 const REASONS: Partial<Record<RevocationReason, PcaReason>> = {
@@ -22,6 +22,8 @@ export interface PcaOptions {
   waitAttempts?: number;
   waitDelayMs?: number;
   sleep?(ms: number): Promise<void>;
+  /** Where the certificate ARN of each idempotency key is kept. */
+  journal?: IssuanceJournal;
 }
 
 /** Thrown when Private CA has not signed in the time certops waits; transient, so the caller may retry. */
@@ -37,11 +39,16 @@ export class AcmPcaAuthority implements CertificateAuthority {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  /**
+   * IssueCertificate, then the certificate once Private CA has it. The same request retried gets
+   * the same token (Private CA issues once within its window); with an idempotency key the ARN is
+   * journaled as soon as Private CA answers, so a retry any time later collects that certificate.
+   */
   async issue(input: SignInput): Promise<{ certificatePem: string; chainPem: string }> {
     const CertificateAuthorityArn = this.options.certificateAuthorityArn;
-    // The same request retried (a Lambda or bus retry) gets the same token, and Private CA issues once.
-    const token = createHash('sha256').update(`${input.csrPem}|${input.validityDays}|${input.profile}`).digest('hex').slice(0, 36);
-    const issued = await this.client.send(new IssueCertificateCommand({
+    const earlier = input.idempotencyKey ? await this.options.journal?.recall(this.name, input.idempotencyKey) : undefined;
+    const token = createHash('sha256').update(input.idempotencyKey ?? `${input.csrPem}|${input.validityDays}|${input.profile}`).digest('hex').slice(0, 36);
+    const issued = earlier ? { CertificateArn: earlier } : await this.client.send(new IssueCertificateCommand({
       CertificateAuthorityArn,
       Csr: Buffer.from(input.csrPem),
       SigningAlgorithm: this.options.signingAlgorithm ?? 'SHA256WITHECDSA',
@@ -49,6 +56,7 @@ export class AcmPcaAuthority implements CertificateAuthority {
       Validity: { Value: input.validityDays, Type: 'DAYS' },
       IdempotencyToken: token,
     }));
+    if (!earlier && input.idempotencyKey && this.options.journal) await this.options.journal.record(this.name, input.idempotencyKey, issued.CertificateArn!);
     const attempts = this.options.waitAttempts ?? 8;
     for (let i = 0; i < attempts; i++) {
       try {

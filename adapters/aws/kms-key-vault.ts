@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../../shared/errors.ts';
 import type { KeyVault } from '../../shared/ports.ts';
 import { getItem, type Table } from '../dynamodb/table.ts';
@@ -25,6 +25,10 @@ export class KmsKeyVault implements KeyVault {
       TableName: this.table.name,
       Item: { pk: `KEY#${ref}`, sk: 'KEY', wrappedKey: Buffer.from(dataKey.CiphertextBlob!).toString('base64'), iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') },
     }));
+  }
+
+  async remove(ref: string): Promise<void> {
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: { pk: `KEY#${ref}`, sk: 'KEY' } }));
   }
 
   async get(ref: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LockStore } from '../../shared/ports.ts';
 import type { Clock } from '../../shared/ports.ts';
-import { getItem, isConditionFailure, type Table } from './table.ts';
+import { getItem, isConditionFailure, queryAll, type Table } from './table.ts';
 
 const key = (resource: string) => ({ pk: `LOCK#${resource}`, sk: 'LOCK' });
 
@@ -12,7 +12,7 @@ export class DynamoLockStore implements LockStore {
     try {
       await this.table.doc.send(new PutCommand({
         TableName: this.table.name,
-        Item: { ...key(resource), owner, until: until.toISOString() },
+        Item: { ...key(resource), owner, until: until.toISOString(), gsi1pk: 'LOCKS', gsi1sk: resource },
         ConditionExpression: 'attribute_not_exists(pk) OR #o = :owner OR #u < :now',
         ExpressionAttributeNames: { '#o': 'owner', '#u': 'until' },
         ExpressionAttributeValues: { ':owner': owner, ':now': this.clock.now().toISOString() },
@@ -40,5 +40,11 @@ export class DynamoLockStore implements LockStore {
 
   async holder(resource: string): Promise<string | undefined> {
     return (await getItem(this.table, key(resource)))?.owner as string | undefined;
+  }
+
+  async freeAll(): Promise<number> {
+    const held = await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'LOCKS' });
+    for (const lock of held) await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: { pk: String(lock.pk), sk: String(lock.sk) } }));
+    return held.length;
   }
 }

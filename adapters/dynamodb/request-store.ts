@@ -6,12 +6,14 @@ import { getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutK
 const key = (id: string) => ({ pk: `REQ#${id}`, sk: 'REQ' });
 /**
  * Waiting requests sit in sparse index partitions: pending approval by expiry (so lapsing them
- * reads only what lapses), pending validation by id; a decided request leaves them.
+ * reads only what lapses), pending validation by id, approved and not yet issued by when they were
+ * asked (what the recovery sweep finishes); a request leaves them when it moves on.
  */
-const pendingKeys = (r: Pick<CertificateRequest, 'status' | 'expiresAt' | 'requestId'>) =>
+const pendingKeys = (r: Pick<CertificateRequest, 'status' | 'expiresAt' | 'requestId'> & { createdAt?: string }) =>
   r.status === 'pending_approval' ? { gsi1pk: 'PENDING', gsi1sk: `${r.expiresAt}#${r.requestId}` }
     : r.status === 'pending_validation' ? { gsi1pk: 'VALIDATING', gsi1sk: r.requestId }
-      : { gsi1pk: undefined, gsi1sk: undefined };
+      : r.status === 'approved' ? { gsi1pk: 'ISSUING', gsi1sk: `${r.createdAt}#${r.requestId}` }
+        : { gsi1pk: undefined, gsi1sk: undefined };
 
 export class DynamoRequestStore implements RequestStore {
   constructor(private readonly table: Table) {}
@@ -31,7 +33,8 @@ export class DynamoRequestStore implements RequestStore {
   }
 
   async transition(id: string, from: CertificateRequest['status'], fields: Partial<CertificateRequest>): Promise<boolean> {
-    const all: Record<string, unknown> = { ...fields, ...(fields.status ? pendingKeys({ status: fields.status, expiresAt: fields.expiresAt, requestId: id }) : {}) };
+    const createdAt = fields.status === 'approved' ? (await this.get(id))?.createdAt : undefined;
+    const all: Record<string, unknown> = { ...fields, ...(fields.status ? pendingKeys({ status: fields.status, expiresAt: fields.expiresAt, requestId: id, createdAt }) : {}) };
     const sets = Object.entries(all).filter(([, v]) => v !== undefined);
     const removes = Object.entries(all).filter(([, v]) => v === undefined).map(([k]) => k);
     const names: Record<string, string> = { '#status': 'status' };
@@ -63,9 +66,29 @@ export class DynamoRequestStore implements RequestStore {
     return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'VALIDATING' })).map((i) => withoutKeys<CertificateRequest>(i));
   }
 
-  async claimIdempotencyKey(idempotencyKey: string, requestId: string): Promise<string> {
+  async claimIdempotencyKey(idempotencyKey: string, requestId: string, at: Date): Promise<{ requestId: string; claimedAt: string }> {
     const k = { pk: `IDEM#${idempotencyKey}`, sk: 'IDEM' };
-    if (await putIfAbsent(this.table, { ...k, requestId })) return requestId;
-    return (await getItem(this.table, k))!.requestId as string;
+    if (await putIfAbsent(this.table, { ...k, requestId, claimedAt: at.toISOString() })) return { requestId, claimedAt: at.toISOString() };
+    const item = (await getItem(this.table, k))!;
+    return { requestId: String(item.requestId), claimedAt: String(item.claimedAt ?? '1970-01-01T00:00:00Z') };
+  }
+
+  async reclaimIdempotencyKey(idempotencyKey: string, from: string, to: string, at: Date): Promise<boolean> {
+    try {
+      await this.table.doc.send(new UpdateCommand({
+        TableName: this.table.name, Key: { pk: `IDEM#${idempotencyKey}`, sk: 'IDEM' },
+        UpdateExpression: 'SET requestId = :to, claimedAt = :at', ConditionExpression: 'requestId = :from',
+        ExpressionAttributeValues: { ':to': to, ':from': from, ':at': at.toISOString() },
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async issuingBefore(before: Date): Promise<CertificateRequest[]> {
+    const items = await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'ISSUING', skBefore: before.toISOString() });
+    return items.map((i) => withoutKeys<CertificateRequest>(i));
   }
 }

@@ -6,7 +6,7 @@ import { crlTbs, type RevocationReason } from '../../shared/x509/crl-builder.ts'
 import { generateKeyPair, privateKeyPem, signAsync, signingAlgorithm, spkiOf } from '../../shared/x509/keys.ts';
 import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
 import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
-import type { CertificateAuthority, Clock, KeyVault, RevocationStore, SignInput } from '../../shared/ports.ts';
+import type { CertificateAuthority, Clock, IssuanceJournal, KeyVault, RevocationStore, SignInput } from '../../shared/ports.ts';
 
 const DAY = 86_400_000;
 const CA_KEY = 'EC_P256';
@@ -41,12 +41,13 @@ export class BuiltInCa implements CertificateAuthority {
     private readonly baseUrl: string,
     private readonly clock: Clock,
     private readonly revocations: RevocationStore,
+    private readonly journal: IssuanceJournal,
   ) {
     this.chain = toPem(intermediate.der) + toPem(root.der);
   }
 
   /** Loads the CA from `home`, creating root and intermediate on first use. */
-  static async open(home: string, vault: KeyVault, baseUrl: string, clock: Clock, revocations: RevocationStore): Promise<BuiltInCa> {
+  static async open(home: string, vault: KeyVault, baseUrl: string, clock: Clock, revocations: RevocationStore, journal: IssuanceJournal): Promise<BuiltInCa> {
     const dir = join(home, 'ca');
     await mkdir(dir, { recursive: true });
     let pems: string[];
@@ -57,7 +58,7 @@ export class BuiltInCa implements CertificateAuthority {
     }
     const [root, intermediate] = pems.map((p) => parseCertificate(certificateBlocks(p, 'ca')[0], 'ca'));
     const key = createPrivateKey(await vault.get('ca/intermediate'));
-    return new BuiltInCa(root, intermediate, key, baseUrl, clock, revocations);
+    return new BuiltInCa(root, intermediate, key, baseUrl, clock, revocations, journal);
   }
 
   private static async create(dir: string, vault: KeyVault, clock: Clock): Promise<string[]> {
@@ -84,7 +85,19 @@ export class BuiltInCa implements CertificateAuthority {
     return pems;
   }
 
+  /**
+   * Signs a leaf. With an idempotency key, what it signed for that key is journaled before it is
+   * returned, and the same key later gets that certificate again: a signature that never left this
+   * process was never seen by anyone; one that did is known by its key.
+   */
   async issue(input: SignInput): Promise<{ certificatePem: string; chainPem: string }> {
+    const earlier = input.idempotencyKey ? await this.journal.recall(this.name, input.idempotencyKey) : undefined;
+    if (earlier) return { certificatePem: earlier, chainPem: this.chain };
+    const certificatePem = await this.sign(input);
+    return { certificatePem: input.idempotencyKey ? await this.journal.record(this.name, input.idempotencyKey, certificatePem) : certificatePem, chainPem: this.chain };
+  }
+
+  private async sign(input: SignInput): Promise<string> {
     const now = this.clock.now().getTime();
     const tbs = leafTbs({
       serial: randomSerial(),
@@ -103,7 +116,7 @@ export class BuiltInCa implements CertificateAuthority {
       crlUrl: `${this.baseUrl}/crl/local.crl`,
       caIssuersUrl: `${this.baseUrl}/ca/chain`,
     });
-    return { certificatePem: toPem(await sign(tbs, this.signingKey)), chainPem: this.chain };
+    return toPem(await sign(tbs, this.signingKey));
   }
 
   async chainPem(): Promise<string> {

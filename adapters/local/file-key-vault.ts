@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import type { KeyVault } from '../../shared/ports.ts';
@@ -60,6 +60,10 @@ export class FileKeyVault implements KeyVault {
     const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     await writeFile(tmp, JSON.stringify(entry), { mode: 0o600 });
     await rename(tmp, path);
+  }
+
+  async remove(ref: string): Promise<void> {
+    await rm(this.path(ref), { force: true });
   }
 
   async get(ref: string): Promise<string> {

@@ -25,6 +25,8 @@ export interface PollDeps {
   maxEntries?: number;
   /** Issuers (DNs) expected for names under a domain: an unknown certificate from one of them is medium severity, else high. */
   allowedIssuers?: Record<string, string[]>;
+  /** Test builds: stops the process at a named point (the crash tests' harness). */
+  crashPoint?(point: string): void;
 }
 
 /**
@@ -207,7 +209,9 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
     events.push(seen.event);
   }
   // Alerts go out before the findings are stored: a crash in between re-sends them (same ids), never loses them.
+  deps.crashPoint?.('ct:after-fetch');
   await deps.publisher.publish(events);
+  deps.crashPoint?.('ct:after-alerts');
   for (const finding of findings.values()) await deps.ct.putFinding(finding);
   await deps.ct.saveLog({ ...state, position: to, treeSize: to, rootHash: tree.root().toString('base64'), tree: tree.toJSON(), updatedAt: deps.clock.now().toISOString() }, state.position);
   return { ...result, to, behind: sth.treeSize - to };

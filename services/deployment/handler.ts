@@ -4,7 +4,8 @@ import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
 import { ConflictError, NotFoundError, StepError, ValidationError } from '../../shared/errors.ts';
-import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
+import { certificateLock, holdingCertificateLock } from '../../shared/certificate-lock.ts';
+import { withLease } from '../../shared/lease.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
 import { parseSagaState } from '../../shared/saga-state.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
@@ -87,14 +88,8 @@ export const events = eventHandler(async (event) => {
   if (targets.length === 0) return;
   if (targets.length !== cert.targets.length) await rt().certificates.update(cert.id, { targets });
   const attempt = `issue-${cert.id}`;
-  const lock = certificateLock(cert.id);
   // A renewal under way deploys the successor itself; putting this one back meanwhile would undo it.
-  if (!(await rt().locks.acquire(lock, attempt, new Date(rt().clock.now().getTime() + CERTIFICATE_LOCK_MS)))) return;
-  try {
-    await deployAndVerify(cert.id, targets, attempt);
-  } finally {
-    await rt().locks.release(lock, attempt);
-  }
+  await withLease(rt().locks, rt().clock, certificateLock(cert.id), attempt, () => deployAndVerify(cert.id, targets, attempt));
 });
 
 /**
@@ -112,11 +107,13 @@ export const step = middy(async (input: { action: string; target?: string; saga:
     case 'verify': {
       if (!newId) throw new StepError(input.action, `the inventory records no successor of ${saga.certificateId} made by ${saga.executionName}`);
       const target = requiredString(input as Record<string, unknown>, 'target', 64);
-      if (input.action === 'deploy') {
-        await deployToTarget(newId, target, attempt, rt());
-        return { target, deployed: true };
-      }
-      return { target, ...(await verifyTarget(newId, target, attempt, rt())) };
+      return holdingCertificateLock(rt().locks, rt().clock, saga.certificateId, saga.executionName, input.action, async () => {
+        if (input.action === 'deploy') {
+          await deployToTarget(newId, target, attempt, rt());
+          return { target, deployed: true };
+        }
+        return { target, ...(await verifyTarget(newId, target, attempt, rt())) };
+      });
     }
     case 'rollback':
       return { restored: await rollbackTargets(saga.certificateId, newId, old?.targets ?? [], attempt, rt()) };

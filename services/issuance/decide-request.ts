@@ -1,9 +1,9 @@
-import { ConflictError, ForbiddenError, NotFoundError, PolicyError } from '../../shared/errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, optionalString } from '../../shared/input.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import type { LockStore } from '../../shared/ports.ts';
-import { answerOf, issueRequest, type IssuanceDeps, type RequestAnswer } from './request-certificate.ts';
+import { answerOf, finishIssuance, type IssuanceDeps, type RequestAnswer } from './issue-request.ts';
+import { withLease } from '../../shared/lease.ts';
 
 async function pending(requestId: string, deciderName: string, deps: IssuanceDeps): Promise<CertificateRequest> {
   const request = await deps.requests.get(requestId);
@@ -17,15 +17,12 @@ function comment(body: unknown): string | undefined {
   return body === undefined ? undefined : optionalString(asObject(body), 'comment', 1000);
 }
 
-/** An approved request is issued under a lock: approvers racing, or one retrying after a crash, issue it once. */
-const ISSUING_LOCK_MS = 5 * 60_000;
-
 /**
  * An approver says yes: the request is issued. Exactly one decision wins (a conditional status
  * change); an approval that arrives while the request is being issued waits its turn and gets
  * the answer, and approving again after a crash mid-issuance finishes the issuance.
  */
-export async function approveRequest(requestId: string, decidedBy: string, body: unknown, deps: IssuanceDeps & { locks: LockStore }): Promise<RequestAnswer> {
+export async function approveRequest(requestId: string, decidedBy: string, body: unknown, deps: IssuanceDeps): Promise<RequestAnswer> {
   const request = await pending(requestId, decidedBy, deps);
   const note = comment(body);
   const now = deps.clock.now();
@@ -39,44 +36,26 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
       await deps.publisher.publish([newEvent('request.approved', { requestId, decidedBy, comment: note }, { now: () => now, newId: () => `approved:${requestId}`, correlationId: requestId })]);
     }
   }
-  const lock = `request/${requestId}`;
-  if (!(await deps.locks.acquire(lock, `approve:${decidedBy}`, new Date(now.getTime() + ISSUING_LOCK_MS)))) {
-    throw new ConflictError(`request ${requestId} is being issued; ask again in a moment`, 'id');
-  }
-  try {
-    const current = (await deps.requests.get(requestId))!;
-    if (current.status === 'issued' || current.status === 'pending_validation') return answerOf(current);
-    if (current.status !== 'approved') throw new ConflictError(`request ${requestId} is ${current.status}, not waiting for approval`, 'id');
-    let done: CertificateRequest;
-    try {
-      ({ request: done } = await issueRequest(current, deps));
-    } catch (err) {
-      // The configuration changed since it was asked: what policy now forbids, no approval lets through.
-      if (err instanceof PolicyError) await refuseApproved(current, err.reasons, deps);
-      throw err;
-    }
-    await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords });
-    return answerOf(done);
-  } finally {
-    await deps.locks.release(lock, `approve:${decidedBy}`);
-  }
+  const current = (await deps.requests.get(requestId))!;
+  if (current.status === 'issued' || current.status === 'pending_validation') return answerOf(current);
+  if (current.status !== 'approved') throw new ConflictError(`request ${requestId} is ${current.status}, not waiting for approval`, 'id');
+  return answerOf((await finishIssuance(requestId, `approve:${decidedBy}`, deps)).request);
 }
 
-/** An approved request that policy (as configured now) refuses at signing: rejected by policy, with the reasons. */
-async function refuseApproved(request: CertificateRequest, reasons: string[], deps: IssuanceDeps): Promise<void> {
-  const now = deps.clock.now();
-  if (await deps.requests.transition(request.requestId, 'approved', { status: 'rejected', reasons, decidedBy: 'policy', decisionComment: 'refused by policy at signing', decidedAt: now.toISOString() })) {
-    await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'policy', reasons, comment: 'refused by policy at signing' }, { now: () => now, newId: () => `rejected:${request.requestId}`, correlationId: request.requestId })]);
-  }
-}
-
-/** An approver says no, with why. */
+/**
+ * An approver says no, with why: to a request waiting for approval, or to an approved one whose
+ * issuance has not succeeded (the CA kept failing), taken from under no running attempt.
+ */
 export async function rejectRequest(requestId: string, decidedBy: string, body: unknown, deps: IssuanceDeps): Promise<RequestAnswer> {
   const request = await pending(requestId, decidedBy, deps);
   const note = comment(body);
   const now = deps.clock.now().toISOString();
-  if (!(await deps.requests.transition(requestId, 'pending_approval', { status: 'rejected', decidedBy, decisionComment: note, decidedAt: now, expiresAt: undefined }))) {
-    throw new ConflictError(`request ${requestId} is ${(await deps.requests.get(requestId))?.status}, not waiting for approval`, 'id');
+  const decision = { status: 'rejected' as const, decidedBy, decisionComment: note, decidedAt: now, expiresAt: undefined };
+  const rejected = request.status === 'approved'
+    ? await withLease(deps.locks, deps.clock, `request/${requestId}`, `reject:${decidedBy}`, () => deps.requests.transition(requestId, 'approved', decision))
+    : { value: await deps.requests.transition(requestId, 'pending_approval', decision) };
+  if (!rejected?.value) {
+    throw new ConflictError(`request ${requestId} is ${(await deps.requests.get(requestId))?.status}${rejected ? '' : ' and being issued'}, not waiting for a decision`, 'id');
   }
   await deps.publisher.publish([newEvent('request.rejected', { requestId, decidedBy, comment: note, reasons: request.reasons }, { now: () => deps.clock.now(), newId: () => `rejected:${requestId}`, correlationId: requestId })]);
   return { ...answerOf(request), status: 'rejected' };

@@ -5,7 +5,10 @@ import { runtime } from '../../adapters/runtime.ts';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
 import { roleAllows } from '../../shared/api-token.ts';
 import { parseRequestInput } from './request-input.ts';
-import { completeValidations, requestCertificate } from './request-certificate.ts';
+import { requestCertificate } from './request-certificate.ts';
+import { completeValidations } from './issue-request.ts';
+import { recoverIssuances } from './recover-issuances.ts';
+import { LEASE_MS } from '../../shared/lease.ts';
 import { approveRequest, expirePendingRequests, rejectRequest } from './decide-request.ts';
 import { revokeMany, revokeOne } from './revoke-certificates.ts';
 
@@ -76,5 +79,12 @@ export const events = eventHandler(async (event) => {
   await requestCertificate(input, principal, String(event.detail.eventId ?? event.id), rt());
 });
 
-/** Scheduled: pending requests nobody decided in time are rejected; validated ones are collected. */
-export const expirePending = middy(async () => ({ ...(await expirePendingRequests(rt())), ...(await completeValidations(rt())) }));
+/**
+ * Scheduled: pending requests nobody decided in time are rejected; validated ones are collected;
+ * issuances nobody is finishing (a crash, a failing CA) are finished.
+ */
+export const expirePending = middy(async () => ({
+  ...(await expirePendingRequests(rt())),
+  ...(await completeValidations(rt())),
+  recovered: await recoverIssuances(rt(), 2 * LEASE_MS),
+}));

@@ -1,51 +1,37 @@
-import { ConflictError, ForbiddenError, PolicyError, ValidationError } from '../../shared/errors.ts';
-import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
+import { ConflictError, ForbiddenError, ValidationError } from '../../shared/errors.ts';
+import { newEvent } from '../../shared/events/envelope.ts';
 import type { CertificateRequest, Role } from '../../shared/model.ts';
-import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore, TargetStore } from '../../shared/ports.ts';
+import type { TargetStore } from '../../shared/ports.ts';
+import { LEASE_MS } from '../../shared/lease.ts';
 import { targetRefusal } from '../../shared/target-access.ts';
-import { issuedCertificate } from '../../shared/issued-certificate.ts';
-import type { Policy } from '../../shared/policy.ts';
-import type { OwnershipRule } from '../../shared/ownership.ts';
 import { judge } from '../../shared/signing-policy.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
-import { parseKeyAlgorithm } from '../../shared/x509/keys.ts';
-import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import type { RequestInput } from './request-input.ts';
-
-export interface IssuanceDeps {
-  clock: Clock;
-  newId(): string;
-  requests: RequestStore;
-  certificates: CertificateStore;
-  publisher: EventPublisher;
-  policy: Policy;
-  ownership: OwnershipRule[];
-  keyVault(): Promise<KeyVault>;
-  authority(name: string): Promise<CertificateAuthority>;
-}
-
-export interface RequestAnswer {
-  requestId: string;
-  status: CertificateRequest['status'];
-  certificateId?: string;
-  reasons: string[];
-  privateKeyPem?: string;
-  validationRecords?: CertificateRequest['validationRecords'];
-}
-
-export function answerOf(r: CertificateRequest): RequestAnswer {
-  return { requestId: r.requestId, status: r.status, certificateId: r.certificateId, reasons: r.reasons, ...(r.validationRecords ? { validationRecords: r.validationRecords } : {}) };
-}
+import { answerOf, eventContext, finishIssuance, type IssuanceDeps, type RequestAnswer } from './issue-request.ts';
 
 const HOUR_MS = 3_600_000;
 /** How long a duplicate waits for the first request with the same idempotency key to finish. */
 const DUPLICATE_WAIT_MS = 10_000;
 
-async function answerOfExisting(requestId: string, deps: IssuanceDeps): Promise<RequestAnswer> {
+/**
+ * The answer for a request an earlier attempt with the same idempotency key made. That attempt
+ * may still be at work (wait for it), may have died before recording its request (after its lease,
+ * this attempt starts the work anew: `undefined`), or may have died while issuing (this attempt
+ * finishes the issuance). A 409 only while another attempt is alive and has not finished in time.
+ */
+async function answerOfExisting(claim: { requestId: string; claimedAt: string }, attempt: string, deps: IssuanceDeps): Promise<RequestAnswer | undefined> {
   const deadline = Date.now() + DUPLICATE_WAIT_MS;
   for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
-    const existing = await deps.requests.get(requestId);
+    const existing = await deps.requests.get(claim.requestId);
     if (existing && existing.status !== 'approved') return answerOf(existing);
+    if (!existing && Date.parse(claim.claimedAt) + LEASE_MS < deps.clock.now().getTime()) return undefined;
+    if (existing) {
+      try {
+        return answerOf((await finishIssuance(existing.requestId, attempt, deps)).request);
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+      }
+    }
     await new Promise((r) => setTimeout(r, delay));
   }
   throw new ConflictError('a request with this idempotency key is still being processed; retry later', 'Idempotency-Key');
@@ -60,74 +46,6 @@ async function requestedKey(input: RequestInput) {
   return { keyAlgorithm: csr.keyAlgorithm, csr };
 }
 
-function ctx(deps: IssuanceDeps, correlationId: string, id?: string) {
-  return { now: () => deps.clock.now(), newId: id ? () => id : deps.newId, correlationId };
-}
-
-/**
- * A request's certificate, signed (now, or after domain validation): its key (if certops made it)
- * into the vault, then the inventory record, then certificate.issued. The store holds what was
- * issued before anyone is told; a retry finds the record there and changes nothing.
- */
-export async function announceIssued(request: CertificateRequest, issued: { certificatePem: string; chainPem: string }, caName: string, deps: IssuanceDeps, keyPem?: string): Promise<CertificateRequest> {
-  const cert = issuedCertificate(issued, {
-    issuerBackend: caName, profile: request.profile, targets: request.targets, environment: request.environment, owner: request.owner,
-    requestId: request.requestId, acmArn: request.validationReference, managedKey: Boolean(keyPem),
-  }, deps.clock.now());
-  if (keyPem) await (await deps.keyVault()).put(cert.keyRef!, keyPem);
-  await deps.certificates.create(cert);
-  await deps.publisher.publish([newEvent('certificate.issued', {
-    ...certificateFields(cert),
-    requestId: request.requestId,
-    commonName: request.commonName,
-    subjectAlternativeNames: request.subjectAlternativeNames,
-    environment: request.environment,
-    owner: request.owner,
-    issuerBackend: caName,
-    profile: request.profile,
-    targets: request.targets,
-    acmArn: request.validationReference,
-    certificatePem: issued.certificatePem,
-    chainPem: issued.chainPem,
-  }, ctx(deps, request.requestId, `issued:${request.requestId}`))]);
-  return { ...request, status: 'issued', certificateId: cert.id };
-}
-
-/**
- * Signs an allowed or approved request through its CA, keeps a generated key only in the vault,
- * and emits certificate.issued (inventory and deployment take it from there). A CA that validates
- * domains first leaves the request pending_validation with the DNS records to create. Returns the
- * generated key for the one-time delivery, if any.
- */
-export async function issueRequest(request: CertificateRequest, deps: IssuanceDeps): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
-  const ca = await deps.authority(request.issuer);
-  const material = request.csrPem
-    ? await readCsr(request.csrPem).then((c) => ({ csrPem: request.csrPem!, spkiDer: c.spkiDer, keyType: c.keyType, keyPem: undefined }))
-    : await newKeyAndCsr(parseKeyAlgorithm(request.keyAlgorithm), request.commonName, request.subjectAlternativeNames);
-  const result = await ca.issue({
-    ...material, commonName: request.commonName, subjectAlternativeNames: request.subjectAlternativeNames, validityDays: request.validityDays, profile: request.profile,
-    environment: request.environment, owner: request.owner, approvedRequestId: request.decidedBy ? request.requestId : undefined,
-  });
-  if ('pending' in result) {
-    return { request: { ...request, status: 'pending_validation', validationReference: result.pending.reference, validationRecords: result.pending.validationRecords } };
-  }
-  return { request: await announceIssued(request, result, ca.name, deps, material.keyPem), privateKeyPem: material.keyPem };
-}
-
-/** Scheduled: collects certificates whose domain validation has completed. */
-export async function completeValidations(deps: IssuanceDeps): Promise<{ issued: string[]; pending: number }> {
-  const waiting = await deps.requests.awaitingValidation();
-  const issued: string[] = [];
-  for (const request of waiting) {
-    const ca = await deps.authority(request.issuer);
-    const done = ca.complete && request.validationReference ? await ca.complete(request.validationReference) : undefined;
-    if (!done) continue;
-    const result = await announceIssued(request, done, ca.name, deps);
-    if (await deps.requests.transition(request.requestId, 'pending_validation', { status: 'issued', certificateId: result.certificateId })) issued.push(request.requestId);
-  }
-  return { issued, pending: waiting.length - issued.length };
-}
-
 /**
  * Takes a validated request through policy: allowed ones are issued at once, out-of-policy ones
  * wait for an approver, forbidden ones are refused with reasons. Idempotent per
@@ -135,10 +53,16 @@ export async function completeValidations(deps: IssuanceDeps): Promise<{ issued:
  */
 export async function requestCertificate(input: RequestInput, requester: { name: string; role: Role }, idempotencyKey: string | undefined, deps: IssuanceDeps & { targets: Pick<TargetStore, 'get'> }): Promise<RequestAnswer> {
   const requestedBy = requester.name;
-  const requestId = deps.newId();
+  let requestId = deps.newId();
   if (idempotencyKey) {
-    const winner = await deps.requests.claimIdempotencyKey(`${requestedBy}:${idempotencyKey}`, requestId);
-    if (winner !== requestId) return answerOfExisting(winner, deps);
+    const key = `${requestedBy}:${idempotencyKey}`;
+    const claim = await deps.requests.claimIdempotencyKey(key, requestId, deps.clock.now());
+    if (claim.requestId !== requestId) {
+      const answer = await answerOfExisting(claim, `retry:${requestId}`, deps);
+      if (answer) return answer;
+      // The first attempt died before it recorded anything: this one does the work, under the key.
+      if (!(await deps.requests.reclaimIdempotencyKey(key, claim.requestId, requestId, deps.clock.now()))) throw new ConflictError('a request with this idempotency key is being processed; retry later', 'Idempotency-Key');
+    }
   }
   await deps.authority(input.issuer);
   const key = await requestedKey(input);
@@ -173,34 +97,17 @@ export async function requestCertificate(input: RequestInput, requester: { name:
   };
   if (verdict.decision === 'deny') {
     await deps.requests.create(request);
-    await deps.publisher.publish([newEvent('request.rejected', { requestId, decidedBy: 'policy', reasons: verdict.reasons, comment: 'refused by policy' }, ctx(deps, requestId, `rejected:${requestId}`))]);
+    await deps.publisher.publish([newEvent('request.rejected', { requestId, decidedBy: 'policy', reasons: verdict.reasons, comment: 'refused by policy' }, eventContext(deps, requestId, `rejected:${requestId}`))]);
     return answerOf(request);
   }
   if (verdict.decision === 'needs_approval') {
     await deps.requests.create(request);
-    await deps.publisher.publish([newEvent('request.pending_approval', { requestId, commonName: input.commonName, reasons: verdict.reasons, requestedBy }, ctx(deps, requestId, `pending:${requestId}`))]);
+    await deps.publisher.publish([newEvent('request.pending_approval', { requestId, commonName: input.commonName, reasons: verdict.reasons, requestedBy }, eventContext(deps, requestId, `pending:${requestId}`))]);
     return answerOf(request);
   }
-  // Allowed: the request is recorded before the CA is asked (whoever reads the certificate finds
-  // its request, and who asked), and moved on to its outcome after.
+  // Allowed: the request is recorded (the intent) before the CA is asked, and moved on to its
+  // outcome after; a crash in between is finished by a retry or the recovery sweep.
   await deps.requests.create(request);
-  let outcome: Awaited<ReturnType<typeof issueRequest>>;
-  try {
-    outcome = await issueRequest(request, deps);
-  } catch (err) {
-    await refuseIssuance(request, err, deps);
-    throw err;
-  }
-  const { request: done, privateKeyPem } = outcome;
-  await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords });
+  const { request: done, privateKeyPem } = await finishIssuance(requestId, `request:${requestId}`, deps);
   return { ...answerOf(done), ...(input.returnPrivateKey && privateKeyPem ? { privateKeyPem } : {}) };
-}
-
-/** An allowed request the CA (or its policy gate) did not sign: rejected with why, so it does not wait for ever. */
-async function refuseIssuance(request: CertificateRequest, err: unknown, deps: IssuanceDeps): Promise<void> {
-  const reasons = err instanceof PolicyError ? err.reasons : [`the CA did not issue: ${(err as Error).message}`];
-  const now = deps.clock.now();
-  if (await deps.requests.transition(request.requestId, 'approved', { status: 'rejected', reasons, decidedBy: 'issuance', decidedAt: now.toISOString() })) {
-    await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'issuance', reasons }, ctx(deps, request.requestId, `rejected:${request.requestId}`))]);
-  }
 }

@@ -3,7 +3,7 @@ import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { abort, commit, lock, renew } from './saga-steps.ts';
-import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
+import { certificateLock, holdingCertificateLock, leaseUntil } from '../../shared/certificate-lock.ts';
 import { parseSagaState } from '../../shared/saga-state.ts';
 import { adopt } from './adopt.ts';
 import { executionName, sweepExpiring } from './sweep.ts';
@@ -33,7 +33,7 @@ export const api = apiHandler({
       // The lock is taken here for the execution (its Lock step then finds it its own): a deployment
       // retrying between our check and the saga's first step cannot slip in.
       const lock = certificateLock(cert.id);
-      if (!(await rt().locks.acquire(lock, name, new Date(rt().clock.now().getTime() + CERTIFICATE_LOCK_MS)))) {
+      if (!(await rt().locks.acquire(lock, name, leaseUntil(rt().clock)))) {
         throw new ConflictError(`a renewal or deployment of ${cert.id} is under way (${await rt().locks.holder(lock)}); try again when it has finished`, 'id');
       }
       try {
@@ -56,13 +56,14 @@ const stepDeps = () => ({ ...rt(), countFailure: rt().config.emitMetrics ? failu
 
 export const step = middy(async (input: { action: string; saga: unknown }) => {
   const state = parseSagaState(input.saga);
+  const holding = <T>(work: () => Promise<T>) => holdingCertificateLock(rt().locks, rt().clock, state.certificateId, state.executionName, input.action, work);
   switch (input.action) {
     case 'lock':
       return lock(state, stepDeps());
     case 'renew':
-      return renew(state, stepDeps());
+      return holding(() => renew(state, stepDeps()));
     case 'commit':
-      return commit(state, stepDeps());
+      return holding(() => commit(state, stepDeps()));
     case 'abort':
       return abort(state, stepDeps());
     default:

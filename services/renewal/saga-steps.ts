@@ -11,7 +11,7 @@ import { issuedCertificate } from '../../shared/issued-certificate.ts';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from '../../shared/x509/keys.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { failureOf, requireRenewed, type SagaState } from '../../shared/saga-state.ts';
-import { CERTIFICATE_LOCK_MS, certificateLock } from '../../shared/certificate-lock.ts';
+import { certificateLock, leaseUntil } from '../../shared/certificate-lock.ts';
 
 export interface RenewalDeps extends SigningConfig {
   /** Counts a failed renewal for the alarms (CloudWatch on AWS). */
@@ -82,7 +82,7 @@ export async function lock(state: SagaState, deps: RenewalDeps) {
     if (err instanceof PolicyError) throw new StepError('lock', `the policy in force does not allow renewing ${cert.id}: ${err.reasons.join('; ')}`);
     throw err;
   }
-  if (!(await deps.locks.acquire(certificateLock(cert.id), state.executionName, new Date(deps.clock.now().getTime() + CERTIFICATE_LOCK_MS)))) throw new RenewalLocked(cert.id);
+  if (!(await deps.locks.acquire(certificateLock(cert.id), state.executionName, leaseUntil(deps.clock)))) throw new RenewalLocked(cert.id);
   await deps.certificates.addHistory(cert.id, { kind: 'renewal', attempt: state.executionName, outcome: 'started', at: deps.clock.now().toISOString() });
   await deps.publisher.publish([sagaEvent(state, 'renewal.started', { ...certificateFields(cert), executionName: state.executionName, trigger: state.trigger, ...(state.requestedBy ? { requestedBy: state.requestedBy } : {}) }, deps)]);
   return { holder: state.executionName };

@@ -1,6 +1,7 @@
 import type { BusEvent } from '../../shared/events/envelope.ts';
 import type { AuditTrail, Clock, LockStore, OutboxEntry, ProcessedEvents, SiemOutbox } from '../../shared/ports.ts';
 import { randomUUID } from 'node:crypto';
+import { withLease } from '../../shared/lease.ts';
 import type { SinkConfig } from '../../shared/siem-config.ts';
 import { formatForSink } from './format-event.ts';
 import { atLeast, severityOf } from './formats/severity.ts';
@@ -23,6 +24,8 @@ export interface ExportDeps {
   send(sink: SinkConfig, records: string[]): Promise<SendResult>;
   /** 0..1, for jitter (Math.random on AWS; fixed in tests). */
   random(): number;
+  /** Test builds: stops the process at a named point (the crash tests' harness). */
+  crashPoint?(point: string): void;
 }
 
 const BASE_BACKOFF_MS = 1000;
@@ -44,29 +47,25 @@ export async function exportEvent(event: BusEvent, deps: ExportDeps): Promise<bo
   for (const sink of deps.sinks.filter((s) => accepts(s, event))) {
     await deps.outbox.add(sink.name, { id, payload: formatForSink(sink, event), createdAt: String(event.detail.occurredAt ?? now), attempts: 0, nextAttemptAt: now });
   }
+  deps.crashPoint?.('siem:after-outbox');
   await deps.processed.remember('siem-export', id);
   for (const sink of deps.sinks) await flushSink(sink, deps, false);
   return true;
 }
 
-const FLUSH_LOCK_MS = 5 * 60_000;
-
 /**
- * Delivers what is due to one sink under its flush lock (a flusher that finds it taken leaves
- * the work to the holder, which looks again after letting go, so nothing queued meanwhile waits).
+ * Delivers what is due to one sink under its flush lease (a flusher that finds it taken leaves
+ * the work to the holder, which looks again after letting go, so nothing queued meanwhile waits;
+ * a holder that died lets go within a minute).
  */
 export async function flushSink(sink: SinkConfig, deps: ExportDeps, force: boolean): Promise<{ sent: number; failed: number }> {
   const totals = { sent: 0, failed: 0 };
   const lock = `siem/${sink.name}`;
   const owner = randomUUID();
   for (let round = 0; round < 10; round++) {
-    if (!(await deps.locks.acquire(lock, owner, new Date(deps.clock.now().getTime() + FLUSH_LOCK_MS)))) return totals;
-    let outcome;
-    try {
-      outcome = await deliverDue(sink, deps, force);
-    } finally {
-      await deps.locks.release(lock, owner);
-    }
+    const held = await withLease(deps.locks, deps.clock, lock, owner, () => deliverDue(sink, deps, force));
+    if (!held) return totals;
+    const outcome = held.value;
     totals.sent += outcome.sent;
     totals.failed += outcome.failed;
     if (outcome.stoppedOnFailure || (await deps.outbox.due(sink.name, deps.clock.now(), 1)).length === 0) return totals;

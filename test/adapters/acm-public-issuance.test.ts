@@ -6,9 +6,16 @@ import { AcmPublicAuthority } from '../../adapters/aws/acm-public-authority.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
 import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
-import { completeValidations, requestCertificate } from '../../services/issuance/request-certificate.ts';
+import { requestCertificate } from '../../services/issuance/request-certificate.ts';
+import { completeValidations } from '../../services/issuance/issue-request.ts';
+import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
 import { parseRequestInput } from '../../services/issuance/request-input.ts';
 import { DEFAULT_POLICY } from '../../shared/policy.ts';
+import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
+import { certificateKeysOnly } from '../../shared/certificate-key-vault.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freshTable } from '../support/dynamo.ts';
 import { makeChain } from '../support/pki.ts';
 
@@ -36,14 +43,16 @@ describe('public certificates from AWS Certificate Manager', () => {
       .resolvesOnce({ Certificate: { CertificateArn: ARN, Status: 'PENDING_VALIDATION', DomainValidationOptions: validation } })
       .resolves({ Certificate: { CertificateArn: ARN, Status: 'ISSUED', DomainValidationOptions: validation } });
     acm.on(GetCertificateCommand).resolves({ Certificate: chain.leaf.pem, CertificateChain: chain.intermediate.pem });
+    // ACM keeps its key; the one certops makes while the request is signed waits in the vault and is dropped after.
+    const vault = certificateKeysOnly(await FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-acm-'))));
     const ca = new AcmPublicAuthority('public', new ACMClient({ region: 'us-east-1', credentials }), 3, async () => undefined);
     const requests = new DynamoRequestStore(db.table);
     const certificates = new DynamoCertificateStore(db.table);
     let n = 0;
     const deps = {
-      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, certificates, policy: DEFAULT_POLICY, ownership: [],
+      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, certificates, policy: DEFAULT_POLICY, ownership: [], locks: new DynamoLockStore(db.table, { now: () => new Date() }),
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials }),
-      keyVault: async () => { throw new Error('ACM keeps the key; the vault is not used'); },
+      keyVault: async () => vault,
       authority: async () => ca,
     };
     const answer = await requestCertificate(parseRequestInput({ commonName: 'www.example.com', issuer: 'public' }, 'local'), { name: 'rita', role: 'requester' }, undefined, { ...deps, targets: { get: async () => undefined } });

@@ -102,8 +102,11 @@ describe('DynamoDB stores (on dynalite)', () => {
 
   it('binds an idempotency key to the first of many concurrent requests', async () => {
     const requests = new DynamoRequestStore(db.table);
-    const winners = await Promise.all(Array.from({ length: 8 }, (_, i) => requests.claimIdempotencyKey('key-1', `req-${i}`)));
-    expect(new Set(winners).size).toBe(1);
+    const winners = await Promise.all(Array.from({ length: 8 }, (_, i) => requests.claimIdempotencyKey('key-1', `req-${i}`, new Date())));
+    expect(new Set(winners.map((w) => w.requestId)).size).toBe(1);
+    // A claim moves only from the request it names.
+    expect(await requests.reclaimIdempotencyKey('key-1', 'not-the-winner', 'req-x', new Date())).toBe(false);
+    expect(await requests.reclaimIdempotencyKey('key-1', winners[0].requestId, 'req-x', new Date())).toBe(true);
   });
 
   it('saves a CT log position only over the position it read', async () => {

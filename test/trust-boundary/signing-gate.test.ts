@@ -10,6 +10,7 @@ import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
 import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
+import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
 import { policyGated } from '../../shared/policy-gated-authority.ts';
@@ -51,7 +52,7 @@ describe('the policy gate', () => {
     db = await freshTable();
     bus.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
     const home = mkdtempSync(join(tmpdir(), 'certops-gate-'));
-    ca = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://127.0.0.1:8080', { now: () => new Date() }, new DynamoRevocationStore(db.table));
+    ca = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://127.0.0.1:8080', { now: () => new Date() }, new DynamoRevocationStore(db.table), new DynamoIssuanceJournal(db.table));
     requests = new DynamoRequestStore(db.table);
     for (const r of [
       request({ requestId: 'approved-by-alice' }),
@@ -98,7 +99,7 @@ describe('the policy gate', () => {
     const home = mkdtempSync(join(tmpdir(), 'certops-ca-end-'));
     let now = Date.now();
     const clock = { now: () => new Date(now) };
-    const young = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://x', clock, new DynamoRevocationStore(db.table));
+    const young = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://x', clock, new DynamoRevocationStore(db.table), new DynamoIssuanceJournal(db.table));
     const intermediateEnd = Date.parse(certificateRecord(certificateBlocks(await young.chainPem(), 'chain')[0]).notAfter);
     now = intermediateEnd - 10 * DAY;
     const key = await newKeyAndCsr('EC_P256', 'late.example.com', ['late.example.com']);

@@ -1,0 +1,168 @@
+import { ConflictError, NotFoundError, PolicyError } from '../../shared/errors.ts';
+import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
+import type { CertificateRequest } from '../../shared/model.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore, RequestStore } from '../../shared/ports.ts';
+import { issuedCertificate } from '../../shared/issued-certificate.ts';
+import { requestKeyRef } from '../../shared/certificate-key-vault.ts';
+import { withLease } from '../../shared/lease.ts';
+import type { Policy } from '../../shared/policy.ts';
+import type { OwnershipRule } from '../../shared/ownership.ts';
+import { readCsr } from '../../shared/x509/csr.ts';
+import { parseKeyAlgorithm } from '../../shared/x509/keys.ts';
+import { materialOf, newKeyAndCsr, type KeyMaterial } from '../../shared/x509/new-key.ts';
+
+export interface IssuanceDeps {
+  clock: Clock;
+  newId(): string;
+  requests: RequestStore;
+  certificates: CertificateStore;
+  publisher: EventPublisher;
+  policy: Policy;
+  ownership: OwnershipRule[];
+  locks: LockStore;
+  keyVault(): Promise<KeyVault>;
+  authority(name: string): Promise<CertificateAuthority>;
+  /** Test builds: stops the process at a named point (the crash tests' harness). */
+  crashPoint?(point: string): void;
+}
+
+export interface RequestAnswer {
+  requestId: string;
+  status: CertificateRequest['status'];
+  certificateId?: string;
+  reasons: string[];
+  privateKeyPem?: string;
+  validationRecords?: CertificateRequest['validationRecords'];
+}
+
+export function answerOf(r: CertificateRequest): RequestAnswer {
+  return { requestId: r.requestId, status: r.status, certificateId: r.certificateId, reasons: r.reasons, ...(r.validationRecords ? { validationRecords: r.validationRecords } : {}) };
+}
+
+export function eventContext(deps: Pick<IssuanceDeps, 'clock' | 'newId'>, correlationId: string, id?: string) {
+  return { now: () => deps.clock.now(), newId: id ? () => id : deps.newId, correlationId };
+}
+
+/**
+ * A request's certificate, signed (now, or after domain validation): its key (if certops made it)
+ * into the vault, then the inventory record, then certificate.issued. The store holds what was
+ * issued before anyone is told; a retry finds the record there and changes nothing.
+ */
+export async function announceIssued(request: CertificateRequest, issued: { certificatePem: string; chainPem: string }, caName: string, deps: IssuanceDeps, keyPem?: string): Promise<CertificateRequest> {
+  const cert = issuedCertificate(issued, {
+    issuerBackend: caName, profile: request.profile, targets: request.targets, environment: request.environment, owner: request.owner,
+    requestId: request.requestId, acmArn: request.validationReference, managedKey: Boolean(keyPem),
+  }, deps.clock.now());
+  if (keyPem) await (await deps.keyVault()).put(cert.keyRef!, keyPem);
+  deps.crashPoint?.('issuance:after-vault');
+  await deps.certificates.create(cert);
+  deps.crashPoint?.('issuance:after-record');
+  await deps.publisher.publish([newEvent('certificate.issued', {
+    ...certificateFields(cert),
+    requestId: request.requestId,
+    commonName: request.commonName,
+    subjectAlternativeNames: request.subjectAlternativeNames,
+    environment: request.environment,
+    owner: request.owner,
+    issuerBackend: caName,
+    profile: request.profile,
+    targets: request.targets,
+    acmArn: request.validationReference,
+    certificatePem: issued.certificatePem,
+    chainPem: issued.chainPem,
+  }, eventContext(deps, request.requestId, `issued:${request.requestId}`))]);
+  return { ...request, status: 'issued', certificateId: cert.id };
+}
+
+/**
+ * The key the request is signed for: its CSR's, or one certops generates and keeps in the vault
+ * under the request (before the CA is asked, so a retry signs the same key and finds the
+ * certificate the CA journaled for it).
+ */
+async function keyMaterial(request: CertificateRequest, deps: IssuanceDeps): Promise<KeyMaterial | (Omit<KeyMaterial, 'keyPem'> & { keyPem?: undefined })> {
+  if (request.csrPem) return readCsr(request.csrPem).then((c) => ({ csrPem: request.csrPem!, spkiDer: c.spkiDer, keyType: c.keyType }));
+  const vault = await deps.keyVault();
+  const alg = parseKeyAlgorithm(request.keyAlgorithm);
+  const kept = await vault.get(requestKeyRef(request.requestId)).catch((err) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
+  if (kept) return materialOf(alg, kept, request.commonName, request.subjectAlternativeNames);
+  const made = await newKeyAndCsr(alg, request.commonName, request.subjectAlternativeNames);
+  await vault.put(requestKeyRef(request.requestId), made.keyPem);
+  deps.crashPoint?.('issuance:after-key');
+  return made;
+}
+
+/**
+ * Signs an allowed or approved request through its CA (idempotently, by the request's id), keeps
+ * a generated key only in the vault, and emits certificate.issued (inventory and deployment take
+ * it from there). A CA that validates domains first leaves the request pending_validation with
+ * the DNS records to create. Returns the generated key for the one-time delivery, if any.
+ */
+export async function issueRequest(request: CertificateRequest, deps: IssuanceDeps): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
+  const ca = await deps.authority(request.issuer);
+  const material = await keyMaterial(request, deps);
+  const result = await ca.issue({
+    csrPem: material.csrPem, spkiDer: material.spkiDer, keyType: material.keyType, commonName: request.commonName, subjectAlternativeNames: request.subjectAlternativeNames,
+    validityDays: request.validityDays, profile: request.profile, environment: request.environment, owner: request.owner,
+    approvedRequestId: request.decidedBy ? request.requestId : undefined, idempotencyKey: request.requestId,
+  });
+  deps.crashPoint?.('issuance:after-sign');
+  if ('pending' in result) {
+    return { request: { ...request, status: 'pending_validation', validationReference: result.pending.reference, validationRecords: result.pending.validationRecords } };
+  }
+  return { request: await announceIssued(request, result, ca.name, deps, material.keyPem), privateKeyPem: material.keyPem };
+}
+
+/** Scheduled: collects certificates whose domain validation has completed. */
+export async function completeValidations(deps: IssuanceDeps): Promise<{ issued: string[]; pending: number }> {
+  const waiting = await deps.requests.awaitingValidation();
+  const issued: string[] = [];
+  for (const request of waiting) {
+    const ca = await deps.authority(request.issuer);
+    const done = ca.complete && request.validationReference ? await ca.complete(request.validationReference) : undefined;
+    if (!done) continue;
+    const result = await announceIssued(request, done, ca.name, deps);
+    if (await deps.requests.transition(request.requestId, 'pending_validation', { status: 'issued', certificateId: result.certificateId })) issued.push(request.requestId);
+  }
+  return { issued, pending: waiting.length - issued.length };
+}
+
+/** A request policy refuses at signing (the configuration changed since it was asked or approved): rejected by policy, with the reasons. */
+async function refuseByPolicy(request: CertificateRequest, reasons: string[], deps: IssuanceDeps): Promise<void> {
+  const now = deps.clock.now();
+  if (await deps.requests.transition(request.requestId, 'approved', { status: 'rejected', reasons, decidedBy: 'policy', decisionComment: 'refused by policy at signing', decidedAt: now.toISOString() })) {
+    await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'policy', reasons, comment: 'refused by policy at signing' }, eventContext(deps, request.requestId, `rejected:${request.requestId}`))]);
+  }
+}
+
+/**
+ * Takes an approved request to its end, under the request's lease: signs it (the CA answers the
+ * same certificate for the same request), records and announces the certificate, and moves the
+ * request on. Whoever calls it finishes the same work, once: the request as it is asked, an
+ * approver, a retry with the same Idempotency-Key, or the recovery after a crash. A request no
+ * longer approved is answered as it stands. ConflictError while another attempt holds the lease.
+ */
+export async function finishIssuance(requestId: string, attempt: string, deps: IssuanceDeps): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
+  const finished = await withLease(deps.locks, deps.clock, `request/${requestId}`, attempt, async () => {
+    const current = await deps.requests.get(requestId);
+    if (!current) throw new NotFoundError(`no request ${requestId}`, 'id');
+    if (current.status !== 'approved') return { request: current };
+    let outcome: Awaited<ReturnType<typeof issueRequest>>;
+    try {
+      outcome = await issueRequest(current, deps);
+    } catch (err) {
+      if (err instanceof PolicyError) await refuseByPolicy(current, err.reasons, deps);
+      throw err;
+    }
+    const { request: done } = outcome;
+    await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords });
+    deps.crashPoint?.('issuance:after-request');
+    // The kept key has served: the certificate's own copy is in the vault.
+    if (!current.csrPem) await (await deps.keyVault()).remove(requestKeyRef(requestId));
+    return outcome;
+  });
+  if (!finished) throw new ConflictError(`request ${requestId} is being issued; ask again in a moment`, 'id');
+  return finished.value;
+}

@@ -1,0 +1,45 @@
+import { ConflictError } from '../../shared/errors.ts';
+import { newEvent } from '../../shared/events/envelope.ts';
+import { withLease } from '../../shared/lease.ts';
+import { eventContext, finishIssuance, type IssuanceDeps } from './issue-request.ts';
+
+const HOUR_MS = 3_600_000;
+
+export interface Recovery {
+  finished: string[];
+  expired: string[];
+  /** Still not issued, with why: another attempt holds the lease, or the CA failed again (the next sweep tries again). */
+  waiting: string[];
+}
+
+/**
+ * Finishes the issuances nobody is finishing: requests allowed or approved more than `graceMs`
+ * ago and still not issued, because the process died between asking the CA and recording its
+ * answer, or the CA kept failing. Each is finished as a retry would (under its lease; the CA
+ * answers the same certificate for the same request), so no certificate the CA signed stays unknown
+ * to the inventory. One that outlived the approval timeout is rejected as expired instead.
+ */
+export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Promise<Recovery> {
+  const now = deps.clock.now();
+  const result: Recovery = { finished: [], expired: [], waiting: [] };
+  for (const request of await deps.requests.issuingBefore(new Date(now.getTime() - graceMs))) {
+    const expiresAt = Date.parse(request.decidedAt ?? request.createdAt) + deps.policy.approvalTimeoutHours * HOUR_MS;
+    if (expiresAt < now.getTime()) {
+      const comment = `not issued by ${new Date(expiresAt).toISOString()}`;
+      const lapsed = await withLease(deps.locks, deps.clock, `request/${request.requestId}`, 'recovery', () =>
+        deps.requests.transition(request.requestId, 'approved', { status: 'rejected', decidedBy: 'expiry', decisionComment: comment, decidedAt: now.toISOString() }));
+      if (lapsed?.value) {
+        await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'expiry', comment, reasons: request.reasons }, eventContext(deps, request.requestId, `rejected:${request.requestId}`))]);
+        result.expired.push(request.requestId);
+        continue;
+      }
+    }
+    try {
+      await finishIssuance(request.requestId, 'recovery', deps);
+      result.finished.push(request.requestId);
+    } catch (err) {
+      result.waiting.push(`${request.requestId}: ${err instanceof ConflictError ? 'being issued' : (err as Error).message}`);
+    }
+  }
+  return result;
+}
