@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 
 /** A failure the CLI reports on stderr with this exit code. */
@@ -9,41 +10,76 @@ export class CliError extends Error {
 }
 
 export interface ClientOptions {
-  endpoint: string;
+  /** An http(s) URL, or the local suite's unix socket. */
+  endpoint: string | { socketPath: string };
   token?: string;
 }
+
+const home = (env: NodeJS.ProcessEnv) => resolve(env.CERTOPS_HOME ?? '.certops');
 
 /** The token: CERTOPS_TOKEN, else the local admin token file under $CERTOPS_HOME. */
 export function resolveToken(env: NodeJS.ProcessEnv): string | undefined {
   if (env.CERTOPS_TOKEN) return env.CERTOPS_TOKEN;
   try {
-    return readFileSync(join(resolve(env.CERTOPS_HOME ?? '.certops'), 'admin.token'), 'utf8').trim();
+    return readFileSync(join(home(env), 'admin.token'), 'utf8').trim();
   } catch {
     return undefined;
   }
 }
 
-export async function call(options: ClientOptions, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; text: string }> {
-  let res: Response;
+/**
+ * Where the suite is: the URL given, else the local suite's socket in the state folder (a socket
+ * this user owns: no one else can answer there and collect the token), else
+ * http://127.0.0.1:$PORT.
+ */
+export function resolveEndpoint(given: string | undefined, env: NodeJS.ProcessEnv): ClientOptions['endpoint'] {
+  if (given) return given;
+  const socketPath = join(home(env), 'api.sock');
   try {
-    res = await fetch(`${options.endpoint.replace(/\/$/, '')}${path}`, {
-      method,
-      headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new CliError(`cannot reach certops at ${options.endpoint}: ${(err as Error).cause ?? (err as Error).message} (is \`npm start\` running?)`, 2);
+    const st = lstatSync(socketPath);
+    if (st.isSocket() && st.uid === process.getuid?.()) return { socketPath };
+  } catch {
+    // No local suite here: the TCP default.
   }
-  const text = await res.text();
+  return `http://127.0.0.1:${env.PORT ?? 8080}`;
+}
+
+const describe = (endpoint: ClientOptions['endpoint']) => (typeof endpoint === 'string' ? endpoint : endpoint.socketPath);
+
+/** One HTTP exchange over the local socket. */
+function overSocket(socketPath: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request({ socketPath, method, path, headers: { host: 'localhost', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function call(options: ClientOptions, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; text: string }> {
+  const allHeaders = { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers };
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  let res: { status: number; text: string };
+  try {
+    res = typeof options.endpoint === 'string'
+      ? await fetch(`${options.endpoint.replace(/\/$/, '')}${path}`, { method, headers: allHeaders, body: payload }).then(async (r) => ({ status: r.status, text: await r.text() }))
+      : await overSocket(options.endpoint.socketPath, method, path, allHeaders, payload);
+  } catch (err) {
+    throw new CliError(`cannot reach certops at ${describe(options.endpoint)}: ${(err as Error).cause ?? (err as Error).message} (is \`npm start\` running?)`, 2);
+  }
   let parsed: any;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(res.text);
   } catch {
     parsed = undefined;
   }
   if (res.status >= 400) {
     const e = parsed?.error;
-    throw new CliError(e ? `${res.status} ${e.code}: ${e.message}${e.field ? ` (field: ${e.field})` : ''}` : `${res.status}: ${text.slice(0, 500)}`);
+    throw new CliError(e ? `${res.status} ${e.code}: ${e.message}${e.field ? ` (field: ${e.field})` : ''}` : `${res.status}: ${res.text.slice(0, 500)}`);
   }
-  return { status: res.status, body: parsed, text };
+  return { status: res.status, body: parsed, text: res.text };
 }

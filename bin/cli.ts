@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CliError, call, resolveToken, type ClientOptions } from './api-client.ts';
+import { printable } from './terminal-text.ts';
+import { CliError, call, resolveEndpoint, resolveToken, type ClientOptions } from './api-client.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { verifyPemChain } from '../shared/x509/verify-pem-chain.ts';
 import { collectCertificates } from './collect-certificates.ts';
@@ -35,7 +36,7 @@ const HELP = `certops: certificate lifecycle management
   certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth]
                                                  validate a chain locally: exit 0 valid, 1 invalid, 2 unusable input
 
-Options: --endpoint URL (default http://127.0.0.1:\${PORT:-8080}), --json for machine-readable output.
+Options: --endpoint URL (default: the local suite's socket in $CERTOPS_HOME, else http://127.0.0.1:\${PORT:-8080}), --json for machine-readable output.
 Auth: CERTOPS_TOKEN, or the local admin token file under $CERTOPS_HOME (default ./.certops).`;
 
 const { values, positionals } = (() => {
@@ -89,10 +90,10 @@ const { values, positionals } = (() => {
   }
 })();
 
-const client: ClientOptions = { endpoint: values.endpoint ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`, token: resolveToken(process.env) };
+const client: ClientOptions = { endpoint: resolveEndpoint(values.endpoint, process.env), token: resolveToken(process.env) };
 
 function out(human: string, data: unknown) {
-  process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${human}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${printable(human)}\n`);
 }
 
 function usage(message: string): never {
@@ -163,7 +164,7 @@ const commands: Record<string, () => Promise<void>> = {
     if (paths.length === 0) usage('import needs at least one file or folder');
     const found = collectCertificates(paths);
     if (found.unreadable.length) throw new CliError(found.unreadable.map((u) => `cannot read ${u.file}: ${u.reason}`).join('\n'), 2);
-    const summary = { imported: 0, new: 0, rejected: [] as { file: string; reason: string }[], ignoredPrivateKeys: found.privateKeys, certificates: [] as unknown[] };
+    const summary = { imported: 0, new: 0, rejected: [] as { file: string; reason: string }[], ignoredPrivateKeys: found.privateKeys, skippedFiles: found.skipped, certificates: [] as unknown[] };
     const BATCH = 200;
     for (let i = 0; i < found.certificates.length; i += BATCH) {
       const batch = found.certificates.slice(i, i + BATCH);
@@ -177,6 +178,7 @@ const commands: Record<string, () => Promise<void>> = {
       `imported ${summary.imported} certificates (${summary.new} new) from ${paths.join(', ')}`,
       ...summary.rejected.map((r) => `  rejected ${r.file}: ${r.reason}`),
       ...(found.privateKeys ? [`  skipped ${found.privateKeys} private keys (never sent)`] : []),
+      ...found.skipped.map((file) => `  skipped ${file}: DER that is not a certificate (never sent)`),
     ].join('\n'), summary);
     if (summary.imported === 0) process.exitCode = 1;
   },
@@ -266,11 +268,11 @@ const commands: Record<string, () => Promise<void>> = {
         `open findings: ${Object.entries(body.openFindingsBySeverity).map(([k, v]) => `${v} ${k}`).join(', ')}`,
         'by issuer:', ...Object.entries(body.byIssuer).map(([k, v]) => `  ${v}  ${k}`),
         'by environment:', ...Object.entries(body.byEnvironment).map(([k, v]) => `  ${v}  ${k}`)];
-      return void process.stdout.write(`${lines.join('\n')}\n`);
+      return void process.stdout.write(`${printable(lines.join('\n'))}\n`);
     }
     const bar = (n: number) => '#'.repeat(Math.min(n, 60));
     const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)];
-    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(`${printable(lines.join('\n'))}\n`);
   },
   async ct() {
     const [, area, verb, ...rest] = positionals;
@@ -401,6 +403,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`certops: ${err instanceof CliError ? err.message : (err as Error).stack}\n`);
+  process.stderr.write(`certops: ${printable(err instanceof CliError ? err.message : String((err as Error).stack))}\n`);
   process.exit(err instanceof CliError ? err.exitCode : 1);
 });

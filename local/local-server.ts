@@ -1,3 +1,4 @@
+import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CertopsError, ValidationError } from '../shared/errors.ts';
@@ -6,12 +7,20 @@ import type { Definition } from './serverless-definition.ts';
 
 /** Lambda's request payload limit; API Gateway refuses larger bodies too. */
 const MAX_BODY = 6 * 1024 * 1024;
+/** Bodies being read at once, in all: a flood of large uploads gets 503s, not the process's memory. */
+const MAX_BODIES_IN_FLIGHT = 64 * 1024 * 1024;
 
 export interface ServerOptions<Principal> {
   definition: Definition;
   invoke(fn: string, event: unknown): Promise<unknown>;
   /** Settles when the suite is ready to serve: requests that come earlier wait for it. */
   ready: Promise<unknown>;
+  /**
+   * Checks, before a body is read, that whoever sends one may send anything at all (a token that
+   * works, or the suite's own signing key); throws a CertopsError (401) otherwise. Public routes
+   * take no body.
+   */
+  mayUpload(req: IncomingMessage): Promise<void>;
   /** Who sent an AWS-protocol request (POST / with X-Amz-Target); throws a CertopsError (401, 403) for anyone else. */
   awsPrincipal(req: IncomingMessage, body: Buffer): Promise<Principal>;
   /** AWS JSON-protocol operations served on POST / by X-Amz-Target (PutEvents, StartExecution), given the caller. */
@@ -35,17 +44,6 @@ function errorBody(code: string, message: string, field?: string) {
   return JSON.stringify({ error: { code, message, ...(field ? { field } : {}) } });
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** The request-target as a URL; one no URL parser takes (`//[`) is the caller's mistake. */
 function requestUrl(target: string | undefined): URL {
   try {
@@ -55,49 +53,102 @@ function requestUrl(target: string | undefined): URL {
   }
 }
 
-/** The front door: the httpApi routes of serverless.yml, plus the EventBridge and Step Functions APIs the SDK calls, on loopback. */
-export function startLocalServer<Principal>(options: ServerOptions<Principal>, port: number, host = '127.0.0.1'): Promise<Server> {
+export interface LocalServer {
+  /** The loopback TCP listener (the API's URL). */
+  tcp: Server;
+  /** The unix socket in the state folder the CLI talks to, where no other local user can listen in its place. */
+  socket?: Server;
+}
+
+/**
+ * The front door: the httpApi routes of serverless.yml, plus the EventBridge and Step Functions
+ * APIs the SDK calls, on loopback, and the same on a private unix socket when `socketPath` is given.
+ */
+export async function startLocalServer<Principal>(options: ServerOptions<Principal>, port: number, socketPath?: string, host = '127.0.0.1'): Promise<LocalServer> {
   const match = routeMatcher(options.definition.routes);
   const names = new Set([...LOOPBACK_NAMES, ...(options.extraHostNames ?? [])].map((n) => n.toLowerCase()));
+  let bodiesInFlight = 0;
   const served = (hostHeader: string | undefined) => {
     const value = (hostHeader ?? '').toLowerCase();
     const at = value.lastIndexOf(':');
     const [name, hostPort] = at > value.lastIndexOf(']') ? [value.slice(0, at), value.slice(at + 1)] : [value, '80'];
-    return names.has(name) && /^\d{1,5}$/.test(hostPort) && Number(hostPort) === serverPort(server);
+    return names.has(name) && /^\d{1,5}$/.test(hostPort) && Number(hostPort) === serverPort(tcp);
   };
-  const server = createServer(async (req, res) => {
+  /** The body, read only once the caller may send one; undefined when it is over the limit. */
+  const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
+    if (req.method === 'GET' || req.method === 'HEAD') return Buffer.alloc(0);
+    await options.mayUpload(req);
+    const chunks: Buffer[] = [];
+    let size = 0;
     try {
-      if (!served(req.headers.host)) return send(res, 421, errorBody('misdirected_request', `this server does not answer for the host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))}`, 'Host'));
-      const body = await readBody(req);
+      for await (const chunk of req) {
+        size += chunk.length;
+        bodiesInFlight += chunk.length;
+        if (size > MAX_BODY) return undefined;
+        if (bodiesInFlight > MAX_BODIES_IN_FLIGHT) throw Object.assign(new Error('busy'), { busy: true });
+        chunks.push(chunk);
+      }
+      return Buffer.concat(chunks);
+    } finally {
+      bodiesInFlight -= size;
+    }
+  };
+  const handle = (checkHost: boolean) => async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      if (checkHost && !served(req.headers.host)) return send(res, 421, errorBody('misdirected_request', `this server does not answer for the host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))}`, 'Host'));
       await options.ready;
-      if (!body) return send(res, 413, errorBody('payload_too_large', `the body is over ${MAX_BODY} bytes`, 'body'));
       const target = req.headers['x-amz-target'];
-      if (req.method === 'POST' && typeof target === 'string') return await awsOperation(options, req, target, body, res);
+      const aws = req.method === 'POST' && typeof target === 'string';
       const url = requestUrl(req.url);
-      const route = match(req.method ?? 'GET', url.pathname);
-      if (!route) return send(res, 404, errorBody('not_found', `no route ${req.method} ${url.pathname.slice(0, 200)}`));
-      const result = (await options.invoke(route.fn, apiGatewayEvent(req, url, route, body))) as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
+      const route = aws ? undefined : match(req.method ?? 'GET', url.pathname);
+      if (!aws && !route) return send(res, 404, errorBody('not_found', `no route ${req.method} ${url.pathname.slice(0, 200)}`));
+      const body = await readBody(req);
+      if (!body) return send(res, 413, errorBody('payload_too_large', `the body is over ${MAX_BODY} bytes`, 'body'));
+      if (aws) return await awsOperation(options, req, target, body, res);
+      const result = (await options.invoke(route!.fn, apiGatewayEvent(req, url, route!, body))) as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
       const payload = result.isBase64Encoded ? Buffer.from(result.body ?? '', 'base64') : Buffer.from(result.body ?? '');
       // As API Gateway does: the function's headers go out as they are.
       send(res, result.statusCode, payload, result.headers?.['content-type'] ?? 'application/json', result.headers);
     } catch (err) {
-      if (err instanceof CertopsError) return send(res, err.status, errorBody(err.code, err.message, err.field));
+      if ((err as { busy?: boolean }).busy) return send(res, 503, errorBody('busy', 'too many request bodies are being received; try again'), 'application/json', { 'retry-after': '1', connection: 'close' });
+      if (err instanceof CertopsError) {
+        if (req.method === 'POST' && typeof req.headers['x-amz-target'] === 'string') return send(res, err.status, awsErrorBody(err.status, err.message), AWS_JSON, { connection: 'close' });
+        return send(res, err.status, errorBody(err.code, err.message, err.field), 'application/json', { connection: 'close' });
+      }
       options.onError?.(err);
       if (!res.headersSent) send(res, 500, errorBody('internal', 'internal error'));
     }
+  };
+  const bounded = (server: Server) => {
+    // A client that sends its request slowly holds nothing for long.
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 60_000;
+    return server;
+  };
+  const tcp = bounded(createServer(handle(true)));
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, host, () => resolve());
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
+  if (!socketPath) return { tcp };
+  const socket = bounded(createServer(handle(false)));
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.listen(socketPath, () => resolve());
   });
+  await chmod(socketPath, 0o600);
+  return { tcp, socket };
 }
 
 /** AWS JSON-protocol error types for our error statuses, as the SDK reads them from `__type`. */
 const AWS_ERROR_TYPES: Record<number, string> = { 400: 'ValidationException', 401: 'UnrecognizedClientException', 403: 'AccessDeniedException', 404: 'ResourceNotFoundException', 409: 'ConflictException', 429: 'ThrottlingException' };
+const AWS_JSON = 'application/x-amz-json-1.1';
+const awsErrorBody = (status: number, message: string, awsType = AWS_ERROR_TYPES[status] ?? 'ValidationException') => JSON.stringify({ __type: awsType, message });
 
 async function awsOperation<Principal>(options: ServerOptions<Principal>, req: IncomingMessage, target: string, body: Buffer, res: ServerResponse) {
-  const type = 'application/x-amz-json-1.1';
-  const fail = (status: number, message: string, awsType = AWS_ERROR_TYPES[status] ?? 'ValidationException') => send(res, status, JSON.stringify({ __type: awsType, message }), type);
+  const type = AWS_JSON;
+  const fail = (status: number, message: string, awsType?: string) => send(res, status, awsErrorBody(status, message, awsType), type);
   try {
     const principal = await options.awsPrincipal(req, body);
     // X-Amz-Target is the caller's: an own property or nothing (never Object.prototype's).

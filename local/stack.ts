@@ -13,7 +13,7 @@ import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
 import { parseJsonObject, requiredString } from '../shared/input.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import { inboundRefusal } from '../shared/events/inbound.ts';
-import { awsPrincipal, type AwsPrincipal } from './aws-principal.ts';
+import { awsPrincipal, mayUpload, type AwsPrincipal } from './aws-principal.ts';
 import { newSuiteCredentials } from './suite-signature.ts';
 import { ensureTable, startDynalite } from './embedded-dynamodb.ts';
 import { DynamoBusLedger } from '../adapters/dynamodb/bus-ledger.ts';
@@ -36,6 +36,8 @@ export interface LocalStack {
   firstStart: boolean;
   bus: LocalBus;
   saga: LocalSagaRunner;
+  /** The unix socket the CLI uses, when the state folder's path leaves room for one. */
+  socket?: string;
   /** The embedded DynamoDB's HTTP server (benchmarks count the writes it takes). */
   dynamoServer: Server;
   stop(): Promise<void>;
@@ -74,11 +76,15 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   let saga!: LocalSagaRunner;
   let ready!: (rt: Runtime) => void;
   const started = new Promise<Runtime>((r) => (ready = r));
-  const server: Server = await startLocalServer<AwsPrincipal>({
+  // The CLI talks to the suite over a socket in the state folder when it can: no other local user
+  // can listen there in the suite's place and collect the admin token (a TCP port can be taken).
+  const apiSocket = join(home, 'api.sock');
+  const server = await startLocalServer<AwsPrincipal>({
     definition,
     invoke,
     ready: started,
     extraHostNames: (env.CERTOPS_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    mayUpload: async (req) => mayUpload(req, credentials, await started),
     awsPrincipal: async (req, body) => awsPrincipal(req, body, credentials, await started),
     awsOperations: {
       'AWSEvents.PutEvents': async (input, principal) => bus.putEvents(input.Entries as PutEntry[], principal.kind === 'caller' ? (entry) => inboundRefusal(entry, principal.caller) : undefined),
@@ -90,8 +96,8 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
       },
     },
     onError: (err) => logger.error('local server error', { error: (err as Error).message, stack: (err as Error).stack }),
-  }, numberFrom(env.PORT, 8080));
-  const url = `http://127.0.0.1:${serverPort(server)}`;
+  }, numberFrom(env.PORT, 8080), apiSocket.length <= 100 ? apiSocket : undefined);
+  const url = `http://127.0.0.1:${serverPort(server.tcp)}`;
 
   // What Lambda's environment holds on AWS, pointed at the local substitutes.
   Object.assign(process.env, {
@@ -157,11 +163,14 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   });
 
   return {
-    url, home, tokenFile, firstStart, bus, saga, dynamoServer: dynamo.server,
+    url, home, tokenFile, firstStart, bus, saga, dynamoServer: dynamo.server, ...(server.socket ? { socket: apiSocket } : {}),
     async stop() {
       await scheduler.stop();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
+      for (const listener of [server.tcp, server.socket]) {
+        if (!listener) continue;
+        listener.closeAllConnections();
+        await new Promise((r) => listener.close(r));
+      }
       await saga.drain();
       await bus.drain();
       await new Promise((r) => dynamo.server.close(r));

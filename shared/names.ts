@@ -11,7 +11,14 @@ export function normaliseName(raw: string, field: string): string {
   const name = raw.trim().toLowerCase().replace(/\.$/, '');
   // A zone id (fe80::1%eth0) names an interface of one host: it has no place in a certificate.
   if (isIP(name) === 4) return name;
-  if (isIP(name) === 6 && !name.includes('%')) return new URL(`http://[${name}]`).hostname.slice(1, -1);
+  if (isIP(name) === 6 && !name.includes('%')) {
+    const canonical = new URL(`http://[${name}]`).hostname.slice(1, -1);
+    // An IPv4-mapped address (::ffff:10.0.0.1) is the IPv4 address, as clients that dial it see it.
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+    if (!mapped) return canonical;
+    const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  }
   const labels = name.split('.');
   const ok = name.length <= 253 && labels.every((l, i) => LABEL.test(l) || (i === 0 && l === '*' && labels.length > 2));
   if (!ok) throw new ValidationError(`${field}: ${JSON.stringify(raw)} is not a DNS name or IP address`, field);

@@ -27,6 +27,8 @@ export interface CertificateStore {
   idByIssuerSerial(issuer: string, serialNumber: string): Promise<string | undefined>;
   /** Sets fields on an existing certificate; status changes keep the expiry index in step. */
   update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
+  /** Sets fields only while the certificate's status is still `from`; false (nothing changed) when it is not (a revocation won). */
+  transition(id: string, from: StoredCertificate['status'], fields: Partial<StoredCertificate>): Promise<boolean>;
   /**
    * Certificates matching every field of the filter, `limit` at most, resumable with nextToken.
    * Served from the index of the most selective field, so it reads about what it returns
@@ -201,7 +203,7 @@ export interface CertificateAuthority {
 }
 
 export interface RevocationStore {
-  /** Records a revocation by a CA; idempotent (the first record stays). */
+  /** Records a revocation by a CA; idempotent (the first record stays, but a later keyCompromise becomes its reason). */
   add(caId: string, entry: RevokedEntry): Promise<void>;
   /** Every revocation recorded for the CA, by serial. */
   list(caId: string): Promise<RevokedEntry[]>;

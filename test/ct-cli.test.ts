@@ -65,6 +65,17 @@ describe('watching CT from the CLI', () => {
     }
   });
 
+  it('reports a log that is down with its error, and reads the other logs all the same', async () => {
+    const down = await startTestLog();
+    await run('ct', 'logs', 'add', down.url, '--key', down.key, '--start', '0');
+    await down.close();
+    const before = (await run('ct', 'logs', 'list')).items.find((l: { logUrl: string }) => l.logUrl === log.url).position;
+    log.append(x509Leaf((await makeChain(['more.other.test'])).leaf.der, 4));
+    const polled = (await run('ct', 'poll', '--once')).logs as { logUrl: string; to?: number; error?: string }[];
+    expect(polled.find((l) => l.logUrl === down.url)?.error).toMatch(/./);
+    expect(polled.find((l) => l.logUrl === log.url)).toMatchObject({ to: before + 1 });
+  });
+
   it('refuses a log whose tree head does not verify with the key given', async () => {
     const other = await startTestLog();
     try {

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../local/serverless-definition.ts';
 import { ROOT } from './support/processes.ts';
 import { INBOUND_DETAIL_TYPES } from '../shared/events/catalog.ts';
@@ -25,6 +25,7 @@ describe('serverless package', () => {
     execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', out], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
     resources = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).Resources;
   }, 180_000);
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('has a Lambda function per handler, on nodejs22.x', () => {
     const functions = ofType('AWS::Lambda::Function').map(([, r]) => r.Properties);
@@ -62,6 +63,22 @@ describe('serverless package', () => {
     expect(sources?.Condition).toEqual({ StringLike: { 'events:source': 'certops.*' }, ArnNotEquals: { 'aws:PrincipalArn': suiteRoles } });
     const detailTypes = deny('events:detail-type');
     expect(detailTypes?.Condition).toEqual({ StringNotEquals: { 'events:detail-type': [...INBOUND_DETAIL_TYPES] }, ArnNotEquals: { 'aws:PrincipalArn': suiteRoles } });
+  });
+
+  it('lets only the functions\' role seal and open with the vault key; the account administers it without using it', () => {
+    const [[, key]] = ofType('AWS::KMS::Key');
+    const statements: any[] = key.Properties.KeyPolicy.Statement;
+    const granting = (action: string) => statements.filter((s) => s.Effect === 'Allow' && [s.Action].flat().some((a: string) => a === 'kms:*' || a === action));
+    for (const use of ['kms:Decrypt', 'kms:GenerateDataKey']) {
+      const grants = granting(use);
+      expect(grants, use).toHaveLength(1);
+      const roleArn = JSON.stringify(grants[0].Condition.ArnEquals['aws:PrincipalArn']);
+      const [, role] = ofType('AWS::IAM::Role').find(([k]) => k === 'IamRoleLambdaExecution')!;
+      // The role's name, as the template builds it, is the one the condition names.
+      expect(roleArn).toContain(':role/certops-prod-');
+      expect(JSON.stringify(role.Properties.RoleName)).toBe(JSON.stringify({ 'Fn::Join': ['-', ['certops', 'prod', { Ref: 'AWS::Region' }, 'lambdaRole']] }));
+    }
+    expect(statements.some((s) => [s.Action].flat().includes('kms:*'))).toBe(false);
   });
 
   it('creates the table with the key schema and indexes the local stack uses', () => {

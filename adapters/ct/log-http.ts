@@ -7,9 +7,13 @@ export interface LogHttpOptions {
   now?(): number;
 }
 
+/** The longest a log may make one request wait (Retry-After): a log asking for more is left until the next poll. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
 /**
  * GETs from a CT log the way its operator asks monitors to behave: paced to a request rate,
- * backing off on 429 and 5xx (Retry-After when the log gives it, else doubling from 250 ms).
+ * backing off on 429 and 5xx (Retry-After when the log gives it, at most a minute, else doubling
+ * from 250 ms). Redirects are not followed: a log URL leads only to the log.
  */
 export class LogHttp {
   private nextSlot = 0;
@@ -26,12 +30,14 @@ export class LogHttp {
   async get(url: string): Promise<Response> {
     for (let i = 0; ; i++) {
       await this.pace();
-      const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(30_000), redirect: 'error' });
       if (res.ok) return res;
       const retryable = res.status === 429 || res.status >= 500;
       if (!retryable || i + 1 >= this.attempts) throw new Error(`${url} answered ${res.status}`);
       const after = Number(res.headers.get('retry-after'));
-      await this.sleep(Number.isFinite(after) && after > 0 ? after * 1000 : 250 * 2 ** i);
+      const wait = Number.isFinite(after) && after > 0 ? after * 1000 : 250 * 2 ** i;
+      if (wait > MAX_RETRY_AFTER_MS) throw new Error(`${url} answered ${res.status} and asks to wait ${Math.round(wait / 1000)} s; tried again at the next poll`);
+      await this.sleep(wait);
     }
   }
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
-import type { Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
-import { getItem, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Table } from './table.ts';
+import type { CertificateStatus, Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
+import { getItem, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 import { pemBlocks } from '../../shared/x509/pem.ts';
 
@@ -63,6 +63,9 @@ const tbsKey = (tbsId: string) => ({ pk: `TBS#${tbsId}`, sk: 'TBS' });
 // Issuer DNs can be long: the key holds their hash.
 const serialKey = (issuer: string, serialNumber: string) => ({ pk: `SERIAL#${createHash('sha256').update(issuer).digest('hex').slice(0, 32)}#${serialNumber}`, sk: 'SERIAL' });
 
+const BATCH_GET_KEYS = 100;
+const BATCH_GET_ATTEMPTS = 5;
+
 export class DynamoCertificateStore implements CertificateStore {
   constructor(private readonly table: Table) {}
 
@@ -81,9 +84,17 @@ export class DynamoCertificateStore implements CertificateStore {
     const names = [...new Set(cert.subjectAlternativeNames.concat(cert.commonName ?? []).filter((n) => /[a-z]/i.test(n)).map(reversedName))];
     // Records made in tests and benchmarks may carry no real certificate: they get no TBS pointer.
     const der = pemBlocks(cert.certificatePem).find((b) => b.label === 'CERTIFICATE')?.der;
-    const pointers: Item[] = [
+    const identities: (Item & Key)[] = [
       ...(der ? [{ ...tbsKey(tbsIdentity(der, true)), certificateId: cert.id }] : []),
       { ...serialKey(cert.issuer, cert.serialNumber), certificateId: cert.id },
+    ];
+    // What certops issued owns its identity; anything else (an import can bring a certificate
+    // sharing an issued one's issuer and serial) only takes an identity nobody holds, so CT still
+    // recognises what certops issued.
+    const claimed = cert.source === 'issued' ? identities : [];
+    if (cert.source !== 'issued') for (const pointer of identities) await putIfAbsent(this.table, pointer);
+    const pointers: Item[] = [
+      ...claimed,
       ...names.map((r) => ({ pk: `CERT#${cert.id}`, sk: `NAME#${r}`, gsi1pk: 'NAMES', gsi1sk: `${r}#${cert.id}`, certificateId: cert.id })),
     ];
     for (let i = 0; i < pointers.length; i += 25) {
@@ -121,6 +132,18 @@ export class DynamoCertificateStore implements CertificateStore {
     await setFields(this.table, key(id), { ...fields, ...indexKeys({ ...current, ...fields }) });
   }
 
+  async transition(id: string, from: CertificateStatus, fields: Partial<StoredCertificate>): Promise<boolean> {
+    const current = await this.get(id);
+    if (current?.status !== from) return false;
+    try {
+      await setFields(this.table, key(id), { ...fields, ...indexKeys({ ...current, ...fields }) }, [], { status: from });
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
   async list(filter: CertificateFilter, limit: number, nextToken?: string): Promise<Page<StoredCertificate> & { itemsRead: number }> {
     const index = chooseIndex(filter);
     const items: StoredCertificate[] = [];
@@ -140,9 +163,18 @@ export class DynamoCertificateStore implements CertificateStore {
 
   private async certificatesOf(pointers: Item[]): Promise<StoredCertificate[]> {
     const ids = [...new Set(pointers.map((p) => String(p.certificateId)))];
-    if (ids.length === 0) return [];
-    const out = await this.table.doc.send(new BatchGetCommand({ RequestItems: { [this.table.name]: { Keys: ids.map(key) } } }));
-    const byId = new Map((out.Responses?.[this.table.name] ?? []).map((i) => [String(i.id), withoutKeys<StoredCertificate>(i)]));
+    const byId = new Map<string, StoredCertificate>();
+    // BatchGetItem takes at most 100 keys and may hand some back unprocessed under throttling.
+    for (let start = 0; start < ids.length; start += BATCH_GET_KEYS) {
+      let keys: Record<string, unknown>[] | undefined = ids.slice(start, start + BATCH_GET_KEYS).map(key);
+      for (let attempt = 0; keys?.length; attempt++) {
+        if (attempt === BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${keys.length} certificates unread after ${BATCH_GET_ATTEMPTS} attempts`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const out: BatchGetCommandOutput = await this.table.doc.send(new BatchGetCommand({ RequestItems: { [this.table.name]: { Keys: keys } } }));
+        for (const item of out.Responses?.[this.table.name] ?? []) byId.set(String(item.id), withoutKeys<StoredCertificate>(item));
+        keys = out.UnprocessedKeys?.[this.table.name]?.Keys;
+      }
+    }
     return ids.map((id) => byId.get(id)).filter((c): c is StoredCertificate => Boolean(c));
   }
 

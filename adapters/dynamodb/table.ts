@@ -44,7 +44,7 @@ const KEY_ATTRIBUTE = /^(pk|sk|gsi\d(pk|sk))$/;
  * The key a nextToken stands for, checked to be a key of the partition being read (`pkName` =
  * `pk`): anything else is the caller's mistake, never a query DynamoDB would refuse.
  */
-export function decodeToken(token: string | undefined, pkName: string, pk: string): Record<string, unknown> | undefined {
+export function decodeToken(token: string | undefined, pkName: string, pk: string, range: { skPrefix?: string; skBefore?: string } = {}): Record<string, unknown> | undefined {
   if (!token) return undefined;
   let key: unknown;
   try {
@@ -57,9 +57,17 @@ export function decodeToken(token: string | undefined, pkName: string, pk: strin
   const valid = key && typeof key === 'object' && !Array.isArray(key)
     && (key as Record<string, unknown>)[pkName] === pk
     && Object.keys(key).length === required.size && [...required].every((name) => typeof (key as Record<string, unknown>)[name] === 'string')
-    && Object.entries(key).every(([name, value]) => KEY_ATTRIBUTE.test(name) && typeof value === 'string' && value.length <= 1024);
+    && Object.entries(key).every(([name, value]) => KEY_ATTRIBUTE.test(name) && typeof value === 'string' && value.length <= 1024)
+    && withinRange(String((key as Record<string, unknown>)[pkName.replace(/pk$/, 'sk')]), range);
   if (!valid) throw new ValidationError('nextToken is not a token this API returned for this query', 'nextToken');
   return key as Record<string, unknown>;
+}
+
+/** A resumed query starts inside the range the query reads, or it would read past what the caller asked for. */
+function withinRange(sk: string, range: { skPrefix?: string; skBefore?: string }): boolean {
+  if (range.skBefore !== undefined) return sk < range.skBefore;
+  if (range.skPrefix !== undefined) return sk.startsWith(range.skPrefix);
+  return true;
 }
 
 export function isConditionFailure(err: unknown): boolean {
@@ -92,8 +100,11 @@ export async function getItem(table: Table, key: Key): Promise<Item | undefined>
   return out.Item;
 }
 
-/** Sets attributes of an existing item, removing those given as undefined (and `removes`); throws ConditionalCheckFailed when it does not exist. */
-export async function setFields(table: Table, key: Key, fields: Record<string, unknown>, extraRemoves: string[] = []): Promise<void> {
+/**
+ * Sets attributes of an existing item, removing those given as undefined (and `removes`); throws
+ * ConditionalCheckFailed when it does not exist, or when an attribute of `expect` has another value.
+ */
+export async function setFields(table: Table, key: Key, fields: Record<string, unknown>, extraRemoves: string[] = [], expect: Record<string, unknown> = {}): Promise<void> {
   const removes = [...extraRemoves, ...Object.keys(fields).filter((k) => fields[k] === undefined)];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
@@ -108,13 +119,18 @@ export async function setFields(table: Table, key: Key, fields: Record<string, u
     removes.length ? `REMOVE ${removes.map((_, i) => `#r${i}`).join(', ')}` : '',
   ].join(' ').trim();
   if (!expression) return;
+  const conditions = ['attribute_exists(pk)', ...Object.entries(expect).map(([k, v], i) => {
+    names[`#e${i}`] = k;
+    values[`:e${i}`] = v;
+    return `#e${i} = :e${i}`;
+  })];
   await table.doc.send(new UpdateCommand({
     TableName: table.name,
     Key: key,
     UpdateExpression: expression,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-    ConditionExpression: 'attribute_exists(pk)',
+    ConditionExpression: conditions.join(' AND '),
   }));
 }
 
@@ -130,7 +146,7 @@ export async function queryPage(table: Table, input: { index?: string; pkName: s
     ExpressionAttributeValues: skCondition ? { ':p': input.pk, ':s': skValue } : { ':p': input.pk },
     ScanIndexForward: !input.newestFirst,
     Limit: input.limit,
-    ExclusiveStartKey: decodeToken(input.nextToken, input.pkName, input.pk),
+    ExclusiveStartKey: decodeToken(input.nextToken, input.pkName, input.pk, input),
   }));
   return { items: out.Items ?? [], nextToken: encodeToken(out.LastEvaluatedKey), itemsRead: out.ScannedCount ?? 0 };
 }

@@ -21,18 +21,27 @@ const deps = () => ({
   logReader: readerFor,
 });
 
+/** One log, pass after pass while it is behind and the time budget lasts. */
+async function pollOne(log: CtLogState, deadline: number): Promise<PollResult> {
+  let total = await pollLog(log, deps());
+  while (total.behind && !total.misbehaviour && rt().clock.now().getTime() < deadline) {
+    const pass = await pollLog((await rt().ct.getLog(log.logUrl))!, deps());
+    total = { ...pass, from: total.from, observed: total.observed + pass.observed, unauthorized: total.unauthorized + pass.unauthorized, unreadable: (total.unreadable ?? 0) + (pass.unreadable ?? 0) };
+  }
+  return total;
+}
+
+/**
+ * Every watched log, each on its own: a log that fails (down, slow, lying) is reported with its
+ * error and keeps no other log from being read.
+ */
 async function pollAll(budgetMs: number) {
   const deadline = rt().clock.now().getTime() + budgetMs;
-  const results: PollResult[] = [];
-  for (const log of await rt().ct.listLogs()) {
-    let total = await pollLog(log, deps());
-    while (total.behind && !total.misbehaviour && rt().clock.now().getTime() < deadline) {
-      const pass = await pollLog((await rt().ct.getLog(log.logUrl))!, deps());
-      total = { ...pass, from: total.from, observed: total.observed + pass.observed, unauthorized: total.unauthorized + pass.unauthorized, unreadable: (total.unreadable ?? 0) + (pass.unreadable ?? 0) };
-    }
-    results.push(total);
-  }
-  return { logs: results };
+  const logs = await rt().ct.listLogs();
+  const outcomes = await Promise.allSettled(logs.map((log) => pollOne(log, deadline)));
+  return {
+    logs: outcomes.map((o, i) => (o.status === 'fulfilled' ? o.value : { logUrl: logs[i].logUrl, error: String((o.reason as Error)?.message ?? o.reason).slice(0, 300) })),
+  };
 }
 
 /** Scheduled: read every watched log from where it stopped, and stop a minute before the Lambda timeout. */

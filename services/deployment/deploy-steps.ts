@@ -71,6 +71,8 @@ async function failed(cert: StoredCertificate, target: Target, step: 'deploy' | 
 export async function deployToTarget(certificateId: string, targetName: string, attempt: Attempt, deps: DeploymentDeps): Promise<void> {
   const cert = await loadCertificate(certificateId, deps, 'deploy');
   const target = await loadTarget(targetName, deps, 'deploy');
+  // A certificate revoked, replaced or expired meanwhile is never put on a target.
+  if (cert.status !== 'active' && cert.status !== 'discovered') return failed(cert, target, 'deploy', `certificate ${cert.id} is ${cert.status}, so nothing was deployed`, attempt, deps);
   const refused = environmentRefusal(target, cert.environment);
   if (refused) return failed(cert, target, 'deploy', `${refused}, so nothing was deployed`, attempt, deps);
   const problems = await chainProblems(cert, target, deps);

@@ -41,7 +41,7 @@ export const api = apiHandler({
   'POST /imports': {
     role: 'requester',
     async run(req) {
-      return { status: 200, body: await importPem(req.body, rt()) };
+      return { status: 200, body: await importPem(req.body, req.caller, rt()) };
     },
   },
   'POST /scans': {

@@ -19,9 +19,9 @@ export interface ImportResult {
 }
 
 /** Events for a certificate seen for the first time: certificate.discovered, and finding.raised for what is wrong with it. */
-export async function announceDiscovery(cert: StoredCertificate, sighting: Sighting & { host?: string; port?: number }, deps: DiscoveryDeps): Promise<void> {
+export async function announceDiscovery(cert: StoredCertificate, sighting: Sighting & { host?: string; port?: number; discoveredBy?: string }, deps: DiscoveryDeps): Promise<void> {
   const ctx = (id: string) => ({ now: () => deps.clock.now(), newId: () => id });
-  const events = [newEvent('certificate.discovered', { ...certificateFields(cert), discoverySource: sighting.source, host: sighting.host, port: sighting.port }, ctx(`discovered:${cert.id}`))];
+  const events = [newEvent('certificate.discovered', { ...certificateFields(cert), discoverySource: sighting.source, host: sighting.host, port: sighting.port, discoveredBy: sighting.discoveredBy }, ctx(`discovered:${cert.id}`))];
   for (const f of certificateFindings(cert, { now: deps.clock.now(), tlsServer: sighting.host !== undefined })) {
     if (f.severity === 'info' || f.severity === 'low') continue;
     events.push(newEvent('finding.raised', { ...certificateFields(cert), findingId: f.id, severity: f.severity, message: f.message }, ctx(`finding:${cert.id}:${f.id}`)));
@@ -44,8 +44,11 @@ function namesIn(der: Uint8Array): number {
 /** One import takes at most this many certificates (a few seconds of writes): more go in more requests (the CLI sends 200 a time). */
 export const MAX_IMPORT_CERTIFICATES = 1000;
 
-/** POST /imports: every certificate in the PEM text goes into the inventory; malformed ones are reported, not fatal. */
-export async function importPem(body: unknown, deps: DiscoveryDeps): Promise<ImportResult> {
+/**
+ * POST /imports: every certificate in the PEM text goes into the inventory; malformed ones are
+ * reported, not fatal. Who imported it is named in certificate.discovered (`discoveredBy`).
+ */
+export async function importPem(body: unknown, caller: { name: string }, deps: DiscoveryDeps): Promise<ImportResult> {
   const obj = asObject(body);
   const text = requiredString(obj, 'pem', 5 * 1024 * 1024);
   const environment = optionalString(obj, 'environment', 64);
@@ -62,7 +65,7 @@ export async function importPem(body: unknown, deps: DiscoveryDeps): Promise<Imp
     try {
       const sighting: Sighting = { source: 'import', environment, owner };
       const { certificate, created } = await recordCertificate(block.der, sighting, deps, `pem block ${i + 1}`);
-      if (created) await announceDiscovery(certificate, sighting, deps);
+      if (created) await announceDiscovery(certificate, { ...sighting, discoveredBy: caller.name }, deps);
       result.imported.push({ id: certificate.id, subject: certificate.subject, created });
     } catch (err) {
       if ((err as { status?: number }).status !== 400) throw err;

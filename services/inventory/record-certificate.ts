@@ -40,11 +40,16 @@ const union = <T>(a: T[] | undefined, b: T[]) => [...new Set([...(a ?? []), ...b
  * it, later ones (another source, another endpoint) add where it was seen. What a caller says of
  * environment and owner counts at the first sighting only: whoever imports a certificate later
  * cannot relabel one that is known; a later sighting fills them only from the ownership rules
- * (an address in a configured range), and only where they are unset. Idempotent.
+ * (an address in a configured range), and only where they are unset. A label the rules contradict
+ * is a ValidationError on `environment` or `owner`. Idempotent.
  */
 export async function recordCertificate(der: Uint8Array, sighting: Sighting, deps: InventoryDeps, field = 'certificate'): Promise<{ certificate: StoredCertificate; created: boolean }> {
   const record = inventoriable(der, field);
   const mapped = ownershipOf(deps.ownership, record.subjectAlternativeNames.concat(record.commonName ?? []), sighting.address);
+  // A label the ownership rules contradict would put the certificate under another team's view and policy.
+  for (const field of ['environment', 'owner'] as const) {
+    if (sighting[field] && mapped[field] && sighting[field] !== mapped[field]) throw new ValidationError(`${field}: the certificate's names belong to ${mapped[field]} (inventory.ownership), not ${sighting[field]}`, field);
+  }
   const cert: StoredCertificate = {
     ...record,
     certificatePem: toPem(der),

@@ -46,6 +46,8 @@ async function requestedKey(input: RequestInput) {
   return { keyAlgorithm: csr.keyAlgorithm, csr };
 }
 
+const MAX_IDEMPOTENCY_KEY = 200;
+
 /**
  * Takes a validated request through policy: allowed ones are issued at once, out-of-policy ones
  * wait for an approver, forbidden ones are refused with reasons. Idempotent per
@@ -55,6 +57,8 @@ export async function requestCertificate(input: RequestInput, requester: { name:
   const requestedBy = requester.name;
   let requestId = deps.newId();
   if (idempotencyKey) {
+    // The key becomes part of a stored key (at most 1 KB in a sort key): bound and printable.
+    if (idempotencyKey.length > MAX_IDEMPOTENCY_KEY || !/^[\x21-\x7e]+$/.test(idempotencyKey)) throw new ValidationError(`Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY} printable ASCII characters`, 'Idempotency-Key');
     const key = `${requestedBy}:${idempotencyKey}`;
     const claim = await deps.requests.claimIdempotencyKey(key, requestId, deps.clock.now());
     if (claim.requestId !== requestId) {

@@ -12,22 +12,32 @@ export interface RevocationDeps {
   authority(name: string): Promise<CertificateAuthority>;
 }
 
+/**
+ * Reasons a revocation may give (RFC 5280 5.3.1). certops' revocations are final: certificateHold
+ * (which is undone) and removeFromCRL (which undoes one, and only belongs in delta CRLs) are not
+ * offered, so no revocation can be made to look like none.
+ */
+const OFFERED = Object.keys(REVOCATION_REASONS).filter((r) => r !== 'certificateHold' && r !== 'removeFromCRL') as RevocationReason[];
+
 export function parseReason(body: Record<string, unknown>): RevocationReason {
   const reason = body.reason ?? 'unspecified';
-  if (typeof reason !== 'string' || !Object.hasOwn(REVOCATION_REASONS, reason)) {
-    throw new ValidationError(`reason must be an RFC 5280 reason: ${Object.keys(REVOCATION_REASONS).join(', ')}`, 'reason');
-  }
+  if (typeof reason !== 'string' || !(OFFERED as string[]).includes(reason)) throw new ValidationError(`reason must be one of ${OFFERED.join(', ')} (RFC 5280)`, 'reason');
   return reason as RevocationReason;
 }
 
-/** Revokes one certificate certops issued, at its CA, and says so. Revoking it again changes nothing. */
+/**
+ * Revokes one certificate certops issued, at its CA, and says so. Revoking it again changes
+ * nothing, but for keyCompromise, which a revocation with a milder reason becomes (RFC 5280
+ * lets a CA change the reason to keyCompromise).
+ */
 export async function revoke(cert: StoredCertificate, reason: RevocationReason, revokedBy: string, deps: RevocationDeps): Promise<StoredCertificate> {
-  if (cert.status === 'revoked') return cert;
+  const escalation = cert.status === 'revoked' && reason === 'keyCompromise' && cert.revocationReason !== 'keyCompromise';
+  if (cert.status === 'revoked' && !escalation) return cert;
   if (!cert.issuerBackend) throw new ConflictError(`certificate ${cert.id} was not issued by certops (it was ${cert.source}); revoke it at its own CA`, 'id');
   await (await deps.authority(cert.issuerBackend)).revoke(cert.serialNumber, reason);
-  const revokedAt = deps.clock.now().toISOString();
+  const revokedAt = cert.revokedAt ?? deps.clock.now().toISOString();
   await deps.certificates.update(cert.id, { status: 'revoked', revocationReason: reason, revokedAt });
-  await deps.publisher.publish([newEvent('certificate.revoked', { ...certificateFields(cert), reason, revokedBy }, { now: () => deps.clock.now(), newId: () => `revoked:${cert.id}` })]);
+  await deps.publisher.publish([newEvent('certificate.revoked', { ...certificateFields(cert), reason, revokedBy }, { now: () => deps.clock.now(), newId: () => `revoked:${cert.id}${escalation ? ':keyCompromise' : ''}` })]);
   return { ...cert, status: 'revoked', revocationReason: reason, revokedAt };
 }
 

@@ -156,7 +156,13 @@ export async function commit(state: SagaState, deps: RenewalDeps) {
   const renewed = requireRenewed(state);
   const old = await load(state.certificateId, deps, 'commit');
   const successor = await successorOf(old, state, deps, 'commit');
-  await deps.certificates.update(old.id, { status: 'superseded', supersededBy: successor.id });
+  // A revocation made meanwhile wins: the old certificate is superseded only while still active,
+  // and only by a successor still active; else the saga rolls back and fails with the reason.
+  if (successor.status !== 'active') throw new StepError('commit', `the successor ${successor.id} was ${successor.status} meanwhile (${successor.revocationReason ?? 'no reason given'})`);
+  if (old.supersededBy !== successor.id && !(await deps.certificates.transition(old.id, 'active', { status: 'superseded', supersededBy: successor.id }))) {
+    const now = await load(old.id, deps, 'commit');
+    throw new StepError('commit', `${old.id} was ${now.status} meanwhile (${now.revocationReason ?? 'no reason given'}); its renewal is not committed`);
+  }
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'succeeded', at: deps.clock.now().toISOString(), detail: `renewed as ${successor.id}` });
   await deps.locks.release(certificateLock(old.id), state.executionName);
   await deps.publisher.publish([sagaEvent(state, 'renewal.succeeded', { ...certificateFields(old), newCertificateId: successor.id, targets: renewed.targets }, deps)]);

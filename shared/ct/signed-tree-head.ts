@@ -10,7 +10,9 @@ export interface SignedTreeHead {
 /** The STH fields of a get-sth answer, checked for shape; undefined when malformed. */
 export function parseSth(json: Record<string, unknown>): SignedTreeHead | undefined {
   const { tree_size: size, timestamp, sha256_root_hash: root, tree_head_signature: sig } = json;
-  if (!Number.isInteger(size) || !Number.isInteger(timestamp) || typeof root !== 'string' || typeof sig !== 'string') return undefined;
+  // Sizes and times are 64-bit unsigned in the signed structure; beyond 2^53 no log is real.
+  const inRange = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 0;
+  if (!inRange(size) || !inRange(timestamp) || typeof root !== 'string' || typeof sig !== 'string') return undefined;
   const rootHash = Buffer.from(root, 'base64');
   if (rootHash.length !== 32) return undefined;
   return { treeSize: size as number, timestamp: timestamp as number, rootHash, signature: Buffer.from(sig, 'base64') };

@@ -38,33 +38,78 @@ const link = (c: ParsedCertificate): ChainLink => ({ subject: c.subject, issuer:
 
 /** Could `issuer` have issued `child`: its subject is the child's issuer, key ids agree, and its key verifies the child's signature. */
 function issued(issuer: ParsedCertificate, child: ParsedCertificate): boolean {
+  return mayHaveIssued(issuer, child) && signatureVerifies(child.signatureAlgorithm, child.tbsDer, child.signature, issuer.spkiDer, child.der);
+}
+
+/** The cheap half of `issued`: names chain and key identifiers (when both are present) agree. */
+function mayHaveIssued(issuer: ParsedCertificate, child: ParsedCertificate): boolean {
   if (!sameBytes(issuer.subjectDer, child.issuerDer)) return false;
   const aki = child.extensions.authorityKeyId;
   const ski = issuer.extensions.subjectKeyId;
-  if (aki && ski && aki !== ski) return false;
-  return signatureVerifies(child.signatureAlgorithm, child.tbsDer, child.signature, issuer.spkiDer, child.der);
+  return !(aki && ski && aki !== ski);
 }
 
 const isAnchor = (c: ParsedCertificate, roots: ParsedCertificate[]) => roots.some((r) => sameBytes(r.subjectDer, c.subjectDer) && sameBytes(r.spkiDer, c.spkiDer));
 
-/** Depth-first path building from the leaf to a trust anchor; returns the longest partial path when none is complete. */
-function buildPath(input: ChainInput): { path: ParsedCertificate[]; anchored: boolean } {
-  const candidates = [...input.intermediates, ...input.roots];
+/**
+ * How much work one path search may do, as Go and webpki bound theirs: a served chain can offer
+ * many certificates that all issue each other, and every order of them is a path to try.
+ */
+const MAX_SIGNATURE_CHECKS = 100;
+const MAX_STEPS = 1000;
+
+/**
+ * Depth-first path building from the leaf to a trust anchor; returns the longest partial path
+ * when none is complete. Each (issuer, child) pair is checked once, a certificate from which no
+ * anchor was reached is not tried again, and the search gives up (`exhausted`) past its budget.
+ */
+function buildPath(input: ChainInput): { path: ParsedCertificate[]; anchored: boolean; exhausted: boolean } {
+  const candidates = [...input.intermediates, ...input.roots].filter((c, i, all) => all.findIndex((o) => sameBytes(o.der, c.der)) === i);
+  const checked = new Map<string, boolean>();
+  const deadEnds = new Set<ParsedCertificate>();
+  let signatureChecks = 0;
+  let steps = 0;
+  let exhausted = false;
+  const issuedOnce = (next: ParsedCertificate, current: ParsedCertificate): boolean => {
+    const key = `${candidates.indexOf(next)}:${current === input.leaf ? 'leaf' : candidates.indexOf(current)}`;
+    const known = checked.get(key);
+    if (known !== undefined) return known;
+    if (!mayHaveIssued(next, current)) return false;
+    if (++signatureChecks > MAX_SIGNATURE_CHECKS) {
+      exhausted = true;
+      return false;
+    }
+    const verdict = issued(next, current);
+    checked.set(key, verdict);
+    return verdict;
+  };
   let best: ParsedCertificate[] = [input.leaf];
+  // A certificate is only a dead end when its search was not cut short by MAX_DEPTH: reached
+  // again on a shorter path it may still lead to an anchor.
+  let depthCutoffs = 0;
   const walk = (path: ParsedCertificate[]): ParsedCertificate[] | undefined => {
+    if (exhausted || ++steps > MAX_STEPS) {
+      exhausted = true;
+      return undefined;
+    }
     const current = path[path.length - 1];
     if (isAnchor(current, input.roots)) return path;
     if (path.length > best.length) best = path;
-    if (path.length >= MAX_DEPTH) return undefined;
+    if (path.length >= MAX_DEPTH) {
+      depthCutoffs++;
+      return undefined;
+    }
     for (const next of candidates) {
-      if (path.some((p) => sameBytes(p.der, next.der)) || !issued(next, current)) continue;
+      if (deadEnds.has(next) || path.includes(next) || !issuedOnce(next, current)) continue;
+      const cutoffsBefore = depthCutoffs;
       const found = walk([...path, next]);
       if (found) return found;
+      if (depthCutoffs === cutoffsBefore) deadEnds.add(next);
     }
     return undefined;
   };
   const anchored = walk([input.leaf]);
-  return anchored ? { path: anchored, anchored: true } : { path: best, anchored: false };
+  return anchored ? { path: anchored, anchored: true, exhausted } : { path: best, anchored: false, exhausted };
 }
 
 function within(name: string, base: string): boolean {
@@ -105,8 +150,9 @@ function nameConstraintViolations(ca: ParsedCertificate, leaf: ParsedCertificate
  * critical extensions and the host name. Every problem is reported, not just the first.
  */
 export function validateChain(input: ChainInput): ChainVerdict {
-  const { path, anchored } = buildPath(input);
+  const { path, anchored, exhausted } = buildPath(input);
   const reasons: string[] = [];
+  if (exhausted && !anchored) reasons.push(`path building gave up: the chain offers more candidate paths than ${MAX_SIGNATURE_CHECKS} signature checks can try`);
   if (!anchored) {
     const top = path[path.length - 1];
     const selfSigned = sameBytes(top.subjectDer, top.issuerDer) && issued(top, top);

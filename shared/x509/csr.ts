@@ -69,6 +69,9 @@ async function readCsrStrictly(input: string | Uint8Array, field: string): Promi
   if (!(algorithm in HASH_OF)) throw new ValidationError(`${field} is signed with ${algorithm}, which certops does not accept`, field);
   const spkiDer = Buffer.from(der.subarray(spki.offset, spki.end));
   const publicKey = publicKeyObject(spkiDer);
+  const exponent = publicKey.asymmetricKeyDetails?.publicExponent;
+  // CA/Browser Forum BR 6.1.6: an odd exponent in [2^16+1, 2^256-1]; e = 1 or an even e is no key at all.
+  if (exponent !== undefined && (exponent % 2n === 0n || exponent < 65537n || exponent >= 2n ** 256n)) throw new ValidationError(`${field} RSA public exponent must be odd and between 65537 and 2^256-1`, field);
   const ok = await new Promise<boolean>((resolve) => {
     verify(HASH_OF[algorithm], der.subarray(info.offset, info.end), publicKey, der.subarray(sig.start + 1, sig.end), (err, result) => resolve(!err && result));
   });

@@ -5,6 +5,10 @@ import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoCtStateStore } from '../../adapters/dynamodb/ct-state-store.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import { freshTable } from '../support/dynamo.ts';
+import { decodeToken } from '../../adapters/dynamodb/table.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 
 const DAY = 86_400_000;
 const base = Date.parse('2027-01-01T00:00:00Z');
@@ -118,5 +122,53 @@ describe('DynamoDB stores (on dynalite)', () => {
     expect(await ct.saveLog({ ...state, position: 7 }, 0)).toBe(false);
     expect((await ct.getLog(state.logUrl))?.position).toBe(5);
     expect((await ct.listLogs()).map((l) => l.logUrl)).toEqual([state.logUrl]);
+  });
+
+  it('moves a certificate out of a status only if it is still in it', async () => {
+    const c = { ...cert(900), serialNumber: '0900' };
+    await certificates.create(c);
+    expect(await certificates.transition(c.id, 'active', { status: 'revoked', revocationReason: 'keyCompromise' })).toBe(true);
+    // A renewal committing afterwards finds it no longer active and changes nothing.
+    expect(await certificates.transition(c.id, 'active', { status: 'superseded', supersededBy: 'f'.repeat(32) })).toBe(false);
+    const stored = await certificates.get(c.id);
+    expect(stored?.status).toBe('revoked');
+    expect(stored?.supersededBy).toBeUndefined();
+  });
+
+  it('keeps an issued certificate\'s issuer-and-serial identity from an import that shares it', async () => {
+    const issued = { ...cert(901), serialNumber: '0A:0B:0C', issuer: 'CN=certops CA' };
+    await certificates.create(issued);
+    const lookalike = { ...cert(902), serialNumber: '0A:0B:0C', issuer: 'CN=certops CA', source: 'import' as const, status: 'discovered' as const };
+    await certificates.create(lookalike);
+    expect(await certificates.idByIssuerSerial('CN=certops CA', '0A:0B:0C')).toBe(issued.id);
+    // An import takes an identity nobody holds.
+    const alone = { ...cert(903), serialNumber: '0D', issuer: 'CN=elsewhere', source: 'import' as const, status: 'discovered' as const };
+    await certificates.create(alone);
+    expect(await certificates.idByIssuerSerial('CN=elsewhere', '0D')).toBe(alone.id);
+  });
+
+  it('refuses a nextToken from outside the range a query reads', () => {
+    const token = (sk: string) => Buffer.from(JSON.stringify({ pk: 'CERT#x', sk })).toString('base64url');
+    expect(decodeToken(token('HIST#1'), 'pk', 'CERT#x', { skPrefix: 'HIST#' })).toEqual({ pk: 'CERT#x', sk: 'HIST#1' });
+    expect(() => decodeToken(token('NAME#a'), 'pk', 'CERT#x', { skPrefix: 'HIST#' })).toThrow(/nextToken/);
+    expect(() => decodeToken(token('2027'), 'pk', 'CERT#x', { skBefore: '2026' })).toThrow(/nextToken/);
+  });
+
+  it('reads the certificates of a domain page in BatchGetItem calls of at most 100 keys, retrying unprocessed keys', async () => {
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    const dynamo = mockClient(doc);
+    const ids = Array.from({ length: 150 }, (_, i) => (1000 + i).toString(16).padStart(32, '0'));
+    dynamo.on(QueryCommand).resolves({ Items: ids.map((id) => ({ pk: `CERT#${id}`, sk: 'NAME#com.example.shared', gsi1pk: 'NAMES', gsi1sk: `com.example.shared#${id}`, certificateId: id })) });
+    let calls = 0;
+    dynamo.on(BatchGetCommand).callsFake((input) => {
+      const keys = input.RequestItems.t.Keys as { pk: string }[];
+      expect(keys.length).toBeLessThanOrEqual(100);
+      // The first call leaves half its keys unprocessed, as DynamoDB does under throttling.
+      const [served, left] = calls++ === 0 ? [keys.slice(0, 50), keys.slice(50)] : [keys, []];
+      return { Responses: { t: served.map((k) => ({ ...cert(0), id: k.pk.slice(5), commonName: 'shared.example.com', subjectAlternativeNames: ['shared.example.com'], pk: k.pk, sk: 'CERT' })) }, UnprocessedKeys: left.length ? { t: { Keys: left } } : {} };
+    });
+    const page = await new DynamoCertificateStore({ doc, name: 't' }).list({ domain: 'shared.example.com' }, 150);
+    expect(page.items.map((c) => c.id).sort()).toEqual([...ids].sort());
+    expect(calls).toBe(3);
   });
 });

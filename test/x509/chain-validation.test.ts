@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { verifyPemChain } from '../../shared/x509/verify-pem-chain.ts';
 import { dnsNameMatches } from '../../shared/x509/host-name.ts';
 import { x509 } from '../support/x509-library.ts';
-import { makeChain, makeCert } from '../support/pki.ts';
+import { webcrypto } from 'node:crypto';
+import { makeChain, makeCert, type TestCert } from '../support/pki.ts';
 
 const DAY = 86_400_000;
 const now = new Date();
@@ -29,6 +30,19 @@ describe('chain validation', () => {
     const verdict = verifyPemChain({ chainPem: leaf.pem + impostor.pem, rootsPem: root.pem, at: now });
     expect(verdict.valid).toBe(false);
     expect(verifyPemChain({ chainPem: leaf.pem + impostor.pem + intermediate.pem, rootsPem: root.pem, at: now }).valid).toBe(true);
+  });
+
+  it('gives up, with a reason, on a served mesh of cross-signed CAs instead of trying every path', async () => {
+    // Five keys, and a "CN=Mesh" certificate for each key signed by each key: every certificate
+    // has five issuers, so without a bound there are 5^9 paths ten deep to try, none anchored.
+    const { root } = await makeChain(['unused.example.com']);
+    const keys = await Promise.all(Array.from({ length: 5 }, () => webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']) as Promise<CryptoKeyPair>));
+    const meshIssuer = (k: CryptoKeyPair) => ({ keys: k, cert: { subject: 'CN=Mesh' } }) as unknown as TestCert;
+    const mesh = (await Promise.all(keys.flatMap((subjectKey) => keys.map((signer) => makeCert({ subject: 'CN=Mesh', ca: true, keys: subjectKey, issuer: meshIssuer(signer) }))))).map((c) => c.pem);
+    const leaf = await makeCert({ subject: 'CN=mesh.example.com', sans: ['mesh.example.com'], issuer: meshIssuer(keys[0]) });
+    const verdict = verifyPemChain({ chainPem: leaf.pem + mesh.join(''), rootsPem: root.pem, at: now });
+    expect(verdict.valid).toBe(false);
+    expect(verdict.reasons[0]).toMatch(/^path building gave up/);
   });
 
   it('checks validity at the given time', async () => {
