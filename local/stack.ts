@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:http';
 import { runtime, type Runtime } from '../adapters/runtime.ts';
+import { armCrashPoints } from '../adapters/crash-point.ts';
 import { openTable, tableClientConfig } from '../adapters/dynamodb/table.ts';
 import { DynamoExecutionStore } from '../adapters/dynamodb/execution-store.ts';
 import { logger } from '../adapters/logger.ts';
@@ -161,6 +162,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     intervalOverrideMs: env.CERTOPS_SCHEDULE_INTERVAL_MS ? Number(env.CERTOPS_SCHEDULE_INTERVAL_MS) : undefined,
     onError: (fn, err) => logger.error('scheduled run failed', { fn, error: (err as Error).message }),
   });
+  armCrashPoints();
 
   return {
     url, home, tokenFile, firstStart, bus, saga, dynamoServer: dynamo.server, ...(server.socket ? { socket: apiSocket } : {}),

@@ -1,4 +1,4 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditFilter, AuditTrail } from '../../shared/ports.ts';
 import type { Page } from '../../shared/model.ts';
 import { GENESIS, recordHash, type AuditRecord } from '../../shared/audit-chain.ts';
@@ -8,6 +8,7 @@ const HEAD = { pk: 'AUDIT', sk: 'HEAD' };
 const pad = (seq: number) => String(seq).padStart(12, '0');
 type AuditEvent = Parameters<AuditTrail['append']>[0];
 const recordKey = (seq: number) => ({ pk: 'AUDIT', sk: `R#${pad(seq)}` });
+const markerKey = (eventId: string) => ({ pk: `AUDITID#${eventId}`, sk: 'AUDITID' });
 
 /** A record as stored: the detail as its JSON text, since a producer's detail may hold any key (even `constructor`). */
 function toItem(record: AuditRecord) {
@@ -38,25 +39,54 @@ export class DynamoAuditTrail implements AuditTrail {
     return next;
   }
 
+  /** The record the event's marker points to, if that record is the event's (a marker written before a crash may point to nothing, or to a number another event took). */
+  private async recorded(eventId: string): Promise<{ record?: AuditRecord; markedSeq?: number }> {
+    const marker = await getItem(this.table, markerKey(eventId));
+    if (!marker) return {};
+    const item = await getItem(this.table, recordKey(Number(marker.seq)));
+    const record = item ? fromItem(item) : undefined;
+    return record?.eventId === eventId ? { record } : { markedSeq: Number(marker.seq) };
+  }
+
+  /**
+   * The marker names the sequence number before the record is written there, so a crash between
+   * the two writes leaves a marker that points to nothing (or to another event's record), never a
+   * record nobody can find: the retry writes it once. The marker moves only from what this writer
+   * read, so a copy of the same event racing this one finds the first copy's number.
+   */
   private async appendNow(event: AuditEvent): Promise<AuditRecord> {
-    const marker = { pk: `AUDITID#${event.eventId}`, sk: 'AUDITID' };
-    const seen = await getItem(this.table, marker);
-    if (seen) return fromItem((await getItem(this.table, recordKey(Number(seen.seq))))!);
     for (let attempt = 0; attempt < 50; attempt++) {
+      const { record: existing, markedSeq } = await this.recorded(event.eventId);
+      if (existing) return existing;
       const head = (await getItem(this.table, HEAD)) ?? { seq: 0, hash: GENESIS };
       const draft = { seq: Number(head.seq) + 1, prevHash: String(head.hash), ...event };
       const record: AuditRecord = { ...draft, hash: recordHash(draft) };
+      if (!(await this.mark(event.eventId, record.seq, markedSeq))) continue;
       const taken = !(await putIfAbsent(this.table, { ...toItem(record), ...recordKey(record.seq), ...(event.certificateId ? { gsi1pk: `AUDITCERT#${event.certificateId}`, gsi1sk: pad(record.seq) } : {}) }));
       const winner = taken ? fromItem((await getItem(this.table, recordKey(record.seq)))!) : record;
       await this.advanceHead(Number(head.seq), winner);
-      if (!taken) {
-        await putIfAbsent(this.table, { ...marker, seq: record.seq });
-        return record;
-      }
+      if (!taken) return record;
       // Another process won this sequence number: back off a random while so the racers spread out.
       await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
     }
     throw new Error('the audit trail is too busy to append to; the event will be retried');
+  }
+
+  /** Points the event's marker at `seq`, if it still points where it did when read (nowhere, or `from`). */
+  private async mark(eventId: string, seq: number, from: number | undefined): Promise<boolean> {
+    try {
+      await this.table.doc.send(new PutCommand({
+        TableName: this.table.name,
+        Item: { ...markerKey(eventId), seq },
+        ConditionExpression: from === undefined ? 'attribute_not_exists(pk)' : '#s = :from',
+        ExpressionAttributeNames: from === undefined ? undefined : { '#s': 'seq' },
+        ExpressionAttributeValues: from === undefined ? undefined : { ':from': from },
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   private async advanceHead(fromSeq: number, to: AuditRecord): Promise<void> {

@@ -2,6 +2,7 @@ import type { BusEvent } from '../../shared/events/envelope.ts';
 import type { AuditTrail, Clock, LockStore, OutboxEntry, ProcessedEvents, SiemOutbox } from '../../shared/ports.ts';
 import { randomUUID } from 'node:crypto';
 import { withLease } from '../../shared/lease.ts';
+import { ConflictError } from '../../shared/errors.ts';
 import type { SinkConfig } from '../../shared/siem-config.ts';
 import { formatForSink } from './format-event.ts';
 import { atLeast, severityOf } from './formats/severity.ts';
@@ -41,16 +42,25 @@ function accepts(sink: SinkConfig, event: BusEvent): boolean {
  */
 export async function exportEvent(event: BusEvent, deps: ExportDeps): Promise<boolean> {
   const id = String(event.detail.eventId);
-  if (await deps.processed.seen('siem-export', id)) return false;
-  await deps.audit.append({ eventId: id, detailType: event.detailType, source: event.source, occurredAt: String(event.detail.occurredAt), certificateId: event.detail.certificateId as string | undefined, detail: event.detail });
-  const now = deps.clock.now().toISOString();
-  for (const sink of deps.sinks.filter((s) => accepts(s, event))) {
-    await deps.outbox.add(sink.name, { id, payload: formatForSink(sink, event), createdAt: String(event.detail.occurredAt ?? now), attempts: 0, nextAttemptAt: now });
-  }
-  deps.crashPoint?.('siem:after-outbox');
-  await deps.processed.remember('siem-export', id);
-  for (const sink of deps.sinks) await flushSink(sink, deps, false);
-  return true;
+  // Two copies of one event (a redelivery, and a producer that published it again after a crash)
+  // may arrive at once: the second waits for the first, under the event's lease, and then finds
+  // it done. A copy that finds the lease taken is retried by its delivery.
+  const exported = await withLease(deps.locks, deps.clock, `siem-event/${id}`, randomUUID(), async () => {
+    if (await deps.processed.seen('siem-export', id)) return false;
+    // The trail keeps the first copy: the outbox is filled from what it recorded.
+    const record = await deps.audit.append({ eventId: id, detailType: event.detailType, source: event.source, occurredAt: String(event.detail.occurredAt), certificateId: event.detail.certificateId as string | undefined, detail: event.detail });
+    const first: BusEvent = { ...event, detailType: record.detailType, source: record.source, detail: record.detail as BusEvent['detail'] };
+    const now = deps.clock.now().toISOString();
+    for (const sink of deps.sinks.filter((s) => accepts(s, first))) {
+      await deps.outbox.add(sink.name, { id, payload: formatForSink(sink, first), createdAt: String(record.occurredAt ?? now), attempts: 0, nextAttemptAt: now });
+    }
+    deps.crashPoint?.('siem:after-outbox');
+    await deps.processed.remember('siem-export', id);
+    return true;
+  });
+  if (!exported) throw new ConflictError(`event ${id} is being exported by another delivery; this one is retried`, 'eventId');
+  if (exported.value) for (const sink of deps.sinks) await flushSink(sink, deps, false);
+  return exported.value;
 }
 
 /**

@@ -3,11 +3,13 @@ import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-stor
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
 import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoCtStateStore } from '../../adapters/dynamodb/ct-state-store.ts';
+import { DynamoAuditTrail } from '../../adapters/dynamodb/audit-trail.ts';
+import { verifyChain as verifyAuditChain } from '../../shared/audit-chain.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import { freshTable } from '../support/dynamo.ts';
 import { decodeToken } from '../../adapters/dynamodb/table.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 const DAY = 86_400_000;
@@ -145,6 +147,23 @@ describe('DynamoDB stores (on dynalite)', () => {
     const alone = { ...cert(903), serialNumber: '0D', issuer: 'CN=elsewhere', source: 'import' as const, status: 'discovered' as const };
     await certificates.create(alone);
     expect(await certificates.idByIssuerSerial('CN=elsewhere', '0D')).toBe(alone.id);
+  });
+
+  it('appends an event to the audit trail once, even when a crash left its marker pointing nowhere', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    const event = (id: string) => ({ eventId: id, detailType: 'certificate.issued', source: 'certops.issuance', occurredAt: '2026-11-30T10:00:00Z', detail: { eventId: id } });
+    // A crash between naming the number and writing the record there.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: 'AUDITID#crashed', sk: 'AUDITID', seq: 1 } }));
+    const first = await trail.append(event('crashed'));
+    expect(first).toMatchObject({ seq: 1, eventId: 'crashed' });
+    // Its marker now points at a number another event took: that one is not the crashed event's.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: 'AUDITID#second', sk: 'AUDITID', seq: 1 } }));
+    expect(await trail.append(event('second'))).toMatchObject({ seq: 2, eventId: 'second' });
+    expect(await trail.append(event('crashed'))).toEqual(first);
+    const all = [];
+    for await (const r of trail.all()) all.push(r);
+    expect(all.map((r) => r.eventId)).toEqual(['crashed', 'second']);
+    expect(verifyAuditChain(all).valid).toBe(true);
   });
 
   it('refuses a nextToken from outside the range a query reads', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,20 @@ describe('SIEM sinks', () => {
     const lines = ['events.ndjson.2', 'events.ndjson.1', 'events.ndjson'].flatMap((f) => readFileSync(join(dir, f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l).eventId);
     expect(lines.at(-1)).toBe('e19');
     expect(lines).toEqual([...lines].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1))));
+  });
+
+  it('writes a batch sent again after a crash once, finishing a line the crash tore', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'certops-ndjson-')), 'events.ndjson');
+    const sink = new NdjsonFileSink(file);
+    const line = (i: number) => JSON.stringify({ eventId: `e${i}` });
+    await sink.send([line(1), line(2)]);
+    // Sent, then killed before the outbox let go of it: the same batch comes again.
+    await sink.send([line(1), line(2)]);
+    // Killed in the middle of writing the next batch: one line whole, the next torn.
+    appendFileSync(file, `${line(3)}\n${line(4).slice(0, 5)}`);
+    await sink.send([line(3), line(4), line(5)]);
+    await sink.send([line(6)]);
+    expect(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).eventId)).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
   });
 
   it('speaks Elastic _bulk (an action line before each document) with its API key, gzipped', async () => {

@@ -48,7 +48,8 @@ export async function startStack(home: string, env: Record<string, string> = {})
   let output = '';
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  const m = await waitForLine(child, /\{[\s\S]*"tokenFile"[\s\S]*?\}\n/);
+  // The start's answer (pretty-printed), not a log line before it (those are one line each).
+  const m = await waitForLine(child, /^\{\n {2}"url"[\s\S]*?\n\}\n/m);
   const info = JSON.parse(m[0]);
   return {
     ...info,
