@@ -74,6 +74,8 @@ export interface RuntimeConfig {
   configFile?: string;
   /** Set locally: the embedded DynamoDB (`unix:<socket>`) and the local server that speaks the EventBridge and Step Functions APIs. */
   dynamodbEndpoint?: string;
+  /** Claims made before this moment belong to a process that is gone (the local stack serves a state folder alone, so at its start every earlier holder is dead); unset on AWS, where only leases tell. */
+  ownersGoneBefore?: Date;
   awsEndpoint?: string;
 }
 
@@ -98,6 +100,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     emitMetrics: env.CERTOPS_EMIT_METRICS === 'true',
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
+    ownersGoneBefore: env.CERTOPS_OWNERS_GONE_BEFORE ? new Date(env.CERTOPS_OWNERS_GONE_BEFORE) : undefined,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
   };
 }
@@ -227,6 +230,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     },
     /** The CA backend named `name`, behind the policy gate. */
     authority,
+    ownersGoneBefore: config.ownersGoneBefore,
     crashPoint,
   };
 }

@@ -22,6 +22,8 @@ export interface IssuanceDeps {
   locks: LockStore;
   keyVault(): Promise<KeyVault>;
   authority(name: string): Promise<CertificateAuthority>;
+  /** Claims made before this moment belong to a process that is gone (local stack: its start); unset, only a claim's lease tells. */
+  ownersGoneBefore?: Date;
   /** Test builds: stops the process at a named point (the crash tests' harness). */
   crashPoint?(point: string): void;
 }

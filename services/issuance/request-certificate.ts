@@ -15,16 +15,17 @@ const DUPLICATE_WAIT_MS = 10_000;
 
 /**
  * The answer for a request an earlier attempt with the same idempotency key made. That attempt
- * may still be at work (wait for it), may have died before recording its request (after its lease,
- * this attempt starts the work anew: `undefined`), or may have died while issuing (this attempt
- * finishes the issuance). A 409 only while another attempt is alive and has not finished in time.
+ * may still be at work (wait for it), may have died before recording its request (after its
+ * lease, or at once when its process is known to be gone, this attempt starts the work anew:
+ * `undefined`), or may have died while issuing (this attempt finishes the issuance). A 409 only while another attempt is alive and has not finished in time.
  */
 async function answerOfExisting(claim: { requestId: string; claimedAt: string }, attempt: string, deps: IssuanceDeps): Promise<RequestAnswer | undefined> {
   const deadline = Date.now() + DUPLICATE_WAIT_MS;
   for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 500)) {
     const existing = await deps.requests.get(claim.requestId);
     if (existing && existing.status !== 'approved') return answerOf(existing);
-    if (!existing && Date.parse(claim.claimedAt) + LEASE_MS < deps.clock.now().getTime()) return undefined;
+    const claimed = Date.parse(claim.claimedAt);
+    if (!existing && (claimed + LEASE_MS < deps.clock.now().getTime() || claimed < (deps.ownersGoneBefore?.getTime() ?? -Infinity))) return undefined;
     if (existing) {
       try {
         return answerOf((await finishIssuance(existing.requestId, attempt, deps)).request);
@@ -61,6 +62,7 @@ export async function requestCertificate(input: RequestInput, requester: { name:
     if (idempotencyKey.length > MAX_IDEMPOTENCY_KEY || !/^[\x21-\x7e]+$/.test(idempotencyKey)) throw new ValidationError(`Idempotency-Key must be 1-${MAX_IDEMPOTENCY_KEY} printable ASCII characters`, 'Idempotency-Key');
     const key = `${requestedBy}:${idempotencyKey}`;
     const claim = await deps.requests.claimIdempotencyKey(key, requestId, deps.clock.now());
+    deps.crashPoint?.('issuance:after-claim');
     if (claim.requestId !== requestId) {
       const answer = await answerOfExisting(claim, `retry:${requestId}`, deps);
       if (answer) return answer;

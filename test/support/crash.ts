@@ -84,3 +84,8 @@ export async function tableItems(home: string): Promise<Item[]> {
     await new Promise((r) => (server as Server).close(r));
   }
 }
+
+/** A lock older than its lease: its holder stopped renewing it (a live holder renews it; a clean stop may leave one that lapses). */
+export function staleLock(item: Item): boolean {
+  return String(item.pk).startsWith('LOCK#') && String(item.until) < new Date().toISOString();
+}

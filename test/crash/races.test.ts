@@ -1,0 +1,117 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshTable } from '../support/dynamo.ts';
+import { BuiltInCa } from '../../adapters/local/built-in-ca.ts';
+import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
+import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
+import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
+import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
+import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
+import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
+import { policyGated } from '../../shared/policy-gated-authority.ts';
+import { parsePolicy } from '../../shared/policy.ts';
+import { parseOwnershipRules } from '../../shared/ownership.ts';
+import type { BusEvent } from '../../shared/events/envelope.ts';
+import type { CertificateAuthority } from '../../shared/ports.ts';
+import { approveRequest, rejectRequest } from '../../services/issuance/decide-request.ts';
+import { requestCertificate } from '../../services/issuance/request-certificate.ts';
+import { parseRequestInput } from '../../services/issuance/request-input.ts';
+import { recoverIssuances } from '../../services/issuance/recover-issuances.ts';
+
+const HOUR = 3_600_000;
+
+/**
+ * The races without a crash: work whose first attempt failed half way is finished by the next
+ * attempt (a bus redelivery, an approver, the recovery sweep), never refused and never left behind.
+ */
+describe('work a failed attempt left half done', () => {
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let ca: BuiltInCa;
+  let now = new Date();
+  const clock = { now: () => now };
+  const published: BusEvent[] = [];
+  /** The CA fails the next `n` signatures, as a CA that is down does. */
+  let failures = 0;
+  let deps: Parameters<typeof requestCertificate>[3];
+
+  beforeAll(async () => {
+    db = await freshTable();
+    const home = mkdtempSync(join(tmpdir(), 'certops-races-'));
+    const requests = new DynamoRequestStore(db.table);
+    ca = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://127.0.0.1:8080', clock, new DynamoRevocationStore(db.table), new DynamoIssuanceJournal(db.table));
+    const signing = {
+      policy: parsePolicy({ approvalTimeoutHours: 24, rules: [{ allowedDomains: ['example.com'] }] }, (f) => f),
+      ownership: parseOwnershipRules([]),
+    };
+    const flaky: CertificateAuthority = {
+      ...ca, name: ca.name,
+      issue: async (input) => {
+        if (failures > 0) {
+          failures--;
+          throw new Error('the CA is unavailable');
+        }
+        return ca.issue(input);
+      },
+      chainPem: () => ca.chainPem(),
+      revoke: (s, r) => ca.revoke(s, r),
+    };
+    deps = {
+      clock, newId: () => `req-${Math.random().toString(36).slice(2)}`, requests, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, clock),
+      policy: signing.policy, ownership: signing.ownership,
+      publisher: { publish: async (events) => void published.push(...events) },
+      keyVault: async () => FileKeyVault.open(home),
+      authority: async () => policyGated(flaky, () => signing, requests),
+      targets: { get: async () => undefined },
+    };
+  });
+  afterAll(() => db.close());
+
+  it('a bus request whose first delivery failed after claiming its key is finished by the redelivery, not refused', async () => {
+    const input = parseRequestInput({ commonName: 'bus.example.com' }, 'local');
+    const provisioner = { name: 'provisioner', role: 'requester' as const };
+    failures = 1;
+    await expect(requestCertificate(input, provisioner, 'event-1', deps)).rejects.toThrow(/unavailable/);
+    // The bus delivers the same event again: same key, same principal.
+    const answer = await requestCertificate(input, provisioner, 'event-1', deps);
+    expect(answer).toMatchObject({ status: 'issued', certificateId: expect.any(String) });
+    expect(await requestCertificate(input, provisioner, 'event-1', deps)).toMatchObject({ requestId: answer.requestId, certificateId: answer.certificateId });
+    expect(published.filter((e) => e.detailType === 'certificate.issued' && e.detail.requestId === answer.requestId)).toHaveLength(1);
+    expect(await deps.certificates.get(answer.certificateId!)).toMatchObject({ status: 'active', requestId: answer.requestId });
+  });
+
+  it('an approved request whose issuance failed can be approved again to retry, rejected, or lapses', async () => {
+    const ask = async (cn: string) => requestCertificate(parseRequestInput({ commonName: cn }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    const approveFailing = async (requestId: string) => {
+      failures = 1;
+      await expect(approveRequest(requestId, 'alice', {}, deps)).rejects.toThrow(/unavailable/);
+      expect(await deps.requests.get(requestId)).toMatchObject({ status: 'approved', decidedBy: 'alice' });
+    };
+
+    const retried = await ask('retry.corp.internal');
+    expect(retried.status).toBe('pending_approval');
+    await approveFailing(retried.requestId);
+    expect(await approveRequest(retried.requestId, 'bob', {}, deps)).toMatchObject({ status: 'issued', certificateId: expect.any(String) });
+
+    const rejected = await ask('reject.corp.internal');
+    await approveFailing(rejected.requestId);
+    expect(await rejectRequest(rejected.requestId, 'bob', { comment: 'not while the CA is down' }, deps)).toMatchObject({ status: 'rejected' });
+    expect(await deps.requests.get(rejected.requestId)).toMatchObject({ status: 'rejected', decidedBy: 'bob' });
+    // A rejected request is not issued by the recovery sweep.
+    now = new Date(now.getTime() + 60_000);
+    expect((await recoverIssuances(deps, 0)).finished).not.toContain(rejected.requestId);
+
+    const lapsing = await ask('lapse.corp.internal');
+    await approveFailing(lapsing.requestId);
+    // The sweep tries again while the approval is fresh...
+    now = new Date(now.getTime() + 60_000);
+    failures = 1;
+    expect((await recoverIssuances(deps, 0)).waiting.join()).toMatch(new RegExp(`${lapsing.requestId}: .*unavailable`));
+    // ...and a day later, with the approval timed out, the request lapses instead of being signed.
+    now = new Date(now.getTime() + 25 * HOUR);
+    expect((await recoverIssuances(deps, 0)).expired).toEqual([lapsing.requestId]);
+    expect(await deps.requests.get(lapsing.requestId)).toMatchObject({ status: 'rejected', decidedBy: 'expiry' });
+    expect(published.filter((e) => e.detailType === 'certificate.issued' && [rejected.requestId, lapsing.requestId].includes(String(e.detail.requestId)))).toEqual([]);
+  });
+});
