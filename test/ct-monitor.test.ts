@@ -47,6 +47,7 @@ describe('the CT monitor verifies before it alerts', () => {
     log.faults.flipBitInEntry = -1;
     log.faults.wrongSignature = false;
     log.faults.forkedRoot = false;
+    log.faults.staleSize = -1;
   });
 
   const entry = async (name: string) => (await makeChain([name])).leaf;
@@ -126,6 +127,18 @@ describe('the CT monitor verifies before it alerts', () => {
     const result = await pollLog(await state(), deps);
     expect(result.misbehaviour).toMatch(/not consistent with the verified one of size 5/);
     expect((await state()).position).toBe(5);
+  });
+
+  it('an older head from a caching front end is not misbehaviour when it is consistent with the verified tree (RFC 6962 5.3)', async () => {
+    log.faults.staleSize = 3;
+    const result = await pollLog(await state(), deps);
+    expect(result).toMatchObject({ staleHead: 3 });
+    expect(result.misbehaviour).toBeUndefined();
+    expect(sent()).toEqual([]);
+    expect((await state())).toMatchObject({ position: 5, treeSize: 5 });
+    // An older head that is not a prefix of the verified tree is evidence against the log.
+    log.faults.forkedRoot = true;
+    expect((await pollLog(await state(), deps)).misbehaviour).toMatch(/size 3 is not consistent with the verified one of size 5/);
   });
 
   it('a crash between fetching and saving resumes with no gap, and alerts again only with the same ids', async () => {

@@ -35,7 +35,11 @@ describe('private keys never leak', () => {
       const kept = JSON.parse((await api('POST', '/certificates', { commonName: 'kept.example.com', targets: ['web'] })).text);
       expect(kept.privateKeyPem).toBeUndefined();
       const deployedKey = await eventually(async () => readFileSync(join(target, 'privkey.pem'), 'utf8'), 'the deployment');
-      const renewed = JSON.parse((await api('POST', `/certificates/${kept.certificateId}/renew`)).text);
+      // The deployment holds the certificate's lock until it has finished: a renewal asked meanwhile is refused (409), so ask until it starts.
+      const renewed = await eventually(async () => {
+        const r = await api('POST', `/certificates/${kept.certificateId}/renew`);
+        return r.status === 202 && JSON.parse(r.text);
+      }, 'the renewal to start', 30_000, 200);
       await eventually(async () => (await api('GET', `/certificates/${kept.certificateId}`)).text.includes('"superseded"'), 'the renewal', 30_000);
       const renewedKey = readFileSync(join(target, 'privkey.pem'), 'utf8');
       expect(renewedKey).not.toBe(deployedKey);

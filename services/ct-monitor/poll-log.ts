@@ -67,6 +67,8 @@ export interface PollResult {
   unreadable?: number;
   /** Entries the signed head covers that this pass left for the next. */
   behind?: number;
+  /** The log served a head older than the verified one (a caching front end); its size. */
+  staleHead?: number;
   misbehaviour?: string;
 }
 
@@ -153,7 +155,18 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   const sth = parseSth(await reader.getSth());
   if (!sth) return fail(state.treeSize, 'get-sth answered a malformed tree head');
   if (!state.key || !sthSignatureValid(sth, state.key)) return fail(sth.treeSize, `the tree head of size ${sth.treeSize} does not verify with the log's key`);
-  if (sth.treeSize < state.treeSize) return fail(sth.treeSize, `the tree shrank from ${state.treeSize} to ${sth.treeSize}`);
+  if (sth.treeSize < state.treeSize) {
+    // An older head than the one verified is what a caching front end serves: evidence against the
+    // log only if it is inconsistent with the verified tree (RFC 6962 5.3). Where the log offers no
+    // proof between the two, nothing says it is: the verified state is kept either way.
+    if (state.rootHash && reader.getConsistency) {
+      const proof = await reader.getConsistency(sth.treeSize, state.treeSize).catch(() => undefined);
+      if (proof && !verifyConsistency(sth.treeSize, state.treeSize, sth.rootHash, Buffer.from(state.rootHash, 'base64'), proof)) {
+        return fail(sth.treeSize, `the tree head of size ${sth.treeSize} is not consistent with the verified one of size ${state.treeSize}`);
+      }
+    }
+    return { ...result, staleHead: sth.treeSize };
+  }
   if (sth.treeSize === state.treeSize) {
     if (state.rootHash && !sth.rootHash.equals(Buffer.from(state.rootHash, 'base64'))) return fail(sth.treeSize, `two tree heads of size ${sth.treeSize} have different roots`);
     return result;

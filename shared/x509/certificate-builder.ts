@@ -116,16 +116,29 @@ function leafConstants(spec: LeafSpec): Buffer[] {
  */
 export function leafTbs(spec: LeafSpec): Buffer {
   const [basic, usage, extUsage, aki, ...pointers] = leafConstants(spec);
+  const cn = subjectCommonName(spec);
   return certificateTbs({
     ...spec,
-    subjectDer: nameDer([['CN', spec.commonName]]),
+    subjectDer: nameDer(cn === undefined ? [] : [['CN', cn]]),
     extensions: [
       basic, usage, extUsage,
-      ext(OID.subjectAltName, seq(...spec.names.map(generalName))),
+      // With an empty subject the SAN is the certificate's only name: then it must be critical (RFC 5280 4.2.1.6).
+      ext(OID.subjectAltName, seq(...spec.names.map(generalName)), cn === undefined),
       ext(OID.subjectKeyIdentifier, octets(keyIdentifier(spec.spkiDer))),
       aki, ...pointers,
     ],
   });
+}
+
+/** RFC 5280 Appendix A.1: ub-common-name INTEGER ::= 64. */
+const UB_COMMON_NAME = 64;
+
+/**
+ * The CN a leaf carries: the requested common name if it fits in 64 characters, else the first
+ * requested name that does, else none (the names are all in the SAN, which is what clients match).
+ */
+export function subjectCommonName(spec: Pick<LeafSpec, 'commonName' | 'names'>): string | undefined {
+  return [spec.commonName, ...spec.names].find((n) => n.length <= UB_COMMON_NAME);
 }
 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }. */

@@ -29,8 +29,11 @@ export interface CertificateRecord extends Pick<Extensions,
 }
 
 /** Colon-separated upper-case hex, the form CONTRACT.md uses for serials and fingerprints. */
+/** Hex as colon-separated upper-case octets; a leading `-` (a negative serial) stays in front. */
 export function colonHex(hex: string): string {
-  return (hex.length % 2 ? `0${hex}` : hex).toUpperCase().replace(/(..)(?=.)/g, '$1:');
+  const sign = hex.startsWith('-') ? '-' : '';
+  const digits = hex.slice(sign.length);
+  return sign + (digits.length % 2 ? `0${digits}` : digits).toUpperCase().replace(/(..)(?=.)/g, '$1:');
 }
 
 // crypto.hash (Node >= 20.12) is a one-shot digest without a Hash object: about twice as fast on small inputs.

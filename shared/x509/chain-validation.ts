@@ -1,9 +1,9 @@
-import { isIP } from 'node:net';
-import type { GeneralNames } from './general-names.ts';
 import { matchesHost } from './host-name.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
 import { signatureVerifies } from './signature.ts';
 import { fingerprintSha256 } from './certificate-record.ts';
+import { profileProblems, type PathRole } from './certificate-profile.ts';
+import { ConstraintBudget, constraintSyntaxProblems, nameConstraintViolations } from './name-constraints.ts';
 
 export type Purpose = 'serverAuth' | 'clientAuth';
 
@@ -15,6 +15,8 @@ export interface ChainInput {
   at: Date;
   host?: string;
   purpose?: Purpose;
+  /** At most this many intermediate certificates between the leaf and the anchor. */
+  maxIntermediates?: number;
 }
 
 export interface ChainLink {
@@ -49,7 +51,6 @@ function mayHaveIssued(issuer: ParsedCertificate, child: ParsedCertificate): boo
   return !(aki && ski && aki !== ski);
 }
 
-const isAnchor = (c: ParsedCertificate, roots: ParsedCertificate[]) => roots.some((r) => sameBytes(r.subjectDer, c.subjectDer) && sameBytes(r.spkiDer, c.spkiDer));
 
 /**
  * How much work one path search may do, as Go and webpki bound theirs: a served chain can offer
@@ -58,111 +59,89 @@ const isAnchor = (c: ParsedCertificate, roots: ParsedCertificate[]) => roots.som
 const MAX_SIGNATURE_CHECKS = 100;
 const MAX_STEPS = 1000;
 
-/**
- * Depth-first path building from the leaf to a trust anchor; returns the longest partial path
- * when none is complete. Each (issuer, child) pair is checked once, a certificate from which no
- * anchor was reached is not tried again, and the search gives up (`exhausted`) past its budget.
- */
-function buildPath(input: ChainInput): { path: ParsedCertificate[]; anchored: boolean; exhausted: boolean } {
-  const candidates = [...input.intermediates, ...input.roots].filter((c, i, all) => all.findIndex((o) => sameBytes(o.der, c.der)) === i);
-  const checked = new Map<string, boolean>();
-  const deadEnds = new Set<ParsedCertificate>();
-  let signatureChecks = 0;
-  let steps = 0;
-  let exhausted = false;
-  const issuedOnce = (next: ParsedCertificate, current: ParsedCertificate): boolean => {
-    const key = `${candidates.indexOf(next)}:${current === input.leaf ? 'leaf' : candidates.indexOf(current)}`;
-    const known = checked.get(key);
+/** One validation's path search: every (issuer, child) signature checked once, within the budgets. */
+class PathSearch {
+  private readonly candidates: ParsedCertificate[];
+  private readonly checked = new Map<string, boolean>();
+  private readonly deadEnds = new Set<ParsedCertificate>();
+  private signatureChecks = 0;
+  private steps = 0;
+  private depthCutoffs = 0;
+  exhausted = false;
+  /** The longest path tried, for the report when no anchor is reached. */
+  best: ParsedCertificate[];
+
+  constructor(private readonly input: ChainInput) {
+    // The trust store's certificates first: a served copy of an anchor (an expired cross-sign)
+    // is only tried after the anchor itself.
+    this.candidates = [...input.roots, ...input.intermediates].filter((c, i, all) => all.findIndex((o) => sameBytes(o.der, c.der)) === i);
+    this.best = [input.leaf];
+  }
+
+  private issuedOnce(next: ParsedCertificate, current: ParsedCertificate): boolean {
+    const key = `${this.candidates.indexOf(next)}:${current === this.input.leaf ? 'leaf' : this.candidates.indexOf(current)}`;
+    const known = this.checked.get(key);
     if (known !== undefined) return known;
     if (!mayHaveIssued(next, current)) return false;
-    if (++signatureChecks > MAX_SIGNATURE_CHECKS) {
-      exhausted = true;
+    if (++this.signatureChecks > MAX_SIGNATURE_CHECKS) {
+      this.exhausted = true;
       return false;
     }
     const verdict = issued(next, current);
-    checked.set(key, verdict);
+    this.checked.set(key, verdict);
     return verdict;
-  };
-  let best: ParsedCertificate[] = [input.leaf];
-  // A certificate is only a dead end when its search was not cut short by MAX_DEPTH: reached
-  // again on a shorter path it may still lead to an anchor.
-  let depthCutoffs = 0;
-  const walk = (path: ParsedCertificate[]): ParsedCertificate[] | undefined => {
-    if (exhausted || ++steps > MAX_STEPS) {
-      exhausted = true;
-      return undefined;
+  }
+
+  /**
+   * Depth-first, every path from the leaf to a trust anchor, ending with the trust store's copy of
+   * it. A certificate from which no anchor was reached is not tried again (unless MAX_DEPTH cut its
+   * search short), and the search stops (`exhausted`) past its budget.
+   */
+  *paths(path: ParsedCertificate[] = [this.input.leaf]): Generator<ParsedCertificate[]> {
+    if (this.exhausted || ++this.steps > MAX_STEPS) {
+      this.exhausted = true;
+      return;
     }
     const current = path[path.length - 1];
-    if (isAnchor(current, input.roots)) return path;
-    if (path.length > best.length) best = path;
+    const anchor = this.input.roots.find((r) => sameBytes(r.subjectDer, current.subjectDer) && sameBytes(r.spkiDer, current.spkiDer));
+    if (anchor) {
+      yield [...path.slice(0, -1), anchor];
+      return;
+    }
+    if (path.length > this.best.length) this.best = path;
     if (path.length >= MAX_DEPTH) {
-      depthCutoffs++;
-      return undefined;
+      this.depthCutoffs++;
+      return;
     }
-    for (const next of candidates) {
-      if (deadEnds.has(next) || path.includes(next) || !issuedOnce(next, current)) continue;
-      const cutoffsBefore = depthCutoffs;
-      const found = walk([...path, next]);
-      if (found) return found;
-      if (depthCutoffs === cutoffsBefore) deadEnds.add(next);
+    for (const next of this.candidates) {
+      if (this.deadEnds.has(next) || path.includes(next) || !this.issuedOnce(next, current)) continue;
+      const cutoffsBefore = this.depthCutoffs;
+      let found = false;
+      for (const complete of this.paths([...path, next])) {
+        found = true;
+        yield complete;
+      }
+      if (!found && this.depthCutoffs === cutoffsBefore) this.deadEnds.add(next);
     }
-    return undefined;
-  };
-  const anchored = walk([input.leaf]);
-  return anchored ? { path: anchored, anchored: true, exhausted } : { path: best, anchored: false, exhausted };
-}
-
-function within(name: string, base: string): boolean {
-  const b = base.toLowerCase().replace(/^\./, '');
-  const n = name.toLowerCase();
-  return n === b || n.endsWith(`.${b}`);
-}
-
-/** An IPv4 address inside an address/mask range as name constraints write it. */
-function ipInRange(ip: string, range: string): boolean {
-  const [addr, mask] = range.split('/');
-  if (!mask || isIP(ip) !== 4 || isIP(addr) !== 4) return false;
-  const toInt = (s: string) => s.split('.').reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
-  const m = toInt(mask);
-  return ((toInt(ip) & m) >>> 0) === ((toInt(addr) & m) >>> 0);
-}
-
-/** RFC 5280 name constraints of one CA applied to the leaf's DNS and IP names. */
-function nameConstraintViolations(ca: ParsedCertificate, leaf: ParsedCertificate): string[] {
-  const nc = ca.extensions.nameConstraints;
-  if (!nc) return [];
-  const out: string[] = [];
-  const check = (kind: keyof GeneralNames, names: string[], inside: (name: string, base: string) => boolean) => {
-    for (const name of names) {
-      if (nc.excluded[kind].some((b) => inside(name, b))) out.push(`${name} is excluded by the name constraints of ${ca.subject}`);
-      else if (nc.permitted[kind].length && !nc.permitted[kind].some((b) => inside(name, b))) out.push(`${name} is outside the names permitted by ${ca.subject}`);
-    }
-  };
-  check('dns', leaf.extensions.san.dns, within);
-  check('ip', leaf.extensions.san.ip, ipInRange);
-  return out;
-}
-
-/**
- * Validates a chain as a TLS client would: builds a path from the leaf through the given
- * intermediates to a trust anchor, checking signatures, validity at `at`, basic constraints and
- * path lengths, key usage of CAs, extended key usage for the purpose, name constraints, unknown
- * critical extensions and the host name. Every problem is reported, not just the first.
- */
-export function validateChain(input: ChainInput): ChainVerdict {
-  const { path, anchored, exhausted } = buildPath(input);
-  const reasons: string[] = [];
-  if (exhausted && !anchored) reasons.push(`path building gave up: the chain offers more candidate paths than ${MAX_SIGNATURE_CHECKS} signature checks can try`);
-  if (!anchored) {
-    const top = path[path.length - 1];
-    const selfSigned = sameBytes(top.subjectDer, top.issuerDer) && issued(top, top);
-    reasons.push(selfSigned ? `untrusted root: ${top.subject} is self-signed and not a trusted root` : `incomplete chain: no issuer found for ${top.subject} (issuer ${top.issuer})`);
   }
+}
+
+/** RFC 5280 compares validity at the granularity of seconds: `at` within the second notAfter names is still valid. */
+const second = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
+
+/** Every problem of one path (leaf first, anchor last when `anchored`). */
+function pathProblems(path: ParsedCertificate[], anchored: boolean, input: ChainInput): string[] {
+  const reasons: string[] = [];
+  const at = second(input.at);
+  const serverAuth = input.purpose === 'serverAuth';
+  const budget = new ConstraintBudget();
   path.forEach((cert, i) => {
+    const role: PathRole = i === 0 ? 'leaf' : anchored && i === path.length - 1 ? 'anchor' : 'intermediate';
     const who = i === 0 ? `the leaf (${cert.subject})` : cert.subject;
-    if (input.at < cert.notBefore) reasons.push(`${who} is not valid before ${cert.notBefore.toISOString()}`);
-    if (input.at > cert.notAfter) reasons.push(`${who} expired on ${cert.notAfter.toISOString()}`);
+    if (at < cert.notBefore.getTime()) reasons.push(`${who} is not valid before ${cert.notBefore.toISOString()}`);
+    if (at > cert.notAfter.getTime()) reasons.push(`${who} expired on ${cert.notAfter.toISOString()}`);
     if (cert.extensions.unhandledCritical.length) reasons.push(`${who} has unknown critical extensions ${cert.extensions.unhandledCritical.join(', ')}`);
+    reasons.push(...profileProblems(cert, role, serverAuth));
     if (i === 0) return;
     const bc = cert.extensions.basicConstraints;
     if (!bc?.ca) reasons.push(`${who} issues certificates but is not a CA (basicConstraints)`);
@@ -171,8 +150,16 @@ export function validateChain(input: ChainInput): ChainVerdict {
     // Intermediate CAs below this one, not counting self-issued ones (RFC 5280 6.1.4).
     const below = path.slice(1, i).filter((c) => !sameBytes(c.subjectDer, c.issuerDer)).length;
     if (bc?.pathLength !== undefined && below > bc.pathLength) reasons.push(`${who} allows ${bc.pathLength} intermediate CAs below it, the path has ${below}`);
-    reasons.push(...nameConstraintViolations(cert, input.leaf));
+    reasons.push(...constraintSyntaxProblems(cert));
+    // Name constraints bind every certificate below, except self-issued CAs other than the leaf (RFC 5280 6.1.3 (b)).
+    path.slice(0, i).forEach((below, j) => {
+      if (j > 0 && sameBytes(below.subjectDer, below.issuerDer)) return;
+      reasons.push(...nameConstraintViolations(cert, below, budget));
+    });
   });
+  // Self-issued CAs (key rollover) do not count, as they do not for path lengths (RFC 5280 6.1.4).
+  const intermediates = path.slice(1, anchored ? -1 : undefined).filter((c) => !sameBytes(c.subjectDer, c.issuerDer)).length;
+  if (input.maxIntermediates !== undefined && intermediates > input.maxIntermediates) reasons.push(`the path has ${intermediates} intermediate certificates, more than the ${input.maxIntermediates} allowed`);
   if (input.purpose) {
     path.slice(0, anchored ? -1 : undefined).forEach((cert, i) => {
       const eku = cert.extensions.extendedKeyUsage;
@@ -183,8 +170,34 @@ export function validateChain(input: ChainInput): ChainVerdict {
   }
   if (input.host && !matchesHost(input.leaf, input.host)) {
     const names = [...input.leaf.extensions.san.dns, ...input.leaf.extensions.san.ip];
-    reasons.push(`hostname mismatch: ${input.host} is not among the leaf's names (${names.join(', ') || `CN ${input.leaf.subjectCommonNames.join(', ')}`})`);
+    reasons.push(`hostname mismatch: ${input.host} is not among the leaf's subjectAltNames (${names.join(', ') || 'it has none; the CN is not a host name'})`);
   }
-  return { valid: reasons.length === 0, reasons, path: path.map(link) };
+  return [...new Set(reasons)];
 }
 
+/**
+ * Validates a chain as a TLS client would (RFC 5280 6.1, with the CA/Browser Forum's profile for
+ * serverAuth): builds paths from the leaf through the given intermediates to a trust anchor and
+ * takes the first that passes every check (signatures, validity at `at`, the profile of each
+ * certificate at its place, basic constraints and path lengths, key usage of CAs, extended key
+ * usage for the purpose, name constraints, unknown critical extensions, the host name against the
+ * subjectAltNames). When none passes, every problem of the first path found is reported.
+ */
+export function validateChain(input: ChainInput): ChainVerdict {
+  const search = new PathSearch(input);
+  let first: { path: ParsedCertificate[]; reasons: string[] } | undefined;
+  for (const path of search.paths()) {
+    const reasons = pathProblems(path, true, input);
+    if (reasons.length === 0) return { valid: true, reasons, path: path.map(link) };
+    first ??= { path, reasons };
+  }
+  if (first) return { valid: false, reasons: first.reasons, path: first.path.map(link) };
+  const path = search.best;
+  const reasons: string[] = [];
+  if (search.exhausted) reasons.push(`path building gave up: the chain offers more candidate paths than ${MAX_SIGNATURE_CHECKS} signature checks can try`);
+  const top = path[path.length - 1];
+  const selfSigned = sameBytes(top.subjectDer, top.issuerDer) && issued(top, top);
+  reasons.push(selfSigned ? `untrusted root: ${top.subject} is self-signed and not a trusted root` : `incomplete chain: no issuer found for ${top.subject} (issuer ${top.issuer})`);
+  reasons.push(...pathProblems(path, false, input));
+  return { valid: false, reasons, path: path.map(link) };
+}

@@ -18,6 +18,16 @@ export interface Extensions {
   precertificatePoison: boolean;
   /** Critical extensions certops does not understand: a validator must refuse the certificate. */
   unhandledCritical: string[];
+  /** Every extension present, by OID, in order. */
+  present: string[];
+  /** Every extension marked critical, by OID (RFC 5280 4.2 says which must and must not be). */
+  critical: string[];
+  /** Extensions that appear more than once, by OID (RFC 5280 4.2: "MUST NOT include more than one instance"). */
+  duplicated: string[];
+  /** Which fields the authorityKeyIdentifier carries (RFC 5280 4.2.1.1). */
+  authorityKeyIdFields?: { keyIdentifier: boolean; authorityCertIssuer: boolean; authorityCertSerialNumber: boolean };
+  /** Set when nameConstraints has neither permittedSubtrees nor excludedSubtrees, or one that is empty (RFC 5280 4.2.1.10). */
+  emptyNameConstraints?: boolean;
 }
 
 const hex = (buf: Uint8Array, t: Tlv) => Buffer.from(buf.subarray(t.start, t.end)).toString('hex').toUpperCase().replace(/(..)(?=.)/g, '$1:');
@@ -27,15 +37,17 @@ type Reader = (buf: Uint8Array, value: Tlv, ext: Extensions, field: string) => v
 const READERS: Record<string, Reader> = {
   [OID.subjectAltName]: (buf, v, ext, field) => {
     const names = readGeneralNames(buf, v.start, v.end, field);
-    for (const k of ['dns', 'ip', 'email', 'uri'] as const) ext.san[k].push(...names[k]);
+    for (const k of ['dns', 'ip', 'email', 'uri', 'directoryNames', 'otherForms'] as const) ext.san[k].push(...names[k]);
   },
   [OID.subjectKeyIdentifier]: (buf, v, ext, field) => {
     ext.subjectKeyId = hex(buf, expectTlv(buf, v.start, 0x04, field, 'subjectKeyIdentifier', v.end));
   },
   [OID.authorityKeyIdentifier]: (buf, v, ext, field) => {
     const seq = expectTlv(buf, v.start, 0x30, field, 'authorityKeyIdentifier', v.end);
-    const keyId = children(buf, seq, field).find((t) => t.tag === 0x80);
+    const parts = children(buf, seq, field);
+    const keyId = parts.find((t) => t.tag === 0x80);
     if (keyId) ext.authorityKeyId = hex(buf, keyId);
+    ext.authorityKeyIdFields = { keyIdentifier: Boolean(keyId), authorityCertIssuer: parts.some((t) => t.tag === 0xa1), authorityCertSerialNumber: parts.some((t) => t.tag === 0x82) };
   },
   [OID.basicConstraints]: (buf, v, ext, field) => {
     const seq = expectTlv(buf, v.start, 0x30, field, 'basicConstraints', v.end);
@@ -102,7 +114,9 @@ const READERS: Record<string, Reader> = {
   [OID.nameConstraints]: (buf, v, ext, field) => {
     const seq = expectTlv(buf, v.start, 0x30, field, 'nameConstraints', v.end);
     const result = { permitted: emptyNames(), excluded: emptyNames() };
-    for (const subtrees of children(buf, seq, field)) {
+    const lists = children(buf, seq, field);
+    if (lists.length === 0 || lists.some((l) => l.end === l.start)) ext.emptyNameConstraints = true;
+    for (const subtrees of lists) {
       const into = subtrees.tag === 0xa0 ? result.permitted : subtrees.tag === 0xa1 ? result.excluded : undefined;
       if (!into) throw derError(field, 'nameConstraints holds an unknown element');
       for (const subtree of children(buf, subtrees, field)) {
@@ -116,6 +130,8 @@ const READERS: Record<string, Reader> = {
     ext.precertificatePoison = true;
   },
   [OID.certificatePolicies]: () => undefined,
+  // Read for its criticality only: certops does no policy processing, as webpki does none.
+  [OID.policyConstraints]: () => undefined,
 };
 
 /** Reads the [3] extensions wrapper of a TBSCertificate (or nothing, for a v1 certificate). */
@@ -125,7 +141,7 @@ export function readExtensions(buf: Uint8Array, wrapper: Tlv | undefined, field:
 
 /** Reads a SEQUENCE OF Extension (in a certificate, or a request's extensionRequest). */
 export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field: string): Extensions {
-  const ext: Extensions = { san: emptyNames(), crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, precertificatePoison: false, unhandledCritical: [] };
+  const ext: Extensions = { san: emptyNames(), crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, precertificatePoison: false, unhandledCritical: [], present: [], critical: [], duplicated: [] };
   if (!list) return ext;
   const seen = new Set<string>();
   for (const e of children(buf, list, field)) {
@@ -137,6 +153,9 @@ export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field:
     const value = parts[parts.length - 1];
     if (value.tag !== 0x04) throw derError(field, `extension ${id} value is not an OCTET STRING`);
     const reader = READERS[id];
+    ext.present.push(id);
+    if (critical) ext.critical.push(id);
+    if (seen.has(id)) ext.duplicated.push(id);
     if (reader && (!seen.has(id) || id === OID.extKeyUsage)) reader(buf, value, ext, `${field} extension ${id}`);
     else if (!reader && critical) ext.unhandledCritical.push(id);
     seen.add(id);

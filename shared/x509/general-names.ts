@@ -5,18 +5,25 @@ export interface GeneralNames {
   ip: string[];
   email: string[];
   uri: string[];
+  /** directoryName values: each Name's DER, hex (RFC 5280 4.2.1.6). */
+  directoryNames: string[];
+  /** The forms certops does not read, by name (otherName, x400Address, ediPartyName, registeredID). */
+  otherForms: string[];
 }
 
 export function emptyNames(): GeneralNames {
-  return { dns: [], ip: [], email: [], uri: [] };
+  return { dns: [], ip: [], email: [], uri: [], directoryNames: [], otherForms: [] };
 }
+
+const OTHER_FORMS: Record<number, string> = { 0xa0: 'otherName', 0xa3: 'x400Address', 0xa5: 'ediPartyName', 0x88: 'registeredID' };
 
 const latin1 = (buf: Uint8Array, t: Tlv) => Buffer.from(buf.subarray(t.start, t.end)).toString('latin1');
 
 /** An iPAddress value: 4 or 16 bytes, or (in name constraints) address and mask, 8 or 32 bytes. */
 export function ipText(bytes: Uint8Array): string {
   const v4 = (b: Uint8Array) => Array.from(b).join('.');
-  const v6 = (b: Uint8Array) => Array.from({ length: 8 }, (_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16)).join(':').replace(/\b(?:0:){2,}/, ':').replace(/^:(?!:)/, '::');
+  // RFC 5952 text (the longest run of zero groups shortened), as the WHATWG URL serialiser writes it.
+  const v6 = (b: Uint8Array) => new URL(`http://[${Array.from({ length: 8 }, (_, i) => ((b[2 * i] << 8) | b[2 * i + 1]).toString(16)).join(':')}]/`).hostname.slice(1, -1);
   if (bytes.length === 4) return v4(bytes);
   if (bytes.length === 16) return v6(bytes);
   if (bytes.length === 8) return `${v4(bytes.subarray(0, 4))}/${v4(bytes.subarray(4))}`;
@@ -24,14 +31,20 @@ export function ipText(bytes: Uint8Array): string {
   return `invalid:${Buffer.from(bytes).toString('hex')}`;
 }
 
-/** Adds one GeneralName to `out` if it is of a kind certops uses (others, such as otherName, are skipped). */
+/** Adds one GeneralName to `out` (the forms certops does not read are only named). */
 export function addGeneralName(buf: Uint8Array, t: Tlv, out: GeneralNames): void {
   switch (t.tag) {
     case 0x81: out.email.push(latin1(buf, t)); break;
     case 0x82: out.dns.push(latin1(buf, t)); break;
     case 0x86: out.uri.push(latin1(buf, t)); break;
     case 0x87: out.ip.push(ipText(buf.subarray(t.start, t.end))); break;
-    default: break;
+    // [4] EXPLICIT Name: the Name inside.
+    case 0xa4: {
+      const name = readTlv(buf, t.start, 'directoryName', t.end);
+      out.directoryNames.push(Buffer.from(buf.subarray(name.offset, name.end)).toString('hex'));
+      break;
+    }
+    default: out.otherForms.push(OTHER_FORMS[t.tag] ?? `tag 0x${t.tag.toString(16)}`); break;
   }
 }
 

@@ -18,12 +18,12 @@ export function dnsNameMatches(pattern: string, host: string): boolean {
 }
 
 /**
- * Whether the certificate is valid for `host`: IP addresses only against IP SANs, names against
- * DNS SANs, and the subject CN only when the certificate has no SANs at all.
+ * Whether the certificate is valid for `host` (RFC 9525 6.3): IP addresses only against IP SANs,
+ * names against DNS SANs. The subject CN is never a host name (RFC 9525 6.4.4; as browsers do), so a
+ * certificate without subjectAltNames matches no host.
  */
 export function matchesHost(cert: ParsedCertificate, host: string): boolean {
   const { dns, ip } = cert.extensions.san;
   if (isIP(host)) return ip.some((a) => !a.includes('/') && canonicalIp(a) === canonicalIp(host));
-  if (dns.length || ip.length) return dns.some((d) => dnsNameMatches(d, host));
-  return cert.subjectCommonNames.some((cn) => dnsNameMatches(cn, host));
+  return dns.some((d) => dnsNameMatches(d, host));
 }

@@ -96,7 +96,19 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
   };
 }
 
-/** A serial number's INTEGER content as upper-case hex, without the sign byte DER may add. */
+/**
+ * A serial number's INTEGER content as upper-case hex, without the sign byte DER may add. RFC 5280
+ * 4.1.2.2 wants it positive, but asks users to handle negative ones gracefully: a negative serial
+ * keeps its sign (`-` and its magnitude, as openssl prints it), so it never equals the positive
+ * number with the same bytes.
+ */
 export function serialHex(serialBytes: Uint8Array): string {
+  if (serialBytes[0] & 0x80) {
+    let magnitude = 0n;
+    for (const b of serialBytes) magnitude = (magnitude << 8n) | BigInt(b);
+    magnitude = (1n << BigInt(8 * serialBytes.length)) - magnitude;
+    const hex = magnitude.toString(16).toUpperCase();
+    return `-${hex.length % 2 ? `0${hex}` : hex}`;
+  }
   return Buffer.from(serialBytes[0] === 0 && serialBytes.length > 1 ? serialBytes.subarray(1) : serialBytes).toString('hex').toUpperCase();
 }

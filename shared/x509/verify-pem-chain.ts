@@ -25,6 +25,8 @@ export interface PemChainInput {
   at: Date;
   host?: string;
   purpose?: Purpose;
+  /** At most this many intermediates between leaf and anchor. */
+  maxIntermediates?: number;
 }
 
 /** Chain validation over PEM text: the library call deployment and `certops verify` share. Unusable input is a ValidationError. */
@@ -32,5 +34,5 @@ export function verifyPemChain(input: PemChainInput): ChainVerdict {
   const [leaf, ...intermediates] = certificateBlocks(input.chainPem, 'chain').map((der, i) => parseCertificate(der, i === 0 ? 'chain leaf' : `chain certificate ${i + 1}`));
   const roots = input.rootsPem === undefined ? bundledRoots() : certificateBlocks(input.rootsPem, 'roots').map((der, i) => parseCertificate(der, `roots certificate ${i + 1}`));
   if (Number.isNaN(input.at.getTime())) throw new ValidationError('at is not a valid time', 'at');
-  return validateChain({ leaf, intermediates, roots, at: input.at, host: input.host, purpose: input.purpose });
+  return validateChain({ leaf, intermediates, roots, at: input.at, host: input.host, purpose: input.purpose, maxIntermediates: input.maxIntermediates });
 }

@@ -49,7 +49,7 @@ export async function startTestLog(maxBatch = 64) {
   const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const leaves: Buffer[] = [];
   const requests: string[] = [];
-  const faults = { flipBitInEntry: -1, wrongSignature: false, forkedRoot: false, latencyMs: 0 };
+  const faults = { flipBitInEntry: -1, wrongSignature: false, forkedRoot: false, latencyMs: 0, staleSize: -1 };
   const leafHashes: Buffer[] = [];
   const signedHead = (size: number) => {
     const hashes = leafHashes.slice(0, size);
@@ -77,7 +77,8 @@ export async function startTestLog(maxBatch = 64) {
     const q = (name: string) => Number(url.searchParams.get(name));
     switch (url.pathname) {
       case '/ct/v1/get-sth':
-        return json(200, signedHead(leaves.length));
+        // A caching front end answers with an older head (staleSize); forkedRoot makes that head a forgery.
+        return json(200, signedHead(faults.staleSize >= 0 ? faults.staleSize : leaves.length));
       case '/ct/v1/get-entries': {
         const [start, end] = [q('start'), q('end')];
         if (!(start >= 0 && end >= start && start < leaves.length)) return json(400, { error_message: 'bad range' });

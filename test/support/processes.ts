@@ -49,8 +49,14 @@ export async function startStack(home: string, env: Record<string, string> = {})
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   // The start's answer (pretty-printed), not a log line before it (those are one line each).
-  const m = await waitForLine(child, /^\{\n {2}"url"[\s\S]*?\n\}\n/m);
-  const info = JSON.parse(m[0]);
+  let info: { url: string; home: string; tokenFile: string; firstStart: boolean };
+  try {
+    info = JSON.parse((await waitForLine(child, /^\{\n {2}"url"[\s\S]*?\n\}\n/m))[0]);
+  } catch (err) {
+    // A stack that did not start as expected must not outlive the test.
+    child.kill('SIGKILL');
+    throw err;
+  }
   return {
     ...info,
     child,

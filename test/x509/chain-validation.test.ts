@@ -81,7 +81,7 @@ describe('chain validation', () => {
     const good = await makeCert({ subject: 'CN=www.example.com', sans: ['www.example.com'], issuer: root });
     const bad = await makeCert({ subject: 'CN=www.example.org', sans: ['www.example.org'], issuer: root });
     expect(verifyPemChain({ chainPem: good.pem, rootsPem: root.pem, at: now }).valid).toBe(true);
-    expect(verifyPemChain({ chainPem: bad.pem, rootsPem: root.pem, at: now }).reasons).toEqual(['www.example.org is outside the names permitted by CN=Constrained Root']);
+    expect(verifyPemChain({ chainPem: bad.pem, rootsPem: root.pem, at: now }).reasons).toEqual(['www.example.org of CN=www.example.org is outside the names permitted by CN=Constrained Root']);
   });
 
   it('matches host names as RFC 6125 says', async () => {
@@ -98,9 +98,9 @@ describe('chain validation', () => {
     expect(check('10.1.2.3')).toBe(true);
     expect(check('10.1.2.4')).toBe(false);
     expect(check('deep.www.example.com')).toBe(false);
-    // The CN is a fallback only when there are no SANs at all.
+    // The CN is never a host name (RFC 9525 6.4.4), not even without SANs.
     const cnOnly = await makeCert({ subject: 'CN=legacy.example.com', issuer: intermediate });
-    expect(verifyPemChain({ chainPem: cnOnly.pem + intermediate.pem, rootsPem: root.pem, at: now, host: 'legacy.example.com' }).valid).toBe(true);
+    expect(verifyPemChain({ chainPem: cnOnly.pem + intermediate.pem, rootsPem: root.pem, at: now, host: 'legacy.example.com' }).reasons).toEqual([expect.stringMatching(/the CN is not a host name/)]);
     const cnAndSan = await makeCert({ subject: 'CN=cn.example.com', sans: ['san.example.com'], issuer: intermediate });
     expect(verifyPemChain({ chainPem: cnAndSan.pem + intermediate.pem, rootsPem: root.pem, at: now, host: 'cn.example.com' }).reasons).toEqual([expect.stringMatching(/^hostname mismatch: cn.example.com/)]);
     // An IP address is checked against IP SANs only, never a DNS SAN or CN that spells it.

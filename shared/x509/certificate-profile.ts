@@ -1,0 +1,86 @@
+import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
+import { OID } from './oids.ts';
+import { dnsNameSyntaxOk } from './name-constraints.ts';
+import type { ParsedCertificate } from './parse-certificate.ts';
+
+/** Where a certificate stands in a path: the end entity, a CA certificate in between, or the trust anchor. */
+export type PathRole = 'leaf' | 'intermediate' | 'anchor';
+
+const WEAK_SIGNATURES = new Set(['sha1WithRSAEncryption', 'ecdsa-with-SHA1', 'dsa-with-SHA1', 'md5WithRSAEncryption', 'md2WithRSAEncryption']);
+const NAMES: Record<string, string> = Object.fromEntries(Object.entries(OID).map(([name, id]) => [id, name]));
+
+/**
+ * What the RFC 5280 profile (and the CA/Browser Forum's, for serverAuth) forbids in a certificate
+ * at its place in a path, each a sentence naming the certificate and the rule. The checks a
+ * path makes between certificates (signatures, validity, path length, constraints) are not here.
+ */
+export function profileProblems(cert: ParsedCertificate, role: PathRole, serverAuth: boolean): string[] {
+  const who = role === 'leaf' ? `the leaf (${cert.subject || 'empty subject'})` : cert.subject || 'a CA with an empty subject';
+  const ext = cert.extensions;
+  const critical = (oid: string) => ext.critical.includes(oid);
+  const out: string[] = [];
+  const isCa = role !== 'leaf';
+  for (const oid of new Set(ext.duplicated)) out.push(`${who} carries the ${NAMES[oid] ?? oid} extension more than once (RFC 5280 4.2)`);
+  if (cert.version !== 3 && role !== 'anchor') out.push(`${who} is a version ${cert.version} certificate; certificates must be version 3 (CABF BR 7.1.1)`);
+  // Key identifiers (RFC 5280 4.2.1.1, 4.2.1.2).
+  if (critical(OID.authorityKeyIdentifier)) out.push(`${who} marks authorityKeyIdentifier critical (RFC 5280 4.2.1.1: MUST be non-critical)`);
+  const selfIssued = Buffer.compare(Buffer.from(cert.subjectDer), Buffer.from(cert.issuerDer)) === 0;
+  if (role !== 'anchor' && !selfIssued && !ext.authorityKeyIdFields) out.push(`${who} has no authorityKeyIdentifier (RFC 5280 4.2.1.1)`);
+  if (isCa && !ext.subjectKeyId) out.push(`${who} is a CA without a subjectKeyIdentifier (RFC 5280 4.2.1.2)`);
+  if (role === 'anchor' && ext.authorityKeyIdFields && selfIssued) {
+    const f = ext.authorityKeyIdFields;
+    if (!f.keyIdentifier || f.authorityCertIssuer || f.authorityCertSerialNumber) out.push(`${who} has an authorityKeyIdentifier without a keyIdentifier or with issuer and serial fields (RFC 5280 4.2.1.1)`);
+    else if (ext.subjectKeyId && ext.authorityKeyId !== ext.subjectKeyId) out.push(`${who} is self-signed but its authorityKeyIdentifier is not its subjectKeyIdentifier`);
+  }
+  // Names (RFC 5280 4.1.2.6, 4.2.1.6).
+  if (isCa && !cert.subject) out.push(`${who}: a CA certificate must have a non-empty subject (RFC 5280 4.1.2.6)`);
+  const hasSan = ext.san.dns.length + ext.san.ip.length + ext.san.email.length + ext.san.uri.length + ext.san.directoryNames.length + ext.san.otherForms.length > 0;
+  if (!cert.subject && hasSan && !critical(OID.subjectAltName)) out.push(`${who} has an empty subject and a non-critical subjectAltName (RFC 5280 4.2.1.6: MUST be critical)`);
+  if (cert.subject && critical(OID.subjectAltName) && serverAuth) out.push(`${who} marks subjectAltName critical with a non-empty subject (RFC 5280 4.2.1.6: SHOULD NOT; CABF BR 7.1.2.7.12)`);
+  if (role === 'leaf' && serverAuth) {
+    for (const name of ext.san.dns) if (!dnsNameSyntaxOk(name, true)) out.push(`${who} has a malformed dNSName "${name}" (RFC 5280 4.2.1.6: preferred name syntax)`);
+    for (const cn of cert.subjectCommonNames) if (commonNameMisspelt(cn, ext.san.dns, ext.san.ip)) out.push(`${who} has the CN "${cn}", another spelling of one of its subjectAltNames (CABF BR 7.1.4.3: a character-for-character copy)`);
+  }
+  // Basic constraints, key usage, name constraints by role (RFC 5280 4.2.1.3, 4.2.1.9, 4.2.1.10).
+  const bc = ext.basicConstraints;
+  if (isCa && bc?.ca && !critical(OID.basicConstraints)) out.push(`${who} is a CA whose basicConstraints is not critical (RFC 5280 4.2.1.9: MUST be critical)`);
+  if (role === 'leaf' && bc?.ca) out.push(`${who} is a CA certificate in the end-entity position (CABF BR 7.1.2.7.8)`);
+  if (ext.keyUsage?.includes('keyCertSign') && !bc?.ca) out.push(`${who} asserts keyCertSign without being a CA (RFC 5280 4.2.1.3)`);
+  if (role === 'leaf' && ext.keyUsage?.includes('keyCertSign') && bc?.ca) out.push(`${who} asserts keyCertSign in the end-entity position (CABF BR 7.1.2.7.11)`);
+  if (ext.nameConstraints && !bc?.ca) out.push(`${who} carries name constraints but is not a CA (RFC 5280 4.2.1.10: CA certificates only)`);
+  if (ext.nameConstraints && !critical(OID.nameConstraints)) out.push(`${who} has non-critical name constraints (RFC 5280 4.2.1.10: MUST be critical)`);
+  if (ext.present.includes(OID.policyConstraints) && !critical(OID.policyConstraints)) out.push(`${who} has non-critical policy constraints (RFC 5280 4.2.1.11: MUST be critical)`);
+  if (critical(OID.authorityInfoAccess)) out.push(`${who} marks authorityInfoAccess critical (RFC 5280 4.2.2.1: MUST be non-critical)`);
+  if (serverAuth) {
+    if (ext.precertificatePoison) out.push(`${who} is a CT precertificate (its poison extension makes it unusable, RFC 6962 3.1)`);
+    if (role !== 'anchor' && WEAK_SIGNATURES.has(cert.signatureAlgorithm)) out.push(`${who} is signed with ${cert.signatureAlgorithm}, which is refused for TLS servers`);
+    const key = cert.publicKey;
+    if (key.type === 'DSA') out.push(`${who} has a DSA key, which is refused for TLS servers`);
+    if (key.type === 'RSA' && key.bits !== undefined && (key.bits < 2048 || key.bits % 8 !== 0)) out.push(`${who} has a ${key.bits}-bit RSA key (at least 2048 bits, a whole number of bytes)`);
+  }
+  return out;
+}
+
+
+/** RFC 5952 text of an IPv6 address (the WHATWG URL serialiser writes exactly that). */
+const rfc5952 = (ip: string) => new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+
+/** An IPv4 address in a spelling other than dotted decimal (hex, octal, leading zeros) that resolvers still read as one. */
+const looseIpv4 = (s: string) => /^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$/i.test(s) && isIP(s) !== 4;
+
+/**
+ * A CN that spells one of the certificate's names differently from its subjectAltName (CABF BR
+ * 7.1.4.3: a character-for-character copy; IPv4 in dotted decimal, IPv6 in RFC 5952 form): a
+ * client that still reads CNs would see another spelling of the name than the one validated.
+ * certops never matches a host against the CN; a CN naming something else entirely is left to
+ * the CA's profile.
+ */
+function commonNameMisspelt(cn: string, dns: string[], ips: string[]): boolean {
+  if (dns.includes(cn) || ips.includes(cn)) return false;
+  if (looseIpv4(cn)) return true;
+  if (isIP(cn) === 4) return false;
+  if (isIP(cn) === 6) return ips.some((ip) => isIP(ip) === 6 && rfc5952(ip) === rfc5952(cn));
+  const ascii = domainToASCII(cn.toLowerCase());
+  return ascii !== '' && dns.some((d) => d.toLowerCase() === ascii);
+}
