@@ -26,7 +26,7 @@ const HELP = `certops: certificate lifecycle management
   certops approve|reject REQUEST_ID [--comment TEXT]   decide a request waiting for approval
   certops revoke ID --reason R                   revoke a certificate (RFC 5280 reason: keyCompromise, superseded, ...)
   certops revoke --issuer DN|--key SPKI_SHA256 --reason R [--dry-run]   revoke every certificate of an issuer or a key
-  certops ct logs add URL --key KEY [--kind rfc6962|static] [--start now|INDEX|DATE] · certops ct logs list · certops ct logs load LOGLIST.json
+  certops ct logs add URL --key KEY [--kind rfc6962|static] [--start now|INDEX|DATE] · certops ct logs list · certops ct logs load LOGLIST.json [--start ...] · certops ct logs pause|resume|remove URL
   certops ct watch add|remove DOMAIN... · certops ct watch list   (.example.com: the domain and its subdomains)
   certops ct poll --once                         read every log now · certops ct findings · certops ct authorize FINDING_ID
   certops siem dead-letters [--sink S]           events a SIEM sink kept refusing
@@ -284,15 +284,29 @@ const commands: Record<string, () => Promise<void>> = {
     }
     if (area === 'logs' && verb === 'list') {
       const { body } = await call(client, 'GET', '/ct/logs');
-      return out(body.items.map((l: any) => `${l.logUrl}  verified to ${l.position} of ${l.treeSize}`).join('\n') || '(no logs)', body);
+      return out(body.items.map((l: any) => `${l.logUrl}  verified to ${l.position} of ${l.treeSize}${l.paused ? '  (paused)' : ''}`).join('\n') || '(no logs)', body);
     }
     if (area === 'logs' && verb === 'load') {
       const { readLogList } = await import('../shared/ct/log-list.ts');
       const file = rest[0] ?? usage('ct logs load needs a log list file (Google v3 JSON)');
-      const logs = readLogList(JSON.parse(readFileSync(file, 'utf8'))).filter((l) => l.kind === 'rfc6962');
+      const { logs, skipped } = readLogList(JSON.parse(readFileSync(file, 'utf8')));
+      const start = /^\d+$/.test(values.start ?? '') ? Number(values.start) : values.start ?? 'now';
       const added = [];
-      for (const l of logs) added.push((await call(client, 'POST', '/ct/logs', { url: l.url, key: l.key, start: 'now' })).body);
-      return out(`watching ${added.length} logs from ${file}`, added);
+      for (const l of logs) {
+        try {
+          added.push((await call(client, 'POST', '/ct/logs', { url: l.url, key: l.key, kind: l.kind, start })).body);
+        } catch (err) {
+          // One log that cannot be added (down, a key that does not verify) is reported, and the others are added.
+          skipped.push({ description: l.description, url: l.url, reason: (err as Error).message });
+        }
+      }
+      const lines = [`watching ${added.length} logs from ${file}`, ...skipped.map((s) => `skipped ${s.description} (${s.url}): ${s.reason}`)];
+      return out(lines.join('\n'), { added, skipped });
+    }
+    if (area === 'logs' && (verb === 'pause' || verb === 'resume' || verb === 'remove')) {
+      const url = rest[0] ?? usage(`ct logs ${verb} needs the log's URL`);
+      const { body } = await call(client, 'POST', `/ct/logs/${verb}`, { url });
+      return out(`${url}: ${verb === 'remove' ? 'no longer watched' : verb === 'pause' ? 'paused' : 'resumed'}`, body);
     }
     if (area === 'watch' && (verb === 'add' || verb === 'remove' || verb === 'list')) {
       const current: string[] = (await call(client, 'GET', '/ct/watchlist')).body.domains;
@@ -315,7 +329,7 @@ const commands: Record<string, () => Promise<void>> = {
       const { body } = await call(client, 'POST', `/ct/findings/${encodeURIComponent(id)}/authorize`, {});
       return out(`authorized ${body.id}: ${body.names.join(', ')}`, body);
     }
-    usage('ct: logs add|list|load, watch add|remove|list, poll, findings, authorize');
+    usage('ct: logs add|list|load|pause|resume|remove, watch add|remove|list, poll, findings, authorize');
   },
   async siem() {
     const sub = positionals[1];

@@ -133,6 +133,8 @@ export interface CtLogState {
   treeSize: number;
   rootHash?: string;
   tree?: { size: number; hashes: string[] };
+  /** A paused log is not polled; its verified state is kept for when it is resumed. */
+  paused?: boolean;
   updatedAt: string;
 }
 

@@ -167,6 +167,10 @@ export interface CtStateStore {
   saveLog(state: CtLogState, expectedPosition: number | undefined): Promise<boolean>;
   /** Every log being watched, in no particular order. */
   listLogs(): Promise<CtLogState[]>;
+  /** Pauses or resumes a log; false when no such log is watched. */
+  setPaused(logUrl: string, paused: boolean): Promise<boolean>;
+  /** Stops watching a log and forgets its state; false when no such log was watched. */
+  removeLog(logUrl: string): Promise<boolean>;
   /** The watched domains, as stored (empty when none). */
   getWatchlist(): Promise<string[]>;
   /** Records a finding once (by id); false when it existed (a later sighting, or the final certificate of a precertificate). */

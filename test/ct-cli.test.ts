@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { readLogList } from '../shared/ct/log-list.ts';
 import { parseWatchEntry, watched } from '../shared/ct/watchlist.ts';
 import { cli } from './support/cli.ts';
 import { startTestLog, x509Leaf } from './support/ct-test-log.ts';
+import { startStaticLog } from './support/static-ct-log.ts';
 import { makeChain } from './support/pki.ts';
 import { eventually, startStack, type RunningStack } from './support/processes.ts';
 
@@ -76,6 +77,38 @@ describe('watching CT from the CLI', () => {
     expect(polled.find((l) => l.logUrl === log.url)).toMatchObject({ to: before + 1 });
   });
 
+  it('loads every usable log of a v3 list, tiled ones too, from --start, and says which it skipped and why; pauses, resumes and removes a log', async () => {
+    const [rfc, tiled] = await Promise.all([startTestLog(), startStaticLog()]);
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'certops-loglist-'));
+      const list = { operators: [{ name: 'Example', logs: [
+        { description: 'rfc log', url: rfc.url, key: rfc.key, state: { usable: {} } },
+        { description: 'old log', url: 'https://old.example/', key: rfc.key, state: { retired: { timestamp: '2020-01-01T00:00:00Z' } } },
+      ], tiled_logs: [{ description: 'tiled log', submission_url: 'https://submit.example/', monitoring_url: tiled.url, key: tiled.key, state: { qualified: {} } }] }] };
+      writeFileSync(join(dir, 'list.json'), JSON.stringify(list));
+      const loaded = await run('ct', 'logs', 'load', join(dir, 'list.json'), '--start', '0');
+      expect(loaded.added.map((l: any) => [l.logUrl, l.kind, l.position])).toEqual([[rfc.url, 'rfc6962', 0], [tiled.url, 'static', 0]]);
+      expect(loaded.skipped).toEqual([{ description: 'old log', url: 'https://old.example/', reason: 'its state is retired' }]);
+      const human = await cli(['ct', 'logs', 'load', join(dir, 'list.json'), '--endpoint', stack.url], env);
+      expect(human.stdout).toMatch(/skipped old log \(https:\/\/old.example\/\): its state is retired/);
+
+      expect(await run('ct', 'logs', 'pause', rfc.url)).toMatchObject({ logUrl: rfc.url, paused: true });
+      const polled = await run('ct', 'poll');
+      expect(polled.paused).toEqual([rfc.url]);
+      expect(polled.logs.map((l: any) => l.logUrl)).not.toContain(rfc.url);
+      expect(await run('ct', 'logs', 'resume', rfc.url)).toMatchObject({ paused: false });
+      expect((await run('ct', 'poll')).logs.map((l: any) => l.logUrl)).toContain(rfc.url);
+      await run('ct', 'logs', 'remove', rfc.url);
+      expect((await run('ct', 'logs', 'list')).items.map((l: any) => l.logUrl)).not.toContain(rfc.url);
+      const again = await cli(['ct', 'logs', 'remove', rfc.url, '--endpoint', stack.url], env);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/no CT log .* is watched \(field: url\)/);
+      await run('ct', 'logs', 'remove', tiled.url);
+    } finally {
+      await Promise.all([rfc.close(), tiled.close()]);
+    }
+  });
+
   it('refuses a log whose tree head does not verify with the key given', async () => {
     const other = await startTestLog();
     try {
@@ -92,10 +125,13 @@ describe('log lists and watchlists', () => {
   it('reads usable logs from a v3 log list', () => {
     const icarus = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures/ct/icarus/log.json'), 'utf8'));
     const list = { operators: [{ name: 'Google', logs: [icarus, { ...icarus, url: 'https://retired.example/', state: { retired: { timestamp: '2020-01-01T00:00:00Z' } } }], tiled_logs: [{ description: 'tiled', monitoring_url: 'https://tiles.example/', key: icarus.key, state: { usable: {} } }] }] };
-    expect(readLogList(list)).toEqual([
-      { description: "Google 'Icarus' log", url: 'https://ct.googleapis.com/icarus/', key: icarus.key, kind: 'rfc6962' },
-      { description: 'tiled', url: 'https://tiles.example/', key: icarus.key, kind: 'static' },
-    ]);
+    expect(readLogList(list)).toEqual({
+      logs: [
+        { description: "Google 'Icarus' log", url: 'https://ct.googleapis.com/icarus/', key: icarus.key, kind: 'rfc6962' },
+        { description: 'tiled', url: 'https://tiles.example/', key: icarus.key, kind: 'static' },
+      ],
+      skipped: [{ description: "Google 'Icarus' log", url: 'https://retired.example/', reason: 'its state is retired' }],
+    });
     expect(() => readLogList({})).toThrow(/operators/);
   });
 

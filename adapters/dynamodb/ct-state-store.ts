@@ -1,4 +1,4 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CtStateStore } from '../../shared/ports.ts';
 import type { CtFinding, CtLogState } from '../../shared/model.ts';
 import { getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
@@ -14,6 +14,25 @@ export class DynamoCtStateStore implements CtStateStore {
     return item && withoutKeys<CtLogState>(item);
   }
 
+  async setPaused(logUrl: string, paused: boolean): Promise<boolean> {
+    try {
+      await this.table.doc.send(new UpdateCommand({
+        TableName: this.table.name, Key: logKey(logUrl),
+        UpdateExpression: 'SET #z = :z', ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#z': 'paused' }, ExpressionAttributeValues: { ':z': paused },
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async removeLog(logUrl: string): Promise<boolean> {
+    const out = await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: logKey(logUrl), ReturnValues: 'ALL_OLD' }));
+    return Boolean(out.Attributes);
+  }
+
   async saveLog(state: CtLogState, expectedPosition: number | undefined): Promise<boolean> {
     try {
       await this.table.doc.send(new PutCommand({
@@ -21,7 +40,12 @@ export class DynamoCtStateStore implements CtStateStore {
         Item: { ...state, ...logKey(state.logUrl), gsi1pk: 'CTLOGS', gsi1sk: state.logUrl },
         ...(expectedPosition === undefined
           ? { ConditionExpression: 'attribute_not_exists(pk)' }
-          : { ConditionExpression: '#p = :p', ExpressionAttributeNames: { '#p': 'position' }, ExpressionAttributeValues: { ':p': expectedPosition } }),
+          // A pause (or removal) made while this poll ran wins: the save fails and the next poll sees it.
+          : {
+            ConditionExpression: '#p = :p AND ' + (state.paused ? '#z = :t' : '(attribute_not_exists(#z) OR #z = :f)'),
+            ExpressionAttributeNames: { '#p': 'position', '#z': 'paused' },
+            ExpressionAttributeValues: { ':p': expectedPosition, ...(state.paused ? { ':t': true } : { ':f': false }) },
+          }),
       }));
       return true;
     } catch (err) {

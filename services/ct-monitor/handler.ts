@@ -37,15 +37,26 @@ async function pollOne(log: CtLogState, deadline: number): Promise<PollResult> {
  */
 async function pollAll(budgetMs: number) {
   const deadline = rt().clock.now().getTime() + budgetMs;
-  const logs = await rt().ct.listLogs();
+  const all = await rt().ct.listLogs();
+  const logs = all.filter((l) => !l.paused);
   const outcomes = await Promise.allSettled(logs.map((log) => pollOne(log, deadline)));
   return {
     logs: outcomes.map((o, i) => (o.status === 'fulfilled' ? o.value : { logUrl: logs[i].logUrl, error: String((o.reason as Error)?.message ?? o.reason).slice(0, 300) })),
+    paused: all.filter((l) => l.paused).map((l) => l.logUrl),
   };
 }
 
 /** Scheduled: read every watched log from where it stopped, and stop a minute before the Lambda timeout. */
 export const poll = middy(async (_event: unknown, context: { getRemainingTimeInMillis?(): number }) => pollAll((context?.getRemainingTimeInMillis?.() ?? 300_000) - 60_000));
+
+/** Pauses, resumes or stops watching the log `url` names, and says so on the bus (who, and what). */
+async function changeLog(req: { body: unknown; caller: { name: string } }, change: 'paused' | 'resumed' | 'removed') {
+  const url = requiredString(asObject(req.body), 'url', 1024);
+  const done = change === 'removed' ? await rt().ct.removeLog(url) : await rt().ct.setPaused(url, change === 'paused');
+  if (!done) throw new NotFoundError(`no CT log ${url} is watched`, 'url');
+  await rt().publisher.publish([newEvent('ct.log_changed', { logUrl: url, change, changedBy: req.caller.name }, { now: () => rt().clock.now(), newId: rt().newId })]);
+  return { status: 200, body: change === 'removed' ? { logUrl: url, removed: true } : (await rt().ct.getLog(url))! };
+}
 
 export const api = apiHandler({
   'GET /ct/watchlist': { role: 'viewer', run: async () => ({ status: 200, body: { domains: await rt().ct.getWatchlist() } }) },
@@ -65,6 +76,9 @@ export const api = apiHandler({
       return { status: 200, body: { domains: await rt().ct.getWatchlist() } };
     },
   },
+  'POST /ct/logs/pause': { role: 'admin', run: (req) => changeLog(req, 'paused') },
+  'POST /ct/logs/resume': { role: 'admin', run: (req) => changeLog(req, 'resumed') },
+  'POST /ct/logs/remove': { role: 'admin', run: (req) => changeLog(req, 'removed') },
   // An API call has API Gateway's 29 seconds: a long backlog is left to the scheduled poll (or another call).
   'POST /ct/poll': { role: 'admin', run: async () => ({ status: 200, body: await pollAll(15_000) }) },
   'GET /ct/findings': { role: 'viewer', run: async () => ({ status: 200, body: { items: (await rt().ct.listFindings()).map(({ certificatePem, ...f }) => f) } }) },

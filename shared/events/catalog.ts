@@ -30,6 +30,7 @@ export const EVENT_SOURCES = {
   'certificate.adopted': 'certops.renewal',
   'ct.watchlist_changed': 'certops.ct-monitor',
   'ct.log_added': 'certops.ct-monitor',
+  'ct.log_changed': 'certops.ct-monitor',
 } as const;
 
 /** What an outside system may put on the bus: everything else is certops' own (CONTRACT.md). */

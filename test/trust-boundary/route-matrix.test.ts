@@ -18,7 +18,7 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'POST /certificates': 'requester', 'POST /imports': 'requester', 'POST /scans': 'requester', 'POST /certificates/{id}/renew': 'requester',
   'POST /requests/{id}/approve': 'approver', 'POST /requests/{id}/reject': 'approver', 'POST /certificates/{id}/revoke': 'approver', 'POST /ct/findings/{id}/authorize': 'approver',
   'POST /tokens': 'admin', 'GET /tokens': 'admin', 'DELETE /tokens/{id}': 'admin', 'POST /imports/acm': 'admin', 'POST /revocations': 'admin', 'POST /targets': 'admin',
-  'POST /certificates/{id}/targets': 'admin', 'POST /certificates/{id}/adopt': 'admin', 'PUT /ct/watchlist': 'admin', 'POST /ct/logs': 'admin', 'POST /ct/poll': 'admin',
+  'POST /certificates/{id}/targets': 'admin', 'POST /certificates/{id}/adopt': 'admin', 'PUT /ct/watchlist': 'admin', 'POST /ct/logs': 'admin', 'POST /ct/logs/pause': 'admin', 'POST /ct/logs/resume': 'admin', 'POST /ct/logs/remove': 'admin', 'POST /ct/poll': 'admin',
   'GET /audit/verify': 'admin', 'GET /siem/dead-letters': 'admin', 'POST /siem/replay': 'admin',
 };
 const ROLES: Role[] = ['viewer', 'requester', 'approver', 'admin'];

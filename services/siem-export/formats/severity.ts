@@ -7,7 +7,7 @@ const BY_TYPE: Record<string, Severity> = {
   'ct.unauthorized_certificate': 'high', 'ct.log_misbehaviour': 'high', 'certificate.expired': 'critical', 'renewal.failed': 'high',
   'deployment.failed': 'medium', 'deployment.rolled_back': 'medium', 'certificate.revoked': 'medium', 'request.rejected': 'low', 'request.pending_approval': 'low',
   'certificate.changed': 'low', 'token.created': 'low', 'token.revoked': 'medium', 'target.registered': 'medium', 'config.changed': 'medium',
-  'certificate.adopted': 'medium', 'certificate.targets_attached': 'medium', 'ct.watchlist_changed': 'low', 'ct.log_added': 'low',
+  'certificate.adopted': 'medium', 'certificate.targets_attached': 'medium', 'ct.watchlist_changed': 'low', 'ct.log_added': 'low', 'ct.log_changed': 'low',
 };
 
 /** How much an event matters to a SOC: its own severity where it carries one, else by type. */
