@@ -15,6 +15,7 @@ import { FileKeyVault } from './local/file-key-vault.ts';
 import { BuiltInCa } from './local/built-in-ca.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { crashPoint } from './crash-point.ts';
+import { DEFAULT_RENEWAL_WINDOW, type RenewalWindow } from '../shared/renewal-window.ts';
 import { certificateKeysOnly } from '../shared/certificate-key-vault.ts';
 import { policyGated } from '../shared/policy-gated-authority.ts';
 import type { CertificateAuthority, Clock, DeploymentTarget, KeyVault, TargetStore } from '../shared/ports.ts';
@@ -58,7 +59,7 @@ export interface RuntimeConfig {
   baseUrl: string;
   siemFile: string;
   /** Days before expiry a renewal window opens (see renewalWindowOpens). */
-  renewalWindowDays: number;
+  renewalWindow: RenewalWindow;
   verifyAttempts: number;
   verifyDelayMs: number;
   scanConcurrency: number;
@@ -89,7 +90,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     home: env.CERTOPS_HOME ?? '.certops',
     baseUrl: env.CERTOPS_BASE_URL ?? 'http://127.0.0.1:8080',
     siemFile: env.CERTOPS_SIEM_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/siem/events.ndjson`,
-    renewalWindowDays: Number(env.CERTOPS_RENEWAL_WINDOW_DAYS ?? 30),
+    renewalWindow: {
+      days: Number(env.CERTOPS_RENEWAL_WINDOW_DAYS ?? DEFAULT_RENEWAL_WINDOW.days),
+      atLifetimeFraction: Number(env.CERTOPS_RENEWAL_AT_LIFETIME ?? DEFAULT_RENEWAL_WINDOW.atLifetimeFraction),
+    },
     verifyAttempts: Number(env.CERTOPS_VERIFY_ATTEMPTS ?? 5),
     verifyDelayMs: Number(env.CERTOPS_VERIFY_DELAY_MS ?? 1000),
     scanConcurrency: Number(env.CERTOPS_SCAN_CONCURRENCY ?? 64),

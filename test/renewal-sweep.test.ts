@@ -7,7 +7,7 @@ import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
 import { StepFunctionsSagaStarter } from '../adapters/aws/step-functions-saga-starter.ts';
 import { daysToExpiryRecorder } from '../adapters/metrics/embedded-metrics.ts';
 import { sweepExpiring } from '../services/renewal/sweep.ts';
-import { renewalWindowOpens } from '../services/renewal/renewal-window.ts';
+import { DEFAULT_RENEWAL_WINDOW as W, renewalWindowOpens } from '../shared/renewal-window.ts';
 import type { StoredCertificate } from '../shared/model.ts';
 import { freshTable } from './support/dynamo.ts';
 
@@ -58,7 +58,7 @@ describe('the renewal sweep', () => {
       publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }),
       saga: new StepFunctionsSagaStarter('arn:aws:states:eu-west-1:1:stateMachine:certops-test-renewal', { region: 'eu-west-1', credentials }),
       recordDaysToExpiry: daysToExpiryRecorder((l) => metrics.push(l), { now: () => new Date(at) }),
-    }, 30);
+    }, { days: 30, atLifetimeFraction: 2 / 3 });
     const sent = events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ type: e.DetailType, ...JSON.parse(e.Detail!) }));
     const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
     return { result, sent, starts, metrics };
@@ -94,8 +94,16 @@ describe('the renewal sweep', () => {
     expect(thresholds['in-window']).toBe(30);
   });
 
-  it('opens the window 30 days before expiry, or at two thirds of a short lifetime', () => {
-    expect(renewalWindowOpens('2027-01-01T00:00:00Z', '2027-04-01T00:00:00Z', 30).toISOString()).toBe('2027-03-02T00:00:00.000Z');
-    expect(renewalWindowOpens('2027-01-01T00:00:00Z', '2027-01-07T00:00:00Z', 30).toISOString()).toBe('2027-01-05T00:00:00.000Z');
+  it('opens the window 30 days before expiry, never before two thirds of the lifetime (ops case 20: no renewal loop)', () => {
+    expect(renewalWindowOpens('2027-01-01T00:00:00Z', '2027-04-01T00:00:00Z', W).toISOString()).toBe('2027-03-02T00:00:00.000Z');
+    expect(renewalWindowOpens('2027-01-01T00:00:00Z', '2027-01-07T00:00:00Z', W).toISOString()).toBe('2027-01-05T00:00:00.000Z');
+    // 31 days: two thirds is day 20.67, later than 30 days before expiry (day 1).
+    const opens = renewalWindowOpens('2027-01-01T00:00:00Z', '2027-02-01T00:00:00Z', W);
+    expect((opens.getTime() - Date.parse('2027-01-01T00:00:00Z')) / 86_400_000).toBeCloseTo(20.667, 2);
+    // For every lifetime, a certificate serves at least two thirds of it before its window opens.
+    for (const days of [1, 7, 29, 30, 31, 44, 45, 46, 90, 397]) {
+      const end = new Date(Date.parse('2027-01-01T00:00:00Z') + days * 86_400_000).toISOString();
+      expect(renewalWindowOpens('2027-01-01T00:00:00Z', end, W).getTime() - Date.parse('2027-01-01T00:00:00Z')).toBeGreaterThanOrEqual((days * 86_400_000 * 2) / 3 - 1);
+    }
   });
 });

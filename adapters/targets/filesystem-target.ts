@@ -1,50 +1,14 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
-import { lstat, mkdir, open, realpath, rename, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { StepError } from '../../shared/errors.ts';
 import type { CertificateBundle, DeploymentTarget } from '../../shared/ports.ts';
+import { readRegular, replaceFileSet, type SetFile } from './file-set.ts';
 
 const FILES = { certificatePem: 'cert.pem', chainPem: 'chain.pem', fullchain: 'fullchain.pem', privateKeyPem: 'privkey.pem' } as const;
 const RELOAD_TIMEOUT_MS = 30_000;
 /** What a reload command sees of the environment: enough to find programs, none of the suite's secrets or credentials. */
 const RELOAD_ENVIRONMENT = ['PATH', 'LANG', 'LC_ALL', 'TZ'];
-
-/**
- * Writes `content` to `path` atomically without following links: a new file created exclusively
- * (O_EXCL: a name planted in its place makes this fail), then renamed over `path` (rename replaces
- * the directory entry itself, never what a link there points to).
- */
-async function atomicWrite(path: string, content: string, mode: number): Promise<void> {
-  const tmp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, mode);
-  try {
-    await handle.writeFile(content);
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
-}
-
-/** The regular file's content, undefined when there is none; a link or anything but a regular file in its place is refused. */
-async function readRegular(path: string): Promise<string | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') throw new StepError('deploy', `${path} is a symbolic link: certops writes and reads only regular files there`);
-    throw err;
-  }
-  try {
-    if (!(await handle.stat()).isFile()) throw new StepError('deploy', `${path} is not a regular file`);
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-}
 
 function runReload(command: string): Promise<void> {
   const env = Object.fromEntries(RELOAD_ENVIRONMENT.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]!]])));
@@ -110,16 +74,24 @@ export class FilesystemTarget implements DeploymentTarget {
     return readRegular(join(this.directory, FILES.certificatePem));
   }
 
-  /** Writes the bundle; deploying what is already there changes nothing (and keeps the real previous version). */
+  /**
+   * Writes the bundle; deploying what is already there changes nothing (and keeps the real previous
+   * version), except that a reload that failed after the files were written is run again.
+   */
   async deploy(bundle: CertificateBundle): Promise<void> {
     await this.prepare();
     const current = await this.current();
-    if (current?.trim() === bundle.certificatePem.trim()) return;
+    if (current?.trim() === bundle.certificatePem.trim()) {
+      if (await readRegular(this.reloadPending)) await this.reload();
+      return;
+    }
     if (current) {
+      const kept: SetFile[] = [];
       for (const file of Object.values(FILES)) {
         const content = await readRegular(join(this.directory, file));
-        if (content !== undefined) await atomicWrite(join(this.directory, 'previous', file), content, file === FILES.privateKeyPem ? 0o600 : 0o644);
+        if (content !== undefined) kept.push({ name: file, content, mode: file === FILES.privateKeyPem ? 0o600 : 0o644 });
       }
+      await replaceFileSet(join(this.directory, 'previous'), kept);
     }
     await this.write(bundle);
   }
@@ -135,12 +107,26 @@ export class FilesystemTarget implements DeploymentTarget {
     return true;
   }
 
+  /** Marks a reload owed until it succeeds: a retry of the same deployment runs it again. */
+  private get reloadPending(): string {
+    return join(this.directory, 'previous', 'reload-pending');
+  }
+
+  private async reload(): Promise<void> {
+    if (!this.reloadCommand) return;
+    await runReload(this.reloadCommand);
+    await unlink(this.reloadPending).catch(() => undefined);
+  }
+
   private async write(bundle: CertificateBundle): Promise<void> {
-    // The certificate is renamed last, so current() reports the new version only once every file is in place.
-    await atomicWrite(join(this.directory, FILES.privateKeyPem), bundle.privateKeyPem, 0o600);
-    await atomicWrite(join(this.directory, FILES.chainPem), bundle.chainPem, 0o644);
-    await atomicWrite(join(this.directory, FILES.fullchain), bundle.certificatePem.trimEnd() + '\n' + bundle.chainPem, 0o644);
-    await atomicWrite(join(this.directory, FILES.certificatePem), bundle.certificatePem, 0o644);
-    if (this.reloadCommand) await runReload(this.reloadCommand);
+    if (this.reloadCommand) await replaceFileSet(join(this.directory, 'previous'), [{ name: 'reload-pending', content: new Date().toISOString(), mode: 0o600 }]);
+    // One set, replaced together; the certificate is renamed last, so current() reports the new version only once every file is in place.
+    await replaceFileSet(this.directory, [
+      { name: FILES.privateKeyPem, content: bundle.privateKeyPem, mode: 0o600 },
+      { name: FILES.chainPem, content: bundle.chainPem, mode: 0o644 },
+      { name: FILES.fullchain, content: bundle.certificatePem.trimEnd() + '\n' + bundle.chainPem, mode: 0o644 },
+      { name: FILES.certificatePem, content: bundle.certificatePem, mode: 0o644 },
+    ]);
+    await this.reload();
   }
 }

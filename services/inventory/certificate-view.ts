@@ -1,3 +1,4 @@
+import { renewalWindowOpens, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import type { Endpoint, Finding, HistoryEntry, StoredCertificate } from '../../shared/model.ts';
 
@@ -7,7 +8,7 @@ const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'];
  * A certificate as the API shows it: findings computed as of `now` (they change with time) plus
  * those its endpoints raised, most severe first. The vault reference is internal and stays out.
  */
-export function certificateView(c: StoredCertificate, now: Date, endpoints: Endpoint[] = [], history: HistoryEntry[] = []) {
+export function certificateView(c: StoredCertificate, now: Date, endpoints: Endpoint[] = [], history: HistoryEntry[] = [], renewalWindow?: RenewalWindow) {
   const { keyRef, ...view } = c;
   const own = certificateFindings(c, { now, tlsServer: endpoints.length > 0 || c.profile === 'tls-server' });
   const served: Finding[] = endpoints.flatMap((e) => e.findings.map((f) => ({ ...f, id: `${f.id}@${e.host}:${e.port}` })));
@@ -15,6 +16,8 @@ export function certificateView(c: StoredCertificate, now: Date, endpoints: Endp
   return {
     ...view,
     hasManagedKey: Boolean(keyRef),
+    // When the renewal sweep will renew it (shared/renewal-window.ts), for what certops renews.
+    ...(renewalWindow && c.status === 'active' && renewedByCertops(c) ? { renewalDueAt: renewalWindowOpens(c.notBefore, c.notAfter, renewalWindow).toISOString() } : {}),
     findings,
     endpoints: endpoints.map(({ host, port, lastSeen, protocol, cipher }) => ({ host, port, lastSeen, protocol, cipher })),
     history,

@@ -35,7 +35,7 @@ export const api = apiHandler({
     async run(req) {
       const { certificate, history, endpoints } = await rt().certificates.details(req.params.id);
       if (!certificate) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
-      return { status: 200, body: certificateView(certificate, rt().clock.now(), endpoints, history) };
+      return { status: 200, body: certificateView(certificate, rt().clock.now(), endpoints, history, rt().config.renewalWindow) };
     },
   },
   'POST /imports': {

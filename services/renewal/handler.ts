@@ -14,7 +14,7 @@ const rt = () => runtime(process.env);
 /** Scheduled: expiry alerts, DaysToExpiry metrics, and a saga for every certificate whose renewal window has opened. */
 export const sweep = middy(async () => {
   const metrics = rt().config.emitMetrics ? daysToExpiryRecorder((line) => process.stdout.write(`${line}\n`), rt().clock) : undefined;
-  return sweepExpiring({ ...rt(), recordDaysToExpiry: metrics }, rt().config.renewalWindowDays);
+  return sweepExpiring({ ...rt(), recordDaysToExpiry: metrics }, rt().config.renewalWindow);
 });
 
 export const api = apiHandler({

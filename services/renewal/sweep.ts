@@ -1,6 +1,6 @@
 import type { CertificateStore, Clock, EventPublisher, SagaStarter } from '../../shared/ports.ts';
 import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
-import { renewalWindowOpens } from './renewal-window.ts';
+import { renewalWindowOpens, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 
 export interface SweepDeps {
   clock: Clock;
@@ -35,9 +35,9 @@ export function executionName(certificateId: string, at: Date, trigger: 'sweep' 
  * renew-then-deploy saga for managed certificates whose renewal window has opened. Discovered
  * certificates get the alerts but are renewed only once adopted.
  */
-export async function sweepExpiring(deps: SweepDeps, windowDays: number): Promise<SweepResult> {
+export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Promise<SweepResult> {
   const now = deps.clock.now();
-  const horizon = new Date(now.getTime() + Math.max(windowDays, ...THRESHOLDS) * DAY_MS);
+  const horizon = new Date(now.getTime() + Math.max(window.days, ...THRESHOLDS) * DAY_MS);
   const result: SweepResult = { examined: 0, started: [], alerts: 0, expired: [] };
   let nextToken: string | undefined;
   do {
@@ -47,14 +47,14 @@ export async function sweepExpiring(deps: SweepDeps, windowDays: number): Promis
       const alerts = expiryAlerts(cert, now);
       if (alerts.length) await deps.publisher.publish(alerts);
       result.alerts += alerts.length;
-      const managed = cert.source === 'issued' || Boolean(cert.issuerBackend);
+      const managed = renewedByCertops(cert);
       if (managed) deps.recordDaysToExpiry?.(cert, (Date.parse(cert.notAfter) - now.getTime()) / DAY_MS);
       if (Date.parse(cert.notAfter) <= now.getTime()) {
         await deps.certificates.update(cert.id, { status: 'expired' });
         result.expired.push(cert.id);
         continue;
       }
-      if (!managed || cert.status !== 'active' || renewalWindowOpens(cert.notBefore, cert.notAfter, windowDays) > now) continue;
+      if (!managed || cert.status !== 'active' || renewalWindowOpens(cert.notBefore, cert.notAfter, window) > now) continue;
       const name = executionName(cert.id, now, 'sweep');
       await deps.saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'sweep' });
       result.started.push(cert.id);
