@@ -40,8 +40,18 @@ describe('reports', () => {
     expect(r.byStatus).toEqual({ active: 8, superseded: 1 });
     expect(r.byIssuer).toEqual({ 'CN=CA One': 5, 'CN=CA Two': 3 });
     expect(r.byEnvironment).toEqual({ prod: 5, dev: 3 });
+    // Each breakdown adds up to its total.
+    expect(Object.values(r.byStatus).reduce((a, b) => a + b, 0)).toBe(r.total);
+    for (const by of [r.byIssuer, r.byEnvironment]) expect(Object.values(by).reduce((a, b) => a + b, 0)).toBe(r.liveTotal);
     expect(r.openFindingsBySeverity).toMatchObject({ critical: 3, high: 1 });
     expect(r.certificates.find((c) => c.id === 'c1')).toMatchObject({ daysToExpiry: -3, findings: 'expired', worstSeverity: 'critical' });
+  });
+
+  it('lists what expired in the expired section after the sweep marked it so, but not what was replaced (ops case 24)', () => {
+    const swept = [cert(1, -3, { status: 'expired' }), cert(2, -1), cert(3, -2, { status: 'superseded' }), cert(4, -2, { status: 'revoked' }), cert(5, 10)];
+    const r = expiryReport(swept, now);
+    expect(r.expired.certificates.map((c) => c.id).sort()).toEqual(['c1', 'c2']);
+    expect(r.expired.count).toBe(2);
   });
 
   it('writes RFC 4180 CSV, quoting what needs it and defusing formulas', () => {

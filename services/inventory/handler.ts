@@ -1,3 +1,4 @@
+import { listCertificates } from './list-certificates.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
@@ -26,7 +27,7 @@ export const api = apiHandler({
     async run(req) {
       const now = rt().clock.now();
       const { filter, limit, nextToken } = parseListQuery(req.query, now);
-      const page = await rt().certificates.list(filter, limit, nextToken);
+      const page = await listCertificates(filter, limit, nextToken, now, rt().certificates);
       return { status: 200, body: { items: page.items.map((c) => certificateView(c, now)), nextToken: page.nextToken, itemsRead: page.itemsRead } };
     },
   },

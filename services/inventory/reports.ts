@@ -51,6 +51,8 @@ export function inventoryReport(certs: StoredCertificate[], now: Date) {
     generatedAt: now.toISOString(),
     total: certs.length,
     byStatus: count(certs, (c) => c.status),
+    // The breakdowns of what is in use (active or discovered): each adds up to liveTotal.
+    liveTotal: certs.filter(live).length,
     byIssuer: count(certs.filter(live), (c) => c.issuer),
     byEnvironment: count(certs.filter(live), (c) => c.environment ?? '(none)'),
     openFindingsBySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length])),
@@ -76,8 +78,9 @@ export function expiryReport(certs: StoredCertificate[], now: Date) {
     const to = Date.UTC(monthsFrom.getUTCFullYear(), monthsFrom.getUTCMonth() + i + 1, 1);
     return { month: new Date(to - 1).toISOString().slice(0, 7), ...bucket(from, to) };
   });
-  const expired = alive.filter((x) => x.at < start);
-  return { generatedAt: now.toISOString(), expired: { count: expired.length, certificates: expired.map((x) => ({ id: x.c.id, commonName: x.c.commonName, notAfter: x.c.notAfter })) }, weeks, months };
+  // Everything past its notAfter and not replaced: what the sweep marked expired, and what expired since it last ran.
+  const expired = certs.filter((c) => (c.status === 'expired' || live(c)) && Date.parse(c.notAfter) < start);
+  return { generatedAt: now.toISOString(), expired: { count: expired.length, certificates: expired.map((c) => ({ id: c.id, commonName: c.commonName, notAfter: c.notAfter, owner: c.owner, environment: c.environment })) }, weeks, months };
 }
 
 /** RFC 4180 CSV: fields with commas, quotes or line breaks are quoted, quotes doubled; a leading formula character is neutralised. */

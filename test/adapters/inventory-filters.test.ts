@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import { freshTable } from '../support/dynamo.ts';
+import { listCertificates } from '../../services/inventory/list-certificates.ts';
 
 const DAY = 86_400_000;
 const base = Date.parse('2027-01-01T00:00:00Z');
@@ -80,6 +81,19 @@ describe('inventory filters read about what they return', () => {
   it('combines filters: the most selective index, the rest checked on what it returns', async () => {
     const { items } = await everything({ environment: 'prod', owner: 'team-a', status: 'active' });
     expect(items.map((c) => c.id).sort()).toEqual(all.filter((c) => c.environment === 'prod' && c.owner === 'team-a' && c.status === 'active').map((c) => c.id).sort());
+  });
+
+  it('lists as expired what expired since the last sweep, beside what the sweep marked (status=expired)', async () => {
+    // At base + 2.5 days, certificates 0, 1 and 2 (and 100, 101, ...) are past their notAfter; none is marked expired yet.
+    const now = new Date(base + 2.5 * DAY);
+    await store.update(all[5].id, { status: 'expired' });
+    const page = await listCertificates({ status: 'expired' }, 100, undefined, now, store);
+    const ids = page.items.map((c) => c.id);
+    expect(ids).toContain(all[5].id);
+    const pastExpiry = all.filter((c) => Date.parse(c.notAfter) < now.getTime() && (c.status === 'active' || c.status === 'discovered')).map((c) => c.id);
+    expect(pastExpiry.length).toBeGreaterThan(5);
+    for (const id of pastExpiry) expect(ids).toContain(id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('moves a certificate between status indexes when its status changes', async () => {
