@@ -57,6 +57,7 @@ export function certificateFindings(c: CertificateRecord, ctx: FindingContext): 
   }
   if (!isCa && c.subjectAlternativeNames.length === 0) add('no-san', 'medium', 'no subject alternative names: browsers ignore the common name; reissue with SANs');
   const wildcards = c.subjectAlternativeNames.filter((n) => n.startsWith('*.'));
+  if (c.encodingNotes?.length) add('nonstandard-encoding', 'low', `encoded outside the standard, read anyway: ${c.encodingNotes.join('; ')}; strict clients may refuse it`);
   if (wildcards.length) add('wildcard', 'low', `wildcard ${wildcards.join(', ')}: one key serves every name below; prefer named certificates where you can`);
   if (ctx.tlsServer && c.extendedKeyUsage && !c.extendedKeyUsage.some((u) => u === 'serverAuth' || u === 'anyExtendedKeyUsage')) {
     add('missing-server-auth', 'high', `served for TLS but its extended key usage (${c.extendedKeyUsage.join(', ')}) lacks serverAuth: clients will refuse it`);

@@ -26,6 +26,8 @@ export interface CertificateRecord extends Pick<Extensions,
   curve?: string;
   signatureAlgorithm: string;
   selfSigned: boolean;
+  /** What the parser read leniently rather than refused (a PrintableString outside its set, ...). */
+  encodingNotes?: string[];
 }
 
 /** Colon-separated upper-case hex, the form CONTRACT.md uses for serials and fingerprints. */
@@ -94,6 +96,7 @@ export function recordOf(p: ParsedCertificate): CertificateRecord {
     caIssuersUrls: e.caIssuersUrls,
     sctCount: e.sctCount,
     selfSigned: isSelfIssued(p),
+    ...(p.encodingNotes.length ? { encodingNotes: p.encodingNotes } : {}),
   };
 }
 

@@ -95,7 +95,13 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A directory string or IA5String as text, checking each string type's alphabet. */
-export function stringValue(buf: Uint8Array, tlv: Tlv, field: string): string {
+/**
+ * A string value decoded by its ASN.1 type (RFC 5280 4.1.2.4 DirectoryString and the other string
+ * types names use). A PrintableString holding printable ASCII outside its set (`*`, `@`, `_`, `&`,
+ * as real CAs write them) is read, with a note in `notes` for the certificate's findings; control
+ * characters and malformed lengths are DER errors.
+ */
+export function stringValue(buf: Uint8Array, tlv: Tlv, field: string, notes?: string[]): string {
   const bytes = buf.subarray(tlv.start, tlv.end);
   switch (tlv.tag) {
     case 0x0c: // UTF8String
@@ -106,7 +112,9 @@ export function stringValue(buf: Uint8Array, tlv: Tlv, field: string): string {
       }
     case 0x13: { // PrintableString
       const s = Buffer.from(bytes).toString('latin1');
-      if (!PRINTABLE.test(s)) throw derError(field, 'PrintableString contains invalid character');
+      if (PRINTABLE.test(s)) return s;
+      if (!/^[\x20-\x7e]*$/.test(s)) throw derError(field, 'PrintableString contains invalid character');
+      notes?.push(`${field}: a PrintableString holds ${[...new Set(s.replace(/[A-Za-z0-9 '()+,\-./:=?]/g, ''))].join(' ')}, outside its character set (X.680 41.4)`);
       return s;
     }
     case 0x16: // IA5String

@@ -15,7 +15,8 @@ function escape(value: string): string {
     .replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export function readName(buf: Uint8Array, name: Tlv, field: string): DistinguishedName {
+/** A Name as text; `notes` collects what was read leniently (see stringValue). */
+export function readName(buf: Uint8Array, name: Tlv, field: string, notes?: string[]): DistinguishedName {
   if (name.tag !== 0x30) throw derError(field, 'Name is not a SEQUENCE');
   const rdns: string[] = [];
   const commonNames: string[] = [];
@@ -25,7 +26,7 @@ export function readName(buf: Uint8Array, name: Tlv, field: string): Distinguish
       const [type, value] = children(buf, atv, field);
       if (!type || !value || type.tag !== 0x06) throw derError(field, 'malformed AttributeTypeAndValue');
       const oid = oidString(buf, type, field);
-      const text = stringValue(buf, value, field);
+      const text = stringValue(buf, value, field, notes);
       if (oid === '2.5.4.3') commonNames.push(text);
       return `${ATTRIBUTE_NAMES[oid] ?? oid}=${escape(text)}`;
     });

@@ -23,6 +23,8 @@ export interface ParsedCertificate {
   tbsDer: Uint8Array;
   signature: Uint8Array;
   extensions: Extensions;
+  /** What was read leniently rather than refused (strings outside their type's character set). */
+  encodingNotes: string[];
 }
 
 /** The algorithm an AlgorithmIdentifier names, with absent and NULL parameters treated alike (as Go's x509 does). */
@@ -74,7 +76,8 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
   const rest = parts.slice(i + 6);
   const extWrapper = rest.find((t) => t.tag === 0xa3);
   if (extWrapper && version < 3) throw derError(field, `a version ${version} certificate cannot carry extensions`);
-  const subjectName = readName(der, subject, `${field} subject`);
+  const encodingNotes: string[] = [];
+  const subjectName = readName(der, subject, `${field} subject`, encodingNotes);
   const sigOid = algorithm.slice(0, algorithm.indexOf('/'));
   return {
     der,
@@ -82,7 +85,7 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
     serialHex: serialHex(serialBytes),
     subject: subjectName.text,
     subjectCommonNames: subjectName.commonNames,
-    issuer: readName(der, issuer, `${field} issuer`).text,
+    issuer: readName(der, issuer, `${field} issuer`, encodingNotes).text,
     subjectDer: der.subarray(subject.offset, subject.end),
     issuerDer: der.subarray(issuer.offset, issuer.end),
     notBefore: timeValue(der, nb, field, 'notBefore'),
@@ -93,6 +96,7 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
     tbsDer: der.subarray(tbs.offset, tbs.end),
     signature: der.subarray(signature.start + 1, signature.end),
     extensions: readExtensions(der, extWrapper, field),
+    encodingNotes,
   };
 }
 
