@@ -1,4 +1,4 @@
-import { verify } from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import { publicKeyObject } from './public-key-object.ts';
 import { CertopsError, ValidationError } from '../errors.ts';
 import { children, derError, expectTlv, oidString, readTlv } from './der.ts';
@@ -76,6 +76,10 @@ async function readCsrStrictly(input: string | Uint8Array, field: string): Promi
     verify(HASH_OF[algorithm], der.subarray(info.offset, info.end), publicKey, der.subarray(sig.start + 1, sig.end), (err, result) => resolve(!err && result));
   });
   if (!ok) throw new ValidationError(`${field} signature does not verify (no proof of possession)`, field);
-  return { commonName: name.commonNames[0], names, keyAlgorithm: key.algorithm, keyType: key.type, keySize: key.bits, spkiDer };
+  // The key goes into the certificate in its standard encoding (an EC point uncompressed, RFC 5480
+  // 2.2; RSA's DER as PKCS #1 writes it), re-encoded from the key itself, whatever form the CSR used.
+  // (A key object keeps the point form it was read in; through JWK's x and y it is written uncompressed.)
+  const standard = (key.type === 'EC' ? createPublicKey({ key: publicKey.export({ format: 'jwk' }), format: 'jwk' }) : publicKey).export({ type: 'spki', format: 'der' });
+  return { commonName: name.commonNames[0], names, keyAlgorithm: key.algorithm, keyType: key.type, keySize: key.bits, spkiDer: standard };
 }
 

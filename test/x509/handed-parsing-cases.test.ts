@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { verifyPemChain } from '../../shared/x509/verify-pem-chain.ts';
 import { OID } from '../../shared/x509/oids.ts';
 import { freshTable } from '../support/dynamo.ts';
-import { ROOT } from '../support/processes.ts';
+import { ROOT, openssl } from '../support/processes.ts';
 
 const fixture = (path: string) => readFileSync(join(ROOT, 'test/fixtures/x509-cases', path), 'utf8');
 
@@ -41,6 +42,17 @@ describe('parsing and issuance on the handed cases', () => {
     const csr = await readCsr(fixture('16-ipv6-csr-text-form/ipv6.csr'));
     expect(csr.names).toEqual(['v6.example.com', 'fd00:0:0:1::1']);
     for (const spelling of ['fd00:0:0:1::1', 'fd00:0:0:1:0:0:0:1', 'FD00::1:0:0:0:1']) expect(normaliseName(spelling, 'names')).toBe('fd00:0:0:1::1');
+  });
+
+  it('re-encodes a CSR\'s compressed EC point in the standard uncompressed form (RFC 5480 2.2), the same key', async () => {
+    const pem = readFileSync(join(ROOT, 'test/fixtures/csr/compressed-p256.csr'), 'utf8');
+    const csr = await readCsr(pem);
+    const spki = Buffer.from(csr.spkiDer);
+    expect(spki.length).toBe(91);
+    expect(spki[spki.length - 65]).toBe(0x04);
+    const jwk = (der: Uint8Array) => createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' }).export({ format: 'jwk' });
+    const inCsr = createPublicKey(openssl(['req', '-pubkey', '-noout'], pem)).export({ format: 'jwk' }) as never;
+    expect(jwk(spki)).toEqual(inCsr);
   });
 
   describe('a name longer than a CN may be (RFC 5280 Appendix A.1: ub-common-name 64)', () => {
