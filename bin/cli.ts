@@ -284,7 +284,7 @@ const commands: Record<string, () => Promise<void>> = {
     }
     if (area === 'logs' && verb === 'list') {
       const { body } = await call(client, 'GET', '/ct/logs');
-      return out(body.items.map((l: any) => `${l.logUrl}  verified to ${l.position} of ${l.treeSize}${l.paused ? '  (paused)' : ''}`).join('\n') || '(no logs)', body);
+      return out(body.items.map((l: any) => `${l.logUrl}  verified to ${l.position} of ${l.treeSize}${l.paused ? '  (paused)' : ''}${l.lastError ? `  (failing: ${l.failures} in a row, ${l.lastError})` : ''}`).join('\n') || '(no logs)', body);
     }
     if (area === 'logs' && verb === 'load') {
       const { readLogList } = await import('../shared/ct/log-list.ts');
@@ -318,7 +318,12 @@ const commands: Record<string, () => Promise<void>> = {
     }
     if (area === 'poll') {
       const { body } = await call(client, 'POST', '/ct/poll', {});
-      return out(body.logs.map((l: any) => `${l.logUrl}: ${l.from} → ${l.to}, ${l.unauthorized} unauthorized, ${l.observed} known${l.misbehaviour ? `; MISBEHAVIOUR: ${l.misbehaviour}` : ''}`).join('\n') || '(no logs)', body);
+      const lines = [
+        ...body.logs.map((l: any) => (l.error ? `${l.logUrl}: FAILED (${l.failures} in a row): ${l.error}` : `${l.logUrl}: ${l.from} → ${l.to}, ${l.unauthorized} unauthorized, ${l.observed} known${l.staleHead !== undefined ? `; served an older head (${l.staleHead})` : ''}${l.misbehaviour ? `; MISBEHAVIOUR: ${l.misbehaviour}` : ''}`)),
+        ...(body.paused ?? []).map((u: string) => `${u}: paused`),
+        ...(body.backingOff ?? []).map((b: any) => `${b.logUrl}: waiting until ${b.retryAfter} after ${b.failures} failures (${b.lastError})`),
+      ];
+      return out(lines.join('\n') || '(no logs)', body);
     }
     if (area === 'findings') {
       const { body } = await call(client, 'GET', '/ct/findings');

@@ -135,6 +135,10 @@ export interface CtLogState {
   tree?: { size: number; hashes: string[] };
   /** A paused log is not polled; its verified state is kept for when it is resumed. */
   paused?: boolean;
+  /** The last poll's failure (down, slow, refusing), how many polls in a row failed, and when the next may try. */
+  lastError?: string;
+  failures?: number;
+  retryAfter?: string;
   updatedAt: string;
 }
 

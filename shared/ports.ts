@@ -171,6 +171,8 @@ export interface CtStateStore {
   setPaused(logUrl: string, paused: boolean): Promise<boolean>;
   /** Stops watching a log and forgets its state; false when no such log was watched. */
   removeLog(logUrl: string): Promise<boolean>;
+  /** Records a failed poll: the error, one more failure in a row, and when the log may be tried again. */
+  recordPollFailure(logUrl: string, error: string, retryAfter: Date): Promise<void>;
   /** The watched domains, as stored (empty when none). */
   getWatchlist(): Promise<string[]>;
   /** Records a finding once (by id); false when it existed (a later sighting, or the final certificate of a precertificate). */

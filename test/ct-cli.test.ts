@@ -75,6 +75,14 @@ describe('watching CT from the CLI', () => {
     const polled = (await run('ct', 'poll', '--once')).logs as { logUrl: string; to?: number; error?: string }[];
     expect(polled.find((l) => l.logUrl === down.url)?.error).toMatch(/./);
     expect(polled.find((l) => l.logUrl === log.url)).toMatchObject({ to: before + 1 });
+    // The failure is kept with the log, and the log waits (a back-off) instead of being hammered; people see why.
+    const listed = (await run('ct', 'logs', 'list')).items.find((l: { logUrl: string }) => l.logUrl === down.url);
+    expect(listed).toMatchObject({ failures: 1, lastError: expect.stringMatching(/./) });
+    expect(Date.parse(listed.retryAfter)).toBeGreaterThan(Date.now());
+    const again = await cli(['ct', 'poll', '--endpoint', stack.url], env);
+    expect(again.stdout).toMatch(new RegExp(`${down.url}: waiting until .* after 1 failures`));
+    expect(again.stdout).not.toMatch(/undefined/);
+    await run('ct', 'logs', 'remove', down.url);
   });
 
   it('loads every usable log of a v3 list, tiled ones too, from --start, and says which it skipped and why; pauses, resumes and removes a log', async () => {

@@ -28,12 +28,27 @@ export class DynamoCtStateStore implements CtStateStore {
     }
   }
 
+  async recordPollFailure(logUrl: string, error: string, retryAfter: Date): Promise<void> {
+    try {
+      await this.table.doc.send(new UpdateCommand({
+        TableName: this.table.name, Key: logKey(logUrl),
+        UpdateExpression: 'SET #e = :e, #r = :r ADD #f :one', ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#e': 'lastError', '#r': 'retryAfter', '#f': 'failures' },
+        ExpressionAttributeValues: { ':e': error, ':r': retryAfter.toISOString(), ':one': 1 },
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
   async removeLog(logUrl: string): Promise<boolean> {
     const out = await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: logKey(logUrl), ReturnValues: 'ALL_OLD' }));
     return Boolean(out.Attributes);
   }
 
-  async saveLog(state: CtLogState, expectedPosition: number | undefined): Promise<boolean> {
+  async saveLog(saved: CtLogState, expectedPosition: number | undefined): Promise<boolean> {
+    // A poll that saves has succeeded: the failures recorded before are over.
+    const { lastError: _e, failures: _f, retryAfter: _r, ...state } = saved;
     try {
       await this.table.doc.send(new PutCommand({
         TableName: this.table.name,

@@ -37,12 +37,23 @@ async function pollOne(log: CtLogState, deadline: number): Promise<PollResult> {
  */
 async function pollAll(budgetMs: number) {
   const deadline = rt().clock.now().getTime() + budgetMs;
+  const now = rt().clock.now();
   const all = await rt().ct.listLogs();
-  const logs = all.filter((l) => !l.paused);
+  const waiting = (l: CtLogState) => Boolean(l.retryAfter && Date.parse(l.retryAfter) > now.getTime());
+  const logs = all.filter((l) => !l.paused && !waiting(l));
   const outcomes = await Promise.allSettled(logs.map((log) => pollOne(log, deadline)));
+  const results = await Promise.all(outcomes.map(async (o, i) => {
+    if (o.status === 'fulfilled') return o.value;
+    const error = String((o.reason as Error)?.message ?? o.reason).slice(0, 300);
+    // A failing log is tried again after a back-off that doubles with each failure in a row (1 minute to 1 hour).
+    const failures = (logs[i].failures ?? 0) + 1;
+    await rt().ct.recordPollFailure(logs[i].logUrl, error, new Date(now.getTime() + Math.min(60 * 60_000, 60_000 * 2 ** (failures - 1))));
+    return { logUrl: logs[i].logUrl, error, failures };
+  }));
   return {
-    logs: outcomes.map((o, i) => (o.status === 'fulfilled' ? o.value : { logUrl: logs[i].logUrl, error: String((o.reason as Error)?.message ?? o.reason).slice(0, 300) })),
+    logs: results,
     paused: all.filter((l) => l.paused).map((l) => l.logUrl),
+    backingOff: all.filter((l) => !l.paused && waiting(l)).map((l) => ({ logUrl: l.logUrl, lastError: l.lastError, failures: l.failures, retryAfter: l.retryAfter })),
   };
 }
 
