@@ -195,7 +195,7 @@ const commands: Record<string, () => Promise<void>> = {
       bar?.(scan.done);
     }
     bar?.(scan.total, true);
-    const rows = (scan.endpoints ?? []).map((e: any) => `${`${e.host}:${e.port}`.padEnd(28)} ${e.error ? `error: ${e.error}` : `${e.certificateId}  ${e.protocol ?? ''} ${(e.subject ?? '').slice(0, 40)}${e.findings.length ? `\n${' '.repeat(29)}${e.findings.map((f: any) => `${f.severity}: ${f.id}`).join(', ')}` : ''}`}`);
+    const rows = (scan.endpoints ?? []).map((e: any) => `${`${e.host}:${e.port}`.padEnd(28)} ${e.error ? `error: ${e.error}` : `${e.certificateId}  ${e.protocol ?? ''} ${(e.subject ?? '').slice(0, 40)}${[...e.findings, ...(e.certificateFindings ?? [])].length ? `\n${' '.repeat(29)}${[...e.findings, ...(e.certificateFindings ?? [])].map((f: any) => `${f.severity}: ${f.id}`).join(', ')}` : ''}`}`);
     out([`scan ${scan.scanId} ${scan.status}: ${scan.counts?.endpoints ?? 0} endpoints, ${scan.counts?.certificates ?? 0} certificates (${scan.counts?.newCertificates ?? 0} new), ${scan.counts?.failures ?? 0} failed`, ...rows].join('\n'), scan);
     if (scan.status !== 'completed') process.exitCode = 1;
   },

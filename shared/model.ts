@@ -197,6 +197,9 @@ export interface ScanResult {
   protocol?: string;
   cipher?: string;
   legacyProtocols?: boolean;
+  /** How the endpoint serves it: chain, host name, protocol, cipher. */
   findings: Finding[];
+  /** What is wrong with the certificate it serves (expired, weak key, SHA-1, ...), beside the endpoint's findings. */
+  certificateFindings?: Finding[];
   error?: string;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { certificateFindings } from '../shared/findings/certificate-findings.ts';
+import { endpointFindings } from '../services/inventory/endpoint-findings.ts';
 import { certificateRecord } from '../shared/x509/certificate-record.ts';
 import { corpusCertificates } from './support/corpus.ts';
 import { makeCert, makeChain } from './support/pki.ts';
@@ -61,5 +62,14 @@ describe('certificate findings', () => {
     expect(find('gct-realworld', 'ecdsa_cert.pem')).not.toContain('weak-signature');
     const message = certificateFindings(rec('gct-realworld', 'promise_com.pem'), { now }).find((f) => f.id === 'weak-rsa-key')!;
     expect(message).toEqual({ id: 'weak-rsa-key', severity: 'high', message: 'RSA key of 512 bits: use at least 2048' });
+  });
+});
+
+describe('endpoint findings from chain validation', () => {
+  it('reports what fails the chain above the leaf as chain-invalid, and leaves the leaf\'s own faults to the certificate', () => {
+    const verdict = { valid: false, path: [], reasons: ['CN=Old Intermediate expired on 2026-01-01T00:00:00.000Z', 'the leaf (CN=a.example.com) expired on 2026-01-02T00:00:00.000Z', 'incomplete chain: no issuer found for CN=X (issuer CN=Y)'] };
+    const found = endpointFindings(verdict, {});
+    expect(found.map((f) => f.id).sort()).toEqual(['chain-invalid', 'incomplete-chain']);
+    expect(found.find((f) => f.id === 'chain-invalid')!.message).toMatch(/^CN=Old Intermediate expired/);
   });
 });

@@ -48,6 +48,9 @@ describe('network discovery against real TLS servers', () => {
     for (const [name, servers] of [['node', node.ports], ['nginx', nginx.ports]] as const) {
       expect(findingIds(at(servers.good)), `${name} good`).toEqual([]);
       expect(findingIds(at(servers.expired)), `${name} expired`).toEqual([]);
+      // The scan report shows the certificate's own faults beside the endpoint's.
+      expect(at(servers.expired).certificateFindings.map((f: any) => f.id), `${name} expired certificate`).toContain('expired');
+      expect(at(servers.good).certificateFindings.map((f: any) => f.severity), `${name} good certificate`).not.toContain('critical');
       expect(findingIds(at(servers.selfSigned)), `${name} self-signed`).toEqual(['untrusted-root']);
       expect(findingIds(at(servers.wrongHost)), `${name} wrong host`).toEqual(['hostname-mismatch']);
       expect(findingIds(at(servers.incomplete)), `${name} incomplete chain`).toEqual(['incomplete-chain']);

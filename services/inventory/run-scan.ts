@@ -8,6 +8,7 @@ import { parseCertificate, type ParsedCertificate } from '../../shared/x509/pars
 import { toPem } from '../../shared/x509/pem.ts';
 import { fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
 import { endpointFindings } from './endpoint-findings.ts';
+import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import { announceDiscovery, type DiscoveryDeps } from './import-certificates.ts';
 import { recordCertificate } from './record-certificate.ts';
 
@@ -76,7 +77,10 @@ async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertifica
   const verdict = validateChain({ leaf, intermediates, roots, at: now, host: ep.serverName, purpose: 'serverAuth' });
   const findings = endpointFindings(verdict, { ...served, legacyProtocols });
   await deps.certificates.recordEndpoint(certificate.id, { host: ep.host, port: ep.port, lastSeen: now.toISOString(), protocol: served.protocol, cipher: served.cipher, findings });
-  return { ...base, certificateId: certificate.id, subject: certificate.subject, notAfter: certificate.notAfter, chain: served.chain.map(fingerprintSha256), protocol: served.protocol, cipher: served.cipher, legacyProtocols, findings };
+  return {
+    ...base, certificateId: certificate.id, subject: certificate.subject, notAfter: certificate.notAfter, chain: served.chain.map(fingerprintSha256), protocol: served.protocol, cipher: served.cipher, legacyProtocols, findings,
+    certificateFindings: certificateFindings(certificate, { now, tlsServer: true }),
+  };
 }
 
 /** A failed handshake in words a person scanning a network understands (OpenSSL's own are cryptic). */
