@@ -16,7 +16,9 @@ const HELP = `certops: certificate lifecycle management
                   [--environment ENV] [--owner OWNER] [--target NAME...] [--idempotency-key KEY]
   certops import PATH... [--environment ENV] [--owner OWNER]
                                                  import certificate files and folders (PEM or DER; private keys are skipped)
-  certops scan TARGET... [--port N]...           discover the certificates served by hosts, host:port, addresses or CIDR ranges
+  certops scan TARGET... [--port N]... [--no-legacy-check]
+                                                 discover the certificates served by hosts, host:port, addresses or CIDR ranges
+                                                 (--no-legacy-check: skip the second handshake that tests TLS 1.0/1.1)
   certops list [--environment E] [--owner O] [--status S] [--issuer DN] [--domain D] [--expiring-within-days N]
                [--limit N] [--next-token T]      list the inventory
   certops show ID [--pem]                        one certificate (or its PEM)
@@ -413,6 +415,12 @@ function progressBar(total: number) {
     process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} endpoints${last ? '\n' : ''}`);
   };
 }
+
+// A reader that stops early (`| head -c 0`) closes the pipe: the output is no longer wanted, which is no error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 async function main() {
   const command = positionals[0];
