@@ -145,12 +145,15 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   // freed before the first request is served.
   const locksFreed = await rt.locks.freeAll();
   ready(rt);
-  // What the bus accepted and did not deliver goes out now; sagas that were running go on from
-  // their last completed task; issuances a crash interrupted are finished.
+  // Sagas that were running go on from their last completed task; what the bus accepted and did
+  // not deliver goes out now; issuances a crash interrupted are finished.
+  // Sagas first: a resumed execution takes its certificate's lock again before a late delivery
+  // (the old certificate's first deployment, say) could take it and undo the renewal's work.
+  const sagasResumed = await saga.resume();
   const resumed = {
     locksFreed,
+    executions: sagasResumed,
     deliveries: await bus.resume(),
-    executions: await saga.resume(),
     issuances: (await recoverIssuances(rt, 0)).finished.length,
   };
   if (resumed.locksFreed || resumed.deliveries || resumed.executions || resumed.issuances) logger.info('resumed after a stop', resumed);

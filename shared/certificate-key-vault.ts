@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ForbiddenError } from './errors.ts';
 import type { KeyVault } from './ports.ts';
 
@@ -6,6 +7,9 @@ export const certificateKeyRef = (id: string) => `cert/${id}`;
 
 /** Where a generated key waits while its request is being signed (so a retry after a crash signs the same key). */
 export const requestKeyRef = (requestId: string) => `request/${requestId}`;
+
+/** Where a renewal's new key waits while the CA signs it: a saga resumed after a crash signs the same key. */
+export const renewalKeyRef = (executionName: string) => requestKeyRef(`renew-${createHash('sha256').update(executionName).digest('hex').slice(0, 40)}`);
 
 const CERTIFICATE_KEY = /^(cert\/[0-9a-f]{32}|request\/[0-9A-Za-z-]{1,64})$/;
 

@@ -8,6 +8,7 @@ import { StepFunctionsSagaStarter } from '../adapters/aws/step-functions-saga-st
 import { daysToExpiryRecorder } from '../adapters/metrics/embedded-metrics.ts';
 import { sweepExpiring } from '../services/renewal/sweep.ts';
 import { DEFAULT_RENEWAL_WINDOW as W, renewalWindowOpens } from '../shared/renewal-window.ts';
+import { certificateLock } from '../shared/certificate-lock.ts';
 import type { StoredCertificate } from '../shared/model.ts';
 import { freshTable } from './support/dynamo.ts';
 
@@ -46,7 +47,7 @@ describe('the renewal sweep', () => {
   });
   afterAll(() => db.close());
 
-  const run = async (at: number) => {
+  const run = async (at: number, locks?: { holder(resource: string): Promise<string | undefined> }) => {
     events.reset();
     sfn.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
@@ -58,6 +59,7 @@ describe('the renewal sweep', () => {
       publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }),
       saga: new StepFunctionsSagaStarter('arn:aws:states:eu-west-1:1:stateMachine:certops-test-renewal', { region: 'eu-west-1', credentials }),
       recordDaysToExpiry: daysToExpiryRecorder((l) => metrics.push(l), { now: () => new Date(at) }),
+      locks,
     }, { days: 30, atLifetimeFraction: 2 / 3 });
     const sent = events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ type: e.DetailType, ...JSON.parse(e.Detail!) }));
     const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
@@ -92,6 +94,12 @@ describe('the renewal sweep', () => {
     const thresholds = Object.fromEntries(later.sent.filter((e) => e.type === 'certificate.expiring').map((e) => [e.certificateId, e.threshold]));
     expect(thresholds['fortnight']).toBe(7);
     expect(thresholds['in-window']).toBe(30);
+  });
+
+  it('leaves a certificate whose lock is held (its first deployment still runs) for the next sweep', async () => {
+    const { starts } = await run(start, { holder: async (resource) => (resource === certificateLock('in-window') ? 'issue-in-window' : undefined) });
+    expect(starts.map((s) => JSON.parse(s.input!).certificateId)).not.toContain('in-window');
+    expect(starts.length).toBeGreaterThan(0);
   });
 
   it('opens the window 30 days before expiry, never before two thirds of the lifetime (ops case 20: no renewal loop)', () => {

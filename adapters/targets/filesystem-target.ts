@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, realpath, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readdir, realpath, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { StepError } from '../../shared/errors.ts';
 import type { CertificateBundle, DeploymentTarget } from '../../shared/ports.ts';
@@ -7,6 +8,8 @@ import { readRegular, replaceFileSet, type SetFile } from './file-set.ts';
 
 const FILES = { certificatePem: 'cert.pem', chainPem: 'chain.pem', fullchain: 'fullchain.pem', privateKeyPem: 'privkey.pem' } as const;
 const RELOAD_TIMEOUT_MS = 30_000;
+/** A file replaceFileSet staged: `<name>.<16 hex>.tmp`. */
+const STAGED = /^(cert|chain|fullchain|privkey)\.pem\.[0-9a-f]{16}\.tmp$|^(reload-pending|deploying)\.[0-9a-f]{16}\.tmp$/;
 /** What a reload command sees of the environment: enough to find programs, none of the suite's secrets or credentials. */
 const RELOAD_ENVIRONMENT = ['PATH', 'LANG', 'LC_ALL', 'TZ'];
 
@@ -67,6 +70,10 @@ export class FilesystemTarget implements DeploymentTarget {
     await mkdir(join(this.directory, 'previous'), { recursive: true, mode: 0o700 });
     await this.confined(this.directory);
     await this.confined(join(this.directory, 'previous'));
+    // What a process killed while writing left behind (file-set.ts names its files so).
+    for (const dir of [this.directory, join(this.directory, 'previous')]) {
+      for (const name of await readdir(dir)) if (STAGED.test(name)) await unlink(join(dir, name)).catch(() => undefined);
+    }
   }
 
   /** The certificate PEM the directory serves now, or undefined. */
@@ -85,7 +92,11 @@ export class FilesystemTarget implements DeploymentTarget {
       if (await readRegular(this.reloadPending)) await this.reload();
       return;
     }
-    if (current) {
+    // A deployment killed while renaming leaves a mixed set (the new key beside the old certificate):
+    // the one that runs again must keep the good copy it made in previous/, not copy the mixed set over it.
+    const deploying = createHash('sha256').update(bundle.certificatePem.trim()).digest('hex');
+    const resumed = (await readRegular(this.deployingMarker))?.trim() === deploying;
+    if (current && !resumed) {
       const kept: SetFile[] = [];
       for (const file of Object.values(FILES)) {
         const content = await readRegular(join(this.directory, file));
@@ -93,7 +104,14 @@ export class FilesystemTarget implements DeploymentTarget {
       }
       await replaceFileSet(join(this.directory, 'previous'), kept);
     }
+    if (!resumed) await replaceFileSet(join(this.directory, 'previous'), [{ name: 'deploying', content: deploying, mode: 0o600 }]);
     await this.write(bundle);
+    await unlink(this.deployingMarker).catch(() => undefined);
+  }
+
+  /** Names the bundle being written while its files are replaced (see deploy). */
+  private get deployingMarker(): string {
+    return join(this.directory, 'previous', 'deploying');
   }
 
   /** Puts back the version kept in previous/ (what the directory really held), else `previous`; false when the new one is not there. */

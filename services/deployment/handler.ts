@@ -82,14 +82,20 @@ async function permittedTargets(cert: StoredCertificate, names: string[]): Promi
  * deploys the same thing again, which changes nothing.
  */
 export const events = eventHandler(async (event) => {
-  const cert = await rt().certificates.get(String(event.detail.certificateId));
-  if (!cert || cert.source !== 'issued' || cert.renewalOf || cert.status !== 'active') return;
+  const current = () => rt().certificates.get(String(event.detail.certificateId));
+  const cert = await current();
+  // A renewal under way (pendingRenewal) deploys the successor itself: a late or replayed delivery of
+  // this certificate's issuance must not put the old one back over it.
+  if (!cert || cert.source !== 'issued' || cert.renewalOf || cert.status !== 'active' || cert.pendingRenewal) return;
   const targets = await permittedTargets(cert, targetsFor(cert, rt().suite.deploymentRules));
   if (targets.length === 0) return;
   if (targets.length !== cert.targets.length) await rt().certificates.update(cert.id, { targets });
   const attempt = `issue-${cert.id}`;
   // A renewal under way deploys the successor itself; putting this one back meanwhile would undo it.
-  await withLease(rt().locks, rt().clock, certificateLock(cert.id), attempt, () => deployAndVerify(cert.id, targets, attempt));
+  await withLease(rt().locks, rt().clock, certificateLock(cert.id), attempt, async () => {
+    const now = await current();
+    if (now?.status === 'active' && !now.pendingRenewal) await deployAndVerify(cert.id, targets, attempt);
+  });
 });
 
 /**

@@ -9,7 +9,8 @@ import { ruleFor } from '../../shared/policy.ts';
 import { resolveOwnership } from '../../shared/ownership.ts';
 import { issuedCertificate } from '../../shared/issued-certificate.ts';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from '../../shared/x509/keys.ts';
-import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
+import { materialOf, newKeyAndCsr } from '../../shared/x509/new-key.ts';
+import { renewalKeyRef } from '../../shared/certificate-key-vault.ts';
 import { failureOf, requireRenewed, type SagaState } from '../../shared/saga-state.ts';
 import { certificateLock, leaseUntil } from '../../shared/certificate-lock.ts';
 
@@ -25,6 +26,8 @@ export interface RenewalDeps extends SigningConfig {
   publisher: EventPublisher;
   keyVault(): Promise<KeyVault>;
   authority(name: string): Promise<CertificateAuthority>;
+  /** Test builds: stops the process at a named point (the crash tests' harness). */
+  crashPoint?(point: string): void;
 }
 
 const DAY_MS = 86_400_000;
@@ -117,11 +120,22 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
     return { newCertificateId: made.id, targets: made.targets };
   }
   const wanted = renewalSignature(old, deps);
-  const { csrPem, spkiDer, keyType, keyPem } = await newKeyAndCsr(wanted.keyAlgorithm, wanted.commonName, wanted.names);
+  // Intent before effect, as for a request: the new key is kept before the CA is asked, and the CA
+  // answers the same certificate for the same execution, so a saga resumed after a crash anywhere
+  // in this task makes no second successor.
+  const vault = await deps.keyVault();
+  const keyRef = renewalKeyRef(state.executionName);
+  const kept = await vault.get(keyRef).catch((err) => {
+    if (err instanceof NotFoundError) return undefined;
+    throw err;
+  });
+  const material = kept ? await materialOf(wanted.keyAlgorithm, kept, wanted.commonName, wanted.names) : await newKeyAndCsr(wanted.keyAlgorithm, wanted.commonName, wanted.names);
+  if (!kept) await vault.put(keyRef, material.keyPem);
+  const { csrPem, spkiDer, keyType, keyPem } = material;
   let issued;
   try {
     const ca = await deps.authority(old.issuerBackend ?? 'local');
-    issued = await ca.issue({ csrPem, spkiDer, keyType, commonName: wanted.commonName, subjectAlternativeNames: wanted.names, validityDays: wanted.validityDays, profile: wanted.profile, environment: wanted.environment, owner: wanted.owner, approvedRequestId: wanted.approvedRequestId });
+    issued = await ca.issue({ csrPem, spkiDer, keyType, commonName: wanted.commonName, subjectAlternativeNames: wanted.names, validityDays: wanted.validityDays, profile: wanted.profile, environment: wanted.environment, owner: wanted.owner, approvedRequestId: wanted.approvedRequestId, idempotencyKey: `renew:${state.executionName}` });
   } catch (err) {
     throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
   }
@@ -131,9 +145,11 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
     issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets, environment: old.environment, owner: old.owner,
     requestId: old.requestId, renewalOf: old.id, managedKey: true,
   }, deps.clock.now());
-  await (await deps.keyVault()).put(successor.keyRef!, keyPem);
+  await vault.put(successor.keyRef!, keyPem);
   await deps.certificates.create(successor);
+  deps.crashPoint?.('saga:renew-after-successor');
   await deps.certificates.update(old.id, { pendingRenewal: { executionName: state.executionName, newCertificateId: successor.id } });
+  await vault.remove(keyRef);
   await deps.publisher.publish([sagaEvent(state, 'certificate.issued', {
     ...certificateFields(successor), requestId: state.executionName, commonName: wanted.commonName, subjectAlternativeNames: successor.subjectAlternativeNames,
     environment: old.environment, owner: old.owner, issuerBackend: successor.issuerBackend, profile: successor.profile, targets,

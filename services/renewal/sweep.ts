@@ -1,4 +1,5 @@
-import type { CertificateStore, Clock, EventPublisher, SagaStarter } from '../../shared/ports.ts';
+import type { CertificateStore, Clock, EventPublisher, LockStore, SagaStarter } from '../../shared/ports.ts';
+import { certificateLock } from '../../shared/certificate-lock.ts';
 import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
 import { renewalWindowOpens, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 
@@ -9,6 +10,8 @@ export interface SweepDeps {
   publisher: EventPublisher;
   /** Where the DaysToExpiry metric goes (CloudWatch embedded metrics on AWS). */
   recordDaysToExpiry?(cert: { id: string; commonName?: string }, days: number): void;
+  /** Who holds a certificate's lock: a certificate being deployed or renewed is left for the next sweep. */
+  locks?: Pick<LockStore, 'holder'>;
 }
 
 export interface SweepResult {
@@ -55,6 +58,9 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
         continue;
       }
       if (!managed || cert.status !== 'active' || renewalWindowOpens(cert.notBefore, cert.notAfter, window) > now) continue;
+      // Its lock is held (its first deployment still runs, or a renewal): the execution would fail at
+      // Lock and take the day's execution name with it, so the next sweep starts it instead.
+      if (await deps.locks?.holder(certificateLock(cert.id))) continue;
       const name = executionName(cert.id, now, 'sweep');
       await deps.saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'sweep' });
       result.started.push(cert.id);

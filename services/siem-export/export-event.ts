@@ -2,7 +2,6 @@ import type { BusEvent } from '../../shared/events/envelope.ts';
 import type { AuditTrail, Clock, LockStore, OutboxEntry, ProcessedEvents, SiemOutbox } from '../../shared/ports.ts';
 import { randomUUID } from 'node:crypto';
 import { withLease } from '../../shared/lease.ts';
-import { ConflictError } from '../../shared/errors.ts';
 import type { SinkConfig } from '../../shared/siem-config.ts';
 import { formatForSink } from './format-event.ts';
 import { atLeast, severityOf } from './formats/severity.ts';
@@ -58,7 +57,9 @@ export async function exportEvent(event: BusEvent, deps: ExportDeps): Promise<bo
     await deps.processed.remember('siem-export', id);
     return true;
   });
-  if (!exported) throw new ConflictError(`event ${id} is being exported by another delivery; this one is retried`, 'eventId');
+  // Not a refusal (a 4xx is acknowledged and dropped): an error the delivery retries, so this copy
+  // comes back once the other let go, and finds the event exported or exports it itself.
+  if (!exported) throw new Error(`event ${id} is being exported by another delivery; this one is retried`);
   if (exported.value) for (const sink of deps.sinks) await flushSink(sink, deps, false);
   return exported.value;
 }

@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +47,27 @@ describe('filesystem target', () => {
     expect(readFileSync(join(dir, 'privkey.pem'), 'utf8')).toBe('key 1\n');
     expect(leftovers(dir)).toEqual([]);
     expect(leftovers(join(dir, 'previous'))).toEqual([]);
+  });
+
+  it('a deployment killed while renaming its files runs again without copying the mixed set over the good previous one', async () => {
+    const dir = fresh('torn');
+    const target = new FilesystemTarget(dir, [root]);
+    await target.deploy(bundle(1));
+    // What deploy(bundle(2)) leaves when killed after renaming the key and before the certificate:
+    // the good set copied to previous/, the marker naming bundle 2, the new key beside the old certificate, a staged file.
+    mkdirSync(join(dir, 'previous'), { recursive: true });
+    for (const f of ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem']) writeFileSync(join(dir, 'previous', f), readFileSync(join(dir, f)));
+    writeFileSync(join(dir, 'previous', 'deploying'), createHash('sha256').update(bundle(2).certificatePem.trim()).digest('hex'));
+    writeFileSync(join(dir, 'privkey.pem'), bundle(2).privateKeyPem);
+    writeFileSync(join(dir, 'cert.pem.0123456789abcdef.tmp'), bundle(2).certificatePem);
+    await target.deploy(bundle(2));
+    expect(readFileSync(join(dir, 'cert.pem'), 'utf8')).toBe(bundle(2).certificatePem);
+    expect(readFileSync(join(dir, 'previous', 'privkey.pem'), 'utf8')).toBe('key 1\n');
+    expect(leftovers(dir)).toEqual([]);
+    expect(existsSync(join(dir, 'previous', 'deploying'))).toBe(false);
+    // Rolled back, the old certificate comes back with its own key.
+    expect(await target.rollback(bundle(2).certificatePem, bundle(1))).toBe(true);
+    expect([readFileSync(join(dir, 'cert.pem'), 'utf8'), readFileSync(join(dir, 'privkey.pem'), 'utf8')]).toEqual([bundle(1).certificatePem, 'key 1\n']);
   });
 
   it('runs a reload that failed again when the same deployment is retried, though the files already match', async () => {

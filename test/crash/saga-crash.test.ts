@@ -12,7 +12,7 @@ import { servedCertificate } from '../support/served-certificate.ts';
  * folder: it finishes (or, on the failing path, rolls back) exactly as it would have without the
  * crash, and leaves one active certificate, served by the target, and no lock.
  */
-const SUCCEEDING = ['saga:after-Lock', 'saga:after-Renew', 'saga:after-Deploy', 'saga:after-Verify', 'saga:after-Commit'];
+const SUCCEEDING = ['saga:after-Lock', 'saga:renew-after-successor', 'saga:after-Renew', 'saga:after-Deploy', 'saga:after-Verify', 'saga:after-Commit'];
 const ROLLING_BACK = ['saga:after-Deploy', 'saga:after-Rollback', 'saga:after-Abort'];
 
 async function tlsServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
