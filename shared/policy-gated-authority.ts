@@ -19,6 +19,7 @@ export function policyGated(ca: CertificateAuthority, config: () => SigningConfi
       return ca.issue(input);
     },
     ...(ca.complete ? { complete: (reference: string) => ca.complete!(reference) } : {}),
+    ...(ca.signedFor ? { signedFor: (key: string) => ca.signedFor!(key) } : {}),
     chainPem: () => ca.chainPem(),
     revoke: (serial, reason) => ca.revoke(serial, reason),
     ...(ca.crlDer ? { crlDer: () => ca.crlDer!() } : {}),

@@ -206,6 +206,8 @@ export interface CertificateAuthority {
   revoke(serialNumber: string, reason: RevocationReason): Promise<void>;
   /** A signed CRL (DER) of what it revoked, for CAs whose CRL certops publishes itself. */
   crlDer?(): Promise<Buffer>;
+  /** Whether it signed something for this idempotency key (its journal), without signing anything. */
+  signedFor?(idempotencyKey: string): Promise<boolean>;
 }
 
 export interface RevocationStore {

@@ -39,6 +39,10 @@ export class AcmPcaAuthority implements CertificateAuthority {
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
+  async signedFor(idempotencyKey: string): Promise<boolean> {
+    return Boolean(await this.options.journal?.recall(this.name, idempotencyKey));
+  }
+
   /**
    * IssueCertificate, then the certificate once Private CA has it. The same request retried gets
    * the same token (Private CA issues once within its window); with an idempotency key the ARN is

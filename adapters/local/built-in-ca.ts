@@ -90,6 +90,10 @@ export class BuiltInCa implements CertificateAuthority {
    * returned, and the same key later gets that certificate again: a signature that never left this
    * process was never seen by anyone; one that did is known by its key.
    */
+  async signedFor(idempotencyKey: string): Promise<boolean> {
+    return Boolean(await this.journal.recall(this.name, idempotencyKey));
+  }
+
   async issue(input: SignInput): Promise<{ certificatePem: string; chainPem: string }> {
     const earlier = input.idempotencyKey ? await this.journal.recall(this.name, input.idempotencyKey) : undefined;
     if (earlier) return { certificatePem: earlier, chainPem: this.chain };

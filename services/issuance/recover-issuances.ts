@@ -17,14 +17,17 @@ export interface Recovery {
  * ago and still not issued, because the process died between asking the CA and recording its
  * answer, or the CA kept failing. Each is finished as a retry would (under its lease; the CA
  * answers the same certificate for the same request), so no certificate the CA signed stays unknown
- * to the inventory. One that outlived the approval timeout is rejected as expired instead.
+ * to the inventory. One that outlived the approval timeout, and that the CA never signed, is rejected
+ * as expired instead.
  */
 export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Promise<Recovery> {
   const now = deps.clock.now();
   const result: Recovery = { finished: [], expired: [], waiting: [] };
   for (const request of await deps.requests.issuingBefore(new Date(now.getTime() - graceMs))) {
     const expiresAt = Date.parse(request.decidedAt ?? request.createdAt) + deps.policy.approvalTimeoutHours * HOUR_MS;
-    if (expiresAt < now.getTime()) {
+    // What the CA already signed is recorded however long the outage lasted: only a request it never signed lapses.
+    const signed = await (await deps.authority(request.issuer)).signedFor?.(request.requestId);
+    if (expiresAt < now.getTime() && !signed) {
       const comment = `not issued by ${new Date(expiresAt).toISOString()}`;
       const lapsed = await withLease(deps.locks, deps.clock, `request/${request.requestId}`, 'recovery', () =>
         deps.requests.transition(request.requestId, 'approved', { status: 'rejected', decidedBy: 'expiry', decisionComment: comment, decidedAt: now.toISOString() }));

@@ -56,6 +56,7 @@ describe('work a failed attempt left half done', () => {
       },
       chainPem: () => ca.chainPem(),
       revoke: (s, r) => ca.revoke(s, r),
+      signedFor: (key) => ca.signedFor(key),
     };
     deps = {
       clock, newId: () => `req-${Math.random().toString(36).slice(2)}`, requests, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, clock),
@@ -79,6 +80,25 @@ describe('work a failed attempt left half done', () => {
     expect(await requestCertificate(input, provisioner, 'event-1', deps)).toMatchObject({ requestId: answer.requestId, certificateId: answer.certificateId });
     expect(published.filter((e) => e.detailType === 'certificate.issued' && e.detail.requestId === answer.requestId)).toHaveLength(1);
     expect(await deps.certificates.get(answer.certificateId!)).toMatchObject({ status: 'active', requestId: answer.requestId });
+  });
+
+  it('finishes, after any outage, a request the CA signed before the process died, instead of letting it lapse', async () => {
+    const asked = await requestCertificate(parseRequestInput({ commonName: 'outage.corp.internal' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    // Approved, signed by the CA (its journal has it), then killed before anything was recorded: fail the step after signing.
+    const certificates = deps.certificates;
+    deps.certificates = { ...certificates, create: async () => { throw new Error('killed after signing'); } } as typeof certificates;
+    try {
+      await expect(approveRequest(asked.requestId, 'alice', {}, deps)).rejects.toThrow(/killed after signing/);
+    } finally {
+      deps.certificates = certificates;
+    }
+    expect(await ca.signedFor(asked.requestId)).toBe(true);
+    // Started again three days later, long past the approval timeout.
+    now = new Date(now.getTime() + 73 * HOUR);
+    const recovery = await recoverIssuances(deps, 0);
+    expect(recovery.expired).not.toContain(asked.requestId);
+    expect(recovery.finished).toContain(asked.requestId);
+    expect(await deps.requests.get(asked.requestId)).toMatchObject({ status: 'issued', certificateId: expect.any(String) });
   });
 
   it('an approved request whose issuance failed can be approved again to retry, rejected, or lapses', async () => {
