@@ -151,6 +151,11 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
     const current = await deps.requests.get(requestId);
     if (!current) throw new NotFoundError(`no request ${requestId}`, 'id');
     if (current.status !== 'approved') return { request: current };
+    // The second pair of eyes goes on the record before the signature it allows: announced again
+    // under its first id, so an approval whose process died before announcing it is not lost.
+    if (current.decidedBy) {
+      await deps.publisher.publish([newEvent('request.approved', { requestId, decidedBy: current.decidedBy, comment: current.decisionComment }, eventContext(deps, requestId, `approved:${requestId}`))]);
+    }
     let outcome: Awaited<ReturnType<typeof issueRequest>>;
     try {
       outcome = await issueRequest(current, deps);

@@ -32,12 +32,18 @@ export function parseReason(body: Record<string, unknown>): RevocationReason {
  */
 export async function revoke(cert: StoredCertificate, reason: RevocationReason, revokedBy: string, deps: RevocationDeps): Promise<StoredCertificate> {
   const escalation = cert.status === 'revoked' && reason === 'keyCompromise' && cert.revocationReason !== 'keyCompromise';
-  if (cert.status === 'revoked' && !escalation) return cert;
+  const announce = (r: RevocationReason, escalated: boolean) => deps.publisher.publish([newEvent('certificate.revoked', { ...certificateFields(cert), reason: r, revokedBy }, { now: () => deps.clock.now(), newId: () => `revoked:${cert.id}${escalated ? ':keyCompromise' : ''}` })]);
+  if (cert.status === 'revoked' && !escalation) {
+    // Asked again: the event goes out again under its first id (consumers keep one), so a process
+    // killed between recording the revocation and announcing it loses no audit record.
+    await announce((cert.revocationReason as RevocationReason | undefined) ?? reason, false);
+    return cert;
+  }
   if (!cert.issuerBackend) throw new ConflictError(`certificate ${cert.id} was not issued by certops (it was ${cert.source}); revoke it at its own CA`, 'id');
   await (await deps.authority(cert.issuerBackend)).revoke(cert.serialNumber, reason);
   const revokedAt = cert.revokedAt ?? deps.clock.now().toISOString();
   await deps.certificates.update(cert.id, { status: 'revoked', revocationReason: reason, revokedAt });
-  await deps.publisher.publish([newEvent('certificate.revoked', { ...certificateFields(cert), reason, revokedBy }, { now: () => deps.clock.now(), newId: () => `revoked:${cert.id}${escalation ? ':keyCompromise' : ''}` })]);
+  await announce(reason, escalation);
   return { ...cert, status: 'revoked', revocationReason: reason, revokedAt };
 }
 

@@ -19,6 +19,7 @@ import { approveRequest, rejectRequest } from '../../services/issuance/decide-re
 import { requestCertificate } from '../../services/issuance/request-certificate.ts';
 import { parseRequestInput } from '../../services/issuance/request-input.ts';
 import { recoverIssuances } from '../../services/issuance/recover-issuances.ts';
+import { revokeOne } from '../../services/issuance/revoke-certificates.ts';
 
 const HOUR = 3_600_000;
 
@@ -99,6 +100,29 @@ describe('work a failed attempt left half done', () => {
     expect(recovery.expired).not.toContain(asked.requestId);
     expect(recovery.finished).toContain(asked.requestId);
     expect(await deps.requests.get(asked.requestId)).toMatchObject({ status: 'issued', certificateId: expect.any(String) });
+  });
+
+  it('announces a revocation and an approval whose process died after recording them, when asked again or recovered', async () => {
+    const publisher = deps.publisher;
+    const dying = { publish: async () => { throw new Error('killed before announcing'); } };
+    // A revocation recorded, then the process died before certificate.revoked went out: asking again announces it.
+    const issued = await requestCertificate(parseRequestInput({ commonName: 'revoked.example.com' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    await expect(revokeOne(issued.certificateId!, { reason: 'keyCompromise' }, 'alice', { ...deps, publisher: dying })).rejects.toThrow(/killed/);
+    expect(await deps.certificates.get(issued.certificateId!)).toMatchObject({ status: 'revoked' });
+    await revokeOne(issued.certificateId!, { reason: 'keyCompromise' }, 'alice', deps);
+    expect(published.filter((e) => e.detailType === 'certificate.revoked' && e.detail.certificateId === issued.certificateId)).toMatchObject([{ detail: { reason: 'keyCompromise', eventId: `revoked:${issued.certificateId}` } }]);
+    // An approval recorded, then the process died before request.approved went out: the recovery announces it before it signs.
+    const asked = await requestCertificate(parseRequestInput({ commonName: 'approved.corp.internal' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    deps.publisher = dying;
+    try {
+      await expect(approveRequest(asked.requestId, 'bob', { comment: 'ok' }, deps)).rejects.toThrow(/killed/);
+    } finally {
+      deps.publisher = publisher;
+    }
+    expect(published.some((e) => e.detailType === 'request.approved' && e.detail.requestId === asked.requestId)).toBe(false);
+    now = new Date(now.getTime() + 60_000);
+    expect((await recoverIssuances(deps, 0)).finished).toContain(asked.requestId);
+    expect(published.filter((e) => e.detailType === 'request.approved' && e.detail.requestId === asked.requestId)).toMatchObject([{ detail: { decidedBy: 'bob', comment: 'ok' } }]);
   });
 
   it('an approved request whose issuance failed can be approved again to retry, rejected, or lapses', async () => {
