@@ -77,7 +77,7 @@ describe('a renewal saga killed after each task', () => {
     const items = await tableItems(home);
     expect(items.filter(staleLock)).toEqual([]);
     expect(items.filter((i) => i.sk === 'EXEC' && i.status === 'RUNNING')).toEqual([]);
-    expect(items.filter((i) => String(i.pk).startsWith('DELIVERY#'))).toEqual([]);
+    expect(items.filter((i) => i.pk === 'DELIVERY')).toEqual([]);
   }
 
   it.each(SUCCEEDING)('at %s: resumes, commits once, and the target serves the one active certificate', async (point) => {
