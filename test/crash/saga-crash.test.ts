@@ -84,7 +84,12 @@ describe('a renewal saga killed after each task', () => {
     const { home, tls, original, execution } = await renewUntilCrash(point, true);
     const { stack, lineage } = await afterRestart(home, original, execution);
     try {
-      const succeeded = await eventually(async () => siemLines(home).find((l) => l.event_type === 'renewal.succeeded' && l.correlationId === execution), 'renewal.succeeded after the restart', 45_000);
+      const succeeded = await eventually(async () => siemLines(home).find((l) => l.event_type === 'renewal.succeeded' && l.correlationId === execution), 'renewal.succeeded after the restart', 45_000)
+        .catch((err) => {
+          // What the restarted stack and the SIEM said, to tell why from a CI log.
+          const said = siemLines(home).filter((l) => l.correlationId === execution).map((l) => `${l.event_type} ${l.step ?? ''} ${l.cause ?? ''}`);
+          throw new Error(`${(err as Error).message}\nevents: ${said.join(' | ')}\nlogs: ${stack.output().split('\n').filter((l) => /"level":"(ERROR|WARN)"/.test(l)).slice(-8).join('\n')}`);
+        });
       const certs = await lineage();
       expect(certs).toHaveLength(2);
       const active = certs.filter((c) => c.status === 'active');
