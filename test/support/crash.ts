@@ -12,7 +12,8 @@ import { startStack, type RunningStack } from './processes.ts';
 export const FAST = {
   CERTOPS_SCHEDULE_INTERVAL_MS: '1000',
   CERTOPS_VERIFY_DELAY_MS: '100',
-  CERTOPS_VERIFY_ATTEMPTS: '3',
+  // Up to 1.5 s for a server to reload under a loaded CI machine (delays double from 100 ms).
+  CERTOPS_VERIFY_ATTEMPTS: '5',
   CERTOPS_SAGA_RETRY_MS: '0',
   CERTOPS_BUS_RETRY_MS: '50',
 };
@@ -81,6 +82,10 @@ export async function tableItems(home: string): Promise<Item[]> {
     } while (start);
     return items;
   } finally {
+    // The client's keep-alive socket would hold the server (and so its LevelDB files) open: the
+    // stack started next on this folder must find them free.
+    table.doc.destroy();
+    (server as Server).closeAllConnections?.();
     await new Promise((r) => (server as Server).close(r));
   }
 }
