@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { openTable, tableClientConfig, type Item } from '../../adapters/dynamodb/table.ts';
 import { startDynalite } from '../../local/embedded-dynamodb.ts';
+import { apiCall } from './api.ts';
 import { cli } from './cli.ts';
 import { startStack, type RunningStack } from './processes.ts';
 
@@ -21,15 +22,7 @@ export const FAST = {
 /** An HTTP client of one running stack, with the admin token of its state folder. */
 export function apiOf(stack: RunningStack) {
   const token = readFileSync(stack.tokenFile, 'utf8').trim();
-  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
-  };
+  return (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => apiCall(stack.url, token, method, path, body, headers);
 }
 
 /** Starts the stack set to die at `point` (CERTOPS_CRASH_AT), as kill -9 would. */

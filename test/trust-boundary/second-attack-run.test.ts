@@ -11,6 +11,7 @@ import { normaliseName } from '../../shared/names.ts';
 import { evaluatePolicy, parsePolicy } from '../../shared/policy.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { ROOT, eventually, startStack, type RunningStack } from '../support/processes.ts';
+import { apiCall } from '../support/api.ts';
 
 const CONFIG = `
 inventory:
@@ -36,11 +37,7 @@ describe('the second attack run', () => {
   const home = mkdtempSync(join(tmpdir(), 'certops-attack2-'));
   let stack: RunningStack;
   const tokens: Record<string, string> = {};
-  const call = async (who: string, method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${stack.url}${path}`, { method, headers: { authorization: `Bearer ${tokens[who]}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
-  };
+  const call = (who: string, method: string, path: string, body?: unknown) => apiCall(stack.url, tokens[who], method, path, body);
   const audit = async (type: string) => (await call('admin', 'GET', `/events?type=${type}&limit=100`)).body.items as { detail: Record<string, unknown> }[];
   /** How long /health takes to answer while `work` runs: the event loop is not blocked by it. */
   const healthDuring = async (work: Promise<unknown>) => {

@@ -9,6 +9,7 @@ import { normaliseName } from '../../shared/names.ts';
 import { cli } from '../support/cli.ts';
 import { makeChain } from '../support/pki.ts';
 import { eventually, startStack, type RunningStack } from '../support/processes.ts';
+import { apiCall } from '../support/api.ts';
 
 const CONFIG = `
 inventory:
@@ -31,11 +32,7 @@ describe('the third attack run', () => {
   const home = mkdtempSync(join(tmpdir(), 'certops-attack3-'));
   let stack: RunningStack;
   const tokens: Record<string, string> = {};
-  const call = async (who: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${stack.url}${path}`, { method, headers: { authorization: `Bearer ${tokens[who]}`, 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
-  };
+  const call = (who: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => apiCall(stack.url, tokens[who], method, path, body, headers);
   const audit = async (type: string) => (await call('admin', 'GET', `/events?type=${type}&limit=100`)).body.items as { detail: Record<string, unknown> }[];
 
   beforeAll(async () => {
