@@ -1,7 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { certificateFindings } from '../shared/findings/certificate-findings.ts';
 import { endpointFindings } from '../services/inventory/endpoint-findings.ts';
-import { certificateRecord } from '../shared/x509/certificate-record.ts';
+import { certificateRecord, fingerprintSha256 } from '../shared/x509/certificate-record.ts';
+import { validateChain } from '../shared/x509/chain-validation.ts';
+import { parseCertificate, type ParsedCertificate } from '../shared/x509/parse-certificate.ts';
+import { pemBlocks } from '../shared/x509/pem.ts';
+import { ROOT } from './support/processes.ts';
 import { corpusCertificates } from './support/corpus.ts';
 import { makeCert, makeChain } from './support/pki.ts';
 import { x509 } from './support/x509-library.ts';
@@ -71,5 +77,38 @@ describe('endpoint findings from chain validation', () => {
     const found = endpointFindings(verdict, {});
     expect(found.map((f) => f.id).sort()).toEqual(['chain-invalid', 'incomplete-chain']);
     expect(found.find((f) => f.id === 'chain-invalid')!.message).toMatch(/^CN=Old Intermediate expired/);
+  });
+});
+
+describe('a chain served out of order (ops/13; RFC 5246 7.4.2, RFC 8446 4.4.2)', () => {
+  const dir = join(ROOT, 'test/fixtures/ops-cases/13-chain-out-of-order');
+  const read = (file: string) => pemBlocks(readFileSync(join(dir, file), 'utf8')).map((b) => parseCertificate(b.der));
+  const [leaf] = read('leaf.pem');
+  const roots = read('root.pem');
+  const at = new Date(leaf.notBefore.getTime() + DAY);
+  const judge = (served: ParsedCertificate[]) => {
+    const verdict = validateChain({ leaf, intermediates: served, roots, at, host: 'localhost', purpose: 'serverAuth' });
+    return endpointFindings(verdict, { chainFingerprints: [leaf, ...served].map((c) => fingerprintSha256(c.der)) });
+  };
+
+  it('is complete: a low-severity warning naming the order to send, never "incomplete chain"', () => {
+    const found = judge(read('chain-out-of-order.pem'));
+    expect(found.map((f) => [f.id, f.severity])).toEqual([['chain-out-of-order', 'low']]);
+    expect(found[0].message).toMatch(/sends CN=Example Scan Intermediate 1.* then CN=Example Scan Intermediate 2.*: send CN=Example Scan Intermediate 2.* then CN=Example Scan Intermediate 1/);
+  });
+
+  it('says nothing of a chain in order, nor of a served root or an unneeded certificate after the path', () => {
+    const [int2, int1] = read('chain-in-order.pem');
+    expect(judge([int2, int1])).toEqual([]);
+    expect(judge([int2, int1, ...roots])).toEqual([]);
+    expect(judge([int2, int1, leaf])).toEqual([]);
+  });
+
+  it('flags an unneeded certificate sent before the issuer, and leaves a missing one to incomplete-chain', () => {
+    const [int2, int1] = read('chain-in-order.pem');
+    const extra = judge([roots[0], int2, int1]);
+    expect(extra.map((f) => f.id)).toEqual(['chain-out-of-order']);
+    expect(extra[0].message).toMatch(/sends CN=Example Scan Root.* then/);
+    expect(judge([int1]).map((f) => f.id)).toEqual(['incomplete-chain']);
   });
 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.ts';
 import { eventually, startStack, type RunningStack } from './support/processes.ts';
 import { scanFixtures, startNginx, startNodeTlsServers, type Fixtures } from './support/tls-servers.ts';
-import { certificateId } from '../shared/x509/certificate-record.ts';
+import { certificateId, fingerprintSha256 } from '../shared/x509/certificate-record.ts';
 import { expandTargets } from '../shared/scan-targets.ts';
 
 describe('network discovery against real TLS servers', () => {
@@ -106,6 +106,37 @@ describe('network discovery against real TLS servers', () => {
       expect(siem().filter((l) => l.event_type === 'certificate.changed' && l.port === port)).toHaveLength(1);
     } finally {
       await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('records a chain in the order it was served and calls a complete one sent out of order complete (RFC 5246 7.4.2, RFC 8446 4.4.2)', async () => {
+    const { makeCert } = await import('./support/pki.ts');
+    const { createServer } = await import('node:tls');
+    const upper = await makeCert({ subject: 'CN=Order Test Intermediate 1', ca: true, pathLength: 1, issuer: fixtures.root });
+    const lower = await makeCert({ subject: 'CN=Order Test Intermediate 2', ca: true, pathLength: 0, issuer: upper });
+    const leaf = await makeCert({ subject: 'CN=localhost', sans: ['localhost'], eku: ['1.3.6.1.5.5.7.3.1'], issuer: lower });
+    const servers = await Promise.all([[upper, lower], [lower, upper]].map(async (order) => {
+      const server = createServer({ cert: [leaf, ...order].map((c) => c.pem).join(''), key: await leaf.keyPem() }, (s) => s.end());
+      server.on('tlsClientError', () => undefined);
+      await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1' }, () => r()));
+      return server;
+    }));
+    try {
+      const [wrong, right] = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+      const run = await cli(['scan', `localhost:${wrong}`, `localhost:${right}`, '--no-legacy-check', '--endpoint', stack.url, '--json'], env);
+      const scan = JSON.parse(run.stdout);
+      const at = (port: number) => scan.endpoints.find((e: any) => e.port === port);
+      const fingerprints = (certs: { der: Buffer }[]) => certs.map((c) => fingerprintSha256(c.der));
+      expect(at(wrong).chain).toEqual(fingerprints([leaf, upper, lower]));
+      expect(at(right).chain).toEqual(fingerprints([leaf, lower, upper]));
+      expect(at(wrong).findings.map((f: any) => [f.id, f.severity])).toEqual([['chain-out-of-order', 'low']]);
+      expect(at(wrong).findings[0].message).toMatch(/send CN=Order Test Intermediate 2 then CN=Order Test Intermediate 1$/);
+      expect(at(right).findings).toEqual([]);
+      // The certificate's endpoint list carries the same warning.
+      const stored = await api(`/certificates/${certificateId(leaf.der)}`);
+      expect(stored.findings.map((f: any) => f.id)).toContain(`chain-out-of-order@localhost:${wrong}`);
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     }
   });
 

@@ -75,10 +75,11 @@ async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertifica
   let legacyProtocols = false;
   if (deps.checkLegacyProtocols) legacyProtocols = await deps.scanner(ep.host, ep.port, { serverName: ep.serverName, timeoutMs: deps.timeoutMs, legacyOnly: true }).then(() => true, () => false);
   const verdict = validateChain({ leaf, intermediates, roots, at: now, host: ep.serverName, purpose: 'serverAuth' });
-  const findings = endpointFindings(verdict, { ...served, legacyProtocols });
+  const chain = served.chain.map(fingerprintSha256);
+  const findings = endpointFindings(verdict, { ...served, chainFingerprints: chain, legacyProtocols });
   await deps.certificates.recordEndpoint(certificate.id, { host: ep.host, port: ep.port, lastSeen: now.toISOString(), protocol: served.protocol, cipher: served.cipher, findings });
   return {
-    ...base, certificateId: certificate.id, subject: certificate.subject, notAfter: certificate.notAfter, chain: served.chain.map(fingerprintSha256), protocol: served.protocol, cipher: served.cipher, legacyProtocols, findings,
+    ...base, certificateId: certificate.id, subject: certificate.subject, notAfter: certificate.notAfter, chain, protocol: served.protocol, cipher: served.cipher, legacyProtocols, findings,
     certificateFindings: certificateFindings(certificate, { now, tlsServer: true }),
   };
 }
