@@ -7,7 +7,6 @@ import { DynamoRequestStore } from './dynamodb/request-store.ts';
 import { DynamoTargetStore } from './dynamodb/target-store.ts';
 import { DynamoTokenStore } from './dynamodb/token-store.ts';
 import { DynamoConfigStore } from './dynamodb/config-store.ts';
-import { DynamoProcessedEvents } from './dynamodb/processed-events.ts';
 import { openTable, tableClientConfig } from './dynamodb/table.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
@@ -199,7 +198,6 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     locks: new DynamoLockStore(table, clock),
     deadLetters: new DynamoDeadLetterStore(table),
     ct: new DynamoCtStateStore(table),
-    processed: new DynamoProcessedEvents(table),
     revocations,
     scans: new DynamoScanStore(table),
     audit: new DynamoAuditTrail(table),

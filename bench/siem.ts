@@ -8,7 +8,6 @@ import { gunzipSync } from 'node:zlib';
 import { HttpSink } from '../adapters/siem/http-sink.ts';
 import { DynamoAuditTrail } from '../adapters/dynamodb/audit-trail.ts';
 import { DynamoLockStore } from '../adapters/dynamodb/lock-store.ts';
-import { DynamoProcessedEvents } from '../adapters/dynamodb/processed-events.ts';
 import { DynamoSiemOutbox } from '../adapters/dynamodb/siem-outbox.ts';
 import { exportEvent, flushAll } from '../services/siem-export/export-event.ts';
 import { formatForSink } from '../services/siem-export/format-event.ts';
@@ -68,7 +67,7 @@ const clock = { now: () => new Date(now) };
 const sink: SinkConfig = { name: 'siem', type: 'http', format: 'seed', protocol: 'json', url, gzip: true, eventTypes: [], minSeverity: 'info', batchSize: 200, batchMs: 1000, maxAttempts: 50 };
 const http = new HttpSink({ url, protocol: 'json', gzip: true, timeoutMs: 200 });
 const deps = {
-  clock, processed: new DynamoProcessedEvents(db.table), audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock),
+  clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock),
   outbox: new DynamoSiemOutbox(db.table, () => ['siem']), sinks: [sink], random: Math.random, send: (_s: SinkConfig, r: string[]) => http.send(r),
 };
 state.received.clear();

@@ -4,7 +4,7 @@
  */
 import type { BusEvent } from './events/envelope.ts';
 import type { RevocationReason, RevokedEntry } from './x509/crl-builder.ts';
-import type { AuditRecord } from './audit-chain.ts';
+import type { AuditEvent, AuditRecord } from './audit-chain.ts';
 import type { ApiToken, CtFinding, Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
@@ -255,14 +255,6 @@ export interface KeyVault {
   remove(ref: string): Promise<void>;
 }
 
-/** Remembers which events a consumer has handled, so replays are dropped. */
-export interface ProcessedEvents {
-  /** True if `consumer` has recorded `eventId`. */
-  seen(consumer: string, eventId: string): Promise<boolean>;
-  /** Records it; recording twice is harmless. */
-  remember(consumer: string, eventId: string): Promise<void>;
-}
-
 /** A saga execution as the local runner keeps it: its input, and the results of the tasks it completed. */
 export interface ExecutionStore {
   /** Records a new execution as running; false when the name was used before (names are unique, as in Step Functions). */
@@ -330,9 +322,21 @@ export interface AuditFilter {
   to?: string;
 }
 
+/** Where the chain ends: the last committed record's sequence number and hash (0 and GENESIS when empty). */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
 export interface AuditTrail {
   /** Appends the event at the end of the hash chain; an event appended before is not appended again. */
-  append(event: { eventId: string; detailType: string; source: string; occurredAt: string; certificateId?: string; detail: Record<string, unknown> }): Promise<AuditRecord>;
+  append(event: AuditEvent): Promise<AuditRecord>;
+  /** Appends the events in order (in as few commits as fit), each once; answers each event's record, in the order given. */
+  appendAll(events: AuditEvent[]): Promise<AuditRecord[]>;
+  /** The committed records of those of `eventIds` that are in the trail, by event id. */
+  recorded(eventIds: string[]): Promise<Map<string, AuditRecord>>;
+  /** Where the chain ends now, so a verifier can tell a trail cut short from a whole one. */
+  head(): Promise<AuditHead>;
   /** Records matching the filter in sequence order, `limit` at most, resumable with nextToken. */
   list(filter: AuditFilter, limit: number, nextToken?: string): Promise<Page<AuditRecord>>;
   /** Every record in sequence order, for verification and export. */
@@ -350,8 +354,8 @@ export interface OutboxEntry {
 }
 
 export interface SiemOutbox {
-  /** Queues a formatted event for a sink; queuing the same id again changes nothing. */
-  add(sink: string, entry: OutboxEntry): Promise<void>;
+  /** Queues formatted events for a sink; queuing the same entries again (same id and time) queues nothing more. */
+  addAll(sink: string, entries: OutboxEntry[]): Promise<void>;
   /** Entries due for delivery (next attempt at or before `now`), oldest first, `limit` at most. */
   due(sink: string, now: Date, limit: number): Promise<OutboxEntry[]>;
   /** Everything queued for the sink, oldest first, `limit` at most (for batch timing). */

@@ -36,7 +36,8 @@ export interface SinkConfig {
 
 export function parseSinks(value: unknown, at: (field: string) => string, defaultFile: string): SinkConfig[] {
   const base = { eventTypes: [], minSeverity: 'info' as const, maxAttempts: 10 };
-  if (value === undefined) return [{ ...base, name: 'file', type: 'file', format: 'seed', path: defaultFile, batchSize: 1, batchMs: 0 }];
+  // Whatever is due goes at once (batchMs 0), as one append of up to 100 lines when a burst queued them.
+  if (value === undefined) return [{ ...base, name: 'file', type: 'file', format: 'seed', path: defaultFile, batchSize: 100, batchMs: 0 }];
   if (!Array.isArray(value)) throw new ValidationError(`${at('siem.sinks')}: siem.sinks must be a list`, 'siem.sinks');
   return value.map((raw, i) => {
     const field = (f: string) => `siem.sinks.${i}.${f}`;

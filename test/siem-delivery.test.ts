@@ -2,7 +2,6 @@ import { PutCommand, DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditTrail } from '../adapters/dynamodb/audit-trail.ts';
 import { DynamoLockStore } from '../adapters/dynamodb/lock-store.ts';
-import { DynamoProcessedEvents } from '../adapters/dynamodb/processed-events.ts';
 import { DynamoSiemOutbox } from '../adapters/dynamodb/siem-outbox.ts';
 import { HttpSink } from '../adapters/siem/http-sink.ts';
 import { SyslogSink } from '../adapters/siem/syslog-sink.ts';
@@ -49,7 +48,7 @@ describe('SIEM delivery to real receivers, through outages', () => {
     senders.set('hec', (r) => new HttpSink({ url: hec.url, protocol: 'splunk-hec', token: TOKEN, gzip: true, caPem: chain.root.pem, timeoutMs: 2000 }).send(r));
     const clock = { now: () => new Date(now) };
     deps = {
-      clock, processed: new DynamoProcessedEvents(db.table), audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock),
+      clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock),
       outbox: new DynamoSiemOutbox(db.table, () => sinks().map((s) => s.name)), sinks: sinks(), random: () => 0.5,
       send: (sink, records) => senders.get(sink.name)!(records),
     };

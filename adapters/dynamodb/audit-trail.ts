@@ -1,86 +1,116 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditFilter, AuditTrail } from '../../shared/ports.ts';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditFilter, AuditHead, AuditTrail } from '../../shared/ports.ts';
 import type { Page } from '../../shared/model.ts';
-import { GENESIS, recordHash, type AuditRecord } from '../../shared/audit-chain.ts';
-import { getItem, isConditionFailure, putIfAbsent, queryPage, withoutKeys, type Table } from './table.ts';
+import { GENESIS, recordHash, type AuditEvent, type AuditRecord } from '../../shared/audit-chain.ts';
+import { batchGet, batchWrite } from './batch.ts';
+import { getItem, isConditionFailure, queryPage, withoutKeys, type Item, type Key, type Table } from './table.ts';
 
 const HEAD = { pk: 'AUDIT', sk: 'HEAD' };
 const pad = (seq: number) => String(seq).padStart(12, '0');
-type AuditEvent = Parameters<AuditTrail['append']>[0];
 const recordKey = (seq: number) => ({ pk: 'AUDIT', sk: `R#${pad(seq)}` });
 const markerKey = (eventId: string) => ({ pk: `AUDITID#${eventId}`, sk: 'AUDITID' });
+/** The head item carries a batch's records until they are written; DynamoDB items stop at 400 KB. */
+const MAX_BATCH_BYTES = 256 * 1024;
+const MAX_ATTEMPTS = 50;
+
+interface Head extends AuditHead {
+  /** The records the head committed last, kept until they are surely written where they belong. */
+  pending: AuditRecord[];
+}
 
 /** A record as stored: the detail as its JSON text, since a producer's detail may hold any key (even `constructor`). */
-function toItem(record: AuditRecord) {
+function toItem(record: AuditRecord): Item & Key {
   const { detail, ...rest } = record;
-  return { ...rest, detailJson: JSON.stringify(detail) };
+  return {
+    ...rest, detailJson: JSON.stringify(detail), ...recordKey(record.seq),
+    ...(record.certificateId ? { gsi1pk: `AUDITCERT#${record.certificateId}`, gsi1sk: pad(record.seq) } : {}),
+  };
 }
 
 function fromItem(item: Record<string, unknown>): AuditRecord {
-  const { detailJson, ...rest } = withoutKeys<Omit<AuditRecord, 'detail'> & { detailJson: string }>(item);
+  const { detailJson, gsi1pk: _p, gsi1sk: _s, ...rest } = withoutKeys<Omit<AuditRecord, 'detail'> & { detailJson: string; gsi1pk?: string; gsi1sk?: string }>(item);
   return { ...rest, detail: JSON.parse(detailJson) };
 }
 
 /**
- * The hash-chained audit trail in the table, with single-item conditional writes only: a record
- * takes the next sequence number only if it is free, then the head moves forward if nobody moved
- * it first. A writer that loses a race, or finds a record the head does not know about (a crash
- * between the two writes), moves the head forward and tries again.
+ * The hash-chained audit trail in the table, appended in batches by one conditional write each:
+ * the head moves from the sequence number the writer read to the batch's last, carrying the
+ * batch's records in the same item. That write is the commit; the records and the markers that
+ * find a record by its event id are written after it, and a crash in between leaves them in the
+ * head, where the next writer writes them again and readers find them. A writer that loses the
+ * head to another reads it again and retries, so two writers never take the same number.
  */
 export class DynamoAuditTrail implements AuditTrail {
-  /** Appends from one process queue behind each other: racing them would only make them retry. */
+  /** Appends from one process go one batch after another: racing them would only make them retry. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly table: Table) {}
 
   append(event: AuditEvent): Promise<AuditRecord> {
-    const next = this.queue.then(() => this.appendNow(event));
+    return this.appendAll([event]).then(([record]) => record);
+  }
+
+  appendAll(events: AuditEvent[]): Promise<AuditRecord[]> {
+    const next = this.queue.then(() => this.appendNow(events));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  /** The record the event's marker points to, if that record is the event's (a marker written before a crash may point to nothing, or to a number another event took). */
-  private async recorded(eventId: string): Promise<{ record?: AuditRecord; markedSeq?: number }> {
-    const marker = await getItem(this.table, markerKey(eventId));
-    if (!marker) return {};
-    const item = await getItem(this.table, recordKey(Number(marker.seq)));
-    const record = item ? fromItem(item) : undefined;
-    return record?.eventId === eventId ? { record } : { markedSeq: Number(marker.seq) };
+  async head(): Promise<Head> {
+    const item = await getItem(this.table, HEAD);
+    return { seq: Number(item?.seq ?? 0), hash: String(item?.hash ?? GENESIS), pending: item?.pendingJson ? JSON.parse(String(item.pendingJson)) : [] };
   }
 
-  /**
-   * The marker names the sequence number before the record is written there, so a crash between
-   * the two writes leaves a marker that points to nothing (or to another event's record), never a
-   * record nobody can find: the retry writes it once. The marker moves only from what this writer
-   * read, so a copy of the same event racing this one finds the first copy's number.
-   */
-  private async appendNow(event: AuditEvent): Promise<AuditRecord> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const { record: existing, markedSeq } = await this.recorded(event.eventId);
-      if (existing) return existing;
-      const head = (await getItem(this.table, HEAD)) ?? { seq: 0, hash: GENESIS };
-      const draft = { seq: Number(head.seq) + 1, prevHash: String(head.hash), ...event };
-      const record: AuditRecord = { ...draft, hash: recordHash(draft) };
-      if (!(await this.mark(event.eventId, record.seq, markedSeq))) continue;
-      const taken = !(await putIfAbsent(this.table, { ...toItem(record), ...recordKey(record.seq), ...(event.certificateId ? { gsi1pk: `AUDITCERT#${event.certificateId}`, gsi1sk: pad(record.seq) } : {}) }));
-      const winner = taken ? fromItem((await getItem(this.table, recordKey(record.seq)))!) : record;
-      await this.advanceHead(Number(head.seq), winner);
-      if (!taken) return record;
-      // Another process won this sequence number: back off a random while so the racers spread out.
+  /** The committed records of these events, by event id (a marker is the event's only if the record it names is the event's, at or below the head). */
+  async recorded(eventIds: string[], head?: AuditHead): Promise<Map<string, AuditRecord>> {
+    const at = head ?? (await this.head());
+    const markers = await batchGet(this.table, [...new Set(eventIds)].map(markerKey));
+    const seqs = markers.map((m) => Number(m.seq)).filter((seq) => seq <= at.seq);
+    const records = (await batchGet(this.table, [...new Set(seqs)].map(recordKey))).map(fromItem);
+    const wanted = new Set(eventIds);
+    return new Map(records.filter((r) => wanted.has(r.eventId)).map((r) => [r.eventId, r]));
+  }
+
+  private async appendNow(events: AuditEvent[]): Promise<AuditRecord[]> {
+    const out = new Map<string, AuditRecord>();
+    let rest = events;
+    while (rest.length) {
+      const batch = takeBatch(rest);
+      rest = rest.slice(batch.length);
+      for (const [id, record] of await this.appendBatch(batch)) out.set(id, record);
+    }
+    return events.map((e) => out.get(e.eventId)!);
+  }
+
+  private async appendBatch(events: AuditEvent[]): Promise<Map<string, AuditRecord>> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const head = await this.head();
+      if (head.pending.length) await this.write(head.pending);
+      const found = await this.recorded(events.map((e) => e.eventId), head);
+      const fresh = [...new Map(events.filter((e) => !found.has(e.eventId)).map((e) => [e.eventId, e])).values()];
+      if (fresh.length === 0) return found;
+      const records = chained(fresh, head);
+      if (await this.commit(head, records)) {
+        await this.write(records);
+        for (const r of records) found.set(r.eventId, r);
+        return found;
+      }
+      // Another writer moved the head: back off a random while so the racers spread out.
       await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
     }
-    throw new Error('the audit trail is too busy to append to; the event will be retried');
+    throw new Error('the audit trail is too busy to append to; the events will be retried');
   }
 
-  /** Points the event's marker at `seq`, if it still points where it did when read (nowhere, or `from`). */
-  private async mark(eventId: string, seq: number, from: number | undefined): Promise<boolean> {
+  /** Moves the head from where it was read to the batch's last record, if nobody moved it first. */
+  private async commit(from: AuditHead, records: AuditRecord[]): Promise<boolean> {
+    const last = records[records.length - 1];
     try {
-      await this.table.doc.send(new PutCommand({
-        TableName: this.table.name,
-        Item: { ...markerKey(eventId), seq },
-        ConditionExpression: from === undefined ? 'attribute_not_exists(pk)' : '#s = :from',
-        ExpressionAttributeNames: from === undefined ? undefined : { '#s': 'seq' },
-        ExpressionAttributeValues: from === undefined ? undefined : { ':from': from },
+      await this.table.doc.send(new UpdateCommand({
+        TableName: this.table.name, Key: HEAD,
+        UpdateExpression: 'SET #s = :s, #h = :h, #p = :p',
+        ConditionExpression: from.seq === 0 ? 'attribute_not_exists(#s) OR #s = :from' : '#s = :from',
+        ExpressionAttributeNames: { '#s': 'seq', '#h': 'hash', '#p': 'pendingJson' },
+        ExpressionAttributeValues: { ':s': last.seq, ':h': last.hash, ':p': JSON.stringify(records), ':from': from.seq },
       }));
       return true;
     } catch (err) {
@@ -89,18 +119,9 @@ export class DynamoAuditTrail implements AuditTrail {
     }
   }
 
-  private async advanceHead(fromSeq: number, to: AuditRecord): Promise<void> {
-    try {
-      await this.table.doc.send(new UpdateCommand({
-        TableName: this.table.name, Key: HEAD,
-        UpdateExpression: 'SET #s = :s, #h = :h',
-        ConditionExpression: 'attribute_not_exists(#s) OR #s = :from',
-        ExpressionAttributeNames: { '#s': 'seq', '#h': 'hash' },
-        ExpressionAttributeValues: { ':s': to.seq, ':h': to.hash, ':from': fromSeq },
-      }));
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+  /** Committed records and their markers, where readers look for them; writing them twice writes the same. */
+  private async write(records: AuditRecord[]): Promise<void> {
+    await batchWrite(this.table, records.flatMap((r) => [{ put: toItem(r) }, { put: { ...markerKey(r.eventId), seq: r.seq } }]));
   }
 
   async list(filter: AuditFilter, limit: number, nextToken?: string): Promise<Page<AuditRecord>> {
@@ -118,13 +139,41 @@ export class DynamoAuditTrail implements AuditTrail {
     return { items, nextToken: token };
   }
 
+  /** Every committed record in sequence order, up to the head read first (a batch the head holds but a crash kept from its place included). */
   async *all(): AsyncIterable<AuditRecord> {
+    const head = await this.head();
     let token: string | undefined;
+    let seq = 0;
     do {
       const page = await queryPage(this.table, { pkName: 'pk', pk: 'AUDIT', skPrefix: 'R#', limit: 500, nextToken: token });
-      for (const item of page.items) yield fromItem(item);
+      for (const record of page.items.map(fromItem)) {
+        if (record.seq > head.seq) return;
+        seq = record.seq;
+        yield record;
+      }
       token = page.nextToken;
     } while (token);
+    for (const record of head.pending) if (record.seq > seq) yield record;
   }
 }
 
+/** The next batch: as many events as fit the head item's byte budget, at least one. */
+function takeBatch(events: AuditEvent[]): AuditEvent[] {
+  let bytes = 0;
+  let n = 0;
+  while (n < events.length && (n === 0 || bytes + JSON.stringify(events[n]).length * 2 <= MAX_BATCH_BYTES)) bytes += JSON.stringify(events[n++]).length * 2;
+  return events.slice(0, n);
+}
+
+/** The events as records chained on from the head. */
+function chained(events: AuditEvent[], head: AuditHead): AuditRecord[] {
+  const records: AuditRecord[] = [];
+  let previous = { seq: head.seq, hash: head.hash };
+  for (const event of events) {
+    const draft = { seq: previous.seq + 1, prevHash: previous.hash, ...event };
+    const record = { ...draft, hash: recordHash(draft) };
+    records.push(record);
+    previous = record;
+  }
+  return records;
+}

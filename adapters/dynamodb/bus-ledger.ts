@@ -1,4 +1,5 @@
-import { BatchWriteCommand, DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWrite } from './batch.ts';
 import type { BusLedger, PendingDelivery } from '../../shared/ports.ts';
 import { queryAll, withoutKeys, type Table } from './table.ts';
 
@@ -16,13 +17,7 @@ export class DynamoBusLedger implements BusLedger {
   constructor(private readonly table: Table) {}
 
   async accept(deliveries: PendingDelivery[]): Promise<void> {
-    for (let i = 0; i < deliveries.length; i += 25) {
-      let pending: Record<string, unknown>[] | undefined = deliveries.slice(i, i + 25).map((d) => ({ PutRequest: { Item: item(d) } }));
-      while (pending?.length) {
-        const out = await this.table.doc.send(new BatchWriteCommand({ RequestItems: { [this.table.name]: pending as never } }));
-        pending = out.UnprocessedItems?.[this.table.name] as Record<string, unknown>[] | undefined;
-      }
-    }
+    await batchWrite(this.table, deliveries.map((d) => ({ put: item(d) })));
   }
 
   async pending(): Promise<PendingDelivery[]> {

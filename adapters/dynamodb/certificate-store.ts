@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGet, batchWrite } from './batch.ts';
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
 import type { CertificateStatus, Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
 import { getItem, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
@@ -63,9 +64,6 @@ const tbsKey = (tbsId: string) => ({ pk: `TBS#${tbsId}`, sk: 'TBS' });
 // Issuer DNs can be long: the key holds their hash.
 const serialKey = (issuer: string, serialNumber: string) => ({ pk: `SERIAL#${createHash('sha256').update(issuer).digest('hex').slice(0, 32)}#${serialNumber}`, sk: 'SERIAL' });
 
-const BATCH_GET_KEYS = 100;
-const BATCH_GET_ATTEMPTS = 5;
-
 export class DynamoCertificateStore implements CertificateStore {
   constructor(private readonly table: Table) {}
 
@@ -97,14 +95,7 @@ export class DynamoCertificateStore implements CertificateStore {
       ...claimed,
       ...names.map((r) => ({ pk: `CERT#${cert.id}`, sk: `NAME#${r}`, gsi1pk: 'NAMES', gsi1sk: `${r}#${cert.id}`, certificateId: cert.id })),
     ];
-    for (let i = 0; i < pointers.length; i += 25) {
-      const batch = pointers.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-      let pending: typeof batch | undefined = batch;
-      while (pending?.length) {
-        const out = await this.table.doc.send(new BatchWriteCommand({ RequestItems: { [this.table.name]: pending } }));
-        pending = out.UnprocessedItems?.[this.table.name] as typeof batch | undefined;
-      }
-    }
+    await batchWrite(this.table, pointers.map((put) => ({ put: put as Item & Key })));
   }
 
   async idByTbsIdentity(tbsId: string): Promise<string | undefined> {
@@ -164,17 +155,7 @@ export class DynamoCertificateStore implements CertificateStore {
   private async certificatesOf(pointers: Item[]): Promise<StoredCertificate[]> {
     const ids = [...new Set(pointers.map((p) => String(p.certificateId)))];
     const byId = new Map<string, StoredCertificate>();
-    // BatchGetItem takes at most 100 keys and may hand some back unprocessed under throttling.
-    for (let start = 0; start < ids.length; start += BATCH_GET_KEYS) {
-      let keys: Record<string, unknown>[] | undefined = ids.slice(start, start + BATCH_GET_KEYS).map(key);
-      for (let attempt = 0; keys?.length; attempt++) {
-        if (attempt === BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${keys.length} certificates unread after ${BATCH_GET_ATTEMPTS} attempts`);
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        const out: BatchGetCommandOutput = await this.table.doc.send(new BatchGetCommand({ RequestItems: { [this.table.name]: { Keys: keys } } }));
-        for (const item of out.Responses?.[this.table.name] ?? []) byId.set(String(item.id), withoutKeys<StoredCertificate>(item));
-        keys = out.UnprocessedKeys?.[this.table.name]?.Keys;
-      }
-    }
+    for (const item of await batchGet(this.table, ids.map(key))) byId.set(String(item.id), withoutKeys<StoredCertificate>(item));
     return ids.map((id) => byId.get(id)).filter((c): c is StoredCertificate => Boolean(c));
   }
 

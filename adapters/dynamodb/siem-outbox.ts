@@ -1,5 +1,6 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxEntry, SiemOutbox } from '../../shared/ports.ts';
+import { batchWrite } from './batch.ts';
 import { getItem, putIfAbsent, queryAll, queryPage, withoutKeys, type Table } from './table.ts';
 
 const outboxKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `OUTBOX#${sink}`, sk: `${e.createdAt}#${e.id}` });
@@ -9,8 +10,8 @@ const deadKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ p
 export class DynamoSiemOutbox implements SiemOutbox {
   constructor(private readonly table: Table, private readonly sinks: () => string[]) {}
 
-  async add(sink: string, entry: OutboxEntry): Promise<void> {
-    await putIfAbsent(this.table, { ...entry, ...outboxKey(sink, entry) });
+  async addAll(sink: string, entries: OutboxEntry[]): Promise<void> {
+    await batchWrite(this.table, entries.map((e) => ({ put: { ...e, ...outboxKey(sink, e) } })));
   }
 
   async peek(sink: string, limit: number): Promise<OutboxEntry[]> {
@@ -29,7 +30,7 @@ export class DynamoSiemOutbox implements SiemOutbox {
   }
 
   async remove(sink: string, entries: OutboxEntry[]): Promise<void> {
-    await Promise.all(entries.map((e) => this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: outboxKey(sink, e) }))));
+    await batchWrite(this.table, entries.map((e) => ({ delete: outboxKey(sink, e) })));
   }
 
   async reschedule(sink: string, entries: OutboxEntry[]): Promise<void> {

@@ -1,5 +1,5 @@
 import type { BusEvent } from '../../shared/events/envelope.ts';
-import type { AuditTrail, Clock, LockStore, OutboxEntry, ProcessedEvents, SiemOutbox } from '../../shared/ports.ts';
+import type { AuditTrail, Clock, LockStore, OutboxEntry, SiemOutbox } from '../../shared/ports.ts';
 import { randomUUID } from 'node:crypto';
 import { withLease } from '../../shared/lease.ts';
 import type { SinkConfig } from '../../shared/siem-config.ts';
@@ -16,7 +16,6 @@ export interface ExportDeps {
   clock: Clock;
   /** One flusher per sink at a time, or two would send the same batch. */
   locks: LockStore;
-  processed: ProcessedEvents;
   audit: AuditTrail;
   outbox: SiemOutbox;
   sinks: SinkConfig[];
@@ -36,53 +35,61 @@ function accepts(sink: SinkConfig, event: BusEvent): boolean {
 }
 
 /**
- * An event leaves certops once: appended to the audit trail, queued in the outbox of every sink
- * that wants it, then delivered as each sink's batching allows. A replay (same eventId) is dropped.
+ * Events leave certops once: queued in the outbox of every sink that wants them, then appended to
+ * the audit trail (the commit: an event the trail holds is exported), then delivered as each
+ * sink's batching allows. An event the trail already holds (a redelivery, or a producer that
+ * published it again after a crash) is dropped; two copies in one batch go once. A crash between
+ * the outbox and the trail queues the same entries again on the retry, under the same keys.
+ * @returns for each event, whether this call exported it (false: it was exported before).
  */
+export async function exportEvents(events: BusEvent[], deps: ExportDeps): Promise<boolean[]> {
+  const ids = events.map((e) => String(e.detail.eventId));
+  const recorded = await deps.audit.recorded(ids);
+  const taken = new Set<string>();
+  const fresh = events.filter((_, i) => !recorded.has(ids[i]) && !taken.has(ids[i]) && taken.add(ids[i]));
+  if (fresh.length === 0) return events.map(() => false);
+  const now = deps.clock.now().toISOString();
+  for (const sink of deps.sinks) {
+    const entries = fresh.filter((e) => accepts(sink, e)).map((e) => ({ id: String(e.detail.eventId), payload: formatForSink(sink, e), createdAt: String(e.detail.occurredAt ?? now), attempts: 0, nextAttemptAt: now }));
+    if (entries.length) await deps.outbox.addAll(sink.name, entries);
+  }
+  deps.crashPoint?.('siem:after-outbox');
+  await deps.audit.appendAll(fresh.map((e) => ({ eventId: String(e.detail.eventId), detailType: e.detailType, source: e.source, occurredAt: String(e.detail.occurredAt), certificateId: e.detail.certificateId as string | undefined, detail: e.detail })));
+  for (const sink of deps.sinks) await flushSink(sink, deps, false);
+  const exported = new Set(fresh);
+  return events.map((e) => exported.has(e));
+}
+
+/** One event: see exportEvents. */
 export async function exportEvent(event: BusEvent, deps: ExportDeps): Promise<boolean> {
-  const id = String(event.detail.eventId);
-  // Two copies of one event (a redelivery, and a producer that published it again after a crash)
-  // may arrive at once: the second waits for the first, under the event's lease, and then finds
-  // it done. A copy that finds the lease taken is retried by its delivery.
-  const exported = await withLease(deps.locks, deps.clock, `siem-event/${id}`, randomUUID(), async () => {
-    if (await deps.processed.seen('siem-export', id)) return false;
-    // The trail keeps the first copy: the outbox is filled from what it recorded.
-    const record = await deps.audit.append({ eventId: id, detailType: event.detailType, source: event.source, occurredAt: String(event.detail.occurredAt), certificateId: event.detail.certificateId as string | undefined, detail: event.detail });
-    const first: BusEvent = { ...event, detailType: record.detailType, source: record.source, detail: record.detail as BusEvent['detail'] };
-    const now = deps.clock.now().toISOString();
-    for (const sink of deps.sinks.filter((s) => accepts(s, first))) {
-      await deps.outbox.add(sink.name, { id, payload: formatForSink(sink, first), createdAt: String(record.occurredAt ?? now), attempts: 0, nextAttemptAt: now });
-    }
-    deps.crashPoint?.('siem:after-outbox');
-    await deps.processed.remember('siem-export', id);
-    return true;
-  });
-  // Not a refusal (a 4xx is acknowledged and dropped): an error the delivery retries, so this copy
-  // comes back once the other let go, and finds the event exported or exports it itself.
-  if (!exported) throw new Error(`event ${id} is being exported by another delivery; this one is retried`);
-  if (exported.value) for (const sink of deps.sinks) await flushSink(sink, deps, false);
-  return exported.value;
+  return (await exportEvents([event], deps))[0];
 }
 
 /**
  * Delivers what is due to one sink under its flush lease (a flusher that finds it taken leaves
  * the work to the holder, which looks again after letting go, so nothing queued meanwhile waits;
- * a holder that died lets go within a minute).
+ * a holder that died lets go within a minute). The lease is taken only when a batch is ready to
+ * go: in a burst, most exports find that another flusher already took their event.
  */
 export async function flushSink(sink: SinkConfig, deps: ExportDeps, force: boolean): Promise<{ sent: number; failed: number }> {
   const totals = { sent: 0, failed: 0 };
   const lock = `siem/${sink.name}`;
   const owner = randomUUID();
   for (let round = 0; round < 10; round++) {
+    if (!readyToSend(await deps.outbox.due(sink.name, deps.clock.now(), sink.batchSize), sink, deps.clock.now(), force)) return totals;
     const held = await withLease(deps.locks, deps.clock, lock, owner, () => deliverDue(sink, deps, force));
     if (!held) return totals;
-    const outcome = held.value;
-    totals.sent += outcome.sent;
-    totals.failed += outcome.failed;
-    if (outcome.stoppedOnFailure || (await deps.outbox.due(sink.name, deps.clock.now(), 1)).length === 0) return totals;
-    if (!force && (await deps.outbox.due(sink.name, deps.clock.now(), sink.batchSize)).length < sink.batchSize) return totals;
+    totals.sent += held.value.sent;
+    totals.failed += held.value.failed;
+    if (held.value.stoppedOnFailure) return totals;
   }
   return totals;
+}
+
+/** A batch goes when it is full or its oldest event has waited batchMs; `force` sends whatever is due. */
+function readyToSend(batch: OutboxEntry[], sink: SinkConfig, now: Date, force: boolean): boolean {
+  if (batch.length === 0) return false;
+  return force || batch.length >= sink.batchSize || now.getTime() - Date.parse(batch[0].createdAt) >= sink.batchMs;
 }
 
 /**
@@ -97,13 +104,14 @@ async function deliverDue(sink: SinkConfig, deps: ExportDeps, force: boolean): P
   for (;;) {
     const now = deps.clock.now();
     const batch = await deps.outbox.due(sink.name, now, sink.batchSize);
-    if (batch.length === 0) return totals;
-    const oldest = Date.parse(batch[0].createdAt);
-    if (!force && batch.length < sink.batchSize && now.getTime() - oldest < sink.batchMs) return totals;
+    if (!readyToSend(batch, sink, now, force)) return totals;
     const result = await deps.send(sink, batch.map((e) => e.payload));
     if (result.ok) {
       await deps.outbox.remove(sink.name, batch);
       totals.sent += batch.length;
+      // A short batch was all that was due: whatever came since is its exporter's to flush, or
+      // this flusher's own after it lets go.
+      if (batch.length < sink.batchSize) return totals;
       continue;
     }
     totals.failed += batch.length;

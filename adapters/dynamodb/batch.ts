@@ -1,0 +1,52 @@
+import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Item, Key, Table } from './table.ts';
+
+/** BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys (DynamoDB API reference). */
+const WRITE_LIMIT = 25;
+const GET_LIMIT = 100;
+/** Unprocessed items come back under throttling; each retry waits twice as long (50 ms, 100 ms, ...). */
+const ATTEMPTS = 8;
+
+export type WriteRequest = { put: Item & Key } | { delete: Key };
+
+async function untilProcessed<T>(what: string, first: T[], call: (pending: T[]) => Promise<T[] | undefined>): Promise<void> {
+  let pending: T[] | undefined = first;
+  for (let attempt = 0; pending?.length; attempt++) {
+    if (attempt === ATTEMPTS) throw new Error(`${what} left ${pending.length} items unprocessed after ${ATTEMPTS} attempts`);
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 1)));
+    pending = await call(pending);
+  }
+}
+
+/**
+ * Puts and deletes in BatchWriteItem calls of at most 25, retrying what comes back unprocessed.
+ * Not a transaction: each item is written on its own, so callers write only what is safe to find
+ * half written (idempotent puts of the same content, or items nothing reads before a commit point).
+ * @throws when items stay unprocessed after 8 attempts.
+ */
+export async function batchWrite(table: Table, requests: WriteRequest[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += WRITE_LIMIT) {
+    const chunk = requests.slice(i, i + WRITE_LIMIT).map((r) => ('put' in r ? { PutRequest: { Item: r.put } } : { DeleteRequest: { Key: r.delete } }));
+    await untilProcessed('BatchWriteItem', chunk, async (pending) => {
+      const out = await table.doc.send(new BatchWriteCommand({ RequestItems: { [table.name]: pending } }));
+      return out.UnprocessedItems?.[table.name] as typeof chunk | undefined;
+    });
+  }
+}
+
+/**
+ * The items at `keys` that exist, in BatchGetItem calls of at most 100 keys, retrying unprocessed
+ * keys; in no particular order (DynamoDB answers in any order).
+ * @throws when keys stay unread after 8 attempts.
+ */
+export async function batchGet(table: Table, keys: Key[]): Promise<Item[]> {
+  const items: Item[] = [];
+  for (let i = 0; i < keys.length; i += GET_LIMIT) {
+    await untilProcessed('BatchGetItem', keys.slice(i, i + GET_LIMIT), async (pending) => {
+      const out = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: pending } } }));
+      items.push(...(out.Responses?.[table.name] ?? []));
+      return out.UnprocessedKeys?.[table.name]?.Keys as Key[] | undefined;
+    });
+  }
+  return items;
+}

@@ -1,0 +1,86 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoAuditTrail } from '../../adapters/dynamodb/audit-trail.ts';
+import { GENESIS, recordHash, verifyChain, type AuditRecord } from '../../shared/audit-chain.ts';
+import { freshTable } from '../support/dynamo.ts';
+
+const event = (id: string, certificateId?: string) => ({ eventId: id, detailType: 'certificate.issued', source: 'certops.issuance', occurredAt: '2026-11-30T10:00:00Z', certificateId, detail: { eventId: id, note: 'x'.repeat(100) } });
+
+async function records(trail: DynamoAuditTrail): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = [];
+  for await (const r of trail.all()) out.push(r);
+  return out;
+}
+
+describe('the audit trail, appended in batches with the head as the commit', () => {
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  beforeEach(async () => void (db = await freshTable()));
+  afterEach(async () => db.close());
+
+  it('appends a batch in order, each event once, and answers the first copy\'s record for a repeat', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    const first = await trail.appendAll([event('a'), event('b'), event('a'), event('c', 'cert-1')]);
+    expect(first.map((r) => [r.seq, r.eventId])).toEqual([[1, 'a'], [2, 'b'], [1, 'a'], [3, 'c']]);
+    // A redelivery of recorded events and a new one: only the new one is appended.
+    const again = await trail.appendAll([event('b'), event('d')]);
+    expect(again.map((r) => [r.seq, r.eventId])).toEqual([[2, 'b'], [4, 'd']]);
+    expect(await trail.head()).toMatchObject({ seq: 4, hash: again[1].hash });
+    const all = await records(trail);
+    expect(all.map((r) => r.eventId)).toEqual(['a', 'b', 'c', 'd']);
+    expect(verifyChain(all, await trail.head())).toEqual({ valid: true, records: 4 });
+    expect((await trail.list({ certificateId: 'cert-1' }, 10)).items.map((r) => r.eventId)).toEqual(['c']);
+    expect([...(await trail.recorded(['c', 'zz'])).keys()]).toEqual(['c']);
+  });
+
+  it('keeps a committed batch whose records a crash kept from their place: readers see it, the next append writes it', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    await trail.appendAll([event('a'), event('b')]);
+    // The crash: the head moved on with two records, which were never written where they belong.
+    const head = await trail.head();
+    const lost = [event('c'), event('d')].reduce<AuditRecord[]>((chain, e) => {
+      const prev = chain[chain.length - 1] ?? head;
+      const draft = { seq: prev.seq + 1, prevHash: prev.hash, ...e };
+      return [...chain, { ...draft, hash: recordHash(draft) }];
+    }, []);
+    await db.table.doc.send(new UpdateCommand({ TableName: db.table.name, Key: { pk: 'AUDIT', sk: 'HEAD' }, UpdateExpression: 'SET #s = :s, #h = :h, pendingJson = :p', ExpressionAttributeNames: { '#s': 'seq', '#h': 'hash' }, ExpressionAttributeValues: { ':s': 4, ':h': lost[1].hash, ':p': JSON.stringify(lost) } }));
+    expect((await records(trail)).map((r) => r.eventId)).toEqual(['a', 'b', 'c', 'd']);
+    // Their redelivery finds them recorded; the next new event lands after them.
+    expect((await trail.appendAll([event('c'), event('e')])).map((r) => [r.seq, r.eventId])).toEqual([[3, 'c'], [5, 'e']]);
+    expect((await trail.list({}, 10)).items.map((r) => r.eventId)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(verifyChain(await records(trail), await trail.head()).valid).toBe(true);
+  });
+
+  it('tells a trail cut short from a whole one: the walk must reach the head', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    await trail.appendAll([event('a'), event('b'), event('c')]);
+    const head = await trail.head();
+    // Clear the head's copy of the last batch, then delete the last record: without the head the rest still links up.
+    await db.table.doc.send(new UpdateCommand({ TableName: db.table.name, Key: { pk: 'AUDIT', sk: 'HEAD' }, UpdateExpression: 'REMOVE pendingJson' }));
+    await db.table.doc.send(new DeleteCommand({ TableName: db.table.name, Key: { pk: 'AUDIT', sk: 'R#000000000003' } }));
+    const cut = await records(trail);
+    expect(verifyChain(cut).valid).toBe(true);
+    expect(verifyChain(cut, head)).toMatchObject({ valid: false, problem: { seq: 3, kind: 'removed' } });
+    expect(verifyChain([], { seq: 0, hash: GENESIS }).valid).toBe(true);
+  });
+
+  it('never lets two writers take one sequence number (two processes appending at once)', async () => {
+    const [one, two] = [new DynamoAuditTrail(db.table), new DynamoAuditTrail(db.table)];
+    await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => one.appendAll([event(`one-${i}-a`), event(`one-${i}-b`)])),
+      ...Array.from({ length: 20 }, (_, i) => two.append(event(`two-${i}`))),
+    ]);
+    const all = await records(one);
+    expect(all).toHaveLength(60);
+    expect(new Set(all.map((r) => r.eventId)).size).toBe(60);
+    expect(verifyChain(all, await one.head())).toEqual({ valid: true, records: 60 });
+  });
+
+  it('splits a burst larger than the head item can carry into several commits', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    const big = Array.from({ length: 30 }, (_, i) => ({ ...event(`big-${i}`), detail: { eventId: `big-${i}`, pem: 'A'.repeat(10_000) } }));
+    const out = await trail.appendAll(big);
+    expect(out.map((r) => r.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(JSON.stringify((await trail.head()).pending).length).toBeLessThan(300_000);
+    expect(verifyChain(await records(trail), await trail.head()).valid).toBe(true);
+  });
+});
