@@ -1,6 +1,6 @@
 import type { ParsedCrl } from './crl.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
-import { stalenessProblem, type RevocationStatus } from './revocation-status.ts';
+import { stalenessProblem, type SourceStatus } from './revocation-status.ts';
 import { signatureVerifies } from './signature.ts';
 
 export interface CrlCheck {
@@ -54,7 +54,7 @@ function scopeProblem({ crl, certificate, distributionPoint }: CrlCheck): string
  * certificate out. A CRL listing only some reasons (onlySomeReasons) can say revoked, never good.
  * Serials compare exactly as ParsedCertificate.serialHex writes them, sign included.
  */
-export function crlStatus(check: CrlCheck): RevocationStatus {
+export function crlStatus(check: CrlCheck): SourceStatus {
   const { crl, certificate, at } = check;
   const untrusted = trustProblem(check);
   if (untrusted) return { status: 'unknown', why: `CRL not trusted: ${untrusted}` };

@@ -4,7 +4,7 @@ import { certIdOf, sameCertId } from './ocsp-request.ts';
 import type { BasicOcspResponse, ParsedOcspResponse, ResponderId } from './ocsp-response.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
 import { subjectPublicKeyBits } from './public-key.ts';
-import { stalenessProblem, type RevocationStatus } from './revocation-status.ts';
+import { stalenessProblem, type SourceStatus } from './revocation-status.ts';
 import { signatureVerifies } from './signature.ts';
 
 export interface OcspCheck {
@@ -65,7 +65,7 @@ function signerProblem(basic: BasicOcspResponse, issuer: ParsedCertificate, at: 
  * that matches the request's when both carry one, and thisUpdate <= `at` < nextUpdate. Anything
  * else is `unknown` with the reason (the response refused), never `good`.
  */
-export function ocspStatus({ response, certificate, issuer, at, nonce }: OcspCheck): RevocationStatus {
+export function ocspStatus({ response, certificate, issuer, at, nonce }: OcspCheck): SourceStatus {
   if (response.responseStatus !== 'successful' || !response.basic) return { status: 'unknown', why: `the OCSP responder answered ${response.responseStatus} (RFC 6960 4.2.1)` };
   const basic = response.basic;
   const signer = signerProblem(basic, issuer, at);

@@ -14,6 +14,9 @@ export type RevocationStatus =
   | { status: 'unknown'; why: string }
   | { status: 'not-checked'; why: string };
 
+/** What one source of revocation data can say: good, revoked, or unknown with the reason. */
+export type SourceStatus = Exclude<RevocationStatus, { status: 'not-checked' }>;
+
 const REASON_NAMES = new Map(Object.entries(REVOCATION_REASONS).map(([name, code]) => [code as number, name as RevocationReason]));
 
 /** The CRLReason (RFC 5280 5.3.1) named by its ENUMERATED value; undefined for 7 and values past 10, which no reason has. */
