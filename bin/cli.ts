@@ -236,6 +236,7 @@ const commands: Record<string, () => Promise<void>> = {
       `  valid:       ${body.notBefore} .. ${body.notAfter}`,
       `  fingerprint: ${body.fingerprintSha256}`,
       `  key:         ${body.keyAlgorithm}, signed ${body.signatureAlgorithm}`,
+      `  revocation:  ${describeRevocation(body.revocation)}${body.revocation.checkedAt ? ` (checked ${body.revocation.checkedAt})` : ''}`,
       `  targets:     ${body.targets.join(', ') || '-'}`,
       ...body.history.map((h: any) => `  ${h.at}  ${h.kind} ${h.outcome}${h.target ? ` on ${h.target}` : ''}${h.detail ? `: ${h.detail}` : ''}`),
     ].join('\n'), body);
