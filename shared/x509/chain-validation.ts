@@ -1,3 +1,4 @@
+import { sameBytes } from './der.ts';
 import { matchesHost } from './host-name.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
 import { signatureVerifies } from './signature.ts';
@@ -35,7 +36,6 @@ export interface ChainVerdict {
 }
 
 const MAX_DEPTH = 10;
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 const link = (c: ParsedCertificate): ChainLink => ({ subject: c.subject, issuer: c.issuer, fingerprintSha256: fingerprintSha256(c.der), notAfter: c.notAfter.toISOString() });
 
 /** Could `issuer` have issued `child`: its subject is the child's issuer, key ids agree, and its key verifies the child's signature. */
@@ -50,7 +50,6 @@ function mayHaveIssued(issuer: ParsedCertificate, child: ParsedCertificate): boo
   const ski = issuer.extensions.subjectKeyId;
   return !(aki && ski && aki !== ski);
 }
-
 
 /**
  * How much work one path search may do, as Go and webpki bound theirs: a served chain can offer

@@ -1,4 +1,5 @@
 import type { ParsedCrl } from './crl.ts';
+import { sameBytes } from './der.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
 import { stalenessProblem, type SourceStatus } from './revocation-status.ts';
 import { signatureVerifies } from './signature.ts';
@@ -12,8 +13,6 @@ export interface CrlCheck {
   distributionPoint: string;
   at: Date;
 }
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 
 /** Why the CRL cannot speak for the certificate at all (RFC 5280 6.3.3 (b), (f), (g)), or undefined when it can. */
 function trustProblem({ crl, certificate, issuer }: CrlCheck): string | undefined {

@@ -1,4 +1,5 @@
 import { CertopsError } from '../errors.ts';
+import { colonHex } from './certificate-record.ts';
 import type { RevocationReason } from './crl-builder.ts';
 import { children, derError, expectTlv, integerBytes, readTlv, smallInteger, timeValue, type Tlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
@@ -54,7 +55,6 @@ export interface ParsedCrl {
 }
 
 const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex').toUpperCase();
-const colonHexOf = (bytes: Uint8Array) => hexOf(bytes).replace(/(..)(?=.)/g, '$1:');
 
 /**
  * Reads a DER CRL strictly (RFC 5280 5.1-5.3): a structural fault, or anything RFC 5280 says makes
@@ -143,7 +143,7 @@ function readCrlExtensions(buf: Uint8Array, list: Tlv, crl: ParsedCrl, field: st
     switch (id) {
       case OID.authorityKeyIdentifier: {
         const keyId = children(buf, expectTlv(buf, value.start, 0x30, where, 'authorityKeyIdentifier', value.end), where).find((t) => t.tag === 0x80);
-        if (keyId) crl.authorityKeyId = colonHexOf(buf.subarray(keyId.start, keyId.end));
+        if (keyId) crl.authorityKeyId = colonHex(hexOf(buf.subarray(keyId.start, keyId.end)));
         break;
       }
       case OID.cRLNumber:

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { colonHex } from './certificate-record.ts';
+import { sameBytes } from './der.ts';
 import { certIdOf, sameCertId } from './ocsp-request.ts';
 import type { BasicOcspResponse, ParsedOcspResponse, ResponderId } from './ocsp-response.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
@@ -21,9 +22,7 @@ export interface OcspCheck {
  * A response without nextUpdate says newer information is always available (RFC 6960 2.4): it is
  * relied on only this long after its thisUpdate, long enough for one that was fetched just now.
  */
-export const MAX_AGE_WITHOUT_NEXT_UPDATE_MS = 60 * 60_000;
-
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
+const MAX_AGE_WITHOUT_NEXT_UPDATE_MS = 60 * 60_000;
 
 function identifies(cert: ParsedCertificate, id: ResponderId): boolean {
   if ('byName' in id) return sameBytes(cert.subjectDer, id.byName);

@@ -39,7 +39,7 @@ export function describeRevocation(s: RevocationStatus): string {
  * How far a thisUpdate may lie after the time of the check: a responder signs its answer with its
  * own clock, which may run a little ahead of ours, and a fresh answer must not look future-dated.
  */
-export const CLOCK_SKEW_MS = 5 * 60_000;
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** Why revocation data is not current at `at` (thisUpdate <= at < nextUpdate, RFC 5280 6.3.3 (a), RFC 6960 3.2), or undefined when it is. */
 export function stalenessProblem(what: string, thisUpdate: Date, nextUpdate: Date | undefined, at: Date): string | undefined {
