@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoCertificateStore } from './dynamodb/certificate-store.ts';
 import { DynamoCtStateStore } from './dynamodb/ct-state-store.ts';
 import { DynamoDeadLetterStore } from './dynamodb/dead-letter-store.ts';
@@ -44,6 +44,7 @@ import { DynamoRevocationStore } from './dynamodb/revocation-store.ts';
 import { DynamoIssuanceJournal } from './dynamodb/issuance-journal.ts';
 import { ACMClient } from '@aws-sdk/client-acm';
 import { probeTls } from './tls/tls-probe.ts';
+import { DEFAULT_FETCH_BOUNDS, httpRevocationFetcher } from './revocation/http-revocation-fetcher.ts';
 import { bundledRoots } from '../shared/x509/verify-pem-chain.ts';
 import { parseCertificate, type ParsedCertificate } from '../shared/x509/parse-certificate.ts';
 import { certificateBlocks } from '../shared/x509/pem.ts';
@@ -215,6 +216,9 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
       return (await sender)(records);
     },
     scanner: probeTls,
+    /** Scans ask each served certificate's OCSP responder or CRL, bounded by the scan's connection timeout. */
+    revocationFetcher: httpRevocationFetcher({ ...DEFAULT_FETCH_BOUNDS, timeoutMs: config.scanTimeoutMs }),
+    ocspNonce: () => randomBytes(16),
     publisher: new EventBridgePublisher(config.busName, awsConfig),
     saga: new StepFunctionsSagaStarter(config.stateMachineArn, awsConfig),
     keyVault,

@@ -3,7 +3,13 @@ import { parseArgs } from 'node:util';
 import { printable } from './terminal-text.ts';
 import { CliError, call, resolveEndpoint, resolveToken, type ClientOptions } from './api-client.ts';
 import { ValidationError } from '../shared/errors.ts';
-import { verifyPemChain } from '../shared/x509/verify-pem-chain.ts';
+import { randomBytes } from 'node:crypto';
+import { verifyPemPath } from '../shared/x509/verify-pem-chain.ts';
+import type { ChainVerdict } from '../shared/x509/chain-validation.ts';
+import { describeRevocation } from '../shared/x509/revocation-status.ts';
+import { RevocationChecker } from '../shared/revocation/revocation-checker.ts';
+import { withRevocation, type RevocationVerdict } from '../shared/revocation/revocation-verdict.ts';
+import { httpRevocationFetcher } from '../adapters/revocation/http-revocation-fetcher.ts';
 import { collectCertificates } from './collect-certificates.ts';
 
 const HELP = `certops: certificate lifecycle management
@@ -35,8 +41,10 @@ const HELP = `certops: certificate lifecycle management
   certops siem replay [--sink S]                 send them again
   certops audit verify                           walk the audit trail's hash chain; exit 1 naming the first broken record
   certops audit export [--from TIME] [--to TIME] the audit trail as NDJSON evidence (each record with its hashes)
-  certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth]
+  certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth] [--check-revocation]
                                                  validate a chain locally: exit 0 valid, 1 invalid, 2 unusable input
+                                                 (--check-revocation: ask each certificate's OCSP responder or CRL; revoked,
+                                                 or a status that cannot be determined, makes the chain invalid)
 
 Options: --endpoint URL (default: the local suite's socket in $CERTOPS_HOME, else http://127.0.0.1:\${PORT:-8080}), --json for machine-readable output.
 Auth: CERTOPS_TOKEN, or the local admin token file under $CERTOPS_HOME (default ./.certops).`;
@@ -84,10 +92,12 @@ const { values, positionals } = (() => {
         host: { type: 'string' },
         at: { type: 'string' },
         purpose: { type: 'string' },
+        'check-revocation': { type: 'boolean' },
       },
     });
   } catch (err) {
-    process.stderr.write(`certops: ${(err as Error).message}\n\n${HELP}\n`);
+    // One line: which option is wrong, not the whole help.
+    process.stderr.write(`certops: ${(err as Error).message.split('\n')[0]} (certops --help lists the options)\n`);
     process.exit(2);
   }
 })();
@@ -226,6 +236,7 @@ const commands: Record<string, () => Promise<void>> = {
       `  valid:       ${body.notBefore} .. ${body.notAfter}`,
       `  fingerprint: ${body.fingerprintSha256}`,
       `  key:         ${body.keyAlgorithm}, signed ${body.signatureAlgorithm}`,
+      `  revocation:  ${describeRevocation(body.revocation)}${body.revocation.checkedAt ? ` (checked ${body.revocation.checkedAt})` : ''}`,
       `  targets:     ${body.targets.join(', ') || '-'}`,
       ...body.history.map((h: any) => `  ${h.at}  ${h.kind} ${h.outcome}${h.target ? ` on ${h.target}` : ''}${h.detail ? `: ${h.detail}` : ''}`),
     ].join('\n'), body);
@@ -240,12 +251,13 @@ const commands: Record<string, () => Promise<void>> = {
       }
     };
     if (values.purpose && !['serverAuth', 'clientAuth'].includes(values.purpose)) usage('--purpose is serverAuth or clientAuth');
-    let verdict;
+    const at = values.at ? new Date(values.at) : new Date();
+    let validated;
     try {
-      verdict = verifyPemChain({
+      validated = verifyPemPath({
         chainPem: read(file, 'chain'),
         rootsPem: values.roots ? read(values.roots, 'roots') : undefined,
-        at: values.at ? new Date(values.at) : new Date(),
+        at,
         host: values.host,
         purpose: values.purpose as 'serverAuth' | 'clientAuth' | undefined,
       });
@@ -253,7 +265,13 @@ const commands: Record<string, () => Promise<void>> = {
       if (err instanceof ValidationError) throw new CliError(err.message, 2);
       throw err;
     }
-    const path = verdict.path.map((p, i) => `  ${i}: ${p.subject}  (expires ${p.notAfter.slice(0, 10)})`).join('\n');
+    let verdict: ChainVerdict | RevocationVerdict = validated.verdict;
+    if (values['check-revocation']) {
+      const { certificates, anchored } = validated;
+      const checker = new RevocationChecker({ fetcher: httpRevocationFetcher(), newNonce: () => randomBytes(16) });
+      verdict = withRevocation(validated.verdict, certificates, await checker.path(certificates, anchored, at));
+    }
+    const path = verdict.path.map((p, i) => `  ${i}: ${p.subject}  (expires ${p.notAfter.slice(0, 10)})${'revocation' in p ? `\n     revocation: ${describeRevocation(p.revocation)}` : ''}`).join('\n');
     out(verdict.valid ? `valid\n${path}` : `invalid\n${verdict.reasons.map((r) => `  - ${r}`).join('\n')}\npath:\n${path}`, verdict);
     if (!verdict.valid) process.exitCode = 1;
   },

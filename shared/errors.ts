@@ -53,6 +53,12 @@ export class PolicyError extends CertopsError {
   }
 }
 
+/** A server certops relies on (a CRL distribution point, an OCSP responder) could not be reached or answered badly; `field` names its URL. */
+export class UpstreamError extends CertopsError {
+  readonly status = 502;
+  readonly code = 'upstream_failed';
+}
+
 /** A step of a longer process failed; `step` says which one, for sagas and alerts. */
 export class StepError extends Error {
   constructor(readonly step: string, message: string, readonly transient = false) {

@@ -1,4 +1,5 @@
 import type { CertificateRecord } from './x509/certificate-record.ts';
+import type { RevocationStatus } from './x509/revocation-status.ts';
 
 export type CertificateStatus = 'active' | 'superseded' | 'revoked' | 'expired' | 'discovered';
 export type CertificateSource = 'issued' | 'scan' | 'import' | 'acm';
@@ -32,6 +33,9 @@ export interface HistoryEntry {
   detail?: string;
 }
 
+/** A revocation status as a scan found it, and when. */
+export type CheckedRevocation = RevocationStatus & { checkedAt: string };
+
 /** A certificate as the inventory keeps it. `keyRef` names the vault entry; the key itself never is here. */
 export interface StoredCertificate extends CertificateRecord {
   certificatePem: string;
@@ -53,6 +57,8 @@ export interface StoredCertificate extends CertificateRecord {
   pendingRenewal?: { executionName: string; newCertificateId: string };
   revocationReason?: string;
   revokedAt?: string;
+  /** What its CA's OCSP responder or CRL said when a scan last checked (revocationReason and revokedAt are certops' own revocations). */
+  revocation?: CheckedRevocation;
   renewalOf?: string;
   createdAt: string;
 }
@@ -201,5 +207,7 @@ export interface ScanResult {
   findings: Finding[];
   /** What is wrong with the certificate it serves (expired, weak key, SHA-1, ...), beside the endpoint's findings. */
   certificateFindings?: Finding[];
+  /** The served certificate's revocation status, asked of its issuer's OCSP responder or CRL during the scan. */
+  revocation?: CheckedRevocation;
   error?: string;
 }

@@ -310,6 +310,14 @@ export interface ScanStore {
   observeEndpoint(host: string, port: number, certificateId: string, at: string): Promise<string | undefined>;
 }
 
+/** Revocation data from the URLs certificates name, each fetch bounded in time and size; no redirects are followed. */
+export interface RevocationFetcher {
+  /** The body served at an http(s) cRLDistributionPoints URL (a DER CRL); rejects with an UpstreamError (field: the URL) saying why it could not be had. Not cached. */
+  crl(url: string): Promise<Uint8Array>;
+  /** POSTs a DER OCSPRequest (application/ocsp-request) to an http(s) responder URL; the DER response body, or an UpstreamError as crl() has. */
+  ocsp(url: string, request: Uint8Array): Promise<Uint8Array>;
+}
+
 /** One TLS handshake for discovery: the chain the server sends (DER, leaf first), its protocol and cipher. */
 export interface TlsScanner {
   (host: string, port: number, options: { serverName?: string; timeoutMs: number; legacyOnly?: boolean }): Promise<{ chain: Uint8Array[]; protocol?: string; cipher?: string }>;

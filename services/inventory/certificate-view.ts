@@ -1,6 +1,7 @@
 import { renewalWindowOpens, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import type { Endpoint, Finding, HistoryEntry, StoredCertificate } from '../../shared/model.ts';
+import { knownRevocation } from '../../shared/revocation/inventory-revocation.ts';
 
 const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'];
 
@@ -18,6 +19,7 @@ export function certificateView(c: StoredCertificate, now: Date, endpoints: Endp
     hasManagedKey: Boolean(keyRef),
     // When the renewal sweep will renew it (shared/renewal-window.ts), for what certops renews.
     ...(renewalWindow && c.status === 'active' && renewedByCertops(c) ? { renewalDueAt: renewalWindowOpens(c.notBefore, c.notAfter, renewalWindow).toISOString() } : {}),
+    revocation: knownRevocation(c),
     findings,
     endpoints: endpoints.map(({ host, port, lastSeen, protocol, cipher }) => ({ host, port, lastSeen, protocol, cipher })),
     history,

@@ -1,9 +1,10 @@
 import { isIP } from 'node:net';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
-import type { Scan, ScanResult } from '../../shared/model.ts';
-import type { ScanStore, TlsScanner } from '../../shared/ports.ts';
+import type { CheckedRevocation, Scan, ScanResult, StoredCertificate } from '../../shared/model.ts';
+import type { RevocationFetcher, ScanStore, TlsScanner } from '../../shared/ports.ts';
+import { RevocationChecker } from '../../shared/revocation/revocation-checker.ts';
 import type { ScanEndpoint } from '../../shared/scan-targets.ts';
-import { validateChain } from '../../shared/x509/chain-validation.ts';
+import { validatePath, type ValidatedPath } from '../../shared/x509/chain-validation.ts';
 import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
 import { toPem } from '../../shared/x509/pem.ts';
 import { fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
@@ -22,6 +23,10 @@ export interface ScanDeps extends DiscoveryDeps {
   totalTimeMs: number;
   /** Also try TLS 1.0/1.1 on each endpoint (a second handshake). */
   checkLegacyProtocols: boolean;
+  /** Where each served certificate's revocation status is asked (its CA's OCSP responder or CRL), within its own bounds. */
+  revocationFetcher: RevocationFetcher;
+  /** A fresh OCSP nonce. */
+  ocspNonce(): Uint8Array;
 }
 
 interface Tally {
@@ -34,7 +39,14 @@ interface Tally {
 
 const PROGRESS_EVERY_MS = 1000;
 
-async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertificate[], deps: ScanDeps, tally: Tally): Promise<ScanResult> {
+/** The served leaf's status at the issuer the server sent with it (known even when no trusted root is reached); not checked without one. */
+async function leafRevocation(validated: ValidatedPath, checker: RevocationChecker, now: Date): Promise<CheckedRevocation> {
+  const [leaf, issuer] = validated.certificates;
+  const status = issuer ? await checker.status(leaf, issuer, now) : { status: 'not-checked' as const, why: 'the server sent no certificate that issued it' };
+  return { ...status, checkedAt: now.toISOString() };
+}
+
+async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertificate[], checker: RevocationChecker, deps: ScanDeps, tally: Tally): Promise<ScanResult> {
   const base = { host: ep.host, port: ep.port, serverName: ep.serverName };
   let served;
   try {
@@ -74,14 +86,25 @@ async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertifica
   }
   let legacyProtocols = false;
   if (deps.checkLegacyProtocols) legacyProtocols = await deps.scanner(ep.host, ep.port, { serverName: ep.serverName, timeoutMs: deps.timeoutMs, legacyOnly: true }).then(() => true, () => false);
-  const verdict = validateChain({ leaf, intermediates, roots, at: now, host: ep.serverName, purpose: 'serverAuth' });
+  const validated = validatePath({ leaf, intermediates, roots, at: now, host: ep.serverName, purpose: 'serverAuth' });
   const chain = served.chain.map(fingerprintSha256);
-  const findings = endpointFindings(verdict, { ...served, chainFingerprints: chain, legacyProtocols });
+  const findings = endpointFindings(validated.verdict, { ...served, chainFingerprints: chain, legacyProtocols });
   await deps.certificates.recordEndpoint(certificate.id, { host: ep.host, port: ep.port, lastSeen: now.toISOString(), protocol: served.protocol, cipher: served.cipher, findings });
+  const revocation = await leafRevocation(validated, checker, now);
+  await deps.certificates.update(certificate.id, { revocation });
+  const checked = { ...certificate, revocation };
+  if (revocation.status === 'revoked' && certificate.revocation?.status !== 'revoked') await announceRevoked(checked, deps);
   return {
     ...base, certificateId: certificate.id, subject: certificate.subject, notAfter: certificate.notAfter, chain, protocol: served.protocol, cipher: served.cipher, legacyProtocols, findings,
-    certificateFindings: certificateFindings(certificate, { now, tlsServer: true }),
+    certificateFindings: certificateFindings(checked, { now, tlsServer: true }), revocation,
   };
+}
+
+/** finding.raised the first time a scan finds a certificate revoked; its id is the one announceDiscovery would give it, so a replay adds nothing. */
+async function announceRevoked(cert: StoredCertificate, deps: ScanDeps): Promise<void> {
+  const finding = certificateFindings(cert, { now: deps.clock.now(), tlsServer: true }).find((f) => f.id === 'revoked');
+  if (!finding) return;
+  await deps.publisher.publish([newEvent('finding.raised', { ...certificateFields(cert), findingId: finding.id, severity: finding.severity, message: finding.message }, { now: () => deps.clock.now(), newId: () => `finding:${cert.id}:${finding.id}` })]);
 }
 
 /** A failed handshake in words a person scanning a network understands (OpenSSL's own are cryptic). */
@@ -102,6 +125,8 @@ function handshakeFailure(err: NodeJS.ErrnoException): string {
  */
 export async function runScan(scan: Scan, endpoints: ScanEndpoint[], deps: ScanDeps): Promise<Scan> {
   const roots = await deps.trustedRoots();
+  // One checker for the scan: a CA's CRL is fetched once however many of its certificates are served.
+  const checker = new RevocationChecker({ fetcher: deps.revocationFetcher, newNonce: deps.ocspNonce });
   const tally: Tally = { certificates: new Set(), newCertificates: 0, changed: 0, failures: 0, done: 0 };
   const deadline = Date.now() + deps.totalTimeMs;
   let next = 0;
@@ -115,7 +140,7 @@ export async function runScan(scan: Scan, endpoints: ScanEndpoint[], deps: ScanD
         await deps.scans.putResult(scan.scanId, { host: ep.host, port: ep.port, serverName: ep.serverName, findings: [], error: 'not scanned: the scan reached its time bound' });
         continue;
       }
-      const result = await scanEndpoint(scan, ep, roots, deps, tally).catch((err: Error) => {
+      const result = await scanEndpoint(scan, ep, roots, checker, deps, tally).catch((err: Error) => {
         tally.failures++;
         return { host: ep.host, port: ep.port, serverName: ep.serverName, findings: [], error: err.message } as ScanResult;
       });

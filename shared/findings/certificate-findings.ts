@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { Finding } from '../model.ts';
 import type { CertificateRecord } from '../x509/certificate-record.ts';
+import { knownRevocation, type RevocationFacts } from '../revocation/inventory-revocation.ts';
 
 const DAY_MS = 86_400_000;
 /** CA/Browser Forum ballot SC31: publicly trusted TLS certificates issued from 2020-09-01 live at most 398 days. */
@@ -29,9 +30,10 @@ function hasPublicName(c: CertificateRecord): boolean {
 
 /**
  * What is wrong with a certificate on its own, as of `now`: each finding has a stable id (the
- * same problem keeps the same id), a severity and one sentence a person can act on.
+ * same problem keeps the same id), a severity and one sentence a person can act on. With the
+ * inventory's revocation facts, a revoked certificate is a finding too.
  */
-export function certificateFindings(c: CertificateRecord, ctx: FindingContext): Finding[] {
+export function certificateFindings(c: CertificateRecord & RevocationFacts, ctx: FindingContext): Finding[] {
   const out: Finding[] = [];
   const add = (id: string, severity: Finding['severity'], message: string) => out.push({ id, severity, message });
   const now = ctx.now.getTime();
@@ -45,6 +47,9 @@ export function certificateFindings(c: CertificateRecord, ctx: FindingContext): 
   else if (left <= 14 * DAY_MS) add('expiring-14d', 'high', `expires in ${days(left)} days (${date(c.notAfter)}): renew it this week`);
   else if (left <= 30 * DAY_MS) add('expiring-30d', 'medium', `expires in ${days(left)} days (${date(c.notAfter)}): plan its renewal`);
   if (notBefore > now) add('not-yet-valid', 'high', `not valid until ${date(c.notBefore)}: clients will refuse it before then`);
+
+  const revocation = knownRevocation(c);
+  if (revocation.status === 'revoked') add('revoked', 'high', `revoked on ${date(revocation.revokedAt)} (${revocation.reason}): clients that check revocation refuse it; replace it wherever it is still served`);
 
   if (c.selfSigned && !isCa) add('self-signed-leaf', 'medium', 'self-signed: no client trusts it unless pinned; issue it from a CA');
   if (c.keyType === 'RSA' && (c.keySize ?? 0) < 2048) add('weak-rsa-key', 'high', `RSA key of ${c.keySize} bits: use at least 2048`);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { children, readTlv } from './der.ts';
 import { bits, explicit, octets, oid, seq, set, smallInt, time, tlv, TRUE, unsignedInteger, utf8 } from './der-encode.ts';
 import { OID } from './oids.ts';
+import { subjectPublicKeyBits } from './public-key.ts';
 
 export type Profile = 'tls-server' | 'tls-client';
 
@@ -29,8 +29,7 @@ const ext = (id: string, value: Uint8Array, critical = false) => seq(oid(id), ..
 
 /** RFC 5280 4.2.1.2 method 1: the SHA-1 of the subjectPublicKey BIT STRING's bits. */
 export function keyIdentifier(spkiDer: Uint8Array): Buffer {
-  const [, key] = children(spkiDer, readTlv(spkiDer, 0));
-  return createHash('sha1').update(spkiDer.subarray(key.start + 1, key.end)).digest();
+  return createHash('sha1').update(subjectPublicKeyBits(spkiDer)).digest();
 }
 
 /** A subjectAltName entry (RFC 5280 4.2.1.6): iPAddress for IPv4 and IPv6 (as 4 or 16 bytes), dNSName otherwise. */

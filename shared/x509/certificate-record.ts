@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { sameBytes } from './der.ts';
 import type { Extensions } from './extensions.ts';
 import { parseCertificate, type ParsedCertificate } from './parse-certificate.ts';
 
@@ -51,10 +52,6 @@ export function certificateId(der: Uint8Array): string {
 /** The SHA-256 fingerprint as CONTRACT.md writes it. */
 export function fingerprintSha256(der: Uint8Array): string {
   return colonHex(digest('sha256', der));
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
 /** Issued by itself: same name, and, when both key identifiers are there, the same key. Signatures are chain validation's job. */

@@ -1,3 +1,4 @@
+import { sameBytes } from './der.ts';
 import { matchesHost } from './host-name.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
 import { signatureVerifies } from './signature.ts';
@@ -35,7 +36,6 @@ export interface ChainVerdict {
 }
 
 const MAX_DEPTH = 10;
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && Buffer.compare(a, b) === 0;
 const link = (c: ParsedCertificate): ChainLink => ({ subject: c.subject, issuer: c.issuer, fingerprintSha256: fingerprintSha256(c.der), notAfter: c.notAfter.toISOString() });
 
 /** Could `issuer` have issued `child`: its subject is the child's issuer, key ids agree, and its key verifies the child's signature. */
@@ -50,7 +50,6 @@ function mayHaveIssued(issuer: ParsedCertificate, child: ParsedCertificate): boo
   const ski = issuer.extensions.subjectKeyId;
   return !(aki && ski && aki !== ski);
 }
-
 
 /**
  * How much work one path search may do, as Go and webpki bound theirs: a served chain can offer
@@ -175,6 +174,13 @@ function pathProblems(path: ParsedCertificate[], anchored: boolean, input: Chain
   return [...new Set(reasons)];
 }
 
+/** A verdict with the certificates of its path (leaf first), and whether the path ends at a trust anchor. */
+export interface ValidatedPath {
+  verdict: ChainVerdict;
+  certificates: ParsedCertificate[];
+  anchored: boolean;
+}
+
 /**
  * Validates a chain as a TLS client would (RFC 5280 6.1, with the CA/Browser Forum's profile for
  * serverAuth): builds paths from the leaf through the given intermediates to a trust anchor and
@@ -184,14 +190,19 @@ function pathProblems(path: ParsedCertificate[], anchored: boolean, input: Chain
  * subjectAltNames). When none passes, every problem of the first path found is reported.
  */
 export function validateChain(input: ChainInput): ChainVerdict {
+  return validatePath(input).verdict;
+}
+
+/** validateChain, with the path's certificates for what checks them further (revocation). Each certificate in it is signed by the next. */
+export function validatePath(input: ChainInput): ValidatedPath {
   const search = new PathSearch(input);
   let first: { path: ParsedCertificate[]; reasons: string[] } | undefined;
   for (const path of search.paths()) {
     const reasons = pathProblems(path, true, input);
-    if (reasons.length === 0) return { valid: true, reasons, path: path.map(link) };
+    if (reasons.length === 0) return { verdict: { valid: true, reasons, path: path.map(link) }, certificates: path, anchored: true };
     first ??= { path, reasons };
   }
-  if (first) return { valid: false, reasons: first.reasons, path: first.path.map(link) };
+  if (first) return { verdict: { valid: false, reasons: first.reasons, path: first.path.map(link) }, certificates: first.path, anchored: true };
   const path = search.best;
   const reasons: string[] = [];
   if (search.exhausted) reasons.push(`path building gave up: the chain offers more candidate paths than ${MAX_SIGNATURE_CHECKS} signature checks can try`);
@@ -199,5 +210,5 @@ export function validateChain(input: ChainInput): ChainVerdict {
   const selfSigned = sameBytes(top.subjectDer, top.issuerDer) && issued(top, top);
   reasons.push(selfSigned ? `untrusted root: ${top.subject} is self-signed and not a trusted root` : `incomplete chain: no issuer found for ${top.subject} (issuer ${top.issuer})`);
   reasons.push(...pathProblems(path, false, input));
-  return { valid: false, reasons, path: path.map(link) };
+  return { verdict: { valid: false, reasons, path: path.map(link) }, certificates: path, anchored: false };
 }

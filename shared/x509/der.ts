@@ -8,6 +8,11 @@ export interface Tlv {
   end: number;
 }
 
+/** Whether two encodings are the same bytes (how names and keys compare in path building and revocation checking). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
 /** A malformed encoding; `field` names the input, the message what is wrong and where. */
 export function derError(field: string, what: string): ValidationError {
   return new ValidationError(`${field}: ${what}`, field);

@@ -139,12 +139,19 @@ export function readExtensions(buf: Uint8Array, wrapper: Tlv | undefined, field:
   return readExtensionList(buf, wrapper && expectTlv(buf, wrapper.start, 0x30, field, 'extensions', wrapper.end), field);
 }
 
-/** Reads a SEQUENCE OF Extension (in a certificate, or a request's extensionRequest). */
-export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field: string): Extensions {
-  const ext: Extensions = { san: emptyNames(), crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, precertificatePoison: false, unhandledCritical: [], present: [], critical: [], duplicated: [] };
-  if (!list) return ext;
-  const seen = new Set<string>();
-  for (const e of children(buf, list, field)) {
+/** One Extension of a SEQUENCE OF Extension (RFC 5280 4.1): its OID, criticality and the extnValue OCTET STRING. */
+export interface ExtensionEntry {
+  id: string;
+  critical: boolean;
+  value: Tlv;
+}
+
+/**
+ * The Extensions in `list` (a SEQUENCE OF Extension, as certificates, CRLs, CRL entries and OCSP
+ * messages carry them), in order; a malformed Extension is a ValidationError on `field`.
+ */
+export function extensionEntries(buf: Uint8Array, list: Tlv, field: string): ExtensionEntry[] {
+  return children(buf, list, field).map((e) => {
     const parts = children(buf, e, field);
     if (parts.length < 2 || parts.length > 3 || parts[0].tag !== 0x06) throw derError(field, 'malformed Extension');
     const id = oidString(buf, parts[0], field);
@@ -152,6 +159,16 @@ export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field:
     const critical = parts.length === 3 && parts[1].tag === 0x01 && buf[parts[1].start] !== 0;
     const value = parts[parts.length - 1];
     if (value.tag !== 0x04) throw derError(field, `extension ${id} value is not an OCTET STRING`);
+    return { id, critical, value };
+  });
+}
+
+/** Reads a SEQUENCE OF Extension (in a certificate, or a request's extensionRequest). */
+export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field: string): Extensions {
+  const ext: Extensions = { san: emptyNames(), crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, precertificatePoison: false, unhandledCritical: [], present: [], critical: [], duplicated: [] };
+  if (!list) return ext;
+  const seen = new Set<string>();
+  for (const { id, critical, value } of extensionEntries(buf, list, field)) {
     const reader = READERS[id];
     ext.present.push(id);
     if (critical) ext.critical.push(id);
@@ -162,4 +179,3 @@ export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field:
   }
   return ext;
 }
-

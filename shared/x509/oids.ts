@@ -71,4 +71,27 @@ export const OID = {
   caIssuers: '1.3.6.1.5.5.7.48.2',
   sctList: '1.3.6.1.4.1.11129.2.4.2',
   ctPoison: '1.3.6.1.4.1.11129.2.4.3',
+  // CRL and CRL entry extensions (RFC 5280 5.2, 5.3).
+  issuerAltName: '2.5.29.18',
+  cRLNumber: '2.5.29.20',
+  reasonCode: '2.5.29.21',
+  holdInstructionCode: '2.5.29.23',
+  invalidityDate: '2.5.29.24',
+  deltaCRLIndicator: '2.5.29.27',
+  issuingDistributionPoint: '2.5.29.28',
+  certificateIssuer: '2.5.29.29',
+  freshestCRL: '2.5.29.46',
+  // OCSP (RFC 6960 4.2.1, 4.4.1; RFC 8954).
+  ocspBasic: '1.3.6.1.5.5.7.48.1.1',
+  ocspNonce: '1.3.6.1.5.5.7.48.1.2',
+  ocspNoCheck: '1.3.6.1.5.5.7.48.1.5',
+  sha1: '1.3.14.3.2.26',
 } as const;
+
+/** Hash algorithms a CertID may name (RFC 6960 4.1.1), by OID, as node:crypto calls them. */
+export const CERT_ID_HASHES: Record<string, string> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};

@@ -10,6 +10,8 @@ export interface ParsedCertificate {
   der: Uint8Array;
   version: number;
   serialHex: string;
+  /** The serialNumber INTEGER's content octets as encoded (two's complement), for OCSP's CertID (RFC 6960 4.1.1). */
+  serialBytes: Uint8Array;
   subject: string;
   issuer: string;
   subjectCommonNames: string[];
@@ -27,12 +29,18 @@ export interface ParsedCertificate {
   encodingNotes: string[];
 }
 
-/** The algorithm an AlgorithmIdentifier names, with absent and NULL parameters treated alike (as Go's x509 does). */
-function algorithmKey(buf: Uint8Array, alg: Tlv, field: string): string {
+/** The algorithm an AlgorithmIdentifier names, with absent and NULL parameters treated alike (as Go's x509 does): `oid/paramsHex`. */
+export function algorithmKey(buf: Uint8Array, alg: Tlv, field: string): string {
   const [oid, params] = children(buf, alg, field);
   if (!oid || oid.tag !== 0x06) throw derError(field, 'malformed AlgorithmIdentifier');
   const p = params && !(params.tag === 0x05 && params.end === params.start) ? Buffer.from(buf.subarray(params.offset, params.end)).toString('hex') : '';
   return `${oidString(buf, oid, field)}/${p}`;
+}
+
+/** certops' name of a signature algorithm (SIGNATURE_ALGORITHMS) from its algorithmKey, or its OID when unnamed. */
+export function signatureAlgorithmName(algorithm: string): string {
+  const id = algorithm.slice(0, algorithm.indexOf('/'));
+  return SIGNATURE_ALGORITHMS[id] ?? id;
 }
 
 /**
@@ -78,11 +86,11 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
   if (extWrapper && version < 3) throw derError(field, `a version ${version} certificate cannot carry extensions`);
   const encodingNotes: string[] = [];
   const subjectName = readName(der, subject, `${field} subject`, encodingNotes);
-  const sigOid = algorithm.slice(0, algorithm.indexOf('/'));
   return {
     der,
     version,
     serialHex: serialHex(serialBytes),
+    serialBytes,
     subject: subjectName.text,
     subjectCommonNames: subjectName.commonNames,
     issuer: readName(der, issuer, `${field} issuer`, encodingNotes).text,
@@ -92,7 +100,7 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
     notAfter: timeValue(der, na, field, 'notAfter'),
     publicKey: readPublicKey(der, spki, `${field} subjectPublicKeyInfo`),
     spkiDer: der.subarray(spki.offset, spki.end),
-    signatureAlgorithm: SIGNATURE_ALGORITHMS[sigOid] ?? sigOid,
+    signatureAlgorithm: signatureAlgorithmName(algorithm),
     tbsDer: der.subarray(tbs.offset, tbs.end),
     signature: der.subarray(signature.start + 1, signature.end),
     extensions: readExtensions(der, extWrapper, field),

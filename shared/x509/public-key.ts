@@ -57,3 +57,10 @@ export function readPublicKey(buf: Uint8Array, spki: Tlv, field: string): Public
 export function publicKeyAlgorithm(spkiDer: Uint8Array): string {
   return readPublicKey(spkiDer, expectTlv(spkiDer, 0, 0x30, 'spki', 'SubjectPublicKeyInfo'), 'spki').algorithm;
 }
+
+/** The subjectPublicKey BIT STRING's bits (without tag, length and unused-bits octet) of a DER SubjectPublicKeyInfo: what key identifiers (RFC 5280 4.2.1.2) and OCSP's issuerKeyHash (RFC 6960 4.1.1) hash. */
+export function subjectPublicKeyBits(spkiDer: Uint8Array): Uint8Array {
+  const [, key] = children(spkiDer, expectTlv(spkiDer, 0, 0x30, 'spki', 'SubjectPublicKeyInfo'), 'spki');
+  if (!key || key.tag !== 0x03) throw derError('spki', 'malformed SubjectPublicKeyInfo');
+  return spkiDer.subarray(key.start + 1, key.end);
+}

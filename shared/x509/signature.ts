@@ -26,11 +26,11 @@ function keyFor(spkiDer: Uint8Array, id: string): KeyObject {
   return key;
 }
 
-function check(algorithm: string, signed: Uint8Array, signature: Uint8Array, spkiDer: Uint8Array, spkiId: string, certificateDer: Uint8Array): boolean {
+function check(algorithm: string, signed: Uint8Array, signature: Uint8Array, spkiDer: Uint8Array, spkiId: string, certificateDer: Uint8Array | undefined): boolean {
   try {
     const key = keyFor(spkiDer, spkiId);
     if (algorithm in HASHES) return verify(HASHES[algorithm], signed, key, signature);
-    return new X509Certificate(certificateDer).verify(key);
+    return certificateDer !== undefined && new X509Certificate(certificateDer).verify(key);
   } catch {
     return false;
   }
@@ -39,9 +39,10 @@ function check(algorithm: string, signed: Uint8Array, signature: Uint8Array, spk
 /**
  * Whether `signature` over `signed` verifies with the key in `spkiDer`. Algorithms Node's verify
  * takes directly are checked that way; others (RSASSA-PSS with parameters) through OpenSSL's
- * certificate verification of the whole certificate.
+ * certificate verification of the whole certificate, `certificateDer`; without it (a CRL, an OCSP
+ * response) such a signature does not verify.
  */
-export function signatureVerifies(algorithm: string, signed: Uint8Array, signature: Uint8Array, spkiDer: Uint8Array, certificateDer: Uint8Array): boolean {
+export function signatureVerifies(algorithm: string, signed: Uint8Array, signature: Uint8Array, spkiDer: Uint8Array, certificateDer?: Uint8Array): boolean {
   const spkiId = Buffer.from(spkiDer).toString('base64');
   // Everything the answer depends on is in the key: a signature copied onto other signed bytes misses.
   const id = `${algorithm}|${spkiId}|${createHash('sha256').update(signed).digest('base64')}|${Buffer.from(signature).toString('base64')}`;

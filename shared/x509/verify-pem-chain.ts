@@ -1,6 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import { ValidationError } from '../errors.ts';
-import { validateChain, type ChainVerdict, type Purpose } from './chain-validation.ts';
+import { validatePath, type ChainVerdict, type Purpose, type ValidatedPath } from './chain-validation.ts';
 import { parseCertificate, type ParsedCertificate } from './parse-certificate.ts';
 import { certificateBlocks } from './pem.ts';
 
@@ -31,8 +31,13 @@ export interface PemChainInput {
 
 /** Chain validation over PEM text: the library call deployment and `certops verify` share. Unusable input is a ValidationError. */
 export function verifyPemChain(input: PemChainInput): ChainVerdict {
+  return verifyPemPath(input).verdict;
+}
+
+/** verifyPemChain with the validated path's certificates (for revocation checking). */
+export function verifyPemPath(input: PemChainInput): ValidatedPath {
   const [leaf, ...intermediates] = certificateBlocks(input.chainPem, 'chain').map((der, i) => parseCertificate(der, i === 0 ? 'chain leaf' : `chain certificate ${i + 1}`));
   const roots = input.rootsPem === undefined ? bundledRoots() : certificateBlocks(input.rootsPem, 'roots').map((der, i) => parseCertificate(der, `roots certificate ${i + 1}`));
   if (Number.isNaN(input.at.getTime())) throw new ValidationError('at is not a valid time', 'at');
-  return validateChain({ leaf, intermediates, roots, at: input.at, host: input.host, purpose: input.purpose, maxIntermediates: input.maxIntermediates });
+  return validatePath({ leaf, intermediates, roots, at: input.at, host: input.host, purpose: input.purpose, maxIntermediates: input.maxIntermediates });
 }

@@ -37,6 +37,9 @@ export interface CertSpec {
   keys?: CryptoKeyPair;
   /** Hex; random unless given. */
   serialNumber?: string;
+  /** Revocation pointers: an AIA OCSP responder and a cRLDistributionPoints URL. */
+  ocspUrl?: string;
+  crlUrl?: string;
 }
 
 function der(tag: number, content: Uint8Array): Uint8Array {
@@ -64,6 +67,8 @@ export async function makeCert(spec: CertSpec): Promise<TestCert> {
   if (spec.sans?.length) extensions.push(new x509.SubjectAlternativeNameExtension(spec.sans.map(sanEntry)));
   if (spec.permittedDns) extensions.push(nameConstraints(spec.permittedDns));
   if (spec.issuer) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(spec.issuer.keys.publicKey));
+  if (spec.ocspUrl) extensions.push(new x509.AuthorityInfoAccessExtension({ ocsp: spec.ocspUrl }));
+  if (spec.crlUrl) extensions.push(new x509.CRLDistributionPointsExtension([spec.crlUrl]));
   const common = {
     serialNumber: spec.serialNumber ?? Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
     notBefore: spec.notBefore ?? new Date(now - DAY),

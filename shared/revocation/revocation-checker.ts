@@ -1,0 +1,100 @@
+import type { RevocationFetcher } from '../ports.ts';
+import { parseCrl, type ParsedCrl } from '../x509/crl.ts';
+import { crlStatus } from '../x509/crl-status.ts';
+import { ocspRequestDer } from '../x509/ocsp-request.ts';
+import { parseOcspResponse } from '../x509/ocsp-response.ts';
+import { ocspStatus } from '../x509/ocsp-status.ts';
+import type { ParsedCertificate } from '../x509/parse-certificate.ts';
+import type { RevocationStatus, SourceStatus } from '../x509/revocation-status.ts';
+
+export interface RevocationCheckerDeps {
+  fetcher: RevocationFetcher;
+  /** A fresh OCSP nonce for each request (RFC 8954: 1 to 32 bytes; 16 random ones do). */
+  newNonce(): Uint8Array;
+}
+
+/** CRLs one checker keeps: those of the few CAs a scan meets; past this the oldest is fetched again if needed. */
+const MAX_REMEMBERED_CRLS = 32;
+
+const fetchable = (url: string) => /^https?:\/\//i.test(url);
+const message = (err: unknown) => (err as Error).message;
+
+/** A source's answer, saying which source it was. */
+function from(kind: 'OCSP' | 'CRL', url: string, status: SourceStatus): SourceStatus {
+  if (status.status === 'unknown') return { status: 'unknown', why: `${kind} ${url}: ${status.why}` };
+  return { ...status, url };
+}
+
+/**
+ * Revocation checking for one run (a `verify`, a scan): OCSP first where a certificate names an
+ * http(s) responder, else (or when OCSP gives no answer) the CRL of its first http(s)
+ * distribution point. A CRL is fetched and parsed once per URL for the checker's life, failures
+ * included, so a scan of many certificates of one CA asks its server once and a dead server is
+ * not asked again. Nothing here reads a clock: `at` is given.
+ */
+export class RevocationChecker {
+  private readonly crls = new Map<string, Promise<ParsedCrl>>();
+
+  constructor(private readonly deps: RevocationCheckerDeps) {}
+
+  private crl(url: string): Promise<ParsedCrl> {
+    let crl = this.crls.get(url);
+    if (!crl) {
+      crl = this.deps.fetcher.crl(url).then((der) => parseCrl(der, `the CRL at ${url}`));
+      crl.catch(() => undefined); // a failure is reported to whoever awaits it; remembered, not unhandled
+      if (this.crls.size >= MAX_REMEMBERED_CRLS) this.crls.delete(this.crls.keys().next().value!);
+      this.crls.set(url, crl);
+    }
+    return crl;
+  }
+
+  private async byOcsp(url: string, certificate: ParsedCertificate, issuer: ParsedCertificate, at: Date): Promise<SourceStatus> {
+    const nonce = this.deps.newNonce();
+    try {
+      const response = parseOcspResponse(await this.deps.fetcher.ocsp(url, ocspRequestDer(certificate, issuer, nonce)), `the OCSP response from ${url}`);
+      return from('OCSP', url, ocspStatus({ response, certificate, issuer, at, nonce }));
+    } catch (err) {
+      return { status: 'unknown', why: `OCSP ${url}: ${message(err)}` };
+    }
+  }
+
+  private async byCrl(url: string, certificate: ParsedCertificate, issuer: ParsedCertificate, at: Date): Promise<SourceStatus> {
+    try {
+      return from('CRL', url, crlStatus({ crl: await this.crl(url), certificate, issuer, distributionPoint: url, at }));
+    } catch (err) {
+      return { status: 'unknown', why: `CRL ${url}: ${message(err)}` };
+    }
+  }
+
+  /**
+   * The status of `certificate` as `issuer` (the CA certificate that issued it) publishes it at
+   * `at`: `good` or `revoked` from the first source that answers with authentic, current data;
+   * `unknown` with every source's reason when none does, or when the certificate names only
+   * sources certops does not fetch (ldap:); `not-checked` when it names none at all.
+   */
+  async status(certificate: ParsedCertificate, issuer: ParsedCertificate, at: Date): Promise<RevocationStatus> {
+    const { ocspUrls, crlUrls } = certificate.extensions;
+    if (ocspUrls.length === 0 && crlUrls.length === 0) return { status: 'not-checked', why: 'it names no CRL distribution point and no OCSP responder' };
+    const ocsp = ocspUrls.find(fetchable);
+    const crl = crlUrls.find(fetchable);
+    const whys: string[] = [];
+    for (const ask of [ocsp && (() => this.byOcsp(ocsp, certificate, issuer, at)), crl && (() => this.byCrl(crl, certificate, issuer, at))]) {
+      if (!ask) continue;
+      const status = await ask();
+      if (status.status !== 'unknown') return status;
+      whys.push(status.why);
+    }
+    if (whys.length === 0) whys.push(`it names only revocation sources certops does not fetch (${[...ocspUrls, ...crlUrls].join(', ')})`);
+    return { status: 'unknown', why: whys.join('; ') };
+  }
+
+  /**
+   * The status of each certificate of a path (leaf first), each as the next one in the path
+   * publishes it; the last is `not-checked`: a trust anchor when `anchored` (anchors are trusted
+   * as configured, not by revocation data), else a certificate whose issuer is not known.
+   */
+  async path(path: ParsedCertificate[], anchored: boolean, at: Date): Promise<RevocationStatus[]> {
+    const last: RevocationStatus = { status: 'not-checked', why: anchored ? 'a trust anchor' : 'its issuer is not in the chain' };
+    return Promise.all(path.map((cert, i) => (i === path.length - 1 ? last : this.status(cert, path[i + 1], at))));
+  }
+}
