@@ -1,3 +1,5 @@
+import { retryAfterMs } from '../../shared/retry-after.ts';
+
 export interface LogHttpOptions {
   /** Tries per request when the log answers 429 or 5xx. */
   attempts?: number;
@@ -34,8 +36,7 @@ export class LogHttp {
       if (res.ok) return res;
       const retryable = res.status === 429 || res.status >= 500;
       if (!retryable || i + 1 >= this.attempts) throw new Error(`${url} answered ${res.status}`);
-      const after = Number(res.headers.get('retry-after'));
-      const wait = Number.isFinite(after) && after > 0 ? after * 1000 : 250 * 2 ** i;
+      const wait = retryAfterMs(res.headers.get('retry-after'), this.now()) || 250 * 2 ** i;
       if (wait > MAX_RETRY_AFTER_MS) throw new Error(`${url} answered ${res.status} and asks to wait ${Math.round(wait / 1000)} s; tried again at the next poll`);
       await this.sleep(wait);
     }

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { retryAfterMs } from '../../shared/retry-after.ts';
 
 export interface SendResult {
   ok: boolean;
@@ -19,14 +20,6 @@ export interface HttpSinkOptions {
   gzip: boolean;
   caPem?: string;
   timeoutMs: number;
-}
-
-function retryAfter(value: string | undefined, now: number): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** Posts a batch of records (each already in the sink's format) to an HTTP(S) collector. */
@@ -58,7 +51,7 @@ export class HttpSink {
         res.resume();
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          resolve({ ok: status >= 200 && status < 300, status, retryAfterMs: retryAfter(res.headers['retry-after'] as string | undefined, Date.now()), ...(status >= 300 ? { error: `${url.host} answered ${status}` } : {}) });
+          resolve({ ok: status >= 200 && status < 300, status, retryAfterMs: retryAfterMs(res.headers['retry-after'] as string | undefined, Date.now()), ...(status >= 300 ? { error: `${url.host} answered ${status}` } : {}) });
         });
       });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));

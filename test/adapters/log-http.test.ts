@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogHttp } from '../../adapters/ct/log-http.ts';
+import { retryAfterMs } from '../../shared/retry-after.ts';
 
 describe('asking a CT log politely', () => {
   let server: Server;
@@ -35,6 +36,27 @@ describe('asking a CT log politely', () => {
     waits.length = 0;
     await expect(http.get(url)).rejects.toThrow(/answered 404/);
     expect(waits).toEqual([]);
+  });
+
+  it('reads Retry-After as an HTTP-date too (RFC 9110 10.2.3), and leaves a log that asks for more than a minute to the next poll', async () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    const waits: number[] = [];
+    const http = new LogHttp({ attempts: 3, now: () => now, sleep: async (ms) => void waits.push(ms) });
+    answers.push({ status: 503, headers: { 'retry-after': 'Mon, 30 Nov 2026 12:00:07 GMT' } });
+    expect((await http.get(url)).status).toBe(200);
+    expect(waits).toEqual([7000]);
+    answers.push({ status: 429, headers: { 'retry-after': 'Mon, 30 Nov 2026 12:05:00 GMT' } });
+    await expect(http.get(url)).rejects.toThrow(/asks to wait 300 s/);
+    answers.push({ status: 429, headers: { 'retry-after': '3600' } });
+    await expect(http.get(url)).rejects.toThrow(/asks to wait 3600 s/);
+  });
+
+  it('takes neither a negative nor a fractional Retry-After, nor an unparseable one, as a wait', () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs(' 5 ', now)).toBe(5000);
+    expect(retryAfterMs('Sun, 29 Nov 2026 12:00:00 GMT', now)).toBe(0);
+    for (const bad of ['-5', '1.5', 'soon', '', undefined, null]) expect(retryAfterMs(bad, now), String(bad)).toBeUndefined();
   });
 
   it('spaces requests, concurrent ones included, to the configured rate', async () => {
