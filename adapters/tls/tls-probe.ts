@@ -1,4 +1,4 @@
-import { connect as connectTcp } from 'node:net';
+import { connect as connectTcp, isIP } from 'node:net';
 import { Duplex } from 'node:stream';
 import { connect, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import { servedCertificates, type HandshakeSecret } from './certificate-message.ts';
@@ -65,7 +65,8 @@ export function probeTls(host: string, port: number, options: ProbeOptions): Pro
     const connection = capturingConnection(host, port);
     const socket = connect({
       socket: connection.stream,
-      servername: options.serverName,
+      // SNI carries host names only (RFC 6066 3): an address is sent without it.
+      servername: options.serverName && !isIP(options.serverName) ? options.serverName : undefined,
       rejectUnauthorized: false,
       ...(options.legacyOnly ? { minVersion: 'TLSv1' as const, maxVersion: 'TLSv1.1' as const, ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
     });
