@@ -48,7 +48,8 @@ export class TooManyRequestsError extends CertopsError {
 export class PolicyError extends CertopsError {
   readonly status = 403;
   readonly code = 'refused_by_policy';
-  constructor(readonly reasons: string[]) {
+  /** @param needsApproval the policy would allow it with an approver's yes (names outside the allowed ones), not a hard limit. */
+  constructor(readonly reasons: string[], readonly needsApproval = false) {
     super(`refused by policy: ${reasons.join('; ')}`, 'policy');
   }
 }

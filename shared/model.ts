@@ -55,6 +55,8 @@ export interface StoredCertificate extends CertificateRecord {
   supersededBy?: string;
   /** Set by a renewal saga between issuing the successor and committing or aborting. */
   pendingRenewal?: { executionName: string; newCertificateId: string };
+  /** The request that asks an approver to allow this certificate's renewal, when policy came to need one. */
+  renewalRequestId?: string;
   revocationReason?: string;
   revokedAt?: string;
   /** What its CA's OCSP responder or CRL said when a scan last checked (revocationReason and revokedAt are certops' own revocations). */
@@ -91,6 +93,8 @@ export interface CertificateRequest {
   expiresAt?: string;
   /** For CAs that validate domains first (ACM): where to collect the certificate, and the DNS records to create. */
   validationReference?: string;
+  /** A renewal's approval: the certificate whose renewal needs an approver's yes under the policy in force (the renewal saga signs, not the request). */
+  renews?: string;
   validationRecords?: { name: string; type: string; value: string }[];
 }
 

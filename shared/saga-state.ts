@@ -5,8 +5,8 @@ import { asObject, requiredString } from './input.ts';
 export interface SagaState {
   certificateId: string;
   executionName: string;
-  trigger: 'sweep' | 'manual';
-  /** Who asked for a manual renewal. */
+  trigger: 'sweep' | 'manual' | 'approval';
+  /** Who asked for a manual renewal, or approved a renewal that needed it. */
   requestedBy?: string;
   renewed?: { newCertificateId: string; targets: string[] };
   /** Set by a Catch: what failed, and (by the Pass state after it) in which step. */
@@ -16,7 +16,7 @@ export interface SagaState {
 
 export function parseSagaState(value: unknown): SagaState {
   const obj = asObject(value, 'saga');
-  const trigger = obj.trigger === 'manual' ? 'manual' : 'sweep';
+  const trigger = obj.trigger === 'manual' || obj.trigger === 'approval' ? obj.trigger : 'sweep';
   if (obj.renewed !== undefined) asObject(obj.renewed, 'saga.renewed');
   return { ...(obj as object), certificateId: requiredString(obj, 'certificateId'), executionName: requiredString(obj, 'executionName'), trigger } as SagaState;
 }

@@ -86,7 +86,7 @@ export async function checkSignature(config: SigningConfig, request: SignatureRe
   if (verdict.decision === 'deny') throw new PolicyError(verdict.reasons);
   if (verdict.decision === 'needs_approval') {
     const approval = request.approvedRequestId ? await approvals.get(request.approvedRequestId) : undefined;
-    if (!covers(approval, [...new Set([request.commonName, ...request.names])])) throw new PolicyError([...verdict.reasons, 'no approval covers these names']);
+    if (!covers(approval, [...new Set([request.commonName, ...request.names])])) throw new PolicyError([...verdict.reasons, 'no approval covers these names'], true);
   }
   return judgement;
 }

@@ -47,7 +47,7 @@ describe('the renewal sweep', () => {
   });
   afterAll(() => db.close());
 
-  const run = async (at: number, locks?: { holder(resource: string): Promise<string | undefined> }) => {
+  const run = async (at: number, locks?: { holder(resource: string): Promise<string | undefined> }, requests?: { get(id: string): Promise<any> }) => {
     events.reset();
     sfn.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
@@ -60,6 +60,7 @@ describe('the renewal sweep', () => {
       saga: new StepFunctionsSagaStarter('arn:aws:states:eu-west-1:1:stateMachine:certops-test-renewal', { region: 'eu-west-1', credentials }),
       recordDaysToExpiry: daysToExpiryRecorder((l) => metrics.push(l), { now: () => new Date(at) }),
       locks,
+      requests,
     }, { days: 30, atLifetimeFraction: 2 / 3 });
     const sent = events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ type: e.DetailType, ...JSON.parse(e.Detail!) }));
     const starts = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
@@ -100,6 +101,17 @@ describe('the renewal sweep', () => {
     const { starts } = await run(start, { holder: async (resource) => (resource === certificateLock('in-window') ? 'issue-in-window' : undefined) });
     expect(starts.map((s) => JSON.parse(s.input!).certificateId)).not.toContain('in-window');
     expect(starts.length).toBeGreaterThan(0);
+  });
+
+  it('does not ask again each day for a renewal whose approval waits for an approver or was refused by one; a lapsed one is asked again (ops/21)', async () => {
+    const requests: Record<string, object> = {
+      'asked-waiting': { status: 'pending_approval' },
+      'asked-refused': { status: 'rejected', decidedBy: 'alice' },
+      'asked-lapsed': { status: 'rejected', decidedBy: 'expiry' },
+    };
+    for (const id of Object.keys(requests)) await store.create(cert(id, 90, 20, { renewalRequestId: id }));
+    const { starts } = await run(start, undefined, { get: async (id) => requests[id] });
+    expect(starts.map((s) => JSON.parse(s.input!).certificateId).filter((id) => id.startsWith('asked-'))).toEqual(['asked-lapsed']);
   });
 
   it('opens the window 30 days before expiry, never before two thirds of the lifetime (ops case 20: no renewal loop)', () => {

@@ -37,7 +37,8 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
     }
   }
   const current = (await deps.requests.get(requestId))!;
-  if (current.status === 'issued' || current.status === 'pending_validation') return answerOf(current);
+  // A renewal's approval: the renewal service renews on request.approved.
+  if (current.status === 'issued' || current.status === 'pending_validation' || current.renews) return answerOf(current);
   if (current.status !== 'approved') throw new ConflictError(`request ${requestId} is ${current.status}, not waiting for approval`, 'id');
   return answerOf((await finishIssuance(requestId, `approve:${decidedBy}`, deps)).request);
 }

@@ -150,7 +150,8 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
   const finished = await withLease(deps.locks, deps.clock, `request/${requestId}`, attempt, async () => {
     const current = await deps.requests.get(requestId);
     if (!current) throw new NotFoundError(`no request ${requestId}`, 'id');
-    if (current.status !== 'approved') return { request: current };
+    // A renewal's approval is signed by the renewal saga it allows, not here.
+    if (current.status !== 'approved' || current.renews) return { request: current };
     // The second pair of eyes goes on the record before the signature it allows: announced again
     // under its first id, so an approval whose process died before announcing it is not lost.
     if (current.decidedBy) {

@@ -24,6 +24,8 @@ export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Pro
   const now = deps.clock.now();
   const result: Recovery = { finished: [], expired: [], waiting: [] };
   for (const request of await deps.requests.issuingBefore(new Date(now.getTime() - graceMs))) {
+    // A renewal's approval waits for its renewal saga, which signs; nothing of it is the CA's yet.
+    if (request.renews) continue;
     const expiresAt = Date.parse(request.decidedAt ?? request.createdAt) + deps.policy.approvalTimeoutHours * HOUR_MS;
     // What the CA already signed is recorded however long the outage lasted: only a request it never signed lapses.
     const signed = await (await deps.authority(request.issuer)).signedFor?.(request.requestId);

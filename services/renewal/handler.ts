@@ -3,13 +3,20 @@ import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { abort, commit, lock, renew } from './saga-steps.ts';
-import { certificateLock, holdingCertificateLock, leaseUntil } from '../../shared/certificate-lock.ts';
+import { holdingCertificateLock } from '../../shared/certificate-lock.ts';
 import { parseSagaState } from '../../shared/saga-state.ts';
 import { adopt } from './adopt.ts';
-import { executionName, sweepExpiring } from './sweep.ts';
+import { sweepExpiring } from './sweep.ts';
+import { renewOnApproval, startRenewal } from './start-renewal.ts';
+import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { daysToExpiryRecorder, failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
 
 const rt = () => runtime(process.env);
+
+/** request.approved: a renewal that needed an approval starts once an approver says yes. */
+export const approvals = eventHandler(async (event) => {
+  await renewOnApproval(String(event.detail.requestId), rt());
+});
 
 /** Scheduled: expiry alerts, DaysToExpiry metrics, and a saga for every certificate whose renewal window has opened. */
 export const sweep = middy(async () => {
@@ -29,19 +36,7 @@ export const api = apiHandler({
         if (requestedBy !== req.caller.name) throw new ForbiddenError(`${req.caller.name} may not renew ${cert.id}: only ${requestedBy ?? 'an admin'}${requestedBy ? ', who asked for it, or an admin' : ''} may`, 'id');
       }
       if (!cert.issuerBackend || cert.status !== 'active') throw new ConflictError(`certificate ${cert.id} is ${cert.status} (${cert.source}); only active certificates certops issued or adopted are renewed (certops adopt)`, 'id');
-      const name = executionName(cert.id, rt().clock.now(), 'manual', rt().newId());
-      // The lock is taken here for the execution (its Lock step then finds it its own): a deployment
-      // retrying between our check and the saga's first step cannot slip in.
-      const lock = certificateLock(cert.id);
-      if (!(await rt().locks.acquire(lock, name, leaseUntil(rt().clock)))) {
-        throw new ConflictError(`a renewal or deployment of ${cert.id} is under way (${await rt().locks.holder(lock)}); try again when it has finished`, 'id');
-      }
-      try {
-        await rt().saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'manual', requestedBy: req.caller.name });
-      } catch (err) {
-        await rt().locks.release(lock, name);
-        throw err;
-      }
+      const name = await startRenewal(cert, 'manual', req.caller.name, rt().newId(), rt());
       return { status: 202, body: { certificateId: cert.id, executionName: name } };
     },
   },

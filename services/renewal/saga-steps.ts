@@ -1,7 +1,7 @@
 import { NotFoundError, PolicyError, StepError } from '../../shared/errors.ts';
 import { certificateFields, newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { DetailType } from '../../shared/events/catalog.ts';
-import type { StoredCertificate } from '../../shared/model.ts';
+import type { CertificateRequest, StoredCertificate } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore, RequestStore, TargetStore } from '../../shared/ports.ts';
 import { targetRefusal } from '../../shared/target-access.ts';
 import { allowedValidityDays, checkSignature, type SignatureRequest, type SigningConfig } from '../../shared/signing-policy.ts';
@@ -18,8 +18,9 @@ export interface RenewalDeps extends SigningConfig {
   /** Counts a failed renewal for the alarms (CloudWatch on AWS). */
   countFailure?(certificateId: string): void;
   clock: Clock;
-  /** Where the approval of the lineage's first request is read, for names outside policy, and who asked for it. */
-  requests: Pick<RequestStore, 'get'>;
+  /** Where the approval of the lineage's first request is read, for names outside policy, and who asked for it; where a renewal that needs an approval asks for one. */
+  requests: Pick<RequestStore, 'get' | 'create' | 'transition'>;
+  newId(): string;
   targets: Pick<TargetStore, 'get'>;
   certificates: CertificateStore;
   locks: LockStore;
@@ -56,7 +57,7 @@ class RenewalLocked extends StepError {
  * its key type while policy still allows it (else the first the rule allows), its lifetime within
  * what policy allows now, and the approval of the lineage's first request for names outside policy.
  */
-export function renewalSignature(old: StoredCertificate, deps: SigningConfig): SignatureRequest & { keyAlgorithm: KeyAlgorithm } {
+export function renewalSignature(old: StoredCertificate, deps: SigningConfig, approvedRequestId = old.requestId): SignatureRequest & { keyAlgorithm: KeyAlgorithm } {
   // Stored names are as the certificate spelled them: judged and signed in lower case (a name that is no name stays as it is, and the gate refuses it).
   const names = [...new Set(old.subjectAlternativeNames.map((n) => n.toLowerCase()))];
   const profile = old.profile ?? 'tls-server';
@@ -67,21 +68,56 @@ export function renewalSignature(old: StoredCertificate, deps: SigningConfig): S
   const keyAlgorithm = (allowed.includes(current) ? current : (allowed.find((k) => (KEY_ALGORITHMS as readonly string[]).includes(k)) ?? current)) as KeyAlgorithm;
   return {
     // The common name is one of the names (a certificate whose CN is no DNS name gets its first SAN).
-    commonName: names.includes(String(old.commonName).toLowerCase()) ? String(old.commonName).toLowerCase() : names[0], names, profile, keyAlgorithm, environment, owner: old.owner, approvedRequestId: old.requestId,
+    commonName: names.includes(String(old.commonName).toLowerCase()) ? String(old.commonName).toLowerCase() : names[0], names, profile, keyAlgorithm, environment, owner: old.owner, approvedRequestId,
     validityDays: allowedValidityDays(deps, { names, environment, owner: old.owner, profile }, lifetimeDays),
   };
 }
 
+/** The renewal's own approval, if one was asked for and an approver said yes; else the lineage's first request. */
+async function approvalOf(cert: StoredCertificate, deps: RenewalDeps): Promise<{ request?: CertificateRequest; approvedRequestId?: string }> {
+  const request = cert.renewalRequestId ? await deps.requests.get(cert.renewalRequestId) : undefined;
+  return { request, approvedRequestId: request?.status === 'approved' ? request.requestId : cert.requestId };
+}
+
+/**
+ * Asks for the approval a renewal needs, as a new request would: a request waiting for an
+ * approver (expiring as any does), named on the certificate so the next attempt finds it. When
+ * an approver says yes, the renewal service starts the renewal (renewOnApproval).
+ */
+async function askApproval(cert: StoredCertificate, wanted: SignatureRequest & { keyAlgorithm: KeyAlgorithm }, reasons: string[], state: SagaState, deps: RenewalDeps): Promise<CertificateRequest> {
+  const now = deps.clock.now();
+  const request: CertificateRequest = {
+    requestId: deps.newId(), status: 'pending_approval', renews: cert.id,
+    commonName: wanted.commonName, subjectAlternativeNames: wanted.names, profile: wanted.profile, validityDays: wanted.validityDays,
+    environment: wanted.environment, owner: wanted.owner, issuer: cert.issuerBackend ?? 'local', targets: cert.targets,
+    requestedBy: state.requestedBy ?? 'renewal-sweep', reasons, createdAt: now.toISOString(), keyAlgorithm: wanted.keyAlgorithm,
+    expiresAt: new Date(now.getTime() + deps.policy.approvalTimeoutHours * 3_600_000).toISOString(),
+  };
+  await deps.requests.create(request);
+  await deps.certificates.update(cert.id, { renewalRequestId: request.requestId });
+  return request;
+}
+
 /**
  * The first step: the current policy must still allow what the successor would be (else the saga
- * fails here with the reasons), then the certificate's renewal lock is taken for this execution
+ * fails here with the reasons; names that now need an approver's yes get a request asking for it,
+ * or the one already waiting), then the certificate's renewal lock is taken for this execution
  * (retries by the same execution succeed).
  */
 export async function lock(state: SagaState, deps: RenewalDeps) {
   const cert = await load(state.certificateId, deps, 'lock');
+  const approval = await approvalOf(cert, deps);
+  const wanted = renewalSignature(cert, deps, approval.approvedRequestId);
   try {
-    await checkSignature(deps, renewalSignature(cert, deps), deps.requests);
+    await checkSignature(deps, wanted, deps.requests);
   } catch (err) {
+    if (err instanceof PolicyError && err.needsApproval) {
+      // The sweep does not ask again a person who said no; someone asking for the renewal does.
+      const refused = approval.request?.status === 'rejected' && approval.request.decidedBy !== 'expiry' && state.trigger === 'sweep';
+      if (refused) throw new StepError('lock', `renewing ${cert.id} needs an approval under the policy in force, and ${approval.request!.decidedBy} refused it (request ${approval.request!.requestId})`);
+      const waiting = approval.request?.status === 'pending_approval' ? approval.request : await askApproval(cert, wanted, err.reasons, state, deps);
+      throw new StepError('lock', `renewing ${cert.id} needs an approval under the policy in force: request ${waiting.requestId} waits for an approver (${err.reasons.join('; ')})`);
+    }
     if (err instanceof PolicyError) throw new StepError('lock', `the policy in force does not allow renewing ${cert.id}: ${err.reasons.join('; ')}`);
     throw err;
   }
@@ -119,7 +155,7 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
     const made = await load(old.pendingRenewal.newCertificateId, deps, 'renew');
     return { newCertificateId: made.id, targets: made.targets };
   }
-  const wanted = renewalSignature(old, deps);
+  const wanted = renewalSignature(old, deps, (await approvalOf(old, deps)).approvedRequestId);
   // Intent before effect, as for a request: the new key is kept before the CA is asked, and the CA
   // answers the same certificate for the same execution, so a saga resumed after a crash anywhere
   // in this task makes no second successor.
@@ -179,6 +215,8 @@ export async function commit(state: SagaState, deps: RenewalDeps) {
     const now = await load(old.id, deps, 'commit');
     throw new StepError('commit', `${old.id} was ${now.status} meanwhile (${now.revocationReason ?? 'no reason given'}); its renewal is not committed`);
   }
+  // The approval this renewal needed has served.
+  if (old.renewalRequestId) await deps.requests.transition(old.renewalRequestId, 'approved', { status: 'issued', certificateId: successor.id });
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'succeeded', at: deps.clock.now().toISOString(), detail: `renewed as ${successor.id}` });
   await deps.locks.release(certificateLock(old.id), state.executionName);
   await deps.publisher.publish([sagaEvent(state, 'renewal.succeeded', { ...certificateFields(old), newCertificateId: successor.id, targets: renewed.targets }, deps)]);

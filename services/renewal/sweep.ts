@@ -1,4 +1,4 @@
-import type { CertificateStore, Clock, EventPublisher, LockStore, SagaStarter } from '../../shared/ports.ts';
+import type { CertificateStore, Clock, EventPublisher, LockStore, RequestStore, SagaStarter } from '../../shared/ports.ts';
 import { certificateLock } from '../../shared/certificate-lock.ts';
 import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
 import { renewalWindowOpens, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
@@ -12,6 +12,8 @@ export interface SweepDeps {
   recordDaysToExpiry?(cert: { id: string; commonName?: string }, days: number): void;
   /** Who holds a certificate's lock: a certificate being deployed or renewed is left for the next sweep. */
   locks?: Pick<LockStore, 'holder'>;
+  /** Where a renewal's approval is read: one waiting for an approver, or refused by one, is not asked again each day. */
+  requests?: Pick<RequestStore, 'get'>;
 }
 
 export interface SweepResult {
@@ -27,8 +29,10 @@ const DAY_MS = 86_400_000;
  * Sweeps start one saga per certificate per day, so a repeated or retried sweep starts nothing new;
  * each manual renewal is an attempt of its own (the caller's `nonce` tells them apart).
  */
-export function executionName(certificateId: string, at: Date, trigger: 'sweep' | 'manual', nonce = ''): string {
+export function executionName(certificateId: string, at: Date, trigger: 'sweep' | 'manual' | 'approval', nonce = ''): string {
   const stamp = at.toISOString().replace(/[-:]/g, '');
+  // An approval's renewal is named by its request alone (within the 80 characters Step Functions allows), so a redelivered approval starts nothing new.
+  if (trigger === 'approval') return `renew-${certificateId}-approved-${nonce.slice(0, 16)}`;
   return `renew-${certificateId}-${trigger === 'manual' ? `manual-${stamp.slice(0, 15)}-${nonce.slice(0, 8)}` : stamp.slice(0, 8)}`;
 }
 
@@ -61,6 +65,7 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
       // Its lock is held (its first deployment still runs, or a renewal): the execution would fail at
       // Lock and take the day's execution name with it, so the next sweep starts it instead.
       if (await deps.locks?.holder(certificateLock(cert.id))) continue;
+      if (await awaitsApprover(cert.renewalRequestId, deps)) continue;
       const name = executionName(cert.id, now, 'sweep');
       await deps.saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'sweep' });
       result.started.push(cert.id);
@@ -68,4 +73,14 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
     nextToken = page.nextToken;
   } while (nextToken);
   return result;
+}
+
+/**
+ * Whether the renewal's approval request is with a person: waiting for a decision, or refused by
+ * an approver (who is not asked again by a machine; `certops renew` asks anew). A request that
+ * lapsed unanswered is asked again by the next renewal.
+ */
+async function awaitsApprover(requestId: string | undefined, deps: SweepDeps): Promise<boolean> {
+  const request = requestId ? await deps.requests?.get(requestId) : undefined;
+  return request?.status === 'pending_approval' || (request?.status === 'rejected' && request.decidedBy !== 'expiry');
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,7 +110,7 @@ describe('the policy gate', () => {
 
   describe('renewal', () => {
     const deps = () => ({
-      ...STRICT, clock: { now: () => new Date() }, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requests, targets: { get: async () => undefined },
+      ...STRICT, clock: { now: () => new Date() }, newId: () => randomUUID(), certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requests, targets: { get: async () => undefined },
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
       keyVault: async () => FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-vault-'))),
       authority: async () => policyGated(ca, () => STRICT, requests),
@@ -122,10 +123,14 @@ describe('the policy gate', () => {
       return cert;
     };
 
-    it('fails at its first step, with the reasons, when the policy in force no longer allows the names', async () => {
+    it('fails at its first step, with the reasons, when the policy in force no longer allows the names without an approval, and asks for one', async () => {
       const forged = await store(['login.bank.com', '8.8.8.8'], 36500);
-      const state = { certificateId: forged.id, executionName: `renew-${forged.id}-1`, trigger: 'manual' as const };
-      await expect(lock(state, deps())).rejects.toThrow(/^lock: the policy in force does not allow renewing .*login.bank.com is outside the allowed domains/);
+      const state = { certificateId: forged.id, executionName: `renew-${forged.id}-1`, trigger: 'manual' as const, requestedBy: 'mallory' };
+      await expect(lock(state, deps())).rejects.toThrow(/^lock: renewing .* needs an approval under the policy in force: request \S+ waits for an approver \(.*login.bank.com is outside the allowed domains/);
+      const asked = (await requests.get((await deps().certificates.get(forged.id))!.renewalRequestId!))!;
+      expect(asked).toMatchObject({ status: 'pending_approval', renews: forged.id, requestedBy: 'mallory', subjectAlternativeNames: ['login.bank.com', '8.8.8.8'] });
+      // Asked again, the renewal points at the request already waiting: one approval, not one a day.
+      await expect(lock({ ...state, executionName: `renew-${forged.id}-2` }, deps())).rejects.toThrow(new RegExp(`request ${asked.requestId} waits`));
       // A renew step reached some other way still meets the CA's gate.
       await expect(renew(state, deps())).rejects.toThrow(/^renew: the CA refused or failed: refused by policy/);
       expect((await deps().certificates.get(forged.id))!.pendingRenewal).toBeUndefined();
