@@ -5,17 +5,26 @@ import { getItem, isConditionFailure, queryAll, type Table } from './table.ts';
 
 const key = (resource: string) => ({ pk: `LOCK#${resource}`, sk: 'LOCK' });
 
+/**
+ * Locks as items with an owner and a lease end (`until`), taken by a conditional put: free when
+ * absent, expired, held by the same owner, or taken (or last renewed, which a live owner does every
+ * third of its lease) before `ownersGoneBefore`, the moment the runtime knows every earlier holder
+ * is gone (the local stack's start). That last rule does not rely on listing the locks: the
+ * embedded table writes an index entry apart from its item, so a kill between the two can hide a
+ * lock from freeAll.
+ */
 export class DynamoLockStore implements LockStore {
-  constructor(private readonly table: Table, private readonly clock: Clock) {}
+  constructor(private readonly table: Table, private readonly clock: Clock, private readonly ownersGoneBefore?: Date) {}
 
   async acquire(resource: string, owner: string, until: Date): Promise<boolean> {
+    const now = this.clock.now().toISOString();
     try {
       await this.table.doc.send(new PutCommand({
         TableName: this.table.name,
-        Item: { ...key(resource), owner, until: until.toISOString(), gsi1pk: 'LOCKS', gsi1sk: resource },
-        ConditionExpression: 'attribute_not_exists(pk) OR #o = :owner OR #u < :now',
-        ExpressionAttributeNames: { '#o': 'owner', '#u': 'until' },
-        ExpressionAttributeValues: { ':owner': owner, ':now': this.clock.now().toISOString() },
+        Item: { ...key(resource), owner, until: until.toISOString(), since: now, gsi1pk: 'LOCKS', gsi1sk: resource },
+        ConditionExpression: `attribute_not_exists(pk) OR #o = :owner OR #u < :now${this.ownersGoneBefore ? ' OR #s < :gone' : ''}`,
+        ExpressionAttributeNames: { '#o': 'owner', '#u': 'until', ...(this.ownersGoneBefore ? { '#s': 'since' } : {}) },
+        ExpressionAttributeValues: { ':owner': owner, ':now': now, ...(this.ownersGoneBefore ? { ':gone': this.ownersGoneBefore.toISOString() } : {}) },
       }));
       return true;
     } catch (err) {
@@ -39,7 +48,11 @@ export class DynamoLockStore implements LockStore {
   }
 
   async holder(resource: string): Promise<string | undefined> {
-    return (await getItem(this.table, key(resource)))?.owner as string | undefined;
+    const lock = await getItem(this.table, key(resource));
+    if (!lock || String(lock.until) < this.clock.now().toISOString()) return undefined;
+    // A lock without `since` predates it: only its lease end tells.
+    if (this.ownersGoneBefore && lock.since && String(lock.since) < this.ownersGoneBefore.toISOString()) return undefined;
+    return lock.owner as string;
   }
 
   async freeAll(): Promise<number> {

@@ -63,6 +63,7 @@ export const api = apiHandler({
  * requester's behalf, so a target that would refuse them in a request is skipped here too.
  */
 async function permittedTargets(cert: StoredCertificate, names: string[]): Promise<string[]> {
+  if (names.length === 0) return [];
   const request = cert.requestId ? await rt().requests.get(cert.requestId) : undefined;
   const requester = { name: request?.requestedBy ?? '', role: request?.requestedByRole ?? ('viewer' as const) };
   const permitted: string[] = [];

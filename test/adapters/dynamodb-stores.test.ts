@@ -36,6 +36,25 @@ describe('DynamoDB stores (on dynalite)', () => {
   });
   afterAll(() => db.close());
 
+  it('frees a lock its owner took before the runtime knew every earlier owner gone, without listing locks (an index entry can be missing)', async () => {
+    let now = new Date('2026-11-30T10:00:00Z');
+    const clock = { now: () => now };
+    const before = new DynamoLockStore(db.table, clock);
+    expect(await before.acquire('gone/owner', 'dead-process', new Date('2026-11-30T10:01:00Z'))).toBe(true);
+    now = new Date('2026-11-30T10:00:10Z');
+    // A new start at 10:00:05: the lock is well within its lease, but its owner is gone.
+    const after = new DynamoLockStore(db.table, clock, new Date('2026-11-30T10:00:05Z'));
+    expect(await before.holder('gone/owner')).toBe('dead-process');
+    expect(await after.holder('gone/owner')).toBeUndefined();
+    expect(await after.acquire('gone/owner', 'live-process', new Date('2026-11-30T10:01:10Z'))).toBe(true);
+    // Taken since the start, it holds against everyone else.
+    expect(await after.holder('gone/owner')).toBe('live-process');
+    expect(await after.acquire('gone/owner', 'another', new Date('2026-11-30T10:01:10Z'))).toBe(false);
+    now = new Date('2026-11-30T10:02:00Z');
+    expect(await after.holder('gone/owner')).toBeUndefined();
+    await after.release('gone/owner', 'live-process');
+  });
+
   it('creates a certificate once: a second create of the same id changes nothing', async () => {
     expect(await certificates.create({ ...cert(5), owner: 'someone-else' })).toBe(false);
     expect((await certificates.get(cert(5).id))?.owner).toBeUndefined();

@@ -66,7 +66,11 @@ describe.each(POINTS)('killed at %s during a burst of issuances', (point) => {
       const siem = await eventually(async () => {
         const lines = siemLines(home);
         return [...certificates.values()].every((id) => issuedIn(lines).includes(id)) && lines;
-      }, 'a SIEM line for every certificate.issued', 20_000);
+      }, 'a SIEM line for every certificate.issued', 20_000).catch(async (err) => {
+        const missing = [...certificates.values()].filter((id) => !issuedIn(siemLines(home)).includes(id));
+        const a = await auditOf(stack);
+        throw new Error(`${err.message}: no SIEM line for ${missing.join(', ')}; in the audit trail: ${missing.map((id) => a.records.some((r) => r.detail.certificateId === id && r.detailType === 'certificate.issued')).join(', ')}`);
+      });
       const audit = await eventually(async () => {
         const a = await auditOf(stack);
         return [...certificates.values()].every((id) => a.records.some((r) => r.detailType === 'certificate.issued' && r.detail.certificateId === id)) && a;
