@@ -1,16 +1,12 @@
-import { createRequire } from 'node:module';
 import { mkdtempSync } from 'node:fs';
-import { chmod, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import tableDefinition from '../adapters/dynamodb/table.json' with { type: 'json' };
 import { tableClientConfig } from '../adapters/dynamodb/table.ts';
-
-const require = createRequire(import.meta.url);
-const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
 
 /** A unix socket path has room for about 107 bytes; a deeper folder gets a private one of its own under the temporary folder. */
 const MAX_SOCKET_PATH = 100;
@@ -26,25 +22,56 @@ function answering(socketPath: string): Promise<boolean> {
   });
 }
 
+/** The embedded table: its endpoint, the writes it took (when counted), and how to stop it. */
+export interface EmbeddedTable {
+  endpoint: string;
+  /** Write calls and items (a batch counts each) since start; zeros unless started with countWrites. */
+  writes(): Promise<{ calls: number; items: number }>;
+  close(): Promise<void>;
+}
+
 /**
- * dynalite (DynamoDB's API over LevelDB) with its data under `path` (in memory without one),
- * listening on a unix socket in `folder` (mode 0600, in a folder only its owner may enter), never
- * on a TCP port: no other local user can reach the table. The endpoint is `unix:<socket path>`
- * (see tableClientConfig). Fails when another process already serves `folder`.
+ * dynalite (DynamoDB's API over LevelDB) in a worker thread, with its data under `path` (in memory
+ * without one), listening on a unix socket in `folder` (mode 0600, in a folder only its owner may
+ * enter), never on a TCP port: no other local user can reach the table. The endpoint is
+ * `unix:<socket path>` (see tableClientConfig). Fails when another process already serves `folder`.
  */
-export async function startDynalite(folder: string, path?: string): Promise<{ endpoint: string; server: Server }> {
+export async function startDynalite(folder: string, path?: string, options: { countWrites?: boolean } = {}): Promise<EmbeddedTable> {
   const wanted = join(folder, 'dynamodb.sock');
   const socketPath = wanted.length <= MAX_SOCKET_PATH ? wanted : join(mkdtempSync(join(tmpdir(), 'certops-db-')), 'd.sock');
   if (await answering(socketPath)) throw new Error(`another certops serves ${folder} already (its table answers on ${socketPath}); stop it first`);
   await rm(socketPath, { force: true });
-  const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
+  const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), { workerData: { socketPath, path, countWrites: options.countWrites ?? false } });
+  const next = <T>(key: string) => new Promise<T>((resolve, reject) => {
+    const onMessage = (message: Record<string, unknown>) => {
+      if (message.error) return done(() => reject(new Error(`the embedded table did not start: ${message.error}`)));
+      if (key in message) done(() => resolve(message[key] as T));
+    };
+    const onError = (err: Error) => done(() => reject(err));
+    const done = (settle: () => void) => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      settle();
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
   });
-  await chmod(socketPath, 0o600);
-  server.once('close', () => void rm(socketPath, { force: true }));
-  return { endpoint: `unix:${socketPath}`, server };
+  await next('listening');
+  return {
+    endpoint: `unix:${socketPath}`,
+    writes: async () => {
+      const counted = next<{ calls: number; items: number }>('writes');
+      worker.postMessage('writes');
+      return counted;
+    },
+    close: async () => {
+      const closed = next('closed');
+      worker.postMessage('close');
+      await closed;
+      await worker.terminate();
+      await rm(socketPath, { force: true });
+    },
+  };
 }
 
 /** Creates the single table from the same definition CloudFormation uses, unless it exists already. */

@@ -1,7 +1,6 @@
 import './polyfills.ts';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Server } from 'node:http';
 import { runtime, type Runtime } from '../adapters/runtime.ts';
 import { armCrashPoints } from '../adapters/crash-point.ts';
 import { openTable, tableClientConfig } from '../adapters/dynamodb/table.ts';
@@ -16,7 +15,7 @@ import { ForbiddenError } from '../shared/errors.ts';
 import { inboundRefusal } from '../shared/events/inbound.ts';
 import { awsPrincipal, mayUpload, type AwsPrincipal } from './aws-principal.ts';
 import { newSuiteCredentials } from './suite-signature.ts';
-import { ensureTable, startDynalite } from './embedded-dynamodb.ts';
+import { ensureTable, startDynalite, type EmbeddedTable } from './embedded-dynamodb.ts';
 import { DynamoBusLedger } from '../adapters/dynamodb/bus-ledger.ts';
 import { eventSchemaValidator } from './event-schemas.ts';
 import { LocalFunctions } from './functions.ts';
@@ -39,8 +38,8 @@ export interface LocalStack {
   saga: LocalSagaRunner;
   /** The unix socket the CLI uses, when the state folder's path leaves room for one. */
   socket?: string;
-  /** The embedded DynamoDB's HTTP server (benchmarks count the writes it takes). */
-  dynamoServer: Server;
+  /** The embedded DynamoDB (the issuance benchmark reads the writes it took). */
+  embeddedTable: EmbeddedTable;
   stop(): Promise<void>;
 }
 
@@ -67,7 +66,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   const home = await privateHome(resolve(env.CERTOPS_HOME ?? '.certops'));
   const tokenFile = join(home, 'admin.token');
   const tableName = `certops-${STAGE}`;
-  const dynamo = await startDynalite(home, join(home, 'dynamodb'));
+  const dynamo = await startDynalite(home, join(home, 'dynamodb'), { countWrites: env.CERTOPS_COUNT_TABLE_WRITES === '1' });
   await ensureTable(dynamo.endpoint, tableName);
 
   const definition = loadDefinition(ROOT);
@@ -170,7 +169,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   armCrashPoints();
 
   return {
-    url, home, tokenFile, firstStart, bus, saga, dynamoServer: dynamo.server, ...(server.socket ? { socket: apiSocket } : {}),
+    url, home, tokenFile, firstStart, bus, saga, embeddedTable: dynamo, ...(server.socket ? { socket: apiSocket } : {}),
     async stop() {
       await scheduler.stop();
       for (const listener of [server.tcp, server.socket]) {
@@ -180,7 +179,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
       }
       await saga.drain();
       await bus.drain();
-      await new Promise((r) => dynamo.server.close(r));
+      await dynamo.close();
     },
   };
 }

@@ -1,7 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Server } from 'node:http';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { openTable, tableClientConfig, type Item } from '../../adapters/dynamodb/table.ts';
 import { startDynalite } from '../../local/embedded-dynamodb.ts';
@@ -63,7 +62,7 @@ export async function auditOf(stack: RunningStack): Promise<{ records: Record<st
  * what no API lists (the CA's journal, locks, undelivered events, executions).
  */
 export async function tableItems(home: string): Promise<Item[]> {
-  const { endpoint, server } = await startDynalite(mkdtempSync(join(tmpdir(), 'certops-inspect-')), join(home, 'dynamodb'));
+  const { endpoint, close } = await startDynalite(mkdtempSync(join(tmpdir(), 'certops-inspect-')), join(home, 'dynamodb'));
   const table = openTable('certops-local', { ...tableClientConfig(endpoint), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   try {
     const items: Item[] = [];
@@ -78,8 +77,7 @@ export async function tableItems(home: string): Promise<Item[]> {
     // The client's keep-alive socket would hold the server (and so its LevelDB files) open: the
     // stack started next on this folder must find them free.
     table.doc.destroy();
-    (server as Server).closeAllConnections?.();
-    await new Promise((r) => (server as Server).close(r));
+    await close();
   }
 }
 
