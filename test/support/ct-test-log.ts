@@ -3,14 +3,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { leafHash, treeHash } from '../../shared/ct/merkle.ts';
 
+const u24 = (n: number) => Buffer.from([n >> 16, (n >> 8) & 0xff, n & 0xff]);
+const opaque24 = (bytes: Uint8Array) => Buffer.concat([u24(bytes.length), bytes]);
+
 /** An RFC 6962 MerkleTreeLeaf for an x509 entry (version 0, timestamped_entry, no extensions). */
 export function x509Leaf(der: Uint8Array, timestampMs: number): Buffer {
   const head = Buffer.alloc(12);
   head.writeUInt16BE(0, 0);
   head.writeBigUInt64BE(BigInt(timestampMs), 2);
   head.writeUInt16BE(0, 10);
-  const len = Buffer.from([der.length >> 16, (der.length >> 8) & 0xff, der.length & 0xff]);
-  return Buffer.concat([head, len, der, Buffer.from([0, 0])]);
+  return Buffer.concat([head, opaque24(der), Buffer.from([0, 0])]);
 }
 
 /** An RFC 6962 MerkleTreeLeaf for a precert entry: issuer key hash and the TBS without the poison extension. */
@@ -18,8 +20,17 @@ export function precertLeaf(issuerKeyHash: Buffer, tbs: Uint8Array, timestampMs:
   const head = Buffer.alloc(12);
   head.writeBigUInt64BE(BigInt(timestampMs), 2);
   head.writeUInt16BE(1, 10);
-  const len = Buffer.from([tbs.length >> 16, (tbs.length >> 8) & 0xff, tbs.length & 0xff]);
-  return Buffer.concat([head, issuerKeyHash, len, tbs, Buffer.from([0, 0])]);
+  return Buffer.concat([head, issuerKeyHash, opaque24(tbs), Buffer.from([0, 0])]);
+}
+
+/** RFC 6962 4.6 extra_data of an x509 entry: certificate_chain, ASN.1Cert<0..2^24-1> list from the issuer up. */
+export function x509ExtraData(chain: Uint8Array[]): Buffer {
+  return opaque24(Buffer.concat(chain.map(opaque24)));
+}
+
+/** RFC 6962 4.6 extra_data of a precert entry: PrecertChainEntry, the precertificate (with its poison) then its chain. */
+export function precertExtraData(precertificate: Uint8Array, chain: Uint8Array[]): Buffer {
+  return Buffer.concat([opaque24(precertificate), x509ExtraData(chain)]);
 }
 
 const largestPowerOfTwoBelow = (n: number) => 2 ** Math.floor(Math.log2(n - 1));
@@ -48,6 +59,8 @@ export async function startTestLog(maxBatch = 64) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const wrongKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   const leaves: Buffer[] = [];
+  // RFC 6962 4.6 extra_data per entry: the chain (and, for a precertificate, the precertificate itself).
+  const extraData: Buffer[] = [];
   const requests: string[] = [];
   const faults = { flipBitInEntry: -1, wrongSignature: false, forkedRoot: false, latencyMs: 0, staleSize: -1 };
   const leafHashes: Buffer[] = [];
@@ -88,7 +101,7 @@ export async function startTestLog(maxBatch = 64) {
           flipped[flipped.length - 20] ^= 1;
           return flipped;
         });
-        return json(200, { entries: served.map((l) => ({ leaf_input: l.toString('base64'), extra_data: '' })) });
+        return json(200, { entries: served.map((l, i) => ({ leaf_input: l.toString('base64'), extra_data: extraData[start + i].toString('base64') })) });
       }
       case '/ct/v1/get-sth-consistency':
         return json(200, { consistency: consistencyProof(hashes().slice(0, q('second')), q('first')).map((h) => h.toString('base64')) });
@@ -107,8 +120,9 @@ export async function startTestLog(maxBatch = 64) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     key: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
-    append: (leaf: Buffer) => {
+    append: (leaf: Buffer, extra: Buffer = Buffer.alloc(0)) => {
       leaves.push(leaf);
+      extraData.push(extra);
       leafHashes.push(leafHash(leaf));
     },
     requests,
