@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, type BatchGetCommandOutput, BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
 import type { CertificateStatus, Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
-import { getItem, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
+import { getItem, getItems, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 import { pemBlocks } from '../../shared/x509/pem.ts';
 
@@ -63,9 +63,6 @@ const tbsKey = (tbsId: string) => ({ pk: `TBS#${tbsId}`, sk: 'TBS' });
 // Issuer DNs can be long: the key holds their hash.
 const serialKey = (issuer: string, serialNumber: string) => ({ pk: `SERIAL#${createHash('sha256').update(issuer).digest('hex').slice(0, 32)}#${serialNumber}`, sk: 'SERIAL' });
 
-const BATCH_GET_KEYS = 100;
-const BATCH_GET_ATTEMPTS = 5;
-
 export class DynamoCertificateStore implements CertificateStore {
   constructor(private readonly table: Table) {}
 
@@ -107,17 +104,20 @@ export class DynamoCertificateStore implements CertificateStore {
     }
   }
 
-  async idByTbsIdentity(tbsId: string): Promise<string | undefined> {
-    return this.pointedTo(tbsKey(tbsId));
+  async idsByTbsIdentity(tbsIds: string[]): Promise<(string | undefined)[]> {
+    return this.pointedTo(tbsIds.map(tbsKey));
   }
 
-  async idByIssuerSerial(issuer: string, serialNumber: string): Promise<string | undefined> {
-    return this.pointedTo(serialKey(issuer, serialNumber));
+  async idsByIssuerSerial(certificates: { issuer: string; serialNumber: string }[]): Promise<(string | undefined)[]> {
+    return this.pointedTo(certificates.map((c) => serialKey(c.issuer, c.serialNumber)));
   }
 
-  private async pointedTo(pointer: { pk: string; sk: string }): Promise<string | undefined> {
-    const item = await getItem(this.table, pointer);
-    return item ? String(item.certificateId) : undefined;
+  private async pointedTo(pointers: Key[]): Promise<(string | undefined)[]> {
+    return (await getItems(this.table, pointers)).map((item) => (item ? String(item.certificateId) : undefined));
+  }
+
+  async getMany(ids: string[]): Promise<(StoredCertificate | undefined)[]> {
+    return (await getItems(this.table, ids.map(key))).map((item) => item && withoutKeys<StoredCertificate>(item));
   }
 
   async get(id: string): Promise<StoredCertificate | undefined> {
@@ -162,20 +162,7 @@ export class DynamoCertificateStore implements CertificateStore {
   }
 
   private async certificatesOf(pointers: Item[]): Promise<StoredCertificate[]> {
-    const ids = [...new Set(pointers.map((p) => String(p.certificateId)))];
-    const byId = new Map<string, StoredCertificate>();
-    // BatchGetItem takes at most 100 keys and may hand some back unprocessed under throttling.
-    for (let start = 0; start < ids.length; start += BATCH_GET_KEYS) {
-      let keys: Record<string, unknown>[] | undefined = ids.slice(start, start + BATCH_GET_KEYS).map(key);
-      for (let attempt = 0; keys?.length; attempt++) {
-        if (attempt === BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${keys.length} certificates unread after ${BATCH_GET_ATTEMPTS} attempts`);
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        const out: BatchGetCommandOutput = await this.table.doc.send(new BatchGetCommand({ RequestItems: { [this.table.name]: { Keys: keys } } }));
-        for (const item of out.Responses?.[this.table.name] ?? []) byId.set(String(item.id), withoutKeys<StoredCertificate>(item));
-        keys = out.UnprocessedKeys?.[this.table.name]?.Keys;
-      }
-    }
-    return ids.map((id) => byId.get(id)).filter((c): c is StoredCertificate => Boolean(c));
+    return (await this.getMany([...new Set(pointers.map((p) => String(p.certificateId)))])).filter((c): c is StoredCertificate => Boolean(c));
   }
 
   async expiringBefore(before: Date, limit: number, nextToken?: string) {

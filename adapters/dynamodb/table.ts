@@ -1,5 +1,5 @@
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../shared/errors.ts';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
@@ -98,6 +98,30 @@ export async function putIfAbsent(table: Table, item: Item & Key): Promise<boole
 export async function getItem(table: Table, key: Key): Promise<Item | undefined> {
   const out = await table.doc.send(new GetCommand({ TableName: table.name, Key: key }));
   return out.Item;
+}
+
+const BATCH_GET_KEYS = 100;
+const BATCH_GET_ATTEMPTS = 5;
+
+/**
+ * The items at `keys`, in the order of the keys (undefined where none is stored), read with
+ * BatchGetItem: at most 100 keys a call, and keys handed back unprocessed (throttling) asked again.
+ */
+export async function getItems(table: Table, keys: Key[]): Promise<(Item | undefined)[]> {
+  const found = new Map<string, Item>();
+  const id = (k: Key | Item) => `${k.pk}\n${k.sk}`;
+  const distinct = [...new Map(keys.map((k) => [id(k), { pk: k.pk, sk: k.sk }])).values()];
+  for (let start = 0; start < distinct.length; start += BATCH_GET_KEYS) {
+    let batch: Record<string, unknown>[] | undefined = distinct.slice(start, start + BATCH_GET_KEYS);
+    for (let attempt = 0; batch?.length; attempt++) {
+      if (attempt === BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${batch.length} items unread after ${BATCH_GET_ATTEMPTS} attempts`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const out: BatchGetCommandOutput = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: batch } } }));
+      for (const item of out.Responses?.[table.name] ?? []) found.set(id(item), item);
+      batch = out.UnprocessedKeys?.[table.name]?.Keys;
+    }
+  }
+  return keys.map((k) => found.get(id(k)));
 }
 
 /**
