@@ -43,6 +43,11 @@ export interface BusOptions {
   clock: Clock;
   /** Tries per delivery, and the first retry's delay (doubling each time), as a rule target's RetryPolicy. */
   maxAttempts: number;
+  /**
+   * Invocations of one function running at once, as a Lambda's reserved concurrency (or an SQS
+   * event source's maximum concurrency) caps them on AWS; the rest wait their turn. Unlimited if unset.
+   */
+  concurrency?: number;
   retryDelayMs: number;
   onError?(rule: string, err: unknown): void;
   /** Test builds: stops the process at a named point (the crash tests' harness). */
@@ -62,6 +67,8 @@ const REGION = 'local';
  */
 export class LocalBus {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Per function: invocations running, and the turns of those waiting, first come first served. */
+  private readonly turns = new Map<string, { running: number; waiting: (() => void)[] }>();
 
   constructor(private readonly options: BusOptions) {}
 
@@ -146,7 +153,7 @@ export class LocalBus {
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(delivery.nextAttemptAt) - this.options.clock.now().getTime())));
     for (let attempts = delivery.attempts; ; ) {
       try {
-        await this.options.invoke(rule.fn, event);
+        await this.invokeInTurn(rule.fn, event);
         return await this.options.ledger.settle(delivery.eventId, rule.name);
       } catch (err) {
         attempts++;
@@ -156,6 +163,25 @@ export class LocalBus {
         await this.options.ledger.reschedule({ ...delivery, attempts, nextAttemptAt: new Date(this.options.clock.now().getTime() + delay).toISOString() });
         await new Promise((r) => setTimeout(r, delay));
       }
+    }
+  }
+
+  /**
+   * Invokes `fn` once fewer than `concurrency` of its invocations run. A burst of events (a CT
+   * poll's alerts) then feeds a consumer a few at a time, as on AWS, instead of starting them all
+   * at once to contend for the same locks and starve the rest of the process.
+   */
+  private async invokeInTurn(fn: string, event: EventBridgeEvent): Promise<void> {
+    const limit = this.options.concurrency ?? Infinity;
+    let turn = this.turns.get(fn);
+    if (!turn) this.turns.set(fn, (turn = { running: 0, waiting: [] }));
+    if (turn.running >= limit) await new Promise<void>((r) => turn.waiting.push(r));
+    turn.running++;
+    try {
+      await this.options.invoke(fn, event);
+    } finally {
+      turn.running--;
+      turn.waiting.shift()?.();
     }
   }
 

@@ -21,10 +21,12 @@ export interface CertificateStore {
   create(cert: StoredCertificate): Promise<boolean>;
   /** The certificate, or undefined. */
   get(id: string): Promise<StoredCertificate | undefined>;
-  /** The id of the certificate whose TBS identity (shared with its precertificate) this is, if any. */
-  idByTbsIdentity(tbsId: string): Promise<string | undefined>;
-  /** The id of the certificate with this issuer DN and serial number, if any. */
-  idByIssuerSerial(issuer: string, serialNumber: string): Promise<string | undefined>;
+  /** The certificates of these ids, in the order asked (undefined where none is); one batched read. */
+  getMany(ids: string[]): Promise<(StoredCertificate | undefined)[]>;
+  /** For each TBS identity (shared with its precertificate), in the order asked, the id of its certificate if any; one batched read. */
+  idsByTbsIdentity(tbsIds: string[]): Promise<(string | undefined)[]>;
+  /** For each issuer DN and serial number, in the order asked, the id of the certificate with them if any; one batched read. */
+  idsByIssuerSerial(certificates: { issuer: string; serialNumber: string }[]): Promise<(string | undefined)[]>;
   /** Sets fields on an existing certificate; status changes keep the expiry index in step. */
   update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
   /** Sets fields only while the certificate's status is still `from`; false (nothing changed) when it is not (a revocation won). */
@@ -178,6 +180,8 @@ export interface CtStateStore {
   /** Records a finding once (by id); false when it existed (a later sighting, or the final certificate of a precertificate). */
   putFinding(finding: CtFinding): Promise<boolean>;
   getFinding(id: string): Promise<CtFinding | undefined>;
+  /** The findings of these ids, in the order asked (undefined where none is); one batched read. */
+  getFindings(ids: string[]): Promise<(CtFinding | undefined)[]>;
   /** Every finding, newest first. */
   listFindings(): Promise<CtFinding[]>;
   /** Marks a finding authorized: its certificate (or precertificate) counts as known from now on. */

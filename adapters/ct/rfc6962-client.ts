@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { ValidationError } from '../../shared/errors.ts';
 import { LogHttp } from './log-http.ts';
 
@@ -5,8 +6,13 @@ import { LogHttp } from './log-http.ts';
 export class Rfc6962Client {
   constructor(readonly baseUrl: string, private readonly http = new LogHttp()) {}
 
+  /**
+   * A log answers in ASCII (base64 and numbers): read as such, a get-entries answer of megabytes
+   * costs a fraction of decoding it as UTF-8; anything else is decoded as UTF-8.
+   */
   private async getJson(path: string): Promise<Record<string, unknown>> {
-    return (await (await this.http.get(`${this.baseUrl.replace(/\/$/, '')}/ct/v1/${path}`)).json()) as Record<string, unknown>;
+    const bytes = Buffer.from(await (await this.http.get(`${this.baseUrl.replace(/\/$/, '')}/ct/v1/${path}`)).arrayBuffer());
+    return JSON.parse(bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8')) as Record<string, unknown>;
   }
 
   /** The raw get-sth answer (its signature is checked by the caller). */

@@ -50,3 +50,14 @@ export async function batchGet(table: Table, keys: Key[]): Promise<Item[]> {
   }
   return items;
 }
+
+/**
+ * The items at `keys` in the order of the keys, undefined where none is stored (a key given twice
+ * is read once: BatchGetItem refuses duplicates).
+ */
+export async function getItems(table: Table, keys: Key[]): Promise<(Item | undefined)[]> {
+  const id = (k: Key | Item) => `${k.pk}\n${k.sk}`;
+  const distinct = [...new Map(keys.map((k) => [id(k), { pk: k.pk, sk: k.sk }])).values()];
+  const found = new Map((await batchGet(table, distinct)).map((item) => [id(item), item]));
+  return keys.map((k) => found.get(id(k)));
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { batchGet, batchWrite } from './batch.ts';
+import { batchWrite, getItems } from './batch.ts';
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
 import type { CertificateStatus, Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
 import { getItem, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
@@ -98,17 +98,20 @@ export class DynamoCertificateStore implements CertificateStore {
     await batchWrite(this.table, pointers.map((put) => ({ put: put as Item & Key })));
   }
 
-  async idByTbsIdentity(tbsId: string): Promise<string | undefined> {
-    return this.pointedTo(tbsKey(tbsId));
+  async idsByTbsIdentity(tbsIds: string[]): Promise<(string | undefined)[]> {
+    return this.pointedTo(tbsIds.map(tbsKey));
   }
 
-  async idByIssuerSerial(issuer: string, serialNumber: string): Promise<string | undefined> {
-    return this.pointedTo(serialKey(issuer, serialNumber));
+  async idsByIssuerSerial(certificates: { issuer: string; serialNumber: string }[]): Promise<(string | undefined)[]> {
+    return this.pointedTo(certificates.map((c) => serialKey(c.issuer, c.serialNumber)));
   }
 
-  private async pointedTo(pointer: { pk: string; sk: string }): Promise<string | undefined> {
-    const item = await getItem(this.table, pointer);
-    return item ? String(item.certificateId) : undefined;
+  private async pointedTo(pointers: Key[]): Promise<(string | undefined)[]> {
+    return (await getItems(this.table, pointers)).map((item) => (item ? String(item.certificateId) : undefined));
+  }
+
+  async getMany(ids: string[]): Promise<(StoredCertificate | undefined)[]> {
+    return (await getItems(this.table, ids.map(key))).map((item) => item && withoutKeys<StoredCertificate>(item));
   }
 
   async get(id: string): Promise<StoredCertificate | undefined> {
@@ -153,10 +156,7 @@ export class DynamoCertificateStore implements CertificateStore {
   }
 
   private async certificatesOf(pointers: Item[]): Promise<StoredCertificate[]> {
-    const ids = [...new Set(pointers.map((p) => String(p.certificateId)))];
-    const byId = new Map<string, StoredCertificate>();
-    for (const item of await batchGet(this.table, ids.map(key))) byId.set(String(item.id), withoutKeys<StoredCertificate>(item));
-    return ids.map((id) => byId.get(id)).filter((c): c is StoredCertificate => Boolean(c));
+    return (await this.getMany([...new Set(pointers.map((p) => String(p.certificateId)))])).filter((c): c is StoredCertificate => Boolean(c));
   }
 
   async expiringBefore(before: Date, limit: number, nextToken?: string) {

@@ -1,10 +1,12 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CtStateStore } from '../../shared/ports.ts';
 import type { CtFinding, CtLogState } from '../../shared/model.ts';
+import { getItems } from './batch.ts';
 import { getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
 
 const logKey = (url: string) => ({ pk: `CTLOG#${url}`, sk: 'STATE' });
 const watchlistKey = { pk: 'CT', sk: 'WATCHLIST' };
+const findingKey = (id: string) => ({ pk: `CTFINDING#${id}`, sk: 'FINDING' });
 
 export class DynamoCtStateStore implements CtStateStore {
   constructor(private readonly table: Table) {}
@@ -74,12 +76,16 @@ export class DynamoCtStateStore implements CtStateStore {
   }
 
   putFinding(finding: CtFinding): Promise<boolean> {
-    return putIfAbsent(this.table, { ...finding, pk: `CTFINDING#${finding.id}`, sk: 'FINDING', gsi1pk: 'CTFINDINGS', gsi1sk: `${finding.firstSeen}#${finding.id}` });
+    return putIfAbsent(this.table, { ...finding, ...findingKey(finding.id), gsi1pk: 'CTFINDINGS', gsi1sk: `${finding.firstSeen}#${finding.id}` });
   }
 
   async getFinding(id: string): Promise<CtFinding | undefined> {
-    const item = await getItem(this.table, { pk: `CTFINDING#${id}`, sk: 'FINDING' });
+    const item = await getItem(this.table, findingKey(id));
     return item && withoutKeys<CtFinding>(item);
+  }
+
+  async getFindings(ids: string[]): Promise<(CtFinding | undefined)[]> {
+    return (await getItems(this.table, ids.map(findingKey))).map((item) => item && withoutKeys<CtFinding>(item));
   }
 
   async listFindings(): Promise<CtFinding[]> {
@@ -87,7 +93,7 @@ export class DynamoCtStateStore implements CtStateStore {
   }
 
   async authorize(id: string): Promise<void> {
-    await setFields(this.table, { pk: `CTFINDING#${id}`, sk: 'FINDING' }, { status: 'authorized' });
+    await setFields(this.table, findingKey(id), { status: 'authorized' });
   }
 
   async getWatchlist(): Promise<string[]> {

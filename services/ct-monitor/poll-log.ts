@@ -30,17 +30,21 @@ export interface PollDeps {
 }
 
 /**
- * Entries from..to-1, fetched in batches with up to `concurrency` requests in flight, in order.
- * A log may answer with fewer entries than asked (its own batch limit): the rest of that batch
- * is asked for again, so nothing is skipped and nothing past the tree is requested.
+ * Entries from..to-1, fetched in batches with up to `concurrency` requests in flight and handed to
+ * `take` in index order (with the index of the first), each as soon as it and every batch before
+ * it have arrived: the caller works on one batch while the next are on their way. A log may answer
+ * with fewer entries than asked (its own batch limit): the rest of that batch is asked for again,
+ * so nothing is skipped and nothing past the tree is requested.
  */
-export async function fetchRange(reader: LogReader, from: number, to: number, batchSize: number, concurrency: number): Promise<LogEntry[]> {
+export async function fetchRange(reader: LogReader, from: number, to: number, batchSize: number, concurrency: number, take: (entries: LogEntry[], first: number) => void): Promise<void> {
   const starts: number[] = [];
   for (let at = from; at < to; at += batchSize) starts.push(at);
-  const chunks: LogEntry[][] = new Array(starts.length);
+  const arrived: (LogEntry[] | undefined)[] = new Array(starts.length);
   let next = 0;
+  let taken = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < starts.length) {
+    while (next < starts.length && !failed) {
       const k = next++;
       const end = Math.min(to, starts[k] + batchSize);
       const chunk: LogEntry[] = [];
@@ -50,11 +54,17 @@ export async function fetchRange(reader: LogReader, from: number, to: number, ba
         chunk.push(...entries);
         at += entries.length;
       }
-      chunks[k] = chunk;
+      arrived[k] = chunk;
+      for (; arrived[taken]; taken++) {
+        take(arrived[taken]!, starts[taken]);
+        arrived[taken] = undefined;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, starts.length) }, worker));
-  return chunks.flat();
+  await Promise.all(Array.from({ length: Math.min(concurrency, starts.length) }, () => worker().catch((err) => {
+    failed = true;
+    throw err;
+  })));
 }
 
 export interface PollResult {
@@ -119,17 +129,17 @@ async function treeFromTiles(tileHashes: NonNullable<LogReader['tileHashes']>, s
  * The first fetched entry that is not what the log's signed tree holds: by its hash tiles where
  * it has them, else the first entry the log cannot prove is included.
  */
-async function offendingEntry(reader: LogReader, leaves: Buffer[], from: number, treeSize: number, root: Buffer): Promise<number | undefined> {
+async function offendingEntry(reader: LogReader, hashes: Buffer[], from: number, treeSize: number, root: Buffer): Promise<number | undefined> {
   if (reader.tileHashes) {
-    const told = await reader.tileHashes(0, from, from + leaves.length - 1);
-    const i = leaves.findIndex((l, k) => !told[k] || !leafHash(l).equals(told[k]));
+    const told = await reader.tileHashes(0, from, from + hashes.length - 1);
+    const i = hashes.findIndex((h, k) => !told[k] || !h.equals(told[k]));
     return i < 0 ? undefined : from + i;
   }
   if (!reader.getProofByHash) return undefined;
-  for (let i = 0; i < leaves.length; i++) {
+  for (let i = 0; i < hashes.length; i++) {
     try {
-      const proof = await reader.getProofByHash(leafHash(leaves[i]), treeSize);
-      if (proof.leafIndex !== from + i || !verifyInclusion(leafHash(leaves[i]), from + i, treeSize, proof.auditPath, root)) return from + i;
+      const proof = await reader.getProofByHash(hashes[i], treeSize);
+      if (proof.leafIndex !== from + i || !verifyInclusion(hashes[i], from + i, treeSize, proof.auditPath, root)) return from + i;
     } catch {
       return from + i;
     }
@@ -181,36 +191,39 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   if (!tree) return fail(sth.treeSize, `could not rebuild the tree of size ${state.position} from the log's audit path`);
   // A long backlog is read a part at a time, each part proved consistent with the signed head.
   const to = deps.maxEntries && reader.getConsistency ? Math.min(sth.treeSize, state.position + deps.maxEntries) : sth.treeSize;
-  let entries: LogEntry[];
+  const watchlist = (await deps.ct.getWatchlist()).map((d) => parseWatchEntry(d));
+  const hashes: Buffer[] = [];
+  const candidates: Candidate[] = [];
+  // Each batch is hashed into the tree and matched as it arrives; what matches stays here until the whole part is verified.
+  const take = (entries: LogEntry[], first: number) => entries.forEach((entry, i) => {
+    const hash = leafHash(entry.leafInput);
+    tree.append(hash);
+    hashes.push(hash);
+    try {
+      const candidate = watchedEntry(first + i, entry, watchlist);
+      if (candidate) candidates.push(candidate);
+    } catch (err) {
+      // Logs hold malformed certificates too: one must not stop the monitor, and it is counted.
+      if (!(err instanceof ValidationError || err instanceof RangeError)) throw err;
+      result.unreadable = (result.unreadable ?? 0) + 1;
+    }
+  });
   try {
-    entries = await fetchRange(reader, state.position, to, deps.batchSize, deps.concurrency ?? 4);
+    await fetchRange(reader, state.position, to, deps.batchSize, deps.concurrency ?? 4, take);
   } catch (err) {
     // A log that answers with nothing for entries its tree head covers is misbehaving; a network fault is not.
     if ((err as Error).message.startsWith('the log returned no entries')) return fail(sth.treeSize, (err as Error).message);
     throw err;
   }
-  const leaves = entries.map((e) => Buffer.from(e.leafInput));
-  for (const leaf of leaves) tree.append(leafHash(leaf));
   if (tree.size !== to) return fail(sth.treeSize, `the log served ${tree.size - state.position} of the ${to - state.position} entries its tree head covers`);
   if (to < sth.treeSize ? !verifyConsistency(to, sth.treeSize, tree.root(), sth.rootHash, await reader.getConsistency!(to, sth.treeSize)) : !tree.root().equals(sth.rootHash)) {
-    const index = await offendingEntry(reader, leaves, state.position, sth.treeSize, sth.rootHash);
+    const index = await offendingEntry(reader, hashes, state.position, sth.treeSize, sth.rootHash);
     return fail(sth.treeSize, `the Merkle root over the entries does not match the signed tree head of size ${sth.treeSize}${index !== undefined ? `; entry ${index} is not in it` : ''}`, index);
   }
   // Verified: only now may findings from these entries leave the monitor.
-  const watchlist = (await deps.ct.getWatchlist()).map((d) => parseWatchEntry(d));
   const events: BusEvent[] = [];
   const findings = new Map<string, CtFinding>();
-  for (const [i, entry] of entries.entries()) {
-    let seen: Awaited<ReturnType<typeof observation>>;
-    try {
-      seen = await observation(state.logUrl, state.position + i, entry, watchlist, deps, reader);
-    } catch (err) {
-      // Logs hold malformed certificates too: one must not stop the monitor, and it is counted.
-      if (!(err instanceof ValidationError || err instanceof RangeError)) throw err;
-      result.unreadable = (result.unreadable ?? 0) + 1;
-      continue;
-    }
-    if (!seen) continue;
+  for (const seen of await observations(state.logUrl, candidates, deps, reader)) {
     if (seen.finding) {
       // A precertificate and its final certificate share one finding, and one alert.
       if (findings.has(seen.finding.id)) continue;
@@ -225,47 +238,80 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
   deps.crashPoint?.('ct:after-fetch');
   await deps.publisher.publish(events);
   deps.crashPoint?.('ct:after-alerts');
-  for (const finding of findings.values()) await deps.ct.putFinding(finding);
+  // Each finding is written once whatever the order (putFinding keeps the first), so they go together.
+  await Promise.all([...findings.values()].map((finding) => deps.ct.putFinding(finding)));
   await deps.ct.saveLog({ ...state, position: to, treeSize: to, rootHash: tree.root().toString('base64'), tree: tree.toJSON(), updatedAt: deps.clock.now().toISOString() }, state.position);
   return { ...result, to, behind: sth.treeSize - to };
 }
 
-/**
- * An entry on a watched name: observed when certops knows the certificate (it is in the inventory,
- * or a finding for it was authorized), unauthorized otherwise. A precertificate and its final
- * certificate are one finding: precertificates are keyed by the hash of their TBS.
- */
-async function observation(logUrl: string, index: number, entry: LogEntry, watchlist: WatchEntry[], deps: PollDeps, reader: LogReader): Promise<{ event: BusEvent; finding?: CtFinding } | undefined> {
+/** An entry whose certificate (or precertificate) names a watched domain, with what it says. */
+interface Candidate {
+  index: number;
+  entry: LogEntry;
+  entryType: 'x509' | 'precert';
+  names: string[];
+  fingerprintSha256: string;
+  /** Shared by a precertificate and its final certificate: the finding's id. */
+  tbsId: string;
+  facts: ReturnType<typeof tbsFacts>;
+}
+
+/** The entry as a candidate when one of its names is watched; undefined for the rest (nearly all). Throws on malformed entries. */
+function watchedEntry(index: number, entry: LogEntry, watchlist: WatchEntry[]): Candidate | undefined {
   const leaf = parseLeaf(entry.leafInput);
-  const names = leaf.entryType === 'x509' ? certificateNames(leaf.der) : tbsNames(leaf.der);
+  const x509 = leaf.entryType === 'x509';
+  const names = x509 ? certificateNames(leaf.der) : tbsNames(leaf.der);
   if (!names.some((n) => watched(n, watchlist))) return undefined;
-  const fingerprint = fingerprintSha256(leaf.der);
-  const findingId = tbsIdentity(leaf.der, leaf.entryType === 'x509');
-  const facts = leaf.entryType === 'x509' ? certificateFacts(leaf.der) : tbsFacts(leaf.der);
-  const { issuer, serialNumber } = facts;
-  const knownId = await knownCertificateId(findingId, issuer, serialNumber, deps.certificates);
-  const finding = knownId ? undefined : await deps.ct.getFinding(findingId);
-  const ctx = (type: string) => ({ now: () => deps.clock.now(), newId: () => `ct:${type}:${logUrl}:${index}` });
-  const fields = { logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint };
-  if (knownId || finding?.status === 'authorized') return { event: newEvent('ct.certificate_observed', { ...fields, ...(knownId ? { certificateId: knownId } : {}) }, ctx('observed')) };
-  if (finding) return undefined;
-  const allowed = Object.entries(deps.allowedIssuers ?? {}).filter(([domain]) => names.some((n) => watched(n, [parseWatchEntry(domain)]))).flatMap(([, issuers]) => issuers);
-  const record: CtFinding = {
-    id: findingId, logUrl, index, names, entryType: leaf.entryType, fingerprintSha256: fingerprint, ...facts, ...(await issuingCertificate(entry, reader)), severity: allowed.includes(issuer) ? 'medium' : 'high', status: 'open',
-    firstSeen: deps.clock.now().toISOString(), ...(leaf.entryType === 'x509' ? { certificatePem: toPem(leaf.der) } : {}),
-  };
-  return { event: newEvent('ct.unauthorized_certificate', { ...fields, findingId, issuer, serialNumber, notAfter: facts.notAfter, severity: record.severity }, ctx('unauthorized')), finding: record };
+  return { index, entry, entryType: leaf.entryType, names, fingerprintSha256: fingerprintSha256(leaf.der), tbsId: tbsIdentity(leaf.der, x509), facts: x509 ? certificateFacts(leaf.der) : tbsFacts(leaf.der) };
 }
 
 /**
- * The certificate certops issued that this entry is: by TBS identity (the certificate itself, with
- * any SCTs, or its precertificate), or by issuer and serial (its CAs never reuse a serial). Only
- * what certops issued counts: a certificate that was merely imported or scanned (anyone with a
- * requester token can import one) is not known until an approver authorizes its finding.
+ * What each watched entry means, in the candidates' order: observed when certops knows the
+ * certificate (it issued it, or a finding for it was authorized), unauthorized when it has no
+ * finding yet, nothing when its finding is open already. A precertificate and its final
+ * certificate are one finding: precertificates are keyed by the hash of their TBS. The store is
+ * read once for all of them (batched reads), not entry by entry.
  */
-async function knownCertificateId(tbsId: string, issuer: string, serialNumber: string, certificates: CertificateStore): Promise<string | undefined> {
-  const issued = async (id: string | undefined) => (id && (await certificates.get(id))?.source === 'issued' ? id : undefined);
-  return (await issued(await certificates.idByTbsIdentity(tbsId))) ?? issued(await certificates.idByIssuerSerial(issuer, serialNumber));
+async function observations(logUrl: string, candidates: Candidate[], deps: PollDeps, reader: LogReader): Promise<{ event: BusEvent; finding?: CtFinding }[]> {
+  if (candidates.length === 0) return [];
+  const tbsIds = candidates.map((c) => c.tbsId);
+  const [byTbs, bySerial, stored] = await Promise.all([
+    deps.certificates.idsByTbsIdentity(tbsIds), deps.certificates.idsByIssuerSerial(candidates.map((c) => c.facts)), deps.ct.getFindings(tbsIds),
+  ]);
+  const issued = await issuedIds([...byTbs, ...bySerial], deps.certificates);
+  const out: { event: BusEvent; finding?: CtFinding }[] = [];
+  for (const [i, c] of candidates.entries()) {
+    const knownId = [byTbs[i], bySerial[i]].find((id) => id && issued.has(id));
+    const finding = knownId ? undefined : stored[i];
+    const ctx = (type: string) => ({ now: () => deps.clock.now(), newId: () => `ct:${type}:${logUrl}:${c.index}` });
+    const fields = { logUrl, index: c.index, names: c.names, entryType: c.entryType, fingerprintSha256: c.fingerprintSha256 };
+    if (knownId || finding?.status === 'authorized') {
+      out.push({ event: newEvent('ct.certificate_observed', { ...fields, ...(knownId ? { certificateId: knownId } : {}) }, ctx('observed')) });
+      continue;
+    }
+    if (finding) continue;
+    const { issuer, serialNumber } = c.facts;
+    const allowed = Object.entries(deps.allowedIssuers ?? {}).filter(([domain]) => c.names.some((n) => watched(n, [parseWatchEntry(domain)]))).flatMap(([, issuers]) => issuers);
+    const record: CtFinding = {
+      id: c.tbsId, ...fields, ...c.facts, ...(await issuingCertificate(c.entry, reader)), severity: allowed.includes(issuer) ? 'medium' : 'high', status: 'open',
+      firstSeen: deps.clock.now().toISOString(), ...(c.entryType === 'x509' ? { certificatePem: toPem(parseLeaf(c.entry.leafInput).der) } : {}),
+    };
+    out.push({ event: newEvent('ct.unauthorized_certificate', { ...fields, findingId: c.tbsId, issuer, serialNumber, notAfter: c.facts.notAfter, severity: record.severity }, ctx('unauthorized')), finding: record });
+  }
+  return out;
+}
+
+/**
+ * Of the certificates these ids point to, those certops issued. An entry is known when its TBS
+ * identity (the certificate itself, with any SCTs, or its precertificate) or its issuer and serial
+ * (its CAs never reuse a serial) point to one of them. Only what certops issued counts: a
+ * certificate that was merely imported or scanned (anyone with a requester token can import one)
+ * is not known until an approver authorizes its finding.
+ */
+async function issuedIds(ids: (string | undefined)[], certificates: CertificateStore): Promise<Set<string>> {
+  const pointed = [...new Set(ids.filter((id): id is string => Boolean(id)))];
+  if (pointed.length === 0) return new Set();
+  return new Set((await certificates.getMany(pointed)).filter((c) => c?.source === 'issued').map((c) => c!.id));
 }
 
 /** The issuing certificate's fingerprint, where the log names one and serves a certificate that hashes to it. */

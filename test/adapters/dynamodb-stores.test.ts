@@ -161,11 +161,24 @@ describe('DynamoDB stores (on dynalite)', () => {
     await certificates.create(issued);
     const lookalike = { ...cert(902), serialNumber: '0A:0B:0C', issuer: 'CN=certops CA', source: 'import' as const, status: 'discovered' as const };
     await certificates.create(lookalike);
-    expect(await certificates.idByIssuerSerial('CN=certops CA', '0A:0B:0C')).toBe(issued.id);
+    expect(await certificates.idsByIssuerSerial([{ issuer: 'CN=certops CA', serialNumber: '0A:0B:0C' }])).toEqual([issued.id]);
     // An import takes an identity nobody holds.
     const alone = { ...cert(903), serialNumber: '0D', issuer: 'CN=elsewhere', source: 'import' as const, status: 'discovered' as const };
     await certificates.create(alone);
-    expect(await certificates.idByIssuerSerial('CN=elsewhere', '0D')).toBe(alone.id);
+    expect(await certificates.idsByIssuerSerial([{ issuer: 'CN=elsewhere', serialNumber: '0D' }])).toEqual([alone.id]);
+  });
+
+  it('reads many certificates, pointers and findings at once, in the order asked, with gaps where none is', async () => {
+    const stored = Array.from({ length: 130 }, (_, i) => ({ ...cert(1000 + i), serialNumber: `0B:${i}`, issuer: 'CN=batch CA' }));
+    for (const c of stored) await certificates.create(c);
+    // More than one BatchGetItem call (100 keys each), a repeated key and a missing one.
+    const ids = [...stored.map((c) => c.id).reverse(), stored[5].id, 'f'.repeat(32)];
+    expect((await certificates.getMany(ids)).map((c) => c?.id)).toEqual(ids.map((id) => (id === 'f'.repeat(32) ? undefined : id)));
+    expect(await certificates.idsByIssuerSerial([{ issuer: 'CN=batch CA', serialNumber: '0B:7' }, { issuer: 'CN=batch CA', serialNumber: 'FF' }])).toEqual([stored[7].id, undefined]);
+    const ct = new DynamoCtStateStore(db.table);
+    const finding = { id: 'a'.repeat(32), logUrl: 'https://ct.example/log', index: 3, names: ['a.example.com'], entryType: 'x509' as const, fingerprintSha256: 'AB', issuer: 'CN=x', serialNumber: '01', notBefore: '2026-01-01T00:00:00.000Z', notAfter: '2026-04-01T00:00:00.000Z', severity: 'high' as const, status: 'open' as const, firstSeen: '2026-11-30T00:00:00.000Z' };
+    await ct.putFinding(finding);
+    expect((await ct.getFindings(['b'.repeat(32), finding.id])).map((f) => f?.id)).toEqual([undefined, finding.id]);
   });
 
   it('appends an event to the audit trail once, even when a crash left its marker pointing nowhere', async () => {

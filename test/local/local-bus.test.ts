@@ -19,17 +19,35 @@ describe('local bus', () => {
   const clock = { now: () => new Date('2026-11-26T12:00:00Z') };
   const entry = (detailType: string, detail: object, source = 'com.example.test') => ({ Source: source, DetailType: detailType, Detail: JSON.stringify(detail), EventBusName: 'certops-test' });
 
-  function bus(invoke: (fn: string, e: EventBridgeEvent) => Promise<unknown>, maxAttempts = 3) {
+  function bus(invoke: (fn: string, e: EventBridgeEvent) => Promise<unknown>, maxAttempts = 3, concurrency?: number) {
     return new LocalBus({
       busName: 'certops-test',
       rules: [
         { name: 'greetings', fn: 'greeter', pattern: { 'detail-type': ['hello'] } },
         { name: 'everything-from-test', fn: 'auditor', pattern: { source: [{ prefix: 'com.example.' }] } },
       ],
-      invoke, deadLetters, ledger, clock, maxAttempts, retryDelayMs: 5,
+      invoke, deadLetters, ledger, clock, maxAttempts, retryDelayMs: 5, concurrency,
       validate: eventSchemaValidator(),
     });
   }
+
+  it('runs at most `concurrency` invocations of a function at once, each function on its own, and delivers every event', async () => {
+    const running = new Map<string, number>();
+    const most = new Map<string, number>();
+    const delivered: string[] = [];
+    const b = bus(async (fn, e) => {
+      running.set(fn, (running.get(fn) ?? 0) + 1);
+      most.set(fn, Math.max(most.get(fn) ?? 0, running.get(fn)!));
+      await new Promise((r) => setTimeout(r, 5));
+      running.set(fn, running.get(fn)! - 1);
+      delivered.push(`${fn}:${(e.detail as { n: number }).n}`);
+    }, 3, 2);
+    for (let i = 0; i < 3; i++) await b.putEvents(Array.from({ length: 10 }, (_, k) => entry('hello', { n: i * 10 + k })));
+    await b.drain();
+    expect(Object.fromEntries(most)).toEqual({ greeter: 2, auditor: 2 });
+    expect(delivered.filter((d) => d.startsWith('greeter:'))).toHaveLength(30);
+    expect(delivered.filter((d) => d.startsWith('auditor:'))).toHaveLength(30);
+  });
 
   it('delivers asynchronously to every rule whose pattern matches, in EventBridge event form', async () => {
     const seen: [string, EventBridgeEvent][] = [];
