@@ -124,7 +124,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     crashPoint: rt.crashPoint,
     clock: rt.clock,
     maxAttempts: numberFrom(env.CERTOPS_BUS_MAX_ATTEMPTS, 4),
-    concurrency: numberFrom(env.CERTOPS_BUS_CONCURRENCY, 4),
+    concurrency: numberFrom(env.CERTOPS_BUS_CONCURRENCY, 32),
     retryDelayMs: numberFrom(env.CERTOPS_BUS_RETRY_MS, 500),
     onError: (rule, err) => logger.warn('event delivery failed, will retry', { rule, error: (err as Error).message }),
     validate: eventSchemaValidator(),
