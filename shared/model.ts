@@ -95,6 +95,8 @@ export interface CertificateRequest {
   validationReference?: string;
   /** A renewal's approval: the certificate whose renewal needs an approver's yes under the policy in force (the renewal saga signs, not the request). */
   renews?: string;
+  /** Who asked for the renewal a renewal's approval allows, when not the certificate's own requester (requestedBy); neither may approve it. */
+  askedBy?: string;
   validationRecords?: { name: string; type: string; value: string }[];
 }
 

@@ -61,12 +61,16 @@ export class DynamoAuditTrail implements AuditTrail {
     return { seq: Number(item?.seq ?? 0), hash: String(item?.hash ?? GENESIS), pending: item?.pendingJson ? JSON.parse(String(item.pendingJson)) : [] };
   }
 
-  /** The committed records of these events, by event id (a marker is the event's only if the record it names is the event's, at or below the head). */
-  async recorded(eventIds: string[], head?: AuditHead): Promise<Map<string, AuditRecord>> {
+  /**
+   * The committed records of these events, by event id: those the head still carries (a crash kept
+   * them from their place), and those a marker names (the marker is the event's only if the
+   * record it names is the event's, at or below the head).
+   */
+  async recorded(eventIds: string[], head?: Head): Promise<Map<string, AuditRecord>> {
     const at = head ?? (await this.head());
     const markers = await batchGet(this.table, [...new Set(eventIds)].map(markerKey));
     const seqs = markers.map((m) => Number(m.seq)).filter((seq) => seq <= at.seq);
-    const records = (await batchGet(this.table, [...new Set(seqs)].map(recordKey))).map(fromItem);
+    const records = [...(await batchGet(this.table, [...new Set(seqs)].map(recordKey))).map(fromItem), ...at.pending];
     const wanted = new Set(eventIds);
     return new Map(records.filter((r) => wanted.has(r.eventId)).map((r) => [r.eventId, r]));
   }
@@ -124,7 +128,11 @@ export class DynamoAuditTrail implements AuditTrail {
     await batchWrite(this.table, records.flatMap((r) => [{ put: toItem(r) }, { put: { ...markerKey(r.eventId), seq: r.seq } }]));
   }
 
+  /** Records in sequence order; the last page adds those the head carries that a crash kept from their place. */
   async list(filter: AuditFilter, limit: number, nextToken?: string): Promise<Page<AuditRecord>> {
+    const head = await this.head();
+    const matches = (r: AuditRecord) => (!filter.certificateId || r.certificateId === filter.certificateId) &&
+      (!filter.detailType || r.detailType === filter.detailType) && (!filter.from || r.occurredAt >= filter.from) && (!filter.to || r.occurredAt < filter.to);
     const items: AuditRecord[] = [];
     let token = nextToken;
     const query = filter.certificateId
@@ -132,10 +140,13 @@ export class DynamoAuditTrail implements AuditTrail {
       : { pkName: 'pk', pk: 'AUDIT', skPrefix: 'R#' };
     do {
       const page = await queryPage(this.table, { ...query, limit: limit - items.length, nextToken: token });
-      items.push(...page.items.map(fromItem).filter((r) =>
-        (!filter.detailType || r.detailType === filter.detailType) && (!filter.from || r.occurredAt >= filter.from) && (!filter.to || r.occurredAt < filter.to)));
+      items.push(...page.items.map(fromItem).filter((r) => r.seq <= head.seq && matches(r)));
       token = page.nextToken;
     } while (token && items.length < limit);
+    if (!token) {
+      const listed = new Set(items.map((r) => r.seq));
+      items.push(...head.pending.filter((r) => !listed.has(r.seq) && matches(r)).slice(0, Math.max(0, limit - items.length)));
+    }
     return { items, nextToken: token };
   }
 

@@ -90,17 +90,24 @@ async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertifica
   const chain = served.chain.map(fingerprintSha256);
   const findings = endpointFindings(validated.verdict, { ...served, chainFingerprints: chain, legacyProtocols });
   await deps.certificates.recordEndpoint(certificate.id, { host: ep.host, port: ep.port, lastSeen: now.toISOString(), protocol: served.protocol, cipher: served.cipher, findings });
-  const revocation = await leafRevocation(validated, checker, now);
+  const latest = await leafRevocation(validated, checker, now);
+  // Revocation is for good: a later scan that cannot tell (its server left the issuer out, or the
+  // CRL server is down) does not make a certificate found revoked look any better.
+  const revocation = certificate.revocation?.status === 'revoked' && latest.status !== 'revoked' ? certificate.revocation : latest;
   await deps.certificates.update(certificate.id, { revocation });
   const checked = { ...certificate, revocation };
-  if (revocation.status === 'revoked' && certificate.revocation?.status !== 'revoked') await announceRevoked(checked, deps);
+  if (revocation.status === 'revoked') await announceRevoked(checked, deps);
   return {
     ...base, certificateId: certificate.id, subject: certificate.subject, notAfter: certificate.notAfter, chain, protocol: served.protocol, cipher: served.cipher, legacyProtocols, findings,
     certificateFindings: certificateFindings(checked, { now, tlsServer: true }), revocation,
   };
 }
 
-/** finding.raised the first time a scan finds a certificate revoked; its id is the one announceDiscovery would give it, so a replay adds nothing. */
+/**
+ * finding.raised for a certificate a scan finds revoked, every time (its id is the one
+ * announceDiscovery would give it, so the trail and the SIEM keep one): an announcement a failed
+ * publish lost is made by the next scan.
+ */
 async function announceRevoked(cert: StoredCertificate, deps: ScanDeps): Promise<void> {
   const finding = certificateFindings(cert, { now: deps.clock.now(), tlsServer: true }).find((f) => f.id === 'revoked');
   if (!finding) return;

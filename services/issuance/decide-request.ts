@@ -8,8 +8,9 @@ import { withLease } from '../../shared/lease.ts';
 async function pending(requestId: string, deciderName: string, deps: IssuanceDeps): Promise<CertificateRequest> {
   const request = await deps.requests.get(requestId);
   if (!request) throw new NotFoundError(`no request ${requestId}`, 'id');
-  // Four eyes: whoever asked cannot also say yes or no.
-  if (request.requestedBy === deciderName) throw new ForbiddenError(`${deciderName} made request ${requestId} and may not decide it`, 'id');
+  // Four eyes: whoever asked cannot also say yes or no (for a renewal's approval, neither the
+  // certificate's requester nor whoever asked for the renewal).
+  if (request.requestedBy === deciderName || request.askedBy === deciderName) throw new ForbiddenError(`${deciderName} made request ${requestId} and may not decide it`, 'id');
   return request;
 }
 

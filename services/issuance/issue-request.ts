@@ -155,7 +155,9 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
     // The second pair of eyes goes on the record before the signature it allows: announced again
     // under its first id, so an approval whose process died before announcing it is not lost.
     if (current.decidedBy) {
-      await deps.publisher.publish([newEvent('request.approved', { requestId, decidedBy: current.decidedBy, comment: current.decisionComment }, eventContext(deps, requestId, `approved:${requestId}`))]);
+      // Dated as the decision was, so the SIEM outbox keys it as it did the first announcement.
+      const decided = { ...eventContext(deps, requestId, `approved:${requestId}`), now: () => new Date(current.decidedAt ?? deps.clock.now()) };
+      await deps.publisher.publish([newEvent('request.approved', { requestId, decidedBy: current.decidedBy, comment: current.decisionComment }, decided)]);
     }
     let outcome: Awaited<ReturnType<typeof issueRequest>>;
     try {

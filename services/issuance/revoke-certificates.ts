@@ -32,18 +32,20 @@ export function parseReason(body: Record<string, unknown>): RevocationReason {
  */
 export async function revoke(cert: StoredCertificate, reason: RevocationReason, revokedBy: string, deps: RevocationDeps): Promise<StoredCertificate> {
   const escalation = cert.status === 'revoked' && reason === 'keyCompromise' && cert.revocationReason !== 'keyCompromise';
-  const announce = (r: RevocationReason, escalated: boolean) => deps.publisher.publish([newEvent('certificate.revoked', { ...certificateFields(cert), reason: r, revokedBy }, { now: () => deps.clock.now(), newId: () => `revoked:${cert.id}${escalated ? ':keyCompromise' : ''}` })]);
+  // Dated when the revocation was recorded, so an announcement made again is the same event in
+  // every way its consumers key it by (the SIEM outbox keys entries by time and id).
+  const announce = (r: RevocationReason, escalated: boolean, at: string) => deps.publisher.publish([newEvent('certificate.revoked', { ...certificateFields(cert), reason: r, revokedBy }, { now: () => new Date(at), newId: () => `revoked:${cert.id}${escalated ? ':keyCompromise' : ''}` })]);
   if (cert.status === 'revoked' && !escalation) {
     // Asked again: the event goes out again under its first id (consumers keep one), so a process
     // killed between recording the revocation and announcing it loses no audit record.
-    await announce((cert.revocationReason as RevocationReason | undefined) ?? reason, false);
+    await announce((cert.revocationReason as RevocationReason | undefined) ?? reason, false, cert.revokedAt ?? deps.clock.now().toISOString());
     return cert;
   }
   if (!cert.issuerBackend) throw new ConflictError(`certificate ${cert.id} was not issued by certops (it was ${cert.source}); revoke it at its own CA`, 'id');
   await (await deps.authority(cert.issuerBackend)).revoke(cert.serialNumber, reason);
   const revokedAt = cert.revokedAt ?? deps.clock.now().toISOString();
   await deps.certificates.update(cert.id, { status: 'revoked', revocationReason: reason, revokedAt });
-  await announce(reason, escalation);
+  await announce(reason, escalation, escalation ? deps.clock.now().toISOString() : revokedAt);
   return { ...cert, status: 'revoked', revocationReason: reason, revokedAt };
 }
 

@@ -86,11 +86,16 @@ async function approvalOf(cert: StoredCertificate, deps: RenewalDeps): Promise<{
  */
 async function askApproval(cert: StoredCertificate, wanted: SignatureRequest & { keyAlgorithm: KeyAlgorithm }, reasons: string[], state: SagaState, deps: RenewalDeps): Promise<CertificateRequest> {
   const now = deps.clock.now();
+  // The names are the lineage's: its requester stands for them (and so may not approve them), and
+  // whoever asked for this renewal may not either.
+  const lineage = cert.requestId ? await deps.requests.get(cert.requestId) : undefined;
+  const askedBy = state.requestedBy ?? 'renewal-sweep';
+  const requestedBy = lineage?.requestedBy ?? askedBy;
   const request: CertificateRequest = {
-    requestId: deps.newId(), status: 'pending_approval', renews: cert.id,
+    requestId: deps.newId(), status: 'pending_approval', renews: cert.id, ...(askedBy !== requestedBy ? { askedBy } : {}),
     commonName: wanted.commonName, subjectAlternativeNames: wanted.names, profile: wanted.profile, validityDays: wanted.validityDays,
     environment: wanted.environment, owner: wanted.owner, issuer: cert.issuerBackend ?? 'local', targets: cert.targets,
-    requestedBy: state.requestedBy ?? 'renewal-sweep', reasons, createdAt: now.toISOString(), keyAlgorithm: wanted.keyAlgorithm,
+    requestedBy, reasons, createdAt: now.toISOString(), keyAlgorithm: wanted.keyAlgorithm,
     expiresAt: new Date(now.getTime() + deps.policy.approvalTimeoutHours * 3_600_000).toISOString(),
   };
   await deps.requests.create(request);

@@ -42,5 +42,12 @@ export async function renewOnApproval(requestId: string, deps: StartDeps & { req
   if (!request?.renews || request.status !== 'approved' || !request.decidedBy) return undefined;
   const cert = await deps.certificates.get(request.renews);
   if (!cert || cert.status !== 'active' || cert.renewalRequestId !== requestId) return undefined;
-  return startRenewal(cert, 'approval', request.decidedBy, requestId, deps);
+  try {
+    return await startRenewal(cert, 'approval', request.decidedBy, requestId, deps);
+  } catch (err) {
+    // Not a refusal the delivery may drop (a 4xx is): the lock is busy for now, and the approver's
+    // yes must not be lost, so the delivery tries again (and, failing, leaves a dead letter).
+    if (err instanceof ConflictError) throw new Error(`the renewal request ${requestId} allows waits: ${err.message}`);
+    throw err;
+  }
 }

@@ -11,10 +11,19 @@ export interface RevocationCheckerDeps {
   fetcher: RevocationFetcher;
   /** A fresh OCSP nonce for each request (RFC 8954: 1 to 32 bytes; 16 random ones do). */
   newNonce(): Uint8Array;
+  /** Bytes of CRL kept parsed between certificates; 16 MiB unless given. */
+  rememberedCrlBytes?: number;
 }
 
 /** CRLs one checker keeps: those of the few CAs a scan meets; past this the oldest is fetched again if needed. */
 const MAX_REMEMBERED_CRLS = 32;
+/**
+ * Bytes of CRL the checker keeps parsed (a parsed entry takes some six times its bytes): servers
+ * in a scanned range name their own CRLs, so what a scan holds is bounded by certops, not by them.
+ */
+const MAX_REMEMBERED_CRL_BYTES = 16 * 1024 * 1024;
+/** CRLs fetched and parsed at once: each may be as large as the fetcher allows. */
+const CRL_SLOTS = 2;
 
 const fetchable = (url: string) => /^https?:\/\//i.test(url);
 const message = (err: unknown) => (err as Error).message;
@@ -33,19 +42,48 @@ function from(kind: 'OCSP' | 'CRL', url: string, status: SourceStatus): SourceSt
  * not asked again. Nothing here reads a clock: `at` is given.
  */
 export class RevocationChecker {
-  private readonly crls = new Map<string, Promise<ParsedCrl>>();
+  private readonly crls = new Map<string, { crl: Promise<ParsedCrl>; bytes: number }>();
+  private busy = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly deps: RevocationCheckerDeps) {}
 
   private crl(url: string): Promise<ParsedCrl> {
-    let crl = this.crls.get(url);
-    if (!crl) {
-      crl = this.deps.fetcher.crl(url).then((der) => parseCrl(der, `the CRL at ${url}`));
-      crl.catch(() => undefined); // a failure is reported to whoever awaits it; remembered, not unhandled
-      if (this.crls.size >= MAX_REMEMBERED_CRLS) this.crls.delete(this.crls.keys().next().value!);
-      this.crls.set(url, crl);
+    const known = this.crls.get(url);
+    if (known) return known.crl;
+    const entry = { crl: Promise.resolve() as unknown as Promise<ParsedCrl>, bytes: 0 };
+    entry.crl = this.inSlot(async () => {
+      const der = await this.deps.fetcher.crl(url);
+      entry.bytes = der.length;
+      this.forgetBeyondBudget();
+      return parseCrl(der, `the CRL at ${url}`);
+    });
+    entry.crl.catch(() => undefined); // a failure is reported to whoever awaits it; remembered, not unhandled
+    if (this.crls.size >= MAX_REMEMBERED_CRLS) this.crls.delete(this.crls.keys().next().value!);
+    this.crls.set(url, entry);
+    return entry.crl;
+  }
+
+  /** Drops the oldest CRLs until what is kept fits the byte budget (one larger than the whole budget is used once, not kept). */
+  private forgetBeyondBudget(): void {
+    let total = [...this.crls.values()].reduce((n, e) => n + e.bytes, 0);
+    for (const [url, e] of this.crls) {
+      if (total <= (this.deps.rememberedCrlBytes ?? MAX_REMEMBERED_CRL_BYTES)) return;
+      this.crls.delete(url);
+      total -= e.bytes;
     }
-    return crl;
+  }
+
+  /** Runs `work` once fewer than CRL_SLOTS others run. */
+  private async inSlot<T>(work: () => Promise<T>): Promise<T> {
+    if (this.busy >= CRL_SLOTS) await new Promise<void>((r) => this.waiting.push(r));
+    this.busy++;
+    try {
+      return await work();
+    } finally {
+      this.busy--;
+      this.waiting.shift()?.();
+    }
   }
 
   private async byOcsp(url: string, certificate: ParsedCertificate, issuer: ParsedCertificate, at: Date): Promise<SourceStatus> {

@@ -44,6 +44,10 @@ describe('the audit trail, appended in batches with the head as the commit', () 
     }, []);
     await db.table.doc.send(new UpdateCommand({ TableName: db.table.name, Key: { pk: 'AUDIT', sk: 'HEAD' }, UpdateExpression: 'SET #s = :s, #h = :h, pendingJson = :p', ExpressionAttributeNames: { '#s': 'seq', '#h': 'hash' }, ExpressionAttributeValues: { ':s': 4, ':h': lost[1].hash, ':p': JSON.stringify(lost) } }));
     expect((await records(trail)).map((r) => r.eventId)).toEqual(['a', 'b', 'c', 'd']);
+    // Every reader finds them: the listing, and the check an export makes before it queues an event for the SIEM.
+    expect((await trail.list({}, 10)).items.map((r) => r.eventId)).toEqual(['a', 'b', 'c', 'd']);
+    expect((await trail.list({ detailType: 'certificate.issued' }, 3)).items.map((r) => r.eventId)).toEqual(['a', 'b', 'c']);
+    expect([...(await trail.recorded(['c', 'd', 'e'])).keys()].sort()).toEqual(['c', 'd']);
     // Their redelivery finds them recorded; the next new event lands after them.
     expect((await trail.appendAll([event('c'), event('e')])).map((r) => [r.seq, r.eventId])).toEqual([[3, 'c'], [5, 'e']]);
     expect((await trail.list({}, 10)).items.map((r) => r.eventId)).toEqual(['a', 'b', 'c', 'd', 'e']);

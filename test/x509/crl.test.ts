@@ -173,6 +173,21 @@ describe('CRLs (RFC 5280 5, 6.3.3)', () => {
       expect(fetches).toBe(1);
     });
 
+    it('keeps no more CRL than its byte budget: servers in a scanned range name their own CRLs, and cannot make a scan hold them all', async () => {
+      bodies.set('/one.crl', await crl());
+      bodies.set('/two.crl', await crl());
+      const fetched: string[] = [];
+      const size = (await fetcher.crl(`${server.url}/one.crl`)).length;
+      const checker = new RevocationChecker({ fetcher: { ...fetcher, crl: (url) => (fetched.push(url.slice(-7)), fetcher.crl(url)) }, newNonce: () => Buffer.alloc(16), rememberedCrlBytes: size + 1 });
+      for (const name of ['one', 'two', 'one', 'two']) await checker.status(await leafAt(`${server.url}/${name}.crl`), issuer, new Date());
+      // Room for one: each in turn pushes the other out.
+      expect(fetched).toEqual(['one.crl', 'two.crl', 'one.crl', 'two.crl']);
+      const roomy = new RevocationChecker({ fetcher: { ...fetcher, crl: (url) => (fetched.push(url.slice(-7)), fetcher.crl(url)) }, newNonce: () => Buffer.alloc(16) });
+      fetched.length = 0;
+      for (const name of ['one', 'two', 'one', 'two']) await roomy.status(await leafAt(`${server.url}/${name}.crl`), issuer, new Date());
+      expect(fetched).toEqual(['one.crl', 'two.crl']);
+    });
+
     it('an unreachable, missing, oversized or non-CRL answer is unknown with the reason, never good', async () => {
       const checker = new RevocationChecker({ fetcher, newNonce: () => Buffer.alloc(16) });
       const closed = `http://127.0.0.1:${await freePort()}/ca.crl`;

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoAuditTrail } from '../adapters/dynamodb/audit-trail.ts';
+import { DynamoLockStore } from '../adapters/dynamodb/lock-store.ts';
+import { DynamoSiemOutbox } from '../adapters/dynamodb/siem-outbox.ts';
+import { exportEvents, type ExportDeps } from '../services/siem-export/export-event.ts';
+import type { BusEvent } from '../shared/events/envelope.ts';
+import { groupCommit } from '../shared/group-commit.ts';
+import type { SinkConfig } from '../shared/siem-config.ts';
+import { freshTable } from './support/dynamo.ts';
+
+const event = (id: string, type = 'certificate.issued'): BusEvent => ({ source: 'certops.test', detailType: type, detail: { eventId: id, occurredAt: '2026-11-30T10:00:00.000Z', correlationId: 'c' } });
+
+describe('the SIEM export, a burst at a time', () => {
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  beforeAll(async () => void (db = await freshTable()));
+  afterAll(() => db.close());
+
+  it('exports events whose ids are longer than a sort key may be (one naming a 1,024-character log URL) with the rest of their batch', async () => {
+    const clock = { now: () => new Date('2026-11-30T10:00:00.000Z') };
+    const sent: string[] = [];
+    const sink: SinkConfig = { name: 'file', type: 'file', format: 'seed', path: '/dev/null', eventTypes: [], minSeverity: 'info', batchSize: 100, batchMs: 0, maxAttempts: 5 };
+    const deps: ExportDeps = {
+      clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => ['file']), random: () => 0.5,
+      sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
+    };
+    const longId = `ct:unauthorized:https://ct.example.test/${'a/'.repeat(500)}log:12345`;
+    const exportOne = groupCommit((batch: BusEvent[]) => exportEvents(batch, deps), 50);
+    const ids = ['revoked:cert-1', longId, 'approved:req-7'];
+    expect(await Promise.all(ids.map((id) => exportOne(event(id, id === longId ? 'ct.unauthorized_certificate' : 'certificate.issued'))))).toEqual([true, true, true]);
+    expect(sent.map((line) => JSON.parse(line).eventId).sort()).toEqual([...ids].sort());
+    expect([...(await deps.audit.recorded(ids)).keys()].sort()).toEqual([...ids].sort());
+    // Exported once: a redelivery of all three sends nothing more.
+    expect(await exportEvents(ids.map((id) => event(id)), deps)).toEqual([false, false, false]);
+    expect(sent).toHaveLength(3);
+  });
+});
