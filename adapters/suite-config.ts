@@ -177,7 +177,8 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     issuers: parseIssuers(root.issuers, at),
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
     ...parseDeploymentRoots((root.deployment as Record<string, unknown> | undefined)?.allowedRoots, at),
-    siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile),
+    // A file sink's relative path is read from the configuration's folder, as trustedRootsFile is.
+    siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile).map((s) => (s.path ? { ...s, path: resolve(dirname(path), s.path) } : s)),
     ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
     ctFetch: parseCtFetch((root.ct ?? {}) as Record<string, unknown>, at),
     tokenLifetime: parseTokenLifetime(root.tokens, at),

@@ -285,6 +285,7 @@ const commands: Record<string, () => Promise<void>> = {
     if (format === 'json') return void process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     if (kind === 'inventory') {
       const lines = [`${body.total} certificates: ${Object.entries(body.byStatus).map(([k, v]) => `${v} ${k}`).join(', ')}`,
+        `of those in use (active or discovered), ${body.liveTotal}:`,
         `open findings: ${Object.entries(body.openFindingsBySeverity).map(([k, v]) => `${v} ${k}`).join(', ')}`,
         'by issuer:', ...Object.entries(body.byIssuer).map(([k, v]) => `  ${v}  ${k}`),
         'by environment:', ...Object.entries(body.byEnvironment).map(([k, v]) => `  ${v}  ${k}`)];

@@ -1,0 +1,14 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadSuiteConfig } from '../../adapters/suite-config.ts';
+
+describe('the siem section of the suite configuration', () => {
+  it('reads a file sink\'s relative path from the configuration\'s folder, as trustedRootsFile is, and keeps an absolute one', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'certops-config-')), 'config.yaml');
+    writeFileSync(file, 'siem:\n  sinks:\n    - { name: archive, type: file, path: siem/events.ndjson, format: ocsf }\n    - { name: elsewhere, type: file, path: /var/tmp/certops.ndjson, format: seed }\n');
+    const sinks = loadSuiteConfig(file, '/dev/null').siemSinks;
+    expect(sinks.map((s) => [s.name, s.path])).toEqual([['archive', join(dirname(file), 'siem/events.ndjson')], ['elsewhere', '/var/tmp/certops.ndjson']]);
+  });
+});
