@@ -78,8 +78,16 @@ async function readCsrStrictly(input: string | Uint8Array, field: string): Promi
   if (!ok) throw new ValidationError(`${field} signature does not verify (no proof of possession)`, field);
   // The key goes into the certificate in its standard encoding (an EC point uncompressed, RFC 5480
   // 2.2; RSA's DER as PKCS #1 writes it), re-encoded from the key itself, whatever form the CSR used.
-  // (A key object keeps the point form it was read in; through JWK's x and y it is written uncompressed.)
-  const standard = (key.type === 'EC' ? createPublicKey({ key: publicKey.export({ format: 'jwk' }), format: 'jwk' }) : publicKey).export({ type: 'spki', format: 'der' });
+  // (A key object keeps the point form it was read in; through JWK's x and y it is written
+  // uncompressed. Most CSRs carry the uncompressed form already, and skip that second import.)
+  const exported = publicKey.export({ type: 'spki', format: 'der' });
+  const standard = key.type === 'EC' && !uncompressedPoint(exported) ? createPublicKey({ key: publicKey.export({ format: 'jwk' }), format: 'jwk' }).export({ type: 'spki', format: 'der' }) : exported;
   return { commonName: name.commonNames[0], names, keyAlgorithm: key.algorithm, keyType: key.type, keySize: key.bits, spkiDer: standard };
 }
 
+
+/** Whether an EC SubjectPublicKeyInfo carries its point uncompressed (SEC 1 2.3.3: 0x04 || x || y). */
+function uncompressedPoint(spkiDer: Uint8Array): boolean {
+  const [, key] = children(spkiDer, readTlv(spkiDer, 0));
+  return spkiDer[key.start + 1] === 0x04;
+}
