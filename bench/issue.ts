@@ -6,7 +6,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 import { spawn } from 'node:child_process';
 import { createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,8 @@ for (let i = 0; i < 3; i++) cfsslRates.push(await pool(CORE_SIGNINGS, CONCURRENC
 cfssl.kill();
 
 await stack.stop();
+// The CA key was copied out for cfssl: neither folder outlives the run.
+for (const dir of [home, cfsslDir]) rmSync(dir, { recursive: true, force: true });
 agent.destroy();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`end to end through the local API (CSR path, EC P-256, concurrency ${API_CONCURRENCY}): ${Math.round(apiRate)} certificates/s (target >= 100)`);
