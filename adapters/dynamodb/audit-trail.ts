@@ -43,6 +43,8 @@ function fromItem(item: Record<string, unknown>): AuditRecord {
 export class DynamoAuditTrail implements AuditTrail {
   /** Appends from one process go one batch after another: racing them would only make them retry. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The head this writer committed and then wrote out itself: its records need no second write. */
+  private writtenHead?: string;
 
   constructor(private readonly table: Table) {}
 
@@ -89,13 +91,16 @@ export class DynamoAuditTrail implements AuditTrail {
   private async appendBatch(events: AuditEvent[]): Promise<Map<string, AuditRecord>> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const head = await this.head();
-      if (head.pending.length) await this.write(head.pending);
+      // What the head carries is written again only if this writer did not see it written (another
+      // writer committed it, or a crash came between its commit and its records).
+      if (head.pending.length && head.hash !== this.writtenHead) await this.write(head.pending);
       const found = await this.recorded(events.map((e) => e.eventId), head);
       const fresh = [...new Map(events.filter((e) => !found.has(e.eventId)).map((e) => [e.eventId, e])).values()];
       if (fresh.length === 0) return found;
       const records = chained(fresh, head);
       if (await this.commit(head, records)) {
         await this.write(records);
+        this.writtenHead = records[records.length - 1].hash;
         for (const r of records) found.set(r.eventId, r);
         return found;
       }
