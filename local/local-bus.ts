@@ -4,6 +4,7 @@ import type { DeadLetter } from '../shared/model.ts';
 import type { BusLedger, Clock, DeadLetterStore, PendingDelivery } from '../shared/ports.ts';
 import { matches, type Pattern } from './event-pattern.ts';
 import type { EntryRefusal } from '../shared/events/inbound.ts';
+import { concurrencyLimit } from '../shared/concurrency-limit.ts';
 
 /** A PutEvents entry as the EventBridge API takes it. */
 export interface PutEntry {
@@ -67,8 +68,8 @@ const REGION = 'local';
  */
 export class LocalBus {
   private readonly inFlight = new Set<Promise<void>>();
-  /** Per function: invocations running, and the turns of those waiting, first come first served. */
-  private readonly turns = new Map<string, { running: number; waiting: (() => void)[] }>();
+  /** Per function: how many of its invocations may run at once. */
+  private readonly gates = new Map<string, ReturnType<typeof concurrencyLimit>>();
 
   constructor(private readonly options: BusOptions) {}
 
@@ -171,18 +172,10 @@ export class LocalBus {
    * poll's alerts) then feeds a consumer a few at a time, as on AWS, instead of starting them all
    * at once to contend for the same locks and starve the rest of the process.
    */
-  private async invokeInTurn(fn: string, event: EventBridgeEvent): Promise<void> {
-    const limit = this.options.concurrency ?? Infinity;
-    let turn = this.turns.get(fn);
-    if (!turn) this.turns.set(fn, (turn = { running: 0, waiting: [] }));
-    if (turn.running >= limit) await new Promise<void>((r) => turn.waiting.push(r));
-    turn.running++;
-    try {
-      await this.options.invoke(fn, event);
-    } finally {
-      turn.running--;
-      turn.waiting.shift()?.();
-    }
+  private invokeInTurn(fn: string, event: EventBridgeEvent): Promise<unknown> {
+    let gate = this.gates.get(fn);
+    if (!gate) this.gates.set(fn, (gate = concurrencyLimit(this.options.concurrency ?? Infinity)));
+    return gate(() => this.options.invoke(fn, event));
   }
 
   private async deadLetter(rule: Rule, event: EventBridgeEvent, lastError: unknown, attempts: number): Promise<void> {

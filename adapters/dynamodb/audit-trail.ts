@@ -176,9 +176,12 @@ export class DynamoAuditTrail implements AuditTrail {
 /** The next batch: as many events as fit the head item's byte budget, at least one. */
 function takeBatch(events: AuditEvent[]): AuditEvent[] {
   let bytes = 0;
-  let n = 0;
-  while (n < events.length && (n === 0 || bytes + JSON.stringify(events[n]).length * 2 <= MAX_BATCH_BYTES)) bytes += JSON.stringify(events[n++]).length * 2;
-  return events.slice(0, n);
+  for (let n = 0; n < events.length; n++) {
+    // Twice the JSON's length: each character stored may take two bytes, and the record adds its hashes.
+    bytes += JSON.stringify(events[n]).length * 2;
+    if (n > 0 && bytes > MAX_BATCH_BYTES) return events.slice(0, n);
+  }
+  return events;
 }
 
 /** The events as records chained on from the head. */

@@ -1,4 +1,5 @@
 import type { RevocationFetcher } from '../ports.ts';
+import { concurrencyLimit } from '../concurrency-limit.ts';
 import { parseCrl, type ParsedCrl } from '../x509/crl.ts';
 import { crlStatus } from '../x509/crl-status.ts';
 import { ocspRequestDer } from '../x509/ocsp-request.ts';
@@ -42,47 +43,41 @@ function from(kind: 'OCSP' | 'CRL', url: string, status: SourceStatus): SourceSt
  * not asked again. Nothing here reads a clock: `at` is given.
  */
 export class RevocationChecker {
-  private readonly crls = new Map<string, { crl: Promise<ParsedCrl>; bytes: number }>();
-  private busy = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly crls = new Map<string, Promise<ParsedCrl>>();
+  /** The size of each CRL fetched, by URL, for the byte budget. */
+  private readonly crlBytes = new Map<string, number>();
+  private readonly inSlot = concurrencyLimit(CRL_SLOTS);
 
   constructor(private readonly deps: RevocationCheckerDeps) {}
 
   private crl(url: string): Promise<ParsedCrl> {
-    const known = this.crls.get(url);
-    if (known) return known.crl;
-    const entry = { crl: Promise.resolve() as unknown as Promise<ParsedCrl>, bytes: 0 };
-    entry.crl = this.inSlot(async () => {
-      const der = await this.deps.fetcher.crl(url);
-      entry.bytes = der.length;
-      this.forgetBeyondBudget();
-      return parseCrl(der, `the CRL at ${url}`);
-    });
-    entry.crl.catch(() => undefined); // a failure is reported to whoever awaits it; remembered, not unhandled
-    if (this.crls.size >= MAX_REMEMBERED_CRLS) this.crls.delete(this.crls.keys().next().value!);
-    this.crls.set(url, entry);
-    return entry.crl;
+    let crl = this.crls.get(url);
+    if (!crl) {
+      crl = this.inSlot(async () => {
+        const der = await this.deps.fetcher.crl(url);
+        this.crlBytes.set(url, der.length);
+        this.forgetBeyondBudget();
+        return parseCrl(der, `the CRL at ${url}`);
+      });
+      crl.catch(() => undefined); // a failure is reported to whoever awaits it; remembered, not unhandled
+      if (this.crls.size >= MAX_REMEMBERED_CRLS) this.forget(this.crls.keys().next().value!);
+      this.crls.set(url, crl);
+    }
+    return crl;
+  }
+
+  private forget(url: string): void {
+    this.crls.delete(url);
+    this.crlBytes.delete(url);
   }
 
   /** Drops the oldest CRLs until what is kept fits the byte budget (one larger than the whole budget is used once, not kept). */
   private forgetBeyondBudget(): void {
-    let total = [...this.crls.values()].reduce((n, e) => n + e.bytes, 0);
-    for (const [url, e] of this.crls) {
+    let total = [...this.crlBytes.values()].reduce((n, b) => n + b, 0);
+    for (const [url, bytes] of this.crlBytes) {
       if (total <= (this.deps.rememberedCrlBytes ?? MAX_REMEMBERED_CRL_BYTES)) return;
-      this.crls.delete(url);
-      total -= e.bytes;
-    }
-  }
-
-  /** Runs `work` once fewer than CRL_SLOTS others run. */
-  private async inSlot<T>(work: () => Promise<T>): Promise<T> {
-    if (this.busy >= CRL_SLOTS) await new Promise<void>((r) => this.waiting.push(r));
-    this.busy++;
-    try {
-      return await work();
-    } finally {
-      this.busy--;
-      this.waiting.shift()?.();
+      this.forget(url);
+      total -= bytes;
     }
   }
 

@@ -1,7 +1,6 @@
-import { CertopsError } from '../errors.ts';
 import { colonHex } from './certificate-record.ts';
 import type { RevocationReason } from './crl-builder.ts';
-import { children, derError, expectTlv, integerBytes, readTlv, smallInteger, timeValue, type Tlv } from './der.ts';
+import { children, derError, expectTlv, integerBytes, readStrictly, readTlv, signedParts, smallInteger, timeValue, type Tlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
 import { extensionEntries, type ExtensionEntry } from './extensions.ts';
 import { addGeneralName, emptyNames } from './general-names.ts';
@@ -65,24 +64,11 @@ const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex').toUpperC
  * issuer and freshness are judged against an issuer by crlStatus, not here.
  */
 export function parseCrl(der: Uint8Array, field = 'crl'): ParsedCrl {
-  try {
-    return parseStrictly(der, field);
-  } catch (err) {
-    // A CRL is outside input: whatever else makes the reading fail is a parse error naming `field`.
-    if (err instanceof CertopsError) throw err;
-    throw derError(field, `cannot be read: ${(err as Error).message}`);
-  }
+  return readStrictly(field, () => parseStrictly(der, field));
 }
 
 function parseStrictly(der: Uint8Array, field: string): ParsedCrl {
-  if (der.length === 0) throw derError(field, 'is empty');
-  if (der[0] !== 0x30) throw derError(field, 'does not start with a SEQUENCE (is it PEM or another format?)');
-  const list = readTlv(der, 0, field);
-  if (list.end !== der.length) throw derError(field, `has ${der.length - list.end} bytes after the CertificateList`);
-  const [tbs, outerAlg, signature, extra] = children(der, list, field);
-  if (!tbs || !outerAlg || !signature || extra || tbs.tag !== 0x30 || outerAlg.tag !== 0x30 || signature.tag !== 0x03) {
-    throw derError(field, 'is not a CertificateList (tbsCertList, signatureAlgorithm, signatureValue)');
-  }
+  const { tbs, algorithm: outerAlg, signature } = signedParts(der, field, 'CertificateList', 'CertificateList (tbsCertList, signatureAlgorithm, signatureValue)');
   const parts = children(der, tbs, field);
   let i = 0;
   let version = 1;

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.ts';
+import { CertopsError, ValidationError } from '../errors.ts';
 
 /** One DER TLV: its tag, where it begins (the tag byte), where its value starts and where it ends (exclusive). */
 export interface Tlv {
@@ -16,6 +16,34 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** A malformed encoding; `field` names the input, the message what is wrong and where. */
 export function derError(field: string, what: string): ValidationError {
   return new ValidationError(`${field}: ${what}`, field);
+}
+
+/**
+ * Runs a strict reader over outside input: the typed errors it throws stand, and anything else
+ * that makes the reading fail (a bounds error deep in a structure) becomes a parse error on `field`.
+ */
+export function readStrictly<T>(field: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof CertopsError) throw err;
+    throw derError(field, `cannot be read: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The three parts of an X.509 SIGNED structure (RFC 5280 4.1 and 5.1: the signed data, the
+ * signature algorithm, the signature BIT STRING), the whole of `der` and nothing after it.
+ * @param name what the structure is called after it, and `shape` its parts, for the errors.
+ */
+export function signedParts(der: Uint8Array, field: string, name: string, shape: string): { tbs: Tlv; algorithm: Tlv; signature: Tlv } {
+  if (der.length === 0) throw derError(field, 'is empty');
+  if (der[0] !== 0x30) throw derError(field, 'does not start with a SEQUENCE (is it PEM or another format?)');
+  const whole = readTlv(der, 0, field);
+  if (whole.end !== der.length) throw derError(field, `has ${der.length - whole.end} bytes after the ${name}`);
+  const [tbs, algorithm, signature, extra] = children(der, whole, field);
+  if (!tbs || !algorithm || !signature || extra || tbs.tag !== 0x30 || algorithm.tag !== 0x30 || signature.tag !== 0x03) throw derError(field, `is not a ${shape}`);
+  return { tbs, algorithm, signature };
 }
 
 /** Reads the TLV at `offset` under DER's rules: definite, minimally encoded lengths, inside the buffer (or `limit`). */

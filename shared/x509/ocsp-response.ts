@@ -1,6 +1,5 @@
-import { CertopsError } from '../errors.ts';
 import type { RevocationReason } from './crl-builder.ts';
-import { children, derError, expectTlv, integerBytes, oidString, readTlv, timeValue, type Tlv } from './der.ts';
+import { children, derError, expectTlv, integerBytes, oidString, readStrictly, readTlv, timeValue, type Tlv } from './der.ts';
 import { extensionEntries } from './extensions.ts';
 import { CERT_ID_HASHES, OID } from './oids.ts';
 import type { CertId } from './ocsp-request.ts';
@@ -55,12 +54,7 @@ export interface ParsedOcspResponse {
  * and freshness are judged by ocspStatus, not here.
  */
 export function parseOcspResponse(der: Uint8Array, field = 'ocsp response'): ParsedOcspResponse {
-  try {
-    return parseStrictly(der, field);
-  } catch (err) {
-    if (err instanceof CertopsError) throw err;
-    throw derError(field, `cannot be read: ${(err as Error).message}`);
-  }
+  return readStrictly(field, () => parseStrictly(der, field));
 }
 
 function parseStrictly(der: Uint8Array, field: string): ParsedOcspResponse {

@@ -1,5 +1,4 @@
-import { CertopsError } from '../errors.ts';
-import { children, derError, integerBytes, oidString, readTlv, smallInteger, timeValue, type Tlv } from './der.ts';
+import { children, derError, integerBytes, oidString, readStrictly, readTlv, signedParts, smallInteger, timeValue, type Tlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
 import { readExtensions, type Extensions } from './extensions.ts';
 import { readPublicKey, type PublicKeyInfo } from './public-key.ts';
@@ -48,24 +47,11 @@ export function signatureAlgorithmName(algorithm: string): string {
  * what and where, never a partial result. Signatures are not checked here (see chain validation).
  */
 export function parseCertificate(der: Uint8Array, field = 'certificate'): ParsedCertificate {
-  try {
-    return parseStrictly(der, field);
-  } catch (err) {
-    // A certificate is outside input: whatever else it makes fail is a parse error naming `field`.
-    if (err instanceof CertopsError) throw err;
-    throw derError(field, `cannot be read: ${(err as Error).message}`);
-  }
+  return readStrictly(field, () => parseStrictly(der, field));
 }
 
 function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
-  if (der.length === 0) throw derError(field, 'is empty');
-  if (der[0] !== 0x30) throw derError(field, 'does not start with a SEQUENCE (is it PEM or another format?)');
-  const cert = readTlv(der, 0, field);
-  if (cert.end !== der.length) throw derError(field, `has ${der.length - cert.end} bytes after the certificate`);
-  const [tbs, outerAlg, signature, extra] = children(der, cert, field);
-  if (!tbs || !outerAlg || !signature || extra || tbs.tag !== 0x30 || outerAlg.tag !== 0x30 || signature.tag !== 0x03) {
-    throw derError(field, 'is not a Certificate (TBSCertificate, signatureAlgorithm, signature)');
-  }
+  const { tbs, algorithm: outerAlg, signature } = signedParts(der, field, 'certificate', 'Certificate (TBSCertificate, signatureAlgorithm, signature)');
   const parts = children(der, tbs, field);
   let i = 0;
   let version = 1;
