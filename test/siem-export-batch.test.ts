@@ -33,4 +33,33 @@ describe('the SIEM export, a burst at a time', () => {
     expect(await exportEvents(ids.map((id) => event(id)), deps)).toEqual([false, false, false]);
     expect(sent).toHaveLength(3);
   });
+
+  it('sends an event once when two exporters queue it at once, dated differently (a redelivery racing a producer that published it again)', async () => {
+    const clock = { now: () => new Date('2026-11-30T11:00:00.000Z') };
+    const sent: string[] = [];
+    const sink: SinkConfig = { name: 'race', type: 'file', format: 'seed', path: '/dev/null', eventTypes: [], minSeverity: 'info', batchSize: 100, batchMs: 0, maxAttempts: 5 };
+    // Both exporters find the event not yet in the trail before either appends it: the race a restart opens.
+    const audit = new DynamoAuditTrail(db.table);
+    let arrived = 0;
+    let bothChecked!: () => void;
+    const checked = new Promise<void>((resolve) => (bothChecked = resolve));
+    const racingAudit = Object.assign(Object.create(audit), {
+      recorded: async (ids: string[]) => {
+        const found = await audit.recorded(ids);
+        if (ids.includes('ct:unauthorized:log:0') && arrived < 2 && ++arrived === 2) bothChecked();
+        if (arrived <= 2 && found.size === 0) await checked;
+        return found;
+      },
+    });
+    const deps: ExportDeps = {
+      clock, audit: racingAudit, locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => ['race']), random: () => 0.5,
+      sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
+    };
+    const dated = (occurredAt: string): BusEvent => ({ ...event('ct:unauthorized:log:0', 'ct.unauthorized_certificate'), detail: { eventId: 'ct:unauthorized:log:0', occurredAt, correlationId: 'c' } });
+    await Promise.all([exportEvents([dated('2026-11-30T10:59:00.000Z')], deps), exportEvents([dated('2026-11-30T10:59:30.000Z')], deps)]);
+    expect(sent.map((line) => JSON.parse(line).eventId)).toEqual(['ct:unauthorized:log:0']);
+    const [record] = (await audit.recorded(['ct:unauthorized:log:0'])).values();
+    expect(JSON.parse(sent[0]).timestamp).toBe(record.occurredAt);
+    expect(await deps.outbox.peek('race', 10)).toEqual([]);
+  });
 });

@@ -49,12 +49,14 @@ export async function exportEvents(events: BusEvent[], deps: ExportDeps): Promis
   const fresh = events.filter((_, i) => !recorded.has(ids[i]) && !taken.has(ids[i]) && taken.add(ids[i]));
   if (fresh.length === 0) return events.map(() => false);
   const now = deps.clock.now().toISOString();
+  // The outbox entry and the trail's record carry the same time: a flusher tells by it which copy of an event the trail committed.
+  const occurredAt = (e: BusEvent) => String(e.detail.occurredAt ?? now);
   for (const sink of deps.sinks) {
-    const entries = fresh.filter((e) => accepts(sink, e)).map((e) => ({ id: String(e.detail.eventId), payload: formatForSink(sink, e), createdAt: String(e.detail.occurredAt ?? now), attempts: 0, nextAttemptAt: now }));
+    const entries = fresh.filter((e) => accepts(sink, e)).map((e) => ({ id: String(e.detail.eventId), payload: formatForSink(sink, e), createdAt: occurredAt(e), attempts: 0, nextAttemptAt: now }));
     if (entries.length) await deps.outbox.addAll(sink.name, entries);
   }
   deps.crashPoint?.('siem:after-outbox');
-  await deps.audit.appendAll(fresh.map((e) => ({ eventId: String(e.detail.eventId), detailType: e.detailType, source: e.source, occurredAt: String(e.detail.occurredAt), certificateId: e.detail.certificateId as string | undefined, detail: e.detail })));
+  await deps.audit.appendAll(fresh.map((e) => ({ eventId: String(e.detail.eventId), detailType: e.detailType, source: e.source, occurredAt: occurredAt(e), certificateId: e.detail.certificateId as string | undefined, detail: e.detail })));
   for (const sink of deps.sinks) await flushSink(sink, deps, false);
   const exported = new Set(fresh);
   return events.map((e) => exported.has(e));
@@ -105,26 +107,47 @@ async function deliverDue(sink: SinkConfig, deps: ExportDeps, force: boolean): P
     const now = deps.clock.now();
     const batch = await deps.outbox.due(sink.name, now, sink.batchSize);
     if (!readyToSend(batch, sink, now, force)) return totals;
-    const result = await deps.send(sink, batch.map((e) => e.payload));
+    const { committed, superseded } = await confirmed(batch, deps.audit);
+    if (superseded.length) await deps.outbox.remove(sink.name, superseded);
+    if (committed.length === 0) return totals;
+    const result = await deps.send(sink, committed.map((e) => e.payload));
     if (result.ok) {
-      await deps.outbox.remove(sink.name, batch);
-      totals.sent += batch.length;
+      await deps.outbox.remove(sink.name, committed);
+      totals.sent += committed.length;
       // A short batch was all that was due: whatever came since is its exporter's to flush, or
       // this flusher's own after it lets go.
       if (batch.length < sink.batchSize) return totals;
       continue;
     }
-    totals.failed += batch.length;
-    const attempts = batch[0].attempts + 1;
+    totals.failed += committed.length;
+    const attempts = committed[0].attempts + 1;
     const backoff = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** (attempts - 1)) * (0.5 + deps.random() / 2);
     const wait = Math.max(backoff, result.retryAfterMs ?? 0);
-    const next: OutboxEntry[] = batch.map((e) => ({ ...e, attempts, nextAttemptAt: new Date(now.getTime() + wait).toISOString(), lastError: result.error }));
+    const next: OutboxEntry[] = committed.map((e) => ({ ...e, attempts, nextAttemptAt: new Date(now.getTime() + wait).toISOString(), lastError: result.error }));
     // The receiver is down or busy: hold the whole sink, not just this batch.
     await deps.outbox.pause(sink.name, new Date(now.getTime() + wait));
     if (attempts >= sink.maxAttempts) await deps.outbox.deadLetter(sink.name, next);
     else await deps.outbox.reschedule(sink.name, next);
     return { ...totals, stoppedOnFailure: true };
   }
+}
+
+/**
+ * Splits a batch by what the audit trail committed. Two exporters may queue one event at once (a
+ * redelivery racing a producer that published it again after a crash, dated anew): both pass the
+ * trail check before either appends, the trail keeps one, and only the entry dated as that record
+ * goes; the other is superseded. An entry the trail does not hold yet is mid-export (or its
+ * exporter died and the bus will deliver the event again): it waits.
+ */
+async function confirmed(batch: OutboxEntry[], audit: AuditTrail): Promise<{ committed: OutboxEntry[]; superseded: OutboxEntry[] }> {
+  const records = await audit.recorded(batch.map((e) => e.id));
+  const committed: OutboxEntry[] = [];
+  const superseded: OutboxEntry[] = [];
+  for (const entry of batch) {
+    const record = records.get(entry.id);
+    if (record) (record.occurredAt === entry.createdAt ? committed : superseded).push(entry);
+  }
+  return { committed, superseded };
 }
 
 /** Scheduled: every sink gets whatever is due, full batch or not. */
