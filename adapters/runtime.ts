@@ -29,6 +29,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SinkConfig } from '../shared/siem-config.ts';
 import { resolveSecret } from './secrets.ts';
+import { DynamoAnnouncementLedger } from './dynamodb/announcement-ledger.ts';
 import { DynamoAuditTrail } from './dynamodb/audit-trail.ts';
 import { DynamoSiemOutbox } from './dynamodb/siem-outbox.ts';
 import { HttpSink, type SendResult } from './siem/http-sink.ts';
@@ -202,6 +203,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     revocations,
     scans: new DynamoScanStore(table),
     audit: new DynamoAuditTrail(table),
+    announcements: new DynamoAnnouncementLedger(table),
     outbox: new DynamoSiemOutbox(table, () => suite.siemSinks.map((s) => s.name)),
     sinks: suite.siemSinks,
     random: Math.random,

@@ -11,6 +11,7 @@ import { ensureAdminToken } from './admin-token.ts';
 import { privateHome } from './private-home.ts';
 import { recordConfiguration } from '../services/inventory/config-changes.ts';
 import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
+import { recoverAllAnnouncements } from './recover-announcements.ts';
 import { parseJsonObject, requiredString } from '../shared/input.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import { inboundRefusal } from '../shared/events/inbound.ts';
@@ -151,13 +152,19 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   // Sagas first: a resumed execution takes its certificate's lock again before a late delivery
   // (the old certificate's first deployment, say) could take it and undo the renewal's work.
   const sagasResumed = await saga.resume();
+  const deliveries = await bus.resume();
+  const issuances = (await recoverIssuances(rt, 0)).finished.length;
+  // After the deliveries: an announcement made again goes behind the events accepted before it.
+  const announcements = await recoverAllAnnouncements(rt);
+  if (announcements.waiting.length) logger.warn('announcements still to make', { waiting: announcements.waiting });
   const resumed = {
     locksFreed,
     executions: sagasResumed,
-    deliveries: await bus.resume(),
-    issuances: (await recoverIssuances(rt, 0)).finished.length,
+    deliveries,
+    issuances,
+    announcements: announcements.announced.length,
   };
-  if (resumed.locksFreed || resumed.deliveries || resumed.executions || resumed.issuances) logger.info('resumed after a stop', resumed);
+  if (resumed.locksFreed || resumed.deliveries || resumed.executions || resumed.issuances || resumed.announcements) logger.info('resumed after a stop', resumed);
   const firstStart = await ensureAdminToken(tokenFile, rt);
   // The file is what configures the local stack: an edit between two starts is a change on the record.
   await recordConfiguration(rt.suite.document, `file ${rt.config.configFile}`, String(rt.config.configFile), rt);

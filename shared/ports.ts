@@ -365,6 +365,20 @@ export interface OutboxEntry {
   lastError?: string;
 }
 
+/**
+ * Announcements a state change will make, recorded before it (the intent), so that a process
+ * killed between the change and its announcement loses none: whoever recovers them announces the
+ * ones whose change is in the store and drops the rest. Kept apart per service.
+ */
+export interface AnnouncementLedger {
+  /** Records the events (ids and times final) before the change they announce. */
+  intend(service: string, events: BusEvent[]): Promise<void>;
+  /** Forgets them: announced, or their change did not happen. */
+  settle(service: string, events: BusEvent[]): Promise<void>;
+  /** Intents recorded for events dated before `before`, oldest first, `limit` at most. */
+  unsettled(service: string, before: Date, limit: number): Promise<BusEvent[]>;
+}
+
 export interface SiemOutbox {
   /** Queues formatted events for a sink; queuing the same entries again (same id and time) queues nothing more. */
   addAll(sink: string, entries: OutboxEntry[]): Promise<void>;

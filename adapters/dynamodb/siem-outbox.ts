@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxEntry, SiemOutbox } from '../../shared/ports.ts';
 import { batchWrite } from './batch.ts';
-import { getItem, putIfAbsent, queryAll, queryPage, withoutKeys, type Table } from './table.ts';
+import { getItem, idSortKey, putIfAbsent, queryAll, queryPage, withoutKeys, type Table } from './table.ts';
 
-/** A sort key stops at 1,024 bytes: an event id that could pass it (one naming a log URL) is keyed by its hash. */
-const idKey = (id: string) => (Buffer.byteLength(id) > 256 ? `sha256:${createHash('sha256').update(id).digest('hex')}` : id);
-const outboxKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `OUTBOX#${sink}`, sk: `${e.createdAt}#${idKey(e.id)}` });
-const deadKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `SIEMDLQ#${sink}`, sk: `${e.createdAt}#${idKey(e.id)}` });
+const outboxKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `OUTBOX#${sink}`, sk: `${e.createdAt}#${idSortKey(e.id)}` });
+const deadKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `SIEMDLQ#${sink}`, sk: `${e.createdAt}#${idSortKey(e.id)}` });
 
 /** Per-sink outboxes and dead letters in the table, oldest first by the time an event was queued. */
 export class DynamoSiemOutbox implements SiemOutbox {

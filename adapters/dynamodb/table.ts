@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../shared/errors.ts';
@@ -83,6 +84,11 @@ export function isConditionFailure(err: unknown): boolean {
 /** Strips the key attributes so callers get the domain object back. */
 export function withoutKeys<T>(item: Item): T {
   return Object.fromEntries(Object.entries(item).filter(([k]) => !/^(pk|sk|gsi\d(pk|sk))$/.test(k))) as T;
+}
+
+/** A sort key stops at 1,024 bytes: an event id that could pass it (one naming a log URL) is keyed by its SHA-256. */
+export function idSortKey(id: string): string {
+  return Buffer.byteLength(id) > 256 ? `sha256:${createHash('sha256').update(id).digest('hex')}` : id;
 }
 
 export interface Key {

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
@@ -10,6 +11,8 @@ import { firstEntryAt } from './start-position.ts';
 import type { CtLogState } from '../../shared/model.ts';
 import { logReaderFor } from '../../adapters/ct/log-readers.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
+import { announceAfter } from '../../shared/announce.ts';
+import { CT_MONITOR, ctProofs } from './announcements.ts';
 
 const rt = () => runtime(process.env);
 // A pass reads at most PASS_ENTRIES; passes go on while the time budget lasts, and the next tick continues.
@@ -67,9 +70,9 @@ export const poll = middy(async (_event: unknown, context: { getRemainingTimeInM
 /** Pauses, resumes or stops watching the log `url` names, and says so on the bus (who, and what). */
 async function changeLog(req: { body: unknown; caller: { name: string } }, change: 'paused' | 'resumed' | 'removed') {
   const url = requiredString(asObject(req.body), 'url', 1024);
-  const done = change === 'removed' ? await rt().ct.removeLog(url) : await rt().ct.setPaused(url, change === 'paused');
+  const changed = newEvent('ct.log_changed', { logUrl: url, change, changedBy: req.caller.name }, { now: () => rt().clock.now(), newId: rt().newId });
+  const done = await announceAfter(CT_MONITOR, [changed], () => (change === 'removed' ? rt().ct.removeLog(url) : rt().ct.setPaused(url, change === 'paused')), rt());
   if (!done) throw new NotFoundError(`no CT log ${url} is watched`, 'url');
-  await rt().publisher.publish([newEvent('ct.log_changed', { logUrl: url, change, changedBy: req.caller.name }, { now: () => rt().clock.now(), newId: rt().newId })]);
   return { status: 200, body: change === 'removed' ? { logUrl: url, removed: true } : (await rt().ct.getLog(url))! };
 }
 
@@ -82,12 +85,10 @@ export const api = apiHandler({
       domains.forEach((d) => parseWatchEntry(d));
       const before = await rt().ct.getWatchlist();
       const after = [...new Set(domains.map((d) => d.toLowerCase()))];
-      await rt().ct.putWatchlist(after);
       const added = after.filter((d) => !before.includes(d));
       const removed = before.filter((d) => !after.includes(d));
-      if (added.length || removed.length) {
-        await rt().publisher.publish([newEvent('ct.watchlist_changed', { changedBy: req.caller.name, added, removed, domains: after.length }, { now: () => rt().clock.now(), newId: rt().newId })]);
-      }
+      const changed = newEvent('ct.watchlist_changed', { changedBy: req.caller.name, added, removed, domains: after.length }, { now: () => rt().clock.now(), newId: rt().newId });
+      await announceAfter(CT_MONITOR, added.length || removed.length ? [changed] : [], () => rt().ct.putWatchlist(after), rt());
       return { status: 200, body: { domains: await rt().ct.getWatchlist() } };
     },
   },
@@ -102,12 +103,12 @@ export const api = apiHandler({
     async run(req) {
       const finding = await rt().ct.getFinding(req.params.id);
       if (!finding) throw new NotFoundError(`no CT finding ${req.params.id}`, 'id');
-      await rt().ct.authorize(finding.id);
       // Inventory reads the authorized finding from the store; a precertificate stays known by its finding.
-      await rt().publisher.publish([newEvent('ct.certificate_observed', {
+      const observed = newEvent('ct.certificate_observed', {
         logUrl: finding.logUrl, index: finding.index, names: finding.names, entryType: finding.entryType, fingerprintSha256: finding.fingerprintSha256,
         certificateId: finding.id, authorizedBy: req.caller.name,
-      }, { now: () => rt().clock.now(), newId: () => `ct:authorized:${finding.id}` })]);
+      }, { now: () => rt().clock.now(), newId: () => `ct:authorized:${finding.id}` });
+      await announceAfter(CT_MONITOR, [observed], () => rt().ct.authorize(finding.id), rt());
       return { status: 200, body: { ...finding, certificatePem: undefined, status: 'authorized' } };
     },
   },
@@ -139,9 +140,12 @@ export const api = apiHandler({
       const state: CtLogState = start === 'now'
         ? { logUrl: url, kind, key, position, treeSize: position, rootHash: sth.rootHash.toString('base64'), updatedAt: rt().clock.now().toISOString() }
         : { logUrl: url, kind, key, position, treeSize: position, updatedAt: rt().clock.now().toISOString() };
-      if (!(await rt().ct.saveLog(state, undefined))) return { status: 200, body: (await rt().ct.getLog(url))! };
-      await rt().publisher.publish([newEvent('ct.log_added', { logUrl: url, kind, addedBy: req.caller.name, position, treeSize: sth.treeSize }, { now: () => rt().clock.now(), newId: () => `ct:log-added:${url}` })]);
+      const added = newEvent('ct.log_added', { logUrl: url, kind, addedBy: req.caller.name, position, treeSize: sth.treeSize }, { now: () => rt().clock.now(), newId: () => `ct:log-added:${url}` });
+      if (!(await announceAfter(CT_MONITOR, [added], () => rt().ct.saveLog(state, undefined), rt()))) return { status: 200, body: (await rt().ct.getLog(url))! };
       return { status: 201, body: state };
     },
   },
 }, rt);
+
+/** Scheduled: what a dead invocation changed and did not announce is announced. */
+export const recover = middy(async () => recoverStaleAnnouncements(CT_MONITOR, ctProofs, rt()));

@@ -1,9 +1,11 @@
 import middy from '@middy/core';
+import { recoverStaleAnnouncements } from '../../shared/announce.ts';
+import { DEPLOYMENT, deploymentProofs } from './announcements.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
-import { ConflictError, NotFoundError, StepError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, StepError, ValidationError } from '../../shared/errors.ts';
 import { certificateLock, holdingCertificateLock } from '../../shared/certificate-lock.ts';
 import { withLease } from '../../shared/lease.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
@@ -11,8 +13,8 @@ import { parseSagaState } from '../../shared/saga-state.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
 import { parseTarget } from './target-input.ts';
 import { registerTarget } from './register-target.ts';
+import { attachTargets } from './attach-targets.ts';
 import { targetsFor } from '../../shared/deployment-rules.ts';
-import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import { targetRefusal } from '../../shared/target-access.ts';
 import { logger } from '../../adapters/logger.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
@@ -39,13 +41,7 @@ export const api = apiHandler({
     role: 'admin',
     async run(req) {
       const names = stringList(asObject(req.body), 'targets');
-      if (names.length === 0) throw new ValidationError('targets must name at least one target', 'targets');
-      const cert = await rt().certificates.get(req.params.id);
-      if (!cert) throw new NotFoundError(`no certificate ${req.params.id}`, 'id');
-      for (const name of names) if (!(await rt().targets.get(name))) throw new ValidationError(`target ${name} is not registered`, 'targets');
-      const targets = [...new Set([...cert.targets, ...names])];
-      await rt().certificates.update(cert.id, { targets });
-      await rt().publisher.publish([newEvent('certificate.targets_attached', { ...certificateFields(cert), attachedBy: req.caller.name, targets, added: names.filter((n) => !cert.targets.includes(n)) }, { now: () => rt().clock.now(), newId: rt().newId, correlationId: cert.id })]);
+      const { cert, targets } = await attachTargets(req.params.id, names, req.caller.name, rt());
       try {
         const deployments = await deployAndVerify(cert.id, names, `attach-${rt().newId()}`);
         return { status: 200, body: { certificateId: cert.id, targets, deployments } };
@@ -128,3 +124,6 @@ export const step = middy(async (input: { action: string; target?: string; saga:
       throw new ValidationError(`unknown deployment step ${input.action}`, 'action');
   }
 });
+
+/** Scheduled: what a dead invocation changed and did not announce is announced. */
+export const recover = middy(async () => recoverStaleAnnouncements(DEPLOYMENT, deploymentProofs, rt()));

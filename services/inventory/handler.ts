@@ -11,6 +11,8 @@ import { createToken, parseTokenRequest, revokeToken } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
 import { performScan, requestScan, scheduledScan } from './request-scan.ts';
 import middy from '@middy/core';
+import { recoverStaleAnnouncements } from '../../shared/announce.ts';
+import { INVENTORY, inventoryProofs } from './announcements.ts';
 import { asObject, oneOf, stringList } from '../../shared/input.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { syncAcm } from './sync-acm.ts';
@@ -149,3 +151,6 @@ export const events = eventHandler(async (event) => {
   if (finding?.status !== 'authorized' || !finding.certificatePem) return;
   await recordCertificate(certificateBlocks(finding.certificatePem, 'certificatePem')[0], { source: 'import' }, rt(), 'certificatePem');
 });
+
+/** Scheduled: what a dead invocation changed and did not announce is announced. */
+export const recover = middy(async () => recoverStaleAnnouncements(INVENTORY, inventoryProofs, rt()));

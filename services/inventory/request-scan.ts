@@ -3,15 +3,16 @@ import { asObject, optionalBoolean } from '../../shared/input.ts';
 import type { Role, Scan } from '../../shared/model.ts';
 import { checkScanTargets, scanSlots, type ScanLimits } from '../../shared/scan-limits.ts';
 import { TooManyRequestsError } from '../../shared/errors.ts';
-import type { Clock, EventPublisher, LockStore, ScanStore } from '../../shared/ports.ts';
+import type { Clock, LockStore, ScanStore } from '../../shared/ports.ts';
 import { expandTargets, type ScanEndpoint } from '../../shared/scan-targets.ts';
 import { runScan, type ScanDeps } from './run-scan.ts';
+import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
+import { INVENTORY } from './announcements.ts';
 
-export interface RequestScanDeps {
+export interface RequestScanDeps extends AnnounceDeps {
   clock: Clock;
   newId(): string;
   scans: ScanStore;
-  publisher: EventPublisher;
   /** What callers below admin may scan, and how long a scan may run at most (milliseconds). */
   scanLimits: ScanLimits;
   totalTimeMs: number;
@@ -54,8 +55,8 @@ export async function requestScan(body: unknown, caller: { name: string; role: R
     legacyProtocols,
     ...(slot ? { slot } : {}),
   };
-  await deps.scans.create(scan);
-  await deps.publisher.publish([newEvent('scan.requested', { scanId: scan.scanId, targets: scan.targets, ports: scan.ports, requestedBy, legacyProtocols }, { now: () => deps.clock.now(), newId: deps.newId, correlationId: scan.scanId })]);
+  const requested = newEvent('scan.requested', { scanId: scan.scanId, targets: scan.targets, ports: scan.ports, requestedBy, legacyProtocols }, { now: () => new Date(scan.startedAt), newId: deps.newId, correlationId: scan.scanId });
+  await announceAfter(INVENTORY, [requested], () => deps.scans.create(scan), deps);
   return scan;
 }
 

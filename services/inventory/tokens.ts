@@ -3,7 +3,9 @@ import { mintToken } from '../../shared/api-token.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, oneOf, optionalString, requiredString, stringList } from '../../shared/input.ts';
 import { ROLES, type ApiToken, type Role } from '../../shared/model.ts';
-import type { Clock, EventPublisher, TokenStore } from '../../shared/ports.ts';
+import type { Clock, TokenStore } from '../../shared/ports.ts';
+import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
+import { INVENTORY } from './announcements.ts';
 
 const DAY_MS = 86_400_000;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
@@ -16,10 +18,9 @@ export interface TokenLifetime {
   maxDays: number;
 }
 
-export interface TokenDeps {
+export interface TokenDeps extends AnnounceDeps {
   tokens: TokenStore;
   clock: Clock;
-  publisher: EventPublisher;
   tokenLifetime: TokenLifetime;
 }
 
@@ -59,16 +60,25 @@ export async function createToken(request: TokenRequest, createdBy: string, deps
   const minted = mintToken();
   const now = deps.clock.now();
   const record: ApiToken = { tokenId: minted.tokenId, name: request.name, role: request.role, createdAt: now.toISOString(), createdBy, expiresAt: request.expiresAt.toISOString(), eventSources: request.eventSources };
-  const { clash } = await deps.tokens.create(record, minted.secretHash, now);
+  const created = newEvent('token.created', { ...tokenFields(record), createdBy }, { now: () => now, newId: () => `token:created:${record.tokenId}` });
+  let clash: Awaited<ReturnType<TokenStore['create']>>['clash'];
+  await announceAfter(INVENTORY, [created], async () => {
+    ({ clash } = await deps.tokens.create(record, minted.secretHash, now));
+    return !clash;
+  }, deps);
   if (clash) throw new ConflictError(`${clash.field}: ${clash.value} belongs to the live token ${clash.tokenId}; revoke it first`, clash.field);
-  await deps.publisher.publish([newEvent('token.created', { ...tokenFields(record), createdBy }, { now: () => now, newId: () => `token:created:${record.tokenId}` })]);
   return { token: minted.token, record };
 }
 
 /** Revokes a token at once (token.revoked); revoking it again changes nothing and says so again. */
 export async function revokeToken(tokenId: string, revokedBy: string, deps: TokenDeps): Promise<ApiToken> {
-  const revoked = await deps.tokens.revoke(tokenId, revokedBy, deps.clock.now());
-  if (!revoked) throw new NotFoundError(`no token ${tokenId}`, 'id');
-  await deps.publisher.publish([newEvent('token.revoked', { ...tokenFields(revoked), revokedBy: revoked.revokedBy }, { now: () => deps.clock.now(), newId: () => `token:revoked:${tokenId}` })]);
-  return revoked;
+  const token = await deps.tokens.get(tokenId);
+  if (!token) throw new NotFoundError(`no token ${tokenId}`, 'id');
+  const now = deps.clock.now();
+  // Revoked already: announced again under its first id and time (consumers keep one).
+  const at = token.revokedAt ? new Date(token.revokedAt) : now;
+  const announcement = newEvent('token.revoked', { ...tokenFields(token), revokedBy: token.revokedBy ?? revokedBy }, { now: () => at, newId: () => `token:revoked:${tokenId}` });
+  let revoked: ApiToken | undefined;
+  await announceAfter(INVENTORY, [announcement], async () => (revoked = await deps.tokens.revoke(tokenId, revokedBy, at)) !== undefined, deps);
+  return revoked!;
 }

@@ -4,6 +4,8 @@ import { asObject, optionalString } from '../../shared/input.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
 import { answerOf, finishIssuance, type IssuanceDeps, type RequestAnswer } from './issue-request.ts';
 import { withLease } from '../../shared/lease.ts';
+import { announceAfter } from '../../shared/announce.ts';
+import { ISSUANCE, announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
 
 async function pending(requestId: string, deciderName: string, deps: IssuanceDeps): Promise<CertificateRequest> {
   const request = await deps.requests.get(requestId);
@@ -33,9 +35,8 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
       throw new ConflictError(`request ${requestId} expired at ${request.expiresAt} without a decision`, 'id');
     }
     const decision = { status: 'approved' as const, decidedBy, decisionComment: note, decidedAt: now.toISOString(), expiresAt: undefined };
-    if (await deps.requests.transition(requestId, 'pending_approval', decision)) {
-      await deps.publisher.publish([newEvent('request.approved', { requestId, decidedBy, comment: note }, { now: () => now, newId: () => `approved:${requestId}`, correlationId: requestId })]);
-    }
+    const approved = newEvent('request.approved', { requestId, decidedBy, comment: note }, { now: () => now, newId: () => `approved:${requestId}`, correlationId: requestId });
+    await announceAfter(ISSUANCE, [approved], () => deps.requests.transition(requestId, 'pending_approval', decision), deps);
   }
   const current = (await deps.requests.get(requestId))!;
   // A renewal's approval: the renewal service renews on request.approved.
@@ -50,26 +51,21 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
  */
 export async function rejectRequest(requestId: string, decidedBy: string, body: unknown, deps: IssuanceDeps): Promise<RequestAnswer> {
   const request = await pending(requestId, decidedBy, deps);
-  const note = comment(body);
-  const now = deps.clock.now().toISOString();
-  const decision = { status: 'rejected' as const, decidedBy, decisionComment: note, decidedAt: now, expiresAt: undefined };
-  const rejected = request.status === 'approved'
-    ? await withLease(deps.locks, deps.clock, `request/${requestId}`, `reject:${decidedBy}`, () => deps.requests.transition(requestId, 'approved', decision))
-    : { value: await deps.requests.transition(requestId, 'pending_approval', decision) };
-  if (!rejected?.value) {
-    throw new ConflictError(`request ${requestId} is ${(await deps.requests.get(requestId))?.status}${rejected ? '' : ' and being issued'}, not waiting for a decision`, 'id');
-  }
-  await deps.publisher.publish([newEvent('request.rejected', { requestId, decidedBy, comment: note, reasons: request.reasons }, { now: () => deps.clock.now(), newId: () => `rejected:${requestId}`, correlationId: requestId })]);
+  const rejection: Rejection = { requestId, decidedBy, comment: comment(body), reasons: request.reasons, at: deps.clock.now() };
+  let beingIssued = false;
+  const rejected = await announceRejection(rejection, async () => {
+    if (request.status !== 'approved') return deps.requests.transition(requestId, 'pending_approval', rejectedDecision(rejection));
+    const held = await withLease(deps.locks, deps.clock, `request/${requestId}`, `reject:${decidedBy}`, () => deps.requests.transition(requestId, 'approved', rejectedDecision(rejection)));
+    beingIssued = !held;
+    return held?.value ?? false;
+  }, deps);
+  if (!rejected) throw new ConflictError(`request ${requestId} is ${(await deps.requests.get(requestId))?.status}${beingIssued ? ' and being issued' : ''}, not waiting for a decision`, 'id');
   return { ...answerOf(request), status: 'rejected' };
 }
 
-async function lapse(request: CertificateRequest, deps: IssuanceDeps): Promise<boolean> {
-  const now = deps.clock.now().toISOString();
-  const lapsed = await deps.requests.transition(request.requestId, 'pending_approval', { status: 'rejected', decidedBy: 'expiry', decisionComment: `no decision by ${request.expiresAt}`, decidedAt: now, expiresAt: undefined });
-  if (lapsed) {
-    await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'expiry', comment: `no decision by ${request.expiresAt}`, reasons: request.reasons }, { now: () => deps.clock.now(), newId: () => `rejected:${request.requestId}`, correlationId: request.requestId })]);
-  }
-  return lapsed;
+function lapse(request: CertificateRequest, deps: IssuanceDeps): Promise<boolean> {
+  const rejection: Rejection = { requestId: request.requestId, decidedBy: 'expiry', comment: `no decision by ${request.expiresAt}`, reasons: request.reasons, at: deps.clock.now() };
+  return announceRejection(rejection, () => deps.requests.transition(request.requestId, 'pending_approval', rejectedDecision(rejection)), deps);
 }
 
 /** Scheduled: requests nobody decided in time are rejected as expired. */

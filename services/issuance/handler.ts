@@ -11,6 +11,9 @@ import { recoverIssuances } from './recover-issuances.ts';
 import { LEASE_MS } from '../../shared/lease.ts';
 import { approveRequest, expirePendingRequests, rejectRequest } from './decide-request.ts';
 import { revokeMany, revokeOne } from './revoke-certificates.ts';
+import { recoverStaleAnnouncements } from '../../shared/announce.ts';
+import { ISSUANCE } from './announcements.ts';
+import { issuanceProofs } from './proofs.ts';
 
 const rt = () => runtime(process.env);
 
@@ -88,3 +91,6 @@ export const expirePending = middy(async () => ({
   ...(await completeValidations(rt())),
   recovered: await recoverIssuances(rt(), 2 * LEASE_MS),
 }));
+
+/** Scheduled: what a dead invocation changed and did not announce is announced (revocations it began are finished). */
+export const recover = middy(async () => recoverStaleAnnouncements(ISSUANCE, issuanceProofs, rt()));

@@ -10,8 +10,10 @@ import type { OwnershipRule } from '../../shared/ownership.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
 import { parseKeyAlgorithm } from '../../shared/x509/keys.ts';
 import { materialOf, newKeyAndCsr, type KeyMaterial } from '../../shared/x509/new-key.ts';
+import type { AnnounceDeps } from '../../shared/announce.ts';
+import { announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
 
-export interface IssuanceDeps {
+export interface IssuanceDeps extends AnnounceDeps {
   clock: Clock;
   newId(): string;
   requests: RequestStore;
@@ -133,10 +135,8 @@ export async function completeValidations(deps: IssuanceDeps): Promise<{ issued:
 
 /** A request policy refuses at signing (the configuration changed since it was asked or approved): rejected by policy, with the reasons. */
 async function refuseByPolicy(request: CertificateRequest, reasons: string[], deps: IssuanceDeps): Promise<void> {
-  const now = deps.clock.now();
-  if (await deps.requests.transition(request.requestId, 'approved', { status: 'rejected', reasons, decidedBy: 'policy', decisionComment: 'refused by policy at signing', decidedAt: now.toISOString() })) {
-    await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'policy', reasons, comment: 'refused by policy at signing' }, eventContext(deps, request.requestId, `rejected:${request.requestId}`))]);
-  }
+  const rejection: Rejection = { requestId: request.requestId, decidedBy: 'policy', comment: 'refused by policy at signing', reasons, at: deps.clock.now() };
+  await announceRejection(rejection, () => deps.requests.transition(request.requestId, 'approved', { ...rejectedDecision(rejection), reasons }), deps);
 }
 
 /**

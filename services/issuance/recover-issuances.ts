@@ -1,7 +1,7 @@
 import { ConflictError } from '../../shared/errors.ts';
-import { newEvent } from '../../shared/events/envelope.ts';
 import { withLease } from '../../shared/lease.ts';
-import { eventContext, finishIssuance, type IssuanceDeps } from './issue-request.ts';
+import { finishIssuance, type IssuanceDeps } from './issue-request.ts';
+import { announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -30,11 +30,10 @@ export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Pro
     // What the CA already signed is recorded however long the outage lasted: only a request it never signed lapses.
     const signed = await (await deps.authority(request.issuer)).signedFor?.(request.requestId);
     if (expiresAt < now.getTime() && !signed) {
-      const comment = `not issued by ${new Date(expiresAt).toISOString()}`;
-      const lapsed = await withLease(deps.locks, deps.clock, `request/${request.requestId}`, 'recovery', () =>
-        deps.requests.transition(request.requestId, 'approved', { status: 'rejected', decidedBy: 'expiry', decisionComment: comment, decidedAt: now.toISOString() }));
-      if (lapsed?.value) {
-        await deps.publisher.publish([newEvent('request.rejected', { requestId: request.requestId, decidedBy: 'expiry', comment, reasons: request.reasons }, eventContext(deps, request.requestId, `rejected:${request.requestId}`))]);
+      const rejection: Rejection = { requestId: request.requestId, decidedBy: 'expiry', comment: `not issued by ${new Date(expiresAt).toISOString()}`, reasons: request.reasons, at: now };
+      const lapsed = await announceRejection(rejection, async () =>
+        (await withLease(deps.locks, deps.clock, `request/${request.requestId}`, 'recovery', () => deps.requests.transition(request.requestId, 'approved', rejectedDecision(rejection))))?.value ?? false, deps);
+      if (lapsed) {
         result.expired.push(request.requestId);
         continue;
       }

@@ -8,6 +8,8 @@ import { judge } from '../../shared/signing-policy.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
 import type { RequestInput } from './request-input.ts';
 import { answerOf, eventContext, finishIssuance, type IssuanceDeps, type RequestAnswer } from './issue-request.ts';
+import { announceAfter } from '../../shared/announce.ts';
+import { ISSUANCE, announceRejection } from './announcements.ts';
 
 const HOUR_MS = 3_600_000;
 /** How long a duplicate waits for the first request with the same idempotency key to finish. */
@@ -102,13 +104,12 @@ export async function requestCertificate(input: RequestInput, requester: { name:
     ...(verdict.decision === 'deny' ? { decidedBy: 'policy', decidedAt: now.toISOString() } : {}),
   };
   if (verdict.decision === 'deny') {
-    await deps.requests.create(request);
-    await deps.publisher.publish([newEvent('request.rejected', { requestId, decidedBy: 'policy', reasons: verdict.reasons, comment: 'refused by policy' }, eventContext(deps, requestId, `rejected:${requestId}`))]);
+    await announceRejection({ requestId, decidedBy: 'policy', comment: 'refused by policy', reasons: verdict.reasons, at: now }, async () => (await deps.requests.create(request), true), deps);
     return answerOf(request);
   }
   if (verdict.decision === 'needs_approval') {
-    await deps.requests.create(request);
-    await deps.publisher.publish([newEvent('request.pending_approval', { requestId, commonName: input.commonName, reasons: verdict.reasons, requestedBy }, eventContext(deps, requestId, `pending:${requestId}`))]);
+    const pending = newEvent('request.pending_approval', { requestId, commonName: input.commonName, reasons: verdict.reasons, requestedBy }, { ...eventContext(deps, requestId, `pending:${requestId}`), now: () => now });
+    await announceAfter(ISSUANCE, [pending], () => deps.requests.create(request), deps);
     return answerOf(request);
   }
   // Allowed: the request is recorded (the intent) before the CA is asked, and moved on to its

@@ -2,13 +2,15 @@ import { ConflictError, NotFoundError, ValidationError } from '../../shared/erro
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import { asObject, optionalBoolean, optionalString } from '../../shared/input.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
-import type { CertificateAuthority, CertificateStore, Clock, EventPublisher } from '../../shared/ports.ts';
+import type { CertificateAuthority, CertificateStore, Clock } from '../../shared/ports.ts';
+import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
+import type { BusEvent } from '../../shared/events/envelope.ts';
+import { ISSUANCE } from './announcements.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../shared/x509/crl-builder.ts';
 
-export interface RevocationDeps {
+export interface RevocationDeps extends AnnounceDeps {
   clock: Clock;
   certificates: CertificateStore;
-  publisher: EventPublisher;
   authority(name: string): Promise<CertificateAuthority>;
 }
 
@@ -32,21 +34,37 @@ export function parseReason(body: Record<string, unknown>): RevocationReason {
  */
 export async function revoke(cert: StoredCertificate, reason: RevocationReason, revokedBy: string, deps: RevocationDeps): Promise<StoredCertificate> {
   const escalation = cert.status === 'revoked' && reason === 'keyCompromise' && cert.revocationReason !== 'keyCompromise';
-  // Dated when the revocation was recorded, so an announcement made again is the same event in
-  // every way its consumers key it by (the SIEM outbox keys entries by time and id).
-  const announce = (r: RevocationReason, escalated: boolean, at: string) => deps.publisher.publish([newEvent('certificate.revoked', { ...certificateFields(cert), reason: r, revokedBy }, { now: () => new Date(at), newId: () => `revoked:${cert.id}${escalated ? ':keyCompromise' : ''}` })]);
+  // Dated when the revocation was recorded, so an announcement made again is the same event.
+  const announcement = (r: RevocationReason, escalated: boolean, at: string) => newEvent('certificate.revoked', { ...certificateFields(cert), reason: r, revokedBy }, { now: () => new Date(at), newId: () => `revoked:${cert.id}${escalated ? ':keyCompromise' : ''}` });
   if (cert.status === 'revoked' && !escalation) {
-    // Asked again: the event goes out again under its first id (consumers keep one), so a process
-    // killed between recording the revocation and announcing it loses no audit record.
-    await announce((cert.revocationReason as RevocationReason | undefined) ?? reason, false, cert.revokedAt ?? deps.clock.now().toISOString());
+    // Asked again: the event goes out again under its first id (consumers keep one).
+    await deps.publisher.publish([announcement((cert.revocationReason as RevocationReason | undefined) ?? reason, false, cert.revokedAt ?? deps.clock.now().toISOString())]);
     return cert;
   }
   if (!cert.issuerBackend) throw new ConflictError(`certificate ${cert.id} was not issued by certops (it was ${cert.source}); revoke it at its own CA`, 'id');
-  await (await deps.authority(cert.issuerBackend)).revoke(cert.serialNumber, reason);
-  const revokedAt = cert.revokedAt ?? deps.clock.now().toISOString();
-  await deps.certificates.update(cert.id, { status: 'revoked', revocationReason: reason, revokedAt });
-  await announce(reason, escalation, escalation ? deps.clock.now().toISOString() : revokedAt);
+  const now = deps.clock.now().toISOString();
+  const revokedAt = cert.revokedAt ?? now;
+  await announceAfter(ISSUANCE, [announcement(reason, escalation, escalation ? now : revokedAt)], () => recordRevocation(cert, reason, revokedAt, deps), deps);
   return { ...cert, status: 'revoked', revocationReason: reason, revokedAt };
+}
+
+/** At the CA (which keeps a revocation asked twice once), then in the inventory. */
+async function recordRevocation(cert: StoredCertificate, reason: RevocationReason, revokedAt: string, deps: RevocationDeps): Promise<void> {
+  await (await deps.authority(cert.issuerBackend!)).revoke(cert.serialNumber, reason);
+  await deps.certificates.update(cert.id, { status: 'revoked', revocationReason: reason, revokedAt });
+}
+
+/**
+ * Recovery's proof for a certificate.revoked intent: a revocation a killed process began is
+ * finished (it was asked for, and the CA may have made it already: a CA's revocation is final),
+ * so the CA's CRL and the inventory never disagree. False for a certificate certops did not issue.
+ */
+export async function finishRevocation(event: BusEvent, deps: RevocationDeps): Promise<boolean> {
+  const cert = await deps.certificates.get(String(event.detail.certificateId));
+  if (!cert?.issuerBackend) return false;
+  const reason = event.detail.reason as RevocationReason;
+  if (cert.status !== 'revoked' || cert.revocationReason !== reason) await recordRevocation(cert, reason, cert.revokedAt ?? event.detail.occurredAt, deps);
+  return true;
 }
 
 export async function revokeOne(id: string, body: unknown, revokedBy: string, deps: RevocationDeps) {

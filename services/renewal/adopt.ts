@@ -1,6 +1,8 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
-import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, RequestStore, TargetStore } from '../../shared/ports.ts';
+import type { CertificateAuthority, CertificateStore, Clock, RequestStore, TargetStore } from '../../shared/ports.ts';
+import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
+import { RENEWAL } from './announcements.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
 import { renewalSignature } from './saga-steps.ts';
@@ -12,7 +14,7 @@ import { ValidationError } from '../../shared/errors.ts';
  * pass the policy gate now (PolicyError, 403, with the reasons). Adopting it again with the same
  * choices changes nothing.
  */
-export async function adopt(id: string, body: unknown, adoptedBy: string, deps: SigningConfig & { clock: Clock; publisher: EventPublisher; certificates: CertificateStore; targets: TargetStore; requests: Pick<RequestStore, 'get'>; authority(name: string): Promise<CertificateAuthority> }) {
+export async function adopt(id: string, body: unknown, adoptedBy: string, deps: SigningConfig & AnnounceDeps & { clock: Clock; certificates: CertificateStore; targets: TargetStore; requests: Pick<RequestStore, 'get'>; authority(name: string): Promise<CertificateAuthority> }) {
   const obj = asObject(body);
   const issuer = requiredString(obj, 'issuer', 64);
   const targets = stringList(obj, 'targets');
@@ -23,7 +25,7 @@ export async function adopt(id: string, body: unknown, adoptedBy: string, deps: 
   if (cert.status !== 'discovered' && cert.status !== 'active') throw new ConflictError(`certificate ${id} is ${cert.status}; only live certificates can be adopted`, 'id');
   await checkSignature(deps, renewalSignature(cert, deps), deps.requests);
   const merged = [...new Set([...cert.targets, ...targets])];
-  await deps.certificates.update(id, { status: 'active', issuerBackend: issuer, targets: merged });
-  await deps.publisher.publish([newEvent('certificate.adopted', { ...certificateFields(cert), adoptedBy, issuerBackend: issuer, targets: merged }, { now: () => deps.clock.now(), newId: () => `adopted:${id}:${issuer}:${merged.join(',')}`, correlationId: id })]);
+  const adopted = newEvent('certificate.adopted', { ...certificateFields(cert), adoptedBy, issuerBackend: issuer, targets: merged }, { now: () => deps.clock.now(), newId: () => `adopted:${id}:${issuer}:${merged.join(',')}`, correlationId: id });
+  await announceAfter(RENEWAL, [adopted], () => deps.certificates.update(id, { status: 'active', issuerBackend: issuer, targets: merged }), deps);
   return { certificateId: id, status: 'active', issuer, targets: merged };
 }

@@ -1,4 +1,6 @@
 import middy from '@middy/core';
+import { recoverStaleAnnouncements } from '../../shared/announce.ts';
+import { RENEWAL, renewalProofs } from './announcements.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
@@ -65,3 +67,6 @@ export const step = middy(async (input: { action: string; saga: unknown }) => {
       throw new ValidationError(`unknown renewal step ${input.action}`, 'action');
   }
 });
+
+/** Scheduled: what a dead invocation changed and did not announce is announced. */
+export const recover = middy(async () => recoverStaleAnnouncements(RENEWAL, renewalProofs, rt()));

@@ -2,6 +2,7 @@ import { ACMClient, DescribeCertificateCommand, GetCertificateCommand, RequestCe
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoAnnouncementLedger } from '../../adapters/dynamodb/announcement-ledger.ts';
 import { AcmPublicAuthority } from '../../adapters/aws/acm-public-authority.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
 import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
@@ -52,6 +53,7 @@ describe('public certificates from AWS Certificate Manager', () => {
     const deps = {
       clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, certificates, policy: DEFAULT_POLICY, ownership: [], locks: new DynamoLockStore(db.table, { now: () => new Date() }),
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials }),
+      announcements: new DynamoAnnouncementLedger(db.table),
       keyVault: async () => vault,
       authority: async () => ca,
     };

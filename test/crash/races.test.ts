@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTable } from '../support/dynamo.ts';
+import { DynamoAnnouncementLedger } from '../../adapters/dynamodb/announcement-ledger.ts';
 import { BuiltInCa } from '../../adapters/local/built-in-ca.ts';
 import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
@@ -20,6 +21,9 @@ import { requestCertificate } from '../../services/issuance/request-certificate.
 import { parseRequestInput } from '../../services/issuance/request-input.ts';
 import { recoverIssuances } from '../../services/issuance/recover-issuances.ts';
 import { revokeOne } from '../../services/issuance/revoke-certificates.ts';
+import { ISSUANCE } from '../../services/issuance/announcements.ts';
+import { issuanceProofs } from '../../services/issuance/proofs.ts';
+import { recoverAnnouncements } from '../../shared/announce.ts';
 
 const HOUR = 3_600_000;
 
@@ -63,6 +67,7 @@ describe('work a failed attempt left half done', () => {
       clock, newId: () => `req-${Math.random().toString(36).slice(2)}`, requests, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, clock),
       policy: signing.policy, ownership: signing.ownership,
       publisher: { publish: async (events) => void published.push(...events) },
+      announcements: new DynamoAnnouncementLedger(db.table),
       keyVault: async () => FileKeyVault.open(home),
       authority: async () => policyGated(flaky, () => signing, requests),
       targets: { get: async () => undefined },
@@ -157,5 +162,44 @@ describe('work a failed attempt left half done', () => {
     expect((await recoverIssuances(deps, 0)).expired).toEqual([lapsing.requestId]);
     expect(await deps.requests.get(lapsing.requestId)).toMatchObject({ status: 'rejected', decidedBy: 'expiry' });
     expect(published.filter((e) => e.detailType === 'certificate.issued' && [rejected.requestId, lapsing.requestId].includes(String(e.detail.requestId)))).toEqual([]);
+  });
+
+  it('announces a rejection and finishes a revocation whose process died before announcing them, and drops the intent of a change that never happened', async () => {
+    const { certificates, requests, publisher } = deps;
+    const killed = (what: string) => async () => { throw new Error(`killed ${what}`); };
+    const ask = (cn: string) => requestCertificate(parseRequestInput({ commonName: cn }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    const refused = await ask('refused.corp.internal');
+    const untouched = await ask('untouched.corp.internal');
+    const issued = await ask('compromised.example.com');
+    try {
+      // Rejected, then killed before request.rejected went out.
+      deps.publisher = { publish: killed('before announcing') };
+      await expect(rejectRequest(refused.requestId, 'bob', { comment: 'no' }, deps)).rejects.toThrow(/killed/);
+      // Killed before the rejection was written: only its intent is there.
+      deps.publisher = publisher;
+      deps.requests = Object.assign(Object.create(requests), { transition: killed('before the change') });
+      await expect(rejectRequest(untouched.requestId, 'bob', {}, deps)).rejects.toThrow(/killed/);
+      // Revoked at the CA, then killed before the inventory heard of it.
+      deps.requests = requests;
+      deps.certificates = Object.assign(Object.create(certificates), { update: killed('after the CA revoked') });
+      await expect(revokeOne(issued.certificateId!, { reason: 'keyCompromise' }, 'alice', deps)).rejects.toThrow(/killed/);
+    } finally {
+      Object.assign(deps, { certificates, requests, publisher });
+    }
+    const serial = (await certificates.get(issued.certificateId!))!.serialNumber;
+    expect(await certificates.get(issued.certificateId!)).toMatchObject({ status: 'active' });
+    const announced = (type: string, id: string) => published.filter((e) => e.detailType === type && (e.detail.requestId ?? e.detail.certificateId) === id);
+    expect(announced('request.rejected', refused.requestId)).toEqual([]);
+
+    const recovery = await recoverAnnouncements(ISSUANCE, issuanceProofs, new Date(now.getTime() + 1), deps);
+    expect(recovery).toEqual({ announced: expect.arrayContaining([`rejected:${refused.requestId}`, `revoked:${issued.certificateId}`]), dropped: [`rejected:${untouched.requestId}`], waiting: [] });
+    expect(announced('request.rejected', refused.requestId)).toMatchObject([{ detail: { decidedBy: 'bob', comment: 'no', occurredAt: (await requests.get(refused.requestId))!.decidedAt } }]);
+    expect(announced('request.rejected', untouched.requestId)).toEqual([]);
+    expect(await requests.get(untouched.requestId)).toMatchObject({ status: 'pending_approval' });
+    expect(await certificates.get(issued.certificateId!)).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    expect((await new DynamoRevocationStore(db.table).list('local')).map((r) => r.serialNumber)).toContain(serial);
+    expect(announced('certificate.revoked', issued.certificateId!)).toHaveLength(1);
+    // Recovered once: a second run finds nothing.
+    expect(await recoverAnnouncements(ISSUANCE, issuanceProofs, new Date(now.getTime() + 1), deps)).toEqual({ announced: [], dropped: [], waiting: [] });
   });
 });

@@ -13,6 +13,7 @@ import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
 import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
+import { DynamoAnnouncementLedger } from '../../adapters/dynamodb/announcement-ledger.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
 import { policyGated } from '../../shared/policy-gated-authority.ts';
 import { checkSignature, judge, type SigningConfig } from '../../shared/signing-policy.ts';
@@ -112,6 +113,7 @@ describe('the policy gate', () => {
     const deps = () => ({
       ...STRICT, clock: { now: () => new Date() }, newId: () => randomUUID(), certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requests, targets: { get: async () => undefined },
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      announcements: new DynamoAnnouncementLedger(db.table),
       keyVault: async () => FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-vault-'))),
       authority: async () => policyGated(ca, () => STRICT, requests),
     });
@@ -154,6 +156,7 @@ describe('the policy gate', () => {
       clock: { now: () => new Date() }, newId: () => `req-${Math.random()}`, requests, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }),
       get policy() { return current.policy; }, get ownership() { return current.ownership; },
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      announcements: new DynamoAnnouncementLedger(db.table),
       keyVault: async () => FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-vault-'))),
       authority: async () => policyGated(ca, () => current, requests),
     };
