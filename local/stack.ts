@@ -153,10 +153,13 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   // (the old certificate's first deployment, say) could take it and undo the renewal's work.
   const sagasResumed = await saga.resume();
   const deliveries = await bus.resume();
-  const issuances = (await recoverIssuances(rt, 0)).finished.length;
-  // After the deliveries: an announcement made again goes behind the events accepted before it.
+  // After the deliveries (an announcement made again goes behind the events accepted before it),
+  // and before the issuances: finishing or expiring a request overwrites the decision an intent proves.
   const announcements = await recoverAllAnnouncements(rt);
   if (announcements.waiting.length) logger.warn('announcements still to make', { waiting: announcements.waiting });
+  const recovered = await recoverIssuances(rt, 0);
+  if (recovered.waiting.length) logger.warn('issuances still to finish', { waiting: recovered.waiting });
+  const issuances = recovered.finished.length;
   const resumed = {
     locksFreed,
     executions: sagasResumed,

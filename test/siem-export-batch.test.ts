@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditTrail } from '../adapters/dynamodb/audit-trail.ts';
 import { DynamoLockStore } from '../adapters/dynamodb/lock-store.ts';
 import { DynamoSiemOutbox } from '../adapters/dynamodb/siem-outbox.ts';
-import { exportEvents, type ExportDeps } from '../services/siem-export/export-event.ts';
+import { exportEvents, flushAll, type ExportDeps } from '../services/siem-export/export-event.ts';
 import type { BusEvent } from '../shared/events/envelope.ts';
 import { groupCommit } from '../shared/group-commit.ts';
 import type { SinkConfig } from '../shared/siem-config.ts';
@@ -61,5 +61,30 @@ describe('the SIEM export, a burst at a time', () => {
     const [record] = (await audit.recorded(['ct:unauthorized:log:0'])).values();
     expect(JSON.parse(sent[0]).timestamp).toBe(record.occurredAt);
     expect(await deps.outbox.peek('race', 10)).toEqual([]);
+  });
+
+  it('passes over entries of events the trail never took (the bus gave up on them), and drops them once no exporter can be left', async () => {
+    let now = new Date('2026-11-30T12:00:00.000Z');
+    const clock = { now: () => now };
+    const sent: string[] = [];
+    const sink: SinkConfig = { name: 'after-outage', type: 'file', format: 'seed', path: '/dev/null', eventTypes: [], minSeverity: 'info', batchSize: 2, batchMs: 0, maxAttempts: 5 };
+    const audit = new DynamoAuditTrail(db.table);
+    const deps: ExportDeps = {
+      clock, audit, locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => [sink.name]), random: () => 0.5,
+      sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
+    };
+    // The trail refuses two events every time (the bus dead-letters them): their outbox entries stay, oldest of all.
+    const refusing = { ...deps, audit: Object.assign(Object.create(audit), { appendAll: async () => { throw new Error('the audit trail is too busy to append to'); } }) };
+    const dated = (id: string, at: string): BusEvent => ({ ...event(id), detail: { ...event(id).detail, occurredAt: at } });
+    for (const id of ['refused-1', 'refused-2']) await expect(exportEvents([dated(id, '2026-11-30T11:59:00.000Z')], refusing)).rejects.toThrow(/busy/);
+    const ids = Array.from({ length: 5 }, (_, i) => `later-${i}`);
+    for (const id of ids) expect(await exportEvents([dated(id, '2026-11-30T12:00:00.000Z')], deps)).toEqual([true]);
+    expect(sent.map((line) => JSON.parse(line).eventId).sort()).toEqual(ids);
+    expect((await deps.outbox.peek(sink.name, 10)).map((e) => e.id).sort()).toEqual(['refused-1', 'refused-2']);
+    // A quarter of an hour on, nobody can still be exporting them: they go (the bus's dead letters replay them).
+    now = new Date('2026-11-30T12:16:00.000Z');
+    await flushAll(deps);
+    expect(await deps.outbox.peek(sink.name, 10)).toEqual([]);
+    expect(sent).toHaveLength(5);
   });
 });

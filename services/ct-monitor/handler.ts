@@ -70,6 +70,8 @@ export const poll = middy(async (_event: unknown, context: { getRemainingTimeInM
 /** Pauses, resumes or stops watching the log `url` names, and says so on the bus (who, and what). */
 async function changeLog(req: { body: unknown; caller: { name: string } }, change: 'paused' | 'resumed' | 'removed') {
   const url = requiredString(asObject(req.body), 'url', 1024);
+  // Only a watched log gets an intent: recovery reads a log that is gone as removed.
+  if (!(await rt().ct.getLog(url))) throw new NotFoundError(`no CT log ${url} is watched`, 'url');
   const changed = newEvent('ct.log_changed', { logUrl: url, change, changedBy: req.caller.name }, { now: () => rt().clock.now(), newId: rt().newId });
   const done = await announceAfter(CT_MONITOR, [changed], () => (change === 'removed' ? rt().ct.removeLog(url) : rt().ct.setPaused(url, change === 'paused')), rt());
   if (!done) throw new NotFoundError(`no CT log ${url} is watched`, 'url');

@@ -2,7 +2,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/error
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, optionalString } from '../../shared/input.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import { answerOf, finishIssuance, type IssuanceDeps, type RequestAnswer } from './issue-request.ts';
+import { announceApprovalAgain, answerOf, finishIssuance, type IssuanceDeps, type RequestAnswer } from './issue-request.ts';
 import { withLease } from '../../shared/lease.ts';
 import { announceAfter } from '../../shared/announce.ts';
 import { ISSUANCE, announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
@@ -55,6 +55,7 @@ export async function rejectRequest(requestId: string, decidedBy: string, body: 
   let beingIssued = false;
   const rejected = await announceRejection(rejection, async () => {
     if (request.status !== 'approved') return deps.requests.transition(requestId, 'pending_approval', rejectedDecision(rejection));
+    await announceApprovalAgain(request, deps);
     const held = await withLease(deps.locks, deps.clock, `request/${requestId}`, `reject:${decidedBy}`, () => deps.requests.transition(requestId, 'approved', rejectedDecision(rejection)));
     beingIssued = !held;
     return held?.value ?? false;

@@ -140,6 +140,17 @@ async function refuseByPolicy(request: CertificateRequest, reasons: string[], de
 }
 
 /**
+ * An approved request's approval, announced again under its first id and time (consumers keep
+ * one): before whatever ends the request (its signature, a rejection, its lapse) overwrites the
+ * decision, so an approval whose process died before announcing it is not lost.
+ */
+export async function announceApprovalAgain(request: CertificateRequest, deps: IssuanceDeps): Promise<void> {
+  if (request.status !== 'approved' || !request.decidedBy) return;
+  const decided = { ...eventContext(deps, request.requestId, `approved:${request.requestId}`), now: () => new Date(request.decidedAt ?? deps.clock.now()) };
+  await deps.publisher.publish([newEvent('request.approved', { requestId: request.requestId, decidedBy: request.decidedBy, comment: request.decisionComment }, decided)]);
+}
+
+/**
  * Takes an approved request to its end, under the request's lease: signs it (the CA answers the
  * same certificate for the same request), records and announces the certificate, and moves the
  * request on. Whoever calls it finishes the same work, once: the request as it is asked, an
@@ -152,13 +163,8 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
     if (!current) throw new NotFoundError(`no request ${requestId}`, 'id');
     // A renewal's approval is signed by the renewal saga it allows, not here.
     if (current.status !== 'approved' || current.renews) return { request: current };
-    // The second pair of eyes goes on the record before the signature it allows: announced again
-    // under its first id, so an approval whose process died before announcing it is not lost.
-    if (current.decidedBy) {
-      // Dated as the decision was, so the SIEM outbox keys it as it did the first announcement.
-      const decided = { ...eventContext(deps, requestId, `approved:${requestId}`), now: () => new Date(current.decidedAt ?? deps.clock.now()) };
-      await deps.publisher.publish([newEvent('request.approved', { requestId, decidedBy: current.decidedBy, comment: current.decisionComment }, decided)]);
-    }
+    // The second pair of eyes goes on the record before the signature it allows.
+    await announceApprovalAgain(current, deps);
     let outcome: Awaited<ReturnType<typeof issueRequest>>;
     try {
       outcome = await issueRequest(current, deps);

@@ -1,6 +1,7 @@
 import { ConflictError } from '../../shared/errors.ts';
 import { withLease } from '../../shared/lease.ts';
-import { finishIssuance, type IssuanceDeps } from './issue-request.ts';
+import { announceApprovalAgain, finishIssuance, type IssuanceDeps } from './issue-request.ts';
+import type { CertificateRequest } from '../../shared/model.ts';
 import { announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
 
 const HOUR_MS = 3_600_000;
@@ -27,18 +28,13 @@ export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Pro
     // A renewal's approval waits for its renewal saga, which signs; nothing of it is the CA's yet.
     if (request.renews) continue;
     const expiresAt = Date.parse(request.decidedAt ?? request.createdAt) + deps.policy.approvalTimeoutHours * HOUR_MS;
-    // What the CA already signed is recorded however long the outage lasted: only a request it never signed lapses.
-    const signed = await (await deps.authority(request.issuer)).signedFor?.(request.requestId);
-    if (expiresAt < now.getTime() && !signed) {
-      const rejection: Rejection = { requestId: request.requestId, decidedBy: 'expiry', comment: `not issued by ${new Date(expiresAt).toISOString()}`, reasons: request.reasons, at: now };
-      const lapsed = await announceRejection(rejection, async () =>
-        (await withLease(deps.locks, deps.clock, `request/${request.requestId}`, 'recovery', () => deps.requests.transition(request.requestId, 'approved', rejectedDecision(rejection))))?.value ?? false, deps);
-      if (lapsed) {
+    // One request that cannot go on (its CA is down, or no longer configured) does not hold up the others.
+    try {
+      // What the CA already signed is recorded however long the outage lasted: only a request it never signed lapses.
+      if (expiresAt < now.getTime() && !(await (await deps.authority(request.issuer)).signedFor?.(request.requestId)) && (await lapse(request, expiresAt, now, deps))) {
         result.expired.push(request.requestId);
         continue;
       }
-    }
-    try {
       await finishIssuance(request.requestId, 'recovery', deps);
       result.finished.push(request.requestId);
     } catch (err) {
@@ -46,4 +42,13 @@ export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Pro
     }
   }
   return result;
+}
+
+/** An approved request the CA never signed, rejected as expired (its approval announced first); false when another attempt holds it or moved it on. */
+async function lapse(request: CertificateRequest, expiresAt: number, now: Date, deps: IssuanceDeps): Promise<boolean> {
+  const rejection: Rejection = { requestId: request.requestId, decidedBy: 'expiry', comment: `not issued by ${new Date(expiresAt).toISOString()}`, reasons: request.reasons, at: now };
+  return announceRejection(rejection, async () => {
+    await announceApprovalAgain(request, deps);
+    return (await withLease(deps.locks, deps.clock, `request/${request.requestId}`, 'recovery', () => deps.requests.transition(request.requestId, 'approved', rejectedDecision(rejection))))?.value ?? false;
+  }, deps);
 }

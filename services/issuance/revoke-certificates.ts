@@ -63,7 +63,9 @@ export async function finishRevocation(event: BusEvent, deps: RevocationDeps): P
   const cert = await deps.certificates.get(String(event.detail.certificateId));
   if (!cert?.issuerBackend) return false;
   const reason = event.detail.reason as RevocationReason;
-  if (cert.status !== 'revoked' || cert.revocationReason !== reason) await recordRevocation(cert, reason, cert.revokedAt ?? event.detail.occurredAt, deps);
+  // Revoked since (by a later request, perhaps for a graver reason): that one stands; only keyCompromise, the gravest, is carried over.
+  const escalation = cert.status === 'revoked' && reason === 'keyCompromise' && cert.revocationReason !== 'keyCompromise';
+  if (cert.status !== 'revoked' || escalation) await recordRevocation(cert, reason, cert.revokedAt ?? event.detail.occurredAt, deps);
   return true;
 }
 

@@ -157,7 +157,10 @@ async function permittedTargets(old: StoredCertificate, state: SagaState, deps: 
 export async function renew(state: SagaState, deps: RenewalDeps) {
   const old = await load(state.certificateId, deps, 'renew');
   if (old.pendingRenewal?.executionName === state.executionName) {
+    // Made before a crash: announced again (the id is the execution's, so consumers keep one), in
+    // case the crash came before the first announcement.
     const made = await load(old.pendingRenewal.newCertificateId, deps, 'renew');
+    await announceSuccessor(state, old, made, renewalSignature(old, deps).commonName, deps);
     return { newCertificateId: made.id, targets: made.targets };
   }
   const wanted = renewalSignature(old, deps, (await approvalOf(old, deps)).approvedRequestId);
@@ -191,12 +194,17 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   deps.crashPoint?.('saga:renew-after-successor');
   await deps.certificates.update(old.id, { pendingRenewal: { executionName: state.executionName, newCertificateId: successor.id } });
   await vault.remove(keyRef);
-  await deps.publisher.publish([sagaEvent(state, 'certificate.issued', {
-    ...certificateFields(successor), requestId: state.executionName, commonName: wanted.commonName, subjectAlternativeNames: successor.subjectAlternativeNames,
-    environment: old.environment, owner: old.owner, issuerBackend: successor.issuerBackend, profile: successor.profile, targets,
-    renewalOf: old.id, certificatePem: issued.certificatePem, chainPem: issued.chainPem,
-  }, deps)]);
+  await announceSuccessor(state, old, successor, wanted.commonName, deps);
   return { newCertificateId: successor.id, targets };
+}
+
+/** certificate.issued for a renewal's successor, from the stored records. */
+function announceSuccessor(state: SagaState, old: StoredCertificate, successor: StoredCertificate, commonName: string, deps: RenewalDeps): Promise<void> {
+  return deps.publisher.publish([sagaEvent(state, 'certificate.issued', {
+    ...certificateFields(successor), requestId: state.executionName, commonName, subjectAlternativeNames: successor.subjectAlternativeNames,
+    environment: old.environment, owner: old.owner, issuerBackend: successor.issuerBackend, profile: successor.profile, targets: successor.targets,
+    renewalOf: old.id, certificatePem: successor.certificatePem, chainPem: successor.chainPem,
+  }, deps)]);
 }
 
 /**
@@ -235,11 +243,16 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
   if (!old) throw new NotFoundError(`certificate ${state.certificateId} is not in the inventory`, 'certificateId');
   const successorId = old.pendingRenewal?.executionName === state.executionName ? old.pendingRenewal.newCertificateId : undefined;
   const successor = successorId ? await deps.certificates.get(successorId) : undefined;
-  if (successor && successor.status !== 'revoked') {
-    // The unused successor is revoked at its CA (it may have been served for a moment), reason superseded.
-    await (await deps.authority(successor.issuerBackend ?? 'local')).revoke(successor.serialNumber, 'superseded');
-    await deps.certificates.update(successor.id, { status: 'revoked', revocationReason: 'superseded', revokedAt: deps.clock.now().toISOString() });
-    await deps.publisher.publish([sagaEvent(state, 'certificate.revoked', { ...certificateFields(successor), reason: 'superseded', revokedBy: state.executionName }, deps)]);
+  if (successor) {
+    if (successor.status !== 'revoked') {
+      // The unused successor is revoked at its CA (it may have been served for a moment), reason superseded.
+      await (await deps.authority(successor.issuerBackend ?? 'local')).revoke(successor.serialNumber, 'superseded');
+      await deps.certificates.update(successor.id, { status: 'revoked', revocationReason: 'superseded', revokedAt: deps.clock.now().toISOString() });
+    }
+    // Said again when this task is replayed after a crash (the execution's id: consumers keep one).
+    if (successor.status !== 'revoked' || successor.revocationReason === 'superseded') {
+      await deps.publisher.publish([sagaEvent(state, 'certificate.revoked', { ...certificateFields(successor), reason: 'superseded', revokedBy: state.executionName }, deps)]);
+    }
   }
   await deps.certificates.update(old.id, { pendingRenewal: undefined });
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: cause.startsWith(`${step}: `) ? cause : `${step}: ${cause}` });

@@ -103,13 +103,17 @@ async function deliverDue(sink: SinkConfig, deps: ExportDeps, force: boolean): P
   const totals = { sent: 0, failed: 0, stoppedOnFailure: false };
   const paused = await deps.outbox.pausedUntil(sink.name);
   if (paused && paused > deps.clock.now()) return { ...totals, stoppedOnFailure: true };
+  // Entries not in the trail yet, passed over (not waited for: they must not hold back what follows).
+  const waiting = new Set<string>();
   for (;;) {
     const now = deps.clock.now();
-    const batch = await deps.outbox.due(sink.name, now, sink.batchSize);
+    const batch = (await deps.outbox.due(sink.name, now, sink.batchSize + waiting.size)).filter((e) => !waiting.has(e.id));
     if (!readyToSend(batch, sink, now, force)) return totals;
-    const { committed, superseded } = await confirmed(batch, deps.audit);
-    if (superseded.length) await deps.outbox.remove(sink.name, superseded);
-    if (committed.length === 0) return totals;
+    const { committed, dropped, uncommitted } = await confirmed(batch, deps.audit, now);
+    if (dropped.length) await deps.outbox.remove(sink.name, dropped);
+    uncommitted.forEach((e) => waiting.add(e.id));
+    // Every pass drops entries or passes some over, so this ends.
+    if (committed.length === 0) continue;
     const result = await deps.send(sink, committed.map((e) => e.payload));
     if (result.ok) {
       await deps.outbox.remove(sink.name, committed);
@@ -132,22 +136,27 @@ async function deliverDue(sink: SinkConfig, deps: ExportDeps, force: boolean): P
   }
 }
 
+/** An entry queued this long ago and still not in the trail has no exporter left (an export lives seconds; the bus retries it sooner). */
+const ABANDONED_MS = 15 * 60_000;
+
 /**
  * Splits a batch by what the audit trail committed. Two exporters may queue one event at once (a
  * redelivery racing a producer that published it again after a crash, dated anew): both pass the
  * trail check before either appends, the trail keeps one, and only the entry dated as that record
- * goes; the other is superseded. An entry the trail does not hold yet is mid-export (or its
- * exporter died and the bus will deliver the event again): it waits.
+ * goes; the other is dropped. An entry the trail does not hold yet is mid-export, or its exporter
+ * died and the bus will deliver the event again (queuing it anew): it is uncommitted. One queued
+ * (never tried) over ABANDONED_MS ago belongs to an event the bus gave up on, whose dead letter is
+ * where it is replayed from: it is dropped.
  */
-async function confirmed(batch: OutboxEntry[], audit: AuditTrail): Promise<{ committed: OutboxEntry[]; superseded: OutboxEntry[] }> {
+async function confirmed(batch: OutboxEntry[], audit: AuditTrail, now: Date): Promise<{ committed: OutboxEntry[]; dropped: OutboxEntry[]; uncommitted: OutboxEntry[] }> {
   const records = await audit.recorded(batch.map((e) => e.id));
-  const committed: OutboxEntry[] = [];
-  const superseded: OutboxEntry[] = [];
+  const out = { committed: [] as OutboxEntry[], dropped: [] as OutboxEntry[], uncommitted: [] as OutboxEntry[] };
   for (const entry of batch) {
     const record = records.get(entry.id);
-    if (record) (record.occurredAt === entry.createdAt ? committed : superseded).push(entry);
+    if (record) (record.occurredAt === entry.createdAt ? out.committed : out.dropped).push(entry);
+    else (entry.attempts === 0 && Date.parse(entry.nextAttemptAt) < now.getTime() - ABANDONED_MS ? out.dropped : out.uncommitted).push(entry);
   }
-  return { committed, superseded };
+  return out;
 }
 
 /** Scheduled: every sink gets whatever is due, full batch or not. */

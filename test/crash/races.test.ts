@@ -15,12 +15,14 @@ import { policyGated } from '../../shared/policy-gated-authority.ts';
 import { parsePolicy } from '../../shared/policy.ts';
 import { parseOwnershipRules } from '../../shared/ownership.ts';
 import type { BusEvent } from '../../shared/events/envelope.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import type { CertificateAuthority } from '../../shared/ports.ts';
 import { approveRequest, rejectRequest } from '../../services/issuance/decide-request.ts';
 import { requestCertificate } from '../../services/issuance/request-certificate.ts';
 import { parseRequestInput } from '../../services/issuance/request-input.ts';
 import { recoverIssuances } from '../../services/issuance/recover-issuances.ts';
 import { revokeOne } from '../../services/issuance/revoke-certificates.ts';
+import { abort, lock, renew } from '../../services/renewal/saga-steps.ts';
 import { ISSUANCE } from '../../services/issuance/announcements.ts';
 import { issuanceProofs } from '../../services/issuance/proofs.ts';
 import { recoverAnnouncements } from '../../shared/announce.ts';
@@ -29,7 +31,9 @@ const HOUR = 3_600_000;
 
 /**
  * The races without a crash: work whose first attempt failed half way is finished by the next
- * attempt (a bus redelivery, an approver, the recovery sweep), never refused and never left behind.
+ * attempt (a bus redelivery, an approver, the recovery sweep, a saga task replayed), never refused
+ * and never left behind; an announcement is never lost, and a later decision never undone by an
+ * older one.
  */
 describe('work a failed attempt left half done', () => {
   let db: Awaited<ReturnType<typeof freshTable>>;
@@ -40,10 +44,11 @@ describe('work a failed attempt left half done', () => {
   /** The CA fails the next `n` signatures, as a CA that is down does. */
   let failures = 0;
   let deps: Parameters<typeof requestCertificate>[3];
+  let home: string;
 
   beforeAll(async () => {
     db = await freshTable();
-    const home = mkdtempSync(join(tmpdir(), 'certops-races-'));
+    home = mkdtempSync(join(tmpdir(), 'certops-races-'));
     const requests = new DynamoRequestStore(db.table);
     ca = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://127.0.0.1:8080', clock, new DynamoRevocationStore(db.table), new DynamoIssuanceJournal(db.table));
     const signing = {
@@ -201,5 +206,109 @@ describe('work a failed attempt left half done', () => {
     expect(announced('certificate.revoked', issued.certificateId!)).toHaveLength(1);
     // Recovered once: a second run finds nothing.
     expect(await recoverAnnouncements(ISSUANCE, issuanceProofs, new Date(now.getTime() + 1), deps)).toEqual({ announced: [], dropped: [], waiting: [] });
+  });
+
+  it('recovers every other issuance when one request names an issuer no longer configured, and reports that one as waiting', async () => {
+    const stranded = await requestCertificate(parseRequestInput({ commonName: 'stranded.example.com' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    const { authority, requests } = deps;
+    const ask = (cn: string) => requestCertificate(parseRequestInput({ commonName: cn }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    // Two requests left approved by a CA outage; the first names a CA the configuration dropped since.
+    failures = 2;
+    const gone = await ask('gone-ca.example.com').catch(() => undefined);
+    const kept = await ask('kept-ca.example.com').catch(() => undefined);
+    expect([gone, kept, stranded.status]).toEqual([undefined, undefined, 'issued']);
+    const approved = (await requests.issuingBefore(new Date(now.getTime() + 1))).filter((r) => r.commonName.endsWith('-ca.example.com'));
+    expect(approved.map((r) => r.commonName).sort()).toEqual(['gone-ca.example.com', 'kept-ca.example.com']);
+    const goneId = approved.find((r) => r.commonName === 'gone-ca.example.com')!.requestId;
+    await requests.transition(goneId, 'approved', { issuer: 'decommissioned' });
+    deps.authority = async (name: string) => {
+      if (name === 'decommissioned') throw new ValidationError(`issuer "${name}" is not a configured CA backend`, 'issuer');
+      return authority(name);
+    };
+    try {
+      now = new Date(now.getTime() + 60_000);
+      const recovery = await recoverIssuances(deps, 0);
+      expect(recovery.finished).toEqual([approved.find((r) => r.commonName === 'kept-ca.example.com')!.requestId]);
+      expect(recovery.waiting).toEqual([expect.stringMatching(new RegExp(`^${goneId}: .*not a configured CA backend`))]);
+    } finally {
+      deps.authority = authority;
+    }
+  });
+
+  it('an approval killed before its announcement is announced when the request lapses after the approval timeout', async () => {
+    const asked = await requestCertificate(parseRequestInput({ commonName: 'weekend.corp.internal' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    expect(asked.status).toBe('pending_approval');
+    const publisher = deps.publisher;
+    deps.publisher = { publish: async () => { throw new Error('killed at announce:request.approved'); } };
+    await expect(approveRequest(asked.requestId, 'bob', { comment: 'CHG-1' }, deps)).rejects.toThrow(/killed/);
+    deps.publisher = publisher;
+    // Recovered 25 hours later, past the approval timeout: the request lapses, its approval announced first.
+    now = new Date(now.getTime() + 25 * HOUR);
+    expect((await recoverIssuances(deps, 0)).expired).toContain(asked.requestId);
+    await recoverAnnouncements(ISSUANCE, issuanceProofs, now, deps);
+    const mine = published.filter((e) => e.detail.requestId === asked.requestId).map((e) => `${e.detailType} by ${e.detail.decidedBy}`);
+    expect(mine).toContain('request.approved by bob');
+  });
+
+  it('an approval killed before its announcement is announced when another approver then rejects the request', async () => {
+    const asked = await requestCertificate(parseRequestInput({ commonName: 'aws.corp.internal' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    const publisher = deps.publisher;
+    deps.publisher = { publish: async () => { throw new Error('killed at announce:request.approved'); } };
+    await expect(approveRequest(asked.requestId, 'bob', {}, deps)).rejects.toThrow(/killed/);
+    deps.publisher = publisher;
+    await rejectRequest(asked.requestId, 'carol', { comment: 'not now' }, deps);
+    now = new Date(now.getTime() + 16 * 60_000);
+    await recoverAnnouncements(ISSUANCE, issuanceProofs, new Date(now.getTime() - 15 * 60_000), deps);
+    const mine = published.filter((e) => e.detail.requestId === asked.requestId).map((e) => `${e.detailType} by ${e.detail.decidedBy}`);
+    expect(mine).toContain('request.approved by bob');
+  });
+
+  it('a renew task replayed after a kill between recording the successor and announcing it announces it', async () => {
+    const issued = await requestCertificate(parseRequestInput({ commonName: 'renew.example.com' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    expect(issued.status).toBe('issued');
+    const state = { certificateId: issued.certificateId!, executionName: 'exec-adv-1', trigger: 'manual' as const };
+    await lock(state, deps);
+    const vault = await FileKeyVault.open(home);
+    // kill -9 after the pendingRenewal write, while the kept key is being removed (before certificate.issued)
+    const dying = { ...deps, keyVault: async () => ({ put: (r: string, k: string) => vault.put(r, k), get: (r: string) => vault.get(r), remove: async () => { throw new Error('killed'); } }) };
+    await expect(renew(state, dying)).rejects.toThrow(/killed/);
+    // the saga runner replays the task (its result was never stored)
+    const out = await renew(state, deps);
+    expect((await deps.certificates.get(out.newCertificateId))?.status).toBe('active');
+    const issuedEvents = published.filter((e) => e.detailType === 'certificate.issued' && e.detail.certificateId === out.newCertificateId);
+    expect(issuedEvents).toHaveLength(1);
+  });
+
+  it('an abort task replayed after a kill between revoking the successor and announcing it announces the revocation', async () => {
+    const issued = await requestCertificate(parseRequestInput({ commonName: 'abort.example.com' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    const state: any = { certificateId: issued.certificateId!, executionName: 'exec-adv-2', trigger: 'manual' as const };
+    await lock(state, deps);
+    const made = await renew(state, deps);
+    const failing = { ...state, renewed: made, error: { Error: 'StepError', Cause: 'deploy: boom' }, failedStep: 'deploy' };
+    const publisher = deps.publisher;
+    await expect(abort(failing, { ...deps, publisher: { publish: async (evs: BusEvent[]) => { if (evs[0].detailType === 'certificate.revoked') throw new Error('killed'); return publisher.publish(evs); } } })).rejects.toThrow(/killed/);
+    await abort(failing, deps);
+    expect(await deps.certificates.get(made.newCertificateId)).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
+    const revokedEvents = published.filter((e) => e.detailType === 'certificate.revoked' && e.detail.certificateId === made.newCertificateId);
+    expect(revokedEvents).toHaveLength(1);
+  });
+
+  it('a revocation killed half way and recovered after a later keyCompromise revocation leaves keyCompromise (RFC 5280 5.3.1), in the inventory and the CRL', async () => {
+    const issued = await requestCertificate(parseRequestInput({ commonName: 'leak.example.com' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    const certificates = deps.certificates;
+    // First attempt, reason superseded: the CA revoked, then the invocation died before the inventory update.
+    deps.certificates = Object.assign(Object.create(certificates), { update: async () => { throw new Error('killed after the CA revoked'); } });
+    await expect(revokeOne(issued.certificateId!, { reason: 'superseded' }, 'alice', deps)).rejects.toThrow(/killed/);
+    deps.certificates = certificates;
+    // Minutes later the key turns out leaked: the admin revokes again, keyCompromise. Succeeds and is announced.
+    now = new Date(now.getTime() + 60_000);
+    expect(await revokeOne(issued.certificateId!, { reason: 'keyCompromise' }, 'alice', deps)).toMatchObject({ status: 'revoked', reason: 'keyCompromise' });
+    // The AWS recover schedule, 15 minutes later.
+    now = new Date(now.getTime() + 16 * 60_000);
+    await recoverAnnouncements(ISSUANCE, issuanceProofs, new Date(now.getTime() - 15 * 60_000), deps);
+    const cert = (await deps.certificates.get(issued.certificateId!))!;
+    const crl = (await new DynamoRevocationStore(db.table).list('local')).find((r) => r.serialNumber === cert.serialNumber);
+    expect(cert.revocationReason).toBe('keyCompromise');
+    expect(crl?.reason).toBe('keyCompromise');
   });
 });
