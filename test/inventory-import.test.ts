@@ -6,7 +6,7 @@ import { cli } from './support/cli.ts';
 import { corpusCertificates } from './support/corpus.ts';
 import { makeChain } from './support/pki.ts';
 import { filesUnder } from './support/files.ts';
-import { eventually, startStack, type RunningStack } from './support/processes.ts';
+import { eventually, openssl, startStack, type RunningStack } from './support/processes.ts';
 import { toPem } from '../shared/x509/pem.ts';
 
 describe('importing certificates', () => {
@@ -101,6 +101,22 @@ describe('importing certificates', () => {
     // The successor comes from the built-in CA, so its chain validates and it is deployed.
     expect(readFileSync(join(dir, 'cert.pem'), 'utf8')).toBe((await call('GET', `/certificates/${done.newCertificateId}`)).body.certificatePem);
     expect(siem().some((l) => l.event_type === 'deployment.failed' && l.certificateId === imported.id && /nothing was deployed/.test(l.reason))).toBe(true);
+  });
+
+  it('adopts a certificate that names its host in the CN alone (no subjectAltName), and refuses one that names no host with a 4xx', async () => {
+    const src = join(home, 'cn-only');
+    mkdirSync(src, { recursive: true });
+    const selfSigned = (subj: string) => openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', subj, '-days', '30']);
+    writeFileSync(join(src, 'legacy.pem'), selfSigned('/CN=legacy.example.com'));
+    writeFileSync(join(src, 'nameless.pem'), selfSigned('/O=No Host Here'));
+    expect((await cli(['import', src, '--environment', 'lab', '--endpoint', stack.url], env)).code).toBe(0);
+    const idOf = async (domain: string) => JSON.parse((await cli(['list', '--environment', 'lab', '--endpoint', stack.url, '--json'], env)).stdout).items.find((c: { subject: string }) => c.subject.includes(domain)).id;
+    const adopted = await cli(['adopt', await idOf('legacy.example.com'), '--issuer', 'local', '--endpoint', stack.url, '--json'], env);
+    expect(adopted.code).toBe(0);
+    expect(JSON.parse(adopted.stdout)).toMatchObject({ status: 'active', issuer: 'local' });
+    const nameless = await cli(['adopt', await idOf('No Host Here'), '--issuer', 'local', '--endpoint', stack.url], env);
+    expect(nameless.code).not.toBe(0);
+    expect(nameless.stderr).toMatch(/409 .*names no host/);
   });
 
   it('refuses an import with nothing usable, naming the field', async () => {

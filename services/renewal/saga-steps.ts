@@ -1,4 +1,4 @@
-import { NotFoundError, PolicyError, StepError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, PolicyError, StepError } from '../../shared/errors.ts';
 import { certificateFields, newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { DetailType } from '../../shared/events/catalog.ts';
 import type { CertificateRequest, StoredCertificate } from '../../shared/model.ts';
@@ -59,7 +59,10 @@ class RenewalLocked extends StepError {
  */
 export function renewalSignature(old: StoredCertificate, deps: SigningConfig, approvedRequestId = old.requestId): SignatureRequest & { keyAlgorithm: KeyAlgorithm } {
   // Stored names are as the certificate spelled them: judged and signed in lower case (a name that is no name stays as it is, and the gate refuses it).
-  const names = [...new Set(old.subjectAlternativeNames.map((n) => n.toLowerCase()))];
+  // A certificate of the days before SANs names its host in the CN alone: its successor names it in both.
+  const named = old.subjectAlternativeNames.length ? old.subjectAlternativeNames : old.commonName ? [old.commonName] : [];
+  if (named.length === 0) throw new ConflictError(`certificate ${old.id} names no host (no subjectAltName, no CN): there is nothing to renew it for`, 'id');
+  const names = [...new Set(named.map((n) => n.toLowerCase()))];
   const profile = old.profile ?? 'tls-server';
   const lifetimeDays = Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
   const { environment } = resolveOwnership(deps.ownership, names, old, deps.policy.defaultEnvironment);
