@@ -3,7 +3,7 @@ import { DynamoCertificateStore } from './dynamodb/certificate-store.ts';
 import { DynamoCtStateStore } from './dynamodb/ct-state-store.ts';
 import { DynamoDeadLetterStore } from './dynamodb/dead-letter-store.ts';
 import { DynamoLockStore } from './dynamodb/lock-store.ts';
-import { DynamoRequestStore } from './dynamodb/request-store.ts';
+import { DynamoRequestLeases, DynamoRequestStore } from './dynamodb/request-store.ts';
 import { DynamoTargetStore } from './dynamodb/target-store.ts';
 import { DynamoTokenStore } from './dynamodb/token-store.ts';
 import { DynamoConfigStore } from './dynamodb/config-store.ts';
@@ -164,6 +164,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
   const journal = new DynamoIssuanceJournal(table);
   const targets = new DynamoTargetStore(table);
   const requests = new DynamoRequestStore(table);
+  const requestLeases = new DynamoRequestLeases(table, clock, config.ownersGoneBefore);
   const gated = (backend: CertificateAuthority) => policyGated(backend, () => ({ policy: suite.policy, ownership: suite.ownership }), requests);
   const remotes = new Map<string, CertificateAuthority>();
   /** The CA backend of that name (the built-in one, or one configured under `issuers`), behind the policy gate. */
@@ -194,6 +195,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     newId: () => randomUUID(),
     certificates: new DynamoCertificateStore(table),
     requests,
+    requestLeases,
     tokens: new DynamoTokenStore(table),
     configurations: new DynamoConfigStore(table),
     targets,

@@ -9,6 +9,12 @@ import type { Definition } from './serverless-definition.ts';
 const MAX_BODY = 6 * 1024 * 1024;
 /** Bodies being read at once, in all: a flood of large uploads gets 503s, not the process's memory. */
 const MAX_BODIES_IN_FLIGHT = 64 * 1024 * 1024;
+/**
+ * A body declared this small is read without asking first who sends it: the function the request
+ * goes to authenticates it anyway, and a lookup spared per call is worth more than 16 KiB held a
+ * moment (within MAX_BODIES_IN_FLIGHT like any other).
+ */
+const SMALL_BODY = 16 * 1024;
 
 export interface ServerOptions<Principal> {
   definition: Definition;
@@ -16,9 +22,9 @@ export interface ServerOptions<Principal> {
   /** Settles when the suite is ready to serve: requests that come earlier wait for it. */
   ready: Promise<unknown>;
   /**
-   * Checks, before a body is read, that whoever sends one may send anything at all (a token that
-   * works, or the suite's own signing key); throws a CertopsError (401) otherwise. Public routes
-   * take no body.
+   * Checks, before a body over SMALL_BODY (or of undeclared length) is read, that whoever sends one
+   * may send anything at all (a token that works, or the suite's own signing key); throws a
+   * CertopsError (401) otherwise. Public routes take no body.
    */
   mayUpload(req: IncomingMessage): Promise<void>;
   /** Who sent an AWS-protocol request (POST / with X-Amz-Target); throws a CertopsError (401, 403) for anyone else. */
@@ -74,10 +80,11 @@ export async function startLocalServer<Principal>(options: ServerOptions<Princip
     const [name, hostPort] = at > value.lastIndexOf(']') ? [value.slice(0, at), value.slice(at + 1)] : [value, '80'];
     return names.has(name) && /^\d{1,5}$/.test(hostPort) && Number(hostPort) === serverPort(tcp);
   };
-  /** The body, read only once the caller may send one; undefined when it is over the limit. */
+  /** The body, read only once the caller may send one (see SMALL_BODY); undefined when it is over the limit. */
   const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
     if (req.method === 'GET' || req.method === 'HEAD') return Buffer.alloc(0);
-    await options.mayUpload(req);
+    const declared = Number(req.headers['content-length']);
+    if (!(Number.isInteger(declared) && declared <= SMALL_BODY)) await options.mayUpload(req);
     const chunks: Buffer[] = [];
     let size = 0;
     try {

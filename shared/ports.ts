@@ -60,13 +60,24 @@ export interface CertificateFilter {
   expiringBefore?: Date;
 }
 
+/** A lease on a request taken as it is created (see withLease); `since` is when it was first taken. */
+export interface RequestLease {
+  owner: string;
+  until: Date;
+  since: Date;
+}
+
 export interface RequestStore {
-  /** Creates the request; false when a request with this id exists already. */
-  create(request: CertificateRequest): Promise<boolean>;
+  /** Creates the request (holding `lease` when given); false when a request with this id exists already. */
+  create(request: CertificateRequest, lease?: RequestLease): Promise<boolean>;
   get(id: string): Promise<CertificateRequest | undefined>;
   update(id: string, fields: Partial<CertificateRequest>): Promise<void>;
-  /** Moves a request from status `from` to the fields given; false when it was no longer in `from` (someone else decided). */
-  transition(id: string, from: CertificateRequest['status'], fields: Partial<CertificateRequest>): Promise<boolean>;
+  /**
+   * Moves a request from status `from` to the fields given; false when it was no longer in `from`
+   * (someone else decided). `releasing`: the lease's owner, whose lease goes in the same write
+   * (false, and nothing changed, when another owner took it over).
+   */
+  transition(id: string, from: CertificateRequest['status'], fields: Partial<CertificateRequest>, releasing?: string): Promise<boolean>;
   /** Requests waiting for their CA to finish domain validation. */
   awaitingValidation(): Promise<CertificateRequest[]>;
   /** Requests waiting for approval that expire before `before`, oldest first. */

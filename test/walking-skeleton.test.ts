@@ -139,7 +139,11 @@ describe('walking skeleton', () => {
     const answer = await api('POST', '/certificates', { commonName: 'web.example.com', validityDays: 2, targets: ['web-01'] });
     expect(answer.status).toBe(201);
     const original = answer.body.certificateId as string;
-    const succeeded = await eventually(async () => siemLines().find((l) => l.event_type === 'renewal.succeeded' && l.certificateId === original), 'renewal.succeeded', 45_000);
+    const succeeded = await eventually(async () => siemLines().find((l) => l.event_type === 'renewal.succeeded' && l.certificateId === original), 'renewal.succeeded', 45_000).catch((err: Error) => {
+      // What the renewals and deployments said, and what the stack logged, name why none succeeded.
+      const said = siemLines().filter((l) => /^(renewal|deployment)\./.test(l.event_type)).map((l) => `${l.event_type} ${l.certificateId} ${l.step ?? ''} ${l.cause ?? l.reason ?? ''}`);
+      throw new Error(`${err.message}\n${said.join('\n')}\n${stack.output().slice(-4000)}`);
+    });
     const successorId = succeeded.newCertificateId as string;
     const successor = (await api('GET', `/certificates/${successorId}`)).body;
     expect(successor).toMatchObject({ status: 'active', renewalOf: original, subjectAlternativeNames: ['web.example.com'], targets: ['web-01'] });

@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LockStore } from '../../shared/ports.ts';
 import type { Clock } from '../../shared/ports.ts';
-import { getItem, isConditionFailure, queryAll, type Table } from './table.ts';
+import { conditionalWrite, getItem, queryAll, type Table } from './table.ts';
 
 const key = (resource: string) => ({ pk: `LOCK#${resource}`, sk: 'LOCK' });
 
@@ -16,35 +16,25 @@ const key = (resource: string) => ({ pk: `LOCK#${resource}`, sk: 'LOCK' });
 export class DynamoLockStore implements LockStore {
   constructor(private readonly table: Table, private readonly clock: Clock, private readonly ownersGoneBefore?: Date) {}
 
-  async acquire(resource: string, owner: string, until: Date): Promise<boolean> {
+  acquire(resource: string, owner: string, until: Date): Promise<boolean> {
     const now = this.clock.now().toISOString();
-    try {
-      await this.table.doc.send(new PutCommand({
-        TableName: this.table.name,
-        Item: { ...key(resource), owner, until: until.toISOString(), since: now, gsi1pk: 'LOCKS', gsi1sk: resource },
-        ConditionExpression: `attribute_not_exists(pk) OR #o = :owner OR #u < :now${this.ownersGoneBefore ? ' OR #s < :gone' : ''}`,
-        ExpressionAttributeNames: { '#o': 'owner', '#u': 'until', ...(this.ownersGoneBefore ? { '#s': 'since' } : {}) },
-        ExpressionAttributeValues: { ':owner': owner, ':now': now, ...(this.ownersGoneBefore ? { ':gone': this.ownersGoneBefore.toISOString() } : {}) },
-      }));
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
+    return conditionalWrite(this.table, new PutCommand({
+      TableName: this.table.name,
+      Item: { ...key(resource), owner, until: until.toISOString(), since: now, gsi1pk: 'LOCKS', gsi1sk: resource },
+      ConditionExpression: `attribute_not_exists(pk) OR #o = :owner OR #u < :now${this.ownersGoneBefore ? ' OR #s < :gone' : ''}`,
+      ExpressionAttributeNames: { '#o': 'owner', '#u': 'until', ...(this.ownersGoneBefore ? { '#s': 'since' } : {}) },
+      ExpressionAttributeValues: { ':owner': owner, ':now': now, ...(this.ownersGoneBefore ? { ':gone': this.ownersGoneBefore.toISOString() } : {}) },
+    }));
   }
 
   async release(resource: string, owner: string): Promise<void> {
-    try {
-      await this.table.doc.send(new DeleteCommand({
-        TableName: this.table.name,
-        Key: key(resource),
-        ConditionExpression: '#o = :owner',
-        ExpressionAttributeNames: { '#o': 'owner' },
-        ExpressionAttributeValues: { ':owner': owner },
-      }));
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
+    await conditionalWrite(this.table, new DeleteCommand({
+      TableName: this.table.name,
+      Key: key(resource),
+      ConditionExpression: '#o = :owner',
+      ExpressionAttributeNames: { '#o': 'owner' },
+      ExpressionAttributeValues: { ':owner': owner },
+    }));
   }
 
   async holder(resource: string): Promise<string | undefined> {

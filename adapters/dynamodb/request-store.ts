@@ -1,7 +1,8 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { RequestStore } from '../../shared/ports.ts';
+import type { Clock, RequestLease, RequestStore } from '../../shared/ports.ts';
+import type { LeaseStore } from '../../shared/lease.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import { getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
+import { conditionalWrite, getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `REQ#${id}`, sk: 'REQ' });
 /**
@@ -15,30 +16,43 @@ const pendingKeys = (r: Pick<CertificateRequest, 'status' | 'expiresAt' | 'reque
       : r.status === 'approved' ? { gsi1pk: 'ISSUING', gsi1sk: `${r.createdAt}#${r.requestId}` }
         : { gsi1pk: undefined, gsi1sk: undefined };
 
+/** The attributes of a request's lease (see DynamoRequestLeases); never part of the request as read. */
+const LEASE = ['leaseOwner', 'leaseUntil', 'leaseSince'] as const;
+
+function requestOf(item: Record<string, unknown>): CertificateRequest {
+  const request = withoutKeys<CertificateRequest & Partial<Record<(typeof LEASE)[number], string>>>(item);
+  for (const attribute of LEASE) delete request[attribute];
+  return request;
+}
+
 export class DynamoRequestStore implements RequestStore {
   constructor(private readonly table: Table) {}
 
-  create(request: CertificateRequest): Promise<boolean> {
+  create(request: CertificateRequest, lease?: RequestLease): Promise<boolean> {
     const index = Object.fromEntries(Object.entries(pendingKeys(request)).filter(([, v]) => v !== undefined));
-    return putIfAbsent(this.table, { ...request, ...key(request.requestId), ...index });
+    const held = lease ? { leaseOwner: lease.owner, leaseUntil: lease.until.toISOString(), leaseSince: lease.since.toISOString() } : {};
+    return putIfAbsent(this.table, { ...request, ...held, ...key(request.requestId), ...index });
   }
 
   async get(id: string): Promise<CertificateRequest | undefined> {
     const item = await getItem(this.table, key(id));
-    return item && withoutKeys<CertificateRequest>(item);
+    return item && requestOf(item);
   }
 
   update(id: string, fields: Partial<CertificateRequest>): Promise<void> {
     return setFields(this.table, key(id), fields);
   }
 
-  async transition(id: string, from: CertificateRequest['status'], fields: Partial<CertificateRequest>): Promise<boolean> {
+  async transition(id: string, from: CertificateRequest['status'], fields: Partial<CertificateRequest>, releasing?: string): Promise<boolean> {
     const createdAt = fields.status === 'approved' ? (await this.get(id))?.createdAt : undefined;
-    const all: Record<string, unknown> = { ...fields, ...(fields.status ? pendingKeys({ status: fields.status, expiresAt: fields.expiresAt, requestId: id, createdAt }) : {}) };
+    const all: Record<string, unknown> = {
+      ...fields, ...(fields.status ? pendingKeys({ status: fields.status, expiresAt: fields.expiresAt, requestId: id, createdAt }) : {}),
+      ...(releasing ? Object.fromEntries(LEASE.map((a) => [a, undefined])) : {}),
+    };
     const sets = Object.entries(all).filter(([, v]) => v !== undefined);
     const removes = Object.entries(all).filter(([, v]) => v === undefined).map(([k]) => k);
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':from': from };
+    const names: Record<string, string> = { '#status': 'status', ...(releasing ? { '#leaseOwner': 'leaseOwner' } : {}) };
+    const values: Record<string, unknown> = { ':from': from, ...(releasing ? { ':owner': releasing } : {}) };
     sets.forEach(([k, v], i) => ((names[`#s${i}`] = k), (values[`:s${i}`] = v)));
     removes.forEach((k, i) => (names[`#r${i}`] = k));
     try {
@@ -46,7 +60,7 @@ export class DynamoRequestStore implements RequestStore {
         TableName: this.table.name,
         Key: key(id),
         UpdateExpression: [sets.length ? `SET ${sets.map((_, i) => `#s${i} = :s${i}`).join(', ')}` : '', removes.length ? `REMOVE ${removes.map((_, i) => `#r${i}`).join(', ')}` : ''].join(' ').trim(),
-        ConditionExpression: '#status = :from',
+        ConditionExpression: releasing ? '#status = :from AND #leaseOwner = :owner' : '#status = :from',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }));
@@ -90,5 +104,36 @@ export class DynamoRequestStore implements RequestStore {
   async issuingBefore(before: Date): Promise<CertificateRequest[]> {
     const items = await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'ISSUING', skBefore: before.toISOString() });
     return items.map((i) => withoutKeys<CertificateRequest>(i));
+  }
+}
+
+/**
+ * Leases on requests, kept in the request's own item (no lock item to write and delete per
+ * issuance): taken only while the request is approved (the one status where work runs under a
+ * lease), so a renewal that arrives after the work moved the request on takes nothing. A lease
+ * taken before `ownersGoneBefore` (a local start) belongs to a dead process and counts as free.
+ * Resources are request ids.
+ */
+export class DynamoRequestLeases implements LeaseStore {
+  constructor(private readonly table: Table, private readonly clock: Clock, private readonly ownersGoneBefore?: Date) {}
+
+  acquire(requestId: string, owner: string, until: Date): Promise<boolean> {
+    const now = this.clock.now().toISOString();
+    return conditionalWrite(this.table, new UpdateCommand({
+      TableName: this.table.name, Key: key(requestId),
+      UpdateExpression: 'SET #o = :owner, #u = :until, #s = if_not_exists(#s, :now)',
+      ConditionExpression: `#status = :approved AND (attribute_not_exists(#o) OR #o = :owner OR #u < :now${this.ownersGoneBefore ? ' OR #s < :gone' : ''})`,
+      ExpressionAttributeNames: { '#o': 'leaseOwner', '#u': 'leaseUntil', '#s': 'leaseSince', '#status': 'status' },
+      ExpressionAttributeValues: { ':owner': owner, ':until': until.toISOString(), ':now': now, ':approved': 'approved', ...(this.ownersGoneBefore ? { ':gone': this.ownersGoneBefore.toISOString() } : {}) },
+    }));
+  }
+
+  async release(requestId: string, owner: string): Promise<void> {
+    await conditionalWrite(this.table, new UpdateCommand({
+      TableName: this.table.name, Key: key(requestId),
+      UpdateExpression: 'REMOVE #o, #u, #s', ConditionExpression: '#o = :owner',
+      ExpressionAttributeNames: { '#o': 'leaseOwner', '#u': 'leaseUntil', '#s': 'leaseSince' },
+      ExpressionAttributeValues: { ':owner': owner },
+    }));
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../shared/errors.ts';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
@@ -96,15 +96,20 @@ export interface Key {
   sk: string;
 }
 
-/** Writes the item only if its key is new; false when it existed (nothing changed). */
-export async function putIfAbsent(table: Table, item: Item & Key): Promise<boolean> {
+/** Sends a conditional write: true when it was made, false when its condition did not hold (nothing changed). */
+export async function conditionalWrite(table: Table, command: PutCommand | UpdateCommand | DeleteCommand): Promise<boolean> {
   try {
-    await table.doc.send(new PutCommand({ TableName: table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await table.doc.send(command as UpdateCommand);
     return true;
   } catch (err) {
     if (isConditionFailure(err)) return false;
     throw err;
   }
+}
+
+/** Writes the item only if its key is new; false when it existed (nothing changed). */
+export function putIfAbsent(table: Table, item: Item & Key): Promise<boolean> {
+  return conditionalWrite(table, new PutCommand({ TableName: table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
 }
 
 export async function getItem(table: Table, key: Key): Promise<Item | undefined> {

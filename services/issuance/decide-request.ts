@@ -56,11 +56,15 @@ export async function rejectRequest(requestId: string, decidedBy: string, body: 
   const rejected = await announceRejection(rejection, async () => {
     if (request.status !== 'approved') return deps.requests.transition(requestId, 'pending_approval', rejectedDecision(rejection));
     await announceApprovalAgain(request, deps);
-    const held = await withLease(deps.locks, deps.clock, `request/${requestId}`, `reject:${decidedBy}`, () => deps.requests.transition(requestId, 'approved', rejectedDecision(rejection)));
+    const held = await withLease(deps.requestLeases, deps.clock, requestId, `reject:${decidedBy}`, () => deps.requests.transition(requestId, 'approved', rejectedDecision(rejection)));
     beingIssued = !held;
     return held?.value ?? false;
   }, deps);
-  if (!rejected) throw new ConflictError(`request ${requestId} is ${(await deps.requests.get(requestId))?.status}${beingIssued ? ' and being issued' : ''}, not waiting for a decision`, 'id');
+  if (!rejected) {
+    // Requests are leased only while approved: a lease refused to a request that moved on says nothing of an issuance.
+    const status = (await deps.requests.get(requestId))?.status;
+    throw new ConflictError(`request ${requestId} is ${status}${beingIssued && status === 'approved' ? ' and being issued' : ''}, not waiting for a decision`, 'id');
+  }
   return { ...answerOf(request), status: 'rejected' };
 }
 

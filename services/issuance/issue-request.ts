@@ -1,10 +1,10 @@
 import { ConflictError, NotFoundError, PolicyError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore, RequestStore } from '../../shared/ports.ts';
+import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
 import { issuedCertificate } from '../../shared/issued-certificate.ts';
 import { requestKeyRef } from '../../shared/certificate-key-vault.ts';
-import { withLease } from '../../shared/lease.ts';
+import { withLease, type LeaseStore } from '../../shared/lease.ts';
 import type { Policy } from '../../shared/policy.ts';
 import type { OwnershipRule } from '../../shared/ownership.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
@@ -15,13 +15,14 @@ import { announceRejection, rejectedDecision, type Rejection } from './announcem
 
 export interface IssuanceDeps extends AnnounceDeps {
   clock: Clock;
+  /** Leases on requests (see DynamoRequestLeases): one attempt at a time signs and records a request. */
+  requestLeases: LeaseStore;
   newId(): string;
   requests: RequestStore;
   certificates: CertificateStore;
   publisher: EventPublisher;
   policy: Policy;
   ownership: OwnershipRule[];
-  locks: LockStore;
   keyVault(): Promise<KeyVault>;
   authority(name: string): Promise<CertificateAuthority>;
   /** Claims made before this moment belong to a process that is gone (local stack: its start); unset, only a claim's lease tells. */
@@ -157,9 +158,9 @@ export async function announceApprovalAgain(request: CertificateRequest, deps: I
  * approver, a retry with the same Idempotency-Key, or the recovery after a crash. A request no
  * longer approved is answered as it stands. ConflictError while another attempt holds the lease.
  */
-export async function finishIssuance(requestId: string, attempt: string, deps: IssuanceDeps): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
-  const finished = await withLease(deps.locks, deps.clock, `request/${requestId}`, attempt, async () => {
-    const current = await deps.requests.get(requestId);
+export async function finishIssuance(requestId: string, attempt: string, deps: IssuanceDeps, created?: CertificateRequest): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
+  const finished = await withLease(deps.requestLeases, deps.clock, requestId, attempt, async (lease) => {
+    const current = created ?? (await deps.requests.get(requestId));
     if (!current) throw new NotFoundError(`no request ${requestId}`, 'id');
     // A renewal's approval is signed by the renewal saga it allows, not here.
     if (current.status !== 'approved' || current.renews) return { request: current };
@@ -173,12 +174,16 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
       throw err;
     }
     const { request: done } = outcome;
-    await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords });
+    if (await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords }, attempt)) lease.released();
     deps.crashPoint?.('issuance:after-request');
     // The kept key has served: the certificate's own copy is in the vault.
     if (!current.csrPem) await (await deps.keyVault()).remove(requestKeyRef(requestId));
     return outcome;
-  });
-  if (!finished) throw new ConflictError(`request ${requestId} is being issued; ask again in a moment`, 'id');
-  return finished.value;
+  }, { taken: created !== undefined });
+  if (finished) return finished.value;
+  // Requests are leased only while approved: one that moved on is answered as it stands.
+  const current = await deps.requests.get(requestId);
+  if (!current) throw new NotFoundError(`no request ${requestId}`, 'id');
+  if (current.status !== 'approved') return { request: current };
+  throw new ConflictError(`request ${requestId} is being issued; ask again in a moment`, 'id');
 }

@@ -49,6 +49,6 @@ async function lapse(request: CertificateRequest, expiresAt: number, now: Date, 
   const rejection: Rejection = { requestId: request.requestId, decidedBy: 'expiry', comment: `not issued by ${new Date(expiresAt).toISOString()}`, reasons: request.reasons, at: now };
   return announceRejection(rejection, async () => {
     await announceApprovalAgain(request, deps);
-    return (await withLease(deps.locks, deps.clock, `request/${request.requestId}`, 'recovery', () => deps.requests.transition(request.requestId, 'approved', rejectedDecision(rejection))))?.value ?? false;
+    return (await withLease(deps.requestLeases, deps.clock, request.requestId, 'recovery', () => deps.requests.transition(request.requestId, 'approved', rejectedDecision(rejection))))?.value ?? false;
   }, deps);
 }

@@ -113,8 +113,10 @@ export async function requestCertificate(input: RequestInput, requester: { name:
     return answerOf(request);
   }
   // Allowed: the request is recorded (the intent) before the CA is asked, and moved on to its
-  // outcome after; a crash in between is finished by a retry or the recovery sweep.
-  await deps.requests.create(request);
-  const { request: done, privateKeyPem } = await finishIssuance(requestId, `request:${requestId}`, deps);
+  // outcome after; a crash in between is finished by a retry or the recovery sweep. It is created
+  // holding its lease: this attempt signs it, without a write to take the lease first.
+  const attempt = `request:${requestId}`;
+  const created = await deps.requests.create(request, { owner: attempt, until: new Date(now.getTime() + LEASE_MS), since: now });
+  const { request: done, privateKeyPem } = await finishIssuance(requestId, attempt, deps, created ? request : undefined);
   return { ...answerOf(done), ...(input.returnPrivateKey && privateKeyPem ? { privateKeyPem } : {}) };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAnnouncementLedger } from '../../adapters/dynamodb/announcement-ledger.ts';
 import { AcmPublicAuthority } from '../../adapters/aws/acm-public-authority.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
-import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
+import { DynamoRequestLeases, DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
 import { requestCertificate } from '../../services/issuance/request-certificate.ts';
 import { completeValidations } from '../../services/issuance/issue-request.ts';
@@ -51,7 +51,7 @@ describe('public certificates from AWS Certificate Manager', () => {
     const certificates = new DynamoCertificateStore(db.table);
     let n = 0;
     const deps = {
-      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, certificates, policy: DEFAULT_POLICY, ownership: [], locks: new DynamoLockStore(db.table, { now: () => new Date() }),
+      clock: { now: () => new Date() }, newId: () => `req-${++n}`, requests, certificates, policy: DEFAULT_POLICY, ownership: [], locks: new DynamoLockStore(db.table, { now: () => new Date() }), requestLeases: new DynamoRequestLeases(db.table, { now: () => new Date() }),
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials }),
       announcements: new DynamoAnnouncementLedger(db.table),
       keyVault: async () => vault,

@@ -7,7 +7,7 @@ import { DynamoAnnouncementLedger } from '../../adapters/dynamodb/announcement-l
 import { BuiltInCa } from '../../adapters/local/built-in-ca.ts';
 import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
-import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
+import { DynamoRequestLeases, DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
 import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
@@ -22,7 +22,7 @@ import { requestCertificate } from '../../services/issuance/request-certificate.
 import { parseRequestInput } from '../../services/issuance/request-input.ts';
 import { recoverIssuances } from '../../services/issuance/recover-issuances.ts';
 import { revokeOne } from '../../services/issuance/revoke-certificates.ts';
-import { abort, lock, renew } from '../../services/renewal/saga-steps.ts';
+import { abort, lock, renew, type RenewalDeps } from '../../services/renewal/saga-steps.ts';
 import { ISSUANCE } from '../../services/issuance/announcements.ts';
 import { issuanceProofs } from '../../services/issuance/proofs.ts';
 import { recoverAnnouncements } from '../../shared/announce.ts';
@@ -43,7 +43,7 @@ describe('work a failed attempt left half done', () => {
   const published: BusEvent[] = [];
   /** The CA fails the next `n` signatures, as a CA that is down does. */
   let failures = 0;
-  let deps: Parameters<typeof requestCertificate>[3];
+  let deps: Parameters<typeof requestCertificate>[3] & RenewalDeps;
   let home: string;
 
   beforeAll(async () => {
@@ -69,7 +69,7 @@ describe('work a failed attempt left half done', () => {
       signedFor: (key) => ca.signedFor(key),
     };
     deps = {
-      clock, newId: () => `req-${Math.random().toString(36).slice(2)}`, requests, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, clock),
+      clock, newId: () => `req-${Math.random().toString(36).slice(2)}`, requests, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, clock), requestLeases: new DynamoRequestLeases(db.table, clock),
       policy: signing.policy, ownership: signing.ownership,
       publisher: { publish: async (events) => void published.push(...events) },
       announcements: new DynamoAnnouncementLedger(db.table),

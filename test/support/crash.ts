@@ -83,5 +83,7 @@ export async function tableItems(home: string): Promise<Item[]> {
 
 /** A lock older than its lease: its holder stopped renewing it (a live holder renews it; a clean stop may leave one that lapses). */
 export function staleLock(item: Item): boolean {
-  return String(item.pk).startsWith('LOCK#') && String(item.until) < new Date().toISOString();
+  const now = new Date().toISOString();
+  // A request's lease lives in its own item (DynamoRequestLeases), and ends with the work on it.
+  return (String(item.pk).startsWith('LOCK#') && String(item.until) < now) || (item.sk === 'REQ' && item.leaseOwner !== undefined && (item.status !== 'approved' || String(item.leaseUntil) < now));
 }

@@ -9,7 +9,7 @@ import { freshTable } from '../support/dynamo.ts';
 import { BuiltInCa } from '../../adapters/local/built-in-ca.ts';
 import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
-import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
+import { DynamoRequestLeases, DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
 import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
@@ -111,7 +111,7 @@ describe('the policy gate', () => {
 
   describe('renewal', () => {
     const deps = () => ({
-      ...STRICT, clock: { now: () => new Date() }, newId: () => randomUUID(), certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requests, targets: { get: async () => undefined },
+      ...STRICT, clock: { now: () => new Date() }, newId: () => randomUUID(), certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requestLeases: new DynamoRequestLeases(db.table, { now: () => new Date() }), requests, targets: { get: async () => undefined },
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
       announcements: new DynamoAnnouncementLedger(db.table),
       keyVault: async () => FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-vault-'))),
@@ -153,7 +153,7 @@ describe('the policy gate', () => {
     const open = config({ rules: [{ allowedDomains: ['example.com'] }] });
     let current = open;
     const gatedDeps = {
-      clock: { now: () => new Date() }, newId: () => `req-${Math.random()}`, requests, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }),
+      clock: { now: () => new Date() }, newId: () => `req-${Math.random()}`, requests, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requestLeases: new DynamoRequestLeases(db.table, { now: () => new Date() }),
       get policy() { return current.policy; }, get ownership() { return current.ownership; },
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
       announcements: new DynamoAnnouncementLedger(db.table),
