@@ -10,11 +10,13 @@ const MAX_BODY = 6 * 1024 * 1024;
 /** Bodies being read at once, in all: a flood of large uploads gets 503s, not the process's memory. */
 const MAX_BODIES_IN_FLIGHT = 64 * 1024 * 1024;
 /**
- * A body declared this small is read without asking first who sends it: the function the request
+ * A body declared this small is read without asking first who sends it (the function the request
  * goes to authenticates it anyway, and a lookup spared per call is worth more than 16 KiB held a
- * moment (within MAX_BODIES_IN_FLIGHT like any other).
+ * moment), while such bodies hold less than UNVERIFIED_BODIES_IN_FLIGHT between them: past that,
+ * anonymous senders could crowd out everyone's uploads, so the sender is asked first again.
  */
 const SMALL_BODY = 16 * 1024;
+const UNVERIFIED_BODIES_IN_FLIGHT = 1024 * 1024;
 
 export interface ServerOptions<Principal> {
   definition: Definition;
@@ -74,6 +76,7 @@ export async function startLocalServer<Principal>(options: ServerOptions<Princip
   const match = routeMatcher(options.definition.routes);
   const names = new Set([...LOOPBACK_NAMES, ...(options.extraHostNames ?? [])].map((n) => n.toLowerCase()));
   let bodiesInFlight = 0;
+  let unverifiedInFlight = 0;
   const served = (hostHeader: string | undefined) => {
     const value = (hostHeader ?? '').toLowerCase();
     const at = value.lastIndexOf(':');
@@ -84,7 +87,9 @@ export async function startLocalServer<Principal>(options: ServerOptions<Princip
   const readBody = async (req: IncomingMessage): Promise<Buffer | undefined> => {
     if (req.method === 'GET' || req.method === 'HEAD') return Buffer.alloc(0);
     const declared = Number(req.headers['content-length']);
-    if (!(Number.isInteger(declared) && declared <= SMALL_BODY)) await options.mayUpload(req);
+    const unverified = Number.isInteger(declared) && declared <= SMALL_BODY && unverifiedInFlight + declared <= UNVERIFIED_BODIES_IN_FLIGHT ? declared : 0;
+    if (!unverified) await options.mayUpload(req);
+    unverifiedInFlight += unverified;
     const chunks: Buffer[] = [];
     let size = 0;
     try {
@@ -98,6 +103,7 @@ export async function startLocalServer<Principal>(options: ServerOptions<Princip
       return Buffer.concat(chunks);
     } finally {
       bodiesInFlight -= size;
+      unverifiedInFlight -= unverified;
     }
   };
   const handle = (checkHost: boolean) => async (req: IncomingMessage, res: ServerResponse) => {

@@ -73,11 +73,11 @@ export class DynamoRequestStore implements RequestStore {
 
   async pendingExpiringBefore(before: Date): Promise<CertificateRequest[]> {
     const items = await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'PENDING', skBefore: before.toISOString() });
-    return items.map((i) => withoutKeys<CertificateRequest>(i));
+    return items.map(requestOf);
   }
 
   async awaitingValidation(): Promise<CertificateRequest[]> {
-    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'VALIDATING' })).map((i) => withoutKeys<CertificateRequest>(i));
+    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'VALIDATING' })).map(requestOf);
   }
 
   async claimIdempotencyKey(idempotencyKey: string, requestId: string, at: Date): Promise<{ requestId: string; claimedAt: string }> {
@@ -103,7 +103,7 @@ export class DynamoRequestStore implements RequestStore {
 
   async issuingBefore(before: Date): Promise<CertificateRequest[]> {
     const items = await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'ISSUING', skBefore: before.toISOString() });
-    return items.map((i) => withoutKeys<CertificateRequest>(i));
+    return items.map(requestOf);
   }
 }
 
@@ -111,7 +111,8 @@ export class DynamoRequestStore implements RequestStore {
  * Leases on requests, kept in the request's own item (no lock item to write and delete per
  * issuance): taken only while the request is approved (the one status where work runs under a
  * lease), so a renewal that arrives after the work moved the request on takes nothing. A lease
- * taken before `ownersGoneBefore` (a local start) belongs to a dead process and counts as free.
+ * taken or renewed before `ownersGoneBefore` (a local start) belongs to a dead process and counts
+ * as free; each take stamps its time, so one taken over since is not free again.
  * Resources are request ids.
  */
 export class DynamoRequestLeases implements LeaseStore {
@@ -121,7 +122,7 @@ export class DynamoRequestLeases implements LeaseStore {
     const now = this.clock.now().toISOString();
     return conditionalWrite(this.table, new UpdateCommand({
       TableName: this.table.name, Key: key(requestId),
-      UpdateExpression: 'SET #o = :owner, #u = :until, #s = if_not_exists(#s, :now)',
+      UpdateExpression: 'SET #o = :owner, #u = :until, #s = :now',
       ConditionExpression: `#status = :approved AND (attribute_not_exists(#o) OR #o = :owner OR #u < :now${this.ownersGoneBefore ? ' OR #s < :gone' : ''})`,
       ExpressionAttributeNames: { '#o': 'leaseOwner', '#u': 'leaseUntil', '#s': 'leaseSince', '#status': 'status' },
       ExpressionAttributeValues: { ':owner': owner, ':until': until.toISOString(), ':now': now, ':approved': 'approved', ...(this.ownersGoneBefore ? { ':gone': this.ownersGoneBefore.toISOString() } : {}) },

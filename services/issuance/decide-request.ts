@@ -2,8 +2,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/error
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, optionalString } from '../../shared/input.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import { announceApprovalAgain, answerOf, finishIssuance, type IssuanceDeps, type RequestAnswer } from './issue-request.ts';
-import { withLease } from '../../shared/lease.ts';
+import { announceApprovalAgain, answerOf, finishIssuance, rejectUnderLease, type IssuanceDeps, type RequestAnswer } from './issue-request.ts';
 import { announceAfter } from '../../shared/announce.ts';
 import { ISSUANCE, announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
 
@@ -42,7 +41,7 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
   // A renewal's approval: the renewal service renews on request.approved.
   if (current.status === 'issued' || current.status === 'pending_validation' || current.renews) return answerOf(current);
   if (current.status !== 'approved') throw new ConflictError(`request ${requestId} is ${current.status}, not waiting for approval`, 'id');
-  return answerOf((await finishIssuance(requestId, `approve:${decidedBy}`, deps)).request);
+  return answerOf((await finishIssuance(requestId, `approve:${decidedBy}:${deps.newId()}`, deps)).request);
 }
 
 /**
@@ -56,7 +55,7 @@ export async function rejectRequest(requestId: string, decidedBy: string, body: 
   const rejected = await announceRejection(rejection, async () => {
     if (request.status !== 'approved') return deps.requests.transition(requestId, 'pending_approval', rejectedDecision(rejection));
     await announceApprovalAgain(request, deps);
-    const held = await withLease(deps.requestLeases, deps.clock, requestId, `reject:${decidedBy}`, () => deps.requests.transition(requestId, 'approved', rejectedDecision(rejection)));
+    const held = await rejectUnderLease(requestId, `reject:${decidedBy}:${deps.newId()}`, rejectedDecision(rejection), deps);
     beingIssued = !held;
     return held?.value ?? false;
   }, deps);

@@ -4,7 +4,7 @@ import type { CertificateRequest } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
 import { issuedCertificate } from '../../shared/issued-certificate.ts';
 import { requestKeyRef } from '../../shared/certificate-key-vault.ts';
-import { withLease, type LeaseStore } from '../../shared/lease.ts';
+import { withLease, type HeldLease, type LeaseStore } from '../../shared/lease.ts';
 import type { Policy } from '../../shared/policy.ts';
 import type { OwnershipRule } from '../../shared/ownership.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
@@ -134,10 +134,27 @@ export async function completeValidations(deps: IssuanceDeps): Promise<{ issued:
   return { issued, pending: waiting.length - issued.length };
 }
 
-/** A request policy refuses at signing (the configuration changed since it was asked or approved): rejected by policy, with the reasons. */
-async function refuseByPolicy(request: CertificateRequest, reasons: string[], deps: IssuanceDeps): Promise<void> {
+/**
+ * A request policy refuses at signing (the configuration changed since it was asked or approved):
+ * rejected by policy, with the reasons, ending `attempt`'s lease in the same write.
+ */
+async function refuseByPolicy(request: CertificateRequest, reasons: string[], attempt: string, lease: HeldLease, deps: IssuanceDeps): Promise<void> {
   const rejection: Rejection = { requestId: request.requestId, decidedBy: 'policy', comment: 'refused by policy at signing', reasons, at: deps.clock.now() };
-  await announceRejection(rejection, () => deps.requests.transition(request.requestId, 'approved', { ...rejectedDecision(rejection), reasons }), deps);
+  await announceRejection(rejection, async () => endsLease(lease, await deps.requests.transition(request.requestId, 'approved', { ...rejectedDecision(rejection), reasons }, attempt)), deps);
+}
+
+/** Tells the lease it ended when the write that would end it was made. */
+function endsLease(lease: HeldLease, written: boolean): boolean {
+  if (written) lease.released();
+  return written;
+}
+
+/**
+ * Rejects an approved request under its lease (none while an attempt is issuing it), the lease
+ * ending in the rejection's own write. Undefined when another attempt holds it.
+ */
+export function rejectUnderLease(requestId: string, owner: string, decision: Partial<CertificateRequest>, deps: IssuanceDeps): Promise<{ value: boolean } | undefined> {
+  return withLease(deps.requestLeases, deps.clock, requestId, owner, async (lease) => endsLease(lease, await deps.requests.transition(requestId, 'approved', decision, owner)));
 }
 
 /**
@@ -170,11 +187,11 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
     try {
       outcome = await issueRequest(current, deps);
     } catch (err) {
-      if (err instanceof PolicyError) await refuseByPolicy(current, err.reasons, deps);
+      if (err instanceof PolicyError) await refuseByPolicy(current, err.reasons, attempt, lease, deps);
       throw err;
     }
     const { request: done } = outcome;
-    if (await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords }, attempt)) lease.released();
+    endsLease(lease, await deps.requests.transition(requestId, 'approved', { status: done.status, certificateId: done.certificateId, validationReference: done.validationReference, validationRecords: done.validationRecords }, attempt));
     deps.crashPoint?.('issuance:after-request');
     // The kept key has served: the certificate's own copy is in the vault.
     if (!current.csrPem) await (await deps.keyVault()).remove(requestKeyRef(requestId));

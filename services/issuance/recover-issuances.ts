@@ -1,6 +1,5 @@
 import { ConflictError } from '../../shared/errors.ts';
-import { withLease } from '../../shared/lease.ts';
-import { announceApprovalAgain, finishIssuance, type IssuanceDeps } from './issue-request.ts';
+import { announceApprovalAgain, finishIssuance, rejectUnderLease, type IssuanceDeps } from './issue-request.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
 import { announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
 
@@ -35,7 +34,7 @@ export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Pro
         result.expired.push(request.requestId);
         continue;
       }
-      await finishIssuance(request.requestId, 'recovery', deps);
+      await finishIssuance(request.requestId, `recovery:${deps.newId()}`, deps);
       result.finished.push(request.requestId);
     } catch (err) {
       result.waiting.push(`${request.requestId}: ${err instanceof ConflictError ? 'being issued' : (err as Error).message}`);
@@ -49,6 +48,6 @@ async function lapse(request: CertificateRequest, expiresAt: number, now: Date, 
   const rejection: Rejection = { requestId: request.requestId, decidedBy: 'expiry', comment: `not issued by ${new Date(expiresAt).toISOString()}`, reasons: request.reasons, at: now };
   return announceRejection(rejection, async () => {
     await announceApprovalAgain(request, deps);
-    return (await withLease(deps.requestLeases, deps.clock, request.requestId, 'recovery', () => deps.requests.transition(request.requestId, 'approved', rejectedDecision(rejection))))?.value ?? false;
+    return (await rejectUnderLease(request.requestId, `recovery:${deps.newId()}`, rejectedDecision(rejection), deps))?.value ?? false;
   }, deps);
 }
