@@ -60,6 +60,34 @@ describe('the third attack run', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 401/);
   });
 
+  it('lets anonymous small bodies hold at most their own budget: past it, an anonymous sender is refused before its body, and callers with a token still get through', async () => {
+    const { port } = new URL(stack.url);
+    const head = (length: number) => `POST /imports HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+    // 70 anonymous senders each declare 16 KiB, send most of it and stall: more than the 1 MiB budget.
+    const stalled = await Promise.all(Array.from({ length: 70 }, () => new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(`${head(16_384)}${'x'.repeat(16_000)}`, () => resolve(socket)));
+      socket.on('error', reject);
+    })));
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const anonymous = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write(`${head(100)}{"pem":"`));
+        let text = '';
+        socket.on('data', (d) => {
+          text += d;
+          if (/\r\n\r\n/.test(text)) socket.destroy();
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(anonymous).toMatch(/^HTTP\/1\.1 401/);
+      const withToken = await call('alice', 'POST', '/certificates', { commonName: 'budget.example.com' });
+      expect(withToken.status).toBe(201);
+    } finally {
+      for (const socket of stalled) socket.destroy();
+    }
+  });
+
   it('serves the CLI on a socket only this user can open, found through CERTOPS_HOME', async () => {
     const socketPath = join(home, 'api.sock');
     expect(statSync(socketPath).mode & 0o777).toBe(0o600);
