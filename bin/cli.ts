@@ -449,6 +449,9 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stderr.write(`certops: ${printable(err instanceof CliError ? err.message : String((err as Error).stack))}\n`);
-  process.exit(err instanceof CliError ? err.exitCode : 1);
+  // A typed error (a bad configuration file at `serve`, say) is the user's to fix: its message
+  // names the field and says enough. Anything else is a bug, and its stack is what a report needs.
+  const told = err instanceof CliError || err instanceof ValidationError;
+  process.stderr.write(`certops: ${printable(told ? err.message : String((err as Error).stack))}\n`);
+  process.exit(err instanceof CliError ? err.exitCode : err instanceof ValidationError ? 2 : 1);
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +36,14 @@ describe('local stack lifecycle, tokens and roles', () => {
     } finally {
       expect(await second.stop()).toBe(0);
     }
+  });
+
+  it('refuses to start on a configuration mistake with one line naming the file, line and field, and exit 2', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'certops-badconfig-'));
+    writeFileSync(join(home, 'config.yaml'), 'policy:\n  rules:\n    - allowedDomains: [example.com]\n      allowIpAddresses: sometimes\n');
+    const started = await cli(['serve'], { CERTOPS_HOME: home, PORT: '0' });
+    expect(started.code).toBe(2);
+    expect(started.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^certops: .*config\.yaml:4: policy\.rules\.0\.allowIpAddresses must be true, false or private$/)]);
   });
 
   it('mints tokens for roles, and enforces them with 401, 403 and 4xx errors that name the field', async () => {
