@@ -33,6 +33,19 @@ describe('the third attack run', () => {
   let stack: RunningStack;
   const tokens: Record<string, string> = {};
   const call = (who: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => apiCall(stack.url, tokens[who], method, path, body, headers);
+  /** An anonymous POST /imports's head, declaring `length` bytes of body. */
+  const importHead = (length: number) => `POST /imports HTTP/1.1\r\nHost: 127.0.0.1:${new URL(stack.url).port}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+  /** Sends raw bytes and answers the status line and headers the server sent back (it may never read the rest). */
+  const headOfAnswer = (raw: string) => new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(new URL(stack.url).port), '127.0.0.1', () => socket.write(raw));
+    let text = '';
+    socket.on('data', (d) => {
+      text += d;
+      if (/\r\n\r\n/.test(text)) socket.destroy();
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
   const audit = async (type: string) => (await call('admin', 'GET', `/events?type=${type}&limit=100`)).body.items as { detail: Record<string, unknown> }[];
 
   beforeAll(async () => {
@@ -46,41 +59,19 @@ describe('the third attack run', () => {
   });
 
   it('answers an unauthenticated upload with 401 before reading its body', async () => {
-    const { port } = new URL(stack.url);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => socket.write(`POST /imports HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"pem":"`));
-      let text = '';
-      socket.on('data', (d) => {
-        text += d;
-        if (/\r\n\r\n/.test(text)) socket.destroy();
-      });
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
-    expect(answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(await headOfAnswer(`${importHead(100_000_000)}{"pem":"`)).toMatch(/^HTTP\/1\.1 401/);
   });
 
   it('lets anonymous small bodies hold at most their own budget: past it, an anonymous sender is refused before its body, and callers with a token still get through', async () => {
     const { port } = new URL(stack.url);
-    const head = (length: number) => `POST /imports HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
     // 70 anonymous senders each declare 16 KiB, send most of it and stall: more than the 1 MiB budget.
     const stalled = await Promise.all(Array.from({ length: 70 }, () => new Promise<ReturnType<typeof connect>>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => socket.write(`${head(16_384)}${'x'.repeat(16_000)}`, () => resolve(socket)));
+      const socket = connect(Number(port), '127.0.0.1', () => socket.write(`${importHead(16_384)}${'x'.repeat(16_000)}`, () => resolve(socket)));
       socket.on('error', reject);
     })));
     try {
       await new Promise((r) => setTimeout(r, 300));
-      const anonymous = await new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(port), '127.0.0.1', () => socket.write(`${head(100)}{"pem":"`));
-        let text = '';
-        socket.on('data', (d) => {
-          text += d;
-          if (/\r\n\r\n/.test(text)) socket.destroy();
-        });
-        socket.on('close', () => resolve(text));
-        socket.on('error', reject);
-      });
-      expect(anonymous).toMatch(/^HTTP\/1\.1 401/);
+      expect(await headOfAnswer(`${importHead(100)}{"pem":"`)).toMatch(/^HTTP\/1\.1 401/);
       const withToken = await call('alice', 'POST', '/certificates', { commonName: 'budget.example.com' });
       expect(withToken.status).toBe(201);
     } finally {
