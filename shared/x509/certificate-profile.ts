@@ -45,9 +45,9 @@ export function profileProblems(cert: ParsedCertificate, role: PathRole, serverA
   // Basic constraints, key usage, name constraints by role (RFC 5280 4.2.1.3, 4.2.1.9, 4.2.1.10).
   const bc = ext.basicConstraints;
   if (isCa && bc?.ca && !critical(OID.basicConstraints)) out.push(`${who} is a CA whose basicConstraints is not critical (RFC 5280 4.2.1.9: MUST be critical)`);
-  if (role === 'leaf' && bc?.ca) out.push(`${who} is a CA certificate in the end-entity position (CABF BR 7.1.2.7.8)`);
   if (ext.keyUsage?.includes('keyCertSign') && !bc?.ca) out.push(`${who} asserts keyCertSign without being a CA (RFC 5280 4.2.1.3)`);
-  if (role === 'leaf' && ext.keyUsage?.includes('keyCertSign') && bc?.ca) out.push(`${who} asserts keyCertSign in the end-entity position (CABF BR 7.1.2.7.11)`);
+  // A CA certificate may end a path (RFC 5280 4.2.1.9's note), but one that cannot sign certificates is an end entity mislabelled.
+  if (role === 'leaf' && bc?.ca && ext.keyUsage && !ext.keyUsage.includes('keyCertSign')) out.push(`${who} asserts cA without keyCertSign: basic constraints and key usage disagree (CABF BR 7.1.2.7.8: an end entity's cA MUST be false)`);
   if (ext.nameConstraints && !bc?.ca) out.push(`${who} carries name constraints but is not a CA (RFC 5280 4.2.1.10: CA certificates only)`);
   if (ext.nameConstraints && !critical(OID.nameConstraints)) out.push(`${who} has non-critical name constraints (RFC 5280 4.2.1.10: MUST be critical)`);
   if (ext.present.includes(OID.policyConstraints) && !critical(OID.policyConstraints)) out.push(`${who} has non-critical policy constraints (RFC 5280 4.2.1.11: MUST be critical)`);

@@ -69,6 +69,14 @@ describe('chain validation', () => {
     expect(verifyPemChain({ chainPem: leaf3.pem + i2.pem + i1.pem, rootsPem: root.pem, at: now }).reasons).toEqual(['CN=Root allows 0 intermediate CAs below it, the path has 2']);
   });
 
+  it('lets a CA certificate end a path (RFC 5280 4.2.1.9 note) unless it cannot sign certificates (CABF BR 7.1.2.7.8)', async () => {
+    const { root } = await makeChain(['unused.example.com']);
+    const caLeaf = await makeCert({ subject: 'CN=ca.example.com', sans: ['ca.example.com'], ca: true, issuer: root });
+    expect(verifyPemChain({ chainPem: caLeaf.pem, rootsPem: root.pem, at: now, host: 'ca.example.com', purpose: 'serverAuth' })).toMatchObject({ valid: true, reasons: [] });
+    const mislabelled = await makeCert({ subject: 'CN=ee.example.com', sans: ['ee.example.com'], ca: true, keyUsage: x509.KeyUsageFlags.digitalSignature, eku: ['1.3.6.1.5.5.7.3.1'], issuer: root });
+    expect(verifyPemChain({ chainPem: mislabelled.pem, rootsPem: root.pem, at: now, host: 'ee.example.com', purpose: 'serverAuth' }).reasons).toEqual([expect.stringMatching(/asserts cA without keyCertSign/)]);
+  });
+
   it('checks extended key usage for the purpose', async () => {
     const { root, intermediate, leaf } = await makeChain(['client.example.com'], { eku: ['1.3.6.1.5.5.7.3.2'] });
     const chainPem = leaf.pem + intermediate.pem;

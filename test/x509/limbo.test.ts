@@ -21,15 +21,16 @@ interface LimboCase {
 const suite: { testcases: LimboCase[] } = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/limbo/limbo.json'), 'utf8'));
 
 /**
- * Of two cases the suite marks as conflicting, the side certops takes for TLS servers; the other
- * is not run. A CA certificate is refused in the end-entity position (CABF BR 7.1.2.7.8 and
- * 7.1.2.7.11, as webpki), and name constraints must be critical (RFC 5280 4.2.1.10).
+ * Of two cases the suite marks as conflicting, the side certops does not take; they are not run.
+ * A CA certificate in the end-entity position validates (RFC 5280 sets no rule there, and the
+ * suite's pathlen::validation-ignores-pathlen-in-leaf relies on it); a server sending one gets
+ * the high `ca-leaf` finding instead (CABF BR 7.1.2.7.8). Name constraints must be critical
+ * (RFC 5280 4.2.1.10).
  */
-const NOT_OUR_SIDE = new Set(['rfc5280::ca-as-leaf', 'webpki::nc::permitted-dns-match-noncritical']);
+const NOT_OUR_SIDE = new Set(['webpki::ca-as-leaf', 'webpki::nc::permitted-dns-match-noncritical']);
 
 /** Where certops disagrees with the suite, and why. Every other case must agree. */
 const DISAGREEMENTS: Record<string, string> = {
-  'pathlen::validation-ignores-pathlen-in-leaf': 'its leaf is a CA certificate (BC cA, keyCertSign): the side certops takes of webpki::ca-as-leaf refuses it in the end-entity position (the suite does not mark this case as part of that conflict)',
   'webpki::cn::not-in-san': 'a CN naming a host the SANs do not: certops never matches the CN, and the suite accepts CN=example.com beside other SANs in seven cases, so only a CN that respells a SAN is refused',
   'webpki::cn::punycode-not-in-san': 'the same: the CN is an A-label of another name, not a spelling of a SAN',
   'webpki::cn::utf8-vs-punycode-mismatch': 'the same: the CN\'s IDNA form (xn--test--gs1lv54n.com) is not the SAN, so it names another host',
