@@ -109,3 +109,17 @@ describe('starting at the end of a log', () => {
     }
   });
 });
+
+describe('the test log\'s proofs (used by these tests and the handed case tools)', () => {
+  it('gives consistency proofs that RFC 6962 2.1.4 verification accepts for every pair of sizes', async () => {
+    const { consistencyProof } = await import('./support/ct-test-log.ts');
+    const leaves = Array.from({ length: 20 }, (_, i) => leafHash(Buffer.from(`e${i}`)));
+    for (let second = 1; second <= leaves.length; second++) {
+      for (let first = 1; first < second; first++) {
+        const proof = consistencyProof(leaves.slice(0, second), first);
+        expect(verifyConsistency(first, second, treeHash(leaves.slice(0, first)), treeHash(leaves.slice(0, second)), proof), `${first} to ${second}`).toBe(true);
+        expect(verifyConsistency(first, second, treeHash(leaves.slice(1, first + 1)), treeHash(leaves.slice(0, second)), proof)).toBe(false);
+      }
+    }
+  });
+});

@@ -78,6 +78,11 @@ export function auditPath(hashes: Buffer[], m: number): Buffer[] {
   return pathIn(subtreeHasher(hashes), m, 0, hashes.length);
 }
 
+/** RFC 6962 2.1.2 PROOF(m, D[n]): the consistency proof from the first m leaves to all of them. */
+export function consistencyProof(hashes: Buffer[], m: number): Buffer[] {
+  return subproof(subtreeHasher(hashes), m, 0, hashes.length, true);
+}
+
 /**
  * A small RFC 6962 log for tests: signed tree heads (ECDSA P-256), get-entries honouring a
  * maximum batch, consistency and inclusion proofs, and ways to misbehave on purpose: serve an
