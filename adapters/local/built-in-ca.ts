@@ -85,18 +85,18 @@ export class BuiltInCa implements CertificateAuthority {
     return pems;
   }
 
-  /**
-   * Signs a leaf. With an idempotency key, what it signed for that key is journaled before it is
-   * returned, and the same key later gets that certificate again: a signature that never left this
-   * process was never seen by anyone; one that did is known by its key.
-   */
   async signedFor(idempotencyKey: string): Promise<boolean> {
     return Boolean(await this.journal.recall(this.name, idempotencyKey));
   }
 
+  /**
+   * Signs a leaf. With an idempotency key, what it signed for that key is journaled before it is
+   * returned, and the same key later gets that certificate again: the journal keeps the first
+   * certificate written for a key, so a retry's own signature is dropped unseen (a signature that
+   * never left this process was never seen by anyone; one that did is known by its key). Signing
+   * first spares every fresh request a read of the journal; only retries sign in vain.
+   */
   async issue(input: SignInput): Promise<{ certificatePem: string; chainPem: string }> {
-    const earlier = input.idempotencyKey ? await this.journal.recall(this.name, input.idempotencyKey) : undefined;
-    if (earlier) return { certificatePem: earlier, chainPem: this.chain };
     const certificatePem = await this.sign(input);
     return { certificatePem: input.idempotencyKey ? await this.journal.record(this.name, input.idempotencyKey, certificatePem) : certificatePem, chainPem: this.chain };
   }

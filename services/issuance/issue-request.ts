@@ -7,7 +7,7 @@ import { requestKeyRef } from '../../shared/certificate-key-vault.ts';
 import { withLease, type HeldLease, type LeaseStore } from '../../shared/lease.ts';
 import type { Policy } from '../../shared/policy.ts';
 import type { OwnershipRule } from '../../shared/ownership.ts';
-import { readCsr } from '../../shared/x509/csr.ts';
+import { readCsr, type CsrContents } from '../../shared/x509/csr.ts';
 import { parseKeyAlgorithm } from '../../shared/x509/keys.ts';
 import { materialOf, newKeyAndCsr, type KeyMaterial } from '../../shared/x509/new-key.ts';
 import type { AnnounceDeps } from '../../shared/announce.ts';
@@ -80,12 +80,15 @@ export async function announceIssued(request: CertificateRequest, issued: { cert
 }
 
 /**
- * The key the request is signed for: its CSR's, or one certops generates and keeps in the vault
- * under the request (before the CA is asked, so a retry signs the same key and finds the
- * certificate the CA journaled for it).
+ * The key the request is signed for: its CSR's (`csr`: that CSR as already read and checked), or
+ * one certops generates and keeps in the vault under the request (before the CA is asked, so a
+ * retry signs the same key and finds the certificate the CA journaled for it).
  */
-async function keyMaterial(request: CertificateRequest, deps: IssuanceDeps): Promise<KeyMaterial | (Omit<KeyMaterial, 'keyPem'> & { keyPem?: undefined })> {
-  if (request.csrPem) return readCsr(request.csrPem).then((c) => ({ csrPem: request.csrPem!, spkiDer: c.spkiDer, keyType: c.keyType }));
+async function keyMaterial(request: CertificateRequest, deps: IssuanceDeps, csr?: CsrContents): Promise<KeyMaterial | (Omit<KeyMaterial, 'keyPem'> & { keyPem?: undefined })> {
+  if (request.csrPem) {
+    const { spkiDer, keyType } = csr ?? (await readCsr(request.csrPem));
+    return { csrPem: request.csrPem, spkiDer, keyType };
+  }
   const vault = await deps.keyVault();
   const alg = parseKeyAlgorithm(request.keyAlgorithm);
   const kept = await vault.get(requestKeyRef(request.requestId)).catch((err) => {
@@ -105,9 +108,9 @@ async function keyMaterial(request: CertificateRequest, deps: IssuanceDeps): Pro
  * it from there). A CA that validates domains first leaves the request pending_validation with
  * the DNS records to create. Returns the generated key for the one-time delivery, if any.
  */
-export async function issueRequest(request: CertificateRequest, deps: IssuanceDeps): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
+export async function issueRequest(request: CertificateRequest, deps: IssuanceDeps, csr?: CsrContents): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
   const ca = await deps.authority(request.issuer);
-  const material = await keyMaterial(request, deps);
+  const material = await keyMaterial(request, deps, csr);
   const result = await ca.issue({
     csrPem: material.csrPem, spkiDer: material.spkiDer, keyType: material.keyType, commonName: request.commonName, subjectAlternativeNames: request.subjectAlternativeNames,
     validityDays: request.validityDays, profile: request.profile, environment: request.environment, owner: request.owner,
@@ -174,10 +177,11 @@ export async function announceApprovalAgain(request: CertificateRequest, deps: I
  * request on. Whoever calls it finishes the same work, once: the request as it is asked, an
  * approver, a retry with the same Idempotency-Key, or the recovery after a crash. A request no
  * longer approved is answered as it stands. ConflictError while another attempt holds the lease.
+ * `created`: the request this attempt has just recorded holding its lease, with its CSR as read.
  */
-export async function finishIssuance(requestId: string, attempt: string, deps: IssuanceDeps, created?: CertificateRequest): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
+export async function finishIssuance(requestId: string, attempt: string, deps: IssuanceDeps, created?: { request: CertificateRequest; csr?: CsrContents }): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
   const finished = await withLease(deps.requestLeases, deps.clock, requestId, attempt, async (lease) => {
-    const current = created ?? (await deps.requests.get(requestId));
+    const current = created?.request ?? (await deps.requests.get(requestId));
     if (!current) throw new NotFoundError(`no request ${requestId}`, 'id');
     // A renewal's approval is signed by the renewal saga it allows, not here.
     if (current.status !== 'approved' || current.renews) return { request: current };
@@ -185,7 +189,7 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
     await announceApprovalAgain(current, deps);
     let outcome: Awaited<ReturnType<typeof issueRequest>>;
     try {
-      outcome = await issueRequest(current, deps);
+      outcome = await issueRequest(current, deps, created?.csr);
     } catch (err) {
       if (err instanceof PolicyError) await refuseByPolicy(current, err.reasons, attempt, lease, deps);
       throw err;

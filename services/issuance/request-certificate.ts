@@ -117,6 +117,6 @@ export async function requestCertificate(input: RequestInput, requester: { name:
   // holding its lease: this attempt signs it, without a write to take the lease first.
   const attempt = `request:${requestId}`;
   const created = await deps.requests.create(request, { owner: attempt, until: new Date(now.getTime() + LEASE_MS), since: now });
-  const { request: done, privateKeyPem } = await finishIssuance(requestId, attempt, deps, created ? request : undefined);
+  const { request: done, privateKeyPem } = await finishIssuance(requestId, attempt, deps, created ? { request, csr: key.csr } : undefined);
   return { ...answerOf(done), ...(input.returnPrivateKey && privateKeyPem ? { privateKeyPem } : {}) };
 }
