@@ -1,4 +1,5 @@
 import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { groupCommit } from '../../shared/group-commit.ts';
 import type { Item, Key, Table } from './table.ts';
 
 /** BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys (DynamoDB API reference). */
@@ -18,20 +19,60 @@ async function untilProcessed<T>(what: string, first: T[], call: (pending: T[]) 
   }
 }
 
+const keyId = (k: Key | Item) => `${k.pk}\n${k.sk}`;
+const requestKey = (r: WriteRequest) => keyId('put' in r ? r.put : r.delete);
+
 /**
- * Puts and deletes in BatchWriteItem calls of at most 25, retrying what comes back unprocessed.
- * Not a transaction: each item is written on its own, so callers write only what is safe to find
- * half written (idempotent puts of the same content, or items nothing reads before a commit point).
- * @throws when items stay unprocessed after 8 attempts.
+ * Writes `requests` in calls that name each key once (BatchWriteItem refuses a call that names
+ * one twice): a later request for a key already in a call goes in a later call, in order.
  */
-export async function batchWrite(table: Table, requests: WriteRequest[]): Promise<void> {
-  for (let i = 0; i < requests.length; i += WRITE_LIMIT) {
-    const chunk = requests.slice(i, i + WRITE_LIMIT).map((r) => ('put' in r ? { PutRequest: { Item: r.put } } : { DeleteRequest: { Key: r.delete } }));
+async function writeInOrder(table: Table, requests: WriteRequest[]): Promise<void> {
+  for (let round = requests; round.length;) {
+    const seen = new Set<string>();
+    const now = round.filter((r) => !seen.has(requestKey(r)) && Boolean(seen.add(requestKey(r))));
+    const later = round.filter((r) => !now.includes(r));
+    const chunk = now.map((r) => ('put' in r ? { PutRequest: { Item: r.put } } : { DeleteRequest: { Key: r.delete } }));
     await untilProcessed('BatchWriteItem', chunk, async (pending) => {
       const out = await table.doc.send(new BatchWriteCommand({ RequestItems: { [table.name]: pending } }));
       return out.UnprocessedItems?.[table.name] as typeof chunk | undefined;
     });
+    round = later;
   }
+}
+
+/** Each table's queues of writes and of reads (see batchWrite and getItem). */
+const queues = new WeakMap<Table, { write(r: WriteRequest): Promise<void>; read(k: Key): Promise<Item | undefined> }>();
+function queuesOf(table: Table) {
+  let q = queues.get(table);
+  if (!q) {
+    q = {
+      write: groupCommit(async (requests: WriteRequest[]) => (await writeInOrder(table, requests), requests.map(() => undefined)), WRITE_LIMIT),
+      read: groupCommit((keys: Key[]) => getItems(table, keys), GET_LIMIT),
+    };
+    queues.set(table, q);
+  }
+  return q;
+}
+
+/**
+ * Puts and deletes in BatchWriteItem calls of at most 25, retrying what comes back unprocessed.
+ * Writes other callers make meanwhile join the same calls (group commit): concurrent requests to
+ * one process take a few calls, not one each. Not a transaction: each item is written on its own,
+ * so callers write only what is safe to find half written (idempotent puts of the same content, or
+ * items nothing reads before a commit point). Requests for one key are written in order.
+ * @throws when items stay unprocessed after 8 attempts.
+ */
+export async function batchWrite(table: Table, requests: WriteRequest[]): Promise<void> {
+  const { write } = queuesOf(table);
+  await Promise.all(requests.map(write));
+}
+
+/**
+ * The item at `key`, or undefined (an eventually consistent read, as GetItem's default): reads
+ * other callers make meanwhile go in the same BatchGetItem call.
+ */
+export function getItem(table: Table, key: Key): Promise<Item | undefined> {
+  return queuesOf(table).read({ pk: key.pk, sk: key.sk });
 }
 
 /**
@@ -56,8 +97,7 @@ export async function batchGet(table: Table, keys: Key[]): Promise<Item[]> {
  * is read once: BatchGetItem refuses duplicates).
  */
 export async function getItems(table: Table, keys: Key[]): Promise<(Item | undefined)[]> {
-  const id = (k: Key | Item) => `${k.pk}\n${k.sk}`;
-  const distinct = [...new Map(keys.map((k) => [id(k), { pk: k.pk, sk: k.sk }])).values()];
-  const found = new Map((await batchGet(table, distinct)).map((item) => [id(item), item]));
-  return keys.map((k) => found.get(id(k)));
+  const distinct = [...new Map(keys.map((k) => [keyId(k), { pk: k.pk, sk: k.sk }])).values()];
+  const found = new Map((await batchGet(table, distinct)).map((item) => [keyId(item), item]));
+  return keys.map((k) => found.get(keyId(k)));
 }

@@ -1,8 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { groupCommit } from '../../shared/group-commit.ts';
 import { batchWrite } from './batch.ts';
 import type { BusLedger, PendingDelivery } from '../../shared/ports.ts';
-import { queryAll, withoutKeys, type Key, type Table } from './table.ts';
+import { queryAll, withoutKeys, type Table } from './table.ts';
 
 // One partition, read with a query on the table itself: an index entry is written apart from its
 // item by the embedded store, so a kill between the two could hide a delivery from an index query.
@@ -15,18 +14,6 @@ const item = (d: PendingDelivery) => ({ ...d, ...key(d.eventId, d.rule) });
  * they are due.
  */
 export class DynamoBusLedger implements BusLedger {
-  /**
-   * Settlements made while others are being written go together in one batch (a burst of
-   * deliveries settles in a few writes, a lone one at once). A settlement not yet written when
-   * the process dies is a delivery made again after the restart: at least once, as ever.
-   */
-  private readonly settleBatched = groupCommit(async (settled: Key[]) => {
-    // A batch may not name one key twice (a delivery settled twice at once).
-    const unique = new Map(settled.map((k) => [k.sk, k]));
-    await batchWrite(this.table, [...unique.values()].map((k) => ({ delete: k })));
-    return settled.map(() => undefined);
-  }, 25);
-
   constructor(private readonly table: Table) {}
 
   async accept(deliveries: PendingDelivery[]): Promise<void> {
@@ -41,7 +28,12 @@ export class DynamoBusLedger implements BusLedger {
     await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: item(delivery) }));
   }
 
+  /**
+   * Settlements made while others are being written go in the same batch (batchWrite's group
+   * commit). One not yet written when the process dies is a delivery made again after the
+   * restart: at least once, as ever.
+   */
   settle(eventId: string, rule: string): Promise<void> {
-    return this.settleBatched(key(eventId, rule));
+    return batchWrite(this.table, [{ delete: key(eventId, rule) }]);
   }
 }

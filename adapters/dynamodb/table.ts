@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../shared/errors.ts';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
@@ -112,10 +112,7 @@ export function putIfAbsent(table: Table, item: Item & Key): Promise<boolean> {
   return conditionalWrite(table, new PutCommand({ TableName: table.name, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
 }
 
-export async function getItem(table: Table, key: Key): Promise<Item | undefined> {
-  const out = await table.doc.send(new GetCommand({ TableName: table.name, Key: key }));
-  return out.Item;
-}
+export { getItem } from './batch.ts';
 
 /**
  * Sets attributes of an existing item, removing those given as undefined (and `removes`); throws
