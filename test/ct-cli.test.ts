@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLogList } from '../shared/ct/log-list.ts';
+import { canonicalLogUrl } from '../shared/ct/log-url.ts';
 import { parseWatchEntry, watched } from '../shared/ct/watchlist.ts';
 import { cli } from './support/cli.ts';
 import { startTestLog, x509Leaf } from './support/ct-test-log.ts';
@@ -85,12 +86,13 @@ describe('watching CT from the CLI', () => {
     await run('ct', 'logs', 'remove', down.url);
   });
 
-  it('loads every usable log of a v3 list, tiled ones too, from --start, and says which it skipped and why; pauses, resumes and removes a log', async () => {
+  it('loads every usable log of a v3 list, tiled ones too, from --start, and says which it skipped and why; pauses, resumes and removes a log; a URL with or without its trailing slash is one log', async () => {
     const [rfc, tiled] = await Promise.all([startTestLog(), startStaticLog()]);
     try {
       const dir = mkdtempSync(join(tmpdir(), 'certops-loglist-'));
       const list = { operators: [{ name: 'Example', logs: [
-        { description: 'rfc log', url: rfc.url, key: rfc.key, state: { usable: {} } },
+        // Log lists end base URLs with a slash (RFC 6962 4: the part before /ct/v1/).
+        { description: 'rfc log', url: `${rfc.url}/`, key: rfc.key, state: { usable: {} } },
         { description: 'old log', url: 'https://old.example/', key: rfc.key, state: { retired: { timestamp: '2020-01-01T00:00:00Z' } } },
       ], tiled_logs: [{ description: 'tiled log', submission_url: 'https://submit.example/', monitoring_url: tiled.url, key: tiled.key, state: { qualified: {} } }] }] };
       writeFileSync(join(dir, 'list.json'), JSON.stringify(list));
@@ -99,6 +101,8 @@ describe('watching CT from the CLI', () => {
       expect(loaded.skipped).toEqual([{ description: 'old log', url: 'https://old.example/', reason: 'its state is retired' }]);
       const human = await cli(['ct', 'logs', 'load', join(dir, 'list.json'), '--endpoint', stack.url], env);
       expect(human.stdout).toMatch(/skipped old log \(https:\/\/old.example\/\): its state is retired/);
+      expect(await run('ct', 'logs', 'add', rfc.url.toUpperCase().replace('HTTP', 'http'), '--key', rfc.key)).toMatchObject({ logUrl: rfc.url, position: 0 });
+      expect((await run('ct', 'logs', 'list')).items.map((l: any) => l.logUrl).filter((u: string) => u.startsWith(rfc.url))).toEqual([rfc.url]);
 
       expect(await run('ct', 'logs', 'pause', rfc.url)).toMatchObject({ logUrl: rfc.url, paused: true });
       const polled = await run('ct', 'poll');
@@ -141,6 +145,12 @@ describe('log lists and watchlists', () => {
       skipped: [{ description: "Google 'Icarus' log", url: 'https://retired.example/', reason: 'its state is retired' }],
     });
     expect(() => readLogList({})).toThrow(/operators/);
+  });
+
+  it('keys a log by its base URL without a trailing slash (RFC 6962 4), and refuses what is not a base URL, naming the field', () => {
+    expect(canonicalLogUrl('https://CT.googleapis.com/logs/us1/argon2025h1/')).toBe('https://ct.googleapis.com/logs/us1/argon2025h1');
+    expect(canonicalLogUrl('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+    for (const bad of ['ftp://log.example/', 'log.example', 'https://u:p@log.example/', 'https://log.example/?x=1']) expect(() => canonicalLogUrl(bad)).toThrow(expect.objectContaining({ field: 'url' }));
   });
 
   it('matches names label by label from the right, with IDNA, wildcards and redacted labels', () => {

@@ -6,6 +6,7 @@ import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
 import { parseWatchEntry } from '../../shared/ct/watchlist.ts';
+import { canonicalLogUrl } from '../../shared/ct/log-url.ts';
 import { pollLog, type PollResult } from './poll-log.ts';
 import { firstEntryAt } from './start-position.ts';
 import type { CtLogState } from '../../shared/model.ts';
@@ -69,7 +70,7 @@ export const poll = middy(async (_event: unknown, context: { getRemainingTimeInM
 
 /** Pauses, resumes or stops watching the log `url` names, and says so on the bus (who, and what). */
 async function changeLog(req: { body: unknown; caller: { name: string } }, change: 'paused' | 'resumed' | 'removed') {
-  const url = requiredString(asObject(req.body), 'url', 1024);
+  const url = canonicalLogUrl(requiredString(asObject(req.body), 'url', 1024));
   // Only a watched log gets an intent: recovery reads a log that is gone as removed.
   if (!(await rt().ct.getLog(url))) throw new NotFoundError(`no CT log ${url} is watched`, 'url');
   const changed = newEvent('ct.log_changed', { logUrl: url, change, changedBy: req.caller.name }, { now: () => rt().clock.now(), newId: rt().newId });
@@ -119,8 +120,7 @@ export const api = apiHandler({
     role: 'admin',
     async run(req) {
       const body = asObject(req.body);
-      const url = requiredString(body, 'url', 1024);
-      if (!/^https?:\/\//.test(url)) throw new ValidationError('url must be an http(s) URL', 'url');
+      const url = canonicalLogUrl(requiredString(body, 'url', 1024));
       const key = requiredString(body, 'key', 4096);
       if (!/^[A-Za-z0-9+/=]+$/.test(key)) throw new ValidationError('key must be the log\'s public key, base64 DER (as log lists give it)', 'key');
       const start = body.start ?? 'now';
