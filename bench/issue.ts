@@ -100,7 +100,7 @@ for (const dir of [home, cfsslDir]) rmSync(dir, { recursive: true, force: true }
 agent.destroy();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`end to end through the local API (CSR path, EC P-256, concurrency ${API_CONCURRENCY}): ${Math.round(apiRate)} certificates/s (target >= 100)`);
-console.log(`store writes per issuance: ${perIssuance.toFixed(2)} items in ${(writes.calls / (WARM_UP + API_ISSUANCES)).toFixed(2)} calls (request, certificate, name pointers, audit trail record, head and marker, SIEM outbox)`);
+console.log(`store writes per issuance: ${perIssuance.toFixed(2)} items in ${(writes.calls / (WARM_UP + API_ISSUANCES)).toFixed(2)} calls (request made and moved on, CA journal, certificate and its pointers, bus deliveries accepted and settled, audit trail record and marker, SIEM outbox entry queued and sent; reads and unconditional writes of concurrent requests share batches)`);
 console.log(`signing core in process (concurrency ${CONCURRENCY}): ${Math.round(median(coreRates))} certificates/s`);
 console.log(`cfssl serve over HTTP (concurrency ${CONCURRENCY}):  ${Math.round(median(cfsslRates))} certificates/s`);
 console.log(`ratio certops core/cfssl: ${(median(coreRates) / median(cfsslRates)).toFixed(2)} (target >= 1)`);
