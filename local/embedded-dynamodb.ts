@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import tableDefinition from '../adapters/dynamodb/table.json' with { type: 'json' };
 import { tableClientConfig } from '../adapters/dynamodb/table.ts';
 
@@ -81,7 +81,9 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
-    await client.send(new CreateTableCommand({ TableName: tableName, ...(tableDefinition as object) }));
+    // Time to live, point-in-time recovery and encryption are the deployed table's settings (CloudFormation), not CreateTable's.
+    const { TimeToLiveSpecification, PointInTimeRecoverySpecification, SSESpecification, ...create } = tableDefinition as Record<string, unknown>;
+    await client.send(new CreateTableCommand({ TableName: tableName, ...create } as CreateTableCommandInput));
   } finally {
     client.destroy();
   }

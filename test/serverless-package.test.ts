@@ -10,7 +10,7 @@ import { loadDefinition } from '../local/serverless-definition.ts';
 import { ROOT } from './support/processes.ts';
 import { INBOUND_DETAIL_TYPES } from '../shared/events/catalog.ts';
 
-type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown };
+type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
 /** `serverless package` runs offline (osls), and the CloudFormation it writes is the deployment we promise. */
 describe('serverless package', () => {
@@ -87,6 +87,11 @@ describe('serverless package', () => {
     expect(resource.Properties.KeySchema).toEqual(table.KeySchema);
     expect(resource.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(table.GlobalSecondaryIndexes.map((i: any) => i.IndexName));
     expect(resource.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(expect.arrayContaining(['gsi1', 'expiry', 'byEnvironment', 'byOwner', 'byStatus', 'byIssuer']));
+  });
+
+  it('keeps the table and the vault key when the stack is removed or they would be replaced; the table has point-in-time recovery and a time to live', () => {
+    for (const name of ['CertopsTable', 'CertopsVaultKey']) expect(resources[name], name).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(resources.CertopsTable.Properties).toMatchObject({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
   });
 
   it('creates the renewal state machine from the ASL file, its tasks bound to the step functions', () => {

@@ -2,9 +2,11 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock, RequestLease, RequestStore } from '../../shared/ports.ts';
 import type { LeaseStore } from '../../shared/lease.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import { conditionalWrite, getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
+import { conditionalWrite, expiresAfter, getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `REQ#${id}`, sk: 'REQ' });
+/** An Idempotency-Key is remembered this long after its first use: a retry after that makes a new request. */
+const IDEMPOTENCY_KEY_DAYS = 7;
 /**
  * Waiting requests sit in sparse index partitions: pending approval by expiry (so lapsing them
  * reads only what lapses), pending validation by id, approved and not yet issued by when they were
@@ -82,7 +84,7 @@ export class DynamoRequestStore implements RequestStore {
 
   async claimIdempotencyKey(idempotencyKey: string, requestId: string, at: Date): Promise<{ requestId: string; claimedAt: string }> {
     const k = { pk: `IDEM#${idempotencyKey}`, sk: 'IDEM' };
-    if (await putIfAbsent(this.table, { ...k, requestId, claimedAt: at.toISOString() })) return { requestId, claimedAt: at.toISOString() };
+    if (await putIfAbsent(this.table, { ...k, requestId, claimedAt: at.toISOString(), ...expiresAfter(at, IDEMPOTENCY_KEY_DAYS) })) return { requestId, claimedAt: at.toISOString() };
     const item = (await getItem(this.table, k))!;
     return { requestId: String(item.requestId), claimedAt: String(item.claimedAt ?? '1970-01-01T00:00:00Z') };
   }

@@ -1,15 +1,17 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ScanStore } from '../../shared/ports.ts';
 import type { Scan, ScanResult } from '../../shared/model.ts';
-import { putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Table } from './table.ts';
+import { expiresAfter, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `SCAN#${id}`, sk: 'SCAN' });
+/** A scan and its results are kept this long; what each endpoint serves stays in its ENDPOINT item and the inventory. */
+const SCAN_RETENTION_DAYS = 90;
 
 export class DynamoScanStore implements ScanStore {
   constructor(private readonly table: Table) {}
 
   create(scan: Scan): Promise<boolean> {
-    return putIfAbsent(this.table, { ...scan, ...key(scan.scanId), gsi1pk: `SCANBY#${scan.requestedBy}`, gsi1sk: `${scan.startedAt}#${scan.scanId}` });
+    return putIfAbsent(this.table, { ...scan, ...key(scan.scanId), ...expiresAfter(scan.startedAt, SCAN_RETENTION_DAYS), gsi1pk: `SCANBY#${scan.requestedBy}`, gsi1sk: `${scan.startedAt}#${scan.scanId}` });
   }
 
   /** Reads the caller's newest scans only: limits keep a caller's running scans few. */
@@ -23,7 +25,7 @@ export class DynamoScanStore implements ScanStore {
   }
 
   async putResult(scanId: string, result: ScanResult): Promise<void> {
-    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...result, pk: `SCAN#${scanId}`, sk: `EP#${result.host}:${result.port}` } }));
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...result, pk: `SCAN#${scanId}`, sk: `EP#${result.host}:${result.port}`, ...expiresAfter(new Date(), SCAN_RETENTION_DAYS) } }));
   }
 
   async get(scanId: string) {

@@ -81,9 +81,17 @@ export function isConditionFailure(err: unknown): boolean {
   return (err as Error)?.name === 'ConditionalCheckFailedException';
 }
 
-/** Strips the key attributes so callers get the domain object back. */
+/** Strips the key attributes (and the time to live) so callers get the domain object back. */
 export function withoutKeys<T>(item: Item): T {
-  return Object.fromEntries(Object.entries(item).filter(([k]) => !/^(pk|sk|gsi\d(pk|sk))$/.test(k))) as T;
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !/^(pk|sk|gsi\d(pk|sk)|ttl)$/.test(k))) as T;
+}
+
+/**
+ * The table's time-to-live attribute (TimeToLiveSpecification in table.json): DynamoDB deletes the
+ * item some time (up to days) after this epoch second, so nothing may count on the moment.
+ */
+export function expiresAfter(from: Date | string, days: number): { ttl: number } {
+  return { ttl: Math.floor(new Date(from).getTime() / 1000) + days * 86_400 };
 }
 
 /** A sort key stops at 1,024 bytes: an event id that could pass it (one naming a log URL) is keyed by its SHA-256. */

@@ -3,13 +3,14 @@ import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-stor
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
 import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoCtStateStore } from '../../adapters/dynamodb/ct-state-store.ts';
+import { DynamoScanStore } from '../../adapters/dynamodb/scan-store.ts';
 import { DynamoAuditTrail } from '../../adapters/dynamodb/audit-trail.ts';
 import { verifyChain as verifyAuditChain } from '../../shared/audit-chain.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import { freshTable } from '../support/dynamo.ts';
 import { decodeToken } from '../../adapters/dynamodb/table.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
 const DAY = 86_400_000;
@@ -221,5 +222,16 @@ describe('DynamoDB stores (on dynalite)', () => {
     const page = await new DynamoCertificateStore({ doc, name: 't' }).list({ domain: 'shared.example.com' }, 150);
     expect(page.items.map((c) => c.id).sort()).toEqual([...ids].sort());
     expect(calls).toBe(3);
+  });
+  it('marks scans and Idempotency-Key claims to expire (the table\'s ttl, epoch seconds) and never hands the mark back', async () => {
+    const scans = new DynamoScanStore(db.table);
+    const startedAt = '2027-01-01T00:00:00.000Z';
+    await scans.create({ scanId: 'ttl-scan', status: 'running', targets: ['h.example'], ports: [443], total: 1, done: 0, startedAt, requestedBy: 'admin' });
+    const raw = await db.table.doc.send(new GetCommand({ TableName: db.table.name, Key: { pk: 'SCAN#ttl-scan', sk: 'SCAN' } }));
+    expect(raw.Item?.ttl).toBe(Date.parse(startedAt) / 1000 + 90 * 86_400);
+    expect((await scans.get('ttl-scan'))!.scan).not.toHaveProperty('ttl');
+    await new DynamoRequestStore(db.table).claimIdempotencyKey('admin:k1', 'r1', new Date(startedAt));
+    const claim = await db.table.doc.send(new GetCommand({ TableName: db.table.name, Key: { pk: 'IDEM#admin:k1', sk: 'IDEM' } }));
+    expect(claim.Item?.ttl).toBe(Date.parse(startedAt) / 1000 + 7 * 86_400);
   });
 });
