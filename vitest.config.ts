@@ -1,13 +1,20 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
     reporters: ['default', 'json'],
     outputFile: { json: '.test-results.json' },
+    // Every stack and adapter a test starts records the AWS calls its functions make.
+    env: { CERTOPS_RECORD_AWS_CALLS: resolve(import.meta.dirname, '.aws-calls') },
+    projects: [
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/iam/**'], globalSetup: ['test/iam/clear-recorded-calls.ts'], sequence: { groupOrder: 0 } } },
+      // After the suite: the IAM coverage test evaluates the calls the suite recorded.
+      { extends: true, test: { name: 'iam', include: ['test/iam/**/*.test.ts'], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

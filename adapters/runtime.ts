@@ -9,6 +9,7 @@ import { DynamoTokenStore } from './dynamodb/token-store.ts';
 import { DynamoConfigStore } from './dynamodb/config-store.ts';
 import { openTable, tableClientConfig } from './dynamodb/table.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
+import { recordingCalls } from './aws/call-recorder.ts';
 import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
 import { FileKeyVault } from './local/file-key-vault.ts';
 import { BuiltInCa } from './local/built-in-ca.ts';
@@ -128,16 +129,16 @@ function deploymentTarget(target: Target, environment: NodeJS.ProcessEnv, target
       return new WebhookTarget({ url: String(target.url), secret, caCertificatePem: target.caCertificatePem as string | undefined });
     }
     case 'acm':
-      return new AcmTarget(new ACMClient({ region: String(target.region) }), target.certificateArn as string | undefined, (arn) => targets.put({ ...target, certificateArn: arn }));
+      return new AcmTarget(recordingCalls(new ACMClient({ region: String(target.region) }), 'acm'), target.certificateArn as string | undefined, (arn) => targets.put({ ...target, certificateArn: arn }));
     case 'secretsmanager':
-      return new SecretsManagerTarget(new SecretsManagerClient({ region: String(target.region) }), String(target.secretId));
+      return new SecretsManagerTarget(recordingCalls(new SecretsManagerClient({ region: String(target.region) }), 'secretsmanager'), String(target.secretId));
   }
 }
 
 /** A sender for a SIEM sink; its secrets (HEC token, syslog client key) come from the environment or Secrets Manager. */
 async function siemSender(sink: SinkConfig, environment: NodeJS.ProcessEnv, home: string): Promise<(records: string[]) => Promise<SendResult>> {
   const file = (path: string | undefined) => (path ? readFileSync(resolve(home, path), 'utf8') : undefined);
-  const secret = (ref: string | undefined) => (ref ? resolveSecret(ref, `siem.sinks.${sink.name}`, environment, () => new SecretsManagerClient({})) : Promise.resolve(undefined));
+  const secret = (ref: string | undefined) => (ref ? resolveSecret(ref, `siem.sinks.${sink.name}`, environment, () => recordingCalls(new SecretsManagerClient({}), 'secretsmanager')) : Promise.resolve(undefined));
   if (sink.type === 'http') {
     const http = new HttpSink({ url: sink.url!, protocol: sink.protocol ?? 'json', token: await secret(sink.tokenEnv), index: sink.index, gzip: sink.gzip ?? true, caPem: file(sink.caFile), timeoutMs: 10_000 });
     return (r) => http.send(r);
@@ -158,7 +159,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
   let ca: Promise<CertificateAuthority> | undefined;
   // On AWS keys are sealed under KMS in the table; locally under a master key file. Only the CA
   // sees the whole vault: everything else gets certificates' keys only.
-  const wholeVault = () => (vault ??= config.kmsKeyId ? Promise.resolve(new KmsKeyVault(new KMSClient({}), config.kmsKeyId, table)) : FileKeyVault.open(config.home));
+  const wholeVault = () => (vault ??= config.kmsKeyId ? Promise.resolve(new KmsKeyVault(recordingCalls(new KMSClient({}), 'kms'), config.kmsKeyId, table)) : FileKeyVault.open(config.home));
   const keyVault = () => wholeVault().then(certificateKeysOnly);
   const revocations = new DynamoRevocationStore(table);
   const journal = new DynamoIssuanceJournal(table);
@@ -175,8 +176,8 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     let remote = remotes.get(name);
     if (!remote) {
       remote = gated(backend.type === 'acm'
-        ? new AcmPublicAuthority(name, new ACMClient({ region: backend.region }))
-        : new AcmPcaAuthority(name, new ACMPCAClient({ region: backend.region }), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never, journal }));
+        ? new AcmPublicAuthority(name, recordingCalls(new ACMClient({ region: backend.region }), 'acm'))
+        : new AcmPcaAuthority(name, recordingCalls(new ACMPCAClient({ region: backend.region }), 'acm-pca'), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never, journal }));
       remotes.set(name, remote);
     }
     return remote;
@@ -231,7 +232,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     verifyAttempts: config.verifyAttempts,
     verifyDelayMs: config.verifyDelayMs,
     /** ACM of one region (the local stack points it at nothing real: ACM syncs only run on AWS or in tests). */
-    acm: (region: string) => new ACMClient({ region }),
+    acm: (region: string) => recordingCalls(new ACMClient({ region }), 'acm'),
     /** Roots a scan trusts: Node's bundled ones and the built-in CA's. */
     trustedRoots: async (): Promise<ParsedCertificate[]> => {
       const own = certificateBlocks(await (await authority()).chainPem(), 'chain').slice(-1);

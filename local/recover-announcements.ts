@@ -1,5 +1,6 @@
 import type { Runtime } from '../adapters/runtime.ts';
 import { recoverAnnouncements, type Proofs } from '../shared/announce.ts';
+import { invokedFunction } from '../adapters/aws/call-recorder.ts';
 import { ISSUANCE } from '../services/issuance/announcements.ts';
 import { issuanceProofs } from '../services/issuance/proofs.ts';
 import { INVENTORY, inventoryProofs } from '../services/inventory/announcements.ts';
@@ -7,13 +8,13 @@ import { DEPLOYMENT, deploymentProofs } from '../services/deployment/announcemen
 import { CT_MONITOR, ctProofs } from '../services/ct-monitor/announcements.ts';
 import { RENEWAL, renewalProofs } from '../services/renewal/announcements.ts';
 
-/** Each service's partition of the announcement ledger, with the proofs its own stores answer. */
-const ANNOUNCERS: [string, Proofs<Runtime>][] = [
-  [ISSUANCE, issuanceProofs],
-  [INVENTORY, inventoryProofs],
-  [DEPLOYMENT, deploymentProofs],
-  [CT_MONITOR, ctProofs],
-  [RENEWAL, renewalProofs],
+/** Each service's partition of the announcement ledger, the proofs its own stores answer, and the function that recovers it on AWS. */
+const ANNOUNCERS: [string, Proofs<Runtime>, string][] = [
+  [ISSUANCE, issuanceProofs, 'issuanceRecover'],
+  [INVENTORY, inventoryProofs, 'inventoryRecover'],
+  [DEPLOYMENT, deploymentProofs, 'deploymentRecover'],
+  [CT_MONITOR, ctProofs, 'ctMonitorRecover'],
+  [RENEWAL, renewalProofs, 'renewalRecover'],
 ];
 
 /**
@@ -25,8 +26,9 @@ const ANNOUNCERS: [string, Proofs<Runtime>][] = [
 export async function recoverAllAnnouncements(rt: Runtime): Promise<{ announced: string[]; waiting: string[] }> {
   const before = rt.ownersGoneBefore ?? rt.clock.now();
   const out = { announced: [] as string[], waiting: [] as string[] };
-  for (const [service, proofs] of ANNOUNCERS) {
-    const recovered = await recoverAnnouncements(service, proofs, before, rt);
+  for (const [service, proofs, fn] of ANNOUNCERS) {
+    // Its calls are that function's, as far as IAM is concerned.
+    const recovered = await invokedFunction.run(fn, () => recoverAnnouncements(service, proofs, before, rt));
     out.announced.push(...recovered.announced);
     out.waiting.push(...recovered.waiting);
   }

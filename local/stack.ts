@@ -12,6 +12,7 @@ import { privateHome } from './private-home.ts';
 import { recordConfiguration } from '../services/inventory/config-changes.ts';
 import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
 import { recoverAllAnnouncements } from './recover-announcements.ts';
+import { invokedFunction } from '../adapters/aws/call-recorder.ts';
 import { parseJsonObject, requiredString } from '../shared/input.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import { inboundRefusal } from '../shared/events/inbound.ts';
@@ -157,7 +158,8 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   // and before the issuances: finishing or expiring a request overwrites the decision an intent proves.
   const announcements = await recoverAllAnnouncements(rt);
   if (announcements.waiting.length) logger.warn('announcements still to make', { waiting: announcements.waiting });
-  const recovered = await recoverIssuances(rt, 0);
+  // On AWS the issuance schedule (issuanceExpirePending) finishes them.
+  const recovered = await invokedFunction.run('issuanceExpirePending', () => recoverIssuances(rt, 0));
   if (recovered.waiting.length) logger.warn('issuances still to finish', { waiting: recovered.waiting });
   const issuances = recovered.finished.length;
   const resumed = {

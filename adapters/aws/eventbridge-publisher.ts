@@ -1,6 +1,7 @@
 import { EventBridgeClient, PutEventsCommand, type EventBridgeClientConfig } from '@aws-sdk/client-eventbridge';
 import type { BusEvent } from '../../shared/events/envelope.ts';
 import type { EventPublisher } from '../../shared/ports.ts';
+import { recordingCalls } from './call-recorder.ts';
 
 /** PutEvents takes at most 10 entries a call. */
 const BATCH = 10;
@@ -9,7 +10,7 @@ export class EventBridgePublisher implements EventPublisher {
   private readonly client: EventBridgeClient;
 
   constructor(private readonly busName: string, config: EventBridgeClientConfig = {}) {
-    this.client = new EventBridgeClient(config);
+    this.client = recordingCalls(new EventBridgeClient(config), 'events');
   }
 
   async publish(events: BusEvent[]): Promise<void> {

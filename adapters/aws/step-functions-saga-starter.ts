@@ -1,11 +1,12 @@
 import { SFNClient, StartExecutionCommand, type SFNClientConfig } from '@aws-sdk/client-sfn';
 import type { SagaStarter } from '../../shared/ports.ts';
+import { recordingCalls } from './call-recorder.ts';
 
 export class StepFunctionsSagaStarter implements SagaStarter {
   private readonly client: SFNClient;
 
   constructor(private readonly stateMachineArn: string, config: SFNClientConfig = {}) {
-    this.client = new SFNClient(config);
+    this.client = recordingCalls(new SFNClient(config), 'states');
   }
 
   async start(name: string, input: Record<string, unknown>): Promise<void> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../shared/errors.ts';
+import { recordingCalls } from '../aws/call-recorder.ts';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -34,7 +35,7 @@ export function tableClientConfig(endpoint: string | undefined): DynamoDBClientC
 }
 
 export function openTable(name: string, config: DynamoDBClientConfig = {}): Table {
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+  const doc = DynamoDBDocumentClient.from(recordingCalls(new DynamoDBClient(config), 'dynamodb'), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return { doc, name };

@@ -3,6 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Where the test run's AWS calls are recorded (vitest.config.ts sets CERTOPS_RECORD_AWS_CALLS; the IAM coverage test reads them). */
+export const RECORDED_CALLS = resolve(ROOT, '.aws-calls');
 
 /** Waits until the child prints a line matching `pattern`; rejects if it exits first or takes too long. */
 export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {

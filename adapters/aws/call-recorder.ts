@@ -1,0 +1,54 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The serverless.yml function an invocation runs as (the local invoker sets it; Lambda runs one function a process). */
+export const invokedFunction = new AsyncLocalStorage<string>();
+
+/** One AWS API call as IAM sees it: who (function), what (`service:Action`), on what (the input's resource names). */
+export interface RecordedCall {
+  function: string;
+  action: string;
+  resources: Record<string, string>;
+}
+
+/** Input fields that name the resources (or condition keys) an IAM policy is evaluated against. */
+const RESOURCE_FIELDS = ['TableName', 'IndexName', 'EventBusName', 'Source', 'DetailType', 'stateMachineArn', 'executionArn', 'KeyId', 'SecretId', 'Name', 'CertificateArn', 'CertificateAuthorityArn'];
+
+function resourcesOf(input: Record<string, unknown>): Record<string, string>[] {
+  const picked = (o: Record<string, unknown>) => Object.fromEntries(RESOURCE_FIELDS.filter((f) => typeof o[f] === 'string').map((f) => [f, o[f] as string]));
+  // A batch names its tables (DynamoDB) or carries its entries (PutEvents): one call per table or entry, as IAM evaluates them.
+  if (input.RequestItems && typeof input.RequestItems === 'object') return Object.keys(input.RequestItems).map((TableName) => ({ TableName }));
+  if (Array.isArray(input.Entries)) return input.Entries.map((e) => picked(e as Record<string, unknown>));
+  return [picked(input)];
+}
+
+const written = new Set<string>();
+/** The document client's commands, which send the table's own (GetCommand sends GetItem): not IAM actions themselves. */
+const DOCUMENT_COMMANDS = new Set(['dynamodb:Get', 'dynamodb:Put', 'dynamodb:Update', 'dynamodb:Delete', 'dynamodb:BatchGet', 'dynamodb:BatchWrite', 'dynamodb:TransactGet', 'dynamodb:TransactWrite']);
+
+/**
+ * Test builds: with CERTOPS_RECORD_AWS_CALLS naming a folder, every call the client sends is
+ * appended (once per distinct call) to `<folder>/<pid>.ndjson` with the function it was made for,
+ * for the IAM coverage test. Lambda bundles have the variable compiled out (serverless.yml,
+ * esbuild `define`). Calls made outside any function are the local stack's own (its bus, its
+ * state machine runner, its start) and are recorded as `(local)`.
+ * @param service the IAM service prefix (dynamodb, events, states, kms, ...).
+ */
+export function recordingCalls<C extends { middlewareStack: { add(mw: unknown, options: unknown): void } }>(client: C, service: string): C {
+  const folder = process.env.CERTOPS_RECORD_AWS_CALLS;
+  if (!folder) return client;
+  client.middlewareStack.add((next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
+    const action = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
+    if (DOCUMENT_COMMANDS.has(action)) return next(args);
+    for (const resources of resourcesOf(args.input)) {
+      const line = JSON.stringify({ function: invokedFunction.getStore() ?? '(local)', action, resources } satisfies RecordedCall);
+      if (written.has(line)) continue;
+      written.add(line);
+      mkdirSync(folder, { recursive: true });
+      appendFileSync(join(folder, `${process.pid}.ndjson`), `${line}\n`);
+    }
+    return next(args);
+  }, { step: 'initialize', name: 'certopsCallRecorder' });
+  return client;
+}

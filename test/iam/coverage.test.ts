@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedCall } from '../../adapters/aws/call-recorder.ts';
+import { resolveIntrinsics, type StackNames } from '../support/cloudformation.ts';
+import { RECORDED_CALLS, ROOT } from '../support/processes.ts';
+
+type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown };
+type Policy = { Version: string; Statement: Statement[] };
+
+const ACCOUNT = '111122223333';
+const REGION = 'eu-west-1';
+const TABLE = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/certops-prod-CertopsTable-1X2Y3Z`;
+const BUS = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/certops-prod`;
+const STATE_MACHINE = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:certops-prod-renewal`;
+const VAULT_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d`;
+
+/** What the packaged stack's resources are called once deployed in the account above. */
+function stackNames(resources: Record<string, { Type: string }>): StackNames {
+  const attributes: Record<string, string> = {
+    'CertopsTable.Arn': TABLE, 'CertopsBus.Arn': BUS, 'CertopsBus.Name': 'certops-prod', 'CertopsVaultKey.Arn': VAULT_KEY,
+    'EventsDeadLetterQueue.Arn': `arn:aws:sqs:${REGION}:${ACCOUNT}:certops-prod-EventsDeadLetterQueue`,
+  };
+  const refs: Record<string, string> = { CertopsTable: TABLE.split('/')[1], CertopsBus: 'certops-prod', CertopsVaultKey: VAULT_KEY.split('/')[1], RenewalStateMachine: STATE_MACHINE };
+  for (const [logical, r] of Object.entries(resources)) {
+    if (r.Type === 'AWS::IAM::Role') attributes[`${logical}.Arn`] = `arn:aws:iam::${ACCOUNT}:role/${logical}`;
+    if (r.Type === 'AWS::Lambda::Function') attributes[`${logical}.Arn`] = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${logical}`;
+  }
+  return { partition: 'aws', region: REGION, accountId: ACCOUNT, refs, attributes };
+}
+
+/** The ARN IAM evaluates a recorded call against, and the condition keys it carries. */
+function requestOf(call: RecordedCall): { resource: string; context: Record<string, string> } {
+  const r = call.resources;
+  const [service] = call.action.split(':');
+  switch (service) {
+    case 'dynamodb': return { resource: r.IndexName ? `${TABLE}/index/${r.IndexName}` : TABLE, context: {} };
+    case 'events': return { resource: BUS, context: { 'events:source': r.Source ?? '', 'events:detail-type': r.DetailType ?? '' } };
+    case 'states': return { resource: r.executionArn ? `arn:aws:states:${REGION}:${ACCOUNT}:execution:certops-prod-renewal:x` : STATE_MACHINE, context: {} };
+    case 'kms': return { resource: VAULT_KEY, context: {} };
+    // Listing (and a first import or request) names no certificate: IAM evaluates them against "*".
+    case 'acm': return { resource: r.CertificateArn ?? '*', context: {} };
+    case 'acm-pca': return { resource: r.CertificateAuthorityArn ?? '*', context: {} };
+    case 'secretsmanager': return { resource: r.SecretId?.startsWith('arn:') ? r.SecretId : `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${r.SecretId ?? r.Name}-AbCdEf`, context: {} };
+    default: throw new Error(`no ARN mapping for ${call.action}`);
+  }
+}
+
+/** The recorded calls of the end-to-end tests that ran before this file (vitest.config.ts: group order). */
+function recordedCalls(): RecordedCall[] {
+  if (!existsSync(RECORDED_CALLS)) return [];
+  const lines = readdirSync(RECORDED_CALLS).flatMap((f) => readFileSync(join(RECORDED_CALLS, f), 'utf8').split('\n').filter(Boolean));
+  return [...new Set(lines)].map((l) => JSON.parse(l) as RecordedCall).filter((c) => c.function !== '(local)');
+}
+
+async function decide(call: RecordedCall, role: { arn: string; policies: { name: string; policy: Policy }[] }) {
+  const { resource, context } = requestOf(call);
+  const result = await runSimulation({
+    request: { principal: role.arn, action: call.action, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
+    identityPolicies: role.policies, serviceControlPolicies: [], resourceControlPolicies: [],
+  }, {});
+  if (result.resultType === 'error') throw new Error(`${call.action} on ${resource}: ${JSON.stringify(result.errors)}`);
+  const allowedBy = result.resultType === 'single' ? (result.result.analysis?.identityAnalysis?.allowStatements ?? []).map((s) => `${s.policyId}#${s.statement.index()}`) : [];
+  return { allowed: result.overallResult === 'Allowed', allowedBy };
+}
+
+const calls = recordedCalls();
+
+/**
+ * Every AWS call the handlers made while the end-to-end tests ran, evaluated with an IAM policy
+ * simulator against the role the packaged template gives that function. The calls are recorded
+ * by an SDK middleware in test runs (adapters/aws/call-recorder.ts); run alone, this file has
+ * none and is skipped.
+ */
+describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow every call the functions make', () => {
+  const out = mkdtempSync(join(tmpdir(), 'certops-iam-'));
+  let roles: Map<string, { arn: string; policies: { name: string; policy: Policy }[] }>;
+  beforeAll(() => {
+    execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--region', REGION, '--package', out], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
+    const resources = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).Resources as Record<string, { Type: string; Properties: any }>;
+    const names = stackNames(resources);
+    roles = new Map();
+    for (const [, fn] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
+      const name = String(fn.Properties.FunctionName).replace(/^certops-prod-/, '');
+      const [roleLogical] = fn.Properties.Role['Fn::GetAtt'];
+      const role = resources[roleLogical].Properties;
+      roles.set(name, {
+        arn: names.attributes[`${roleLogical}.Arn`],
+        policies: (role.Policies ?? []).map((p: { PolicyName: unknown; PolicyDocument: unknown }, i: number) => ({ name: `${roleLogical}-${i}`, policy: resolveIntrinsics(p.PolicyDocument, names) as Policy })),
+      });
+    }
+  }, 120_000);
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('records calls of the functions the end-to-end tests drive', () => {
+    const functions = new Set(calls.map((c) => c.function));
+    for (const fn of ['issuanceApi', 'inventoryApi', 'renewalStep', 'deploymentStep', 'siemExportEvents', 'ctMonitorPoll']) expect(functions, fn).toContain(fn);
+    for (const fn of functions) expect(roles.has(fn), `${fn} is a function of serverless.yml`).toBe(true);
+  });
+
+  it('denies none of them, and lists the grants no recorded call used', async () => {
+    const denied: string[] = [];
+    const used = new Map<string, Set<string>>();
+    for (const call of calls) {
+      const { allowed, allowedBy } = await decide(call, roles.get(call.function)!);
+      if (!allowed) denied.push(`${call.function}: ${call.action} on ${requestOf(call).resource} ${JSON.stringify(requestOf(call).context)}`);
+      for (const s of allowedBy) (used.get(call.function) ?? used.set(call.function, new Set()).get(call.function)!).add(s);
+    }
+    const unused: string[] = [];
+    for (const [fn, role] of roles) {
+      role.policies.forEach((p) => p.policy.Statement.forEach((s, i) => {
+        const actions = [s.Action].flat();
+        // CloudWatch Logs are Lambda's own writes, never an SDK call of the handler.
+        if (actions.every((a) => a.startsWith('logs:'))) return;
+        if (!used.get(fn)?.has(`${p.name}#${i + 1}`)) unused.push(`${fn}: ${actions.join(', ')}`);
+      }));
+    }
+    console.log(`IAM coverage: ${calls.length} distinct calls of ${new Set(calls.map((c) => c.function)).size} functions evaluated, ${denied.length} denied; grants no recorded call used (${unused.length}):\n  ${unused.join('\n  ')}`);
+    expect(denied).toEqual([]);
+  });
+
+  it('would fail on a role without a grant a function needs (the issuance API without dynamodb:PutItem)', async () => {
+    const role = roles.get('issuanceApi')!;
+    const trimmed = { ...role, policies: role.policies.map((p) => ({ ...p, policy: { ...p.policy, Statement: p.policy.Statement.map((s) => ({ ...s, Action: [s.Action].flat().filter((a) => a !== 'dynamodb:PutItem') })).filter((s) => s.Action.length) } })) };
+    const puts = calls.filter((c) => c.function === 'issuanceApi' && c.action === 'dynamodb:PutItem');
+    expect(puts.length).toBeGreaterThan(0);
+    for (const call of puts) expect((await decide(call, trimmed)).allowed).toBe(false);
+    for (const call of puts) expect((await decide(call, role)).allowed).toBe(true);
+  });
+});
