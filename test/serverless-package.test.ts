@@ -54,31 +54,55 @@ describe('serverless package', () => {
     expect(ofType('AWS::SQS::Queue').map(([k]) => k)).toContain('EventsDeadLetterQueue');
   });
 
-  it('lets only the functions\' role put certops.* sources or any detail-type but the inbound ones on the bus', () => {
+  /** Each function's role and the name the template gives it (the framework's per-function roles: certops-<stage>-<function>-<region>-lambdaRole). */
+  const functionRoles = () => ofType('AWS::Lambda::Function').map(([, f]) => {
+    const [logical] = f.Properties.Role['Fn::GetAtt'];
+    return { fn: String(f.Properties.FunctionName), logical, role: resources[logical] };
+  });
+  const roleName = (role: Resource) => (role.Properties.RoleName['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : '<region>')).join('-');
+  const ROLE_PATTERN = JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/certops-prod-*']] });
+
+  it('gives every function a role of its own, named so the bus and vault key policies know it', () => {
+    const roles = functionRoles();
+    expect(new Set(roles.map((r) => r.logical)).size).toBe(roles.length);
+    for (const r of roles) expect(roleName(r.role), r.fn).toMatch(/^certops-prod-/);
+  });
+
+  it('lets only the functions\' roles put certops.* sources or any detail-type but the inbound ones on the bus, each function only its own service\'s source', () => {
     const statements = ofType('AWS::Events::EventBusPolicy').map(([, r]) => r.Properties);
     expect(statements.every((p) => JSON.stringify(p.EventBusName) === JSON.stringify({ Ref: 'CertopsBus' }))).toBe(true);
     const deny = (condition: string) => statements.map((p) => p.Statement).find((s) => s.Effect === 'Deny' && s.Principal === '*' && s.Action === 'events:PutEvents' && JSON.stringify(s.Condition).includes(condition));
-    const suiteRoles = ofType('AWS::IAM::Role').filter(([, r]) => JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('lambda.amazonaws.com')).map(([k]) => ({ 'Fn::GetAtt': [k, 'Arn'] }));
     const sources = deny('events:source');
-    expect(sources?.Condition).toEqual({ StringLike: { 'events:source': 'certops.*' }, ArnNotEquals: { 'aws:PrincipalArn': suiteRoles } });
+    expect(sources?.Condition['ForAnyValue:StringLike']).toEqual({ 'events:source': 'certops.*' });
+    expect(JSON.stringify(sources?.Condition.ArnNotLike['aws:PrincipalArn'])).toBe(ROLE_PATTERN);
     const detailTypes = deny('events:detail-type');
-    expect(detailTypes?.Condition).toEqual({ StringNotEquals: { 'events:detail-type': [...INBOUND_DETAIL_TYPES] }, ArnNotEquals: { 'aws:PrincipalArn': suiteRoles } });
+    expect(detailTypes?.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:detail-type': [...INBOUND_DETAIL_TYPES] });
+    expect(JSON.stringify(detailTypes?.Condition.ArnNotLike['aws:PrincipalArn'])).toBe(ROLE_PATTERN);
+    for (const { fn, role } of functionRoles()) {
+      const service = fn.replace('certops-prod-', '').replace(/(Api|Events|Scans|ScheduledScans|AcmSync|Recover|ExpirePending|Step|Sweep|Approvals|Poll|Flush)$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const puts = role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => [s.Action].flat().includes('events:PutEvents'));
+      for (const put of puts) expect(put.Condition['ForAllValues:StringEquals']['events:source'], fn).toContain(`certops.${service}`);
+    }
   });
 
-  it('lets only the functions\' role seal and open with the vault key; the account administers it without using it', () => {
+  it('lets only the functions\' roles seal and open with the vault key; the account administers it without using it', () => {
     const [[, key]] = ofType('AWS::KMS::Key');
     const statements: any[] = key.Properties.KeyPolicy.Statement;
     const granting = (action: string) => statements.filter((s) => s.Effect === 'Allow' && [s.Action].flat().some((a: string) => a === 'kms:*' || a === action));
     for (const use of ['kms:Decrypt', 'kms:GenerateDataKey']) {
       const grants = granting(use);
       expect(grants, use).toHaveLength(1);
-      const roleArn = JSON.stringify(grants[0].Condition.ArnEquals['aws:PrincipalArn']);
-      const [, role] = ofType('AWS::IAM::Role').find(([k]) => k === 'IamRoleLambdaExecution')!;
-      // The role's name, as the template builds it, is the one the condition names.
-      expect(roleArn).toContain(':role/certops-prod-');
-      expect(JSON.stringify(role.Properties.RoleName)).toBe(JSON.stringify({ 'Fn::Join': ['-', ['certops', 'prod', { Ref: 'AWS::Region' }, 'lambdaRole']] }));
+      expect(JSON.stringify(grants[0].Condition.ArnLike['aws:PrincipalArn'])).toBe(ROLE_PATTERN);
     }
     expect(statements.some((s) => [s.Action].flat().includes('kms:*'))).toBe(false);
+  });
+
+  it('reaches secrets, Private CA, the vault key and ACM imports only from the functions that use them', () => {
+    const reaching = (prefix: string) => functionRoles().filter(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).some((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix)))).map(({ fn }) => fn.replace('certops-prod-', '')).sort();
+    expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
+    expect(reaching('acm-pca:')).toEqual(['issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
+    expect(reaching('acm:ImportCertificate')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep']);
+    expect(reaching('kms:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
   });
 
   it('creates the table with the key schema and indexes the local stack uses', () => {
@@ -121,14 +145,19 @@ describe('serverless package', () => {
     expect(routes).toEqual(definition.routes.map((r) => r.routeKey).sort());
   });
 
-  it('scopes IAM statements to resources: no "*" action, and "*" resources only for list calls AWS cannot scope', () => {
+  it('scopes IAM statements to resources: no "*" action, and "*" resources only for calls AWS cannot scope, a first ACM import only with its tag', () => {
     const statements = ofType('AWS::IAM::Role').flatMap(([, r]) => r.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement));
     expect(statements.length).toBeGreaterThan(3);
-    const unscopable = ['acm:ListCertificates'];
+    // Actions with no resource type (AWS service authorization reference): listing and requesting ACM
+    // certificates; a first import is scoped by the tag it must carry instead.
+    const unscopable = ['acm:ListCertificates', 'acm:RequestCertificate'];
     for (const s of statements) {
       const actions = [s.Action].flat();
       expect(actions.some((a: string) => a === '*' || a.endsWith(':*'))).toBe(false);
-      if ([s.Resource].flat().includes('*')) expect(actions.every((a: string) => unscopable.includes(a)), actions.join()).toBe(true);
+      if (![s.Resource].flat().includes('*')) continue;
+      if (actions.every((a: string) => unscopable.includes(a))) continue;
+      expect(actions.every((a: string) => ['acm:ImportCertificate', 'acm:AddTagsToCertificate'].includes(a)), actions.join()).toBe(true);
+      expect(s.Condition.StringEquals['aws:RequestTag/certops:managed']).toBe('true');
     }
   });
 

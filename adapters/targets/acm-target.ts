@@ -1,9 +1,13 @@
 import { ACMClient, ImportCertificateCommand } from '@aws-sdk/client-acm';
 import type { CertificateBundle, DeploymentTarget } from '../../shared/ports.ts';
 
+/** The tag a first import carries: the functions' roles may import again only over certificates that carry it. */
+export const MANAGED_TAG = { Key: 'certops:managed', Value: 'true' };
+
 /**
  * AWS Certificate Manager: ImportCertificate, and every later import into the same ARN, so the
  * load balancers and CloudFront distributions that use it rotate with no change on their side.
+ * The first import is tagged certops:managed (ACM takes tags only on a first import).
  */
 export class AcmTarget implements DeploymentTarget {
   constructor(private readonly client: ACMClient, private certificateArn: string | undefined, private readonly remember: (arn: string) => Promise<void>) {}
@@ -14,6 +18,7 @@ export class AcmTarget implements DeploymentTarget {
       Certificate: Buffer.from(bundle.certificatePem),
       PrivateKey: Buffer.from(bundle.privateKeyPem),
       CertificateChain: bundle.chainPem ? Buffer.from(bundle.chainPem) : undefined,
+      Tags: this.certificateArn ? undefined : [MANAGED_TAG],
     }));
     if (!this.certificateArn && out.CertificateArn) {
       this.certificateArn = out.CertificateArn;

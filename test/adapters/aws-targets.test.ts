@@ -26,6 +26,8 @@ describe('AWS deployment targets', () => {
     expect(await target.rollback('', bundle(1))).toBe(true);
     const calls = acm.commandCalls(ImportCertificateCommand).map((c) => c.args[0].input);
     expect(calls.map((c) => c.CertificateArn)).toEqual([undefined, ARN, ARN]);
+    // Tagged on its first import only (the IAM policy lets certops import again over what carries the tag).
+    expect(calls.map((c) => c.Tags)).toEqual([[{ Key: 'certops:managed', Value: 'true' }], undefined, undefined]);
     expect(Buffer.from(calls[1].Certificate as Uint8Array).toString()).toContain('CERT2');
     expect(Buffer.from(calls[1].PrivateKey as Uint8Array).toString()).toContain('KEY2');
     expect(Buffer.from(calls[1].CertificateChain as Uint8Array).toString()).toContain('CHAIN2');

@@ -33,12 +33,13 @@ function stackNames(resources: Record<string, { Type: string }>): StackNames {
 }
 
 /** The ARN IAM evaluates a recorded call against, and the condition keys it carries. */
-function requestOf(call: RecordedCall): { resource: string; context: Record<string, string> } {
+function requestOf(call: RecordedCall): { resource: string; context: Record<string, string | string[]> } {
   const r = call.resources;
   const [service] = call.action.split(':');
   switch (service) {
     case 'dynamodb': return { resource: r.IndexName ? `${TABLE}/index/${r.IndexName}` : TABLE, context: {} };
-    case 'events': return { resource: BUS, context: { 'events:source': r.Source ?? '', 'events:detail-type': r.DetailType ?? '' } };
+    // Multivalued keys (one value per entry of a PutEvents call): each recorded entry is one call.
+    case 'events': return { resource: BUS, context: { 'events:source': [r.Source ?? ''], 'events:detail-type': [r.DetailType ?? ''] } };
     case 'states': return { resource: r.executionArn ? `arn:aws:states:${REGION}:${ACCOUNT}:execution:certops-prod-renewal:x` : STATE_MACHINE, context: {} };
     case 'kms': return { resource: VAULT_KEY, context: {} };
     // Listing (and a first import or request) names no certificate: IAM evaluates them against "*".

@@ -1,5 +1,5 @@
 /**
- * Enough of CloudFormation's intrinsic functions (Ref, Fn::GetAtt, Fn::Join, Fn::Sub) to read the
+ * Enough of CloudFormation's intrinsic functions (Ref, Fn::GetAtt, Fn::Join, Fn::Split, Fn::Sub) to read the
  * IAM policies of a packaged template as they would be in an account: pseudo parameters and the
  * physical names and ARNs of the stack's resources come from `names`.
  */
@@ -33,6 +33,10 @@ export function resolveIntrinsics(value: unknown, names: StackNames): unknown {
   if ('Fn::Join' in o) {
     const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
     return (resolveIntrinsics(parts, names) as string[]).join(sep);
+  }
+  if ('Fn::Split' in o) {
+    const [sep, text] = o['Fn::Split'] as [string, unknown];
+    return String(resolveIntrinsics(text, names)).split(sep);
   }
   if ('Fn::Sub' in o) {
     const [text, vars] = (Array.isArray(o['Fn::Sub']) ? o['Fn::Sub'] : [o['Fn::Sub'], {}]) as [string, Record<string, unknown>];
