@@ -90,7 +90,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     busName: env.CERTOPS_BUS ?? `certops-${stage}`,
     stateMachineArn: env.CERTOPS_STATE_MACHINE_ARN ?? `arn:aws:states:local:000000000000:stateMachine:certops-${stage}-renewal`,
     home: env.CERTOPS_HOME ?? '.certops',
-    baseUrl: env.CERTOPS_BASE_URL ?? 'http://127.0.0.1:8080',
+    // The configured public URL, else the deployed API's (AWS), else the local server's default.
+    baseUrl: (env.CERTOPS_BASE_URL || env.CERTOPS_API_URL || 'http://127.0.0.1:8080').replace(/\/+$/, ''),
     siemFile: env.CERTOPS_SIEM_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/siem/events.ndjson`,
     renewalWindow: {
       days: Number(env.CERTOPS_RENEWAL_WINDOW_DAYS ?? DEFAULT_RENEWAL_WINDOW.days),

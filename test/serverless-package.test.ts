@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../local/serverless-definition.ts';
+import { configFromEnv } from '../adapters/runtime.ts';
 import { ROOT } from './support/processes.ts';
 import { INBOUND_DETAIL_TYPES } from '../shared/events/catalog.ts';
 
@@ -159,6 +160,16 @@ describe('serverless package', () => {
       expect(actions.every((a: string) => ['acm:ImportCertificate', 'acm:AddTagsToCertificate'].includes(a)), actions.join()).toBe(true);
       expect(s.Condition.StringEquals['aws:RequestTag/certops:managed']).toBe('true');
     }
+  });
+
+  it('points issued certificates\' CRL and CA issuers URLs at the deployed API, or at the publicBaseUrl parameter', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties.Environment.Variables.CERTOPS_API_URL).toEqual({ 'Fn::Join': ['', ['https://', { Ref: 'HttpApi' }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] });
+      expect(fn.Properties.Environment.Variables.CERTOPS_BASE_URL).toBe('');
+    }
+    const api = 'https://a1b2c3.execute-api.eu-west-1.amazonaws.com';
+    expect(configFromEnv({ CERTOPS_API_URL: api, CERTOPS_BASE_URL: '' }).baseUrl).toBe(api);
+    expect(configFromEnv({ CERTOPS_API_URL: api, CERTOPS_BASE_URL: 'https://pki.example.com/' }).baseUrl).toBe('https://pki.example.com');
   });
 
   it('bundles a handler that loads as Lambda loads it and answers', async () => {
