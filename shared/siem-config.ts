@@ -34,8 +34,14 @@ export interface SinkConfig {
   maxBytes?: number;
 }
 
+/**
+ * The configured sinks (`siem.sinks`); without any, one file sink at `defaultFile`, or none when
+ * that is empty (Lambda has no disk worth writing to: the audit trail in the table keeps every event).
+ * @throws ValidationError naming the field.
+ */
 export function parseSinks(value: unknown, at: (field: string) => string, defaultFile: string): SinkConfig[] {
   const base = { eventTypes: [], minSeverity: 'info' as const, maxAttempts: 10 };
+  if (value === undefined && !defaultFile) return [];
   // Whatever is due goes at once (batchMs 0), as one append of up to 100 lines when a burst queued them.
   if (value === undefined) return [{ ...base, name: 'file', type: 'file', format: 'seed', path: defaultFile, batchSize: 100, batchMs: 0 }];
   if (!Array.isArray(value)) throw new ValidationError(`${at('siem.sinks')}: siem.sinks must be a list`, 'siem.sinks');

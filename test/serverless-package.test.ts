@@ -166,6 +166,8 @@ describe('serverless package', () => {
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       expect(fn.Properties.Environment.Variables.CERTOPS_API_URL).toEqual({ 'Fn::Join': ['', ['https://', { Ref: 'HttpApi' }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] });
       expect(fn.Properties.Environment.Variables.CERTOPS_BASE_URL).toBe('');
+      // No file sink on Lambda's passing disk.
+      expect(fn.Properties.Environment.Variables.CERTOPS_SIEM_FILE).toBe('');
     }
     const api = 'https://a1b2c3.execute-api.eu-west-1.amazonaws.com';
     expect(configFromEnv({ CERTOPS_API_URL: api, CERTOPS_BASE_URL: '' }).baseUrl).toBe(api);

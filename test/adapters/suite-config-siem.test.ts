@@ -11,4 +11,9 @@ describe('the siem section of the suite configuration', () => {
     const sinks = loadSuiteConfig(file, '/dev/null').siemSinks;
     expect(sinks.map((s) => [s.name, s.path])).toEqual([['archive', join(dirname(file), 'siem/events.ndjson')], ['elsewhere', '/var/tmp/certops.ndjson']]);
   });
+
+  it('exports to a file sink at the default path when none is configured, and to none where there is no default (Lambda)', () => {
+    expect(loadSuiteConfig(undefined, '/var/tmp/events.ndjson').siemSinks.map((s) => [s.type, s.path])).toEqual([['file', '/var/tmp/events.ndjson']]);
+    expect(loadSuiteConfig(undefined, '').siemSinks).toEqual([]);
+  });
 });
