@@ -11,8 +11,9 @@ import { openTable, tableClientConfig } from './dynamodb/table.ts';
 import { EventBridgePublisher } from './aws/eventbridge-publisher.ts';
 import { recordingCalls } from './aws/call-recorder.ts';
 import { StepFunctionsSagaStarter } from './aws/step-functions-saga-starter.ts';
-import { FileKeyVault } from './local/file-key-vault.ts';
-import { BuiltInCa } from './local/built-in-ca.ts';
+import { MasterKeyDataKeys } from './local/master-key-data-keys.ts';
+import { SealedKeyVault } from './vault/sealed-key-vault.ts';
+import { BuiltInCa } from './built-in-ca.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { crashPoint } from './crash-point.ts';
 import { DEFAULT_RENEWAL_WINDOW, type RenewalWindow } from '../shared/renewal-window.ts';
@@ -40,7 +41,8 @@ import { DynamoScanStore } from './dynamodb/scan-store.ts';
 import { AcmPcaAuthority } from './aws/acm-pca-authority.ts';
 import { AcmPublicAuthority } from './aws/acm-public-authority.ts';
 import { ACMPCAClient } from '@aws-sdk/client-acm-pca';
-import { KmsKeyVault } from './aws/kms-key-vault.ts';
+import { KmsDataKeys } from './aws/kms-data-keys.ts';
+import { DynamoAuthorityStore } from './dynamodb/authority-store.ts';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoRevocationStore } from './dynamodb/revocation-store.ts';
 import { DynamoIssuanceJournal } from './dynamodb/issuance-journal.ts';
@@ -71,8 +73,10 @@ export interface RuntimeConfig {
   defaultIssuer: string;
   /** Write CloudWatch embedded metrics to stdout (on AWS). */
   emitMetrics: boolean;
-  /** Set on AWS: the KMS key that seals private keys. */
+  /** Set on AWS: the KMS key that wraps the vault's data keys. */
   kmsKeyId?: string;
+  /** Without a KMS key (locally): the file holding the master key that wraps them. */
+  masterKeyFile: string;
   /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
   configFile?: string;
   /** Set locally: the embedded DynamoDB (`unix:<socket>`) and the local server that speaks the EventBridge and Step Functions APIs. */
@@ -104,6 +108,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),
     defaultIssuer: env.CERTOPS_DEFAULT_ISSUER ?? 'local',
     kmsKeyId: env.CERTOPS_KMS_KEY_ID,
+    masterKeyFile: env.CERTOPS_MASTER_KEY_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/master.key`,
     emitMetrics: env.CERTOPS_EMIT_METRICS === 'true',
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
@@ -158,20 +163,21 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
   const awsConfig = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
   let vault: Promise<KeyVault> | undefined;
   let ca: Promise<CertificateAuthority> | undefined;
-  // On AWS keys are sealed under KMS in the table; locally under a master key file. Only the CA
-  // sees the whole vault: everything else gets certificates' keys only.
-  const wholeVault = () => (vault ??= config.kmsKeyId ? Promise.resolve(new KmsKeyVault(recordingCalls(new KMSClient({}), 'kms'), config.kmsKeyId, table)) : FileKeyVault.open(config.home));
+  // Keys are sealed in the table under data keys that KMS wraps on AWS, a master key file locally.
+  // Only the CA sees the whole vault: everything else gets certificates' keys only.
+  const wholeVault = () => (vault ??= (config.kmsKeyId ? Promise.resolve(new KmsDataKeys(recordingCalls(new KMSClient({}), 'kms'), config.kmsKeyId)) : MasterKeyDataKeys.open(config.masterKeyFile)).then((keys) => new SealedKeyVault(table, keys)));
   const keyVault = () => wholeVault().then(certificateKeysOnly);
   const revocations = new DynamoRevocationStore(table);
   const journal = new DynamoIssuanceJournal(table);
   const targets = new DynamoTargetStore(table);
   const requests = new DynamoRequestStore(table);
   const requestLeases = new DynamoRequestLeases(table, clock, config.ownersGoneBefore);
+  const authorities = new DynamoAuthorityStore(table);
   const gated = (backend: CertificateAuthority) => policyGated(backend, () => ({ policy: suite.policy, ownership: suite.ownership }), requests);
   const remotes = new Map<string, CertificateAuthority>();
   /** The CA backend of that name (the built-in one, or one configured under `issuers`), behind the policy gate. */
   const authority = async (name = 'local'): Promise<CertificateAuthority> => {
-    if (name === 'local') return (ca ??= wholeVault().then(async (v) => gated(await BuiltInCa.open(config.home, v, config.baseUrl, clock, revocations, journal))));
+    if (name === 'local') return (ca ??= wholeVault().then(async (vault) => gated(await BuiltInCa.open({ authorities, vault, baseUrl: config.baseUrl, clock, revocations, journal }))));
     const backend = Object.hasOwn(suite.issuers, name) ? suite.issuers[name] : undefined;
     if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(suite.issuers)].join(', ')})`, 'issuer');
     let remote = remotes.get(name);
@@ -234,9 +240,10 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     verifyDelayMs: config.verifyDelayMs,
     /** ACM of one region (the local stack points it at nothing real: ACM syncs only run on AWS or in tests). */
     acm: (region: string) => recordingCalls(new ACMClient({ region }), 'acm'),
-    /** Roots a scan trusts: Node's bundled ones and the built-in CA's. */
+    /** Roots a scan trusts: Node's bundled ones and the built-in CA's (read from the table: a scan needs no CA key). */
     trustedRoots: async (): Promise<ParsedCertificate[]> => {
-      const own = certificateBlocks(await (await authority()).chainPem(), 'chain').slice(-1);
+      const builtIn = await authorities.get('local');
+      const own = builtIn ? certificateBlocks(builtIn.rootPem, 'built-in root') : [];
       const configured = suite.trustedRootsPem ? certificateBlocks(suite.trustedRootsPem, 'inventory.trustedRootsFile') : [];
       return [...bundledRoots(), ...[...own, ...configured].map((der) => parseCertificate(der, 'trusted root'))];
     },

@@ -11,8 +11,10 @@ import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack } from '../local/stack.ts';
-import { FileKeyVault } from '../adapters/local/file-key-vault.ts';
 import { runtime } from '../adapters/runtime.ts';
+import { DynamoAuthorityStore } from '../adapters/dynamodb/authority-store.ts';
+import { openTable, tableClientConfig } from '../adapters/dynamodb/table.ts';
+import { localVault } from '../test/support/vault.ts';
 import { readCsr } from '../shared/x509/csr.ts';
 import { newKeyAndCsr } from '../shared/x509/new-key.ts';
 import { pool } from './support/pool.ts';
@@ -70,10 +72,11 @@ for (let i = 0; i < 3; i++) coreRates.push(await pool(CORE_SIGNINGS, CONCURRENCY
 
 // 3. cfssl serve with the same intermediate CA key, signing the same CSR over HTTP.
 const cfsslDir = mkdtempSync(join(tmpdir(), 'certops-cfssl-'));
-writeFileSync(join(cfsslDir, 'ca.pem'), readFileSync(join(home, 'ca', 'intermediate.pem')));
-// The CA's key is outside what the suite's functions may read: cfssl gets it from the vault's files directly.
-const vault = await FileKeyVault.open(home);
-writeFileSync(join(cfsslDir, 'ca-key.pem'), createPrivateKey(await vault.get('ca/intermediate')).export({ type: 'sec1', format: 'pem' }));
+// The CA's key is outside what the suite's functions may read: cfssl gets it from the table and the vault directly.
+const table = openTable(runtime(process.env).config.tableName, tableClientConfig(runtime(process.env).config.dynamodbEndpoint));
+const authority = (await new DynamoAuthorityStore(table).get('local'))!;
+writeFileSync(join(cfsslDir, 'ca.pem'), authority.intermediatePem);
+writeFileSync(join(cfsslDir, 'ca-key.pem'), createPrivateKey(await (await localVault(table, home)).get(authority.intermediateKeyRef)).export({ type: 'sec1', format: 'pem' }));
 writeFileSync(join(cfsslDir, 'config.json'), JSON.stringify({ signing: { default: { expiry: '2160h', usages: ['digital signature', 'server auth'] } } }));
 const port = 20000 + Math.floor(Math.random() * 20000);
 const cfssl = spawn('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(port), '-ca', join(cfsslDir, 'ca.pem'), '-ca-key', join(cfsslDir, 'ca-key.pem'), '-config', join(cfsslDir, 'config.json'), '-loglevel', '5'], { stdio: 'ignore' });

@@ -1,5 +1,5 @@
 import './polyfills.ts';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runtime, type Runtime } from '../adapters/runtime.ts';
@@ -143,7 +143,10 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     afterTask: (state) => rt.crashPoint(`saga:after-${state}`),
   });
 
-  await rt.authority('local');
+  // The CA is kept in the table; its root is copied out for tools that want a file (openssl verify -CAfile).
+  const caChain = await (await rt.authority('local')).chainPem();
+  mkdirSync(join(home, 'ca'), { recursive: true });
+  writeFileSync(join(home, 'ca', 'root.pem'), caChain.slice(caChain.lastIndexOf('-----BEGIN')));
   // Whoever held a lock before this start is gone (a second stack on this folder is refused):
   // freed before the first request is served.
   const locksFreed = await rt.locks.freeAll();

@@ -261,6 +261,32 @@ export interface IssuanceJournal {
   record(caId: string, key: string, value: string): Promise<string>;
 }
 
+/** Envelope encryption's data keys (AES-256), each bound to the key reference it seals. */
+export interface DataKeys {
+  /** A fresh data key in clear (to be zeroed after use) and wrapped (what is stored). */
+  generate(ref: string): Promise<{ plaintext: Buffer; wrapped: Buffer }>;
+  /** The data key of `wrapped`; throws when it was wrapped for another reference. */
+  unwrap(wrapped: Buffer, ref: string): Promise<Buffer>;
+}
+
+/** A built-in CA as stored: its certificates, and where the vault keeps its keys. */
+export interface AuthorityRecord {
+  name: string;
+  rootPem: string;
+  intermediatePem: string;
+  /** Vault references of the root's and the intermediate's private keys. */
+  rootKeyRef: string;
+  intermediateKeyRef: string;
+  createdAt: string;
+}
+
+/** Where built-in CAs are kept, so that every process and execution environment signs with the same one. */
+export interface AuthorityStore {
+  get(name: string): Promise<AuthorityRecord | undefined>;
+  /** Records the CA if none of that name exists; false when another was recorded first. */
+  create(record: AuthorityRecord): Promise<boolean>;
+}
+
 export interface KeyVault {
   /** Stores the private key encrypted under `ref`; storing the same ref again replaces it. */
   put(ref: string, privateKeyPem: string): Promise<void>;

@@ -12,7 +12,7 @@ import { completeValidations } from '../../services/issuance/issue-request.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
 import { parseRequestInput } from '../../services/issuance/request-input.ts';
 import { DEFAULT_POLICY } from '../../shared/policy.ts';
-import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
+import { localVault } from '../support/vault.ts';
 import { certificateKeysOnly } from '../../shared/certificate-key-vault.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,7 @@ describe('public certificates from AWS Certificate Manager', () => {
       .resolves({ Certificate: { CertificateArn: ARN, Status: 'ISSUED', DomainValidationOptions: validation } });
     acm.on(GetCertificateCommand).resolves({ Certificate: chain.leaf.pem, CertificateChain: chain.intermediate.pem });
     // ACM keeps its key; the one certops makes while the request is signed waits in the vault and is dropped after.
-    const vault = certificateKeysOnly(await FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-acm-'))));
+    const vault = certificateKeysOnly(await localVault(db.table, mkdtempSync(join(tmpdir(), 'certops-acm-'))));
     const ca = new AcmPublicAuthority('public', new ACMClient({ region: 'us-east-1', credentials }), 3, async () => undefined);
     const requests = new DynamoRequestStore(db.table);
     const certificates = new DynamoCertificateStore(db.table);

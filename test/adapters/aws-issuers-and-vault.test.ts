@@ -5,7 +5,8 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AcmPcaAuthority } from '../../adapters/aws/acm-pca-authority.ts';
-import { KmsKeyVault } from '../../adapters/aws/kms-key-vault.ts';
+import { KmsDataKeys } from '../../adapters/aws/kms-data-keys.ts';
+import { SealedKeyVault } from '../../adapters/vault/sealed-key-vault.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { freshTable } from '../support/dynamo.ts';
 import { makeChain } from '../support/pki.ts';
@@ -94,7 +95,7 @@ describe('the KMS key vault', () => {
   afterAll(() => db.close());
 
   it('stores keys only sealed, opens them with KMS, and binds each to its reference', async () => {
-    const vault = new KmsKeyVault(new KMSClient({ region: 'eu-west-1', credentials }), 'alias/certops', db.table);
+    const vault = new SealedKeyVault(db.table, new KmsDataKeys(new KMSClient({ region: 'eu-west-1', credentials }), 'alias/certops'));
     const { keyPem } = await newKeyAndCsr('EC_P256', 'k.example.com', ['k.example.com']);
     await vault.put('cert/abc', keyPem);
     const item = (await db.table.doc.send(new GetCommand({ TableName: db.table.name, Key: { pk: 'KEY#cert/abc', sk: 'KEY' } }))).Item!;

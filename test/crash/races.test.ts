@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTable } from '../support/dynamo.ts';
 import { DynamoAnnouncementLedger } from '../../adapters/dynamodb/announcement-ledger.ts';
-import { BuiltInCa } from '../../adapters/local/built-in-ca.ts';
-import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
+import type { BuiltInCa } from '../../adapters/built-in-ca.ts';
+import { localVault, openBuiltInCa } from '../support/vault.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
 import { DynamoRequestLeases, DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
-import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
 import { policyGated } from '../../shared/policy-gated-authority.ts';
 import { parsePolicy } from '../../shared/policy.ts';
@@ -50,7 +49,7 @@ describe('work a failed attempt left half done', () => {
     db = await freshTable();
     home = mkdtempSync(join(tmpdir(), 'certops-races-'));
     const requests = new DynamoRequestStore(db.table);
-    ca = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://127.0.0.1:8080', clock, new DynamoRevocationStore(db.table), new DynamoIssuanceJournal(db.table));
+    ca = await openBuiltInCa(db.table, home, clock);
     const signing = {
       policy: parsePolicy({ approvalTimeoutHours: 24, rules: [{ allowedDomains: ['example.com'] }] }, (f) => f),
       ownership: parseOwnershipRules([]),
@@ -73,7 +72,7 @@ describe('work a failed attempt left half done', () => {
       policy: signing.policy, ownership: signing.ownership,
       publisher: { publish: async (events) => void published.push(...events) },
       announcements: new DynamoAnnouncementLedger(db.table),
-      keyVault: async () => FileKeyVault.open(home),
+      keyVault: async () => localVault(db.table, home),
       authority: async () => policyGated(flaky, () => signing, requests),
       targets: { get: async () => undefined },
     };
@@ -268,7 +267,7 @@ describe('work a failed attempt left half done', () => {
     expect(issued.status).toBe('issued');
     const state = { certificateId: issued.certificateId!, executionName: 'exec-adv-1', trigger: 'manual' as const };
     await lock(state, deps);
-    const vault = await FileKeyVault.open(home);
+    const vault = await localVault(db.table, home);
     // kill -9 after the pendingRenewal write, while the kept key is being removed (before certificate.issued)
     const dying = { ...deps, keyVault: async () => ({ put: (r: string, k: string) => vault.put(r, k), get: (r: string) => vault.get(r), remove: async () => { throw new Error('killed'); } }) };
     await expect(renew(state, dying)).rejects.toThrow(/killed/);

@@ -236,7 +236,7 @@ describe('attacks on the trust boundary', () => {
   });
 
   it('target directories stay inside the allowed roots: no .., no other folder, no symbolic link out', async () => {
-    for (const directory of [join(home, 'targets', '..', 'vault'), '/etc/ssl/private', join(home, 'vault'), 'relative/dir']) {
+    for (const directory of [join(home, 'targets', '..', 'dynamodb'), '/etc/ssl/private', join(home, 'dynamodb'), 'relative/dir']) {
       const answer = await call('admin', 'POST', '/targets', { name: 'escape', type: 'filesystem', directory });
       expect(answer.status, directory).toBe(400);
       expect(answer.body.error.field).toBe('directory');
@@ -305,7 +305,7 @@ describe('attacks on the trust boundary', () => {
     mkdirSync(join(dir, 'previous'), { recursive: true });
     writeFileSync(join(dir, 'cert.pem'), 'x');
     symlinkSync(join(home, 'master.key'), join(dir, 'chain.pem'));
-    symlinkSync(join(home, 'vault', 'ca__intermediate.json'), join(dir, 'privkey.pem'));
+    symlinkSync(join(home, 'admin.token'), join(dir, 'privkey.pem'));
     const outside = join(mkdtempSync(join(tmpdir(), 'certops-victim-')), 'victim');
     writeFileSync(outside, 'untouched');
     symlinkSync(outside, join(dir, 'previous', 'cert.pem'));

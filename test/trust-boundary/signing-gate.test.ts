@@ -6,12 +6,10 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTable } from '../support/dynamo.ts';
-import { BuiltInCa } from '../../adapters/local/built-in-ca.ts';
-import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
+import type { BuiltInCa } from '../../adapters/built-in-ca.ts';
+import { localVault, openBuiltInCa } from '../support/vault.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
 import { DynamoRequestLeases, DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
-import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
-import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
 import { DynamoAnnouncementLedger } from '../../adapters/dynamodb/announcement-ledger.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
@@ -54,7 +52,7 @@ describe('the policy gate', () => {
     db = await freshTable();
     bus.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
     const home = mkdtempSync(join(tmpdir(), 'certops-gate-'));
-    ca = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://127.0.0.1:8080', { now: () => new Date() }, new DynamoRevocationStore(db.table), new DynamoIssuanceJournal(db.table));
+    ca = await openBuiltInCa(db.table, home);
     requests = new DynamoRequestStore(db.table);
     for (const r of [
       request({ requestId: 'approved-by-alice' }),
@@ -98,10 +96,12 @@ describe('the policy gate', () => {
   });
 
   it('the built-in CA never signs past its intermediate\'s own notAfter', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'certops-ca-end-'));
     let now = Date.now();
     const clock = { now: () => new Date(now) };
-    const young = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://x', clock, new DynamoRevocationStore(db.table), new DynamoIssuanceJournal(db.table));
+    // A CA of its own, opened with a clock the test moves.
+    const own = await freshTable();
+    const young = await openBuiltInCa(own.table, mkdtempSync(join(tmpdir(), 'certops-ca-end-')), clock, 'http://x');
+    await own.close();
     const intermediateEnd = Date.parse(certificateRecord(certificateBlocks(await young.chainPem(), 'chain')[0]).notAfter);
     now = intermediateEnd - 10 * DAY;
     const key = await newKeyAndCsr('EC_P256', 'late.example.com', ['late.example.com']);
@@ -114,7 +114,7 @@ describe('the policy gate', () => {
       ...STRICT, clock: { now: () => new Date() }, newId: () => randomUUID(), certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, { now: () => new Date() }), requestLeases: new DynamoRequestLeases(db.table, { now: () => new Date() }), requests, targets: { get: async () => undefined },
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
       announcements: new DynamoAnnouncementLedger(db.table),
-      keyVault: async () => FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-vault-'))),
+      keyVault: async () => localVault(db.table, mkdtempSync(join(tmpdir(), 'certops-vault-'))),
       authority: async () => policyGated(ca, () => STRICT, requests),
     });
     const store = async (names: string[], days: number, extra: object = {}) => {
@@ -157,7 +157,7 @@ describe('the policy gate', () => {
       get policy() { return current.policy; }, get ownership() { return current.ownership; },
       publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
       announcements: new DynamoAnnouncementLedger(db.table),
-      keyVault: async () => FileKeyVault.open(mkdtempSync(join(tmpdir(), 'certops-vault-'))),
+      keyVault: async () => localVault(db.table, mkdtempSync(join(tmpdir(), 'certops-vault-'))),
       authority: async () => policyGated(ca, () => current, requests),
     };
     const pending = await requestCertificate(parseRequestInput({ commonName: 'later.corp.internal' }, 'local'), { name: 'rita', role: 'requester' }, undefined, { ...gatedDeps, targets: { get: async () => undefined } });

@@ -6,7 +6,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshTable } from '../support/dynamo.ts';
 import { makeChain } from '../support/pki.ts';
-import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
+import { localVault } from '../support/vault.ts';
+import { DynamoAuthorityStore } from '../../adapters/dynamodb/authority-store.ts';
 import { certificateKeysOnly } from '../../shared/certificate-key-vault.ts';
 import { ROOT } from '../support/processes.ts';
 import type { Runtime } from '../../adapters/runtime.ts';
@@ -70,14 +71,14 @@ describe('events notify, the store is the truth', () => {
     const cert = await issue('corrupted.example.com');
     await rt.certificates.update(cert.id, { keyRef: 'ca/intermediate', targets: ['victim'] });
     await expect(handlers.deployment.events(asEvent('certops.issuance', 'certificate.issued', { certificateId: cert.id, eventId: 'replayed-1' }) as never, context as never)).rejects.toThrow(/no managed key/);
-    const caKey = await (await FileKeyVault.open(home)).get('ca/intermediate');
+    const caKey = await (await localVault(db.table, home)).get((await new DynamoAuthorityStore(db.table).get('local'))!.intermediateKeyRef);
     for (const file of existsSync(victim) ? readdirSync(victim, { recursive: true }) : []) {
       const path = join(victim, String(file));
       if (!path.endsWith('.pem')) continue;
       expect(readFileSync(path, 'utf8')).not.toBe(caKey);
     }
     // The vault every function but the CA gets refuses CA keys outright.
-    const scoped = certificateKeysOnly(await FileKeyVault.open(home));
+    const scoped = certificateKeysOnly(await localVault(db.table, home));
     await expect(scoped.get('ca/intermediate')).rejects.toMatchObject({ status: 403, field: 'keyRef' });
     await expect(scoped.put('ca/intermediate', 'x')).rejects.toMatchObject({ status: 403 });
     await expect((await rt.keyVault()).get('ca/root')).rejects.toMatchObject({ status: 403 });

@@ -3,10 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BuiltInCa } from '../../adapters/local/built-in-ca.ts';
-import { FileKeyVault } from '../../adapters/local/file-key-vault.ts';
-import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
-import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
+import type { BuiltInCa } from '../../adapters/built-in-ca.ts';
+import { openBuiltInCa } from '../support/vault.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { normaliseName } from '../../shared/names.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
@@ -61,7 +59,7 @@ describe('parsing and issuance on the handed cases', () => {
     beforeAll(async () => {
       db = await freshTable();
       const home = mkdtempSync(join(tmpdir(), 'certops-cn64-'));
-      ca = await BuiltInCa.open(home, await FileKeyVault.open(home), 'http://127.0.0.1:8080', { now: () => new Date() }, new DynamoRevocationStore(db.table), new DynamoIssuanceJournal(db.table));
+      ca = await openBuiltInCa(db.table, home);
     });
     afterAll(() => db.close());
 

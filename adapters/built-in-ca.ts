@@ -1,12 +1,10 @@
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { caExtensions, certificateTbs, assembleCertificate, leafTbs, nameDer, keyIdentifier } from '../../shared/x509/certificate-builder.ts';
-import { crlTbs, type RevocationReason } from '../../shared/x509/crl-builder.ts';
-import { generateKeyPair, privateKeyPem, signAsync, signingAlgorithm, spkiOf } from '../../shared/x509/keys.ts';
-import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
-import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
-import type { CertificateAuthority, Clock, IssuanceJournal, KeyVault, RevocationStore, SignInput } from '../../shared/ports.ts';
+import { caExtensions, certificateTbs, assembleCertificate, leafTbs, nameDer, keyIdentifier } from '../shared/x509/certificate-builder.ts';
+import { crlTbs, type RevocationReason } from '../shared/x509/crl-builder.ts';
+import { generateKeyPair, privateKeyPem, signAsync, signingAlgorithm, spkiOf } from '../shared/x509/keys.ts';
+import { parseCertificate, type ParsedCertificate } from '../shared/x509/parse-certificate.ts';
+import { certificateBlocks, toPem } from '../shared/x509/pem.ts';
+import type { AuthorityRecord, AuthorityStore, CertificateAuthority, Clock, IssuanceJournal, KeyVault, RevocationStore, SignInput } from '../shared/ports.ts';
 
 const DAY = 86_400_000;
 const CA_KEY = 'EC_P256';
@@ -25,10 +23,23 @@ async function sign(tbs: Buffer, key: KeyObject): Promise<Buffer> {
   return assembleCertificate(tbs, SIGNATURE_ALGORITHM, await signAsync(HASH, tbs, key));
 }
 
+/** What the built-in CA needs: where it is kept, its keys' vault, and what its certificates point at. */
+export interface BuiltInCaDeps {
+  authorities: AuthorityStore;
+  vault: KeyVault;
+  /** The suite's public URL: issued certificates' CRL and CA issuers URLs are under it. */
+  baseUrl: string;
+  clock: Clock;
+  revocations: RevocationStore;
+  journal: IssuanceJournal;
+}
+
 /**
- * The local default CA: a root and an intermediate (ECDSA P-256), certificates under
- * `$CERTOPS_HOME/ca`, keys in the key vault. Leaves are encoded and signed directly (no ASN.1
- * library on the hot path) and point their CRL and AIA URLs at the suite's API.
+ * The default CA of both runtimes: a root and an intermediate (ECDSA P-256), their certificates in
+ * the table (AuthorityStore), their keys sealed in the vault. It is created once: every process
+ * and Lambda execution environment that opens it signs with the same intermediate. Leaves are
+ * encoded and signed directly (no ASN.1 library on the hot path) and point their CRL and AIA URLs
+ * at the suite's API.
  */
 export class BuiltInCa implements CertificateAuthority {
   readonly name = 'local';
@@ -46,22 +57,27 @@ export class BuiltInCa implements CertificateAuthority {
     this.chain = toPem(intermediate.der) + toPem(root.der);
   }
 
-  /** Loads the CA from `home`, creating root and intermediate on first use. */
-  static async open(home: string, vault: KeyVault, baseUrl: string, clock: Clock, revocations: RevocationStore, journal: IssuanceJournal): Promise<BuiltInCa> {
-    const dir = join(home, 'ca');
-    await mkdir(dir, { recursive: true });
-    let pems: string[];
-    try {
-      pems = await Promise.all(['root.pem', 'intermediate.pem'].map((f) => readFile(join(dir, f), 'utf8')));
-    } catch {
-      pems = await BuiltInCa.create(dir, vault, clock);
+  /**
+   * Opens the stored CA, creating it on first use. Two first opens at once both mint a CA, but
+   * only one is recorded (put-if-absent): the other drops its keys and opens the recorded one.
+   */
+  static async open(deps: BuiltInCaDeps): Promise<BuiltInCa> {
+    let record = await deps.authorities.get('local');
+    if (!record) {
+      const minted = await BuiltInCa.mint(deps.vault, deps.clock);
+      if (await deps.authorities.create(minted)) record = minted;
+      else {
+        await Promise.all([deps.vault.remove(minted.rootKeyRef), deps.vault.remove(minted.intermediateKeyRef)]);
+        record = (await deps.authorities.get('local'))!;
+      }
     }
-    const [root, intermediate] = pems.map((p) => parseCertificate(certificateBlocks(p, 'ca')[0], 'ca'));
-    const key = createPrivateKey(await vault.get('ca/intermediate'));
-    return new BuiltInCa(root, intermediate, key, baseUrl, clock, revocations, journal);
+    const [root, intermediate] = [record.rootPem, record.intermediatePem].map((p) => parseCertificate(certificateBlocks(p, 'ca')[0], 'ca'));
+    const key = createPrivateKey(await deps.vault.get(record.intermediateKeyRef));
+    return new BuiltInCa(root, intermediate, key, deps.baseUrl, deps.clock, deps.revocations, deps.journal);
   }
 
-  private static async create(dir: string, vault: KeyVault, clock: Clock): Promise<string[]> {
+  /** A new root and intermediate, their keys in the vault under references of their own (so a CA minted in vain removes only its own). */
+  private static async mint(vault: KeyVault, clock: Clock): Promise<AuthorityRecord> {
     const now = clock.now().getTime();
     const rootKeys = await generateKeyPair(CA_KEY);
     const intKeys = await generateKeyPair(CA_KEY);
@@ -69,20 +85,23 @@ export class BuiltInCa implements CertificateAuthority {
     const intName = nameDer([['CN', 'certops local intermediate CA'], ['O', 'certops']]);
     const rootSpki = spkiOf(rootKeys.publicKey);
     const intSpki = spkiOf(intKeys.publicKey);
+    const rootSerial = randomSerial();
     const root = await sign(certificateTbs({
-      serial: randomSerial(), signatureAlgorithmDer: SIGNATURE_ALGORITHM, issuerDer: rootName, subjectDer: rootName, spkiDer: rootSpki,
+      serial: rootSerial, signatureAlgorithmDer: SIGNATURE_ALGORITHM, issuerDer: rootName, subjectDer: rootName, spkiDer: rootSpki,
       notBefore: new Date(now - DAY), notAfter: new Date(now + 3650 * DAY), extensions: caExtensions(rootSpki, undefined),
     }), rootKeys.privateKey);
     const intermediate = await sign(certificateTbs({
       serial: randomSerial(), signatureAlgorithmDer: SIGNATURE_ALGORITHM, issuerDer: rootName, subjectDer: intName, spkiDer: intSpki,
       notBefore: new Date(now - DAY), notAfter: new Date(now + 1825 * DAY), extensions: caExtensions(intSpki, keyIdentifier(rootSpki), 0),
     }), rootKeys.privateKey);
-    await vault.put('ca/root', privateKeyPem(rootKeys.privateKey));
-    await vault.put('ca/intermediate', privateKeyPem(intKeys.privateKey));
-    const pems = [toPem(root), toPem(intermediate)];
-    await writeFile(join(dir, 'root.pem'), pems[0]);
-    await writeFile(join(dir, 'intermediate.pem'), pems[1]);
-    return pems;
+    const refBase = `ca/local-${rootSerial.toString('hex')}`;
+    const record: AuthorityRecord = {
+      name: 'local', rootPem: toPem(root), intermediatePem: toPem(intermediate),
+      rootKeyRef: `${refBase}/root`, intermediateKeyRef: `${refBase}/intermediate`, createdAt: new Date(now).toISOString(),
+    };
+    await vault.put(record.rootKeyRef, privateKeyPem(rootKeys.privateKey));
+    await vault.put(record.intermediateKeyRef, privateKeyPem(intKeys.privateKey));
+    return record;
   }
 
   async signedFor(idempotencyKey: string): Promise<boolean> {
