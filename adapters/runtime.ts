@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { canonicalJson } from '../shared/canonical-json.ts';
 import { DynamoCertificateStore } from './dynamodb/certificate-store.ts';
 import { DynamoCtStateStore } from './dynamodb/ct-state-store.ts';
 import { DynamoDeadLetterStore } from './dynamodb/dead-letter-store.ts';
@@ -26,9 +27,10 @@ import { SecretsManagerTarget } from './targets/secrets-manager-target.ts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Target } from '../shared/model.ts';
 import { FilesystemTarget } from './targets/filesystem-target.ts';
-import { loadSuiteConfig } from './suite-config.ts';
+import { CurrentConfiguration } from './current-configuration.ts';
+import { DynamoConfigChangeStore } from './dynamodb/config-change-store.ts';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { SinkConfig } from '../shared/siem-config.ts';
 import { resolveSecret } from './secrets.ts';
 import { DynamoAnnouncementLedger } from './dynamodb/announcement-ledger.ts';
@@ -77,8 +79,8 @@ export interface RuntimeConfig {
   kmsKeyId?: string;
   /** Without a KMS key (locally): the file holding the master key that wraps them. */
   masterKeyFile: string;
-  /** The suite configuration file: CERTOPS_CONFIG, else config.yaml in the home folder when there is one. */
-  configFile?: string;
+  /** The local configuration file (CERTOPS_CONFIG, else config.yaml in the home folder): the local stack imports it at start; files it names are read from its folder. */
+  configFile: string;
   /** Set locally: the embedded DynamoDB (`unix:<socket>`) and the local server that speaks the EventBridge and Step Functions APIs. */
   dynamodbEndpoint?: string;
   /** Claims made before this moment belong to a process that is gone (the local stack serves a state folder alone, so at its start every earlier holder is dead); unset on AWS, where only leases tell. */
@@ -173,13 +175,16 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
   const requests = new DynamoRequestStore(table);
   const requestLeases = new DynamoRequestLeases(table, clock, config.ownersGoneBefore);
   const authorities = new DynamoAuthorityStore(table);
-  const gated = (backend: CertificateAuthority) => policyGated(backend, () => ({ policy: suite.policy, ownership: suite.ownership }), requests);
+  const configurations = new DynamoConfigStore(table);
+  const configuration = new CurrentConfiguration(configurations, dirname(config.configFile), config.siemFile);
+  const gated = (backend: CertificateAuthority) => policyGated(backend, () => ({ policy: configuration.suite.policy, ownership: configuration.suite.ownership }), requests);
   const remotes = new Map<string, CertificateAuthority>();
   /** The CA backend of that name (the built-in one, or one configured under `issuers`), behind the policy gate. */
   const authority = async (name = 'local'): Promise<CertificateAuthority> => {
     if (name === 'local') return (ca ??= wholeVault().then(async (vault) => gated(await BuiltInCa.open({ authorities, vault, baseUrl: config.baseUrl, clock, revocations, journal }))));
-    const backend = Object.hasOwn(suite.issuers, name) ? suite.issuers[name] : undefined;
-    if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(suite.issuers)].join(', ')})`, 'issuer');
+    const { issuers } = configuration.suite;
+    const backend = Object.hasOwn(issuers, name) ? issuers[name] : undefined;
+    if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(issuers)].join(', ')})`, 'issuer');
     let remote = remotes.get(name);
     if (!remote) {
       remote = gated(backend.type === 'acm'
@@ -189,23 +194,35 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     }
     return remote;
   };
-  const suite = loadSuiteConfig(config.configFile, config.siemFile);
-  const deploymentRoots = suite.deploymentRoots ?? [resolve(config.home, 'targets')];
+  const deploymentRoots = () => configuration.suite.deploymentRoots ?? [resolve(config.home, 'targets')];
   const senders = new Map<string, Promise<(records: string[]) => Promise<SendResult>>>();
   return {
     config,
-    suite,
-    ownership: suite.ownership,
-    policy: suite.policy,
-    tokenLifetime: suite.tokenLifetime,
-    scanLimits: suite.scanLimits,
+    /** The configuration in force (each invocation refreshes it: see CurrentConfiguration). */
+    configuration,
+    get suite() {
+      return configuration.suite;
+    },
+    get ownership() {
+      return configuration.suite.ownership;
+    },
+    get policy() {
+      return configuration.suite.policy;
+    },
+    get tokenLifetime() {
+      return configuration.suite.tokenLifetime;
+    },
+    get scanLimits() {
+      return configuration.suite.scanLimits;
+    },
     clock,
     newId: () => randomUUID(),
     certificates: new DynamoCertificateStore(table),
     requests,
     requestLeases,
     tokens: new DynamoTokenStore(table),
-    configurations: new DynamoConfigStore(table),
+    configurations,
+    configChanges: new DynamoConfigChangeStore(table),
     targets,
     locks: new DynamoLockStore(table, clock, config.ownersGoneBefore),
     deadLetters: new DynamoDeadLetterStore(table),
@@ -214,16 +231,19 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     scans: new DynamoScanStore(table),
     audit: new DynamoAuditTrail(table),
     announcements: new DynamoAnnouncementLedger(table),
-    outbox: new DynamoSiemOutbox(table, () => suite.siemSinks.map((s) => s.name)),
-    sinks: suite.siemSinks,
+    outbox: new DynamoSiemOutbox(table, () => configuration.suite.siemSinks.map((s) => s.name)),
+    get sinks() {
+      return configuration.suite.siemSinks;
+    },
     random: Math.random,
     /** Sends to a SIEM sink, its secrets read from the environment when the sender is first built. */
     send: async (sink: SinkConfig, records: string[]) => {
-      let sender = senders.get(sink.name);
+      const key = canonicalJson(sink);
+      let sender = senders.get(key);
       if (!sender) {
         sender = siemSender(sink, env(), config.home);
-        senders.set(sink.name, sender);
-        sender.catch(() => senders.delete(sink.name));
+        senders.set(key, sender);
+        sender.catch(() => senders.delete(key));
       }
       return (await sender)(records);
     },
@@ -234,8 +254,10 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     publisher: new EventBridgePublisher(config.busName, awsConfig),
     saga: new StepFunctionsSagaStarter(config.stateMachineArn, awsConfig),
     keyVault,
-    targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, env(), targets, deploymentRoots),
-    deploymentRoots,
+    targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, env(), targets, deploymentRoots()),
+    get deploymentRoots() {
+      return deploymentRoots();
+    },
     verifyAttempts: config.verifyAttempts,
     verifyDelayMs: config.verifyDelayMs,
     /** ACM of one region (the local stack points it at nothing real: ACM syncs only run on AWS or in tests). */
@@ -244,7 +266,8 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     trustedRoots: async (): Promise<ParsedCertificate[]> => {
       const builtIn = await authorities.get('local');
       const own = builtIn ? certificateBlocks(builtIn.rootPem, 'built-in root') : [];
-      const configured = suite.trustedRootsPem ? certificateBlocks(suite.trustedRootsPem, 'inventory.trustedRootsFile') : [];
+      const { trustedRootsPem } = configuration.suite;
+      const configured = trustedRootsPem ? certificateBlocks(trustedRootsPem, 'inventory.trustedRootsFile') : [];
       return [...bundledRoots(), ...[...own, ...configured].map((der) => parseCertificate(der, 'trusted root'))];
     },
     /** The CA backend named `name`, behind the policy gate. */

@@ -137,26 +137,14 @@ function parseAllowedIssuers(value: unknown, at: (field: string) => string): Rec
   return value as Record<string, string[]>;
 }
 
-/** Reads and checks the file; a mistake is a ValidationError naming the file, line and field. */
-export function loadSuiteConfig(path: string | undefined, siemFile: string): SuiteConfig {
-  if (!path || !existsSync(path)) return emptyConfig(siemFile);
-  const text = readFileSync(path, 'utf8');
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    throw new ValidationError(`${path}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`, 'config');
-  }
-  const root = (doc.toJS() ?? {}) as Record<string, unknown>;
-  /** file:line of a field (dotted path; list indexes as numbers), or of its nearest parent that exists. */
-  const at = (field: string) => {
-    const parts = field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-    for (let n = parts.length; n > 0; n--) {
-      const node = doc.getIn(parts.slice(0, n), true) as { range?: [number] } | undefined;
-      if (node?.range) return `${path}:${lines.linePos(node.range[0]).line}`;
-    }
-    return path;
-  };
+/**
+ * Checks a configuration document (as YAML or JSON gives it) and reads it into the suite's
+ * settings. `at(field)` says where a field is, for messages (file:line for a file, `configuration`
+ * for a document sent to the API); files it names (trustedRootsFile, a file sink's path) are read
+ * from `base`. A mistake is a ValidationError whose field is the dotted path of the field.
+ */
+export function parseSuiteConfig(root: Record<string, unknown>, at: (field: string) => string, base: string, siemFile: string): SuiteConfig {
+  if (!root || typeof root !== 'object' || Array.isArray(root)) throw new ValidationError(`${at('configuration')}: the configuration must be a mapping`, 'configuration');
   const wrap = <T>(field: string, read: () => T): T => wrapAt(at, field, read);
   const inventory = (root.inventory ?? {}) as Record<string, unknown>;
   const list = (field: string, value: unknown): string[] => {
@@ -172,16 +160,41 @@ export function loadSuiteConfig(path: string | undefined, siemFile: string): Sui
     scanPorts: ports as number[],
     scanLimits: wrap('inventory.scanLimits', () => parseScanLimits(inventory.scanLimits)),
     acmRegions: list('inventory.acmRegions', inventory.acmRegions).map((r) => wrap('inventory.acmRegions', () => awsRegion(r, 'inventory.acmRegions'))),
-    trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, dirname(path))),
+    trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, base)),
     policy: parsePolicy(root.policy, at),
     issuers: parseIssuers(root.issuers, at),
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
     ...parseDeploymentRoots((root.deployment as Record<string, unknown> | undefined)?.allowedRoots, at),
     // A file sink's relative path is read from the configuration's folder, as trustedRootsFile is.
-    siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile).map((s) => (s.path ? { ...s, path: resolve(dirname(path), s.path) } : s)),
+    siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile).map((s) => (s.path ? { ...s, path: resolve(base, s.path) } : s)),
     ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
     ctFetch: parseCtFetch((root.ct ?? {}) as Record<string, unknown>, at),
     tokenLifetime: parseTokenLifetime(root.tokens, at),
     document: root,
   };
+}
+
+/** Where a field of a document sent to the API is: the field's path says it. */
+export const IN_DOCUMENT = () => 'configuration';
+
+/** Reads and checks the file; a mistake is a ValidationError naming the file, line and field. Without a file, the empty configuration. */
+export function loadSuiteConfig(path: string | undefined, siemFile: string): SuiteConfig {
+  if (!path || !existsSync(path)) return emptyConfig(siemFile);
+  const text = readFileSync(path, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    throw new ValidationError(`${path}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`, 'config');
+  }
+  /** file:line of a field (dotted path; list indexes as numbers), or of its nearest parent that exists. */
+  const at = (field: string) => {
+    const parts = field.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+    for (let n = parts.length; n > 0; n--) {
+      const node = doc.getIn(parts.slice(0, n), true) as { range?: [number] } | undefined;
+      if (node?.range) return `${path}:${lines.linePos(node.range[0]).line}`;
+    }
+    return path;
+  };
+  return parseSuiteConfig((doc.toJS() ?? {}) as Record<string, unknown>, at, dirname(path), siemFile);
 }

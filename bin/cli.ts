@@ -11,10 +11,14 @@ import { RevocationChecker } from '../shared/revocation/revocation-checker.ts';
 import { withRevocation, type RevocationVerdict } from '../shared/revocation/revocation-verdict.ts';
 import { httpRevocationFetcher } from '../adapters/revocation/http-revocation-fetcher.ts';
 import { collectCertificates } from './collect-certificates.ts';
+import { CONFIG_HELP, configCommand } from './config-command.ts';
 
 const HELP = `certops: certificate lifecycle management
 
   certops serve                                  run the whole suite locally (what npm start runs)
+  certops bootstrap --stage STAGE [--region R] [--config FILE]
+                                                 first start on AWS, with your AWS credentials: the built-in CA, the
+                                                 initial configuration, the first admin token (printed once); twice changes nothing
   certops token create --role ROLE --name NAME [--expires-at TIME] [--event-source SOURCE]...
                                                  mint an API token (admin only); SOURCE: PutEvents sources it may use
   certops token list · certops token revoke ID   the tokens (never their secrets); revoke one at once
@@ -41,6 +45,7 @@ const HELP = `certops: certificate lifecycle management
   certops siem replay [--sink S]                 send them again
   certops audit verify                           walk the audit trail's hash chain; exit 1 naming the first broken record
   certops audit export [--from TIME] [--to TIME] the audit trail as NDJSON evidence (each record with its hashes)
+${CONFIG_HELP}
   certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth] [--check-revocation]
                                                  validate a chain locally: exit 0 valid, 1 invalid, 2 unusable input
                                                  (--check-revocation: ask each certificate's OCSP responder or CRL; revoked,
@@ -93,6 +98,9 @@ const { values, positionals } = (() => {
         at: { type: 'string' },
         purpose: { type: 'string' },
         'check-revocation': { type: 'boolean' },
+        stage: { type: 'string' },
+        region: { type: 'string' },
+        config: { type: 'string' },
       },
     });
   } catch (err) {
@@ -134,8 +142,26 @@ async function serve() {
   process.on('SIGTERM', stop);
 }
 
+async function bootstrapCommand() {
+  if (!values.stage) usage('bootstrap needs --stage (the stage you deployed: npx serverless deploy --stage STAGE)');
+  const [{ bootstrap }, { CloudFormationClient }, { openTable }] = await Promise.all([import('./bootstrap.ts'), import('@aws-sdk/client-cloudformation'), import('../adapters/dynamodb/table.ts')]);
+  const region = values.region ? { region: values.region } : {};
+  const result = await bootstrap({ stage: values.stage, configFile: values.config }, {
+    cloudformation: new CloudFormationClient(region), table: (name) => openTable(name, region), fetch, clock: { now: () => new Date() },
+  });
+  out([
+    `certops ${result.stackName} is at ${result.apiUrl}`,
+    ...(result.builtInRootSha256 ? [`  built-in CA root: SHA-256 ${result.builtInRootSha256} (curl ${result.apiUrl}/ca/chain)`] : []),
+    `  configuration: ${result.configuration.version ? `version ${result.configuration.version}${result.configuration.recordedNow ? ' (recorded now)' : ''}` : 'none recorded: the defaults apply (certops config set FILE)'}`,
+    result.admin.token
+      ? `  admin token (${result.admin.name}, expires ${result.admin.expiresAt}), shown this once:\n${result.admin.token}`
+      : `  an admin token exists already (${result.admin.name}, expires ${result.admin.expiresAt}): none minted`,
+  ].join('\n'), result);
+}
+
 const commands: Record<string, () => Promise<void>> = {
   serve,
+  bootstrap: bootstrapCommand,
   async token() {
     const sub = positionals[1];
     if (sub === 'list') {
@@ -418,6 +444,10 @@ const commands: Record<string, () => Promise<void>> = {
     const { body } = await call(client, 'POST', '/revocations', { issuer: values.issuer, spkiSha256: values.key, reason: values.reason, dryRun: Boolean(values['dry-run']) });
     const list = (body.dryRun ? body.wouldRevoke : body.revoked) as { certificateId: string; subject: string }[];
     out([`${body.dryRun ? 'would revoke' : 'revoked'} ${list.length} certificates (${body.reason})`, ...list.map((c) => `  ${c.certificateId}  ${c.subject}`)].join('\n'), body);
+  },
+  async config() {
+    const { human, data } = await configCommand(positionals.slice(1), values, client);
+    out(human, data);
   },
   async renew() {
     const id = positionals[1] ?? usage('renew needs a certificate id');

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { authenticateToken } from '../shared/api-token.ts';
-import { ConflictError, UnauthorizedError } from '../shared/errors.ts';
-import { createToken, type TokenDeps } from '../services/inventory/tokens.ts';
-
-const DAY_MS = 86_400_000;
+import { UnauthorizedError } from '../shared/errors.ts';
+import { mintAdminToken, type TokenDeps } from '../services/inventory/tokens.ts';
 
 /**
  * Keeps a working admin token in `file` (mode 0600): the one there while it authenticates, else
@@ -21,16 +19,7 @@ export async function ensureAdminToken(file: string, deps: TokenDeps): Promise<b
       if (!(err instanceof UnauthorizedError)) throw err;
     }
   }
-  const now = deps.clock.now();
-  const request = { role: 'admin' as const, expiresAt: new Date(now.getTime() + deps.tokenLifetime.defaultDays * DAY_MS), eventSources: [] };
-  let minted;
-  try {
-    minted = await createToken({ ...request, name: 'admin' }, 'local-stack', deps);
-  } catch (err) {
-    // The first admin token still lives, but its file is gone: this one gets a name of its own.
-    if (!(err instanceof ConflictError)) throw err;
-    minted = await createToken({ ...request, name: `admin-${now.toISOString().replace(/\D/g, '').slice(0, 14)}` }, 'local-stack', deps);
-  }
+  const minted = await mintAdminToken('local-stack', deps);
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(tmp, `${minted.token}\n`, { mode: 0o600 });
   await rename(tmp, file);

@@ -9,7 +9,7 @@ import { DynamoExecutionStore } from '../adapters/dynamodb/execution-store.ts';
 import { logger } from '../adapters/logger.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { privateHome } from './private-home.ts';
-import { recordConfiguration } from '../services/inventory/config-changes.ts';
+import { importConfigFile } from './import-config-file.ts';
 import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
 import { recoverAllAnnouncements } from './recover-announcements.ts';
 import { invokedFunction } from '../adapters/aws/call-recorder.ts';
@@ -157,6 +157,10 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   // (the old certificate's first deployment, say) could take it and undo the renewal's work.
   const sagasResumed = await saga.resume();
   const deliveries = await bus.resume();
+  // The configuration is read from the table, as on AWS: the file goes in as the next version when
+  // it was edited (what was resumed above ran on the version in force before the edit).
+  await importConfigFile(rt);
+  await rt.configuration.refresh(true);
   // After the deliveries (an announcement made again goes behind the events accepted before it),
   // and before the issuances: finishing or expiring a request overwrites the decision an intent proves.
   const announcements = await recoverAllAnnouncements(rt);
@@ -174,8 +178,6 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   };
   if (resumed.locksFreed || resumed.deliveries || resumed.executions || resumed.issuances || resumed.announcements) logger.info('resumed after a stop', resumed);
   const firstStart = await ensureAdminToken(tokenFile, rt);
-  // The file is what configures the local stack: an edit between two starts is a change on the record.
-  await recordConfiguration(rt.suite.document, `file ${rt.config.configFile}`, String(rt.config.configFile), rt);
   const scheduler = startScheduler({
     schedules: definition.schedules,
     invoke,

@@ -107,19 +107,75 @@ export interface TokenStore {
   byEventSource(source: string, now: Date): Promise<ApiToken | undefined>;
 }
 
-/** The suite configuration last put in force, as a document and its hash. */
+/** One difference between two configurations: the value at `path` before and after (absent: not there). */
+export interface ConfigDiffEntry {
+  path: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+/** One version of the suite configuration: the document, who put it in force (and who approved it), and what changed. */
 export interface ConfigRecord {
+  /** 1 for the first configuration recorded, one more for each change. */
+  version: number;
   hash: string;
   document: Record<string, unknown>;
   changedBy: string;
+  /** The second admin, for a change that needed one (policy, issuers). */
+  approvedBy?: string;
+  /** The proposal it came from, when it needed approval. */
+  changeId?: string;
+  /** Where it came from: `api`, or the configuration file's path. */
+  location: string;
   changedAt: string;
+  changed: string[];
+  diff: ConfigDiffEntry[];
 }
 
 export interface ConfigStore {
-  /** The configuration recorded last, or undefined before the first. */
+  /** The configuration in force, or undefined before the first. */
   latest(): Promise<ConfigRecord | undefined>;
-  /** Records `next` if the latest is still `previousHash` (undefined: none yet); false when someone recorded another first. */
-  record(next: ConfigRecord, previousHash: string | undefined): Promise<boolean>;
+  /** One version, or undefined. */
+  version(version: number): Promise<ConfigRecord | undefined>;
+  /** Versions newest first, without their documents. */
+  history(limit: number, nextToken?: string): Promise<{ items: Omit<ConfigRecord, 'document'>[]; nextToken?: string }>;
+  /**
+   * Puts `next` in force if `previous` (undefined: none yet) is still the one in force; false when
+   * another change came first. Every version stays readable (history), a crash between the two
+   * writes included: the next change writes its predecessor's version again.
+   */
+  record(next: ConfigRecord, previous: ConfigRecord | undefined): Promise<boolean>;
+  /** The hash of the document last imported from `location` (a local file), or undefined. */
+  importedFrom(location: string): Promise<string | undefined>;
+  markImported(location: string, hash: string): Promise<void>;
+}
+
+/** A change to the configuration waiting for a second admin (four eyes), and what became of it. */
+export interface ConfigChange {
+  changeId: string;
+  document: Record<string, unknown>;
+  hash: string;
+  /** The version it was proposed against: it applies only while that one is in force. */
+  baseVersion: number;
+  baseHash?: string;
+  changed: string[];
+  diff: ConfigDiffEntry[];
+  proposedBy: string;
+  proposedAt: string;
+  status: 'pending' | 'approved' | 'rejected';
+  decidedBy?: string;
+  decidedAt?: string;
+  comment?: string;
+}
+
+export interface ConfigChangeStore {
+  /** Records a new proposal (its id is new). */
+  propose(change: ConfigChange): Promise<void>;
+  get(changeId: string): Promise<ConfigChange | undefined>;
+  /** Proposals newest first, of one status or all. */
+  list(status?: ConfigChange['status']): Promise<ConfigChange[]>;
+  /** Decides a pending proposal; false when it was decided before (nothing changed). */
+  decide(changeId: string, decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: string; comment?: string }): Promise<boolean>;
 }
 
 export interface TargetStore {

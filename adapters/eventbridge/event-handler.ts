@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import { lambda } from '../lambda.ts';
 import type { EventBridgeEvent } from 'aws-lambda';
 import type { BusEvent, EventDetail } from '../../shared/events/envelope.ts';
 import { CertopsError } from '../../shared/errors.ts';
@@ -13,7 +13,7 @@ export type ReceivedEvent = BusEvent & { id: string };
  * Refusals (4xx errors) are not retried.
  */
 export function eventHandler(consume: (event: ReceivedEvent) => Promise<void>) {
-  return middy(async (event: EventBridgeEvent<string, EventDetail>) => {
+  return lambda(async (event: EventBridgeEvent<string, EventDetail>) => {
     try {
       await consume({ id: event.id, source: event.source, detailType: event['detail-type'], detail: event.detail });
     } catch (err) {

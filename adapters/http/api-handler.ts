@@ -28,6 +28,8 @@ export interface ApiResult {
 export interface Route {
   /** The least role that may call it: viewer routes are open to every role. */
   role: Role | 'public';
+  /** Answers from the process alone (the health check): the configuration is not read first. */
+  selfContained?: boolean;
   run(req: ApiRequest): Promise<ApiResult>;
 }
 
@@ -73,14 +75,16 @@ function json(status: number, body: unknown): APIGatewayProxyStructuredResultV2 
 
 /**
  * A Lambda handler for API Gateway HTTP API (payload v2) events that dispatches on the route key,
- * checks the bearer token's role, and turns typed errors into the CONTRACT.md error shape.
+ * brings the configuration up to date (see CurrentConfiguration), checks the bearer token's role,
+ * and turns typed errors into the CONTRACT.md error shape.
  */
-export function apiHandler(routes: Record<string, Route>, auth: () => { tokens: TokenStore; clock: Clock }) {
+export function apiHandler(routes: Record<string, Route>, deps: () => { tokens: TokenStore; clock: Clock; configuration: { refresh(): Promise<unknown> } }) {
   return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     try {
       const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
-      const caller: Caller = route.role === 'public' ? ANONYMOUS : await authenticateToken(bearerToken(event.headers?.authorization ?? event.headers?.Authorization), auth());
+      if (!route.selfContained) await deps().configuration.refresh();
+      const caller: Caller = route.role === 'public' ? ANONYMOUS : await authenticateToken(bearerToken(event.headers?.authorization ?? event.headers?.Authorization), deps());
       if (route.role !== 'public' && !roleAllows(caller.role, route.role)) {
         throw new ForbiddenError(`role ${caller.role} may not call ${event.routeKey} (needs ${route.role})`);
       }

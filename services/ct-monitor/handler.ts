@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import { lambda } from '../../adapters/lambda.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
@@ -66,7 +66,7 @@ async function pollAll(budgetMs: number) {
 }
 
 /** Scheduled: read every watched log from where it stopped, and stop a minute before the Lambda timeout. */
-export const poll = middy(async (_event: unknown, context: { getRemainingTimeInMillis?(): number }) => pollAll((context?.getRemainingTimeInMillis?.() ?? 300_000) - 60_000));
+export const poll = lambda(async (_event: unknown, context: { getRemainingTimeInMillis?(): number }) => pollAll((context?.getRemainingTimeInMillis?.() ?? 300_000) - 60_000));
 
 /** Pauses, resumes or stops watching the log `url` names, and says so on the bus (who, and what). */
 async function changeLog(req: { body: unknown; caller: { name: string } }, change: 'paused' | 'resumed' | 'removed') {
@@ -150,4 +150,4 @@ export const api = apiHandler({
 }, rt);
 
 /** Scheduled: what a dead invocation changed and did not announce is announced. */
-export const recover = middy(async () => recoverStaleAnnouncements(CT_MONITOR, ctProofs, rt()));
+export const recover = lambda(async () => recoverStaleAnnouncements(CT_MONITOR, ctProofs, rt()));

@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import { lambda } from '../../adapters/lambda.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { DEPLOYMENT, deploymentProofs } from './announcements.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
@@ -100,7 +100,7 @@ export const events = eventHandler(async (event) => {
  * The certificate to deploy is the successor the inventory records for this execution (the
  * saga's own stored record), never one named in the step's input.
  */
-export const step = middy(async (input: { action: string; target?: string; saga: Record<string, unknown> }) => {
+export const step = lambda(async (input: { action: string; target?: string; saga: Record<string, unknown> }) => {
   const saga = parseSagaState(input.saga);
   const attempt = { id: saga.executionName };
   const old = await rt().certificates.get(saga.certificateId);
@@ -126,4 +126,4 @@ export const step = middy(async (input: { action: string; target?: string; saga:
 });
 
 /** Scheduled: what a dead invocation changed and did not announce is announced. */
-export const recover = middy(async () => recoverStaleAnnouncements(DEPLOYMENT, deploymentProofs, rt()));
+export const recover = lambda(async () => recoverStaleAnnouncements(DEPLOYMENT, deploymentProofs, rt()));

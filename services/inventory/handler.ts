@@ -1,5 +1,5 @@
 import { listCertificates } from './list-certificates.ts';
-import { apiHandler } from '../../adapters/http/api-handler.ts';
+import { apiHandler, type ApiRequest } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { NotFoundError } from '../../shared/errors.ts';
@@ -10,10 +10,11 @@ import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { createToken, parseTokenRequest, revokeToken } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
 import { performScan, requestScan, scheduledScan } from './request-scan.ts';
-import middy from '@middy/core';
+import { lambda } from '../../adapters/lambda.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { INVENTORY, inventoryProofs } from './announcements.ts';
-import { asObject, oneOf, stringList } from '../../shared/input.ts';
+import { asObject, oneOf, optionalString, queryInteger, stringList } from '../../shared/input.ts';
+import { changeConfiguration, decideConfigChange } from './config-changes.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { syncAcm } from './sync-acm.ts';
 import { awsRegion, isUnknownEndpoint } from '../../shared/aws-region.ts';
@@ -23,7 +24,7 @@ import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './repor
 const rt = () => runtime(process.env);
 
 export const api = apiHandler({
-  'GET /health': { role: 'public', run: async () => ({ status: 200, body: { status: 'ok' } }) },
+  'GET /health': { role: 'public', selfContained: true, run: async () => ({ status: 200, body: { status: 'ok' } }) },
   'GET /certificates': {
     role: 'viewer',
     async run(req) {
@@ -103,7 +104,52 @@ export const api = apiHandler({
     role: 'admin',
     run: async (req) => ({ status: 200, body: await revokeToken(req.params.id, req.caller.name, rt()) }),
   },
+  'GET /config': {
+    role: 'admin',
+    async run() {
+      const current = await rt().configurations.latest();
+      return { status: 200, body: current ?? { version: 0, document: {} } };
+    },
+  },
+  'PUT /config': {
+    role: 'admin',
+    async run(req) {
+      const document = asObject(req.body, 'configuration');
+      rt().configuration.check(document);
+      const outcome = await changeConfiguration(document, req.caller.name, rt());
+      if (outcome.status === 'applied') await rt().configuration.refresh(true);
+      return { status: outcome.status === 'pending' ? 202 : 200, body: outcome };
+    },
+  },
+  'GET /config/history': {
+    role: 'admin',
+    run: async (req) => ({ status: 200, body: await rt().configurations.history(queryInteger(req.query, 'limit', 50, 1, 500), req.query.nextToken) }),
+  },
+  'GET /config/changes': {
+    role: 'admin',
+    async run(req) {
+      const status = req.query.status === undefined ? undefined : oneOf(req.query, 'status', ['pending', 'approved', 'rejected'] as const, 'pending');
+      return { status: 200, body: { items: await rt().configChanges.list(status) } };
+    },
+  },
+  'GET /config/changes/{id}': {
+    role: 'admin',
+    async run(req) {
+      const change = await rt().configChanges.get(req.params.id);
+      if (!change) throw new NotFoundError(`no configuration change ${req.params.id}`, 'id');
+      return { status: 200, body: change };
+    },
+  },
+  'POST /config/changes/{id}/approve': { role: 'admin', run: (req) => decide(req, 'approve') },
+  'POST /config/changes/{id}/reject': { role: 'admin', run: (req) => decide(req, 'reject') },
 }, rt);
+
+async function decide(req: ApiRequest, decision: 'approve' | 'reject') {
+  const comment = optionalString(asObject(req.body ?? {}), 'comment', 1000);
+  const change = await decideConfigChange(req.params.id, decision, req.caller.name, comment, rt());
+  if (decision === 'approve') await rt().configuration.refresh(true);
+  return { status: 200, body: change };
+}
 
 function reportFormat(query: Record<string, string>): 'json' | 'csv' {
   return oneOf(query, 'format', ['json', 'csv'] as const, 'json');
@@ -129,7 +175,7 @@ function syncRegions(regions: string[]) {
 }
 
 /** Scheduled: read every configured ACM region into the inventory. */
-export const acmSync = middy(async () => ({ regions: await syncRegions(rt().suite.acmRegions) }));
+export const acmSync = lambda(async () => ({ regions: await syncRegions(rt().suite.acmRegions) }));
 
 const scanDeps = () => ({ ...rt(), concurrency: rt().config.scanConcurrency, timeoutMs: rt().config.scanTimeoutMs, totalTimeMs: rt().config.scanTotalMs });
 
@@ -139,7 +185,7 @@ export const scans = eventHandler(async (event) => {
 });
 
 /** Scheduled: scan the targets in the suite configuration. */
-export const scheduledScans = middy(async () => scheduledScan(rt().suite.scanTargets, rt().suite.scanPorts, scanDeps()));
+export const scheduledScans = lambda(async () => scheduledScan(rt().suite.scanTargets, rt().suite.scanPorts, scanDeps()));
 
 /**
  * ct.certificate_observed for a finding a person authorized: the certificate joins the inventory
@@ -153,4 +199,4 @@ export const events = eventHandler(async (event) => {
 });
 
 /** Scheduled: what a dead invocation changed and did not announce is announced. */
-export const recover = middy(async () => recoverStaleAnnouncements(INVENTORY, inventoryProofs, rt()));
+export const recover = lambda(async () => recoverStaleAnnouncements(INVENTORY, inventoryProofs, rt()));

@@ -52,6 +52,21 @@ export function parseTokenRequest(body: unknown, now: Date, lifetime: TokenLifet
 const tokenFields = (t: ApiToken) => ({ tokenId: t.tokenId, name: t.name, role: t.role, expiresAt: t.expiresAt, eventSources: t.eventSources });
 
 /**
+ * Mints an admin token of the default lifetime, named `admin`, or `admin-<time>` when a live token
+ * holds that name (the first admin token may live on while its secret is lost).
+ */
+export async function mintAdminToken(createdBy: string, deps: TokenDeps): Promise<{ token: string; record: ApiToken }> {
+  const now = deps.clock.now();
+  const request = { role: 'admin' as const, expiresAt: new Date(now.getTime() + deps.tokenLifetime.defaultDays * DAY_MS), eventSources: [] };
+  try {
+    return await createToken({ ...request, name: 'admin' }, createdBy, deps);
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+    return createToken({ ...request, name: `admin-${now.toISOString().replace(/\D/g, '').slice(0, 14)}` }, createdBy, deps);
+  }
+}
+
+/**
  * Mints a token for a new principal and says so on the bus (token.created). The secret is in
  * the answer only: shown this once, stored as a hash. A name or event source that a live token
  * holds is a 409.

@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import { lambda } from '../../adapters/lambda.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
@@ -86,11 +86,11 @@ export const events = eventHandler(async (event) => {
  * Scheduled: pending requests nobody decided in time are rejected; validated ones are collected;
  * issuances nobody is finishing (a crash, a failing CA) are finished.
  */
-export const expirePending = middy(async () => ({
+export const expirePending = lambda(async () => ({
   ...(await expirePendingRequests(rt())),
   ...(await completeValidations(rt())),
   recovered: await recoverIssuances(rt(), 2 * LEASE_MS),
 }));
 
 /** Scheduled: what a dead invocation changed and did not announce is announced (revocations it began are finished). */
-export const recover = middy(async () => recoverStaleAnnouncements(ISSUANCE, issuanceProofs, rt()));
+export const recover = lambda(async () => recoverStaleAnnouncements(ISSUANCE, issuanceProofs, rt()));

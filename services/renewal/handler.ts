@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import { lambda } from '../../adapters/lambda.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { RENEWAL, renewalProofs } from './announcements.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
@@ -21,7 +21,7 @@ export const approvals = eventHandler(async (event) => {
 });
 
 /** Scheduled: expiry alerts, DaysToExpiry metrics, and a saga for every certificate whose renewal window has opened. */
-export const sweep = middy(async () => {
+export const sweep = lambda(async () => {
   const metrics = rt().config.emitMetrics ? daysToExpiryRecorder((line) => process.stdout.write(`${line}\n`), rt().clock) : undefined;
   return sweepExpiring({ ...rt(), recordDaysToExpiry: metrics }, rt().config.renewalWindow);
 });
@@ -51,7 +51,7 @@ export const api = apiHandler({
 /** The renewal saga's own tasks; `saga` is the state machine's state. */
 const stepDeps = () => ({ ...rt(), countFailure: rt().config.emitMetrics ? failureCounter((line) => process.stdout.write(`${line}\n`), rt().clock, 'RenewalFailed') : undefined });
 
-export const step = middy(async (input: { action: string; saga: unknown }) => {
+export const step = lambda(async (input: { action: string; saga: unknown }) => {
   const state = parseSagaState(input.saga);
   const holding = <T>(work: () => Promise<T>) => holdingCertificateLock(rt().locks, rt().clock, state.certificateId, state.executionName, input.action, work);
   switch (input.action) {
@@ -69,4 +69,4 @@ export const step = middy(async (input: { action: string; saga: unknown }) => {
 });
 
 /** Scheduled: what a dead invocation changed and did not announce is announced. */
-export const recover = middy(async () => recoverStaleAnnouncements(RENEWAL, renewalProofs, rt()));
+export const recover = lambda(async () => recoverStaleAnnouncements(RENEWAL, renewalProofs, rt()));

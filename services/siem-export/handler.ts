@@ -1,4 +1,4 @@
-import middy from '@middy/core';
+import { lambda } from '../../adapters/lambda.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
@@ -18,7 +18,7 @@ export const events = eventHandler(async (event) => {
 });
 
 /** Scheduled: retries and partial batches for every sink. */
-export const flush = middy(async () => flushAll(rt()));
+export const flush = lambda(async () => flushAll(rt()));
 
 function isoParam(query: Record<string, string>, field: string): string | undefined {
   if (!query[field]) return undefined;

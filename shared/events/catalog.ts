@@ -25,6 +25,8 @@ export const EVENT_SOURCES = {
   'token.created': 'certops.inventory',
   'token.revoked': 'certops.inventory',
   'config.changed': 'certops.inventory',
+  'config.change_proposed': 'certops.inventory',
+  'config.change_rejected': 'certops.inventory',
   'target.registered': 'certops.deployment',
   'certificate.targets_attached': 'certops.deployment',
   'certificate.adopted': 'certops.renewal',

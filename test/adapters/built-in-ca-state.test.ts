@@ -2,7 +2,16 @@ import { copyFileSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuiltInCa } from '../../adapters/built-in-ca.ts';
+import { KmsDataKeys } from '../../adapters/aws/kms-data-keys.ts';
+import { SealedKeyVault } from '../../adapters/vault/sealed-key-vault.ts';
+import { DynamoAuthorityStore } from '../../adapters/dynamodb/authority-store.ts';
+import { DynamoIssuanceJournal } from '../../adapters/dynamodb/issuance-journal.ts';
+import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
 import { freshTable } from '../support/dynamo.ts';
 import { localVault, openBuiltInCa } from '../support/vault.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
@@ -57,5 +66,34 @@ describe('the built-in CA is kept in the table', () => {
     await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...item, pk: 'KEY#cert/moved' } }));
     await expect(vault.get('cert/moved')).rejects.toThrow(/authenticate/);
     await expect((await localVault(db.table, mkdtempSync(join(tmpdir(), 'certops-other-master-')))).get('cert/abc')).rejects.toThrow(/authenticate/);
+  });
+
+  it('on AWS (KMS wraps the data keys) it is minted by the first cold start only; later ones open it with Decrypt alone', async () => {
+    const own = await freshTable();
+    const kms = mockClient(KMSClient);
+    const wrapped = new Map<string, Buffer>();
+    kms.on(GenerateDataKeyCommand).callsFake(() => {
+      const plaintext = randomBytes(32);
+      const blob = randomBytes(48);
+      wrapped.set(blob.toString('hex'), plaintext);
+      return { Plaintext: Uint8Array.from(plaintext), CiphertextBlob: blob };
+    });
+    kms.on(DecryptCommand).callsFake((input) => ({ Plaintext: Uint8Array.from(wrapped.get(Buffer.from(input.CiphertextBlob).toString('hex'))!) }));
+    try {
+      // Each cold start: a new process, nothing on disk, the same table and key.
+      const coldStart = () => BuiltInCa.open({
+        authorities: new DynamoAuthorityStore(own.table), vault: new SealedKeyVault(own.table, new KmsDataKeys(new KMSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), 'alias/certops')),
+        baseUrl: 'https://api.example.com', clock: { now: () => new Date() }, revocations: new DynamoRevocationStore(own.table), journal: new DynamoIssuanceJournal(own.table),
+      });
+      const first = await coldStart();
+      expect(kms.commandCalls(GenerateDataKeyCommand)).toHaveLength(2);
+      const second = await coldStart();
+      expect(await second.chainPem()).toBe(await first.chainPem());
+      expect(kms.commandCalls(GenerateDataKeyCommand)).toHaveLength(2);
+      expect(kms.commandCalls(DecryptCommand).map((c) => c.args[0].input.EncryptionContext?.keyRef)).toEqual([expect.stringMatching(/^ca\/local-[0-9a-f]{32}\/intermediate$/), expect.stringMatching(/^ca\/local-[0-9a-f]{32}\/intermediate$/)]);
+    } finally {
+      kms.restore();
+      await own.close();
+    }
   });
 });

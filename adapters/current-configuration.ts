@@ -1,0 +1,46 @@
+import type { ConfigRecord, ConfigStore } from '../shared/ports.ts';
+import { emptyConfig, IN_DOCUMENT, parseSuiteConfig, type SuiteConfig } from './suite-config.ts';
+
+/**
+ * How stale a process's copy of the configuration may be: each invocation re-reads it (one
+ * GetItem) when its copy is older, so a change reaches every function within this time.
+ */
+export const CONFIG_MAX_AGE_MS = 2_000;
+
+/**
+ * The suite configuration in force, as this process last read it from the table (one version,
+ * parsed once). Before the first configuration is recorded, the defaults.
+ */
+export class CurrentConfiguration {
+  private parsed: SuiteConfig;
+  private hash: string | undefined;
+  private readAt = -Infinity;
+
+  /** `base`: the folder files the configuration names are read from (the local configuration file's). */
+  constructor(private readonly store: ConfigStore, private readonly base: string, private readonly siemFile: string) {
+    this.parsed = emptyConfig(siemFile);
+  }
+
+  get suite(): SuiteConfig {
+    return this.parsed;
+  }
+
+  /** Re-reads the configuration when this copy is older than CONFIG_MAX_AGE_MS (or always, with `force`). */
+  async refresh(force = false): Promise<SuiteConfig> {
+    if (force || performance.now() - this.readAt >= CONFIG_MAX_AGE_MS) this.adopt(await this.store.latest());
+    return this.parsed;
+  }
+
+  /** Takes a version this process just recorded, without reading it back. */
+  adopt(record: ConfigRecord | undefined): void {
+    this.readAt = performance.now();
+    if (record?.hash === this.hash) return;
+    this.parsed = record ? parseSuiteConfig(record.document, IN_DOCUMENT, this.base, this.siemFile) : emptyConfig(this.siemFile);
+    this.hash = record?.hash;
+  }
+
+  /** Checks a document as it would be read in force; a ValidationError names the field's path. */
+  check(document: Record<string, unknown>): SuiteConfig {
+    return parseSuiteConfig(document, IN_DOCUMENT, this.base, this.siemFile);
+  }
+}

@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startStack, type RunningStack } from './support/processes.ts';
+import { cli } from './support/cli.ts';
+
+const FILE = 'tokens:\n  defaultDays: 30\n  maxDays: 60\npolicy:\n  rules:\n    - allowedDomains: [example.com]\n      maxValidityDays: 90\n';
+
+/**
+ * The configuration is data in the table, versioned: the API reads and changes it, a change to
+ * policy or issuers waits for a second admin, every change is in the audit trail with the diff, and
+ * the local file is imported the same way.
+ */
+describe('configuration as data', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-config-'));
+  let stack: RunningStack;
+  let admin: string;
+  let second: string;
+
+  const call = async (token: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${stack.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+  };
+  const audit = async (type: string) => (await call(admin, 'GET', `/events?type=${type}&limit=100`)).body.items as { detail: Record<string, any> }[];
+  const config = async () => (await call(admin, 'GET', '/config')).body;
+  const issue = (name: string, validityDays = 60) => call(admin, 'POST', '/certificates', { commonName: name, validityDays });
+
+  beforeAll(async () => {
+    writeFileSync(join(home, 'config.yaml'), FILE);
+    stack = await startStack(home);
+    admin = readFileSync(stack.tokenFile, 'utf8').trim();
+    second = (await call(admin, 'POST', '/tokens', { name: 'bob', role: 'admin' })).body.token;
+  });
+  afterAll(async () => {
+    await stack.stop();
+  });
+
+  it('holds the imported file as version 1, and refuses a document with a mistake naming the field, changing nothing', async () => {
+    const first = await config();
+    expect(first).toMatchObject({ version: 1, location: join(home, 'config.yaml'), changedBy: expect.stringContaining('config.yaml'), document: { tokens: { defaultDays: 30 } } });
+    const bad = await call(admin, 'PUT', '/config', { ...first.document, inventory: { scanPorts: [443, 70000] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('inventory.scanPorts');
+    const badPolicy = await call(admin, 'PUT', '/config', { ...first.document, policy: { rules: [{ maxValidityDays: 'long' }] } });
+    expect(badPolicy.status).toBe(400);
+    expect(badPolicy.body.error.field).toMatch(/^policy\.rules\.0\./);
+    expect((await call(admin, 'PUT', '/config', [1, 2])).status).toBe(400);
+    expect((await call('cop_not_a_token', 'PUT', '/config', {})).status).toBe(401);
+    expect((await config()).version).toBe(1);
+  });
+
+  it('applies a change outside policy and issuers at once: the next request sees it', async () => {
+    const current = await config();
+    const applied = await call(admin, 'PUT', '/config', { ...current.document, tokens: { defaultDays: 10, maxDays: 60 } });
+    expect(applied).toMatchObject({ status: 200, body: { status: 'applied', version: 2, changed: ['tokens.defaultDays'] } });
+    const minted = await call(admin, 'POST', '/tokens', { name: 'carol', role: 'viewer' });
+    const days = (Date.parse(minted.body.expiresAt) - Date.now()) / 86_400_000;
+    expect(days).toBeGreaterThan(9.9);
+    expect(days).toBeLessThan(10.1);
+    expect((await call(admin, 'PUT', '/config', (await config()).document)).body).toEqual({ status: 'unchanged', version: 2 });
+  });
+
+  it('a policy change waits for a second admin: not in force before, in force after, on the record with who and the diff', async () => {
+    const current = await config();
+    const stricter = { ...current.document, policy: { rules: [{ allowedDomains: ['example.com'], maxValidityDays: 30 }] } };
+    const proposed = await call(admin, 'PUT', '/config', stricter);
+    expect(proposed).toMatchObject({ status: 202, body: { status: 'pending', changed: ['policy.rules'] } });
+    const { changeId } = proposed.body;
+    // Not yet in force: 60 days is still allowed.
+    expect((await issue('before.example.com')).body.status).toBe('issued');
+    const listed = await call(second, 'GET', '/config/changes?status=pending');
+    expect(listed.body.items.map((c: { changeId: string }) => c.changeId)).toContain(changeId);
+    const own = await call(admin, 'POST', `/config/changes/${changeId}/approve`, {});
+    expect(own.status).toBe(403);
+    expect(own.body.error.message).toMatch(/another admin/);
+    const approved = await call(second, 'POST', `/config/changes/${changeId}/approve`, { comment: 'agreed in CAB-12' });
+    expect(approved.body).toMatchObject({ status: 'approved', decidedBy: 'bob', comment: 'agreed in CAB-12' });
+    expect(await config()).toMatchObject({ version: 3, changedBy: 'admin', approvedBy: 'bob', changeId });
+    const refused = await issue('after.example.com');
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.stringify(refused.body)).toMatch(/30/);
+    expect((await call(second, 'POST', `/config/changes/${changeId}/approve`, {})).status).toBe(409);
+    const changed = await eventually(async () => (await audit('config.changed')).find((r) => r.detail.version === 3), 'config.changed v3 in the audit trail');
+    expect(changed.detail).toMatchObject({ changedBy: 'admin', approvedBy: 'bob', changeId, diff: [{ path: 'policy.rules', before: [{ allowedDomains: ['example.com'], maxValidityDays: 90 }], after: [{ allowedDomains: ['example.com'], maxValidityDays: 30 }] }] });
+    expect((await audit('config.change_proposed')).some((r) => r.detail.changeId === changeId && r.detail.proposedBy === 'admin')).toBe(true);
+  });
+
+  it('a proposal made against a version no longer in force cannot be approved; a rejected one never applies', async () => {
+    const base = await config();
+    const stale = await call(admin, 'PUT', '/config', { ...base.document, issuers: { pca: { type: 'acm-pca', certificateAuthorityArn: 'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/x', region: 'eu-west-1' } } });
+    expect(stale.status).toBe(202);
+    expect((await call(admin, 'PUT', '/config', { ...base.document, tokens: { defaultDays: 20, maxDays: 60 } })).body.status).toBe('applied');
+    const conflict = await call(second, 'POST', `/config/changes/${stale.body.changeId}/approve`, {});
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.error.message).toMatch(/propose it again/);
+    const rejected = await call(second, 'POST', `/config/changes/${stale.body.changeId}/reject`, { comment: 'no PCA yet' });
+    expect(rejected.body).toMatchObject({ status: 'rejected', decidedBy: 'bob' });
+    expect((await config()).document.issuers).toBeUndefined();
+    await eventually(async () => (await audit('config.change_rejected')).some((r) => r.detail.changeId === stale.body.changeId && r.detail.rejectedBy === 'bob'), 'config.change_rejected');
+    expect((await call(admin, 'GET', '/config/changes/nope')).status).toBe(404);
+  });
+
+  it('the CLI gets, diffs, sets and lists the history; a broken file is one line', async () => {
+    const env = { CERTOPS_HOME: home };
+    const got = await cli(['config', 'get', '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
+    expect(got.code).toBe(0);
+    expect(got.stdout).toMatch(/^# version 4, by admin at /);
+    expect(got.stdout).toContain('defaultDays: 20');
+    const file = join(home, 'wanted.yaml');
+    writeFileSync(file, got.stdout.replace('defaultDays: 20', 'defaultDays: 15').replace('maxValidityDays: 30', 'maxValidityDays: 45'));
+    const diff = await cli(['config', 'diff', file, '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
+    expect(diff.stdout.trim().split('\n')).toEqual([
+      '~ policy.rules: [{"allowedDomains":["example.com"],"maxValidityDays":30}] -> [{"allowedDomains":["example.com"],"maxValidityDays":45}]',
+      '~ tokens.defaultDays: 20 -> 15',
+    ]);
+    const set = await cli(['config', 'set', file, '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
+    expect(set.stdout).toMatch(/^waiting for a second admin: change \S+ \(policy\.rules, tokens\.defaultDays\); another admin runs: certops config approve \S+/);
+    const changeId = set.stdout.split(' ')[6];
+    const approve = await cli(['config', 'approve', changeId, '--comment', 'ok', '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: second });
+    expect(approve.code).toBe(0);
+    const history = await cli(['config', 'history', '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
+    expect(history.stdout).toMatch(/^v5 .* admin \(approved by bob\)  api\n {4}~ policy\.rules/);
+    expect(history.stdout).toMatch(/\nv1 .* file .*config\.yaml/);
+    writeFileSync(file, 'policy: [unclosed');
+    const broken = await cli(['config', 'set', file, '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
+    expect(broken.code).toBe(2);
+    expect(broken.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a restart with the same file keeps what the API changed; an edited file is the next version', async () => {
+    const before = await config();
+    expect(await stack.stop()).toBe(0);
+    stack = await startStack(home);
+    expect(await config()).toMatchObject({ version: before.version, hash: before.hash });
+    expect(await stack.stop()).toBe(0);
+    writeFileSync(join(home, 'config.yaml'), `${FILE}inventory:\n  scanPorts: [443, 8443]\n`);
+    stack = await startStack(home);
+    expect(await config()).toMatchObject({ version: before.version + 1, changedBy: expect.stringContaining('config.yaml'), document: { inventory: { scanPorts: [443, 8443] } } });
+  });
+});
