@@ -79,6 +79,8 @@ export interface RuntimeConfig {
   kmsKeyId?: string;
   /** Without a KMS key (locally): the file holding the master key that wraps them. */
   masterKeyFile: string;
+  /** Where filesystem targets may write when the configuration names no deployment.allowedRoots. */
+  targetsDir: string;
   /** The local configuration file (CERTOPS_CONFIG, else config.yaml in the home folder): the local stack imports it at start; files it names are read from its folder. */
   configFile: string;
   /** Set locally: the embedded DynamoDB (`unix:<socket>`) and the local server that speaks the EventBridge and Step Functions APIs. */
@@ -111,6 +113,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     defaultIssuer: env.CERTOPS_DEFAULT_ISSUER ?? 'local',
     kmsKeyId: env.CERTOPS_KMS_KEY_ID,
     masterKeyFile: env.CERTOPS_MASTER_KEY_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/master.key`,
+    targetsDir: env.CERTOPS_TARGETS_DIR ?? `${env.CERTOPS_HOME ?? '.certops'}/targets`,
     emitMetrics: env.CERTOPS_EMIT_METRICS === 'true',
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
@@ -143,9 +146,9 @@ function deploymentTarget(target: Target, environment: NodeJS.ProcessEnv, target
   }
 }
 
-/** A sender for a SIEM sink; its secrets (HEC token, syslog client key) come from the environment or Secrets Manager. */
-async function siemSender(sink: SinkConfig, environment: NodeJS.ProcessEnv, home: string): Promise<(records: string[]) => Promise<SendResult>> {
-  const file = (path: string | undefined) => (path ? readFileSync(resolve(home, path), 'utf8') : undefined);
+/** A sender for a SIEM sink; its secrets (HEC token, syslog client key) come from the environment or Secrets Manager; files it names are read from `base` (the configuration's folder). */
+async function siemSender(sink: SinkConfig, environment: NodeJS.ProcessEnv, base: string): Promise<(records: string[]) => Promise<SendResult>> {
+  const file = (path: string | undefined) => (path ? readFileSync(resolve(base, path), 'utf8') : undefined);
   const secret = (ref: string | undefined) => (ref ? resolveSecret(ref, `siem.sinks.${sink.name}`, environment, () => recordingCalls(new SecretsManagerClient({}), 'secretsmanager')) : Promise.resolve(undefined));
   if (sink.type === 'http') {
     const http = new HttpSink({ url: sink.url!, protocol: sink.protocol ?? 'json', token: await secret(sink.tokenEnv), index: sink.index, gzip: sink.gzip ?? true, caPem: file(sink.caFile), timeoutMs: 10_000 });
@@ -194,7 +197,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     }
     return remote;
   };
-  const deploymentRoots = () => configuration.suite.deploymentRoots ?? [resolve(config.home, 'targets')];
+  const deploymentRoots = () => configuration.suite.deploymentRoots ?? [resolve(config.targetsDir)];
   const senders = new Map<string, Promise<(records: string[]) => Promise<SendResult>>>();
   return {
     config,
@@ -241,7 +244,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
       const key = canonicalJson(sink);
       let sender = senders.get(key);
       if (!sender) {
-        sender = siemSender(sink, env(), config.home);
+        sender = siemSender(sink, env(), dirname(config.configFile));
         senders.set(key, sender);
         sender.catch(() => senders.delete(key));
       }

@@ -10,6 +10,8 @@ export interface Definition {
   schedules: { fn: string; everyMs: number }[];
   rules: { name: string; fn: string; pattern: Pattern }[];
   stateMachine: { definition: Record<string, unknown>; taskFunctions: Record<string, string> };
+  /** The code each bundle starts with (custom.esbuild.banner.js): ESM bundles' require() for CommonJS dependencies. */
+  bundleBanner: string;
 }
 
 const FILE_REF = /^\$\{file\(\.\/([^)]+)\):?([^}]*)\}$/;
@@ -51,7 +53,7 @@ function taskFunctions(states: Record<string, Record<string, unknown>>, out: Rec
 
 export function loadDefinition(root: string): Definition {
   const doc = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'));
-  const def: Definition = { functions: {}, routes: [], schedules: [], rules: [], stateMachine: { definition: {}, taskFunctions: {} } };
+  const def: Definition = { functions: {}, routes: [], schedules: [], rules: [], stateMachine: { definition: {}, taskFunctions: {} }, bundleBanner: String(doc.custom?.esbuild?.banner?.js ?? '') };
   for (const [fn, spec] of Object.entries<Record<string, unknown>>(doc.functions)) {
     const handler = String(spec.handler);
     const dot = handler.lastIndexOf('.');

@@ -21,7 +21,8 @@ import { newSuiteCredentials } from './suite-signature.ts';
 import { ensureTable, startDynalite, type EmbeddedTable } from './embedded-dynamodb.ts';
 import { DynamoBusLedger } from '../adapters/dynamodb/bus-ledger.ts';
 import { eventSchemaValidator } from './event-schemas.ts';
-import { LocalFunctions } from './functions.ts';
+import { LocalFunctions, type FunctionInvoker } from './functions.ts';
+import { IsolatedFunctions } from './isolated-functions.ts';
 import { LocalBus, type PutEntry } from './local-bus.ts';
 import { LocalSagaRunner } from './local-saga-runner.ts';
 import { serverPort, startLocalServer } from './local-server.ts';
@@ -73,7 +74,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   await ensureTable(dynamo.endpoint, tableName);
 
   const definition = loadDefinition(ROOT);
-  const functions = new LocalFunctions(definition, env.CERTOPS_LOCAL_FAULTS_FILE);
+  const functions: FunctionInvoker = env.CERTOPS_ISOLATE_FUNCTIONS === '1' ? new IsolatedFunctions(definition, env.CERTOPS_LOCAL_FAULTS_FILE) : new LocalFunctions(definition, env.CERTOPS_LOCAL_FAULTS_FILE);
   const invoke = (fn: string, event: unknown) => functions.invoke(fn, event);
   let bus!: LocalBus;
   let saga!: LocalSagaRunner;
@@ -108,6 +109,12 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     CERTOPS_TABLE: tableName,
     CERTOPS_BUS: `certops-${STAGE}`,
     CERTOPS_HOME: home,
+    // What functions share besides the table, bus and state machine, by absolute path: an isolated
+    // function's own folder is not this one (CERTOPS_ISOLATE_FUNCTIONS).
+    CERTOPS_MASTER_KEY_FILE: join(home, 'master.key'),
+    CERTOPS_CONFIG: resolve(env.CERTOPS_CONFIG ?? join(home, 'config.yaml')),
+    CERTOPS_SIEM_FILE: env.CERTOPS_SIEM_FILE === '' ? '' : resolve(env.CERTOPS_SIEM_FILE ?? join(home, 'siem', 'events.ndjson')),
+    CERTOPS_TARGETS_DIR: resolve(env.CERTOPS_TARGETS_DIR ?? join(home, 'targets')),
     CERTOPS_BASE_URL: url,
     CERTOPS_DYNAMODB_ENDPOINT: dynamo.endpoint,
     CERTOPS_AWS_ENDPOINT: url,
@@ -198,6 +205,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
       }
       await saga.drain();
       await bus.drain();
+      await functions.stop();
       // The issuance benchmark runs the stack as a process of its own and reads what it counted here.
       if (env.CERTOPS_COUNT_TABLE_WRITES) writeFileSync(env.CERTOPS_COUNT_TABLE_WRITES, JSON.stringify(await dynamo.writes()));
       await dynamo.close();

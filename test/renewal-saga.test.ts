@@ -16,7 +16,11 @@ const SECRET = 'webhook-secret-for-tests';
  * serves its previous valid certificate or the new verified one, no lock is left, and the events
  * say what happened.
  */
-describe('renewal saga: deploy, verify, roll back', () => {
+// Also with every function in execution environments of its own (see the walking skeleton).
+describe.each([
+  { mode: 'one process', isolation: {} as Record<string, string> },
+  { mode: 'every function isolated', isolation: { CERTOPS_ISOLATE_FUNCTIONS: '1' } },
+])('renewal saga: deploy, verify, roll back ($mode)', ({ isolation }) => {
   const home = mkdtempSync(join(tmpdir(), 'certops-saga-'));
   const webDir = join(home, 'targets', 'web');
   const faults = join(home, 'faults.json');
@@ -61,7 +65,7 @@ describe('renewal saga: deploy, verify, roll back', () => {
     const receiverCert = await makeChain(['127.0.0.1']);
     hook = await startWebhookReceiver(receiverCert.leaf.pem + receiverCert.intermediate.pem, await receiverCert.leaf.keyPem(), SECRET);
     nginx = await startNginxSite(webDir, 'saga.example.com');
-    stack = await startStack(home, { CERTOPS_TEST_HOOK_SECRET: SECRET, CERTOPS_LOCAL_FAULTS_FILE: faults, CERTOPS_VERIFY_ATTEMPTS: '6', CERTOPS_VERIFY_DELAY_MS: '100', CERTOPS_SAGA_RETRY_MS: '0', CERTOPS_BUS_RETRY_MS: '50' });
+    stack = await startStack(home, { ...isolation, CERTOPS_TEST_HOOK_SECRET: SECRET, CERTOPS_LOCAL_FAULTS_FILE: faults, CERTOPS_VERIFY_ATTEMPTS: '6', CERTOPS_VERIFY_DELAY_MS: '100', CERTOPS_SAGA_RETRY_MS: '0', CERTOPS_BUS_RETRY_MS: '50' });
     token = readFileSync(stack.tokenFile, 'utf8').trim();
     expect((await api('POST', '/targets', { name: 'nginx', type: 'filesystem', directory: webDir, reloadCommand: nginx.reloadCommand, endpoint: `127.0.0.1:${nginx.port}`, serverName: 'saga.example.com' })).status).toBe(201);
     expect((await api('POST', '/targets', { name: 'hook', type: 'webhook', url: hook.url, secretEnv: 'CERTOPS_TEST_HOOK_SECRET', caCertificatePem: receiverCert.root.pem })).status).toBe(201);

@@ -42,7 +42,8 @@ export function recordingCalls<C extends { middlewareStack: { add(mw: unknown, o
     const action = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
     if (DOCUMENT_COMMANDS.has(action)) return next(args);
     for (const resources of resourcesOf(args.input)) {
-      const line = JSON.stringify({ function: invokedFunction.getStore() ?? '(local)', action, resources } satisfies RecordedCall);
+      // Lambda (and an isolated local function's environment) names its function in the environment.
+      const line = JSON.stringify({ function: invokedFunction.getStore() ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? '(local)', action, resources } satisfies RecordedCall);
       if (written.has(line)) continue;
       written.add(line);
       mkdirSync(folder, { recursive: true });
