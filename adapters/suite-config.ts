@@ -76,6 +76,26 @@ function readRoots(file: unknown, base: string): string {
   }
 }
 
+/** `inventory.trustedRootsPem`: roots written into the configuration itself (what functions on AWS, which have no files, can read). */
+function inlineRoots(value: unknown, at: (field: string) => string): string {
+  if (value === undefined) return '';
+  if (typeof value !== 'string' || !value.includes('-----BEGIN CERTIFICATE-----')) throw new ValidationError(`${at('inventory.trustedRootsPem')}: inventory.trustedRootsPem must hold PEM certificates`, 'inventory.trustedRootsPem');
+  return value.endsWith('\n') ? value : `${value}\n`;
+}
+
+/**
+ * The fields of a configuration document that name files on the machine that reads it: none of
+ * them is there for functions on AWS (bootstrap refuses them; `inventory.trustedRootsPem` holds roots inline).
+ */
+export function localFilesNamed(document: Record<string, unknown>): string[] {
+  const inventory = (document.inventory ?? {}) as Record<string, unknown>;
+  const sinks = ((document.siem as Record<string, unknown> | undefined)?.sinks ?? []) as Record<string, unknown>[];
+  return [
+    ...(inventory.trustedRootsFile === undefined ? [] : ['inventory.trustedRootsFile']),
+    ...(Array.isArray(sinks) ? sinks : []).flatMap((sink, i) => ['caFile', 'clientCertFile', 'path'].filter((f) => sink?.[f] !== undefined).map((f) => `siem.sinks.${i}.${f}`)),
+  ];
+}
+
 /** Runs `read`, prefixing a ValidationError's message with where `field` is in the file. */
 function wrapAt<T>(at: (field: string) => string, field: string, read: () => T): T {
   try {
@@ -160,7 +180,7 @@ export function parseSuiteConfig(root: Record<string, unknown>, at: (field: stri
     scanPorts: ports as number[],
     scanLimits: wrap('inventory.scanLimits', () => parseScanLimits(inventory.scanLimits)),
     acmRegions: list('inventory.acmRegions', inventory.acmRegions).map((r) => wrap('inventory.acmRegions', () => awsRegion(r, 'inventory.acmRegions'))),
-    trustedRootsPem: wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, base)),
+    trustedRootsPem: inlineRoots(inventory.trustedRootsPem, at) + wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, base)),
     policy: parsePolicy(root.policy, at),
     issuers: parseIssuers(root.issuers, at),
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),

@@ -4,7 +4,7 @@ import { DynamoAnnouncementLedger } from '../adapters/dynamodb/announcement-ledg
 import { DynamoConfigStore } from '../adapters/dynamodb/config-store.ts';
 import { DynamoTokenStore } from '../adapters/dynamodb/token-store.ts';
 import type { Table } from '../adapters/dynamodb/table.ts';
-import { IN_DOCUMENT, loadSuiteConfig, parseSuiteConfig } from '../adapters/suite-config.ts';
+import { IN_DOCUMENT, loadSuiteConfig, localFilesNamed, parseSuiteConfig } from '../adapters/suite-config.ts';
 import { recordConfiguration } from '../services/inventory/config-changes.ts';
 import { mintAdminToken, type TokenLifetime } from '../services/inventory/tokens.ts';
 import type { AnnounceDeps } from '../shared/announce.ts';
@@ -81,6 +81,8 @@ export async function bootstrap(options: { stage: string; configFile?: string },
   let recordedNow = false;
   if (!current && options.configFile) {
     const document = loadSuiteConfig(options.configFile, '').document;
+    const files = localFilesNamed(document);
+    if (files.length) throw new CliError(`${options.configFile}: ${files.join(', ')} name files on this machine, which the functions on AWS cannot read (put roots in inventory.trustedRootsPem)`, 2);
     current = await recordConfiguration(document, { changedBy: 'bootstrap', location: 'bootstrap' }, { ...deps, configurations });
     recordedNow = current !== undefined;
   }

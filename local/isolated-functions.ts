@@ -79,7 +79,7 @@ export class IsolatedFunctions implements FunctionInvoker {
   private readonly bundles = new Map<string, Promise<string>>();
   private readonly bundleFolder = mkdtempSync(join(tmpdir(), 'certops-bundles-'));
 
-  constructor(private readonly definition: Definition, private readonly faultsFile?: string, private readonly maxInvocations = 10, private readonly random: () => number = Math.random) {}
+  constructor(private readonly definition: Definition, private readonly faultsFile?: string, private readonly maxInvocations = 20, private readonly random: () => number = Math.random) {}
 
   /** The module's bundle (made on first use): what Lambda would load, the test hooks left in. */
   private bundle(module: string): Promise<string> {

@@ -9,6 +9,7 @@ import { bootstrap, type BootstrapClients } from '../bin/bootstrap.ts';
 import { openTable, tableClientConfig } from '../adapters/dynamodb/table.ts';
 import { certificateBlocks } from '../shared/x509/pem.ts';
 import { eventually, startStack, type RunningStack } from './support/processes.ts';
+import { freshTable } from './support/dynamo.ts';
 
 /**
  * `certops bootstrap` against the local stack's AWS-protocol endpoints: its table (DynamoDB API)
@@ -75,6 +76,13 @@ describe('certops bootstrap', () => {
 
   it('names what is missing: a stack that is not deployed, an API that does not answer', async () => {
     await expect(bootstrap({ stage: 'nope' }, clients)).rejects.toThrow(/no stack certops-nope: deploy it first/);
+    // A configuration naming files here would name nothing the functions on AWS can read.
+    const fresh = await freshTable();
+    const withFiles = join(home, 'with-files.yaml');
+    writeFileSync(join(home, 'roots.pem'), readFileSync(join(home, 'ca', 'root.pem')));
+    writeFileSync(withFiles, 'inventory:\n  trustedRootsFile: roots.pem\n');
+    await expect(bootstrap({ stage: 'prod', configFile: withFiles }, { ...clients, table: () => fresh.table })).rejects.toThrow(/inventory\.trustedRootsFile name files on this machine/);
+    await fresh.close();
     await expect(bootstrap({ stage: 'prod' }, { ...clients, fetch: async () => { throw new Error('connect ECONNREFUSED'); } })).rejects.toThrow(/does not answer \(connect ECONNREFUSED\)/);
   });
 });

@@ -47,6 +47,8 @@ describe('configuration as data', () => {
     expect(badPolicy.status).toBe(400);
     expect(badPolicy.body.error.field).toMatch(/^policy\.rules\.0\./);
     expect((await call(admin, 'PUT', '/config', [1, 2])).status).toBe(400);
+    const notPem = await call(admin, 'PUT', '/config', { ...first.document, inventory: { trustedRootsPem: 'hello' } });
+    expect([notPem.status, notPem.body.error.field]).toEqual([400, 'inventory.trustedRootsPem']);
     expect((await call('cop_not_a_token', 'PUT', '/config', {})).status).toBe(401);
     expect((await config()).version).toBe(1);
   });

@@ -57,8 +57,10 @@ describe.each([
     await eventually(async () => (await served()) === current, 'nginx to serve the previous certificate', 5_000, 100);
     expect(hook.current().fingerprintSha256).toBe(current);
     expect((await api('GET', `/certificates/${certId}`)).body.status).toBe('active');
-    const successor = siem().find((l) => l.event_type === 'certificate.revoked' && l.correlationId === outcome.correlationId);
-    if (step !== 'renew') expect(successor).toMatchObject({ reason: 'superseded' });
+    if (step !== 'renew') {
+      const successor = await eventually(async () => siem().find((l) => l.event_type === 'certificate.revoked' && l.correlationId === outcome.correlationId), 'the successor\'s revocation in the SIEM file', 10_000, 100);
+      expect(successor).toMatchObject({ reason: 'superseded' });
+    }
   }
 
   beforeAll(async () => {

@@ -129,6 +129,9 @@ export async function lock(state: SagaState, deps: RenewalDeps) {
     if (err instanceof PolicyError) throw new StepError('lock', `the policy in force does not allow renewing ${cert.id}: ${err.reasons.join('; ')}`);
     throw err;
   }
+  // One renewal per lineage: while the predecessor's saga runs, it is still deploying and verifying
+  // this certificate, and a renewal of it would deploy to the same targets under its feet.
+  if (cert.renewalOf && (await deps.locks.holder(certificateLock(cert.renewalOf)))) throw new RenewalLocked(cert.renewalOf);
   if (!(await deps.locks.acquire(certificateLock(cert.id), state.executionName, leaseUntil(deps.clock)))) throw new RenewalLocked(cert.id);
   await deps.certificates.addHistory(cert.id, { kind: 'renewal', attempt: state.executionName, outcome: 'started', at: deps.clock.now().toISOString() });
   await deps.publisher.publish([sagaEvent(state, 'renewal.started', { ...certificateFields(cert), executionName: state.executionName, trigger: state.trigger, ...(state.requestedBy ? { requestedBy: state.requestedBy } : {}) }, deps)]);
