@@ -1,3 +1,4 @@
+import { ValidationError } from '../shared/errors.ts';
 import type { ConfigRecord, ConfigStore } from '../shared/ports.ts';
 import { emptyConfig, IN_DOCUMENT, parseSuiteConfig, type SuiteConfig } from './suite-config.ts';
 
@@ -31,12 +32,21 @@ export class CurrentConfiguration {
     return this.parsed;
   }
 
-  /** Takes a version this process just recorded, without reading it back. */
-  adopt(record: ConfigRecord | undefined): void {
+  /**
+   * Takes a version read from the table. One that does not read (a file it names is gone, a
+   * stricter check) fails every invocation until it is replaced: never the defaults instead.
+   */
+  private adopt(record: ConfigRecord | undefined): void {
+    if (record?.hash !== this.hash) {
+      try {
+        this.parsed = record ? parseSuiteConfig(record.document, IN_DOCUMENT, this.base, this.siemFile) : emptyConfig(this.siemFile);
+      } catch (err) {
+        if (err instanceof ValidationError) throw new ValidationError(`the configuration in force (version ${record?.version}) does not read: ${err.message}; replace it (certops config set, or edit the configuration file and restart)`, err.field);
+        throw err;
+      }
+      this.hash = record?.hash;
+    }
     this.readAt = performance.now();
-    if (record?.hash === this.hash) return;
-    this.parsed = record ? parseSuiteConfig(record.document, IN_DOCUMENT, this.base, this.siemFile) : emptyConfig(this.siemFile);
-    this.hash = record?.hash;
   }
 
   /** Checks a document as it would be read in force; a ValidationError names the field's path. */

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ValidationError } from '../shared/errors.ts';
+import { certificateBlocks } from '../shared/x509/pem.ts';
+import { parseCertificate } from '../shared/x509/parse-certificate.ts';
 import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../shared/policy.ts';
 import type { DeploymentRule } from '../shared/deployment-rules.ts';
@@ -76,10 +78,28 @@ function readRoots(file: unknown, base: string): string {
   }
 }
 
+/** The configuration's sections: anything else is a mistake (a misspelt `policy` would otherwise change nothing, silently). */
+const SECTIONS = ['inventory', 'policy', 'issuers', 'deployment', 'siem', 'ct', 'tokens'];
+/** Bounds on a configuration document: one item in the table holds it with its diff (DynamoDB's item limit is 400 KB). */
+const MAX_CONFIG_BYTES = 64 * 1024;
+const MAX_CONFIG_DEPTH = 16;
+
+function checkBounds(root: Record<string, unknown>, at: (field: string) => string): void {
+  // Depth first, without recursion: a document nested thousands deep must not exhaust the stack.
+  for (let level: unknown[] = [root], depth = 0; level.length; depth++) {
+    if (depth > MAX_CONFIG_DEPTH) throw new ValidationError(`${at('configuration')}: the configuration is nested deeper than ${MAX_CONFIG_DEPTH} levels`, 'configuration');
+    level = level.flatMap((v) => (v && typeof v === 'object' ? Object.values(v) : []));
+  }
+  if (Buffer.byteLength(JSON.stringify(root)) > MAX_CONFIG_BYTES) throw new ValidationError(`${at('configuration')}: the configuration is over ${MAX_CONFIG_BYTES / 1024} KiB`, 'configuration');
+}
+
 /** `inventory.trustedRootsPem`: roots written into the configuration itself (what functions on AWS, which have no files, can read). */
 function inlineRoots(value: unknown, at: (field: string) => string): string {
   if (value === undefined) return '';
-  if (typeof value !== 'string' || !value.includes('-----BEGIN CERTIFICATE-----')) throw new ValidationError(`${at('inventory.trustedRootsPem')}: inventory.trustedRootsPem must hold PEM certificates`, 'inventory.trustedRootsPem');
+  const field = 'inventory.trustedRootsPem';
+  if (typeof value !== 'string') throw new ValidationError(`${at(field)}: ${field} must hold PEM certificates`, field);
+  // Each one must read as a certificate now, not fail every scan later.
+  wrapAt(at, field, () => certificateBlocks(value, field).forEach((der) => parseCertificate(der, field)));
   return value.endsWith('\n') ? value : `${value}\n`;
 }
 
@@ -165,6 +185,9 @@ function parseAllowedIssuers(value: unknown, at: (field: string) => string): Rec
  */
 export function parseSuiteConfig(root: Record<string, unknown>, at: (field: string) => string, base: string, siemFile: string): SuiteConfig {
   if (!root || typeof root !== 'object' || Array.isArray(root)) throw new ValidationError(`${at('configuration')}: the configuration must be a mapping`, 'configuration');
+  checkBounds(root, at);
+  const unknown = Object.keys(root).filter((k) => !SECTIONS.includes(k));
+  if (unknown.length) throw new ValidationError(`${at(unknown[0])}: ${unknown[0]} is not a section of the configuration (${SECTIONS.join(', ')})`, unknown[0]);
   const wrap = <T>(field: string, read: () => T): T => wrapAt(at, field, read);
   const inventory = (root.inventory ?? {}) as Record<string, unknown>;
   const list = (field: string, value: unknown): string[] => {

@@ -18,4 +18,6 @@ process.on('message', ({ id, event }) => {
       (err) => process.send({ id, ok: false, error: { name: err?.name ?? 'Error', message: err?.message ?? String(err) } }),
     );
 });
+// An environment outlives no stack: when the parent goes (killed, even), so does it.
+process.on('disconnect', () => process.exit(1));
 process.send('ready');

@@ -7,17 +7,17 @@ import { configHash, recordConfiguration } from '../services/inventory/config-ch
  * The local configuration file, checked (a mistake stops the start, naming file, line and field)
  * and put in force as the next version when it changed since it was last imported: an edit
  * between two starts is a change on the record, and a change made through the API is not undone
- * by a restart with the same file. The file is the host's: it needs no second admin.
+ * by a restart with the same file, nor by removing the file. The file is the host's: it needs no
+ * second admin.
  * @returns the version put in force, or undefined when the file brought nothing new.
  */
 export async function importConfigFile(rt: Runtime): Promise<number | undefined> {
   const file = rt.config.configFile;
-  const present = existsSync(file);
+  // No file: nothing to import. A file removed does not empty the configuration in force.
+  if (!existsSync(file)) return undefined;
   const document = loadSuiteConfig(file, rt.config.siemFile).document;
-  const lastImported = await rt.configurations.importedFrom(file);
   const hash = configHash(document);
-  // No file, and none before: nothing to import (an API-made configuration stays).
-  if ((!present && lastImported === undefined) || hash === lastImported) return undefined;
+  if (hash === (await rt.configurations.importedFrom(file))) return undefined;
   const recorded = await recordConfiguration(document, { changedBy: `file ${file}`, location: file }, rt);
   await rt.configurations.markImported(file, hash);
   return recorded?.version;

@@ -95,13 +95,23 @@ export class IsolatedFunctions implements FunctionInvoker {
   async invoke(name: string, event: unknown): Promise<unknown> {
     if (!this.definition.functions[name]) throw new Error(`no function ${name} in serverless.yml`);
     injectFault(this.faultsFile, name, event);
-    const environment = this.idle.get(name)?.pop() ?? (await this.create(name));
+    const environment = this.takeIdle(name) ?? (await this.create(name));
     try {
       return await environment.invoke(event);
     } finally {
       if (environment.invocationsLeft > 0 && environment.alive) this.idle.set(name, [...(this.idle.get(name) ?? []), environment]);
       else this.retire(environment);
     }
+  }
+
+  /** An idle environment of the function that is still alive (one may have died while idle). */
+  private takeIdle(name: string): Environment | undefined {
+    const idle = this.idle.get(name) ?? [];
+    for (let e = idle.pop(); e; e = idle.pop()) {
+      if (e.alive) return e;
+      this.all.delete(e);
+    }
+    return undefined;
   }
 
   private async create(name: string): Promise<Environment> {

@@ -10,6 +10,10 @@ import { logger } from '../adapters/logger.ts';
 import { ensureAdminToken } from './admin-token.ts';
 import { privateHome } from './private-home.ts';
 import { importConfigFile } from './import-config-file.ts';
+import { importLegacyHome } from './import-legacy-home.ts';
+import { SealedKeyVault } from '../adapters/vault/sealed-key-vault.ts';
+import { MasterKeyDataKeys } from '../adapters/local/master-key-data-keys.ts';
+import { DynamoAuthorityStore } from '../adapters/dynamodb/authority-store.ts';
 import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
 import { recoverAllAnnouncements } from './recover-announcements.ts';
 import { invokedFunction } from '../adapters/aws/call-recorder.ts';
@@ -150,6 +154,9 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     afterTask: (state) => rt.crashPoint(`saga:after-${state}`),
   });
 
+  // A state folder from before the CA and the vault were kept in the table is brought in first.
+  const legacyKeys = await importLegacyHome(home, new SealedKeyVault(executions, await MasterKeyDataKeys.open(rt.config.masterKeyFile)), new DynamoAuthorityStore(executions), rt.clock.now());
+  if (legacyKeys) logger.info('imported the CA and key vault of an earlier version into the table', { keys: legacyKeys });
   // The CA is kept in the table; its root is copied out for tools that want a file (openssl verify -CAfile).
   const caChain = await (await rt.authority('local')).chainPem();
   mkdirSync(join(home, 'ca'), { recursive: true });

@@ -162,7 +162,8 @@ export interface ConfigChange {
   diff: ConfigDiffEntry[];
   proposedBy: string;
   proposedAt: string;
-  status: 'pending' | 'approved' | 'rejected';
+  /** `approving`: an approval claimed it and is putting it in force. */
+  status: 'pending' | 'approving' | 'approved' | 'rejected';
   decidedBy?: string;
   decidedAt?: string;
   comment?: string;
@@ -174,8 +175,8 @@ export interface ConfigChangeStore {
   get(changeId: string): Promise<ConfigChange | undefined>;
   /** Proposals newest first, of one status or all. */
   list(status?: ConfigChange['status']): Promise<ConfigChange[]>;
-  /** Decides a pending proposal; false when it was decided before (nothing changed). */
-  decide(changeId: string, decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: string; comment?: string }): Promise<boolean>;
+  /** Moves a proposal on from status `from`; false when it was not in that status (nothing changed). */
+  decide(changeId: string, decision: { status: 'approving' | 'approved' | 'rejected'; decidedBy: string; decidedAt: string; comment?: string }, from: ConfigChange['status']): Promise<boolean>;
 }
 
 export interface TargetStore {

@@ -34,6 +34,9 @@ export interface SinkConfig {
   maxBytes?: number;
 }
 
+/** Where a sink's secret is: an environment variable (env:NAME, or NAME, in capitals) or a Secrets Manager secret. */
+const SECRET_REF = /^((env:)?[A-Z_][A-Z0-9_]{0,127}|secretsmanager:[A-Za-z0-9/_+=.@:-]{1,512})$/;
+
 /**
  * The configured sinks (`siem.sinks`); without any, one file sink at `defaultFile`, or none when
  * that is empty (Lambda has no disk worth writing to: the audit trail in the table keeps every event).
@@ -71,6 +74,10 @@ export function parseSinks(value: unknown, at: (field: string) => string, defaul
       batchMs: int('batchMs', 2000),
       maxAttempts: Math.max(1, int('maxAttempts', 10)),
     };
+    // A secret is named, never written here: the configuration is in the table, its history and the audit trail.
+    for (const field of ['token', 'tokenEnv', 'clientKey', 'clientKeyEnv']) {
+      if (r[field] !== undefined && !(typeof r[field] === 'string' && SECRET_REF.test(r[field]))) fail(field, 'must name where the secret is (env:NAME or secretsmanager:ID), not hold it');
+    }
     if (sink.type === 'http') {
       if (typeof r.url !== 'string' || !/^https?:\/\//.test(r.url)) fail('url', 'must be an http(s) URL');
       if (r.protocol !== undefined && !['splunk-hec', 'elastic-bulk', 'json'].includes(String(r.protocol))) fail('protocol', 'must be splunk-hec, elastic-bulk or json');

@@ -28,9 +28,10 @@ describe('certops bootstrap', () => {
 
   beforeAll(async () => {
     stack = await startStack(home);
-    cloudformation.on(DescribeStacksCommand, { StackName: 'certops-prod' }).resolves({ Stacks: [{ StackName: 'certops-prod', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [
+    // The outputs name the stack running now (a test restarts it on another port).
+    cloudformation.on(DescribeStacksCommand, { StackName: 'certops-prod' }).callsFake(() => ({ Stacks: [{ StackName: 'certops-prod', CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [
       { OutputKey: 'CertopsApiUrl', OutputValue: stack.url }, { OutputKey: 'CertopsTableName', OutputValue: 'certops-local' }, { OutputKey: 'CertopsDefaultIssuer', OutputValue: 'local' },
-    ] }] });
+    ] }] }));
     cloudformation.on(DescribeStacksCommand, { StackName: 'certops-nope' }).rejects(Object.assign(new Error('Stack with id certops-nope does not exist'), { name: 'ValidationError' }));
     const table = openTable('certops-local', { ...tableClientConfig(`unix:${join(home, 'dynamodb.sock')}`), region: 'us-east-1', credentials: { accessKeyId: 'operator', secretAccessKey: 'operator' } });
     clients = { cloudformation: new CloudFormationClient({ region: 'us-east-1' }), table: () => table, fetch, clock: { now: () => new Date() } };

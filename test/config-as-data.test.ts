@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,18 +50,28 @@ describe('configuration as data', () => {
     const notPem = await call(admin, 'PUT', '/config', { ...first.document, inventory: { trustedRootsPem: 'hello' } });
     expect([notPem.status, notPem.body.error.field]).toEqual([400, 'inventory.trustedRootsPem']);
     expect((await call('cop_not_a_token', 'PUT', '/config', {})).status).toBe(401);
+    const typo = await call(admin, 'PUT', '/config', { ...first.document, polcy: { rules: [] } });
+    expect([typo.status, typo.body.error.field]).toEqual([400, 'polcy']);
+    const deep = `{"inventory":{"scanTargets":${'['.repeat(5000)}"x"${']'.repeat(5000)}}}`;
+    const nested = await fetch(`${stack.url}/config`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: deep });
+    expect([nested.status, (await nested.json()).error.message]).toEqual([400, expect.stringMatching(/nested deeper than 16/)]);
+    const huge = await call(admin, 'PUT', '/config', { ...first.document, inventory: { scanTargets: Array.from({ length: 5000 }, (_, i) => `host-${i}.example.com`) } });
+    expect([huge.status, huge.body.error.message]).toEqual([400, expect.stringMatching(/over 64 KiB/)]);
     expect((await config()).version).toBe(1);
   });
 
-  it('applies a change outside policy and issuers at once: the next request sees it', async () => {
+  it('applies at once only what one admin may change alone (where to scan); the rest waits', async () => {
     const current = await config();
-    const applied = await call(admin, 'PUT', '/config', { ...current.document, tokens: { defaultDays: 10, maxDays: 60 } });
-    expect(applied).toMatchObject({ status: 200, body: { status: 'applied', version: 2, changed: ['tokens.defaultDays'] } });
-    const minted = await call(admin, 'POST', '/tokens', { name: 'carol', role: 'viewer' });
-    const days = (Date.parse(minted.body.expiresAt) - Date.now()) / 86_400_000;
-    expect(days).toBeGreaterThan(9.9);
-    expect(days).toBeLessThan(10.1);
+    const applied = await call(admin, 'PUT', '/config', { ...current.document, inventory: { scanPorts: [443, 8443] } });
+    expect(applied).toMatchObject({ status: 200, body: { status: 'applied', version: 2, changed: ['inventory'] } });
+    expect((await config()).document.inventory).toEqual({ scanPorts: [443, 8443] });
     expect((await call(admin, 'PUT', '/config', (await config()).document)).body).toEqual({ status: 'unchanged', version: 2 });
+    // Token lifetimes, ownership, deployment and the SIEM export are not where to scan: they wait.
+    for (const section of [{ tokens: { defaultDays: 10, maxDays: 60 } }, { inventory: { scanPorts: [443, 8443], ownership: [] } }, { siem: { sinks: [] } }]) {
+      const waiting = await call(admin, 'PUT', '/config', { ...(await config()).document, ...section });
+      expect(waiting.body.status, JSON.stringify(section)).toBe('pending');
+      expect((await call(second, 'POST', `/config/changes/${waiting.body.changeId}/reject`, {})).status).toBe(200);
+    }
   });
 
   it('a policy change waits for a second admin: not in force before, in force after, on the record with who and the diff', async () => {
@@ -77,6 +87,10 @@ describe('configuration as data', () => {
     const own = await call(admin, 'POST', `/config/changes/${changeId}/approve`, {});
     expect(own.status).toBe(403);
     expect(own.body.error.message).toMatch(/another admin/);
+    // A token minted after the proposal is no second admin, whatever its name.
+    const puppet = (await call(admin, 'POST', '/tokens', { name: 'Admin2', role: 'admin' })).body.token;
+    const byPuppet = await call(puppet, 'POST', `/config/changes/${changeId}/approve`, {});
+    expect([byPuppet.status, byPuppet.body.error.message]).toEqual([403, expect.stringMatching(/made after the change was proposed/)]);
     const approved = await call(second, 'POST', `/config/changes/${changeId}/approve`, { comment: 'agreed in CAB-12' });
     expect(approved.body).toMatchObject({ status: 'approved', decidedBy: 'bob', comment: 'agreed in CAB-12' });
     expect(await config()).toMatchObject({ version: 3, changedBy: 'admin', approvedBy: 'bob', changeId });
@@ -93,7 +107,7 @@ describe('configuration as data', () => {
     const base = await config();
     const stale = await call(admin, 'PUT', '/config', { ...base.document, issuers: { pca: { type: 'acm-pca', certificateAuthorityArn: 'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/x', region: 'eu-west-1' } } });
     expect(stale.status).toBe(202);
-    expect((await call(admin, 'PUT', '/config', { ...base.document, tokens: { defaultDays: 20, maxDays: 60 } })).body.status).toBe('applied');
+    expect((await call(admin, 'PUT', '/config', { ...base.document, inventory: { scanPorts: [443] } })).body.status).toBe('applied');
     const conflict = await call(second, 'POST', `/config/changes/${stale.body.changeId}/approve`, {});
     expect(conflict.status).toBe(409);
     expect(conflict.body.error.message).toMatch(/propose it again/);
@@ -104,18 +118,35 @@ describe('configuration as data', () => {
     expect((await call(admin, 'GET', '/config/changes/nope')).status).toBe(404);
   });
 
+  it('an approval and a rejection at once: one wins, and a rejected change is never in force', async () => {
+    for (let i = 0; i < 5; i++) {
+      const base = await config();
+      const proposed = await call(admin, 'PUT', '/config', { ...base.document, tokens: { defaultDays: 11 + i, maxDays: 60 } });
+      const [approved, rejected] = await Promise.all([
+        call(second, 'POST', `/config/changes/${proposed.body.changeId}/approve`, {}),
+        call(second, 'POST', `/config/changes/${proposed.body.changeId}/reject`, {}),
+      ]);
+      expect([approved.status, rejected.status].sort()).toEqual([200, 409]);
+      const change = (await call(admin, 'GET', `/config/changes/${proposed.body.changeId}`)).body;
+      const inForce = (await config()).hash === change.hash;
+      expect([change.status, inForce]).toEqual(approved.status === 200 ? ['approved', true] : ['rejected', false]);
+      if (inForce) await call(admin, 'PUT', '/config', base.document).then((r) => call(second, 'POST', `/config/changes/${r.body.changeId}/approve`, {}));
+    }
+  });
+
   it('the CLI gets, diffs, sets and lists the history; a broken file is one line', async () => {
     const env = { CERTOPS_HOME: home };
     const got = await cli(['config', 'get', '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
     expect(got.code).toBe(0);
-    expect(got.stdout).toMatch(/^# version 4, by admin at /);
-    expect(got.stdout).toContain('defaultDays: 20');
+    const version = (await config()).version;
+    expect(got.stdout).toMatch(new RegExp(`^# version ${version}, by `));
+    expect(got.stdout).toContain('defaultDays: 30');
     const file = join(home, 'wanted.yaml');
-    writeFileSync(file, got.stdout.replace('defaultDays: 20', 'defaultDays: 15').replace('maxValidityDays: 30', 'maxValidityDays: 45'));
+    writeFileSync(file, got.stdout.replace('defaultDays: 30', 'defaultDays: 15').replace('maxValidityDays: 30', 'maxValidityDays: 45'));
     const diff = await cli(['config', 'diff', file, '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
     expect(diff.stdout.trim().split('\n')).toEqual([
       '~ policy.rules: [{"allowedDomains":["example.com"],"maxValidityDays":30}] -> [{"allowedDomains":["example.com"],"maxValidityDays":45}]',
-      '~ tokens.defaultDays: 20 -> 15',
+      '~ tokens.defaultDays: 30 -> 15',
     ]);
     const set = await cli(['config', 'set', file, '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
     expect(set.stdout).toMatch(/^waiting for a second admin: change \S+ \(policy\.rules, tokens\.defaultDays\); another admin runs: certops config approve \S+/);
@@ -123,7 +154,7 @@ describe('configuration as data', () => {
     const approve = await cli(['config', 'approve', changeId, '--comment', 'ok', '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: second });
     expect(approve.code).toBe(0);
     const history = await cli(['config', 'history', '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
-    expect(history.stdout).toMatch(/^v5 .* admin \(approved by bob\)  api\n {4}~ policy\.rules/);
+    expect(history.stdout).toMatch(new RegExp(`^v${version + 1} .* admin \\(approved by bob\\)  api\n {4}~ policy\\.rules`));
     expect(history.stdout).toMatch(/\nv1 .* file .*config\.yaml/);
     writeFileSync(file, 'policy: [unclosed');
     const broken = await cli(['config', 'set', file, '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
@@ -131,9 +162,13 @@ describe('configuration as data', () => {
     expect(broken.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('a restart with the same file keeps what the API changed; an edited file is the next version', async () => {
+  it('a restart with the same file, or without it, keeps what the API changed; an edited file is the next version', async () => {
     const before = await config();
     expect(await stack.stop()).toBe(0);
+    stack = await startStack(home);
+    expect(await config()).toMatchObject({ version: before.version, hash: before.hash });
+    expect(await stack.stop()).toBe(0);
+    rmSync(join(home, 'config.yaml'));
     stack = await startStack(home);
     expect(await config()).toMatchObject({ version: before.version, hash: before.hash });
     expect(await stack.stop()).toBe(0);

@@ -25,9 +25,9 @@ export class DynamoConfigChangeStore implements ConfigChangeStore {
     return all.filter((c) => !status || c.status === status).sort((a, b) => b.proposedAt.localeCompare(a.proposedAt));
   }
 
-  async decide(changeId: string, decision: { status: 'approved' | 'rejected'; decidedBy: string; decidedAt: string; comment?: string }): Promise<boolean> {
+  async decide(changeId: string, decision: { status: 'approving' | 'approved' | 'rejected'; decidedBy: string; decidedAt: string; comment?: string }, from: ConfigChange['status']): Promise<boolean> {
     try {
-      await setFields(this.table, key(changeId), decision, [], { status: 'pending' });
+      await setFields(this.table, key(changeId), decision, [], { status: from });
       return true;
     } catch (err) {
       if (isConditionFailure(err)) return false;

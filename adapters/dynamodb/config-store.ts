@@ -47,7 +47,8 @@ export class DynamoConfigStore implements ConfigStore {
       Item: { ...CURRENT, ...toItem(next) },
       ...(previous === undefined
         ? { ConditionExpression: 'attribute_not_exists(pk)' }
-        : { ConditionExpression: '#h = :h', ExpressionAttributeNames: { '#h': 'hash' }, ExpressionAttributeValues: { ':h': previous.hash } }),
+        // The version too: the same document may be in force again at a later version.
+        : { ConditionExpression: '#h = :h AND #v = :v', ExpressionAttributeNames: { '#h': 'hash', '#v': 'version' }, ExpressionAttributeValues: { ':h': previous.hash, ':v': previous.version } }),
     }));
     if (moved) await batchWrite(this.table, [{ put: { ...versionKey(next.version), ...toItem(next) } }]);
     return moved;

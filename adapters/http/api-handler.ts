@@ -28,8 +28,11 @@ export interface ApiResult {
 export interface Route {
   /** The least role that may call it: viewer routes are open to every role. */
   role: Role | 'public';
-  /** Answers from the process alone (the health check): the configuration is not read first. */
-  selfContained?: boolean;
+  /**
+   * Does not act on the configuration in force, which is then not read first: the health check,
+   * and the configuration's own routes (which must work to replace one that does not read).
+   */
+  withoutConfiguration?: boolean;
   run(req: ApiRequest): Promise<ApiResult>;
 }
 
@@ -83,7 +86,7 @@ export function apiHandler(routes: Record<string, Route>, deps: () => { tokens: 
     try {
       const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
-      if (!route.selfContained) await deps().configuration.refresh();
+      if (!route.withoutConfiguration) await deps().configuration.refresh();
       const caller: Caller = route.role === 'public' ? ANONYMOUS : await authenticateToken(bearerToken(event.headers?.authorization ?? event.headers?.Authorization), deps());
       if (route.role !== 'public' && !roleAllows(caller.role, route.role)) {
         throw new ForbiddenError(`role ${caller.role} may not call ${event.routeKey} (needs ${route.role})`);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, writeFile } from 'node:fs/promises';
 import { ValidationError } from '../../shared/errors.ts';
 import type { DataKeys } from '../../shared/ports.ts';
 
@@ -18,10 +18,18 @@ export class MasterKeyDataKeys implements DataKeys {
     try {
       master = await read();
     } catch {
+      // Written whole under another name, then linked in: a reader never sees a half-written key,
+      // and of two first starts the one that links second reads the other's.
       master = randomBytes(32);
-      await writeFile(path, master.toString('base64'), { mode: 0o600, flag: 'wx' }).catch(async () => {
+      const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      await writeFile(tmp, master.toString('base64'), { mode: 0o600 });
+      try {
+        await link(tmp, path);
+      } catch {
         master = await read();
-      });
+      } finally {
+        await rm(tmp, { force: true });
+      }
     }
     if (master.length !== 32) throw new ValidationError(`${path} does not hold a 256-bit key`, 'masterKey');
     return new MasterKeyDataKeys(master);

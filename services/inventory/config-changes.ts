@@ -3,18 +3,30 @@ import { canonicalJson } from '../../shared/canonical-json.ts';
 import { changedPaths, configDiff } from '../../shared/config-diff.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
-import type { Clock, ConfigChange, ConfigChangeStore, ConfigRecord, ConfigStore } from '../../shared/ports.ts';
+import type { Clock, ConfigChange, ConfigChangeStore, ConfigRecord, ConfigStore, TokenStore } from '../../shared/ports.ts';
 import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
 import { INVENTORY } from './announcements.ts';
 
-/** Changes under these paths need a second admin's approval (four eyes): the signing policy and the CA backends. */
-const NEEDS_APPROVAL = /^(policy|issuers)(\.|$)|^\(whole document\)$/;
+/**
+ * What one admin may change alone: where and how often to look (scan targets and ports, ACM
+ * regions, CT fetch pacing). Everything else (the policy, the CA backends, ownership rules that
+ * pick the policy's rule, where keys are deployed, the SIEM export, token lifetimes, scan limits,
+ * trusted roots) needs a second admin's approval (four eyes).
+ */
+const SINGLE_ADMIN = /^(inventory\.(scanTargets|scanPorts|acmRegions)|ct\.(concurrency|requestsPerSecond))$/;
 
 export interface ConfigDeps extends AnnounceDeps {
   clock: Clock;
   newId(): string;
   configurations: ConfigStore;
   configChanges: ConfigChangeStore;
+  tokens: TokenStore;
+}
+
+/** Who asks: the principal's name and the token it called with. */
+export interface ConfigCaller {
+  name: string;
+  tokenId: string;
 }
 
 /** Where a configuration came from and who put it in force. */
@@ -63,7 +75,9 @@ export async function changeConfiguration(document: Record<string, unknown>, cal
   const hash = configHash(document);
   if (current?.hash === hash) return { status: 'unchanged', version: current.version };
   const changed = changedPaths(current?.document ?? {}, document);
-  if (!changed.some((p) => NEEDS_APPROVAL.test(p))) {
+  // Judged field by field: a section that appears or goes whole is compared with an empty one.
+  const sections = { inventory: {}, ct: {} };
+  if (changedPaths({ ...sections, ...current?.document }, { ...sections, ...document }).every((p) => SINGLE_ADMIN.test(p))) {
     const recorded = await recordConfiguration(document, { changedBy: caller, location: 'api' }, deps, current);
     if (!recorded) throw new ConflictError('the configuration changed while this change was made; read it again and resend', 'configuration');
     return { status: 'applied', version: recorded.version, changed };
@@ -79,30 +93,52 @@ export async function changeConfiguration(document: Record<string, unknown>, cal
 }
 
 /**
- * A second admin approves a proposal (it is put in force as its proposer's change, approved by
- * them) or any admin rejects it (config.change_rejected). The proposer cannot approve their own;
- * a proposal made against a configuration that is no longer in force cannot be approved
- * (ConflictError: propose it again). Approving again after a crash finishes the same approval.
+ * Why `approver` is not a second admin to the proposal's author, or undefined: the same name
+ * (without case), or a token made after the proposal (minted on the spot to approve it). An admin
+ * who minted an admin token before proposing could still approve under it: admins are trusted to
+ * be distinct people, and the audit trail names who made each token (token.created).
  */
-export async function decideConfigChange(changeId: string, decision: 'approve' | 'reject', caller: string, comment: string | undefined, deps: ConfigDeps): Promise<ConfigChange> {
+async function notASecondAdmin(proposedBy: string, proposedAt: string, approver: ConfigCaller, tokens: TokenStore): Promise<string | undefined> {
+  if (approver.name.toLowerCase() === proposedBy.toLowerCase()) return `${approver.name} proposed it`;
+  const token = await tokens.get(approver.tokenId);
+  if (!token || token.createdAt >= proposedAt) return `${approver.name}'s token was made after the change was proposed`;
+  return undefined;
+}
+
+/**
+ * A second admin approves a proposal (it is put in force as its proposer's change, approved by
+ * them) or any admin rejects it (config.change_rejected). The approval is claimed first (pending
+ * to approving), so an approval and a rejection at once cannot both win; approving an `approving`
+ * change again (after a crash) finishes it. The proposer cannot approve, nor a token made after
+ * the proposal (ForbiddenError); a proposal made against a configuration no longer in force cannot be
+ * approved (ConflictError: propose it again). `check` reads the document as it would be in force.
+ */
+export async function decideConfigChange(changeId: string, decision: 'approve' | 'reject', caller: ConfigCaller, comment: string | undefined, check: (document: Record<string, unknown>) => void, deps: ConfigDeps): Promise<ConfigChange> {
   const change = await deps.configChanges.get(changeId);
   if (!change) throw new NotFoundError(`no configuration change ${changeId}`, 'changeId');
-  if (change.status !== 'pending') throw new ConflictError(`configuration change ${changeId} was ${change.status} by ${change.decidedBy}`, 'changeId');
   const now = deps.clock.now();
-  const decided = { decidedBy: caller, decidedAt: now.toISOString(), ...(comment ? { comment } : {}) };
+  const decided = { decidedBy: caller.name, decidedAt: now.toISOString(), ...(comment ? { comment } : {}) };
+  const lost = () => new ConflictError(`configuration change ${changeId} was decided meanwhile`, 'changeId');
   if (decision === 'reject') {
-    const rejected = newEvent('config.change_rejected', { changeId, rejectedBy: caller, ...(comment ? { comment } : {}) }, { now: () => now, newId: () => `config-change-rejected:${changeId}` });
-    if (!(await announceAfter(INVENTORY, [rejected], () => deps.configChanges.decide(changeId, { status: 'rejected', ...decided }), deps))) throw new ConflictError(`configuration change ${changeId} was decided meanwhile`, 'changeId');
+    if (change.status !== 'pending') throw new ConflictError(`configuration change ${changeId} is ${change.status} (${change.decidedBy})`, 'changeId');
+    const rejected = newEvent('config.change_rejected', { changeId, rejectedBy: caller.name, ...(comment ? { comment } : {}) }, { now: () => now, newId: () => `config-change-rejected:${changeId}` });
+    if (!(await announceAfter(INVENTORY, [rejected], () => deps.configChanges.decide(changeId, { status: 'rejected', ...decided }, 'pending'), deps))) throw lost();
     return { ...change, status: 'rejected', ...decided };
   }
-  if (change.proposedBy === caller) throw new ForbiddenError(`${caller} proposed configuration change ${changeId}: another admin must approve it`, 'changeId');
+  if (change.status !== 'pending' && change.status !== 'approving') throw new ConflictError(`configuration change ${changeId} is ${change.status} (${change.decidedBy})`, 'changeId');
+  const refusal = await notASecondAdmin(change.proposedBy, change.proposedAt, caller, deps.tokens);
+  if (refusal) throw new ForbiddenError(`another admin must approve configuration change ${changeId}: ${refusal}`, 'changeId');
   const current = await deps.configurations.latest();
-  // Already in force: an approval a crash cut off before it was marked.
-  if (current?.hash !== change.hash) {
-    if (current?.hash !== change.baseHash) throw new ConflictError(`the configuration is at version ${current?.version ?? 0}, this change was proposed against version ${change.baseVersion}: propose it again`, 'changeId');
-    const recorded = await recordConfiguration(change.document, { changedBy: change.proposedBy, approvedBy: caller, changeId, location: 'api' }, deps, current);
-    if (!recorded) throw new ConflictError('the configuration changed while this change was approved: propose it again', 'changeId');
+  const inForce = current?.hash === change.hash;
+  if (!inForce && (current?.hash !== change.baseHash || (current?.version ?? 0) !== change.baseVersion)) {
+    throw new ConflictError(`the configuration is at version ${current?.version ?? 0}, this change was proposed against version ${change.baseVersion}: propose it again`, 'changeId');
   }
-  await deps.configChanges.decide(changeId, { status: 'approved', ...decided });
+  check(change.document);
+  if (change.status === 'pending' && !(await deps.configChanges.decide(changeId, { status: 'approving', ...decided }, 'pending'))) throw lost();
+  if (!inForce) {
+    const recorded = await recordConfiguration(change.document, { changedBy: change.proposedBy, approvedBy: caller.name, changeId, location: 'api' }, deps, current);
+    if (!recorded) throw new ConflictError('the configuration changed while this change was approved: approve it again, or propose it again', 'changeId');
+  }
+  await deps.configChanges.decide(changeId, { status: 'approved', ...decided }, 'approving');
   return { ...change, status: 'approved', ...decided };
 }

@@ -24,7 +24,7 @@ import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './repor
 const rt = () => runtime(process.env);
 
 export const api = apiHandler({
-  'GET /health': { role: 'public', selfContained: true, run: async () => ({ status: 200, body: { status: 'ok' } }) },
+  'GET /health': { role: 'public', withoutConfiguration: true, run: async () => ({ status: 200, body: { status: 'ok' } }) },
   'GET /certificates': {
     role: 'viewer',
     async run(req) {
@@ -106,6 +106,7 @@ export const api = apiHandler({
   },
   'GET /config': {
     role: 'admin',
+    withoutConfiguration: true,
     async run() {
       const current = await rt().configurations.latest();
       return { status: 200, body: current ?? { version: 0, document: {} } };
@@ -113,6 +114,7 @@ export const api = apiHandler({
   },
   'PUT /config': {
     role: 'admin',
+    withoutConfiguration: true,
     async run(req) {
       const document = asObject(req.body, 'configuration');
       rt().configuration.check(document);
@@ -123,30 +125,33 @@ export const api = apiHandler({
   },
   'GET /config/history': {
     role: 'admin',
+    withoutConfiguration: true,
     run: async (req) => ({ status: 200, body: await rt().configurations.history(queryInteger(req.query, 'limit', 50, 1, 500), req.query.nextToken) }),
   },
   'GET /config/changes': {
     role: 'admin',
+    withoutConfiguration: true,
     async run(req) {
-      const status = req.query.status === undefined ? undefined : oneOf(req.query, 'status', ['pending', 'approved', 'rejected'] as const, 'pending');
+      const status = req.query.status === undefined ? undefined : oneOf(req.query, 'status', ['pending', 'approving', 'approved', 'rejected'] as const, 'pending');
       return { status: 200, body: { items: await rt().configChanges.list(status) } };
     },
   },
   'GET /config/changes/{id}': {
     role: 'admin',
+    withoutConfiguration: true,
     async run(req) {
       const change = await rt().configChanges.get(req.params.id);
       if (!change) throw new NotFoundError(`no configuration change ${req.params.id}`, 'id');
       return { status: 200, body: change };
     },
   },
-  'POST /config/changes/{id}/approve': { role: 'admin', run: (req) => decide(req, 'approve') },
-  'POST /config/changes/{id}/reject': { role: 'admin', run: (req) => decide(req, 'reject') },
+  'POST /config/changes/{id}/approve': { role: 'admin', withoutConfiguration: true, run: (req) => decide(req, 'approve') },
+  'POST /config/changes/{id}/reject': { role: 'admin', withoutConfiguration: true, run: (req) => decide(req, 'reject') },
 }, rt);
 
 async function decide(req: ApiRequest, decision: 'approve' | 'reject') {
   const comment = optionalString(asObject(req.body ?? {}), 'comment', 1000);
-  const change = await decideConfigChange(req.params.id, decision, req.caller.name, comment, rt());
+  const change = await decideConfigChange(req.params.id, decision, req.caller, comment, (document) => rt().configuration.check(document), rt());
   if (decision === 'approve') await rt().configuration.refresh(true);
   return { status: 200, body: change };
 }

@@ -16,4 +16,17 @@ describe('the siem section of the suite configuration', () => {
     expect(loadSuiteConfig(undefined, '/var/tmp/events.ndjson').siemSinks.map((s) => [s.type, s.path])).toEqual([['file', '/var/tmp/events.ndjson']]);
     expect(loadSuiteConfig(undefined, '').siemSinks).toEqual([]);
   });
+
+  it('names where a sink\'s secret is and refuses the secret itself: the configuration is kept in the table and the audit trail', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'certops-config-')), 'config.yaml');
+    const sink = (token: string) => `siem:\n  sinks:\n    - { name: splunk, type: http, url: https://splunk.example.com, token: "${token}" }\n`;
+    for (const ref of ['env:SPLUNK_HEC_TOKEN', 'SPLUNK_HEC_TOKEN', 'secretsmanager:certops/prod/hec']) {
+      writeFileSync(file, sink(ref));
+      expect(loadSuiteConfig(file, '').siemSinks[0].tokenEnv).toBe(ref);
+    }
+    for (const secret of ['0f8c1a2e-5b6d-4c3e-9a7f-1b2c3d4e5f60', 'Splunk abcdef']) {
+      writeFileSync(file, sink(secret));
+      expect(() => loadSuiteConfig(file, '')).toThrow(expect.objectContaining({ field: 'siem.sinks.0.token', message: expect.stringMatching(/not hold it/) }));
+    }
+  });
 });
