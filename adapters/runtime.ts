@@ -188,12 +188,14 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     const { issuers } = configuration.suite;
     const backend = Object.hasOwn(issuers, name) ? issuers[name] : undefined;
     if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(issuers)].join(', ')})`, 'issuer');
-    let remote = remotes.get(name);
+    // Keyed by what the configuration says of it: a backend changed by a configuration change is built anew.
+    const cacheKey = canonicalJson({ name, backend });
+    let remote = remotes.get(cacheKey);
     if (!remote) {
       remote = gated(backend.type === 'acm'
         ? new AcmPublicAuthority(name, recordingCalls(new ACMClient({ region: backend.region }), 'acm'))
         : new AcmPcaAuthority(name, recordingCalls(new ACMPCAClient({ region: backend.region }), 'acm-pca'), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never, journal }));
-      remotes.set(name, remote);
+      remotes.set(cacheKey, remote);
     }
     return remote;
   };

@@ -66,8 +66,8 @@ export type ConfigChangeOutcome =
   | { status: 'pending'; changeId: string; changed: string[] };
 
 /**
- * A configuration an admin sent (already checked by `validate`): applied at once, or, when it
- * changes the policy or the issuers, kept as a proposal that another admin must approve
+ * A configuration an admin sent (already checked): applied at once when it changes only what one
+ * admin may change alone (SINGLE_ADMIN), else kept as a proposal that another admin must approve
  * (config.change_proposed). ConflictError when another change was recorded meanwhile.
  */
 export async function changeConfiguration(document: Record<string, unknown>, caller: string, deps: ConfigDeps): Promise<ConfigChangeOutcome> {
