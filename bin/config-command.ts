@@ -5,7 +5,8 @@ import type { ConfigChange, ConfigDiffEntry, ConfigRecord } from '../shared/port
 import { CliError, call, type ClientOptions } from './api-client.ts';
 
 export const CONFIG_HELP = `  certops config get                             the configuration in force (YAML; --json: with its version and who set it)
-  certops config set FILE                        put FILE (YAML or JSON) in force; a change to policy or issuers waits for a second admin
+  certops config set FILE                        put FILE (YAML or JSON) in force; a change to anything but scan targets and ports,
+                                                 ACM regions and CT pacing waits for a second admin
   certops config diff FILE                       what FILE would change against the configuration in force
   certops config history [--limit N]             every version: who changed what, who approved it
   certops config changes [--status S] · certops config approve|reject CHANGE_ID [--comment TEXT]
@@ -33,7 +34,7 @@ function diffLines(diff: ConfigDiffEntry[]): string[] {
   return diff.map((d) => (d.before === undefined ? `+ ${d.path}: ${shown(d.after)}` : d.after === undefined ? `- ${d.path}: ${shown(d.before)}` : `~ ${d.path}: ${shown(d.before)} -> ${shown(d.after)}`));
 }
 
-const changeLine = (c: ConfigChange) => `${c.changeId}  ${c.status.padEnd(8)} by ${c.proposedBy} at ${c.proposedAt}${c.decidedBy ? `, ${c.status} by ${c.decidedBy}` : ''}  (${c.changed.join(', ')})`;
+const changeLine = (c: ConfigChange) => `${c.changeId}  ${c.status.padEnd(9)} proposed by ${c.proposedBy} at ${c.proposedAt}${c.decidedBy ? `, ${c.status} by ${c.decidedBy}` : ''}  (${c.changed.join(', ')})`;
 
 /** `certops config ...`: prints what the API answered, or throws CliError. */
 export async function configCommand(args: string[], options: { limit?: string; status?: string; comment?: string }, client: ClientOptions): Promise<{ human: string; data: unknown }> {
