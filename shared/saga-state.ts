@@ -12,6 +12,8 @@ export interface SagaState {
   /** Set by a Catch: what failed, and (by the Pass state after it) in which step. */
   error?: { Error?: string; Cause?: string };
   failedStep?: string;
+  /** Set by Abort's Catch: why undoing the renewal failed. */
+  abortError?: { Error?: string; Cause?: string };
 }
 
 export function parseSagaState(value: unknown): SagaState {

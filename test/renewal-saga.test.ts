@@ -140,6 +140,20 @@ describe.each([
     }
   });
 
+  it('when undoing the renewal fails too, it is given up: the lock is released and renewal.failed names the successor left', async () => {
+    setFaults(['deploymentStep:verify', 'renewalStep:abort']);
+    let outcome;
+    try {
+      outcome = await renewNow();
+    } finally {
+      setFaults([]);
+    }
+    expect(outcome).toMatchObject({ event_type: 'renewal.failed', certificateId: certId, step: 'deploy' });
+    expect(outcome.cause).toMatch(/undoing it failed too \(.*crashed during abort.*\): successor [0-9a-f]{32} was not revoked/);
+    expect((await api('GET', `/certificates/${certId}`)).body.status).toBe('active');
+    // The lock is free: the next renewal (below) starts at once.
+  });
+
   it('a crash between deploying and verifying rolls back what was deployed', async () => {
     setFaults(['deploymentStep:verify']);
     try {

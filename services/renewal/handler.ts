@@ -4,7 +4,7 @@ import { RENEWAL, renewalProofs } from './announcements.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { runtime } from '../../adapters/runtime.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
-import { abort, commit, lock, renew } from './saga-steps.ts';
+import { abandon, abort, commit, lock, renew } from './saga-steps.ts';
 import { holdingCertificateLock } from '../../shared/certificate-lock.ts';
 import { parseSagaState } from '../../shared/saga-state.ts';
 import { adopt } from './adopt.ts';
@@ -63,6 +63,8 @@ export const step = lambda(async (input: { action: string; saga: unknown }) => {
       return holding(() => commit(state, stepDeps()));
     case 'abort':
       return abort(state, stepDeps());
+    case 'abandon':
+      return abandon(state, stepDeps());
     default:
       throw new ValidationError(`unknown renewal step ${input.action}`, 'action');
   }

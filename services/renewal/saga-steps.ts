@@ -267,3 +267,24 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
   deps.countFailure?.(old.id);
   return { step, cause };
 }
+
+/**
+ * The last resort when Abort itself kept failing: the renewal is given up without undoing it (the
+ * successor, if one was issued, is named for an operator to revoke), the lock is released so the
+ * next sweep can try again, and renewal.failed says what happened. No CA is asked: Abort's
+ * failure may be the CA's.
+ */
+export async function abandon(state: SagaState, deps: RenewalDeps) {
+  const { step, cause } = failureOf(state.error, state.failedStep);
+  const abortCause = failureOf(state.abortError, 'abort').cause;
+  const old = await deps.certificates.get(state.certificateId);
+  if (!old) throw new NotFoundError(`certificate ${state.certificateId} is not in the inventory`, 'certificateId');
+  const successorId = old.pendingRenewal?.executionName === state.executionName ? old.pendingRenewal.newCertificateId : undefined;
+  const left = `${cause}; undoing it failed too (${abortCause})${successorId ? `: successor ${successorId} was not revoked` : ''}`;
+  if (successorId) await deps.certificates.update(old.id, { pendingRenewal: undefined });
+  await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: `${step}: ${left}` });
+  await deps.locks.release(certificateLock(old.id), state.executionName);
+  await deps.publisher.publish([sagaEvent(state, 'renewal.failed', { ...certificateFields(old), step, cause: left }, deps)]);
+  deps.countFailure?.(old.id);
+  return { step, cause: left };
+}
