@@ -135,10 +135,24 @@ describe('serverless package', () => {
     expect(targets).toEqual(expect.arrayContaining(['CtMonitorPoll', 'RenewalSweep', 'InventoryScheduledScans']));
   });
 
-  it('alarms on certificates under 30 days and on failed renewals and deployments', () => {
+  it('alarms on certificates under 30 days, failed renewals, deployments and saga executions, dead letters and throttles, each to one topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['DaysToExpiry', 'DeploymentFailed', 'RenewalFailed']);
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['ApproximateNumberOfMessagesVisible', 'DaysToExpiry', 'DeploymentFailed', 'ExecutionsFailed', 'RenewalFailed', 'Throttles']);
     expect(alarms.find((a) => a.MetricName === 'DaysToExpiry')).toMatchObject({ Namespace: 'certops', Statistic: 'Minimum', Threshold: 30, ComparisonOperator: 'LessThanThreshold' });
+    expect(alarms.find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'QueueName'] } }]);
+    expect(JSON.stringify(alarms.find((a) => a.MetricName === 'ExecutionsFailed')!.Dimensions)).toContain('certops-prod-renewal');
+    for (const alarm of alarms) expect(alarm.AlarmActions, alarm.MetricName).toEqual([{ Ref: 'CertopsAlarmTopic' }]);
+    expect(resources.CertopsAlarmTopic.Type).toBe('AWS::SNS::Topic');
+    // Subscribed only when the alarmEmail parameter names an address.
+    expect(resources.CertopsAlarmEmail).toMatchObject({ Type: 'AWS::SNS::Subscription', Condition: 'HasAlarmEmail' });
+  });
+
+  it('keeps every function its schedule alone runs from overlapping itself (reserved concurrency 1), and no other', () => {
+    const reserved = ofType('AWS::Lambda::Function').map(([, r]) => r.Properties).filter((f) => f.ReservedConcurrentExecutions !== undefined);
+    expect(reserved.every((f) => f.ReservedConcurrentExecutions === 1)).toBe(true);
+    const scheduledOnly = Object.entries<any>(config.functions).filter(([, spec]) => spec.events?.length && spec.events.every((e: Record<string, unknown>) => 'schedule' in e)).map(([name]) => `certops-prod-${name}`);
+    expect(reserved.map((f) => f.FunctionName).sort()).toEqual(scheduledOnly.sort());
+    expect(scheduledOnly).toHaveLength(definition.schedules.length);
   });
 
   it('routes every httpApi route the local server serves', () => {
