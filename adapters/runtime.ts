@@ -49,6 +49,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoRevocationStore } from './dynamodb/revocation-store.ts';
 import { DynamoIssuanceJournal } from './dynamodb/issuance-journal.ts';
 import { ACMClient } from '@aws-sdk/client-acm';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SqsDeadLetterQueues } from './aws/sqs-dead-letter-queues.ts';
 import { probeTls } from './tls/tls-probe.ts';
 import { DEFAULT_FETCH_BOUNDS, httpRevocationFetcher } from './revocation/http-revocation-fetcher.ts';
 import { bundledRoots } from '../shared/x509/verify-pem-chain.ts';
@@ -88,6 +90,8 @@ export interface RuntimeConfig {
   /** Claims made before this moment belong to a process that is gone (the local stack serves a state folder alone, so at its start every earlier holder is dead); unset on AWS, where only leases tell. */
   ownersGoneBefore?: Date;
   awsEndpoint?: string;
+  /** The functions that consume events through a queue of their own (CERTOPS_CONSUMERS, set by deploy/consumer-queues.js). */
+  consumers: string[];
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
@@ -119,6 +123,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
     ownersGoneBefore: env.CERTOPS_OWNERS_GONE_BEFORE ? new Date(env.CERTOPS_OWNERS_GONE_BEFORE) : undefined,
     awsEndpoint: env.CERTOPS_AWS_ENDPOINT,
+    consumers: (env.CERTOPS_CONSUMERS ?? '').split(',').filter(Boolean),
   };
 }
 
@@ -231,6 +236,7 @@ export function buildRuntime(config: RuntimeConfig, clock: Clock = systemClock, 
     targets,
     locks: new DynamoLockStore(table, clock, config.ownersGoneBefore),
     deadLetters: new DynamoDeadLetterStore(table),
+    deadLetterQueues: new SqsDeadLetterQueues(recordingCalls(new SQSClient(awsConfig), 'sqs'), `certops-${config.stage}-`, config.consumers),
     ct: new DynamoCtStateStore(table),
     revocations,
     scans: new DynamoScanStore(table),

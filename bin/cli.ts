@@ -41,6 +41,9 @@ const HELP = `certops: certificate lifecycle management
   certops ct logs add URL --key KEY [--kind rfc6962|static] [--start now|INDEX|DATE] · certops ct logs list · certops ct logs load LOGLIST.json [--start ...] · certops ct logs pause|resume|remove URL
   certops ct watch add|remove DOMAIN... · certops ct watch list   (.example.com: the domain and its subdomains)
   certops ct poll --once                         read every log now · certops ct findings · certops ct authorize FINDING_ID
+  certops dead-letters list|replay [--consumer FUNCTION] [--limit N]
+                                                 events a consumer kept failing (its dead-letter queue), and sending them
+                                                 back to its queue once the cause is fixed (admin only)
   certops siem dead-letters [--sink S]           events a SIEM sink kept refusing
   certops siem replay [--sink S]                 send them again
   certops audit verify                           walk the audit trail's hash chain; exit 1 naming the first broken record
@@ -81,6 +84,7 @@ const { values, positionals } = (() => {
         format: { type: 'string' },
         comment: { type: 'string' },
         sink: { type: 'string' },
+        consumer: { type: 'string' },
         start: { type: 'string' },
         kind: { type: 'string' },
         once: { type: 'boolean' },
@@ -394,6 +398,21 @@ const commands: Record<string, () => Promise<void>> = {
       return out(`requeued ${body.requeued}; delivered ${Object.entries(body.delivered).map(([k, v]: [string, any]) => `${k}: ${v.sent} sent, ${v.failed} failed`).join('; ')}`, body);
     }
     usage('siem: the subcommands are dead-letters and replay');
+  },
+  async 'dead-letters'() {
+    const sub = positionals[1];
+    const consumer: Record<string, string> = values.consumer ? { consumer: values.consumer } : {};
+    if (sub === 'list') {
+      const q = new URLSearchParams(consumer);
+      if (values.limit) q.set('limit', values.limit);
+      const { body } = await call(client, 'GET', `/dead-letters?${q}`);
+      return out(body.queues.map((q: any) => [`${q.consumer}: ${q.approximateCount} dead letter(s)`, ...q.messages.map((m: any) => `  ${m.eventId}  ${m.detailType}  from ${m.source} at ${m.time}, received ${m.receiveCount} times`)].join('\n')).join('\n'), body);
+    }
+    if (sub === 'replay') {
+      const { body } = await call(client, 'POST', '/dead-letters/replay', consumer);
+      return out(body.queues.map((q: any) => `${q.consumer}: ${q.approximateCount ? `${q.approximateCount} dead letter(s) going back to its queue` : 'nothing to replay'}`).join('\n'), body);
+    }
+    usage('dead-letters: the subcommands are list and replay');
   },
   async audit() {
     const sub = positionals[1];

@@ -197,7 +197,10 @@ export class LocalBus {
     await this.options.ledger.settle(event.id, rule.name);
   }
 
-  /** Sends a dead-lettered event to its rule's target again: owed in the ledger first, then the letter goes. */
+  /**
+   * Sends a dead-lettered event to its rule's target again: owed in the ledger first, then the
+   * letter goes; delivered (with retries) after this answers, as SQS's redrive moves messages.
+   */
   async replay(letterId: string): Promise<boolean> {
     const letter = (await this.options.deadLetters.list()).find((l) => l.id === letterId);
     const rule = letter && this.options.rules.find((r) => r.name === letter.rule);
@@ -206,7 +209,7 @@ export class LocalBus {
     const delivery: PendingDelivery = { rule: rule.name, eventId: event.id, eventJson: JSON.stringify(event), attempts: 0, nextAttemptAt: this.options.clock.now().toISOString() };
     await this.options.ledger.accept([delivery]);
     await this.options.deadLetters.remove(letter.id);
-    await this.deliver(delivery);
+    this.run(delivery);
     return true;
   }
 

@@ -64,10 +64,13 @@ export function loadDefinition(root: string): Definition {
         def.routes.push({ method, path, routeKey: event.httpApi, fn });
       } else if (typeof event.schedule === 'string') {
         def.schedules.push({ fn, everyMs: rateMs(event.schedule) });
-      } else if (event.eventBridge) {
-        const { value, key } = fileRef(root, String((event.eventBridge as Record<string, unknown>).pattern));
-        def.rules.push({ name: key, fn, pattern: value as Pattern });
       }
+    }
+    // A consumer's rule feeds its queue (deploy/consumer-queues.js); the local bus delivers to it the same way.
+    const consumes = spec.consumes as { pattern: string } | undefined;
+    if (consumes) {
+      const { value, key } = fileRef(root, String(consumes.pattern));
+      def.rules.push({ name: key, fn, pattern: value as Pattern });
     }
   }
   const machine = Object.values<Record<string, unknown>>(doc.stepFunctions.stateMachines)[0];

@@ -17,6 +17,8 @@ import { DynamoAuthorityStore } from '../adapters/dynamodb/authority-store.ts';
 import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
 import { recoverAllAnnouncements } from './recover-announcements.ts';
 import { invokedFunction } from '../adapters/aws/call-recorder.ts';
+import { deliverThroughQueue } from './queue-delivery.ts';
+import { deadLetterQueueOperations } from './local-dead-letter-queues.ts';
 import { parseJsonObject, requiredString } from '../shared/input.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import { inboundRefusal } from '../shared/events/inbound.ts';
@@ -57,6 +59,14 @@ const numberFrom = (value: string | undefined, fallback: number) => (value === u
  * The whole suite in this process: embedded DynamoDB, the bus, the saga runner, the HTTP front
  * door and the scheduler, all driving the same handlers serverless.yml deploys.
  */
+/** AWS operations only the suite's own functions call (an outside caller has the HTTP API). */
+function suiteOnly(operations: Record<string, (input: Record<string, unknown>) => Promise<unknown>>) {
+  return Object.fromEntries(Object.entries(operations).map(([target, operation]) => [target, async (input: Record<string, unknown>, principal: AwsPrincipal) => {
+    if (principal.kind !== 'suite') throw new ForbiddenError(`${target} is the suite's own: read dead letters with GET /dead-letters`, 'X-Amz-Target');
+    return operation(input);
+  }]));
+}
+
 export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
   // What Lambda's environment has on AWS. The suite's functions sign local AWS-protocol calls with
   // credentials made for this start: the local endpoint believes certops.* events only from them.
@@ -96,6 +106,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     awsPrincipal: async (req, body) => awsPrincipal(req, body, credentials, await started),
     awsOperations: {
       'AWSEvents.PutEvents': async (input, principal) => bus.putEvents(input.Entries as PutEntry[], principal.kind === 'caller' ? (entry) => inboundRefusal(entry, principal.caller) : undefined),
+      ...suiteOnly(deadLetterQueueOperations({ stage: STAGE, baseUrl: (): string => url, rules: definition.rules, deadLetters: () => rt.deadLetters, bus: () => bus })),
       'AWSStepFunctions.StartExecution': async (input, principal) => {
         if (principal.kind !== 'suite') throw new ForbiddenError('StartExecution is the suite\'s own: renew a certificate with POST /certificates/{id}/renew', 'X-Amz-Target');
         const name = requiredString(input, 'name', 80);
@@ -105,7 +116,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     },
     onError: (err) => logger.error('local server error', { error: (err as Error).message, stack: (err as Error).stack }),
   }, numberFrom(env.PORT, 8080), apiSocket.length <= 100 ? apiSocket : undefined);
-  const url = `http://127.0.0.1:${serverPort(server.tcp)}`;
+  const url: string = `http://127.0.0.1:${serverPort(server.tcp)}`;
 
   // What Lambda's environment holds on AWS, pointed at the local substitutes.
   Object.assign(process.env, {
@@ -122,6 +133,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     CERTOPS_BASE_URL: url,
     CERTOPS_DYNAMODB_ENDPOINT: dynamo.endpoint,
     CERTOPS_AWS_ENDPOINT: url,
+    CERTOPS_CONSUMERS: [...new Set(definition.rules.map((r) => r.fn))].join(','),
     // Nobody else serves this folder: whatever was claimed before now was claimed by a process that is gone.
     CERTOPS_OWNERS_GONE_BEFORE: new Date().toISOString(),
   });
@@ -132,7 +144,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   bus = new LocalBus({
     busName: `certops-${STAGE}`,
     rules: definition.rules,
-    invoke,
+    invoke: (fn, event) => deliverThroughQueue(invoke, fn, event),
     deadLetters: rt.deadLetters,
     ledger: new DynamoBusLedger(executions),
     crashPoint: rt.crashPoint,

@@ -221,6 +221,28 @@ export interface BusLedger {
   settle(eventId: string, rule: string): Promise<void>;
 }
 
+/** An event a consumer's queue gave up on (after its maxReceiveCount receives), as its dead-letter queue holds it. */
+export interface DeadLetterMessage {
+  /** The queue's message id. */
+  messageId: string;
+  /** The EventBridge event's id, source, detail-type, time and detail. */
+  eventId: string;
+  source: string;
+  detailType: string;
+  time: string;
+  detail: Record<string, unknown>;
+  /** Times it was received (by the consumer, then by whoever read the dead-letter queue), as SQS counts them. */
+  receiveCount: number;
+}
+
+/** The consumers' dead-letter queues (deploy/consumer-queues.js): SQS on AWS, the local bus's dead letters locally. */
+export interface DeadLetterQueues {
+  /** Per consumer (all, or the one named): the queue's approximate message count and up to `limit` messages read without removing them. */
+  list(consumer: string | undefined, limit: number): Promise<{ consumer: string; approximateCount: number; messages: DeadLetterMessage[] }[]>;
+  /** Moves each named consumer's dead letters back to its queue (SQS StartMessageMoveTask); the move runs after the call answers. */
+  replay(consumer: string | undefined): Promise<{ consumer: string; approximateCount: number; taskHandle?: string }[]>;
+}
+
 export interface DeadLetterStore {
   /** Records an event no consumer could take; idempotent per (rule, eventId). */
   put(letter: DeadLetter): Promise<void>;

@@ -55,6 +55,35 @@ describe('serverless package', () => {
     expect(ofType('AWS::SQS::Queue').map(([k]) => k)).toContain('EventsDeadLetterQueue');
   });
 
+  it('feeds every consumer from a queue of its own: batches with partial batch responses, a visibility timeout six times the function\'s, a dead-letter queue after 5 receives, alarmed', () => {
+    const consumers = Object.entries<any>(config.functions).filter(([, spec]) => spec.consumes);
+    expect(consumers.map(([name]) => name).sort()).toEqual([...new Set(definition.rules.map((r) => r.fn))].sort());
+    const logical = (name: string) => name[0].toUpperCase() + name.slice(1);
+    const arnOf = (id: string) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] });
+    for (const [name, spec] of consumers) {
+      const queue = resources[`${logical(name)}Queue`];
+      const dlq = resources[`${logical(name)}DeadLetterQueue`];
+      expect(queue.Properties.QueueName, name).toBe(`certops-prod-${name}`);
+      expect(dlq.Properties.QueueName, name).toBe(`certops-prod-${name}-dlq`);
+      expect(queue.Properties.VisibilityTimeout, name).toBe(6 * (spec.timeout ?? config.provider.timeout));
+      expect(queue.Properties.RedrivePolicy, name).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [`${logical(name)}DeadLetterQueue`, 'Arn'] }, maxReceiveCount: 5 });
+      const [rule] = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Targets?.some((t: any) => JSON.stringify(t.Arn) === arnOf(`${logical(name)}Queue`)));
+      expect(rule, name).toBeDefined();
+      expect(JSON.stringify(rule[1].Properties.EventPattern)).toBe(JSON.stringify(definition.rules.find((r) => r.fn === name)!.pattern));
+      const policy = ofType('AWS::SQS::QueuePolicy').find(([, p]) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: `${logical(name)}Queue` }]));
+      expect(policy?.[1].Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule[0], 'Arn'] } } } })]);
+      const [, mapping] = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => JSON.stringify(m.Properties.EventSourceArn) === arnOf(`${logical(name)}Queue`))!;
+      expect(mapping.Properties.FunctionResponseTypes, name).toEqual(['ReportBatchItemFailures']);
+      expect(mapping.Properties.FunctionName).toEqual({ 'Fn::GetAtt': [`${logical(name)}LambdaFunction`, 'Arn'] });
+      const alarm = ofType('AWS::CloudWatch::Alarm').find(([, a]) => JSON.stringify(a.Properties.Dimensions) === JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [`${logical(name)}DeadLetterQueue`, 'QueueName'] } }]));
+      expect(alarm?.[1].Properties.AlarmActions, name).toEqual([{ Ref: 'CertopsAlarmTopic' }]);
+    }
+    // Nothing reaches a function straight from a rule: a consumer that throws would lose the event after Lambda's two retries.
+    const lambdaTargets = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern).flatMap(([, r]) => r.Properties.Targets).filter((t: any) => JSON.stringify(t.Arn).includes('LambdaFunction'));
+    expect(lambdaTargets).toEqual([]);
+    expect(ofType('AWS::SQS::Queue').every(([, q]) => q.Properties.SqsManagedSseEnabled)).toBe(true);
+  });
+
   /** Each function's role and the name the template gives it (the framework's per-function roles: certops-<stage>-<function>-<region>-lambdaRole). */
   const functionRoles = () => ofType('AWS::Lambda::Function').map(([, f]) => {
     const [logical] = f.Properties.Role['Fn::GetAtt'];
@@ -135,11 +164,16 @@ describe('serverless package', () => {
     expect(targets).toEqual(expect.arrayContaining(['CtMonitorPoll', 'RenewalSweep', 'InventoryScheduledScans']));
   });
 
-  it('alarms on certificates under 30 days, failed renewals, deployments and saga executions, dead letters and throttles, each to one topic', () => {
+  it('alarms on certificates under 30 days, failed renewals, deployments and saga executions, each function\'s errors, dead letters and throttles, each to one topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['ApproximateNumberOfMessagesVisible', 'DaysToExpiry', 'DeploymentFailed', 'ExecutionsFailed', 'RenewalFailed', 'Throttles']);
+    expect([...new Set(alarms.map((a) => a.MetricName))].sort()).toEqual(['ApproximateNumberOfMessagesVisible', 'DaysToExpiry', 'DeploymentFailed', 'Errors', 'ExecutionsFailed', 'RenewalFailed', 'Throttles']);
     expect(alarms.find((a) => a.MetricName === 'DaysToExpiry')).toMatchObject({ Namespace: 'certops', Statistic: 'Minimum', Threshold: 30, ComparisonOperator: 'LessThanThreshold' });
-    expect(alarms.find((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible')!.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'QueueName'] } }]);
+    // What EventBridge could not deliver to a queue, and each consumer's dead-letter queue.
+    const queues = alarms.filter((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible').map((a) => a.Dimensions[0].Value['Fn::GetAtt'][0]).sort();
+    expect(queues).toEqual(['EventsDeadLetterQueue', ...Object.entries<any>(config.functions).filter(([, f]) => f.consumes).map(([n]) => `${n[0].toUpperCase()}${n.slice(1)}DeadLetterQueue`)].sort());
+    const errors = alarms.filter((a) => a.MetricName === 'Errors');
+    expect(errors.map((a) => a.Dimensions[0].Value.Ref).sort()).toEqual(ofType('AWS::Lambda::Function').map(([id]) => id).sort());
+    expect(errors.every((a) => a.Namespace === 'AWS/Lambda' && a.Threshold === 0)).toBe(true);
     expect(JSON.stringify(alarms.find((a) => a.MetricName === 'ExecutionsFailed')!.Dimensions)).toContain('certops-prod-renewal');
     for (const alarm of alarms) expect(alarm.AlarmActions, alarm.MetricName).toEqual([{ Ref: 'CertopsAlarmTopic' }]);
     expect(resources.CertopsAlarmTopic.Type).toBe('AWS::SNS::Topic');

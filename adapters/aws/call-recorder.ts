@@ -13,7 +13,7 @@ export interface RecordedCall {
 }
 
 /** Input fields that name the resources (or condition keys) an IAM policy is evaluated against. */
-const RESOURCE_FIELDS = ['TableName', 'IndexName', 'EventBusName', 'Source', 'DetailType', 'stateMachineArn', 'executionArn', 'KeyId', 'SecretId', 'Name', 'CertificateArn', 'CertificateAuthorityArn'];
+const RESOURCE_FIELDS = ['TableName', 'IndexName', 'EventBusName', 'Source', 'DetailType', 'stateMachineArn', 'executionArn', 'KeyId', 'SecretId', 'Name', 'CertificateArn', 'CertificateAuthorityArn', 'QueueName', 'QueueUrl', 'SourceArn'];
 
 function resourcesOf(input: Record<string, unknown>): Record<string, string>[] {
   const picked = (o: Record<string, unknown>) => Object.fromEntries(RESOURCE_FIELDS.filter((f) => typeof o[f] === 'string').map((f) => [f, o[f] as string]));

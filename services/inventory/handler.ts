@@ -99,6 +99,17 @@ export const api = apiHandler({
       return { status: 201, body: { token, ...record } };
     },
   },
+  'GET /dead-letters': {
+    role: 'admin',
+    async run(req) {
+      const limit = queryInteger(req.query, 'limit', 20, 1, 100);
+      return { status: 200, body: { queues: await rt().deadLetterQueues.list(optionalString(req.query, 'consumer', 80), limit) } };
+    },
+  },
+  'POST /dead-letters/replay': {
+    role: 'admin',
+    run: async (req) => ({ status: 202, body: { queues: await rt().deadLetterQueues.replay(optionalString(asObject(req.body ?? {}), 'consumer', 80)) } }),
+  },
   'GET /tokens': { role: 'admin', run: async () => ({ status: 200, body: { items: await rt().tokens.list() } }) },
   'DELETE /tokens/{id}': {
     role: 'admin',

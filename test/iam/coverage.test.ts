@@ -21,7 +21,10 @@ const VAULT_KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0a1b2c3d-4e5f-6a7b-8c9d-
 /** What the packaged stack's resources are called once deployed in the account above (what the functions' roles name). */
 function stackNames(resources: Record<string, { Type: string }>): StackNames {
   const attributes: Record<string, string> = { 'CertopsTable.Arn': TABLE, 'CertopsBus.Arn': BUS, 'CertopsVaultKey.Arn': VAULT_KEY };
-  for (const [logical, r] of Object.entries(resources)) if (r.Type === 'AWS::IAM::Role') attributes[`${logical}.Arn`] = `arn:aws:iam::${ACCOUNT}:role/${logical}`;
+  for (const [logical, r] of Object.entries(resources) as [string, { Type: string; Properties?: { QueueName?: string } }][]) {
+    if (r.Type === 'AWS::IAM::Role') attributes[`${logical}.Arn`] = `arn:aws:iam::${ACCOUNT}:role/${logical}`;
+    if (r.Type === 'AWS::SQS::Queue') attributes[`${logical}.Arn`] = `arn:aws:sqs:${REGION}:${ACCOUNT}:${r.Properties?.QueueName ?? logical}`;
+  }
   return { partition: 'aws', region: REGION, accountId: ACCOUNT, refs: {}, attributes };
 }
 
@@ -39,6 +42,11 @@ function requestOf(call: RecordedCall): { resource: string; context: Record<stri
     case 'acm': return { resource: r.CertificateArn ?? '*', context: {} };
     case 'acm-pca': return { resource: r.CertificateAuthorityArn ?? '*', context: {} };
     case 'secretsmanager': return { resource: r.SecretId?.startsWith('arn:') ? r.SecretId : `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${r.SecretId ?? r.Name}-AbCdEf`, context: {} };
+    // A queue by name, URL or ARN; the local stack's stage is this template's.
+    case 'sqs': {
+      const name = (r.QueueName ?? r.QueueUrl?.split('/').pop() ?? r.SourceArn?.split(':').pop() ?? '').replace(/^certops-[a-z0-9]+-/, 'certops-prod-');
+      return { resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`, context: {} };
+    }
     default: throw new Error(`no ARN mapping for ${call.action}`);
   }
 }
@@ -109,6 +117,8 @@ describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow ever
         const actions = [s.Action].flat();
         // CloudWatch Logs are Lambda's own writes, never an SDK call of the handler.
         if (actions.every((a) => a.startsWith('logs:'))) return;
+        // A consumer's queue is read by Lambda's event source mapping under the function's role, never by the handler.
+        if (JSON.stringify(actions) === JSON.stringify(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'])) return;
         if (!used.has(`${fn} ${p.name}#${i + 1}`)) unused.push(`${fn}: ${actions.join(', ')}`);
       }));
     }

@@ -100,6 +100,7 @@ describe('local bus', () => {
     expect(letter).toMatchObject({ rule: 'greetings', attempts: 3, error: 'consumer down', event: { detailType: 'hello', detail: { order: 42 } } });
     healthy = true;
     expect(await b.replay(letter.id)).toBe(true);
+    await b.drain();
     expect(delivered).toEqual([{ order: 42 }]);
     expect((await deadLetters.list()).filter((l) => l.rule === 'greetings')).toHaveLength(0);
     expect(await b.replay('no-such-letter')).toBe(false);

@@ -22,6 +22,7 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'GET /audit/verify': 'admin', 'GET /siem/dead-letters': 'admin', 'POST /siem/replay': 'admin',
   'GET /config': 'admin', 'PUT /config': 'admin', 'GET /config/history': 'admin', 'GET /config/changes': 'admin', 'GET /config/changes/{id}': 'admin',
   'POST /config/changes/{id}/approve': 'admin', 'POST /config/changes/{id}/reject': 'admin',
+  'GET /dead-letters': 'admin', 'POST /dead-letters/replay': 'admin',
 };
 const ROLES: Role[] = ['viewer', 'requester', 'approver', 'admin'];
 const may = (role: Role, least: Role) => role === 'admin' || least === 'viewer' || role === least;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freshTable } from '../support/dynamo.ts';
 import { makeChain } from '../support/pki.ts';
 import { localVault } from '../support/vault.ts';
@@ -11,6 +12,8 @@ import { DynamoAuthorityStore } from '../../adapters/dynamodb/authority-store.ts
 import { certificateKeysOnly } from '../../shared/certificate-key-vault.ts';
 import { ROOT } from '../support/processes.ts';
 import type { Runtime } from '../../adapters/runtime.ts';
+import { logger } from '../../adapters/logger.ts';
+import { queueBatch } from '../../local/queue-delivery.ts';
 
 /**
  * Events only say that something happened: every consumer reads what to act on from the store.
@@ -24,8 +27,19 @@ describe('events notify, the store is the truth', () => {
   let rt: Runtime;
   let handlers: { deployment: typeof import('../../services/deployment/handler.ts'); inventory: typeof import('../../services/inventory/handler.ts') };
   const victim = join(home, 'targets', 'victim');
-  const asEvent = (source: string, detailType: string, detail: object) => ({ version: '0', id: `ev-${Math.random()}`, source, 'detail-type': detailType, account: '0', time: new Date().toISOString(), region: 'local', resources: [], detail });
+  const asEvent = (source: string, detailType: string, detail: Record<string, unknown>) => queueBatch('consumer', { version: '0', id: `ev-${Math.random()}`, source, 'detail-type': detailType, account: '0', time: new Date().toISOString(), region: 'local', resources: [], detail });
   const context = { getRemainingTimeInMillis: () => 60_000 };
+  /** Consumes the one-message batch, and says why the consumer failed it (its log), or undefined if it did not. */
+  const failure = async (consumer: (batch: never, context: never) => Promise<SQSBatchResponse>, batch: SQSEvent) => {
+    const errors = vi.spyOn(logger, 'error');
+    try {
+      const { batchItemFailures } = await consumer(batch as never, context as never);
+      expect(batchItemFailures.map((f) => f.itemIdentifier)).toEqual(batchItemFailures.length ? [batch.Records[0].messageId] : []);
+      return batchItemFailures.length ? String((errors.mock.calls.at(-1)?.[1] as { error?: string })?.error) : undefined;
+    } finally {
+      errors.mockRestore();
+    }
+  };
 
   beforeAll(async () => {
     db = await freshTable();
@@ -63,14 +77,14 @@ describe('events notify, the store is the truth', () => {
     await handlers.deployment.events(asEvent('certops.issuance', 'certificate.issued', {
       certificateId: cert.id, keyRef: 'ca/intermediate', targets: ['victim'], certificatePem: other.leaf.pem, subjectAlternativeNames: ['evil.example.com'], eventId: 'forged-1',
     }) as never, context as never);
-    await handlers.deployment.events(asEvent('certops.issuance', 'certificate.issued', { certificateId: 'f'.repeat(32), keyRef: 'ca/intermediate', targets: ['victim'], eventId: 'forged-2' }) as never, context as never);
+    expect(await failure(handlers.deployment.events, asEvent('certops.issuance', 'certificate.issued', { certificateId: 'f'.repeat(32), keyRef: 'ca/intermediate', targets: ['victim'], eventId: 'forged-2' }))).toBeUndefined();
     expect(existsSync(victim) ? readdirSync(victim) : []).toEqual([]);
   });
 
   it('a stored record pointing at a CA key still gets no CA key onto a target', async () => {
     const cert = await issue('corrupted.example.com');
     await rt.certificates.update(cert.id, { keyRef: 'ca/intermediate', targets: ['victim'] });
-    await expect(handlers.deployment.events(asEvent('certops.issuance', 'certificate.issued', { certificateId: cert.id, eventId: 'replayed-1' }) as never, context as never)).rejects.toThrow(/no managed key/);
+    expect(await failure(handlers.deployment.events, asEvent('certops.issuance', 'certificate.issued', { certificateId: cert.id, eventId: 'replayed-1' }))).toMatch(/no managed key/);
     const caKey = await (await localVault(db.table, home)).get((await new DynamoAuthorityStore(db.table).get('local'))!.intermediateKeyRef);
     for (const file of existsSync(victim) ? readdirSync(victim, { recursive: true }) : []) {
       const path = join(victim, String(file));
@@ -111,7 +125,7 @@ describe('events notify, the store is the truth', () => {
     await rt.targets.put({ name: 'legacy', type: 'filesystem', directory: join(home, 'targets', 'legacy'), reloadCommand: `touch ${marker}`, allowed: { roles: ['requester'] } });
     const cert = await issue('legacy.example.com');
     await rt.certificates.update(cert.id, { targets: ['legacy'] });
-    await expect(handlers.deployment.events(asEvent('certops.issuance', 'certificate.issued', { certificateId: cert.id, eventId: 'legacy-1' }) as never, context as never)).rejects.toThrow(/no admin registered/);
+    expect(await failure(handlers.deployment.events, asEvent('certops.issuance', 'certificate.issued', { certificateId: cert.id, eventId: 'legacy-1' }))).toMatch(/no admin registered/);
     expect(existsSync(marker)).toBe(false);
   });
 });
