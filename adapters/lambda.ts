@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { runtime } from './runtime.ts';
+import { base } from './composition/base.ts';
 
 /**
  * A Lambda handler (middy) that first brings this process's copy of the suite configuration up
@@ -9,6 +9,6 @@ import { runtime } from './runtime.ts';
  */
 export function lambda<E, R>(handler: (event: E, context: Context) => Promise<R>) {
   return middy(handler).before(async () => {
-    await runtime(process.env).configuration.refresh();
+    await base().configuration.refresh();
   });
 }

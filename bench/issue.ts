@@ -61,7 +61,7 @@ const perIssuance = writes.items / (WARM_UP + API_ISSUANCES);
 
 // 2. The signing core alone: the CSR's proof of possession checked, the certificate encoded and signed.
 const stack = await startLocalStack({ ...process.env, CERTOPS_HOME: home, PORT: '0' });
-const ca = await runtime(process.env).authority('local');
+const ca = await runtime().authority('local');
 const core = async () => {
   const csr = await readCsr(csrPem);
   await ca.issue({ csrPem, spkiDer: csr.spkiDer, keyType: csr.keyType, commonName: 'bench.example.com', subjectAlternativeNames: ['bench.example.com'], validityDays: 90, profile: 'tls-server' });
@@ -73,7 +73,7 @@ for (let i = 0; i < 3; i++) coreRates.push(await pool(CORE_SIGNINGS, CONCURRENCY
 // 3. cfssl serve with the same intermediate CA key, signing the same CSR over HTTP.
 const cfsslDir = mkdtempSync(join(tmpdir(), 'certops-cfssl-'));
 // The CA's key is outside what the suite's functions may read: cfssl gets it from the table and the vault directly.
-const table = openTable(runtime(process.env).config.tableName, tableClientConfig(runtime(process.env).config.dynamodbEndpoint));
+const table = openTable(runtime().config.tableName, tableClientConfig(runtime().config.dynamodbEndpoint));
 const authority = (await new DynamoAuthorityStore(table).get('local'))!;
 writeFileSync(join(cfsslDir, 'ca.pem'), authority.intermediatePem);
 writeFileSync(join(cfsslDir, 'ca-key.pem'), createPrivateKey(await (await localVault(table, home)).get(authority.intermediateKeyRef)).export({ type: 'sec1', format: 'pem' }));

@@ -4,7 +4,8 @@ import { DynamoAnnouncementLedger } from '../adapters/dynamodb/announcement-ledg
 import { DynamoConfigStore } from '../adapters/dynamodb/config-store.ts';
 import { DynamoTokenStore } from '../adapters/dynamodb/token-store.ts';
 import type { Table } from '../adapters/dynamodb/table.ts';
-import { IN_DOCUMENT, loadSuiteConfig, localFilesNamed, parseSuiteConfig } from '../adapters/suite-config.ts';
+import { IN_DOCUMENT, localFilesNamed, parseSuiteConfig } from '../adapters/suite-config.ts';
+import { loadSuiteConfig } from '../adapters/suite-config-file.ts';
 import { recordConfiguration } from '../services/inventory/config-changes.ts';
 import { mintAdminToken, type TokenLifetime } from '../services/inventory/tokens.ts';
 import type { AnnounceDeps } from '../shared/announce.ts';

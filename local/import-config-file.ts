@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadSuiteConfig } from '../adapters/suite-config.ts';
+import { loadSuiteConfig } from '../adapters/suite-config-file.ts';
 import type { Runtime } from '../adapters/runtime.ts';
 import { configHash, recordConfiguration } from '../services/inventory/config-changes.ts';
 

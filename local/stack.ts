@@ -137,7 +137,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     // Nobody else serves this folder: whatever was claimed before now was claimed by a process that is gone.
     CERTOPS_OWNERS_GONE_BEFORE: new Date().toISOString(),
   });
-  const rt = runtime(process.env);
+  const rt = runtime();
 
   // The bus's ledger and the saga's executions: the same table, written by the local runtime itself.
   const executions = openTable(tableName, tableClientConfig(dynamo.endpoint));

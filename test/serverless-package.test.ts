@@ -1,13 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../local/serverless-definition.ts';
-import { configFromEnv } from '../adapters/runtime.ts';
+import { configFromEnv } from '../adapters/composition/base.ts';
 import { ROOT } from './support/processes.ts';
 import { INBOUND_DETAIL_TYPES } from '../shared/events/catalog.ts';
 
@@ -222,10 +221,45 @@ describe('serverless package', () => {
     expect(configFromEnv({ CERTOPS_API_URL: api, CERTOPS_BASE_URL: 'https://pki.example.com/' }).baseUrl).toBe('https://pki.example.com');
   });
 
-  it('bundles a handler that loads as Lambda loads it and answers', async () => {
-    const outfile = join(out, 'inventory.mjs');
-    await build({ entryPoints: [join(ROOT, 'services/inventory/handler.ts')], bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile, banner: { js: config.custom.esbuild.banner.js }, logLevel: 'silent' });
-    const mod = await import(pathToFileURL(outfile).href);
+  /** The files of a function's zip, by path. */
+  const zipped = (fn: string) => {
+    const dir = join(out, 'unzipped', fn);
+    mkdirSync(dir, { recursive: true });
+    execFileSync('unzip', ['-qo', join(out, `${fn}.zip`), '-d', dir]);
+    return { dir, files: execFileSync('find', ['.', '-type', 'f'], { cwd: dir, encoding: 'utf8' }).trim().split('\n').map((f) => f.slice(2)).sort() };
+  };
+
+  it('packages each function on its own: its handler\'s bundle and the chunks it may load, minified, no source maps, under 1 MB', () => {
+    for (const [name, spec] of Object.entries<any>(config.functions)) {
+      const { files } = zipped(name);
+      const entry = `${spec.handler.slice(0, spec.handler.lastIndexOf('.'))}.mjs`;
+      expect(files, name).toContain(entry);
+      expect(files.filter((f) => f !== entry).every((f) => f.startsWith('chunks/')), name).toBe(true);
+      expect(files.some((f) => f.endsWith('.map')), name).toBe(false);
+      expect(statSync(join(out, `${name}.zip`)).size, name).toBeLessThan(1024 * 1024);
+    }
+  });
+
+  it('puts in a bundle only the AWS clients its service uses, and those a path may never need in chunks loaded when first used', () => {
+    // A string each client's protocol code carries (its service's target prefix or signing name).
+    const CLIENTS = { 'acm-pca': 'ACMPrivateCA', kms: 'TrentService', acm: 'CertificateManager', sqs: 'AmazonSQS', sfn: 'AWSStepFunctions' };
+    const where = (fn: string) => {
+      const { dir, files } = zipped(fn);
+      const found: Record<string, 'entry' | 'chunk'> = {};
+      for (const f of files) for (const [client, marker] of Object.entries(CLIENTS)) if (readFileSync(join(dir, f), 'utf8').includes(marker)) found[client] = f.startsWith('chunks/') ? (found[client] ?? 'chunk') : 'entry';
+      return found;
+    };
+    expect(where('ctMonitorPoll')).toEqual({});
+    expect(where('siemExportEvents')).toEqual({});
+    expect(where('inventoryApi')).toEqual({ acm: 'chunk', sqs: 'chunk' });
+    expect(where('issuanceApi')).toEqual({ 'acm-pca': 'chunk', kms: 'chunk', acm: 'chunk' });
+    expect(where('renewalStep')).toEqual({ 'acm-pca': 'chunk', kms: 'chunk', acm: 'chunk', sfn: 'entry' });
+    expect(where('deploymentStep')).toEqual({ kms: 'chunk', acm: 'chunk' });
+  });
+
+  it('bundles a handler that loads as Lambda loads it (from its zip) and answers', async () => {
+    const { dir } = zipped('inventoryApi');
+    const mod = await import(pathToFileURL(join(dir, 'services/inventory/handler.mjs')).href);
     const res = await mod.api({ version: '2.0', routeKey: 'GET /health', rawPath: '/health', headers: {}, requestContext: { http: { method: 'GET' } } }, {});
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ status: 'ok' });

@@ -1,7 +1,7 @@
 import { lambda } from '../../adapters/lambda.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
-import { runtime } from '../../adapters/runtime.ts';
+import { ctMonitorRuntime } from './runtime.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
@@ -15,7 +15,7 @@ import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts
 import { announceAfter } from '../../shared/announce.ts';
 import { CT_MONITOR, ctProofs } from './announcements.ts';
 
-const rt = () => runtime(process.env);
+const rt = ctMonitorRuntime;
 // A pass reads at most PASS_ENTRIES; passes go on while the time budget lasts, and the next tick continues.
 const PASS_ENTRIES = 20_000;
 // Entries asked for per get-entries call: what certspotter asks. A log that serves fewer per call

@@ -3,8 +3,7 @@ import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { DEPLOYMENT, deploymentProofs } from './announcements.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
-import { runtime } from '../../adapters/runtime.ts';
-import { failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
+import { deploymentRuntime } from './runtime.ts';
 import { ConflictError, StepError, ValidationError } from '../../shared/errors.ts';
 import { certificateLock, holdingCertificateLock } from '../../shared/certificate-lock.ts';
 import { withLease } from '../../shared/lease.ts';
@@ -19,8 +18,7 @@ import { targetRefusal } from '../../shared/target-access.ts';
 import { logger } from '../../adapters/logger.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 
-const rt = () => ({ ...runtime(process.env), countFailure: metrics() });
-const metrics = () => (runtime(process.env).config.emitMetrics ? failureCounter((line) => process.stdout.write(`${line}\n`), runtime(process.env).clock, 'DeploymentFailed') : undefined);
+const rt = deploymentRuntime;
 
 async function deployAndVerify(certificateId: string, targets: string[], attemptId: string) {
   const results = [];

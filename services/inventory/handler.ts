@@ -1,7 +1,7 @@
 import { listCertificates } from './list-certificates.ts';
 import { apiHandler, type ApiRequest } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
-import { runtime } from '../../adapters/runtime.ts';
+import { inventoryRuntime } from './runtime.ts';
 import { NotFoundError } from '../../shared/errors.ts';
 import { parseListQuery } from './list-query.ts';
 import { certificateView } from './certificate-view.ts';
@@ -18,10 +18,9 @@ import { changeConfiguration, decideConfigChange } from './config-changes.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { syncAcm } from './sync-acm.ts';
 import { awsRegion, isUnknownEndpoint } from '../../shared/aws-region.ts';
-import { acmCertificates } from '../../adapters/aws/acm-certificates.ts';
 import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './reports.ts';
 
-const rt = () => runtime(process.env);
+const rt = inventoryRuntime;
 
 export const api = apiHandler({
   'GET /health': { role: 'public', withoutConfiguration: true, run: async () => ({ status: 200, body: { status: 'ok' } }) },
@@ -184,7 +183,7 @@ async function allCertificates() {
 }
 
 function syncRegions(regions: string[]) {
-  return Promise.all(regions.map((region) => syncAcm(region, acmCertificates(rt().acm(region)), rt()).catch((err) => {
+  return Promise.all(regions.map((region) => syncAcm(region, rt().acmCertificates(region), rt()).catch((err) => {
     if (isUnknownEndpoint(err)) throw new ValidationError(`regions: ACM in ${region} cannot be reached (${(err as Error).message}); is it a region of this partition?`, 'regions');
     throw err;
   })));

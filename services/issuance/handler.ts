@@ -1,7 +1,7 @@
 import { lambda } from '../../adapters/lambda.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
-import { runtime } from '../../adapters/runtime.ts';
+import { issuanceRuntime } from './runtime.ts';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
 import { roleAllows } from '../../shared/api-token.ts';
 import { parseRequestInput } from './request-input.ts';
@@ -15,7 +15,7 @@ import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { ISSUANCE } from './announcements.ts';
 import { issuanceProofs } from './proofs.ts';
 
-const rt = () => runtime(process.env);
+const rt = issuanceRuntime;
 
 /** 201 issued, 202 waiting for approval, 403 refused by policy (CONTRACT.md). */
 const STATUS = { issued: 201, approved: 201, pending_approval: 202, pending_validation: 202, rejected: 403 } as const;

@@ -2,7 +2,7 @@ import { lambda } from '../../adapters/lambda.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { RENEWAL, renewalProofs } from './announcements.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
-import { runtime } from '../../adapters/runtime.ts';
+import { renewalRuntime } from './runtime.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { abandon, abort, commit, lock, renew } from './saga-steps.ts';
 import { holdingCertificateLock } from '../../shared/certificate-lock.ts';
@@ -13,7 +13,7 @@ import { renewOnApproval, startRenewal } from './start-renewal.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { daysToExpiryRecorder, failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
 
-const rt = () => runtime(process.env);
+const rt = renewalRuntime;
 
 /** request.approved: a renewal that needed an approval starts once an approver says yes. */
 export const approvals = eventHandler(async (event) => {

@@ -1,14 +1,14 @@
 import { lambda } from '../../adapters/lambda.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
-import { runtime } from '../../adapters/runtime.ts';
+import { siemExportRuntime } from './runtime.ts';
 import { verifyChain, type AuditRecord } from '../../shared/audit-chain.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { asObject, optionalString, queryInteger } from '../../shared/input.ts';
 import { groupCommit } from '../../shared/group-commit.ts';
 import { exportEvents, flushAll } from './export-event.ts';
 
-const rt = () => runtime(process.env);
+const rt = siemExportRuntime;
 /** The audit trail's head takes one write per commit: a burst goes in commits of up to 50 events. */
 const exportOne = groupCommit((batch: Parameters<typeof exportEvents>[0]) => exportEvents(batch, rt()), 50);
 

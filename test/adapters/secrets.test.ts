@@ -5,7 +5,7 @@ import { resolveSecret } from '../../adapters/secrets.ts';
 
 describe('SIEM secrets', () => {
   const sm = mockClient(SecretsManagerClient);
-  const client = () => new SecretsManagerClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  const client = async () => new SecretsManagerClient({ region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
 
   it('come from the environment or from Secrets Manager, and a missing one is a clear error', async () => {
     expect(await resolveSecret('env:HEC_TOKEN', 'siem.sinks.splunk', { HEC_TOKEN: 'abc' }, client)).toBe('abc');

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSuiteConfig } from '../../adapters/suite-config.ts';
+import { loadSuiteConfig } from '../../adapters/suite-config-file.ts';
 
 describe('the ct section of the suite configuration', () => {
   const load = (yaml: string) => {

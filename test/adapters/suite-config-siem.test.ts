@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSuiteConfig } from '../../adapters/suite-config.ts';
+import { loadSuiteConfig } from '../../adapters/suite-config-file.ts';
 
 describe('the siem section of the suite configuration', () => {
   it('reads a file sink\'s relative path from the configuration\'s folder, as trustedRootsFile is, and keeps an absolute one', () => {

@@ -49,7 +49,7 @@ describe('events notify, the store is the truth', () => {
       CERTOPS_AWS_ENDPOINT: 'http://127.0.0.1:9', CERTOPS_VERIFY_ATTEMPTS: '1', AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x',
     });
     const { runtime } = await import('../../adapters/runtime.ts');
-    rt = runtime(process.env);
+    rt = runtime();
     await rt.authority('local');
     handlers = { deployment: await import('../../services/deployment/handler.ts'), inventory: await import('../../services/inventory/handler.ts') };
     // Requesters may deploy there: what stops a CA key must be the store and the vault, not the target's access rules.

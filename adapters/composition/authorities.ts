@@ -1,0 +1,64 @@
+import { canonicalJson } from '../../shared/canonical-json.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { policyGated } from '../../shared/policy-gated-authority.ts';
+import type { CertificateAuthority } from '../../shared/ports.ts';
+import { DynamoRequestStore } from '../dynamodb/request-store.ts';
+import { DynamoRevocationStore } from '../dynamodb/revocation-store.ts';
+import { DynamoIssuanceJournal } from '../dynamodb/issuance-journal.ts';
+import { DynamoAuthorityStore } from '../dynamodb/authority-store.ts';
+import { recordingCalls } from '../aws/call-recorder.ts';
+import type { Base } from './base.ts';
+import { keyVaults } from './key-vaults.ts';
+
+/**
+ * The CA backends: the built-in CA (its keys in the vault), and those configured under `issuers`
+ * (AWS Private CA, ACM), each behind the policy gate. AWS backends are loaded when first named,
+ * so a function whose configuration names none never loads their clients.
+ */
+export function authorities(b: Base) {
+  const requests = new DynamoRequestStore(b.table);
+  const revocations = new DynamoRevocationStore(b.table);
+  const journal = new DynamoIssuanceJournal(b.table);
+  const authorityStore = new DynamoAuthorityStore(b.table);
+  const vaults = keyVaults(b);
+  const gated = (backend: CertificateAuthority) => policyGated(backend, () => ({ policy: b.suite.policy, ownership: b.suite.ownership }), requests);
+  let builtIn: Promise<CertificateAuthority> | undefined;
+  const remotes = new Map<string, Promise<CertificateAuthority>>();
+
+  async function remote(name: string, backend: Base['suite']['issuers'][string]): Promise<CertificateAuthority> {
+    if (backend.type === 'acm') {
+      const [{ ACMClient }, { AcmPublicAuthority }] = await Promise.all([import('@aws-sdk/client-acm'), import('../aws/acm-public-authority.ts')]);
+      return gated(new AcmPublicAuthority(name, recordingCalls(new ACMClient({ region: backend.region }), 'acm')));
+    }
+    const [{ ACMPCAClient }, { AcmPcaAuthority }] = await Promise.all([import('@aws-sdk/client-acm-pca'), import('../aws/acm-pca-authority.ts')]);
+    return gated(new AcmPcaAuthority(name, recordingCalls(new ACMPCAClient({ region: backend.region }), 'acm-pca'), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never, journal }));
+  }
+
+  return {
+    requests,
+    revocations,
+    journal,
+    keyVault: vaults.keyVault,
+    /** The CA backend named `name` (default the built-in one), behind the policy gate; ValidationError (field `issuer`) for a name the configuration does not give. */
+    async authority(name = 'local'): Promise<CertificateAuthority> {
+      if (name === 'local') {
+        return (builtIn ??= vaults.whole().then(async (vault) => {
+          const { BuiltInCa } = await import('../built-in-ca.ts');
+          return gated(await BuiltInCa.open({ authorities: authorityStore, vault, baseUrl: b.config.baseUrl, clock: b.clock, revocations, journal }));
+        }));
+      }
+      const { issuers } = b.suite;
+      const backend = Object.hasOwn(issuers, name) ? issuers[name] : undefined;
+      if (!backend) throw new ValidationError(`issuer ${JSON.stringify(name)} is not a configured CA backend (configured: ${['local', ...Object.keys(issuers)].join(', ')})`, 'issuer');
+      // Keyed by what the configuration says of it: a backend changed by a configuration change is built anew.
+      const cacheKey = canonicalJson({ name, backend });
+      let built = remotes.get(cacheKey);
+      if (!built) {
+        built = remote(name, backend);
+        remotes.set(cacheKey, built);
+        built.catch(() => remotes.delete(cacheKey));
+      }
+      return built;
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import { base, compose, once } from '../../adapters/composition/base.ts';
+import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
+import { DynamoCtStateStore } from '../../adapters/dynamodb/ct-state-store.ts';
+
+/** What ct-monitor's functions use: the logs' state and findings, and the inventory (certops' own certificates are no finding). */
+export const ctMonitorRuntime = once(() => {
+  const b = base();
+  return compose(b, { ct: new DynamoCtStateStore(b.table), certificates: new DynamoCertificateStore(b.table) });
+});
