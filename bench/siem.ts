@@ -1,6 +1,7 @@
 // npm run bench:siem — events per second formatted and delivered to a local HTTP receiver with
 // batching, for each format; then the same delivery through the outbox while the receiver fails
-// (down for a while, then 500s, then slow), printing events sent, received and duplicated.
+// (down for a while, then 500s, then slow), printing events sent, received and duplicated; then
+// the durable path through the running suite, from the bus to the receiver.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +15,11 @@ import { formatForSink } from '../services/siem-export/format-event.ts';
 import type { BusEvent } from '../shared/events/envelope.ts';
 import type { SinkConfig } from '../shared/siem-config.ts';
 import { freshTable } from '../test/support/dynamo.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalStack } from '../local/stack.ts';
+import { newEvent } from '../shared/events/envelope.ts';
 
 const state = { mode: 'up' as 'up' | 'down' | 'error' | 'slow', received: new Map<string, number>(), requests: 0 };
 const server = createServer((req, res) => {
@@ -92,5 +98,33 @@ const seconds = (performance.now() - start) / 1000;
 const duplicated = [...state.received.values()].filter((c) => c > 1).length;
 console.log(`through the outbox with the receiver down, then failing with 500, then slow: ${sent} sent, ${state.received.size} received, ${duplicated} duplicated, ${sent - state.received.size} missing (${Math.round(sent / seconds)} events/s with every event written to the audit trail and the outbox first)`);
 await db.close();
+
+// The durable path as it runs: events put on the running suite's bus, each into the audit trail
+// (the one ordered writer) and the sink's outbox, then to the receiver; timed from the first put
+// to the last receipt, beside the direct delivery above.
+const stackHome = mkdtempSync(join(tmpdir(), 'certops-bench-siem-'));
+writeFileSync(join(stackHome, 'config.yaml'), `siem:\n  sinks:\n    - name: bench\n      type: http\n      protocol: json\n      url: ${url}\n      format: seed\n      gzip: true\n      batchSize: 500\n      batchMs: 200\n`);
+const stack = await startLocalStack({ ...process.env, CERTOPS_HOME: stackHome, PORT: '0', CERTOPS_SIEM_FILE: '' });
+state.mode = 'up';
+state.received.clear();
+const DURABLE = Number(process.env.BENCH_DURABLE_EVENTS ?? 10_000);
+const published = Array.from({ length: DURABLE }, (_, i) => newEvent('ct.watchlist_changed', { changedBy: 'bench', added: [`d${i}.example.com`], removed: [] }, { now: () => new Date(), newId: () => `ev-${i}` }));
+const durableStart = performance.now();
+let next = 0;
+await Promise.all(Array.from({ length: 16 }, async () => {
+  while (next < DURABLE) {
+    const batch = published.slice(next, (next += 10));
+    const answer = await stack.bus.putEvents(batch.map((e) => ({ Source: e.source, DetailType: e.detailType, Detail: JSON.stringify(e.detail), EventBusName: 'certops-local' })));
+    if (answer.FailedEntryCount) throw new Error(`PutEvents refused ${answer.FailedEntryCount} events`);
+  }
+}));
+while ([...state.received.keys()].filter((k) => k.startsWith('ev-')).length < DURABLE && performance.now() - durableStart < 600_000) await new Promise((r) => setTimeout(r, 50));
+const durableSeconds = (performance.now() - durableStart) / 1000;
+const got = published.filter((e) => state.received.has(String(e.detail.eventId)));
+const twice = got.filter((e) => state.received.get(String(e.detail.eventId))! > 1).length;
+const verify = await (await fetch(`${stack.url}/audit/verify`, { headers: { authorization: `Bearer ${readFileSync(stack.tokenFile, 'utf8').trim()}` } })).json();
+console.log(`durable path through the running suite (bus, audit trail, outbox, HTTP sink; batches of 10 to the ordered writer): ${DURABLE} published, ${got.length} received, ${twice} duplicated, ${DURABLE - got.length} missing, ${Math.round(got.length / durableSeconds)} events/s (target >= 2,000); audit trail ${verify.valid ? 'verifies' : 'BROKEN'} with ${verify.records} records`);
+await stack.stop();
+rmSync(stackHome, { recursive: true, force: true });
 server.close();
 process.exit(0);

@@ -8,7 +8,7 @@
  * waits in the consumer's dead-letter queue (`certops dead-letters list|replay`).
  *
  * For a function `fn` with
- *   consumes: { pattern: <EventBridge pattern>, batchSize?: 1-10, maximumBatchingWindow?: s, maxReceiveCount?: n }
+ *   consumes: { pattern: <EventBridge pattern>, batchSize?: 1-10, maximumBatchingWindow?: s, maxReceiveCount?: n, ordered?: { messageGroupId } }
  * it adds (AWS::SQS, AWS::Events, AWS::CloudWatch resource types):
  * - `certops-<stage>-<fn>`: the queue, visibility timeout six times the function's timeout (AWS's
  *   advice for Lambda event sources), redriving to
@@ -17,6 +17,9 @@
  *   EventsDeadLetterQueue for what EventBridge cannot deliver), and the queue policy letting only
  *   that rule send;
  * - an `sqs` event on the function: batches with partial batch responses (ReportBatchItemFailures).
+ * With `ordered`, both queues are FIFO queues (`.fifo`, deduplicated on the body, which carries the
+ * event's id) and the rule puts every event in the one message group named: Lambda then hands the
+ * function one batch of the group at a time, in order (the audit trail's single writer).
  * Every function's environment names the consumers (CERTOPS_CONSUMERS), so the API can find
  * their dead-letter queues.
  */
@@ -32,6 +35,12 @@ export default class ConsumerQueues {
             batchSize: { type: 'integer', minimum: 1, maximum: 10 },
             maximumBatchingWindow: { type: 'integer', minimum: 0, maximum: 300 },
             maxReceiveCount: { type: 'integer', minimum: 1, maximum: 1000 },
+            ordered: {
+              type: 'object',
+              properties: { messageGroupId: { type: 'string', minLength: 1, maxLength: 100 } },
+              required: ['messageGroupId'],
+              additionalProperties: false,
+            },
           },
           required: ['pattern'],
           additionalProperties: false,
@@ -55,22 +64,28 @@ export default class ConsumerQueues {
     const stage = provider.getStage();
     const resources = service.provider.compiledCloudFormationTemplate.Resources;
     const consumers = this.consumers();
-    service.provider.environment = { ...service.provider.environment, CERTOPS_CONSUMERS: consumers.map(([name]) => name).join(',') };
+    // An ordered consumer's queues are FIFO queues: named with .fifo.
+    service.provider.environment = { ...service.provider.environment, CERTOPS_CONSUMERS: consumers.map(([name, fn]) => `${name}${fn.consumes.ordered ? '.fifo' : ''}`).join(',') };
     for (const [name, fn] of consumers) {
       const id = provider.naming.getNormalizedFunctionName(name);
       const timeout = fn.timeout ?? service.provider.timeout ?? 6;
-      const { pattern, batchSize = 10, maximumBatchingWindow, maxReceiveCount = 5 } = fn.consumes;
+      const { pattern, batchSize = 10, maximumBatchingWindow, maxReceiveCount = 5, ordered } = fn.consumes;
+      // Lambda takes no batching window from a FIFO queue.
+      if (ordered && maximumBatchingWindow !== undefined) throw new this.serverless.classes.Error(`${name}: consumes.ordered takes no maximumBatchingWindow`);
+      const fifo = ordered ? { FifoQueue: true, ContentBasedDeduplication: true } : {};
+      const suffix = ordered ? '.fifo' : '';
       const queue = `${id}Queue`;
       const deadLetters = `${id}DeadLetterQueue`;
       const rule = `${id}Rule`;
       resources[deadLetters] = {
         Type: 'AWS::SQS::Queue',
-        Properties: { QueueName: `${service.service}-${stage}-${name}-dlq`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true },
+        Properties: { QueueName: `${service.service}-${stage}-${name}-dlq${suffix}`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true, ...fifo },
       };
       resources[queue] = {
         Type: 'AWS::SQS::Queue',
         Properties: {
-          QueueName: `${service.service}-${stage}-${name}`,
+          QueueName: `${service.service}-${stage}-${name}${suffix}`,
+          ...fifo,
           VisibilityTimeout: Math.min(43200, 6 * timeout),
           SqsManagedSseEnabled: true,
           RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters, 'Arn'] }, maxReceiveCount },
@@ -86,6 +101,7 @@ export default class ConsumerQueues {
             Id: `${name}-queue`,
             Arn: { 'Fn::GetAtt': [queue, 'Arn'] },
             RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+            ...(ordered ? { SqsParameters: { MessageGroupId: ordered.messageGroupId } } : {}),
             DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] } },
           }],
         },

@@ -32,12 +32,20 @@ export interface Rule {
   name: string;
   fn: string;
   pattern: Pattern;
+  /**
+   * Delivered as through an SQS FIFO queue with one message group: in the order accepted, one
+   * batch of up to `batchSize` at a time, a failed batch holding back what follows until it is
+   * taken or dead-lettered (deploy/consumer-queues.js, `consumes.ordered`).
+   */
+  ordered?: boolean;
+  batchSize?: number;
 }
 
 export interface BusOptions {
   busName: string;
   rules: Rule[];
-  invoke(fn: string, event: EventBridgeEvent): Promise<unknown>;
+  /** Hands a batch of events (one, unless the rule is ordered) to the rule's function; rejects when it failed them. */
+  invoke(fn: string, events: EventBridgeEvent[]): Promise<unknown>;
   deadLetters: DeadLetterStore;
   /** Where accepted events wait until each rule's target took them (so a restart loses none). */
   ledger: BusLedger;
@@ -70,6 +78,8 @@ export class LocalBus {
   private readonly inFlight = new Set<Promise<void>>();
   /** Per function: how many of its invocations may run at once. */
   private readonly gates = new Map<string, ReturnType<typeof concurrencyLimit>>();
+  /** Per ordered rule: the deliveries waiting their turn, in the order accepted. */
+  private readonly queues = new Map<string, PendingDelivery[]>();
 
   constructor(private readonly options: BusOptions) {}
 
@@ -133,11 +143,63 @@ export class LocalBus {
   }
 
   private run(delivery: PendingDelivery): void {
-    // A delivery never rejects: whatever a consumer or a store does, the bus (and the process) stays up.
-    const running = this.deliver(delivery)
-      .catch((err) => this.options.onError?.(delivery.rule, err))
+    const rule = this.options.rules.find((r) => r.name === delivery.rule);
+    if (rule?.ordered) {
+      const queue = this.queues.get(rule.name);
+      if (queue) return void queue.push(delivery);
+      this.queues.set(rule.name, [delivery]);
+      return this.track(rule.name, this.deliverInOrder(rule));
+    }
+    this.track(delivery.rule, this.deliver(delivery));
+  }
+
+  /** A delivery never rejects: whatever a consumer or a store does, the bus (and the process) stays up. */
+  private track(rule: string, work: Promise<void>): void {
+    const running = work
+      .catch((err) => this.options.onError?.(rule, err))
       .finally(() => this.inFlight.delete(running));
     this.inFlight.add(running);
+  }
+
+  /**
+   * An ordered rule's deliveries, batch after batch in the order accepted, until none wait: a
+   * failed batch is tried again (backoff, each try counted in the ledger) before anything after
+   * it, and after the last try dead-lettered, as a FIFO queue's message group with its redrive.
+   */
+  private async deliverInOrder(rule: Rule): Promise<void> {
+    const queue = this.queues.get(rule.name)!;
+    // A failed batch is tried again as it was, not grown by what arrived meanwhile.
+    let retrying = 0;
+    try {
+      while (queue.length) {
+        const batch = queue.slice(0, retrying || (rule.batchSize ?? 10));
+        retrying = 0;
+        const due = Math.max(...batch.map((d) => Date.parse(d.nextAttemptAt)));
+        await new Promise((r) => setTimeout(r, Math.max(0, due - this.options.clock.now().getTime())));
+        const events = batch.map((d) => JSON.parse(d.eventJson) as EventBridgeEvent);
+        try {
+          await this.invokeInTurn(rule.fn, events);
+          await Promise.all(batch.map((d) => this.options.ledger.settle(d.eventId, rule.name)));
+          queue.splice(0, batch.length);
+        } catch (err) {
+          this.options.onError?.(rule.name, err);
+          const attempts = Math.max(...batch.map((d) => d.attempts)) + 1;
+          if (attempts >= this.options.maxAttempts) {
+            for (const event of events) await this.deadLetter(rule, event, err, attempts);
+            queue.splice(0, batch.length);
+            continue;
+          }
+          const next = new Date(this.options.clock.now().getTime() + this.options.retryDelayMs * 2 ** (attempts - 1)).toISOString();
+          for (const [i, d] of batch.entries()) {
+            queue[i] = { ...d, attempts, nextAttemptAt: next };
+            await this.options.ledger.reschedule(queue[i]);
+          }
+          retrying = batch.length;
+        }
+      }
+    } finally {
+      this.queues.delete(rule.name);
+    }
   }
 
   /**
@@ -154,7 +216,7 @@ export class LocalBus {
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(delivery.nextAttemptAt) - this.options.clock.now().getTime())));
     for (let attempts = delivery.attempts; ; ) {
       try {
-        await this.invokeInTurn(rule.fn, event);
+        await this.invokeInTurn(rule.fn, [event]);
         return await this.options.ledger.settle(delivery.eventId, rule.name);
       } catch (err) {
         attempts++;
@@ -172,10 +234,10 @@ export class LocalBus {
    * poll's alerts) then feeds a consumer a few at a time, as on AWS, instead of starting them all
    * at once to contend for the same locks and starve the rest of the process.
    */
-  private invokeInTurn(fn: string, event: EventBridgeEvent): Promise<unknown> {
+  private invokeInTurn(fn: string, events: EventBridgeEvent[]): Promise<unknown> {
     let gate = this.gates.get(fn);
     if (!gate) this.gates.set(fn, (gate = concurrencyLimit(this.options.concurrency ?? Infinity)));
-    return gate(() => this.options.invoke(fn, event));
+    return gate(() => this.options.invoke(fn, events));
   }
 
   private async deadLetter(rule: Rule, event: EventBridgeEvent, lastError: unknown, attempts: number): Promise<void> {

@@ -10,15 +10,18 @@ const ACCOUNT = '000000000000';
 /**
  * The consumers' dead-letter queues as the local endpoint serves them, in SQS's JSON protocol
  * (GetQueueUrl, GetQueueAttributes, ReceiveMessage, StartMessageMoveTask): the local bus's dead
- * letters of each consumer's rules are its queue `certops-<stage>-<consumer>-dlq`, so the same
+ * letters of each consumer's rules are its queue `certops-<stage>-<consumer>-dlq` (`.fifo` after an
+ * ordered consumer's), so the same
  * adapter (adapters/aws/sqs-dead-letter-queues.ts) reads and redrives them here and on AWS.
  */
 export function deadLetterQueueOperations(options: { stage: string; baseUrl: () => string; rules: Rule[]; deadLetters: () => DeadLetterStore; bus: () => LocalBus }) {
   const prefix = `certops-${options.stage}-`;
   const consumerOf = (queueName: string) => {
-    const fn = queueName.startsWith(prefix) && queueName.endsWith('-dlq') ? queueName.slice(prefix.length, -'-dlq'.length) : '';
-    if (!options.rules.some((r) => r.fn === fn)) throw new NotFoundError(`no queue ${queueName}`, 'QueueUrl');
-    return fn;
+    const fn = /^(.+)-dlq(\.fifo)?$/.exec(queueName.startsWith(prefix) ? queueName.slice(prefix.length) : '');
+    const rule = options.rules.find((r) => r.fn === fn?.[1]);
+    // An ordered consumer's queues are FIFO queues, and only those are named .fifo.
+    if (!rule || Boolean(rule.ordered) !== Boolean(fn?.[2])) throw new NotFoundError(`no queue ${queueName}`, 'QueueUrl');
+    return rule.fn;
   };
   const fromUrl = (input: Record<string, unknown>) => consumerOf(requiredString(input, 'QueueUrl', 2048).split('/').pop()!);
   const lettersOf = async (fn: string): Promise<DeadLetter[]> => {
@@ -33,8 +36,9 @@ export function deadLetterQueueOperations(options: { stage: string; baseUrl: () 
       return { QueueUrl: `${options.baseUrl()}/${ACCOUNT}/${name}` };
     },
     'AmazonSQS.GetQueueAttributes': async (input: Record<string, unknown>) => {
+      const url = requiredString(input, 'QueueUrl', 2048);
       const fn = fromUrl(input);
-      return { Attributes: { QueueArn: `arn:aws:sqs:local:${ACCOUNT}:${prefix}${fn}-dlq`, ApproximateNumberOfMessages: String((await lettersOf(fn)).length) } };
+      return { Attributes: { QueueArn: `arn:aws:sqs:local:${ACCOUNT}:${url.split('/').pop()}`, ApproximateNumberOfMessages: String((await lettersOf(fn)).length) } };
     },
     'AmazonSQS.ReceiveMessage': async (input: Record<string, unknown>) => {
       const max = input.MaxNumberOfMessages ?? 1;

@@ -133,7 +133,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     CERTOPS_BASE_URL: url,
     CERTOPS_DYNAMODB_ENDPOINT: dynamo.endpoint,
     CERTOPS_AWS_ENDPOINT: url,
-    CERTOPS_CONSUMERS: [...new Set(definition.rules.map((r) => r.fn))].join(','),
+    CERTOPS_CONSUMERS: [...new Set(definition.rules.map((r) => `${r.fn}${r.ordered ? '.fifo' : ''}`))].join(','),
     // Nobody else serves this folder: whatever was claimed before now was claimed by a process that is gone.
     CERTOPS_OWNERS_GONE_BEFORE: new Date().toISOString(),
   });

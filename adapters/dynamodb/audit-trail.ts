@@ -148,9 +148,10 @@ export class DynamoAuditTrail implements AuditTrail {
       items.push(...page.items.map(fromItem).filter((r) => r.seq <= head.seq && matches(r)));
       token = page.nextToken;
     } while (token && items.length < limit);
-    if (!token) {
-      const listed = new Set(items.map((r) => r.seq));
-      items.push(...head.pending.filter((r) => !listed.has(r.seq) && matches(r)).slice(0, Math.max(0, limit - items.length)));
+    if (!token && head.pending.length) {
+      // Only those a crash kept from their place: the others were listed where they are (on this page or an earlier one).
+      const written = new Set((await batchGet(this.table, head.pending.map((r) => recordKey(r.seq)))).map((i) => Number(i.seq)));
+      items.push(...head.pending.filter((r) => !written.has(r.seq) && matches(r)).slice(0, Math.max(0, limit - items.length)));
     }
     return { items, nextToken: token };
   }

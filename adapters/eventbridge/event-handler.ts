@@ -1,11 +1,22 @@
 import { lambda } from '../lambda.ts';
-import type { EventBridgeEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BusEvent, EventDetail } from '../../shared/events/envelope.ts';
 import { CertopsError } from '../../shared/errors.ts';
 import { logger } from '../logger.ts';
 
 /** The bus event as services see it, plus EventBridge's own id for consumers that dedupe on it. */
 export type ReceivedEvent = BusEvent & { id: string };
+
+/** The event a queue message carries (its rule sent the EventBridge event as the body); a body that is none is logged and let go: no retry makes it one. */
+function received(record: SQSRecord): ReceivedEvent | undefined {
+  try {
+    const event = JSON.parse(record.body) as EventBridgeEvent<string, EventDetail>;
+    return { id: event.id, source: event.source, detailType: event['detail-type'], detail: event.detail };
+  } catch {
+    logger.warn('event refused', { messageId: record.messageId, error: 'the message body is not JSON' });
+    return undefined;
+  }
+}
 
 /**
  * A Lambda handler for a consumer's queue (deploy/consumer-queues.js): each SQS record's body is
@@ -18,19 +29,13 @@ export type ReceivedEvent = BusEvent & { id: string };
 export function eventHandler(consume: (event: ReceivedEvent) => Promise<void>) {
   return lambda(async (batch: SQSEvent): Promise<SQSBatchResponse> => {
     const outcomes = await Promise.all(batch.Records.map(async (record) => {
-      let event: EventBridgeEvent<string, EventDetail>;
+      const event = received(record);
+      if (!event) return undefined;
       try {
-        event = JSON.parse(record.body);
-      } catch {
-        // Nothing a rule sends: no retry makes it an event.
-        logger.warn('event refused', { messageId: record.messageId, error: 'the message body is not JSON' });
-        return undefined;
-      }
-      try {
-        await consume({ id: event.id, source: event.source, detailType: event['detail-type'], detail: event.detail });
+        await consume(event);
         return undefined;
       } catch (err) {
-        const described = { messageId: record.messageId, detailType: event['detail-type'], eventId: event.detail?.eventId ?? event.id, receiveCount: record.attributes?.ApproximateReceiveCount, error: (err as Error).message };
+        const described = { messageId: record.messageId, detailType: event.detailType, eventId: event.detail?.eventId ?? event.id, receiveCount: record.attributes?.ApproximateReceiveCount, error: (err as Error).message };
         // A malformed event fails the same way on every retry: logged and let go.
         if (err instanceof CertopsError && err.status < 500) {
           logger.warn('event refused', { ...described, field: err.field });
@@ -41,5 +46,24 @@ export function eventHandler(consume: (event: ReceivedEvent) => Promise<void>) {
       }
     }));
     return { batchItemFailures: outcomes.filter((o) => o !== undefined) };
+  });
+}
+
+/**
+ * A Lambda handler for an ordered consumer's FIFO queue (`consumes.ordered`): the batch's events
+ * are consumed together, in order, by one call. If it fails, every message of the batch is
+ * reported failed (a FIFO queue must get back the failed message and all after it), and the
+ * batch comes back after the visibility timeout before anything that follows it.
+ */
+export function orderedEventHandler(consume: (events: ReceivedEvent[]) => Promise<void>) {
+  return lambda(async (batch: SQSEvent): Promise<SQSBatchResponse> => {
+    const events = batch.Records.map(received).filter((e) => e !== undefined);
+    try {
+      if (events.length) await consume(events);
+      return { batchItemFailures: [] };
+    } catch (err) {
+      logger.error('event consumer failed', { messages: batch.Records.length, firstEventId: events[0]?.detail?.eventId, error: (err as Error).message });
+      return { batchItemFailures: batch.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+    }
   });
 }

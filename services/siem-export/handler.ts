@@ -1,20 +1,20 @@
 import { lambda } from '../../adapters/lambda.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
-import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
+import { orderedEventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { siemExportRuntime } from './runtime.ts';
 import { verifyChain, type AuditRecord } from '../../shared/audit-chain.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { asObject, optionalString, queryInteger } from '../../shared/input.ts';
-import { groupCommit } from '../../shared/group-commit.ts';
 import { exportEvents, flushAll } from './export-event.ts';
 
 const rt = siemExportRuntime;
-/** The audit trail's head takes one write per commit: a burst goes in commits of up to 50 events. */
-const exportOne = groupCommit((batch: Parameters<typeof exportEvents>[0]) => exportEvents(batch, rt()), 50);
-
-/** Every certops event: into the audit trail and out to the SIEM sinks. */
-export const events = eventHandler(async (event) => {
-  await exportOne(event);
+/**
+ * Every certops event: into the audit trail and out to the SIEM sinks. The audit trail's one
+ * writer: its queue's message group hands it one batch at a time, in order, appended in one
+ * commit of the trail's head.
+ */
+export const events = orderedEventHandler(async (batch) => {
+  await exportEvents(batch, rt());
 });
 
 /** Scheduled: retries and partial batches for every sink. */

@@ -67,6 +67,20 @@ describe('the audit trail, appended in batches with the head as the commit', () 
     expect(verifyChain([], { seq: 0, hash: GENESIS }).valid).toBe(true);
   });
 
+  it('lists every record once across pages, the last batch the head still carries included once', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    await trail.appendAll(['a', 'b', 'c', 'd'].map((id) => event(id)));
+    await trail.appendAll(['e', 'f', 'g'].map((id) => event(id)));
+    const listed: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await trail.list({}, 2, nextToken);
+      listed.push(...page.items.map((r) => r.eventId));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    expect(listed).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  });
+
   it('never lets two writers take one sequence number (two processes appending at once)', async () => {
     const [one, two] = [new DynamoAuditTrail(db.table), new DynamoAuditTrail(db.table)];
     await Promise.all([

@@ -26,7 +26,7 @@ describe('local bus', () => {
         { name: 'greetings', fn: 'greeter', pattern: { 'detail-type': ['hello'] } },
         { name: 'everything-from-test', fn: 'auditor', pattern: { source: [{ prefix: 'com.example.' }] } },
       ],
-      invoke, deadLetters, ledger, clock, maxAttempts, retryDelayMs: 5, concurrency,
+      invoke: (fn, [e]) => invoke(fn, e), deadLetters, ledger, clock, maxAttempts, retryDelayMs: 5, concurrency,
       validate: eventSchemaValidator(),
     });
   }
@@ -156,10 +156,41 @@ describe('local bus', () => {
     const ids = answer.Entries.map((e) => (e as { EventId: string }).EventId);
     expect((await ledger.pending()).filter((d) => ids.includes(d.eventId))).toHaveLength(2);
     const delivered: unknown[] = [];
-    const next = new LocalBus({ busName: 'certops-test', rules, invoke: async (_fn, e) => void delivered.push(e.detail), deadLetters, ledger, clock, maxAttempts: 3, retryDelayMs: 5 });
+    const next = new LocalBus({ busName: 'certops-test', rules, invoke: async (_fn, [e]) => void delivered.push(e.detail), deadLetters, ledger, clock, maxAttempts: 3, retryDelayMs: 5 });
     expect(await next.resume()).toBeGreaterThanOrEqual(2);
     await next.drain();
     expect(delivered).toEqual(expect.arrayContaining([{ n: 1 }, { n: 2 }]));
     expect((await ledger.pending()).filter((d) => ids.includes(d.eventId))).toEqual([]);
+  });
+
+  it('delivers an ordered rule as a FIFO message group: in the order accepted, one batch at a time, a failing batch holding back the rest until it is dead-lettered', async () => {
+    const rules = [{ name: 'trail', fn: 'writer', pattern: { 'detail-type': ['entry'] }, ordered: true, batchSize: 4 }];
+    const batches: number[][] = [];
+    let running = 0;
+    let most = 0;
+    const b = new LocalBus({
+      busName: 'certops-test', rules, deadLetters, ledger, clock, maxAttempts: 2, retryDelayMs: 5,
+      invoke: async (_fn, events) => {
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 2));
+        running--;
+        const ns = events.map((e) => e.detail.n as number);
+        batches.push(ns);
+        if (ns.includes(6)) throw new Error('the writer refuses 6');
+      },
+    });
+    for (let n = 0; n < 12; n++) await b.putEvents([entry('entry', { n })]);
+    await b.drain();
+    expect(most).toBe(1);
+    expect(batches.every((batch) => batch.length <= 4)).toBe(true);
+    // Each event once, in order, but the batch holding 6, which went twice and then to the dead letters before anything after it.
+    const firstOf6 = batches.findIndex((batch) => batch.includes(6));
+    expect(batches[firstOf6 + 1]).toEqual(batches[firstOf6]);
+    const delivered = [...batches.slice(0, firstOf6), ...batches.slice(firstOf6 + 2)].flat();
+    const lettered = batches[firstOf6];
+    expect([...delivered, ...lettered].sort((x, y) => x - y)).toEqual([...Array(12).keys()]);
+    expect(delivered).toEqual([...delivered].sort((x, y) => x - y));
+    expect(Math.min(...delivered.filter((n) => n > 6))).toBeGreaterThan(Math.max(...lettered));
+    expect((await deadLetters.list()).filter((l) => l.rule === 'trail').map((l) => l.event.detail.n).sort()).toEqual([...lettered].sort());
   });
 });

@@ -27,7 +27,7 @@ describe('events notify, the store is the truth', () => {
   let rt: Runtime;
   let handlers: { deployment: typeof import('../../services/deployment/handler.ts'); inventory: typeof import('../../services/inventory/handler.ts') };
   const victim = join(home, 'targets', 'victim');
-  const asEvent = (source: string, detailType: string, detail: Record<string, unknown>) => queueBatch('consumer', { version: '0', id: `ev-${Math.random()}`, source, 'detail-type': detailType, account: '0', time: new Date().toISOString(), region: 'local', resources: [], detail });
+  const asEvent = (source: string, detailType: string, detail: Record<string, unknown>) => queueBatch('consumer', [{ version: '0', id: `ev-${Math.random()}`, source, 'detail-type': detailType, account: '0', time: new Date().toISOString(), region: 'local', resources: [], detail }]);
   const context = { getRemainingTimeInMillis: () => 60_000 };
   /** Consumes the one-message batch, and says why the consumer failed it (its log), or undefined if it did not. */
   const failure = async (consumer: (batch: never, context: never) => Promise<SQSBatchResponse>, batch: SQSEvent) => {
