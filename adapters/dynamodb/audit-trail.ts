@@ -74,7 +74,28 @@ export class DynamoAuditTrail implements AuditTrail {
     const seqs = markers.map((m) => Number(m.seq)).filter((seq) => seq <= at.seq);
     const records = [...(await batchGet(this.table, [...new Set(seqs)].map(recordKey))).map(fromItem), ...at.pending];
     const wanted = new Set(eventIds);
-    return new Map(records.filter((r) => wanted.has(r.eventId)).map((r) => [r.eventId, r]));
+    const found = new Map(records.filter((r) => wanted.has(r.eventId)).map((r) => [r.eventId, r]));
+    if (!head) this.lastLookup = { head: at, wanted, found };
+    return found;
+  }
+
+  /**
+   * The last lookup a caller made (exporters look before they append): an append of those events
+   * starts from it instead of reading the head and the markers again. Safe however stale: the
+   * commit is conditional on that head, and a head that moved sends the append back to reading.
+   */
+  private lastLookup?: { head: Head; wanted: Set<string>; found: Map<string, AuditRecord> };
+
+  /** The head and what it holds of `events`: the last lookup's when it covered them all, else read now. */
+  private async lookup(events: AuditEvent[], fresh: boolean): Promise<{ head: Head; found: Map<string, AuditRecord> }> {
+    const last = this.lastLookup;
+    this.lastLookup = undefined;
+    const reused = !fresh && last && events.every((e) => last.wanted.has(e.eventId));
+    const head = reused ? last.head : await this.head();
+    // What the head carries is written again only if this writer did not see it written (another
+    // writer committed it, or a crash came between its commit and its records): a commit replaces it.
+    if (head.pending.length && head.hash !== this.writtenHead) await this.write(head.pending);
+    return { head, found: reused ? new Map(last.found) : await this.recorded(events.map((e) => e.eventId), head) };
   }
 
   private async appendNow(events: AuditEvent[]): Promise<AuditRecord[]> {
@@ -90,11 +111,7 @@ export class DynamoAuditTrail implements AuditTrail {
 
   private async appendBatch(events: AuditEvent[]): Promise<Map<string, AuditRecord>> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const head = await this.head();
-      // What the head carries is written again only if this writer did not see it written (another
-      // writer committed it, or a crash came between its commit and its records).
-      if (head.pending.length && head.hash !== this.writtenHead) await this.write(head.pending);
-      const found = await this.recorded(events.map((e) => e.eventId), head);
+      const { head, found } = await this.lookup(events, attempt > 0);
       const fresh = [...new Map(events.filter((e) => !found.has(e.eventId)).map((e) => [e.eventId, e])).values()];
       if (fresh.length === 0) return found;
       const records = chained(fresh, head);
