@@ -43,7 +43,7 @@ export interface RuntimeConfig {
   /** Claims made before this moment belong to a process that is gone (the local stack serves a state folder alone, so at its start every earlier holder is dead); unset on AWS, where only leases tell. */
   ownersGoneBefore?: Date;
   awsEndpoint?: string;
-  /** The functions that consume events through a queue of their own (CERTOPS_CONSUMERS, set by deploy/consumer-queues.js). */
+  /** The functions that consume events through a queue of their own, `.fifo` after those reading a FIFO queue (CERTOPS_CONSUMERS, set by deploy/consumer-queues.js). */
   consumers: string[];
 }
 
@@ -91,12 +91,13 @@ export function buildBase(config: RuntimeConfig, clock: Clock, env: () => NodeJS
   const table = openTable(config.tableName, tableClientConfig(config.dynamodbEndpoint));
   const configurations = new DynamoConfigStore(table);
   const configuration = new CurrentConfiguration(configurations, dirname(config.configFile), config.siemFile);
+  const awsConfig = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
   return {
     config,
     env,
     table,
     /** Where the local stack's AWS-protocol endpoint is (unset on AWS: the SDK's own). */
-    awsConfig: config.awsEndpoint ? { endpoint: config.awsEndpoint } : {},
+    awsConfig,
     configurations,
     /** The configuration in force (each invocation refreshes it: see CurrentConfiguration). */
     configuration,
@@ -117,7 +118,7 @@ export function buildBase(config: RuntimeConfig, clock: Clock, env: () => NodeJS
     random: Math.random,
     tokens: new DynamoTokenStore(table),
     announcements: new DynamoAnnouncementLedger(table),
-    publisher: new EventBridgePublisher(config.busName, config.awsEndpoint ? { endpoint: config.awsEndpoint } : {}),
+    publisher: new EventBridgePublisher(config.busName, awsConfig),
     ownersGoneBefore: config.ownersGoneBefore,
     crashPoint,
   };
