@@ -10,7 +10,7 @@ import yazl from 'yazl';
  * dynamic import (a CA backend's client the configuration may never name, the SDK's credential
  * providers Lambda does not use) is a chunk of its own, read from disk only when first needed, so
  * a cold start compiles only what it runs. Source maps are written beside the bundle in the
- * build folder (`.esbuild/<function>/`) and left out of the zip.
+ * build folder (`.esbuild/<handler module>/`) and left out of the zip.
  *
  * Options come from custom.esbuild in serverless.yml (target, minify, define, banner).
  */
@@ -29,11 +29,17 @@ export default class BundleFunctions {
     const buildRoot = join(serviceDir, '.esbuild');
     const zips = join(serviceDir, '.serverless');
     mkdirSync(zips, { recursive: true });
+    // Functions of one service share their handler's module: it is bundled once.
+    const built = new Map();
     for (const [name, fn] of Object.entries(service.functions)) {
       const module = fn.handler.slice(0, fn.handler.lastIndexOf('.'));
-      const outdir = join(buildRoot, name);
-      rmSync(outdir, { recursive: true, force: true });
-      await bundleHandler({ [module]: join(serviceDir, `${module}.ts`) }, outdir, options);
+      let outdir = built.get(module);
+      if (!outdir) {
+        outdir = join(buildRoot, module.replaceAll('/', '-'));
+        rmSync(outdir, { recursive: true, force: true });
+        await bundleHandler({ [module]: join(serviceDir, `${module}.ts`) }, outdir, options);
+        built.set(module, outdir);
+      }
       const artifact = join(zips, `${name}.zip`);
       await zipFolder(outdir, artifact, (file) => !file.endsWith('.map'));
       fn.package = { ...fn.package, artifact: relative(serviceDir, artifact) };
