@@ -233,10 +233,18 @@ const commands: Record<string, () => Promise<void>> = {
     let scan = started;
     while (scan.status === 'running') {
       await new Promise((r) => setTimeout(r, 500));
-      scan = (await call(client, 'GET', `/scans/${started.scanId}`)).body;
+      scan = (await call(client, 'GET', `/scans/${started.scanId}?limit=1`)).body;
       bar?.(scan.done);
     }
     bar?.(scan.total, true);
+    // The results come a page at a time (a /16 is 65,534 endpoints).
+    const endpoints = [];
+    for (let token: string | undefined, first = true; first || token; first = false) {
+      const page = (await call(client, 'GET', `/scans/${started.scanId}?limit=1000${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`)).body;
+      endpoints.push(...page.endpoints);
+      token = page.nextToken;
+    }
+    scan = { ...scan, endpoints, nextToken: undefined };
     const rows = (scan.endpoints ?? []).map((e: any) => `${`${e.host}:${e.port}`.padEnd(28)} ${e.error ? `error: ${e.error}` : `${e.certificateId}  ${e.protocol ?? ''} ${(e.subject ?? '').slice(0, 40)}${[...e.findings, ...(e.certificateFindings ?? [])].length ? `\n${' '.repeat(29)}${[...e.findings, ...(e.certificateFindings ?? [])].map((f: any) => `${f.severity}: ${f.id}`).join(', ')}` : ''}`}`);
     out([`scan ${scan.scanId} ${scan.status}: ${scan.counts?.endpoints ?? 0} endpoints, ${scan.counts?.certificates ?? 0} certificates (${scan.counts?.newCertificates ?? 0} new), ${scan.counts?.failures ?? 0} failed`, ...rows].join('\n'), scan);
     if (scan.status !== 'completed') process.exitCode = 1;

@@ -8,7 +8,7 @@
  * waits in the consumer's dead-letter queue (`certops dead-letters list|replay`).
  *
  * For a function `fn` with
- *   consumes: { pattern: <EventBridge pattern>, batchSize?: 1-10, maximumBatchingWindow?: s, maxReceiveCount?: n, ordered?: { messageGroupId } }
+ *   consumes: { pattern: <EventBridge pattern>, batchSize?: 1-10, maximumBatchingWindow?: s, maximumConcurrency?: 2-1000, maxReceiveCount?: n, ordered?: { messageGroupId } }
  * it adds (AWS::SQS, AWS::Events, AWS::CloudWatch resource types):
  * - `certops-<stage>-<fn>`: the queue, visibility timeout six times the function's timeout (AWS's
  *   advice for Lambda event sources), redriving to
@@ -16,7 +16,8 @@
  * - a rule with the pattern targeting the queue (the rule's own retries, and the suite's
  *   EventsDeadLetterQueue for what EventBridge cannot deliver), and the queue policy letting only
  *   that rule send;
- * - an `sqs` event on the function: batches with partial batch responses (ReportBatchItemFailures).
+ * - an `sqs` event on the function: batches with partial batch responses (ReportBatchItemFailures),
+ *   at most `maximumConcurrency` invocations at once when given (the event source's own cap).
  * With `ordered`, both queues are FIFO queues (`.fifo`, deduplicated on the body, which carries the
  * event's id) and the rule puts every event in the one message group named: Lambda then hands the
  * function one batch of the group at a time, in order (the audit trail's single writer).
@@ -34,6 +35,7 @@ export default class ConsumerQueues {
             pattern: { type: 'object' },
             batchSize: { type: 'integer', minimum: 1, maximum: 10 },
             maximumBatchingWindow: { type: 'integer', minimum: 0, maximum: 300 },
+            maximumConcurrency: { type: 'integer', minimum: 2, maximum: 1000 },
             maxReceiveCount: { type: 'integer', minimum: 1, maximum: 1000 },
             ordered: {
               type: 'object',
@@ -69,7 +71,7 @@ export default class ConsumerQueues {
     for (const [name, fn] of consumers) {
       const id = provider.naming.getNormalizedFunctionName(name);
       const timeout = fn.timeout ?? service.provider.timeout ?? 6;
-      const { pattern, batchSize = 10, maximumBatchingWindow, maxReceiveCount = 5, ordered } = fn.consumes;
+      const { pattern, batchSize = 10, maximumBatchingWindow, maximumConcurrency, maxReceiveCount = 5, ordered } = fn.consumes;
       // Lambda takes no batching window from a FIFO queue.
       if (ordered && maximumBatchingWindow !== undefined) throw new this.serverless.classes.Error(`${name}: consumes.ordered takes no maximumBatchingWindow`);
       const fifo = ordered ? { FifoQueue: true, ContentBasedDeduplication: true } : {};
@@ -140,7 +142,7 @@ export default class ConsumerQueues {
       };
       fn.events = [
         ...(fn.events ?? []),
-        { sqs: { arn: { 'Fn::GetAtt': [queue, 'Arn'] }, batchSize, ...(maximumBatchingWindow === undefined ? {} : { maximumBatchingWindow }), functionResponseType: 'ReportBatchItemFailures' } },
+        { sqs: { arn: { 'Fn::GetAtt': [queue, 'Arn'] }, batchSize, ...(maximumBatchingWindow === undefined ? {} : { maximumBatchingWindow }), ...(maximumConcurrency === undefined ? {} : { maximumConcurrency }), functionResponseType: 'ReportBatchItemFailures' } },
       ];
     }
   }

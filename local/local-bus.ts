@@ -39,6 +39,8 @@ export interface Rule {
    */
   ordered?: boolean;
   batchSize?: number;
+  /** Invocations of the rule's function at once, at most (its queue's event source maximumConcurrency); below the bus's own `concurrency`. */
+  concurrency?: number;
 }
 
 export interface BusOptions {
@@ -236,7 +238,10 @@ export class LocalBus {
    */
   private invokeInTurn(fn: string, events: EventBridgeEvent[]): Promise<unknown> {
     let gate = this.gates.get(fn);
-    if (!gate) this.gates.set(fn, (gate = concurrencyLimit(this.options.concurrency ?? Infinity)));
+    if (!gate) {
+      const own = this.options.rules.find((r) => r.fn === fn && r.concurrency)?.concurrency;
+      this.gates.set(fn, (gate = concurrencyLimit(Math.min(own ?? Infinity, this.options.concurrency ?? Infinity))));
+    }
     return gate(() => this.options.invoke(fn, events));
   }
 

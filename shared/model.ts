@@ -193,8 +193,19 @@ export interface Scan {
   legacyProtocols?: boolean;
   /** The caller's scan slot this scan holds (callers below admin), released when it ends. */
   slot?: string;
+  /** How many chunks of at most `RuntimeConfig.scanChunkSize` endpoints the scan was split into (set when they were handed to the scan workers). */
+  chunks?: number;
   counts?: { endpoints: number; certificates: number; newCertificates: number; changed: number; failures: number };
   error?: string;
+}
+
+/** What one scan worker has done with one chunk of a scan. */
+export interface ScanChunk {
+  chunk: number;
+  /** Endpoints of the chunk handled so far (progress). */
+  done: number;
+  /** Set once every endpoint of the chunk has its result: what the chunk found. */
+  outcome?: { certificateIds: string[]; newCertificates: number; changed: number; failures: number };
 }
 
 /** What one endpoint served during a scan. */

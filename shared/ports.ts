@@ -5,7 +5,7 @@
 import type { BusEvent } from './events/envelope.ts';
 import type { RevocationReason, RevokedEntry } from './x509/crl-builder.ts';
 import type { AuditEvent, AuditRecord } from './audit-chain.ts';
-import type { ApiToken, CtFinding, Endpoint, HistoryEntry, Scan, ScanResult, StoredCertificate, CertificateRequest, Target, DeadLetter, CtLogState, Page } from './model.ts';
+import type { ApiToken, CtFinding, Endpoint, HistoryEntry, Scan, ScanChunk, ScanResult, StoredCertificate, CertificateRequest, Target, DeadLetter, CtLogState, Page } from './model.ts';
 
 export interface Clock {
   now(): Date;
@@ -419,10 +419,20 @@ export interface ScanStore {
   runningBy(requestedBy: string, since: Date): Promise<Scan[]>;
   /** Sets fields on the scan (progress, status, counts). */
   update(scanId: string, fields: Partial<Scan>): Promise<void>;
+  /** Sets fields on the scan if it is still running; false when it is not (another worker finished it first). */
+  finish(scanId: string, fields: Partial<Scan>): Promise<boolean>;
   /** Records what one endpoint served; the same endpoint again replaces it. */
   putResult(scanId: string, result: ScanResult): Promise<void>;
-  /** The scan and its results by endpoint, or undefined. */
-  get(scanId: string): Promise<{ scan: Scan; results: ScanResult[] } | undefined>;
+  /** The scan, or undefined. */
+  get(scanId: string): Promise<Scan | undefined>;
+  /** One page of the scan's results by endpoint (at most `limit`), and the token of the next page; ValidationError (nextToken) for a token not from this scan. */
+  results(scanId: string, page: { limit: number; nextToken?: string }): Promise<{ items: ScanResult[]; nextToken?: string }>;
+  /** Records how many endpoints of chunk `chunk` are done (progress while it runs). */
+  chunkProgress(scanId: string, chunk: number, done: number): Promise<void>;
+  /** Records a chunk as finished with what it found; the same chunk again replaces it. */
+  finishChunk(scanId: string, chunk: ScanChunk): Promise<void>;
+  /** Every chunk a worker has started or finished. */
+  chunks(scanId: string): Promise<ScanChunk[]>;
   /**
    * Records that host:port serves `certificateId` now and returns what it served before
    * (undefined the first time); atomic, so two scans cannot both miss a change.

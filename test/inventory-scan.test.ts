@@ -24,7 +24,7 @@ describe('network discovery against real TLS servers', () => {
     fixtures = await scanFixtures();
     writeFileSync(join(home, 'test-root.pem'), fixtures.root.pem);
     writeFileSync(join(home, 'config.yaml'), 'inventory:\n  trustedRootsFile: test-root.pem\n  ownership:\n    - cidr: 127.0.0.0/8\n      environment: lab\n      owner: team-scan\n');
-    [node, nginx, stack] = await Promise.all([startNodeTlsServers(fixtures), startNginx(fixtures), startStack(home, { CERTOPS_SCAN_TIMEOUT_MS: '2000' })]);
+    [node, nginx, stack] = await Promise.all([startNodeTlsServers(fixtures), startNginx(fixtures), startStack(home, { CERTOPS_SCAN_TIMEOUT_MS: '2000', CERTOPS_SCAN_CHUNK_SIZE: '4' })]);
     env = { CERTOPS_HOME: home };
     token = readFileSync(stack.tokenFile, 'utf8').trim();
   }, 60_000);
@@ -42,7 +42,22 @@ describe('network discovery against real TLS servers', () => {
     const run = await cli(['scan', ...targets, '--endpoint', stack.url, '--json'], env);
     expect(run.code, run.stderr).toBe(0);
     const scan = JSON.parse(run.stdout);
-    expect(scan).toMatchObject({ status: 'completed', total: targets.length, counts: { endpoints: targets.length, certificates: 5, newCertificates: 5, failures: 1 } });
+    // Split into chunks of 4 for the scan workers; the counts are over all of them (a certificate served in two chunks counts once).
+    expect(scan).toMatchObject({ status: 'completed', total: targets.length, done: targets.length, chunks: Math.ceil(targets.length / 4), counts: { endpoints: targets.length, certificates: 5, newCertificates: 5, failures: 1 } });
+    expect(new Set(scan.endpoints.map((e: any) => `${e.host}:${e.port}`)).size).toBe(targets.length);
+    // The results come in pages, each token leading to the next, together every endpoint once.
+    const pages = [];
+    for (let next = ''; ;) {
+      const page = await api(`/scans/${scan.scanId}?limit=5${next ? `&nextToken=${encodeURIComponent(next)}` : ''}`);
+      pages.push(page.endpoints.length);
+      if (!page.nextToken) break;
+      next = page.nextToken;
+    }
+    expect(pages.reduce((a, b) => a + b, 0)).toBe(targets.length);
+    expect(pages[0]).toBe(5);
+    const foreign = await fetch(`${stack.url}/scans/${scan.scanId}?nextToken=${Buffer.from(JSON.stringify({ pk: 'SCAN#other', sk: 'EP#x' })).toString('base64url')}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(foreign.status).toBe(400);
+    expect((await foreign.json()).error.field).toBe('nextToken');
     const at = (port: number, host = 'localhost') => scan.endpoints.find((e: any) => e.host === host && e.port === port);
 
     for (const [name, servers] of [['node', node.ports], ['nginx', nginx.ports]] as const) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoCertificateStore } from '../adapters/dynamodb/certificate-store.ts';
 import { DynamoScanStore } from '../adapters/dynamodb/scan-store.ts';
-import { runScan, type ScanDeps } from '../services/inventory/run-scan.ts';
+import { scanEndpoints, type ScanDeps } from '../services/inventory/run-scan.ts';
 import type { BusEvent } from '../shared/events/envelope.ts';
 import type { Scan } from '../shared/model.ts';
 import { parseCertificate } from '../shared/x509/parse-certificate.ts';
@@ -54,7 +54,7 @@ describe('a certificate a scan found revoked', () => {
     const scan = async (scanId: string) => {
       const record: Scan = { scanId, status: 'running', targets: ['10.0.0.1'], ports: [443], total: 1, done: 0, startedAt: new Date().toISOString(), requestedBy: 'admin', legacyProtocols: false };
       await deps.scans.create(record);
-      return runScan(record, [{ host: '10.0.0.1', port: 443, serverName: 'victim.example.test' }], deps);
+      return scanEndpoints(record, [{ host: '10.0.0.1', port: 443, serverName: 'victim.example.test' }], deps, async () => undefined);
     };
     const stored = async () => (await certificates.list({}, 10)).items.find((c) => c.commonName === 'victim.example.test')!;
 

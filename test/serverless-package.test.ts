@@ -113,7 +113,7 @@ describe('serverless package', () => {
     expect(detailTypes?.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:detail-type': [...INBOUND_DETAIL_TYPES] });
     expect(JSON.stringify(detailTypes?.Condition.ArnNotLike['aws:PrincipalArn'])).toBe(ROLE_PATTERN);
     for (const { fn, role } of functionRoles()) {
-      const service = fn.replace('certops-prod-', '').replace(/(Api|Events|Scans|ScheduledScans|AcmSync|Recover|ExpirePending|Step|Sweep|Approvals|Poll|Flush)$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const service = fn.replace('certops-prod-', '').replace(/(Api|Events|Scans|ScanChunks|ScheduledScans|AcmSync|Recover|ExpirePending|Step|Sweep|Approvals|Poll|PollLog|Flush)$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
       const puts = role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => [s.Action].flat().includes('events:PutEvents'));
       for (const put of puts) expect(put.Condition['ForAllValues:StringEquals']['events:source'], fn).toContain(`certops.${service}`);
     }

@@ -26,6 +26,8 @@ export interface RuntimeConfig {
   scanConcurrency: number;
   scanTimeoutMs: number;
   scanTotalMs: number;
+  /** Endpoints per chunk of a scan: each chunk is one scan worker's unit of work. */
+  scanChunkSize: number;
   /** The CA backend requests use when they name none. */
   defaultIssuer: string;
   /** Write CloudWatch embedded metrics to stdout (on AWS). */
@@ -67,6 +69,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     scanConcurrency: Number(env.CERTOPS_SCAN_CONCURRENCY ?? 64),
     scanTimeoutMs: Number(env.CERTOPS_SCAN_TIMEOUT_MS ?? 3000),
     scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),
+    scanChunkSize: Number(env.CERTOPS_SCAN_CHUNK_SIZE ?? 256),
     defaultIssuer: env.CERTOPS_DEFAULT_ISSUER ?? 'local',
     kmsKeyId: env.CERTOPS_KMS_KEY_ID,
     masterKeyFile: env.CERTOPS_MASTER_KEY_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/master.key`,

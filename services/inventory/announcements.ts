@@ -20,5 +20,5 @@ export const inventoryProofs: Proofs<{ tokens: TokenStore; configurations: Confi
     const change = await deps.configChanges.get(String(e.detail.changeId));
     return change?.status === 'rejected' && change.decidedAt === e.detail.occurredAt;
   },
-  'scan.requested': async (e, deps) => (await deps.scans.get(String(e.detail.scanId)))?.scan.startedAt === e.detail.occurredAt,
+  'scan.requested': async (e, deps) => (await deps.scans.get(String(e.detail.scanId)))?.startedAt === e.detail.occurredAt,
 };

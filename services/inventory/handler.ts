@@ -9,7 +9,8 @@ import { recordCertificate } from './record-certificate.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { createToken, parseTokenRequest, revokeToken } from './tokens.ts';
 import { importPem } from './import-certificates.ts';
-import { performScan, requestScan, scheduledScan } from './request-scan.ts';
+import { requestScan, scheduledScan } from './request-scan.ts';
+import { planScan, scanChunk, scanProgress } from './scan-work.ts';
 import { lambda } from '../../adapters/lambda.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { INVENTORY, inventoryProofs } from './announcements.ts';
@@ -56,9 +57,11 @@ export const api = apiHandler({
   'GET /scans/{id}': {
     role: 'viewer',
     async run(req) {
-      const found = await rt().scans.get(req.params.id);
-      if (!found) throw new NotFoundError(`no scan ${req.params.id}`, 'id');
-      return { status: 200, body: { ...found.scan, endpoints: found.results } };
+      const scan = await rt().scans.get(req.params.id);
+      if (!scan) throw new NotFoundError(`no scan ${req.params.id}`, 'id');
+      // An endpoint's result is a few KB: a page of 1,000 stays well inside a Lambda answer's 6 MB.
+      const results = await rt().scans.results(scan.scanId, { limit: queryInteger(req.query, 'limit', 500, 1, 1000), nextToken: req.query.nextToken || undefined });
+      return { status: 200, body: { ...(await scanProgress(scan, rt())), endpoints: results.items, ...(results.nextToken ? { nextToken: results.nextToken } : {}) } };
     },
   },
   'GET /reports/inventory': {
@@ -192,11 +195,16 @@ function syncRegions(regions: string[]) {
 /** Scheduled: read every configured ACM region into the inventory. */
 export const acmSync = lambda(async () => ({ regions: await syncRegions(rt().suite.acmRegions) }));
 
-const scanDeps = () => ({ ...rt(), concurrency: rt().config.scanConcurrency, timeoutMs: rt().config.scanTimeoutMs, totalTimeMs: rt().config.scanTotalMs });
+const scanDeps = () => ({ ...rt(), concurrency: rt().config.scanConcurrency, timeoutMs: rt().config.scanTimeoutMs, totalTimeMs: rt().config.scanTotalMs, chunkSize: rt().config.scanChunkSize });
 
-/** scan.requested: the scan worker. */
+/** scan.requested: the scan is split into chunks for the scan workers. */
 export const scans = eventHandler(async (event) => {
-  await performScan(event.detail, scanDeps());
+  await planScan(String(event.detail.scanId), scanDeps());
+});
+
+/** scan.chunk_requested: a scan worker scans one chunk (many run at once). */
+export const scanChunks = eventHandler(async (event) => {
+  await scanChunk(event.detail, scanDeps());
 });
 
 /** Scheduled: scan the targets in the suite configuration. */

@@ -5,7 +5,7 @@ import { checkScanTargets, scanSlots, type ScanLimits } from '../../shared/scan-
 import { TooManyRequestsError } from '../../shared/errors.ts';
 import type { Clock, LockStore, ScanStore } from '../../shared/ports.ts';
 import { expandTargets, type ScanEndpoint } from '../../shared/scan-targets.ts';
-import { runScan, type ScanDeps } from './run-scan.ts';
+import { planScan, type ScanWorkDeps } from './scan-work.ts';
 import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
 import { INVENTORY } from './announcements.ts';
 
@@ -81,26 +81,11 @@ async function takeScanSlot(requestedBy: string, scanId: string, retryAfter: num
   throw new TooManyRequestsError(`your scans running now are as many as inventory.scanLimits.maxConcurrentScans (${deps.scanLimits.maxConcurrentScans}); try again when one has finished`, 'targets', retryAfter);
 }
 
-/** scan.requested → the scan the store holds under its id runs (its targets and options, never the event's); a replay of a finished scan changes nothing. */
-export async function performScan(detail: Record<string, unknown>, deps: Omit<ScanDeps, 'checkLegacyProtocols'> & { locks: LockStore }): Promise<Scan | undefined> {
-  const found = await deps.scans.get(String(detail.scanId));
-  if (!found || found.scan.status === 'completed') return found?.scan;
-  const endpoints = expandTargets(found.scan.targets, found.scan.ports);
-  try {
-    return await runScan(found.scan, endpoints, { ...deps, checkLegacyProtocols: found.scan.legacyProtocols !== false });
-  } catch (err) {
-    await deps.scans.update(found.scan.scanId, { status: 'failed', error: (err as Error).message, finishedAt: deps.clock.now().toISOString() });
-    throw err;
-  } finally {
-    if (found.scan.slot) await deps.locks.release(found.scan.slot, found.scan.scanId);
-  }
-}
-
-/** The schedule: a scan of the configured targets, run here and now. */
-export async function scheduledScan(targets: string[], ports: number[], deps: Omit<ScanDeps, 'checkLegacyProtocols'> & RequestScanDeps): Promise<Scan | undefined> {
+/** The schedule: a scan of the configured targets, split into chunks for the scan workers. */
+export async function scheduledScan(targets: string[], ports: number[], deps: ScanWorkDeps & RequestScanDeps): Promise<Scan | undefined> {
   if (targets.length === 0) return undefined;
   const endpoints = expandTargets(targets, ports, 'inventory.scanTargets');
   const scan: Scan = { scanId: `scan-${deps.newId()}`, status: 'running', targets, ports, total: endpoints.length, done: 0, startedAt: deps.clock.now().toISOString(), requestedBy: 'schedule' };
   await deps.scans.create(scan);
-  return runScan(scan, endpoints, { ...deps, checkLegacyProtocols: true });
+  return planScan(scan.scanId, deps);
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
-import type { CheckedRevocation, Scan, ScanResult, StoredCertificate } from '../../shared/model.ts';
+import type { CheckedRevocation, Scan, ScanChunk, ScanResult, StoredCertificate } from '../../shared/model.ts';
 import type { RevocationFetcher, ScanStore, TlsScanner } from '../../shared/ports.ts';
 import { RevocationChecker } from '../../shared/revocation/revocation-checker.ts';
 import type { ScanEndpoint } from '../../shared/scan-targets.ts';
@@ -18,7 +18,7 @@ export interface ScanDeps extends DiscoveryDeps {
   scanner: TlsScanner;
   trustedRoots(): Promise<ParsedCertificate[]>;
   concurrency: number;
-  /** Per connection, and for the whole scan: endpoints not reached in time are reported, not scanned. */
+  /** Per connection (milliseconds), and for the whole scan from its start: endpoints not reached in time are reported, not scanned. */
   timeoutMs: number;
   totalTimeMs: number;
   /** Also try TLS 1.0/1.1 on each endpoint (a second handshake). */
@@ -125,44 +125,46 @@ function handshakeFailure(err: NodeJS.ErrnoException): string {
   return err.message.replace(/^[0-9A-F]+:error:[0-9A-F]+:SSL routines:[^:]+:/, '').replace(/:\.\.\/deps\/openssl.*$/, '');
 }
 
+/** What scanning a chunk of endpoints found (ScanChunk.outcome). */
+export type ChunkOutcome = NonNullable<ScanChunk['outcome']>;
+
 /**
- * Scans every endpoint with bounded concurrency, a timeout per connection and a bound on the
- * whole scan, recording what each serves into the inventory. Re-running a scan (a retried
- * event) rewrites the same results and re-sends the same event ids.
+ * Scans `endpoints` (one chunk of `scan`) with bounded concurrency, a timeout per connection,
+ * and the scan's bound on its whole run (endpoints reached after `scan.startedAt + totalTimeMs`
+ * are reported, not scanned), recording what each serves into the inventory and the scan's
+ * results. `progress` hears how many are done about once a second. Scanning the same chunk again
+ * (a redelivered work item) rewrites the same results and re-sends the same event ids.
  */
-export async function runScan(scan: Scan, endpoints: ScanEndpoint[], deps: ScanDeps): Promise<Scan> {
+export async function scanEndpoints(scan: Scan, endpoints: ScanEndpoint[], deps: ScanDeps, progress: (done: number) => Promise<void>): Promise<ChunkOutcome> {
   const roots = await deps.trustedRoots();
-  // One checker for the scan: a CA's CRL is fetched once however many of its certificates are served.
+  // One checker for the chunk: a CA's CRL is fetched once however many of its certificates are served.
   const checker = new RevocationChecker({ fetcher: deps.revocationFetcher, newNonce: deps.ocspNonce });
   const tally: Tally = { certificates: new Set(), newCertificates: 0, changed: 0, failures: 0, done: 0 };
-  const deadline = Date.now() + deps.totalTimeMs;
+  const deadline = Date.parse(scan.startedAt) + deps.totalTimeMs;
   let next = 0;
   let lastProgress = Date.now();
-  let skipped = 0;
   const worker = async () => {
     while (next < endpoints.length) {
       const ep = endpoints[next++];
-      if (Date.now() > deadline) {
-        skipped++;
-        await deps.scans.putResult(scan.scanId, { host: ep.host, port: ep.port, serverName: ep.serverName, findings: [], error: 'not scanned: the scan reached its time bound' });
-        continue;
-      }
-      const result = await scanEndpoint(scan, ep, roots, checker, deps, tally).catch((err: Error) => {
+      const base = { host: ep.host, port: ep.port, serverName: ep.serverName, findings: [] };
+      let result: ScanResult;
+      if (deps.clock.now().getTime() > deadline) {
         tally.failures++;
-        return { host: ep.host, port: ep.port, serverName: ep.serverName, findings: [], error: err.message } as ScanResult;
-      });
+        result = { ...base, error: 'not scanned: the scan reached its time bound' };
+      } else {
+        result = await scanEndpoint(scan, ep, roots, checker, deps, tally).catch((err: Error) => {
+          tally.failures++;
+          return { ...base, error: err.message };
+        });
+      }
       await deps.scans.putResult(scan.scanId, result);
       tally.done++;
       if (Date.now() - lastProgress > PROGRESS_EVERY_MS) {
         lastProgress = Date.now();
-        await deps.scans.update(scan.scanId, { done: tally.done + skipped });
+        await progress(tally.done);
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, endpoints.length) }, worker));
-  const counts = { endpoints: endpoints.length, certificates: tally.certificates.size, newCertificates: tally.newCertificates, changed: tally.changed, failures: tally.failures + skipped };
-  const finished: Partial<Scan> = { status: 'completed', done: endpoints.length, finishedAt: deps.clock.now().toISOString(), counts };
-  await deps.scans.update(scan.scanId, finished);
-  await deps.publisher.publish([newEvent('scan.completed', { scanId: scan.scanId, endpoints: counts.endpoints, certificates: counts.certificates, newCertificates: counts.newCertificates, failures: counts.failures }, { now: () => deps.clock.now(), newId: () => `scan-completed:${scan.scanId}` })]);
-  return { ...scan, ...finished };
+  return { certificateIds: [...tally.certificates], newCertificates: tally.newCertificates, changed: tally.changed, failures: tally.failures };
 }

@@ -9,6 +9,7 @@ export const EVENT_SOURCES = {
   'certificate.discovered': 'certops.inventory',
   'certificate.changed': 'certops.inventory',
   'scan.requested': 'certops.inventory',
+  'scan.chunk_requested': 'certops.inventory',
   'scan.completed': 'certops.inventory',
   'finding.raised': 'certops.inventory',
   'certificate.expiring': 'certops.renewal',
