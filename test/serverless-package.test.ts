@@ -113,7 +113,7 @@ describe('serverless package', () => {
     expect(detailTypes?.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:detail-type': [...INBOUND_DETAIL_TYPES] });
     expect(JSON.stringify(detailTypes?.Condition.ArnNotLike['aws:PrincipalArn'])).toBe(ROLE_PATTERN);
     for (const { fn, role } of functionRoles()) {
-      const service = fn.replace('certops-prod-', '').replace(/(Api|Events|Scans|ScanChunks|ScheduledScans|AcmSync|Recover|ExpirePending|Step|Sweep|Approvals|Poll|PollLog|Flush)$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const service = fn.replace('certops-prod-', '').replace(/(Api|Events|Scans|ScanChunks|ScheduledScans|AcmSync|Recover|ExpirePending|Step|Sweep|Approvals|Poll|PollLogs|Flush)$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
       const puts = role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => [s.Action].flat().includes('events:PutEvents'));
       for (const put of puts) expect(put.Condition['ForAllValues:StringEquals']['events:source'], fn).toContain(`certops.${service}`);
     }
@@ -268,5 +268,40 @@ describe('serverless package', () => {
     const res = await mod.api({ version: '2.0', routeKey: 'GET /health', rawPath: '/health', headers: {}, requestContext: { http: { method: 'GET' } } }, {});
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+  });
+});
+
+/** The VPC parameters (deploy/function-networks.js): given, the functions that reach private networks run in them; a half-given network is refused. */
+describe('serverless package with private networks', () => {
+  const out = mkdtempSync(join(tmpdir(), 'certops-sls-vpc-'));
+  const params = { scanSubnetIds: 'subnet-a1,subnet-b2', scanSecurityGroupIds: 'sg-scan', deploymentSubnetIds: 'subnet-c3', deploymentSecurityGroupIds: 'sg-deploy,sg-extra' };
+  const osls = (args: string[]) => execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', out, ...args], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('puts the scan workers and deployment in the subnets and security groups given, with the network-interface policy, and no other function', () => {
+    osls(Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]));
+    const resources: Record<string, Resource> = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).Resources;
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties);
+    const inVpc = Object.fromEntries(functions.filter((f) => f.VpcConfig).map((f) => [f.FunctionName.replace('certops-prod-', ''), f.VpcConfig]));
+    expect(inVpc).toEqual({
+      inventoryScanChunks: expect.objectContaining({ SubnetIds: ['subnet-a1', 'subnet-b2'], SecurityGroupIds: ['sg-scan'] }),
+      deploymentEvents: expect.objectContaining({ SubnetIds: ['subnet-c3'], SecurityGroupIds: ['sg-deploy', 'sg-extra'] }),
+      deploymentStep: expect.objectContaining({ SubnetIds: ['subnet-c3'], SecurityGroupIds: ['sg-deploy', 'sg-extra'] }),
+    });
+    const vpcPolicy = (role: Resource) => JSON.stringify(role.Properties.ManagedPolicyArns ?? []).includes('AWSLambdaVPCAccessExecutionRole');
+    const roles = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role' && r.Properties.RoleName);
+    const withVpcPolicy = roles.filter(vpcPolicy).map((r) => JSON.stringify(r.Properties.RoleName));
+    expect(withVpcPolicy).toHaveLength(3);
+    for (const fn of Object.keys(inVpc)) expect(withVpcPolicy.some((n) => n.includes(fn)), fn).toBe(true);
+  }, 180_000);
+
+  it('refuses subnets without security groups, naming the parameter missing', async () => {
+    const { default: FunctionNetworks } = await import('../deploy/function-networks.js');
+    const serverless = {
+      configSchemaHandler: { defineFunctionProperties: () => undefined },
+      classes: { Error },
+      service: { custom: { networks: { scan: { subnetIds: 'subnet-a1', securityGroupIds: '' } } }, functions: { inventoryScanChunks: { network: 'scan' } } },
+    };
+    expect(() => new FunctionNetworks(serverless).attach()).toThrow(/custom\.networks\.scan\.securityGroupIds: .*scanSecurityGroupIds/);
   });
 });

@@ -1,5 +1,5 @@
 import { lambda } from '../lambda.ts';
-import type { EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BusEvent, EventDetail } from '../../shared/events/envelope.ts';
 import { CertopsError } from '../../shared/errors.ts';
 import { logger } from '../logger.ts';
@@ -26,13 +26,13 @@ function received(record: SQSRecord): ReceivedEvent | undefined {
  * dead-letter queue after the queue's maxReceiveCount. Consumers must therefore be idempotent.
  * Refusals (4xx errors) fail the same way every time: logged, and not retried.
  */
-export function eventHandler(consume: (event: ReceivedEvent) => Promise<void>) {
-  return lambda(async (batch: SQSEvent): Promise<SQSBatchResponse> => {
+export function eventHandler(consume: (event: ReceivedEvent, context: Context) => Promise<void>) {
+  return lambda(async (batch: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const outcomes = await Promise.all(batch.Records.map(async (record) => {
       const event = received(record);
       if (!event) return undefined;
       try {
-        await consume(event);
+        await consume(event, context);
         return undefined;
       } catch (err) {
         const described = { messageId: record.messageId, detailType: event.detailType, eventId: event.detail?.eventId ?? event.id, receiveCount: record.attributes?.ApproximateReceiveCount, error: (err as Error).message };

@@ -7,7 +7,8 @@ import { newEvent } from '../../shared/events/envelope.ts';
 import { asObject, requiredString, stringList } from '../../shared/input.ts';
 import { parseWatchEntry } from '../../shared/ct/watchlist.ts';
 import { canonicalLogUrl } from '../../shared/ct/log-url.ts';
-import { pollLog, type PollResult } from './poll-log.ts';
+import { pollAllLogs, pollRequestedLog, requestPolls } from './poll-logs.ts';
+import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { firstEntryAt } from './start-position.ts';
 import type { CtLogState } from '../../shared/model.ts';
 import { logReaderFor } from '../../adapters/ct/log-readers.ts';
@@ -29,44 +30,16 @@ const deps = () => ({
   logReader: readerFor,
 });
 
-/** One log, pass after pass while it is behind and the time budget lasts. */
-async function pollOne(log: CtLogState, deadline: number): Promise<PollResult> {
-  let total = await pollLog(log, deps());
-  while (total.behind && !total.misbehaviour && rt().clock.now().getTime() < deadline) {
-    const pass = await pollLog((await rt().ct.getLog(log.logUrl))!, deps());
-    total = { ...pass, from: total.from, observed: total.observed + pass.observed, unauthorized: total.unauthorized + pass.unauthorized, unreadable: (total.unreadable ?? 0) + (pass.unreadable ?? 0) };
-  }
-  return total;
-}
+/** A minute before the function's timeout: the unit saves its last pass and lets go of the log in time. */
+const deadlineOf = (context: { getRemainingTimeInMillis?(): number } | undefined) => rt().clock.now().getTime() + (context?.getRemainingTimeInMillis?.() ?? 300_000) - 60_000;
 
-/**
- * Every watched log, each on its own: a log that fails (down, slow, lying) is reported with its
- * error and keeps no other log from being read.
- */
-async function pollAll(budgetMs: number) {
-  const deadline = rt().clock.now().getTime() + budgetMs;
-  const now = rt().clock.now();
-  const all = await rt().ct.listLogs();
-  const waiting = (l: CtLogState) => Boolean(l.retryAfter && Date.parse(l.retryAfter) > now.getTime());
-  const logs = all.filter((l) => !l.paused && !waiting(l));
-  const outcomes = await Promise.allSettled(logs.map((log) => pollOne(log, deadline)));
-  const results = await Promise.all(outcomes.map(async (o, i) => {
-    if (o.status === 'fulfilled') return o.value;
-    const error = String((o.reason as Error)?.message ?? o.reason).slice(0, 300);
-    // A failing log is tried again after a back-off that doubles with each failure in a row (1 minute to 1 hour).
-    const failures = (logs[i].failures ?? 0) + 1;
-    await rt().ct.recordPollFailure(logs[i].logUrl, error, new Date(now.getTime() + Math.min(60 * 60_000, 60_000 * 2 ** (failures - 1))));
-    return { logUrl: logs[i].logUrl, error, failures };
-  }));
-  return {
-    logs: results,
-    paused: all.filter((l) => l.paused).map((l) => l.logUrl),
-    backingOff: all.filter((l) => !l.paused && waiting(l)).map((l) => ({ logUrl: l.logUrl, lastError: l.lastError, failures: l.failures, retryAfter: l.retryAfter })),
-  };
-}
+/** Scheduled: one unit of work per watched log that is due (ct.log_poll_requested), which poll workers take in parallel. */
+export const poll = lambda(async () => requestPolls(rt()));
 
-/** Scheduled: read every watched log from where it stopped, and stop a minute before the Lambda timeout. */
-export const poll = lambda(async (_event: unknown, context: { getRemainingTimeInMillis?(): number }) => pollAll((context?.getRemainingTimeInMillis?.() ?? 300_000) - 60_000));
+/** ct.log_poll_requested: a poll worker reads one log from where it stopped, until a minute before its timeout. */
+export const pollLogs = eventHandler(async (event, context) => {
+  await pollRequestedLog(String(event.detail.logUrl), deadlineOf(context), deps());
+});
 
 /** Pauses, resumes or stops watching the log `url` names, and says so on the bus (who, and what). */
 async function changeLog(req: { body: unknown; caller: { name: string } }, change: 'paused' | 'resumed' | 'removed') {
@@ -99,7 +72,7 @@ export const api = apiHandler({
   'POST /ct/logs/resume': { role: 'admin', run: (req) => changeLog(req, 'resumed') },
   'POST /ct/logs/remove': { role: 'admin', run: (req) => changeLog(req, 'removed') },
   // An API call has API Gateway's 29 seconds: a long backlog is left to the scheduled poll (or another call).
-  'POST /ct/poll': { role: 'admin', run: async () => ({ status: 200, body: await pollAll(15_000) }) },
+  'POST /ct/poll': { role: 'admin', run: async () => ({ status: 200, body: await pollAllLogs(rt().clock.now().getTime() + 15_000, deps()) }) },
   'GET /ct/findings': { role: 'viewer', run: async () => ({ status: 200, body: { items: (await rt().ct.listFindings()).map(({ certificatePem, ...f }) => f) } }) },
   'POST /ct/findings/{id}/authorize': {
     role: 'approver',

@@ -99,7 +99,7 @@ describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow ever
 
   it('records calls of the functions the end-to-end tests drive', () => {
     const functions = new Set(calls.map((c) => c.function));
-    for (const fn of ['issuanceApi', 'inventoryApi', 'renewalStep', 'deploymentStep', 'siemExportEvents', 'ctMonitorPoll']) expect(functions, fn).toContain(fn);
+    for (const fn of ['issuanceApi', 'inventoryApi', 'inventoryScanChunks', 'renewalStep', 'deploymentStep', 'siemExportEvents', 'ctMonitorPoll', 'ctMonitorPollLogs']) expect(functions, fn).toContain(fn);
     for (const fn of functions) expect(roles.has(fn), `${fn} is a function of serverless.yml`).toBe(true);
   });
 

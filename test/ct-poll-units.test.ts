@@ -1,0 +1,107 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
+import { LogHttp } from '../adapters/ct/log-http.ts';
+import { Rfc6962Client } from '../adapters/ct/rfc6962-client.ts';
+import { DynamoCertificateStore } from '../adapters/dynamodb/certificate-store.ts';
+import { DynamoCtStateStore } from '../adapters/dynamodb/ct-state-store.ts';
+import { DynamoLockStore } from '../adapters/dynamodb/lock-store.ts';
+import { pollOneLog, pollRequestedLog, requestPolls, type PollLogsDeps } from '../services/ct-monitor/poll-logs.ts';
+import { freshTable } from './support/dynamo.ts';
+import { makeChain } from './support/pki.ts';
+import { startTestLog, x509Leaf } from './support/ct-test-log.ts';
+
+/**
+ * The CT poll as units of work: the schedule hands out one ct.log_poll_requested per log that is
+ * due; a poll worker reads one log, alone (a lock per log), a bounded number of entries per pass,
+ * and asks for the next unit itself while its log is behind. Real logs (HTTP servers), the real
+ * table; the bus is the AWS boundary (SDK mock).
+ */
+describe('CT poll units of work', () => {
+  const bus = mockClient(EventBridgeClient);
+  const clock = { now: () => new Date() };
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let deps: PollLogsDeps;
+  let ct: DynamoCtStateStore;
+  let logs: Awaited<ReturnType<typeof startTestLog>>[];
+  const sent = () => bus.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).map((e) => ({ type: e.DetailType!, ...JSON.parse(e.Detail!) }));
+  const watch = (log: { url: string; key: string }) => ct.saveLog({ logUrl: log.url, key: log.key, position: 0, treeSize: 0, updatedAt: clock.now().toISOString() }, undefined);
+
+  beforeAll(async () => {
+    db = await freshTable();
+    ct = new DynamoCtStateStore(db.table);
+    let n = 0;
+    deps = {
+      clock, ct, certificates: new DynamoCertificateStore(db.table), locks: new DynamoLockStore(db.table, clock), newId: () => `unit-${n++}`,
+      publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+      logReader: (state) => new Rfc6962Client(state.logUrl, new LogHttp({ attempts: 1, sleep: async () => undefined })),
+      batchSize: 2, maxEntries: 2,
+    };
+    await ct.putWatchlist(['.units.example.com']);
+    logs = await Promise.all([startTestLog(), startTestLog(), startTestLog()]);
+    for (const [i, log] of logs.entries()) {
+      for (let k = 0; k < 5; k++) log.append(x509Leaf((await makeChain([`h${k}.log${i}.units.example.com`])).leaf.der, k + 1));
+      await watch(log);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(logs.map((l) => l.close()));
+    await db.close();
+  });
+  beforeEach(() => {
+    bus.reset();
+    bus.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+  });
+
+  it('hands out one unit per log that is due, none for a paused log or one backing off', async () => {
+    const [, paused, failing] = logs;
+    await ct.setPaused(paused.url, true);
+    await ct.recordPollFailure(failing.url, 'get-sth: 503', new Date(Date.now() + 60_000));
+    const answer = await requestPolls(deps);
+    expect(answer.requested).toEqual([logs[0].url]);
+    expect(answer.paused).toEqual([paused.url]);
+    expect(answer.backingOff.map((l) => l.logUrl)).toEqual([failing.url]);
+    expect(sent()).toEqual([expect.objectContaining({ type: 'ct.log_poll_requested', logUrl: logs[0].url })]);
+    await ct.setPaused(paused.url, false);
+    await ct.recordPollFailure(failing.url, 'get-sth: 503', new Date(Date.now() - 1));
+  });
+
+  it('reads a bounded pass per unit and asks for the next unit itself while the log is behind, until it has caught up', async () => {
+    const log = logs[1];
+    // A deadline already past: each unit makes one pass of at most maxEntries (2) entries.
+    const units = [];
+    for (let i = 0; i < 5; i++) {
+      const result = await pollRequestedLog(log.url, 0, deps);
+      units.push(result);
+      if (!('behind' in result) || !result.behind) break;
+    }
+    expect(units.map((u) => ('to' in u ? [u.from, u.to] : u))).toEqual([[0, 2], [2, 4], [4, 5]]);
+    const next = sent().filter((e) => e.type === 'ct.log_poll_requested');
+    expect(next.map((e) => e.from)).toEqual([2, 4]);
+    expect(sent().filter((e) => e.type === 'ct.unauthorized_certificate')).toHaveLength(5);
+    expect(await ct.getLog(log.url)).toMatchObject({ position: 5 });
+  });
+
+  it('lets one unit at a time read a log: a second unit for the same log leaves it to the first', async () => {
+    const log = logs[2];
+    const [first, second] = await Promise.all([pollOneLog(log.url, Date.now() + 30_000, deps), pollOneLog(log.url, Date.now() + 30_000, deps)]);
+    const outcomes = [first, second];
+    expect(outcomes.filter((o) => 'skipped' in o && o.skipped === 'busy')).toHaveLength(1);
+    expect(outcomes.find((o) => 'to' in o)).toMatchObject({ from: 0, to: 5 });
+    // The lock is given back: the next unit reads (nothing new).
+    expect(await pollOneLog(log.url, Date.now() + 30_000, deps)).toMatchObject({ from: 5, to: 5 });
+  });
+
+  it('records a log that fails with a back-off instead of failing the unit, and leaves other logs alone', async () => {
+    const down = await startTestLog();
+    await watch(down);
+    await down.close();
+    const result = await pollOneLog(down.url, Date.now() + 30_000, deps);
+    expect(result).toMatchObject({ logUrl: down.url, failures: 1 });
+    const state = await ct.getLog(down.url);
+    expect(Date.parse(state!.retryAfter!)).toBeGreaterThan(Date.now() + 50_000);
+    expect(await pollOneLog(down.url, Date.now() + 30_000, deps)).toEqual({ logUrl: down.url, skipped: 'backing-off' });
+    expect(await pollOneLog(logs[0].url, Date.now() + 30_000, deps)).toMatchObject({ from: 0, to: 5 });
+  });
+});
