@@ -10,17 +10,58 @@ const dynalite = require('dynalite');
 const { socketPath, path, countWrites } = workerData;
 const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
-// Writes the table takes, for the issuance benchmark: calls, and items (a batch counts each).
-const writes = { calls: 0, items: 0 };
+// What the table is asked, for the benchmarks: write calls and items (a batch counts each) and
+// their write request units (1 per KB of each item, rounded up per item), read calls, items
+// returned and their read request units (strongly consistent: 1 per 4 KB, per item for Get and
+// BatchGet, over the whole answer for Query), as DynamoDB on demand bills them. Item sizes are
+// those of the JSON on the wire, a little above DynamoDB's own count. The units leave out the
+// items only the local stack writes (the bus's DELIVERY ledger and the saga runner's EXEC#
+// items): on AWS, EventBridge and Step Functions hold those.
+const localOnly = (key) => key?.pk?.S === 'DELIVERY' || String(key?.pk?.S).startsWith('EXEC#');
+const writes = { calls: 0, items: 0, writeUnits: 0, readCalls: 0, readItems: 0, readUnits: 0 };
+const KB = 1024;
+const units = (bytes, size) => Math.max(1, Math.ceil(bytes / size));
 if (countWrites) {
-  server.on('request', (req) => {
-    const target = String(req.headers['x-amz-target'] ?? '');
-    if (!/PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(target)) return;
-    writes.calls++;
-    if (!target.endsWith('BatchWriteItem')) return void writes.items++;
+  server.on('request', (req, res) => {
+    const target = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+    const write = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].includes(target);
+    const read = ['GetItem', 'BatchGetItem', 'Query', 'Scan'].includes(target);
+    if (!write && !read) return;
     let body = '';
     req.on('data', (chunk) => (body += chunk));
-    req.on('end', () => (writes.items += Object.values(JSON.parse(body).RequestItems).reduce((n, r) => n + r.length, 0)));
+    if (write) {
+      writes.calls++;
+      req.on('end', () => {
+        const input = JSON.parse(body);
+        const items = target === 'BatchWriteItem'
+          ? Object.values(input.RequestItems).flat().map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)
+          : [input.Item ?? input.Key];
+        writes.items += items.length;
+        writes.writeUnits += items.filter((item) => !localOnly(item)).reduce((n, item) => n + units(JSON.stringify(item).length, KB), 0);
+      });
+      return;
+    }
+    writes.readCalls++;
+    const chunks = [];
+    const { write: send, end } = res;
+    res.write = function (chunk, ...rest) {
+      if (chunk) chunks.push(Buffer.from(chunk));
+      return send.call(this, chunk, ...rest);
+    };
+    res.end = function (chunk, ...rest) {
+      if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
+      try {
+        const answer = JSON.parse(Buffer.concat(chunks).toString());
+        const items = (answer.Item ? [answer.Item] : answer.Items ?? Object.values(answer.Responses ?? {}).flat()).filter((item) => !localOnly(item));
+        writes.readItems += items.length;
+        writes.readUnits += target === 'Query' || target === 'Scan'
+          ? units(items.reduce((n, item) => n + JSON.stringify(item).length, 0), 4 * KB)
+          : items.reduce((n, item) => n + units(JSON.stringify(item).length, 4 * KB), 0);
+      } catch {
+        // An error answer reads nothing.
+      }
+      return end.call(this, chunk, ...rest);
+    };
   });
 }
 

@@ -25,8 +25,8 @@ function answering(socketPath: string): Promise<boolean> {
 /** The embedded table: its endpoint, the writes it took (when counted), and how to stop it. */
 export interface EmbeddedTable {
   endpoint: string;
-  /** Write calls and items (a batch counts each) since start; zeros unless started with countWrites. */
-  writes(): Promise<{ calls: number; items: number }>;
+  /** Since start (zeros unless started with countWrites): write calls, items (a batch counts each) and write request units; read calls, items returned and read request units (local/dynalite-worker.mjs). */
+  writes(): Promise<TableUsage>;
   close(): Promise<void>;
 }
 
@@ -36,6 +36,16 @@ export interface EmbeddedTable {
  * enter), never on a TCP port: no other local user can reach the table. The endpoint is
  * `unix:<socket path>` (see tableClientConfig). Fails when another process already serves `folder`.
  */
+/** What the embedded table was asked, as DynamoDB on demand would bill it. */
+export interface TableUsage {
+  calls: number;
+  items: number;
+  writeUnits: number;
+  readCalls: number;
+  readItems: number;
+  readUnits: number;
+}
+
 export async function startDynalite(folder: string, path?: string, options: { countWrites?: boolean } = {}): Promise<EmbeddedTable> {
   const wanted = join(folder, 'dynamodb.sock');
   const socketPath = wanted.length <= MAX_SOCKET_PATH ? wanted : join(mkdtempSync(join(tmpdir(), 'certops-db-')), 'd.sock');
@@ -60,7 +70,7 @@ export async function startDynalite(folder: string, path?: string, options: { co
   return {
     endpoint: `unix:${socketPath}`,
     writes: async () => {
-      const counted = next<{ calls: number; items: number }>('writes');
+      const counted = next<TableUsage>('writes');
       worker.postMessage('writes');
       return counted;
     },

@@ -48,8 +48,12 @@ export interface LocalStack {
   saga: LocalSagaRunner;
   /** The unix socket the CLI uses, when the state folder's path leaves room for one. */
   socket?: string;
-  /** The embedded DynamoDB (the issuance benchmark reads the writes it took). */
+  /** The embedded DynamoDB (the benchmarks read what it was asked: CERTOPS_COUNT_TABLE_WRITES). */
   embeddedTable: EmbeddedTable;
+  /** Invokes a function of serverless.yml as Lambda would (the benchmarks time the schedule's functions). */
+  invoke(fn: string, event: unknown): Promise<unknown>;
+  /** Per function since start: invocations and their total duration (milliseconds, what Lambda bills). */
+  invocations(): Record<string, { count: number; ms: number }>;
   stop(): Promise<void>;
 }
 
@@ -89,7 +93,17 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
 
   const definition = loadDefinition(ROOT);
   const functions: FunctionInvoker = env.CERTOPS_ISOLATE_FUNCTIONS === '1' ? new IsolatedFunctions(definition, env.CERTOPS_LOCAL_FAULTS_FILE) : new LocalFunctions(definition, env.CERTOPS_LOCAL_FAULTS_FILE);
-  const invoke = (fn: string, event: unknown) => functions.invoke(fn, event);
+  const invocations: Record<string, { count: number; ms: number }> = {};
+  const invoke = async (fn: string, event: unknown) => {
+    const start = performance.now();
+    try {
+      return await functions.invoke(fn, event);
+    } finally {
+      const seen = (invocations[fn] ??= { count: 0, ms: 0 });
+      seen.count++;
+      seen.ms += performance.now() - start;
+    }
+  };
   let bus!: LocalBus;
   let saga!: LocalSagaRunner;
   let ready!: (rt: Runtime) => void;
@@ -214,7 +228,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   armCrashPoints();
 
   return {
-    url, home, tokenFile, firstStart, bus, saga, embeddedTable: dynamo, ...(server.socket ? { socket: apiSocket } : {}),
+    url, home, tokenFile, firstStart, bus, saga, embeddedTable: dynamo, invoke, invocations: () => structuredClone(invocations), ...(server.socket ? { socket: apiSocket } : {}),
     async stop() {
       await scheduler.stop();
       for (const listener of [server.tcp, server.socket]) {

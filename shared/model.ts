@@ -57,6 +57,8 @@ export interface StoredCertificate extends CertificateRecord {
   pendingRenewal?: { executionName: string; newCertificateId: string };
   /** The request that asks an approver to allow this certificate's renewal, when policy came to need one. */
   renewalRequestId?: string;
+  /** The event id of the last certificate.expiring the sweep sent (each threshold is alerted once). */
+  lastExpiryAlert?: string;
   revocationReason?: string;
   revokedAt?: string;
   /** What its CA's OCSP responder or CRL said when a scan last checked (revocationReason and revokedAt are certops' own revocations). */

@@ -86,15 +86,26 @@ describe('the renewal sweep', () => {
     expect(emf[0]._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'certops', Dimensions: [['CertificateId'], []], Metrics: [{ Name: 'DaysToExpiry', Unit: 'Count' }] });
   });
 
-  it('sends the same ids when it runs again (consumers keep one), and names the next threshold when one is crossed', async () => {
+  it('sends each alert once: a sweep an hour later sends none again, and the next threshold when one is crossed', async () => {
     const again = await run(start + 3600_000);
-    expect(again.sent.filter((e) => e.type === 'certificate.expiring').map((e) => e.eventId).sort()).toEqual(firstIds);
+    expect(again.sent.filter((e) => e.type === 'certificate.expiring')).toEqual([]);
     // The same day's execution names: Step Functions starts nothing new for them.
     expect(again.starts.map((s) => s.name).every((n) => n!.endsWith('-20270301'))).toBe(true);
     const later = await run(start + 6 * DAY);
     const thresholds = Object.fromEntries(later.sent.filter((e) => e.type === 'certificate.expiring').map((e) => [e.certificateId, e.threshold]));
     expect(thresholds['fortnight']).toBe(7);
-    expect(thresholds['in-window']).toBe(30);
+    expect(thresholds).not.toHaveProperty('in-window');
+    expect(firstIds).toContain('expiring:fortnight:14');
+  });
+
+  it('sends an alert whose publication failed at the next sweep', async () => {
+    await store.create(cert('unlucky', 90, 20));
+    events.reset();
+    events.on(PutEventsCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const sweep = sweepExpiring({ clock: { now: () => new Date(start + 7 * DAY) }, certificates: store, publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), saga: { start: async () => undefined } }, { days: 30, atLifetimeFraction: 2 / 3 });
+    await expect(sweep).rejects.toThrow();
+    const next = await run(start + 7 * DAY + 3600_000);
+    expect(next.sent.filter((e) => e.certificateId === 'unlucky').map((e) => e.eventId)).toEqual(['expiring:unlucky:14']);
   });
 
   it('leaves a certificate whose lock is held (its first deployment still runs) for the next sweep', async () => {

@@ -51,8 +51,14 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
     const page = await deps.certificates.expiringBefore(horizon, 100, nextToken);
     for (const cert of page.items) {
       result.examined++;
-      const alerts = expiryAlerts(cert, now);
-      if (alerts.length) await deps.publisher.publish(alerts);
+      // Each alert once: the id of the last one sent is kept on the certificate (an hourly sweep
+      // would otherwise send the same alerts every hour, for the consumers to drop). Published
+      // before it is recorded, so a crash between the two sends it again, never loses it.
+      const alerts = expiryAlerts(cert, now).filter((e) => e.detail.eventId !== cert.lastExpiryAlert);
+      if (alerts.length) {
+        await deps.publisher.publish(alerts);
+        if (alerts[0].detailType === 'certificate.expiring') await deps.certificates.update(cert.id, { lastExpiryAlert: String(alerts[0].detail.eventId) });
+      }
       result.alerts += alerts.length;
       const managed = renewedByCertops(cert);
       if (managed) deps.recordDaysToExpiry?.(cert, (Date.parse(cert.notAfter) - now.getTime()) / DAY_MS);
