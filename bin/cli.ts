@@ -231,10 +231,19 @@ const commands: Record<string, () => Promise<void>> = {
     const { body: started } = await call(client, 'POST', '/scans', { targets, ...(ports ? { ports } : {}), legacyProtocols: !values['no-legacy-check'] });
     const bar = process.stderr.isTTY && !values.json ? progressBar(started.total) : undefined;
     let scan = started;
+    // A chunk that keeps failing is tried again by its queue (and dead-lettered in the end): after a
+    // minute without progress, say so and stop waiting rather than wait for ever.
+    let progressAt = Date.now();
     while (scan.status === 'running') {
       await new Promise((r) => setTimeout(r, 500));
+      const before = scan.done;
       scan = (await call(client, 'GET', `/scans/${started.scanId}?limit=1`)).body;
       bar?.(scan.done);
+      if (scan.done !== before) progressAt = Date.now();
+      else if (scan.failingChunks?.length && Date.now() - progressAt > 60_000) {
+        const failing = scan.failingChunks.map((c: { chunk: number; error: string }) => `chunk ${c.chunk}: ${c.error}`).join('; ');
+        throw new CliError(`scan ${scan.scanId} is stuck at ${scan.done}/${scan.total} endpoints (${failing}); it is retried, and certops dead-letters list --consumer inventoryScanChunks shows it once retries are spent`, 1);
+      }
     }
     bar?.(scan.total, true);
     // The results come a page at a time (a /16 is 65,534 endpoints).

@@ -26,13 +26,19 @@ export default class FunctionNetworks {
   attach() {
     const { service } = this.serverless;
     const networks = service.custom?.networks ?? {};
-    const list = (value) => String(value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const list = (value) => String(value ?? '').split(/[\s,]+/).filter(Boolean);
+    const ids = (network, field, prefix) => {
+      const values = list(networks[network][field]);
+      const bad = values.find((v) => !new RegExp(`^${prefix}-[0-9a-f]+$`).test(v));
+      if (bad) throw new this.serverless.classes.Error(`custom.networks.${network}.${field}: ${bad} is not a ${prefix}- id (parameter ${network}${field[0].toUpperCase()}${field.slice(1)}: ids separated by commas)`);
+      return [...new Set(values)];
+    };
     for (const [name, fn] of Object.entries(service.functions)) {
       if (!fn.network) continue;
       const network = networks[fn.network];
       if (!network) throw new this.serverless.classes.Error(`function ${name}: network ${fn.network} is not in custom.networks`);
-      const subnetIds = list(network.subnetIds);
-      const securityGroupIds = list(network.securityGroupIds);
+      const subnetIds = ids(fn.network, 'subnetIds', 'subnet');
+      const securityGroupIds = ids(fn.network, 'securityGroupIds', 'sg');
       if (!subnetIds.length && !securityGroupIds.length) continue;
       if (!subnetIds.length || !securityGroupIds.length) {
         const missing = subnetIds.length ? 'securityGroupIds' : 'subnetIds';

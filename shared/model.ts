@@ -207,7 +207,9 @@ export interface ScanChunk {
   /** Endpoints of the chunk handled so far (progress). */
   done: number;
   /** Set once every endpoint of the chunk has its result: what the chunk found. */
-  outcome?: { certificateIds: string[]; newCertificates: number; changed: number; failures: number };
+  outcome?: { certificateIds: string[]; changed: number; failures: number };
+  /** Why its last run failed (it is tried again). */
+  error?: string;
 }
 
 /** What one endpoint served during a scan. */

@@ -93,6 +93,30 @@ describe('CT poll units of work', () => {
     expect(await pollOneLog(log.url, Date.now() + 30_000, deps)).toMatchObject({ from: 5, to: 5 });
   });
 
+  it('stops at the next pass when the log is paused while its unit runs', async () => {
+    const log = await startTestLog();
+    try {
+      for (let k = 0; k < 6; k++) log.append(x509Leaf((await makeChain([`p${k}.units.example.com`])).leaf.der, k + 1));
+      await watch(log);
+      const store = deps.ct as DynamoCtStateStore;
+      const saveLog = store.saveLog.bind(store);
+      store.saveLog = async (state, expected) => {
+        const saved = await saveLog(state, expected);
+        if (state.logUrl === log.url) await store.setPaused(log.url, true);
+        return saved;
+      };
+      try {
+        const result = await pollOneLog(log.url, Date.now() + 30_000, deps);
+        expect(result).toMatchObject({ from: 0, to: 2 });
+        expect(await ct.getLog(log.url)).toMatchObject({ position: 2, paused: true });
+      } finally {
+        store.saveLog = saveLog;
+      }
+    } finally {
+      await log.close();
+    }
+  });
+
   it('records a log that fails with a back-off instead of failing the unit, and leaves other logs alone', async () => {
     const down = await startTestLog();
     await watch(down);

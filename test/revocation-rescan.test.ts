@@ -47,14 +47,14 @@ describe('a certificate a scan found revoked', () => {
       },
       scanner: async () => ({ chain: served, protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }),
       trustedRoots: async () => [parseCertificate(root.der)],
-      concurrency: 1, timeoutMs: 1000, totalTimeMs: 10_000, checkLegacyProtocols: false,
+      concurrency: 1, timeoutMs: 1000, checkLegacyProtocols: false,
       revocationFetcher: { crl: async () => { if (!crlServerUp) throw new Error('connection refused'); return crl; }, ocsp: async () => { throw new Error('no responder'); } },
       ocspNonce: () => new Uint8Array(16),
     };
     const scan = async (scanId: string) => {
       const record: Scan = { scanId, status: 'running', targets: ['10.0.0.1'], ports: [443], total: 1, done: 0, startedAt: new Date().toISOString(), requestedBy: 'admin', legacyProtocols: false };
       await deps.scans.create(record);
-      return scanEndpoints(record, [{ host: '10.0.0.1', port: 443, serverName: 'victim.example.test' }], deps, async () => undefined);
+      return scanEndpoints(record, [{ host: '10.0.0.1', port: 443, serverName: 'victim.example.test' }], Date.now() + 10_000, deps, async () => undefined);
     };
     const stored = async () => (await certificates.list({}, 10)).items.find((c) => c.commonName === 'victim.example.test')!;
 

@@ -274,7 +274,7 @@ describe('serverless package', () => {
 /** The VPC parameters (deploy/function-networks.js): given, the functions that reach private networks run in them; a half-given network is refused. */
 describe('serverless package with private networks', () => {
   const out = mkdtempSync(join(tmpdir(), 'certops-sls-vpc-'));
-  const params = { scanSubnetIds: 'subnet-a1,subnet-b2', scanSecurityGroupIds: 'sg-scan', deploymentSubnetIds: 'subnet-c3', deploymentSecurityGroupIds: 'sg-deploy,sg-extra' };
+  const params = { scanSubnetIds: 'subnet-a1, subnet-b2', scanSecurityGroupIds: 'sg-0a1', deploymentSubnetIds: 'subnet-c3', deploymentSecurityGroupIds: 'sg-0d2,sg-0e3,sg-0d2' };
   const osls = (args: string[]) => execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--package', out, ...args], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -284,24 +284,28 @@ describe('serverless package with private networks', () => {
     const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function').map((r) => r.Properties);
     const inVpc = Object.fromEntries(functions.filter((f) => f.VpcConfig).map((f) => [f.FunctionName.replace('certops-prod-', ''), f.VpcConfig]));
     expect(inVpc).toEqual({
-      inventoryScanChunks: expect.objectContaining({ SubnetIds: ['subnet-a1', 'subnet-b2'], SecurityGroupIds: ['sg-scan'] }),
-      deploymentEvents: expect.objectContaining({ SubnetIds: ['subnet-c3'], SecurityGroupIds: ['sg-deploy', 'sg-extra'] }),
-      deploymentStep: expect.objectContaining({ SubnetIds: ['subnet-c3'], SecurityGroupIds: ['sg-deploy', 'sg-extra'] }),
+      inventoryScanChunks: expect.objectContaining({ SubnetIds: ['subnet-a1', 'subnet-b2'], SecurityGroupIds: ['sg-0a1'] }),
+      deploymentApi: expect.objectContaining({ SubnetIds: ['subnet-c3'], SecurityGroupIds: ['sg-0d2', 'sg-0e3'] }),
+      deploymentEvents: expect.objectContaining({ SubnetIds: ['subnet-c3'], SecurityGroupIds: ['sg-0d2', 'sg-0e3'] }),
+      deploymentStep: expect.objectContaining({ SubnetIds: ['subnet-c3'], SecurityGroupIds: ['sg-0d2', 'sg-0e3'] }),
     });
     const vpcPolicy = (role: Resource) => JSON.stringify(role.Properties.ManagedPolicyArns ?? []).includes('AWSLambdaVPCAccessExecutionRole');
     const roles = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Role' && r.Properties.RoleName);
     const withVpcPolicy = roles.filter(vpcPolicy).map((r) => JSON.stringify(r.Properties.RoleName));
-    expect(withVpcPolicy).toHaveLength(3);
+    expect(withVpcPolicy).toHaveLength(4);
     for (const fn of Object.keys(inVpc)) expect(withVpcPolicy.some((n) => n.includes(fn)), fn).toBe(true);
   }, 180_000);
 
-  it('refuses subnets without security groups, naming the parameter missing', async () => {
+  it('refuses subnets without security groups and ids that are none, naming the parameter', async () => {
     const { default: FunctionNetworks } = await import('../deploy/function-networks.js');
-    const serverless = {
+    const attach = (scan: { subnetIds: string; securityGroupIds: string }) => () => new FunctionNetworks({
       configSchemaHandler: { defineFunctionProperties: () => undefined },
       classes: { Error },
-      service: { custom: { networks: { scan: { subnetIds: 'subnet-a1', securityGroupIds: '' } } }, functions: { inventoryScanChunks: { network: 'scan' } } },
-    };
-    expect(() => new FunctionNetworks(serverless).attach()).toThrow(/custom\.networks\.scan\.securityGroupIds: .*scanSecurityGroupIds/);
+      service: { custom: { networks: { scan } }, functions: { inventoryScanChunks: { network: 'scan' } } },
+    }).attach();
+    expect(attach({ subnetIds: 'subnet-a1', securityGroupIds: '' })).toThrow(/custom\.networks\.scan\.securityGroupIds: .*scanSecurityGroupIds/);
+    expect(attach({ subnetIds: 'subnet-a1;subnet-b2', securityGroupIds: 'sg-01' })).toThrow(/subnetIds: subnet-a1;subnet-b2 is not a subnet- id \(parameter scanSubnetIds/);
+    expect(attach({ subnetIds: 'subnet-a1', securityGroupIds: 'default' })).toThrow(/securityGroupIds: default is not a sg- id/);
+    expect(attach({ subnetIds: ' , ', securityGroupIds: ',' })).not.toThrow();
   });
 });

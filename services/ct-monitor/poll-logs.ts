@@ -32,7 +32,10 @@ export async function pollOneLog(logUrl: string, deadline: number, deps: PollLog
     try {
       let total = await pollLog(log, deps);
       while (total.behind && !total.misbehaviour && deps.clock.now().getTime() < deadline) {
-        const pass = await pollLog((await deps.ct.getLog(logUrl))!, deps);
+        // A pause or removal made while this unit runs stops it at the next pass.
+        const current = await deps.ct.getLog(logUrl);
+        if (!current || current.paused) break;
+        const pass = await pollLog(current, deps);
         total = { ...pass, from: total.from, observed: total.observed + pass.observed, unauthorized: total.unauthorized + pass.unauthorized, unreadable: (total.unreadable ?? 0) + (pass.unreadable ?? 0) };
       }
       return total;

@@ -202,9 +202,13 @@ export const scans = eventHandler(async (event) => {
   await planScan(String(event.detail.scanId), scanDeps());
 });
 
-/** scan.chunk_requested: a scan worker scans one chunk (many run at once). */
-export const scanChunks = eventHandler(async (event) => {
-  await scanChunk(event.detail, scanDeps());
+/**
+ * scan.chunk_requested: a scan worker scans one chunk (many run at once), for the scan's time
+ * bound at most and stopping 30 seconds before its timeout, reporting what it did not reach.
+ */
+export const scanChunks = eventHandler(async (event, context) => {
+  const left = (context?.getRemainingTimeInMillis?.() ?? rt().config.scanTotalMs) - 30_000;
+  await scanChunk(event.detail, rt().clock.now().getTime() + Math.min(rt().config.scanTotalMs, left), scanDeps());
 });
 
 /** Scheduled: scan the targets in the suite configuration. */

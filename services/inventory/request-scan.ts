@@ -85,7 +85,9 @@ async function takeScanSlot(requestedBy: string, scanId: string, retryAfter: num
 export async function scheduledScan(targets: string[], ports: number[], deps: ScanWorkDeps & RequestScanDeps): Promise<Scan | undefined> {
   if (targets.length === 0) return undefined;
   const endpoints = expandTargets(targets, ports, 'inventory.scanTargets');
-  const scan: Scan = { scanId: `scan-${deps.newId()}`, status: 'running', targets, ports, total: endpoints.length, done: 0, startedAt: deps.clock.now().toISOString(), requestedBy: 'schedule' };
+  // Named by the hour: a retried schedule plans the scan it created, never a second one.
+  const now = deps.clock.now();
+  const scan: Scan = { scanId: `scan-schedule-${now.toISOString().slice(0, 13).replace(/[-:T]/g, '')}`, status: 'running', targets, ports, total: endpoints.length, done: 0, startedAt: now.toISOString(), requestedBy: 'schedule' };
   await deps.scans.create(scan);
   return planScan(scan.scanId, deps);
 }

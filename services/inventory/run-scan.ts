@@ -18,9 +18,8 @@ export interface ScanDeps extends DiscoveryDeps {
   scanner: TlsScanner;
   trustedRoots(): Promise<ParsedCertificate[]>;
   concurrency: number;
-  /** Per connection (milliseconds), and for the whole scan from its start: endpoints not reached in time are reported, not scanned. */
+  /** Per connection (milliseconds). */
   timeoutMs: number;
-  totalTimeMs: number;
   /** Also try TLS 1.0/1.1 on each endpoint (a second handshake). */
   checkLegacyProtocols: boolean;
   /** Where each served certificate's revocation status is asked (its CA's OCSP responder or CRL), within its own bounds. */
@@ -31,7 +30,6 @@ export interface ScanDeps extends DiscoveryDeps {
 
 interface Tally {
   certificates: Set<string>;
-  newCertificates: number;
   changed: number;
   failures: number;
   done: number;
@@ -76,7 +74,6 @@ async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertifica
   const { certificate, created } = await recordCertificate(leafDer, sighting, deps);
   tally.certificates.add(certificate.id);
   if (created) {
-    tally.newCertificates++;
     await announceDiscovery(certificate, { ...sighting, host: ep.host, port: ep.port }, deps);
   }
   const previous = await deps.scans.observeEndpoint(ep.host, ep.port, certificate.id, now.toISOString());
@@ -130,17 +127,16 @@ export type ChunkOutcome = NonNullable<ScanChunk['outcome']>;
 
 /**
  * Scans `endpoints` (one chunk of `scan`) with bounded concurrency, a timeout per connection,
- * and the scan's bound on its whole run (endpoints reached after `scan.startedAt + totalTimeMs`
- * are reported, not scanned), recording what each serves into the inventory and the scan's
- * results. `progress` hears how many are done about once a second. Scanning the same chunk again
- * (a redelivered work item) rewrites the same results and re-sends the same event ids.
+ * and a bound on the run (endpoints not reached by `deadline`, epoch milliseconds, are reported,
+ * not scanned), recording what each serves into the inventory and the scan's results. `progress`
+ * hears how many are done about once a second. Scanning the same chunk again (a redelivered work
+ * item) rewrites the same results and re-sends the same event ids.
  */
-export async function scanEndpoints(scan: Scan, endpoints: ScanEndpoint[], deps: ScanDeps, progress: (done: number) => Promise<void>): Promise<ChunkOutcome> {
+export async function scanEndpoints(scan: Scan, endpoints: ScanEndpoint[], deadline: number, deps: ScanDeps, progress: (done: number) => Promise<void>): Promise<ChunkOutcome> {
   const roots = await deps.trustedRoots();
   // One checker for the chunk: a CA's CRL is fetched once however many of its certificates are served.
   const checker = new RevocationChecker({ fetcher: deps.revocationFetcher, newNonce: deps.ocspNonce });
-  const tally: Tally = { certificates: new Set(), newCertificates: 0, changed: 0, failures: 0, done: 0 };
-  const deadline = Date.parse(scan.startedAt) + deps.totalTimeMs;
+  const tally: Tally = { certificates: new Set(), changed: 0, failures: 0, done: 0 };
   let next = 0;
   let lastProgress = Date.now();
   const worker = async () => {
@@ -166,5 +162,5 @@ export async function scanEndpoints(scan: Scan, endpoints: ScanEndpoint[], deps:
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.concurrency, endpoints.length) }, worker));
-  return { certificateIds: [...tally.certificates], newCertificates: tally.newCertificates, changed: tally.changed, failures: tally.failures };
+  return { certificateIds: [...tally.certificates], changed: tally.changed, failures: tally.failures };
 }

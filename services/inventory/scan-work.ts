@@ -5,8 +5,12 @@ import type { LockStore } from '../../shared/ports.ts';
 import { expandTargets } from '../../shared/scan-targets.ts';
 import { scanEndpoints, type ScanDeps } from './run-scan.ts';
 
-/** What splitting and running scans in chunks needs: the scan worker's, and how many endpoints a chunk holds at most. */
-export type ScanWorkDeps = Omit<ScanDeps, 'checkLegacyProtocols'> & { locks: LockStore; chunkSize: number };
+/**
+ * What splitting and running scans in chunks needs: the scan worker's, how many endpoints a chunk
+ * holds at most, and the longest a chunk's run may take (milliseconds; less when the function's
+ * own time left is shorter).
+ */
+export type ScanWorkDeps = Omit<ScanDeps, 'checkLegacyProtocols'> & { locks: LockStore; chunkSize: number; totalTimeMs: number };
 
 const chunkCount = (total: number, chunkSize: number) => Math.max(1, Math.ceil(total / chunkSize));
 
@@ -28,13 +32,17 @@ export async function planScan(scanId: string, deps: ScanWorkDeps): Promise<Scan
 
 /**
  * scan.chunk_requested → the chunk's endpoints (the scan's targets from the store, expanded, the
- * chunk's slice) are scanned and the chunk recorded as finished; the worker that finds every
- * chunk finished ends the scan. A chunk finished before (a redelivery) is not scanned again, but
- * still looks for the end, in case the worker that finished it died before it could.
+ * chunk's slice) are scanned until `deadline` (epoch milliseconds; what is not reached by then is
+ * reported, not scanned) and the chunk recorded as finished; the worker that finds every chunk
+ * finished ends the scan. A chunk finished before (a redelivery) is not scanned again, but still
+ * looks for the end, in case the worker that finished it died before it could. A chunk that
+ * fails records why on its item (GET /scans/{id} shows it) and is tried again by its queue.
  */
-export async function scanChunk(detail: Record<string, unknown>, deps: ScanWorkDeps): Promise<Scan | undefined> {
+export async function scanChunk(detail: Record<string, unknown>, deadline: number, deps: ScanWorkDeps): Promise<Scan | undefined> {
   const scan = await deps.scans.get(String(detail.scanId));
-  if (!scan?.chunks || scan.status !== 'running') return scan;
+  if (!scan?.chunks) return scan;
+  // Ended: only its slot may still be held (the worker that ended it died before giving it back).
+  if (scan.status !== 'running') return releaseSlot(scan, deps).then(() => scan);
   const chunk = detail.chunk;
   if (!Number.isInteger(chunk) || (chunk as number) < 0 || (chunk as number) >= scan.chunks) throw new ValidationError(`chunk must be an integer from 0 to ${scan.chunks - 1}`, 'chunk');
   const n = chunk as number;
@@ -42,33 +50,48 @@ export async function scanChunk(detail: Record<string, unknown>, deps: ScanWorkD
   if (!recorded.some((c) => c.chunk === n && c.outcome)) {
     const size = Math.ceil(scan.total / scan.chunks);
     const endpoints = expandTargets(scan.targets, scan.ports).slice(n * size, (n + 1) * size);
-    const outcome = await scanEndpoints(scan, endpoints, { ...deps, checkLegacyProtocols: scan.legacyProtocols !== false }, (done) => deps.scans.chunkProgress(scan.scanId, n, done));
-    await deps.scans.finishChunk(scan.scanId, { chunk: n, done: endpoints.length, outcome });
+    try {
+      const outcome = await scanEndpoints(scan, endpoints, deadline, { ...deps, checkLegacyProtocols: scan.legacyProtocols !== false }, (done) => deps.scans.chunkProgress(scan.scanId, n, done));
+      await deps.scans.finishChunk(scan.scanId, { chunk: n, done: endpoints.length, outcome });
+    } catch (err) {
+      await deps.scans.finishChunk(scan.scanId, { chunk: n, done: 0, error: String((err as Error)?.message ?? err).slice(0, 300) }).catch(() => undefined);
+      throw err;
+    }
   }
   return endIfFinished(scan, deps);
 }
 
-/** The scan's progress: endpoints done over all chunks (what a running scan's `done` says). */
-export async function scanProgress(scan: Scan, deps: Pick<ScanWorkDeps, 'scans'>): Promise<Scan> {
+/** The scan's progress: endpoints done over all chunks (what a running scan's `done` says), and the chunks that failed and wait to be tried again. */
+export async function scanProgress(scan: Scan, deps: Pick<ScanWorkDeps, 'scans'>): Promise<Scan & { failingChunks?: { chunk: number; error: string }[] }> {
   if (scan.status !== 'running' || !scan.chunks) return scan;
   const chunks = await deps.scans.chunks(scan.scanId);
-  return { ...scan, done: chunks.reduce((sum, c) => sum + c.done, 0) };
+  const failing = chunks.flatMap((c) => (c.error && !c.outcome ? [{ chunk: c.chunk, error: c.error }] : []));
+  return { ...scan, done: chunks.reduce((sum, c) => sum + c.done, 0), ...(failing.length ? { failingChunks: failing } : {}) };
 }
 
 /**
- * Once every chunk is finished: the scan completed with its counts, scan.completed, and the
- * caller's scan slot given back. Two workers finishing the last chunks at once may both get
- * here: the first sets the counts, and both announce under the same event id.
+ * Once every chunk is finished: scan.completed with the counts, then the scan marked completed,
+ * then the caller's scan slot given back. In that order, so a worker that dies on the way leaves
+ * the scan running and the redelivery of its chunk does it all again (under the same event id).
+ * New certificates are those the inventory first recorded since the scan started (whichever run
+ * of a chunk recorded them). Two workers finishing the last chunks at once both get here: both
+ * announce under the same event id, and the first marks it completed.
  */
 async function endIfFinished(scan: Scan, deps: ScanWorkDeps): Promise<Scan> {
   const outcomes = (await deps.scans.chunks(scan.scanId)).flatMap((c) => (c.outcome ? [c.outcome] : []));
   if (outcomes.length < scan.chunks!) return scan;
-  const sum = (field: 'newCertificates' | 'changed' | 'failures') => outcomes.reduce((total, o) => total + o[field], 0);
-  const counts = { endpoints: scan.total, certificates: new Set(outcomes.flatMap((o) => o.certificateIds)).size, newCertificates: sum('newCertificates'), changed: sum('changed'), failures: sum('failures') };
+  const found = [...new Set(outcomes.flatMap((o) => o.certificateIds))];
+  const stored = await deps.certificates.getMany(found);
+  const newCertificates = stored.filter((c) => c && c.createdAt >= scan.startedAt).length;
+  const sum = (field: 'changed' | 'failures') => outcomes.reduce((total, o) => total + o[field], 0);
+  const counts = { endpoints: scan.total, certificates: found.length, newCertificates, changed: sum('changed'), failures: sum('failures') };
+  await deps.publisher.publish([newEvent('scan.completed', { scanId: scan.scanId, endpoints: counts.endpoints, certificates: counts.certificates, newCertificates: counts.newCertificates, failures: counts.failures }, { now: () => deps.clock.now(), newId: () => `scan-completed:${scan.scanId}`, correlationId: scan.scanId })]);
   const finished: Partial<Scan> = { status: 'completed', done: scan.total, finishedAt: deps.clock.now().toISOString(), counts };
   await deps.scans.finish(scan.scanId, finished);
-  const completed = (await deps.scans.get(scan.scanId)) ?? { ...scan, ...finished };
-  await deps.publisher.publish([newEvent('scan.completed', { scanId: scan.scanId, endpoints: counts.endpoints, certificates: counts.certificates, newCertificates: counts.newCertificates, failures: counts.failures }, { now: () => deps.clock.now(), newId: () => `scan-completed:${scan.scanId}`, correlationId: scan.scanId })]);
-  if (scan.slot) await deps.locks.release(scan.slot, scan.scanId);
-  return completed;
+  await releaseSlot(scan, deps);
+  return (await deps.scans.get(scan.scanId)) ?? { ...scan, ...finished };
 }
+
+const releaseSlot = async (scan: Scan, deps: Pick<ScanWorkDeps, 'locks'>) => {
+  if (scan.slot) await deps.locks.release(scan.slot, scan.scanId);
+};
