@@ -3,6 +3,7 @@ import { DynamoCertificateStore } from '../adapters/dynamodb/certificate-store.t
 import { DynamoLockStore } from '../adapters/dynamodb/lock-store.ts';
 import { DynamoScanStore } from '../adapters/dynamodb/scan-store.ts';
 import { planScan, scanChunk, scanProgress, type ScanWorkDeps } from '../services/inventory/scan-work.ts';
+import { scheduledScan } from '../services/inventory/request-scan.ts';
 import type { BusEvent } from '../shared/events/envelope.ts';
 import type { Scan } from '../shared/model.ts';
 import { parseCertificate } from '../shared/x509/parse-certificate.ts';
@@ -92,5 +93,14 @@ describe('scan chunks, redelivered', () => {
     // A chunk delivered again after the end changes nothing.
     await scanChunk({ scanId: 'scan-order', chunk: 1 }, soon(deps), deps);
     expect(completions(published, 'scan-order')).toHaveLength(1);
+  });
+
+  it('plans the scheduled scan once an hour, however often the schedule runs (a retried invocation)', async () => {
+    const { deps, published } = harness({ at: Date.parse('2027-02-01T10:15:00Z') });
+    const first = await scheduledScan(['10.0.2.0/29'], [443], deps);
+    const again = await scheduledScan(['10.0.2.0/29'], [443], deps);
+    expect(first).toMatchObject({ scanId: 'scan-schedule-2027020110', chunks: 3, total: 6, requestedBy: 'schedule' });
+    expect(again?.scanId).toBe(first?.scanId);
+    expect(new Set(published.filter((e) => e.detailType === 'scan.chunk_requested').map((e) => e.detail.eventId))).toEqual(new Set(['scan-chunk:scan-schedule-2027020110:0', 'scan-chunk:scan-schedule-2027020110:1', 'scan-chunk:scan-schedule-2027020110:2']));
   });
 });

@@ -82,7 +82,7 @@ async function takeScanSlot(requestedBy: string, scanId: string, retryAfter: num
 }
 
 /** The schedule: a scan of the configured targets, split into chunks for the scan workers. */
-export async function scheduledScan(targets: string[], ports: number[], deps: ScanWorkDeps & RequestScanDeps): Promise<Scan | undefined> {
+export async function scheduledScan(targets: string[], ports: number[], deps: ScanWorkDeps): Promise<Scan | undefined> {
   if (targets.length === 0) return undefined;
   const endpoints = expandTargets(targets, ports, 'inventory.scanTargets');
   // Named by the hour: a retried schedule plans the scan it created, never a second one.
