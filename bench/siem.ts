@@ -19,6 +19,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack } from '../local/stack.ts';
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { openTable, tableClientConfig } from '../adapters/dynamodb/table.ts';
 import { newEvent } from '../shared/events/envelope.ts';
 
 const state = { mode: 'up' as 'up' | 'down' | 'error' | 'slow', received: new Map<string, number>(), requests: 0 };
@@ -104,11 +106,12 @@ await db.close();
 // to the last receipt, beside the direct delivery above.
 const stackHome = mkdtempSync(join(tmpdir(), 'certops-bench-siem-'));
 writeFileSync(join(stackHome, 'config.yaml'), `siem:\n  sinks:\n    - name: bench\n      type: http\n      protocol: json\n      url: ${url}\n      format: seed\n      gzip: true\n      batchSize: 500\n      batchMs: 200\n`);
-const stack = await startLocalStack({ ...process.env, CERTOPS_HOME: stackHome, PORT: '0', CERTOPS_SIEM_FILE: '' });
+const stack = await startLocalStack({ ...process.env, CERTOPS_HOME: stackHome, PORT: '0', CERTOPS_SIEM_FILE: '', CERTOPS_COUNT_TABLE_WRITES: join(stackHome, 'writes.json') });
 state.mode = 'up';
 state.received.clear();
 const DURABLE = Number(process.env.BENCH_DURABLE_EVENTS ?? 10_000);
 const published = Array.from({ length: DURABLE }, (_, i) => newEvent('ct.watchlist_changed', { changedBy: 'bench', added: [`d${i}.example.com`], removed: [] }, { now: () => new Date(), newId: () => `ev-${i}` }));
+const writesBefore = await stack.embeddedTable.writes();
 const durableStart = performance.now();
 let next = 0;
 await Promise.all(Array.from({ length: 16 }, async () => {
@@ -124,6 +127,21 @@ const got = published.filter((e) => state.received.has(String(e.detail.eventId))
 const twice = got.filter((e) => state.received.get(String(e.detail.eventId))! > 1).length;
 const verify = await (await fetch(`${stack.url}/audit/verify`, { headers: { authorization: `Bearer ${readFileSync(stack.tokenFile, 'utf8').trim()}` } })).json();
 console.log(`durable path through the running suite (bus, audit trail, outbox, HTTP sink; batches of 10 to the ordered writer): ${DURABLE} published, ${got.length} received, ${twice} duplicated, ${DURABLE - got.length} missing, ${Math.round(got.length / durableSeconds)} events/s (target >= 2,000); audit trail ${verify.valid ? 'verifies' : 'BROKEN'} with ${verify.records} records`);
+// What bounds that figure here: the item writes each event costs, against what the embedded table
+// takes at most (BatchWriteItem, 25 items of about 1 KB a call, 8 calls at once, on the same table).
+const writesAfter = await stack.embeddedTable.writes();
+const itemsPerEvent = (writesAfter.items - writesBefore.items) / DURABLE;
+const table = openTable('certops-local', tableClientConfig(process.env.CERTOPS_DYNAMODB_ENDPOINT));
+let written = 0;
+const floodStart = performance.now();
+await Promise.all(Array.from({ length: 8 }, async (_, w) => {
+  for (let n = 0; performance.now() - floodStart < 3000; n++) {
+    await table.doc.send(new BatchWriteCommand({ RequestItems: { [table.name]: Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { pk: `BENCH#${w}#${n}#${i}`, sk: 'BENCH', body: 'x'.repeat(900) } } })) } }));
+    written += 25;
+  }
+}));
+const itemsPerSecond = written / ((performance.now() - floodStart) / 1000);
+console.log(`  bound: ${itemsPerEvent.toFixed(1)} item writes per event (bus ledger accepted and settled, outbox queued and sent, audit record and marker, the head per batch), and the embedded table takes ${Math.round(itemsPerSecond)} item writes/s at most: at most ${Math.round(itemsPerSecond / itemsPerEvent)} events/s here`);
 await stack.stop();
 rmSync(stackHome, { recursive: true, force: true });
 server.close();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Command, CommanderError } from 'commander';
 import { printable } from './terminal-text.ts';
 import { CliError, call, resolveEndpoint, resolveToken, type ClientOptions } from './api-client.ts';
 import { ValidationError } from '../shared/errors.ts';
@@ -11,117 +11,22 @@ import { RevocationChecker } from '../shared/revocation/revocation-checker.ts';
 import { withRevocation, type RevocationVerdict } from '../shared/revocation/revocation-verdict.ts';
 import { httpRevocationFetcher } from '../adapters/revocation/http-revocation-fetcher.ts';
 import { collectCertificates } from './collect-certificates.ts';
-import { CONFIG_HELP, configCommand } from './config-command.ts';
+import { configCommand, type ConfigSubcommand } from './config-command.ts';
 
-const HELP = `certops: certificate lifecycle management
-
-  certops serve                                  run the whole suite locally (what npm start runs)
-  certops bootstrap --stage STAGE [--region R] [--config FILE]
-                                                 first start on AWS, with your AWS credentials: the built-in CA, the
-                                                 initial configuration, the first admin token (printed once); twice changes nothing
-  certops token create --role ROLE --name NAME [--expires-at TIME] [--event-source SOURCE]...
-                                                 mint an API token (admin only); SOURCE: PutEvents sources it may use
-  certops token list · certops token revoke ID   the tokens (never their secrets); revoke one at once
-  certops request NAME [NAME...] [--csr FILE] [--key-algorithm ALG] [--validity-days N]
-                  [--environment ENV] [--owner OWNER] [--target NAME...] [--idempotency-key KEY]
-  certops import PATH... [--environment ENV] [--owner OWNER]
-                                                 import certificate files and folders (PEM or DER; private keys are skipped)
-  certops scan TARGET... [--port N]... [--no-legacy-check]
-                                                 discover the certificates served by hosts, host:port, addresses or CIDR ranges
-                                                 (--no-legacy-check: skip the second handshake that tests TLS 1.0/1.1)
-  certops list [--environment E] [--owner O] [--status S] [--issuer DN] [--domain D] [--expiring-within-days N]
-               [--limit N] [--next-token T]      list the inventory
-  certops show ID [--pem]                        one certificate (or its PEM)
-  certops report inventory|expiry [--format csv|json]   reports (JSON with --json or --format json)
-  certops renew ID                               start the renew-then-deploy saga now
-  certops adopt ID --issuer NAME [--target T]...  manage a discovered certificate: renew it through NAME, deploy it to T
-  certops approve|reject REQUEST_ID [--comment TEXT]   decide a request waiting for approval
-  certops revoke ID --reason R                   revoke a certificate (RFC 5280 reason: keyCompromise, superseded, ...)
-  certops revoke --issuer DN|--key SPKI_SHA256 --reason R [--dry-run]   revoke every certificate of an issuer or a key
-  certops ct logs add URL --key KEY [--kind rfc6962|static] [--start now|INDEX|DATE] · certops ct logs list · certops ct logs load LOGLIST.json [--start ...] · certops ct logs pause|resume|remove URL
-  certops ct watch add|remove DOMAIN... · certops ct watch list   (.example.com: the domain and its subdomains)
-  certops ct poll --once                         read every log now · certops ct findings · certops ct authorize FINDING_ID
-  certops dead-letters list|replay [--consumer FUNCTION] [--limit N]
-                                                 events a consumer kept failing (its dead-letter queue), and sending them
-                                                 back to its queue once the cause is fixed (admin only)
-  certops siem dead-letters [--sink S]           events a SIEM sink kept refusing
-  certops siem replay [--sink S]                 send them again
-  certops audit verify                           walk the audit trail's hash chain; exit 1 naming the first broken record
-  certops audit export [--from TIME] [--to TIME] the audit trail as NDJSON evidence (each record with its hashes)
-${CONFIG_HELP}
-  certops verify CHAIN.pem [--roots ROOTS.pem] [--host NAME] [--at TIME] [--purpose serverAuth|clientAuth] [--check-revocation]
-                                                 validate a chain locally: exit 0 valid, 1 invalid, 2 unusable input
-                                                 (--check-revocation: ask each certificate's OCSP responder or CRL; revoked,
-                                                 or a status that cannot be determined, makes the chain invalid)
-
-Options: --endpoint URL (default: the local suite's socket in $CERTOPS_HOME, else http://127.0.0.1:\${PORT:-8080}), --json for machine-readable output.
-Auth: CERTOPS_TOKEN, or the local admin token file under $CERTOPS_HOME (default ./.certops).`;
-
-const { values, positionals } = (() => {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        endpoint: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        role: { type: 'string' },
-        'expires-at': { type: 'string' },
-        'event-source': { type: 'string', multiple: true },
-        name: { type: 'string' },
-        csr: { type: 'string' },
-        'key-algorithm': { type: 'string' },
-        'validity-days': { type: 'string' },
-        environment: { type: 'string' },
-        owner: { type: 'string' },
-        target: { type: 'string', multiple: true },
-        'idempotency-key': { type: 'string' },
-        limit: { type: 'string' },
-        'next-token': { type: 'string' },
-        status: { type: 'string' },
-        port: { type: 'string', multiple: true },
-        'no-legacy-check': { type: 'boolean' },
-        format: { type: 'string' },
-        comment: { type: 'string' },
-        sink: { type: 'string' },
-        consumer: { type: 'string' },
-        start: { type: 'string' },
-        kind: { type: 'string' },
-        once: { type: 'boolean' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        reason: { type: 'string' },
-        key: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        issuer: { type: 'string' },
-        domain: { type: 'string' },
-        'expiring-within-days': { type: 'string' },
-        pem: { type: 'boolean' },
-        roots: { type: 'string' },
-        host: { type: 'string' },
-        at: { type: 'string' },
-        purpose: { type: 'string' },
-        'check-revocation': { type: 'boolean' },
-        stage: { type: 'string' },
-        region: { type: 'string' },
-        config: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    // One line: which option is wrong, not the whole help.
-    process.stderr.write(`certops: ${(err as Error).message.split('\n')[0]} (certops --help lists the options)\n`);
-    process.exit(2);
-  }
-})();
-
-const client: ClientOptions = { endpoint: resolveEndpoint(values.endpoint, process.env), token: resolveToken(process.env) };
+/** The options a command was given, by their long names (`--expires-at` is `expires-at`). */
+type Values = Record<string, any>;
+/** The command's words (`certops ct logs add URL`: ['ct', 'logs', 'add']) and its operands ([URL]). */
+let commandPath: string[] = [];
+let operands: string[] = [];
+let values: Values = {};
+let client: ClientOptions;
 
 function out(human: string, data: unknown) {
   process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${printable(human)}\n`);
 }
 
 function usage(message: string): never {
-  throw new CliError(`${message}\n\n${HELP}`, 2);
+  throw new CliError(`${message} (certops ${[...commandPath, '--help'].join(' ')} lists what it takes)`, 2);
 }
 
 async function serve() {
@@ -147,7 +52,6 @@ async function serve() {
 }
 
 async function bootstrapCommand() {
-  if (!values.stage) usage('bootstrap needs --stage (the stage you deployed: npx serverless deploy --stage STAGE)');
   const [{ bootstrap }, { CloudFormationClient }, { openTable }] = await Promise.all([import('./bootstrap.ts'), import('@aws-sdk/client-cloudformation'), import('../adapters/dynamodb/table.ts')]);
   const region = values.region ? { region: values.region } : {};
   const result = await bootstrap({ stage: values.stage, configFile: values.config }, {
@@ -166,27 +70,22 @@ async function bootstrapCommand() {
 const commands: Record<string, () => Promise<void>> = {
   serve,
   bootstrap: bootstrapCommand,
-  async token() {
-    const sub = positionals[1];
-    if (sub === 'list') {
-      const { body } = await call(client, 'GET', '/tokens');
-      const rows = (body.items as { tokenId: string; name: string; role: string; expiresAt: string; revokedAt?: string; eventSources: string[] }[])
-        .map((t) => `${t.tokenId}  ${t.name.padEnd(20)} ${t.role.padEnd(9)} ${t.revokedAt ? `revoked ${t.revokedAt}` : `expires ${t.expiresAt}`}${t.eventSources.length ? `  sources ${t.eventSources.join(',')}` : ''}`);
-      return out(rows.join('\n') || '(no tokens)', body);
-    }
-    if (sub === 'revoke') {
-      if (!positionals[2]) usage('token revoke needs the token id (certops token list shows it)');
-      const { body } = await call(client, 'DELETE', `/tokens/${encodeURIComponent(positionals[2])}`);
-      return out(`revoked ${body.tokenId} (${body.name}) at ${body.revokedAt}`, body);
-    }
-    if (sub !== 'create') usage('token: the subcommands are create, list and revoke');
-    if (!values.role || !values.name) usage('token create needs --role and --name');
+  async 'token list'() {
+    const { body } = await call(client, 'GET', '/tokens');
+    const rows = (body.items as { tokenId: string; name: string; role: string; expiresAt: string; revokedAt?: string; eventSources: string[] }[])
+      .map((t) => `${t.tokenId}  ${t.name.padEnd(20)} ${t.role.padEnd(9)} ${t.revokedAt ? `revoked ${t.revokedAt}` : `expires ${t.expiresAt}`}${t.eventSources.length ? `  sources ${t.eventSources.join(',')}` : ''}`);
+    out(rows.join('\n') || '(no tokens)', body);
+  },
+  async 'token revoke'() {
+    const { body } = await call(client, 'DELETE', `/tokens/${encodeURIComponent(operands[0])}`);
+    out(`revoked ${body.tokenId} (${body.name}) at ${body.revokedAt}`, body);
+  },
+  async 'token create'() {
     const { body } = await call(client, 'POST', '/tokens', { role: values.role, name: values.name, expiresAt: values['expires-at'], eventSources: values['event-source'] });
     out(body.token, body);
   },
   async request() {
-    const names = positionals.slice(1);
-    if (names.length === 0) usage('request needs at least one name');
+    const names = operands;
     const payload = {
       commonName: names[0],
       subjectAlternativeNames: names,
@@ -202,8 +101,7 @@ const commands: Record<string, () => Promise<void>> = {
     out(`${body.status}: request ${body.requestId}${body.certificateId ? `, certificate ${body.certificateId}` : ''}${body.reasons?.length ? `\n  ${body.reasons.join('\n  ')}` : ''}`, body);
   },
   async import() {
-    const paths = positionals.slice(1);
-    if (paths.length === 0) usage('import needs at least one file or folder');
+    const paths = operands;
     const found = collectCertificates(paths);
     if (found.unreadable.length) throw new CliError(found.unreadable.map((u) => `cannot read ${u.file}: ${u.reason}`).join('\n'), 2);
     const summary = { imported: 0, new: 0, rejected: [] as { file: string; reason: string }[], ignoredPrivateKeys: found.privateKeys, skippedFiles: found.skipped, certificates: [] as unknown[] };
@@ -225,8 +123,7 @@ const commands: Record<string, () => Promise<void>> = {
     if (summary.imported === 0) process.exitCode = 1;
   },
   async scan() {
-    const targets = positionals.slice(1);
-    if (targets.length === 0) usage('scan needs at least one target');
+    const targets = operands;
     const ports = values.port?.map(Number);
     const { body: started } = await call(client, 'POST', '/scans', { targets, ...(ports ? { ports } : {}), legacyProtocols: !values['no-legacy-check'] });
     const bar = process.stderr.isTTY && !values.json ? progressBar(started.total) : undefined;
@@ -271,7 +168,7 @@ const commands: Record<string, () => Promise<void>> = {
     out([...rows, ...(body.nextToken ? [`(more: --next-token ${body.nextToken})`] : [])].join('\n') || '(no certificates)', body);
   },
   async show() {
-    const id = positionals[1] ?? usage('show needs a certificate id');
+    const [id] = operands;
     const { body } = await call(client, 'GET', `/certificates/${encodeURIComponent(id)}`);
     if (values.pem) return out(`${body.certificatePem.trimEnd()}\n${body.chainPem.trimEnd()}`, { certificatePem: body.certificatePem, chainPem: body.chainPem });
     out([
@@ -289,7 +186,7 @@ const commands: Record<string, () => Promise<void>> = {
     ].join('\n'), body);
   },
   async verify() {
-    const file = positionals[1] ?? usage('verify needs a CHAIN.pem file');
+    const [file] = operands;
     const read = (path: string, what: string) => {
       try {
         return readFileSync(path, 'utf8');
@@ -323,7 +220,7 @@ const commands: Record<string, () => Promise<void>> = {
     if (!verdict.valid) process.exitCode = 1;
   },
   async report() {
-    const kind = positionals[1];
+    const [kind] = operands;
     if (kind !== 'inventory' && kind !== 'expiry') usage('report is inventory or expiry');
     const format = values.format ?? (values.json ? 'json' : 'text');
     if (!['csv', 'json', 'text'].includes(format)) usage('--format is csv or json');
@@ -342,136 +239,116 @@ const commands: Record<string, () => Promise<void>> = {
     const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)];
     process.stdout.write(`${printable(lines.join('\n'))}\n`);
   },
-  async ct() {
-    const [, area, verb, ...rest] = positionals;
-    if (area === 'logs' && verb === 'add') {
-      const url = rest[0] ?? usage('ct logs add needs a URL');
-      if (!values.key) usage('ct logs add needs --key (the log\'s public key, base64)');
-      const { body } = await call(client, 'POST', '/ct/logs', { url, key: values.key, start: /^\d+$/.test(values.start ?? '') ? Number(values.start) : values.start ?? 'now', ...(values.kind ? { kind: values.kind } : {}) });
-      return out(`watching ${body.logUrl} from entry ${body.position}`, body);
-    }
-    if (area === 'logs' && verb === 'list') {
-      const { body } = await call(client, 'GET', '/ct/logs');
-      return out(body.items.map((l: any) => `${l.logUrl}  verified to ${l.position} of ${l.treeSize}${l.paused ? '  (paused)' : ''}${l.lastError ? `  (failing: ${l.failures} in a row, ${l.lastError})` : ''}`).join('\n') || '(no logs)', body);
-    }
-    if (area === 'logs' && verb === 'load') {
-      const { readLogList } = await import('../shared/ct/log-list.ts');
-      const file = rest[0] ?? usage('ct logs load needs a log list file (Google v3 JSON)');
-      const { logs, skipped } = readLogList(JSON.parse(readFileSync(file, 'utf8')));
-      const start = /^\d+$/.test(values.start ?? '') ? Number(values.start) : values.start ?? 'now';
-      const added = [];
-      for (const l of logs) {
-        try {
-          added.push((await call(client, 'POST', '/ct/logs', { url: l.url, key: l.key, kind: l.kind, start })).body);
-        } catch (err) {
-          // One log that cannot be added (down, a key that does not verify) is reported, and the others are added.
-          skipped.push({ description: l.description, url: l.url, reason: (err as Error).message });
-        }
+  async 'ct logs add'() {
+    const { body } = await call(client, 'POST', '/ct/logs', { url: operands[0], key: values.key, start: startPosition(), ...(values.kind ? { kind: values.kind } : {}) });
+    out(`watching ${body.logUrl} from entry ${body.position}`, body);
+  },
+  async 'ct logs list'() {
+    const { body } = await call(client, 'GET', '/ct/logs');
+    out(body.items.map((l: any) => `${l.logUrl}  verified to ${l.position} of ${l.treeSize}${l.paused ? '  (paused)' : ''}${l.lastError ? `  (failing: ${l.failures} in a row, ${l.lastError})` : ''}`).join('\n') || '(no logs)', body);
+  },
+  async 'ct logs load'() {
+    const { readLogList } = await import('../shared/ct/log-list.ts');
+    const [file] = operands;
+    const { logs, skipped } = readLogList(JSON.parse(readFileSync(file, 'utf8')));
+    const added = [];
+    for (const l of logs) {
+      try {
+        added.push((await call(client, 'POST', '/ct/logs', { url: l.url, key: l.key, kind: l.kind, start: startPosition() })).body);
+      } catch (err) {
+        // One log that cannot be added (down, a key that does not verify) is reported, and the others are added.
+        skipped.push({ description: l.description, url: l.url, reason: (err as Error).message });
       }
-      const lines = [`watching ${added.length} logs from ${file}`, ...skipped.map((s) => `skipped ${s.description} (${s.url}): ${s.reason}`)];
-      return out(lines.join('\n'), { added, skipped });
     }
-    if (area === 'logs' && (verb === 'pause' || verb === 'resume' || verb === 'remove')) {
-      const url = rest[0] ?? usage(`ct logs ${verb} needs the log's URL`);
-      const { body } = await call(client, 'POST', `/ct/logs/${verb}`, { url });
-      return out(`${url}: ${verb === 'remove' ? 'no longer watched' : verb === 'pause' ? 'paused' : 'resumed'}`, body);
-    }
-    if (area === 'watch' && (verb === 'add' || verb === 'remove' || verb === 'list')) {
-      const current: string[] = (await call(client, 'GET', '/ct/watchlist')).body.domains;
-      if (verb === 'list') return out(current.join('\n') || '(nothing watched)', { domains: current });
-      if (rest.length === 0) usage(`ct watch ${verb} needs at least one domain`);
-      const domains = verb === 'add' ? [...current, ...rest] : current.filter((d) => !rest.map((r) => r.toLowerCase()).includes(d));
-      const { body } = await call(client, 'PUT', '/ct/watchlist', { domains });
-      return out(body.domains.join('\n') || '(nothing watched)', body);
-    }
-    if (area === 'poll') {
-      const { body } = await call(client, 'POST', '/ct/poll', {});
-      const lines = [
-        ...body.logs.map((l: any) => (l.error ? `${l.logUrl}: FAILED (${l.failures} in a row): ${l.error}` : `${l.logUrl}: ${l.from} → ${l.to}, ${l.unauthorized} unauthorized, ${l.observed} known${l.staleHead !== undefined ? `; served an older head (${l.staleHead})` : ''}${l.misbehaviour ? `; MISBEHAVIOUR: ${l.misbehaviour}` : ''}`)),
-        ...(body.paused ?? []).map((u: string) => `${u}: paused`),
-        ...(body.backingOff ?? []).map((b: any) => `${b.logUrl}: waiting until ${b.retryAfter} after ${b.failures} failures (${b.lastError})`),
-      ];
-      return out(lines.join('\n') || '(no logs)', body);
-    }
-    if (area === 'findings') {
-      const { body } = await call(client, 'GET', '/ct/findings');
-      return out(body.items.map((f: any) => `${f.id}  ${f.status.padEnd(10)} ${f.severity.padEnd(6)} ${f.names.join(', ')}  (${f.entryType} at ${f.logUrl} #${f.index})`).join('\n') || '(no findings)', body);
-    }
-    if (area === 'authorize') {
-      const id = verb ?? usage('ct authorize needs a finding id');
-      const { body } = await call(client, 'POST', `/ct/findings/${encodeURIComponent(id)}/authorize`, {});
-      return out(`authorized ${body.id}: ${body.names.join(', ')}`, body);
-    }
-    usage('ct: logs add|list|load|pause|resume|remove, watch add|remove|list, poll, findings, authorize');
+    const lines = [`watching ${added.length} logs from ${file}`, ...skipped.map((s) => `skipped ${s.description} (${s.url}): ${s.reason}`)];
+    out(lines.join('\n'), { added, skipped });
   },
-  async siem() {
-    const sub = positionals[1];
-    if (sub === 'dead-letters') {
-      const { body } = await call(client, 'GET', `/siem/dead-letters${values.sink ? `?sink=${encodeURIComponent(values.sink)}` : ''}`);
-      return out(body.items.map((l: any) => `${l.sink}  ${l.id}  ${l.attempts} attempts  ${l.lastError ?? ''}`).join('\n') || '(no dead letters)', body);
-    }
-    if (sub === 'replay') {
-      const { body } = await call(client, 'POST', '/siem/replay', values.sink ? { sink: values.sink } : {});
-      return out(`requeued ${body.requeued}; delivered ${Object.entries(body.delivered).map(([k, v]: [string, any]) => `${k}: ${v.sent} sent, ${v.failed} failed`).join('; ')}`, body);
-    }
-    usage('siem: the subcommands are dead-letters and replay');
+  ...Object.fromEntries((['pause', 'resume', 'remove'] as const).map((verb) => [`ct logs ${verb}`, async () => {
+    const [url] = operands;
+    const { body } = await call(client, 'POST', `/ct/logs/${verb}`, { url });
+    out(`${url}: ${verb === 'remove' ? 'no longer watched' : verb === 'pause' ? 'paused' : 'resumed'}`, body);
+  }])),
+  ...Object.fromEntries((['add', 'remove', 'list'] as const).map((verb) => [`ct watch ${verb}`, async () => {
+    const current: string[] = (await call(client, 'GET', '/ct/watchlist')).body.domains;
+    if (verb === 'list') return out(current.join('\n') || '(nothing watched)', { domains: current });
+    const domains = verb === 'add' ? [...current, ...operands] : current.filter((d) => !operands.map((r) => r.toLowerCase()).includes(d));
+    const { body } = await call(client, 'PUT', '/ct/watchlist', { domains });
+    out(body.domains.join('\n') || '(nothing watched)', body);
+  }])),
+  async 'ct poll'() {
+    const { body } = await call(client, 'POST', '/ct/poll', {});
+    const lines = [
+      ...body.logs.map((l: any) => (l.error ? `${l.logUrl}: FAILED (${l.failures} in a row): ${l.error}` : `${l.logUrl}: ${l.from} → ${l.to}, ${l.unauthorized} unauthorized, ${l.observed} known${l.staleHead !== undefined ? `; served an older head (${l.staleHead})` : ''}${l.misbehaviour ? `; MISBEHAVIOUR: ${l.misbehaviour}` : ''}`)),
+      ...(body.paused ?? []).map((u: string) => `${u}: paused`),
+      ...(body.backingOff ?? []).map((b: any) => `${b.logUrl}: waiting until ${b.retryAfter} after ${b.failures} failures (${b.lastError})`),
+    ];
+    out(lines.join('\n') || '(no logs)', body);
   },
-  async 'dead-letters'() {
-    const sub = positionals[1];
-    const consumer: Record<string, string> = values.consumer ? { consumer: values.consumer } : {};
-    if (sub === 'list') {
-      const q = new URLSearchParams(consumer);
-      if (values.limit) q.set('limit', values.limit);
-      const { body } = await call(client, 'GET', `/dead-letters?${q}`);
-      return out(body.queues.map((q: any) => [`${q.consumer}: ${q.approximateCount} dead letter(s)`, ...q.messages.map((m: any) => `  ${m.eventId}  ${m.detailType}  from ${m.source} at ${m.time}, received ${m.receiveCount} times`)].join('\n')).join('\n'), body);
-    }
-    if (sub === 'replay') {
-      const { body } = await call(client, 'POST', '/dead-letters/replay', consumer);
-      return out(body.queues.map((q: any) => `${q.consumer}: ${q.approximateCount ? `${q.approximateCount} dead letter(s) going back to its queue` : 'nothing to replay'}`).join('\n'), body);
-    }
-    usage('dead-letters: the subcommands are list and replay');
+  async 'ct findings'() {
+    const { body } = await call(client, 'GET', '/ct/findings');
+    out(body.items.map((f: any) => `${f.id}  ${f.status.padEnd(10)} ${f.severity.padEnd(6)} ${f.names.join(', ')}  (${f.entryType} at ${f.logUrl} #${f.index})`).join('\n') || '(no findings)', body);
   },
-  async audit() {
-    const sub = positionals[1];
-    if (sub === 'verify') {
-      const { body } = await call(client, 'GET', '/audit/verify');
-      out(body.valid ? `the audit trail is intact: ${body.records} records` : `the audit trail is broken: ${body.problem.message}`, body);
-      if (!body.valid) process.exitCode = 1;
-      return;
-    }
-    if (sub === 'export') {
-      let token: string | undefined;
-      do {
-        const q = new URLSearchParams({ limit: '1000' });
-        if (values.from) q.set('from', values.from);
-        if (values.to) q.set('to', values.to);
-        if (token) q.set('nextToken', token);
-        const { body } = await call(client, 'GET', `/events?${q}`);
-        for (const r of body.items) process.stdout.write(`${JSON.stringify(r)}\n`);
-        token = body.nextToken;
-      } while (token);
-      return;
-    }
-    usage('audit: the subcommands are verify and export');
+  async 'ct authorize'() {
+    const { body } = await call(client, 'POST', `/ct/findings/${encodeURIComponent(operands[0])}/authorize`, {});
+    out(`authorized ${body.id}: ${body.names.join(', ')}`, body);
+  },
+  async 'siem dead-letters'() {
+    const { body } = await call(client, 'GET', `/siem/dead-letters${values.sink ? `?sink=${encodeURIComponent(values.sink)}` : ''}`);
+    out(body.items.map((l: any) => `${l.sink}  ${l.id}  ${l.attempts} attempts  ${l.lastError ?? ''}`).join('\n') || '(no dead letters)', body);
+  },
+  async 'siem replay'() {
+    const { body } = await call(client, 'POST', '/siem/replay', values.sink ? { sink: values.sink } : {});
+    out(`requeued ${body.requeued}; delivered ${Object.entries(body.delivered).map(([k, v]: [string, any]) => `${k}: ${v.sent} sent, ${v.failed} failed`).join('; ')}`, body);
+  },
+  async 'dead-letters list'() {
+    const q = new URLSearchParams(values.consumer ? { consumer: values.consumer } : {});
+    if (values.limit) q.set('limit', values.limit);
+    const { body } = await call(client, 'GET', `/dead-letters?${q}`);
+    out(body.queues.map((q: any) => [`${q.consumer}: ${q.approximateCount} dead letter(s)`, ...q.messages.map((m: any) => `  ${m.eventId}  ${m.detailType}  from ${m.source} at ${m.time}, received ${m.receiveCount} times`)].join('\n')).join('\n'), body);
+  },
+  async 'dead-letters replay'() {
+    const { body } = await call(client, 'POST', '/dead-letters/replay', values.consumer ? { consumer: values.consumer } : {});
+    out(body.queues.map((q: any) => `${q.consumer}: ${q.approximateCount ? `${q.approximateCount} dead letter(s) going back to its queue` : 'nothing to replay'}`).join('\n'), body);
+  },
+  async 'audit verify'() {
+    const { body } = await call(client, 'GET', '/audit/verify');
+    out(body.valid ? `the audit trail is intact: ${body.records} records` : `the audit trail is broken: ${body.problem.message}`, body);
+    if (!body.valid) process.exitCode = 1;
+  },
+  async 'audit export'() {
+    let token: string | undefined;
+    do {
+      const q = new URLSearchParams({ limit: '1000' });
+      if (values.from) q.set('from', values.from);
+      if (values.to) q.set('to', values.to);
+      if (token) q.set('nextToken', token);
+      const { body } = await call(client, 'GET', `/events?${q}`);
+      for (const r of body.items) process.stdout.write(`${JSON.stringify(r)}\n`);
+      token = body.nextToken;
+    } while (token);
   },
   async adopt() {
-    const id = positionals[1] ?? usage('adopt needs a certificate id');
-    if (!values.issuer) usage('adopt needs --issuer (a CA backend: local, or one configured)');
+    const [id] = operands;
     const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/adopt`, { issuer: values.issuer, targets: values.target });
     out(`adopted ${body.certificateId}: renewed through ${body.issuer}${body.targets.length ? `, deployed to ${body.targets.join(', ')}` : ''}`, body);
   },
   async approve() {
-    const id = positionals[1] ?? usage('approve needs a request id');
+    const [id] = operands;
     const { body } = await call(client, 'POST', `/requests/${encodeURIComponent(id)}/approve`, { comment: values.comment });
     out(`${body.status}: request ${body.requestId}${body.certificateId ? `, certificate ${body.certificateId}` : ''}`, body);
   },
   async reject() {
-    const id = positionals[1] ?? usage('reject needs a request id');
+    const [id] = operands;
     const { body } = await call(client, 'POST', `/requests/${encodeURIComponent(id)}/reject`, { comment: values.comment });
     out(`${body.status}: request ${body.requestId}`, body);
   },
   async revoke() {
-    const id = positionals[1];
+    const [id] = operands;
+    if (id && (values.issuer || values.key)) usage('revoke takes a certificate id, or --issuer or --key, not both');
+    if (id && values['dry-run']) {
+      const { body } = await call(client, 'GET', `/certificates/${encodeURIComponent(id)}`);
+      return out(`would revoke ${body.id} (${values.reason}): ${body.subject}, ${body.status}; nothing was revoked`, { dryRun: true, wouldRevoke: [{ certificateId: body.id, subject: body.subject, status: body.status }], reason: values.reason });
+    }
     if (id) {
       const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/revoke`, { reason: values.reason });
       return out(`revoked ${body.certificateId} (${body.reason}) at ${body.revokedAt}`, body);
@@ -482,15 +359,20 @@ const commands: Record<string, () => Promise<void>> = {
     out([`${body.dryRun ? 'would revoke' : 'revoked'} ${list.length} certificates (${body.reason})`, ...list.map((c) => `  ${c.certificateId}  ${c.subject}`)].join('\n'), body);
   },
   async config() {
-    const { human, data } = await configCommand(positionals.slice(1), values, client);
+    const { human, data } = await configCommand(commandPath[1] as ConfigSubcommand, operands[0], values, client);
     out(human, data);
   },
   async renew() {
-    const id = positionals[1] ?? usage('renew needs a certificate id');
+    const [id] = operands;
     const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/renew`, {});
     out(`renewal started: ${body.executionName}`, body);
   },
 };
+
+/** Where a newly watched log is read from: `now`, an entry index, or a date (`--start`). */
+function startPosition(): number | string {
+  return /^\d+$/.test(values.start ?? '') ? Number(values.start) : values.start ?? 'now';
+}
 
 /** A progress bar on stderr for long scans: `[#####.....] 120/254 endpoints`. */
 function progressBar(total: number) {
@@ -507,17 +389,147 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** An option as the commands below declare it: `--name <value>`, `--flag`, or `--many <value>` given once per value. */
+type OptionSpec = [flags: string, description: string] | [flags: string, description: string, 'many' | 'required'];
+
+/**
+ * The command line: each command takes its own options and operands, and refuses any other
+ * (commander, https://github.com/tj/commander.js). `certops <command> --help` says what it takes.
+ */
+function program(): Command {
+  const root = new Command('certops')
+    .description('certificate lifecycle management')
+    .option('--endpoint <url>', 'the suite (default: the local suite\'s socket in $CERTOPS_HOME, else http://127.0.0.1:${PORT:-8080})')
+    .option('--json', 'machine-readable output')
+    .option('--debug', 'the stack of an unexpected error')
+    .addHelpText('after', `\nAuth: CERTOPS_TOKEN, or the local admin token file under $CERTOPS_HOME (default ./.certops).`)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+  // A command runs commands['<its words>'] (`ct logs add`), unless it names its own.
+  const define = (parent: Command, name: string, description: string, options: OptionSpec[], run?: () => Promise<void>) => {
+    const command = parent.command(name).description(description).exitOverride().configureOutput({ outputError: () => undefined });
+    for (const [flags, text, kind] of options) {
+      if (kind === 'many') command.option(flags, text, collect);
+      else if (kind === 'required') command.requiredOption(flags, text);
+      else command.option(flags, text);
+    }
+    command.action(async (...args: unknown[]) => {
+      const self = args[args.length - 1] as Command;
+      values = Object.fromEntries(Object.entries(self.optsWithGlobals()).map(([k, v]) => (k === 'legacyCheck' ? ['no-legacy-check', v === false] : [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v])));
+      commandPath = [];
+      for (let c: Command | null = self; c?.parent; c = c.parent) commandPath.unshift(c.name());
+      operands = self.args;
+      client = { endpoint: resolveEndpoint(values.endpoint, process.env), token: resolveToken(process.env) };
+      await (run ?? commands[commandPath.join(' ')])();
+    });
+    return command;
+  };
+  const group = (name: string, description: string) => root.command(name).description(description).exitOverride().configureOutput({ outputError: () => undefined });
+  const environmentOwner: OptionSpec[] = [['--environment <env>', 'the environment it belongs to'], ['--owner <owner>', 'the team that owns it']];
+
+  define(root, 'serve', 'run the whole suite locally (what npm start runs)', []);
+  define(root, 'bootstrap', 'first start on AWS, with your AWS credentials: the built-in CA, the initial configuration, the first admin token (printed once); twice changes nothing',
+    [['--stage <stage>', 'the stage you deployed (npx serverless deploy --stage STAGE)', 'required'], ['--region <region>', 'its region'], ['--config <file>', 'the initial configuration']]);
+  const token = group('token', 'API tokens (admin only)');
+  define(token, 'create', 'mint an API token', [['--role <role>', 'viewer, requester, approver, provisioner or admin', 'required'], ['--name <name>', 'who or what holds it', 'required'], ['--expires-at <time>', 'when it stops working'], ['--event-source <source>', 'a PutEvents source it may use (repeat for more)', 'many']]);
+  define(token, 'list', 'the tokens (never their secrets)', []);
+  define(token, 'revoke <id>', 'revoke a token at once', []);
+  define(root, 'request <names...>', 'request a certificate for NAMES (the first is its common name)', [
+    ['--csr <file>', 'your CSR (PEM); without one, the key is made and kept in the vault'], ['--key-algorithm <alg>', 'EC_P256, EC_P384, RSA_2048, ...'], ['--validity-days <n>', 'its lifetime'],
+    ...environmentOwner, ['--target <name>', 'a deployment target (repeat for more)', 'many'], ['--idempotency-key <key>', 'the same key twice makes one request'],
+  ]);
+  define(root, 'import <paths...>', 'import certificate files and folders (PEM or DER; private keys are skipped)', environmentOwner);
+  define(root, 'scan <targets...>', 'discover the certificates served by hosts, host:port, addresses or CIDR ranges (up to a /16)',
+    [['--port <n>', 'a port to scan (repeat for more; 443 by default)', 'many'], ['--no-legacy-check', 'skip the second handshake that tests TLS 1.0/1.1']]);
+  define(root, 'list', 'list the inventory', [...environmentOwner, ['--status <status>', 'active, discovered, expired, revoked, superseded'], ['--issuer <dn>', 'issued by DN'], ['--domain <domain>', 'naming DOMAIN or a name under it'],
+    ['--expiring-within-days <n>', 'expiring within N days'], ['--limit <n>', 'certificates per page'], ['--next-token <token>', 'the next page']]);
+  define(root, 'show <id>', 'one certificate', [['--pem', 'its PEM and chain only']]);
+  define(root, 'report <kind>', 'reports: inventory or expiry', [['--format <format>', 'csv or json']]);
+  define(root, 'renew <id>', 'start the renew-then-deploy saga now', []);
+  define(root, 'adopt <id>', 'manage a discovered certificate: renew it through an issuer, deploy it to targets',
+    [['--issuer <name>', 'a CA backend: local, or one configured', 'required'], ['--target <name>', 'a deployment target (repeat for more)', 'many']]);
+  define(root, 'approve <requestId>', 'approve a request waiting for approval', [['--comment <text>', 'why']]);
+  define(root, 'reject <requestId>', 'reject a request waiting for approval', [['--comment <text>', 'why']]);
+  define(root, 'revoke [id]', 'revoke a certificate, or every certificate of an issuer (--issuer) or a key (--key)', [
+    ['--reason <reason>', 'RFC 5280 reason: keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, ...', 'required'],
+    ['--issuer <dn>', 'every certificate this issuer issued'], ['--key <spkiSha256>', 'every certificate of this key'], ['--dry-run', 'say what would be revoked, and revoke nothing'],
+  ]);
+  const ct = group('ct', 'Certificate Transparency: logs, watched domains, findings');
+  const logs = ct.command('logs').description('the logs watched').exitOverride().configureOutput({ outputError: () => undefined });
+  const start: OptionSpec = ['--start <start>', 'now (default), 0, an entry index, or a date'];
+  define(logs, 'add <url>', 'watch a log', [['--key <key>', 'the log\'s public key (base64 DER)', 'required'], ['--kind <kind>', 'rfc6962 (default) or static'], start]);
+  define(logs, 'list', 'the logs and how far each is read', []);
+  define(logs, 'load <logList>', 'watch every usable log of a log list (v3 JSON)', [start]);
+  for (const verb of ['pause', 'resume', 'remove']) define(logs, `${verb} <url>`, `${verb} a log`, []);
+  const watch = ct.command('watch').description('the watched domains (.example.com: the domain and its subdomains)').exitOverride().configureOutput({ outputError: () => undefined });
+  define(watch, 'add <domains...>', 'watch domains', []);
+  define(watch, 'remove <domains...>', 'stop watching domains', []);
+  define(watch, 'list', 'the watched domains', []);
+  define(ct, 'poll', 'read every log now (15 seconds)', [['--once', 'one poll (the default)']]);
+  define(ct, 'findings', 'certificates on watched domains nobody here issued', []);
+  define(ct, 'authorize <findingId>', 'a finding is known and wanted: it joins the inventory', []);
+  const deadLetters = group('dead-letters', 'events a consumer kept failing (its dead-letter queue), admin only');
+  const consumer: OptionSpec = ['--consumer <function>', 'one consumer'];
+  define(deadLetters, 'list', 'the dead letters', [consumer, ['--limit <n>', 'messages shown per consumer']]);
+  define(deadLetters, 'replay', 'send them back to their queues once the cause is fixed', [consumer]);
+  const siem = group('siem', 'the SIEM export');
+  define(siem, 'dead-letters', 'events a SIEM sink kept refusing', [['--sink <sink>', 'one sink']]);
+  define(siem, 'replay', 'send them again', [['--sink <sink>', 'one sink']]);
+  const audit = group('audit', 'the hash-chained audit trail');
+  define(audit, 'verify', 'walk the hash chain; exit 1 naming the first broken record', []);
+  define(audit, 'export', 'the audit trail as NDJSON evidence (each record with its hashes)', [['--from <time>', 'from'], ['--to <time>', 'to']]);
+  const config = group('config', 'the configuration in force, its versions and proposed changes');
+  define(config, 'get', 'the configuration in force (YAML; --json: with its version and who set it)', [], commands.config);
+  define(config, 'set <file>', 'put FILE (YAML or JSON) in force; a change to anything but scan targets and ports, ACM regions and CT pacing waits for a second admin', [], commands.config);
+  define(config, 'diff <file>', 'what FILE would change', [], commands.config);
+  define(config, 'history', 'every version: who changed what, who approved it', [['--limit <n>', 'versions shown']], commands.config);
+  define(config, 'changes', 'proposed changes waiting for (or decided by) a second admin', [['--status <status>', 'pending, approved or rejected']], commands.config);
+  define(config, 'approve <changeId>', 'approve a proposed change', [['--comment <text>', 'why']], commands.config);
+  define(config, 'reject <changeId>', 'reject a proposed change', [['--comment <text>', 'why']], commands.config);
+  define(root, 'verify <chain>', 'validate a chain (PEM) locally: exit 0 valid, 1 invalid, 2 unusable input', [
+    ['--roots <file>', 'trust anchors (PEM; default: the system\'s)'], ['--host <name>', 'the name it must be valid for'], ['--at <time>', 'the time to validate at'],
+    ['--purpose <purpose>', 'serverAuth or clientAuth'], ['--check-revocation', 'ask each certificate\'s OCSP responder or CRL; revoked, or a status that cannot be determined, makes it invalid'],
+  ]);
+  return root;
+}
+
+/** A commander refusal as one line, naming the command and where its options are listed; exit 2. */
+function refusal(err: CommanderError, argv: string[], root: Command): CliError {
+  // The command the words name, as far as they name one.
+  const path: string[] = [];
+  let at = root;
+  for (const word of argv.filter((a) => !a.startsWith('-'))) {
+    const next = at.commands.find((c) => c.name() === word);
+    if (!next) break;
+    path.push(word);
+    at = next;
+  }
+  return new CliError(`${err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (certops ${[...path, '--help'].join(' ')} lists what it takes)`, 2);
+}
+
 async function main() {
-  const command = positionals[0];
-  if (values.help || !command) return out(HELP, { help: HELP });
-  const run = commands[command] ?? usage(`unknown command ${command}`);
-  await run();
+  const argv = process.argv.slice(2);
+  const cli = program();
+  if (argv.length === 0) return void process.stdout.write(cli.helpInformation());
+  try {
+    await cli.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // --help, and a group named without its subcommand, print the help: no error.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return;
+    // A group named without its subcommand: its help went to stderr.
+    if (err.code === 'commander.help') return void (process.exitCode = 2);
+    throw refusal(err, argv, cli);
+  }
 }
 
 main().catch((err) => {
   // A typed error (a bad configuration file at `serve`, say) is the user's to fix: its message
-  // names the field and says enough. Anything else is a bug, and its stack is what a report needs.
+  // names the field and says enough. Anything else is a bug: one line, and its stack with --debug.
   const told = err instanceof CliError || err instanceof ValidationError;
-  process.stderr.write(`certops: ${printable(told ? err.message : String((err as Error).stack))}\n`);
+  const debug = process.argv.includes('--debug');
+  process.stderr.write(`certops: ${printable(told || !debug ? (err as Error).message : String((err as Error).stack))}${told || debug ? '' : ' (an unexpected error: --debug shows its stack)'}\n`);
   process.exit(err instanceof CliError ? err.exitCode : err instanceof ValidationError ? 2 : 1);
 });

@@ -4,17 +4,8 @@ import { configDiff } from '../shared/config-diff.ts';
 import type { ConfigChange, ConfigDiffEntry, ConfigRecord } from '../shared/ports.ts';
 import { CliError, call, type ClientOptions } from './api-client.ts';
 
-export const CONFIG_HELP = `  certops config get                             the configuration in force (YAML; --json: with its version and who set it)
-  certops config set FILE                        put FILE (YAML or JSON) in force; a change to anything but scan targets and ports,
-                                                 ACM regions and CT pacing waits for a second admin
-  certops config diff FILE                       what FILE would change against the configuration in force
-  certops config history [--limit N]             every version: who changed what, who approved it
-  certops config changes [--status S] · certops config approve|reject CHANGE_ID [--comment TEXT]
-                                                 proposed changes waiting for (or decided by) a second admin`;
-
 /** FILE as a configuration document; a YAML mistake is one line naming the file and line. */
-function readDocument(file: string | undefined): Record<string, unknown> {
-  if (!file) throw new CliError('config set and config diff need a file (YAML or JSON)', 2);
+function readDocument(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -36,9 +27,11 @@ function diffLines(diff: ConfigDiffEntry[]): string[] {
 
 const changeLine = (c: ConfigChange) => `${c.changeId}  ${c.status.padEnd(9)} proposed by ${c.proposedBy} at ${c.proposedAt}${c.decidedBy ? `, ${c.status} by ${c.decidedBy}` : ''}  (${c.changed.join(', ')})`;
 
-/** `certops config ...`: prints what the API answered, or throws CliError. */
-export async function configCommand(args: string[], options: { limit?: string; status?: string; comment?: string }, client: ClientOptions): Promise<{ human: string; data: unknown }> {
-  const [sub, arg] = args;
+/** A `certops config` subcommand, as the command line defines it. */
+export type ConfigSubcommand = 'get' | 'set' | 'diff' | 'history' | 'changes' | 'approve' | 'reject';
+
+/** `certops config SUB [ARG]`: what the API answered, to print; throws CliError. */
+export async function configCommand(sub: ConfigSubcommand, arg: string, options: { limit?: string; status?: string; comment?: string }, client: ClientOptions): Promise<{ human: string; data: unknown }> {
   switch (sub) {
     case 'get': {
       const { body } = await call(client, 'GET', '/config');
@@ -70,11 +63,8 @@ export async function configCommand(args: string[], options: { limit?: string; s
     }
     case 'approve':
     case 'reject': {
-      if (!arg) throw new CliError(`config ${sub} needs a change id (certops config changes lists them)`, 2);
       const { body } = await call(client, 'POST', `/config/changes/${encodeURIComponent(arg)}/${sub}`, { comment: options.comment });
       return { human: `${changeLine(body)}\n${diffLines(body.diff).map((l) => `    ${l}`).join('\n')}`, data: body };
     }
-    default:
-      throw new CliError('config: the subcommands are get, set FILE, diff FILE, history, changes, approve ID and reject ID', 2);
   }
 }

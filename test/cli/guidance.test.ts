@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.ts';
+import { startStack, type RunningStack } from '../support/processes.ts';
+import { apiCall } from '../support/api.ts';
+
+/**
+ * The CLI refuses what a command does not take, with one line naming the command's help, and
+ * never acts on a command it refused: each case here did something else once (a `--dry-run`
+ * that revoked for real, a `renew --dry-run` that renewed, a `revoke` without a reason).
+ */
+describe('a CLI that guides', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-cli-guide-'));
+  let stack: RunningStack;
+  let env: Record<string, string>;
+  let certificateId: string;
+  const status = async (id: string) => (await apiCall(stack.url, readFileSync(stack.tokenFile, 'utf8').trim(), 'GET', `/certificates/${id}`)).body.status;
+
+  beforeAll(async () => {
+    stack = await startStack(home);
+    env = { CERTOPS_HOME: home };
+    const issued = await cli(['request', 'guide.example.com', '--environment', 'dev', '--owner', 'team-a', '--json'], env);
+    expect(issued.code, issued.stderr).toBe(0);
+    certificateId = JSON.parse(issued.stdout).certificateId;
+  }, 60_000);
+  afterAll(() => stack?.stop());
+
+  it('refuses an option a command does not take, and does nothing', async () => {
+    const renew = await cli(['renew', certificateId, '--dry-run'], env);
+    expect(renew).toMatchObject({ code: 2, stdout: '' });
+    expect(renew.stderr.trim()).toBe("certops: unknown option '--dry-run' (certops renew --help lists what it takes)");
+    const scan = await cli(['scan', '127.0.0.1:1', '--reason', 'keyCompromise'], env);
+    expect(scan.code).toBe(2);
+    expect(scan.stderr).toMatch(/^certops: unknown option '--reason'.*\(certops scan --help lists what it takes\)\n$/);
+    expect(await status(certificateId)).toBe('active');
+  });
+
+  it('revokes only with a reason, and --dry-run says what it would revoke and revokes nothing', async () => {
+    const bare = await cli(['revoke', certificateId], env);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr.trim()).toBe("certops: required option '--reason <reason>' not specified (certops revoke --help lists what it takes)");
+    const dry = await cli(['revoke', certificateId, '--reason', 'keyCompromise', '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(new RegExp(`^would revoke ${certificateId} \\(keyCompromise\\): CN=guide\\.example\\.com, active; nothing was revoked`));
+    expect(await status(certificateId)).toBe('active');
+    const both = await cli(['revoke', certificateId, '--reason', 'superseded', '--issuer', 'CN=x'], env);
+    expect(both.code).toBe(2);
+    expect(await status(certificateId)).toBe('active');
+  });
+
+  it('gives help per command, and names a missing operand or an unknown command in one line', async () => {
+    const help = await cli(['scan', '--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: certops scan \[options\] <targets\.\.\.>/);
+    expect(help.stdout).toContain('--no-legacy-check');
+    expect(help.stdout).not.toContain('--reason');
+    const missing = await cli(['show'], env);
+    expect(missing).toMatchObject({ code: 2, stderr: "certops: missing required argument 'id' (certops show --help lists what it takes)\n" });
+    const unknown = await cli(['renwe', certificateId], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^certops: unknown command 'renwe' \(Did you mean renew\?\) \(certops --help lists what it takes\)\n$/);
+  });
+});
