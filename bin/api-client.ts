@@ -44,6 +44,13 @@ export function resolveEndpoint(given: string | undefined, env: NodeJS.ProcessEn
   return `http://127.0.0.1:${env.PORT ?? 8080}`;
 }
 
+/** What to do about a 401: where the CLI looks for a token, and how to get one. */
+function tokenHint(options: ClientOptions): string {
+  return options.token
+    ? 'the token was refused (expired or revoked?): set CERTOPS_TOKEN to a valid one (an admin runs certops token create)'
+    : `no token: set CERTOPS_TOKEN (an admin runs certops token create), or run where the local suite's admin token is (CERTOPS_HOME, now ${home(process.env)})`;
+}
+
 const describe = (endpoint: ClientOptions['endpoint']) => (typeof endpoint === 'string' ? endpoint : endpoint.socketPath);
 
 /** One HTTP exchange over the local socket. */
@@ -69,7 +76,9 @@ export async function call(options: ClientOptions, method: string, path: string,
       ? await fetch(`${options.endpoint.replace(/\/$/, '')}${path}`, { method, headers: allHeaders, body: payload }).then(async (r) => ({ status: r.status, text: await r.text() }))
       : await overSocket(options.endpoint.socketPath, method, path, allHeaders, payload);
   } catch (err) {
-    throw new CliError(`cannot reach certops at ${describe(options.endpoint)}: ${(err as Error).cause ?? (err as Error).message} (is \`npm start\` running?)`, 2);
+    const { cause } = err as Error & { cause?: Error & { code?: string } };
+    const why = cause?.code ?? cause?.message ?? (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new CliError(`cannot reach certops at ${describe(options.endpoint)} (${why}): start it with npm start, or say where it runs with --endpoint URL (or PORT=N for a local suite on another port)`, 2);
   }
   let parsed: any;
   try {
@@ -79,7 +88,8 @@ export async function call(options: ClientOptions, method: string, path: string,
   }
   if (res.status >= 400) {
     const e = parsed?.error;
-    throw new CliError(e ? `${res.status} ${e.code}: ${e.message}${e.field ? ` (field: ${e.field})` : ''}` : `${res.status}: ${res.text.slice(0, 500)}`);
+    const said = e ? `${res.status} ${e.code}: ${e.message}${e.field ? ` (field: ${e.field})` : ''}` : `${res.status}: ${res.text.slice(0, 500)}`;
+    throw new CliError(res.status === 401 ? `${said}; ${tokenHint(options)}` : said);
   }
   return { status: res.status, body: parsed, text: res.text };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { printable } from './terminal-text.ts';
 import { CliError, call, resolveEndpoint, resolveToken, type ClientOptions } from './api-client.ts';
-import { ValidationError } from '../shared/errors.ts';
+import { CertopsError, ValidationError } from '../shared/errors.ts';
 import { randomBytes } from 'node:crypto';
 import { verifyPemPath } from '../shared/x509/verify-pem-chain.ts';
 import type { ChainVerdict } from '../shared/x509/chain-validation.ts';
@@ -526,9 +526,9 @@ async function main() {
 }
 
 main().catch((err) => {
-  // A typed error (a bad configuration file at `serve`, say) is the user's to fix: its message
-  // names the field and says enough. Anything else is a bug: one line, and its stack with --debug.
-  const told = err instanceof CliError || err instanceof ValidationError;
+  // A typed error (a bad configuration file or a taken port at `serve`, say) is the user's to fix:
+  // its message names the field and says enough. Anything else is a bug: one line, and its stack with --debug.
+  const told = err instanceof CliError || err instanceof CertopsError;
   const debug = process.argv.includes('--debug');
   process.stderr.write(`certops: ${printable(told || !debug ? (err as Error).message : String((err as Error).stack))}${told || debug ? '' : ' (an unexpected error: --debug shows its stack)'}\n`);
   process.exit(err instanceof CliError ? err.exitCode : err instanceof ValidationError ? 2 : 1);

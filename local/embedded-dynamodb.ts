@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import tableDefinition from '../adapters/dynamodb/table.json' with { type: 'json' };
 import { tableClientConfig } from '../adapters/dynamodb/table.ts';
+import { ConflictError } from '../shared/errors.ts';
 
 /** A unix socket path has room for about 107 bytes; a deeper folder gets a private one of its own under the temporary folder. */
 const MAX_SOCKET_PATH = 100;
@@ -49,7 +50,7 @@ export interface TableUsage {
 export async function startDynalite(folder: string, path?: string, options: { countWrites?: boolean } = {}): Promise<EmbeddedTable> {
   const wanted = join(folder, 'dynamodb.sock');
   const socketPath = wanted.length <= MAX_SOCKET_PATH ? wanted : join(mkdtempSync(join(tmpdir(), 'certops-db-')), 'd.sock');
-  if (await answering(socketPath)) throw new Error(`another certops serves ${folder} already (its table answers on ${socketPath}); stop it first`);
+  if (await answering(socketPath)) throw new ConflictError(`another certops serves ${folder} already (its table answers on ${socketPath}): stop it first, or give this one a folder of its own with CERTOPS_HOME`, 'CERTOPS_HOME');
   await rm(socketPath, { force: true });
   const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), { workerData: { socketPath, path, countWrites: options.countWrites ?? false } });
   const next = <T>(key: string) => new Promise<T>((resolve, reject) => {

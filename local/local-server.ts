@@ -1,7 +1,7 @@
 import { chmod, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CertopsError, ValidationError } from '../shared/errors.ts';
+import { CertopsError, ConflictError, ValidationError } from '../shared/errors.ts';
 import { apiGatewayEvent, routeMatcher } from './api-gateway-event.ts';
 import type { Definition } from './serverless-definition.ts';
 
@@ -140,7 +140,9 @@ export async function startLocalServer<Principal>(options: ServerOptions<Princip
   };
   const tcp = bounded(createServer(handle(true)));
   await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
+    tcp.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE'
+      ? new ConflictError(`port ${port} on ${host} is taken by another program: start certops on a free one, e.g. PORT=${port + 1} npm start`, 'PORT')
+      : err));
     tcp.listen(port, host, () => resolve());
   });
   if (!socketPath) return { tcp };

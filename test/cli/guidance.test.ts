@@ -62,4 +62,28 @@ describe('a CLI that guides', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^certops: unknown command 'renwe' \(Did you mean renew\?\) \(certops --help lists what it takes\)\n$/);
   });
+
+  it('says what to do when the suite cannot be reached or no token is given', async () => {
+    const away = await cli(['list'], { CERTOPS_HOME: mkdtempSync(join(tmpdir(), 'certops-cli-none-')), PORT: '1' });
+    expect(away.code).toBe(2);
+    expect(away.stderr).toMatch(/^certops: cannot reach certops at http:\/\/127\.0\.0\.1:1 \(.+\): start it with npm start, or say where it runs with --endpoint URL \(or PORT=N .*\)\n$/);
+    const anonymous = await cli(['list', '--endpoint', stack.url], { CERTOPS_HOME: mkdtempSync(join(tmpdir(), 'certops-cli-none-')) });
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.stderr).toMatch(/^certops: 401 unauthorized: .*; no token: set CERTOPS_TOKEN \(an admin runs certops token create\), or run where the local suite's admin token is/);
+    const refused = await cli(['list', '--endpoint', stack.url], { CERTOPS_TOKEN: 'not-a-token' });
+    expect(refused.stderr).toMatch(/the token was refused .*set CERTOPS_TOKEN to a valid one/);
+    expect(`${away.stderr}${anonymous.stderr}${refused.stderr}`).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a second server on the same state folder, and a port that is taken, in one line each', async () => {
+    const second = await cli(['serve'], { CERTOPS_HOME: home, PORT: '0' });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(`certops: another certops serves ${home} already (its table answers on ${join(home, 'dynamodb.sock')}): stop it first, or give this one a folder of its own with CERTOPS_HOME\n`);
+    const port = new URL(stack.url).port;
+    const taken = await cli(['serve'], { CERTOPS_HOME: mkdtempSync(join(tmpdir(), 'certops-cli-port-')), PORT: port });
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toBe(`certops: port ${port} on 127.0.0.1 is taken by another program: start certops on a free one, e.g. PORT=${Number(port) + 1} npm start\n`);
+    // The first server is unharmed.
+    expect(await status(certificateId)).toBe('active');
+  }, 60_000);
 });
