@@ -12,6 +12,7 @@ import { withRevocation, type RevocationVerdict } from '../shared/revocation/rev
 import { httpRevocationFetcher } from '../adapters/revocation/http-revocation-fetcher.ts';
 import { collectCertificates } from './collect-certificates.ts';
 import { configCommand, type ConfigSubcommand } from './config-command.ts';
+import { followRenewal, followRequest, type Step } from './wait-for.ts';
 
 /** The options a command was given, by their long names (`--expires-at` is `expires-at`). */
 type Values = Record<string, any>;
@@ -98,7 +99,13 @@ const commands: Record<string, () => Promise<void>> = {
     };
     const headers: Record<string, string> = values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : {};
     const { body } = await call(client, 'POST', '/certificates', payload, headers);
-    out(`${body.status}: request ${body.requestId}${body.certificateId ? `, certificate ${body.certificateId}` : ''}${body.reasons?.length ? `\n  ${body.reasons.join('\n  ')}` : ''}`, body);
+    const answer = `${body.status}: request ${body.requestId}${body.certificateId ? `, certificate ${body.certificateId}` : ''}${body.reasons?.length ? `\n  ${body.reasons.join('\n  ')}` : ''}`;
+    if (!values.wait || body.status === 'rejected') return out(answer, body);
+    if (!values.json) out(answer, body);
+    const followed = await followRequest(client, body.requestId, timeoutSeconds(), printStep);
+    if (values.json) out('', { ...body, ...followed });
+    else out(followed.outcome === 'issued' ? `done: certificate ${followed.certificateId}` : followed.outcome === 'rejected' ? 'rejected' : `issued ${followed.certificateId}, but a deployment failed`, followed);
+    if (followed.outcome !== 'issued') process.exitCode = 1;
   },
   async import() {
     const paths = operands;
@@ -171,19 +178,7 @@ const commands: Record<string, () => Promise<void>> = {
     const [id] = operands;
     const { body } = await call(client, 'GET', `/certificates/${encodeURIComponent(id)}`);
     if (values.pem) return out(`${body.certificatePem.trimEnd()}\n${body.chainPem.trimEnd()}`, { certificatePem: body.certificatePem, chainPem: body.chainPem });
-    out([
-      `${body.id}  ${body.status}  (${body.source})`,
-      `  subject:     ${body.subject}`,
-      `  names:       ${body.subjectAlternativeNames.join(', ')}`,
-      `  issuer:      ${body.issuer}`,
-      `  serial:      ${body.serialNumber}`,
-      `  valid:       ${body.notBefore} .. ${body.notAfter}`,
-      `  fingerprint: ${body.fingerprintSha256}`,
-      `  key:         ${body.keyAlgorithm}, signed ${body.signatureAlgorithm}`,
-      `  revocation:  ${describeRevocation(body.revocation)}${body.revocation.checkedAt ? ` (checked ${body.revocation.checkedAt})` : ''}`,
-      `  targets:     ${body.targets.join(', ') || '-'}`,
-      ...body.history.map((h: any) => `  ${h.at}  ${h.kind} ${h.outcome}${h.target ? ` on ${h.target}` : ''}${h.detail ? `: ${h.detail}` : ''}`),
-    ].join('\n'), body);
+    out(certificateDetail(body), body);
   },
   async verify() {
     const [file] = operands;
@@ -332,6 +327,15 @@ const commands: Record<string, () => Promise<void>> = {
     const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/adopt`, { issuer: values.issuer, targets: values.target });
     out(`adopted ${body.certificateId}: renewed through ${body.issuer}${body.targets.length ? `, deployed to ${body.targets.join(', ')}` : ''}`, body);
   },
+  async 'requests list'() {
+    const q = new URLSearchParams();
+    if (values.pending) q.set('pending', 'true');
+    if (values.limit) q.set('limit', values.limit);
+    if (values['next-token']) q.set('nextToken', values['next-token']);
+    const { body } = await call(client, 'GET', `/requests${q.size ? `?${q}` : ''}`);
+    const rows = (body.items as any[]).map((r) => `${r.requestId}  ${r.status.padEnd(18)} ${r.subjectAlternativeNames.join(', ')}  by ${r.requestedBy} at ${r.createdAt}${r.status === 'pending_approval' ? `, lapses ${r.expiresAt}` : ''}${r.reasons?.length ? `\n    ${r.reasons.join('\n    ')}` : ''}`);
+    out([...rows, ...(body.nextToken ? [`(more: --next-token ${body.nextToken})`] : [])].join('\n') || (values.pending ? '(nothing waits for approval)' : '(no requests)'), body);
+  },
   async approve() {
     const [id] = operands;
     const { body } = await call(client, 'POST', `/requests/${encodeURIComponent(id)}/approve`, { comment: values.comment });
@@ -365,9 +369,54 @@ const commands: Record<string, () => Promise<void>> = {
   async renew() {
     const [id] = operands;
     const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/renew`, {});
-    out(`renewal started: ${body.executionName}`, body);
+    if (!values.wait) return out(`renewal started: ${body.executionName}`, body);
+    if (!values.json) out(`renewal started: ${body.executionName}`, body);
+    const followed = await followRenewal(client, id, body.executionName, timeoutSeconds(), printStep);
+    out(followed.outcome === 'succeeded' ? `renewed: ${id} is replaced by ${followed.successorId}` : `the renewal failed; ${id} stays in force`, followed);
+    if (followed.outcome !== 'succeeded') process.exitCode = 1;
   },
 };
+
+/** `certops show`: every fact the inventory holds about one certificate, a line each. */
+function certificateDetail(c: any): string {
+  const line = (label: string, value: unknown) => `  ${`${label}:`.padEnd(13)}${value === undefined || value === '' ? '-' : value}`;
+  const ownRevocation = c.revokedAt ? `revoked by certops at ${c.revokedAt} (${c.revocationReason})` : undefined;
+  return [
+    `${c.id}  ${c.status}  (${[c.source, ...(c.sources ?? []).filter((s: string) => s !== c.source)].join(', ')})`,
+    line('subject', c.subject),
+    line('names', c.subjectAlternativeNames.join(', ')),
+    line('issuer', `${c.issuer}${c.issuerBackend ? ` (through ${c.issuerBackend})` : ''}`),
+    line('serial', c.serialNumber),
+    line('valid', `${c.notBefore} .. ${c.notAfter}`),
+    line('fingerprint', c.fingerprintSha256),
+    line('key', `${c.keyAlgorithm}, signed ${c.signatureAlgorithm}${c.hasManagedKey ? '; the key is in the vault' : ''}`),
+    line('owner', c.owner),
+    line('environment', c.environment),
+    line('revocation', `${ownRevocation ?? describeRevocation(c.revocation)}${c.revocation.checkedAt ? ` (checked ${c.revocation.checkedAt})` : ''}`),
+    line('renewal', c.pendingRenewal && !c.supersededBy ? `running: ${c.pendingRenewal.executionName}, successor ${c.pendingRenewal.newCertificateId}` : c.renewalDueAt ? `due from ${c.renewalDueAt}` : undefined),
+    line('renews', c.renewalOf),
+    line('renewed by', c.supersededBy),
+    line('request', c.requestId),
+    line('targets', c.targets.join(', ')),
+    `  findings:    ${c.findings.length ? '' : '-'}`,
+    ...c.findings.map((f: any) => `    ${f.severity.padEnd(8)} ${f.id}: ${f.message}`),
+    `  served at:   ${c.endpoints.length ? '' : '-'}`,
+    ...c.endpoints.map((e: any) => `    ${e.host}:${e.port}  ${e.protocol ?? ''}  last seen ${e.lastSeen}`),
+    '  history:',
+    ...c.history.map((h: any) => `    ${h.at}  ${h.kind} ${h.outcome}${h.target ? ` on ${h.target}` : ''}${h.detail ? `: ${h.detail}` : ''}`),
+  ].join('\n');
+}
+
+/** `--wait`: each step on its own line as it happens (not with --json, which prints the end result). */
+function printStep(step: Step) {
+  if (!values.json) process.stdout.write(`  ${step.at}  ${printable(step.step)}\n`);
+}
+
+function timeoutSeconds(): number {
+  const seconds = Number(values.timeout ?? 300);
+  if (!Number.isInteger(seconds) || seconds < 1) usage('--timeout is a whole number of seconds');
+  return seconds;
+}
 
 /** Where a newly watched log is read from: `now`, an entry index, or a date (`--start`). */
 function startPosition(): number | string {
@@ -427,6 +476,7 @@ function program(): Command {
     return command;
   };
   const group = (name: string, description: string) => root.command(name).description(description).exitOverride().configureOutput({ outputError: () => undefined });
+  const wait: OptionSpec[] = [['--wait', 'show each step as it happens, until it is done'], ['--timeout <seconds>', 'how long --wait waits (300)']];
   const environmentOwner: OptionSpec[] = [['--environment <env>', 'the environment it belongs to'], ['--owner <owner>', 'the team that owns it']];
 
   define(root, 'serve', 'run the whole suite locally (what npm start runs)', []);
@@ -438,7 +488,7 @@ function program(): Command {
   define(token, 'revoke <id>', 'revoke a token at once', []);
   define(root, 'request <names...>', 'request a certificate for NAMES (the first is its common name)', [
     ['--csr <file>', 'your CSR (PEM); without one, the key is made and kept in the vault'], ['--key-algorithm <alg>', 'EC_P256, EC_P384, RSA_2048, ...'], ['--validity-days <n>', 'its lifetime'],
-    ...environmentOwner, ['--target <name>', 'a deployment target (repeat for more)', 'many'], ['--idempotency-key <key>', 'the same key twice makes one request'],
+    ...environmentOwner, ['--target <name>', 'a deployment target (repeat for more)', 'many'], ['--idempotency-key <key>', 'the same key twice makes one request'], ...wait,
   ]);
   define(root, 'import <paths...>', 'import certificate files and folders (PEM or DER; private keys are skipped)', environmentOwner);
   define(root, 'scan <targets...>', 'discover the certificates served by hosts, host:port, addresses or CIDR ranges (up to a /16)',
@@ -447,9 +497,11 @@ function program(): Command {
     ['--expiring-within-days <n>', 'expiring within N days'], ['--limit <n>', 'certificates per page'], ['--next-token <token>', 'the next page']]);
   define(root, 'show <id>', 'one certificate', [['--pem', 'its PEM and chain only']]);
   define(root, 'report <kind>', 'reports: inventory or expiry', [['--format <format>', 'csv or json']]);
-  define(root, 'renew <id>', 'start the renew-then-deploy saga now', []);
+  define(root, 'renew <id>', 'start the renew-then-deploy saga now', wait);
   define(root, 'adopt <id>', 'manage a discovered certificate: renew it through an issuer, deploy it to targets',
     [['--issuer <name>', 'a CA backend: local, or one configured', 'required'], ['--target <name>', 'a deployment target (repeat for more)', 'many']]);
+  const requests = group('requests', 'certificate requests');
+  define(requests, 'list', 'requests, the newest first', [['--pending', 'only those waiting for an approver (the soonest to lapse first)'], ['--limit <n>', 'requests per page'], ['--next-token <token>', 'the next page']]);
   define(root, 'approve <requestId>', 'approve a request waiting for approval', [['--comment <text>', 'why']]);
   define(root, 'reject <requestId>', 'reject a request waiting for approval', [['--comment <text>', 'why']]);
   define(root, 'revoke [id]', 'revoke a certificate, or every certificate of an issuer (--issuer) or a key (--key)', [

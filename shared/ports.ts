@@ -88,6 +88,11 @@ export interface RequestStore {
   reclaimIdempotencyKey(key: string, from: string, to: string, at: Date): Promise<boolean>;
   /** Requests allowed or approved but not yet issued, recorded before `before` (issuances to finish), oldest first. */
   issuingBefore(before: Date): Promise<CertificateRequest[]>;
+  /**
+   * A page of requests: `pending`, those waiting for an approver, the soonest to lapse first;
+   * otherwise every request, the newest first. `nextToken` continues where a page ended.
+   */
+  list(page: { pending: boolean; limit: number; nextToken?: string }): Promise<{ items: CertificateRequest[]; nextToken?: string }>;
 }
 
 export interface TokenStore {

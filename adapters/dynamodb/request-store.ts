@@ -2,7 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Clock, RequestLease, RequestStore } from '../../shared/ports.ts';
 import type { LeaseStore } from '../../shared/lease.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
-import { conditionalWrite, expiresAfter, getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
+import { conditionalWrite, expiresAfter, getItem, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Table } from './table.ts';
 
 const key = (id: string) => ({ pk: `REQ#${id}`, sk: 'REQ' });
 /** An Idempotency-Key is remembered this long after its first use: a retry after that makes a new request. */
@@ -17,6 +17,12 @@ const pendingKeys = (r: Pick<CertificateRequest, 'status' | 'expiresAt' | 'reque
     : r.status === 'pending_validation' ? { gsi1pk: 'VALIDATING', gsi1sk: r.requestId }
       : r.status === 'approved' ? { gsi1pk: 'ISSUING', gsi1sk: `${r.createdAt}#${r.requestId}` }
         : { gsi1pk: undefined, gsi1sk: undefined };
+
+/**
+ * Every request, by creation, in a partition of the byStatus index that no certificate uses
+ * (certificates sit in STATUS#<status>): listing requests reads nothing else.
+ */
+const listedKeys = (r: Pick<CertificateRequest, 'createdAt' | 'requestId'>) => ({ gsi5pk: 'REQUESTS', gsi5sk: `${r.createdAt}#${r.requestId}` });
 
 /** The attributes of a request's lease (see DynamoRequestLeases); never part of the request as read. */
 const LEASE = ['leaseOwner', 'leaseUntil', 'leaseSince'] as const;
@@ -33,7 +39,7 @@ export class DynamoRequestStore implements RequestStore {
   create(request: CertificateRequest, lease?: RequestLease): Promise<boolean> {
     const index = Object.fromEntries(Object.entries(pendingKeys(request)).filter(([, v]) => v !== undefined));
     const held = lease ? { leaseOwner: lease.owner, leaseUntil: lease.until.toISOString(), leaseSince: lease.since.toISOString() } : {};
-    return putIfAbsent(this.table, { ...request, ...held, ...key(request.requestId), ...index });
+    return putIfAbsent(this.table, { ...request, ...held, ...key(request.requestId), ...index, ...listedKeys(request) });
   }
 
   async get(id: string): Promise<CertificateRequest | undefined> {
@@ -106,6 +112,13 @@ export class DynamoRequestStore implements RequestStore {
   async issuingBefore(before: Date): Promise<CertificateRequest[]> {
     const items = await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'ISSUING', skBefore: before.toISOString() });
     return items.map(requestOf);
+  }
+
+  async list(page: { pending: boolean; limit: number; nextToken?: string }): Promise<{ items: CertificateRequest[]; nextToken?: string }> {
+    const found = await queryPage(this.table, page.pending
+      ? { index: 'gsi1', pkName: 'gsi1pk', pk: 'PENDING', limit: page.limit, nextToken: page.nextToken }
+      : { index: 'byStatus', pkName: 'gsi5pk', pk: 'REQUESTS', limit: page.limit, nextToken: page.nextToken, newestFirst: true });
+    return { items: found.items.map(requestOf), ...(found.nextToken ? { nextToken: found.nextToken } : {}) };
   }
 }
 

@@ -5,6 +5,7 @@ import { issuanceRuntime } from './runtime.ts';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
 import { roleAllows } from '../../shared/api-token.ts';
 import { parseRequestInput } from './request-input.ts';
+import { oneOf, queryInteger } from '../../shared/input.ts';
 import { requestCertificate } from './request-certificate.ts';
 import { completeValidations } from './issue-request.ts';
 import { recoverIssuances } from './recover-issuances.ts';
@@ -27,6 +28,14 @@ export const api = apiHandler({
       const input = parseRequestInput(req.body, rt().config.defaultIssuer);
       const answer = await requestCertificate(input, req.caller, req.headers['idempotency-key'] || undefined, rt());
       return { status: STATUS[answer.status], body: answer };
+    },
+  },
+  'GET /requests': {
+    role: 'viewer',
+    async run(req) {
+      const pending = oneOf(req.query, 'pending', ['true', 'false'], 'false') === 'true';
+      const page = await rt().requests.list({ pending, limit: queryInteger(req.query, 'limit', 100, 1, 1000), nextToken: req.query.nextToken || undefined });
+      return { status: 200, body: page };
     },
   },
   'GET /requests/{id}': {

@@ -86,4 +86,39 @@ describe('a CLI that guides', () => {
     // The first server is unharmed.
     expect(await status(certificateId)).toBe('active');
   }, 60_000);
+
+  it('renew --wait shows each step as it happens and ends with the successor; show names the lineage, owner and environment', async () => {
+    const fresh = JSON.parse((await cli(['request', 'wait.example.com', '--environment', 'staging', '--owner', 'team-w', '--json'], env)).stdout).certificateId;
+    const renew = await cli(['renew', fresh, '--wait'], env);
+    expect(renew.code, renew.stderr).toBe(0);
+    const lines = renew.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^renewal started: renew-/);
+    expect(lines[1]).toMatch(/^ {2}\S+Z {2}renewal started$/);
+    expect(lines[2]).toMatch(/^ {2}\S+Z {2}issued the successor [0-9a-f]{32} \(valid to /);
+    const successor = /successor ([0-9a-f]{32})/.exec(lines[2])![1];
+    expect(lines.at(-2)).toMatch(new RegExp(`renewal succeeded: renewed as ${successor}$`));
+    expect(lines.at(-1)).toBe(`renewed: ${fresh} is replaced by ${successor}`);
+    expect(await status(fresh)).toBe('superseded');
+    const shown = (await cli(['show', successor], env)).stdout;
+    expect(shown).toMatch(new RegExp(`^ {2}renews: +${fresh}$`, 'm'));
+    expect(shown).toMatch(/^ {2}owner: +team-w$/m);
+    expect(shown).toMatch(/^ {2}environment: +staging$/m);
+    expect(shown).toMatch(/^ {2}findings:/m);
+    expect((await cli(['show', fresh], env)).stdout).toMatch(new RegExp(`^ {2}renewed by: +${successor}$`, 'm'));
+  }, 60_000);
+
+  it('lists the requests waiting for an approver; request --wait follows one until it is decided', async () => {
+    const asked = await cli(['request', 'wait.corp.internal', '--wait', '--timeout', '2'], env);
+    expect(asked.code).toBe(1);
+    expect(asked.stdout).toMatch(/^pending_approval: request \S+\n {2}wait\.corp\.internal is outside the allowed domains/);
+    expect(asked.stdout).toMatch(/\S+Z {2}request pending approval\n/);
+    expect(asked.stderr).toMatch(/^certops: still waiting on request \S+ after 2 s: it goes on in the suite \(certops requests list shows where it is\)/);
+    const requestId = /request (\S+)/.exec(asked.stdout)![1];
+    const pending = await cli(['requests', 'list', '--pending'], env);
+    expect(pending.stdout).toMatch(new RegExp(`^${requestId} {2}pending_approval +wait\\.corp\\.internal {2}by admin at \\S+, lapses \\S+\n {4}wait\\.corp\\.internal is outside`, 'm'));
+    const all = JSON.parse((await cli(['requests', 'list', '--json'], env)).stdout);
+    expect(all.items.map((r: { requestId: string }) => r.requestId)).toContain(requestId);
+    expect(all.items.some((r: { status: string }) => r.status === 'issued')).toBe(true);
+    expect(JSON.parse((await cli(['requests', 'list', '--pending', '--json'], env)).stdout).items.every((r: { status: string }) => r.status === 'pending_approval')).toBe(true);
+  }, 60_000);
 });
