@@ -327,6 +327,28 @@ const commands: Record<string, () => Promise<void>> = {
     const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/adopt`, { issuer: values.issuer, targets: values.target });
     out(`adopted ${body.certificateId}: renewed through ${body.issuer}${body.targets.length ? `, deployed to ${body.targets.join(', ')}` : ''}`, body);
   },
+  async 'targets list'() {
+    const { body } = await call(client, 'GET', '/targets');
+    out((body.items as any[]).map((t) => `${t.name.padEnd(20)} ${t.type.padEnd(14)} ${t.directory ?? t.url ?? [t.region, t.secretId ?? t.certificateArn].filter(Boolean).join(' ')}${t.endpoint ? `  verified at ${t.endpoint}` : ''}`).join('\n') || '(no targets)', body);
+  },
+  async 'targets add'() {
+    const [name] = operands;
+    const allowed = { owners: values['allow-owner'], roles: values['allow-role'], environments: values['allow-environment'] };
+    const target = { name, type: values.type, allowed: Object.values(allowed).some(Boolean) ? allowed : undefined, directory: values.directory, url: values.url, secretEnv: values['secret-env'], region: values.region, secretId: values['secret-id'], certificateArn: values['certificate-arn'], endpoint: values['verify-at'], serverName: values['server-name'], reloadCommand: values['reload-command'] };
+    const { body } = await call(client, 'POST', '/targets', Object.fromEntries(Object.entries(target).filter(([, v]) => v !== undefined)));
+    out(`registered ${body.name} (${body.type})`, body);
+  },
+  async 'targets remove'() {
+    const [name] = operands;
+    const { body } = await call(client, 'DELETE', `/targets/${encodeURIComponent(name)}${values['dry-run'] ? '?dryRun=true' : ''}`);
+    const detached = (body.detachedFrom as { certificateId: string; subject: string }[]).map((c) => `  ${c.certificateId}  ${c.subject}`);
+    out([body.dryRun ? `would remove ${name}; ${detached.length} certificates would stop deploying there; nothing was removed` : `removed ${name}; ${detached.length} certificates no longer deploy there`, ...detached].join('\n'), body);
+  },
+  async deploy() {
+    const [id] = operands;
+    const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/targets`, { targets: values.target });
+    out([`${body.certificateId} deploys to ${body.targets.join(', ')}`, ...body.deployments.map((d: { target: string; verified: boolean }) => `  ${d.target}: deployed${d.verified ? ' and verified' : ''}`)].join('\n'), body);
+  },
   async 'requests list'() {
     const q = new URLSearchParams();
     if (values.pending) q.set('pending', 'true');
@@ -440,7 +462,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 /** An option as the commands below declare it: `--name <value>`, `--flag`, or `--many <value>` given once per value. */
-type OptionSpec = [flags: string, description: string] | [flags: string, description: string, 'many' | 'required'];
+type OptionSpec = [flags: string, description: string] | [flags: string, description: string, 'many' | 'required' | 'required-many'];
 
 /**
  * The command line: each command takes its own options and operands, and refuses any other
@@ -462,6 +484,7 @@ function program(): Command {
     for (const [flags, text, kind] of options) {
       if (kind === 'many') command.option(flags, text, collect);
       else if (kind === 'required') command.requiredOption(flags, text);
+      else if (kind === 'required-many') command.requiredOption(flags, text, collect);
       else command.option(flags, text);
     }
     command.action(async (...args: unknown[]) => {
@@ -500,6 +523,16 @@ function program(): Command {
   define(root, 'renew <id>', 'start the renew-then-deploy saga now', wait);
   define(root, 'adopt <id>', 'manage a discovered certificate: renew it through an issuer, deploy it to targets',
     [['--issuer <name>', 'a CA backend: local, or one configured', 'required'], ['--target <name>', 'a deployment target (repeat for more)', 'many']]);
+  const targets = group('targets', 'where certificates are deployed (admin only to change)');
+  define(targets, 'list', 'the deployment targets', []);
+  define(targets, 'add <name>', 'register a target, or change the one of that name', [
+    ['--type <type>', 'filesystem (default), webhook, acm or secretsmanager'], ['--directory <dir>', 'filesystem: the folder (inside deployment.allowedRoots)'], ['--reload-command <cmd>', 'filesystem: run after each deployment'],
+    ['--url <url>', 'webhook: the https:// URL'], ['--secret-env <var>', 'webhook: the environment variable holding the HMAC secret'], ['--region <region>', 'acm, secretsmanager: the AWS region'],
+    ['--secret-id <id>', 'secretsmanager: the secret'], ['--certificate-arn <arn>', 'acm: the certificate to re-import into'], ['--verify-at <host:port>', 'verify each deployment with a TLS handshake there'], ['--server-name <name>', 'the SNI name for that handshake'],
+    ['--allow-owner <owner>', 'who else may name it in requests (repeat for more; admins always may)', 'many'], ['--allow-role <role>', 'a role that may name it (repeat for more)', 'many'], ['--allow-environment <env>', 'only for certificates of this environment (repeat for more)', 'many'],
+  ]);
+  define(targets, 'remove <name>', 'remove a target; the certificates that deploy there stop doing so', [['--dry-run', 'say which certificates would stop deploying there, and remove nothing']]);
+  define(root, 'deploy <id>', 'deploy a certificate to targets now, and on every renewal', [['--target <name>', 'a target (repeat for more)', 'required-many']]);
   const requests = group('requests', 'certificate requests');
   define(requests, 'list', 'requests, the newest first', [['--pending', 'only those waiting for an approver (the soonest to lapse first)'], ['--limit <n>', 'requests per page'], ['--next-token <token>', 'the next page']]);
   define(root, 'approve <requestId>', 'approve a request waiting for approval', [['--comment <text>', 'why']]);

@@ -190,6 +190,8 @@ export interface TargetStore {
   get(name: string): Promise<Target | undefined>;
   /** All targets, by name. */
   list(): Promise<Target[]>;
+  /** Deletes the target of that name; a no-op when there is none. */
+  remove(name: string): Promise<void>;
 }
 
 export interface LockStore {

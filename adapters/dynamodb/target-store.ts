@@ -1,4 +1,4 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { TargetStore } from '../../shared/ports.ts';
 import type { Target } from '../../shared/model.ts';
 import { getItem, queryAll, withoutKeys, type Table } from './table.ts';
@@ -19,5 +19,9 @@ export class DynamoTargetStore implements TargetStore {
 
   async list(): Promise<Target[]> {
     return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'TARGETS' })).map((i) => withoutKeys<Target>(i));
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: key(name) }));
   }
 }

@@ -7,11 +7,12 @@ import { deploymentRuntime } from './runtime.ts';
 import { ConflictError, StepError, ValidationError } from '../../shared/errors.ts';
 import { certificateLock, holdingCertificateLock } from '../../shared/certificate-lock.ts';
 import { withLease } from '../../shared/lease.ts';
-import { asObject, requiredString, stringList } from '../../shared/input.ts';
+import { asObject, oneOf, requiredString, stringList } from '../../shared/input.ts';
 import { parseSagaState } from '../../shared/saga-state.ts';
 import { deployToTarget, rollbackTargets, verifyTarget } from './deploy-steps.ts';
 import { parseTarget } from './target-input.ts';
 import { registerTarget } from './register-target.ts';
+import { removeTarget } from './remove-target.ts';
 import { attachTargets } from './attach-targets.ts';
 import { targetsFor } from '../../shared/deployment-rules.ts';
 import { targetRefusal } from '../../shared/target-access.ts';
@@ -35,6 +36,10 @@ export const api = apiHandler({
     run: async (req) => ({ status: 201, body: await registerTarget(parseTarget(req.body, rt().deploymentRoots), req.caller, rt()) }),
   },
   'GET /targets': { role: 'viewer', run: async () => ({ status: 200, body: { items: await rt().targets.list() } }) },
+  'DELETE /targets/{name}': {
+    role: 'admin',
+    run: async (req) => ({ status: 200, body: await removeTarget(req.params.name, oneOf(req.query, 'dryRun', ['true', 'false'], 'false') === 'true', req.caller.name, rt()) }),
+  },
   'POST /certificates/{id}/targets': {
     role: 'admin',
     async run(req) {

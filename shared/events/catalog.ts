@@ -29,6 +29,7 @@ export const EVENT_SOURCES = {
   'config.change_proposed': 'certops.inventory',
   'config.change_rejected': 'certops.inventory',
   'target.registered': 'certops.deployment',
+  'target.removed': 'certops.deployment',
   'certificate.targets_attached': 'certops.deployment',
   'certificate.adopted': 'certops.renewal',
   'ct.watchlist_changed': 'certops.ct-monitor',

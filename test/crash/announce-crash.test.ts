@@ -15,7 +15,14 @@ type Api = ReturnType<typeof apiOf>;
 const CHANGES: { type: string; act(api: Api, home: string): Promise<unknown>; ours?(detail: Record<string, any>): boolean }[] = [
   // The first start's admin token is announced too.
   { type: 'token.created', act: (api) => api('POST', '/tokens', { name: 'ci-bot', role: 'viewer' }), ours: (d) => d.name === 'ci-bot' },
-  { type: 'target.registered', act: (api, home) => api('POST', '/targets', { name: 'web', type: 'filesystem', directory: join(home, 'targets', 'web') }) },
+  { type: 'target.registered', act: (api, home) => api('POST', '/targets', { name: 'web', type: 'filesystem', directory: join(home, 'targets', 'web') }), ours: (d) => d.target === 'web' },
+  {
+    type: 'target.removed',
+    async act(api, home) {
+      expect((await api('POST', '/targets', { name: 'gone', type: 'filesystem', directory: join(home, 'targets', 'gone') })).status).toBe(201);
+      return api('DELETE', '/targets/gone');
+    },
+  },
   { type: 'ct.watchlist_changed', act: (api) => api('PUT', '/ct/watchlist', { domains: ['.watched.test'] }) },
   { type: 'scan.requested', act: (api) => api('POST', '/scans', { targets: ['127.0.0.1'], ports: [9] }) },
   {
@@ -54,7 +61,7 @@ describe('changes killed before they were announced', () => {
       }
       const record = (type: string) => audit.records.find((r) => r.detailType === type)!.detail;
       // The state each announcement names is the stored one.
-      expect((await api('GET', '/targets')).body.items.map((t: { name: string }) => t.name)).toContain('web');
+      expect((await api('GET', '/targets')).body.items.map((t: { name: string }) => t.name)).toEqual(['web']);
       expect((await api('GET', '/ct/watchlist')).body.domains).toEqual(['.watched.test']);
       expect((await api('GET', `/certificates/${record('certificate.revoked').certificateId}`)).body).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
       // The scan whose request was never announced runs now, instead of staying `running` for ever.

@@ -6,7 +6,7 @@ export const SEVERITY_ORDER: Severity[] = ['info', 'low', 'medium', 'high', 'cri
 const BY_TYPE: Record<string, Severity> = {
   'ct.unauthorized_certificate': 'high', 'ct.log_misbehaviour': 'high', 'certificate.expired': 'critical', 'renewal.failed': 'high',
   'deployment.failed': 'medium', 'deployment.rolled_back': 'medium', 'certificate.revoked': 'medium', 'request.rejected': 'low', 'request.pending_approval': 'low',
-  'certificate.changed': 'low', 'token.created': 'low', 'token.revoked': 'medium', 'target.registered': 'medium', 'config.changed': 'medium', 'config.change_proposed': 'low', 'config.change_rejected': 'low',
+  'certificate.changed': 'low', 'token.created': 'low', 'token.revoked': 'medium', 'target.registered': 'medium', 'target.removed': 'medium', 'config.changed': 'medium', 'config.change_proposed': 'low', 'config.change_rejected': 'low',
   'certificate.adopted': 'medium', 'certificate.targets_attached': 'medium', 'ct.watchlist_changed': 'low', 'ct.log_added': 'low', 'ct.log_changed': 'low',
 };
 
