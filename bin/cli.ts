@@ -13,6 +13,8 @@ import { httpRevocationFetcher } from '../adapters/revocation/http-revocation-fe
 import { collectCertificates } from './collect-certificates.ts';
 import { configCommand, type ConfigSubcommand } from './config-command.ts';
 import { followRenewal, followRequest, type Step } from './wait-for.ts';
+import { scanSummary, type ScannedEndpoint } from './scan-summary.ts';
+import { Presets, SingleBar } from 'cli-progress';
 
 /** The options a command was given, by their long names (`--expires-at` is `expires-at`). */
 type Values = Record<string, any>;
@@ -133,33 +135,36 @@ const commands: Record<string, () => Promise<void>> = {
     const targets = operands;
     const ports = values.port?.map(Number);
     const { body: started } = await call(client, 'POST', '/scans', { targets, ...(ports ? { ports } : {}), legacyProtocols: !values['no-legacy-check'] });
-    const bar = process.stderr.isTTY && !values.json ? progressBar(started.total) : undefined;
+    const bar = process.stderr.isTTY && !values.json ? new SingleBar({ format: '[{bar}] {value}/{total} endpoints, {eta_formatted} left', stream: process.stderr }, Presets.legacy) : undefined;
+    bar?.start(started.total, 0);
     let scan = started;
     // A chunk that keeps failing is tried again by its queue (and dead-lettered in the end): after a
     // minute without progress, say so and stop waiting rather than wait for ever.
     let progressAt = Date.now();
-    while (scan.status === 'running') {
-      await new Promise((r) => setTimeout(r, 500));
-      const before = scan.done;
-      scan = (await call(client, 'GET', `/scans/${started.scanId}?limit=1`)).body;
-      bar?.(scan.done);
-      if (scan.done !== before) progressAt = Date.now();
-      else if (scan.failingChunks?.length && Date.now() - progressAt > 60_000) {
-        const failing = scan.failingChunks.map((c: { chunk: number; error: string }) => `chunk ${c.chunk}: ${c.error}`).join('; ');
-        throw new CliError(`scan ${scan.scanId} is stuck at ${scan.done}/${scan.total} endpoints (${failing}); it is retried, and certops dead-letters list --consumer inventoryScanChunks shows it once retries are spent`, 1);
+    try {
+      while (scan.status === 'running') {
+        await new Promise((r) => setTimeout(r, 500));
+        const before = scan.done;
+        scan = (await call(client, 'GET', `/scans/${started.scanId}?limit=1`)).body;
+        bar?.update(scan.done);
+        if (scan.done !== before) progressAt = Date.now();
+        else if (scan.failingChunks?.length && Date.now() - progressAt > 60_000) {
+          const failing = scan.failingChunks.map((c: { chunk: number; error: string }) => `chunk ${c.chunk}: ${c.error}`).join('; ');
+          throw new CliError(`scan ${scan.scanId} is stuck at ${scan.done}/${scan.total} endpoints (${failing}); it is retried, and certops dead-letters list --consumer inventoryScanChunks shows it once retries are spent`, 1);
+        }
       }
+    } finally {
+      bar?.stop();
     }
-    bar?.(scan.total, true);
     // The results come a page at a time (a /16 is 65,534 endpoints).
-    const endpoints = [];
+    const endpoints: ScannedEndpoint[] = [];
     for (let token: string | undefined, first = true; first || token; first = false) {
       const page = (await call(client, 'GET', `/scans/${started.scanId}?limit=1000${token ? `&nextToken=${encodeURIComponent(token)}` : ''}`)).body;
       endpoints.push(...page.endpoints);
       token = page.nextToken;
     }
     scan = { ...scan, endpoints, nextToken: undefined };
-    const rows = (scan.endpoints ?? []).map((e: any) => `${`${e.host}:${e.port}`.padEnd(28)} ${e.error ? `error: ${e.error}` : `${e.certificateId}  ${e.protocol ?? ''} ${(e.subject ?? '').slice(0, 40)}${[...e.findings, ...(e.certificateFindings ?? [])].length ? `\n${' '.repeat(29)}${[...e.findings, ...(e.certificateFindings ?? [])].map((f: any) => `${f.severity}: ${f.id}`).join(', ')}` : ''}`}`);
-    out([`scan ${scan.scanId} ${scan.status}: ${scan.counts?.endpoints ?? 0} endpoints, ${scan.counts?.certificates ?? 0} certificates (${scan.counts?.newCertificates ?? 0} new), ${scan.counts?.failures ?? 0} failed`, ...rows].join('\n'), scan);
+    out([`scan ${scan.scanId} ${scan.status}: ${scan.counts?.endpoints ?? 0} endpoints, ${scan.counts?.certificates ?? 0} certificates (${scan.counts?.newCertificates ?? 0} new), ${scan.counts?.failures ?? 0} failed`, ...scanSummary(endpoints)].join('\n'), scan);
     if (scan.status !== 'completed') process.exitCode = 1;
   },
   async list() {
@@ -325,7 +330,12 @@ const commands: Record<string, () => Promise<void>> = {
   async adopt() {
     const [id] = operands;
     const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/adopt`, { issuer: values.issuer, targets: values.target });
-    out(`adopted ${body.certificateId}: renewed through ${body.issuer}${body.targets.length ? `, deployed to ${body.targets.join(', ')}` : ''}`, body);
+    // Adopting renews and deploys nothing now: the sweep does, when its renewal window opens.
+    const { renewalDueAt } = (await call(client, 'GET', `/certificates/${encodeURIComponent(id)}`)).body;
+    out([
+      `adopted ${body.certificateId}: certops renews it through ${body.issuer}${renewalDueAt ? ` from ${renewalDueAt}` : ''}${body.targets.length ? ` and deploys each renewal to ${body.targets.join(', ')}` : ''}`,
+      `  nothing was renewed or deployed yet: certops renew ${body.certificateId} --wait does it now`,
+    ].join('\n'), { ...body, renewalDueAt });
   },
   async 'targets list'() {
     const { body } = await call(client, 'GET', '/targets');
@@ -443,15 +453,6 @@ function timeoutSeconds(): number {
 /** Where a newly watched log is read from: `now`, an entry index, or a date (`--start`). */
 function startPosition(): number | string {
   return /^\d+$/.test(values.start ?? '') ? Number(values.start) : values.start ?? 'now';
-}
-
-/** A progress bar on stderr for long scans: `[#####.....] 120/254 endpoints`. */
-function progressBar(total: number) {
-  return (done: number, last = false) => {
-    const width = 30;
-    const filled = total ? Math.round((done / total) * width) : width;
-    process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} endpoints${last ? '\n' : ''}`);
-  };
 }
 
 // A reader that stops early (`| head -c 0`) closes the pipe: the output is no longer wanted, which is no error.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.ts';
+import { apiCall } from './support/api.ts';
 import { corpusCertificates } from './support/corpus.ts';
 import { makeChain } from './support/pki.ts';
 import { filesUnder } from './support/files.ts';
@@ -76,12 +77,9 @@ describe('importing certificates', () => {
     expect((await cli(['report', 'expiry', '--format', 'xml', '--endpoint', stack.url], env)).code).toBe(2);
   });
 
+  const call = (method: string, path: string, body?: unknown) => apiCall(stack.url, readFileSync(stack.tokenFile, 'utf8').trim(), method, path, body);
+
   it('never deploys a chain that does not validate, and renews a discovered certificate once adopted', async () => {
-    const token = readFileSync(stack.tokenFile, 'utf8').trim();
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${stack.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-      return { status: res.status, body: await res.json() };
-    };
     const dir = join(home, 'targets', 'refused');
     expect((await call('POST', '/targets', { name: 'legacy-web', type: 'filesystem', directory: dir })).status).toBe(201);
     const imported = (await call('GET', '/certificates?domain=imported.example.com')).body.items[0];
@@ -111,9 +109,12 @@ describe('importing certificates', () => {
     writeFileSync(join(src, 'nameless.pem'), selfSigned('/O=No Host Here'));
     expect((await cli(['import', src, '--environment', 'lab', '--endpoint', stack.url], env)).code).toBe(0);
     const idOf = async (domain: string) => JSON.parse((await cli(['list', '--environment', 'lab', '--endpoint', stack.url, '--json'], env)).stdout).items.find((c: { subject: string }) => c.subject.includes(domain)).id;
-    const adopted = await cli(['adopt', await idOf('legacy.example.com'), '--issuer', 'local', '--endpoint', stack.url, '--json'], env);
+    const legacy = await idOf('legacy.example.com');
+    const adopted = await cli(['adopt', legacy, '--issuer', 'local', '--endpoint', stack.url], env);
     expect(adopted.code).toBe(0);
-    expect(JSON.parse(adopted.stdout)).toMatchObject({ status: 'active', issuer: 'local' });
+    // Adopting renews nothing now, and says so (it once said "renewed ... deployed").
+    expect(adopted.stdout).toBe(`adopted ${legacy}: certops renews it through local from ${(await call('GET', `/certificates/${legacy}`)).body.renewalDueAt}\n  nothing was renewed or deployed yet: certops renew ${legacy} --wait does it now\n`);
+    expect((await call('GET', `/certificates/${legacy}`)).body).toMatchObject({ status: 'active', issuerBackend: 'local' });
     const nameless = await cli(['adopt', await idOf('No Host Here'), '--issuer', 'local', '--endpoint', stack.url], env);
     expect(nameless.code).not.toBe(0);
     expect(nameless.stderr).toMatch(/409 .*names no host/);

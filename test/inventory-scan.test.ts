@@ -174,6 +174,20 @@ describe('network discovery against real TLS servers', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/400 invalid_input: .*larger than a \/16.*\(field: targets\)/);
   });
+
+  it('ends a scan run by a person with a summary: a row per certificate, failures counted by cause', async () => {
+    const good = nginx.ports.good;
+    const run = await cli(['scan', `localhost:${good}`, `127.0.0.1:${good}`, `localhost:${nginx.ports.expired}`, 'localhost:1', 'localhost:2', '--no-legacy-check', '--endpoint', stack.url], env);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^scan \S+ completed: 5 endpoints, 2 certificates \(\d new\), 2 failed$/);
+    expect(lines[1]).toMatch(/^ {2}certificate +subject +served at +findings$/);
+    const row = lines.find((l) => l.includes(certificateId(fixtures.good.der)));
+    expect(row).toMatch(new RegExp(`(localhost:${good}, 127\\.0\\.0\\.1:${good}|127\\.0\\.0\\.1:${good}, localhost:${good}) +`));
+    expect(lines.find((l) => l.includes(certificateId(fixtures.expired.der)))).toMatch(/\d+ critical/);
+    expect(lines.slice(-2)).toEqual(['  no certificate from:', '         2  connection refused']);
+    expect(lines).toHaveLength(6);
+  });
 });
 
 describe('scan targets', () => {
