@@ -80,6 +80,11 @@ const commands: Record<string, () => Promise<void>> = {
     out(rows.join('\n') || '(no tokens)', body);
   },
   async 'token revoke'() {
+    if (values['dry-run']) {
+      const token = ((await call(client, 'GET', '/tokens')).body.items as { tokenId: string; name: string; role: string; revokedAt?: string }[]).find((t) => t.tokenId === operands[0]);
+      if (!token) throw new CliError(`no token ${operands[0]} (certops token list shows them)`, 1);
+      return out(`would revoke ${token.tokenId} (${token.name}, ${token.role}${token.revokedAt ? `, revoked already at ${token.revokedAt}` : ''}); nothing was revoked`, { dryRun: true, wouldRevoke: token });
+    }
     const { body } = await call(client, 'DELETE', `/tokens/${encodeURIComponent(operands[0])}`);
     out(`revoked ${body.tokenId} (${body.name}) at ${body.revokedAt}`, body);
   },
@@ -265,6 +270,11 @@ const commands: Record<string, () => Promise<void>> = {
   },
   ...Object.fromEntries((['pause', 'resume', 'remove'] as const).map((verb) => [`ct logs ${verb}`, async () => {
     const [url] = operands;
+    if (values['dry-run']) {
+      const log = ((await call(client, 'GET', '/ct/logs')).body.items as { logUrl: string; position: number; treeSize: number }[]).find((l) => l.logUrl === url);
+      if (!log) throw new CliError(`${url} is not watched (certops ct logs list shows the logs)`, 1);
+      return out(`would stop watching ${url} (verified to ${log.position} of ${log.treeSize}); nothing was removed`, { dryRun: true, log });
+    }
     const { body } = await call(client, 'POST', `/ct/logs/${verb}`, { url });
     out(`${url}: ${verb === 'remove' ? 'no longer watched' : verb === 'pause' ? 'paused' : 'resumed'}`, body);
   }])),
@@ -509,7 +519,7 @@ function program(): Command {
   const token = group('token', 'API tokens (admin only)');
   define(token, 'create', 'mint an API token', [['--role <role>', 'viewer, requester, approver, provisioner or admin', 'required'], ['--name <name>', 'who or what holds it', 'required'], ['--expires-at <time>', 'when it stops working'], ['--event-source <source>', 'a PutEvents source it may use (repeat for more)', 'many']]);
   define(token, 'list', 'the tokens (never their secrets)', []);
-  define(token, 'revoke <id>', 'revoke a token at once', []);
+  define(token, 'revoke <id>', 'revoke a token at once', [['--dry-run', 'say which token it is, and revoke nothing']]);
   define(root, 'request <names...>', 'request a certificate for NAMES (the first is its common name)', [
     ['--csr <file>', 'your CSR (PEM); without one, the key is made and kept in the vault'], ['--key-algorithm <alg>', 'EC_P256, EC_P384, RSA_2048, ...'], ['--validity-days <n>', 'its lifetime'],
     ...environmentOwner, ['--target <name>', 'a deployment target (repeat for more)', 'many'], ['--idempotency-key <key>', 'the same key twice makes one request'], ...wait,
@@ -548,7 +558,8 @@ function program(): Command {
   define(logs, 'add <url>', 'watch a log', [['--key <key>', 'the log\'s public key (base64 DER)', 'required'], ['--kind <kind>', 'rfc6962 (default) or static'], start]);
   define(logs, 'list', 'the logs and how far each is read', []);
   define(logs, 'load <logList>', 'watch every usable log of a log list (v3 JSON)', [start]);
-  for (const verb of ['pause', 'resume', 'remove']) define(logs, `${verb} <url>`, `${verb} a log`, []);
+  for (const verb of ['pause', 'resume']) define(logs, `${verb} <url>`, `${verb} a log`, []);
+  define(logs, 'remove <url>', 'stop watching a log', [['--dry-run', 'say how far it was read, and remove nothing']]);
   const watch = ct.command('watch').description('the watched domains (.example.com: the domain and its subdomains)').exitOverride().configureOutput({ outputError: () => undefined });
   define(watch, 'add <domains...>', 'watch domains', []);
   define(watch, 'remove <domains...>', 'stop watching domains', []);

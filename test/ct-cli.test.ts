@@ -83,6 +83,9 @@ describe('watching CT from the CLI', () => {
     const again = await cli(['ct', 'poll', '--endpoint', stack.url], env);
     expect(again.stdout).toMatch(new RegExp(`${down.url}: waiting until .* after 1 failures`));
     expect(again.stdout).not.toMatch(/undefined/);
+    const dry = await cli(['ct', 'logs', 'remove', down.url, '--dry-run', '--endpoint', stack.url], env);
+    expect(dry.stdout).toMatch(new RegExp(`^would stop watching ${down.url} \\(verified to \\d+ of \\d+\\); nothing was removed\n$`));
+    expect((await run('ct', 'logs', 'list')).items.map((l: { logUrl: string }) => l.logUrl)).toContain(down.url);
     await run('ct', 'logs', 'remove', down.url);
   });
 

@@ -146,6 +146,9 @@ describe('tokens and admin acts', () => {
     const listed = await cli(['token', 'list', '--endpoint', stack.url], env);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toMatch(new RegExp(`${tokenId}\\s+judy\\s+viewer\\s+expires`));
+    const dry = await cli(['token', 'revoke', tokenId, '--dry-run', '--endpoint', stack.url], env);
+    expect(dry.stdout).toBe(`would revoke ${tokenId} (judy, viewer); nothing was revoked\n`);
+    expect((await cli(['token', 'list', '--endpoint', stack.url], env)).stdout).toMatch(new RegExp(`${tokenId}\\s+judy\\s+viewer\\s+expires`));
     const revoked = await cli(['token', 'revoke', tokenId, '--endpoint', stack.url], env);
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toMatch(/revoked .* \(judy\)/);
