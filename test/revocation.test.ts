@@ -133,7 +133,7 @@ describe('revocation through the local stack', () => {
     expect(own.findings).toContainEqual(expect.objectContaining({ id: 'revoked', severity: 'high' }));
 
     const show = await cli(['show', certificateId(discovered.revoked.der), '--endpoint', stack.url], { CERTOPS_HOME: home });
-    expect(show.stdout).toContain(`  revocation:  revoked on ${REVOKED_AT.toISOString()} (keyCompromise; OCSP http://127.0.0.1:`);
+    expect(show.stdout, show.stderr).toContain(`  revocation:  revoked on ${REVOKED_AT.toISOString()} (keyCompromise; OCSP http://127.0.0.1:`);
     await eventually(async () => siem().some((e) => e.event_type === 'finding.raised' && e.certificateId === certificateId(discovered.revoked.der) && e.findingId === 'revoked') || undefined, 'finding.raised for the revoked certificate');
   });
 });

@@ -22,9 +22,9 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', (c: Buffer) => (buffer += c.toString()));
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`process exited (${code}) before printing ${pattern}:\n${buffer}`));
+      reject(new Error(`process exited (${code ?? signal}) before printing ${pattern}:\n${buffer}`));
     });
   });
 }
