@@ -12,11 +12,16 @@ import yazl from 'yazl';
  * a cold start compiles only what it runs. Source maps are written beside the bundle in the
  * build folder (`.esbuild/<handler module>/`) and left out of the zip.
  *
- * Options come from custom.esbuild in serverless.yml (target, minify, define, banner).
+ * Options come from custom.esbuild in serverless.yml (target, minify, define, banner). A function's
+ * `assets` (project-relative file paths: the dashboard's page and libraries) go into its zip at
+ * the same paths, where the handler reads them under LAMBDA_TASK_ROOT.
  */
 export default class BundleFunctions {
   constructor(serverless) {
     this.serverless = serverless;
+    serverless.configSchemaHandler.defineFunctionProperties('aws', {
+      properties: { assets: { type: 'array', items: { type: 'string', minLength: 1 } } },
+    });
     this.hooks = {
       'before:package:createDeploymentArtifacts': () => this.bundleAll(),
       'before:deploy:function:packageFunction': () => this.bundleAll(),
@@ -41,7 +46,7 @@ export default class BundleFunctions {
         built.set(module, outdir);
       }
       const artifact = join(zips, `${name}.zip`);
-      await zipFolder(outdir, artifact, (file) => !file.endsWith('.map'));
+      await zipFolder(outdir, artifact, (file) => !file.endsWith('.map'), (fn.assets ?? []).map((asset) => [join(serviceDir, asset), asset]));
       fn.package = { ...fn.package, artifact: relative(serviceDir, artifact) };
     }
   }
@@ -78,9 +83,10 @@ export async function bundleHandler(entryPoints, outdir, options) {
  * @param {string} dir
  * @param {string} artifact the zip file to write
  * @param {(file: string) => boolean} keep
+ * @param {[file: string, pathInZip: string][]} [extra] other files, each at its own path in the zip
  * @returns {Promise<void>}
  */
-export function zipFolder(dir, artifact, keep) {
+export function zipFolder(dir, artifact, keep, extra = []) {
   const zip = new yazl.ZipFile();
   const walk = (at) => {
     for (const entry of readdirSync(at).sort()) {
@@ -90,6 +96,7 @@ export function zipFolder(dir, artifact, keep) {
     }
   };
   walk(dir);
+  for (const [file, pathInZip] of extra) zip.addFile(file, pathInZip, { mtime: new Date(0), mode: 0o100644 });
   return new Promise((resolve, reject) => {
     zip.outputStream.pipe(createWriteStream(artifact)).on('close', resolve).on('error', reject);
     zip.end();

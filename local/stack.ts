@@ -145,6 +145,8 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     CERTOPS_SIEM_FILE: env.CERTOPS_SIEM_FILE === '' ? '' : resolve(env.CERTOPS_SIEM_FILE ?? join(home, 'siem', 'events.ndjson')),
     CERTOPS_TARGETS_DIR: resolve(env.CERTOPS_TARGETS_DIR ?? join(home, 'targets')),
     CERTOPS_BASE_URL: url,
+    // Where the dashboard's files are (on Lambda, the function's zip holds them).
+    CERTOPS_ASSETS_ROOT: ROOT,
     CERTOPS_DYNAMODB_ENDPOINT: dynamo.endpoint,
     CERTOPS_AWS_ENDPOINT: url,
     CERTOPS_CONSUMERS: [...new Set(definition.rules.map((r) => `${r.fn}${r.ordered ? '.fifo' : ''}`))].join(','),

@@ -9,6 +9,7 @@ import { loadDefinition } from '../local/serverless-definition.ts';
 import { configFromEnv } from '../adapters/composition/base.ts';
 import { ROOT } from './support/processes.ts';
 import { INBOUND_DETAIL_TYPES } from '../shared/events/catalog.ts';
+import { DASHBOARD_FILES } from '../services/dashboard/files.ts';
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: unknown; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
@@ -239,7 +240,8 @@ describe('serverless package', () => {
       const { files } = zipped(name);
       const entry = `${spec.handler.slice(0, spec.handler.lastIndexOf('.'))}.mjs`;
       expect(files, name).toContain(entry);
-      expect(files.filter((f) => f !== entry).every((f) => f.startsWith('chunks/')), name).toBe(true);
+      // Beside its bundle, only the files it serves (the dashboard's).
+      expect(files.filter((f) => f !== entry && !(spec.assets ?? []).includes(f)).every((f) => f.startsWith('chunks/')), name).toBe(true);
       expect(files.some((f) => f.endsWith('.map')), name).toBe(false);
       expect(statSync(join(out, `${name}.zip`)).size, name).toBeLessThan(1024 * 1024);
     }
@@ -260,6 +262,30 @@ describe('serverless package', () => {
     expect(where('issuanceApi')).toEqual({ 'acm-pca': 'chunk', kms: 'chunk', acm: 'chunk' });
     expect(where('renewalStep')).toEqual({ 'acm-pca': 'chunk', kms: 'chunk', acm: 'chunk', sfn: 'entry' });
     expect(where('deploymentStep')).toEqual({ kms: 'chunk', acm: 'chunk' });
+  });
+
+  it('packs the dashboard\'s files into its zip and serves each from there, as Lambda runs it, with no AWS permission', async () => {
+    expect([...config.functions.dashboard.assets].sort()).toEqual(Object.values(DASHBOARD_FILES).map((f) => f.path).sort());
+    const { dir, files } = zipped('dashboard');
+    for (const asset of config.functions.dashboard.assets) expect(files).toContain(asset);
+    const mod = await import(pathToFileURL(join(dir, 'services/dashboard/handler.mjs')).href);
+    const previous = process.env.LAMBDA_TASK_ROOT;
+    process.env.LAMBDA_TASK_ROOT = dir;
+    try {
+      for (const [file, { path, contentType }] of Object.entries(DASHBOARD_FILES)) {
+        const res = await mod.api({ version: '2.0', routeKey: file === '/' ? 'GET /' : 'GET /ui/{file}', rawPath: file === '/' ? '/' : `/ui/${file}`, pathParameters: file === '/' ? undefined : { file }, headers: {}, requestContext: { http: { method: 'GET' } } }, {});
+        expect(res, file).toMatchObject({ statusCode: 200, headers: { 'content-type': contentType } });
+        expect(res.headers['content-security-policy']).toMatch(/script-src 'self';/);
+        expect(Buffer.from(res.body, 'base64').equals(readFileSync(join(dir, path))), file).toBe(true);
+      }
+      expect((await mod.api({ version: '2.0', routeKey: 'GET /ui/{file}', rawPath: '/ui/x', pathParameters: { file: '../../package.json' }, headers: {}, requestContext: { http: { method: 'GET' } } }, {})).statusCode).toBe(404);
+    } finally {
+      if (previous === undefined) delete process.env.LAMBDA_TASK_ROOT;
+      else process.env.LAMBDA_TASK_ROOT = previous;
+    }
+    const { role } = functionRoles().find(({ fn }) => fn === 'certops-prod-dashboard')!;
+    const actions = role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).flatMap((st: any) => [st.Action].flat());
+    expect(actions.every((a: string) => a.startsWith('logs:')), actions.join(', ')).toBe(true);
   });
 
   it('bundles a handler that loads as Lambda loads it (from its zip) and answers', async () => {

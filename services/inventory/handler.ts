@@ -70,6 +70,8 @@ export const api = apiHandler({
       const format = reportFormat(req.query);
       const report = inventoryReport(await allCertificates(), rt().clock.now());
       if (format === 'csv') return { status: 200, contentType: 'text/csv; charset=utf-8', body: toCsv(report.certificates, INVENTORY_COLUMNS) };
+      // rows=none: the breakdowns alone (the dashboard's overview), not a row per certificate.
+      if (oneOf(req.query, 'rows', ['all', 'none'], 'all') === 'none') return { status: 200, body: { ...report, certificates: undefined } };
       return { status: 200, body: report };
     },
   },

@@ -55,6 +55,7 @@ export function inventoryReport(certs: StoredCertificate[], now: Date) {
     liveTotal: certs.filter(live).length,
     byIssuer: count(certs.filter(live), (c) => c.issuer),
     byEnvironment: count(certs.filter(live), (c) => c.environment ?? '(none)'),
+    byOwner: count(certs.filter(live), (c) => c.owner ?? '(none)'),
     openFindingsBySeverity: Object.fromEntries(SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length])),
     certificates: rows,
   };

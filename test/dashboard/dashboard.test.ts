@@ -1,0 +1,156 @@
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, startStack, type RunningStack } from '../support/processes.ts';
+import { apiCall } from '../support/api.ts';
+import { startTestLog, x509Leaf } from '../support/ct-test-log.ts';
+import { makeChain } from '../support/pki.ts';
+
+/** Debian's chromium (installed by .ci/run), driven by playwright-core. */
+const CHROMIUM = process.env.CERTOPS_CHROMIUM ?? '/usr/bin/chromium';
+/** Each page's screenshot, kept as a test artefact. */
+const SCREENSHOTS = join(ROOT, 'test-artifacts', 'dashboard');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core's serious and critical violations on the page as it is now (WCAG 2 A and AA rules). */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    return (await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } })).violations;
+  });
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+describe('the dashboard in a real browser', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-dashboard-'));
+  let stack: RunningStack;
+  let log: Awaited<ReturnType<typeof startTestLog>>;
+  let browser: Browser;
+  let admin: string;
+  let expiringId: string;
+  let pendingId: string;
+  const api = (method: string, path: string, body?: unknown, token = admin) => apiCall(stack.url, token, method, path, body);
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    [stack, log, browser] = await Promise.all([startStack(home), startTestLog(), chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })]);
+    admin = readFileSync(stack.tokenFile, 'utf8').trim();
+    // An inventory worth looking at: environments, owners, one certificate expiring in ten days.
+    expiringId = (await api('POST', '/certificates', { commonName: 'soon.example.com', validityDays: 10, environment: 'prod', owner: 'team-payments' })).body.certificateId;
+    for (const [name, environment, owner] of [['api.example.com', 'prod', 'team-payments'], ['www.example.com', 'staging', 'team-web'], ['intranet.example.org', 'dev', 'team-it']]) {
+      expect((await api('POST', '/certificates', { commonName: name, environment, owner })).status).toBe(201);
+    }
+    pendingId = (await api('POST', '/certificates', { commonName: 'pay.corp.internal', owner: 'team-payments' })).body.requestId;
+    // A certificate on a watched domain that nobody here issued, seen in a CT log.
+    log.append(x509Leaf((await makeChain(['rogue.example.com'])).leaf.der, 1));
+    expect((await api('POST', '/ct/logs', { url: log.url, key: log.key, start: 0 })).status).toBe(201);
+    expect((await api('PUT', '/ct/watchlist', { domains: ['.example.com'] })).status).toBe(200);
+    expect((await api('POST', '/ct/poll', {})).body.logs[0]).toMatchObject({ unauthorized: 1 });
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all([browser?.close(), log?.close(), stack?.stop()]);
+  });
+
+  async function logIn(token: string): Promise<Page> {
+    const page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 }, bypassCSP: true })).newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await page.goto(stack.url);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('navigation', { name: 'Pages' }).waitFor();
+    Object.assign(page, { errors });
+    return page;
+  }
+  const errorsOf = (page: Page) => (page as unknown as { errors: string[] }).errors;
+
+  it('refuses a token that is not valid, and lets a valid one in', async () => {
+    // bypassCSP lets the test inject axe-core; the pages' own scripts run under the CSP either way.
+    const page = await (await browser.newContext({ bypassCSP: true })).newPage();
+    await page.goto(stack.url);
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.getByLabel('API token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not valid/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'login.png') });
+    await page.close();
+  });
+
+  it('finds the expiring certificate on the timeline and opens it', async () => {
+    const page = await logIn(admin);
+    await page.getByRole('heading', { name: 'Expiry timeline, by week' }).waitFor();
+    // The overview's counts are the inventory's.
+    await expect.poll(() => page.getByRole('table', { name: 'Certificates in use by environment' }).innerText()).toMatch(/prod\s+2/);
+    expect(await page.getByRole('table', { name: 'Certificates in use by owner' }).innerText()).toMatch(/team-payments\s+2/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'overview.png'), fullPage: true });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.getByRole('button', { name: /^Week 2 \(from .*\): 1 expiring$/ }).click();
+    const week = page.getByRole('table', { name: /^Expiring in week 2/ });
+    await week.getByRole('link', { name: 'soon.example.com' }).click();
+    await page.getByRole('heading', { name: 'soon.example.com' }).waitFor();
+    expect(page.url()).toBe(`${stack.url}/#/certificates/${expiringId}`);
+    const facts = await page.locator('dl.facts').innerText();
+    expect(facts).toMatch(/Owner\s+team-payments/);
+    expect(facts).toMatch(/Environment\s+prod/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'certificate.png'), fullPage: true });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    // The list filters on the server.
+    await page.getByRole('link', { name: 'Certificates', exact: true }).click();
+    await page.getByLabel('Owner').fill('team-web');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByRole('table', { name: 'Certificates, page 1' }).locator('tbody tr').count()).toBe(1);
+    expect(await page.getByRole('table', { name: 'Certificates, page 1' }).innerText()).toContain('www.example.com');
+    await page.screenshot({ path: join(SCREENSHOTS, 'certificates.png'), fullPage: true });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('lets a second person approve a pending request, and not the one who asked', async () => {
+    const asker = await logIn(admin);
+    await asker.getByRole('link', { name: 'Approvals' }).click();
+    const form = asker.getByRole('form', { name: `request ${pendingId}` });
+    await form.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => asker.getByRole('alert').textContent()).toMatch(/^admin made request \S+/);
+    await asker.close();
+
+    const approver = (await api('POST', '/tokens', { name: 'alice', role: 'approver' })).body.token;
+    const page = await logIn(approver);
+    await page.getByRole('link', { name: 'Approvals' }).click();
+    const request = page.getByRole('form', { name: `request ${pendingId}` });
+    expect(await request.innerText()).toMatch(/pay\.corp\.internal is outside the allowed domains/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'approvals.png'), fullPage: true });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await request.getByLabel('Comment').fill('change CHG-1234');
+    await request.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(new RegExp(`${pendingId}: issued, certificate [0-9a-f]{32}`));
+    expect((await api('GET', `/requests/${pendingId}`)).body).toMatchObject({ status: 'issued', decidedBy: 'alice', decisionComment: 'change CHG-1234' });
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows the CT finding, the audit trail and delivery', async () => {
+    const page = await logIn(admin);
+    await page.getByRole('link', { name: 'CT findings' }).click();
+    const findings = page.getByRole('table', { name: 'Certificates for watched domains that certops did not issue' });
+    await expect.poll(() => findings.innerText()).toMatch(/rogue\.example\.com\s+high\s+open/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'ct-findings.png'), fullPage: true });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.getByRole('link', { name: 'Audit trail' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toMatch(/The hash chain is intact: \d+ records/);
+    expect(await page.getByRole('table', { name: 'Audit records, page 1' }).innerText()).toContain('ct.unauthorized_certificate');
+    await page.screenshot({ path: join(SCREENSHOTS, 'audit.png'), fullPage: true });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    await page.getByRole('link', { name: 'SIEM and delivery' }).click();
+    await expect.poll(() => page.locator('main').innerText()).toMatch(/no dead letters/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'delivery.png'), fullPage: true });
+    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
