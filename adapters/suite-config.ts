@@ -7,6 +7,7 @@ import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts'
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../shared/policy.ts';
 import type { DeploymentRule } from '../shared/deployment-rules.ts';
 import { parseSinks, type SinkConfig } from '../shared/siem-config.ts';
+import { parseNotifications, type NotificationConfig } from '../shared/notification-config.ts';
 import { awsRegion } from '../shared/aws-region.ts';
 import { DEFAULT_SCAN_LIMITS, parseScanLimits, type ScanLimits } from '../shared/scan-limits.ts';
 
@@ -31,6 +32,8 @@ export interface SuiteConfig {
   deploymentRoots?: string[];
   /** SIEM destinations; without configuration, one NDJSON file in the seed format. */
   siemSinks: SinkConfig[];
+  /** Who is told what, and how (email, chat, paging, webhooks). */
+  notifications: NotificationConfig;
   /** For CT: the issuers expected for each watched domain (`.example.com: [DN, ...]`). */
   ctAllowedIssuers: Record<string, string[]>;
   /** For CT: get-entries calls in flight per log, and requests per second per log (unlimited if unset). */
@@ -50,7 +53,7 @@ export interface IssuerConfig {
   signingAlgorithm?: string;
 }
 
-export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], scanLimits: DEFAULT_SCAN_LIMITS, acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, document: {} });
+export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], scanLimits: DEFAULT_SCAN_LIMITS, acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), notifications: { channels: [], routes: [] }, ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, document: {} });
 
 const DEFAULT_TOKEN_LIFETIME = { defaultDays: 90, maxDays: 365 };
 
@@ -78,7 +81,7 @@ function readRoots(file: unknown, base: string): string {
 }
 
 /** The configuration's sections: anything else is a mistake (a misspelt `policy` would otherwise change nothing, silently). */
-const SECTIONS = ['inventory', 'policy', 'issuers', 'deployment', 'siem', 'ct', 'tokens'];
+const SECTIONS = ['inventory', 'policy', 'issuers', 'deployment', 'siem', 'notifications', 'ct', 'tokens'];
 /** Bounds on a configuration document: one item in the table holds it with its diff (DynamoDB's item limit is 400 KB). */
 const MAX_CONFIG_BYTES = 64 * 1024;
 const MAX_CONFIG_DEPTH = 16;
@@ -209,6 +212,7 @@ export function parseSuiteConfig(root: Record<string, unknown>, at: (field: stri
     ...parseDeploymentRoots((root.deployment as Record<string, unknown> | undefined)?.allowedRoots, at),
     // A file sink's relative path is read from the configuration's folder, as trustedRootsFile is.
     siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile).map((s) => (s.path ? { ...s, path: resolve(base, s.path) } : s)),
+    notifications: parseNotifications(root.notifications, at),
     ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
     ctFetch: parseCtFetch((root.ct ?? {}) as Record<string, unknown>, at),
     tokenLifetime: parseTokenLifetime(root.tokens, at),

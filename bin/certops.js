@@ -13,9 +13,16 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const builds = join(root, '.build', 'cli');
 const currentFile = join(builds, 'current.json');
 
+/** Whether the build folder is this user's and no one else may write to it (else what it holds is not run). */
+function ours(folder) {
+  const st = lstatSync(folder);
+  return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o022) === 0;
+}
+
 /** The bundle's entry, when there is one and no file it was built from changed since. */
 function freshBundle() {
   try {
+    if (!ours(builds)) return undefined;
     const { dir, builtAt, inputs } = JSON.parse(readFileSync(currentFile, 'utf8'));
     for (const file of inputs) if (statSync(join(root, file)).mtimeMs > builtAt) return undefined;
     return join(builds, dir, 'cli.js');
@@ -58,7 +65,8 @@ async function compiled() {
   const fresh = freshBundle();
   if (fresh) return fresh;
   try {
-    mkdirSync(builds, { recursive: true });
+    mkdirSync(builds, { recursive: true, mode: 0o755 });
+    if (!ours(builds)) return undefined;
     return await buildBundle();
   } catch {
     return undefined;

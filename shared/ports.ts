@@ -558,3 +558,9 @@ export interface LogReader {
    */
   tileHashes?(level: number, start: number, end: number): Promise<Buffer[]>;
 }
+
+/** Which notices went out: one per event and channel, so a retried delivery sends only what failed. */
+export interface NotificationLedger {
+  sent(eventId: string, channel: string): Promise<boolean>;
+  markSent(eventId: string, channel: string, at: Date): Promise<void>;
+}

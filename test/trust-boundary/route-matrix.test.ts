@@ -12,12 +12,12 @@ type Role = 'viewer' | 'requester' | 'approver' | 'admin';
  * viewer reads, requester requests, approver decides, admin does everything).
  */
 const LEAST_ROLE: Record<string, Role | 'public'> = {
-  'GET /health': 'public', 'GET /ca/chain': 'public', 'GET /crl/{file}': 'public',
+  'GET /health': 'public', 'GET /ca/chain': 'public', 'GET /crl/{file}': 'public', 'GET /': 'public', 'GET /ui/{file}': 'public',
   'GET /certificates': 'viewer', 'GET /certificates/{id}': 'viewer', 'GET /scans/{id}': 'viewer', 'GET /reports/inventory': 'viewer', 'GET /reports/expiry': 'viewer',
-  'GET /requests/{id}': 'viewer', 'GET /targets': 'viewer', 'GET /ct/watchlist': 'viewer', 'GET /ct/logs': 'viewer', 'GET /ct/findings': 'viewer', 'GET /events': 'viewer',
+  'GET /requests': 'viewer', 'GET /requests/{id}': 'viewer', 'GET /targets': 'viewer', 'GET /ct/watchlist': 'viewer', 'GET /ct/logs': 'viewer', 'GET /ct/findings': 'viewer', 'GET /events': 'viewer',
   'POST /certificates': 'requester', 'POST /imports': 'requester', 'POST /scans': 'requester', 'POST /certificates/{id}/renew': 'requester',
   'POST /requests/{id}/approve': 'approver', 'POST /requests/{id}/reject': 'approver', 'POST /certificates/{id}/revoke': 'approver', 'POST /ct/findings/{id}/authorize': 'approver',
-  'POST /tokens': 'admin', 'GET /tokens': 'admin', 'DELETE /tokens/{id}': 'admin', 'POST /imports/acm': 'admin', 'POST /revocations': 'admin', 'POST /targets': 'admin',
+  'POST /tokens': 'admin', 'GET /tokens': 'admin', 'DELETE /tokens/{id}': 'admin', 'POST /imports/acm': 'admin', 'POST /revocations': 'admin', 'POST /targets': 'admin', 'DELETE /targets/{name}': 'admin',
   'POST /certificates/{id}/targets': 'admin', 'POST /certificates/{id}/adopt': 'admin', 'PUT /ct/watchlist': 'admin', 'POST /ct/logs': 'admin', 'POST /ct/logs/pause': 'admin', 'POST /ct/logs/resume': 'admin', 'POST /ct/logs/remove': 'admin', 'POST /ct/poll': 'admin',
   'GET /audit/verify': 'admin', 'GET /siem/dead-letters': 'admin', 'POST /siem/replay': 'admin',
   'GET /config': 'admin', 'PUT /config': 'admin', 'GET /config/history': 'admin', 'GET /config/changes': 'admin', 'GET /config/changes/{id}': 'admin',

@@ -80,10 +80,18 @@ describe('the second attack run', () => {
     const run = spawnSync(process.execPath, [join(ROOT, 'bin/certops.js'), 'verify', '--help'], { env: { ...process.env, TMPDIR: temp }, encoding: 'utf8' });
     expect(run.status).not.toBeNull();
     expect(readdirSync(planted)).toEqual([]);
-    // A temporary folder of its own gets a cache folder only its owner may write to.
-    const clean = mkdtempSync(join(tmpdir(), 'certops-tmp-'));
-    spawnSync(process.execPath, [join(ROOT, 'bin/certops.js'), '--help'], { env: { ...process.env, TMPDIR: clean } });
-    expect(statSync(join(clean, `tsx-${process.geteuid?.()}`)).mode & 0o077).toBe(0);
+    // Commands run from the CLI's bundle in the package's own folder, which only its owner may write to.
+    const builds = join(ROOT, '.build', 'cli');
+    expect(statSync(builds).uid).toBe(process.geteuid?.());
+    expect(statSync(builds).mode & 0o022).toBe(0);
+    // A build folder others may write to is not run from: the CLI compiles its TypeScript instead, and still answers.
+    chmodSync(builds, 0o777);
+    try {
+      const fallback = spawnSync(process.execPath, [join(ROOT, 'bin/certops.js'), 'verify', '--help'], { env: { ...process.env, TMPDIR: mkdtempSync(join(tmpdir(), 'certops-tmp-')) }, encoding: 'utf8' });
+      expect(fallback.stdout).toMatch(/^Usage: certops verify/);
+    } finally {
+      chmodSync(builds, 0o755);
+    }
   });
 
   it('answers an oversized scan request at once, without freezing the server', async () => {

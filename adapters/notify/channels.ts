@@ -1,0 +1,107 @@
+import { createTransport } from 'nodemailer';
+import type { ChannelConfig, Notice, NoticeSeverity } from '../../shared/notification-config.ts';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, webhookSignature } from '../targets/webhook-target.ts';
+
+/** Reads a secret a channel names (`env:NAME` or `secretsmanager:ID`). */
+export type SecretReader = (ref: string, field: string) => Promise<string>;
+
+const TIMEOUT_MS = 10_000;
+
+/** POSTs JSON; a non-2xx answer or no answer within the timeout throws, naming the channel (its queue retries it). */
+async function postJson(channel: string, url: string, body: unknown, headers: Record<string, string> = {}): Promise<void> {
+  const text = JSON.stringify(body);
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: text, signal: AbortSignal.timeout(TIMEOUT_MS) })
+    .catch((err: Error) => {
+      throw new Error(`notification channel ${channel}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    });
+  if (!res.ok) throw new Error(`notification channel ${channel}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+}
+
+/** The notice as plain text: what happened, which certificate, what to do, where to look. */
+export function noticeText(n: Notice): string {
+  return [
+    n.what,
+    ...(n.certificate ? ['', `Certificate: ${n.certificate.subject} (${n.certificate.names.join(', ')}), expires ${n.certificate.notAfter}`, `Owner: ${n.owner ?? '-'}, environment: ${n.environment ?? '-'}`] : []),
+    '',
+    `What to do: ${n.action}`,
+    '',
+    `Open it in certops: ${n.link}`,
+  ].join('\n');
+}
+
+/** PagerDuty Events v2 knows four severities. */
+const PAGERDUTY_SEVERITY: Record<NoticeSeverity, 'critical' | 'error' | 'warning' | 'info'> = { critical: 'critical', high: 'error', medium: 'warning', low: 'info', info: 'info' };
+
+/**
+ * Sends one notice on one channel, in the payload that service documents:
+ * - email: a text message over SMTP (nodemailer), subject `[certops] <title>`;
+ * - slack: an incoming webhook's `text` and `blocks` (api.slack.com/messaging/webhooks);
+ * - teams: an incoming webhook's message with an Adaptive Card attachment (learn.microsoft.com, "Create an Incoming Webhook");
+ * - pagerduty: an Events API v2 `trigger`, deduplicated by the event's id (developer.pagerduty.com, Events API v2);
+ * - webhook: the notice as JSON, signed like deployment webhooks: `x-certops-signature: sha256=HMAC(key, "<timestamp>.<body>")`.
+ * @throws Error naming the channel when the service refuses or cannot be reached.
+ */
+export async function sendNotice(channel: ChannelConfig, notice: Notice, secret: SecretReader, now: () => Date): Promise<void> {
+  const field = (key: string) => `notifications.channels.${channel.name}.${key}`;
+  switch (channel.type) {
+    case 'email': {
+      const transport = createTransport({
+        host: channel.smtpHost, port: channel.smtpPort, secure: channel.smtpSecure,
+        auth: channel.smtpUser ? { user: channel.smtpUser, pass: channel.smtpPasswordRef ? await secret(channel.smtpPasswordRef, field('smtpPasswordRef')) : '' } : undefined,
+        connectionTimeout: TIMEOUT_MS, greetingTimeout: TIMEOUT_MS, socketTimeout: TIMEOUT_MS,
+      });
+      try {
+        await transport.sendMail({ from: channel.from, to: channel.to, subject: `[certops] ${notice.title}`, text: noticeText(notice), headers: { 'x-certops-event-id': notice.eventId } });
+      } catch (err) {
+        throw new Error(`notification channel ${channel.name}: ${(err as Error).message}`);
+      } finally {
+        transport.close();
+      }
+      return;
+    }
+    case 'slack':
+      return postJson(channel.name, await secret(channel.urlRef, field('urlRef')), {
+        text: `${notice.title}: ${notice.link}`,
+        blocks: [
+          { type: 'header', text: { type: 'plain_text', text: notice.title.slice(0, 150) } },
+          { type: 'section', text: { type: 'mrkdwn', text: notice.what } },
+          { type: 'section', text: { type: 'mrkdwn', text: `*What to do:* ${notice.action}` } },
+          { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open in certops' }, url: notice.link }] },
+        ],
+      });
+    case 'teams':
+      return postJson(channel.name, await secret(channel.urlRef, field('urlRef')), {
+        type: 'message',
+        attachments: [{
+          contentType: 'application/vnd.microsoft.card.adaptive',
+          content: {
+            $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4',
+            body: [
+              { type: 'TextBlock', text: notice.title, weight: 'Bolder', size: 'Medium', wrap: true },
+              { type: 'TextBlock', text: notice.what, wrap: true },
+              { type: 'TextBlock', text: `What to do: ${notice.action}`, wrap: true },
+            ],
+            actions: [{ type: 'Action.OpenUrl', title: 'Open in certops', url: notice.link }],
+          },
+        }],
+      });
+    case 'pagerduty':
+      return postJson(channel.name, channel.eventsUrl, {
+        routing_key: await secret(channel.routingKeyRef, field('routingKeyRef')),
+        event_action: 'trigger',
+        dedup_key: `certops:${notice.eventId}`,
+        payload: {
+          summary: notice.title.slice(0, 1024), source: 'certops', severity: PAGERDUTY_SEVERITY[notice.severity], timestamp: notice.occurredAt,
+          component: notice.certificate?.id, class: notice.eventType,
+          custom_details: { what: notice.what, action: notice.action, owner: notice.owner, environment: notice.environment },
+        },
+        links: [{ href: notice.link, text: 'Open in certops' }],
+      });
+    case 'webhook': {
+      const body = JSON.stringify(notice);
+      const timestamp = String(Math.floor(now().getTime() / 1000));
+      const key = await secret(channel.secretRef, field('secretRef'));
+      return postJson(channel.name, channel.url, notice, { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: webhookSignature(key, timestamp, body) });
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { CertificateRequest, StoredCertificate } from '../../shared/model.ts';
+import { NOTICE_SEVERITIES, type Notice, type NoticeSeverity, type NotifiableType, type NotificationRoute } from '../../shared/notification-config.ts';
+
+type Detail = Record<string, unknown>;
+const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+
+/** The severity of an expiry notice by how close the expiry is (the sweep sends one per threshold). */
+function expirySeverity(threshold: number): NoticeSeverity {
+  return threshold <= 1 ? 'critical' : threshold <= 7 ? 'high' : threshold <= 14 ? 'medium' : 'low';
+}
+
+/**
+ * The notice for one event. The certificate or request it is about (owner, environment, names)
+ * is the store's as read now, not the event's: events notify, the store is the truth.
+ * @param dashboardUrl the dashboard's base URL, without a trailing slash
+ */
+export function noticeOf(type: NotifiableType, detail: Detail, about: { cert?: StoredCertificate; request?: CertificateRequest }, dashboardUrl: string): Notice {
+  const { cert, request } = about;
+  const certificate = cert && { id: cert.id, subject: cert.subject, names: cert.subjectAlternativeNames, notAfter: cert.notAfter };
+  const name = cert?.commonName ?? cert?.subjectAlternativeNames[0] ?? str(detail.subject);
+  const page = cert ? `${dashboardUrl}/#/certificates/${encodeURIComponent(cert.id)}` : dashboardUrl;
+  const base = { eventId: str(detail.eventId), eventType: type, occurredAt: str(detail.occurredAt), certificate, link: page, owner: cert?.owner ?? request?.owner, environment: cert?.environment ?? request?.environment };
+  switch (type) {
+    case 'certificate.expiring': {
+      const threshold = Number(detail.threshold);
+      const managed = Boolean(cert?.issuerBackend) && cert?.status === 'active';
+      return {
+        ...base, severity: expirySeverity(threshold),
+        title: `${name} expires in ${detail.daysToExpiry} days`,
+        what: `The certificate for ${name} (${cert?.subjectAlternativeNames.join(', ') ?? name}) expires on ${str(detail.notAfter).slice(0, 10)}, in ${detail.daysToExpiry} days.`,
+        action: managed ? `certops renews it automatically; if it has not by now, look at its renewal history, or renew it now: certops renew ${cert!.id} --wait` : `certops does not renew it: renew it where it was issued, or adopt it (certops adopt ${cert?.id ?? 'ID'} --issuer local --target TARGET) so certops does.`,
+      };
+    }
+    case 'renewal.failed':
+      return {
+        ...base, severity: 'high',
+        title: `Renewing ${name} failed at ${str(detail.step)}`,
+        what: `The renewal of ${name} failed at its ${str(detail.step)} step: ${str(detail.cause)}. Every target was put back; the certificate in force is unchanged.`,
+        action: `Fix the cause, then renew again: certops renew ${cert?.id ?? str(detail.certificateId)} --wait (it expires on ${str(detail.notAfter).slice(0, 10)}).`,
+      };
+    case 'deployment.failed':
+      return {
+        ...base, severity: 'high',
+        title: `Deploying ${name} to ${str(detail.target)} failed`,
+        what: `Deploying ${name} to the target ${str(detail.target)} failed: ${str(detail.reason)}.`,
+        action: `Check the target (reachable, writable, its reload command), then deploy again: certops deploy ${cert?.id ?? str(detail.certificateId)} --target ${str(detail.target)}.`,
+      };
+    case 'request.pending_approval':
+      return {
+        ...base, severity: 'medium', link: `${dashboardUrl}/#/approvals`,
+        title: `${str(detail.commonName)} waits for an approver`,
+        what: `${str(detail.requestedBy) || 'Someone'} asked for a certificate for ${str(detail.commonName)}, which policy lets through only with an approver's yes: ${(detail.reasons as string[] | undefined)?.join('; ') ?? ''}.`,
+        action: `An approver other than the requester decides it on the dashboard, or: certops approve ${str(detail.requestId)} --comment "why" (or certops reject).`,
+      };
+    case 'ct.unauthorized_certificate':
+      return {
+        ...base, severity: detail.severity === 'high' ? 'high' : 'medium', link: `${dashboardUrl}/#/ct`,
+        title: `A certificate for ${(detail.names as string[] | undefined)?.join(', ')} was issued outside certops`,
+        what: `Certificate Transparency log ${str(detail.logUrl)} (entry ${str(detail.index)}) holds a certificate for ${(detail.names as string[] | undefined)?.join(', ')} issued by ${str(detail.issuer) || 'an unknown CA'} that certops did not issue.`,
+        action: 'If your team knows it, authorize it (it joins the inventory); if not, treat it as an incident: revoke it with its CA and find who asked for it.',
+      };
+    case 'ct.log_misbehaviour':
+      return {
+        ...base, severity: 'high', link: `${dashboardUrl}/#/ct`,
+        title: `CT log ${str(detail.logUrl)} misbehaved`,
+        what: `The CT log ${str(detail.logUrl)} served a tree inconsistent with the one certops verified (size ${str(detail.treeSize)}): ${str(detail.reason)}.`,
+        action: 'Report it to the log operator and the CT policy list; certops keeps the last head it verified and will not read past the inconsistency.',
+      };
+  }
+}
+
+/** The channels the routes choose for a notice (each once, in the order the routes name them). */
+export function channelsFor(notice: Notice, routes: NotificationRoute[]): string[] {
+  const rank = (s: NoticeSeverity) => NOTICE_SEVERITIES.indexOf(s);
+  const chosen = routes.filter((r) => (!r.events.length || r.events.includes(notice.eventType))
+    && rank(notice.severity) >= rank(r.minSeverity)
+    && (!r.owners.length || (notice.owner !== undefined && r.owners.includes(notice.owner)))
+    && (!r.environments.length || (notice.environment !== undefined && r.environments.includes(notice.environment))));
+  return [...new Set(chosen.flatMap((r) => r.channels))];
+}
