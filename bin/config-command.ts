@@ -37,7 +37,8 @@ export async function configCommand(sub: ConfigSubcommand, arg: string, options:
       const { body } = await call(client, 'GET', '/config');
       const record = body as ConfigRecord;
       const header = record.version ? `# version ${record.version}, by ${record.changedBy}${record.approvedBy ? ` approved by ${record.approvedBy}` : ''} at ${record.changedAt}\n` : '# no configuration recorded yet: the defaults apply\n';
-      return { human: header + stringify(record.document).trimEnd(), data: record };
+      // An empty document prints as nothing (not `{}`), so sections can be appended to what it printed.
+      return { human: header + (Object.keys(record.document ?? {}).length ? stringify(record.document).trimEnd() : ''), data: record };
     }
     case 'set': {
       const { body } = await call(client, 'PUT', '/config', readDocument(arg));
