@@ -5,7 +5,7 @@ export const NOTIFIABLE = ['certificate.expiring', 'renewal.failed', 'deployment
 export type NotifiableType = (typeof NOTIFIABLE)[number];
 export const NOTICE_SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type NoticeSeverity = (typeof NOTICE_SEVERITIES)[number];
-const CHANNEL_TYPES = ['email', 'slack', 'teams', 'pagerduty', 'webhook'] as const;
+const CHANNEL_TYPES = ['email', 'slack', 'teams', 'pagerduty', 'webhook', 'sns', 'jira', 'servicenow'] as const;
 
 /**
  * Where notices go. Secrets (webhook URLs that carry a token, the PagerDuty routing key, the
@@ -13,7 +13,12 @@ const CHANNEL_TYPES = ['email', 'slack', 'teams', 'pagerduty', 'webhook'] as con
  * written in the configuration (it is in the table, its history and the audit trail).
  */
 export type ChannelConfig =
-  | { name: string; type: 'email'; to: string[]; from: string; smtpHost: string; smtpPort: number; smtpSecure: boolean; smtpUser?: string; smtpPasswordRef?: string }
+  /** Email through an SMTP server (`smtpHost`), or through Amazon SES in `sesRegion` (on AWS). */
+  | { name: string; type: 'email'; to: string[]; from: string; smtpHost?: string; smtpPort: number; smtpSecure: boolean; smtpUser?: string; smtpPasswordRef?: string; sesRegion?: string }
+  | { name: string; type: 'sns'; topicArn: string }
+  /** A ticket: a Jira issue in `projectKey` (REST API v3), or a ServiceNow incident (Table API). */
+  | { name: string; type: 'jira'; baseUrl: string; projectKey: string; issueType: string; user: string; tokenRef: string }
+  | { name: string; type: 'servicenow'; instanceUrl: string; user: string; passwordRef: string }
   | { name: string; type: 'slack' | 'teams'; urlRef: string }
   | { name: string; type: 'pagerduty'; routingKeyRef: string; eventsUrl: string }
   | { name: string; type: 'webhook'; url: string; secretRef: string };
@@ -91,11 +96,29 @@ export function parseNotifications(value: unknown, at: (field: string) => string
         if (!to.length) fail(`${field}.to`, 'must name at least one address');
         to.forEach((a, j) => EMAIL.test(a) || fail(`${field}.to.${j}`, 'must be an email address'));
         const from = typeof r.from === 'string' && EMAIL.test(r.from) ? r.from : fail(`${field}.from`, 'must be an email address');
-        const smtpHost = typeof r.smtpHost === 'string' && r.smtpHost ? r.smtpHost : fail(`${field}.smtpHost`, 'is required (the SMTP server)');
+        if ((r.smtpHost === undefined) === (r.sesRegion === undefined)) fail(`${field}.smtpHost`, 'or sesRegion is required, not both (an SMTP server, or Amazon SES)');
+        const smtpHost = r.smtpHost === undefined ? undefined : typeof r.smtpHost === 'string' && r.smtpHost ? r.smtpHost : fail(`${field}.smtpHost`, 'must be a host name');
+        const sesRegion = r.sesRegion === undefined ? undefined : typeof r.sesRegion === 'string' && /^[a-z]{2}(-[a-z]+)+-\d$/.test(r.sesRegion) ? r.sesRegion : fail(`${field}.sesRegion`, 'must be an AWS region');
         const smtpPort = r.smtpPort === undefined ? 587 : Number.isInteger(r.smtpPort) && (r.smtpPort as number) > 0 && (r.smtpPort as number) < 65536 ? (r.smtpPort as number) : fail(`${field}.smtpPort`, 'must be a port number');
         if (r.smtpSecure !== undefined && typeof r.smtpSecure !== 'boolean') fail(`${field}.smtpSecure`, 'must be true or false');
         if (r.smtpUser !== undefined && typeof r.smtpUser !== 'string') fail(`${field}.smtpUser`, 'must be a string');
-        return { name, type, to, from, smtpHost, smtpPort, smtpSecure: r.smtpSecure === true, smtpUser: r.smtpUser as string | undefined, smtpPasswordRef: r.smtpPasswordRef === undefined ? undefined : secret(r, field, 'smtpPasswordRef') };
+        return { name, type, to, from, smtpHost, smtpPort, smtpSecure: r.smtpSecure === true, smtpUser: r.smtpUser as string | undefined, smtpPasswordRef: r.smtpPasswordRef === undefined ? undefined : secret(r, field, 'smtpPasswordRef'), sesRegion };
+      }
+      case 'jira': {
+        const baseUrl = typeof r.baseUrl === 'string' && /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(r.baseUrl) ? r.baseUrl.replace(/\/+$/, '') : fail(`${field}.baseUrl`, 'must be the Jira site URL');
+        const projectKey = typeof r.projectKey === 'string' && /^[A-Z][A-Z0-9_]{0,9}$/.test(r.projectKey) ? r.projectKey : fail(`${field}.projectKey`, 'must be a Jira project key (OPS)');
+        const issueType = r.issueType === undefined ? 'Task' : typeof r.issueType === 'string' && r.issueType ? r.issueType : fail(`${field}.issueType`, 'must be an issue type name');
+        const user = typeof r.user === 'string' && r.user ? r.user : fail(`${field}.user`, 'must name the account the API token belongs to');
+        return { name, type, baseUrl, projectKey, issueType, user, tokenRef: secret(r, field, 'tokenRef') };
+      }
+      case 'servicenow': {
+        const instanceUrl = typeof r.instanceUrl === 'string' && /^https?:\/\/[^\s/]+\/?$/.test(r.instanceUrl) ? r.instanceUrl.replace(/\/+$/, '') : fail(`${field}.instanceUrl`, 'must be the instance URL (https://NAME.service-now.com)');
+        const user = typeof r.user === 'string' && r.user ? r.user : fail(`${field}.user`, 'must name the integration user');
+        return { name, type, instanceUrl, user, passwordRef: secret(r, field, 'passwordRef') };
+      }
+      case 'sns': {
+        const topicArn = typeof r.topicArn === 'string' && /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(r.topicArn) ? r.topicArn : fail(`${field}.topicArn`, 'must be an SNS topic ARN');
+        return { name, type, topicArn };
       }
       case 'slack':
       case 'teams':

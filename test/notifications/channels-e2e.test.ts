@@ -7,12 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST } from './support/crash.ts';
-import { eventually, startStack, type RunningStack } from './support/processes.ts';
-import { apiCall } from './support/api.ts';
-import { makeChain } from './support/pki.ts';
-import { startTestLog, x509Leaf } from './support/ct-test-log.ts';
-import { toPem } from '../shared/x509/pem.ts';
+import { FAST } from '../support/crash.ts';
+import { eventually, startStack, type RunningStack } from '../support/processes.ts';
+import { apiCall } from '../support/api.ts';
+import { makeChain } from '../support/pki.ts';
+import { startTestLog, x509Leaf } from '../support/ct-test-log.ts';
+import { toPem } from '../../shared/x509/pem.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -74,16 +74,18 @@ describe('notifications that reach people', () => {
       '    - { name: ops-teams, type: teams, urlRef: env:TEST_TEAMS_URL }',
       `    - { name: pager, type: pagerduty, routingKeyRef: env:TEST_PD_KEY, eventsUrl: ${hooks.url}/pagerduty }`,
       `    - { name: hook, type: webhook, url: ${hooks.url}/hook, secretRef: env:TEST_HOOK_SECRET }`,
+      `    - { name: tickets, type: jira, baseUrl: ${hooks.url}/jira, projectKey: OPS, user: certops@example.com, tokenRef: env:TEST_JIRA_TOKEN }`,
+      `    - { name: incidents, type: servicenow, instanceUrl: ${hooks.url}, user: certops.integration, passwordRef: env:TEST_SNOW_PASSWORD }`,
       '  routes:',
       '    - { events: [certificate.expiring], owners: [team-a], channels: [team-a-mail, hook] }',
       '    - { events: [request.pending_approval], channels: [chat] }',
-      '    - { events: [renewal.failed, deployment.failed], minSeverity: high, channels: [ops-teams] }',
+      '    - { events: [renewal.failed, deployment.failed], minSeverity: high, channels: [ops-teams, tickets, incidents] }',
       '    - { events: [ct.unauthorized_certificate], channels: [pager] }',
       '',
     ].join('\n'));
     stack = await startStack(home, {
       ...FAST,
-      TEST_SLACK_URL: `${hooks.url}/slack`, TEST_TEAMS_URL: `${hooks.url}/teams`, TEST_PD_KEY: 'pd-routing-key-0123456789abcdef', TEST_HOOK_SECRET: 'hook-secret',
+      TEST_SLACK_URL: `${hooks.url}/slack`, TEST_TEAMS_URL: `${hooks.url}/teams`, TEST_PD_KEY: 'pd-routing-key-0123456789abcdef', TEST_HOOK_SECRET: 'hook-secret', TEST_JIRA_TOKEN: 'jira-api-token', TEST_SNOW_PASSWORD: 'snow-password',
     });
     admin = readFileSync(stack.tokenFile, 'utf8').trim();
   }, 60_000);
@@ -143,7 +145,7 @@ describe('notifications that reach people', () => {
     expect(Date.parse(page.json.payload.timestamp)).not.toBeNaN();
   }, 60_000);
 
-  it('posts a failed renewal to Teams as an Adaptive Card, with the step and the way out', async () => {
+  it('posts a failed renewal to Teams as an Adaptive Card and opens a Jira issue and a ServiceNow incident, with the step and the way out', async () => {
     const dir = join(home, 'targets', 'nowhere');
     expect((await api('POST', '/targets', { name: 'nowhere', type: 'filesystem', directory: dir, endpoint: '127.0.0.1:9' })).status).toBe(201);
     const issued = await api('POST', '/certificates', { commonName: 'fails.example.com', owner: 'team-a' });
@@ -155,6 +157,16 @@ describe('notifications that reach people', () => {
     expect(card.attachments[0].contentType).toBe('application/vnd.microsoft.card.adaptive');
     expect(card.attachments[0].content).toMatchObject({ type: 'AdaptiveCard', version: '1.4', actions: [{ type: 'Action.OpenUrl', url: `https://certops.example.com/#/certificates/${issued.body.certificateId}` }] });
     expect(card.attachments[0].content.body[2].text).toContain(`certops renew ${issued.body.certificateId} --wait`);
+    const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    // The attachment's failed deployment opened its own ticket first: the renewal's is the one labelled renewal-failed.
+    const issue = await eventually(async () => json('/jira/rest/api/3/issue').find((i) => i.json.fields.labels.includes('renewal-failed')), 'the Jira issue', 30_000);
+    expect(json('/jira/rest/api/3/issue').some((i) => i.json.fields.summary === '[certops] Deploying fails.example.com to nowhere failed')).toBe(true);
+    expect(issue.headers.authorization).toBe(basic('certops@example.com', 'jira-api-token'));
+    expect(issue.json.fields).toMatchObject({ project: { key: 'OPS' }, issuetype: { name: 'Task' }, summary: expect.stringMatching(/^\[certops\] Renewing fails\.example\.com failed at /), labels: ['certops', 'renewal-failed'], description: { type: 'doc', version: 1 } });
+    expect(JSON.stringify(issue.json.fields.description)).toContain(`certops renew ${issued.body.certificateId} --wait`);
+    const incident = await eventually(async () => json('/api/now/table/incident').find((i) => /^\[certops\] Renewing/.test(i.json.short_description)), 'the ServiceNow incident', 30_000);
+    expect(incident.headers.authorization).toBe(basic('certops.integration', 'snow-password'));
+    expect(incident.json).toMatchObject({ short_description: expect.stringMatching(/^\[certops\] Renewing fails\.example\.com/), urgency: '1', impact: '1', correlation_id: expect.stringMatching(/^certops:/), category: 'certops' });
   }, 90_000);
 
   it('refuses a configuration that holds a secret or names a channel that is not there, naming the field', async () => {
