@@ -46,6 +46,8 @@ export interface Notice {
 
 /** A rule choosing channels for notices: by event type, least severity, owner and environment (each empty: any). */
 export interface NotificationRoute {
+  /** `daily`: its notices are kept and sent once a day, together, instead of one by one. */
+  delivery: 'immediate' | 'daily';
   events: NotifiableType[];
   minSeverity: NoticeSeverity;
   owners: string[];
@@ -142,7 +144,8 @@ export function parseNotifications(value: unknown, at: (field: string) => string
     const chosen = strings(r.channels, `${field}.channels`);
     if (!chosen.length) fail(`${field}.channels`, 'must name at least one channel');
     chosen.forEach((c, j) => names.has(c) || fail(`${field}.channels.${j}`, `names no channel (${[...names].join(', ') || 'none configured'})`));
-    return { events: events as NotifiableType[], minSeverity, owners: strings(r.owners, `${field}.owners`), environments: strings(r.environments, `${field}.environments`), channels: chosen };
+    const delivery = r.delivery === undefined ? 'immediate' : r.delivery === 'immediate' || r.delivery === 'daily' ? r.delivery : fail(`${field}.delivery`, 'must be immediate or daily');
+    return { delivery, events: events as NotifiableType[], minSeverity, owners: strings(r.owners, `${field}.owners`), environments: strings(r.environments, `${field}.environments`), channels: chosen };
   });
   return { dashboardUrl: root.dashboardUrl as string | undefined, channels, routes };
 }

@@ -2,6 +2,7 @@
  * The interfaces services need from the outside world. Each method's comment is its promise:
  * idempotence, what a missing value returns, ordering. Adapters in adapters/ implement them.
  */
+import type { Notice } from './notification-config.ts';
 import type { BusEvent } from './events/envelope.ts';
 import type { RevocationReason, RevokedEntry } from './x509/crl-builder.ts';
 import type { AuditEvent, AuditRecord } from './audit-chain.ts';
@@ -559,8 +560,14 @@ export interface LogReader {
   tileHashes?(level: number, start: number, end: number): Promise<Buffer[]>;
 }
 
-/** Which notices went out: one per event and channel, so a retried delivery sends only what failed. */
+/** Which notices went out: one per event and channel, so a retried delivery sends only what failed; and what waits for a channel's daily digest. */
 export interface NotificationLedger {
   sent(eventId: string, channel: string): Promise<boolean>;
   markSent(eventId: string, channel: string, at: Date): Promise<void>;
+  /** Keeps a notice for the channel's next digest (the same event twice is kept once). */
+  holdForDigest(channel: string, notice: Notice): Promise<void>;
+  /** The notices waiting for the channel's digest, oldest first. */
+  heldForDigest(channel: string): Promise<Notice[]>;
+  /** Forgets these held notices (after their digest went out). */
+  releaseDigest(channel: string, notices: Notice[]): Promise<void>;
 }

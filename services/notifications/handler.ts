@@ -1,6 +1,7 @@
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
+import { lambda } from '../../adapters/lambda.ts';
 import { notificationsRuntime } from './runtime.ts';
-import { notifyEvent } from './notify.ts';
+import { notifyEvent, sendDigests } from './notify.ts';
 
 const rt = notificationsRuntime;
 
@@ -8,3 +9,6 @@ const rt = notificationsRuntime;
 export const events = eventHandler(async (event) => {
   await notifyEvent(event, rt());
 });
+
+/** Scheduled, daily: the digests of the routes that ask for one (`delivery: daily`). */
+export const digest = lambda(async () => sendDigests(rt()));

@@ -69,12 +69,30 @@ export function noticeOf(type: NotifiableType, detail: Detail, about: { cert?: S
   }
 }
 
-/** The channels the routes choose for a notice (each once, in the order the routes name them). */
-export function channelsFor(notice: Notice, routes: NotificationRoute[]): string[] {
+/** The channels the routes choose for a notice, each once: those to tell now, and those that take it in their daily digest. */
+export function channelsFor(notice: Notice, routes: NotificationRoute[]): { now: string[]; daily: string[] } {
   const rank = (s: NoticeSeverity) => NOTICE_SEVERITIES.indexOf(s);
   const chosen = routes.filter((r) => (!r.events.length || r.events.includes(notice.eventType))
     && rank(notice.severity) >= rank(r.minSeverity)
     && (!r.owners.length || (notice.owner !== undefined && r.owners.includes(notice.owner)))
     && (!r.environments.length || (notice.environment !== undefined && r.environments.includes(notice.environment))));
-  return [...new Set(chosen.flatMap((r) => r.channels))];
+  const now = [...new Set(chosen.filter((r) => r.delivery === 'immediate').flatMap((r) => r.channels))];
+  // A channel told at once is not told again in its digest.
+  const daily = [...new Set(chosen.filter((r) => r.delivery === 'daily').flatMap((r) => r.channels))].filter((c) => !now.includes(c));
+  return { now, daily };
+}
+
+/** Several notices as one: the daily digest a channel gets, the most severe first. */
+export function digestOf(notices: Notice[], dashboardUrl: string, at: string): Notice {
+  const sorted = [...notices].sort((a, b) => NOTICE_SEVERITIES.indexOf(b.severity) - NOTICE_SEVERITIES.indexOf(a.severity));
+  return {
+    eventId: `digest:${at}:${sorted.map((n) => n.eventId).join(',')}`.slice(0, 500),
+    eventType: sorted[0].eventType,
+    severity: sorted[0].severity,
+    title: `${notices.length} notice${notices.length === 1 ? '' : 's'} since the last digest`,
+    what: sorted.map((n) => `- [${n.severity}] ${n.title}: ${n.link}`).join('\n'),
+    action: 'Open each one for what to do; the dashboard has them all.',
+    link: dashboardUrl,
+    occurredAt: at,
+  };
 }

@@ -1,7 +1,9 @@
 import { StepError } from '../../shared/errors.ts';
 import { NOTIFIABLE, type ChannelConfig, type Notice, type NotifiableType, type NotificationConfig } from '../../shared/notification-config.ts';
 import type { CertificateStore, Clock, NotificationLedger, RequestStore } from '../../shared/ports.ts';
-import { channelsFor, noticeOf } from './notice.ts';
+import { channelsFor, digestOf, noticeOf } from './notice.ts';
+
+const dashboardUrl = (deps: Pick<NotifyDeps, 'notifications' | 'baseUrl'>) => (deps.notifications.dashboardUrl ?? deps.baseUrl).replace(/\/+$/, '');
 
 export interface NotifyDeps {
   notifications: NotificationConfig;
@@ -28,11 +30,12 @@ export async function notifyEvent(event: { detailType: string; detail: Record<st
     typeof detail.certificateId === 'string' ? deps.certificates.get(detail.certificateId) : undefined,
     typeof detail.requestId === 'string' ? deps.requests.get(detail.requestId) : undefined,
   ]);
-  const dashboard = (deps.notifications.dashboardUrl ?? deps.baseUrl).replace(/\/+$/, '');
-  const notice = noticeOf(event.detailType as NotifiableType, detail, { cert, request }, dashboard);
+  const notice = noticeOf(event.detailType as NotifiableType, detail, { cert, request }, dashboardUrl(deps));
+  const { now, daily } = channelsFor(notice, deps.notifications.routes);
+  for (const name of daily) await deps.ledger.holdForDigest(name, notice);
   const sent: string[] = [];
   const failed: string[] = [];
-  for (const name of channelsFor(notice, deps.notifications.routes)) {
+  for (const name of now) {
     if (await deps.ledger.sent(notice.eventId, name)) continue;
     const channel = deps.notifications.channels.find((c) => c.name === name)!;
     try {
@@ -45,4 +48,21 @@ export async function notifyEvent(event: { detailType: string; detail: Record<st
   }
   if (failed.length) throw new StepError('notify', failed.join('; '), true);
   return sent;
+}
+
+/**
+ * Scheduled, daily: each channel with notices held for its digest gets them as one message, and
+ * they are let go once it went out (a digest that fails is tried again by the next run, whole).
+ * @returns the channels a digest went to, with how many notices each
+ */
+export async function sendDigests(deps: NotifyDeps): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const channel of deps.notifications.channels) {
+    const held = await deps.ledger.heldForDigest(channel.name);
+    if (!held.length) continue;
+    await deps.send(channel, digestOf(held, dashboardUrl(deps), deps.clock.now().toISOString()));
+    await deps.ledger.releaseDigest(channel.name, held);
+    out[channel.name] = held.length;
+  }
+  return out;
 }

@@ -74,11 +74,13 @@ describe('notifications that reach people', () => {
       '    - { name: ops-teams, type: teams, urlRef: env:TEST_TEAMS_URL }',
       `    - { name: pager, type: pagerduty, routingKeyRef: env:TEST_PD_KEY, eventsUrl: ${hooks.url}/pagerduty }`,
       `    - { name: hook, type: webhook, url: ${hooks.url}/hook, secretRef: env:TEST_HOOK_SECRET }`,
+      `    - { name: digest-hook, type: webhook, url: ${hooks.url}/digest, secretRef: env:TEST_HOOK_SECRET }`,
       `    - { name: tickets, type: jira, baseUrl: ${hooks.url}/jira, projectKey: OPS, user: certops@example.com, tokenRef: env:TEST_JIRA_TOKEN }`,
       `    - { name: incidents, type: servicenow, instanceUrl: ${hooks.url}, user: certops.integration, passwordRef: env:TEST_SNOW_PASSWORD }`,
       '  routes:',
       '    - { events: [certificate.expiring], owners: [team-a], channels: [team-a-mail, hook] }',
       '    - { events: [request.pending_approval], channels: [chat] }',
+      '    - { events: [request.pending_approval], delivery: daily, channels: [digest-hook] }',
       '    - { events: [renewal.failed, deployment.failed], minSeverity: high, channels: [ops-teams, tickets, incidents] }',
       '    - { events: [ct.unauthorized_certificate], channels: [pager] }',
       '',
@@ -129,6 +131,11 @@ describe('notifications that reach people', () => {
     expect(slack.json.blocks.map((b: { type: string }) => b.type)).toEqual(['header', 'section', 'section', 'actions']);
     expect(slack.json.blocks[2].text.text).toContain(`certops approve ${asked.body.requestId}`);
     expect(slack.json.blocks[3].elements[0].url).toBe('https://certops.example.com/#/approvals');
+    // The digest route keeps it for its channel's daily digest (the schedules run every second here): once, with the others held.
+    const digest = await eventually(async () => json('/digest').find((d) => d.json.what.includes('pay.corp.internal waits for an approver')), 'the daily digest', 30_000);
+    expect(digest.json).toMatchObject({ title: expect.stringMatching(/^\d+ notices? since the last digest$/), link: 'https://certops.example.com', severity: 'medium' });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(json('/digest').filter((d) => d.json.what.includes('pay.corp.internal'))).toHaveLength(1);
   }, 60_000);
 
   it('pages PagerDuty for a certificate seen in CT that nobody here issued', async () => {

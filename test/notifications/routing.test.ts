@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { channelsFor, digestOf } from '../../services/notifications/notice.ts';
+import { parseNotifications, type Notice } from '../../shared/notification-config.ts';
+
+const notice = (over: Partial<Notice> = {}): Notice => ({
+  eventId: 'e1', eventType: 'certificate.expiring', severity: 'medium', title: 't', what: 'w', action: 'a', link: 'https://c/#/x', occurredAt: '2026-12-01T00:00:00.000Z', owner: 'team-a', environment: 'prod', ...over,
+});
+
+describe('which channels a notice goes to', () => {
+  const { routes } = parseNotifications({
+    channels: ['mail', 'pager', 'chat', 'digest'].map((name) => ({ name, type: 'webhook', url: `https://h/${name}`, secretRef: 'env:K' })),
+    routes: [
+      { events: ['certificate.expiring'], owners: ['team-a'], channels: ['mail'] },
+      { events: ['certificate.expiring', 'renewal.failed'], minSeverity: 'high', environments: ['prod'], channels: ['pager', 'mail'] },
+      { channels: ['chat'], delivery: 'daily' },
+      { channels: ['digest', 'mail'], delivery: 'daily' },
+    ],
+  }, (f) => f);
+
+  it('chooses by event, least severity, owner and environment; a channel told at once is not also in its digest', () => {
+    expect(channelsFor(notice(), routes)).toEqual({ now: ['mail'], daily: ['chat', 'digest'] });
+    expect(channelsFor(notice({ severity: 'high' }), routes)).toEqual({ now: ['mail', 'pager'], daily: ['chat', 'digest'] });
+    expect(channelsFor(notice({ severity: 'high', environment: 'dev', owner: 'team-b' }), routes)).toEqual({ now: [], daily: ['chat', 'digest', 'mail'] });
+    expect(channelsFor(notice({ eventType: 'ct.log_misbehaviour', owner: undefined, environment: undefined }), routes)).toEqual({ now: [], daily: ['chat', 'digest', 'mail'] });
+  });
+
+  it('makes one digest of several notices, the most severe first, each with its link', () => {
+    const digest = digestOf([notice({ eventId: 'a', title: 'low one', severity: 'low' }), notice({ eventId: 'b', title: 'urgent one', severity: 'critical', link: 'https://c/#/b' })], 'https://c', '2026-12-02T00:00:00.000Z');
+    expect(digest).toMatchObject({ title: '2 notices since the last digest', severity: 'critical', link: 'https://c' });
+    expect(digest.what.split('\n')).toEqual(['- [critical] urgent one: https://c/#/b', '- [low] low one: https://c/#/x']);
+  });
+
+  it('refuses a route with a delivery it does not know, naming the field', () => {
+    expect(() => parseNotifications({ channels: [{ name: 'm', type: 'webhook', url: 'https://h', secretRef: 'env:K' }], routes: [{ channels: ['m'], delivery: 'weekly' }] }, (f) => f)).toThrow(/notifications\.routes\.0\.delivery must be immediate or daily/);
+  });
+});
