@@ -134,7 +134,7 @@ describe('serverless package', () => {
 
   it('reaches secrets, Private CA, the vault key and ACM imports only from the functions that use them', () => {
     const reaching = (prefix: string) => functionRoles().filter(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).some((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix)))).map(({ fn }) => fn.replace('certops-prod-', '')).sort();
-    expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'notificationsEvents', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
+    expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'notificationsDigest', 'notificationsEvents', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
     expect(reaching('acm-pca:')).toEqual(['issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
     expect(reaching('acm:ImportCertificate')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep']);
     expect(reaching('kms:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
