@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Most files wait on subprocesses, servers and timers rather than compute: two at a time on
+    // two cores (vitest's default in run mode is one fewer than the cores, here one).
+    maxWorkers: 2,
     reporters: ['default', 'json'],
     outputFile: { json: '.test-results.json' },
     // Every stack and adapter a test starts records the AWS calls its functions make.

@@ -423,6 +423,8 @@ export interface DeploymentTarget {
 export interface ScanStore {
   /** Creates the scan; false when the id exists (a replayed request). */
   create(scan: Scan): Promise<boolean>;
+  /** A page of scans, the newest first; `nextToken` continues where a page ended. */
+  list(page: { limit: number; nextToken?: string }): Promise<{ items: Scan[]; nextToken?: string }>;
   /** The scans of `requestedBy` still running that started at or after `since`. */
   runningBy(requestedBy: string, since: Date): Promise<Scan[]>;
   /** Sets fields on the scan (progress, status, counts). */

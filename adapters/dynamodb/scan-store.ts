@@ -13,7 +13,13 @@ export class DynamoScanStore implements ScanStore {
   constructor(private readonly table: Table) {}
 
   create(scan: Scan): Promise<boolean> {
-    return putIfAbsent(this.table, { ...scan, ...key(scan.scanId), ...expiresAfter(scan.startedAt, SCAN_RETENTION_DAYS), gsi1pk: `SCANBY#${scan.requestedBy}`, gsi1sk: `${scan.startedAt}#${scan.scanId}` });
+    // Listed by whom (the caller's scan slots) and, all together, newest first (a byStatus partition no certificate uses).
+    return putIfAbsent(this.table, { ...scan, ...key(scan.scanId), ...expiresAfter(scan.startedAt, SCAN_RETENTION_DAYS), gsi1pk: `SCANBY#${scan.requestedBy}`, gsi1sk: `${scan.startedAt}#${scan.scanId}`, gsi5pk: 'SCANS', gsi5sk: `${scan.startedAt}#${scan.scanId}` });
+  }
+
+  async list(page: { limit: number; nextToken?: string }): Promise<{ items: Scan[]; nextToken?: string }> {
+    const found = await queryPage(this.table, { index: 'byStatus', pkName: 'gsi5pk', pk: 'SCANS', limit: page.limit, nextToken: page.nextToken, newestFirst: true });
+    return { items: found.items.map((i) => withoutKeys<Scan>(i)), ...(found.nextToken ? { nextToken: found.nextToken } : {}) };
   }
 
   /** Reads the caller's newest scans only: limits keep a caller's running scans few. */

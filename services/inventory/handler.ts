@@ -54,6 +54,10 @@ export const api = apiHandler({
       return { status: 202, body: await requestScan(req.body, req.caller, scanDeps()) };
     },
   },
+  'GET /scans': {
+    role: 'viewer',
+    run: async (req) => ({ status: 200, body: await rt().scans.list({ limit: queryInteger(req.query, 'limit', 50, 1, 500), nextToken: req.query.nextToken || undefined }) }),
+  },
   'GET /scans/{id}': {
     role: 'viewer',
     async run(req) {

@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:tls';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, startStack, type RunningStack } from '../support/processes.ts';
@@ -132,6 +134,32 @@ describe('the dashboard in a real browser', () => {
     expect((await api('GET', `/requests/${pendingId}`)).body).toMatchObject({ status: 'issued', decidedBy: 'alice', decisionComment: 'change CHG-1234' });
     expect(errorsOf(page)).toEqual([]);
     await page.close();
+  }, 60_000);
+
+  it('shows a scan\'s endpoints as a grid, with what each serves and what is wrong there', async () => {
+    const chain = await makeChain(['grid.example.com']);
+    const server = createServer({ key: await chain.leaf.keyPem(), cert: chain.leaf.pem + chain.intermediate.pem });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const started = await api('POST', '/scans', { targets: [`127.0.0.1:${port}`, '127.0.0.1:1'], legacyProtocols: false });
+      expect(started.status).toBe(202);
+      await expect.poll(async () => (await api('GET', `/scans/${started.body.scanId}`)).body.status, { timeout: 30_000 }).toBe('completed');
+      const page = await logIn(admin);
+      await page.getByRole('link', { name: 'Scans' }).click();
+      await page.getByRole('button', { name: started.body.scanId }).click();
+      const grid = page.getByRole('list', { name: `endpoints of ${started.body.scanId}` });
+      await expect.poll(() => grid.locator('li').count()).toBe(2);
+      // A chain that ends at a root no one trusts: the endpoint says so.
+      expect(await grid.innerText()).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}\\s+CN=grid\\.example\\.com\\s+TLSv1\\.3\\s+(incomplete-chain|untrusted-root)`));
+      expect(await grid.innerText()).toMatch(/127\.0\.0\.1:1\s+connection refused/);
+      await page.screenshot({ path: join(SCREENSHOTS, 'scans.png'), fullPage: true });
+      expect(await accessibilityProblems(page)).toEqual([]);
+      expect(errorsOf(page)).toEqual([]);
+      await page.close();
+    } finally {
+      server.close();
+    }
   }, 60_000);
 
   it('shows the CT finding, the audit trail and delivery', async () => {

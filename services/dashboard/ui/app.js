@@ -1,9 +1,9 @@
 // The dashboard's shell: login with an API token, navigation, and a page per location hash.
 import { html, render, useEffect, useState } from './preact-htm.js';
 import { api, token } from './api.js';
-import { Approvals, Audit, Certificate, Certificates, CtFindings, Delivery, Overview } from './views.js';
+import { Approvals, Audit, Certificate, Certificates, CtFindings, Delivery, Overview, Scans } from './views.js';
 
-const PAGES = [['#/', 'Overview'], ['#/certificates', 'Certificates'], ['#/approvals', 'Approvals'], ['#/ct', 'CT findings'], ['#/audit', 'Audit trail'], ['#/delivery', 'SIEM and delivery']];
+const PAGES = [['#/', 'Overview'], ['#/certificates', 'Certificates'], ['#/approvals', 'Approvals'], ['#/scans', 'Scans'], ['#/ct', 'CT findings'], ['#/audit', 'Audit trail'], ['#/delivery', 'SIEM and delivery']];
 
 function route(hash) {
   const [path, search] = (hash || '#/').split('?');
@@ -13,6 +13,7 @@ function route(hash) {
   switch (path) {
     case '#/certificates': return html`<${Certificates} params=${params} />`;
     case '#/approvals': return html`<${Approvals} />`;
+    case '#/scans': return html`<${Scans} params=${params} />`;
     case '#/ct': return html`<${CtFindings} />`;
     case '#/audit': return html`<${Audit} />`;
     case '#/delivery': return html`<${Delivery} />`;

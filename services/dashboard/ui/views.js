@@ -259,3 +259,34 @@ export function Delivery() {
     ${queues ? html`<table><caption>Events a consumer kept failing</caption><thead><tr><th scope="col">consumer</th><th scope="col">dead letters</th></tr></thead>
       <tbody>${queues.queues.map((q) => html`<tr><td>${q.consumer}</td><td>${q.approximateCount}</td></tr>`)}</tbody></table>` : null}`;
 }
+
+/** Scans, newest first; one scan's endpoints as a grid, each with what it serves and what is wrong there (paged by the API). */
+export function Scans({ params }) {
+  const scanId = params.get('scan');
+  const [list, listError] = useApi('/scans?limit=50');
+  const [tokens, setTokens] = useState([undefined]);
+  const path = scanId ? `/scans/${encodeURIComponent(scanId)}${query({ limit: 100, nextToken: tokens.at(-1) })}` : undefined;
+  const [scan, scanError] = useApi(path);
+  const choose = (id) => {
+    setTokens([undefined]);
+    location.hash = `#/scans?scan=${encodeURIComponent(id)}`;
+  };
+  const worst = (e) => SEVERITIES.find((s) => [...(e.findings ?? []), ...(e.certificateFindings ?? [])].some((f) => f.severity === s));
+  return html`
+    <${Heading} title="Scans" path=${path ?? '/scans?limit=50'} />
+    <${Problem} error=${listError ?? scanError} />
+    ${list ? html`<table><caption>Scans, the newest first</caption>
+      <thead><tr><th scope="col">scan</th><th scope="col">started</th><th scope="col">by</th><th scope="col">targets</th><th scope="col">status</th><th scope="col">endpoints</th><th scope="col">certificates</th></tr></thead>
+      <tbody>${list.items.map((s) => html`<tr><td><button type="button" class="json" aria-pressed=${s.scanId === scanId} onClick=${() => choose(s.scanId)}>${s.scanId}</button></td><td>${s.startedAt}</td><td>${s.requestedBy}</td>
+        <td>${s.targets.join(', ')}</td><td>${s.status}</td><td>${s.done} of ${s.total}</td><td>${s.counts ? `${s.counts.certificates} (${s.counts.newCertificates} new)` : ''}</td></tr>`)}</tbody></table>` : null}
+    ${scan ? html`<h2>Endpoints of ${scan.scanId}</h2>
+      <ul class="grid-cells" aria-label=${`endpoints of ${scan.scanId}`}>${scan.endpoints.map((e) => html`<li class=${`cell ${e.error ? 'silent' : worst(e) ?? 'clean'}`}>
+        <strong>${e.host}:${e.port}</strong>
+        ${e.error ? html`<span>${e.error}</span>` : html`<span>${link(e.certificateId, e.subject ?? e.certificateId)}</span><span>${e.protocol ?? ''}</span>
+          ${[...e.findings, ...(e.certificateFindings ?? [])].map((f) => html`<span class=${`severity ${f.severity}`}>${f.id}</span> `)}`}
+      </li>`)}</ul>
+      <div class="pager">
+        <button type="button" disabled=${tokens.length === 1} onClick=${() => setTokens(tokens.slice(0, -1))}>Previous page</button>
+        <button type="button" disabled=${!scan.nextToken} onClick=${() => setTokens([...tokens, scan.nextToken])}>Next page</button>
+      </div>` : null}`;
+}
