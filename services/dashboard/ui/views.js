@@ -8,13 +8,14 @@ const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 const day = (iso) => (iso ? iso.slice(0, 10) : '');
 const link = (id, text) => html`<a href=${`#/certificates/${encodeURIComponent(id)}`}>${text ?? id}</a>`;
 
-/** Loads `path` (again whenever it or `deps` change): [answer, error, reload]. */
+/** Loads `path` (again whenever it or `deps` change; nothing while it is undefined): [answer, error, reload]. */
 function useApi(path, deps = []) {
   const [state, setState] = useState({});
   const latest = useRef(0);
   const load = () => {
     // Only the answer to the last request counts: an earlier, slower one must not overwrite it.
     const asked = ++latest.current;
+    if (!path) return setState({});
     api('GET', path).then((answer) => asked === latest.current && setState({ answer }), (error) => asked === latest.current && setState({ error }));
   };
   useEffect(load, [path, ...deps]);
