@@ -94,12 +94,13 @@ const commands: Record<string, () => Promise<void>> = {
   },
   async request() {
     const names = operands;
+    if (values.timeout !== undefined && !values.wait) usage('--timeout goes with --wait');
     const payload = {
       commonName: names[0],
       subjectAlternativeNames: names,
-      csr: values.csr ? readFileSync(values.csr, 'utf8') : undefined,
+      csr: values.csr ? readInput(values.csr, '--csr') : undefined,
       keyAlgorithm: values['key-algorithm'],
-      validityDays: values['validity-days'] ? Number(values['validity-days']) : undefined,
+      validityDays: values['validity-days'] === undefined ? undefined : wholeNumber(values['validity-days'], '--validity-days'),
       environment: values.environment,
       owner: values.owner,
       targets: values.target,
@@ -192,20 +193,13 @@ const commands: Record<string, () => Promise<void>> = {
   },
   async verify() {
     const [file] = operands;
-    const read = (path: string, what: string) => {
-      try {
-        return readFileSync(path, 'utf8');
-      } catch (err) {
-        throw new CliError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
-      }
-    };
     if (values.purpose && !['serverAuth', 'clientAuth'].includes(values.purpose)) usage('--purpose is serverAuth or clientAuth');
     const at = values.at ? new Date(values.at) : new Date();
     let validated;
     try {
       validated = verifyPemPath({
-        chainPem: read(file, 'chain'),
-        rootsPem: values.roots ? read(values.roots, 'roots') : undefined,
+        chainPem: readInput(file, 'chain'),
+        rootsPem: values.roots ? readInput(values.roots, 'roots') : undefined,
         at,
         host: values.host,
         purpose: values.purpose as 'serverAuth' | 'clientAuth' | undefined,
@@ -255,7 +249,14 @@ const commands: Record<string, () => Promise<void>> = {
   async 'ct logs load'() {
     const { readLogList } = await import('../shared/ct/log-list.ts');
     const [file] = operands;
-    const { logs, skipped } = readLogList(JSON.parse(readFileSync(file, 'utf8')));
+    let list: unknown;
+    try {
+      list = JSON.parse(readInput(file, 'log list'));
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      throw new CliError(`${file} is not JSON: ${(err as Error).message}`, 2);
+    }
+    const { logs, skipped } = readLogList(list);
     const added = [];
     for (const l of logs) {
       try {
@@ -391,12 +392,10 @@ const commands: Record<string, () => Promise<void>> = {
   async revoke() {
     const [id] = operands;
     if (id && (values.issuer || values.key)) usage('revoke takes a certificate id, or --issuer or --key, not both');
-    if (id && values['dry-run']) {
-      const { body } = await call(client, 'GET', `/certificates/${encodeURIComponent(id)}`);
-      return out(`would revoke ${body.id} (${values.reason}): ${body.subject}, ${body.status}; nothing was revoked`, { dryRun: true, wouldRevoke: [{ certificateId: body.id, subject: body.subject, status: body.status }], reason: values.reason });
-    }
     if (id) {
-      const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/revoke`, { reason: values.reason });
+      // --dry-run asks the API, which checks the reason, the caller's role and the certificate as a revocation would.
+      const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/revoke`, { reason: values.reason, ...(values['dry-run'] ? { dryRun: true } : {}) });
+      if (body.dryRun) return out(`would revoke ${body.wouldRevoke[0].certificateId} (${body.reason}): ${body.wouldRevoke[0].subject}, ${body.wouldRevoke[0].status}; nothing was revoked`, body);
       return out(`revoked ${body.certificateId} (${body.reason}) at ${body.revokedAt}`, body);
     }
     if (!values.issuer && !values.key) usage('revoke needs a certificate id, or --issuer DN or --key SPKI_SHA256');
@@ -410,6 +409,7 @@ const commands: Record<string, () => Promise<void>> = {
   },
   async renew() {
     const [id] = operands;
+    if (values.timeout !== undefined && !values.wait) usage('--timeout goes with --wait');
     const { body } = await call(client, 'POST', `/certificates/${encodeURIComponent(id)}/renew`, {});
     if (!values.wait) return out(`renewal started: ${body.executionName}`, body);
     if (!values.json) out(`renewal started: ${body.executionName}`, body);
@@ -455,9 +455,23 @@ function printStep(step: Step) {
 }
 
 function timeoutSeconds(): number {
-  const seconds = Number(values.timeout ?? 300);
-  if (!Number.isInteger(seconds) || seconds < 1) usage('--timeout is a whole number of seconds');
-  return seconds;
+  return values.timeout === undefined ? 300 : wholeNumber(values.timeout, '--timeout');
+}
+
+/** A positive whole number given on the command line, or a usage error naming the option. */
+function wholeNumber(value: string, option: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) usage(`${option} is a whole number, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** A file the user named, or one line saying why it cannot be read (exit 2). */
+function readInput(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+  }
 }
 
 /** Where a newly watched log is read from: `now`, an entry index, or a date (`--start`). */

@@ -82,11 +82,12 @@ export async function followRequest(client: ClientOptions, requestId: string, ti
     if (request.status !== 'issued' || !request.certificateId) return undefined;
     const cert = await certificate(client, request.certificateId);
     log.add('issued', { at: cert.createdAt, step: `issued ${cert.id} (valid to ${cert.notAfter})` });
-    const deployments = (cert.history as History[]).filter((h) => h.kind === 'deployment' && h.outcome !== 'started');
+    const deployments = (cert.history as History[]).filter((h) => h.kind === 'deployment' && h.outcome !== 'started').sort((a, b) => a.at.localeCompare(b.at));
     for (const h of deployments) log.add(`${h.target}/${h.outcome}/${h.attempt}`, entryStep(h));
-    const pending = (cert.targets as string[]).filter((t) => !deployments.some((h) => h.target === t));
-    if (pending.length) return undefined;
-    const failed = deployments.some((h) => h.outcome === 'failed');
+    // Each target's last word counts: a deployment that failed and then succeeded is deployed.
+    const last = new Map(deployments.map((h) => [h.target, h.outcome]));
+    if ((cert.targets as string[]).some((t) => !last.has(t))) return undefined;
+    const failed = (cert.targets as string[]).some((t) => last.get(t) !== 'succeeded');
     return { requestId, certificateId: cert.id as string, outcome: failed ? ('deployment_failed' as const) : ('issued' as const), steps: log.steps };
   });
 }

@@ -4,6 +4,9 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { canonicalJson } from '../shared/canonical-json.ts';
 import type { Clock, ExecutionStore } from '../shared/ports.ts';
 
+/** The error a saga's Lock step retries on while the certificate's lock is held (services/renewal/saga.asl.json). */
+const LOCK_WAIT = 'RenewalLocked';
+
 export interface SagaRunnerOptions {
   definition: Record<string, unknown>;
   /** Task state name → the function it runs. */
@@ -68,7 +71,10 @@ export class LocalSagaRunner {
       return output as never;
     }]));
     const retry = this.options.retryIntervalMs;
-    const retryOverrides = retry === undefined ? undefined : Object.fromEntries(Object.keys(this.options.taskFunctions).map((s) => [s, retry]));
+    const states = (this.options.definition.States ?? {}) as Record<string, { Retry?: { ErrorEquals: string[] }[] }>;
+    // A retry that waits for another holder of the certificate's lock (a deployment verifying) needs
+    // real time for that holder to finish: at least a second, whatever the tests' override.
+    const retryOverrides = retry === undefined ? undefined : Object.fromEntries(Object.keys(this.options.taskFunctions).map((s) => [s, (states[s]?.Retry ?? []).map((r) => (r.ErrorEquals.includes(LOCK_WAIT) ? Math.max(retry, 1000) : retry))]));
     const execution = this.machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides } });
     const finish = async (status: 'SUCCEEDED' | 'FAILED', detail: unknown) => {
       await executions.finish(name, status, detail, this.options.clock.now());

@@ -63,6 +63,10 @@ export interface NotificationConfig {
 }
 
 const SECRET_REF = /^((env:)?[A-Z_][A-Z0-9_]{0,127}|secretsmanager:[A-Za-z0-9/_+=.@:-]{1,512})$/;
+/** The runtime's own credentials and settings are not a channel's secret to send anywhere (AWS_SESSION_TOKEN on Lambda). */
+const RUNTIME_VARIABLES = /^(env:)?(AWS_|LAMBDA_|CERTOPS_|NODE_|PATH$|HOME$)/;
+/** Where a channel may send: https, or http to this machine only (a local relay, a test receiver). */
+const SERVICE_URL = /^(https:\/\/[^\s/]+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(\/[^\s]*)?$/;
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
 
 /**
@@ -82,7 +86,13 @@ export function parseNotifications(value: unknown, at: (field: string) => string
   const strings = (v: unknown, field: string): string[] => list(v, field).map((s, i) => (typeof s === 'string' && s ? s : fail(`${field}.${i}`, 'must be a non-empty string')));
   const secret = (r: Record<string, unknown>, field: string, key: string): string => {
     const v = r[key];
-    return typeof v === 'string' && SECRET_REF.test(v) ? v : fail(`${field}.${key}`, 'must name where the secret is (env:NAME or secretsmanager:ID), not hold it');
+    if (typeof v !== 'string' || !SECRET_REF.test(v)) fail(`${field}.${key}`, 'must name where the secret is (env:NAME or secretsmanager:ID), not hold it');
+    if (RUNTIME_VARIABLES.test(v as string)) fail(`${field}.${key}`, 'may not name the runtime\'s own variables (AWS_*, LAMBDA_*, CERTOPS_*, NODE_*, PATH, HOME)');
+    return v as string;
+  };
+  const url = (r: Record<string, unknown>, field: string, key: string, what: string): string => {
+    const v = r[key];
+    return typeof v === 'string' && SERVICE_URL.test(v) ? v.replace(/\/+$/, '') : fail(`${field}.${key}`, `must be ${what}: an https:// URL (http:// only to this machine)`);
   };
   const names = new Set<string>();
   const channels = list(root.channels, 'channels').map((raw, i): ChannelConfig => {
@@ -107,14 +117,14 @@ export function parseNotifications(value: unknown, at: (field: string) => string
         return { name, type, to, from, smtpHost, smtpPort, smtpSecure: r.smtpSecure === true, smtpUser: r.smtpUser as string | undefined, smtpPasswordRef: r.smtpPasswordRef === undefined ? undefined : secret(r, field, 'smtpPasswordRef'), sesRegion };
       }
       case 'jira': {
-        const baseUrl = typeof r.baseUrl === 'string' && /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(r.baseUrl) ? r.baseUrl.replace(/\/+$/, '') : fail(`${field}.baseUrl`, 'must be the Jira site URL');
+        const baseUrl = url(r, field, 'baseUrl', 'the Jira site');
         const projectKey = typeof r.projectKey === 'string' && /^[A-Z][A-Z0-9_]{0,9}$/.test(r.projectKey) ? r.projectKey : fail(`${field}.projectKey`, 'must be a Jira project key (OPS)');
         const issueType = r.issueType === undefined ? 'Task' : typeof r.issueType === 'string' && r.issueType ? r.issueType : fail(`${field}.issueType`, 'must be an issue type name');
         const user = typeof r.user === 'string' && r.user ? r.user : fail(`${field}.user`, 'must name the account the API token belongs to');
         return { name, type, baseUrl, projectKey, issueType, user, tokenRef: secret(r, field, 'tokenRef') };
       }
       case 'servicenow': {
-        const instanceUrl = typeof r.instanceUrl === 'string' && /^https?:\/\/[^\s/]+\/?$/.test(r.instanceUrl) ? r.instanceUrl.replace(/\/+$/, '') : fail(`${field}.instanceUrl`, 'must be the instance URL (https://NAME.service-now.com)');
+        const instanceUrl = url(r, field, 'instanceUrl', 'the instance (https://NAME.service-now.com)');
         const user = typeof r.user === 'string' && r.user ? r.user : fail(`${field}.user`, 'must name the integration user');
         return { name, type, instanceUrl, user, passwordRef: secret(r, field, 'passwordRef') };
       }
@@ -126,12 +136,11 @@ export function parseNotifications(value: unknown, at: (field: string) => string
       case 'teams':
         return { name, type, urlRef: secret(r, field, 'urlRef') };
       case 'pagerduty': {
-        const eventsUrl = r.eventsUrl === undefined ? 'https://events.pagerduty.com/v2/enqueue' : typeof r.eventsUrl === 'string' && /^https?:\/\//.test(r.eventsUrl) ? r.eventsUrl : fail(`${field}.eventsUrl`, 'must be an http(s) URL');
+        const eventsUrl = r.eventsUrl === undefined ? 'https://events.pagerduty.com/v2/enqueue' : url(r, field, 'eventsUrl', 'the Events API v2 endpoint');
         return { name, type, routingKeyRef: secret(r, field, 'routingKeyRef'), eventsUrl };
       }
       case 'webhook': {
-        const url = typeof r.url === 'string' && /^https?:\/\/[^\s]+$/.test(r.url) ? r.url : fail(`${field}.url`, 'must be an http(s) URL');
-        return { name, type, url, secretRef: secret(r, field, 'secretRef') };
+        return { name, type, url: url(r, field, 'url', 'the receiver'), secretRef: secret(r, field, 'secretRef') };
       }
     }
   });

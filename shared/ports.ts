@@ -30,6 +30,8 @@ export interface CertificateStore {
   idsByIssuerSerial(certificates: { issuer: string; serialNumber: string }[]): Promise<(string | undefined)[]>;
   /** Sets fields on an existing certificate; status changes keep the expiry index in step. */
   update(id: string, fields: Partial<StoredCertificate>): Promise<void>;
+  /** Replaces the certificate's targets only while they are still `from`; false (nothing changed) when another writer changed them first. */
+  replaceTargets(id: string, from: string[], to: string[]): Promise<boolean>;
   /** Sets fields only while the certificate's status is still `from`; false (nothing changed) when it is not (a revocation won). */
   transition(id: string, from: StoredCertificate['status'], fields: Partial<StoredCertificate>): Promise<boolean>;
   /**

@@ -135,6 +135,17 @@ describe('serverless package', () => {
   it('reaches secrets, Private CA, the vault key and ACM imports only from the functions that use them', () => {
     const reaching = (prefix: string) => functionRoles().filter(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).some((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix)))).map(({ fn }) => fn.replace('certops-prod-', '')).sort();
     expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'notificationsDigest', 'notificationsEvents', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
+    // Deployed private keys and credentials under prefixes of their own: no function reaches both.
+    const secretResources = (fn: string) => functionRoles().filter((r) => r.fn === `certops-prod-${fn}`).flatMap(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement))
+      .filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('secretsmanager:'))).map((st: any) => JSON.stringify(st.Resource));
+    for (const fn of reaching('secretsmanager:')) {
+      const kinds = new Set(secretResources(fn).map((r) => (r.includes('/targets/*') ? 'targets' : r.includes('/credentials/*') ? 'credentials' : r)));
+      expect([...kinds], fn).toEqual([fn.startsWith('deployment') ? 'targets' : 'credentials']);
+    }
+    // Private CA signs end-entity certificates only, for every function that may ask it to sign.
+    const issuing = functionRoles().flatMap(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)).filter((st: any) => [st.Action].flat().includes('acm-pca:IssueCertificate'));
+    expect(issuing.length).toBeGreaterThan(0);
+    for (const st of issuing) expect(st.Condition?.StringEquals?.['acm-pca:TemplateArn']).toEqual(['arn:aws:acm-pca:::template/EndEntityServerAuthCertificate/V1', 'arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1']);
     expect(reaching('acm-pca:')).toEqual(['issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
     expect(reaching('acm:ImportCertificate')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep']);
     expect(reaching('kms:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite, getItems } from './batch.ts';
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
 import type { CertificateStatus, Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
@@ -117,6 +117,25 @@ export class DynamoCertificateStore implements CertificateStore {
   async get(id: string): Promise<StoredCertificate | undefined> {
     const item = await getItem(this.table, key(id));
     return item && withoutKeys<StoredCertificate>(item);
+  }
+
+  async replaceTargets(id: string, from: string[], to: string[]): Promise<boolean> {
+    // Targets hold each name once: the same size and every name of `from` is the same list as far
+    // as order goes, and a list condition DynamoDB (and dynalite) evaluates element by element.
+    const names: Record<string, string> = { '#t': 'targets' };
+    const values: Record<string, unknown> = { ':to': to, ':n': from.length };
+    const contains = from.map((t, i) => ((values[`:f${i}`] = t), `contains(#t, :f${i})`));
+    try {
+      await this.table.doc.send(new UpdateCommand({
+        TableName: this.table.name, Key: key(id), UpdateExpression: 'SET #t = :to',
+        ConditionExpression: ['attribute_exists(pk)', 'size(#t) = :n', ...contains].join(' AND '),
+        ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
   }
 
   async update(id: string, fields: Partial<StoredCertificate>): Promise<void> {

@@ -22,7 +22,8 @@ export class DynamoNotificationLedger implements NotificationLedger {
   }
 
   async holdForDigest(channel: string, notice: Notice): Promise<void> {
-    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...heldKey(channel, notice), noticeJson: JSON.stringify(notice) } }));
+    // Held at most two weeks: a channel removed since (or failing for that long) does not keep them for ever.
+    await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...heldKey(channel, notice), noticeJson: JSON.stringify(notice), ...expiresAfter(new Date(notice.occurredAt || Date.now()), KEEP_DAYS) } }));
   }
 
   async heldForDigest(channel: string): Promise<Notice[]> {
@@ -30,6 +31,6 @@ export class DynamoNotificationLedger implements NotificationLedger {
   }
 
   async releaseDigest(channel: string, notices: Notice[]): Promise<void> {
-    for (const n of notices) await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: heldKey(channel, n) }));
+    await Promise.all(notices.map((n) => this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: heldKey(channel, n) }))));
   }
 }

@@ -18,6 +18,16 @@ async function postJson(channel: string, url: string, body: unknown, headers: Re
   if (!res.ok) throw new Error(`notification channel ${channel}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
 }
 
+/** Slack's mrkdwn: &, < and > are control characters (mentions, links); as text they are escaped (api.slack.com, "Formatting text"). */
+const slackText = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+/** Teams' TextBlock reads a subset of Markdown: names and reasons from certificates are shown as written, not as links or emphasis. */
+const teamsText = (text: string) => text.replace(/[\\`*_[\]()#<>~|]/g, (c) => `\\${c}`);
+/** A webhook URL read from a secret goes out only over https (or to this machine). */
+function serviceUrl(channel: string, url: string): string {
+  if (!/^(https:\/\/[^\s/]+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(\/[^\s]*)?$/.test(url)) throw new Error(`notification channel ${channel}: its webhook URL must be https://`);
+  return url;
+}
+
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
 /** The notice as plain text: what happened, which certificate, what to do, where to look. */
@@ -100,26 +110,26 @@ export async function sendNotice(channel: ChannelConfig, notice: Notice, secret:
       return;
     }
     case 'slack':
-      return postJson(channel.name, await secret(channel.urlRef, field('urlRef')), {
-        text: `${notice.title}: ${notice.link}`,
+      return postJson(channel.name, serviceUrl(channel.name, await secret(channel.urlRef, field('urlRef'))), {
+        text: `${slackText(notice.title)}: ${notice.link}`,
         blocks: [
           { type: 'header', text: { type: 'plain_text', text: notice.title.slice(0, 150) } },
-          { type: 'section', text: { type: 'mrkdwn', text: notice.what } },
-          { type: 'section', text: { type: 'mrkdwn', text: `*What to do:* ${notice.action}` } },
+          { type: 'section', text: { type: 'mrkdwn', text: slackText(notice.what).slice(0, 3000) } },
+          { type: 'section', text: { type: 'mrkdwn', text: `*What to do:* ${slackText(notice.action)}`.slice(0, 3000) } },
           { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open in certops' }, url: notice.link }] },
         ],
       });
     case 'teams':
-      return postJson(channel.name, await secret(channel.urlRef, field('urlRef')), {
+      return postJson(channel.name, serviceUrl(channel.name, await secret(channel.urlRef, field('urlRef'))), {
         type: 'message',
         attachments: [{
           contentType: 'application/vnd.microsoft.card.adaptive',
           content: {
             $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4',
             body: [
-              { type: 'TextBlock', text: notice.title, weight: 'Bolder', size: 'Medium', wrap: true },
-              { type: 'TextBlock', text: notice.what, wrap: true },
-              { type: 'TextBlock', text: `What to do: ${notice.action}`, wrap: true },
+              { type: 'TextBlock', text: teamsText(notice.title), weight: 'Bolder', size: 'Medium', wrap: true },
+              { type: 'TextBlock', text: teamsText(notice.what), wrap: true },
+              { type: 'TextBlock', text: `What to do: ${teamsText(notice.action)}`, wrap: true },
             ],
             actions: [{ type: 'Action.OpenUrl', title: 'Open in certops', url: notice.link }],
           },

@@ -1,5 +1,5 @@
 import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
-import { NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import type { CertificateStore, Clock, TargetStore } from '../../shared/ports.ts';
@@ -13,11 +13,16 @@ import { DEPLOYMENT } from './announcements.ts';
  */
 export async function attachTargets(certificateId: string, names: string[], attachedBy: string, deps: AnnounceDeps & { clock: Clock; newId(): string; certificates: CertificateStore; targets: TargetStore }): Promise<{ cert: StoredCertificate; targets: string[] }> {
   if (names.length === 0) throw new ValidationError('targets must name at least one target', 'targets');
-  const cert = await deps.certificates.get(certificateId);
-  if (!cert) throw new NotFoundError(`no certificate ${certificateId}`, 'id');
-  for (const name of names) if (!(await deps.targets.get(name))) throw new ValidationError(`target ${name} is not registered`, 'targets');
-  const targets = [...new Set([...cert.targets, ...names])];
-  const attached = newEvent('certificate.targets_attached', { ...certificateFields(cert), attachedBy, targets, added: names.filter((n) => !cert.targets.includes(n)) }, { now: () => deps.clock.now(), newId: deps.newId, correlationId: cert.id });
-  await announceAfter(DEPLOYMENT, [attached], () => deps.certificates.update(cert.id, { targets }), deps);
-  return { cert, targets };
+  // The targets change only from the list read (another attachment or a removal may have changed it since): read again and retry.
+  for (let attempt = 1; ; attempt++) {
+    const cert = await deps.certificates.get(certificateId);
+    if (!cert) throw new NotFoundError(`no certificate ${certificateId}`, 'id');
+    for (const name of names) if (!(await deps.targets.get(name))) throw new ValidationError(`target ${name} is not registered`, 'targets');
+    const targets = [...new Set([...cert.targets, ...names])];
+    const attached = newEvent('certificate.targets_attached', { ...certificateFields(cert), attachedBy, targets, added: names.filter((n) => !cert.targets.includes(n)) }, { now: () => deps.clock.now(), newId: deps.newId, correlationId: cert.id });
+    if (await announceAfter(DEPLOYMENT, [attached], () => deps.certificates.replaceTargets(cert.id, cert.targets, targets), deps)) return { cert, targets };
+    if (attempt === MAX_ATTEMPTS) throw new ConflictError(`the targets of ${certificateId} kept changing while attaching; try again`, 'targets');
+  }
 }
+
+const MAX_ATTEMPTS = 5;

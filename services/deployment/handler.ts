@@ -68,7 +68,7 @@ async function permittedTargets(cert: StoredCertificate, names: string[]): Promi
   const permitted: string[] = [];
   for (const name of names) {
     const target = await rt().targets.get(name);
-    const refusal = target && targetRefusal(target, requester, cert.environment);
+    const refusal = target ? targetRefusal(target, requester, cert.environment) : `target ${name} is not registered`;
     if (refusal) logger.warn('deployment skipped', { certificateId: cert.id, target: name, reason: refusal });
     else permitted.push(name);
   }
@@ -89,7 +89,7 @@ export const events = eventHandler(async (event) => {
   if (!cert || cert.source !== 'issued' || cert.renewalOf || cert.status !== 'active' || cert.pendingRenewal) return;
   const targets = await permittedTargets(cert, targetsFor(cert, rt().suite.deploymentRules));
   if (targets.length === 0) return;
-  if (targets.length !== cert.targets.length) await rt().certificates.update(cert.id, { targets });
+  if (targets.length !== cert.targets.length) await rt().certificates.replaceTargets(cert.id, cert.targets, targets);
   const attempt = `issue-${cert.id}`;
   // A renewal under way deploys the successor itself; putting this one back meanwhile would undo it.
   await withLease(rt().locks, rt().clock, certificateLock(cert.id), attempt, async () => {

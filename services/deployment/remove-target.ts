@@ -40,8 +40,16 @@ export async function removeTarget(name: string, dryRun: boolean, removedBy: str
   if (dryRun) return removal;
   const removed = newEvent('target.removed', { target: name, targetType: target.type, removedBy, detachedFrom: deploying.map((c) => c.id) }, { now: () => deps.clock.now(), newId: deps.newId });
   await announceAfter(DEPLOYMENT, [removed], async () => {
-    for (const c of deploying) await deps.certificates.update(c.id, { targets: c.targets.filter((t) => t !== name) });
+    for (const c of deploying) await detach(c, name, deps.certificates);
     await deps.targets.remove(name);
   }, deps);
   return removal;
+}
+
+/** Takes `name` out of the certificate's targets, from the list as it is now (an attachment at the same moment keeps its own change). */
+async function detach(cert: StoredCertificate, name: string, certificates: CertificateStore): Promise<void> {
+  for (let current: StoredCertificate | undefined = cert; current?.targets.includes(name);) {
+    if (await certificates.replaceTargets(current.id, current.targets, current.targets.filter((t) => t !== name))) return;
+    current = await certificates.get(current.id);
+  }
 }

@@ -70,9 +70,15 @@ export async function finishRevocation(event: BusEvent, deps: RevocationDeps): P
 }
 
 export async function revokeOne(id: string, body: unknown, revokedBy: string, deps: RevocationDeps) {
-  const reason = parseReason(body === undefined ? {} : asObject(body));
+  const obj = body === undefined ? {} : asObject(body);
+  const reason = parseReason(obj);
   const cert = await deps.certificates.get(id);
   if (!cert) throw new NotFoundError(`no certificate ${id}`, 'id');
+  // dryRun: the same checks as a revocation (reason, role, a certificate certops can revoke), and nothing revoked.
+  if (optionalBoolean(obj, 'dryRun')) {
+    if (!cert.issuerBackend && cert.status !== 'revoked') throw new ConflictError(`certificate ${cert.id} was not issued by certops (it was ${cert.source}); revoke it at its own CA`, 'id');
+    return { dryRun: true, reason, wouldRevoke: [{ certificateId: cert.id, subject: cert.subject, serialNumber: cert.serialNumber, notAfter: cert.notAfter, status: cert.status }] };
+  }
   const done = await revoke(cert, reason, revokedBy, deps);
   return { certificateId: done.id, status: done.status, reason: done.revocationReason, revokedAt: done.revokedAt };
 }

@@ -82,15 +82,19 @@ export function channelsFor(notice: Notice, routes: NotificationRoute[]): { now:
   return { now, daily };
 }
 
-/** Several notices as one: the daily digest a channel gets, the most severe first. */
+/** Notices a digest names one by one; the rest are counted (chat services cap a message at a few thousand characters). */
+export const DIGEST_MAX = 20;
+
+/** Several notices as one: the daily digest a channel gets, the most severe first, at most DIGEST_MAX named. */
 export function digestOf(notices: Notice[], dashboardUrl: string, at: string): Notice {
   const sorted = [...notices].sort((a, b) => NOTICE_SEVERITIES.indexOf(b.severity) - NOTICE_SEVERITIES.indexOf(a.severity));
+  const named = sorted.slice(0, DIGEST_MAX);
   return {
-    eventId: `digest:${at}:${sorted.map((n) => n.eventId).join(',')}`.slice(0, 500),
+    eventId: `digest:${at}`,
     eventType: sorted[0].eventType,
     severity: sorted[0].severity,
     title: `${notices.length} notice${notices.length === 1 ? '' : 's'} since the last digest`,
-    what: sorted.map((n) => `- [${n.severity}] ${n.title}: ${n.link}`).join('\n'),
+    what: [...named.map((n) => `- [${n.severity}] ${n.title}: ${n.link}`), ...(sorted.length > named.length ? [`- and ${sorted.length - named.length} more: ${dashboardUrl}`] : [])].join('\n'),
     action: 'Open each one for what to do; the dashboard has them all.',
     link: dashboardUrl,
     occurredAt: at,

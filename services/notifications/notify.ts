@@ -32,7 +32,12 @@ export async function notifyEvent(event: { detailType: string; detail: Record<st
   ]);
   const notice = noticeOf(event.detailType as NotifiableType, detail, { cert, request }, dashboardUrl(deps));
   const { now, daily } = channelsFor(notice, deps.notifications.routes);
-  for (const name of daily) await deps.ledger.holdForDigest(name, notice);
+  // Held once per channel: a retry of this event (another channel failed) must not put it in a second digest.
+  for (const name of daily) {
+    if (await deps.ledger.sent(notice.eventId, `digest:${name}`)) continue;
+    await deps.ledger.holdForDigest(name, notice);
+    await deps.ledger.markSent(notice.eventId, `digest:${name}`, deps.clock.now());
+  }
   const sent: string[] = [];
   const failed: string[] = [];
   for (const name of now) {
@@ -51,18 +56,26 @@ export async function notifyEvent(event: { detailType: string; detail: Record<st
 }
 
 /**
- * Scheduled, daily: each channel with notices held for its digest gets them as one message, and
- * they are let go once it went out (a digest that fails is tried again by the next run, whole).
+ * Scheduled, daily: each channel with notices held for its digest gets them as one message (the
+ * most severe first, at most DIGEST_MAX named), and they are let go once it went out. A channel
+ * that fails keeps its notices for the next run and does not hold back the others.
  * @returns the channels a digest went to, with how many notices each
+ * @throws StepError (step `digest`) naming the channels that failed, after trying every channel
  */
 export async function sendDigests(deps: NotifyDeps): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
+  const failed: string[] = [];
   for (const channel of deps.notifications.channels) {
-    const held = await deps.ledger.heldForDigest(channel.name);
-    if (!held.length) continue;
-    await deps.send(channel, digestOf(held, dashboardUrl(deps), deps.clock.now().toISOString()));
-    await deps.ledger.releaseDigest(channel.name, held);
-    out[channel.name] = held.length;
+    try {
+      const held = await deps.ledger.heldForDigest(channel.name);
+      if (!held.length) continue;
+      await deps.send(channel, digestOf(held, dashboardUrl(deps), deps.clock.now().toISOString()));
+      await deps.ledger.releaseDigest(channel.name, held);
+      out[channel.name] = held.length;
+    } catch (err) {
+      failed.push(`${channel.name}: ${(err as Error).message}`);
+    }
   }
+  if (failed.length) throw new StepError('digest', failed.join('; '), true);
   return out;
 }

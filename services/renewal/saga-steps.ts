@@ -149,7 +149,9 @@ async function permittedTargets(old: StoredCertificate, state: SagaState, deps: 
   const permitted: string[] = [];
   for (const name of old.targets) {
     const target = await deps.targets.get(name);
-    const refusal = target && targetRefusal(target, requester, old.environment);
+    // A target removed since (or one a request named before it was removed) is skipped, and the
+    // history says so: the renewal goes on with the others.
+    const refusal = target ? targetRefusal(target, requester, old.environment) : `target ${name} is no longer registered`;
     if (!refusal) {
       permitted.push(name);
       continue;

@@ -6,6 +6,7 @@ import { verifyChain, type AuditRecord } from '../../shared/audit-chain.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { asObject, optionalString, queryInteger } from '../../shared/input.ts';
 import { exportEvents, flushAll } from './export-event.ts';
+import { sinkHealth } from './sink-health.ts';
 
 const rt = siemExportRuntime;
 /**
@@ -56,6 +57,10 @@ export const api = apiHandler({
       const letters = await rt().outbox.deadLetters(req.query.sink || undefined);
       return { status: 200, body: { items: letters.map(({ payload, ...rest }) => ({ ...rest, bytes: payload.length })) } };
     },
+  },
+  'GET /siem/sinks': {
+    role: 'admin',
+    run: async () => ({ status: 200, body: { items: await sinkHealth(rt().sinks, { outbox: rt().outbox, now: rt().clock.now() }) } }),
   },
   'POST /siem/replay': {
     role: 'admin',

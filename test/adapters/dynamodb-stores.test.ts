@@ -56,6 +56,18 @@ describe('DynamoDB stores (on dynalite)', () => {
     await after.release('gone/owner', 'live-process');
   });
 
+  it('replaces a certificate\'s targets only from the list it was read with', async () => {
+    // Revoked and older than the others: the listing and expiry tests below do not see it.
+    const c = { ...cert(1000, 'revoked'), createdAt: new Date(base - 1000 * DAY).toISOString() };
+    await certificates.create(c);
+    expect(await certificates.replaceTargets(c.id, [], ['a'])).toBe(true);
+    expect(await certificates.replaceTargets(c.id, ['a'], ['a', 'b'])).toBe(true);
+    expect(await certificates.replaceTargets(c.id, ['a'], ['a', 'c'])).toBe(false);
+    expect((await certificates.get(c.id))!.targets).toEqual(['a', 'b']);
+    expect(await certificates.replaceTargets(c.id, ['a', 'b'], ['b'])).toBe(true);
+    expect((await certificates.get(c.id))!.targets).toEqual(['b']);
+  });
+
   it('creates a certificate once: a second create of the same id changes nothing', async () => {
     expect(await certificates.create({ ...cert(5), owner: 'someone-else' })).toBe(false);
     expect((await certificates.get(cert(5).id))?.owner).toBeUndefined();

@@ -45,6 +45,10 @@ describe('a CLI that guides', () => {
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(new RegExp(`^would revoke ${certificateId} \\(keyCompromise\\): CN=guide\\.example\\.com, active; nothing was revoked`));
     expect(await status(certificateId)).toBe('active');
+    // The dry run asks the API, which checks what a revocation would: a reason that is none is refused there too.
+    const bogus = await cli(['revoke', certificateId, '--reason', 'bogus', '--dry-run'], env);
+    expect(bogus.code).toBe(1);
+    expect(bogus.stderr).toMatch(/^certops: 400 invalid_input: reason must be one of .* \(field: reason\)\n$/);
     const both = await cli(['revoke', certificateId, '--reason', 'superseded', '--issuer', 'CN=x'], env);
     expect(both.code).toBe(2);
     expect(await status(certificateId)).toBe('active');
@@ -58,6 +62,13 @@ describe('a CLI that guides', () => {
     expect(help.stdout).not.toContain('--reason');
     const missing = await cli(['show'], env);
     expect(missing).toMatchObject({ code: 2, stderr: "certops: missing required argument 'id' (certops show --help lists what it takes)\n" });
+    const days = await cli(['request', 'x.example.com', '--validity-days', 'abc'], env);
+    expect(days).toMatchObject({ code: 2, stderr: 'certops: --validity-days is a whole number, not "abc" (certops request --help lists what it takes)\n' });
+    const timeout = await cli(['renew', certificateId, '--timeout', '5'], env);
+    expect(timeout).toMatchObject({ code: 2, stderr: 'certops: --timeout goes with --wait (certops renew --help lists what it takes)\n' });
+    const csr = await cli(['request', 'x.example.com', '--csr', '/nonexistent/x.csr'], env);
+    expect(csr).toMatchObject({ code: 2, stderr: 'certops: cannot read --csr /nonexistent/x.csr: ENOENT\n' });
+    expect(await status(certificateId)).toBe('active');
     const unknown = await cli(['renwe', certificateId], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^certops: unknown command 'renwe' \(Did you mean renew\?\) \(certops --help lists what it takes\)\n$/);

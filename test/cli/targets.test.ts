@@ -60,4 +60,37 @@ describe('deployment targets from the CLI', () => {
     expect(records).toHaveLength(1);
     expect(records[0].detail).toMatchObject({ target: 'web-01', targetType: 'filesystem', removedBy: 'admin', detachedFrom: [id] });
   }, 60_000);
+
+  it('renews a certificate whose request named a target removed before it was approved: the target is skipped and the history says why', async () => {
+    const directory = join(home, 'targets', 'gone-soon');
+    expect((await cli(['targets', 'add', 'gone-soon', '--directory', directory], env)).code).toBe(0);
+    const asked = JSON.parse((await cli(['request', 'late.corp.internal', '--target', 'gone-soon', '--json'], env)).stdout);
+    expect(asked.status).toBe('pending_approval');
+    expect((await cli(['targets', 'remove', 'gone-soon'], env)).code).toBe(0);
+    const approver = (await api('POST', '/tokens', { name: 'carol', role: 'approver' })).body.token;
+    const approved = await cli(['approve', asked.requestId, '--json'], { ...env, CERTOPS_TOKEN: approver });
+    expect(approved.code, approved.stderr).toBe(0);
+    const id = JSON.parse(approved.stdout).certificateId;
+    const renewed = await cli(['renew', id, '--wait'], env);
+    expect(renewed.code, renewed.stdout + renewed.stderr).toBe(0);
+    expect(renewed.stdout).toMatch(/renewal succeeded/);
+    const history = (await api('GET', `/certificates/${id}`)).body.history as { kind: string; target?: string; outcome: string; detail?: string }[];
+    expect(history).toContainEqual(expect.objectContaining({ kind: 'deployment', target: 'gone-soon', outcome: 'failed', detail: expect.stringMatching(/target gone-soon is no longer registered; the successor is not deployed there/) }));
+    expect(existsSync(join(directory, 'privkey.pem'))).toBe(false);
+  }, 60_000);
+
+  it('keeps every attachment and no removed target when removals and attachments of one certificate race', async () => {
+    const id = (await api('POST', '/certificates', { commonName: 'race.example.com' })).body.certificateId;
+    const rounds = [1, 2, 3, 4, 5];
+    for (const i of rounds) {
+      for (const name of [`ra-${i}`, `rb-${i}`]) expect((await api('POST', '/targets', { name, type: 'filesystem', directory: join(home, 'targets', name) })).status).toBe(201);
+      expect((await api('POST', `/certificates/${id}/targets`, { targets: [`ra-${i}`] })).status).toBe(200);
+    }
+    const answers = await Promise.all(rounds.flatMap((i) => [api('DELETE', `/targets/ra-${i}`), api('POST', `/certificates/${id}/targets`, { targets: [`rb-${i}`] })]));
+    // Every attachment that answered 200 holds (one that kept losing the race says 409 and changed nothing).
+    const attached = rounds.filter((i) => answers[2 * i - 1].status === 200).map((i) => `rb-${i}`);
+    expect(answers.every((a) => a.status === 200 || a.status === 409), JSON.stringify(answers.map((a) => a.status))).toBe(true);
+    expect(attached.length).toBeGreaterThan(0);
+    expect([...(await api('GET', `/certificates/${id}`)).body.targets].sort()).toEqual(attached);
+  }, 60_000);
 });

@@ -176,6 +176,7 @@ describe('the dashboard in a real browser', () => {
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByRole('link', { name: 'SIEM and delivery' }).click();
     await expect.poll(() => page.locator('main').innerText()).toMatch(/no dead letters/);
+    expect(await page.getByRole('table', { name: "Each sink's health" }).innerText()).toMatch(/file\s+file\s+seed\s+healthy\s+0\s+0/);
     await page.screenshot({ path: join(SCREENSHOTS, 'delivery.png'), fullPage: true });
     expect(await accessibilityProblems(page)).toEqual([]);
     expect(errorsOf(page)).toEqual([]);

@@ -30,6 +30,14 @@ describe('which channels a notice goes to', () => {
     expect(digest.what.split('\n')).toEqual(['- [critical] urgent one: https://c/#/b', '- [low] low one: https://c/#/x']);
   });
 
+  it('refuses channels that would send the runtime\'s own credentials, or send anywhere but https', () => {
+    const parse = (channel: Record<string, unknown>) => () => parseNotifications({ channels: [channel] }, (f) => f);
+    expect(parse({ name: 'j', type: 'jira', baseUrl: 'https://org.atlassian.net', projectKey: 'OPS', user: 'u', tokenRef: 'env:AWS_SESSION_TOKEN' })).toThrow(/notifications\.channels\.0\.tokenRef may not name the runtime's own variables/);
+    expect(parse({ name: 's', type: 'slack', urlRef: 'PATH' })).toThrow(/may not name the runtime's own variables/);
+    expect(parse({ name: 'w', type: 'webhook', url: 'http://hooks.example.com/x', secretRef: 'env:K' })).toThrow(/notifications\.channels\.0\.url must be the receiver: an https:\/\/ URL \(http:\/\/ only to this machine\)/);
+    expect(parse({ name: 'w', type: 'webhook', url: 'http://127.0.0.1:9099/x', secretRef: 'env:K' })).not.toThrow();
+  });
+
   it('refuses a route with a delivery it does not know, naming the field', () => {
     expect(() => parseNotifications({ channels: [{ name: 'm', type: 'webhook', url: 'https://h', secretRef: 'env:K' }], routes: [{ channels: ['m'], delivery: 'weekly' }] }, (f) => f)).toThrow(/notifications\.routes\.0\.delivery must be immediate or daily/);
   });

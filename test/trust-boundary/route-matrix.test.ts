@@ -19,7 +19,7 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'POST /requests/{id}/approve': 'approver', 'POST /requests/{id}/reject': 'approver', 'POST /certificates/{id}/revoke': 'approver', 'POST /ct/findings/{id}/authorize': 'approver',
   'POST /tokens': 'admin', 'GET /tokens': 'admin', 'DELETE /tokens/{id}': 'admin', 'POST /imports/acm': 'admin', 'POST /revocations': 'admin', 'POST /targets': 'admin', 'DELETE /targets/{name}': 'admin',
   'POST /certificates/{id}/targets': 'admin', 'POST /certificates/{id}/adopt': 'admin', 'PUT /ct/watchlist': 'admin', 'POST /ct/logs': 'admin', 'POST /ct/logs/pause': 'admin', 'POST /ct/logs/resume': 'admin', 'POST /ct/logs/remove': 'admin', 'POST /ct/poll': 'admin',
-  'GET /audit/verify': 'admin', 'GET /siem/dead-letters': 'admin', 'POST /siem/replay': 'admin',
+  'GET /audit/verify': 'admin', 'GET /siem/dead-letters': 'admin', 'GET /siem/sinks': 'admin', 'POST /siem/replay': 'admin',
   'GET /config': 'admin', 'PUT /config': 'admin', 'GET /config/history': 'admin', 'GET /config/changes': 'admin', 'GET /config/changes/{id}': 'admin',
   'POST /config/changes/{id}/approve': 'admin', 'POST /config/changes/{id}/reject': 'admin',
   'GET /dead-letters': 'admin', 'POST /dead-letters/replay': 'admin',

@@ -26,6 +26,8 @@ export async function api(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const answer = await res.json().catch(() => ({}));
+  // A token that stopped working (expired, revoked) sends the user back to the login.
+  if (res.status === 401) dispatchEvent(new Event('certops:unauthorized'));
   if (!res.ok) throw new ApiError(res.status, answer.error);
   return answer;
 }

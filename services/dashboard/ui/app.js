@@ -9,7 +9,15 @@ function route(hash) {
   const [path, search] = (hash || '#/').split('?');
   const params = new URLSearchParams(search);
   const certificate = /^#\/certificates\/(.+)$/.exec(path);
-  if (certificate) return html`<${Certificate} id=${decodeURIComponent(certificate[1])} />`;
+  if (certificate) {
+    let id;
+    try {
+      id = decodeURIComponent(certificate[1]);
+    } catch {
+      return html`<p class="problem" role="alert">That address names no certificate.</p>`;
+    }
+    return html`<${Certificate} id=${id} />`;
+  }
   switch (path) {
     case '#/certificates': return html`<${Certificates} params=${params} />`;
     case '#/approvals': return html`<${Approvals} />`;
@@ -51,11 +59,10 @@ function App() {
   const [signedIn, setSignedIn] = useState(Boolean(token.get()));
   useEffect(() => {
     const onHash = () => setHash(location.hash);
-    // A token that stops working (expired, revoked) sends the user back to the login.
-    const onRejected = (event) => event.reason?.status === 401 && (token.clear(), setSignedIn(false));
+    const onUnauthorized = () => (token.clear(), setSignedIn(false));
     addEventListener('hashchange', onHash);
-    addEventListener('unhandledrejection', onRejected);
-    return () => (removeEventListener('hashchange', onHash), removeEventListener('unhandledrejection', onRejected));
+    addEventListener('certops:unauthorized', onUnauthorized);
+    return () => (removeEventListener('hashchange', onHash), removeEventListener('certops:unauthorized', onUnauthorized));
   }, []);
   if (!signedIn) return html`<${Login} onIn=${() => setSignedIn(true)} />`;
   const current = (hash || '#/').split('?')[0];

@@ -247,12 +247,15 @@ export function Audit() {
 
 /** What the SIEM sinks and the consumers could not deliver. */
 export function Delivery() {
+  const [sinks, sinksError] = useApi('/siem/sinks');
   const [siem, siemError] = useApi('/siem/dead-letters');
   const [queues, queueError] = useApi('/dead-letters');
   return html`
-    <${Heading} title="SIEM and delivery" path="/siem/dead-letters" />
+    <${Heading} title="SIEM and delivery" path="/siem/sinks" />
     <h2>SIEM sinks</h2>
-    <${Problem} error=${siemError} />
+    <${Problem} error=${sinksError ?? siemError} />
+    ${sinks ? html`<table><caption>Each sink's health</caption><thead><tr><th scope="col">sink</th><th scope="col">type</th><th scope="col">format</th><th scope="col">state</th><th scope="col">queued</th><th scope="col">last error</th><th scope="col">dead letters</th></tr></thead>
+      <tbody>${sinks.items.map((s) => html`<tr><td>${s.name}</td><td>${s.type}</td><td>${s.format}</td><td>${s.state}${s.pausedUntil ? ` until ${s.pausedUntil}` : ''}</td><td>${s.queued}${s.oldestQueuedAt ? ` (oldest ${s.oldestQueuedAt})` : ''}</td><td>${s.lastError ?? ''}</td><td>${s.deadLetters}</td></tr>`)}</tbody></table>` : null}
     ${siem ? (siem.items.length ? html`<table><caption>Events a sink kept refusing</caption><thead><tr><th scope="col">sink</th><th scope="col">event</th><th scope="col">attempts</th><th scope="col">last error</th></tr></thead>
       <tbody>${siem.items.map((l) => html`<tr><td>${l.sink}</td><td>${l.id}</td><td>${l.attempts}</td><td>${l.lastError ?? ''}</td></tr>`)}</tbody></table>` : html`<p class="done">Every sink is taking events: no dead letters.</p>`) : null}
     <h2>Consumers' dead-letter queues</h2>
