@@ -137,7 +137,8 @@ export class BuiltInCa implements CertificateAuthority {
       keyType: input.keyType,
       profile: input.profile,
       crlUrl: `${this.baseUrl}/crl/local.crl`,
-      caIssuersUrl: `${this.baseUrl}/ca/chain`,
+      // RFC 5280 4.2.2.1: the issuing CA's certificate in DER (application/pkix-cert), what AIA clients fetch.
+      caIssuersUrl: `${this.baseUrl}/ca/local.crt`,
     });
     return toPem(await sign(tbs, this.signingKey));
   }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,7 +160,13 @@ describe('issuance under policy, approvals and revocation', () => {
     expect(text).toMatch(/Subject Key Identifier/);
     expect(text).toMatch(/Authority Key Identifier/);
     expect(text).toContain(`URI:${stack.url}/crl/local.crl`);
-    expect(text).toContain(`CA Issuers - URI:${stack.url}/ca/chain`);
+    expect(text).toContain(`CA Issuers - URI:${stack.url}/ca/local.crt`);
+    // What the AIA names is the issuing CA's certificate in DER (RFC 5280 4.2.2.1), the one that signed the leaf.
+    const aia = await fetch(`${stack.url}/ca/local.crt`);
+    expect(aia.headers.get('content-type')).toBe('application/pkix-cert');
+    const issuerDer = Buffer.from(await aia.arrayBuffer());
+    const issuerText = execFileSync('openssl', ['x509', '-inform', 'DER', '-noout', '-subject'], { input: issuerDer, encoding: 'utf8' });
+    expect(issuerText.trim().replace(/^subject=\s*/, '').replace(/\s*=\s*/g, '=')).toBe(openssl(['x509', '-noout', '-issuer'], cert.certificatePem).trim().replace(/^issuer=\s*/, '').replace(/\s*=\s*/g, '='));
     expect(text).toMatch(/Serial Number:\s*\n?\s*([0-9a-f]{2}:){15}[0-9a-f]{2}/);
     const dir = mkdtempSync(join(tmpdir(), 'certops-x509-'));
     writeFileSync(join(dir, 'chain.pem'), await (await fetch(`${stack.url}/ca/chain`)).text());

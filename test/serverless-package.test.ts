@@ -302,9 +302,20 @@ describe('serverless package', () => {
   it('bundles a handler that loads as Lambda loads it (from its zip) and answers', async () => {
     const { dir } = zipped('inventoryApi');
     const mod = await import(pathToFileURL(join(dir, 'services/inventory/handler.mjs')).href);
+    // A route it does not serve is answered before anything is read.
+    const res = await mod.api({ version: '2.0', routeKey: 'GET /nowhere', rawPath: '/nowhere', headers: {}, requestContext: { http: { method: 'GET' } } }, {});
+    expect(res.statusCode).toBe(404);
+    expect(JSON.parse(res.body).error.code).toBe('not_found');
+  });
+
+  it('answers GET /health from a function of its own that may call nothing in AWS', async () => {
+    const { dir } = zipped('health');
+    const mod = await import(pathToFileURL(join(dir, 'services/health/handler.mjs')).href);
     const res = await mod.api({ version: '2.0', routeKey: 'GET /health', rawPath: '/health', headers: {}, requestContext: { http: { method: 'GET' } } }, {});
-    expect(res.statusCode).toBe(200);
-    expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+    expect([res.statusCode, JSON.parse(res.body)]).toEqual([200, { status: 'ok' }]);
+    const { role } = functionRoles().find(({ fn }) => fn === 'certops-prod-health')!;
+    const actions = role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).flatMap((st: any) => [st.Action].flat());
+    expect(actions.every((a: string) => a.startsWith('logs:')), actions.join(', ')).toBe(true);
   });
 });
 

@@ -24,7 +24,6 @@ import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './repor
 const rt = inventoryRuntime;
 
 export const api = apiHandler({
-  'GET /health': { role: 'public', withoutConfiguration: true, run: async () => ({ status: 200, body: { status: 'ok' } }) },
   'GET /certificates': {
     role: 'viewer',
     async run(req) {

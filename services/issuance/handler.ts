@@ -5,6 +5,7 @@ import { issuanceRuntime } from './runtime.ts';
 import { ForbiddenError, NotFoundError } from '../../shared/errors.ts';
 import { roleAllows } from '../../shared/api-token.ts';
 import { parseRequestInput } from './request-input.ts';
+import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { oneOf, queryInteger } from '../../shared/input.ts';
 import { requestCertificate } from './request-certificate.ts';
 import { completeValidations } from './issue-request.ts';
@@ -66,6 +67,14 @@ export const api = apiHandler({
     role: 'public',
     async run() {
       return { status: 200, contentType: 'application/pem-certificate-chain', body: await (await rt().authority('local')).chainPem() };
+    },
+  },
+  'GET /ca/local.crt': {
+    role: 'public',
+    async run() {
+      // The built-in CA's issuing (intermediate) certificate, the first of its chain, in DER: what issued certificates' AIA names.
+      const [issuing] = certificateBlocks(await (await rt().authority('local')).chainPem(), 'chain');
+      return { status: 200, contentType: 'application/pkix-cert', body: issuing };
     },
   },
   'GET /crl/{file}': {
