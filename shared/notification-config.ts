@@ -66,7 +66,7 @@ const SECRET_REF = /^((env:)?[A-Z_][A-Z0-9_]{0,127}|secretsmanager:[A-Za-z0-9/_+
 /** The runtime's own credentials and settings are not a channel's secret to send anywhere (AWS_SESSION_TOKEN on Lambda). */
 const RUNTIME_VARIABLES = /^(env:)?(AWS_|LAMBDA_|CERTOPS_|NODE_|PATH$|HOME$)/;
 /** Where a channel may send: https, or http to this machine only (a local relay, a test receiver). */
-const SERVICE_URL = /^(https:\/\/[^\s/]+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(\/[^\s]*)?$/;
+export const SERVICE_URL = /^(https:\/\/[^\s/]+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(\/[^\s]*)?$/;
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+$/;
 
 /**

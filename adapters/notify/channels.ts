@@ -1,5 +1,5 @@
 import { createTransport } from 'nodemailer';
-import type { ChannelConfig, Notice, NoticeSeverity } from '../../shared/notification-config.ts';
+import { SERVICE_URL, type ChannelConfig, type Notice, type NoticeSeverity } from '../../shared/notification-config.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, webhookSignature } from '../targets/webhook-target.ts';
 import { recordingCalls } from '../aws/call-recorder.ts';
 
@@ -24,7 +24,7 @@ const slackText = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<'
 const teamsText = (text: string) => text.replace(/[\\`*_[\]()#<>~|]/g, (c) => `\\${c}`);
 /** A webhook URL read from a secret goes out only over https (or to this machine). */
 function serviceUrl(channel: string, url: string): string {
-  if (!/^(https:\/\/[^\s/]+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(\/[^\s]*)?$/.test(url)) throw new Error(`notification channel ${channel}: its webhook URL must be https://`);
+  if (!SERVICE_URL.test(url)) throw new Error(`notification channel ${channel}: its webhook URL must be https://`);
   return url;
 }
 

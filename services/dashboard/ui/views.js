@@ -30,6 +30,14 @@ function JsonLink({ path }) {
   return html`<button type="button" class="json" onClick=${() => openJson(path)}>JSON</button>`;
 }
 
+/** Previous and next page over the API's nextToken: `tokens` is the stack of tokens of the pages seen. */
+function Pager({ tokens, setTokens, next }) {
+  return html`<div class="pager">
+    <button type="button" disabled=${tokens.length === 1} onClick=${() => setTokens(tokens.slice(0, -1))}>Previous page</button>
+    <button type="button" disabled=${!next} onClick=${() => setTokens([...tokens, next])}>Next page</button>
+  </div>`;
+}
+
 function Heading({ title, path }) {
   return html`<div class="heading"><h1>${title}</h1>${path ? html`<${JsonLink} path=${path} />` : null}</div>`;
 }
@@ -138,10 +146,7 @@ export function Certificates({ params }) {
       <thead><tr><th scope="col">certificate</th><th scope="col">status</th><th scope="col">expires</th><th scope="col">owner</th><th scope="col">environment</th><th scope="col">findings</th></tr></thead>
       <tbody>${page.items.map((c) => html`<tr><td>${link(c.id, c.commonName ?? c.subject)}</td><td>${c.status}</td><td>${day(c.notAfter)}</td><td>${c.owner ?? ''}</td><td>${c.environment ?? ''}</td>
         <td>${c.findings.map((f) => html`<span class=${`severity ${f.severity}`}>${f.id}</span> `)}</td></tr>`)}</tbody></table>
-      <div class="pager">
-        <button type="button" disabled=${tokens.length === 1} onClick=${() => setTokens(tokens.slice(0, -1))}>Previous page</button>
-        <button type="button" disabled=${!page.nextToken} onClick=${() => setTokens([...tokens, page.nextToken])}>Next page</button>
-      </div>` : null}`;
+      <${Pager} tokens=${tokens} setTokens=${setTokens} next=${page.nextToken} />` : null}`;
 }
 
 /** One certificate: what it is, its findings, where it is served and deployed, its history and lineage. */
@@ -239,10 +244,7 @@ export function Audit() {
     ${page ? html`<table><caption>Audit records, page ${tokens.length}</caption>
       <thead><tr><th scope="col">#</th><th scope="col">at</th><th scope="col">event</th><th scope="col">from</th><th scope="col">certificate</th></tr></thead>
       <tbody>${page.items.map((r) => html`<tr><td>${r.seq}</td><td>${r.time ?? r.detail?.occurredAt ?? ''}</td><td>${r.detailType}</td><td>${r.source}</td><td>${r.certificateId ? link(r.certificateId) : ''}</td></tr>`)}</tbody></table>
-      <div class="pager">
-        <button type="button" disabled=${tokens.length === 1} onClick=${() => setTokens(tokens.slice(0, -1))}>Previous page</button>
-        <button type="button" disabled=${!page.nextToken} onClick=${() => setTokens([...tokens, page.nextToken])}>Next page</button>
-      </div>` : null}`;
+      <${Pager} tokens=${tokens} setTokens=${setTokens} next=${page.nextToken} />` : null}`;
 }
 
 /** What the SIEM sinks and the consumers could not deliver. */
@@ -289,8 +291,5 @@ export function Scans({ params }) {
         ${e.error ? html`<span>${e.error}</span>` : html`<span>${link(e.certificateId, e.subject ?? e.certificateId)}</span><span>${e.protocol ?? ''}</span>
           ${[...e.findings, ...(e.certificateFindings ?? [])].map((f) => html`<span class=${`severity ${f.severity}`}>${f.id}</span> `)}`}
       </li>`)}</ul>
-      <div class="pager">
-        <button type="button" disabled=${tokens.length === 1} onClick=${() => setTokens(tokens.slice(0, -1))}>Previous page</button>
-        <button type="button" disabled=${!scan.nextToken} onClick=${() => setTokens([...tokens, scan.nextToken])}>Next page</button>
-      </div>` : null}`;
+      <${Pager} tokens=${tokens} setTokens=${setTokens} next=${scan.nextToken} />` : null}`;
 }
