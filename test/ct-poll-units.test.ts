@@ -128,4 +128,23 @@ describe('CT poll units of work', () => {
     expect(await pollOneLog(down.url, Date.now() + 30_000, deps)).toEqual({ logUrl: down.url, skipped: 'backing-off' });
     expect(await pollOneLog(logs[0].url, Date.now() + 30_000, deps)).toMatchObject({ from: 0, to: 5 });
   });
+  it('fetches the next pass while a pass publishes its alerts, and verifies what it read ahead like anything else', async () => {
+    const log = await startTestLog();
+    try {
+      for (let k = 0; k < 6; k++) log.append(x509Leaf((await makeChain([`a${k}.ahead.units.example.com`])).leaf.der, k + 1));
+      await watch(log);
+      // Each publish notes which get-entries calls the log had been asked by then.
+      const askedAtPublish: string[][] = [];
+      const publisher = { publish: async () => void askedAtPublish.push(log.requests.filter((r) => r.startsWith('/ct/v1/get-entries'))) };
+      const result = await pollOneLog(log.url, Date.now() + 30_000, { ...deps, publisher });
+      expect(result).toMatchObject({ from: 0, to: 6, unauthorized: 6 });
+      // The first pass (entries 0-1) publishes after the second pass's entries (2-3) were asked for.
+      expect(askedAtPublish[0]).toEqual(expect.arrayContaining(['/ct/v1/get-entries?start=0&end=1', '/ct/v1/get-entries?start=2&end=3']));
+      // Nothing was asked twice, and nothing past the tree.
+      const entries = log.requests.filter((r) => r.startsWith('/ct/v1/get-entries'));
+      expect(entries.sort()).toEqual(['/ct/v1/get-entries?start=0&end=1', '/ct/v1/get-entries?start=2&end=3', '/ct/v1/get-entries?start=4&end=5']);
+    } finally {
+      await log.close();
+    }
+  });
 });

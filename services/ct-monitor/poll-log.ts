@@ -25,6 +25,8 @@ export interface PollDeps {
   maxEntries?: number;
   /** Issuers (DNs) expected for names under a domain: an unknown certificate from one of them is medium severity, else high. */
   allowedIssuers?: Record<string, string[]>;
+  /** Told once a pass has its entries and the log is further ahead: the next pass's entries, from..to-1, may be fetched already (read-ahead.ts). */
+  readAhead?(from: number, to: number): void;
   /** Test builds: stops the process at a named point (the crash tests' harness). */
   crashPoint?(point: string): void;
 }
@@ -215,6 +217,7 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
     if ((err as Error).message.startsWith('the log returned no entries')) return fail(sth.treeSize, (err as Error).message);
     throw err;
   }
+  if (to < sth.treeSize) deps.readAhead?.(to, Math.min(sth.treeSize, to + deps.maxEntries!));
   if (tree.size !== to) return fail(sth.treeSize, `the log served ${tree.size - state.position} of the ${to - state.position} entries its tree head covers`);
   if (to < sth.treeSize ? !verifyConsistency(to, sth.treeSize, tree.root(), sth.rootHash, await reader.getConsistency!(to, sth.treeSize)) : !tree.root().equals(sth.rootHash)) {
     const index = await offendingEntry(reader, hashes, state.position, sth.treeSize, sth.rootHash);

@@ -2,6 +2,7 @@ import { newEvent } from '../../shared/events/envelope.ts';
 import type { CtLogState } from '../../shared/model.ts';
 import type { LockStore } from '../../shared/ports.ts';
 import { pollLog, type PollDeps, type PollResult } from './poll-log.ts';
+import { readingAhead } from './read-ahead.ts';
 
 export interface PollLogsDeps extends PollDeps {
   locks: LockStore;
@@ -29,13 +30,16 @@ export async function pollOneLog(logUrl: string, deadline: number, deps: PollLog
     if (!log) return { logUrl, skipped: 'gone' };
     if (log.paused) return { logUrl, skipped: 'paused' };
     if (waiting(log, deps.clock.now())) return { logUrl, skipped: 'backing-off' };
+    // One reader for the unit's passes: each pass's fetch starts while the one before publishes.
+    const reading = readingAhead(deps.logReader(log), deps.batchSize, deps.concurrency ?? 4);
+    const passDeps: PollDeps = { ...deps, logReader: () => reading.reader, readAhead: reading.ahead };
     try {
-      let total = await pollLog(log, deps);
+      let total = await pollLog(log, passDeps);
       while (total.behind && !total.misbehaviour && deps.clock.now().getTime() < deadline) {
         // A pause or removal made while this unit runs stops it at the next pass.
         const current = await deps.ct.getLog(logUrl);
         if (!current || current.paused) break;
-        const pass = await pollLog(current, deps);
+        const pass = await pollLog(current, passDeps);
         total = { ...pass, from: total.from, observed: total.observed + pass.observed, unauthorized: total.unauthorized + pass.unauthorized, unreadable: (total.unreadable ?? 0) + (pass.unreadable ?? 0) };
       }
       return total;

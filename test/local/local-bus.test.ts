@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeadLetterStore } from '../../adapters/dynamodb/dead-letter-store.ts';
 import { DynamoBusLedger } from '../../adapters/dynamodb/bus-ledger.ts';
 import { LocalBus, type EventBridgeEvent } from '../../local/local-bus.ts';
@@ -161,6 +162,33 @@ describe('local bus', () => {
     await next.drain();
     expect(delivered).toEqual(expect.arrayContaining([{ n: 1 }, { n: 2 }]));
     expect((await ledger.pending()).filter((d) => ids.includes(d.eventId))).toEqual([]);
+  });
+
+  it('keeps one ledger item per event naming the rules still owed; a crash between two settlements delivers the event again to both, then it leaves the ledger', async () => {
+    const rules = [
+      { name: 'quick', fn: 'quick', pattern: { 'detail-type': ['twice'] } },
+      { name: 'stuck', fn: 'stuck', pattern: { 'detail-type': ['twice'] } },
+    ];
+    const taken: string[] = [];
+    const dying = new LocalBus({
+      busName: 'certops-test', rules, deadLetters, ledger: new DynamoBusLedger(db.table), clock, maxAttempts: 3, retryDelayMs: 5,
+      invoke: (fn) => (fn === 'quick' ? Promise.resolve(void taken.push(fn)) : new Promise(() => undefined)),
+    });
+    const [put] = (await dying.putEvents([entry('twice', { n: 1 })])).Entries as { EventId: string }[];
+    await new Promise((r) => setTimeout(r, 50));
+    expect(taken).toEqual(['quick']);
+    const items = (await db.table.doc.send(new QueryCommand({ TableName: db.table.name, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': 'DELIVERY', ':sk': put.EventId } }))).Items!;
+    expect(items).toHaveLength(1);
+    expect(Object.keys(items[0].rules).sort()).toEqual(['quick', 'stuck']);
+    // The next process (a ledger of its own, nothing in memory) owes both rules the event, and settles it.
+    const delivered: string[] = [];
+    const restarted = new DynamoBusLedger(db.table);
+    const next = new LocalBus({ busName: 'certops-test', rules, invoke: async (fn, [e]) => void (e.id === put.EventId && delivered.push(fn)), deadLetters, ledger: restarted, clock, maxAttempts: 3, retryDelayMs: 5 });
+    await next.resume();
+    await next.drain();
+    expect(delivered.sort()).toEqual(['quick', 'stuck']);
+    expect((await restarted.pending()).filter((d) => d.eventId === put.EventId)).toEqual([]);
+    expect((await db.table.doc.send(new QueryCommand({ TableName: db.table.name, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': 'DELIVERY', ':sk': put.EventId } }))).Items).toEqual([]);
   });
 
   it('delivers an ordered rule as a FIFO message group: in the order accepted, one batch at a time, a failing batch holding back the rest until it is dead-lettered', async () => {
