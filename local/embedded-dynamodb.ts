@@ -92,8 +92,8 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     await client.send(new DescribeTableCommand({ TableName: tableName }));
   } catch (err) {
     if ((err as Error).name !== 'ResourceNotFoundException') throw err;
-    // Time to live, point-in-time recovery and encryption are the deployed table's settings (CloudFormation), not CreateTable's.
-    const { TimeToLiveSpecification, PointInTimeRecoverySpecification, SSESpecification, ...create } = tableDefinition as Record<string, unknown>;
+    // Time to live, point-in-time recovery, encryption and deletion protection are the deployed table's settings (CloudFormation), not the embedded table's.
+    const { TimeToLiveSpecification, PointInTimeRecoverySpecification, SSESpecification, DeletionProtectionEnabled, ...create } = tableDefinition as Record<string, unknown>;
     await client.send(new CreateTableCommand({ TableName: tableName, ...create } as CreateTableCommandInput));
   } finally {
     client.destroy();

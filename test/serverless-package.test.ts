@@ -101,6 +101,8 @@ describe('serverless package', () => {
     const roles = functionRoles();
     expect(new Set(roles.map((r) => r.logical)).size).toBe(roles.length);
     for (const r of roles) expect(roleName(r.role), r.fn).toMatch(/^certops-prod-/);
+    // No role beside them: the framework's shared one (rights on every consumer's queue) is not left unused in the account.
+    expect(ofType('AWS::IAM::Role').map(([id]) => id).filter((id) => id.endsWith('IamRoleLambdaExecution')).sort()).toEqual(roles.map((r) => r.logical).sort());
   });
 
   it('lets only the functions\' roles put certops.* sources or any detail-type but the inbound ones on the bus, each function only its own service\'s source', () => {
@@ -159,9 +161,9 @@ describe('serverless package', () => {
     expect(resource.Properties.GlobalSecondaryIndexes.map((i: any) => i.IndexName)).toEqual(expect.arrayContaining(['gsi1', 'expiry', 'byEnvironment', 'byOwner', 'byStatus', 'byIssuer']));
   });
 
-  it('keeps the table and the vault key when the stack is removed or they would be replaced; the table has point-in-time recovery and a time to live', () => {
+  it('keeps the table and the vault key when the stack is removed or they would be replaced; the table has point-in-time recovery, deletion protection and a time to live', () => {
     for (const name of ['CertopsTable', 'CertopsVaultKey']) expect(resources[name], name).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-    expect(resources.CertopsTable.Properties).toMatchObject({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
+    expect(resources.CertopsTable.Properties).toMatchObject({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
   });
 
   it('creates the renewal state machine from the ASL file, its tasks bound to the step functions', () => {

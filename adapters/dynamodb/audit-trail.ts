@@ -3,12 +3,18 @@ import type { AuditFilter, AuditHead, AuditTrail } from '../../shared/ports.ts';
 import type { Page } from '../../shared/model.ts';
 import { GENESIS, recordHash, type AuditEvent, type AuditRecord } from '../../shared/audit-chain.ts';
 import { batchGet, batchWrite } from './batch.ts';
-import { getItem, isConditionFailure, queryPage, withoutKeys, type Item, type Key, type Table } from './table.ts';
+import { expiresAfter, getItem, isConditionFailure, queryPage, withoutKeys, type Item, type Key, type Table } from './table.ts';
 
 const HEAD = { pk: 'AUDIT', sk: 'HEAD' };
 const pad = (seq: number) => String(seq).padStart(12, '0');
 const recordKey = (seq: number) => ({ pk: 'AUDIT', sk: `R#${pad(seq)}` });
 const markerKey = (eventId: string) => ({ pk: `AUDITID#${eventId}`, sk: 'AUDITID' });
+/**
+ * A marker finds an event's record when the event comes again; none comes again after an SQS
+ * queue's longest retention (14 days) and its dead-letter queue's, so markers expire after 30 days
+ * (the records themselves never do).
+ */
+const MARKER_DAYS = 30;
 /** The head item carries a batch's records until they are written; DynamoDB items stop at 400 KB. */
 const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 50;
@@ -147,7 +153,7 @@ export class DynamoAuditTrail implements AuditTrail {
 
   /** Committed records and their markers, where readers look for them; writing them twice writes the same. */
   private async write(records: AuditRecord[]): Promise<void> {
-    await batchWrite(this.table, records.flatMap((r) => [{ put: toItem(r) }, { put: { ...markerKey(r.eventId), seq: r.seq } }]));
+    await batchWrite(this.table, records.flatMap((r) => [{ put: toItem(r) }, { put: { ...markerKey(r.eventId), seq: r.seq, ...expiresAfter(r.occurredAt, MARKER_DAYS) } }]));
   }
 
   /** Records in sequence order; the last page adds those the head carries that a crash kept from their place. */

@@ -8,7 +8,7 @@ import { DynamoAuditTrail } from '../../adapters/dynamodb/audit-trail.ts';
 import { verifyChain as verifyAuditChain } from '../../shared/audit-chain.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import { freshTable } from '../support/dynamo.ts';
-import { decodeToken } from '../../adapters/dynamodb/table.ts';
+import { decodeToken, getItem } from '../../adapters/dynamodb/table.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -209,6 +209,12 @@ describe('DynamoDB stores (on dynalite)', () => {
     for await (const r of trail.all()) all.push(r);
     expect(all.map((r) => r.eventId)).toEqual(['crashed', 'second']);
     expect(verifyAuditChain(all).valid).toBe(true);
+    // The markers (found again only while an event can come again) expire 30 days after the event; the records carry no time to live.
+    const marker = await getItem(db.table, { pk: 'AUDITID#second', sk: 'AUDITID' });
+    expect(marker!.ttl).toBe(Date.parse('2026-11-30T10:00:00Z') / 1000 + 30 * 86_400);
+    const record = await getItem(db.table, { pk: 'AUDIT', sk: 'R#000000000002' });
+    expect(record).toMatchObject({ eventId: 'second' });
+    expect(record!.ttl).toBeUndefined();
   });
 
   it('refuses a nextToken from outside the range a query reads', () => {

@@ -58,15 +58,40 @@ function recordedCalls(): RecordedCall[] {
   return [...new Set(lines)].map((l) => JSON.parse(l) as RecordedCall).filter((c) => c.function !== '(local)');
 }
 
-async function decide(call: RecordedCall, role: { arn: string; policies: { name: string; policy: Policy }[] }) {
-  const { resource, context } = requestOf(call);
+type Role = { arn: string; policies: { name: string; policy: Policy }[] };
+
+/** What IAM decides for `role` asking `action` on `resource` with these condition keys, and the statements that allowed it. */
+async function simulate(role: Role, action: string, resource: string, context: Record<string, string | string[]>) {
   const result = await runSimulation({
-    request: { principal: role.arn, action: call.action, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
+    request: { principal: role.arn, action, resource: { resource, accountId: ACCOUNT }, contextVariables: context },
     identityPolicies: role.policies, serviceControlPolicies: [], resourceControlPolicies: [],
   }, {});
-  if (result.resultType === 'error') throw new Error(`${call.action} on ${resource}: ${JSON.stringify(result.errors)}`);
+  if (result.resultType === 'error') throw new Error(`${action} on ${resource}: ${JSON.stringify(result.errors)}`);
   const allowedBy = result.resultType === 'single' ? (result.result.analysis?.identityAnalysis?.allowStatements ?? []).map((s) => `${s.policyId}#${s.statement.index()}`) : [];
   return { allowed: result.overallResult === 'Allowed', allowedBy };
+}
+
+async function decide(call: RecordedCall, role: Role) {
+  const { resource, context } = requestOf(call);
+  return simulate(role, call.action, resource, context);
+}
+
+/** Each function's role in the template `osls package` writes into `out`, by function name. */
+function packagedRoles(out: string): Map<string, Role> {
+  execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--region', REGION, '--package', out], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
+  const resources = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).Resources as Record<string, { Type: string; Properties: any }>;
+  const names = stackNames(resources);
+  const roles = new Map<string, Role>();
+  for (const [, fn] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
+    const name = String(fn.Properties.FunctionName).replace(/^certops-prod-/, '');
+    const [roleLogical] = fn.Properties.Role['Fn::GetAtt'];
+    const role = resources[roleLogical].Properties;
+    roles.set(name, {
+      arn: names.attributes[`${roleLogical}.Arn`],
+      policies: (role.Policies ?? []).map((p: { PolicyName: unknown; PolicyDocument: unknown }, i: number) => ({ name: `${roleLogical}-${i}`, policy: resolveIntrinsics(p.PolicyDocument, names) as Policy })),
+    });
+  }
+  return roles;
 }
 
 const calls = recordedCalls();
@@ -79,21 +104,9 @@ const calls = recordedCalls();
  */
 describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow every call the functions make', () => {
   const out = mkdtempSync(join(tmpdir(), 'certops-iam-'));
-  let roles: Map<string, { arn: string; policies: { name: string; policy: Policy }[] }>;
+  let roles: Map<string, Role>;
   beforeAll(() => {
-    execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--region', REGION, '--package', out], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
-    const resources = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).Resources as Record<string, { Type: string; Properties: any }>;
-    const names = stackNames(resources);
-    roles = new Map();
-    for (const [, fn] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
-      const name = String(fn.Properties.FunctionName).replace(/^certops-prod-/, '');
-      const [roleLogical] = fn.Properties.Role['Fn::GetAtt'];
-      const role = resources[roleLogical].Properties;
-      roles.set(name, {
-        arn: names.attributes[`${roleLogical}.Arn`],
-        policies: (role.Policies ?? []).map((p: { PolicyName: unknown; PolicyDocument: unknown }, i: number) => ({ name: `${roleLogical}-${i}`, policy: resolveIntrinsics(p.PolicyDocument, names) as Policy })),
-      });
-    }
+    roles = packagedRoles(out);
   }, 120_000);
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -133,5 +146,62 @@ describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow ever
     expect(puts.length).toBeGreaterThan(0);
     for (const call of puts) expect((await decide(call, trimmed)).allowed).toBe(false);
     for (const call of puts) expect((await decide(call, role)).allowed).toBe(true);
+  });
+});
+
+/**
+ * Whether `role` may make `action` on the vault key for a key sealed under `keyRef` (its KMS
+ * encryption context). The simulator ignores `kms:EncryptionContext:<key>` condition keys (it
+ * matches templated keys only after a "/"), so the vault key's statements are read here: an
+ * Allow naming the action and the key applies when it has no condition or its one condition,
+ * StringLike on that key, matches (IAM's `*` and `?`); any other condition fails the test as
+ * unreadable rather than guessed at.
+ */
+function vaultKeyAllows(role: Role, action: string, keyRef: string): boolean {
+  const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return role.policies.some((p) => p.policy.Statement.some((s) => {
+    if (s.Effect !== 'Allow' || ![s.Action].flat().includes(action) || ![s.Resource].flat().includes(VAULT_KEY)) return false;
+    if (!s.Condition) return true;
+    const { StringLike, ...others } = s.Condition as { StringLike?: Record<string, string | string[]> };
+    const patterns = StringLike?.['kms:EncryptionContext:keyRef'];
+    if (Object.keys(others).length || !patterns || Object.keys(StringLike!).length !== 1) throw new Error(`${role.arn}: a condition this test cannot read: ${JSON.stringify(s.Condition)}`);
+    return [patterns].flat().some((pattern) => glob(pattern).test(keyRef));
+  }));
+}
+
+/**
+ * The vault key as the roles allow it, by the encryption context each key is sealed under (its
+ * vault reference): a CA's root key is opened by no function (only the intermediate signs); the
+ * issuing functions open the keys they sign with or for; deployment opens certificates' keys only.
+ */
+describe('IAM: who may open which key in the vault', () => {
+  const out = mkdtempSync(join(tmpdir(), 'certops-iam-kms-'));
+  let roles: Map<string, Role>;
+  beforeAll(() => {
+    roles = packagedRoles(out);
+  }, 120_000);
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  const opens = (fn: string, keyRef: string) => vaultKeyAllows(roles.get(fn)!, 'kms:Decrypt', keyRef);
+  const seals = (fn: string, keyRef: string) => vaultKeyAllows(roles.get(fn)!, 'kms:GenerateDataKey', keyRef);
+
+  it('lets no function open a CA root key', () => {
+    for (const fn of roles.keys()) expect(opens(fn, 'ca/local-0a1b2c/root'), fn).toBe(false);
+  });
+
+  it('lets the issuing functions open the intermediate and the keys they generated, and seal new keys (a CA created on first use included)', () => {
+    for (const fn of ['issuanceApi', 'issuanceEvents', 'issuanceRecover', 'renewalStep']) {
+      for (const ref of ['ca/local-0a1b2c/intermediate', 'request/r-1', 'request/renew-0f', 'cert/c-1']) expect(opens(fn, ref), `${fn} ${ref}`).toBe(true);
+      for (const ref of ['ca/local-0a1b2c/root', 'cert/c-1']) expect(seals(fn, ref), `${fn} seals ${ref}`).toBe(true);
+      expect(opens(fn, 'ca/local-0a1b2c/root.intermediate'), fn).toBe(false);
+    }
+  });
+
+  it('lets deployment open certificates\' keys and nothing else, and the rest of the functions nothing', () => {
+    for (const fn of ['deploymentApi', 'deploymentEvents', 'deploymentStep']) {
+      expect(opens(fn, 'cert/c-1'), fn).toBe(true);
+      for (const ref of ['ca/local-0a1b2c/intermediate', 'request/r-1']) expect(opens(fn, ref), `${fn} ${ref}`).toBe(false);
+      expect(seals(fn, 'cert/c-1'), fn).toBe(false);
+    }
+    for (const fn of ['health', 'dashboard', 'inventoryApi', 'ctMonitorPoll', 'siemExportEvents', 'notificationsEvents']) expect(opens(fn, 'cert/c-1'), fn).toBe(false);
   });
 });
