@@ -12,12 +12,12 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ['default', 'json'],
     outputFile: { json: '.test-results.json' },
-    // Every stack and adapter a test starts records the AWS calls its functions make.
-    env: { CERTOPS_RECORD_AWS_CALLS: resolve(import.meta.dirname, '.aws-calls') },
+    // Every stack and adapter a test starts records the AWS calls its functions make, and the API's answers.
+    env: { CERTOPS_RECORD_AWS_CALLS: resolve(import.meta.dirname, '.aws-calls'), CERTOPS_RECORD_API_ANSWERS: resolve(import.meta.dirname, '.api-answers') },
     projects: [
-      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/iam/**'], globalSetup: ['test/iam/clear-recorded-calls.ts'], sequence: { groupOrder: 0 } } },
-      // After the suite: the IAM coverage test evaluates the calls the suite recorded.
-      { extends: true, test: { name: 'iam', include: ['test/iam/**/*.test.ts'], sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/iam/**', 'test/after-suite/**'], globalSetup: ['test/iam/clear-recorded-calls.ts'], sequence: { groupOrder: 0 } } },
+      // After the suite: the IAM coverage test evaluates the calls the suite recorded, and the answers it received are checked against GET /openapi.json.
+      { extends: true, test: { name: 'iam', include: ['test/iam/**/*.test.ts', 'test/after-suite/**/*.test.ts'], sequence: { groupOrder: 1 } } },
     ],
   },
 });

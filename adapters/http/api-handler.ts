@@ -8,6 +8,7 @@ import { authenticateToken, bearerToken, roleAllows, type Caller } from '../../s
 export type { Caller };
 const ANONYMOUS: Caller = { tokenId: '', name: 'anonymous', role: 'viewer', eventSources: [] };
 import { logger } from '../logger.ts';
+import { recordingAnswer } from './answer-recorder.ts';
 
 export interface ApiRequest {
   params: Record<string, string>;
@@ -25,9 +26,31 @@ export interface ApiResult {
   contentType?: string;
 }
 
+/** A JSON Schema (2020-12, as OpenAPI 3.1 takes it); `$ref`s name shared/api-schemas.ts's components. */
+export type Schema = Record<string, unknown>;
+
+/** A raw (not JSON) answer: its media type. */
+export interface RawAnswer {
+  contentType: string;
+  description: string;
+}
+
+/** What GET /openapi.json says of a route (adapters/http/openapi.ts); answers in test runs are checked against it. */
+export interface RouteDoc {
+  summary: string;
+  description?: string;
+  /** Query parameters by name, each a schema (with its description); none is required. */
+  query?: Record<string, Schema>;
+  /** The JSON body it takes (a `description` in it says what for). */
+  body?: Schema;
+  /** Each status it answers besides errors (CONTRACT.md's error shape, documented once for all): the JSON body's schema, or a raw answer. */
+  responses: Record<number, Schema | RawAnswer>;
+}
+
 export interface Route {
   /** The least role that may call it: viewer routes are open to every role. */
   role: Role | 'public';
+  doc: RouteDoc;
   /**
    * Does not act on the configuration in force, which is then not read first: the health check,
    * and the configuration's own routes (which must work to replace one that does not read).
@@ -82,7 +105,8 @@ function json(status: number, body: unknown): APIGatewayProxyStructuredResultV2 
  * and turns typed errors into the CONTRACT.md error shape.
  */
 export function apiHandler(routes: Record<string, Route>, deps: () => { tokens: TokenStore; clock: Clock; configuration: { refresh(): Promise<unknown> } }) {
-  return middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => recordingAnswer(event.routeKey, await answer(event)));
+  async function answer(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     try {
       const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
       if (!route) throw new NotFoundError(`no route ${event.routeKey}`);
@@ -112,5 +136,7 @@ export function apiHandler(routes: Record<string, Route>, deps: () => { tokens: 
     } catch (err) {
       return errorResult(err);
     }
-  });
+  }
+  // The route table is what GET /openapi.json is generated from (bin/openapi.ts).
+  return Object.assign(handler, { routes });
 }

@@ -25,12 +25,15 @@ const root = () => process.env.LAMBDA_TASK_ROOT ?? process.env.CERTOPS_ASSETS_RO
 /**
  * A Lambda handler for API Gateway HTTP API (payload v2) events that serves a fixed set of files
  * by route key and path parameter `file`: `files['/']` for `GET /`, `files[file]` for
- * `GET /<prefix>/{file}`. Nothing outside the set is read; an unknown name is a 404.
+ * `GET /<prefix>/{file}`, `files[name]` for `GET /<name>`. Nothing outside the set is read; an
+ * unknown name is a 404.
  */
 export function staticFilesHandler(files: Record<string, StaticFile>) {
   const cache = new Map<string, Buffer>();
   return async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const name = event.pathParameters?.file ?? '/';
+    // GET /<prefix>/{file} names its file; any other route is the file its path names (GET / the page).
+    const path = event.routeKey.split(' ')[1] ?? '/';
+    const name = event.pathParameters?.file ?? (path === '/' ? '/' : path.slice(1));
     const file = Object.hasOwn(files, name) ? files[name] : undefined;
     if (!file) return { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'not_found', message: `no file ${name.slice(0, 100)}`, field: 'file' } }) };
     let content = cache.get(name);

@@ -15,6 +15,7 @@ import { logReaderFor } from '../../adapters/ct/log-readers.ts';
 import { parseSth, sthSignatureValid } from '../../shared/ct/signed-tree-head.ts';
 import { announceAfter } from '../../shared/announce.ts';
 import { CT_MONITOR, ctProofs } from './announcements.ts';
+import { integer, itemsOf, object, ref, string, strings } from '../../shared/api-schemas.ts';
 
 const rt = ctMonitorRuntime;
 // A pass reads at most PASS_ENTRIES; passes go on while the time budget lasts, and the next tick continues.
@@ -53,8 +54,14 @@ async function changeLog(req: { body: unknown; caller: { name: string } }, chang
 }
 
 export const api = apiHandler({
-  'GET /ct/watchlist': { role: 'viewer', run: async () => ({ status: 200, body: { domains: await rt().ct.getWatchlist() } }) },
+  'GET /ct/watchlist': {
+    doc: { summary: 'The domains watched in CT logs', responses: { 200: object(['domains'], { domains: strings }) } }, role: 'viewer', run: async () => ({ status: 200, body: { domains: await rt().ct.getWatchlist() } }) },
   'PUT /ct/watchlist': {
+    doc: {
+      summary: 'Replaces the watched domains (a leading dot watches the names under a domain)',
+      body: object(['domains'], { domains: strings }),
+      responses: { 200: object(['domains'], { domains: strings }) },
+    },
     role: 'admin',
     async run(req) {
       const domains = stringList(asObject(req.body), 'domains', 10_000);
@@ -68,13 +75,26 @@ export const api = apiHandler({
       return { status: 200, body: { domains: await rt().ct.getWatchlist() } };
     },
   },
-  'POST /ct/logs/pause': { role: 'admin', run: (req) => changeLog(req, 'paused') },
-  'POST /ct/logs/resume': { role: 'admin', run: (req) => changeLog(req, 'resumed') },
-  'POST /ct/logs/remove': { role: 'admin', run: (req) => changeLog(req, 'removed') },
+  'POST /ct/logs/pause': {
+    doc: { summary: 'Pauses a watched log (its verified state is kept)', body: object(['url'], { url: string }), responses: { 200: ref('CtLog') } }, role: 'admin', run: (req) => changeLog(req, 'paused') },
+  'POST /ct/logs/resume': {
+    doc: { summary: 'Resumes a paused log', body: object(['url'], { url: string }), responses: { 200: ref('CtLog') } }, role: 'admin', run: (req) => changeLog(req, 'resumed') },
+  'POST /ct/logs/remove': {
+    doc: {
+      summary: 'Stops watching a log',
+      body: object(['url'], { url: string, dryRun: { type: 'boolean' } }),
+      responses: { 200: object(['logUrl'], { logUrl: string, removed: { type: 'boolean' } }) },
+    }, role: 'admin', run: (req) => changeLog(req, 'removed') },
   // An API call has API Gateway's 29 seconds: a long backlog is left to the scheduled poll (or another call).
-  'POST /ct/poll': { role: 'admin', run: async () => ({ status: 200, body: await pollAllLogs(rt().clock.now().getTime() + 15_000, deps()) }) },
-  'GET /ct/findings': { role: 'viewer', run: async () => ({ status: 200, body: { items: (await rt().ct.listFindings()).map(({ certificatePem, ...f }) => f) } }) },
+  'POST /ct/poll': {
+    doc: {
+      summary: 'Reads every watched log now (for 15 s at most), verifying each tree head and the entries against it',
+      responses: { 200: object(['logs'], { logs: { type: 'array', items: object(['logUrl'], { logUrl: string }) }, paused: strings, backingOff: { type: 'array' } }) },
+    }, role: 'admin', run: async () => ({ status: 200, body: await pollAllLogs(rt().clock.now().getTime() + 15_000, deps()) }) },
+  'GET /ct/findings': {
+    doc: { summary: 'Certificates on watched names that certops did not issue', responses: { 200: itemsOf(ref('CtFinding')) } }, role: 'viewer', run: async () => ({ status: 200, body: { items: (await rt().ct.listFindings()).map(({ certificatePem, ...f }) => f) } }) },
   'POST /ct/findings/{id}/authorize': {
+    doc: { summary: 'An approver says a CT finding is a certificate the organisation knows of', body: object([], { comment: string }), responses: { 200: ref('CtFinding') } },
     role: 'approver',
     async run(req) {
       const finding = await rt().ct.getFinding(req.params.id);
@@ -88,8 +108,14 @@ export const api = apiHandler({
       return { status: 200, body: { ...finding, certificatePem: undefined, status: 'authorized' } };
     },
   },
-  'GET /ct/logs': { role: 'viewer', run: async () => ({ status: 200, body: { items: await rt().ct.listLogs() } }) },
+  'GET /ct/logs': {
+    doc: { summary: 'The watched logs and how far each is verified', responses: { 200: itemsOf(ref('CtLog')) } }, role: 'viewer', run: async () => ({ status: 200, body: { items: await rt().ct.listLogs() } }) },
   'POST /ct/logs': {
+    doc: {
+      summary: 'Watches a log (RFC 6962 or static-ct-api), from its end or from --start',
+      body: object(['url'], { url: string, key: { ...string, description: 'the log\'s public key, base64 SubjectPublicKeyInfo' }, kind: { enum: ['rfc6962', 'static'] }, start: integer }),
+      responses: { 200: ref('CtLog'), 201: ref('CtLog') },
+    },
     role: 'admin',
     async run(req) {
       const body = asObject(req.body);

@@ -15,4 +15,5 @@ export const DASHBOARD_FILES: Record<string, StaticFile> = {
   'style.css': { path: 'services/dashboard/ui/style.css', contentType: 'text/css; charset=utf-8' },
   'preact-htm.js': { path: 'node_modules/htm/preact/standalone.module.js', contentType: JS },
   'chart.js': { path: 'node_modules/chart.js/dist/chart.umd.js', contentType: JS },
+  'openapi.json': { path: 'docs/openapi.json', contentType: 'application/json' },
 };

@@ -18,6 +18,7 @@ import { targetsFor } from '../../shared/deployment-rules.ts';
 import { targetRefusal } from '../../shared/target-access.ts';
 import { logger } from '../../adapters/logger.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
+import { itemsOf, object, ref, string, strings } from '../../shared/api-schemas.ts';
 
 const rt = deploymentRuntime;
 
@@ -32,15 +33,34 @@ async function deployAndVerify(certificateId: string, targets: string[], attempt
 
 export const api = apiHandler({
   'POST /targets': {
+    doc: {
+      summary: 'Registers a deployment target',
+      body: object(['name', 'type'], {
+        name: string, type: { enum: ['filesystem', 'webhook', 'acm', 'secretsmanager'] }, directory: string, reloadCommand: string, url: string,
+        endpoint: { ...string, description: 'host:port where the deployed certificate is checked as served' }, serverName: string, caCertificatePem: string, secretEnv: string,
+      }),
+      responses: { 201: ref('Target') },
+    },
     role: 'admin',
     run: async (req) => ({ status: 201, body: await registerTarget(parseTarget(req.body, rt().deploymentRoots), req.caller, rt()) }),
   },
-  'GET /targets': { role: 'viewer', run: async () => ({ status: 200, body: { items: await rt().targets.list() } }) },
+  'GET /targets': {
+    doc: { summary: 'Lists deployment targets', responses: { 200: itemsOf(ref('Target')) } }, role: 'viewer', run: async () => ({ status: 200, body: { items: await rt().targets.list() } }) },
   'DELETE /targets/{name}': {
+    doc: {
+      summary: 'Removes a target (certificates stop being deployed there); dryRun says which certificates name it',
+      query: { dryRun: { enum: ['true', 'false'], description: 'true: change nothing' } },
+      responses: { 200: { type: 'object' } },
+    },
     role: 'admin',
     run: async (req) => ({ status: 200, body: await removeTarget(req.params.name, oneOf(req.query, 'dryRun', ['true', 'false'], 'false') === 'true', req.caller.name, rt()) }),
   },
   'POST /certificates/{id}/targets': {
+    doc: {
+      summary: 'Attaches targets to a certificate and deploys it there, checking it is served',
+      body: object(['targets'], { targets: strings }),
+      responses: { 200: object(['certificateId', 'targets', 'deployments'], { certificateId: string, targets: strings, deployments: { type: 'array' } }) },
+    },
     role: 'admin',
     async run(req) {
       const names = stringList(asObject(req.body), 'targets');

@@ -20,11 +20,20 @@ import { ValidationError } from '../../shared/errors.ts';
 import { syncAcm } from './sync-acm.ts';
 import { awsRegion, isUnknownEndpoint } from '../../shared/aws-region.ts';
 import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './reports.ts';
+import { PAGING, integer, itemsOf, object, ref, string, strings } from '../../shared/api-schemas.ts';
 
 const rt = inventoryRuntime;
 
 export const api = apiHandler({
   'GET /certificates': {
+    doc: {
+      summary: 'Lists the inventory, filtered and paged',
+      query: {
+        ...PAGING, status: { ...string, description: 'active, superseded, revoked, expired or discovered' }, environment: string, owner: string, issuer: string,
+        expiringWithinDays: { type: 'integer', minimum: 0, description: 'only certificates that expire within this many days' }, domain: { ...string, description: 'certificates holding this name or a name under it' },
+      },
+      responses: { 200: object(['items'], { items: { type: 'array', items: ref('Certificate') }, nextToken: string, itemsRead: integer }) },
+    },
     role: 'viewer',
     async run(req) {
       const now = rt().clock.now();
@@ -34,6 +43,10 @@ export const api = apiHandler({
     },
   },
   'GET /certificates/{id}': {
+    doc: {
+      summary: 'One certificate: its chain, findings, where it is served, its deployments, history and renewal',
+      responses: { 200: { allOf: [ref('Certificate'), object(['endpoints', 'history', 'deployments'], { endpoints: { type: 'array' }, history: { type: 'array' }, deployments: { type: 'array' } })] } },
+    },
     role: 'viewer',
     async run(req) {
       const { certificate, history, endpoints } = await rt().certificates.details(req.params.id);
@@ -42,22 +55,38 @@ export const api = apiHandler({
     },
   },
   'POST /imports': {
+    doc: {
+      summary: 'Imports PEM certificates into the inventory; a malformed one is refused alone, with its reason',
+      body: object(['pem'], { pem: { ...string, description: 'one or more PEM certificates' }, environment: string, owner: string }),
+      responses: { 200: { type: 'object', description: 'what was imported and what was refused, with why' } },
+    },
     role: 'requester',
     async run(req) {
       return { status: 200, body: await importPem(req.body, req.caller, rt()) };
     },
   },
   'POST /scans': {
+    doc: {
+      summary: 'Starts a TLS scan of hosts, CIDR ranges and ports',
+      body: object(['targets'], { targets: strings, ports: { type: 'array', items: integer }, legacyProtocols: { type: 'boolean' } }),
+      responses: { 202: ref('Scan') },
+    },
     role: 'requester',
     async run(req) {
       return { status: 202, body: await requestScan(req.body, req.caller, scanDeps()) };
     },
   },
   'GET /scans': {
+    doc: { summary: 'Lists scans, newest first', query: PAGING, responses: { 200: itemsOf(ref('Scan'), true) } },
     role: 'viewer',
     run: async (req) => ({ status: 200, body: await rt().scans.list({ limit: queryInteger(req.query, 'limit', 50, 1, 500), nextToken: req.query.nextToken || undefined }) }),
   },
   'GET /scans/{id}': {
+    doc: {
+      summary: 'A scan\'s progress and its endpoints\' results, paged',
+      query: PAGING,
+      responses: { 200: { allOf: [ref('Scan'), object(['endpoints'], { endpoints: { type: 'array', items: ref('ScanResult') }, nextToken: string })] } },
+    },
     role: 'viewer',
     async run(req) {
       const scan = await rt().scans.get(req.params.id);
@@ -68,6 +97,11 @@ export const api = apiHandler({
     },
   },
   'GET /reports/inventory': {
+    doc: {
+      summary: 'The inventory report: totals by status, environment, owner, issuer and key type, and a row per certificate',
+      query: { format: { enum: ['json', 'csv'], description: 'json (default) or csv' }, rows: { enum: ['all', 'none'], description: 'none: the breakdowns alone' } },
+      responses: { 200: object(['generatedAt', 'total'], { generatedAt: string, total: integer, certificates: { type: 'array' } }) },
+    },
     role: 'viewer',
     async run(req) {
       const format = reportFormat(req.query);
@@ -79,6 +113,11 @@ export const api = apiHandler({
     },
   },
   'GET /reports/expiry': {
+    doc: {
+      summary: 'The expiry report: expired, then by week and by month',
+      query: { format: { enum: ['json', 'csv'], description: 'json (default) or csv' } },
+      responses: { 200: object(['generatedAt', 'expired', 'weeks', 'months'], { generatedAt: string, expired: { type: 'object' }, weeks: { type: 'array' }, months: { type: 'array' } }) },
+    },
     role: 'viewer',
     async run(req) {
       const format = reportFormat(req.query);
@@ -91,6 +130,11 @@ export const api = apiHandler({
     },
   },
   'POST /imports/acm': {
+    doc: {
+      summary: 'Reads ACM certificates of the given (or configured) regions into the inventory',
+      body: object([], { regions: strings }),
+      responses: { 200: object(['regions'], { regions: { type: 'array' } }) },
+    },
     role: 'admin',
     async run(req) {
       const body = req.body === undefined ? {} : asObject(req.body);
@@ -100,6 +144,11 @@ export const api = apiHandler({
     },
   },
   'POST /tokens': {
+    doc: {
+      summary: 'Mints an API token; the token itself is shown in this answer only',
+      body: object(['name'], { name: string, role: { enum: ['viewer', 'requester', 'approver', 'admin'] }, expiresAt: { type: 'string', format: 'date-time' }, eventSources: strings }),
+      responses: { 201: object(['token', 'tokenId', 'name', 'role', 'expiresAt'], { token: { type: 'string', pattern: '^cop_[0-9a-f]{20}_[A-Za-z0-9_-]{43}$' }, tokenId: string, name: string, role: string, expiresAt: string }, { not: { required: ['secretHash'] } }) },
+    },
     role: 'admin',
     async run(req) {
       const { token, record } = await createToken(parseTokenRequest(req.body, rt().clock.now(), rt().tokenLifetime), req.caller.name, rt());
@@ -107,6 +156,11 @@ export const api = apiHandler({
     },
   },
   'GET /dead-letters': {
+    doc: {
+      summary: 'Events each consumer gave up on, by consumer queue',
+      query: { consumer: { ...string, description: 'one consumer function' }, limit: { type: 'integer', minimum: 1, maximum: 100 } },
+      responses: { 200: object(['queues'], { queues: { type: 'array' } }) },
+    },
     role: 'admin',
     async run(req) {
       const limit = queryInteger(req.query, 'limit', 20, 1, 100);
@@ -114,15 +168,23 @@ export const api = apiHandler({
     },
   },
   'POST /dead-letters/replay': {
+    doc: {
+      summary: 'Sends dead-lettered events to their consumers again',
+      body: object([], { consumer: string }),
+      responses: { 202: object(['queues'], { queues: { type: 'array' } }) },
+    },
     role: 'admin',
     run: async (req) => ({ status: 202, body: { queues: await rt().deadLetterQueues.replay(optionalString(asObject(req.body ?? {}), 'consumer', 80)) } }),
   },
-  'GET /tokens': { role: 'admin', run: async () => ({ status: 200, body: { items: await rt().tokens.list() } }) },
+  'GET /tokens': {
+    doc: { summary: 'Lists API tokens (never their secrets)', responses: { 200: itemsOf(ref('Token')) } }, role: 'admin', run: async () => ({ status: 200, body: { items: await rt().tokens.list() } }) },
   'DELETE /tokens/{id}': {
+    doc: { summary: 'Revokes a token', query: { dryRun: { enum: ['true', 'false'], description: 'true: say what would be revoked' } }, responses: { 200: { type: 'object' } } },
     role: 'admin',
     run: async (req) => ({ status: 200, body: await revokeToken(req.params.id, req.caller.name, rt()) }),
   },
   'GET /config': {
+    doc: { summary: 'The configuration in force and its version', responses: { 200: { allOf: [ref('ConfigVersion'), { required: ['document'] }] } } },
     role: 'admin',
     withoutConfiguration: true,
     async run() {
@@ -131,6 +193,11 @@ export const api = apiHandler({
     },
   },
   'PUT /config': {
+    doc: {
+      summary: 'Replaces the configuration: applied at once, or proposed for a second admin when it changes policy or issuers',
+      body: { type: 'object', description: 'the whole configuration document (config.yaml as JSON)' },
+      responses: { 200: object(['status'], { status: { const: 'applied' } }), 202: object(['status'], { status: { const: 'pending' } }) },
+    },
     role: 'admin',
     withoutConfiguration: true,
     async run(req) {
@@ -142,11 +209,17 @@ export const api = apiHandler({
     },
   },
   'GET /config/history': {
+    doc: { summary: 'Every version of the configuration: who, approved by whom, the diff', query: PAGING, responses: { 200: itemsOf(ref('ConfigVersion'), true) } },
     role: 'admin',
     withoutConfiguration: true,
     run: async (req) => ({ status: 200, body: await rt().configurations.history(queryInteger(req.query, 'limit', 50, 1, 500), req.query.nextToken) }),
   },
   'GET /config/changes': {
+    doc: {
+      summary: 'Proposed configuration changes',
+      query: { status: { enum: ['pending', 'approving', 'approved', 'rejected'] } },
+      responses: { 200: itemsOf(ref('ConfigChange')) },
+    },
     role: 'admin',
     withoutConfiguration: true,
     async run(req) {
@@ -155,6 +228,7 @@ export const api = apiHandler({
     },
   },
   'GET /config/changes/{id}': {
+    doc: { summary: 'One proposed configuration change', responses: { 200: ref('ConfigChange') } },
     role: 'admin',
     withoutConfiguration: true,
     async run(req) {
@@ -163,8 +237,10 @@ export const api = apiHandler({
       return { status: 200, body: change };
     },
   },
-  'POST /config/changes/{id}/approve': { role: 'admin', withoutConfiguration: true, run: (req) => decide(req, 'approve') },
-  'POST /config/changes/{id}/reject': { role: 'admin', withoutConfiguration: true, run: (req) => decide(req, 'reject') },
+  'POST /config/changes/{id}/approve': {
+    doc: { summary: 'A second admin approves a proposed change (it applies)', body: object([], { comment: string }), responses: { 200: ref('ConfigChange') } }, role: 'admin', withoutConfiguration: true, run: (req) => decide(req, 'approve') },
+  'POST /config/changes/{id}/reject': {
+    doc: { summary: 'An admin rejects a proposed change', body: object([], { comment: string }), responses: { 200: ref('ConfigChange') } }, role: 'admin', withoutConfiguration: true, run: (req) => decide(req, 'reject') },
 }, rt);
 
 async function decide(req: ApiRequest, decision: 'approve' | 'reject') {

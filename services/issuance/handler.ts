@@ -16,6 +16,7 @@ import { revokeMany, revokeOne } from './revoke-certificates.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { ISSUANCE } from './announcements.ts';
 import { issuanceProofs } from './proofs.ts';
+import { PAGING, integer, itemsOf, object, ref, string, strings } from '../../shared/api-schemas.ts';
 
 const rt = issuanceRuntime;
 
@@ -24,6 +25,17 @@ const STATUS = { issued: 201, approved: 201, pending_approval: 202, pending_vali
 
 export const api = apiHandler({
   'POST /certificates': {
+    doc: {
+      summary: 'Requests a certificate: issued at once when policy allows it, kept for an approver when it asks for one, refused with reasons when it forbids it',
+      description: 'An Idempotency-Key header makes a retry get the first answer.',
+      body: object(['commonName'], {
+        commonName: string, subjectAlternativeNames: strings, csr: { ...string, description: 'a PEM CSR; without one certops generates the key (keyAlgorithm)' },
+        keyAlgorithm: { ...string, description: 'EC_P256, EC_P384, RSA_2048, RSA_3072 or RSA_4096' }, validityDays: integer, profile: { enum: ['tls-server', 'tls-client'] },
+        environment: string, owner: string, issuer: string, targets: strings, returnPrivateKey: { type: 'boolean' },
+      }),
+      // 403: refused by policy (the request, with its reasons), or a caller that may not ask (an error).
+      responses: { 201: ref('RequestAnswer'), 202: ref('RequestAnswer'), 403: { anyOf: [ref('RequestAnswer'), ref('Error')] } },
+    },
     role: 'requester',
     async run(req) {
       const input = parseRequestInput(req.body, rt().config.defaultIssuer);
@@ -32,6 +44,11 @@ export const api = apiHandler({
     },
   },
   'GET /requests': {
+    doc: {
+      summary: 'Lists certificate requests, newest first',
+      query: { ...PAGING, pending: { enum: ['true', 'false'], description: 'true: only those waiting for an approver' } },
+      responses: { 200: itemsOf(ref('CertificateRequest'), true) },
+    },
     role: 'viewer',
     async run(req) {
       const pending = oneOf(req.query, 'pending', ['true', 'false'], 'false') === 'true';
@@ -40,6 +57,7 @@ export const api = apiHandler({
     },
   },
   'GET /requests/{id}': {
+    doc: { summary: 'One certificate request', responses: { 200: ref('CertificateRequest') } },
     role: 'viewer',
     async run(req) {
       const request = await rt().requests.get(req.params.id);
@@ -48,28 +66,42 @@ export const api = apiHandler({
     },
   },
   'POST /requests/{id}/approve': {
+    doc: { summary: 'An approver other than the requester allows a pending request (it is issued)', body: object([], { comment: string }), responses: { 200: ref('RequestAnswer') } },
     role: 'approver',
     run: async (req) => ({ status: 200, body: await approveRequest(req.params.id, req.caller.name, req.body, rt()) }),
   },
   'POST /requests/{id}/reject': {
+    doc: { summary: 'An approver other than the requester refuses a pending request', body: object([], { comment: string }), responses: { 200: ref('RequestAnswer') } },
     role: 'approver',
     run: async (req) => ({ status: 200, body: await rejectRequest(req.params.id, req.caller.name, req.body, rt()) }),
   },
   'POST /certificates/{id}/revoke': {
+    doc: {
+      summary: 'Revokes a certificate (RFC 5280 5.3.1 reason); dryRun says what would be revoked',
+      body: object(['reason'], { reason: { ...string, description: 'keyCompromise, caCompromise, affiliationChanged, superseded, cessationOfOperation, ...' }, dryRun: { type: 'boolean' } }),
+      responses: { 200: object(['reason'], { certificateId: string, status: string, reason: string, revokedAt: string, dryRun: { type: 'boolean' }, wouldRevoke: { type: 'array' } }) },
+    },
     role: 'approver',
     run: async (req) => ({ status: 200, body: await revokeOne(req.params.id, req.body, req.caller.name, rt()) }),
   },
   'POST /revocations': {
+    doc: {
+      summary: 'Revokes every certificate of an issuer or a key (a compromised CA or key); dryRun lists them',
+      body: object(['reason'], { reason: string, issuer: string, spkiSha256: string, dryRun: { type: 'boolean' } }),
+      responses: { 200: object(['dryRun', 'reason'], { dryRun: { type: 'boolean' }, reason: string, revoked: { type: 'array' }, wouldRevoke: { type: 'array' } }) },
+    },
     role: 'admin',
     run: async (req) => ({ status: 200, body: await revokeMany(req.body, req.caller.name, rt()) }),
   },
   'GET /ca/chain': {
+    doc: { summary: 'The built-in CA\'s chain (intermediate, root), PEM', responses: { 200: { contentType: 'application/pem-certificate-chain', description: 'the chain, PEM' } } },
     role: 'public',
     async run() {
       return { status: 200, contentType: 'application/pem-certificate-chain', body: await (await rt().authority('local')).chainPem() };
     },
   },
   'GET /ca/local.crt': {
+    doc: { summary: 'The built-in CA\'s issuing certificate, DER: what issued certificates\' CA issuers URL names (RFC 5280 4.2.2.1)', responses: { 200: { contentType: 'application/pkix-cert', description: 'the certificate, DER' } } },
     role: 'public',
     async run() {
       // The built-in CA's issuing (intermediate) certificate, the first of its chain, in DER: what issued certificates' AIA names.
@@ -78,6 +110,7 @@ export const api = apiHandler({
     },
   },
   'GET /crl/{file}': {
+    doc: { summary: 'A CA\'s CRL (RFC 5280 5), DER: /crl/<ca>.crl', responses: { 200: { contentType: 'application/pkix-crl', description: 'the CRL, DER' } } },
     role: 'public',
     async run(req) {
       const caId = req.params.file.replace(/\.crl$/, '');

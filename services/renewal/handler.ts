@@ -12,6 +12,7 @@ import { sweepExpiring } from './sweep.ts';
 import { renewOnApproval, startRenewal } from './start-renewal.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { daysToExpiryRecorder, failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
+import { object, string, strings } from '../../shared/api-schemas.ts';
 
 const rt = renewalRuntime;
 
@@ -28,6 +29,10 @@ export const sweep = lambda(async () => {
 
 export const api = apiHandler({
   'POST /certificates/{id}/renew': {
+    doc: {
+      summary: 'Starts the renew-then-deploy saga for an active certificate certops issued or adopted',
+      responses: { 202: object(['certificateId', 'executionName'], { certificateId: string, executionName: string }) },
+    },
     role: 'requester',
     async run(req) {
       const cert = await rt().certificates.get(req.params.id);
@@ -43,6 +48,11 @@ export const api = apiHandler({
     },
   },
   'POST /certificates/{id}/adopt': {
+    doc: {
+      summary: 'Adopts a discovered certificate: certops renews it from now on, through the issuer and to the targets named',
+      body: object([], { issuer: string, targets: strings }),
+      responses: { 200: { type: 'object', description: 'what adopting did' } },
+    },
     role: 'admin',
     run: async (req) => ({ status: 200, body: await adopt(req.params.id, req.body, req.caller.name, rt()) }),
   },

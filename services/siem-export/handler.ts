@@ -7,6 +7,7 @@ import { ValidationError } from '../../shared/errors.ts';
 import { asObject, optionalString, queryInteger } from '../../shared/input.ts';
 import { exportEvents, flushAll } from './export-event.ts';
 import { sinkHealth } from './sink-health.ts';
+import { PAGING, integer, itemsOf, object, ref, string } from '../../shared/api-schemas.ts';
 
 const rt = siemExportRuntime;
 /**
@@ -36,6 +37,11 @@ async function collect(iterable: AsyncIterable<AuditRecord>): Promise<AuditRecor
 
 export const api = apiHandler({
   'GET /events': {
+    doc: {
+      summary: 'The audit trail\'s records, filtered and paged',
+      query: { ...PAGING, type: { ...string, description: 'an event type (detail-type)' }, certificateId: string },
+      responses: { 200: itemsOf(ref('AuditRecord'), true) },
+    },
     role: 'viewer',
     async run(req) {
       const filter = { certificateId: req.query.certificateId || undefined, detailType: req.query.type || undefined, from: isoParam(req.query, 'from'), to: isoParam(req.query, 'to') };
@@ -44,6 +50,10 @@ export const api = apiHandler({
     },
   },
   'GET /audit/verify': {
+    doc: {
+      summary: 'Verifies the audit trail\'s hash chain from its first record to its head',
+      responses: { 200: object(['valid', 'records'], { valid: { type: 'boolean' }, records: integer, problems: { type: 'array' } }) },
+    },
     role: 'admin',
     async run() {
       // The head first: records appended while the walk runs come after it and are walked too.
@@ -52,6 +62,7 @@ export const api = apiHandler({
     },
   },
   'GET /siem/dead-letters': {
+    doc: { summary: 'Batches a SIEM sink refused for good', responses: { 200: itemsOf({ type: 'object' }) } },
     role: 'admin',
     async run(req) {
       const letters = await rt().outbox.deadLetters(req.query.sink || undefined);
@@ -59,10 +70,16 @@ export const api = apiHandler({
     },
   },
   'GET /siem/sinks': {
+    doc: { summary: 'Each SIEM sink\'s health: its outbox, its last delivery and failure', responses: { 200: itemsOf(object(['name'], { name: string })) } },
     role: 'admin',
     run: async () => ({ status: 200, body: { items: await sinkHealth(rt().sinks, { outbox: rt().outbox, now: rt().clock.now() }) } }),
   },
   'POST /siem/replay': {
+    doc: {
+      summary: 'Puts dead-lettered SIEM batches back in their outbox and delivers what is due',
+      body: object([], { sink: string }),
+      responses: { 200: object(['requeued', 'delivered'], { requeued: integer, delivered: {} }) },
+    },
     role: 'admin',
     async run(req) {
       const sink = req.body === undefined ? undefined : optionalString(asObject(req.body), 'sink', 128);

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where the test run's AWS calls are recorded (vitest.config.ts sets CERTOPS_RECORD_AWS_CALLS; the IAM coverage test reads them). */
 export const RECORDED_CALLS = resolve(ROOT, '.aws-calls');
+/** Where the test run's API answers are recorded (vitest.config.ts sets CERTOPS_RECORD_API_ANSWERS; test/after-suite/api-answers.test.ts reads them). */
+export const RECORDED_ANSWERS = resolve(ROOT, '.api-answers');
 
 /** Waits until the child prints a line matching `pattern`; rejects if it exits first or takes too long. */
 export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
