@@ -76,7 +76,7 @@ const sink: SinkConfig = { name: 'siem', type: 'http', format: 'seed', protocol:
 const http = new HttpSink({ url, protocol: 'json', gzip: true, timeoutMs: 200 });
 const deps = {
   clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock),
-  outbox: new DynamoSiemOutbox(db.table, () => ['siem']), sinks: [sink], random: Math.random, send: (_s: SinkConfig, r: string[]) => http.send(r),
+  outbox: new DynamoSiemOutbox(db.table, () => ['siem']), sinks: [sink], random: Math.random, publisher: { publish: async () => undefined }, send: (_s: SinkConfig, r: string[]) => http.send(r),
 };
 state.received.clear();
 const durable = events.slice(0, 3000);

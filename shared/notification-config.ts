@@ -1,7 +1,7 @@
 import { ValidationError } from './errors.ts';
 
 /** The events a person is told about (what `notifications.routes[].events` may name). */
-export const NOTIFIABLE = ['certificate.expiring', 'renewal.failed', 'deployment.failed', 'request.pending_approval', 'ct.unauthorized_certificate', 'ct.log_misbehaviour'] as const;
+export const NOTIFIABLE = ['certificate.expiring', 'renewal.failed', 'deployment.failed', 'request.pending_approval', 'ct.unauthorized_certificate', 'ct.log_misbehaviour', 'siem.sink_failing'] as const;
 export type NotifiableType = (typeof NOTIFIABLE)[number];
 export const NOTICE_SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type NoticeSeverity = (typeof NOTICE_SEVERITIES)[number];

@@ -14,6 +14,7 @@ import { startHecReceiver } from './support/hec-receiver.ts';
 import { makeChain } from './support/pki.ts';
 import { startRsyslog } from './support/rsyslog.ts';
 import { eventually } from './support/processes.ts';
+import { eventSchemaValidator } from '../local/event-schemas.ts';
 
 const TOKEN = 'hec-token-0001';
 let n = 0;
@@ -37,6 +38,7 @@ describe('SIEM delivery to real receivers, through outages', () => {
   ];
   let deps: ExportDeps;
 
+  const published: BusEvent[] = [];
   beforeAll(async () => {
     db = await freshTable();
     chain = await makeChain(['127.0.0.1']);
@@ -50,7 +52,7 @@ describe('SIEM delivery to real receivers, through outages', () => {
     deps = {
       clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock),
       outbox: new DynamoSiemOutbox(db.table, () => sinks().map((s) => s.name)), sinks: sinks(), random: () => 0.5,
-      send: (sink, records) => senders.get(sink.name)!(records),
+      send: (sink, records) => senders.get(sink.name)!(records), publisher: { publish: async (events) => void published.push(...events) },
     };
   }, 60_000);
   afterAll(async () => {
@@ -106,7 +108,8 @@ describe('SIEM delivery to real receivers, through outages', () => {
     expect(hec.events).toHaveLength(ids.length);
   });
 
-  it('turns a batch that keeps failing into dead letters, and replays them', async () => {
+  it('turns a batch that keeps failing into dead letters, says so once (siem.sink_failing), and replays them', async () => {
+    published.length = 0;
     hec.state.delayMs = 0;
     hec.state.failWith = 500;
     hec.state.retryAfter = '';
@@ -119,6 +122,12 @@ describe('SIEM delivery to real receivers, through outages', () => {
     const letters = await deps.outbox.deadLetters('hec');
     expect(letters.map((l) => l.id)).toEqual([String(lost[0].detail.eventId)]);
     expect(letters[0]).toMatchObject({ attempts: 4, lastError: expect.stringMatching(/answered 500/) });
+    // Only the last attempt tells: the sink, how many events, the error, and what the dashboard and the notice point to.
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ source: 'certops.siem-export', detailType: 'siem.sink_failing', detail: { sink: 'hec', sinkType: 'http', deadLettered: 1, attempts: 4, lastError: expect.stringMatching(/answered 500/) } });
+    // Its id is the sink's and the hour's: a sink failing batch after batch is announced once an hour.
+    expect(published[0].detail.eventId).toMatch(/^siem-sink-failing:hec:\d{4}-\d\d-\d\dT\d\d$/);
+    expect(eventSchemaValidator()('siem.sink_failing', published[0].detail)).toBeUndefined();
     hec.state.failWith = 0;
     expect(await deps.outbox.requeueDeadLetters('hec', new Date(now))).toBe(1);
     await flushAll(deps);

@@ -20,7 +20,7 @@ describe('the SIEM export, a burst at a time', () => {
     const sent: string[] = [];
     const sink: SinkConfig = { name: 'file', type: 'file', format: 'seed', path: '/dev/null', eventTypes: [], minSeverity: 'info', batchSize: 100, batchMs: 0, maxAttempts: 5 };
     const deps: ExportDeps = {
-      clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => ['file']), random: () => 0.5,
+      clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => ['file']), random: () => 0.5, publisher: { publish: async () => undefined },
       sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
     };
     const longId = `ct:unauthorized:https://ct.example.test/${'a/'.repeat(500)}log:12345`;
@@ -52,7 +52,7 @@ describe('the SIEM export, a burst at a time', () => {
       },
     });
     const deps: ExportDeps = {
-      clock, audit: racingAudit, locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => ['race']), random: () => 0.5,
+      clock, audit: racingAudit, locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => ['race']), random: () => 0.5, publisher: { publish: async () => undefined },
       sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
     };
     const dated = (occurredAt: string): BusEvent => ({ ...event('ct:unauthorized:log:0', 'ct.unauthorized_certificate'), detail: { eventId: 'ct:unauthorized:log:0', occurredAt, correlationId: 'c' } });
@@ -70,7 +70,7 @@ describe('the SIEM export, a burst at a time', () => {
     const sink: SinkConfig = { name: 'after-outage', type: 'file', format: 'seed', path: '/dev/null', eventTypes: [], minSeverity: 'info', batchSize: 2, batchMs: 0, maxAttempts: 5 };
     const audit = new DynamoAuditTrail(db.table);
     const deps: ExportDeps = {
-      clock, audit, locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => [sink.name]), random: () => 0.5,
+      clock, audit, locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => [sink.name]), random: () => 0.5, publisher: { publish: async () => undefined },
       sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
     };
     // The trail refuses two events every time (the bus dead-letters them): their outbox entries stay, oldest of all.

@@ -66,6 +66,13 @@ export function noticeOf(type: NotifiableType, detail: Detail, about: { cert?: S
         what: `The CT log ${str(detail.logUrl)} served a tree inconsistent with the one certops verified (size ${str(detail.treeSize)}): ${str(detail.reason)}.`,
         action: 'Report it to the log operator and the CT policy list; certops keeps the last head it verified and will not read past the inconsistency.',
       };
+    case 'siem.sink_failing':
+      return {
+        ...base, severity: 'high', link: `${dashboardUrl}/#/delivery`,
+        title: `SIEM sink ${str(detail.sink)} keeps refusing events`,
+        what: `The ${str(detail.sinkType)} sink ${str(detail.sink)} refused a batch of ${str(detail.deadLettered)} events ${str(detail.attempts)} times (last: ${str(detail.lastError)}); they are dead-lettered, the oldest queued at ${str(detail.firstFailedAt)}. The audit trail holds every one of them.`,
+        action: `Fix the receiver (reachable, its token, its certificate), then send them again: certops siem replay --sink ${str(detail.sink)}.`,
+      };
   }
 }
 

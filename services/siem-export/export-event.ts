@@ -1,5 +1,5 @@
-import type { BusEvent } from '../../shared/events/envelope.ts';
-import type { AuditTrail, Clock, LockStore, OutboxEntry, SiemOutbox } from '../../shared/ports.ts';
+import { newEvent, type BusEvent } from '../../shared/events/envelope.ts';
+import type { AuditTrail, Clock, EventPublisher, LockStore, OutboxEntry, SiemOutbox } from '../../shared/ports.ts';
 import { randomUUID } from 'node:crypto';
 import { withLease } from '../../shared/lease.ts';
 import type { SinkConfig } from '../../shared/siem-config.ts';
@@ -23,6 +23,8 @@ export interface ExportDeps {
   send(sink: SinkConfig, records: string[]): Promise<SendResult>;
   /** 0..1, for jitter (Math.random on AWS; fixed in tests). */
   random(): number;
+  /** Where siem.sink_failing goes when a sink dead-letters a batch. */
+  publisher: EventPublisher;
   /** Test builds: stops the process at a named point (the crash tests' harness). */
   crashPoint?(point: string): void;
 }
@@ -130,10 +132,27 @@ async function deliverDue(sink: SinkConfig, deps: ExportDeps, force: boolean): P
     const next: OutboxEntry[] = committed.map((e) => ({ ...e, attempts, nextAttemptAt: new Date(now.getTime() + wait).toISOString(), lastError: result.error }));
     // The receiver is down or busy: hold the whole sink, not just this batch.
     await deps.outbox.pause(sink.name, new Date(now.getTime() + wait));
-    if (attempts >= sink.maxAttempts) await deps.outbox.deadLetter(sink.name, next);
-    else await deps.outbox.reschedule(sink.name, next);
+    if (attempts >= sink.maxAttempts) {
+      // Told before the letters are written: a crash in between tells again (the same id within the hour), never not at all.
+      await deps.publisher.publish([sinkFailing(sink, next, now)]);
+      await deps.outbox.deadLetter(sink.name, next);
+    } else await deps.outbox.reschedule(sink.name, next);
     return { ...totals, stoppedOnFailure: true };
   }
+}
+
+/**
+ * siem.sink_failing for a batch the sink refused to the last attempt. Its id names the sink and the
+ * hour, so a sink that keeps failing is announced once an hour at most (the audit trail and the
+ * notifications keep one event per id), not once a batch; its own export to the failing sink
+ * cannot make it louder than that.
+ */
+function sinkFailing(sink: SinkConfig, letters: OutboxEntry[], now: Date): BusEvent {
+  const hour = now.toISOString().slice(0, 13);
+  return newEvent('siem.sink_failing', {
+    sink: sink.name, sinkType: sink.type, deadLettered: letters.length, attempts: letters[0].attempts,
+    lastError: letters[0].lastError ?? 'refused', firstFailedAt: letters[0].createdAt,
+  }, { now: () => now, newId: () => `siem-sink-failing:${sink.name}:${hour}` });
 }
 
 /** An entry queued this long ago and still not in the trail has no exporter left (an export lives seconds; the bus retries it sooner). */

@@ -36,6 +36,7 @@ export const EVENT_SOURCES = {
   'ct.log_added': 'certops.ct-monitor',
   'ct.log_changed': 'certops.ct-monitor',
   'ct.log_poll_requested': 'certops.ct-monitor',
+  'siem.sink_failing': 'certops.siem-export',
 } as const;
 
 /** What an outside system may put on the bus: everything else is certops' own (CONTRACT.md). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { channelsFor, digestOf } from '../../services/notifications/notice.ts';
+import { channelsFor, digestOf, noticeOf } from '../../services/notifications/notice.ts';
 import { parseNotifications, type Notice } from '../../shared/notification-config.ts';
 
 const notice = (over: Partial<Notice> = {}): Notice => ({
@@ -22,6 +22,14 @@ describe('which channels a notice goes to', () => {
     expect(channelsFor(notice({ severity: 'high' }), routes)).toEqual({ now: ['mail', 'pager'], daily: ['chat', 'digest'] });
     expect(channelsFor(notice({ severity: 'high', environment: 'dev', owner: 'team-b' }), routes)).toEqual({ now: [], daily: ['chat', 'digest', 'mail'] });
     expect(channelsFor(notice({ eventType: 'ct.log_misbehaviour', owner: undefined, environment: undefined }), routes)).toEqual({ now: [], daily: ['chat', 'digest', 'mail'] });
+  });
+
+  it('tells of a SIEM sink that keeps refusing events: which sink, how many, why, and how to send them again', () => {
+    const failing = noticeOf('siem.sink_failing', { eventId: 'siem-sink-failing:splunk:2026-12-01T08', occurredAt: '2026-12-01T08:10:00.000Z', sink: 'splunk', sinkType: 'http', deadLettered: 40, attempts: 8, lastError: 'HTTP 503', firstFailedAt: '2026-12-01T07:30:00.000Z' }, {}, 'https://certops.example');
+    expect(failing).toMatchObject({ eventType: 'siem.sink_failing', severity: 'high', link: 'https://certops.example/#/delivery', title: 'SIEM sink splunk keeps refusing events' });
+    expect(failing.what).toContain('40 events 8 times (last: HTTP 503)');
+    expect(failing.action).toContain('certops siem replay --sink splunk');
+    expect(channelsFor(failing, routes)).toEqual({ now: [], daily: ['chat', 'digest', 'mail'] });
   });
 
   it('makes one digest of several notices, the most severe first, each with its link', () => {
