@@ -61,7 +61,16 @@ export interface CertificateFilter {
   domain?: string;
   /** Active or discovered and expiring before this time. */
   expiringBefore?: Date;
+  /**
+   * The order of the listing: newest or oldest first (when certops first saw them; the default is
+   * newest), or by expiry, soonest (`expiry`) or latest (`-expiry`) first, which lists only the
+   * certificates in use (active or discovered). A domain filter lists by name, in no other order.
+   */
+  sort?: CertificateSort;
 }
+
+export const CERTIFICATE_SORTS = ['newest', 'oldest', 'expiry', '-expiry'] as const;
+export type CertificateSort = (typeof CERTIFICATE_SORTS)[number];
 
 /** A lease on a request taken as it is created (see withLease); `since` is when it was first taken. */
 export interface RequestLease {

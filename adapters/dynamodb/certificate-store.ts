@@ -49,15 +49,17 @@ function matchesFilter(c: StoredCertificate, f: CertificateFilter): boolean {
   return true;
 }
 
-/** The index that narrows a filter most, and how to query it. */
+/** The index that narrows a filter most in the order asked for, and how to query it. */
 function chooseIndex(f: CertificateFilter): { index: string; pkName: string; pk: string; skBefore?: string; skPrefix?: string; newestFirst: boolean } {
   if (f.domain) return { index: 'gsi1', pkName: 'gsi1pk', pk: 'NAMES', skPrefix: reversedName(f.domain), newestFirst: false };
-  if (f.expiringBefore) return { index: 'expiry', pkName: 'gsi2pk', pk: 'EXPIRY', skBefore: f.expiringBefore.toISOString(), newestFirst: false };
-  if (f.environment) return { index: 'byEnvironment', pkName: 'gsi3pk', pk: `ENV#${f.environment}`, newestFirst: true };
-  if (f.owner) return { index: 'byOwner', pkName: 'gsi4pk', pk: `OWNER#${f.owner}`, newestFirst: true };
-  if (f.issuer) return { index: 'byIssuer', pkName: 'gsi6pk', pk: `ISSUER#${f.issuer}`, newestFirst: true };
-  if (f.status) return { index: 'byStatus', pkName: 'gsi5pk', pk: `STATUS#${f.status}`, newestFirst: true };
-  return { index: 'gsi1', pkName: 'gsi1pk', pk: 'CERTS', newestFirst: true };
+  const byExpiry = f.sort === 'expiry' || f.sort === '-expiry';
+  if (f.expiringBefore || byExpiry) return { index: 'expiry', pkName: 'gsi2pk', pk: 'EXPIRY', skBefore: f.expiringBefore?.toISOString(), newestFirst: f.sort === '-expiry' };
+  const newestFirst = f.sort !== 'oldest';
+  if (f.environment) return { index: 'byEnvironment', pkName: 'gsi3pk', pk: `ENV#${f.environment}`, newestFirst };
+  if (f.owner) return { index: 'byOwner', pkName: 'gsi4pk', pk: `OWNER#${f.owner}`, newestFirst };
+  if (f.issuer) return { index: 'byIssuer', pkName: 'gsi6pk', pk: `ISSUER#${f.issuer}`, newestFirst };
+  if (f.status) return { index: 'byStatus', pkName: 'gsi5pk', pk: `STATUS#${f.status}`, newestFirst };
+  return { index: 'gsi1', pkName: 'gsi1pk', pk: 'CERTS', newestFirst };
 }
 
 const tbsKey = (tbsId: string) => ({ pk: `TBS#${tbsId}`, sk: 'TBS' });

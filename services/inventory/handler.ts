@@ -31,6 +31,7 @@ export const api = apiHandler({
       query: {
         ...PAGING, status: { ...string, description: 'active, superseded, revoked, expired or discovered' }, environment: string, owner: string, issuer: string,
         expiringWithinDays: { type: 'integer', minimum: 0, description: 'only certificates that expire within this many days' }, domain: { ...string, description: 'certificates holding this name or a name under it' },
+        sort: { enum: ['newest', 'oldest', 'expiry', '-expiry'], description: 'newest (default) or oldest first, or by expiry soonest (expiry) or latest (-expiry) first: those in use only' },
       },
       responses: { 200: object(['items'], { items: { type: 'array', items: ref('Certificate') }, nextToken: string, itemsRead: integer }) },
     },

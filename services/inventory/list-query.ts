@@ -1,8 +1,8 @@
 import { ValidationError } from '../../shared/errors.ts';
-import { queryInteger } from '../../shared/input.ts';
 import type { CertificateStatus } from '../../shared/model.ts';
 import { normaliseName } from '../../shared/names.ts';
-import type { CertificateFilter } from '../../shared/ports.ts';
+import { CERTIFICATE_SORTS, type CertificateFilter } from '../../shared/ports.ts';
+import { oneOf, queryInteger } from '../../shared/input.ts';
 
 const STATUSES: CertificateStatus[] = ['active', 'superseded', 'revoked', 'expired', 'discovered'];
 const DAY_MS = 86_400_000;
@@ -18,6 +18,10 @@ export function parseListQuery(query: Record<string, string>, now: Date): { filt
   if (query.domain) filter.domain = normaliseName(query.domain, 'domain');
   if (query.expiringWithinDays !== undefined) {
     filter.expiringBefore = new Date(now.getTime() + queryInteger(query, 'expiringWithinDays', 30, 0, 3650) * DAY_MS);
+  }
+  if (query.sort !== undefined) {
+    filter.sort = oneOf(query, 'sort', CERTIFICATE_SORTS, 'newest');
+    if (filter.domain && filter.sort !== 'newest') throw new ValidationError('sort: a domain filter lists by name; leave sort out', 'sort');
   }
   return { filter, limit: queryInteger(query, 'limit', 50, 1, 500), nextToken: query.nextToken || undefined };
 }

@@ -114,6 +114,20 @@ describe('DynamoDB stores (on dynalite)', () => {
     await expect(certificates.list({}, 10, 'garbage!')).rejects.toMatchObject({ field: 'nextToken', status: 400 });
   });
 
+  it('sorts on the server: oldest first, or by expiry soonest or latest first (those in use), each page continuing the order', async () => {
+    const oldest = (await certificates.list({ sort: 'oldest' }, 5)).items;
+    expect(oldest.map((c) => c.createdAt)).toEqual([...oldest.map((c) => c.createdAt)].sort());
+    expect(oldest.map((c) => c.id)).toEqual(expect.arrayContaining([0, 1, 2].map((k) => cert(k).id)));
+    const latest = await certificates.list({ sort: '-expiry' }, 5);
+    // Day 299 is superseded (not in use): the latest to expire in use is day 298.
+    expect(latest.items.map((c) => c.id)).toEqual([298, 297, 296, 295, 294].map((k) => cert(k).id));
+    const next = await certificates.list({ sort: '-expiry' }, 5, latest.nextToken);
+    expect(next.items.map((c) => c.id)).toEqual([293, 292, 291, 290, 288].map((k) => cert(k).id));
+    const soonest = await certificates.list({ sort: 'expiry', owner: undefined }, 4);
+    expect(soonest.items.map((c) => c.notAfter)).toEqual([...soonest.items.map((c) => c.notAfter)].sort());
+    expect(soonest.items.every((c) => c.status === 'active')).toBe(true);
+  });
+
   it('keeps history entries apart per attempt, kind, target and outcome; replays add nothing', async () => {
     const id = cert(3).id;
     const e = { kind: 'deployment' as const, attempt: 'run-1', target: 'web-01', at: '2027-01-01T00:00:01Z' };

@@ -6,7 +6,7 @@ import { createServer } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startStack, type RunningStack } from '../support/processes.ts';
+import { ROOT, eventually, startStack, type RunningStack } from '../support/processes.ts';
 import { apiCall } from '../support/api.ts';
 import { startTestLog, x509Leaf } from '../support/ct-test-log.ts';
 import { makeChain } from '../support/pki.ts';
@@ -107,8 +107,40 @@ describe('the dashboard in a real browser', () => {
     await page.getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => page.getByRole('table', { name: 'Certificates, page 1' }).locator('tbody tr').count()).toBe(1);
     expect(await page.getByRole('table', { name: 'Certificates, page 1' }).innerText()).toContain('www.example.com');
+    // ...and sorts there: the expiry column puts the certificate expiring soonest first, then last.
+    await page.getByLabel('Owner').fill('');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('button', { name: /^expires/ }).click();
+    const firstRow = () => page.getByRole('table', { name: 'Certificates, page 1' }).locator('tbody tr').first().innerText();
+    await expect.poll(firstRow).toContain('soon.example.com');
+    expect(await page.getByRole('columnheader', { name: /expires/ }).getAttribute('aria-sort')).toBe('ascending');
+    await page.getByRole('button', { name: /^expires/ }).click();
+    await expect.poll(firstRow).not.toContain('soon.example.com');
+    expect(await page.getByRole('columnheader', { name: /expires/ }).getAttribute('aria-sort')).toBe('descending');
     await page.screenshot({ path: join(SCREENSHOTS, 'certificates.png'), fullPage: true });
     expect(await accessibilityProblems(page)).toEqual([]);
+    expect(errorsOf(page)).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows a renewal on the certificate\'s page as it runs, step by step, without a reload', async () => {
+    // A target whose reload takes seconds keeps the saga's deploy step running long enough to watch.
+    expect((await api('POST', '/targets', { name: 'slow-web', type: 'filesystem', directory: join(home, 'targets', 'slow-web'), reloadCommand: 'sleep 3' })).status).toBe(201);
+    const { certificateId } = (await api('POST', '/certificates', { commonName: 'renewing.example.com', targets: ['slow-web'] })).body;
+    // Deployed on issue first (the renewal waits for no one's lock then).
+    await eventually(async () => (await api('GET', `/certificates/${certificateId}`)).body.deployments.some((d: { outcome: string }) => d.outcome === 'succeeded'), 'the first deployment', 20_000);
+    const page = await logIn(admin);
+    await page.goto(`${stack.url}/#/certificates/${certificateId}`);
+    await page.getByRole('heading', { name: 'renewing.example.com' }).waitFor();
+    const renew = await api('POST', `/certificates/${certificateId}/renew`, {});
+    expect(renew.status, JSON.stringify(renew.body)).toBe(202);
+    const renewal = page.locator('dl.facts [role="status"]');
+    await expect.poll(() => renewal.innerText(), { timeout: 15_000 }).toMatch(/^running \(.+\): /);
+    await page.screenshot({ path: join(SCREENSHOTS, 'renewal-running.png'), fullPage: true });
+    const history = page.getByRole('table', { name: /^Everything done to it/ });
+    await expect.poll(() => history.innerText(), { timeout: 30_000 }).toMatch(/renewal\s+succeeded/);
+    await expect.poll(() => renewal.innerText()).not.toMatch(/^running/);
+    expect(await page.locator('dl.facts').innerText()).toMatch(/Successor\s+\S+/);
     expect(errorsOf(page)).toEqual([]);
     await page.close();
   }, 60_000);

@@ -123,27 +123,38 @@ export function Overview() {
 }
 
 const FILTERS = [['domain', 'Domain'], ['environment', 'Environment'], ['owner', 'Owner'], ['status', 'Status'], ['issuer', 'Issuer DN'], ['expiringWithinDays', 'Expiring within (days)']];
+const SORTS = [['newest', 'Newest first'], ['oldest', 'Oldest first'], ['expiry', 'Expiring soonest first (in use)'], ['-expiry', 'Expiring latest first (in use)']];
 
-/** The inventory, filtered and paged by the API (GET /certificates). */
+/** The inventory, filtered, sorted and paged by the API (GET /certificates). */
 export function Certificates({ params }) {
-  const [filter, setFilter] = useState(Object.fromEntries(FILTERS.map(([k]) => [k, params.get(k) ?? ''])));
+  const [filter, setFilter] = useState(Object.fromEntries([...FILTERS, ['sort']].map(([k]) => [k, params.get(k) ?? ''])));
   const [tokens, setTokens] = useState([undefined]);
   const path = `/certificates${query({ ...filter, limit: 25, nextToken: tokens.at(-1) })}`;
   const [page, error] = useApi(path);
-  const submit = (event) => {
-    event.preventDefault();
-    setFilter(Object.fromEntries(FILTERS.map(([k]) => [k, new FormData(event.target).get(k)])));
+  const choose = (chosen) => {
+    setFilter(chosen);
     setTokens([undefined]);
   };
+  const submit = (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    choose(Object.fromEntries([...FILTERS, ['sort']].map(([k]) => [k, form.get(k)])));
+  };
+  // The expiry column sorts on the server: soonest first, then latest first.
+  const byExpiry = () => choose({ ...filter, sort: filter.sort === 'expiry' ? '-expiry' : 'expiry' });
+  const expirySort = filter.sort === 'expiry' ? 'ascending' : filter.sort === '-expiry' ? 'descending' : undefined;
   return html`
     <${Heading} title="Certificates" path=${path} />
     <form class="filters" onSubmit=${submit}>
       ${FILTERS.map(([k, label]) => html`<label>${label} <input name=${k} defaultValue=${filter[k]} /></label>`)}
+      <label>Order <select name="sort" value=${filter.sort || 'newest'}>${SORTS.map(([k, label]) => html`<option value=${k}>${label}</option>`)}</select></label>
       <button type="submit">Filter</button>
     </form>
     <${Problem} error=${error} />
     ${page ? html`<table><caption>Certificates, page ${tokens.length}</caption>
-      <thead><tr><th scope="col">certificate</th><th scope="col">status</th><th scope="col">expires</th><th scope="col">owner</th><th scope="col">environment</th><th scope="col">findings</th></tr></thead>
+      <thead><tr><th scope="col">certificate</th><th scope="col">status</th>
+        <th scope="col" aria-sort=${expirySort}><button type="button" class="json" onClick=${byExpiry}>expires${expirySort === 'ascending' ? ' ▲' : expirySort === 'descending' ? ' ▼' : ''}</button></th>
+        <th scope="col">owner</th><th scope="col">environment</th><th scope="col">findings</th></tr></thead>
       <tbody>${page.items.map((c) => html`<tr><td>${link(c.id, c.commonName ?? c.subject)}</td><td>${c.status}</td><td>${day(c.notAfter)}</td><td>${c.owner ?? ''}</td><td>${c.environment ?? ''}</td>
         <td>${c.findings.map((f) => html`<span class=${`severity ${f.severity}`}>${f.id}</span> `)}</td></tr>`)}</tbody></table>
       <${Pager} tokens=${tokens} setTokens=${setTokens} next=${page.nextToken} />` : null}`;
@@ -152,7 +163,13 @@ export function Certificates({ params }) {
 /** One certificate: what it is, its findings, where it is served and deployed, its history and lineage. */
 export function Certificate({ id }) {
   const path = `/certificates/${encodeURIComponent(id)}`;
-  const [c, error] = useApi(path);
+  const [c, error, reload] = useApi(path);
+  const running = c ? runningRenewal(c) : undefined;
+  // The page follows the certificate: a renewal started elsewhere shows here, and while one runs its steps appear as the saga records them.
+  useEffect(() => {
+    const timer = setInterval(reload, running ? 1000 : 3000);
+    return () => clearInterval(timer);
+  }, [running?.attempt, path]);
   if (error) return html`<${Problem} error=${error} />`;
   if (!c) return html`<p class="loading">Loading…</p>`;
   const deployments = Object.values(Object.fromEntries(c.deployments.map((d) => [d.target, d])));
@@ -169,7 +186,7 @@ export function Certificate({ id }) {
       <dt>Serial</dt><dd class="mono">${c.serialNumber}</dd>
       <dt>Key</dt><dd>${c.keyAlgorithm}, signed ${c.signatureAlgorithm}</dd>
       <dt>Revocation</dt><dd>${c.revokedAt ? `revoked at ${c.revokedAt} (${c.revocationReason})` : c.revocation?.status ?? 'not checked'}</dd>
-      <dt>Renewal</dt><dd>${c.pendingRenewal && !c.supersededBy ? `running (${c.pendingRenewal.executionName})` : c.renewalDueAt ? `due from ${c.renewalDueAt}` : '-'}</dd>
+      <dt>Renewal</dt><dd><span role="status">${running ? `running (${running.attempt}): ${running.step}` : c.renewalDueAt ? `due from ${c.renewalDueAt}` : '-'}</span></dd>
       <dt>Predecessor</dt><dd>${c.renewalOf ? link(c.renewalOf) : '-'}</dd>
       <dt>Successor</dt><dd>${c.supersededBy ? link(c.supersededBy) : '-'}</dd>
     </dl>
@@ -188,9 +205,26 @@ export function Certificate({ id }) {
     <details><summary>Certificate and chain (PEM)</summary><pre>${c.certificatePem}${c.chainPem}</pre></details>`;
 }
 
+/**
+ * The renewal under way, if one is: the saga that has started and not yet succeeded, failed or
+ * rolled back (by its history), or that holds the certificate between issuing the successor and
+ * committing; with its last recorded step.
+ */
+function runningRenewal(c) {
+  const attempts = new Map();
+  for (const h of c.history) if (h.kind === 'renewal' || h.attempt === c.pendingRenewal?.executionName) attempts.set(h.attempt, [...(attempts.get(h.attempt) ?? []), h]);
+  const open = [...attempts].find(([, steps]) => steps.some((h) => h.outcome === 'started') && !steps.some((h) => h.kind === 'renewal' && h.outcome !== 'started'));
+  const attempt = open?.[0] ?? (c.pendingRenewal && !c.supersededBy ? c.pendingRenewal.executionName : undefined);
+  if (!attempt) return undefined;
+  const last = (attempts.get(attempt) ?? []).at(-1);
+  return { attempt, step: last ? `${last.kind}${last.target ? ` to ${last.target}` : ''} ${last.outcome}${last.detail ? ` (${last.detail})` : ''}` : 'started' };
+}
+
 /** Requests waiting for an approver; approve or reject with a comment (the API refuses the requester). */
 export function Approvals() {
-  const [page, error, reload] = useApi('/requests?pending=true&limit=100');
+  const [tokens, setTokens] = useState([undefined]);
+  const path = `/requests${query({ pending: 'true', limit: 25, nextToken: tokens.at(-1) })}`;
+  const [page, error, reload] = useApi(path);
   const [said, setSaid] = useState();
   const decide = (requestId, decision) => async (event) => {
     const comment = event.target.closest('form').elements.comment.value;
@@ -203,18 +237,19 @@ export function Approvals() {
     }
   };
   return html`
-    <${Heading} title="Approvals" path="/requests?pending=true&limit=100" />
+    <${Heading} title="Approvals" path=${path} />
     ${said?.ok ? html`<p class="done" role="status">${said.ok}${said.certificateId ? html` (${link(said.certificateId, 'open it')})` : null}</p>` : null}
     <${Problem} error=${said?.error ?? error} />
     ${page && !page.items.length ? html`<p>Nothing waits for approval.</p>` : null}
     ${page?.items.map((r) => html`<form class="request" onSubmit=${(e) => e.preventDefault()} aria-label=${`request ${r.requestId}`}>
       <h2>${r.subjectAlternativeNames.join(', ')}</h2>
-      <p>Asked by <strong>${r.requestedBy}</strong> at ${r.createdAt}; lapses ${r.expiresAt}. Issuer ${r.issuer}, ${r.validityDays} days${r.owner ? `, owner ${r.owner}` : ''}${r.environment ? `, ${r.environment}` : ''}.</p>
+      <p>Asked by <strong>${r.requestedBy}</strong> at ${r.createdAt}; lapses ${r.expiresAt}. Issuer ${r.issuer}, ${r.validityDays} days${r.owner ? `, owner ${r.owner}` : ''}${r.environment ? `, ${r.environment}` : ''}${r.targets?.length ? `; to be deployed to ${r.targets.join(', ')}` : ''}.</p>
       <ul>${r.reasons.map((reason) => html`<li>${reason}</li>`)}</ul>
       <label>Comment <input name="comment" /></label>
       <button type="button" onClick=${decide(r.requestId, 'approve')}>Approve</button>
       <button type="button" class="secondary" onClick=${decide(r.requestId, 'reject')}>Reject</button>
-    </form>`)}`;
+    </form>`)}
+    ${page ? html`<${Pager} tokens=${tokens} setTokens=${setTokens} next=${page.nextToken} />` : null}`;
 }
 
 /** Certificates on watched domains seen in CT logs and not issued here; authorize the known ones. */
