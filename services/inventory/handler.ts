@@ -197,7 +197,10 @@ export const api = apiHandler({
     doc: {
       summary: 'Replaces the configuration: applied at once, or proposed for a second admin when it changes policy or issuers',
       body: { type: 'object', description: 'the whole configuration document (config.yaml as JSON)' },
-      responses: { 200: object(['status'], { status: { const: 'applied' } }), 202: object(['status'], { status: { const: 'pending' } }) },
+      responses: {
+        200: object(['status', 'version'], { status: { enum: ['applied', 'unchanged'] }, version: integer, changed: strings }),
+        202: object(['status', 'changeId', 'changed'], { status: { const: 'pending' }, changeId: string, changed: strings }),
+      },
     },
     role: 'admin',
     withoutConfiguration: true,
