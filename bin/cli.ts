@@ -177,7 +177,7 @@ const commands: Record<string, () => Promise<void>> = {
     const q = new URLSearchParams();
     if (values.limit) q.set('limit', values.limit);
     if (values['next-token']) q.set('nextToken', values['next-token']);
-    for (const [flag, param] of [['environment', 'environment'], ['owner', 'owner'], ['status', 'status'], ['issuer', 'issuer'], ['domain', 'domain'], ['expiring-within-days', 'expiringWithinDays']] as const) {
+    for (const [flag, param] of [['environment', 'environment'], ['owner', 'owner'], ['status', 'status'], ['issuer', 'issuer'], ['domain', 'domain'], ['expiring-within-days', 'expiringWithinDays'], ['sort', 'sort']] as const) {
       const v = values[flag];
       if (typeof v === 'string') q.set(param, v);
     }
@@ -229,9 +229,9 @@ const commands: Record<string, () => Promise<void>> = {
     if (kind === 'inventory') {
       const lines = [`${body.total} certificates: ${Object.entries(body.byStatus).map(([k, v]) => `${v} ${k}`).join(', ')}`,
         `of those in use (active or discovered), ${body.liveTotal}:`,
-        `open findings: ${Object.entries(body.openFindingsBySeverity).map(([k, v]) => `${v} ${k}`).join(', ')}`,
-        'by issuer:', ...Object.entries(body.byIssuer).map(([k, v]) => `  ${v}  ${k}`),
-        'by environment:', ...Object.entries(body.byEnvironment).map(([k, v]) => `  ${v}  ${k}`)];
+        `  open findings: ${Object.entries(body.openFindingsBySeverity).map(([k, v]) => `${v} ${k}`).join(', ')}`,
+        '  by issuer:', ...Object.entries(body.byIssuer).map(([k, v]) => `    ${v}  ${k}`),
+        '  by environment:', ...Object.entries(body.byEnvironment).map(([k, v]) => `    ${v}  ${k}`)];
       return void process.stdout.write(`${printable(lines.join('\n'))}\n`);
     }
     const bar = (n: number) => '#'.repeat(Math.min(n, 60));
@@ -296,8 +296,11 @@ const commands: Record<string, () => Promise<void>> = {
     out(lines.join('\n') || '(no logs)', body);
   },
   async 'ct findings'() {
-    const { body } = await call(client, 'GET', '/ct/findings');
-    out(body.items.map((f: any) => `${f.id}  ${f.status.padEnd(10)} ${f.severity.padEnd(6)} ${f.names.join(', ')}  (${f.entryType} at ${f.logUrl} #${f.index})`).join('\n') || '(no findings)', body);
+    const q = new URLSearchParams();
+    for (const [flag, param] of [['status', 'status'], ['limit', 'limit'], ['next-token', 'nextToken']] as const) if (typeof values[flag] === 'string') q.set(param, values[flag] as string);
+    const { body } = await call(client, 'GET', `/ct/findings${q.size ? `?${q}` : ''}`);
+    const rows = (body.items as any[]).map((f) => `${f.id}  ${f.status.padEnd(10)} ${f.severity.padEnd(6)} ${f.names.join(', ')}  (${f.entryType} at ${f.logUrl} #${f.index})`);
+    out([...rows, ...(body.nextToken ? [`(more: --next-token ${body.nextToken})`] : [])].join('\n') || '(no findings)', body);
   },
   async 'ct authorize'() {
     const { body } = await call(client, 'POST', `/ct/findings/${encodeURIComponent(operands[0])}/authorize`, {});
@@ -542,7 +545,7 @@ function program(): Command {
   define(root, 'scan <targets...>', 'discover the certificates served by hosts, host:port, addresses or CIDR ranges (up to a /16)',
     [['--port <n>', 'a port to scan (repeat for more; 443 by default)', 'many'], ['--no-legacy-check', 'skip the second handshake that tests TLS 1.0/1.1']]);
   define(root, 'list', 'list the inventory', [...environmentOwner, ['--status <status>', 'active, discovered, expired, revoked, superseded'], ['--issuer <dn>', 'issued by DN'], ['--domain <domain>', 'naming DOMAIN or a name under it'],
-    ['--expiring-within-days <n>', 'expiring within N days'], ['--limit <n>', 'certificates per page'], ['--next-token <token>', 'the next page']]);
+    ['--expiring-within-days <n>', 'expiring within N days'], ['--sort <order>', 'newest (default) or oldest first, expiry (soonest first) or -expiry'], ['--limit <n>', 'certificates per page'], ['--next-token <token>', 'the next page']]);
   define(root, 'show <id>', 'one certificate', [['--pem', 'its PEM and chain only']]);
   define(root, 'report <kind>', 'reports: inventory or expiry', [['--format <format>', 'csv or json']]);
   define(root, 'renew <id>', 'start the renew-then-deploy saga now', wait);
@@ -579,7 +582,7 @@ function program(): Command {
   define(watch, 'remove <domains...>', 'stop watching domains', []);
   define(watch, 'list', 'the watched domains', []);
   define(ct, 'poll', 'read every log now (15 seconds)', [['--once', 'one poll (the default)']]);
-  define(ct, 'findings', 'certificates on watched domains nobody here issued', []);
+  define(ct, 'findings', 'certificates on watched domains nobody here issued, newest first', [['--status <status>', 'open or authorized'], ['--limit <n>', 'findings per page'], ['--next-token <token>', 'the next page']]);
   define(ct, 'authorize <findingId>', 'a finding is known and wanted: it joins the inventory', []);
   const deadLetters = group('dead-letters', 'events a consumer kept failing (its dead-letter queue), admin only');
   const consumer: OptionSpec = ['--consumer <function>', 'one consumer'];

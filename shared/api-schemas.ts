@@ -1,6 +1,6 @@
 /**
  * The API's shared JSON Schemas (2020-12): OpenAPI 3.1's `components.schemas` in GET
- * /openapi.json, named by the routes' docs with `ref`. They describe what CONTRACT.md and the
+ * /openapi.json, named by the routes' docs with `ref`. They describe what the event contract and the
  * model (shared/model.ts) promise a client: required fields are those every answer carries; other
  * fields may appear (additional properties are allowed, so a field added later breaks no client).
  */
@@ -18,7 +18,7 @@ const SEVERITY = { enum: ['critical', 'high', 'medium', 'low', 'info'] };
 export const COMPONENTS: Record<string, Schema> = {
   Error: object(['error'], {
     error: object(['code', 'message'], { code: string, message: string, field: { ...string, description: 'the input field (body, query, path parameter or header) that was refused' } }, { additionalProperties: false }),
-  }, { description: 'CONTRACT.md: every 4xx and 5xx answer', additionalProperties: false }),
+  }, { description: 'every 4xx and 5xx answer: what was refused and why, and the input field when one was', additionalProperties: false }),
   Finding: object(['id', 'severity', 'message'], { id: string, severity: SEVERITY, message: string }),
   Certificate: object(
     ['id', 'subject', 'issuer', 'serialNumber', 'notBefore', 'notAfter', 'fingerprintSha256', 'subjectAlternativeNames', 'status', 'source', 'certificatePem', 'targets', 'findings'],

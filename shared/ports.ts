@@ -291,8 +291,8 @@ export interface CtStateStore {
   getFinding(id: string): Promise<CtFinding | undefined>;
   /** The findings of these ids, in the order asked (undefined where none is); one batched read. */
   getFindings(ids: string[]): Promise<(CtFinding | undefined)[]>;
-  /** Every finding, newest first. */
-  listFindings(): Promise<CtFinding[]>;
+  /** A page of findings, newest first (those of `status` only, when given); nextToken resumes after the last one returned. */
+  listFindings(page: { limit: number; nextToken?: string; status?: CtFinding['status'] }): Promise<Page<CtFinding>>;
   /** Marks a finding authorized: its certificate (or precertificate) counts as known from now on. */
   authorize(id: string): Promise<void>;
   putWatchlist(domains: string[]): Promise<void>;

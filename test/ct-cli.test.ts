@@ -43,6 +43,9 @@ describe('watching CT from the CLI', () => {
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({ names: ['vpn.xn--bcher-kva.example'], status: 'open', severity: 'high' });
     await run('ct', 'authorize', findings[0].id);
+    // The API filters by status: no open finding is left, and the authorized one is listed as such.
+    expect((await run('ct', 'findings', '--status', 'open')).items).toEqual([]);
+    expect((await run('ct', 'findings', '--status', 'authorized', '--limit', '5')).items.map((f: { id: string }) => f.id)).toEqual([findings[0].id]);
     await eventually(async () => (await run('list', '--domain', 'vpn.xn--bcher-kva.example')).items.length === 1, 'the authorized certificate in the inventory');
     // Seen again in another entry: known now, so observed, not an alert.
     log.append(x509Leaf(rogue.der, 3));

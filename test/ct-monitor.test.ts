@@ -84,7 +84,7 @@ describe('the CT monitor verifies before it alerts', () => {
     const out = sent();
     expect(out.filter((e) => e.type === 'ct.certificate_observed').map((e) => e.index)).toEqual([0]);
     expect(out.filter((e) => e.type === 'ct.unauthorized_certificate').map((e) => [e.index, e.entryType, e.severity])).toEqual([[2, 'precert', 'high'], [3, 'x509', 'high']]);
-    const findings = await ct.listFindings();
+    const findings = (await ct.listFindings({ limit: 500 })).items;
     expect(findings.map((f) => f.names[0]).sort()).toEqual(['login.shop.example.com', 'pay.shop.example.com']);
     expect((await state())).toMatchObject({ position: 5, treeSize: 5 });
   });
@@ -222,7 +222,7 @@ describe('the CT monitor verifies before it alerts', () => {
       expect(await pollLog((await ct.getLog(fresh.url))!, deps)).toMatchObject({ to: 2, unauthorized: 1, unreadable: 1 });
       const record = certificateRecord(fine.der);
       expect(sent().find((e) => e.type === 'ct.unauthorized_certificate')).toMatchObject({ index: 1, serialNumber: record.serialNumber, notAfter: record.notAfter, issuer: record.issuer });
-      expect((await ct.listFindings()).find((f) => f.index === 1 && f.logUrl === fresh.url)).toMatchObject({ serialNumber: record.serialNumber, notBefore: record.notBefore, notAfter: record.notAfter });
+      expect(((await ct.listFindings({ limit: 500 })).items).find((f) => f.index === 1 && f.logUrl === fresh.url)).toMatchObject({ serialNumber: record.serialNumber, notBefore: record.notBefore, notAfter: record.notAfter });
     });
   });
 
@@ -297,7 +297,7 @@ describe('a static-ct-api log', () => {
       expect(sentTypes().find((e) => e.type === 'ct.unauthorized_certificate')).toMatchObject({ index: 270, names: ['in.tiles.example.com'] });
       // The finding names its issuing certificate, fetched by the fingerprint the data tile gives and checked against it.
       const { fingerprintSha256 } = await import('../shared/x509/certificate-record.ts');
-      expect((await ct.listFindings())[0]).toMatchObject({ index: 270, issuerFingerprintSha256: fingerprintSha256(intermediate.der) });
+      expect(((await ct.listFindings({ limit: 500 })).items)[0]).toMatchObject({ index: 270, issuerFingerprintSha256: fingerprintSha256(intermediate.der) });
       expect(log.requests.filter((r) => r.startsWith('issuer/'))).toEqual([`issuer/${createHash('sha256').update(intermediate.der).digest('hex')}`]);
       // More entries, one of them altered in its data tile: the hash tiles name it.
       for (let i = 0; i < 20; i++) log.appendCertificate(other.der, 300 + i);

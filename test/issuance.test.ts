@@ -220,5 +220,9 @@ describe('issuance under policy, approvals and revocation', () => {
     expect(done.revoked).toHaveLength(2);
     for (const id of ids) expect((await api('rita', 'GET', `/certificates/${id}`)).body.status).toBe('revoked');
     expect((await cli(['revoke', '--reason', 'keyCompromise', '--endpoint', stack.url], env)).code).toBe(2);
+    // A key that is not a SHA-256 (the README's placeholder as typed) is refused, not matched against nothing.
+    const placeholder = await cli(['revoke', '--key', 'SPKI_SHA256', '--reason', 'keyCompromise', '--dry-run', '--endpoint', stack.url], env);
+    expect(placeholder.code).toBe(1);
+    expect(placeholder.stderr).toMatch(/spkiSha256 must be the SHA-256 .* 64 hex digits \(field: spkiSha256\)/);
   });
 });

@@ -14,6 +14,11 @@ interface Owed {
   nextAttemptAt: string;
 }
 
+/** An item of the earlier ledger: one per (event, rule). */
+interface PerRuleItem extends PendingDelivery {
+  sk: string;
+}
+
 interface LedgerItem {
   eventId: string;
   eventJson: string;
@@ -51,7 +56,7 @@ export class DynamoBusLedger implements BusLedger {
   }
 
   async pending(): Promise<PendingDelivery[]> {
-    const items = (await queryAll(this.table, { pkName: 'pk', pk: 'DELIVERY' })) as unknown as LedgerItem[];
+    const items = await this.upgraded((await queryAll(this.table, { pkName: 'pk', pk: 'DELIVERY' })) as unknown as (LedgerItem | PerRuleItem)[]);
     // What this process settled and has not yet written is not owed: memory knows better than the item.
     for (const item of items) if (!this.owed.has(item.eventId)) this.remember(item);
     return items
@@ -85,6 +90,25 @@ export class DynamoBusLedger implements BusLedger {
     if (rules?.size) return;
     this.owed.delete(eventId);
     await batchWrite(this.table, [{ delete: key(eventId) }]);
+  }
+
+  /**
+   * Items an earlier version wrote (one per event and rule, keyed `<eventId>#<rule>`) become one
+   * item per event, as this version writes them, and the old ones go: a home kept across the
+   * upgrade resumes what it owed.
+   */
+  private async upgraded(items: (LedgerItem | PerRuleItem)[]): Promise<LedgerItem[]> {
+    const old = items.filter((i): i is PerRuleItem => !('rules' in i) && typeof (i as PerRuleItem).rule === 'string');
+    if (old.length === 0) return items as LedgerItem[];
+    const merged = new Map<string, LedgerItem>();
+    for (const i of old) {
+      const item = merged.get(i.eventId) ?? { eventId: i.eventId, eventJson: i.eventJson, rules: {} };
+      item.rules[i.rule] = { attempts: i.attempts, nextAttemptAt: i.nextAttemptAt };
+      merged.set(i.eventId, item);
+    }
+    await batchWrite(this.table, [...merged.values()].map((item) => ({ put: { ...item, ...key(item.eventId) } })));
+    await batchWrite(this.table, old.map((i) => ({ delete: { pk: 'DELIVERY', sk: i.sk } })));
+    return [...items.filter((i): i is LedgerItem => 'rules' in i), ...merged.values()];
   }
 
   private remember(item: LedgerItem): void {

@@ -1,3 +1,4 @@
+import { ValidationError } from '../../shared/errors.ts';
 import { createHash } from 'node:crypto';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite, getItems } from './batch.ts';
@@ -161,9 +162,12 @@ export class DynamoCertificateStore implements CertificateStore {
 
   async list(filter: CertificateFilter, limit: number, nextToken?: string): Promise<Page<StoredCertificate> & { itemsRead: number }> {
     const index = chooseIndex(filter);
+    // A page token carries its order: one from a listing in the other direction of the same index is refused, not read backwards.
+    const order = index.newestFirst ? 'd' : 'a';
+    if (nextToken && nextToken[0] !== order) throw new ValidationError('nextToken is from a listing in another order (sort)', 'nextToken');
     const items: StoredCertificate[] = [];
     let itemsRead = 0;
-    let token = nextToken;
+    let token = nextToken?.slice(1);
     // Ask each page for exactly what is still missing, so the token resumes right after the last item returned.
     do {
       const page = await queryPage(this.table, { ...index, limit: limit - items.length, nextToken: token });
@@ -173,7 +177,7 @@ export class DynamoCertificateStore implements CertificateStore {
       items.push(...certs.filter((c) => matchesFilter(c, filter) && !items.some((x) => x.id === c.id)));
       token = page.nextToken;
     } while (token && items.length < limit);
-    return { items, nextToken: token, itemsRead };
+    return { items, nextToken: token && `${order}${token}`, itemsRead };
   }
 
   private async certificatesOf(pointers: Item[]): Promise<StoredCertificate[]> {

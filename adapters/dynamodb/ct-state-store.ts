@@ -1,8 +1,8 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CtStateStore } from '../../shared/ports.ts';
-import type { CtFinding, CtLogState } from '../../shared/model.ts';
+import type { CtFinding, CtLogState, Page } from '../../shared/model.ts';
 import { getItems } from './batch.ts';
-import { getItem, isConditionFailure, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
+import { getItem, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Table } from './table.ts';
 
 const logKey = (url: string) => ({ pk: `CTLOG#${url}`, sk: 'STATE' });
 const watchlistKey = { pk: 'CT', sk: 'WATCHLIST' };
@@ -88,8 +88,16 @@ export class DynamoCtStateStore implements CtStateStore {
     return (await getItems(this.table, ids.map(findingKey))).map((item) => item && withoutKeys<CtFinding>(item));
   }
 
-  async listFindings(): Promise<CtFinding[]> {
-    return (await queryAll(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTFINDINGS' })).map((i) => withoutKeys<CtFinding>(i)).reverse();
+  async listFindings(page: { limit: number; nextToken?: string; status?: CtFinding['status'] }): Promise<Page<CtFinding>> {
+    const items: CtFinding[] = [];
+    let token = page.nextToken;
+    // Each query asks for what the page still lacks, so the token resumes right after the last finding returned.
+    do {
+      const found = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTFINDINGS', newestFirst: true, limit: page.limit - items.length, nextToken: token });
+      items.push(...found.items.map((i) => withoutKeys<CtFinding>(i)).filter((f) => !page.status || f.status === page.status));
+      token = found.nextToken;
+    } while (token && items.length < page.limit);
+    return { items, ...(token ? { nextToken: token } : {}) };
   }
 
   async authorize(id: string): Promise<void> {

@@ -15,7 +15,7 @@ const pathParameters = (path: string) => [...path.matchAll(/\{([^}]+)\}/g)].map(
 /**
  * The API as an OpenAPI 3.1 document: one operation per route of every function, its summary,
  * the role it needs (security: a bearer token, except public routes), its query parameters, its
- * JSON body and its answers as the route table declares them, and the error answer CONTRACT.md
+ * JSON body and its answers as the route table declares them, and the error answer every route
  * gives every route. Paths and operations come out sorted, so the document changes only when a
  * route does.
  */
@@ -31,7 +31,7 @@ export function openApiDocument(served: ServedRoutes[], version: string): Record
         ? { description: answer.description, content: { [answer.contentType]: { schema: { type: 'string', format: 'binary' } } } }
         : { description: String(answer.description ?? doc.summary), content: { 'application/json': { schema: answer } } };
     }
-    responses.default = { description: 'an error (CONTRACT.md): 400 a field refused, 401 no valid token, 403 a role or rule refused, 404 nothing there, 409 a conflict, 429 too many', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    responses.default = { description: 'an error, { error: { code, message, field } }: 400 a field refused, 401 no valid token, 403 a role or rule refused, 404 nothing there, 409 a conflict, 429 too many', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     paths[path] ??= {};
     paths[path][method.toLowerCase()] = {
       operationId: `${fn}.${method.toLowerCase()}${path.replace(/\{([^}]+)\}/g, 'By-$1').split(/[/-]/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('')}`,
@@ -53,7 +53,7 @@ export function openApiDocument(served: ServedRoutes[], version: string): Record
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'certops', version, description: 'Certificate lifecycle management: inventory, issuance under policy, deployment, renewal, CT monitoring and SIEM export. Errors follow CONTRACT.md.' },
+    info: { title: 'certops', version, description: 'Certificate lifecycle management: inventory, issuance under policy, deployment, renewal, CT monitoring and SIEM export. Every error answers { error: { code, message, field } }, field naming the input refused. The local stack\'s AWS-protocol endpoint (POST / with X-Amz-Target, EventBridge PutEvents) is AWS\'s API, not described here.' },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {

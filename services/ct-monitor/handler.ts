@@ -4,7 +4,7 @@ import { apiHandler } from '../../adapters/http/api-handler.ts';
 import { ctMonitorRuntime } from './runtime.ts';
 import { NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
-import { asObject, requiredString, stringList } from '../../shared/input.ts';
+import { asObject, oneOf, queryInteger, requiredString, stringList } from '../../shared/input.ts';
 import { parseWatchEntry } from '../../shared/ct/watchlist.ts';
 import { canonicalLogUrl } from '../../shared/ct/log-url.ts';
 import { pollAllLogs, pollRequestedLog, requestPolls } from './poll-logs.ts';
@@ -92,7 +92,19 @@ export const api = apiHandler({
       responses: { 200: object(['logs'], { logs: { type: 'array', items: object(['logUrl'], { logUrl: string }) }, paused: strings, backingOff: { type: 'array' } }) },
     }, role: 'admin', run: async () => ({ status: 200, body: await pollAllLogs(rt().clock.now().getTime() + 15_000, deps()) }) },
   'GET /ct/findings': {
-    doc: { summary: 'Certificates on watched names that certops did not issue', responses: { 200: itemsOf(ref('CtFinding')) } }, role: 'viewer', run: async () => ({ status: 200, body: { items: (await rt().ct.listFindings()).map(({ certificatePem, ...f }) => f) } }) },
+    doc: {
+      summary: 'Certificates on watched names that certops did not issue, newest first, paged',
+      query: { status: { enum: ['open', 'authorized'], description: 'only open or only authorized findings' }, limit: { type: 'integer', minimum: 1, maximum: 500 }, nextToken: string },
+      responses: { 200: itemsOf(ref('CtFinding'), true) },
+    },
+    role: 'viewer',
+    async run(req) {
+      const status = req.query.status === undefined ? undefined : oneOf(req.query, 'status', ['open', 'authorized'] as const, 'open');
+      const page = await rt().ct.listFindings({ limit: queryInteger(req.query, 'limit', 100, 1, 500), nextToken: req.query.nextToken || undefined, status });
+      // Rows leave each certificate's PEM out: a page of them stays small.
+      return { status: 200, body: { items: page.items.map(({ certificatePem, ...f }) => f), ...(page.nextToken ? { nextToken: page.nextToken } : {}) } };
+    },
+  },
   'POST /ct/findings/{id}/authorize': {
     doc: { summary: 'An approver says a CT finding is a certificate the organisation knows of', body: object([], { comment: string }), responses: { 200: ref('CtFinding') } },
     role: 'approver',

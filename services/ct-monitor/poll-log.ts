@@ -25,7 +25,7 @@ export interface PollDeps {
   maxEntries?: number;
   /** Issuers (DNs) expected for names under a domain: an unknown certificate from one of them is medium severity, else high. */
   allowedIssuers?: Record<string, string[]>;
-  /** Told once a pass has its entries and the log is further ahead: the next pass's entries, from..to-1, may be fetched already (read-ahead.ts). */
+  /** Told once a pass has verified its entries and the log is further ahead: the next pass's entries, from..to-1, may be fetched already (read-ahead.ts). */
   readAhead?(from: number, to: number): void;
   /** Test builds: stops the process at a named point (the crash tests' harness). */
   crashPoint?(point: string): void;
@@ -217,12 +217,13 @@ export async function pollLog(state: CtLogState, deps: PollDeps): Promise<PollRe
     if ((err as Error).message.startsWith('the log returned no entries')) return fail(sth.treeSize, (err as Error).message);
     throw err;
   }
-  if (to < sth.treeSize) deps.readAhead?.(to, Math.min(sth.treeSize, to + deps.maxEntries!));
   if (tree.size !== to) return fail(sth.treeSize, `the log served ${tree.size - state.position} of the ${to - state.position} entries its tree head covers`);
   if (to < sth.treeSize ? !verifyConsistency(to, sth.treeSize, tree.root(), sth.rootHash, await reader.getConsistency!(to, sth.treeSize)) : !tree.root().equals(sth.rootHash)) {
     const index = await offendingEntry(reader, hashes, state.position, sth.treeSize, sth.rootHash);
     return fail(sth.treeSize, `the Merkle root over the entries does not match the signed tree head of size ${sth.treeSize}${index !== undefined ? `; entry ${index} is not in it` : ''}`, index);
   }
+  // Verified and further behind: the next pass may fetch while this one publishes (if its unit goes on to make one).
+  if (to < sth.treeSize) deps.readAhead?.(to, Math.min(sth.treeSize, to + deps.maxEntries!));
   // Verified: only now may findings from these entries leave the monitor.
   const events: BusEvent[] = [];
   const findings = new Map<string, CtFinding>();

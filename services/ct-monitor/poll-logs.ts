@@ -30,9 +30,11 @@ export async function pollOneLog(logUrl: string, deadline: number, deps: PollLog
     if (!log) return { logUrl, skipped: 'gone' };
     if (log.paused) return { logUrl, skipped: 'paused' };
     if (waiting(log, deps.clock.now())) return { logUrl, skipped: 'backing-off' };
-    // One reader for the unit's passes: each pass's fetch starts while the one before publishes.
+    // One reader for the unit's passes: each pass's fetch starts while the one before publishes,
+    // unless the deadline ends the unit first (the next unit would fetch those entries again).
     const reading = readingAhead(deps.logReader(log), deps.batchSize, deps.concurrency ?? 4);
-    const passDeps: PollDeps = { ...deps, logReader: () => reading.reader, readAhead: reading.ahead };
+    const readAhead = (from: number, to: number) => deps.clock.now().getTime() < deadline && reading.ahead(from, to);
+    const passDeps: PollDeps = { ...deps, logReader: () => reading.reader, readAhead };
     try {
       let total = await pollLog(log, passDeps);
       while (total.behind && !total.misbehaviour && deps.clock.now().getTime() < deadline) {

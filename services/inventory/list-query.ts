@@ -21,7 +21,10 @@ export function parseListQuery(query: Record<string, string>, now: Date): { filt
   }
   if (query.sort !== undefined) {
     filter.sort = oneOf(query, 'sort', CERTIFICATE_SORTS, 'newest');
+    // Orders the store cannot give with these filters are refused, not given in another order.
     if (filter.domain && filter.sort !== 'newest') throw new ValidationError('sort: a domain filter lists by name; leave sort out', 'sort');
+    if (filter.expiringBefore && !filter.sort.endsWith('expiry')) throw new ValidationError('sort: expiringWithinDays lists by expiry; use sort=expiry or -expiry, or leave sort out', 'sort');
+    if (filter.sort.endsWith('expiry') && filter.status && !['active', 'discovered'].includes(filter.status)) throw new ValidationError(`sort: ${filter.sort} lists the certificates in use (active or discovered), never ${filter.status} ones`, 'sort');
   }
   return { filter, limit: queryInteger(query, 'limit', 50, 1, 500), nextToken: query.nextToken || undefined };
 }

@@ -92,6 +92,7 @@ export async function revokeMany(body: unknown, revokedBy: string, deps: Revocat
   const issuer = optionalString(obj, 'issuer', 1024);
   const key = optionalString(obj, 'spkiSha256', 64);
   if (!issuer === !key) throw new ValidationError('give exactly one of issuer (a DN) or spkiSha256 (a key)', issuer ? 'spkiSha256' : 'issuer');
+  if (key && !/^[0-9a-f]{64}$/i.test(key)) throw new ValidationError('spkiSha256 must be the SHA-256 of the key\'s SubjectPublicKeyInfo, 64 hex digits', 'spkiSha256');
   const reason = parseReason(obj);
   const dryRun = optionalBoolean(obj, 'dryRun');
   const matches: StoredCertificate[] = [];

@@ -123,6 +123,10 @@ describe('DynamoDB stores (on dynalite)', () => {
     expect(latest.items.map((c) => c.id)).toEqual([298, 297, 296, 295, 294].map((k) => cert(k).id));
     const next = await certificates.list({ sort: '-expiry' }, 5, latest.nextToken);
     expect(next.items.map((c) => c.id)).toEqual([293, 292, 291, 290, 288].map((k) => cert(k).id));
+    // A page token belongs to its order: one from the other direction is refused, naming the field.
+    await expect(certificates.list({ sort: 'expiry' }, 5, latest.nextToken)).rejects.toMatchObject({ field: 'nextToken', status: 400 });
+    const newest = await certificates.list({}, 2);
+    await expect(certificates.list({ sort: 'oldest' }, 2, newest.nextToken)).rejects.toMatchObject({ field: 'nextToken', status: 400 });
     const soonest = await certificates.list({ sort: 'expiry', owner: undefined }, 4);
     expect(soonest.items.map((c) => c.notAfter)).toEqual([...soonest.items.map((c) => c.notAfter)].sort());
     expect(soonest.items.every((c) => c.status === 'active')).toBe(true);
@@ -229,6 +233,25 @@ describe('DynamoDB stores (on dynalite)', () => {
     const record = await getItem(db.table, { pk: 'AUDIT', sk: 'R#000000000002' });
     expect(record).toMatchObject({ eventId: 'second' });
     expect(record!.ttl).toBeUndefined();
+  });
+
+  it('pages CT findings newest first, only open or only authorized ones when asked, each page resuming after the last', async () => {
+    const ct = new DynamoCtStateStore(db.table);
+    const finding = (k: number) => ({ id: `f${k}`.padEnd(32, '0'), logUrl: 'https://ct.example/paged', index: k, names: [`p${k}.example.com`], entryType: 'x509' as const, fingerprintSha256: 'AB', severity: 'high' as const, status: 'open' as const, firstSeen: `2026-11-2${k}T00:00:00.000Z` });
+    for (let k = 0; k < 6; k++) await ct.putFinding(finding(k));
+    for (const k of [1, 4]) await ct.authorize(finding(k).id);
+    const paged = (await ct.listFindings({ limit: 100 })).items.filter((f) => f.logUrl === 'https://ct.example/paged');
+    expect(paged.map((f) => f.index)).toEqual([5, 4, 3, 2, 1, 0]);
+    const seen: number[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await ct.listFindings({ limit: 2, status: 'open', nextToken });
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.filter((f) => f.logUrl === 'https://ct.example/paged').map((f) => f.index));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    expect(seen).toEqual([5, 3, 2, 0]);
+    expect((await ct.listFindings({ limit: 10, status: 'authorized' })).items.map((f) => f.index)).toEqual(expect.arrayContaining([4, 1]));
   });
 
   it('refuses a nextToken from outside the range a query reads', () => {

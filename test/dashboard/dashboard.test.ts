@@ -197,10 +197,15 @@ describe('the dashboard in a real browser', () => {
   it('shows the CT finding, the audit trail and delivery', async () => {
     const page = await logIn(admin);
     await page.getByRole('link', { name: 'CT findings' }).click();
-    const findings = page.getByRole('table', { name: 'Certificates for watched domains that certops did not issue' });
+    const findings = page.getByRole('table', { name: /^Certificates for watched domains that certops did not issue/ });
     await expect.poll(() => findings.innerText()).toMatch(/rogue\.example\.com\s+high\s+open/);
     await page.screenshot({ path: join(SCREENSHOTS, 'ct-findings.png'), fullPage: true });
     expect(await accessibilityProblems(page)).toEqual([]);
+    // Authorized, it leaves the open findings (filtered by the API) and shows among the authorized ones.
+    await findings.getByRole('button', { name: 'Authorize' }).click();
+    await expect.poll(() => findings.innerText()).not.toContain('rogue.example.com');
+    await page.getByLabel('Show').selectOption('authorized');
+    await expect.poll(() => findings.innerText()).toMatch(/rogue\.example\.com\s+high\s+authorized/);
     await page.getByRole('link', { name: 'Audit trail' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toMatch(/The hash chain is intact: \d+ records/);
     expect(await page.getByRole('table', { name: 'Audit records, page 1' }).innerText()).toContain('ct.unauthorized_certificate');

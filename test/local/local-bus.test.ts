@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeadLetterStore } from '../../adapters/dynamodb/dead-letter-store.ts';
 import { DynamoBusLedger } from '../../adapters/dynamodb/bus-ledger.ts';
 import { LocalBus, type EventBridgeEvent } from '../../local/local-bus.ts';
@@ -189,6 +189,25 @@ describe('local bus', () => {
     expect(delivered.sort()).toEqual(['quick', 'stuck']);
     expect((await restarted.pending()).filter((d) => d.eventId === put.EventId)).toEqual([]);
     expect((await db.table.doc.send(new QueryCommand({ TableName: db.table.name, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': 'DELIVERY', ':sk': put.EventId } }))).Items).toEqual([]);
+  });
+
+  it('resumes what an earlier version\'s ledger owed (an item per event and rule), in this version\'s items, and removes the old ones', async () => {
+    const rules = [
+      { name: 'quick', fn: 'quick', pattern: { 'detail-type': ['twice'] } },
+      { name: 'stuck', fn: 'stuck', pattern: { 'detail-type': ['twice'] } },
+    ];
+    const event = { version: '0', id: 'e-old', 'detail-type': 'twice', source: 'com.example.test', account: '0', time: '2026-11-26T12:00:00Z', region: 'local', resources: [], detail: { n: 7 } };
+    for (const rule of ['quick', 'stuck']) {
+      await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: 'DELIVERY', sk: `e-old#${rule}`, rule, eventId: 'e-old', eventJson: JSON.stringify(event), attempts: 1, nextAttemptAt: '2026-11-26T12:00:00.000Z' } }));
+    }
+    const delivered: string[] = [];
+    const ledger = new DynamoBusLedger(db.table);
+    const next = new LocalBus({ busName: 'certops-test', rules, invoke: async (fn, [e]) => void (e.id === 'e-old' && delivered.push(fn)), deadLetters, ledger, clock, maxAttempts: 3, retryDelayMs: 5 });
+    expect(await next.resume()).toBeGreaterThanOrEqual(2);
+    await next.drain();
+    expect(delivered.sort()).toEqual(['quick', 'stuck']);
+    const left = (await db.table.doc.send(new QueryCommand({ TableName: db.table.name, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)', ExpressionAttributeValues: { ':pk': 'DELIVERY', ':sk': 'e-old' } }))).Items;
+    expect(left).toEqual([]);
   });
 
   it('delivers an ordered rule as a FIFO message group: in the order accepted, one batch at a time, a failing batch holding back the rest until it is dead-lettered', async () => {

@@ -165,11 +165,14 @@ export function Certificate({ id }) {
   const path = `/certificates/${encodeURIComponent(id)}`;
   const [c, error, reload] = useApi(path);
   const running = c ? runningRenewal(c) : undefined;
-  // The page follows the certificate: a renewal started elsewhere shows here, and while one runs its steps appear as the saga records them.
+  // The page follows the certificate while it is in view: a renewal started elsewhere shows within
+  // seconds, and while one runs its steps appear as the saga records them. An answer that is an
+  // error (token gone, certificate gone, too many calls) stops it.
   useEffect(() => {
-    const timer = setInterval(reload, running ? 1000 : 3000);
+    if (error) return undefined;
+    const timer = setInterval(() => document.hidden || reload(), running ? 1000 : 5000);
     return () => clearInterval(timer);
-  }, [running?.attempt, path]);
+  }, [running?.attempt, path, error]);
   if (error) return html`<${Problem} error=${error} />`;
   if (!c) return html`<p class="loading">Loading…</p>`;
   const deployments = Object.values(Object.fromEntries(c.deployments.map((d) => [d.target, d])));
@@ -252,18 +255,29 @@ export function Approvals() {
     ${page ? html`<${Pager} tokens=${tokens} setTokens=${setTokens} next=${page.nextToken} />` : null}`;
 }
 
-/** Certificates on watched domains seen in CT logs and not issued here; authorize the known ones. */
+/** Certificates on watched domains seen in CT logs and not issued here, open ones first asked of the API, paged there; authorize the known ones. */
 export function CtFindings() {
-  const [page, error, reload] = useApi('/ct/findings');
+  const [status, setStatus] = useState('open');
+  const [tokens, setTokens] = useState([undefined]);
+  const path = `/ct/findings${query({ status, limit: 25, nextToken: tokens.at(-1) })}`;
+  const [page, error, reload] = useApi(path);
   const [problem, setProblem] = useState();
   const authorize = (id) => () => api('POST', `/ct/findings/${encodeURIComponent(id)}/authorize`, {}).then(reload, setProblem);
+  const show = (event) => {
+    setStatus(event.target.value);
+    setTokens([undefined]);
+  };
   return html`
-    <${Heading} title="CT findings" path="/ct/findings" />
+    <${Heading} title="CT findings" path=${path} />
+    <form class="filters" onSubmit=${(e) => e.preventDefault()}>
+      <label>Show <select value=${status} onChange=${show}><option value="open">open findings</option><option value="authorized">authorized findings</option><option value="">all findings</option></select></label>
+    </form>
     <${Problem} error=${problem ?? error} />
-    ${page ? html`<table><caption>Certificates for watched domains that certops did not issue</caption>
+    ${page ? html`<table><caption>Certificates for watched domains that certops did not issue, page ${tokens.length}</caption>
       <thead><tr><th scope="col">names</th><th scope="col">severity</th><th scope="col">status</th><th scope="col">issuer</th><th scope="col">seen</th><th scope="col">log entry</th><th scope="col"><span class="sr-only">action</span></th></tr></thead>
       <tbody>${page.items.map((f) => html`<tr><td>${f.names.join(', ')}</td><td><span class=${`severity ${f.severity}`}>${f.severity}</span></td><td>${f.status}</td><td>${f.issuer ?? ''}</td><td>${f.firstSeen}</td><td>${f.entryType} #${f.index} of ${f.logUrl}</td>
-        <td>${f.status === 'open' ? html`<button type="button" onClick=${authorize(f.id)}>Authorize</button>` : ''}</td></tr>`)}</tbody></table>` : null}`;
+        <td>${f.status === 'open' ? html`<button type="button" onClick=${authorize(f.id)}>Authorize</button>` : ''}</td></tr>`)}</tbody></table>
+      <${Pager} tokens=${tokens} setTokens=${setTokens} next=${page.nextToken} />` : null}`;
 }
 
 /** The audit trail, verified, newest page first. */
