@@ -26,6 +26,17 @@ interface LedgerItem {
   rules: Record<string, Owed>;
 }
 
+/** Deliveries as ledger items: one per event, naming each rule it is owed to. */
+function byEvent(deliveries: PendingDelivery[]): Map<string, LedgerItem> {
+  const items = new Map<string, LedgerItem>();
+  for (const d of deliveries) {
+    const item = items.get(d.eventId) ?? { eventId: d.eventId, eventJson: d.eventJson, rules: {} };
+    item.rules[d.rule] = { attempts: d.attempts, nextAttemptAt: d.nextAttemptAt };
+    items.set(d.eventId, item);
+  }
+  return items;
+}
+
 /**
  * The local bus's deliveries in the table: one item per accepted event, naming each rule its
  * target has not yet taken (with the tries made and when the next is due), from PutEvents until
@@ -45,12 +56,7 @@ export class DynamoBusLedger implements BusLedger {
   constructor(private readonly table: Table) {}
 
   async accept(deliveries: PendingDelivery[]): Promise<void> {
-    const items = new Map<string, LedgerItem>();
-    for (const d of deliveries) {
-      const item = items.get(d.eventId) ?? { eventId: d.eventId, eventJson: d.eventJson, rules: {} };
-      item.rules[d.rule] = { attempts: d.attempts, nextAttemptAt: d.nextAttemptAt };
-      items.set(d.eventId, item);
-    }
+    const items = byEvent(deliveries);
     await batchWrite(this.table, [...items.values()].map((item) => ({ put: { ...item, ...key(item.eventId) } })));
     for (const item of items.values()) this.remember(item);
   }
@@ -100,12 +106,7 @@ export class DynamoBusLedger implements BusLedger {
   private async upgraded(items: (LedgerItem | PerRuleItem)[]): Promise<LedgerItem[]> {
     const old = items.filter((i): i is PerRuleItem => !('rules' in i) && typeof (i as PerRuleItem).rule === 'string');
     if (old.length === 0) return items as LedgerItem[];
-    const merged = new Map<string, LedgerItem>();
-    for (const i of old) {
-      const item = merged.get(i.eventId) ?? { eventId: i.eventId, eventJson: i.eventJson, rules: {} };
-      item.rules[i.rule] = { attempts: i.attempts, nextAttemptAt: i.nextAttemptAt };
-      merged.set(i.eventId, item);
-    }
+    const merged = byEvent(old);
     await batchWrite(this.table, [...merged.values()].map((item) => ({ put: { ...item, ...key(item.eventId) } })));
     await batchWrite(this.table, old.map((i) => ({ delete: { pk: 'DELIVERY', sk: i.sk } })));
     return [...items.filter((i): i is LedgerItem => 'rules' in i), ...merged.values()];
