@@ -124,8 +124,8 @@ describe('the dashboard in a real browser', () => {
   }, 60_000);
 
   it('shows a renewal on the certificate\'s page as it runs, step by step, without a reload', async () => {
-    // A target whose reload takes seconds keeps the saga's deploy step running long enough to watch.
-    expect((await api('POST', '/targets', { name: 'slow-web', type: 'filesystem', directory: join(home, 'targets', 'slow-web'), reloadCommand: 'sleep 3' })).status).toBe(201);
+    // A target whose reload takes longer than the page's idle refresh (5 s) keeps the saga's deploy step running long enough to be seen.
+    expect((await api('POST', '/targets', { name: 'slow-web', type: 'filesystem', directory: join(home, 'targets', 'slow-web'), reloadCommand: 'sleep 7' })).status).toBe(201);
     const { certificateId } = (await api('POST', '/certificates', { commonName: 'renewing.example.com', targets: ['slow-web'] })).body;
     // Deployed on issue first (the renewal waits for no one's lock then).
     await eventually(async () => (await api('GET', `/certificates/${certificateId}`)).body.deployments.some((d: { outcome: string }) => d.outcome === 'succeeded'), 'the first deployment', 20_000);
@@ -209,6 +209,11 @@ describe('the dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Audit trail' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toMatch(/The hash chain is intact: \d+ records/);
     expect(await page.getByRole('table', { name: 'Audit records, page 1' }).innerText()).toContain('ct.unauthorized_certificate');
+    // The trail filters by event type on the server.
+    await page.getByLabel('Event type').fill('ct.unauthorized_certificate');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const rows = page.getByRole('table', { name: 'Audit records, page 1' }).locator('tbody tr');
+    await expect.poll(async () => (await rows.allInnerTexts()).every((r) => r.includes('ct.unauthorized_certificate')) && (await rows.count()) > 0).toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, 'audit.png'), fullPage: true });
     expect(await accessibilityProblems(page)).toEqual([]);
     await page.getByRole('link', { name: 'SIEM and delivery' }).click();

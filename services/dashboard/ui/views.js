@@ -283,11 +283,21 @@ export function CtFindings() {
 /** The audit trail, verified, newest page first. */
 export function Audit() {
   const [verdict, verifyError] = useApi('/audit/verify');
+  const [type, setType] = useState('');
   const [tokens, setTokens] = useState([undefined]);
-  const path = `/events${query({ limit: 50, nextToken: tokens.at(-1) })}`;
+  const path = `/events${query({ type, limit: 50, nextToken: tokens.at(-1) })}`;
   const [page, error] = useApi(path);
+  const submit = (event) => {
+    event.preventDefault();
+    setType(new FormData(event.target).get('type').trim());
+    setTokens([undefined]);
+  };
   return html`
     <${Heading} title="Audit trail" path=${path} />
+    <form class="filters" onSubmit=${submit}>
+      <label>Event type <input name="type" defaultValue=${type} placeholder="certificate.revoked" /></label>
+      <button type="submit">Filter</button>
+    </form>
     ${verdict ? html`<p class=${verdict.valid ? 'done' : 'problem'} role="status">${verdict.valid ? `The hash chain is intact: ${verdict.records} records.` : `The hash chain is broken: ${verdict.problem.message}`}</p>` : null}
     <${Problem} error=${verifyError ?? error} />
     ${page ? html`<table><caption>Audit records, page ${tokens.length}</caption>
@@ -318,7 +328,9 @@ export function Delivery() {
 /** Scans, newest first; one scan's endpoints as a grid, each with what it serves and what is wrong there (paged by the API). */
 export function Scans({ params }) {
   const scanId = params.get('scan');
-  const [list, listError] = useApi('/scans?limit=50');
+  const [listTokens, setListTokens] = useState([undefined]);
+  const listPath = `/scans${query({ limit: 25, nextToken: listTokens.at(-1) })}`;
+  const [list, listError] = useApi(listPath);
   const [tokens, setTokens] = useState([undefined]);
   const path = scanId ? `/scans/${encodeURIComponent(scanId)}${query({ limit: 100, nextToken: tokens.at(-1) })}` : undefined;
   const [scan, scanError] = useApi(path);
@@ -328,12 +340,13 @@ export function Scans({ params }) {
   };
   const worst = (e) => SEVERITIES.find((s) => [...(e.findings ?? []), ...(e.certificateFindings ?? [])].some((f) => f.severity === s));
   return html`
-    <${Heading} title="Scans" path=${path ?? '/scans?limit=50'} />
+    <${Heading} title="Scans" path=${path ?? listPath} />
     <${Problem} error=${listError ?? scanError} />
     ${list ? html`<table><caption>Scans, the newest first</caption>
       <thead><tr><th scope="col">scan</th><th scope="col">started</th><th scope="col">by</th><th scope="col">targets</th><th scope="col">status</th><th scope="col">endpoints</th><th scope="col">certificates</th></tr></thead>
       <tbody>${list.items.map((s) => html`<tr><td><button type="button" class="json" aria-pressed=${s.scanId === scanId} onClick=${() => choose(s.scanId)}>${s.scanId}</button></td><td>${s.startedAt}</td><td>${s.requestedBy}</td>
-        <td>${s.targets.join(', ')}</td><td>${s.status}</td><td>${s.done} of ${s.total}</td><td>${s.counts ? `${s.counts.certificates} (${s.counts.newCertificates} new)` : ''}</td></tr>`)}</tbody></table>` : null}
+        <td>${s.targets.join(', ')}</td><td>${s.status}</td><td>${s.done} of ${s.total}</td><td>${s.counts ? `${s.counts.certificates} (${s.counts.newCertificates} new)` : ''}</td></tr>`)}</tbody></table>
+      <${Pager} tokens=${listTokens} setTokens=${setListTokens} next=${list.nextToken} />` : null}
     ${scan ? html`<h2>Endpoints of ${scan.scanId}</h2>
       <ul class="grid-cells" aria-label=${`endpoints of ${scan.scanId}`}>${scan.endpoints.map((e) => html`<li class=${`cell ${e.error ? 'silent' : worst(e) ?? 'clean'}`}>
         <strong>${e.host}:${e.port}</strong>
