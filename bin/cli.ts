@@ -75,8 +75,8 @@ const commands: Record<string, () => Promise<void>> = {
   bootstrap: bootstrapCommand,
   async 'token list'() {
     const { body } = await call(client, 'GET', '/tokens');
-    const rows = (body.items as { tokenId: string; name: string; role: string; expiresAt: string; revokedAt?: string; eventSources: string[] }[])
-      .map((t) => `${t.tokenId}  ${t.name.padEnd(20)} ${t.role.padEnd(9)} ${t.revokedAt ? `revoked ${t.revokedAt}` : `expires ${t.expiresAt}`}${t.eventSources.length ? `  sources ${t.eventSources.join(',')}` : ''}`);
+    const rows = (body.items as { tokenId: string; name: string; role: string; createdBy: string; expiresAt: string; revokedAt?: string; eventSources: string[] }[])
+      .map((t) => `${t.tokenId}  ${t.name.padEnd(20)} ${t.role.padEnd(9)} ${t.revokedAt ? `revoked ${t.revokedAt}` : `expires ${t.expiresAt}`}  made by ${t.createdBy}${t.eventSources.length ? `  sources ${t.eventSources.join(',')}` : ''}`);
     out(rows.join('\n') || '(no tokens)', body);
   },
   async 'token revoke'() {

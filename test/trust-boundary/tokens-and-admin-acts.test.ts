@@ -145,7 +145,7 @@ describe('tokens and admin acts', () => {
     const { tokenId } = JSON.parse(minted.stdout);
     const listed = await cli(['token', 'list', '--endpoint', stack.url], env);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(new RegExp(`${tokenId}\\s+judy\\s+viewer\\s+expires`));
+    expect(listed.stdout).toMatch(new RegExp(`${tokenId}\\s+judy\\s+viewer\\s+expires \\S+\\s+made by admin`));
     const dry = await cli(['token', 'revoke', tokenId, '--dry-run', '--endpoint', stack.url], env);
     expect(dry.stdout).toBe(`would revoke ${tokenId} (judy, viewer); nothing was revoked\n`);
     expect((await cli(['token', 'list', '--endpoint', stack.url], env)).stdout).toMatch(new RegExp(`${tokenId}\\s+judy\\s+viewer\\s+expires`));
