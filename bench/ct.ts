@@ -69,7 +69,14 @@ async function certops(): Promise<{ rate: number; correct: boolean; auditSeconds
       if (performance.now() - start > TIMEOUT_MS) throw new Error('certops did not finish in 10 minutes');
     }
     const seconds = (performance.now() - start) / 1000;
-    const findings = (await api('GET', '/ct/findings')).body.items as { index: number }[];
+    // Every stored finding, page by page.
+    const findings: { index: number }[] = [];
+    let findingsToken: string | undefined;
+    do {
+      const { body } = await api('GET', `/ct/findings?limit=500${findingsToken ? `&nextToken=${encodeURIComponent(findingsToken)}` : ''}`);
+      findings.push(...body.items);
+      findingsToken = body.nextToken;
+    } while (findingsToken);
     // The alerts reach the audit trail through the bus after the poll has published them.
     const alerts = async () => {
       const indexes: number[] = [];
