@@ -46,6 +46,12 @@ describe('importing certificates', () => {
     expect(items.map((i) => i.commonName).sort()).toEqual(['*.google.com', 'Test Intermediate', 'imported.example.com']);
     expect(items.every((i) => i.status === 'discovered' && i.source === 'import' && i.environment === 'legacy')).toBe(true);
     expect(items.find((i) => i.commonName === '*.google.com')!.findings.map((f) => f.id)).toEqual(expect.arrayContaining(['expired', 'wildcard']));
+    // Sorted on the server: by expiry, soonest first, and the other way.
+    const byExpiry = async (order: string) => (JSON.parse((await cli(['list', '--owner', 'team-imports', '--sort', order, '--endpoint', stack.url, '--json'], env)).stdout).items as { notAfter: string }[]).map((i) => i.notAfter);
+    const soonest = await byExpiry('expiry');
+    expect(soonest).toHaveLength(3);
+    expect(soonest).toEqual([...soonest].sort());
+    expect(await byExpiry('-expiry')).toEqual([...soonest].reverse());
 
     // One certificate.discovered per new certificate, none for the second import; findings raised for the expired one.
     const siem = () => readFileSync(join(home, 'siem', 'events.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

@@ -75,6 +75,8 @@ export async function changeConfiguration(document: Record<string, unknown>, cal
   const hash = configHash(document);
   if (current?.hash === hash) return { status: 'unchanged', version: current.version };
   const changed = changedPaths(current?.document ?? {}, document);
+  // Nothing recorded yet and nothing asked (the defaults, as `config get` gives them): no version 1 that says nothing.
+  if (!current && changed.length === 0) return { status: 'unchanged', version: 0 };
   // Judged field by field: a section that appears or goes whole is compared with an empty one.
   const sections = { inventory: {}, ct: {} };
   if (changedPaths({ ...sections, ...current?.document }, { ...sections, ...document }).every((p) => SINGLE_ADMIN.test(p))) {
