@@ -220,7 +220,7 @@ const commands: Record<string, () => Promise<void>> = {
   },
   async report() {
     const [kind] = operands;
-    if (kind !== 'inventory' && kind !== 'expiry') usage('report is inventory or expiry');
+    if (kind !== 'inventory' && kind !== 'expiry' && kind !== 'readiness') usage('report is inventory, expiry or readiness');
     const format = values.format ?? (values.json ? 'json' : 'text');
     if (!['csv', 'json', 'text'].includes(format)) usage('--format is csv or json');
     const { body, text } = await call(client, 'GET', `/reports/${kind}?format=${format === 'csv' ? 'csv' : 'json'}`);
@@ -232,6 +232,14 @@ const commands: Record<string, () => Promise<void>> = {
         `  open findings: ${Object.entries(body.openFindingsBySeverity).map(([k, v]) => `${v} ${k}`).join(', ')}`,
         '  by issuer:', ...Object.entries(body.byIssuer).map(([k, v]) => `    ${v}  ${k}`),
         '  by environment:', ...Object.entries(body.byEnvironment).map(([k, v]) => `    ${v}  ${k}`)];
+      return void process.stdout.write(`${printable(lines.join('\n'))}\n`);
+    }
+    if (kind === 'readiness') {
+      const lines = [`at ${body.lifetimeDays}-day lifetimes, ${body.ready} of ${body.inUse} certificates in use renew with no one's hand; ${body.notReady} would need a person:`,
+        ...Object.entries(body.byReason as Record<string, { count: number; meaning: string }>).filter(([, r]) => r.count).map(([k, r]) => `  ${r.count}  ${k}: ${r.meaning}`),
+        'by owner (ready / not):', ...Object.entries(body.byOwner as Record<string, { ready: number; notReady: number }>).map(([k, v]) => `  ${v.ready} / ${v.notReady}  ${k}`),
+        ...body.certificates.slice(0, 20).map((c: { id: string; commonName: string; owner: string; reasons: string[] }) => `${c.id}  ${c.commonName}  ${c.owner || '(no owner)'}  ${c.reasons.join(', ')}`),
+        ...(body.certificates.length > 20 ? [`(and ${body.certificates.length - 20} more: --format csv lists them all)`] : [])];
       return void process.stdout.write(`${printable(lines.join('\n'))}\n`);
     }
     const bar = (n: number) => '#'.repeat(Math.min(n, 60));
@@ -547,7 +555,7 @@ function program(): Command {
   define(root, 'list', 'list the inventory', [...environmentOwner, ['--status <status>', 'active, discovered, expired, revoked, superseded'], ['--issuer <dn>', 'issued by DN'], ['--domain <domain>', 'naming DOMAIN or a name under it'],
     ['--expiring-within-days <n>', 'expiring within N days'], ['--sort <order>', 'newest (default) or oldest first, expiry (soonest first) or -expiry'], ['--limit <n>', 'certificates per page'], ['--next-token <token>', 'the next page']]);
   define(root, 'show <id>', 'one certificate', [['--pem', 'its PEM and chain only']]);
-  define(root, 'report <kind>', 'reports: inventory or expiry', [['--format <format>', 'csv or json']]);
+  define(root, 'report <kind>', 'reports: inventory, expiry, or readiness (who would need a person at 47-day lifetimes)', [['--format <format>', 'csv or json']]);
   define(root, 'renew <id>', 'start the renew-then-deploy saga now', wait);
   define(root, 'adopt <id>', 'manage a discovered certificate: renew it through an issuer, deploy it to targets',
     [['--issuer <name>', 'a CA backend: local, or one configured', 'required'], ['--target <name>', 'a deployment target (repeat for more)', 'many']]);

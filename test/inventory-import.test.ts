@@ -81,6 +81,15 @@ describe('importing certificates', () => {
     expect(expiry.weeks).toHaveLength(13);
     expect((await cli(['report', 'expiry', '--endpoint', stack.url], env)).stdout).toMatch(/^expired: 1\nweek  1/);
     expect((await cli(['report', 'expiry', '--format', 'xml', '--endpoint', stack.url], env)).code).toBe(2);
+    // At 47-day lifetimes, what certops only found (imports) would need a person: said, with why, in text, JSON and CSV.
+    const readiness = JSON.parse((await cli(['report', 'readiness', '--json', '--endpoint', stack.url], env)).stdout);
+    expect(readiness).toMatchObject({ lifetimeDays: 47, inUse: expect.any(Number), notReady: expect.any(Number) });
+    expect(readiness.byReason['not-managed'].count).toBeGreaterThanOrEqual(2);
+    expect(readiness.certificates.filter((c: { owner: string }) => c.owner === 'team-imports').every((c: { reasons: string[] }) => c.reasons.includes('not-managed'))).toBe(true);
+    const readinessText = (await cli(['report', 'readiness', '--endpoint', stack.url], env)).stdout;
+    expect(readinessText).toMatch(/^at 47-day lifetimes, \d+ of \d+ certificates in use renew with no one's hand; \d+ would need a person:\n/);
+    expect(readinessText).toMatch(/not-managed: certops does not renew it/);
+    expect((await cli(['report', 'readiness', '--format', 'csv', '--endpoint', stack.url], env)).stdout.split('\r\n')[0]).toBe('id,commonName,owner,environment,issuer,issuerBackend,notAfter,reasons');
   });
 
   const call = (method: string, path: string, body?: unknown) => apiCall(stack.url, readFileSync(stack.tokenFile, 'utf8').trim(), method, path, body);

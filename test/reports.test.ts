@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expiryReport, inventoryReport, toCsv, INVENTORY_COLUMNS } from '../services/inventory/reports.ts';
+import { READINESS_COLUMNS, readinessReport, readinessRows } from '../services/inventory/readiness-report.ts';
 import type { StoredCertificate } from '../shared/model.ts';
 
 const DAY = 86_400_000;
@@ -60,5 +61,24 @@ describe('reports', () => {
     const lines = toCsv(inventoryReport(certs, now).certificates, INVENTORY_COLUMNS).trim().split('\r\n');
     expect(lines[0]).toBe(INVENTORY_COLUMNS.join(','));
     expect(lines).toHaveLength(10);
+  });
+
+  it('says which certificates in use would need a person at 47-day lifetimes (SC-081), and why, by owner and issuer', () => {
+    const certs = [
+      cert(1, 30, { issuerBackend: 'local', targets: ['web'], owner: 'team-a' }),
+      cert(2, 30, { issuerBackend: 'local', targets: [], owner: 'team-a' }),
+      cert(3, 30, { source: 'scan', status: 'discovered', owner: 'team-b' }),
+      cert(4, 30, { issuerBackend: 'pca', targets: ['lb'], renewalRequestId: 'r-4', owner: 'team-b' }),
+      cert(5, 30, { issuerBackend: 'local', targets: ['web'], status: 'superseded' }),
+      cert(6, 30, { source: 'import', status: 'revoked' }),
+    ];
+    const report = readinessReport(certs, now);
+    expect(report).toMatchObject({ lifetimeDays: 47, inUse: 4, ready: 1, notReady: 3 });
+    expect(report.certificates.map((c) => [c.id, c.reasons])).toEqual([['c2', ['no-deployment-target']], ['c3', ['not-managed']], ['c4', ['needs-approval']]]);
+    expect(report.byReason['not-managed'].count).toBe(1);
+    expect(report.byReason['not-managed'].meaning).toMatch(/adopt it/);
+    expect(report.byOwner).toEqual({ 'team-a': { ready: 1, notReady: 1 }, 'team-b': { ready: 0, notReady: 2 } });
+    expect(report.byIssuer).toEqual({ 'CN=CA One': { ready: 1, notReady: 1 }, 'CN=CA Two': { ready: 0, notReady: 2 } });
+    expect(toCsv(readinessRows(report), [...READINESS_COLUMNS]).split('\r\n')[1]).toMatch(/^c2,h2\.example\.com,team-a,/);
   });
 });

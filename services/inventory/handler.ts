@@ -20,6 +20,7 @@ import { ValidationError } from '../../shared/errors.ts';
 import { syncAcm } from './sync-acm.ts';
 import { awsRegion, isUnknownEndpoint } from '../../shared/aws-region.ts';
 import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './reports.ts';
+import { READINESS_COLUMNS, readinessReport, readinessRows } from './readiness-report.ts';
 import { PAGING, integer, itemsOf, object, ref, string, strings } from '../../shared/api-schemas.ts';
 
 const rt = inventoryRuntime;
@@ -127,6 +128,25 @@ export const api = apiHandler({
         const rows = [...report.weeks.map((w) => ({ period: `week ${w.week}`, from: w.from, to: w.to, count: w.count })), ...report.months.map((m) => ({ period: m.month, from: m.from, to: m.to, count: m.count }))];
         return { status: 200, contentType: 'text/csv; charset=utf-8', body: toCsv([{ period: 'expired', from: '', to: report.generatedAt, count: report.expired.count }, ...rows], ['period', 'from', 'to', 'count']) };
       }
+      return { status: 200, body: report };
+    },
+  },
+  'GET /reports/readiness': {
+    doc: {
+      summary: 'The 47-day readiness report (CA/Browser Forum SC-081): which certificates in use could not be renewed without a person, and why, by owner and issuer',
+      query: { format: { enum: ['json', 'csv'], description: 'json (default), or csv of the certificates not ready' } },
+      responses: {
+        200: object(['generatedAt', 'lifetimeDays', 'inUse', 'ready', 'notReady', 'byReason', 'byOwner', 'byIssuer', 'certificates'], {
+          generatedAt: string, lifetimeDays: integer, inUse: integer, ready: integer, notReady: integer, byReason: { type: 'object' }, byOwner: { type: 'object' }, byIssuer: { type: 'object' },
+          certificates: { type: 'array', items: object(['id', 'reasons'], { id: string, owner: string, issuer: string, reasons: { type: 'array', items: { enum: ['not-managed', 'needs-approval', 'no-deployment-target'] } } }) },
+        }),
+      },
+    },
+    role: 'viewer',
+    async run(req) {
+      const format = reportFormat(req.query);
+      const report = readinessReport(await allCertificates(), rt().clock.now());
+      if (format === 'csv') return { status: 200, contentType: 'text/csv; charset=utf-8', body: toCsv(readinessRows(report), [...READINESS_COLUMNS]) };
       return { status: 200, body: report };
     },
   },

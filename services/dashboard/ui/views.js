@@ -76,6 +76,7 @@ export function Overview() {
   const [inventory, error] = useApi('/reports/inventory?format=json&rows=none');
   const [expiry] = useApi('/reports/expiry?format=json');
   const [pending] = useApi('/requests?pending=true&limit=100');
+  const [readiness] = useApi('/reports/readiness?format=json');
   const [week, setWeek] = useState();
   if (error) return html`<${Problem} error=${error} />`;
   if (!inventory || !expiry) return html`<p class="loading">Loading…</p>`;
@@ -116,6 +117,10 @@ export function Overview() {
         <${CountTable} caption="All certificates by status" name="status" counts=${inventory.byStatus} />
         <${CountTable} caption="Certificates in use by owner" name="owner" counts=${inventory.byOwner} /></section>
     </div>
+    ${readiness ? html`<section aria-labelledby="readiness"><h2 id="readiness">Ready for ${readiness.lifetimeDays}-day lifetimes</h2>
+      <p>${readiness.ready} of ${readiness.inUse} certificates in use renew with no one's hand; ${readiness.notReady} would need a person.</p>
+      <table><caption>Why certificates would need a person</caption><thead><tr><th scope="col">reason</th><th scope="col">certificates</th><th scope="col">what it means</th></tr></thead>
+        <tbody>${Object.entries(readiness.byReason).map(([k, r]) => html`<tr><td>${k}</td><td>${r.count}</td><td>${r.meaning}</td></tr>`)}</tbody></table></section>` : null}
     <section aria-labelledby="next"><h2 id="next">What expires next</h2>
       <table><caption>The next certificates to expire (renewed automatically when certops issued or adopted them)</caption>
         <thead><tr><th scope="col">certificate</th><th scope="col">expires</th><th scope="col">owner</th></tr></thead>

@@ -1,0 +1,70 @@
+import type { StoredCertificate } from '../../shared/model.ts';
+
+/** The lifetime CA/Browser Forum ballot SC-081 sets for public TLS certificates from 2029-03-15, in days. */
+export const SHORT_LIFETIME_DAYS = 47;
+
+/** Why a certificate in use could not be renewed without a person at 47-day lifetimes. */
+export type ReadinessReason = 'not-managed' | 'needs-approval' | 'no-deployment-target';
+
+const EXPLAINED: Record<ReadinessReason, string> = {
+  'not-managed': 'certops does not renew it (found by a scan, an import or ACM): renewed wherever it was issued, by hand unless that place automates it; adopt it to let certops renew it',
+  'needs-approval': 'its renewal waits for an approver under the policy in force',
+  'no-deployment-target': 'certops renews it but deploys the successor nowhere: whoever uses it must fetch each one',
+};
+
+/** One certificate that would need a person: who owns it, who issued it, and why. */
+export interface NotReady {
+  id: string;
+  commonName: string;
+  owner: string;
+  environment: string;
+  issuer: string;
+  issuerBackend: string;
+  notAfter: string;
+  reasons: ReadinessReason[];
+}
+
+const reasonsFor = (c: StoredCertificate): ReadinessReason[] => {
+  if (!c.issuerBackend) return ['not-managed'];
+  return [...(c.renewalRequestId ? ['needs-approval' as const] : []), ...(c.targets.length === 0 ? ['no-deployment-target' as const] : [])];
+};
+
+/**
+ * Which certificates in use (active or discovered) could be renewed with no one's hand at 47-day
+ * lifetimes (SC-081), and which could not and why, counted by reason, owner and issuer. A
+ * certificate is ready when certops issues and renews it, its renewal needs no approver, and it has
+ * a target to be deployed to.
+ */
+export function readinessReport(certs: StoredCertificate[], now: Date) {
+  const inUse = certs.filter((c) => c.status === 'active' || c.status === 'discovered');
+  const notReady: NotReady[] = inUse.flatMap((c) => {
+    const reasons = reasonsFor(c);
+    return reasons.length ? [{ id: c.id, commonName: c.commonName ?? c.subjectAlternativeNames[0] ?? '', owner: c.owner ?? '', environment: c.environment ?? '', issuer: c.issuer, issuerBackend: c.issuerBackend ?? '', notAfter: c.notAfter, reasons }] : [];
+  });
+  const waiting = new Set(notReady.map((n) => n.id));
+  const tally = (key: (c: StoredCertificate) => string) => {
+    const out: Record<string, { ready: number; notReady: number }> = {};
+    for (const c of inUse) {
+      const row = (out[key(c) || '(none)'] ??= { ready: 0, notReady: 0 });
+      if (waiting.has(c.id)) row.notReady++;
+      else row.ready++;
+    }
+    return out;
+  };
+  const byReason = Object.fromEntries((Object.keys(EXPLAINED) as ReadinessReason[]).map((r) => [r, { count: notReady.filter((n) => n.reasons.includes(r)).length, meaning: EXPLAINED[r] }]));
+  return {
+    generatedAt: now.toISOString(),
+    lifetimeDays: SHORT_LIFETIME_DAYS,
+    inUse: inUse.length,
+    ready: inUse.length - notReady.length,
+    notReady: notReady.length,
+    byReason,
+    byOwner: tally((c) => c.owner ?? ''),
+    byIssuer: tally((c) => c.issuer),
+    certificates: notReady,
+  };
+}
+
+/** The not-ready certificates as CSV rows (reasons separated by spaces). */
+export const readinessRows = (report: ReturnType<typeof readinessReport>) => report.certificates.map((c) => ({ ...c, reasons: c.reasons.join(' ') }));
+export const READINESS_COLUMNS = ['id', 'commonName', 'owner', 'environment', 'issuer', 'issuerBackend', 'notAfter', 'reasons'] as const;
