@@ -76,9 +76,10 @@ async function decide(call: RecordedCall, role: Role) {
   return simulate(role, call.action, resource, context);
 }
 
-/** Each function's role in the template `osls package` writes into `out`, by function name. */
-function packagedRoles(out: string): Map<string, Role> {
-  execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--region', REGION, '--package', out], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
+/** Each function's role in the template `osls package` writes into `out` (with these deployment parameters), by function name. */
+function packagedRoles(out: string, params: Record<string, string> = {}): Map<string, Role> {
+  const paramArgs = Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]);
+  execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--region', REGION, '--package', out, ...paramArgs], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
   const resources = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).Resources as Record<string, { Type: string; Properties: any }>;
   const names = stackNames(resources);
   const roles = new Map<string, Role>();
@@ -203,5 +204,68 @@ describe('IAM: who may open which key in the vault', () => {
       expect(seals(fn, 'cert/c-1'), fn).toBe(false);
     }
     for (const fn of ['health', 'dashboard', 'inventoryApi', 'ctMonitorPoll', 'siemExportEvents', 'notificationsEvents']) expect(opens(fn, 'cert/c-1'), fn).toBe(false);
+  });
+});
+
+/**
+ * The calls the AWS adapters make (their SDK-mock tests hold their shapes: test/adapters/aws-*.test.ts,
+ * test/notifications/aws-channels.test.ts), evaluated with the simulator against the packaged roles
+ * with deployment parameters naming a Private CA, an SNS topic and an SES identity: each allowed to
+ * the functions that make it, on what the parameters name, and refused beyond.
+ */
+describe('IAM: the AWS services the configuration names, and nothing beyond', () => {
+  const out = mkdtempSync(join(tmpdir(), 'certops-iam-params-'));
+  const CA = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/11111111-2222-3333-4444-555555555555`;
+  const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:certops-alerts`;
+  const IDENTITY = `arn:aws:ses:${REGION}:${ACCOUNT}:identity/example.com`;
+  const CERT = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-0000-4000-8000-000000000001`;
+  const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
+  const END_ENTITY = 'arn:aws:acm-pca:::template/EndEntityServerAuthCertificate/V1';
+  let roles: Map<string, Role>;
+  beforeAll(() => {
+    roles = packagedRoles(out, { privateCaArns: CA, notificationTopicArns: TOPIC, sesIdentityArns: IDENTITY });
+  }, 120_000);
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  const allowed = async (fn: string, action: string, resource: string, context: Record<string, string | string[]> = {}) => (await simulate(roles.get(fn)!, action, resource, context)).allowed;
+
+  it('Private CA: the issuing functions issue end-entity certificates from the CA the parameters name, nothing else', async () => {
+    for (const fn of ['issuanceApi', 'issuanceEvents', 'renewalStep']) {
+      expect(await allowed(fn, 'acm-pca:IssueCertificate', CA, { 'acm-pca:TemplateArn': END_ENTITY }), fn).toBe(true);
+      expect(await allowed(fn, 'acm-pca:IssueCertificate', CA, { 'acm-pca:TemplateArn': 'arn:aws:acm-pca:::template/SubordinateCACertificate_PathLen0/V1' }), fn).toBe(false);
+      expect(await allowed(fn, 'acm-pca:IssueCertificate', CA.replace('1111', '9999'), { 'acm-pca:TemplateArn': END_ENTITY }), fn).toBe(false);
+      expect(await allowed(fn, 'acm-pca:GetCertificate', CA), fn).toBe(true);
+    }
+    for (const fn of ['inventoryApi', 'deploymentStep', 'notificationsEvents', 'health']) expect(await allowed(fn, 'acm-pca:IssueCertificate', CA, { 'acm-pca:TemplateArn': END_ENTITY }), fn).toBe(false);
+  });
+
+  it('ACM targets: deployment imports a new certificate only tagged certops:managed, and re-imports only over one that carries the tag', async () => {
+    const tagged = { 'aws:RequestTag/certops:managed': 'true', 'aws:TagKeys': ['certops:managed'] };
+    for (const fn of ['deploymentStep', 'deploymentEvents', 'deploymentApi']) {
+      expect(await allowed(fn, 'acm:ImportCertificate', '*', tagged), fn).toBe(true);
+      expect(await allowed(fn, 'acm:ImportCertificate', '*', {}), `${fn} untagged`).toBe(false);
+      expect(await allowed(fn, 'acm:ImportCertificate', CERT, { 'aws:ResourceTag/certops:managed': 'true' }), fn).toBe(true);
+      expect(await allowed(fn, 'acm:ImportCertificate', CERT, {}), `${fn} over another's`).toBe(false);
+    }
+    for (const fn of ['issuanceApi', 'inventoryApi', 'renewalStep']) expect(await allowed(fn, 'acm:ImportCertificate', '*', tagged), fn).toBe(false);
+  });
+
+  it('Secrets Manager: deployment writes secrets under the targets prefix only; a sink or channel reads under the credentials prefix only', async () => {
+    expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('certops/prod/targets/web'))).toBe(true);
+    expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('prod/db/password'))).toBe(false);
+    expect(await allowed('deploymentStep', 'secretsmanager:GetSecretValue', secret('certops/prod/credentials/hec'))).toBe(false);
+    for (const fn of ['siemExportEvents', 'notificationsEvents']) {
+      expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/credentials/hec')), fn).toBe(true);
+      expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/targets/web')), fn).toBe(false);
+    }
+  });
+
+  it('SNS and SES: notifications publish to the topics and send as the identities the parameters name, nothing else', async () => {
+    for (const fn of ['notificationsEvents', 'notificationsDigest']) {
+      expect(await allowed(fn, 'sns:Publish', TOPIC), fn).toBe(true);
+      expect(await allowed(fn, 'sns:Publish', TOPIC.replace('certops-alerts', 'payroll')), fn).toBe(false);
+      expect(await allowed(fn, 'ses:SendEmail', IDENTITY), fn).toBe(true);
+      expect(await allowed(fn, 'ses:SendEmail', IDENTITY.replace('example.com', 'other.example')), fn).toBe(false);
+    }
+    for (const fn of ['health', 'issuanceApi', 'siemExportEvents']) expect(await allowed(fn, 'sns:Publish', TOPIC), fn).toBe(false);
   });
 });
