@@ -4,7 +4,7 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite, getItems } from './batch.ts';
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
 import type { CertificateStatus, Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
-import { getItem, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
+import { getItem, isConditionFailure, putIfAbsent, keptPage, queryAll, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 import { pemBlocks } from '../../shared/x509/pem.ts';
 
@@ -165,19 +165,14 @@ export class DynamoCertificateStore implements CertificateStore {
     // A page token carries its order: one from a listing in the other direction of the same index is refused, not read backwards.
     const order = index.newestFirst ? 'd' : 'a';
     if (nextToken && nextToken[0] !== order) throw new ValidationError('nextToken is from a listing in another order (sort)', 'nextToken');
-    const items: StoredCertificate[] = [];
-    let itemsRead = 0;
-    let token = nextToken?.slice(1);
-    // Ask each page for exactly what is still missing, so the token resumes right after the last item returned.
-    do {
-      const page = await queryPage(this.table, { ...index, limit: limit - items.length, nextToken: token });
-      itemsRead += page.itemsRead;
-      const certs = index.pk === 'NAMES' ? await this.certificatesOf(page.items) : page.items.map((i) => withoutKeys<StoredCertificate>(i));
-      if (index.pk === 'NAMES') itemsRead += certs.length;
-      items.push(...certs.filter((c) => matchesFilter(c, filter) && !items.some((x) => x.id === c.id)));
-      token = page.nextToken;
-    } while (token && items.length < limit);
-    return { items, nextToken: token && `${order}${token}`, itemsRead };
+    // The domain index holds pointers: each certificate they name is one more item read.
+    let pointed = 0;
+    const page = await keptPage<StoredCertificate>(this.table, index, limit, nextToken?.slice(1), async (found, kept) => {
+      const certs = index.pk === 'NAMES' ? await this.certificatesOf(found) : found.map((i) => withoutKeys<StoredCertificate>(i));
+      if (index.pk === 'NAMES') pointed += certs.length;
+      return certs.filter((c) => matchesFilter(c, filter) && !kept.some((x) => x.id === c.id));
+    });
+    return { items: page.items, nextToken: page.nextToken && `${order}${page.nextToken}`, itemsRead: page.itemsRead + pointed };
   }
 
   private async certificatesOf(pointers: Item[]): Promise<StoredCertificate[]> {

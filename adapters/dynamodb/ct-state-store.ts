@@ -2,7 +2,7 @@ import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import type { CtStateStore } from '../../shared/ports.ts';
 import type { CtFinding, CtLogState, Page } from '../../shared/model.ts';
 import { getItems } from './batch.ts';
-import { getItem, isConditionFailure, putIfAbsent, queryAll, queryPage, setFields, withoutKeys, type Table } from './table.ts';
+import { getItem, isConditionFailure, keptPage, putIfAbsent, queryAll, setFields, withoutKeys, type Table } from './table.ts';
 
 const logKey = (url: string) => ({ pk: `CTLOG#${url}`, sk: 'STATE' });
 const watchlistKey = { pk: 'CT', sk: 'WATCHLIST' };
@@ -89,15 +89,9 @@ export class DynamoCtStateStore implements CtStateStore {
   }
 
   async listFindings(page: { limit: number; nextToken?: string; status?: CtFinding['status'] }): Promise<Page<CtFinding>> {
-    const items: CtFinding[] = [];
-    let token = page.nextToken;
-    // Each query asks for what the page still lacks, so the token resumes right after the last finding returned.
-    do {
-      const found = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTFINDINGS', newestFirst: true, limit: page.limit - items.length, nextToken: token });
-      items.push(...found.items.map((i) => withoutKeys<CtFinding>(i)).filter((f) => !page.status || f.status === page.status));
-      token = found.nextToken;
-    } while (token && items.length < page.limit);
-    return { items, ...(token ? { nextToken: token } : {}) };
+    const found = await keptPage<CtFinding>(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: 'CTFINDINGS', newestFirst: true }, page.limit, page.nextToken,
+      (items) => items.map((i) => withoutKeys<CtFinding>(i)).filter((f) => !page.status || f.status === page.status));
+    return { items: found.items, ...(found.nextToken ? { nextToken: found.nextToken } : {}) };
   }
 
   async authorize(id: string): Promise<void> {

@@ -174,6 +174,25 @@ export async function queryPage(table: Table, input: { index?: string; pkName: s
   return { items: out.Items ?? [], nextToken: encodeToken(out.LastEvaluatedKey), itemsRead: out.ScannedCount ?? 0 };
 }
 
+/**
+ * A page of `limit` items of a partition that `keep` lets through (it turns the raw items of each
+ * query into the caller's, given those kept so far). Each query asks for exactly what is still
+ * missing, so the token resumes right after the last item returned; `itemsRead` counts what the
+ * queries read.
+ */
+export async function keptPage<T>(table: Table, query: Omit<Parameters<typeof queryPage>[1], 'limit' | 'nextToken'>, limit: number, nextToken: string | undefined, keep: (items: Item[], kept: T[]) => T[] | Promise<T[]>) {
+  const items: T[] = [];
+  let itemsRead = 0;
+  let token = nextToken;
+  do {
+    const page = await queryPage(table, { ...query, limit: limit - items.length, nextToken: token });
+    itemsRead += page.itemsRead;
+    items.push(...(await keep(page.items, items)));
+    token = page.nextToken;
+  } while (token && items.length < limit);
+  return { items, nextToken: token, itemsRead };
+}
+
 /** Every item of a partition, following pages; for partitions known to stay small (targets, logs, dead letters, one certificate's history). */
 export async function queryAll(table: Table, input: { index?: string; pkName: string; pk: string; skPrefix?: string; skBefore?: string }): Promise<Item[]> {
   const items: Item[] = [];

@@ -5,6 +5,7 @@ import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import type { RecordedAnswer } from '../../adapters/http/answer-recorder.ts';
 import { RECORDED_ANSWERS, ROOT } from '../support/processes.ts';
+import { answerSchema } from '../support/openapi.ts';
 
 /** The answers the suite's stacks gave (adapters/http/answer-recorder.ts), run before this file (vitest.config.ts: group order). */
 function recordedAnswers(): RecordedAnswer[] {
@@ -14,7 +15,6 @@ function recordedAnswers(): RecordedAnswer[] {
 
 const answers = recordedAnswers();
 const openapi = JSON.parse(readFileSync(join(ROOT, 'docs/openapi.json'), 'utf8'));
-const pointer = (...parts: string[]) => `openapi#/${parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`;
 
 /**
  * Every answer the test suite received from the API (every stack it started, in process or as a
@@ -44,7 +44,7 @@ describe.skipIf(answers.length === 0)('the API answers as GET /openapi.json desc
         continue;
       }
       if (!a.contentType.startsWith('application/json')) continue;
-      const validate = ajv.getSchema(pointer('paths', path, method.toLowerCase(), 'responses', documented ? String(a.status) : 'default', 'content', 'application/json', 'schema'))!;
+      const validate = answerSchema(ajv, path, method.toLowerCase(), documented ? String(a.status) : 'default')!;
       if (!validate(a.body)) wrong.push(`${a.route} ${a.status}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(a.body).slice(0, 300)}`);
       checked.set(a.route, (checked.get(a.route) ?? 0) + 1);
     }

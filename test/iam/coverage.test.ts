@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedCall } from '../../adapters/aws/call-recorder.ts';
 import { resolveIntrinsics, type StackNames } from '../support/cloudformation.ts';
 import { RECORDED_CALLS, ROOT } from '../support/processes.ts';
@@ -76,11 +76,17 @@ async function decide(call: RecordedCall, role: Role) {
   return simulate(role, call.action, resource, context);
 }
 
-/** Each function's role in the template `osls package` writes into `out` (with these deployment parameters), by function name. */
-function packagedRoles(out: string, params: Record<string, string> = {}): Map<string, Role> {
+const packaged = new Map<string, Map<string, Role>>();
+
+/** Each function's role in the template `osls package` writes with these deployment parameters, by function name (packaged once per set of parameters). */
+function packagedRoles(params: Record<string, string> = {}): Map<string, Role> {
+  const known = packaged.get(JSON.stringify(params));
+  if (known) return known;
+  const out = mkdtempSync(join(tmpdir(), 'certops-iam-'));
   const paramArgs = Object.entries(params).flatMap(([k, v]) => ['--param', `${k}=${v}`]);
   execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'prod', '--region', REGION, '--package', out, ...paramArgs], { cwd: ROOT, stdio: 'pipe', env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' } });
   const resources = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8')).Resources as Record<string, { Type: string; Properties: any }>;
+  rmSync(out, { recursive: true, force: true });
   const names = stackNames(resources);
   const roles = new Map<string, Role>();
   for (const [, fn] of Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function')) {
@@ -92,6 +98,7 @@ function packagedRoles(out: string, params: Record<string, string> = {}): Map<st
       policies: (role.Policies ?? []).map((p: { PolicyName: unknown; PolicyDocument: unknown }, i: number) => ({ name: `${roleLogical}-${i}`, policy: resolveIntrinsics(p.PolicyDocument, names) as Policy })),
     });
   }
+  packaged.set(JSON.stringify(params), roles);
   return roles;
 }
 
@@ -104,12 +111,10 @@ const calls = recordedCalls();
  * none and is skipped.
  */
 describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow every call the functions make', () => {
-  const out = mkdtempSync(join(tmpdir(), 'certops-iam-'));
   let roles: Map<string, Role>;
   beforeAll(() => {
-    roles = packagedRoles(out);
+    roles = packagedRoles();
   }, 120_000);
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('records calls of the functions the end-to-end tests drive', () => {
     const functions = new Set(calls.map((c) => c.function));
@@ -176,12 +181,10 @@ function vaultKeyAllows(role: Role, action: string, keyRef: string): boolean {
  * issuing functions open the keys they sign with or for; deployment opens certificates' keys only.
  */
 describe('IAM: who may open which key in the vault', () => {
-  const out = mkdtempSync(join(tmpdir(), 'certops-iam-kms-'));
   let roles: Map<string, Role>;
   beforeAll(() => {
-    roles = packagedRoles(out);
+    roles = packagedRoles();
   }, 120_000);
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
   const opens = (fn: string, keyRef: string) => vaultKeyAllows(roles.get(fn)!, 'kms:Decrypt', keyRef);
   const seals = (fn: string, keyRef: string) => vaultKeyAllows(roles.get(fn)!, 'kms:GenerateDataKey', keyRef);
 
@@ -214,7 +217,6 @@ describe('IAM: who may open which key in the vault', () => {
  * the functions that make it, on what the parameters name, and refused beyond.
  */
 describe('IAM: the AWS services the configuration names, and nothing beyond', () => {
-  const out = mkdtempSync(join(tmpdir(), 'certops-iam-params-'));
   const CA = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/11111111-2222-3333-4444-555555555555`;
   const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:certops-alerts`;
   const IDENTITY = `arn:aws:ses:${REGION}:${ACCOUNT}:identity/example.com`;
@@ -223,9 +225,8 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
   const END_ENTITY = 'arn:aws:acm-pca:::template/EndEntityServerAuthCertificate/V1';
   let roles: Map<string, Role>;
   beforeAll(() => {
-    roles = packagedRoles(out, { privateCaArns: CA, notificationTopicArns: TOPIC, sesIdentityArns: IDENTITY });
+    roles = packagedRoles({ privateCaArns: CA, notificationTopicArns: TOPIC, sesIdentityArns: IDENTITY });
   }, 120_000);
-  afterAll(() => rmSync(out, { recursive: true, force: true }));
   const allowed = async (fn: string, action: string, resource: string, context: Record<string, string | string[]> = {}) => (await simulate(roles.get(fn)!, action, resource, context)).allowed;
 
   it('Private CA: the issuing functions issue end-entity certificates from the CA the parameters name, nothing else', async () => {
