@@ -71,6 +71,8 @@ describe('reports', () => {
       cert(4, 30, { issuerBackend: 'pca', targets: ['lb'], renewalRequestId: 'r-4', owner: 'team-b' }),
       cert(5, 30, { issuerBackend: 'local', targets: ['web'], status: 'superseded' }),
       cert(6, 30, { source: 'import', status: 'revoked' }),
+      // A CA certificate in use is not a TLS certificate that a 47-day lifetime applies to.
+      cert(7, 3000, { source: 'import', status: 'discovered', basicConstraints: { ca: true } }),
     ];
     const report = readinessReport(certs, now);
     expect(report).toMatchObject({ lifetimeDays: 47, inUse: 4, ready: 1, notReady: 3 });

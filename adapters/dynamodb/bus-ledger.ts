@@ -106,10 +106,12 @@ export class DynamoBusLedger implements BusLedger {
   private async upgraded(items: (LedgerItem | PerRuleItem)[]): Promise<LedgerItem[]> {
     const old = items.filter((i): i is PerRuleItem => !('rules' in i) && typeof (i as PerRuleItem).rule === 'string');
     if (old.length === 0) return items as LedgerItem[];
-    const merged = byEvent(old);
-    await batchWrite(this.table, [...merged.values()].map((item) => ({ put: { ...item, ...key(item.eventId) } })));
+    // An upgrade that died between its two writes left both: the item already written wins where both name a rule.
+    const current = new Map(items.filter((i): i is LedgerItem => 'rules' in i).map((i) => [i.eventId, i]));
+    for (const item of byEvent(old).values()) current.set(item.eventId, { ...item, rules: { ...item.rules, ...current.get(item.eventId)?.rules } });
+    await batchWrite(this.table, [...current.values()].map((item) => ({ put: { ...item, ...key(item.eventId) } })));
     await batchWrite(this.table, old.map((i) => ({ delete: { pk: 'DELIVERY', sk: i.sk } })));
-    return [...items.filter((i): i is LedgerItem => 'rules' in i), ...merged.values()];
+    return [...current.values()];
   }
 
   private remember(item: LedgerItem): void {

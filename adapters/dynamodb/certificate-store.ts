@@ -164,7 +164,7 @@ export class DynamoCertificateStore implements CertificateStore {
     const index = chooseIndex(filter);
     // A page token carries its order: one from a listing in the other direction of the same index is refused, not read backwards.
     const order = index.newestFirst ? 'd' : 'a';
-    if (nextToken && nextToken[0] !== order) throw new ValidationError('nextToken is from a listing in another order (sort)', 'nextToken');
+    if (nextToken && (nextToken.length < 2 || nextToken[0] !== order)) throw new ValidationError('nextToken is not one this listing returned (in this order: a page token from another sort is refused too)', 'nextToken');
     // The domain index holds pointers: each certificate they name is one more item read.
     let pointed = 0;
     const page = await keptPage<StoredCertificate>(this.table, index, limit, nextToken?.slice(1), async (found, kept) => {

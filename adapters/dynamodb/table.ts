@@ -174,8 +174,11 @@ export async function queryPage(table: Table, input: { index?: string; pkName: s
   return { items: out.Items ?? [], nextToken: encodeToken(out.LastEvaluatedKey), itemsRead: out.ScannedCount ?? 0 };
 }
 
+/** Queries one filtered page makes at most. */
+const MAX_QUERIES = 25;
+
 /**
- * A page of `limit` items of a partition that `keep` lets through (it turns the raw items of each
+ * A page of at most `limit` items of a partition that `keep` lets through (it turns the raw items of each
  * query into the caller's, given those kept so far). Each query asks for exactly what is still
  * missing, so the token resumes right after the last item returned; `itemsRead` counts what the
  * queries read.
@@ -184,12 +187,15 @@ export async function keptPage<T>(table: Table, query: Omit<Parameters<typeof qu
   const items: T[] = [];
   let itemsRead = 0;
   let token = nextToken;
-  do {
+  // A filter that lets little through would cost a query per item near a page's end: past
+  // MAX_QUERIES the page goes out short, its token resuming where the reading stopped.
+  for (let queries = 0; queries < MAX_QUERIES; queries++) {
     const page = await queryPage(table, { ...query, limit: limit - items.length, nextToken: token });
     itemsRead += page.itemsRead;
     items.push(...(await keep(page.items, items)));
     token = page.nextToken;
-  } while (token && items.length < limit);
+    if (!token || items.length >= limit) break;
+  }
   return { items, nextToken: token, itemsRead };
 }
 

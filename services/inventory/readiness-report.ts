@@ -30,13 +30,14 @@ const reasonsFor = (c: StoredCertificate): ReadinessReason[] => {
 };
 
 /**
- * Which certificates in use (active or discovered) could be renewed with no one's hand at 47-day
+ * Which end-entity certificates in use (active or discovered) could be renewed with no one's hand at 47-day
  * lifetimes (SC-081), and which could not and why, counted by reason, owner and issuer. A
  * certificate is ready when certops issues and renews it, its renewal needs no approver, and it has
  * a target to be deployed to.
  */
 export function readinessReport(certs: StoredCertificate[], now: Date) {
-  const inUse = certs.filter((c) => c.status === 'active' || c.status === 'discovered');
+  // CA certificates are renewed by a CA ceremony, not by a lifetime rule for TLS certificates: not counted.
+  const inUse = certs.filter((c) => (c.status === 'active' || c.status === 'discovered') && !c.basicConstraints?.ca);
   const notReady: NotReady[] = inUse.flatMap((c) => {
     const reasons = reasonsFor(c);
     return reasons.length ? [{ id: c.id, commonName: c.commonName ?? c.subjectAlternativeNames[0] ?? '', owner: c.owner ?? '', environment: c.environment ?? '', issuer: c.issuer, issuerBackend: c.issuerBackend ?? '', notAfter: c.notAfter, reasons }] : [];

@@ -200,10 +200,12 @@ describe('local bus', () => {
     for (const rule of ['quick', 'stuck']) {
       await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: 'DELIVERY', sk: `e-old#${rule}`, rule, eventId: 'e-old', eventJson: JSON.stringify(event), attempts: 1, nextAttemptAt: '2026-11-26T12:00:00.000Z' } }));
     }
+    // An upgrade that died between writing the new item and deleting the old ones left both: still one delivery per rule.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: 'DELIVERY', sk: 'e-old', eventId: 'e-old', eventJson: JSON.stringify(event), rules: { quick: { attempts: 1, nextAttemptAt: '2026-11-26T12:00:00.000Z' }, stuck: { attempts: 1, nextAttemptAt: '2026-11-26T12:00:00.000Z' } } } }));
     const delivered: string[] = [];
     const ledger = new DynamoBusLedger(db.table);
     const next = new LocalBus({ busName: 'certops-test', rules, invoke: async (fn, [e]) => void (e.id === 'e-old' && delivered.push(fn)), deadLetters, ledger, clock, maxAttempts: 3, retryDelayMs: 5 });
-    expect(await next.resume()).toBeGreaterThanOrEqual(2);
+    await next.resume();
     await next.drain();
     expect(delivered.sort()).toEqual(['quick', 'stuck']);
     const left = (await db.table.doc.send(new QueryCommand({ TableName: db.table.name, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)', ExpressionAttributeValues: { ':pk': 'DELIVERY', ':sk': 'e-old' } }))).Items;
