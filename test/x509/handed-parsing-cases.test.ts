@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltInCa } from '../../adapters/built-in-ca.ts';
 import { openBuiltInCa } from '../support/vault.ts';
+import { eventSchemaValidator } from '../../local/event-schemas.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { normaliseName } from '../../shared/names.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
@@ -34,6 +35,10 @@ describe('parsing and issuance on the handed cases', () => {
     const serial = (f: string) => certificateRecord(certificateBlocks(fixture(`13-negative-serial/${f}`), 'c')[0]).serialNumber;
     expect(serial('positive.pem')).toBe('C0:FF:EE:01:23:45:67:89');
     expect(serial('negative.pem')).toBe('-3F:00:11:FE:DC:BA:98:77');
+    // ...and the events that name it are valid (an import of it was a 500: certificate.discovered refused by its schema).
+    const record = certificateRecord(certificateBlocks(fixture('13-negative-serial/negative.pem'), 'c')[0]);
+    const detail = { certificateId: record.id, subject: record.subject, serialNumber: record.serialNumber, issuer: record.issuer, notAfter: record.notAfter, fingerprintSha256: record.fingerprintSha256, discoverySource: 'import', eventId: 'e-neg', occurredAt: '2026-12-01T00:00:00.000Z', correlationId: 'e-neg' };
+    expect(eventSchemaValidator()('certificate.discovered', detail)).toBeUndefined();
   });
 
   it('compares IPv6 addresses as addresses and writes them in RFC 5952 form (RFC 5952 4.2.3)', async () => {
