@@ -7,7 +7,7 @@ import { apiCall } from './support/api.ts';
 import { corpusCertificates } from './support/corpus.ts';
 import { makeChain } from './support/pki.ts';
 import { filesUnder } from './support/files.ts';
-import { eventually, openssl, startStack, type RunningStack } from './support/processes.ts';
+import { ROOT, eventually, openssl, startStack, type RunningStack } from './support/processes.ts';
 import { toPem } from '../shared/x509/pem.ts';
 
 describe('importing certificates', () => {
@@ -133,6 +133,18 @@ describe('importing certificates', () => {
     const nameless = await cli(['adopt', await idOf('No Host Here'), '--issuer', 'local', '--endpoint', stack.url], env);
     expect(nameless.code).not.toBe(0);
     expect(nameless.stderr).toMatch(/409 .*names no host/);
+  });
+
+  it('refuses a certificate that repeats an extension alone and imports the rest of the batch (RFC 5280 4.2; handed case x509/08)', async () => {
+    const token = readFileSync(stack.tokenFile, 'utf8').trim();
+    const chain = readFileSync(join(ROOT, 'test/fixtures/x509-cases/08-duplicate-san/chain.pem'), 'utf8');
+    const res = await fetch(`${stack.url}/imports`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ pem: chain, owner: 'team-dup' }) });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.rejected).toEqual([{ block: 1, reason: 'pem block 1: the certificate carries the subjectAltName extension more than once (RFC 5280 4.2: MUST NOT)' }]);
+    expect(body.imported.map((i: { subject: string }) => i.subject)).toEqual(['CN=Example Test Intermediate, O=Example']);
+    const names = JSON.parse((await cli(['list', '--owner', 'team-dup', '--endpoint', stack.url, '--json'], env)).stdout).items.map((i: { commonName: string }) => i.commonName);
+    expect(names).toEqual(['Example Test Intermediate']);
   });
 
   it('refuses an import with nothing usable, naming the field', async () => {

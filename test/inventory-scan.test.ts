@@ -155,6 +155,24 @@ describe('network discovery against real TLS servers', () => {
     }
   });
 
+  it('does not record a served certificate that repeats an extension: the endpoint says why (RFC 5280 4.2)', async () => {
+    const { makeCert } = await import('./support/pki.ts');
+    const { createServer } = await import('node:tls');
+    const leaf = await makeCert({ subject: 'CN=localhost', sans: ['localhost'], repeatedSans: ['admin.example.net'], eku: ['1.3.6.1.5.5.7.3.1'], issuer: fixtures.intermediate });
+    const server = createServer({ cert: leaf.pem + fixtures.intermediate.pem, key: await leaf.keyPem() }, (s) => s.end());
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((r) => server.listen({ port: 0, host: '127.0.0.1' }, () => r()));
+    try {
+      const port = (server.address() as import('node:net').AddressInfo).port;
+      const scan = JSON.parse((await cli(['scan', `localhost:${port}`, '--no-legacy-check', '--endpoint', stack.url, '--json'], env)).stdout);
+      expect(scan.counts).toMatchObject({ endpoints: 1, newCertificates: 0, failures: 1 });
+      expect(scan.endpoints[0].error).toMatch(/subjectAltName extension more than once \(RFC 5280 4.2/);
+      expect((await fetch(`${stack.url}/certificates/${certificateId(leaf.der)}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('refuses bad targets naming the field, and ranges over a /16', async () => {
     const post = (body: unknown) => fetch(`${stack.url}/scans`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     for (const [body, field, message] of [

@@ -1,6 +1,8 @@
 import type { CertificateStore, Clock } from '../../shared/ports.ts';
 import type { CertificateSource, StoredCertificate } from '../../shared/model.ts';
-import { certificateRecord } from '../../shared/x509/certificate-record.ts';
+import { recordOf } from '../../shared/x509/certificate-record.ts';
+import { parseCertificate, type ParsedCertificate } from '../../shared/x509/parse-certificate.ts';
+import { repeatedExtensions } from '../../shared/x509/certificate-profile.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { toPem } from '../../shared/x509/pem.ts';
 import { ownershipOf, type OwnershipRule } from '../../shared/ownership.ts';
@@ -25,10 +27,22 @@ export interface Sighting {
 export const MAX_CERTIFICATE_BYTES = 64 * 1024;
 export const MAX_CERTIFICATE_NAMES = 1000;
 
-/** The certificate's record, or a ValidationError naming `field` when it is too big to keep. */
-export function inventoriable(der: Uint8Array, field: string) {
+/**
+ * The certificate parsed, or a ValidationError naming `field` when it is too big to keep or
+ * malformed: a repeated extension included (RFC 5280 4.2), since a record would hold one copy's
+ * names and another system the other's.
+ */
+export function parseInventoriable(der: Uint8Array, field: string): ParsedCertificate {
   if (der.length > MAX_CERTIFICATE_BYTES) throw new ValidationError(`${field}: the certificate is ${der.length} bytes, over the ${MAX_CERTIFICATE_BYTES} certops keeps`, field);
-  const record = certificateRecord(der, field);
+  const parsed = parseCertificate(der, field);
+  const repeated = repeatedExtensions(parsed);
+  if (repeated.length) throw new ValidationError(`${field}: the certificate carries the ${repeated.join(' and ')} extension more than once (RFC 5280 4.2: MUST NOT)`, field);
+  return parsed;
+}
+
+/** The certificate's record, or a ValidationError naming `field` (see parseInventoriable; too many names too). */
+export function inventoriable(der: Uint8Array, field: string) {
+  const record = recordOf(parseInventoriable(der, field));
   if (record.subjectAlternativeNames.length > MAX_CERTIFICATE_NAMES) throw new ValidationError(`${field}: the certificate names ${record.subjectAlternativeNames.length} subjectAltNames, over the ${MAX_CERTIFICATE_NAMES} certops keeps`, field);
   return record;
 }

@@ -11,7 +11,7 @@ import { fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
 import { endpointFindings } from './endpoint-findings.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import { announceDiscovery, type DiscoveryDeps } from './import-certificates.ts';
-import { recordCertificate } from './record-certificate.ts';
+import { parseInventoriable, recordCertificate } from './record-certificate.ts';
 
 export interface ScanDeps extends DiscoveryDeps {
   scans: ScanStore;
@@ -57,7 +57,7 @@ async function scanEndpoint(scan: Scan, ep: ScanEndpoint, roots: ParsedCertifica
   const [leafDer, ...rest] = served.chain;
   let leaf: ParsedCertificate;
   try {
-    leaf = parseCertificate(leafDer, `certificate served by ${ep.host}:${ep.port}`);
+    leaf = parseInventoriable(leafDer, `certificate served by ${ep.host}:${ep.port}`);
   } catch (err) {
     tally.failures++;
     return { ...base, protocol: served.protocol, cipher: served.cipher, findings: [], error: (err as Error).message };

@@ -11,6 +11,15 @@ const WEAK_SIGNATURES = new Set(['sha1WithRSAEncryption', 'ecdsa-with-SHA1', 'ds
 const NAMES: Record<string, string> = Object.fromEntries(Object.entries(OID).map(([name, id]) => [id, name]));
 
 /**
+ * The extensions a certificate carries more than once, by name. RFC 5280 4.2: "A certificate MUST
+ * NOT include more than one instance of a particular extension": parsers pick different copies, so
+ * two systems would disagree about which names such a certificate holds.
+ */
+export function repeatedExtensions(cert: Pick<ParsedCertificate, 'extensions'>): string[] {
+  return [...new Set(cert.extensions.duplicated)].map((oid) => NAMES[oid] ?? oid);
+}
+
+/**
  * What the RFC 5280 profile (and the CA/Browser Forum's, for serverAuth) forbids in a certificate
  * at its place in a path, each a sentence naming the certificate and the rule. The checks a
  * path makes between certificates (signatures, validity, path length, constraints) are not here.
@@ -21,7 +30,7 @@ export function profileProblems(cert: ParsedCertificate, role: PathRole, serverA
   const critical = (oid: string) => ext.critical.includes(oid);
   const out: string[] = [];
   const isCa = role !== 'leaf';
-  for (const oid of new Set(ext.duplicated)) out.push(`${who} carries the ${NAMES[oid] ?? oid} extension more than once (RFC 5280 4.2)`);
+  for (const name of repeatedExtensions(cert)) out.push(`${who} carries the ${name} extension more than once (RFC 5280 4.2)`);
   if (cert.version !== 3 && role !== 'anchor') out.push(`${who} is a version ${cert.version} certificate; certificates must be version 3 (CABF BR 7.1.1)`);
   // Key identifiers (RFC 5280 4.2.1.1, 4.2.1.2).
   if (critical(OID.authorityKeyIdentifier)) out.push(`${who} marks authorityKeyIdentifier critical (RFC 5280 4.2.1.1: MUST be non-critical)`);

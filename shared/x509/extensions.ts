@@ -173,7 +173,7 @@ export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field:
     ext.present.push(id);
     if (critical) ext.critical.push(id);
     if (seen.has(id)) ext.duplicated.push(id);
-    if (reader && (!seen.has(id) || id === OID.extKeyUsage)) reader(buf, value, ext, `${field} extension ${id}`);
+    if (reader && !seen.has(id)) reader(buf, value, ext, `${field} extension ${id}`);
     else if (!reader && critical) ext.unhandledCritical.push(id);
     seen.add(id);
   }

@@ -30,6 +30,8 @@ export interface CertSpec {
   keyUsage?: number;
   eku?: string[];
   sans?: string[];
+  /** A second subjectAltName extension with these names (RFC 5280 4.2 forbids the repeat). */
+  repeatedSans?: string[];
   notBefore?: Date;
   notAfter?: Date;
   /** Permitted DNS subtrees (name constraints). */
@@ -65,6 +67,7 @@ export async function makeCert(spec: CertSpec): Promise<TestCert> {
   extensions.push(new x509.KeyUsagesExtension(usage, true));
   if (spec.eku) extensions.push(new x509.ExtendedKeyUsageExtension(spec.eku));
   if (spec.sans?.length) extensions.push(new x509.SubjectAlternativeNameExtension(spec.sans.map(sanEntry)));
+  if (spec.repeatedSans) extensions.push(new x509.SubjectAlternativeNameExtension(spec.repeatedSans.map(sanEntry)));
   if (spec.permittedDns) extensions.push(nameConstraints(spec.permittedDns));
   if (spec.issuer) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(spec.issuer.keys.publicKey));
   if (spec.ocspUrl) extensions.push(new x509.AuthorityInfoAccessExtension({ ocsp: spec.ocspUrl }));
