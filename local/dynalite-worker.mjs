@@ -7,6 +7,38 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite');
+
+// dynalite 4 reads a Query or Scan through a LevelDB iterator that it never closes when the answer
+// stops early (a Limit, a page full): abstract-level keeps every open iterator referenced, and
+// each pins LevelDB's memtable and files of its moment, so memory grows by tens of KB per query
+// (GBs over a day of polling) and compaction works around the dead snapshots. Each iterator is
+// tracked here, and one not read for IDLE_ITERATOR_MS is closed: a query reads its iterator
+// without pause until its answer is complete, well inside that time.
+const IDLE_ITERATOR_MS = 2000;
+const { Level } = createRequire(require.resolve('dynalite'))('level');
+const iterators = new Map();
+for (const method of ['iterator', 'keys', 'values']) {
+  const open = Level.prototype[method];
+  Level.prototype[method] = function (...args) {
+    const it = open.apply(this, args);
+    const read = it.next;
+    it.next = function (...rest) {
+      iterators.set(it, Date.now());
+      return read.apply(this, rest);
+    };
+    iterators.set(it, Date.now());
+    return it;
+  };
+}
+setInterval(() => {
+  const idleSince = Date.now() - IDLE_ITERATOR_MS;
+  for (const [it, lastRead] of iterators) {
+    if (lastRead > idleSince) continue;
+    iterators.delete(it);
+    // Closing one that ended already does nothing; a late read of one closed here fails its stream, whose answer has gone.
+    it.close().catch(() => undefined);
+  }
+}, IDLE_ITERATOR_MS / 2).unref();
 const { socketPath, path, countWrites } = workerData;
 const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
@@ -72,6 +104,7 @@ server.listen(socketPath, async () => {
 });
 parentPort.on('message', (message) => {
   if (message === 'writes') parentPort.postMessage({ writes });
+  if (message === 'iterators') parentPort.postMessage({ iterators: iterators.size });
   if (message === 'close') {
     // Whatever keep-alive connection a client left would hold the server, and its LevelDB files, open.
     server.closeAllConnections();

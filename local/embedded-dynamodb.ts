@@ -28,6 +28,8 @@ export interface EmbeddedTable {
   endpoint: string;
   /** Since start (zeros unless started with countWrites): write calls, items (a batch counts each) and write request units; read calls, items returned and read request units (local/dynalite-worker.mjs). */
   writes(): Promise<TableUsage>;
+  /** LevelDB iterators open now: those of queries in progress, and for about two seconds after (see dynalite-worker.mjs). */
+  openIterators(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,11 @@ export async function startDynalite(folder: string, path?: string, options: { co
       const counted = next<TableUsage>('writes');
       worker.postMessage('writes');
       return counted;
+    },
+    openIterators: async () => {
+      const open = next<number>('iterators');
+      worker.postMessage('iterators');
+      return open;
     },
     close: async () => {
       const closed = next('closed');

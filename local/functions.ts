@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Definition } from './serverless-definition.ts';
-import { invokedFunction } from '../adapters/aws/call-recorder.ts';
+import { runAsFunction } from '../adapters/aws/call-recorder.ts';
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
@@ -52,7 +52,7 @@ export class LocalFunctions implements FunctionInvoker {
     const deadline = Date.now() + 900_000;
     const context = { functionName: name, awsRequestId: randomUUID(), getRemainingTimeInMillis: () => deadline - Date.now(), callbackWaitsForEmptyEventLoop: false };
     const handler = await this.handler(name);
-    return invokedFunction.run(name, () => handler(event, context));
+    return runAsFunction(name, () => handler(event, context));
   }
 
   async stop(): Promise<void> {}

@@ -1,6 +1,6 @@
 import type { Runtime } from '../adapters/runtime.ts';
 import { recoverAnnouncements, type Proofs } from '../shared/announce.ts';
-import { invokedFunction } from '../adapters/aws/call-recorder.ts';
+import { runAsFunction } from '../adapters/aws/call-recorder.ts';
 import { ISSUANCE } from '../services/issuance/announcements.ts';
 import { issuanceProofs } from '../services/issuance/proofs.ts';
 import { INVENTORY, inventoryProofs } from '../services/inventory/announcements.ts';
@@ -28,7 +28,7 @@ export async function recoverAllAnnouncements(rt: Runtime): Promise<{ announced:
   const out = { announced: [] as string[], waiting: [] as string[] };
   for (const [service, proofs, fn] of ANNOUNCERS) {
     // Its calls are that function's, as far as IAM is concerned.
-    const recovered = await invokedFunction.run(fn, () => recoverAnnouncements(service, proofs, before, rt));
+    const recovered = await runAsFunction(fn, () => recoverAnnouncements(service, proofs, before, rt));
     out.announced.push(...recovered.announced);
     out.waiting.push(...recovered.waiting);
   }

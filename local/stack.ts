@@ -16,7 +16,7 @@ import { MasterKeyDataKeys } from '../adapters/local/master-key-data-keys.ts';
 import { DynamoAuthorityStore } from '../adapters/dynamodb/authority-store.ts';
 import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
 import { recoverAllAnnouncements } from './recover-announcements.ts';
-import { invokedFunction } from '../adapters/aws/call-recorder.ts';
+import { runAsFunction } from '../adapters/aws/call-recorder.ts';
 import { deliverThroughQueue } from './queue-delivery.ts';
 import { deadLetterQueueOperations } from './local-dead-letter-queues.ts';
 import { parseJsonObject, requiredString } from '../shared/input.ts';
@@ -208,7 +208,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   const announcements = await recoverAllAnnouncements(rt);
   if (announcements.waiting.length) logger.warn('announcements still to make', { waiting: announcements.waiting });
   // On AWS the issuance schedule (issuanceExpirePending) finishes them.
-  const recovered = await invokedFunction.run('issuanceExpirePending', () => recoverIssuances(rt, 0));
+  const recovered = await runAsFunction('issuanceExpirePending', () => recoverIssuances(rt, 0));
   if (recovered.waiting.length) logger.warn('issuances still to finish', { waiting: recovered.waiting });
   const issuances = recovered.finished.length;
   const resumed = {

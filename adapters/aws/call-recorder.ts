@@ -3,7 +3,16 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The serverless.yml function an invocation runs as (the local invoker sets it; Lambda runs one function a process). */
-export const invokedFunction = new AsyncLocalStorage<string>();
+const invokedFunction = new AsyncLocalStorage<string>();
+
+/**
+ * Runs `work` as the serverless.yml function `name`, so the calls it makes are recorded as that
+ * function's. Only while calls are recorded: an AsyncLocalStorage in use puts a hook on every
+ * promise of the process (a tenth of the local stack's CPU at full load).
+ */
+export function runAsFunction<T>(name: string, work: () => T): T {
+  return process.env.CERTOPS_RECORD_AWS_CALLS ? invokedFunction.run(name, work) : work();
+}
 
 /** One AWS API call as IAM sees it: who (function), what (`service:Action`), on what (the input's resource names). */
 export interface RecordedCall {
