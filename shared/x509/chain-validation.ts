@@ -113,7 +113,8 @@ class PathSearch {
       return;
     }
     for (const next of this.candidates) {
-      if (this.deadEnds.has(next) || path.includes(next) || !this.issuedOnce(next, current)) continue;
+      // A (name, key) pair already on the path is a loop, whichever certificate carries it (RFC 4158 5.2): cross-certificates between the same CAs add no new path.
+      if (this.deadEnds.has(next) || path.some((on) => sameBytes(on.subjectDer, next.subjectDer) && sameBytes(on.spkiDer, next.spkiDer)) || !this.issuedOnce(next, current)) continue;
       const cutoffsBefore = this.depthCutoffs;
       let found = false;
       for (const complete of this.paths([...path, next])) {

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { verifyPemChain } from '../../shared/x509/verify-pem-chain.ts';
 import { dnsNameMatches } from '../../shared/x509/host-name.ts';
 import { x509 } from '../support/x509-library.ts';
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fingerprintSha256 } from '../../shared/x509/certificate-record.ts';
+import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
+import { certificateBlocks } from '../../shared/x509/pem.ts';
+import { ROOT } from '../support/processes.ts';
 import { makeChain, makeCert, type TestCert } from '../support/pki.ts';
 
 const DAY = 86_400_000;
@@ -33,16 +39,31 @@ describe('chain validation', () => {
   });
 
   it('gives up, with a reason, on a served mesh of cross-signed CAs instead of trying every path', async () => {
-    // Five keys, and a "CN=Mesh" certificate for each key signed by each key: every certificate
-    // has five issuers, so without a bound there are 5^9 paths ten deep to try, none anchored.
+    // Eleven CAs, each named apart, and a certificate of each CA signed by each CA: every
+    // certificate has eleven issuers and no path is anchored. Loop detection leaves 10! paths;
+    // the signature budget ends the search long before.
     const { root } = await makeChain(['unused.example.com']);
-    const keys = await Promise.all(Array.from({ length: 5 }, () => webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']) as Promise<CryptoKeyPair>));
-    const meshIssuer = (k: CryptoKeyPair) => ({ keys: k, cert: { subject: 'CN=Mesh' } }) as unknown as TestCert;
-    const mesh = (await Promise.all(keys.flatMap((subjectKey) => keys.map((signer) => makeCert({ subject: 'CN=Mesh', ca: true, keys: subjectKey, issuer: meshIssuer(signer) }))))).map((c) => c.pem);
-    const leaf = await makeCert({ subject: 'CN=mesh.example.com', sans: ['mesh.example.com'], issuer: meshIssuer(keys[0]) });
+    const keys = await Promise.all(Array.from({ length: 11 }, () => webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']) as Promise<CryptoKeyPair>));
+    const meshIssuer = (i: number) => ({ keys: keys[i], cert: { subject: `CN=Mesh ${i}` } }) as unknown as TestCert;
+    const mesh = (await Promise.all(keys.flatMap((subjectKey, i) => keys.map((_, j) => makeCert({ subject: `CN=Mesh ${i}`, ca: true, keys: subjectKey, issuer: meshIssuer(j) }))))).map((c) => c.pem);
+    const leaf = await makeCert({ subject: 'CN=mesh.example.com', sans: ['mesh.example.com'], issuer: meshIssuer(0) });
     const verdict = verifyPemChain({ chainPem: leaf.pem + mesh.join(''), rootsPem: root.pem, at: now });
     expect(verdict.valid).toBe(false);
     expect(verdict.reasons[0]).toMatch(/^path building gave up/);
+  });
+
+  it('never puts a (name, key) pair on a path twice: a mesh of one name\'s cross-signed keys ends "incomplete" (RFC 4158 5.2; handed case x509/01)', () => {
+    for (const [chain, roots, keys] of [['chain.pem', 'roots.pem', 6], ['chain-7keys.pem', 'roots-7keys.pem', 7]] as const) {
+      const dir = join(ROOT, 'test/fixtures/x509-cases/01-pathbuild-dos');
+      const chainPem = readFileSync(join(dir, chain), 'utf8');
+      const keyOf = new Map(certificateBlocks(chainPem, 'chain').map((der) => [fingerprintSha256(der), createHash('sha256').update(parseCertificate(der).spkiDer).digest('hex')]));
+      const verdict = verifyPemChain({ chainPem, rootsPem: readFileSync(join(dir, roots), 'utf8'), at: new Date('2026-12-15T00:00:00Z'), host: 'www.example.com', purpose: 'serverAuth' });
+      expect(verdict.valid).toBe(false);
+      expect(verdict.reasons).toEqual([expect.stringMatching(/^incomplete chain: no issuer found for CN=Example Mesh CA, O=Example/)]);
+      // The longest path tried: the leaf, then each key of the mesh once.
+      expect(verdict.path).toHaveLength(keys + 1);
+      expect(new Set(verdict.path.map((c) => keyOf.get(c.fingerprintSha256))).size).toBe(keys + 1);
+    }
   });
 
   it('checks validity at the given time', async () => {
