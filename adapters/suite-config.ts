@@ -45,12 +45,30 @@ export interface SuiteConfig {
 }
 
 
-export interface IssuerConfig {
+/** A CA backend besides the built-in one: on AWS (Private CA, ACM), or any ACME CA. */
+export type IssuerConfig = AwsIssuerConfig | AcmeIssuerConfig;
+
+export interface AwsIssuerConfig {
   type: 'acm-pca' | 'acm';
   /** For acm-pca. */
   certificateAuthorityArn?: string;
   region: string;
   signingAlgorithm?: string;
+}
+
+/** An ACME CA (RFC 8555): its directory, the account's contacts, and the challenge certops answers. */
+export interface AcmeIssuerConfig {
+  type: 'acme';
+  /** The CA's directory URL (RFC 8555 7.1.1), https. */
+  directoryUrl: string;
+  /** The account's contact URLs (RFC 8555 7.3: mailto:), none by default. */
+  contact: string[];
+  /** Whether the operator agreed to the CA's terms of service (RFC 8555 7.3: termsOfServiceAgreed); CAs with terms refuse an account without it. */
+  termsOfServiceAgreed: boolean;
+  /** http-01: certops' own server answers the challenge (RFC 8555 8.3). */
+  challenge: 'http-01';
+  /** PEM roots trusted for the directory's TLS besides the system's (a private ACME server). */
+  caBundlePem?: string;
 }
 
 export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], scanLimits: DEFAULT_SCAN_LIMITS, acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), notifications: { channels: [], routes: [] }, ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, document: {} });
@@ -134,12 +152,38 @@ function parseIssuers(value: unknown, at: (field: string) => string): Record<str
   return Object.fromEntries(Object.entries(value as Record<string, Record<string, unknown>>).map(([name, b]) => {
     const field = `issuers.${name}`;
     if (name === 'local') throw new ValidationError(`${at(field)}: local is the built-in CA's name`, field);
-    if (!b || (b.type !== 'acm-pca' && b.type !== 'acm')) throw new ValidationError(`${at(field)}: ${field}.type must be acm-pca or acm`, `${field}.type`);
+    if (b?.type === 'acme') return [name, parseAcmeIssuer(b, field, at)];
+    if (!b || (b.type !== 'acm-pca' && b.type !== 'acm')) throw new ValidationError(`${at(field)}: ${field}.type must be acm-pca, acm or acme`, `${field}.type`);
     if (b.type === 'acm-pca' && (typeof b.certificateAuthorityArn !== 'string' || !b.certificateAuthorityArn.startsWith('arn:'))) throw new ValidationError(`${at(field)}: ${field}.certificateAuthorityArn must be an ARN`, `${field}.certificateAuthorityArn`);
     if (typeof b.region !== 'string') throw new ValidationError(`${at(field)}: ${field}.region is required`, `${field}.region`);
     wrapAt(at, `${field}.region`, () => awsRegion(b.region as string, `${field}.region`));
     return [name, { type: b.type, certificateAuthorityArn: b.certificateAuthorityArn as string | undefined, region: b.region, signingAlgorithm: typeof b.signingAlgorithm === 'string' ? b.signingAlgorithm : undefined }];
   }));
+}
+
+const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'caBundle']);
+
+function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: string) => string): AcmeIssuerConfig {
+  const fail = (name: string, message: string) => new ValidationError(`${at(`${field}.${name}`)}: ${field}.${name} ${message}`, `${field}.${name}`);
+  for (const key of Object.keys(b)) if (!ACME_FIELDS.has(key)) throw fail(key, `is not a setting of an ACME issuer (${[...ACME_FIELDS].join(', ')})`);
+  let url: URL | undefined;
+  try {
+    url = new URL(String(b.directoryUrl));
+  } catch {
+    // Reported below.
+  }
+  if (typeof b.directoryUrl !== 'string' || url?.protocol !== 'https:') throw fail('directoryUrl', 'must be the https URL of the CA\'s ACME directory (RFC 8555 7.1.1)');
+  const contact = b.contact === undefined ? [] : Array.isArray(b.contact) ? b.contact : [b.contact];
+  for (const c of contact) if (typeof c !== 'string' || !/^mailto:[^@\s,]+@[^@\s,]+$/.test(c)) throw fail('contact', `must be mailto: URLs (RFC 8555 7.3), not ${JSON.stringify(c)}`);
+  if (b.termsOfServiceAgreed !== undefined && typeof b.termsOfServiceAgreed !== 'boolean') throw fail('termsOfServiceAgreed', 'must be true or false');
+  if (b.challenge !== undefined && b.challenge !== 'http-01') throw fail('challenge', 'must be http-01 (the challenge certops answers from its own server)');
+  let caBundlePem: string | undefined;
+  if (b.caBundle !== undefined) {
+    if (typeof b.caBundle !== 'string') throw fail('caBundle', 'must be PEM text');
+    caBundlePem = b.caBundle;
+    wrapAt(at, `${field}.caBundle`, () => certificateBlocks(caBundlePem!, `${field}.caBundle`).forEach((der) => parseCertificate(der, `${field}.caBundle`)));
+  }
+  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: 'http-01', ...(caBundlePem ? { caBundlePem } : {}) };
 }
 
 function parseDeploymentRules(value: unknown, at: (field: string) => string): DeploymentRule[] {

@@ -104,6 +104,7 @@ const commands: Record<string, () => Promise<void>> = {
       environment: values.environment,
       owner: values.owner,
       targets: values.target,
+      issuer: values.issuer,
     };
     const headers: Record<string, string> = values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : {};
     const { body } = await call(client, 'POST', '/certificates', payload, headers);
@@ -547,7 +548,7 @@ function program(): Command {
   define(token, 'revoke <id>', 'revoke a token at once', [['--dry-run', 'say which token it is, and revoke nothing']]);
   define(root, 'request <names...>', 'request a certificate for NAMES (the first is its common name)', [
     ['--csr <file>', 'your CSR (PEM); without one, the key is made and kept in the vault'], ['--key-algorithm <alg>', 'EC_P256, EC_P384, RSA_2048, ...'], ['--validity-days <n>', 'its lifetime'],
-    ...environmentOwner, ['--target <name>', 'a deployment target (repeat for more)', 'many'], ['--idempotency-key <key>', 'the same key twice makes one request'], ...wait,
+    ['--issuer <name>', 'the CA backend: local (the default) or one configured under issuers'], ...environmentOwner, ['--target <name>', 'a deployment target (repeat for more)', 'many'], ['--idempotency-key <key>', 'the same key twice makes one request'], ...wait,
   ]);
   define(root, 'import <paths...>', 'import certificate files and folders (PEM or DER; private keys are skipped)', environmentOwner);
   define(root, 'scan <targets...>', 'discover the certificates served by hosts, host:port, addresses or CIDR ranges (up to a /16)',

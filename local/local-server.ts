@@ -108,7 +108,9 @@ export async function startLocalServer<Principal>(options: ServerOptions<Princip
   };
   const handle = (checkHost: boolean) => async (req: IncomingMessage, res: ServerResponse) => {
     try {
-      if (checkHost && !served(req.headers.host)) return send(res, 421, errorBody('misdirected_request', `this server does not answer for the host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))}`, 'Host'));
+      // An ACME CA validating http-01 names the host it validates (RFC 8555 8.3): those answers are public and read-only, for any Host.
+      const acmeChallenge = req.method === 'GET' && requestUrl(req.url).pathname.startsWith('/.well-known/acme-challenge/');
+      if (checkHost && !acmeChallenge && !served(req.headers.host)) return send(res, 421, errorBody('misdirected_request', `this server does not answer for the host ${JSON.stringify(String(req.headers.host ?? '').slice(0, 100))}`, 'Host'));
       await options.ready;
       const target = req.headers['x-amz-target'];
       const aws = req.method === 'POST' && typeof target === 'string';

@@ -351,6 +351,14 @@ export interface SignInput {
   idempotencyKey?: string;
 }
 
+/** The http-01 answers certops serves for the ACME CAs it orders from (RFC 8555 8.3): token → key authorization. */
+export interface AcmeChallengeAnswers {
+  /** Serves `keyAuthorization` for `token` until `until`. */
+  put(token: string, keyAuthorization: string, until: Date): Promise<void>;
+  /** The key authorization for `token`, while it is served. */
+  get(token: string, now: Date): Promise<string | undefined>;
+}
+
 /** What a CA signed for each idempotency key: a retried issuance is answered from here. */
 export interface IssuanceJournal {
   /** What `caId` recorded for the key (a certificate PEM, or a reference to one), or undefined. */

@@ -26,6 +26,10 @@ export function authorities(b: Base) {
   const remotes = new Map<string, Promise<CertificateAuthority>>();
 
   async function remote(name: string, backend: Base['suite']['issuers'][string]): Promise<CertificateAuthority> {
+    if (backend.type === 'acme') {
+      const [{ AcmeAuthority }, { DynamoAcmeChallengeAnswers }] = await Promise.all([import('../acme/acme-authority.ts'), import('../dynamodb/acme-challenge-answers.ts')]);
+      return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table) }));
+    }
     if (backend.type === 'acm') {
       const [{ ACMClient }, { AcmPublicAuthority }] = await Promise.all([import('@aws-sdk/client-acm'), import('../aws/acm-public-authority.ts')]);
       return gated(new AcmPublicAuthority(name, recordingCalls(new ACMClient({ region: backend.region }), 'acm')));

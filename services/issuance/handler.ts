@@ -109,6 +109,16 @@ export const api = apiHandler({
       return { status: 200, contentType: 'application/pkix-cert', body: issuing };
     },
   },
+  'GET /.well-known/acme-challenge/{token}': {
+    doc: { summary: 'The http-01 answer for an ACME CA validating a name certops ordered (RFC 8555 8.3): the key authorization, text', responses: { 200: { contentType: 'application/octet-stream', description: 'the key authorization' } } },
+    role: 'public',
+    async run(req) {
+      // A token is base64url (RFC 8555 8.1): anything else was never one of ours.
+      const keyAuthorization = /^[A-Za-z0-9_-]{16,128}$/.test(req.params.token) ? await rt().acmeAnswers.get(req.params.token, rt().clock.now()) : undefined;
+      if (!keyAuthorization) throw new NotFoundError('no challenge with this token', 'token');
+      return { status: 200, contentType: 'application/octet-stream', body: keyAuthorization };
+    },
+  },
   'GET /crl/{file}': {
     doc: { summary: 'A CA\'s CRL (RFC 5280 5), DER: /crl/<ca>.crl', responses: { 200: { contentType: 'application/pkix-crl', description: 'the CRL, DER' } } },
     role: 'public',

@@ -1,5 +1,6 @@
 import { base, compose, once } from '../../adapters/composition/base.ts';
 import { authorities } from '../../adapters/composition/authorities.ts';
+import { DynamoAcmeChallengeAnswers } from '../../adapters/dynamodb/acme-challenge-answers.ts';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
 import { DynamoRequestLeases } from '../../adapters/dynamodb/request-store.ts';
@@ -13,5 +14,6 @@ export const issuanceRuntime = once(() => {
     requestLeases: new DynamoRequestLeases(b.table, b.clock, b.config.ownersGoneBefore),
     targets: new DynamoTargetStore(b.table),
     locks: new DynamoLockStore(b.table, b.clock, b.config.ownersGoneBefore),
+    acmeAnswers: new DynamoAcmeChallengeAnswers(b.table),
   });
 });

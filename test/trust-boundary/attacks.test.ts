@@ -169,8 +169,8 @@ describe('attacks on the trust boundary', () => {
   it('a page that rebinds its own name to 127.0.0.1 gets nothing: other Host headers are refused', async () => {
     const port = Number(new URL(stack.url).port);
     // fetch will not send a Host header of our choosing; a browser after DNS rebinding sends its page's.
-    const withHost = (host: string) => new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/certificates', headers: { host, authorization: `Bearer ${tokens.admin}` } }, (res) => {
+    const withHost = (host: string, path = '/certificates', method = 'GET') => new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, method, headers: { host, authorization: `Bearer ${tokens.admin}` } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
@@ -179,6 +179,11 @@ describe('attacks on the trust boundary', () => {
     });
     for (const host of [`evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localhost:${port + 1}`, `127.0.0.1:+${port}`, `127.0.0.1:0x${port.toString(16)}`, 'localhost']) expect(await withHost(host), host).toBe(421);
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) expect(await withHost(host), host).toBe(200);
+    // Only an ACME CA's http-01 fetch is answered for any Host (it names the host it validates; RFC 8555 8.3): a GET of that path, nothing else.
+    const challenge = `/.well-known/acme-challenge/${'A'.repeat(43)}`;
+    expect(await withHost(`shop.example.test:${port}`, challenge)).toBe(404);
+    expect(await withHost(`evil.example:${port}`, challenge, 'POST')).toBe(421);
+    expect(await withHost(`evil.example:${port}`, `/.well-known/acme-challenge/../../certificates`)).toBe(421);
   });
 
   it('a prod rule cannot be dodged by leaving the environment out, or by naming a weaker one', async () => {

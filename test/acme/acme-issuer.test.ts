@@ -1,0 +1,178 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AcmeAuthority } from '../../adapters/acme/acme-authority.ts';
+import { ConflictError, NotFoundError } from '../../shared/errors.ts';
+import { certificateRecord } from '../../shared/x509/certificate-record.ts';
+import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
+import { certificateBlocks } from '../../shared/x509/pem.ts';
+import { cli } from '../support/cli.ts';
+import { preparePebble, type Pebble } from '../support/pebble.ts';
+import { eventually, openssl, startStack, type RunningStack } from '../support/processes.ts';
+
+/** Pebble's management API: what it says of a certificate it issued, by serial (hex). */
+function pebbleStatus(url: string, ca: string): Promise<{ Status: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { ca }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(JSON.parse(body)));
+    }).on('error', reject).end();
+  });
+}
+
+describe('the ACME issuer (RFC 8555) against Pebble', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-acme-'));
+  let stack: RunningStack;
+  let pebble: Pebble;
+  let tlsRootPem: string;
+  let managementUrl: string;
+  const env = { CERTOPS_HOME: home };
+
+  beforeAll(async () => {
+    const setup = await preparePebble(home);
+    tlsRootPem = setup.tlsRootPem;
+    managementUrl = setup.managementUrl;
+    const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n  pebble:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    contact: [mailto:pki@example.test]\n    termsOfServiceAgreed: true\n    caBundle: |\n${bundle}\n`);
+    stack = await startStack(home);
+    // One good nonce in five is refused as bad: each must be retried with the fresh one (RFC 8555 6.5).
+    pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '20' });
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await pebble?.close();
+  });
+
+  it('orders the names, proves each with http-01 served by certops, and keeps what Pebble issued; the chain verifies with openssl', async () => {
+    const run = await cli(['request', 'shop.example.test', 'www.shop.example.test', '--issuer', 'pebble', '--endpoint', stack.url, '--json'], env);
+    expect(run.stderr).toBe('');
+    const answer = JSON.parse(run.stdout);
+    expect(answer).toMatchObject({ status: 'issued' });
+    const shown = JSON.parse((await cli(['show', answer.certificateId, '--endpoint', stack.url, '--json'], env)).stdout);
+    expect(shown).toMatchObject({ status: 'active', issuerBackend: 'pebble', commonName: 'shop.example.test' });
+    expect(shown.subjectAlternativeNames.sort()).toEqual(['shop.example.test', 'www.shop.example.test']);
+    expect(shown.issuer).toMatch(/Pebble Intermediate CA/);
+    // Pebble's own validation reached certops' server for each name.
+    expect(pebble.output()).toMatch(/shop\.example\.test/);
+    const dir = mkdtempSync(join(home, 'verify-'));
+    writeFileSync(join(dir, 'leaf.pem'), shown.certificatePem);
+    writeFileSync(join(dir, 'chain.pem'), shown.chainPem);
+    writeFileSync(join(dir, 'root.pem'), await pebble.issuingRootsPem());
+    expect(openssl(['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'chain.pem'), join(dir, 'leaf.pem')])).toMatch(/leaf\.pem: OK/);
+  });
+
+  it('revokes through the CA with the account that ordered (RFC 8555 7.6)', async () => {
+    const issued = JSON.parse((await cli(['request', 'gone.example.test', '--issuer', 'pebble', '--endpoint', stack.url, '--json'], env)).stdout);
+    expect(issued.status).toBe('issued');
+    const revoked = await cli(['revoke', issued.certificateId, '--reason', 'keyCompromise', '--endpoint', stack.url, '--json'], env);
+    expect(revoked.stderr).toBe('');
+    const shown = JSON.parse((await cli(['show', issued.certificateId, '--endpoint', stack.url, '--json'], env)).stdout);
+    expect(shown.status).toBe('revoked');
+    const serial = shown.serialNumber.replace(/:/g, '').toLowerCase().replace(/^0+/, '');
+    expect(await pebbleStatus(`${managementUrl}/cert-status-by-serial/${serial}`, tlsRootPem)).toMatchObject({ Status: 'Revoked' });
+  });
+
+  it('answers only the tokens it is proving, and nothing for a token it never had', async () => {
+    const res = await fetch(`${stack.url}/.well-known/acme-challenge/${'A'.repeat(43)}`);
+    expect(res.status).toBe(404);
+    expect((await fetch(`${stack.url}/.well-known/acme-challenge/not%20a%20token`)).status).toBe(404);
+  });
+
+  it('refuses an ACME issuer configured wrongly, naming the field', async () => {
+    const config = readFileSync(join(home, 'config.yaml'), 'utf8');
+    const home2 = mkdtempSync(join(tmpdir(), 'certops-acme-bad-'));
+    writeFileSync(join(home2, 'config.yaml'), config.replace(/directoryUrl: https:/, 'directoryUrl: http:'));
+    const bad = await startStack(home2).then(async (s) => {
+      await s.stop();
+      return s.output();
+    }, (err: Error) => err.message);
+    expect(bad).toMatch(/issuers\.pebble\.directoryUrl must be the https URL/);
+  });
+});
+
+describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.ts)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'certops-acme-unit-'));
+  let pebble: Pebble;
+  let server: Server;
+  let authority: AcmeAuthority;
+  const journal = new Map<string, string>();
+  const answers = new Map<string, string>();
+  const vault = new Map<string, string>();
+  const deps = {
+    clock: { now: () => new Date() },
+    journal: {
+      recall: async (ca: string, key: string) => journal.get(`${ca}/${key}`),
+      record: async (ca: string, key: string, value: string) => {
+        if (!journal.has(`${ca}/${key}`)) journal.set(`${ca}/${key}`, value);
+        return journal.get(`${ca}/${key}`)!;
+      },
+    },
+    vault: {
+      put: async (ref: string, pem: string) => void vault.set(ref, pem),
+      get: async (ref: string) => {
+        if (!vault.has(ref)) throw new NotFoundError(`no key ${ref}`, 'keyRef');
+        return vault.get(ref)!;
+      },
+      remove: async (ref: string) => void vault.delete(ref),
+    },
+    answers: { put: async (token: string, keyAuthorization: string) => void answers.set(token, keyAuthorization), get: async (token: string) => answers.get(token) },
+    // Answer at once: what the CA has not finished is left to complete().
+    waitMs: 0,
+  };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const answer = answers.get(String(req.url).split('/').pop()!);
+      res.writeHead(answer ? 200 : 404).end(answer ?? '');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const setup = await preparePebble(dir);
+    pebble = await setup.start((server.address() as AddressInfo).port);
+    authority = new AcmeAuthority('pebble-unit', { type: 'acme', directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01', caBundlePem: setup.tlsRootPem }, deps);
+  }, 60_000);
+  afterAll(async () => {
+    await pebble?.close();
+    await new Promise((r) => server?.close(r));
+  });
+
+  it('answers pending when the CA has not finished, resumes the same order for the same key, and completes it later (RFC 8555 7.4)', async () => {
+    const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'later.example.test', ['later.example.test']);
+    const input = { csrPem, spkiDer, keyType, commonName: 'later.example.test', subjectAlternativeNames: ['later.example.test'], validityDays: 90, profile: 'tls-server' as const, idempotencyKey: 'req-later' };
+    const first = await authority.issue(input);
+    expect(first).toEqual({ pending: { reference: 'req-later', validationRecords: [] } });
+    const orderUrl = JSON.parse(journal.get('pebble-unit/req-later')!).orderUrl;
+    // A retry of the same request carries the same order on: no second order.
+    const again = await authority.issue(input);
+    expect(JSON.parse(journal.get('pebble-unit/req-later')!).orderUrl).toBe(orderUrl);
+    const done = 'pending' in again ? await eventually(() => authority.complete('req-later'), 'the order completed', 20_000, 250) : again;
+    expect(certificateRecord(certificateBlocks(done.certificatePem, 'c')[0]).subjectAlternativeNames).toEqual(['later.example.test']);
+    expect(certificateBlocks(done.chainPem, 'chain').length).toBeGreaterThanOrEqual(1);
+    // One account key, made once, in the vault.
+    expect([...vault.keys()]).toEqual(['ca/pebble-unit/acme-account']);
+  });
+
+  it('reports a refused order with the problem document\'s type and detail (RFC 8555 6.7)', async () => {
+    const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'refused.example.test', ['refused.example.test']);
+    const input = { csrPem, spkiDer, keyType, commonName: 'refused.example.test', subjectAlternativeNames: ['refused.example.test'], validityDays: 90, profile: 'tls-server' as const, idempotencyKey: 'req-refused' };
+    // The server answers every challenge wrongly from now on: the CA's validation fails.
+    const original = answers.get.bind(answers);
+    answers.get = () => 'not-the-key-authorization';
+    try {
+      // Pebble may have validated (and refused) before issue() looks, or only by a later complete().
+      const outcome = await authority.issue(input).then(
+        (pending) => eventually(() => authority.complete((pending as { pending: { reference: string } }).pending.reference).then(() => undefined, (err: Error) => err), 'the refusal', 20_000, 250),
+        (err: Error) => err,
+      );
+      expect(outcome).toBeInstanceOf(ConflictError);
+      expect(outcome.message).toMatch(/the CA refused the order: urn:ietf:params:acme:error:unauthorized: The key authorization file from the server did not match/);
+      expect((outcome as ConflictError).field).toBe('issuer');
+    } finally {
+      answers.get = original;
+    }
+  });
+});
