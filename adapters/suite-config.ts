@@ -6,7 +6,7 @@ import { parseCertificate } from '../shared/x509/parse-certificate.ts';
 import { parseOwnershipRules, type OwnershipRule } from '../shared/ownership.ts';
 import { DEFAULT_POLICY, parsePolicy, type Policy } from '../shared/policy.ts';
 import type { DeploymentRule } from '../shared/deployment-rules.ts';
-import { parseSinks, type SinkConfig } from '../shared/siem-config.ts';
+import { SECRET_REF, parseSinks, type SinkConfig } from '../shared/siem-config.ts';
 import { parseNotifications, type NotificationConfig } from '../shared/notification-config.ts';
 import { awsRegion } from '../shared/aws-region.ts';
 import { DEFAULT_SCAN_LIMITS, parseScanLimits, type ScanLimits } from '../shared/scan-limits.ts';
@@ -69,6 +69,8 @@ export interface AcmeIssuerConfig {
   challenge: 'http-01';
   /** PEM roots trusted for the directory's TLS besides the system's (a private ACME server). */
   caBundlePem?: string;
+  /** External Account Binding (RFC 8555 7.3.4): the CA's key id, and where its HMAC key (base64url) is: env:NAME or secretsmanager:ID. */
+  externalAccountBinding?: { kid: string; hmacKeyRef: string };
 }
 
 export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], scanLimits: DEFAULT_SCAN_LIMITS, acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), notifications: { channels: [], routes: [] }, ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, document: {} });
@@ -161,7 +163,7 @@ function parseIssuers(value: unknown, at: (field: string) => string): Record<str
   }));
 }
 
-const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'caBundle']);
+const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'caBundle', 'externalAccountBinding']);
 
 function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: string) => string): AcmeIssuerConfig {
   const fail = (name: string, message: string) => new ValidationError(`${at(`${field}.${name}`)}: ${field}.${name} ${message}`, `${field}.${name}`);
@@ -183,7 +185,16 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
     caBundlePem = b.caBundle;
     wrapAt(at, `${field}.caBundle`, () => certificateBlocks(caBundlePem!, `${field}.caBundle`).forEach((der) => parseCertificate(der, `${field}.caBundle`)));
   }
-  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: 'http-01', ...(caBundlePem ? { caBundlePem } : {}) };
+  let externalAccountBinding: AcmeIssuerConfig['externalAccountBinding'];
+  if (b.externalAccountBinding !== undefined) {
+    const eab = b.externalAccountBinding as Record<string, unknown>;
+    if (!eab || typeof eab !== 'object' || Array.isArray(eab)) throw fail('externalAccountBinding', 'must hold kid and hmacKey');
+    if (typeof eab.kid !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(eab.kid)) throw fail('externalAccountBinding.kid', 'must be the key id the CA gave (printable, no spaces)');
+    // A secret is named, never written here: the configuration is in the table, its history and the audit trail.
+    if (typeof eab.hmacKey !== 'string' || !SECRET_REF.test(eab.hmacKey)) throw fail('externalAccountBinding.hmacKey', 'must name where the HMAC key is (env:NAME or secretsmanager:ID), not hold it');
+    externalAccountBinding = { kid: eab.kid, hmacKeyRef: eab.hmacKey };
+  }
+  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: 'http-01', ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
 }
 
 function parseDeploymentRules(value: unknown, at: (field: string) => string): DeploymentRule[] {

@@ -35,7 +35,8 @@ export interface SinkConfig {
 }
 
 /** Where a sink's secret is: an environment variable (env:NAME, or NAME, in capitals) or a Secrets Manager secret. */
-const SECRET_REF = /^((env:)?[A-Z_][A-Z0-9_]{0,127}|secretsmanager:[A-Za-z0-9/_+=.@:-]{1,512})$/;
+/** Where a secret is: an environment variable (env:NAME) or a Secrets Manager secret (secretsmanager:ID), never the secret. */
+export const SECRET_REF = /^((env:)?[A-Z_][A-Z0-9_]{0,127}|secretsmanager:[A-Za-z0-9/_+=.@:-]{1,512})$/;
 
 /**
  * The configured sinks (`siem.sinks`); without any, one file sink at `defaultFile`, or none when

@@ -3,7 +3,7 @@ import { Agent } from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
-import { ConflictError, NotFoundError } from '../../shared/errors.ts';
+import { CertopsError, ConflictError, NotFoundError, UpstreamError } from '../../shared/errors.ts';
 import type { AcmeChallengeAnswers, CertificateAuthority, Clock, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../shared/x509/crl-builder.ts';
 import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
@@ -17,6 +17,8 @@ export interface AcmeDeps {
   /** The CA-level vault: the account key lives at `ca/<issuer>/acme-account`. */
   vault: KeyVault;
   answers: AcmeChallengeAnswers;
+  /** The External Account Binding's HMAC key (base64url), read where the configuration says it is. */
+  eabHmacKey?(): Promise<string>;
   /** How long `issue` waits for the CA before answering pending (ms); `complete` picks up from there. */
   waitMs?: number;
   sleep?(ms: number): Promise<void>;
@@ -40,6 +42,19 @@ function trust(caBundlePem: string | undefined): void {
   if (!caBundlePem || bundles.has(caBundlePem)) return;
   bundles.add(caBundlePem);
   acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, ...bundles], keepAlive: true });
+}
+
+// acme-client reports a problem document (RFC 8555 6.7) by its detail alone: its type goes in front.
+acme.axios.interceptors.response.use((res) => {
+  const problem = res.data as { type?: unknown; detail?: unknown } | undefined;
+  if (res.status >= 400 && problem && typeof problem.type === 'string' && typeof problem.detail === 'string' && !problem.detail.startsWith(problem.type)) problem.detail = `${problem.type}: ${problem.detail}`;
+  return res;
+});
+
+/** What the CA or the way to it said, as an UpstreamError naming the issuer; certops' own errors as they are. */
+function upstream(name: string, err: unknown): Error {
+  if (err instanceof CertopsError) return err;
+  return new UpstreamError(`issuer ${name}: the ACME CA answered: ${(err as Error).message}`, 'issuer');
 }
 
 /**
@@ -74,7 +89,9 @@ export class AcmeAuthority implements CertificateAuthority {
         accountKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
         await this.deps.vault.put(this.accountKeyRef, accountKey);
       }
-      const client = new acme.Client({ directoryUrl: this.config.directoryUrl, accountKey });
+      const eab = this.config.externalAccountBinding;
+      const externalAccountBinding = eab && this.deps.eabHmacKey ? { kid: eab.kid, hmacKey: await this.deps.eabHmacKey() } : undefined;
+      const client = new acme.Client({ directoryUrl: this.config.directoryUrl, accountKey, ...(externalAccountBinding ? { externalAccountBinding } : {}) });
       await client.createAccount({ termsOfServiceAgreed: this.config.termsOfServiceAgreed, ...(this.config.contact.length ? { contact: this.config.contact } : {}) });
       return client;
     })();
@@ -82,7 +99,11 @@ export class AcmeAuthority implements CertificateAuthority {
     return this.client;
   }
 
-  async issue(input: SignInput): Promise<IssueResult> {
+  issue(input: SignInput): Promise<IssueResult> {
+    return this.order(input).catch((err) => Promise.reject(upstream(this.name, err)));
+  }
+
+  private async order(input: SignInput): Promise<IssueResult> {
     const key = input.idempotencyKey ?? crypto.randomUUID();
     const known = await this.deps.journal.recall(this.name, key);
     if (known) return this.progress(key, JSON.parse(known) as OrderState, this.deps.waitMs ?? 15_000);
@@ -107,7 +128,11 @@ export class AcmeAuthority implements CertificateAuthority {
     }
   }
 
-  async complete(reference: string): Promise<{ certificatePem: string; chainPem: string } | undefined> {
+  complete(reference: string): Promise<{ certificatePem: string; chainPem: string } | undefined> {
+    return this.resume(reference).catch((err) => Promise.reject(upstream(this.name, err)));
+  }
+
+  private async resume(reference: string): Promise<{ certificatePem: string; chainPem: string } | undefined> {
     const known = await this.deps.journal.recall(this.name, reference);
     if (!known) throw new NotFoundError(`issuer ${this.name} has no order under ${reference}`, 'validationReference');
     const result = await this.progress(reference, JSON.parse(known) as OrderState, 0);
@@ -159,12 +184,11 @@ export class AcmeAuthority implements CertificateAuthority {
   async revoke(serialNumber: string, reason: RevocationReason): Promise<void> {
     const certificatePem = await this.deps.journal.recall(this.name, `serial:${serialNumber}`);
     if (!certificatePem) throw new NotFoundError(`issuer ${this.name} issued no certificate with serial ${serialNumber} through certops`, 'serialNumber');
-    const client = await this.account();
     try {
-      await client.revokeCertificate(certificatePem, { reason: REVOCATION_REASONS[reason] });
+      await (await this.account()).revokeCertificate(certificatePem, { reason: REVOCATION_REASONS[reason] });
     } catch (err) {
-      // Revoking one already revoked changes nothing (RFC 8555 7.6: urn:ietf:params:acme:error:alreadyRevoked).
-      if (!/alreadyRevoked|already revoked/i.test((err as Error).message)) throw err;
+      // Revoking one already revoked changes nothing (RFC 8555 7.6).
+      if (!/urn:ietf:params:acme:error:alreadyRevoked/.test((err as Error).message)) throw upstream(this.name, err);
     }
   }
 }

@@ -27,8 +27,10 @@ export function authorities(b: Base) {
 
   async function remote(name: string, backend: Base['suite']['issuers'][string]): Promise<CertificateAuthority> {
     if (backend.type === 'acme') {
-      const [{ AcmeAuthority }, { DynamoAcmeChallengeAnswers }] = await Promise.all([import('../acme/acme-authority.ts'), import('../dynamodb/acme-challenge-answers.ts')]);
-      return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table) }));
+      const [{ AcmeAuthority }, { DynamoAcmeChallengeAnswers }, { resolveSecret }] = await Promise.all([import('../acme/acme-authority.ts'), import('../dynamodb/acme-challenge-answers.ts'), import('../secrets.ts')]);
+      const eab = backend.externalAccountBinding;
+      const eabHmacKey = eab ? () => resolveSecret(eab.hmacKeyRef, `issuers.${name}.externalAccountBinding.hmacKey`, b.env(), async () => recordingCalls(new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({}), 'secretsmanager')) : undefined;
+      return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table), eabHmacKey }));
     }
     if (backend.type === 'acm') {
       const [{ ACMClient }, { AcmPublicAuthority }] = await Promise.all([import('@aws-sdk/client-acm'), import('../aws/acm-public-authority.ts')]);

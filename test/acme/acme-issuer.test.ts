@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcmeAuthority } from '../../adapters/acme/acme-authority.ts';
-import { ConflictError, NotFoundError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, UpstreamError } from '../../shared/errors.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
@@ -173,6 +173,27 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       expect((outcome as ConflictError).field).toBe('issuer');
     } finally {
       answers.get = original;
+    }
+  });
+
+  it('binds the account to the CA\'s external account when it requires one (RFC 8555 7.3.4), and says so when it is missing', async () => {
+    const eabDir = mkdtempSync(join(tmpdir(), 'certops-acme-eab-'));
+    const setup = await preparePebble(eabDir);
+    const hmacKey = 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W';
+    const eabPebble = await setup.start((server.address() as AddressInfo).port, {}, { 'kid-1': hmacKey });
+    try {
+      const base = { type: 'acme' as const, directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01' as const, caBundlePem: setup.tlsRootPem };
+      const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'bound.example.test', ['bound.example.test']);
+      const input = { csrPem, spkiDer, keyType, commonName: 'bound.example.test', subjectAlternativeNames: ['bound.example.test'], validityDays: 90, profile: 'tls-server' as const, idempotencyKey: 'req-bound' };
+      const unbound = new AcmeAuthority('pebble-unbound', base, deps);
+      const refused = await unbound.issue(input).catch((err: Error) => err);
+      expect(refused).toBeInstanceOf(UpstreamError);
+      expect((refused as Error).message).toMatch(/^issuer pebble-unbound: the ACME CA answered: urn:ietf:params:acme:error:externalAccountRequired: /);
+      const bound = new AcmeAuthority('pebble-bound', { ...base, externalAccountBinding: { kid: 'kid-1', hmacKeyRef: 'env:PEBBLE_EAB' } }, { ...deps, waitMs: 15_000, eabHmacKey: async () => hmacKey });
+      const issued = await bound.issue(input);
+      expect('certificatePem' in issued && certificateRecord(certificateBlocks(issued.certificatePem, 'c')[0]).subjectAlternativeNames).toEqual(['bound.example.test']);
+    } finally {
+      await eabPebble.close();
     }
   });
 });

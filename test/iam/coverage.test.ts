@@ -250,11 +250,11 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
     for (const fn of ['issuanceApi', 'inventoryApi', 'renewalStep']) expect(await allowed(fn, 'acm:ImportCertificate', '*', tagged), fn).toBe(false);
   });
 
-  it('Secrets Manager: deployment writes secrets under the targets prefix only; a sink or channel reads under the credentials prefix only', async () => {
+  it('Secrets Manager: deployment writes secrets under the targets prefix only; a sink, channel or ACME issuer reads under the credentials prefix only', async () => {
     expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('certops/prod/targets/web'))).toBe(true);
     expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('prod/db/password'))).toBe(false);
-    expect(await allowed('deploymentStep', 'secretsmanager:GetSecretValue', secret('certops/prod/credentials/hec'))).toBe(false);
-    for (const fn of ['siemExportEvents', 'notificationsEvents']) {
+    for (const fn of ['deploymentStep', 'health', 'dashboard']) expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/credentials/hec')), fn).toBe(false);
+    for (const fn of ['siemExportEvents', 'notificationsEvents', 'issuanceApi', 'renewalStep']) {
       expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/credentials/hec')), fn).toBe(true);
       expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/targets/web')), fn).toBe(false);
     }

@@ -11,8 +11,11 @@ export interface PebbleSetup {
   tlsRootPem: string;
   /** Its management API (https, the same TLS root): roots, certificate status by serial. */
   managementUrl: string;
-  /** Starts it, validating http-01 challenges on `httpPort` of 127.0.0.1. */
-  start(httpPort: number, env?: Record<string, string>): Promise<Pebble>;
+  /**
+   * Starts it, validating http-01 challenges on `httpPort` of 127.0.0.1; with `eabKeys` (key id →
+   * base64url HMAC key) it requires External Account Binding (RFC 8555 7.3.4).
+   */
+  start(httpPort: number, env?: Record<string, string>, eabKeys?: Record<string, string>): Promise<Pebble>;
 }
 
 export interface Pebble {
@@ -37,15 +40,15 @@ export async function preparePebble(dir: string): Promise<PebbleSetup> {
   writeFileSync(join(dir, 'pebble-key.pem'), await tls.keyPem());
   const [acmePort, managementPort, dnsPort, challManagementPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
-  return { directoryUrl, tlsRootPem: root.pem, managementUrl: `https://127.0.0.1:${managementPort}`, start: (httpPort, env = {}) => start(dir, { acmePort, managementPort, dnsPort, challManagementPort, httpPort }, root.pem, env) };
+  return { directoryUrl, tlsRootPem: root.pem, managementUrl: `https://127.0.0.1:${managementPort}`, start: (httpPort, env = {}, eabKeys) => start(dir, { acmePort, managementPort, dnsPort, challManagementPort, httpPort }, root.pem, env, eabKeys) };
 }
 
-async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 'dnsPort' | 'challManagementPort' | 'httpPort', number>, tlsRootPem: string, env: Record<string, string>): Promise<Pebble> {
+async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 'dnsPort' | 'challManagementPort' | 'httpPort', number>, tlsRootPem: string, env: Record<string, string>, eabKeys?: Record<string, string>): Promise<Pebble> {
   const { acmePort, managementPort, dnsPort, challManagementPort, httpPort } = ports;
   writeFileSync(join(dir, 'pebble.json'), JSON.stringify({ pebble: {
     listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${managementPort}`,
     certificate: join(dir, 'pebble-cert.pem'), privateKey: join(dir, 'pebble-key.pem'),
-    httpPort, tlsPort: await freePort(), ocspResponderURL: '', externalAccountBindingRequired: false,
+    httpPort, tlsPort: await freePort(), ocspResponderURL: '', externalAccountBindingRequired: eabKeys !== undefined, ...(eabKeys ? { externalAccountMACKeys: eabKeys } : {}),
   } }));
   const processes: ChildProcess[] = [];
   const dns = spawn('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-management', `127.0.0.1:${challManagementPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
