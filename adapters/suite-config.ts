@@ -174,16 +174,20 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
   } catch {
     // Reported below.
   }
-  if (typeof b.directoryUrl !== 'string' || url?.protocol !== 'https:') throw fail('directoryUrl', 'must be the https URL of the CA\'s ACME directory (RFC 8555 7.1.1)');
+  if (typeof b.directoryUrl !== 'string' || url?.protocol !== 'https:' || url.username || url.password || url.hash) throw fail('directoryUrl', 'must be the https URL of the CA\'s ACME directory (RFC 8555 7.1.1), without credentials or a fragment');
   const contact = b.contact === undefined ? [] : Array.isArray(b.contact) ? b.contact : [b.contact];
-  for (const c of contact) if (typeof c !== 'string' || !/^mailto:[^@\s,]+@[^@\s,]+$/.test(c)) throw fail('contact', `must be mailto: URLs (RFC 8555 7.3), not ${JSON.stringify(c)}`);
+  // One address per mailto: URL, no header fields or encoded characters (RFC 8555 7.3: CAs refuse the rest).
+  for (const c of contact) if (typeof c !== 'string' || !/^mailto:[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$/.test(c)) throw fail('contact', `must be mailto: URLs of one plain address each (RFC 8555 7.3), not ${JSON.stringify(c)}`);
   if (b.termsOfServiceAgreed !== undefined && typeof b.termsOfServiceAgreed !== 'boolean') throw fail('termsOfServiceAgreed', 'must be true or false');
   if (b.challenge !== undefined && b.challenge !== 'http-01') throw fail('challenge', 'must be http-01 (the challenge certops answers from its own server)');
   let caBundlePem: string | undefined;
   if (b.caBundle !== undefined) {
     if (typeof b.caBundle !== 'string') throw fail('caBundle', 'must be PEM text');
     caBundlePem = b.caBundle;
-    wrapAt(at, `${field}.caBundle`, () => certificateBlocks(caBundlePem!, `${field}.caBundle`).forEach((der) => parseCertificate(der, `${field}.caBundle`)));
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(caBundlePem)) throw fail('caBundle', 'holds a private key: only the CA certificates to trust go here (the configuration is readable by admins and kept in its history)');
+    wrapAt(at, `${field}.caBundle`, () => certificateBlocks(caBundlePem!, `${field}.caBundle`).forEach((der) => {
+      if (!parseCertificate(der, `${field}.caBundle`).extensions.basicConstraints?.ca) throw new ValidationError(`${field}.caBundle holds a certificate that is not a CA's`, `${field}.caBundle`);
+    }));
   }
   let externalAccountBinding: AcmeIssuerConfig['externalAccountBinding'];
   if (b.externalAccountBinding !== undefined) {

@@ -447,7 +447,7 @@ function certificateDetail(c: any): string {
     line('owner', c.owner),
     line('environment', c.environment),
     line('revocation', `${ownRevocation ?? describeRevocation(c.revocation)}${c.revocation.checkedAt ? ` (checked ${c.revocation.checkedAt})` : ''}`),
-    line('renewal', c.pendingRenewal && !c.supersededBy ? `running: ${c.pendingRenewal.executionName}, successor ${c.pendingRenewal.newCertificateId}` : c.renewalDueAt ? `due from ${c.renewalDueAt}` : undefined),
+    line('renewal', c.pendingRenewal && !c.supersededBy ? `running: ${c.pendingRenewal.executionName}, successor ${c.pendingRenewal.newCertificateId}` : c.renewalDueAt ? `due from ${c.renewalDueAt} (${c.renewalDueSource === 'ca-ari' ? `the CA's renewal window, ARI: ${c.renewalInfo.windowStart} to ${c.renewalInfo.windowEnd}` : 'default window'})` : undefined),
     line('renews', c.renewalOf),
     line('renewed by', c.supersededBy),
     line('request', c.requestId),

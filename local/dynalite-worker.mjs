@@ -7,39 +7,35 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite');
+const { socketPath, path, countWrites } = workerData;
 
-// dynalite 4 reads a Query or Scan through a LevelDB iterator that it never closes when the answer
-// stops early (a Limit, a page full): abstract-level keeps every open iterator referenced, and
-// each pins LevelDB's memtable and files of its moment, so memory grows by tens of KB per query
-// (GBs over a day of polling) and compaction works around the dead snapshots. Each iterator is
-// tracked here, and one not read for IDLE_ITERATOR_MS is closed: a query reads its iterator
-// without pause until its answer is complete, well inside that time.
-const IDLE_ITERATOR_MS = 2000;
-const { Level } = createRequire(require.resolve('dynalite'))('level');
-const iterators = new Map();
+// dynalite 4 ends a Query or Scan that stops early (a Limit, a page full) by destroying its read
+// stream, which calls the LevelDB iterator's `return()`; abstract-level's iterators have none
+// (they close with `close()`), so each such iterator stayed open, pinning LevelDB's memtable and
+// files of its moment: tens of KB per query, GBs over a day of polling, and compaction working
+// around dead snapshots. The iterators get the `return()` dynalite calls, and are counted while open.
+// One copy of abstract-level serves LevelDB (classic-level) and memory-level alike.
+const abstractLevel = createRequire(require.resolve('dynalite'))('abstract-level');
+const iterators = new Set();
+for (const kind of [abstractLevel.AbstractIterator, abstractLevel.AbstractKeyIterator, abstractLevel.AbstractValueIterator]) {
+  const { close } = kind.prototype;
+  kind.prototype.close = function (...args) {
+    iterators.delete(this);
+    return close.apply(this, args);
+  };
+  kind.prototype.return ??= function () {
+    return this.close();
+  };
+}
 for (const method of ['iterator', 'keys', 'values']) {
-  const open = Level.prototype[method];
-  Level.prototype[method] = function (...args) {
+  const open = abstractLevel.AbstractLevel.prototype[method];
+  abstractLevel.AbstractLevel.prototype[method] = function (...args) {
     const it = open.apply(this, args);
-    const read = it.next;
-    it.next = function (...rest) {
-      iterators.set(it, Date.now());
-      return read.apply(this, rest);
-    };
-    iterators.set(it, Date.now());
+    iterators.add(it);
     return it;
   };
 }
-setInterval(() => {
-  const idleSince = Date.now() - IDLE_ITERATOR_MS;
-  for (const [it, lastRead] of iterators) {
-    if (lastRead > idleSince) continue;
-    iterators.delete(it);
-    // Closing one that ended already does nothing; a late read of one closed here fails its stream, whose answer has gone.
-    it.close().catch(() => undefined);
-  }
-}, IDLE_ITERATOR_MS / 2).unref();
-const { socketPath, path, countWrites } = workerData;
+
 const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
 // What the table is asked, for the benchmarks: write calls and items (a batch counts each) and

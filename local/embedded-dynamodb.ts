@@ -28,7 +28,7 @@ export interface EmbeddedTable {
   endpoint: string;
   /** Since start (zeros unless started with countWrites): write calls, items (a batch counts each) and write request units; read calls, items returned and read request units (local/dynalite-worker.mjs). */
   writes(): Promise<TableUsage>;
-  /** LevelDB iterators open now: those of queries in progress, and for about two seconds after (see dynalite-worker.mjs). */
+  /** LevelDB iterators open now: those of queries in progress (see dynalite-worker.mjs). */
   openIterators(): Promise<number>;
   close(): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import type { RenewalInfo } from './ari.ts';
 import type { CertificateRecord } from './x509/certificate-record.ts';
 import type { RevocationStatus } from './x509/revocation-status.ts';
 
@@ -64,6 +65,8 @@ export interface StoredCertificate extends CertificateRecord {
   /** What its CA's OCSP responder or CRL said when a scan last checked (revocationReason and revokedAt are certops' own revocations). */
   revocation?: CheckedRevocation;
   renewalOf?: string;
+  /** Its CA's suggested renewal window and the moment chosen in it (ACME Renewal Information, RFC 9773). */
+  renewalInfo?: RenewalInfo;
   createdAt: string;
 }
 

@@ -23,5 +23,6 @@ export function policyGated(ca: CertificateAuthority, config: () => SigningConfi
     chainPem: () => ca.chainPem(),
     revoke: (serial, reason) => ca.revoke(serial, reason),
     ...(ca.crlDer ? { crlDer: () => ca.crlDer!() } : {}),
+    ...(ca.suggestedWindow ? { suggestedWindow: (pem: string) => ca.suggestedWindow!(pem) } : {}),
   };
 }

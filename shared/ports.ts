@@ -5,6 +5,7 @@
 import type { Notice } from './notification-config.ts';
 import type { BusEvent } from './events/envelope.ts';
 import type { RevocationReason, RevokedEntry } from './x509/crl-builder.ts';
+import type { SuggestedWindow } from './ari.ts';
 import type { AuditEvent, AuditRecord } from './audit-chain.ts';
 import type { ApiToken, CtFinding, Endpoint, HistoryEntry, Scan, ScanChunk, ScanResult, StoredCertificate, CertificateRequest, Target, DeadLetter, CtLogState, Page } from './model.ts';
 
@@ -321,6 +322,8 @@ export interface CertificateAuthority {
   crlDer?(): Promise<Buffer>;
   /** Whether it signed something for this idempotency key (its journal), without signing anything. */
   signedFor?(idempotencyKey: string): Promise<boolean>;
+  /** When the CA suggests renewing a certificate it issued (ACME Renewal Information, RFC 9773); undefined when it offers none. */
+  suggestedWindow?(certificatePem: string): Promise<SuggestedWindow | undefined>;
 }
 
 export interface RevocationStore {
@@ -349,6 +352,8 @@ export interface SignInput {
    * one: an issuance retried after a crash completes what the first attempt started.
    */
   idempotencyKey?: string;
+  /** The certificate this one replaces (a renewal): an ACME CA with ARI is told so in the order (RFC 9773 5). */
+  replacesCertificatePem?: string;
 }
 
 /** The http-01 answers certops serves for the ACME CAs it orders from (RFC 8555 8.3): token → key authorization. */

@@ -21,6 +21,14 @@ export function renewalWindowOpens(notBefore: string, notAfter: string, window: 
   return new Date(Math.max(end - window.days * DAY_MS, start + (end - start) * window.atLifetimeFraction));
 }
 
+/**
+ * When the sweep renews a certificate: at the moment chosen in its CA's suggested window (ACME
+ * Renewal Information, RFC 9773) when the CA gave one, else when the default window opens.
+ */
+export function renewalDue(c: { notBefore: string; notAfter: string; renewalInfo?: { renewAt: string } }, window: RenewalWindow): Date {
+  return c.renewalInfo ? new Date(c.renewalInfo.renewAt) : renewalWindowOpens(c.notBefore, c.notAfter, window);
+}
+
 /** Whether certops renews the certificate itself: it issued it, or it was adopted with an issuer. */
 export function renewedByCertops(c: { source: string; issuerBackend?: string }): boolean {
   return c.source === 'issued' || Boolean(c.issuerBackend);

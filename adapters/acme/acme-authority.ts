@@ -3,11 +3,14 @@ import { Agent } from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
-import { CertopsError, ConflictError, NotFoundError, UpstreamError } from '../../shared/errors.ts';
+import { CertopsError, ConflictError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
+import { readCsr } from '../../shared/x509/csr.ts';
 import type { AcmeChallengeAnswers, CertificateAuthority, Clock, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../shared/x509/crl-builder.ts';
 import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
+import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
+import { ariCertId, readSuggestedWindow, type SuggestedWindow } from '../../shared/ari.ts';
 import type { AcmeIssuerConfig } from '../suite-config.ts';
 
 export interface AcmeDeps {
@@ -30,26 +33,56 @@ interface OrderState {
   csrPem: string;
 }
 
+/** The journal entry naming the vault reference of the account's key. */
+const ACCOUNT_KEY = 'acme-account-key';
+
 /** How long a challenge's answer is served: an order's authorizations are validated within minutes. */
 const ANSWER_MS = 60 * 60_000;
 
-const bundles = new Set<string>();
 /**
- * acme-client sends through one axios instance: the roots it trusts are the system's and every
- * configured issuer's caBundle (a private ACME server, e.g. a test CA's).
+ * An issuer's caBundle is trusted for its own CA only: acme-client sends through one axios
+ * instance, so each request gets the agent of its URL's origin (the directory's, then those the
+ * directory names), and any other origin the system's roots alone.
  */
-function trust(caBundlePem: string | undefined): void {
-  if (!caBundlePem || bundles.has(caBundlePem)) return;
-  bundles.add(caBundlePem);
-  acme.axios.defaults.httpsAgent = new Agent({ ca: [...rootCertificates, ...bundles], keepAlive: true });
+const agents = new Map<string, Agent>();
+function trust(directoryUrl: string, caBundlePem: string | undefined): void {
+  if (caBundlePem) agents.set(new URL(directoryUrl).origin, new Agent({ ca: [...rootCertificates, caBundlePem], keepAlive: true }));
 }
+const originOf = (url: unknown) => {
+  try {
+    return new URL(String(url)).origin;
+  } catch {
+    return undefined;
+  }
+};
+acme.axios.interceptors.request.use((config) => {
+  const agent = agents.get(originOf(config.url) ?? '');
+  if (agent) config.httpsAgent = agent;
+  return config;
+});
+// A bounded wait for a CA that does not answer (acme-client would try five times, minutes apart).
+acme.axios.defaults.timeout = 10_000;
+(acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings.retryMaxAttempts = 2;
+(acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings.retryDefaultDelay = 1;
 
 // acme-client reports a problem document (RFC 8555 6.7) by its detail alone: its type goes in front.
 acme.axios.interceptors.response.use((res) => {
+  // A directory read through a trusted origin makes the origins it names trusted alike.
+  const agent = agents.get(originOf(res.config.url) ?? '');
+  const named = res.data as Record<string, unknown> | undefined;
+  if (agent && named && typeof named.newNonce === 'string') for (const url of Object.values(named)) if (typeof url === 'string' && originOf(url)) agents.set(originOf(url)!, agent);
   const problem = res.data as { type?: unknown; detail?: unknown } | undefined;
   if (res.status >= 400 && problem && typeof problem.type === 'string' && typeof problem.detail === 'string' && !problem.detail.startsWith(problem.type)) problem.detail = `${problem.type}: ${problem.detail}`;
   return res;
 });
+
+/** Retry-After in either form (RFC 9110 10.2.3): delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterSeconds(header: unknown, now: Date): number | undefined {
+  if (typeof header !== 'string' || header.trim() === '') return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim());
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - now.getTime()) / 1000));
+}
 
 /** What the CA or the way to it said, as an UpstreamError naming the issuer; certops' own errors as they are. */
 function upstream(name: string, err: unknown): Error {
@@ -70,29 +103,42 @@ export class AcmeAuthority implements CertificateAuthority {
   private client?: Promise<acme.Client>;
 
   constructor(readonly name: string, private readonly config: AcmeIssuerConfig, private readonly deps: AcmeDeps) {
-    trust(config.caBundlePem);
+    trust(config.directoryUrl, config.caBundlePem);
   }
 
-  private get accountKeyRef() {
-    return `ca/${this.name}/acme-account`;
+  /**
+   * The account's key, made once: each process that finds none makes one under a reference of its
+   * own, and the journal (first write wins) says whose is the account's, so two cold starts never
+   * leave orders with a key that is not the account's.
+   */
+  private async accountKey(): Promise<{ pem: string; made: boolean }> {
+    const chosen = await this.deps.journal.recall(this.name, ACCOUNT_KEY);
+    if (chosen) return { pem: await this.deps.vault.get(chosen), made: false };
+    const ref = `ca/${this.name}/acme-account/${crypto.randomUUID()}`;
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    await this.deps.vault.put(ref, pem);
+    const winner = await this.deps.journal.record(this.name, ACCOUNT_KEY, ref);
+    if (winner === ref) return { pem, made: true };
+    await this.deps.vault.remove(ref);
+    return { pem: await this.deps.vault.get(winner), made: false };
   }
 
-  /** The account (RFC 8555 7.3): its key made once and kept in the vault; asking again with the same key finds the same account. */
+  /** The account (RFC 8555 7.3): registered with a new key; found again (onlyReturnExisting) with a kept one. */
   private account(): Promise<acme.Client> {
     this.client ??= (async () => {
-      const kept = await this.deps.vault.get(this.accountKeyRef).catch((err) => {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
-      });
-      let accountKey = kept;
-      if (!accountKey) {
-        accountKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-        await this.deps.vault.put(this.accountKeyRef, accountKey);
-      }
+      const { pem: accountKey, made } = await this.accountKey();
       const eab = this.config.externalAccountBinding;
       const externalAccountBinding = eab && this.deps.eabHmacKey ? { kid: eab.kid, hmacKey: await this.deps.eabHmacKey() } : undefined;
       const client = new acme.Client({ directoryUrl: this.config.directoryUrl, accountKey, ...(externalAccountBinding ? { externalAccountBinding } : {}) });
-      await client.createAccount({ termsOfServiceAgreed: this.config.termsOfServiceAgreed, ...(this.config.contact.length ? { contact: this.config.contact } : {}) });
+      const register = () => client.createAccount({ termsOfServiceAgreed: this.config.termsOfServiceAgreed, ...(this.config.contact.length ? { contact: this.config.contact } : {}) });
+      if (made) await register();
+      else {
+        // A kept key's account is looked up, not updated (RFC 8555 7.3.1); a CA that forgot it registers it anew.
+        await client.createAccount({ onlyReturnExisting: true }).catch(async (err: Error) => {
+          if (!/accountDoesNotExist/.test(err.message)) throw err;
+          await register();
+        });
+      }
       return client;
     })();
     this.client.catch(() => (this.client = undefined));
@@ -107,12 +153,16 @@ export class AcmeAuthority implements CertificateAuthority {
     const key = input.idempotencyKey ?? crypto.randomUUID();
     const known = await this.deps.journal.recall(this.name, key);
     if (known) return this.progress(key, JSON.parse(known) as OrderState, this.deps.waitMs ?? 15_000);
-    const client = await this.account();
     const names = [...new Set([input.commonName, ...input.subjectAlternativeNames])];
-    const order = await client.createOrder({ identifiers: names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })) });
+    // The CA finalizes with the CSR and refuses one whose names are not the order's (RFC 8555 7.4).
+    const inCsr = new Set((await readCsr(input.csrPem)).names);
+    if (inCsr.size !== names.length || names.some((n) => !inCsr.has(n))) throw new ValidationError(`an ACME CA issues for the CSR's names exactly: the CSR names ${[...inCsr].join(', ') || 'nothing'}, the request ${names.join(', ')}`, 'csr');
+    const client = await this.account();
+    // A renewal names the certificate it replaces where the CA takes renewal information (RFC 9773 5).
+    const replaces = input.replacesCertificatePem && (await this.renewalInfoUrl()) ? ariCertId(parseCertificate(certificateBlocks(input.replacesCertificatePem, 'replaces')[0], 'replaces')) : undefined;
+    const order = await client.createOrder({ identifiers: names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })), ...(replaces ? { replaces } : {}) } as Parameters<acme.Client['createOrder']>[0]);
     // The first attempt's order wins: a racing retry carries that one on and leaves its own to lapse.
     const state = JSON.parse(await this.deps.journal.record(this.name, key, JSON.stringify({ orderUrl: order.url, csrPem: input.csrPem } satisfies OrderState))) as OrderState;
-    if (state.orderUrl === order.url) await this.answerChallenges(client, order);
     return this.progress(key, state, this.deps.waitMs ?? 15_000);
   }
 
@@ -147,10 +197,16 @@ export class AcmeAuthority implements CertificateAuthority {
     const client = await this.account();
     const deadline = this.deps.clock.now().getTime() + waitMs;
     const sleep = this.deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+    let answered = false;
     for (let pause = 250; ; pause = Math.min(pause * 2, 2000)) {
       let order = await client.getOrder({ url: state.orderUrl } as acme.Order);
+      // Answered here, not only when ordering: an attempt that died between journaling the order and answering leaves it to whoever resumes it.
+      if (order.status === 'pending' && !answered) {
+        await this.answerChallenges(client, order);
+        answered = true;
+      }
       if (order.status === 'ready') order = await client.finalizeOrder(order, state.csrPem);
-      if (order.status === 'valid') return this.issued(await client.getCertificate(order));
+      if (order.status === 'valid') return this.issued(await client.getCertificate(order), state.csrPem);
       if (order.status === 'invalid') throw new ConflictError(`issuer ${this.name}: the CA refused the order: ${await this.problem(client, order)}`, 'issuer');
       if (this.deps.clock.now().getTime() + pause > deadline) return { pending: { reference, validationRecords: [] } };
       await sleep(pause);
@@ -168,12 +224,53 @@ export class AcmeAuthority implements CertificateAuthority {
     return 'no reason given';
   }
 
-  /** The downloaded chain split into the leaf and the rest; the leaf journaled by serial for revocation. */
-  private async issued(fullChainPem: string): Promise<{ certificatePem: string; chainPem: string }> {
+  /**
+   * The downloaded chain split into the leaf and the rest, the leaf checked against the CSR (its
+   * key and exactly its names: a CA answering otherwise is refused), and journaled by serial for
+   * revocation.
+   */
+  private async issued(fullChainPem: string, csrPem: string): Promise<{ certificatePem: string; chainPem: string }> {
     const [leaf, ...rest] = certificateBlocks(fullChainPem, 'certificate');
+    const record = certificateRecord(leaf);
+    const csr = await readCsr(csrPem);
+    const parsed = parseCertificate(leaf);
+    const wanted = new Set(csr.names);
+    if (Buffer.compare(Buffer.from(parsed.spkiDer), Buffer.from(csr.spkiDer)) !== 0 || record.subjectAlternativeNames.length !== wanted.size || record.subjectAlternativeNames.some((n) => !wanted.has(n))) {
+      throw new ConflictError(`issuer ${this.name}: the CA issued a certificate for ${record.subjectAlternativeNames.join(', ')} that is not the one asked for (its key or names differ from the CSR's)`, 'issuer');
+    }
     const certificatePem = toPem(leaf);
-    await this.deps.journal.record(this.name, `serial:${certificateRecord(leaf).serialNumber}`, certificatePem);
+    await this.deps.journal.record(this.name, `serial:${record.serialNumber}`, certificatePem);
     return { certificatePem, chainPem: rest.map((der) => toPem(der)).join('') };
+  }
+
+  private directory?: { renewalInfo?: string; until: number };
+
+  /** The directory's renewalInfo URL (RFC 9773 3), or undefined where the CA offers none; the directory is read again after an hour. */
+  private async renewalInfoUrl(): Promise<string | undefined> {
+    const now = this.deps.clock.now().getTime();
+    if (!this.directory || this.directory.until < now) {
+      const read = (await acme.axios.get(this.config.directoryUrl)).data as { renewalInfo?: unknown };
+      this.directory = { renewalInfo: typeof read?.renewalInfo === 'string' ? read.renewalInfo : undefined, until: now + 3600_000 };
+    }
+    return this.directory.renewalInfo;
+  }
+
+  /**
+   * The CA's suggested renewal window for a certificate it issued (RFC 9773 4.2): GET
+   * <renewalInfo>/<certID>, unauthenticated; undefined when the directory offers no renewalInfo.
+   * Retry-After (seconds or an HTTP date) says when to ask again. UpstreamError when the CA fails.
+   */
+  suggestedWindow(certificatePem: string): Promise<SuggestedWindow | undefined> {
+    return this.window(certificatePem).catch((err) => Promise.reject(upstream(this.name, err)));
+  }
+
+  private async window(certificatePem: string): Promise<SuggestedWindow | undefined> {
+    const url = await this.renewalInfoUrl();
+    if (!url) return undefined;
+    const certId = ariCertId(parseCertificate(certificateBlocks(certificatePem, 'certificate')[0]));
+    const answer = await acme.axios.get(`${url.replace(/\/$/, '')}/${certId}`);
+    if (answer.status !== 200) throw new UpstreamError(`issuer ${this.name}: renewalInfo for ${certId} answered ${answer.status}`, 'issuer');
+    return readSuggestedWindow(answer.data, retryAfterSeconds(answer.headers['retry-after'], this.deps.clock.now()));
   }
 
   async chainPem(): Promise<string> {

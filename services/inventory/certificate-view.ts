@@ -1,4 +1,4 @@
-import { renewalWindowOpens, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
+import { renewalDue, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import type { Endpoint, Finding, HistoryEntry, StoredCertificate } from '../../shared/model.ts';
 import { knownRevocation } from '../../shared/revocation/inventory-revocation.ts';
@@ -17,8 +17,8 @@ export function certificateView(c: StoredCertificate, now: Date, endpoints: Endp
   return {
     ...view,
     hasManagedKey: Boolean(keyRef),
-    // When the renewal sweep will renew it (shared/renewal-window.ts), for what certops renews.
-    ...(renewalWindow && c.status === 'active' && renewedByCertops(c) ? { renewalDueAt: renewalWindowOpens(c.notBefore, c.notAfter, renewalWindow).toISOString() } : {}),
+    // When the renewal sweep will renew it (shared/renewal-window.ts), for what certops renews, and whose word that is.
+    ...(renewalWindow && c.status === 'active' && renewedByCertops(c) ? { renewalDueAt: renewalDue(c, renewalWindow).toISOString(), renewalDueSource: c.renewalInfo ? 'ca-ari' : 'default-window' } : {}),
     revocation: knownRevocation(c),
     findings,
     endpoints: endpoints.map(({ host, port, lastSeen, protocol, cipher }) => ({ host, port, lastSeen, protocol, cipher })),

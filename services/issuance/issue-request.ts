@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, PolicyError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, PolicyError, ValidationError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
@@ -56,7 +56,7 @@ export function eventContext(deps: Pick<IssuanceDeps, 'clock' | 'newId'>, correl
 export async function announceIssued(request: CertificateRequest, issued: { certificatePem: string; chainPem: string }, caName: string, deps: IssuanceDeps, keyPem?: string): Promise<CertificateRequest> {
   const cert = issuedCertificate(issued, {
     issuerBackend: caName, profile: request.profile, targets: request.targets, environment: request.environment, owner: request.owner,
-    requestId: request.requestId, acmArn: request.validationReference, managedKey: Boolean(keyPem),
+    requestId: request.requestId, acmArn: request.validationReference?.startsWith('arn:') ? request.validationReference : undefined, managedKey: Boolean(keyPem),
   }, deps.clock.now());
   if (keyPem) await (await deps.keyVault()).put(cert.keyRef!, keyPem);
   deps.crashPoint?.('issuance:after-vault');
@@ -72,7 +72,7 @@ export async function announceIssued(request: CertificateRequest, issued: { cert
     issuerBackend: caName,
     profile: request.profile,
     targets: request.targets,
-    acmArn: request.validationReference,
+    acmArn: request.validationReference?.startsWith('arn:') ? request.validationReference : undefined,
     certificatePem: issued.certificatePem,
     chainPem: issued.chainPem,
   }, eventContext(deps, request.requestId, `issued:${request.requestId}`))]);
@@ -123,26 +123,40 @@ export async function issueRequest(request: CertificateRequest, deps: IssuanceDe
   return { request: await announceIssued(request, result, ca.name, deps, material.keyPem), privateKeyPem: material.keyPem };
 }
 
-/** Scheduled: collects certificates whose domain validation has completed. */
-export async function completeValidations(deps: IssuanceDeps): Promise<{ issued: string[]; pending: number }> {
+/**
+ * Scheduled: collects certificates whose domain validation has completed. A CA that refused the
+ * order (ConflictError: its problem document) rejects the request with the CA's reason; one that
+ * fails otherwise (unreachable, say) leaves it for the next sweep. Neither holds up the others.
+ */
+export async function completeValidations(deps: IssuanceDeps): Promise<{ issued: string[]; rejected: string[]; pending: number; failed: { requestId: string; error: string }[] }> {
   const waiting = await deps.requests.awaitingValidation();
-  const issued: string[] = [];
+  const out = { issued: [] as string[], rejected: [] as string[], failed: [] as { requestId: string; error: string }[] };
   for (const request of waiting) {
-    const ca = await deps.authority(request.issuer);
-    const done = ca.complete && request.validationReference ? await ca.complete(request.validationReference) : undefined;
-    if (!done) continue;
-    const result = await announceIssued(request, done, ca.name, deps);
-    if (await deps.requests.transition(request.requestId, 'pending_validation', { status: 'issued', certificateId: result.certificateId })) issued.push(request.requestId);
+    try {
+      const ca = await deps.authority(request.issuer);
+      const done = ca.complete && request.validationReference ? await ca.complete(request.validationReference) : undefined;
+      if (!done) continue;
+      const result = await announceIssued(request, done, ca.name, deps);
+      if (await deps.requests.transition(request.requestId, 'pending_validation', { status: 'issued', certificateId: result.certificateId })) out.issued.push(request.requestId);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) {
+        out.failed.push({ requestId: request.requestId, error: (err as Error).message });
+        continue;
+      }
+      const rejection: Rejection = { requestId: request.requestId, decidedBy: 'issuer', comment: 'refused by the CA', reasons: [err.message], at: deps.clock.now() };
+      if (await announceRejection(rejection, () => deps.requests.transition(request.requestId, 'pending_validation', { ...rejectedDecision(rejection), reasons: [err.message] }), deps)) out.rejected.push(request.requestId);
+    }
   }
-  return { issued, pending: waiting.length - issued.length };
+  return { ...out, pending: waiting.length - out.issued.length - out.rejected.length };
 }
 
 /**
- * A request policy refuses at signing (the configuration changed since it was asked or approved):
- * rejected by policy, with the reasons, ending `attempt`'s lease in the same write.
+ * A request refused at signing, for good: by policy (the configuration changed since it was asked
+ * or approved), or by its CA as it stands (an ACME CA and a CSR naming other names): rejected
+ * with the reasons, ending `attempt`'s lease in the same write.
  */
-async function refuseByPolicy(request: CertificateRequest, reasons: string[], attempt: string, lease: HeldLease, deps: IssuanceDeps): Promise<void> {
-  const rejection: Rejection = { requestId: request.requestId, decidedBy: 'policy', comment: 'refused by policy at signing', reasons, at: deps.clock.now() };
+async function refuseAtSigning(request: CertificateRequest, by: 'policy' | 'issuer', reasons: string[], attempt: string, lease: HeldLease, deps: IssuanceDeps): Promise<void> {
+  const rejection: Rejection = { requestId: request.requestId, decidedBy: by, comment: `refused by ${by === 'policy' ? 'policy' : 'the CA'} at signing`, reasons, at: deps.clock.now() };
   await announceRejection(rejection, async () => endsLease(lease, await deps.requests.transition(request.requestId, 'approved', { ...rejectedDecision(rejection), reasons }, attempt)), deps);
 }
 
@@ -191,7 +205,8 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
     try {
       outcome = await issueRequest(current, deps, created?.csr);
     } catch (err) {
-      if (err instanceof PolicyError) await refuseByPolicy(current, err.reasons, attempt, lease, deps);
+      if (err instanceof PolicyError) await refuseAtSigning(current, 'policy', err.reasons, attempt, lease, deps);
+      else if (err instanceof ValidationError) await refuseAtSigning(current, 'issuer', [err.message], attempt, lease, deps);
       throw err;
     }
     const { request: done } = outcome;

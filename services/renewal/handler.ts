@@ -9,6 +9,7 @@ import { holdingCertificateLock } from '../../shared/certificate-lock.ts';
 import { parseSagaState } from '../../shared/saga-state.ts';
 import { adopt } from './adopt.ts';
 import { sweepExpiring } from './sweep.ts';
+import { logger } from '../../adapters/logger.ts';
 import { renewOnApproval, startRenewal } from './start-renewal.ts';
 import { eventHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { daysToExpiryRecorder, failureCounter } from '../../adapters/metrics/embedded-metrics.ts';
@@ -21,10 +22,20 @@ export const approvals = eventHandler(async (event) => {
   await renewOnApproval(String(event.detail.requestId), rt());
 });
 
-/** Scheduled: expiry alerts, DaysToExpiry metrics, and a saga for every certificate whose renewal window has opened. */
+/** An ACME CA's certificates are followed this far ahead for ACME Renewal Information: a 90-day certificate's whole life. */
+const ARI_HORIZON_DAYS = 100;
+
+/** Scheduled: expiry alerts, DaysToExpiry metrics, and a saga for every certificate whose renewal window has opened (or whose CA says it is time). */
 export const sweep = lambda(async () => {
   const metrics = rt().config.emitMetrics ? daysToExpiryRecorder((line) => process.stdout.write(`${line}\n`), rt().clock) : undefined;
-  return sweepExpiring({ ...rt(), recordDaysToExpiry: metrics }, rt().config.renewalWindow);
+  const acmeIssuers = new Set(Object.entries(rt().suite.issuers).filter(([, backend]) => backend.type === 'acme').map(([name]) => name));
+  const ari = acmeIssuers.size ? {
+    horizonDays: ARI_HORIZON_DAYS,
+    random: Math.random,
+    ask: async (cert: { issuerBackend?: string; certificatePem: string }) => (cert.issuerBackend && acmeIssuers.has(cert.issuerBackend) ? (await rt().authority(cert.issuerBackend)).suggestedWindow?.(cert.certificatePem) : undefined),
+    warn: (cert: { id: string }, err: Error) => logger.warn('renewal information unavailable: the default window applies', { certificateId: cert.id, error: err.message }),
+  } : undefined;
+  return sweepExpiring({ ...rt(), recordDaysToExpiry: metrics, ari }, rt().config.renewalWindow);
 });
 
 export const api = apiHandler({

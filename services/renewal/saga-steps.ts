@@ -187,11 +187,11 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   let issued;
   try {
     const ca = await deps.authority(old.issuerBackend ?? 'local');
-    issued = await ca.issue({ csrPem, spkiDer, keyType, commonName: wanted.commonName, subjectAlternativeNames: wanted.names, validityDays: wanted.validityDays, profile: wanted.profile, environment: wanted.environment, owner: wanted.owner, approvedRequestId: wanted.approvedRequestId, idempotencyKey: `renew:${state.executionName}` });
+    issued = await ca.issue({ csrPem, spkiDer, keyType, commonName: wanted.commonName, subjectAlternativeNames: wanted.names, validityDays: wanted.validityDays, profile: wanted.profile, environment: wanted.environment, owner: wanted.owner, approvedRequestId: wanted.approvedRequestId, idempotencyKey: `renew:${state.executionName}`, replacesCertificatePem: old.certificatePem });
   } catch (err) {
     throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
   }
-  if ('pending' in issued) throw new StepError('renew', `${old.issuerBackend} validates domains before issuing; ACM renews its public certificates itself`);
+  if ('pending' in issued) throw new StepError('renew', `${old.issuerBackend} has not issued yet: its domain validation is still running (ACM public certificates are renewed by ACM itself)`);
   const targets = await permittedTargets(old, state, deps);
   const successor = issuedCertificate(issued, {
     issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets, environment: old.environment, owner: old.owner,

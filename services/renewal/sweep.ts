@@ -1,7 +1,9 @@
 import type { CertificateStore, Clock, EventPublisher, LockStore, RequestStore, SagaStarter } from '../../shared/ports.ts';
 import { certificateLock } from '../../shared/certificate-lock.ts';
 import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
-import { renewalWindowOpens, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
+import { renewalDue, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
+import { renewalInfo, type SuggestedWindow } from '../../shared/ari.ts';
+import type { StoredCertificate } from '../../shared/model.ts';
 
 export interface SweepDeps {
   clock: Clock;
@@ -14,6 +16,13 @@ export interface SweepDeps {
   locks?: Pick<LockStore, 'holder'>;
   /** Where a renewal's approval is read: one waiting for an approver, or refused by one, is not asked again each day. */
   requests?: Pick<RequestStore, 'get'>;
+  /**
+   * ACME Renewal Information (RFC 9773): the CA's suggested window for a certificate (undefined
+   * where its CA offers none), asked again when the last answer's Retry-After has passed; the
+   * sweep looks `horizonDays` ahead for it, so a window moved forward (a mass revocation) is seen
+   * within the next sweep. `random` (0..1) picks the moment in the window.
+   */
+  ari?: { horizonDays: number; ask(cert: StoredCertificate): Promise<SuggestedWindow | undefined>; random(): number; warn(cert: StoredCertificate, err: Error): void };
 }
 
 export interface SweepResult {
@@ -44,7 +53,7 @@ export function executionName(certificateId: string, at: Date, trigger: 'sweep' 
  */
 export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Promise<SweepResult> {
   const now = deps.clock.now();
-  const horizon = new Date(now.getTime() + Math.max(window.days, ...THRESHOLDS) * DAY_MS);
+  const horizon = new Date(now.getTime() + Math.max(window.days, ...THRESHOLDS, deps.ari?.horizonDays ?? 0) * DAY_MS);
   const result: SweepResult = { examined: 0, started: [], alerts: 0, expired: [] };
   let nextToken: string | undefined;
   do {
@@ -67,7 +76,9 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
         result.expired.push(cert.id);
         continue;
       }
-      if (!managed || cert.status !== 'active' || renewalWindowOpens(cert.notBefore, cert.notAfter, window) > now) continue;
+      if (!managed || cert.status !== 'active') continue;
+      const info = await askedAgain(cert, deps, now);
+      if (renewalDue({ ...cert, renewalInfo: info }, window) > now) continue;
       // Its lock is held (its first deployment still runs, or a renewal): the execution would fail at
       // Lock and take the day's execution name with it, so the next sweep starts it instead.
       if (await deps.locks?.holder(certificateLock(cert.id))) continue;
@@ -79,6 +90,25 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
     nextToken = page.nextToken;
   } while (nextToken);
   return result;
+}
+
+/**
+ * The certificate's renewal information, asked of its CA again once the last answer's Retry-After
+ * has passed (and kept on the certificate); what it had when the CA offers none or fails (the
+ * sweep goes on, on the default window if need be).
+ */
+async function askedAgain(cert: StoredCertificate, deps: SweepDeps, now: Date): Promise<StoredCertificate['renewalInfo']> {
+  if (!deps.ari || (cert.renewalInfo && Date.parse(cert.renewalInfo.checkAfter) > now.getTime())) return cert.renewalInfo;
+  try {
+    const suggested = await deps.ari.ask(cert);
+    if (!suggested) return cert.renewalInfo;
+    const info = renewalInfo(cert.renewalInfo, suggested, now, deps.ari.random());
+    await deps.certificates.update(cert.id, { renewalInfo: info });
+    return info;
+  } catch (err) {
+    deps.ari.warn(cert, err as Error);
+    return cert.renewalInfo;
+  }
 }
 
 /**

@@ -66,6 +66,9 @@ class PathSearch {
   private signatureChecks = 0;
   private steps = 0;
   private depthCutoffs = 0;
+  /** Candidates passed over as loops: a search cut short by them says nothing of other paths. */
+  private loopSkips = 0;
+  private anchored?: Set<ParsedCertificate>;
   exhausted = false;
   /** The longest path tried, for the report when no anchor is reached. */
   best: ParsedCertificate[];
@@ -96,6 +99,25 @@ class PathSearch {
    * it. A certificate from which no anchor was reached is not tried again (unless MAX_DEPTH cut its
    * search short), and the search stops (`exhausted`) past its budget.
    */
+  /**
+   * The candidates from which an anchor can be reached at all, whatever the path to them: the
+   * anchors, and by fixpoint whatever one of those issued. Any other is a dead end on every path
+   * (a mesh that issues only itself is given up at once), though still walked for the report.
+   */
+  private reachable(): Set<ParsedCertificate> {
+    if (this.anchored) return this.anchored;
+    const good = new Set(this.candidates.filter((c) => this.input.roots.some((r) => sameBytes(r.subjectDer, c.subjectDer) && sameBytes(r.spkiDer, c.spkiDer))));
+    for (let grew = true; grew && !this.exhausted;) {
+      grew = false;
+      for (const c of this.candidates) {
+        if (good.has(c) || ![...good].some((g) => this.issuedOnce(g, c))) continue;
+        good.add(c);
+        grew = true;
+      }
+    }
+    return (this.anchored = good);
+  }
+
   *paths(path: ParsedCertificate[] = [this.input.leaf]): Generator<ParsedCertificate[]> {
     if (this.exhausted || ++this.steps > MAX_STEPS) {
       this.exhausted = true;
@@ -113,15 +135,22 @@ class PathSearch {
       return;
     }
     for (const next of this.candidates) {
+      if (this.deadEnds.has(next)) continue;
       // A (name, key) pair already on the path is a loop, whichever certificate carries it (RFC 4158 5.2): cross-certificates between the same CAs add no new path.
-      if (this.deadEnds.has(next) || path.some((on) => sameBytes(on.subjectDer, next.subjectDer) && sameBytes(on.spkiDer, next.spkiDer)) || !this.issuedOnce(next, current)) continue;
-      const cutoffsBefore = this.depthCutoffs;
+      if (path.some((on) => sameBytes(on.subjectDer, next.subjectDer) && sameBytes(on.spkiDer, next.spkiDer))) {
+        this.loopSkips++;
+        continue;
+      }
+      if (!this.issuedOnce(next, current)) continue;
+      const [cutoffsBefore, loopsBefore] = [this.depthCutoffs, this.loopSkips];
       let found = false;
       for (const complete of this.paths([...path, next])) {
         found = true;
         yield complete;
       }
-      if (!found && this.depthCutoffs === cutoffsBefore) this.deadEnds.add(next);
+      // A dead end is one for every path if no anchor is reachable from it at all, or if neither the
+      // depth limit nor this path's loops cut its search short.
+      if (!found && (!this.reachable().has(next) || (this.depthCutoffs === cutoffsBefore && this.loopSkips === loopsBefore))) this.deadEnds.add(next);
     }
   }
 }

@@ -5,14 +5,19 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import acmeClient from 'acme-client';
 import { AcmeAuthority } from '../../adapters/acme/acme-authority.ts';
+import { ariCertId } from '../../shared/ari.ts';
+import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
 import { ConflictError, NotFoundError, UpstreamError } from '../../shared/errors.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { cli } from '../support/cli.ts';
-import { preparePebble, type Pebble } from '../support/pebble.ts';
+import { preparePebble, type Pebble, type PebbleSetup } from '../support/pebble.ts';
 import { eventually, openssl, startStack, type RunningStack } from '../support/processes.ts';
+
+const acmeAxios = acmeClient.axios;
 
 /** Pebble's management API: what it says of a certificate it issued, by serial (hex). */
 function pebbleStatus(url: string, ca: string): Promise<{ Status: string }> {
@@ -77,6 +82,16 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
     expect(await pebbleStatus(`${managementUrl}/cert-status-by-serial/${serial}`, tlsRootPem)).toMatchObject({ Status: 'Revoked' });
   });
 
+  it('refuses a CSR that does not name exactly the request\'s names (the CA would refuse to finalize it), naming csr, and rejects the request', async () => {
+    const { csrPem } = await newKeyAndCsr('EC_P256', 'part.example.test', ['part.example.test']);
+    writeFileSync(join(home, 'part.csr'), csrPem);
+    const run = await cli(['request', 'part.example.test', 'more.example.test', '--csr', join(home, 'part.csr'), '--issuer', 'pebble', '--endpoint', stack.url, '--json'], env);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/400 .*an ACME CA issues for the CSR's names exactly.*\(field: csr\)/);
+    const requests = JSON.parse((await cli(['requests', 'list', '--endpoint', stack.url, '--json'], env)).stdout).items as { commonName: string; status: string; decidedBy?: string }[];
+    expect(requests.find((r) => r.commonName === 'part.example.test')).toMatchObject({ status: 'rejected', decidedBy: 'issuer' });
+  });
+
   it('answers only the tokens it is proving, and nothing for a token it never had', async () => {
     const res = await fetch(`${stack.url}/.well-known/acme-challenge/${'A'.repeat(43)}`);
     expect(res.status).toBe(404);
@@ -100,6 +115,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
   let pebble: Pebble;
   let server: Server;
   let authority: AcmeAuthority;
+  let setup: PebbleSetup;
   const journal = new Map<string, string>();
   const answers = new Map<string, string>();
   const vault = new Map<string, string>();
@@ -131,7 +147,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       res.writeHead(answer ? 200 : 404).end(answer ?? '');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const setup = await preparePebble(dir);
+    setup = await preparePebble(dir);
     pebble = await setup.start((server.address() as AddressInfo).port);
     authority = new AcmeAuthority('pebble-unit', { type: 'acme', directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01', caBundlePem: setup.tlsRootPem }, deps);
   }, 60_000);
@@ -153,7 +169,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     expect(certificateRecord(certificateBlocks(done.certificatePem, 'c')[0]).subjectAlternativeNames).toEqual(['later.example.test']);
     expect(certificateBlocks(done.chainPem, 'chain').length).toBeGreaterThanOrEqual(1);
     // One account key, made once, in the vault.
-    expect([...vault.keys()]).toEqual(['ca/pebble-unit/acme-account']);
+    expect([...vault.keys()]).toEqual([expect.stringMatching(/^ca\/pebble-unit\/acme-account\/[0-9a-f-]{36}$/)]);
   });
 
   it('reports a refused order with the problem document\'s type and detail (RFC 8555 6.7)', async () => {
@@ -194,6 +210,50 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       expect('certificatePem' in issued && certificateRecord(certificateBlocks(issued.certificatePem, 'c')[0]).subjectAlternativeNames).toEqual(['bound.example.test']);
     } finally {
       await eabPebble.close();
+    }
+  });
+
+  it('asks the CA for its suggested renewal window by the certificate\'s ARI id, and a renewal\'s order names what it replaces (RFC 9773 4, 5)', async () => {
+    // Pebble 2.4 has no renewalInfo: a directory in front of it adds one, served here.
+    const ids: string[] = [];
+    const front = createServer((req, res) => {
+      if (req.url === '/dir') {
+        request(setup.directoryUrl, { ca: setup.tlsRootPem }, (up) => {
+          let body = '';
+          up.on('data', (c) => (body += c));
+          up.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...JSON.parse(body), renewalInfo: `http://127.0.0.1:${(front.address() as AddressInfo).port}/renewal-info` })));
+        }).end();
+        return;
+      }
+      ids.push(String(req.url).replace('/renewal-info/', ''));
+      res.writeHead(200, { 'content-type': 'application/json', 'retry-after': '7200' }).end(JSON.stringify({ suggestedWindow: { start: '2027-01-10T00:00:00Z', end: '2027-01-12T00:00:00Z' }, explanationURL: 'https://ca.example/why' }));
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    const sent: Record<string, unknown>[] = [];
+    const spy = acmeAxios.interceptors.request.use((config) => {
+      const body = typeof config.data === 'string' ? JSON.parse(config.data) : config.data;
+      if (body?.payload) sent.push(JSON.parse(Buffer.from(body.payload, 'base64url').toString() || '{}'));
+      return config;
+    });
+    try {
+      const ari = new AcmeAuthority('pebble-ari', { type: 'acme', directoryUrl: `http://127.0.0.1:${(front.address() as AddressInfo).port}/dir`, contact: [], termsOfServiceAgreed: true, challenge: 'http-01', caBundlePem: setup.tlsRootPem }, { ...deps, waitMs: 15_000 });
+      const ask = async (name: string, key: string, replacesCertificatePem?: string) => {
+        const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', name, [name]);
+        const issued = await ari.issue({ csrPem, spkiDer, keyType, commonName: name, subjectAlternativeNames: [name], validityDays: 90, profile: 'tls-server', idempotencyKey: key, replacesCertificatePem });
+        if ('pending' in issued) throw new Error('Pebble did not issue at once');
+        return issued.certificatePem;
+      };
+      const first = await ask('ari.example.test', 'req-ari-1');
+      const certId = ariCertId(parseCertificate(certificateBlocks(first, 'c')[0]));
+      expect(await ari.suggestedWindow(first)).toEqual({ start: new Date('2027-01-10T00:00:00Z'), end: new Date('2027-01-12T00:00:00Z'), explanationUrl: 'https://ca.example/why', retryAfterSeconds: 7200 });
+      expect(ids).toEqual([certId]);
+      await ask('ari.example.test', 'req-ari-2', first);
+      expect(sent.filter((p) => 'identifiers' in p).map((p) => p.replaces)).toEqual([undefined, certId]);
+      // A CA without renewalInfo: nothing to ask, and orders name nothing.
+      expect(await authority.suggestedWindow(first)).toBeUndefined();
+    } finally {
+      acmeAxios.interceptors.request.eject(spy);
+      await new Promise((r) => front.close(r));
     }
   });
 });

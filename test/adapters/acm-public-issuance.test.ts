@@ -62,8 +62,8 @@ describe('public certificates from AWS Certificate Manager', () => {
     expect(acm.commandCalls(RequestCertificateCommand)[0].args[0].input).toMatchObject({ DomainName: 'www.example.com', ValidationMethod: 'DNS', KeyAlgorithm: 'EC_prime256v1' });
     expect(await requests.awaitingValidation()).toHaveLength(1);
 
-    expect(await completeValidations(deps)).toEqual({ issued: [], pending: 1 });
-    expect(await completeValidations(deps)).toEqual({ issued: ['req-1'], pending: 0 });
+    expect(await completeValidations(deps)).toEqual({ issued: [], rejected: [], failed: [], pending: 1 });
+    expect(await completeValidations(deps)).toEqual({ issued: ['req-1'], rejected: [], failed: [], pending: 0 });
     expect(await requests.get('req-1')).toMatchObject({ status: 'issued', validationReference: ARN });
     expect(await requests.awaitingValidation()).toHaveLength(0);
     const issued = events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).filter((e) => e.DetailType === 'certificate.issued');
@@ -74,5 +74,32 @@ describe('public certificates from AWS Certificate Manager', () => {
     expect(stored).toMatchObject({ status: 'active', source: 'issued', issuerBackend: 'public', acmArns: [ARN], requestId: 'req-1' });
     expect(stored!.keyRef).toBeUndefined();
     await expect(ca.revoke()).rejects.toMatchObject({ status: 409 });
+  });
+
+  it('a CA that refuses one request rejects that request with its reason, and the sweep carries on with the rest', async () => {
+    const FAILED = 'arn:aws:acm:us-east-1:123456789012:certificate/public-failed';
+    const GOOD = 'arn:aws:acm:us-east-1:123456789012:certificate/public-good';
+    acm.reset();
+    acm.on(RequestCertificateCommand, { DomainName: 'bad.example.com' }).resolves({ CertificateArn: FAILED });
+    acm.on(RequestCertificateCommand, { DomainName: 'good.example.com' }).resolves({ CertificateArn: GOOD });
+    const records = (name: string) => [{ DomainName: name, ResourceRecord: { Name: `_x.${name}.`, Type: 'CNAME' as const, Value: '_y.acm-validations.aws.' } }];
+    acm.on(DescribeCertificateCommand, { CertificateArn: FAILED }).resolvesOnce({ Certificate: { CertificateArn: FAILED, Status: 'PENDING_VALIDATION', DomainValidationOptions: records('bad.example.com') } })
+      .resolves({ Certificate: { CertificateArn: FAILED, Status: 'FAILED', FailureReason: 'CAA_ERROR', DomainValidationOptions: records('bad.example.com') } });
+    acm.on(DescribeCertificateCommand, { CertificateArn: GOOD }).resolvesOnce({ Certificate: { CertificateArn: GOOD, Status: 'PENDING_VALIDATION', DomainValidationOptions: records('good.example.com') } })
+      .resolves({ Certificate: { CertificateArn: GOOD, Status: 'ISSUED', DomainValidationOptions: records('good.example.com') } });
+    acm.on(GetCertificateCommand).resolves({ Certificate: chain.leaf.pem, CertificateChain: chain.intermediate.pem });
+    const vault = certificateKeysOnly(await localVault(db.table, mkdtempSync(join(tmpdir(), 'certops-acm-'))));
+    const ca = new AcmPublicAuthority('public', new ACMClient({ region: 'us-east-1', credentials }), 3, async () => undefined);
+    const requests = new DynamoRequestStore(db.table);
+    let n = 0;
+    const deps = {
+      clock: { now: () => new Date() }, newId: () => `sweep-${++n}`, requests, certificates: new DynamoCertificateStore(db.table), policy: DEFAULT_POLICY, ownership: [], locks: new DynamoLockStore(db.table, { now: () => new Date() }), requestLeases: new DynamoRequestLeases(db.table, { now: () => new Date() }),
+      publisher: new EventBridgePublisher('certops-test', { region: 'us-east-1', credentials }), announcements: new DynamoAnnouncementLedger(db.table), keyVault: async () => vault, authority: async () => ca,
+    };
+    for (const name of ['bad.example.com', 'good.example.com']) await requestCertificate(parseRequestInput({ commonName: name, issuer: 'public' }, 'local'), { name: 'rita', role: 'requester' }, undefined, { ...deps, targets: { get: async () => undefined } });
+    expect(await completeValidations(deps)).toMatchObject({ issued: ['sweep-2'], rejected: ['sweep-1'], failed: [], pending: 0 });
+    expect(await requests.get('sweep-1')).toMatchObject({ status: 'rejected', decidedBy: 'issuer', reasons: [expect.stringMatching(/FAILED \(CAA_ERROR\)/)] });
+    const rejected = events.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries ?? []).filter((e) => e.DetailType === 'request.rejected').map((e) => JSON.parse(e.Detail!));
+    expect(rejected).toEqual([expect.objectContaining({ requestId: 'sweep-1', decidedBy: 'issuer' })]);
   });
 });

@@ -194,7 +194,7 @@ describe('IAM: who may open which key in the vault', () => {
 
   it('lets the issuing functions open the intermediate, an ACME issuer\'s account key and the keys they generated, and seal new keys (a CA created on first use included)', () => {
     for (const fn of ['issuanceApi', 'issuanceEvents', 'issuanceRecover', 'renewalStep']) {
-      for (const ref of ['ca/local-0a1b2c/intermediate', 'ca/letsencrypt/acme-account', 'request/r-1', 'request/renew-0f', 'cert/c-1']) expect(opens(fn, ref), `${fn} ${ref}`).toBe(true);
+      for (const ref of ['ca/local-0a1b2c/intermediate', 'ca/letsencrypt/acme-account/0a1b2c', 'request/r-1', 'request/renew-0f', 'cert/c-1']) expect(opens(fn, ref), `${fn} ${ref}`).toBe(true);
       for (const ref of ['ca/local-0a1b2c/root', 'cert/c-1']) expect(seals(fn, ref), `${fn} seals ${ref}`).toBe(true);
       expect(opens(fn, 'ca/local-0a1b2c/root.intermediate'), fn).toBe(false);
     }
@@ -203,7 +203,7 @@ describe('IAM: who may open which key in the vault', () => {
   it('lets deployment open certificates\' keys and nothing else, and the rest of the functions nothing', () => {
     for (const fn of ['deploymentApi', 'deploymentEvents', 'deploymentStep']) {
       expect(opens(fn, 'cert/c-1'), fn).toBe(true);
-      for (const ref of ['ca/local-0a1b2c/intermediate', 'ca/letsencrypt/acme-account', 'request/r-1']) expect(opens(fn, ref), `${fn} ${ref}`).toBe(false);
+      for (const ref of ['ca/local-0a1b2c/intermediate', 'ca/letsencrypt/acme-account/0a1b2c', 'request/r-1']) expect(opens(fn, ref), `${fn} ${ref}`).toBe(false);
       expect(seals(fn, 'cert/c-1'), fn).toBe(false);
     }
     for (const fn of ['health', 'dashboard', 'inventoryApi', 'ctMonitorPoll', 'siemExportEvents', 'notificationsEvents']) expect(opens(fn, 'cert/c-1'), fn).toBe(false);

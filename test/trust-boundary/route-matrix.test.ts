@@ -12,7 +12,7 @@ type Role = 'viewer' | 'requester' | 'approver' | 'admin';
  * viewer reads, requester requests, approver decides, admin does everything).
  */
 const LEAST_ROLE: Record<string, Role | 'public'> = {
-  'GET /health': 'public', 'GET /ca/chain': 'public', 'GET /ca/local.crt': 'public', 'GET /crl/{file}': 'public', 'GET /': 'public', 'GET /ui/{file}': 'public', 'GET /openapi.json': 'public',
+  'GET /health': 'public', 'GET /ca/chain': 'public', 'GET /ca/local.crt': 'public', 'GET /crl/{file}': 'public', 'GET /.well-known/acme-challenge/{token}': 'public', 'GET /': 'public', 'GET /ui/{file}': 'public', 'GET /openapi.json': 'public',
   'GET /certificates': 'viewer', 'GET /certificates/{id}': 'viewer', 'GET /scans': 'viewer', 'GET /scans/{id}': 'viewer', 'GET /reports/inventory': 'viewer', 'GET /reports/expiry': 'viewer', 'GET /reports/readiness': 'viewer',
   'GET /requests': 'viewer', 'GET /requests/{id}': 'viewer', 'GET /targets': 'viewer', 'GET /ct/watchlist': 'viewer', 'GET /ct/logs': 'viewer', 'GET /ct/findings': 'viewer', 'GET /events': 'viewer',
   'POST /certificates': 'requester', 'POST /imports': 'requester', 'POST /scans': 'requester', 'POST /certificates/{id}/renew': 'requester',

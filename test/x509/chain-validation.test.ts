@@ -66,6 +66,21 @@ describe('chain validation', () => {
     }
   });
 
+  it('does not take a certificate cut short by one path\'s loop for a dead end on another (RFC 4158 5.2)', async () => {
+    // leaf <- Z (by X) <- X (by Y) <- Y (by R) <- R, and served first an expired Z (by Y) and a Y (by X):
+    // down the first, X (by Y) meets Y again (a loop), yet X (by Y) is on the one good path.
+    const R = await makeCert({ subject: 'CN=R', ca: true });
+    const YbyR = await makeCert({ subject: 'CN=Y', ca: true, issuer: R });
+    const XbyY = await makeCert({ subject: 'CN=X', ca: true, issuer: YbyR });
+    const ZbyX = await makeCert({ subject: 'CN=Z', ca: true, issuer: XbyY });
+    const YbyX = await makeCert({ subject: 'CN=Y', ca: true, keys: YbyR.keys, issuer: XbyY });
+    const oldZbyY = await makeCert({ subject: 'CN=Z', ca: true, keys: ZbyX.keys, issuer: YbyR, notBefore: new Date(now.getTime() - 100 * DAY), notAfter: new Date(now.getTime() - 10 * DAY) });
+    const leaf = await makeCert({ subject: 'CN=loop.example.com', sans: ['loop.example.com'], issuer: ZbyX });
+    const verdict = verifyPemChain({ chainPem: [leaf, oldZbyY, YbyX, ZbyX, XbyY, YbyR].map((c) => c.pem).join(''), rootsPem: R.pem, at: now });
+    expect(verdict).toMatchObject({ valid: true, reasons: [] });
+    expect(verdict.path.map((c) => c.subject)).toEqual(['CN=loop.example.com', 'CN=Z', 'CN=X', 'CN=Y', 'CN=R']);
+  });
+
   it('checks validity at the given time', async () => {
     const { root, intermediate, leaf } = await makeChain(['old.example.com'], { notBefore: new Date(now.getTime() - 100 * DAY), notAfter: new Date(now.getTime() - 10 * DAY) });
     const chainPem = leaf.pem + intermediate.pem;

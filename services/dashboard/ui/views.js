@@ -194,7 +194,7 @@ export function Certificate({ id }) {
       <dt>Serial</dt><dd class="mono">${c.serialNumber}</dd>
       <dt>Key</dt><dd>${c.keyAlgorithm}, signed ${c.signatureAlgorithm}</dd>
       <dt>Revocation</dt><dd>${c.revokedAt ? `revoked at ${c.revokedAt} (${c.revocationReason})` : c.revocation?.status ?? 'not checked'}</dd>
-      <dt>Renewal</dt><dd><span role="status">${running ? `running (${running.attempt}): ${running.step}` : c.renewalDueAt ? `due from ${c.renewalDueAt}` : '-'}</span></dd>
+      <dt>Renewal</dt><dd><span role="status">${running ? `running (${running.attempt}): ${running.step}` : c.renewalDueAt ? `due from ${c.renewalDueAt} (${c.renewalDueSource === 'ca-ari' ? 'the CA\'s renewal window, ARI' : 'default window'})` : '-'}</span></dd>
       <dt>Predecessor</dt><dd>${c.renewalOf ? link(c.renewalOf) : '-'}</dd>
       <dt>Successor</dt><dd>${c.supersededBy ? link(c.supersededBy) : '-'}</dd>
     </dl>
