@@ -136,7 +136,8 @@ describe('serverless package', () => {
 
   it('reaches secrets, Private CA, the vault key and ACM imports only from the functions that use them', () => {
     const reaching = (prefix: string) => functionRoles().filter(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).some((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix)))).map(({ fn }) => fn.replace('certops-prod-', '')).sort();
-    expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'notificationsDigest', 'notificationsEvents', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
+    // The issuing functions read an ACME issuer's External Account Binding key.
+    expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'notificationsDigest', 'notificationsEvents', 'renewalStep', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
     // Deployed private keys and credentials under prefixes of their own: no function reaches both.
     const secretResources = (fn: string) => functionRoles().filter((r) => r.fn === `certops-prod-${fn}`).flatMap(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement))
       .filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('secretsmanager:'))).map((st: any) => JSON.stringify(st.Resource));
