@@ -22,11 +22,19 @@ export function renewalWindowOpens(notBefore: string, notAfter: string, window: 
 }
 
 /**
- * When the sweep renews a certificate: at the moment chosen in its CA's suggested window (ACME
- * Renewal Information, RFC 9773) when the CA gave one, else when the default window opens.
+ * When the sweep renews a certificate: when the default window opens, or earlier at the moment
+ * chosen in its CA's suggested window (ACME Renewal Information, RFC 9773). A CA's window never
+ * puts a renewal later than the default one: one after the certificate's expiry, or a stale
+ * answer from a CA that stopped offering it, would leave the certificate to lapse.
  */
 export function renewalDue(c: { notBefore: string; notAfter: string; renewalInfo?: { renewAt: string } }, window: RenewalWindow): Date {
-  return c.renewalInfo ? new Date(c.renewalInfo.renewAt) : renewalWindowOpens(c.notBefore, c.notAfter, window);
+  const opens = renewalWindowOpens(c.notBefore, c.notAfter, window);
+  return c.renewalInfo && Date.parse(c.renewalInfo.renewAt) < opens.getTime() ? new Date(c.renewalInfo.renewAt) : opens;
+}
+
+/** Whose word renewalDue is: the CA's window (ARI) when it comes first, else the default window. */
+export function renewalDueSource(c: { notBefore: string; notAfter: string; renewalInfo?: { renewAt: string } }, window: RenewalWindow): 'ca-ari' | 'default-window' {
+  return c.renewalInfo && Date.parse(c.renewalInfo.renewAt) < renewalWindowOpens(c.notBefore, c.notAfter, window).getTime() ? 'ca-ari' : 'default-window';
 }
 
 /** Whether certops renews the certificate itself: it issued it, or it was adopted with an issuer. */

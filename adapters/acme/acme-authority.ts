@@ -33,6 +33,9 @@ interface OrderState {
   csrPem: string;
 }
 
+/** Renewal information is asked in the sweep: a few seconds at most each, never retried in place. */
+const ARI_REQUEST = { timeout: 5_000 };
+
 /** The journal entry naming the vault reference of the account's key. */
 const ACCOUNT_KEY = 'acme-account-key';
 
@@ -40,9 +43,9 @@ const ACCOUNT_KEY = 'acme-account-key';
 const ANSWER_MS = 60 * 60_000;
 
 /**
- * An issuer's caBundle is trusted for its own CA only: acme-client sends through one axios
- * instance, so each request gets the agent of its URL's origin (the directory's, then those the
- * directory names), and any other origin the system's roots alone.
+ * An issuer's caBundle is trusted for its directory's origin only: acme-client sends through one
+ * axios instance, so each request gets the agent of its URL's origin, and any other origin the
+ * system's roots alone (a directory cannot extend one issuer's roots to another host).
  */
 const agents = new Map<string, Agent>();
 function trust(directoryUrl: string, caBundlePem: string | undefined): void {
@@ -60,17 +63,14 @@ acme.axios.interceptors.request.use((config) => {
   if (agent) config.httpsAgent = agent;
   return config;
 });
-// A bounded wait for a CA that does not answer (acme-client would try five times, minutes apart).
+// A bounded wait for a CA that does not answer. acme-client's own retries of 429 and 5xx sleep as
+// long as Retry-After says, unbounded: none here; a failed call is retried by the request's
+// recovery or the next sweep (badNonce retries, RFC 8555 6.5, are acme-client's and stay).
 acme.axios.defaults.timeout = 10_000;
-(acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings.retryMaxAttempts = 2;
-(acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number; retryDefaultDelay: number } }).acmeSettings.retryDefaultDelay = 1;
+(acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
 
 // acme-client reports a problem document (RFC 8555 6.7) by its detail alone: its type goes in front.
 acme.axios.interceptors.response.use((res) => {
-  // A directory read through a trusted origin makes the origins it names trusted alike.
-  const agent = agents.get(originOf(res.config.url) ?? '');
-  const named = res.data as Record<string, unknown> | undefined;
-  if (agent && named && typeof named.newNonce === 'string') for (const url of Object.values(named)) if (typeof url === 'string' && originOf(url)) agents.set(originOf(url)!, agent);
   const problem = res.data as { type?: unknown; detail?: unknown } | undefined;
   if (res.status >= 400 && problem && typeof problem.type === 'string' && typeof problem.detail === 'string' && !problem.detail.startsWith(problem.type)) problem.detail = `${problem.type}: ${problem.detail}`;
   return res;
@@ -158,9 +158,13 @@ export class AcmeAuthority implements CertificateAuthority {
     const inCsr = new Set((await readCsr(input.csrPem)).names);
     if (inCsr.size !== names.length || names.some((n) => !inCsr.has(n))) throw new ValidationError(`an ACME CA issues for the CSR's names exactly: the CSR names ${[...inCsr].join(', ') || 'nothing'}, the request ${names.join(', ')}`, 'csr');
     const client = await this.account();
-    // A renewal names the certificate it replaces where the CA takes renewal information (RFC 9773 5).
-    const replaces = input.replacesCertificatePem && (await this.renewalInfoUrl()) ? ariCertId(parseCertificate(certificateBlocks(input.replacesCertificatePem, 'replaces')[0], 'replaces')) : undefined;
-    const order = await client.createOrder({ identifiers: names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })), ...(replaces ? { replaces } : {}) } as Parameters<acme.Client['createOrder']>[0]);
+    const identifiers = names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
+    const replaces = await this.replaces(input.replacesCertificatePem);
+    const order = await client.createOrder({ identifiers, ...(replaces ? { replaces } : {}) } as Parameters<acme.Client['createOrder']>[0]).catch((err: Error) => {
+      // A CA that will not take it (replaced already by an order that went no further, say) gets the order without it.
+      if (!replaces || !/alreadyReplaced|replaces/i.test(err.message)) throw err;
+      return client.createOrder({ identifiers });
+    });
     // The first attempt's order wins: a racing retry carries that one on and leaves its own to lapse.
     const state = JSON.parse(await this.deps.journal.record(this.name, key, JSON.stringify({ orderUrl: order.url, csrPem: input.csrPem } satisfies OrderState))) as OrderState;
     return this.progress(key, state, this.deps.waitMs ?? 15_000);
@@ -245,11 +249,23 @@ export class AcmeAuthority implements CertificateAuthority {
 
   private directory?: { renewalInfo?: string; until: number };
 
+  /**
+   * What a renewal's order names as replaced (RFC 9773 5): the predecessor's ARI id, where the CA
+   * takes renewal information and the predecessor is one this issuer issued (journaled by serial)
+   * with an authority key identifier; otherwise nothing.
+   */
+  private async replaces(pem: string | undefined): Promise<string | undefined> {
+    if (!pem || !(await this.renewalInfoUrl())) return undefined;
+    const parsed = parseCertificate(certificateBlocks(pem, 'replaces')[0], 'replaces');
+    if (!parsed.extensions.authorityKeyId || !(await this.deps.journal.recall(this.name, `serial:${certificateRecord(parsed.der).serialNumber}`))) return undefined;
+    return ariCertId(parsed);
+  }
+
   /** The directory's renewalInfo URL (RFC 9773 3), or undefined where the CA offers none; the directory is read again after an hour. */
   private async renewalInfoUrl(): Promise<string | undefined> {
     const now = this.deps.clock.now().getTime();
     if (!this.directory || this.directory.until < now) {
-      const read = (await acme.axios.get(this.config.directoryUrl)).data as { renewalInfo?: unknown };
+      const read = (await acme.axios.get(this.config.directoryUrl, ARI_REQUEST)).data as { renewalInfo?: unknown };
       this.directory = { renewalInfo: typeof read?.renewalInfo === 'string' ? read.renewalInfo : undefined, until: now + 3600_000 };
     }
     return this.directory.renewalInfo;
@@ -268,7 +284,7 @@ export class AcmeAuthority implements CertificateAuthority {
     const url = await this.renewalInfoUrl();
     if (!url) return undefined;
     const certId = ariCertId(parseCertificate(certificateBlocks(certificatePem, 'certificate')[0]));
-    const answer = await acme.axios.get(`${url.replace(/\/$/, '')}/${certId}`);
+    const answer = await acme.axios.get(`${url.replace(/\/$/, '')}/${certId}`, ARI_REQUEST);
     if (answer.status !== 200) throw new UpstreamError(`issuer ${this.name}: renewalInfo for ${certId} answered ${answer.status}`, 'issuer');
     return readSuggestedWindow(answer.data, retryAfterSeconds(answer.headers['retry-after'], this.deps.clock.now()));
   }

@@ -1,4 +1,4 @@
-import { renewalDue, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
+import { renewalDue, renewalDueSource, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import type { Endpoint, Finding, HistoryEntry, StoredCertificate } from '../../shared/model.ts';
 import { knownRevocation } from '../../shared/revocation/inventory-revocation.ts';
@@ -18,7 +18,7 @@ export function certificateView(c: StoredCertificate, now: Date, endpoints: Endp
     ...view,
     hasManagedKey: Boolean(keyRef),
     // When the renewal sweep will renew it (shared/renewal-window.ts), for what certops renews, and whose word that is.
-    ...(renewalWindow && c.status === 'active' && renewedByCertops(c) ? { renewalDueAt: renewalDue(c, renewalWindow).toISOString(), renewalDueSource: c.renewalInfo ? 'ca-ari' : 'default-window' } : {}),
+    ...(renewalWindow && c.status === 'active' && renewedByCertops(c) ? { renewalDueAt: renewalDue(c, renewalWindow).toISOString(), renewalDueSource: renewalDueSource(c, renewalWindow) } : {}),
     revocation: knownRevocation(c),
     findings,
     endpoints: endpoints.map(({ host, port, lastSeen, protocol, cipher }) => ({ host, port, lastSeen, protocol, cipher })),

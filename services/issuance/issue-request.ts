@@ -206,7 +206,8 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
       outcome = await issueRequest(current, deps, created?.csr);
     } catch (err) {
       if (err instanceof PolicyError) await refuseAtSigning(current, 'policy', err.reasons, attempt, lease, deps);
-      else if (err instanceof ValidationError) await refuseAtSigning(current, 'issuer', [err.message], attempt, lease, deps);
+      // Only a CSR the CA can never take ends the request; a missing secret or a CA's garbled answer can be fixed, and the request retried.
+      else if (err instanceof ValidationError && err.field === 'csr') await refuseAtSigning(current, 'issuer', [err.message], attempt, lease, deps);
       throw err;
     }
     const { request: done } = outcome;

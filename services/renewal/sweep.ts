@@ -2,7 +2,7 @@ import type { CertificateStore, Clock, EventPublisher, LockStore, RequestStore, 
 import { certificateLock } from '../../shared/certificate-lock.ts';
 import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
 import { renewalDue, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
-import { renewalInfo, type SuggestedWindow } from '../../shared/ari.ts';
+import { askAgainAfter, renewalInfo, type SuggestedWindow } from '../../shared/ari.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 
 export interface SweepDeps {
@@ -22,7 +22,7 @@ export interface SweepDeps {
    * sweep looks `horizonDays` ahead for it, so a window moved forward (a mass revocation) is seen
    * within the next sweep. `random` (0..1) picks the moment in the window.
    */
-  ari?: { horizonDays: number; ask(cert: StoredCertificate): Promise<SuggestedWindow | undefined>; random(): number; warn(cert: StoredCertificate, err: Error): void };
+  ari?: { horizonDays: number; ask(cert: StoredCertificate): Promise<SuggestedWindow | undefined>; random(): number; warn(cert: StoredCertificate, err: Error): void; budgetMs: number; elapsedMs(): number };
 }
 
 export interface SweepResult {
@@ -99,6 +99,8 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
  */
 async function askedAgain(cert: StoredCertificate, deps: SweepDeps, now: Date): Promise<StoredCertificate['renewalInfo']> {
   if (!deps.ari || (cert.renewalInfo && Date.parse(cert.renewalInfo.checkAfter) > now.getTime())) return cert.renewalInfo;
+  // Slow or failing CAs may not hold up the rest of the sweep (the alerts and every other renewal): past the budget, the next sweep asks.
+  if (deps.ari.elapsedMs() > deps.ari.budgetMs) return cert.renewalInfo;
   try {
     const suggested = await deps.ari.ask(cert);
     if (!suggested) return cert.renewalInfo;
@@ -107,6 +109,8 @@ async function askedAgain(cert: StoredCertificate, deps: SweepDeps, now: Date): 
     return info;
   } catch (err) {
     deps.ari.warn(cert, err as Error);
+    // What the CA said last stands until it answers again, asked an hour later rather than every sweep.
+    if (cert.renewalInfo) await deps.certificates.update(cert.id, { renewalInfo: { ...cert.renewalInfo, checkAfter: askAgainAfter(now, 0).toISOString() } });
     return cert.renewalInfo;
   }
 }

@@ -248,7 +248,12 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       expect(await ari.suggestedWindow(first)).toEqual({ start: new Date('2027-01-10T00:00:00Z'), end: new Date('2027-01-12T00:00:00Z'), explanationUrl: 'https://ca.example/why', retryAfterSeconds: 7200 });
       expect(ids).toEqual([certId]);
       await ask('ari.example.test', 'req-ari-2', first);
-      expect(sent.filter((p) => 'identifiers' in p).map((p) => p.replaces)).toEqual([undefined, certId]);
+      // A predecessor this issuer did not issue (another issuer's, or an adopted one) is not named.
+      const { csrPem: otherCsr, spkiDer: otherSpki, keyType: otherType } = await newKeyAndCsr('EC_P256', 'other.example.test', ['other.example.test']);
+      const other = await authority.issue({ csrPem: otherCsr, spkiDer: otherSpki, keyType: otherType, commonName: 'other.example.test', subjectAlternativeNames: ['other.example.test'], validityDays: 90, profile: 'tls-server', idempotencyKey: 'req-other' });
+      const otherPem = 'pending' in other ? (await eventually(() => authority.complete('req-other'), 'other issued', 20_000, 250)).certificatePem : other.certificatePem;
+      await ask('ari.example.test', 'req-ari-3', otherPem);
+      expect(sent.filter((p) => 'identifiers' in p && (p.identifiers as { value: string }[])[0].value === 'ari.example.test').map((p) => p.replaces)).toEqual([undefined, certId, undefined]);
       // A CA without renewalInfo: nothing to ask, and orders name nothing.
       expect(await authority.suggestedWindow(first)).toBeUndefined();
     } finally {

@@ -69,11 +69,13 @@ describe('the renewal sweep with ACME Renewal Information', () => {
   // What the CA says of each certificate: a window in days from now, per certificate.
   const windows = new Map<string, [number, number]>();
   const asked: string[] = [];
+  const failing = new Set<string>();
+  let elapsedMs = 0;
 
   beforeAll(async () => {
     db = await freshTable();
     store = new DynamoCertificateStore(db.table);
-    for (const c of [cert('revoked-soon', 60, 'pebble'), cert('calm', 60, 'pebble'), cert('no-ari', 60, 'pebble'), cert('built-in', 60, 'local')]) await store.create(c);
+    for (const c of [cert('revoked-soon', 60, 'pebble'), cert('calm', 60, 'pebble'), cert('no-ari', 60, 'pebble'), cert('built-in', 60, 'local'), cert('late', 5, 'pebble')]) await store.create(c);
   });
   afterAll(() => db.close());
 
@@ -88,9 +90,10 @@ describe('the renewal sweep with ACME Renewal Information', () => {
       publisher: new EventBridgePublisher('certops-test', { region: 'eu-west-1', credentials }),
       saga: new StepFunctionsSagaStarter('arn:aws:states:eu-west-1:1:stateMachine:certops-test-renewal', { region: 'eu-west-1', credentials }),
       ari: {
-        horizonDays: 100, random: () => 0.5, warn: () => undefined,
+        horizonDays: 100, random: () => 0.5, warn: () => undefined, budgetMs: 60_000, elapsedMs: () => elapsedMs,
         ask: async (c) => {
           asked.push(c.id);
+          if (failing.has(c.id)) throw new Error('the CA is down');
           const w = windows.get(c.id);
           return w && { start: new Date(NOW.getTime() + w[0] * DAY), end: new Date(NOW.getTime() + w[1] * DAY), retryAfterSeconds: 21_600 };
         },
@@ -99,22 +102,39 @@ describe('the renewal sweep with ACME Renewal Information', () => {
     return sfn.commandCalls(StartExecutionCommand).map((c) => JSON.parse(c.args[0].input.input!).certificateId).sort();
   };
 
-  it('renews when the CA\'s window says, not the default window: a window moved forward is acted on in the next sweep, and the CA is asked again only after its Retry-After', async () => {
-    windows.set('revoked-soon', [40, 50]);
-    windows.set('calm', [40, 50]);
-    // 60 days left: the default window (30 days before expiry) is shut, and so is each CA window.
-    expect(await sweep(NOW)).toEqual([]);
-    expect(asked.sort()).toEqual(['built-in', 'calm', 'no-ari', 'revoked-soon']);
-    expect((await store.get('calm'))!.renewalInfo).toMatchObject({ renewAt: new Date(NOW.getTime() + 45 * DAY).toISOString() });
+  it('renews when the CA\'s window says, before the default window: a window moved forward is acted on in the next sweep, and the CA is asked again only after its Retry-After', async () => {
+    windows.set('revoked-soon', [10, 20]);
+    windows.set('calm', [10, 20]);
+    // The CA suggests a window after the certificate expires: the default window, open already, wins.
+    windows.set('late', [1000, 1100]);
+    // 60 days left of 90: the default window opens in 30 days, the CA's moment in 15.
+    expect(await sweep(NOW)).toEqual(['late']);
+    expect(asked.sort()).toEqual(['built-in', 'calm', 'late', 'no-ari', 'revoked-soon']);
+    expect((await store.get('calm'))!.renewalInfo).toMatchObject({ renewAt: new Date(NOW.getTime() + 15 * DAY).toISOString() });
     const shown = certificateView((await store.get('calm'))!, NOW, [], [], DEFAULT_RENEWAL_WINDOW);
-    expect(shown).toMatchObject({ renewalDueAt: new Date(NOW.getTime() + 45 * DAY).toISOString(), renewalDueSource: 'ca-ari' });
-    expect(certificateView((await store.get('no-ari'))!, NOW, [], [], DEFAULT_RENEWAL_WINDOW)).toMatchObject({ renewalDueSource: 'default-window' });
+    expect(shown).toMatchObject({ renewalDueAt: new Date(NOW.getTime() + 15 * DAY).toISOString(), renewalDueSource: 'ca-ari' });
+    expect(certificateView((await store.get('no-ari'))!, NOW, [], [], DEFAULT_RENEWAL_WINDOW)).toMatchObject({ renewalDueAt: new Date(NOW.getTime() + 30 * DAY).toISOString(), renewalDueSource: 'default-window' });
+    expect(certificateView((await store.get('late'))!, NOW, [], [], DEFAULT_RENEWAL_WINDOW)).toMatchObject({ renewalDueSource: 'default-window' });
     // An hour later those with an answer are not asked again (the CA said six hours); only those without one are.
     const hour = new Date(NOW.getTime() + 3600_000);
-    expect(await sweep(hour)).toEqual([]);
+    expect(await sweep(hour)).toEqual(['late']);
     expect(asked.sort()).toEqual(['built-in', 'no-ari']);
     // The CA moves one window to now (a mass revocation): the first sweep past the Retry-After renews it.
     windows.set('revoked-soon', [-1, 1]);
-    expect(await sweep(new Date(NOW.getTime() + 7 * 3600_000))).toEqual(['revoked-soon']);
+    expect(await sweep(new Date(NOW.getTime() + 7 * 3600_000))).toEqual(['late', 'revoked-soon']);
+  });
+
+  it('keeps what a failing CA said last and asks it an hour later, and asks no CA once the sweep\'s time for it is spent', async () => {
+    failing.add('calm');
+    await sweep(new Date(NOW.getTime() + 14 * 3600_000));
+    expect(asked).toContain('calm');
+    const kept = (await store.get('calm'))!.renewalInfo!;
+    expect(kept.renewAt).toBe(new Date(NOW.getTime() + 15 * DAY).toISOString());
+    expect(kept.checkAfter).toBe(new Date(NOW.getTime() + 15 * 3600_000).toISOString());
+    await sweep(new Date(NOW.getTime() + 14.5 * 3600_000));
+    expect(asked).not.toContain('calm');
+    elapsedMs = 61_000;
+    await sweep(new Date(NOW.getTime() + 30 * 3600_000));
+    expect(asked).toEqual([]);
   });
 });
