@@ -68,6 +68,15 @@ acme.axios.interceptors.request.use((config) => {
 // recovery or the next sweep (badNonce retries, RFC 8555 6.5, are acme-client's and stay).
 acme.axios.defaults.timeout = 10_000;
 (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
+// A request that got no answer at all (no such host, refused, timed out) reaches acme-client's
+// retry handler without a response, which then fails on it with a TypeError that hides the cause:
+// ahead of that handler, such an error is given its cause and no request config to retry with.
+(acme.axios.interceptors.response as unknown as { handlers: unknown[] }).handlers.unshift({
+  fulfilled: (res: unknown) => res,
+  rejected: (err: { response?: unknown; code?: string; message?: string }) => Promise.reject(err?.response ? err : new Error(`could not reach the CA (${err?.code ?? 'network error'}: ${err?.message})`)),
+  synchronous: false,
+  runWhen: null,
+});
 
 // acme-client reports a problem document (RFC 8555 6.7) by its detail alone: its type goes in front.
 acme.axios.interceptors.response.use((res) => {
@@ -87,7 +96,8 @@ export function retryAfterSeconds(header: unknown, now: Date): number | undefine
 /** What the CA or the way to it said, as an UpstreamError naming the issuer; certops' own errors as they are. */
 function upstream(name: string, err: unknown): Error {
   if (err instanceof CertopsError) return err;
-  return new UpstreamError(`issuer ${name}: the ACME CA answered: ${(err as Error).message}`, 'issuer');
+  const message = (err as Error).message;
+  return new UpstreamError(`issuer ${name}: ${message.startsWith('could not reach') ? message : `the ACME CA answered: ${message}`}`, 'issuer');
 }
 
 /**

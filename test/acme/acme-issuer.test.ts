@@ -261,4 +261,14 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       await new Promise((r) => front.close(r));
     }
   });
+
+  it('says a CA it cannot reach could not be reached, with the cause, at once (no retries in place)', async () => {
+    const down = new AcmeAuthority('pebble-down', { type: 'acme', directoryUrl: 'https://127.0.0.1:1/dir', contact: [], termsOfServiceAgreed: true, challenge: 'http-01' }, deps);
+    const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'down.example.test', ['down.example.test']);
+    const started = Date.now();
+    const err = await down.issue({ csrPem, spkiDer, keyType, commonName: 'down.example.test', subjectAlternativeNames: ['down.example.test'], validityDays: 90, profile: 'tls-server', idempotencyKey: 'req-down' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect((err as Error).message).toBe('issuer pebble-down: could not reach the CA (ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1)');
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
