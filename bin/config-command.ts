@@ -55,7 +55,7 @@ export async function configCommand(sub: ConfigSubcommand, arg: string, options:
     }
     case 'history': {
       const { body } = await call(client, 'GET', `/config/history${options.limit ? `?limit=${encodeURIComponent(options.limit)}` : ''}`);
-      const rows = (body.items as Omit<ConfigRecord, 'document'>[]).map((v) => `v${v.version}  ${v.changedAt}  ${v.changedBy}${v.approvedBy ? ` (approved by ${v.approvedBy})` : ''}  ${v.location}\n${diffLines(v.diff).map((l) => `    ${l}`).join('\n')}`);
+      const rows = (body.items as Omit<ConfigRecord, 'document'>[]).map((v) => `v${v.version}  ${v.changedAt}  ${v.changedBy}${v.approvedBy ? ` (approved by ${v.approvedBy})` : ''}${v.changedBy.endsWith(v.location) ? '' : `  ${v.location}`}\n${diffLines(v.diff).map((l) => `    ${l}`).join('\n')}`);
       return { human: rows.join('\n') || '(no configuration recorded yet)', data: body };
     }
     case 'changes': {

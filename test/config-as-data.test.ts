@@ -155,7 +155,9 @@ describe('configuration as data', () => {
     expect(approve.code).toBe(0);
     const history = await cli(['config', 'history', '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
     expect(history.stdout).toMatch(new RegExp(`^v${version + 1} .* admin \\(approved by bob\\)  api\n {4}~ policy\\.rules`));
-    expect(history.stdout).toMatch(/\nv1 .* file .*config\.yaml/);
+    expect(history.stdout).toMatch(/\nv1 .* file .*config\.yaml\n/);
+    // A file import names its file once (its author is the file).
+    expect(history.stdout).not.toMatch(/config\.yaml {2}\S*config\.yaml/);
     writeFileSync(file, 'policy: [unclosed');
     const broken = await cli(['config', 'set', file, '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
     expect(broken.code).toBe(2);
