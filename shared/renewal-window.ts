@@ -27,14 +27,9 @@ export function renewalWindowOpens(notBefore: string, notAfter: string, window: 
  * puts a renewal later than the default one: one after the certificate's expiry, or a stale
  * answer from a CA that stopped offering it, would leave the certificate to lapse.
  */
-export function renewalDue(c: { notBefore: string; notAfter: string; renewalInfo?: { renewAt: string } }, window: RenewalWindow): Date {
+export function renewalDue(c: { notBefore: string; notAfter: string; renewalInfo?: { renewAt: string } }, window: RenewalWindow): { at: Date; source: 'ca-ari' | 'default-window' } {
   const opens = renewalWindowOpens(c.notBefore, c.notAfter, window);
-  return c.renewalInfo && Date.parse(c.renewalInfo.renewAt) < opens.getTime() ? new Date(c.renewalInfo.renewAt) : opens;
-}
-
-/** Whose word renewalDue is: the CA's window (ARI) when it comes first, else the default window. */
-export function renewalDueSource(c: { notBefore: string; notAfter: string; renewalInfo?: { renewAt: string } }, window: RenewalWindow): 'ca-ari' | 'default-window' {
-  return c.renewalInfo && Date.parse(c.renewalInfo.renewAt) < renewalWindowOpens(c.notBefore, c.notAfter, window).getTime() ? 'ca-ari' : 'default-window';
+  return c.renewalInfo && Date.parse(c.renewalInfo.renewAt) < opens.getTime() ? { at: new Date(c.renewalInfo.renewAt), source: 'ca-ari' } : { at: opens, source: 'default-window' };
 }
 
 /** Whether certops renews the certificate itself: it issued it, or it was adopted with an issuer. */

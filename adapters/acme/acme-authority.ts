@@ -8,16 +8,17 @@ import { readCsr } from '../../shared/x509/csr.ts';
 import type { AcmeChallengeAnswers, CertificateAuthority, Clock, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../shared/x509/crl-builder.ts';
 import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
-import { certificateRecord } from '../../shared/x509/certificate-record.ts';
+import { recordOf } from '../../shared/x509/certificate-record.ts';
 import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
 import { ariCertId, readSuggestedWindow, type SuggestedWindow } from '../../shared/ari.ts';
+import { retryAfterMs } from '../../shared/retry-after.ts';
 import type { AcmeIssuerConfig } from '../suite-config.ts';
 
 export interface AcmeDeps {
   clock: Clock;
   /** Orders by idempotency key, and issued certificates by serial (for revocation). */
   journal: IssuanceJournal;
-  /** The CA-level vault: the account key lives at `ca/<issuer>/acme-account`. */
+  /** The CA-level vault: the account key lives at `ca/<issuer>/acme-account/<id>` (the journal names which). */
   vault: KeyVault;
   answers: AcmeChallengeAnswers;
   /** The External Account Binding's HMAC key (base64url), read where the configuration says it is. */
@@ -85,12 +86,10 @@ acme.axios.interceptors.response.use((res) => {
   return res;
 });
 
-/** Retry-After in either form (RFC 9110 10.2.3): delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterSeconds(header: unknown, now: Date): number | undefined {
-  if (typeof header !== 'string' || header.trim() === '') return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim());
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.round((at - now.getTime()) / 1000));
+/** Whether two lists name the same names, whatever their order and repeats. */
+function sameNames(a: string[], b: string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((n) => set.has(n));
 }
 
 /** What the CA or the way to it said, as an UpstreamError naming the issuer; certops' own errors as they are. */
@@ -107,7 +106,7 @@ function upstream(name: string, err: unknown): Error {
  * journaled under the request's idempotency key before its challenges are answered, so a retry
  * resumes it instead of ordering again. `issue` waits `waitMs` for the CA and otherwise answers
  * pending; `complete` carries the order on from where it stands (the scheduled sweep).
- * badNonce retries and Retry-After on rate limits are acme-client's (RFC 8555 6.5, 6.6).
+ * badNonce retries are acme-client's (RFC 8555 6.5); a CA that is busy or down is tried again later, not in place.
  */
 export class AcmeAuthority implements CertificateAuthority {
   private client?: Promise<acme.Client>;
@@ -165,8 +164,8 @@ export class AcmeAuthority implements CertificateAuthority {
     if (known) return this.progress(key, JSON.parse(known) as OrderState, this.deps.waitMs ?? 15_000);
     const names = [...new Set([input.commonName, ...input.subjectAlternativeNames])];
     // The CA finalizes with the CSR and refuses one whose names are not the order's (RFC 8555 7.4).
-    const inCsr = new Set((await readCsr(input.csrPem)).names);
-    if (inCsr.size !== names.length || names.some((n) => !inCsr.has(n))) throw new ValidationError(`an ACME CA issues for the CSR's names exactly: the CSR names ${[...inCsr].join(', ') || 'nothing'}, the request ${names.join(', ')}`, 'csr');
+    const inCsr = (await readCsr(input.csrPem)).names;
+    if (!sameNames(inCsr, names)) throw new ValidationError(`an ACME CA issues for the CSR's names exactly: the CSR names ${inCsr.join(', ') || 'nothing'}, the request ${names.join(', ')}`, 'csr');
     const client = await this.account();
     const identifiers = names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
     const replaces = await this.replaces(input.replacesCertificatePem);
@@ -245,11 +244,10 @@ export class AcmeAuthority implements CertificateAuthority {
    */
   private async issued(fullChainPem: string, csrPem: string): Promise<{ certificatePem: string; chainPem: string }> {
     const [leaf, ...rest] = certificateBlocks(fullChainPem, 'certificate');
-    const record = certificateRecord(leaf);
-    const csr = await readCsr(csrPem);
     const parsed = parseCertificate(leaf);
-    const wanted = new Set(csr.names);
-    if (Buffer.compare(Buffer.from(parsed.spkiDer), Buffer.from(csr.spkiDer)) !== 0 || record.subjectAlternativeNames.length !== wanted.size || record.subjectAlternativeNames.some((n) => !wanted.has(n))) {
+    const record = recordOf(parsed);
+    const csr = await readCsr(csrPem);
+    if (Buffer.compare(Buffer.from(parsed.spkiDer), Buffer.from(csr.spkiDer)) !== 0 || !sameNames(record.subjectAlternativeNames, csr.names)) {
       throw new ConflictError(`issuer ${this.name}: the CA issued a certificate for ${record.subjectAlternativeNames.join(', ')} that is not the one asked for (its key or names differ from the CSR's)`, 'issuer');
     }
     const certificatePem = toPem(leaf);
@@ -267,7 +265,7 @@ export class AcmeAuthority implements CertificateAuthority {
   private async replaces(pem: string | undefined): Promise<string | undefined> {
     if (!pem || !(await this.renewalInfoUrl())) return undefined;
     const parsed = parseCertificate(certificateBlocks(pem, 'replaces')[0], 'replaces');
-    if (!parsed.extensions.authorityKeyId || !(await this.deps.journal.recall(this.name, `serial:${certificateRecord(parsed.der).serialNumber}`))) return undefined;
+    if (!parsed.extensions.authorityKeyId || !(await this.deps.journal.recall(this.name, `serial:${recordOf(parsed).serialNumber}`))) return undefined;
     return ariCertId(parsed);
   }
 
@@ -296,7 +294,8 @@ export class AcmeAuthority implements CertificateAuthority {
     const certId = ariCertId(parseCertificate(certificateBlocks(certificatePem, 'certificate')[0]));
     const answer = await acme.axios.get(`${url.replace(/\/$/, '')}/${certId}`, ARI_REQUEST);
     if (answer.status !== 200) throw new UpstreamError(`issuer ${this.name}: renewalInfo for ${certId} answered ${answer.status}`, 'issuer');
-    return readSuggestedWindow(answer.data, retryAfterSeconds(answer.headers['retry-after'], this.deps.clock.now()));
+    const retryAfter = retryAfterMs(answer.headers['retry-after'] as string | undefined, this.deps.clock.now().getTime());
+    return readSuggestedWindow(answer.data, retryAfter === undefined ? undefined : Math.round(retryAfter / 1000));
   }
 
   async chainPem(): Promise<string> {

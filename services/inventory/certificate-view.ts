@@ -1,9 +1,11 @@
-import { renewalDue, renewalDueSource, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
+import { renewalDue, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import type { Endpoint, Finding, HistoryEntry, StoredCertificate } from '../../shared/model.ts';
 import { knownRevocation } from '../../shared/revocation/inventory-revocation.ts';
 
 const SEVERITY_ORDER = ['critical', 'high', 'medium', 'low', 'info'];
+
+const dueView = (due: ReturnType<typeof renewalDue>) => ({ renewalDueAt: due.at.toISOString(), renewalDueSource: due.source });
 
 /**
  * A certificate as the API shows it: findings computed as of `now` (they change with time) plus
@@ -18,7 +20,7 @@ export function certificateView(c: StoredCertificate, now: Date, endpoints: Endp
     ...view,
     hasManagedKey: Boolean(keyRef),
     // When the renewal sweep will renew it (shared/renewal-window.ts), for what certops renews, and whose word that is.
-    ...(renewalWindow && c.status === 'active' && renewedByCertops(c) ? { renewalDueAt: renewalDue(c, renewalWindow).toISOString(), renewalDueSource: renewalDueSource(c, renewalWindow) } : {}),
+    ...(renewalWindow && c.status === 'active' && renewedByCertops(c) ? dueView(renewalDue(c, renewalWindow)) : {}),
     revocation: knownRevocation(c),
     findings,
     endpoints: endpoints.map(({ host, port, lastSeen, protocol, cipher }) => ({ host, port, lastSeen, protocol, cipher })),

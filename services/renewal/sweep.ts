@@ -78,7 +78,7 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
       }
       if (!managed || cert.status !== 'active') continue;
       const info = await askedAgain(cert, deps, now);
-      if (renewalDue({ ...cert, renewalInfo: info }, window) > now) continue;
+      if (renewalDue({ ...cert, renewalInfo: info }, window).at > now) continue;
       // Its lock is held (its first deployment still runs, or a renewal): the execution would fail at
       // Lock and take the day's execution name with it, so the next sweep starts it instead.
       if (await deps.locks?.holder(certificateLock(cert.id))) continue;

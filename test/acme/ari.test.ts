@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-store.ts';
 import { EventBridgePublisher } from '../../adapters/aws/eventbridge-publisher.ts';
 import { StepFunctionsSagaStarter } from '../../adapters/aws/step-functions-saga-starter.ts';
-import { retryAfterSeconds } from '../../adapters/acme/acme-authority.ts';
+import { retryAfterMs } from '../../shared/retry-after.ts';
 import { sweepExpiring } from '../../services/renewal/sweep.ts';
 import { certificateView } from '../../services/inventory/certificate-view.ts';
 import { ariCertId, askAgainAfter, readSuggestedWindow, renewalInfo, type SuggestedWindow } from '../../shared/ari.ts';
@@ -38,9 +38,9 @@ describe('ACME Renewal Information, read and kept (RFC 9773)', () => {
   });
 
   it('reads Retry-After in both forms and asks again between an hour and a day later (RFC 9110 10.2.3; RFC 9773 4.3.1)', () => {
-    expect(retryAfterSeconds('21600', NOW)).toBe(21_600);
-    expect(retryAfterSeconds(new Date(NOW.getTime() + 7200_000).toUTCString(), NOW)).toBe(7200);
-    expect(retryAfterSeconds('soon', NOW)).toBeUndefined();
+    expect(retryAfterMs('21600', NOW.getTime())).toBe(21_600_000);
+    expect(retryAfterMs(new Date(NOW.getTime() + 7200_000).toUTCString(), NOW.getTime())).toBe(7_200_000);
+    expect(retryAfterMs('soon', NOW.getTime())).toBeUndefined();
     expect(askAgainAfter(NOW, 5).getTime() - NOW.getTime()).toBe(3600_000);
     expect(askAgainAfter(NOW, 10 * 86_400).getTime() - NOW.getTime()).toBe(86_400_000);
     expect(askAgainAfter(NOW, undefined).getTime() - NOW.getTime()).toBe(6 * 3600_000);
