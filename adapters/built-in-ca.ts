@@ -148,8 +148,8 @@ export class BuiltInCa implements CertificateAuthority {
   }
 
   /** Records the revocation; the next CRL lists it. Revoking twice keeps the first record. */
-  async revoke(serialNumber: string, reason: RevocationReason): Promise<void> {
-    await this.revocations.add(this.name, { serialNumber, reason, revokedAt: this.clock.now() });
+  async revoke(serialNumber: string, reason: RevocationReason, at?: Date): Promise<void> {
+    await this.revocations.add(this.name, { serialNumber, reason, revokedAt: at ?? this.clock.now() });
   }
 
   /** A CRL signed now by the intermediate, listing every certificate it revoked, valid for a week. */

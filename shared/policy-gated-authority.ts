@@ -21,7 +21,7 @@ export function policyGated(ca: CertificateAuthority, config: () => SigningConfi
     ...(ca.complete ? { complete: (reference: string) => ca.complete!(reference) } : {}),
     ...(ca.signedFor ? { signedFor: (key: string) => ca.signedFor!(key) } : {}),
     chainPem: () => ca.chainPem(),
-    revoke: (serial, reason) => ca.revoke(serial, reason),
+    revoke: (serial, reason, at) => ca.revoke(serial, reason, at),
     ...(ca.crlDer ? { crlDer: () => ca.crlDer!() } : {}),
     ...(ca.suggestedWindow ? { suggestedWindow: (pem: string) => ca.suggestedWindow!(pem) } : {}),
   };

@@ -316,8 +316,12 @@ export interface CertificateAuthority {
   complete?(reference: string): Promise<{ certificatePem: string; chainPem: string } | undefined>;
   /** The chain a trust store needs: intermediates then root, PEM. */
   chainPem(): Promise<string>;
-  /** Revokes a certificate it issued; revoking one already revoked changes nothing. */
-  revoke(serialNumber: string, reason: RevocationReason): Promise<void>;
+  /**
+   * Revokes a certificate it issued; revoking one already revoked changes nothing. `at`: the
+   * revocation time certops records, which a CA that keeps its own CRL writes there too (so the
+   * inventory and the CRL agree); other CAs take their own.
+   */
+  revoke(serialNumber: string, reason: RevocationReason, at?: Date): Promise<void>;
   /** A signed CRL (DER) of what it revoked, for CAs whose CRL certops publishes itself. */
   crlDer?(): Promise<Buffer>;
   /** Whether it signed something for this idempotency key (its journal), without signing anything. */

@@ -50,7 +50,7 @@ export async function revoke(cert: StoredCertificate, reason: RevocationReason, 
 
 /** At the CA (which keeps a revocation asked twice once), then in the inventory. */
 async function recordRevocation(cert: StoredCertificate, reason: RevocationReason, revokedAt: string, deps: RevocationDeps): Promise<void> {
-  await (await deps.authority(cert.issuerBackend!)).revoke(cert.serialNumber, reason);
+  await (await deps.authority(cert.issuerBackend!)).revoke(cert.serialNumber, reason, new Date(revokedAt));
   await deps.certificates.update(cert.id, { status: 'revoked', revocationReason: reason, revokedAt });
 }
 
