@@ -10,6 +10,7 @@ import { SECRET_REF, parseSinks, type SinkConfig } from '../shared/siem-config.t
 import { parseNotifications, type NotificationConfig } from '../shared/notification-config.ts';
 import { awsRegion } from '../shared/aws-region.ts';
 import { DEFAULT_SCAN_LIMITS, parseScanLimits, type ScanLimits } from '../shared/scan-limits.ts';
+import { NO_ACME_SERVER, parseAcmeServerConfig, type AcmeServerConfig } from '../shared/acme-server-config.ts';
 
 /** The suite's own configuration file (YAML or JSON): what to scan, who owns what. */
 export interface SuiteConfig {
@@ -40,6 +41,8 @@ export interface SuiteConfig {
   ctFetch: { concurrency: number; requestsPerSecond?: number };
   /** API tokens' lifetime in days: when a request names none, and at most. */
   tokenLifetime: { defaultDays: number; maxDays: number };
+  /** certops' own ACME server: its directories (profiles) and how it validates challenges. */
+  acmeServer: AcmeServerConfig;
   /** The document as written (an empty mapping without a file): what config.changed compares. */
   document: Record<string, unknown>;
 }
@@ -73,7 +76,7 @@ export interface AcmeIssuerConfig {
   externalAccountBinding?: { kid: string; hmacKeyRef: string };
 }
 
-export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], scanLimits: DEFAULT_SCAN_LIMITS, acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), notifications: { channels: [], routes: [] }, ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, document: {} });
+export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], scanLimits: DEFAULT_SCAN_LIMITS, acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), notifications: { channels: [], routes: [] }, ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, acmeServer: NO_ACME_SERVER, document: {} });
 
 const DEFAULT_TOKEN_LIFETIME = { defaultDays: 90, maxDays: 365 };
 
@@ -101,7 +104,7 @@ function readRoots(file: unknown, base: string): string {
 }
 
 /** The configuration's sections: anything else is a mistake (a misspelt `policy` would otherwise change nothing, silently). */
-const SECTIONS = ['inventory', 'policy', 'issuers', 'deployment', 'siem', 'notifications', 'ct', 'tokens'];
+const SECTIONS = ['inventory', 'policy', 'issuers', 'deployment', 'siem', 'notifications', 'ct', 'tokens', 'acmeServer'];
 /** Bounds on a configuration document: one item in the table holds it with its diff (DynamoDB's item limit is 400 KB). */
 const MAX_CONFIG_BYTES = 64 * 1024;
 const MAX_CONFIG_DEPTH = 16;
@@ -257,6 +260,7 @@ export function parseSuiteConfig(root: Record<string, unknown>, at: (field: stri
     return value;
   };
   const ports = inventory.scanPorts === undefined ? [443] : inventory.scanPorts;
+  const issuers = parseIssuers(root.issuers, at);
   if (!Array.isArray(ports) || ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new ValidationError(`${at('inventory.scanPorts')}: inventory.scanPorts must be a list of ports`, 'inventory.scanPorts');
   return {
     ownership: wrap('inventory.ownership', () => parseOwnershipRules(inventory.ownership)),
@@ -266,7 +270,7 @@ export function parseSuiteConfig(root: Record<string, unknown>, at: (field: stri
     acmRegions: list('inventory.acmRegions', inventory.acmRegions).map((r) => wrap('inventory.acmRegions', () => awsRegion(r, 'inventory.acmRegions'))),
     trustedRootsPem: inlineRoots(inventory.trustedRootsPem, at) + wrap('inventory.trustedRootsFile', () => readRoots(inventory.trustedRootsFile, base)),
     policy: parsePolicy(root.policy, at),
-    issuers: parseIssuers(root.issuers, at),
+    issuers,
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
     ...parseDeploymentRoots((root.deployment as Record<string, unknown> | undefined)?.allowedRoots, at),
     // A file sink's relative path is read from the configuration's folder, as trustedRootsFile is.
@@ -275,6 +279,7 @@ export function parseSuiteConfig(root: Record<string, unknown>, at: (field: stri
     ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
     ctFetch: parseCtFetch((root.ct ?? {}) as Record<string, unknown>, at),
     tokenLifetime: parseTokenLifetime(root.tokens, at),
+    acmeServer: wrap('acmeServer', () => parseAcmeServerConfig(root.acmeServer, Object.keys(issuers))),
     document: root,
   };
 }

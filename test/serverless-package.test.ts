@@ -116,7 +116,7 @@ describe('serverless package', () => {
     expect(detailTypes?.Condition['ForAnyValue:StringNotEquals']).toEqual({ 'events:detail-type': [...INBOUND_DETAIL_TYPES] });
     expect(JSON.stringify(detailTypes?.Condition.ArnNotLike['aws:PrincipalArn'])).toBe(ROLE_PATTERN);
     for (const { fn, role } of functionRoles()) {
-      const service = fn.replace('certops-prod-', '').replace(/(Api|Events|Scans|ScanChunks|ScheduledScans|AcmSync|Recover|ExpirePending|Step|Sweep|Approvals|Poll|PollLogs|Flush)$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      const service = fn.replace('certops-prod-', '').replace(/(Api|Events|Scans|ScanChunks|ScheduledScans|AcmSync|Recover|ExpirePending|Step|Sweep|Approvals|Poll|PollLogs|Flush|Acme)$/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
       const puts = role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).filter((s: any) => [s.Action].flat().includes('events:PutEvents'));
       for (const put of puts) expect(put.Condition['ForAllValues:StringEquals']['events:source'], fn).toContain(`certops.${service}`);
     }
@@ -137,7 +137,7 @@ describe('serverless package', () => {
   it('reaches secrets, Private CA, the vault key and ACM imports only from the functions that use them', () => {
     const reaching = (prefix: string) => functionRoles().filter(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).some((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix)))).map(({ fn }) => fn.replace('certops-prod-', '')).sort();
     // The issuing functions read an ACME issuer's External Account Binding key.
-    expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'notificationsDigest', 'notificationsEvents', 'renewalStep', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
+    expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceAcme', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'notificationsDigest', 'notificationsEvents', 'renewalStep', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
     // Deployed private keys and credentials under prefixes of their own: no function reaches both.
     const secretResources = (fn: string) => functionRoles().filter((r) => r.fn === `certops-prod-${fn}`).flatMap(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement))
       .filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('secretsmanager:'))).map((st: any) => JSON.stringify(st.Resource));
@@ -149,9 +149,9 @@ describe('serverless package', () => {
     const issuing = functionRoles().flatMap(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)).filter((st: any) => [st.Action].flat().includes('acm-pca:IssueCertificate'));
     expect(issuing.length).toBeGreaterThan(0);
     for (const st of issuing) expect(st.Condition?.StringEquals?.['acm-pca:TemplateArn']).toEqual(['arn:aws:acm-pca:::template/EndEntityServerAuthCertificate/V1', 'arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1']);
-    expect(reaching('acm-pca:')).toEqual(['issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
+    expect(reaching('acm-pca:')).toEqual(['issuanceAcme', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
     expect(reaching('acm:ImportCertificate')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep']);
-    expect(reaching('kms:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
+    expect(reaching('kms:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceAcme', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'renewalStep']);
   });
 
   it('creates the table with the key schema and indexes the local stack uses', () => {

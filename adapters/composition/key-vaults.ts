@@ -1,5 +1,5 @@
 import type { KeyVault } from '../../shared/ports.ts';
-import { certificateKeysOnly } from '../../shared/certificate-key-vault.ts';
+import { certificateKeysOnly, eabKeysOnly } from '../../shared/certificate-key-vault.ts';
 import { recordingCalls } from '../aws/call-recorder.ts';
 import { SealedKeyVault } from '../vault/sealed-key-vault.ts';
 import type { Base } from './base.ts';
@@ -24,5 +24,7 @@ export function keyVaults(b: Base) {
     whole,
     /** The vault as everything but the CA sees it: certificates' keys only. */
     keyVault: (): Promise<KeyVault> => whole().then(certificateKeysOnly),
+    /** The ACME server's External Account Binding keys only. */
+    eabKeys: (): Promise<KeyVault> => whole().then(eabKeysOnly),
   };
 }

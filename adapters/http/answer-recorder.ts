@@ -23,7 +23,7 @@ export function recordingAnswer(route: string, answer: APIGatewayProxyStructured
   const folder = process.env.CERTOPS_RECORD_API_ANSWERS;
   if (!folder) return answer;
   const contentType = String(answer.headers?.['content-type'] ?? '');
-  const body = contentType.startsWith('application/json') ? JSON.parse(String(answer.body)) : null;
+  const body = contentType.startsWith('application/json') && answer.body ? JSON.parse(String(answer.body)) : null;
   const line = JSON.stringify({ route, status: answer.statusCode ?? 200, contentType, body } satisfies RecordedAnswer);
   const digest = createHash('sha256').update(line).digest('hex');
   if (!written.has(digest)) {

@@ -24,6 +24,8 @@ export interface ApiResult {
   body?: unknown;
   /** Raw bodies (PEM, CSV, DER) go out as they are, with this content type. */
   contentType?: string;
+  /** Headers a protocol needs beside the body (ACME's Replay-Nonce, Location, Link, Retry-After). */
+  headers?: Record<string, string>;
 }
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 takes it); `$ref`s name shared/api-schemas.ts's components. */
@@ -127,7 +129,7 @@ export function apiHandler(routes: Record<string, Route>, deps: () => { tokens: 
         const raw = result.body instanceof Uint8Array;
         return {
           statusCode: result.status,
-          headers: { 'content-type': result.contentType },
+          headers: { ...result.headers, 'content-type': result.contentType },
           body: raw ? Buffer.from(result.body as Uint8Array).toString('base64') : String(result.body ?? ''),
           isBase64Encoded: raw,
         };

@@ -56,7 +56,7 @@ const MAX_IDEMPOTENCY_KEY = 200;
  * wait for an approver, forbidden ones are refused with reasons. Idempotent per
  * `idempotencyKey`: a retry (even one arriving at the same moment) gets the first answer.
  */
-export async function requestCertificate(input: RequestInput, requester: { name: string; role: Role }, idempotencyKey: string | undefined, deps: IssuanceDeps & { targets: Pick<TargetStore, 'get'> }): Promise<RequestAnswer> {
+export async function requestCertificate(input: RequestInput, requester: { name: string; role: Role; onBehalfOf?: string }, idempotencyKey: string | undefined, deps: IssuanceDeps & { targets: Pick<TargetStore, 'get'> }): Promise<RequestAnswer> {
   const requestedBy = requester.name;
   let requestId = deps.newId();
   if (idempotencyKey) {
@@ -96,6 +96,8 @@ export async function requestCertificate(input: RequestInput, requester: { name:
     targets: input.targets,
     requestedBy,
     requestedByRole: requester.role,
+    // Whoever a machine asks for (an ACME account's binding) may not decide the request either (four eyes).
+    ...(requester.onBehalfOf ? { askedBy: requester.onBehalfOf } : {}),
     reasons: verdict.reasons,
     createdAt: now.toISOString(),
     csrPem: input.csr,

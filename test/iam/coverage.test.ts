@@ -193,10 +193,17 @@ describe('IAM: who may open which key in the vault', () => {
   });
 
   it('lets the issuing functions open the intermediate, an ACME issuer\'s account key and the keys they generated, and seal new keys (a CA created on first use included)', () => {
-    for (const fn of ['issuanceApi', 'issuanceEvents', 'issuanceRecover', 'renewalStep']) {
+    for (const fn of ['issuanceApi', 'issuanceEvents', 'issuanceRecover', 'issuanceAcme', 'renewalStep']) {
       for (const ref of ['ca/local-0a1b2c/intermediate', 'ca/letsencrypt/acme-account/0a1b2c', 'request/r-1', 'request/renew-0f', 'cert/c-1']) expect(opens(fn, ref), `${fn} ${ref}`).toBe(true);
       for (const ref of ['ca/local-0a1b2c/root', 'cert/c-1']) expect(seals(fn, ref), `${fn} seals ${ref}`).toBe(true);
       expect(opens(fn, 'ca/local-0a1b2c/root.intermediate'), fn).toBe(false);
+    }
+  });
+
+  it('lets only the ACME server seal and open External Account Binding keys', () => {
+    for (const fn of roles.keys()) {
+      expect(opens(fn, 'acme-eab/0a1b2c'), fn).toBe(fn === 'issuanceAcme');
+      expect(seals(fn, 'acme-eab/0a1b2c'), fn).toBe(fn === 'issuanceAcme');
     }
   });
 

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCert } from './pki.ts';
 import { freePort } from './ports.ts';
+import { startChallengeTestDns } from './challtestsrv.ts';
 
 export interface PebbleSetup {
   /** The ACME directory URL (https, served with `tlsRootPem`'s certificate). */
@@ -38,34 +39,29 @@ export async function preparePebble(dir: string): Promise<PebbleSetup> {
   const tls = await makeCert({ subject: 'CN=localhost', sans: ['localhost', '127.0.0.1'], eku: ['1.3.6.1.5.5.7.3.1'], issuer: root });
   writeFileSync(join(dir, 'pebble-cert.pem'), tls.pem);
   writeFileSync(join(dir, 'pebble-key.pem'), await tls.keyPem());
-  const [acmePort, managementPort, dnsPort, challManagementPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [acmePort, managementPort] = [await freePort(), await freePort()];
   const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
-  return { directoryUrl, tlsRootPem: root.pem, managementUrl: `https://127.0.0.1:${managementPort}`, start: (httpPort, env = {}, eabKeys) => start(dir, { acmePort, managementPort, dnsPort, challManagementPort, httpPort }, root.pem, env, eabKeys) };
+  return { directoryUrl, tlsRootPem: root.pem, managementUrl: `https://127.0.0.1:${managementPort}`, start: (httpPort, env = {}, eabKeys) => start(dir, { acmePort, managementPort, httpPort }, root.pem, env, eabKeys) };
 }
 
-async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 'dnsPort' | 'challManagementPort' | 'httpPort', number>, tlsRootPem: string, env: Record<string, string>, eabKeys?: Record<string, string>): Promise<Pebble> {
-  const { acmePort, managementPort, dnsPort, challManagementPort, httpPort } = ports;
+async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 'httpPort', number>, tlsRootPem: string, env: Record<string, string>, eabKeys?: Record<string, string>): Promise<Pebble> {
+  const { acmePort, managementPort, httpPort } = ports;
   writeFileSync(join(dir, 'pebble.json'), JSON.stringify({ pebble: {
     listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${managementPort}`,
     certificate: join(dir, 'pebble-cert.pem'), privateKey: join(dir, 'pebble-key.pem'),
     httpPort, tlsPort: await freePort(), ocspResponderURL: '', externalAccountBindingRequired: eabKeys !== undefined, ...(eabKeys ? { externalAccountMACKeys: eabKeys } : {}),
   } }));
-  const processes: ChildProcess[] = [];
-  const dns = spawn('pebble-challtestsrv', ['-dns01', `127.0.0.1:${dnsPort}`, '-management', `127.0.0.1:${challManagementPort}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-defaultIPv4', '127.0.0.1', '-defaultIPv6', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
-  processes.push(dns);
+  const dns = await startChallengeTestDns();
   let output = '';
-  const pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dnsPort}`, '-strict'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...env } });
-  processes.push(pebble);
-  for (const child of processes) {
-    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
-  }
+  const pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', dns.dnsAddress, '-strict'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...env } });
+  pebble.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+  pebble.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const close = async () => {
-    await Promise.all(processes.map((p) => new Promise<void>((resolve) => {
-      if (p.exitCode !== null || p.signalCode !== null) return resolve();
-      p.once('exit', () => resolve());
-      p.kill('SIGTERM');
-    })));
+    await Promise.all([dns.close(), new Promise<void>((resolve) => {
+      if (pebble.exitCode !== null || pebble.signalCode !== null) return resolve();
+      pebble.once('exit', () => resolve());
+      pebble.kill('SIGTERM');
+    })]);
   };
   // Pebble logs to stderr: its output as a whole is watched for the line.
   for (const deadline = Date.now() + 30_000; !/Listening on: 127\.0\.0\.1:\d+/.test(output); await new Promise((r) => setTimeout(r, 100))) {
@@ -86,7 +82,7 @@ async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 
         }).on('error', reject).end();
       });
     },
-    output: () => output,
+    output: () => dns.output() + output,
     close,
   };
 }

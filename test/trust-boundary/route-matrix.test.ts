@@ -23,6 +23,12 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'GET /config': 'admin', 'PUT /config': 'admin', 'GET /config/history': 'admin', 'GET /config/changes': 'admin', 'GET /config/changes/{id}': 'admin',
   'POST /config/changes/{id}/approve': 'admin', 'POST /config/changes/{id}/reject': 'admin',
   'GET /dead-letters': 'admin', 'POST /dead-letters/replay': 'admin',
+  // ACME (RFC 8555): each POST proves its account or key with its JWS instead of a token.
+  'GET /acme/{profile}/directory': 'public', 'HEAD /acme/{profile}/new-nonce': 'public', 'GET /acme/{profile}/new-nonce': 'public', 'POST /acme/{profile}/new-account': 'public',
+  'POST /acme/{profile}/account/{id}': 'public', 'POST /acme/{profile}/key-change': 'public', 'POST /acme/{profile}/new-order': 'public', 'POST /acme/{profile}/order/{id}': 'public',
+  'POST /acme/{profile}/order/{id}/finalize': 'public', 'POST /acme/{profile}/authz/{id}': 'public', 'POST /acme/{profile}/challenge/{id}/{type}': 'public',
+  'POST /acme/{profile}/cert/{id}': 'public', 'POST /acme/{profile}/revoke-cert': 'public', 'GET /acme/{profile}/renewal-info/{id}': 'public',
+  'POST /acme-eab': 'requester',
 };
 const ROLES: Role[] = ['viewer', 'requester', 'approver', 'admin'];
 const may = (role: Role, least: Role) => role === 'admin' || least === 'viewer' || role === least;
@@ -36,7 +42,7 @@ describe('route × caller matrix', () => {
 
   const send = async (caller: string | undefined, method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
     const authorization = caller === undefined ? undefined : caller.startsWith('Basic ') ? caller : `Bearer ${caller}`;
-    const res = await fetch(`${stack.url}${path}`, { method, headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json', ...headers }, body: method === 'GET' || method === 'DELETE' ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${stack.url}${path}`, { method, headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json', ...headers }, body: method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : JSON.stringify(body) });
     const text = await res.text();
     return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
   };
