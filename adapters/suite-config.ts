@@ -68,8 +68,10 @@ export interface AcmeIssuerConfig {
   contact: string[];
   /** Whether the operator agreed to the CA's terms of service (RFC 8555 7.3: termsOfServiceAgreed); CAs with terms refuse an account without it. */
   termsOfServiceAgreed: boolean;
-  /** http-01: certops' own server answers the challenge (RFC 8555 8.3). */
-  challenge: 'http-01';
+  /** http-01: certops' own server answers the challenge (RFC 8555 8.3); dns-01: a TXT record in `dns` (RFC 8555 8.4). */
+  challenge: 'http-01' | 'dns-01';
+  /** dns-01: where the TXT records go, by RFC 2136 dynamic update signed with a TSIG key (RFC 8945) whose secret is named (env:NAME or secretsmanager:ID). */
+  dns?: { rfc2136: { host: string; port: number; zone: string; keyName: string; keyAlgorithm: 'hmac-sha256' | 'hmac-sha512'; keySecretRef: string } };
   /** PEM roots trusted for the directory's TLS besides the system's (a private ACME server). */
   caBundlePem?: string;
   /** External Account Binding (RFC 8555 7.3.4): the CA's key id, and where its HMAC key (base64url) is: env:NAME or secretsmanager:ID. */
@@ -166,7 +168,7 @@ function parseIssuers(value: unknown, at: (field: string) => string): Record<str
   }));
 }
 
-const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'caBundle', 'externalAccountBinding']);
+const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'dns', 'caBundle', 'externalAccountBinding']);
 
 function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: string) => string): AcmeIssuerConfig {
   const fail = (name: string, message: string) => new ValidationError(`${at(`${field}.${name}`)}: ${field}.${name} ${message}`, `${field}.${name}`);
@@ -182,7 +184,9 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
   // One address per mailto: URL, no header fields or encoded characters (RFC 8555 7.3: CAs refuse the rest).
   for (const c of contact) if (typeof c !== 'string' || !/^mailto:[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$/.test(c)) throw fail('contact', `must be mailto: URLs of one plain address each (RFC 8555 7.3), not ${JSON.stringify(c)}`);
   if (b.termsOfServiceAgreed !== undefined && typeof b.termsOfServiceAgreed !== 'boolean') throw fail('termsOfServiceAgreed', 'must be true or false');
-  if (b.challenge !== undefined && b.challenge !== 'http-01') throw fail('challenge', 'must be http-01 (the challenge certops answers from its own server)');
+  if (b.challenge !== undefined && b.challenge !== 'http-01' && b.challenge !== 'dns-01') throw fail('challenge', 'must be http-01 (answered by certops\' own server) or dns-01 (a TXT record through dns)');
+  const dns = b.challenge === 'dns-01' ? parseDnsUpdates(b.dns, (name, message) => fail(`dns.${name}`, message)) : undefined;
+  if (b.challenge !== 'dns-01' && b.dns !== undefined) throw fail('dns', 'applies to challenge: dns-01 only');
   let caBundlePem: string | undefined;
   if (b.caBundle !== undefined) {
     if (typeof b.caBundle !== 'string') throw fail('caBundle', 'must be PEM text');
@@ -201,7 +205,23 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
     if (typeof eab.hmacKey !== 'string' || !SECRET_REF.test(eab.hmacKey)) throw fail('externalAccountBinding.hmacKey', 'must name where the HMAC key is (env:NAME or secretsmanager:ID), not hold it');
     externalAccountBinding = { kid: eab.kid, hmacKeyRef: eab.hmacKey };
   }
-  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: 'http-01', ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
+  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: dns ? 'dns-01' : 'http-01', ...(dns ? { dns } : {}), ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
+}
+
+/** dns-01's `dns` setting: `rfc2136: { server: host:port, zone, keyName, keyAlgorithm, keySecret: env:|secretsmanager: }`. */
+function parseDnsUpdates(value: unknown, fail: (name: string, message: string) => ValidationError): NonNullable<AcmeIssuerConfig['dns']> {
+  const r = (value as { rfc2136?: Record<string, unknown> } | undefined)?.rfc2136;
+  if (!r || typeof r !== 'object' || Object.keys(value as object).length !== 1) throw fail('rfc2136', 'must say where TXT records go: rfc2136: { server, zone, keyName, keyAlgorithm, keySecret }');
+  for (const key of Object.keys(r)) if (!['server', 'zone', 'keyName', 'keyAlgorithm', 'keySecret'].includes(key)) throw fail(`rfc2136.${key}`, 'is not a setting of rfc2136 (server, zone, keyName, keyAlgorithm, keySecret)');
+  const server = typeof r.server === 'string' ? /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(r.server) : null;
+  if (!server || Number(server[2]) < 1 || Number(server[2]) > 65535) throw fail('rfc2136.server', 'must be host:port of the zone\'s primary server');
+  const name = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/;
+  if (typeof r.zone !== 'string' || !name.test(r.zone)) throw fail('rfc2136.zone', 'must be the zone\'s name');
+  if (typeof r.keyName !== 'string' || !name.test(r.keyName)) throw fail('rfc2136.keyName', 'must be the TSIG key\'s name');
+  const keyAlgorithm = r.keyAlgorithm ?? 'hmac-sha256';
+  if (keyAlgorithm !== 'hmac-sha256' && keyAlgorithm !== 'hmac-sha512') throw fail('rfc2136.keyAlgorithm', 'must be hmac-sha256 or hmac-sha512');
+  if (typeof r.keySecret !== 'string' || !SECRET_REF.test(r.keySecret)) throw fail('rfc2136.keySecret', 'must name where the TSIG secret is (env:NAME or secretsmanager:ID), not hold it');
+  return { rfc2136: { host: server[1].replace(/^\[|\]$/g, ''), port: Number(server[2]), zone: r.zone, keyName: r.keyName, keyAlgorithm, keySecretRef: r.keySecret } };
 }
 
 function parseDeploymentRules(value: unknown, at: (field: string) => string): DeploymentRule[] {

@@ -73,6 +73,10 @@ async function bootstrapCommand() {
 const commands: Record<string, () => Promise<void>> = {
   serve,
   bootstrap: bootstrapCommand,
+  async 'acme eab'() {
+    const { body } = await call(client, 'POST', '/acme-eab');
+    out(`External Account Binding for the ACME server (shown once; it binds one account, which orders on your behalf):\n  key id:   ${body.keyId}\n  HMAC key: ${body.hmacKey}\ncertbot:  --eab-kid ${body.keyId} --eab-hmac-key ${body.hmacKey}\nlego:     --eab --kid ${body.keyId} --hmac ${body.hmacKey}`, body);
+  },
   async 'token list'() {
     const { body } = await call(client, 'GET', '/tokens');
     const rows = (body.items as { tokenId: string; name: string; role: string; createdBy: string; expiresAt: string; revokedAt?: string; eventSources: string[] }[])
@@ -450,7 +454,7 @@ function certificateDetail(c: any): string {
     line('renewal', c.pendingRenewal && !c.supersededBy ? `running: ${c.pendingRenewal.executionName}, successor ${c.pendingRenewal.newCertificateId}` : c.renewalDueAt ? `due from ${c.renewalDueAt} (${c.renewalDueSource === 'ca-ari' ? `the CA's renewal window, ARI: ${c.renewalInfo.windowStart} to ${c.renewalInfo.windowEnd}` : 'default window'})` : undefined),
     line('renews', c.renewalOf),
     line('renewed by', c.supersededBy),
-    line('request', c.requestId),
+    line('request', c.requestId ? `${c.requestId}${c.requestedBy ? ` by ${c.requestedBy}` : ''}` : undefined),
     line('targets', c.targets.join(', ')),
     `  findings:    ${c.findings.length ? '' : '-'}`,
     ...c.findings.map((f: any) => `    ${f.severity.padEnd(8)} ${f.id}: ${f.message}`),
@@ -570,6 +574,8 @@ function program(): Command {
   ]);
   define(targets, 'remove <name>', 'remove a target; the certificates that deploy there stop doing so', [['--dry-run', 'say which certificates would stop deploying there, and remove nothing']]);
   define(root, 'deploy <id>', 'deploy a certificate to targets now, and on every renewal', [['--target <name>', 'a target (repeat for more)', 'required-many']]);
+  const acme = group('acme', 'certops\' ACME server (RFC 8555) at /acme/<profile>/directory');
+  define(acme, 'eab', 'mint an External Account Binding key for an ACME client (requesters and admins)', []);
   const requests = group('requests', 'certificate requests');
   define(requests, 'list', 'requests, the newest first', [['--pending', 'only those waiting for an approver (the soonest to lapse first)'], ['--limit <n>', 'requests per page'], ['--next-token <token>', 'the next page']]);
   define(root, 'approve <requestId>', 'approve a request waiting for approval', [['--comment <text>', 'why']]);

@@ -96,6 +96,8 @@ export interface AcmeServerStore {
   /** Records an order and its authorizations (authorizations first: an order never names a missing one). */
   createOrder(order: AcmeOrder, authorizations: AcmeAuthorization[]): Promise<void>;
   order(orderId: string): Promise<AcmeOrder | undefined>;
+  /** An account's orders, newest first, `limit` at most, resumable with nextToken. */
+  accountOrders(accountId: string, limit: number, nextToken?: string): Promise<{ orderIds: string[]; nextToken?: string }>;
   /** Sets fields while the order's status is still `from`: false (nothing changed) when it is not. */
   transitionOrder(orderId: string, from: AcmeOrder['status'], fields: Partial<AcmeOrder>): Promise<boolean>;
   authorization(authzId: string): Promise<AcmeAuthorization | undefined>;

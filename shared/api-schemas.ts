@@ -30,6 +30,7 @@ export const COMPONENTS: Record<string, Schema> = {
       source: { enum: ['issued', 'scan', 'import', 'acm'] },
       certificatePem: string, chainPem: string, targets: strings, environment: string, owner: string, keyAlgorithm: string,
       hasManagedKey: { type: 'boolean' }, renewalDueAt: dateTime,
+      requestedBy: { ...string, description: 'who asked for it (certops issued it): a principal, or acme:<account> for a client of the ACME server' },
       renewalDueSource: { enum: ['ca-ari', 'default-window'], description: 'whose word renewalDueAt is: the CA\'s suggested window (ACME Renewal Information, RFC 9773) when it comes before certops\' default window, else the default window' },
       renewalInfo: object(['windowStart', 'windowEnd', 'renewAt', 'checkAfter'], { windowStart: dateTime, windowEnd: dateTime, renewAt: dateTime, checkAfter: dateTime, explanationUrl: string }),
       findings: { type: 'array', items: { $ref: '#/components/schemas/Finding' } },

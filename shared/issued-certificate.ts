@@ -11,6 +11,7 @@ export interface Issuance {
   environment?: string;
   owner?: string;
   requestId?: string;
+  requestedBy?: string;
   renewalOf?: string;
   acmArn?: string;
   /** True when certops generated the key (it is in the vault under certificateKeyRef). */

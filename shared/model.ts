@@ -49,6 +49,8 @@ export interface StoredCertificate extends CertificateRecord {
   profile?: 'tls-server' | 'tls-client';
   keyRef?: string;
   requestId?: string;
+  /** Who asked for it (a principal, `acme:<account>` for the ACME server's clients), for a certificate certops issued. */
+  requestedBy?: string;
   targets: string[];
   /** Every source that has reported it (the first is `source`). */
   sources?: CertificateSource[];

@@ -402,6 +402,12 @@ export interface AuthorityStore {
   create(record: AuthorityRecord): Promise<boolean>;
 }
 
+/** TXT records in DNS, for ACME's dns-01 (RFC 8555 8.4): set a value at a name, and remove the name's TXT records. */
+export interface DnsTxtRecords {
+  put(name: string, value: string): Promise<void>;
+  remove(name: string): Promise<void>;
+}
+
 export interface KeyVault {
   /** Stores the private key encrypted under `ref`; storing the same ref again replaces it. */
   put(ref: string, privateKeyPem: string): Promise<void>;

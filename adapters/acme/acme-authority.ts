@@ -5,7 +5,7 @@ import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import { CertopsError, ConflictError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
-import type { AcmeChallengeAnswers, CertificateAuthority, Clock, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
+import type { AcmeChallengeAnswers, CertificateAuthority, Clock, DnsTxtRecords, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../shared/x509/crl-builder.ts';
 import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
 import { recordOf } from '../../shared/x509/certificate-record.ts';
@@ -21,6 +21,8 @@ export interface AcmeDeps {
   /** The CA-level vault: the account key lives at `ca/<issuer>/acme-account/<id>` (the journal names which). */
   vault: KeyVault;
   answers: AcmeChallengeAnswers;
+  /** dns-01: where the TXT records go (the issuer's `dns` setting). */
+  dnsRecords?: DnsTxtRecords;
   /** The External Account Binding's HMAC key (base64url), read where the configuration says it is. */
   eabHmacKey?(): Promise<string>;
   /** How long `issue` waits for the CA before answering pending (ms); `complete` picks up from there. */
@@ -101,7 +103,8 @@ function upstream(name: string, err: unknown): Error {
 
 /**
  * Certificates from an ACME CA (RFC 8555): an order for the request's names, each authorization
- * proven with http-01 from certops' own server (GET /.well-known/acme-challenge/{token}), the
+ * proven with http-01 from certops' own server (GET /.well-known/acme-challenge/{token}) or with
+ * dns-01 (a TXT record set by RFC 2136 dynamic update), the
  * order finalized with the request's CSR, the certificate downloaded with its chain. An order is
  * journaled under the request's idempotency key before its challenges are answered, so a retry
  * resumes it instead of ordering again. `issue` waits `waitMs` for the CA and otherwise answers
@@ -179,16 +182,28 @@ export class AcmeAuthority implements CertificateAuthority {
     return this.progress(key, state, this.deps.waitMs ?? 15_000);
   }
 
-  /** Serves each pending authorization's http-01 answer, then tells the CA it may validate (RFC 8555 7.5.1). */
+  /**
+   * Puts each pending authorization's answer where the CA looks (http-01: certops' own server;
+   * dns-01: a TXT record at _acme-challenge.<name>, RFC 8555 8.4), then tells the CA it may
+   * validate (RFC 8555 7.5.1).
+   */
   private async answerChallenges(client: acme.Client, order: acme.Order): Promise<void> {
+    const type = this.config.challenge;
     for (const authz of await client.getAuthorizations(order)) {
       if (authz.status !== 'pending') continue;
-      const challenge = authz.challenges.find((c) => c.type === 'http-01');
-      if (!challenge) throw new ConflictError(`issuer ${this.name}: the CA offers no http-01 challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`, 'issuer');
+      const challenge = authz.challenges.find((c) => c.type === type);
+      if (!challenge) throw new ConflictError(`issuer ${this.name}: the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`, 'issuer');
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-      await this.deps.answers.put(challenge.token, keyAuthorization, new Date(this.deps.clock.now().getTime() + ANSWER_MS));
+      if (type === 'dns-01') await this.deps.dnsRecords!.put(`_acme-challenge.${authz.identifier.value}`, keyAuthorization);
+      else await this.deps.answers.put(challenge.token, keyAuthorization, new Date(this.deps.clock.now().getTime() + ANSWER_MS));
       if (challenge.status === 'pending') await client.completeChallenge(challenge);
     }
+  }
+
+  /** An order that ended takes its dns-01 records with it (RFC 8555 8.4: the client removes them); one left over is harmless, so a failure is not the order's. */
+  private async removeRecords(client: acme.Client, order: acme.Order): Promise<void> {
+    if (this.config.challenge !== 'dns-01') return;
+    for (const authz of await client.getAuthorizations(order).catch(() => [])) await this.deps.dnsRecords!.remove(`_acme-challenge.${authz.identifier.value}`).catch(() => undefined);
   }
 
   complete(reference: string): Promise<{ certificatePem: string; chainPem: string } | undefined> {
@@ -218,9 +233,15 @@ export class AcmeAuthority implements CertificateAuthority {
         await this.answerChallenges(client, order);
         answered = true;
       }
-      if (order.status === 'ready') order = await client.finalizeOrder(order, state.csrPem);
+      if (order.status === 'ready') {
+        await this.removeRecords(client, order);
+        order = await client.finalizeOrder(order, state.csrPem);
+      }
       if (order.status === 'valid') return this.issued(await client.getCertificate(order), state.csrPem);
-      if (order.status === 'invalid') throw new ConflictError(`issuer ${this.name}: the CA refused the order: ${await this.problem(client, order)}`, 'issuer');
+      if (order.status === 'invalid') {
+        await this.removeRecords(client, order);
+        throw new ConflictError(`issuer ${this.name}: the CA refused the order: ${await this.problem(client, order)}`, 'issuer');
+      }
       if (this.deps.clock.now().getTime() + pause > deadline) return { pending: { reference, validationRecords: [] } };
       await sleep(pause);
     }

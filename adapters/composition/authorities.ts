@@ -28,9 +28,12 @@ export function authorities(b: Base) {
   async function remote(name: string, backend: Base['suite']['issuers'][string]): Promise<CertificateAuthority> {
     if (backend.type === 'acme') {
       const [{ AcmeAuthority }, { DynamoAcmeChallengeAnswers }, { resolveSecret }] = await Promise.all([import('../acme/acme-authority.ts'), import('../dynamodb/acme-challenge-answers.ts'), import('../secrets.ts')]);
+      const secret = (ref: string, field: string) => resolveSecret(ref, field, b.env(), async () => recordingCalls(new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({}), 'secretsmanager'));
       const eab = backend.externalAccountBinding;
-      const eabHmacKey = eab ? () => resolveSecret(eab.hmacKeyRef, `issuers.${name}.externalAccountBinding.hmacKey`, b.env(), async () => recordingCalls(new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({}), 'secretsmanager')) : undefined;
-      return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table), eabHmacKey }));
+      const eabHmacKey = eab ? () => secret(eab.hmacKeyRef, `issuers.${name}.externalAccountBinding.hmacKey`) : undefined;
+      const rfc2136 = backend.dns?.rfc2136;
+      const dnsRecords = rfc2136 ? new (await import('../dns/rfc2136.ts')).Rfc2136TxtRecords(rfc2136, rfc2136.zone, async () => ({ name: rfc2136.keyName, algorithm: rfc2136.keyAlgorithm, secret: await secret(rfc2136.keySecretRef, `issuers.${name}.dns.rfc2136.keySecret`) }), () => b.clock.now()) : undefined;
+      return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table), eabHmacKey, dnsRecords }));
     }
     if (backend.type === 'acm') {
       const [{ ACMClient }, { AcmPublicAuthority }] = await Promise.all([import('@aws-sdk/client-acm'), import('../aws/acm-public-authority.ts')]);

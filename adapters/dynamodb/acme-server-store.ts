@@ -1,7 +1,7 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AcmeAccount, AcmeAuthorization, AcmeExternalAccountKey, AcmeOrder, AcmeServerStore } from '../../shared/acme-server.ts';
 import { batchWrite, getItems } from './batch.ts';
-import { conditionalWrite, getItem, putIfAbsent, setFields, withoutKeys, isConditionFailure, type Key, type Table } from './table.ts';
+import { conditionalWrite, getItem, putIfAbsent, queryPage, setFields, withoutKeys, isConditionFailure, type Key, type Table } from './table.ts';
 
 const nonceKey = (nonce: string) => ({ pk: `ACMENONCE#${nonce}`, sk: 'NONCE' });
 const accountKey = (id: string) => ({ pk: `ACMEACCOUNT#${id}`, sk: 'ACCOUNT' });
@@ -84,13 +84,20 @@ export class DynamoAcmeServerStore implements AcmeServerStore {
   }
 
   async createOrder(order: AcmeOrder, authorizations: AcmeAuthorization[]): Promise<void> {
-    await batchWrite(this.table, authorizations.map((a) => ({ put: { ...authzKey(a.authzId), ...a, ...ttlOf(a.expires) } })));
+    // The account's list of orders (RFC 8555 7.1.2.1) is one pointer per order in the account's partition.
+    const listed = { pk: accountKey(order.accountId).pk, sk: `ORDER#${order.createdAt}#${order.orderId}`, orderId: order.orderId, ...ttlOf(order.expires) };
+    await batchWrite(this.table, [...authorizations.map((a) => ({ put: { ...authzKey(a.authzId), ...a, ...ttlOf(a.expires) } })), { put: listed }]);
     await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...orderKey(order.orderId), ...order, ...ttlOf(order.expires) }, ConditionExpression: 'attribute_not_exists(pk)' }));
   }
 
   async order(orderId: string): Promise<AcmeOrder | undefined> {
     const item = await getItem(this.table, orderKey(orderId));
     return item && withoutKeys<AcmeOrder>(item);
+  }
+
+  async accountOrders(accountId: string, limit: number, nextToken?: string): Promise<{ orderIds: string[]; nextToken?: string }> {
+    const page = await queryPage(this.table, { pkName: 'pk', pk: accountKey(accountId).pk, skPrefix: 'ORDER#', newestFirst: true, limit, nextToken });
+    return { orderIds: page.items.map((i) => String(i.orderId)), nextToken: page.nextToken };
   }
 
   transitionOrder(orderId: string, from: AcmeOrder['status'], fields: Partial<AcmeOrder>): Promise<boolean> {

@@ -56,7 +56,7 @@ export function eventContext(deps: Pick<IssuanceDeps, 'clock' | 'newId'>, correl
 export async function announceIssued(request: CertificateRequest, issued: { certificatePem: string; chainPem: string }, caName: string, deps: IssuanceDeps, keyPem?: string): Promise<CertificateRequest> {
   const cert = issuedCertificate(issued, {
     issuerBackend: caName, profile: request.profile, targets: request.targets, environment: request.environment, owner: request.owner,
-    requestId: request.requestId, acmArn: request.validationReference?.startsWith('arn:') ? request.validationReference : undefined, managedKey: Boolean(keyPem),
+    requestId: request.requestId, requestedBy: request.requestedBy, acmArn: request.validationReference?.startsWith('arn:') ? request.validationReference : undefined, managedKey: Boolean(keyPem),
   }, deps.clock.now());
   if (keyPem) await (await deps.keyVault()).put(cert.keyRef!, keyPem);
   deps.crashPoint?.('issuance:after-vault');

@@ -10,6 +10,7 @@ import { certificateBlocks, pemBlocks } from '../../shared/x509/pem.ts';
 import { parseKeyAlgorithm } from '../../shared/x509/keys.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { apiCall } from '../support/api.ts';
+import { cli } from '../support/cli.ts';
 import { certbot, lego } from '../support/acme-clients.ts';
 import { RawAcmeClient } from '../support/acme-jws-client.ts';
 import { startChallengeTestDns, type ChallengeTestDns } from '../support/challtestsrv.ts';
@@ -93,7 +94,7 @@ describe('the ACME server for internal clients (RFC 8555)', () => {
     expect(verifies(first, readFileSync(join(live, 'chain.pem'), 'utf8'))).toMatch(/leaf\.pem: OK/);
     const { request, cert } = await inventoried(first);
     expect(request.requestedBy).toMatch(/^acme:[0-9a-f]{32}$/);
-    expect(cert).toMatchObject({ status: 'active', source: 'issued' });
+    expect(cert).toMatchObject({ status: 'active', source: 'issued', requestedBy: request.requestedBy });
     expect(cert.subjectAlternativeNames.sort()).toEqual(['app.internal.test', 'www.app.internal.test']);
     // The profile's lifetime, whatever the client might want.
     expect((Date.parse(cert.notAfter) - Date.parse(cert.notBefore)) / 86_400_000).toBeCloseTo(30, 0);
@@ -242,6 +243,11 @@ describe('the ACME server for internal clients (RFC 8555)', () => {
     expect((await client.post(dnsChallenge.url, {})).body.status).toBe('valid');
     problem(await client.post(good.body.finalize, { csr }), 400, 'badCSR');
 
+    // 7.1.2.1: the account lists its orders, newest first.
+    const account = await client.post(client.kid!, undefined);
+    expect((await client.post(account.body.orders, undefined)).body.orders).toEqual([good.headers.get('location'), order.headers.get('location')]);
+    problem(await other.post(account.body.orders, undefined), 403, 'unauthorized');
+
     // 7.3.5: a key change; the old key no longer signs for the account.
     const newKey = await RawAcmeClient.newKey();
     const inner = await new FlattenedSign(new TextEncoder().encode(JSON.stringify({ account: client.kid, oldKey: client.key.jwk }))).setProtectedHeader({ alg: 'ES256', jwk: newKey.jwk, url: client.directory.keyChange } as never).sign(newKey.privateKey);
@@ -256,9 +262,10 @@ describe('the ACME server for internal clients (RFC 8555)', () => {
     const without = await lego(join(home, 'lego-noeab'), bound, ['--domains', 'eab.internal.test', '--http', '--http.port', `127.0.0.1:${httpPort}`, 'run']);
     expect(without.code).not.toBe(0);
     expect(without.output).toMatch(/External Account Binding/);
-    const key = await apiCall(stack.url, admin, 'POST', '/acme-eab');
-    expect(key.status).toBe(201);
-    const eab = ['--eab', '--kid', key.body.keyId, '--hmac', key.body.hmacKey];
+    const minted = await cli(['acme', 'eab', '--endpoint', stack.url, '--json'], { CERTOPS_HOME: home });
+    expect(minted.stderr).toBe('');
+    const key = JSON.parse(minted.stdout);
+    const eab = ['--eab', '--kid', key.keyId, '--hmac', key.hmacKey];
     const run = lego(join(home, 'lego-eab'), bound, [...eab, '--domains', 'billing.corp-intranet.net', '--http', '--http.port', `127.0.0.1:${httpPort}`, 'run']);
     const waiting = await pending(/^acme:/);
     // The admin who minted the binding asked through it: four eyes.

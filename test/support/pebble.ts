@@ -14,9 +14,10 @@ export interface PebbleSetup {
   managementUrl: string;
   /**
    * Starts it, validating http-01 challenges on `httpPort` of 127.0.0.1; with `eabKeys` (key id →
-   * base64url HMAC key) it requires External Account Binding (RFC 8555 7.3.4).
+   * base64url HMAC key) it requires External Account Binding (RFC 8555 7.3.4). With `dnsServer`
+   * (host:port) it resolves names and dns-01 records there instead of its own DNS stand-in.
    */
-  start(httpPort: number, env?: Record<string, string>, eabKeys?: Record<string, string>): Promise<Pebble>;
+  start(httpPort: number, env?: Record<string, string>, eabKeys?: Record<string, string>, dnsServer?: string): Promise<Pebble>;
 }
 
 export interface Pebble {
@@ -41,10 +42,10 @@ export async function preparePebble(dir: string): Promise<PebbleSetup> {
   writeFileSync(join(dir, 'pebble-key.pem'), await tls.keyPem());
   const [acmePort, managementPort] = [await freePort(), await freePort()];
   const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
-  return { directoryUrl, tlsRootPem: root.pem, managementUrl: `https://127.0.0.1:${managementPort}`, start: (httpPort, env = {}, eabKeys) => start(dir, { acmePort, managementPort, httpPort }, root.pem, env, eabKeys) };
+  return { directoryUrl, tlsRootPem: root.pem, managementUrl: `https://127.0.0.1:${managementPort}`, start: (httpPort, env = {}, eabKeys, dnsServer) => start(dir, { acmePort, managementPort, httpPort }, root.pem, env, eabKeys, dnsServer) };
 }
 
-async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 'httpPort', number>, tlsRootPem: string, env: Record<string, string>, eabKeys?: Record<string, string>): Promise<Pebble> {
+async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 'httpPort', number>, tlsRootPem: string, env: Record<string, string>, eabKeys?: Record<string, string>, dnsServer?: string): Promise<Pebble> {
   const { acmePort, managementPort, httpPort } = ports;
   writeFileSync(join(dir, 'pebble.json'), JSON.stringify({ pebble: {
     listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${managementPort}`,
@@ -52,8 +53,9 @@ async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 
     httpPort, tlsPort: await freePort(), ocspResponderURL: '', externalAccountBindingRequired: eabKeys !== undefined, ...(eabKeys ? { externalAccountMACKeys: eabKeys } : {}),
   } }));
   const dns = await startChallengeTestDns();
+  const resolver = dnsServer ?? dns.dnsAddress;
   let output = '';
-  const pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', dns.dnsAddress, '-strict'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...env } });
+  const pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', resolver, '-strict'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...env } });
   pebble.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   pebble.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const close = async () => {

@@ -25,7 +25,7 @@ const LEAST_ROLE: Record<string, Role | 'public'> = {
   'GET /dead-letters': 'admin', 'POST /dead-letters/replay': 'admin',
   // ACME (RFC 8555): each POST proves its account or key with its JWS instead of a token.
   'GET /acme/{profile}/directory': 'public', 'HEAD /acme/{profile}/new-nonce': 'public', 'GET /acme/{profile}/new-nonce': 'public', 'POST /acme/{profile}/new-account': 'public',
-  'POST /acme/{profile}/account/{id}': 'public', 'POST /acme/{profile}/key-change': 'public', 'POST /acme/{profile}/new-order': 'public', 'POST /acme/{profile}/order/{id}': 'public',
+  'POST /acme/{profile}/account/{id}': 'public', 'POST /acme/{profile}/account/{id}/orders': 'public', 'POST /acme/{profile}/key-change': 'public', 'POST /acme/{profile}/new-order': 'public', 'POST /acme/{profile}/order/{id}': 'public',
   'POST /acme/{profile}/order/{id}/finalize': 'public', 'POST /acme/{profile}/authz/{id}': 'public', 'POST /acme/{profile}/challenge/{id}/{type}': 'public',
   'POST /acme/{profile}/cert/{id}': 'public', 'POST /acme/{profile}/revoke-cert': 'public', 'GET /acme/{profile}/renewal-info/{id}': 'public',
   'POST /acme-eab': 'requester',

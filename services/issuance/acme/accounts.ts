@@ -21,7 +21,7 @@ export interface AccountDeps {
 const EAB_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
 
 /** An account as RFC 8555 7.1.2 shows it. */
-export const accountView = (account: AcmeAccount, urls: AcmeUrls) => ({ status: account.status, contact: account.contact, orders: `${urls.account(account.accountId)}/orders`, createdAt: account.createdAt });
+export const accountView = (account: AcmeAccount, urls: AcmeUrls) => ({ status: account.status, contact: account.contact, orders: urls.accountOrders(account.accountId), createdAt: account.createdAt });
 
 function contactsOf(payload: Record<string, unknown> | undefined): string[] {
   const contact = payload?.contact ?? [];

@@ -36,7 +36,9 @@ interface AcmeCall {
   signed(url: string, key?: 'jwk' | 'kid' | 'either'): Promise<SignedRequest>;
 }
 
-const JSON_RESOURCE = { contentType: 'application/json', description: 'the ACME resource (RFC 8555 7.1), JSON' };
+const JSON_RESOURCE = { type: 'object', description: 'the ACME resource (RFC 8555 7.1)' };
+/** An answer whose headers say it all (a nonce, a revocation done). */
+const NO_BODY = { contentType: 'text/plain', description: 'no body' };
 
 /**
  * An ACME resource of a profile's directory: answered in ACME's terms (problem documents,
@@ -65,7 +67,9 @@ function acme(doc: Pick<RouteDoc, 'summary' | 'description'> & { responses?: Rou
         if (problem.status >= 500) logger.error('ACME request failed', { route: `${profileName}`, error: (err as Error)?.message, stack: (err as Error)?.stack });
         answer = { status: problem.status, body: problem.document(), contentType: 'application/problem+json', location: problem.extra.location };
       }
-      const headers: Record<string, string> = { 'cache-control': 'no-store', link: [`<${urls.directory}>;rel="index"`, ...(answer.links ?? [])].join(', ') };
+      const headers: Record<string, string> = { 'cache-control': 'no-store' };
+      // A directory that is not configured has no index to name (and its name, from the path, is the caller's, any characters).
+      if (profile) headers.link = [`<${urls.directory}>;rel="index"`, ...(answer.links ?? [])].join(', ');
       if (profile && (post || options.nonce)) {
         const nonce = newToken();
         await rt().acmeStore.putNonce(nonce, new Date(rt().clock.now().getTime() + NONCE_LIFETIME_MS));
@@ -73,7 +77,7 @@ function acme(doc: Pick<RouteDoc, 'summary' | 'description'> & { responses?: Rou
       }
       if (answer.location) headers.location = answer.location;
       if (answer.retryAfter !== undefined) headers['retry-after'] = String(answer.retryAfter);
-      const contentType = answer.contentType ?? 'application/json';
+      const contentType = answer.body === undefined ? 'text/plain' : answer.contentType ?? 'application/json';
       const body = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
       return { status: answer.status, contentType, body, headers };
     },
@@ -90,8 +94,8 @@ export const api = apiHandler({
       meta: { externalAccountRequired: profile.externalAccountRequired, website: urls.root },
     },
   }), { post: false }),
-  'HEAD /acme/{profile}/new-nonce': acme({ summary: 'A fresh nonce in Replay-Nonce (RFC 8555 7.2)', responses: { 200: { contentType: 'application/json', description: 'no body' } } }, async () => ({ status: 200 }), { post: false, nonce: true }),
-  'GET /acme/{profile}/new-nonce': acme({ summary: 'A fresh nonce in Replay-Nonce (RFC 8555 7.2)', responses: { 204: { contentType: 'application/json', description: 'no body' } } }, async () => ({ status: 204 }), { post: false, nonce: true }),
+  'HEAD /acme/{profile}/new-nonce': acme({ summary: 'A fresh nonce in Replay-Nonce (RFC 8555 7.2)', responses: { 200: NO_BODY } }, async () => ({ status: 200 }), { post: false, nonce: true }),
+  'GET /acme/{profile}/new-nonce': acme({ summary: 'A fresh nonce in Replay-Nonce (RFC 8555 7.2)', responses: { 204: NO_BODY } }, async () => ({ status: 204 }), { post: false, nonce: true }),
   'POST /acme/{profile}/new-account': acme({ summary: 'Finds or creates the account of the request\'s key (RFC 8555 7.3), with External Account Binding where the directory requires it', responses: ORDER_RESPONSES }, async ({ profileName, profile, urls, signed }) => {
     const req = await signed(urls.newAccount, 'jwk');
     const { created, account } = await newAccount(req, profileName, profile, urls, rt());
@@ -100,6 +104,13 @@ export const api = apiHandler({
   'POST /acme/{profile}/account/{id}': acme({ summary: 'An account: read (POST-as-GET), change its contacts, or deactivate it (RFC 8555 7.3.2, 7.3.6)' }, async ({ req, urls, signed }) => {
     const signedReq = await signed(urls.account(req.params.id));
     return { status: 200, body: accountView(await updateAccount(signedReq.account!, req.params.id, signedReq.payload, rt()), urls) };
+  }),
+  'POST /acme/{profile}/account/{id}/orders': acme({ summary: 'An account\'s orders, newest first (POST-as-GET, RFC 8555 7.1.2.1), 100 a page with Link rel="next"' }, async ({ req, urls, signed }) => {
+    const cursor = req.query.cursor || undefined;
+    const signedReq = await signed(urls.accountOrders(req.params.id, cursor));
+    if (signedReq.account!.accountId !== req.params.id) throw new AcmeProblem('unauthorized', 'an account may only list its own orders');
+    const page = await rt().acmeStore.accountOrders(req.params.id, 100, cursor);
+    return { status: 200, body: { orders: page.orderIds.map(urls.order) }, links: page.nextToken ? [`<${urls.accountOrders(req.params.id, page.nextToken)}>;rel="next"`] : [] };
   }),
   'POST /acme/{profile}/key-change': acme({ summary: 'Moves an account to a new key (RFC 8555 7.3.5)' }, async ({ urls, signed }) => {
     const account = await changeAccountKey(await signed(urls.keyChange), urls, rt());
@@ -135,7 +146,7 @@ export const api = apiHandler({
     const signedReq = await signed(urls.certificate(req.params.id));
     return { status: 200, contentType: 'application/pem-certificate-chain', body: await certificateChain(signedReq.account!, req.params.id, rt()) };
   }),
-  'POST /acme/{profile}/revoke-cert': acme({ summary: 'Revokes a certificate (RFC 8555 7.6), signed by the account that ordered it or by the certificate\'s key' }, async ({ urls, signed }) => {
+  'POST /acme/{profile}/revoke-cert': acme({ summary: 'Revokes a certificate (RFC 8555 7.6), signed by the account that ordered it or by the certificate\'s key', responses: { 200: NO_BODY } }, async ({ urls, signed }) => {
     await revokeCertificate(await signed(urls.revokeCert, 'either'), rt());
     return { status: 200 };
   }),

@@ -11,6 +11,7 @@ export function acmeUrls(baseUrl: string, profile: string) {
     keyChange: `${root}/key-change`,
     renewalInfo: `${root}/renewal-info`,
     account: (id: string) => `${root}/account/${id}`,
+    accountOrders: (id: string, cursor?: string) => `${root}/account/${id}/orders${cursor ? `?cursor=${cursor}` : ''}`,
     order: (id: string) => `${root}/order/${id}`,
     finalize: (id: string) => `${root}/order/${id}/finalize`,
     authz: (id: string) => `${root}/authz/${id}`,
