@@ -70,8 +70,11 @@ export interface AcmeIssuerConfig {
   termsOfServiceAgreed: boolean;
   /** http-01: certops' own server answers the challenge (RFC 8555 8.3); dns-01: a TXT record in `dns` (RFC 8555 8.4). */
   challenge: 'http-01' | 'dns-01';
-  /** dns-01: where the TXT records go, by RFC 2136 dynamic update signed with a TSIG key (RFC 8945) whose secret is named (env:NAME or secretsmanager:ID). */
-  dns?: { rfc2136: { host: string; port: number; zone: string; keyName: string; keyAlgorithm: 'hmac-sha256' | 'hmac-sha512'; keySecretRef: string } };
+  /**
+   * dns-01: where the TXT records go: by RFC 2136 dynamic update signed with a TSIG key (RFC 8945)
+   * whose secret is named (env:NAME or secretsmanager:ID), or into a Route 53 hosted zone.
+   */
+  dns?: { rfc2136: { host: string; port: number; zone: string; keyName: string; keyAlgorithm: 'hmac-sha256' | 'hmac-sha512'; keySecretRef: string } } | { route53: { hostedZoneId: string } };
   /** PEM roots trusted for the directory's TLS besides the system's (a private ACME server). */
   caBundlePem?: string;
   /** External Account Binding (RFC 8555 7.3.4): the CA's key id, and where its HMAC key (base64url) is: env:NAME or secretsmanager:ID. */
@@ -208,10 +211,19 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
   return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: dns ? 'dns-01' : 'http-01', ...(dns ? { dns } : {}), ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
 }
 
-/** dns-01's `dns` setting: `rfc2136: { server: host:port, zone, keyName, keyAlgorithm, keySecret: env:|secretsmanager: }`. */
+/** dns-01's `dns` setting: `rfc2136: { server: host:port, zone, keyName, keyAlgorithm, keySecret: env:|secretsmanager: }` or `route53: { hostedZoneId }`. */
 function parseDnsUpdates(value: unknown, fail: (name: string, message: string) => ValidationError): NonNullable<AcmeIssuerConfig['dns']> {
-  const r = (value as { rfc2136?: Record<string, unknown> } | undefined)?.rfc2136;
-  if (!r || typeof r !== 'object' || Object.keys(value as object).length !== 1) throw fail('rfc2136', 'must say where TXT records go: rfc2136: { server, zone, keyName, keyAlgorithm, keySecret }');
+  const one = value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 1;
+  const route53 = one ? (value as { route53?: Record<string, unknown> }).route53 : undefined;
+  if (route53 !== undefined) {
+    // Hosted zone ids are upper-case letters and digits (Route 53 API: HostedZone.Id without /hostedzone/).
+    if (!route53 || typeof route53 !== 'object' || Object.keys(route53).join() !== 'hostedZoneId' || typeof route53.hostedZoneId !== 'string' || !/^Z[A-Z0-9]{1,32}$/.test(route53.hostedZoneId)) {
+      throw fail('route53.hostedZoneId', 'must be the id of the hosted zone (Z...), and the only setting of route53');
+    }
+    return { route53: { hostedZoneId: route53.hostedZoneId } };
+  }
+  const r = one ? (value as { rfc2136?: Record<string, unknown> }).rfc2136 : undefined;
+  if (!r || typeof r !== 'object') throw fail('rfc2136', 'must say where TXT records go: rfc2136: { server, zone, keyName, keyAlgorithm, keySecret } or route53: { hostedZoneId }');
   for (const key of Object.keys(r)) if (!['server', 'zone', 'keyName', 'keyAlgorithm', 'keySecret'].includes(key)) throw fail(`rfc2136.${key}`, 'is not a setting of rfc2136 (server, zone, keyName, keyAlgorithm, keySecret)');
   const server = typeof r.server === 'string' ? /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(r.server) : null;
   if (!server || Number(server[2]) < 1 || Number(server[2]) > 65535) throw fail('rfc2136.server', 'must be host:port of the zone\'s primary server');

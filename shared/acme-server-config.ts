@@ -20,6 +20,8 @@ export interface AcmeValidationSettings {
   tlsAlpn01Port: number;
   /** A DNS server (`host:port`) to resolve names and TXT records with, instead of the system's. */
   dnsResolver?: string;
+  /** Validate at loopback addresses too (a test bench, where every name is 127.0.0.1); never by default. */
+  allowLoopback?: boolean;
 }
 
 export interface AcmeServerConfig {
@@ -30,7 +32,7 @@ export interface AcmeServerConfig {
 export const NO_ACME_SERVER: AcmeServerConfig = { profiles: {}, validation: { http01Port: 80, tlsAlpn01Port: 443 } };
 
 const PROFILE_FIELDS = ['issuer', 'validityDays', 'environment', 'owner', 'externalAccountRequired'];
-const VALIDATION_FIELDS = ['http01Port', 'tlsAlpn01Port', 'dnsResolver'];
+const VALIDATION_FIELDS = ['http01Port', 'tlsAlpn01Port', 'dnsResolver', 'allowLoopback'];
 
 function mapping(value: unknown, field: string): Record<string, unknown> {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(`${field} must be a mapping`, field);
@@ -84,8 +86,9 @@ export function parseAcmeServerConfig(value: unknown, issuers: string[]): AcmeSe
   const v = mapping(root.validation ?? {}, 'acmeServer.validation');
   onlyFields(v, VALIDATION_FIELDS, 'acmeServer.validation');
   const dnsResolver = text(v, 'dnsResolver', 'acmeServer.validation', /^[A-Za-z0-9.:[\]-]{1,100}$/, 'host:port of a DNS server');
+  if (v.allowLoopback !== undefined && typeof v.allowLoopback !== 'boolean') throw new ValidationError('acmeServer.validation.allowLoopback must be true or false', 'acmeServer.validation.allowLoopback');
   return {
     profiles,
-    validation: { http01Port: port(v, 'http01Port', 'acmeServer.validation', 80), tlsAlpn01Port: port(v, 'tlsAlpn01Port', 'acmeServer.validation', 443), ...(dnsResolver ? { dnsResolver } : {}) },
+    validation: { http01Port: port(v, 'http01Port', 'acmeServer.validation', 80), tlsAlpn01Port: port(v, 'tlsAlpn01Port', 'acmeServer.validation', 443), ...(dnsResolver ? { dnsResolver } : {}), ...(v.allowLoopback ? { allowLoopback: true } : {}) },
   };
 }

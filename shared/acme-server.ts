@@ -90,7 +90,8 @@ export interface AcmeServerStore {
   updateAccount(accountId: string, fields: Partial<Pick<AcmeAccount, 'contact' | 'status'>>): Promise<void>;
   /**
    * Moves an account to a new key (RFC 8555 7.3.5) while it still holds `from`: the account that
-   * already holds the new key if another does (nothing changed), else undefined.
+   * already holds the new key if another does, or this account's own id when a concurrent change
+   * moved it first (nothing changed either way); undefined once moved.
    */
   changeKey(accountId: string, from: string, to: { jwk: Record<string, string>; thumbprint: string }): Promise<string | undefined>;
   /** Records an order and its authorizations (authorizations first: an order never names a missing one). */
@@ -102,6 +103,8 @@ export interface AcmeServerStore {
   transitionOrder(orderId: string, from: AcmeOrder['status'], fields: Partial<AcmeOrder>): Promise<boolean>;
   authorization(authzId: string): Promise<AcmeAuthorization | undefined>;
   authorizations(authzIds: string[]): Promise<(AcmeAuthorization | undefined)[]>;
+  /** Takes a pending authorization for one validation until `until`: false while another validation holds it (or it is not pending). */
+  claimValidation(authzId: string, until: Date, now: Date): Promise<boolean>;
   /** Sets fields while the authorization's status is still `from`: false when it is not. */
   transitionAuthorization(authzId: string, from: AcmeAuthorization['status'], fields: Partial<AcmeAuthorization>): Promise<boolean>;
   /** Remembers which order's certificate an ARI identifier (RFC 9773 4.1) names. */

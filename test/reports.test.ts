@@ -73,14 +73,17 @@ describe('reports', () => {
       cert(6, 30, { source: 'import', status: 'revoked' }),
       // A CA certificate in use is not a TLS certificate that a 47-day lifetime applies to.
       cert(7, 3000, { source: 'import', status: 'discovered', basicConstraints: { ca: true } }),
+      // Found by a scan too, but from a CA any ACME client can renew with.
+      cert(8, 30, { source: 'scan', status: 'discovered', owner: 'team-b', issuer: 'C=US, O=Let\'s Encrypt, CN=R11' }),
     ];
     const report = readinessReport(certs, now);
-    expect(report).toMatchObject({ lifetimeDays: 47, inUse: 4, ready: 1, notReady: 3 });
-    expect(report.certificates.map((c) => [c.id, c.reasons])).toEqual([['c2', ['no-deployment-target']], ['c3', ['not-managed']], ['c4', ['needs-approval']]]);
-    expect(report.byReason['not-managed'].count).toBe(1);
+    expect(report).toMatchObject({ lifetimeDays: 47, inUse: 5, ready: 1, notReady: 4 });
+    expect(report.certificates.map((c) => [c.id, c.reasons])).toEqual([['c2', ['no-deployment-target']], ['c3', ['not-managed', 'issuer-without-acme']], ['c4', ['needs-approval']], ['c8', ['not-managed']]]);
+    expect(report.byReason['not-managed'].count).toBe(2);
+    expect(report.byReason['issuer-without-acme'].count).toBe(1);
     expect(report.byReason['not-managed'].meaning).toMatch(/adopt it/);
-    expect(report.byOwner).toEqual({ 'team-a': { ready: 1, notReady: 1 }, 'team-b': { ready: 0, notReady: 2 } });
-    expect(report.byIssuer).toEqual({ 'CN=CA One': { ready: 1, notReady: 1 }, 'CN=CA Two': { ready: 0, notReady: 2 } });
+    expect(report.byOwner).toEqual({ 'team-a': { ready: 1, notReady: 1 }, 'team-b': { ready: 0, notReady: 3 } });
+    expect(report.byIssuer).toEqual({ 'CN=CA One': { ready: 1, notReady: 1 }, 'CN=CA Two': { ready: 0, notReady: 2 }, 'C=US, O=Let\'s Encrypt, CN=R11': { ready: 0, notReady: 1 } });
     expect(toCsv(readinessRows(report), [...READINESS_COLUMNS]).split('\r\n')[1]).toMatch(/^c2,h2\.example\.com,team-a,/);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lookup, Resolver } from 'node:dns/promises';
 import { request } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { ChallengeFailure, type AcmeChallengeType, type ChallengeValidator } from '../../shared/acme-server.ts';
 import type { AcmeValidationSettings } from '../../shared/acme-server-config.ts';
@@ -8,12 +9,17 @@ import { extensionEntries } from '../../shared/x509/extensions.ts';
 import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
 import { children, readTlv } from '../../shared/x509/der.ts';
 
-/** Each validation's network time, in all (RFC 8555 leaves it to the server; Let's Encrypt's is similar). */
+/** Each validation's time, in all (RFC 8555 leaves it to the server; Let's Encrypt's is similar). */
 const TIMEOUT_MS = 10_000;
 /** A key authorization is about 87 characters: a response far larger is not one. */
 const MAX_RESPONSE = 8 * 1024;
 /** id-pe-acmeIdentifier (RFC 8737 3). */
 const ACME_IDENTIFIER = '1.3.6.1.5.5.7.1.31';
+
+/** Loopback, link-local (cloud metadata services among them) and unspecified addresses. */
+const UNREACHABLE = new BlockList();
+for (const [net, bits] of [['127.0.0.0', 8], ['169.254.0.0', 16], ['0.0.0.0', 8]] as const) UNREACHABLE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::1', 128], ['fe80::', 10], ['::', 128], ['::ffff:127.0.0.0', 104], ['::ffff:169.254.0.0', 112]] as const) UNREACHABLE.addSubnet(net, bits, 'ipv6');
 
 const digest = (keyAuthorization: string) => createHash('sha256').update(keyAuthorization).digest();
 
@@ -25,36 +31,52 @@ const digest = (keyAuthorization: string) => createHash('sha256').update(keyAuth
 export class NetworkChallengeValidator implements ChallengeValidator {
   private readonly resolver?: Resolver;
 
-  constructor(private readonly settings: AcmeValidationSettings) {
+  /** `timeoutMs`: each validation's time in all. */
+  constructor(private readonly settings: AcmeValidationSettings, private readonly timeoutMs = TIMEOUT_MS) {
     if (settings.dnsResolver) {
       this.resolver = new Resolver({ timeout: 3000, tries: 2 });
       this.resolver.setServers([settings.dnsResolver]);
     }
   }
 
+  /** At most `timeoutMs` in all (resolving, connecting, reading): a client's slow server holds nothing longer. */
   async validate(type: AcmeChallengeType, name: string, token: string, keyAuthorization: string): Promise<void> {
-    if (type === 'dns-01') return this.dns01(name, keyAuthorization);
-    const address = await this.address(name);
-    if (type === 'http-01') return this.http01(name, address, token, keyAuthorization);
-    return this.tlsAlpn01(name, address, keyAuthorization);
-  }
-
-  private async address(name: string): Promise<string> {
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const work = type === 'dns-01'
+      ? this.dns01(name, keyAuthorization)
+      : this.address(name).then((address) => (type === 'http-01' ? this.http01(name, address, token, keyAuthorization, deadline) : this.tlsAlpn01(name, address, keyAuthorization, deadline)));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ChallengeFailure('connection', `validating ${name} took over ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+    });
     try {
-      if (!this.resolver) return (await lookup(name)).address;
-      const v4 = await this.resolver.resolve4(name).catch(() => []);
-      const found = v4.length ? v4 : await this.resolver.resolve6(name);
-      return found[0];
-    } catch (err) {
-      throw new ChallengeFailure('dns', `${name} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  private http01(name: string, address: string, token: string, keyAuthorization: string): Promise<void> {
+  private async address(name: string): Promise<string> {
+    let address: string;
+    try {
+      if (!this.resolver) address = (await lookup(name)).address;
+      else {
+        const v4 = await this.resolver.resolve4(name).catch(() => []);
+        address = (v4.length ? v4 : await this.resolver.resolve6(name))[0];
+      }
+    } catch (err) {
+      throw new ChallengeFailure('dns', `${name} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    // An internal CA reaches private networks by design; the host itself, link-local addresses and cloud metadata services are not names anyone is issued for.
+    if (!this.settings.allowLoopback && UNREACHABLE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')) throw new ChallengeFailure('dns', `${name} resolves to ${address}, a loopback, link-local or unspecified address certops does not validate at`);
+    return address;
+  }
+
+  private http01(name: string, address: string, token: string, keyAuthorization: string, signal: AbortSignal): Promise<void> {
     const port = this.settings.http01Port;
     const url = `http://${name}${port === 80 ? '' : `:${port}`}/.well-known/acme-challenge/${token}`;
     return new Promise((resolve, reject) => {
-      const req = request({ host: address, port, path: `/.well-known/acme-challenge/${token}`, headers: { host: `${name}${port === 80 ? '' : `:${port}`}`, 'user-agent': 'certops-acme-validation' }, timeout: TIMEOUT_MS }, (res) => {
+      const req = request({ host: address, port, path: `/.well-known/acme-challenge/${token}`, headers: { host: `${name}${port === 80 ? '' : `:${port}`}`, 'user-agent': 'certops-acme-validation' }, timeout: TIMEOUT_MS, signal }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
@@ -63,11 +85,11 @@ export class NetworkChallengeValidator implements ChallengeValidator {
         });
         res.on('end', () => {
           if (res.statusCode !== 200) return reject(new ChallengeFailure('incorrectResponse', `${url} answered ${res.statusCode}, not 200 with the key authorization`));
-          // RFC 8555 8.3: trailing whitespace is allowed.
-          if (body.trimEnd() !== keyAuthorization) return reject(new ChallengeFailure('incorrectResponse', `${url} answered ${JSON.stringify(body.slice(0, 100))}, not the key authorization`));
+          // RFC 8555 8.3: trailing whitespace is allowed. What else it answered is not told: the server may not be the client's.
+          if (body.trimEnd() !== keyAuthorization) return reject(new ChallengeFailure('incorrectResponse', `${url} answered ${body.length} bytes that are not the key authorization`));
           resolve();
         });
-        res.on('error', reject);
+        res.on('error', (err) => reject(new ChallengeFailure('connection', `${url} broke off its answer (${err.message})`)));
       });
       req.on('timeout', () => req.destroy(new ChallengeFailure('connection', `${url} did not answer within ${TIMEOUT_MS / 1000} s`)));
       req.on('error', (err) => reject(err instanceof ChallengeFailure ? err : new ChallengeFailure('connection', `could not fetch ${url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
@@ -87,7 +109,7 @@ export class NetworkChallengeValidator implements ChallengeValidator {
     if (!values.includes(expected)) throw new ChallengeFailure('incorrectResponse', `the TXT records at ${record} hold no ${expected} (found ${values.length})`);
   }
 
-  private tlsAlpn01(name: string, address: string, keyAuthorization: string): Promise<void> {
+  private tlsAlpn01(name: string, address: string, keyAuthorization: string, signal: AbortSignal): Promise<void> {
     const where = `${name} (${address}:${this.settings.tlsAlpn01Port})`;
     return new Promise((resolve, reject) => {
       const socket = connect({ host: address, port: this.settings.tlsAlpn01Port, servername: name, ALPNProtocols: ['acme-tls/1'], rejectUnauthorized: false, timeout: TIMEOUT_MS }, () => {
@@ -102,6 +124,7 @@ export class NetworkChallengeValidator implements ChallengeValidator {
         }
       });
       socket.on('timeout', () => socket.destroy(new ChallengeFailure('connection', `${where} did not answer within ${TIMEOUT_MS / 1000} s`)));
+      signal.addEventListener('abort', () => socket.destroy(new ChallengeFailure('connection', `${where} took over ${TIMEOUT_MS / 1000} s`)), { once: true });
       socket.on('error', (err) => reject(err instanceof ChallengeFailure ? err : new ChallengeFailure('tls', `${where}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
     });
   }

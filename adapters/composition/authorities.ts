@@ -1,7 +1,8 @@
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { policyGated } from '../../shared/policy-gated-authority.ts';
-import type { CertificateAuthority } from '../../shared/ports.ts';
+import type { CertificateAuthority, DnsTxtRecords } from '../../shared/ports.ts';
+import type { AcmeIssuerConfig } from '../suite-config.ts';
 import { DynamoRequestStore } from '../dynamodb/request-store.ts';
 import { DynamoRevocationStore } from '../dynamodb/revocation-store.ts';
 import { DynamoIssuanceJournal } from '../dynamodb/issuance-journal.ts';
@@ -31,8 +32,7 @@ export function authorities(b: Base) {
       const secret = (ref: string, field: string) => resolveSecret(ref, field, b.env(), async () => recordingCalls(new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({}), 'secretsmanager'));
       const eab = backend.externalAccountBinding;
       const eabHmacKey = eab ? () => secret(eab.hmacKeyRef, `issuers.${name}.externalAccountBinding.hmacKey`) : undefined;
-      const rfc2136 = backend.dns?.rfc2136;
-      const dnsRecords = rfc2136 ? new (await import('../dns/rfc2136.ts')).Rfc2136TxtRecords(rfc2136, rfc2136.zone, async () => ({ name: rfc2136.keyName, algorithm: rfc2136.keyAlgorithm, secret: await secret(rfc2136.keySecretRef, `issuers.${name}.dns.rfc2136.keySecret`) }), () => b.clock.now()) : undefined;
+      const dnsRecords = backend.dns ? await dnsUpdates(name, backend.dns, secret) : undefined;
       return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table), eabHmacKey, dnsRecords }));
     }
     if (backend.type === 'acm') {
@@ -41,6 +41,17 @@ export function authorities(b: Base) {
     }
     const [{ ACMPCAClient }, { AcmPcaAuthority }] = await Promise.all([import('@aws-sdk/client-acm-pca'), import('../aws/acm-pca-authority.ts')]);
     return gated(new AcmPcaAuthority(name, recordingCalls(new ACMPCAClient({ region: backend.region }), 'acm-pca'), { certificateAuthorityArn: backend.certificateAuthorityArn!, signingAlgorithm: backend.signingAlgorithm as never, journal }));
+  }
+
+  /** Where an ACME issuer's dns-01 records go, its client loaded only when named. */
+  async function dnsUpdates(name: string, dns: NonNullable<AcmeIssuerConfig['dns']>, secret: (ref: string, field: string) => Promise<string>): Promise<DnsTxtRecords> {
+    if ('route53' in dns) {
+      const [{ Route53Client }, { Route53TxtRecords }] = await Promise.all([import('@aws-sdk/client-route-53'), import('../dns/route53.ts')]);
+      return new Route53TxtRecords(recordingCalls(new Route53Client({}), 'route53'), dns.route53.hostedZoneId);
+    }
+    const { Rfc2136TxtRecords } = await import('../dns/rfc2136.ts');
+    const r = dns.rfc2136;
+    return new Rfc2136TxtRecords(r, r.zone, async () => ({ name: r.keyName, algorithm: r.keyAlgorithm, secret: await secret(r.keySecretRef, `issuers.${name}.dns.rfc2136.keySecret`) }), () => b.clock.now());
   }
 
   return {

@@ -79,7 +79,12 @@ export class DynamoAcmeServerStore implements AcmeServerStore {
       TableName: this.table.name, Key: accountKey(accountId), UpdateExpression: 'SET jwk = :jwk, thumbprint = :to',
       ConditionExpression: 'thumbprint = :from OR thumbprint = :to', ExpressionAttributeValues: { ':jwk': to.jwk, ':to': to.thumbprint, ':from': from },
     }));
-    if (moved && from !== to.thumbprint) await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: keyPointer(from) }));
+    if (!moved) {
+      // Another change moved the account first: this key's pointer goes, and the client is told to look again.
+      await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: keyPointer(to.thumbprint), ConditionExpression: 'accountId = :a', ExpressionAttributeValues: { ':a': accountId } })).catch(() => undefined);
+      return accountId;
+    }
+    if (from !== to.thumbprint) await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: keyPointer(from) }));
     return undefined;
   }
 
@@ -111,6 +116,14 @@ export class DynamoAcmeServerStore implements AcmeServerStore {
 
   async authorizations(authzIds: string[]): Promise<(AcmeAuthorization | undefined)[]> {
     return (await getItems(this.table, authzIds.map(authzKey))).map((item) => item && withoutKeys<AcmeAuthorization>(item));
+  }
+
+  claimValidation(authzId: string, until: Date, now: Date): Promise<boolean> {
+    return conditionalWrite(this.table, new UpdateCommand({
+      TableName: this.table.name, Key: authzKey(authzId), UpdateExpression: 'SET validatingUntil = :until',
+      ConditionExpression: '#s = :pending AND (attribute_not_exists(validatingUntil) OR validatingUntil < :now)',
+      ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':until': until.toISOString(), ':now': now.toISOString(), ':pending': 'pending' },
+    }));
   }
 
   transitionAuthorization(authzId: string, from: AcmeAuthorization['status'], fields: Partial<AcmeAuthorization>): Promise<boolean> {

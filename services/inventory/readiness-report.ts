@@ -4,10 +4,11 @@ import type { StoredCertificate } from '../../shared/model.ts';
 export const SHORT_LIFETIME_DAYS = 47;
 
 /** Why a certificate in use could not be renewed without a person at 47-day lifetimes. */
-export type ReadinessReason = 'not-managed' | 'needs-approval' | 'no-deployment-target';
+export type ReadinessReason = 'not-managed' | 'issuer-without-acme' | 'needs-approval' | 'no-deployment-target';
 
 const EXPLAINED: Record<ReadinessReason, string> = {
   'not-managed': 'certops does not renew it (found by a scan, an import or ACM): renewed wherever it was issued, by hand unless that place automates it; adopt it to let certops renew it',
+  'issuer-without-acme': 'its issuer is not a CA known to offer ACME (RFC 8555): no standard client can renew it; move it to an ACME CA, or to certops (adopt it, or point its client at certops\' ACME server)',
   'needs-approval': 'its renewal waits for an approver under the policy in force',
   'no-deployment-target': 'certops renews it but deploys the successor nowhere: whoever uses it must fetch each one',
 };
@@ -24,8 +25,15 @@ export interface NotReady {
   reasons: ReadinessReason[];
 }
 
+/**
+ * Public CAs that offer ACME, by the organization (O=) in their issuing certificates' names: Let's
+ * Encrypt, ZeroSSL, Google Trust Services, Buypass, SSL.com, Sectigo, DigiCert, GlobalSign,
+ * Entrust, Actalis and HARICA document ACME endpoints.
+ */
+const ACME_CA_ORGANIZATIONS = /\bO=(Let's Encrypt|ZeroSSL|Google Trust Services( LLC)?|Buypass AS[^,]*|SSL Corporation|Sectigo Limited|DigiCert,? Inc\.?|GlobalSign( nv-sa)?|Entrust,? Inc\.?|Actalis S\.p\.A\.[^,]*|Hellenic Academic and Research Institutions CA)(,|$)/i;
+
 const reasonsFor = (c: StoredCertificate): ReadinessReason[] => {
-  if (!c.issuerBackend) return ['not-managed'];
+  if (!c.issuerBackend) return ['not-managed', ...(ACME_CA_ORGANIZATIONS.test(c.issuer) ? [] : ['issuer-without-acme' as const])];
   return [...(c.renewalRequestId ? ['needs-approval' as const] : []), ...(c.targets.length === 0 ? ['no-deployment-target' as const] : [])];
 };
 

@@ -56,7 +56,7 @@ const MAX_IDEMPOTENCY_KEY = 200;
  * wait for an approver, forbidden ones are refused with reasons. Idempotent per
  * `idempotencyKey`: a retry (even one arriving at the same moment) gets the first answer.
  */
-export async function requestCertificate(input: RequestInput, requester: { name: string; role: Role; onBehalfOf?: string }, idempotencyKey: string | undefined, deps: IssuanceDeps & { targets: Pick<TargetStore, 'get'> }): Promise<RequestAnswer> {
+export async function requestCertificate(input: RequestInput, requester: { name: string; role: Role; onBehalfOf?: string; mayWaitForApproval?: boolean }, idempotencyKey: string | undefined, deps: IssuanceDeps & { targets: Pick<TargetStore, 'get'> }): Promise<RequestAnswer> {
   const requestedBy = requester.name;
   let requestId = deps.newId();
   if (idempotencyKey) {
@@ -75,7 +75,12 @@ export async function requestCertificate(input: RequestInput, requester: { name:
   await deps.authority(input.issuer);
   const key = await requestedKey(input);
   // The same judgement the CA's policy gate makes again at signing time, with the environment resolved first.
-  const { verdict, environment, owner } = judge(deps, { commonName: input.commonName, names: input.subjectAlternativeNames, keyAlgorithm: key.keyAlgorithm, validityDays: input.validityDays, profile: input.profile, environment: input.environment, owner: input.owner });
+  const judged = judge(deps, { commonName: input.commonName, names: input.subjectAlternativeNames, keyAlgorithm: key.keyAlgorithm, validityDays: input.validityDays, profile: input.profile, environment: input.environment, owner: input.owner });
+  const { environment, owner } = judged;
+  // A requester no person stands behind (an ACME account without a binding) cannot ask an approver: whoever approved might be whoever asked.
+  const verdict = judged.verdict.decision === 'needs_approval' && requester.mayWaitForApproval === false
+    ? { decision: 'deny' as const, reasons: [...judged.verdict.reasons, 'this needs an approver, and no certops principal is bound to the ACME account that asks (External Account Binding)'] }
+    : judged.verdict;
   for (const name of input.targets) {
     const target = await deps.targets.get(name);
     if (!target) throw new ValidationError(`targets: ${name} is not a registered target`, 'targets');

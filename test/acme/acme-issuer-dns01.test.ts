@@ -92,6 +92,9 @@ describe('the ACME issuer with dns-01 through RFC 2136 (BIND 9, Pebble)', () => 
     expect(field({ rfc2136: { server: 'ns1', zone: 'example.test', keyName: 'k', keySecret: 'env:X' } })).toBe('issuers.ca.dns.rfc2136.server');
     expect(field({ rfc2136: { server: 'ns1:53', zone: 'example.test', keyName: 'k', keySecret: 'c2VjcmV0' } })).toBe('issuers.ca.dns.rfc2136.keySecret');
     expect(field({ rfc2136: { server: 'ns1:53', zone: 'example.test', keyName: 'k', keyAlgorithm: 'hmac-md5', keySecret: 'env:X' } })).toBe('issuers.ca.dns.rfc2136.keyAlgorithm');
+    expect(field({ route53: { hostedZoneId: 'example.com' } })).toBe('issuers.ca.dns.route53.hostedZoneId');
+    expect(field({ route53: { hostedZoneId: 'Z0123', region: 'us-east-1' } })).toBe('issuers.ca.dns.route53.hostedZoneId');
+    expect(parse({ route53: { hostedZoneId: 'Z0123456789ABC' } }).issuers.ca).toMatchObject({ challenge: 'dns-01', dns: { route53: { hostedZoneId: 'Z0123456789ABC' } } });
     expect(parse({ rfc2136: { server: '[::1]:5353', zone: 'example.test', keyName: 'k', keySecret: 'env:X' } }).issuers.ca).toMatchObject({ challenge: 'dns-01', dns: { rfc2136: { host: '::1', port: 5353, keyAlgorithm: 'hmac-sha256' } } });
   });
 });

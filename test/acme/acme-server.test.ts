@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,6 +72,8 @@ describe('the ACME server for internal clients (RFC 8555)', () => {
       `    http01Port: ${httpPort}`,
       `    tlsAlpn01Port: ${tlsPort}`,
       `    dnsResolver: ${dns.dnsAddress}`,
+      // Every name is 127.0.0.1 here.
+      '    allowLoopback: true',
       '',
     ].join('\n'));
     stack = await startStack(home);
@@ -141,9 +144,13 @@ describe('the ACME server for internal clients (RFC 8555)', () => {
     expect((await inventoried(second)).cert.status).toBe('revoked');
   }, 180_000);
 
-  it('an order outside policy waits for an approver: the client sees processing with Retry-After, and certbot completes once it is approved', async () => {
-    const client = await RawAcmeClient.open(directoryUrl);
-    expect((await client.register()).status).toBe(201);
+  it('an order outside policy waits for an approver when a certops principal is bound to the account: the client sees processing with Retry-After, and certbot completes once it is approved', async () => {
+    const team = (await apiCall(stack.url, admin, 'POST', '/tokens', { name: 'ops-team', role: 'requester' })).body.token;
+    const mint = async () => (await apiCall(stack.url, team, 'POST', '/acme-eab')).body as { keyId: string; hmacKey: string };
+    const bound = `${stack.url}/acme/bound/directory`;
+    const client = await RawAcmeClient.open(bound);
+    const key = await mint();
+    expect((await client.register({ externalAccountBinding: await client.binding(key.keyId, key.hmacKey) })).status).toBe(201);
     const order = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'portal.corp-intranet.net' }] });
     expect(order.status).toBe(201);
     const authz = await client.post(order.body.authorizations[0], undefined);
@@ -172,13 +179,33 @@ describe('the ACME server for internal clients (RFC 8555)', () => {
     expect(verifies(chain.body, chain.body)).toMatch(/leaf\.pem: OK/);
 
     // certbot, as it runs: it polls the processing order until an approver has said yes.
-    const run = certbot(join(home, 'certbot-approval'), ['certonly', '--standalone', '--server', directoryUrl, '-d', 'wiki.corp-intranet.net', '--agree-tos', '--register-unsafely-without-email'], httpPort);
+    const second = await mint();
+    const run = certbot(join(home, 'certbot-approval'), ['certonly', '--standalone', '--server', bound, '--eab-kid', second.keyId, '--eab-hmac-key', second.hmacKey, '-d', 'wiki.corp-intranet.net', '--agree-tos', '--register-unsafely-without-email'], httpPort);
     const asked = await eventually(async () => {
       const items = (await apiCall(stack.url, admin, 'GET', '/requests?pending=true')).body.items as { requestId: string; commonName: string }[];
       return items.find((r) => r.commonName === 'wiki.corp-intranet.net');
     }, 'certbot\'s request waiting for approval', 60_000, 250);
     expect((await apiCall(stack.url, admin, 'POST', `/requests/${asked.requestId}/approve`, {})).status).toBe(200);
     expect((await run).output).toMatch(/Successfully received certificate/);
+
+    // An account no principal is bound to cannot ask an approver (whoever approved might be whoever asked): refused.
+    const anonymous = await RawAcmeClient.open(directoryUrl);
+    await anonymous.register();
+    const refused = await anonymous.post(anonymous.directory.newOrder, { identifiers: [{ type: 'dns', value: 'dns-refused.corp-intranet.net' }] });
+    const dnsChallenge = (await anonymous.post(refused.body.authorizations[0], undefined)).body.challenges.find((c: { type: string }) => c.type === 'dns-01');
+    await dns.setTxt('_acme-challenge.dns-refused.corp-intranet.net.', createHash('sha256').update(`${dnsChallenge.token}.${await anonymous.thumbprint()}`).digest('base64url'));
+    expect((await anonymous.post(dnsChallenge.url, {})).body.status).toBe('valid');
+    const ended = await anonymous.post(refused.body.finalize, { csr: await csrFor('dns-refused.corp-intranet.net') });
+    expect(ended.body.status).toBe('invalid');
+    expect(ended.body.error.type).toBe('urn:ietf:params:acme:error:rejectedIdentifier');
+    expect(ended.body.error.detail).toMatch(/no certops principal is bound/);
+
+    // A bound account orders only while its principal's token works.
+    const tokenId = (await apiCall(stack.url, admin, 'GET', '/tokens')).body.items.find((t: { name: string }) => t.name === 'ops-team').tokenId;
+    expect((await apiCall(stack.url, admin, 'DELETE', `/tokens/${tokenId}`)).status).toBeLessThan(300);
+    const afterRevocation = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'late.internal.test' }] });
+    expect(afterRevocation.status).toBe(403);
+    expect(afterRevocation.body.type).toBe('urn:ietf:params:acme:error:unauthorized');
   }, 180_000);
 
   it('answers RFC 8555 error cases with problem documents and a fresh nonce', async () => {
@@ -226,6 +253,9 @@ describe('the ACME server for internal clients (RFC 8555)', () => {
     await other.register();
     problem(await other.post(order.headers.get('location')!, undefined), 404, 'malformed');
     problem(await other.post(order.headers.get('location')!, undefined, { kid: `${stack.url}/acme/internal/account/${'0'.repeat(32)}` }), 400, 'accountDoesNotExist');
+    // An account is its directory's: its kid written under another directory names nothing there.
+    const elsewhere = `${stack.url}/acme/bound/new-order`;
+    problem(await other.post(elsewhere, { identifiers: [{ type: 'dns', value: 'x.internal.test' }] }, { kid: other.kid!.replace('/acme/internal/', '/acme/bound/') }), 400, 'accountDoesNotExist');
 
     // A challenge that fails makes the authorization and the order invalid, with the reason.
     const authz = await client.post(order.body.authorizations[0], undefined);
@@ -238,7 +268,6 @@ describe('the ACME server for internal clients (RFC 8555)', () => {
     // A CSR naming other names than the order (dns-01 proves this one).
     const good = await client.post(client.directory.newOrder, { identifiers: [{ type: 'dns', value: 'csr.internal.test' }] });
     const dnsChallenge = (await client.post(good.body.authorizations[0], undefined)).body.challenges.find((c: { type: string }) => c.type === 'dns-01');
-    const { createHash } = await import('node:crypto');
     await dns.setTxt('_acme-challenge.csr.internal.test.', createHash('sha256').update(`${dnsChallenge.token}.${await client.thumbprint()}`).digest('base64url'));
     expect((await client.post(dnsChallenge.url, {})).body.status).toBe('valid');
     problem(await client.post(good.body.finalize, { csr }), 400, 'badCSR');

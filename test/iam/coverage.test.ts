@@ -230,11 +230,24 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
   const CERT = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-0000-4000-8000-000000000001`;
   const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
   const END_ENTITY = 'arn:aws:acm-pca:::template/EndEntityServerAuthCertificate/V1';
+  const ZONE = 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ';
   let roles: Map<string, Role>;
   beforeAll(() => {
-    roles = packagedRoles({ privateCaArns: CA, notificationTopicArns: TOPIC, sesIdentityArns: IDENTITY });
+    roles = packagedRoles({ privateCaArns: CA, notificationTopicArns: TOPIC, sesIdentityArns: IDENTITY, acmeHostedZoneArns: ZONE });
   }, 120_000);
   const allowed = async (fn: string, action: string, resource: string, context: Record<string, string | string[]> = {}) => (await simulate(roles.get(fn)!, action, resource, context)).allowed;
+
+  it('Route 53: the issuing functions change only TXT records under _acme-challenge. names, in the zones the parameters name (dns-01)', async () => {
+    const txt = (names: string[], types = ['TXT']) => ({ 'route53:ChangeResourceRecordSetsNormalizedRecordNames': names, 'route53:ChangeResourceRecordSetsRecordTypes': types });
+    for (const fn of ['issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'issuanceAcme', 'renewalStep']) {
+      expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'])), fn).toBe(true);
+      expect(await allowed(fn, 'route53:ListResourceRecordSets', ZONE), fn).toBe(true);
+      expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com', 'www.example.com'])), `${fn} another name`).toBe(false);
+      expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'], ['TXT', 'A'])), `${fn} an A record`).toBe(false);
+      expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE.replace('Z01', 'Z99'), txt(['_acme-challenge.shop.example.com'])), `${fn} another zone`).toBe(false);
+    }
+    for (const fn of ['inventoryApi', 'deploymentStep', 'health']) expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'])), fn).toBe(false);
+  });
 
   it('Private CA: the issuing functions issue end-entity certificates from the CA the parameters name, nothing else', async () => {
     for (const fn of ['issuanceApi', 'issuanceEvents', 'renewalStep']) {

@@ -52,6 +52,12 @@ export class RawAcmeClient {
     return this.send(url, await this.jws(url, payload, header));
   }
 
+  /** An External Account Binding (RFC 8555 7.3.4): this account's key, MACed with the binding's key for newAccount. */
+  async binding(keyId: string, hmacKey: string): Promise<Record<string, string>> {
+    const jwk = new TextEncoder().encode(JSON.stringify(this.key.jwk));
+    return (await new FlattenedSign(jwk).setProtectedHeader({ alg: 'HS256', kid: keyId, url: this.directory.newAccount }).sign(Buffer.from(hmacKey, 'base64url'))) as unknown as Record<string, string>;
+  }
+
   async register(extra: Record<string, unknown> = {}): Promise<AcmeResponse> {
     const res = await this.post(this.directory.newAccount, { termsOfServiceAgreed: true, contact: ['mailto:ops@example.test'], ...extra });
     if (res.status === 201 || res.status === 200) this.kid = res.headers.get('location')!;

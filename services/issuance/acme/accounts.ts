@@ -86,6 +86,8 @@ export async function newAccount(req: SignedRequest, profileName: string, profil
   const existing = await deps.acmeStore.accountByThumbprint(req.thumbprint!);
   if (existing) {
     if (existing.profile !== profileName) throw new AcmeProblem('unauthorized', `this key holds an account of the ${existing.profile} directory: use another key here`);
+    // RFC 8555 7.3.6: a deactivated account's key is refused with 401.
+    if (existing.status !== 'valid') throw new AcmeProblem('unauthorized', `the account of this key is ${existing.status}`, 401);
     return { created: false, account: existing };
   }
   if (req.payload?.onlyReturnExisting === true) throw new AcmeProblem('accountDoesNotExist', 'no account holds this key');
@@ -128,6 +130,7 @@ export async function changeAccountKey(req: SignedRequest, urls: AcmeUrls, deps:
   const oldKey = publicJwk(inner.payload.oldKey);
   if ((await thumbprintOf(oldKey)) !== account.thumbprint) throw new AcmeProblem('unauthorized', 'oldKey is not the account\'s current key');
   const holder = await deps.acmeStore.changeKey(account.accountId, account.thumbprint, { jwk: inner.jwk!, thumbprint: inner.thumbprint! });
+  if (holder === account.accountId) throw new AcmeProblem('malformed', 'the account\'s key changed while this change was being made: read the account and try again', 409);
   if (holder) throw new AcmeProblem('malformed', 'the new key holds another account already', 409, { location: urls.account(holder) });
   return { ...account, jwk: inner.jwk!, thumbprint: inner.thumbprint! };
 }

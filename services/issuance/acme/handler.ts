@@ -60,7 +60,12 @@ function acme(doc: Pick<RouteDoc, 'summary' | 'description'> & { responses?: Rou
         if (!profile) throw new AcmeProblem('malformed', `no ACME directory ${profileName.slice(0, 64)} here`, 404);
         // RFC 8555 6.2: a POST that is not a JWS is refused with 415.
         if (post && !/^application\/jose\+json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) throw new AcmeProblem('malformed', 'the Content-Type must be application/jose+json', 415);
-        const signed = (url: string, key: 'jwk' | 'kid' | 'either' = 'kid') => verifySignedRequest(req.body, url, key, urls.accountIdOf, rt());
+        const signed = async (url: string, key: 'jwk' | 'kid' | 'either' = 'kid') => {
+          const request = await verifySignedRequest(req.body, url, key, urls.accountIdOf, rt());
+          // Each directory's accounts are its own: a kid naming another directory's account is none here.
+          if (request.account && request.account.profile !== profileName) throw new AcmeProblem('accountDoesNotExist', `no account ${request.account.accountId} at this directory`);
+          return request;
+        };
         answer = await run({ req, profileName, profile, urls, signed });
       } catch (err) {
         const problem = problemOf(err);

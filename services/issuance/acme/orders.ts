@@ -4,7 +4,9 @@ import type { AcmeServerProfile } from '../../../shared/acme-server-config.ts';
 import { ariCertId } from '../../../shared/ari.ts';
 import { ValidationError } from '../../../shared/errors.ts';
 import { normaliseName } from '../../../shared/names.ts';
-import type { TargetStore } from '../../../shared/ports.ts';
+import type { TargetStore, TokenStore } from '../../../shared/ports.ts';
+import { isLive } from '../../../shared/api-token.ts';
+import { createPublicKey } from 'node:crypto';
 import { readCsr } from '../../../shared/x509/csr.ts';
 import { parseCertificate } from '../../../shared/x509/parse-certificate.ts';
 import { certificateBlocks, toPem } from '../../../shared/x509/pem.ts';
@@ -17,6 +19,7 @@ import type { AcmeUrls } from './urls.ts';
 
 export interface OrderDeps extends IssuanceDeps {
   acmeStore: AcmeServerStore;
+  tokens: Pick<TokenStore, 'get'>;
   validator: ChallengeValidator;
   targets: Pick<TargetStore, 'get'>;
   defaultIssuer: string;
@@ -29,6 +32,8 @@ const ORDER_LIFETIME_MS = 7 * 86_400_000;
 const MAX_IDENTIFIERS = 100;
 /** What a client polling a processing order is told to wait, in seconds (RFC 8555 7.4: Retry-After). */
 export const PROCESSING_RETRY_AFTER_S = 3;
+/** How long one validation holds its authorization (the validator's own deadline is 10 s). */
+const VALIDATION_LEASE_MS = 30_000;
 
 /** The requester certops records for what an account orders (RFC 8555 7.1.2: the account is who asks). */
 export const requesterOf = (account: Pick<AcmeAccount, 'accountId'>) => `acme:${account.accountId}`;
@@ -59,7 +64,15 @@ function identifiersOf(payload: Record<string, unknown> | undefined): AcmeIdenti
 }
 
 /** A new order (RFC 8555 7.4): one authorization per identifier, each offering every challenge that can prove it. */
+/** An account bound to a certops principal orders only while that principal's token works (RFC 8555 7.3.4: the binding is the account's authority). */
+async function bindingLive(account: AcmeAccount, deps: OrderDeps): Promise<void> {
+  if (!account.boundTo) return;
+  const token = await deps.tokens.get(account.boundTo.tokenId);
+  if (!token || !isLive(token, deps.clock.now())) throw new AcmeProblem('unauthorized', `the certops token this account is bound to (${account.boundTo.name}) is revoked or expired`);
+}
+
 export async function newOrder(account: AcmeAccount, payload: Record<string, unknown> | undefined, deps: OrderDeps): Promise<AcmeOrder> {
+  await bindingLive(account, deps);
   const identifiers = identifiersOf(payload);
   if (payload?.notBefore !== undefined || payload?.notAfter !== undefined) throw new AcmeProblem('malformed', 'notBefore and notAfter are not supported: the profile sets the lifetime');
   let replaces: string | undefined;
@@ -163,6 +176,8 @@ export async function respondToChallenge(account: AcmeAccount, authzId: string, 
   if (!challenge) throw new AcmeProblem('malformed', `authorization ${authzId} offers no ${type.slice(0, 20)} challenge`, 404);
   const now = deps.clock.now();
   if (authz.status !== 'pending' || authz.expires < now.toISOString()) return { authz, challenge: challengeView(authz, challenge, urls) };
+  // One validation of an authorization at a time: asked again meanwhile, the client is told it is under way.
+  if (!(await deps.acmeStore.claimValidation(authzId, new Date(now.getTime() + VALIDATION_LEASE_MS), now))) return { authz, challenge: { ...challengeView(authz, challenge, urls), status: 'processing' } };
   let outcome: Pick<AcmeChallenge, 'validated' | 'error'> & { status: 'valid' | 'invalid' };
   try {
     await deps.validator.validate(challenge.type, authz.identifier.value, challenge.token, await keyAuthorization(challenge.token, account));
@@ -195,12 +210,22 @@ export async function finalizeOrder(account: AcmeAccount, orderId: string, paylo
   if (order.status !== 'pending' || !order.ready) throw new AcmeProblem('orderNotReady', `order ${orderId} is ${order.status === 'pending' ? 'waiting for its authorizations' : order.status}: it cannot be finalized`);
   if (typeof payload?.csr !== 'string' || !/^[A-Za-z0-9_-]+$/.test(payload.csr)) throw new AcmeProblem('malformed', 'csr must be the base64url DER of a PKCS#10 request');
   const csrPem = toPem(Buffer.from(payload.csr, 'base64url'), 'CERTIFICATE REQUEST');
+  await bindingLive(account, deps);
   const csr = await readCsr(csrPem).catch((err: Error) => {
     throw new AcmeProblem('badCSR', err.message);
   });
+  // RFC 8555 11.1: the certificate's key is never the account's.
+  if (Buffer.from(createPublicKey({ key: account.jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' })).equals(csr.spkiDer)) throw new AcmeProblem('badCSR', 'the CSR\'s key is the account key: certify another key');
   const asked = new Set(order.identifiers.map((i) => i.value));
-  const named = new Set(csr.names.map((n) => n.toLowerCase().replace(/\.$/, '')));
-  if (csr.commonName) named.add(csr.commonName.toLowerCase().replace(/\.$/, ''));
+  const canonical = (n: string) => {
+    try {
+      return normaliseName(n, 'csr');
+    } catch (err) {
+      throw new AcmeProblem('badCSR', (err as Error).message);
+    }
+  };
+  const named = new Set(csr.names.map(canonical));
+  if (csr.commonName) named.add(canonical(csr.commonName));
   if (named.size !== asked.size || [...named].some((n) => !asked.has(n))) throw new AcmeProblem('badCSR', `the CSR names ${[...named].join(', ') || 'nothing'}, not exactly the order's identifiers (${[...asked].join(', ')})`);
   if (!(await deps.acmeStore.transitionOrder(orderId, 'pending', { status: 'processing', csrPem }))) throw new AcmeProblem('orderNotReady', `order ${orderId} is being finalized already`);
   return settle({ ...order, status: 'processing', csrPem }, deps);
@@ -220,7 +245,7 @@ async function settle(order: AcmeOrder, deps: OrderDeps): Promise<AcmeOrder> {
   try {
     const account = await deps.acmeStore.account(order.accountId);
     const bound = account?.boundTo;
-    answer = await requestCertificate(requestInput(order, commonName, profile, deps.defaultIssuer), { name: requesterOf(order), role: 'requester', ...(bound ? { onBehalfOf: bound.name } : {}) }, `acme-order:${order.orderId}`, deps);
+    answer = await requestCertificate(requestInput(order, commonName, profile, deps.defaultIssuer), { name: requesterOf(order), role: 'requester', ...(bound ? { onBehalfOf: bound.name } : { mayWaitForApproval: false }) }, `acme-order:${order.orderId}`, deps);
   } catch (err) {
     // A request certops can never make (an issuer gone from the configuration, say) ends the order; anything else is asked again at the next poll.
     if (!(err instanceof ValidationError)) throw err;

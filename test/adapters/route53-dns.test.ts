@@ -1,0 +1,56 @@
+import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import { Route53TxtRecords } from '../../adapters/dns/route53.ts';
+
+/**
+ * dns-01 on AWS: TXT records in a Route 53 hosted zone (the API mocked with the SDK's mock
+ * library, as a zone that keeps its record sets and lists them in Route 53's order).
+ */
+describe('dns-01 records in Route 53', () => {
+  function zone() {
+    const sets = new Map<string, ResourceRecordSet>();
+    const route53 = mockClient(Route53Client);
+    route53.on(ListResourceRecordSetsCommand).callsFake((input) => {
+      const after = [...sets.values()].filter((s) => `${s.Name}` >= input.StartRecordName).sort((a, b) => a.Name!.localeCompare(b.Name!));
+      return { ResourceRecordSets: after.slice(0, input.MaxItems ?? 100), IsTruncated: false, MaxItems: input.MaxItems };
+    });
+    route53.on(ChangeResourceRecordSetsCommand).callsFake((input) => {
+      for (const change of input.ChangeBatch.Changes) {
+        const set = change.ResourceRecordSet;
+        if (change.Action === 'DELETE') {
+          // Route 53 deletes a record set only as it stands, values and all.
+          if (JSON.stringify(sets.get(set.Name)) !== JSON.stringify(set)) throw Object.assign(new Error('not found'), { name: 'InvalidChangeBatch' });
+          sets.delete(set.Name);
+        } else sets.set(set.Name, set);
+      }
+      return { ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: new Date() } };
+    });
+    return { sets, route53, records: new Route53TxtRecords(new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), 'Z0123456789ABC') };
+  }
+
+  it('adds a name\'s values to one TXT record set (a name and its wildcard prove at one name), and deletes the set as it stands', async () => {
+    const { sets, route53, records } = zone();
+    await records.put('_acme-challenge.shop.example.com', 'first');
+    await records.put('_acme-challenge.shop.example.com', 'second');
+    // A value already there changes nothing (an answer made again after a crash).
+    await records.put('_acme-challenge.shop.example.com', 'second');
+    expect(sets.get('_acme-challenge.shop.example.com.')).toEqual({ Name: '_acme-challenge.shop.example.com.', Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: '"first"' }, { Value: '"second"' }] });
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(2);
+    for (const call of route53.commandCalls(ChangeResourceRecordSetsCommand)) expect(call.args[0].input.HostedZoneId).toBe('Z0123456789ABC');
+    await records.remove('_acme-challenge.shop.example.com');
+    expect(sets.size).toBe(0);
+    // Removing what is not there asks nothing of Route 53.
+    await records.remove('_acme-challenge.shop.example.com');
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(3);
+  });
+
+  it('does not take the next name\'s record set for this one\'s', async () => {
+    const { sets, records } = zone();
+    await records.put('_acme-challenge.b.example.com', 'b');
+    await records.put('_acme-challenge.a.example.com', 'a');
+    expect(sets.get('_acme-challenge.a.example.com.')!.ResourceRecords).toEqual([{ Value: '"a"' }]);
+    await records.remove('_acme-challenge.c.example.com');
+    expect(sets.size).toBe(2);
+  });
+});
