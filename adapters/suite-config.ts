@@ -77,6 +77,8 @@ export interface AcmeIssuerConfig {
   dns?: { rfc2136: { host: string; port: number; zone: string; keyName: string; keyAlgorithm: 'hmac-sha256' | 'hmac-sha512'; keySecretRef: string } } | { route53: { hostedZoneId: string } };
   /** PEM roots trusted for the directory's TLS besides the system's (a private ACME server). */
   caBundlePem?: string;
+  /** http-01 written into this filesystem target's directory (a web server's webroot) instead of answered by certops' own server. */
+  webroot?: string;
   /** External Account Binding (RFC 8555 7.3.4): the CA's key id, and where its HMAC key (base64url) is: env:NAME or secretsmanager:ID. */
   externalAccountBinding?: { kid: string; hmacKeyRef: string };
 }
@@ -171,7 +173,7 @@ function parseIssuers(value: unknown, at: (field: string) => string): Record<str
   }));
 }
 
-const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'dns', 'caBundle', 'externalAccountBinding']);
+const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'dns', 'webroot', 'caBundle', 'externalAccountBinding']);
 
 function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: string) => string): AcmeIssuerConfig {
   const fail = (name: string, message: string) => new ValidationError(`${at(`${field}.${name}`)}: ${field}.${name} ${message}`, `${field}.${name}`);
@@ -190,6 +192,7 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
   if (b.challenge !== undefined && b.challenge !== 'http-01' && b.challenge !== 'dns-01') throw fail('challenge', 'must be http-01 (answered by certops\' own server) or dns-01 (a TXT record through dns)');
   const dns = b.challenge === 'dns-01' ? parseDnsUpdates(b.dns, (name, message) => fail(`dns.${name}`, message)) : undefined;
   if (b.challenge !== 'dns-01' && b.dns !== undefined) throw fail('dns', 'applies to challenge: dns-01 only');
+  if (b.webroot !== undefined && (b.challenge === 'dns-01' || typeof b.webroot !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(b.webroot))) throw fail('webroot', 'must name a filesystem target (its directory is the webroot), with challenge http-01');
   let caBundlePem: string | undefined;
   if (b.caBundle !== undefined) {
     if (typeof b.caBundle !== 'string') throw fail('caBundle', 'must be PEM text');
@@ -208,7 +211,7 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
     if (typeof eab.hmacKey !== 'string' || !SECRET_REF.test(eab.hmacKey)) throw fail('externalAccountBinding.hmacKey', 'must name where the HMAC key is (env:NAME or secretsmanager:ID), not hold it');
     externalAccountBinding = { kid: eab.kid, hmacKeyRef: eab.hmacKey };
   }
-  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: dns ? 'dns-01' : 'http-01', ...(dns ? { dns } : {}), ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
+  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: dns ? 'dns-01' : 'http-01', ...(dns ? { dns } : {}), ...(typeof b.webroot === 'string' ? { webroot: b.webroot } : {}), ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
 }
 
 /** dns-01's `dns` setting: `rfc2136: { server: host:port, zone, keyName, keyAlgorithm, keySecret: env:|secretsmanager: }` or `route53: { hostedZoneId }`. */

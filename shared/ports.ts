@@ -408,6 +408,12 @@ export interface DnsTxtRecords {
   remove(name: string): Promise<void>;
 }
 
+/** http-01 answers as files a web server serves (a webroot): the key authorization under the token, then gone. */
+export interface WebrootAnswers {
+  put(token: string, keyAuthorization: string): Promise<void>;
+  remove(token: string): Promise<void>;
+}
+
 export interface KeyVault {
   /** Stores the private key encrypted under `ref`; storing the same ref again replaces it. */
   put(ref: string, privateKeyPem: string): Promise<void>;

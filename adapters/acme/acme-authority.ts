@@ -5,7 +5,7 @@ import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import { CertopsError, ConflictError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
-import type { AcmeChallengeAnswers, CertificateAuthority, Clock, DnsTxtRecords, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
+import type { AcmeChallengeAnswers, CertificateAuthority, Clock, DnsTxtRecords, WebrootAnswers, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../shared/x509/crl-builder.ts';
 import { certificateBlocks, toPem } from '../../shared/x509/pem.ts';
 import { recordOf } from '../../shared/x509/certificate-record.ts';
@@ -23,6 +23,8 @@ export interface AcmeDeps {
   answers: AcmeChallengeAnswers;
   /** dns-01: where the TXT records go (the issuer's `dns` setting). */
   dnsRecords?: DnsTxtRecords;
+  /** http-01 into a filesystem target's webroot (the issuer's `webroot` setting) instead of certops' own server. */
+  webroot?: WebrootAnswers;
   /** The External Account Binding's HMAC key (base64url), read where the configuration says it is. */
   eabHmacKey?(): Promise<string>;
   /** How long `issue` waits for the CA before answering pending (ms); `complete` picks up from there. */
@@ -195,15 +197,23 @@ export class AcmeAuthority implements CertificateAuthority {
       if (!challenge) throw new ConflictError(`issuer ${this.name}: the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`, 'issuer');
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
       if (type === 'dns-01') await this.deps.dnsRecords!.put(`_acme-challenge.${authz.identifier.value}`, keyAuthorization);
+      else if (this.deps.webroot) await this.deps.webroot.put(challenge.token, keyAuthorization);
       else await this.deps.answers.put(challenge.token, keyAuthorization, new Date(this.deps.clock.now().getTime() + ANSWER_MS));
       if (challenge.status === 'pending') await client.completeChallenge(challenge);
     }
   }
 
-  /** An order that ended takes its dns-01 records with it (RFC 8555 8.4: the client removes them); one left over is harmless, so a failure is not the order's. */
+  /**
+   * An order that ended takes its dns-01 records and webroot files with it (RFC 8555 8.3, 8.4: the
+   * client removes them); one left over is harmless, so a failure is not the order's.
+   */
   private async removeRecords(client: acme.Client, order: acme.Order): Promise<void> {
-    if (this.config.challenge !== 'dns-01') return;
-    for (const authz of await client.getAuthorizations(order).catch(() => [])) await this.deps.dnsRecords!.remove(`_acme-challenge.${authz.identifier.value}`).catch(() => undefined);
+    const { dnsRecords, webroot } = this.deps;
+    if (this.config.challenge === 'http-01' && !webroot) return;
+    for (const authz of await client.getAuthorizations(order).catch(() => [])) {
+      if (this.config.challenge === 'dns-01') await dnsRecords!.remove(`_acme-challenge.${authz.identifier.value}`).catch(() => undefined);
+      else for (const c of authz.challenges.filter((c) => c.type === 'http-01')) await webroot!.remove(c.token).catch(() => undefined);
+    }
   }
 
   complete(reference: string): Promise<{ certificatePem: string; chainPem: string } | undefined> {

@@ -1,7 +1,8 @@
+import { resolve } from 'node:path';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { policyGated } from '../../shared/policy-gated-authority.ts';
-import type { CertificateAuthority, DnsTxtRecords } from '../../shared/ports.ts';
+import type { CertificateAuthority, DnsTxtRecords, WebrootAnswers } from '../../shared/ports.ts';
 import type { AcmeIssuerConfig } from '../suite-config.ts';
 import { DynamoRequestStore } from '../dynamodb/request-store.ts';
 import { DynamoRevocationStore } from '../dynamodb/revocation-store.ts';
@@ -33,7 +34,8 @@ export function authorities(b: Base) {
       const eab = backend.externalAccountBinding;
       const eabHmacKey = eab ? () => secret(eab.hmacKeyRef, `issuers.${name}.externalAccountBinding.hmacKey`) : undefined;
       const dnsRecords = backend.dns ? await dnsUpdates(name, backend.dns, secret) : undefined;
-      return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table), eabHmacKey, dnsRecords }));
+      const webroot = backend.webroot ? await webrootOf(name, backend.webroot) : undefined;
+      return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table), eabHmacKey, dnsRecords, webroot }));
     }
     if (backend.type === 'acm') {
       const [{ ACMClient }, { AcmPublicAuthority }] = await Promise.all([import('@aws-sdk/client-acm'), import('../aws/acm-public-authority.ts')]);
@@ -52,6 +54,17 @@ export function authorities(b: Base) {
     const { Rfc2136TxtRecords } = await import('../dns/rfc2136.ts');
     const r = dns.rfc2136;
     return new Rfc2136TxtRecords(r, r.zone, async () => ({ name: r.keyName, algorithm: r.keyAlgorithm, secret: await secret(r.keySecretRef, `issuers.${name}.dns.rfc2136.keySecret`) }), () => b.clock.now());
+  }
+
+  /** An ACME issuer's webroot: the named filesystem target's directory as it is registered when an answer is written, inside the allowed roots. */
+  async function webrootOf(issuer: string, targetName: string): Promise<WebrootAnswers> {
+    const [{ WebrootChallengeAnswers }, { DynamoTargetStore }] = await Promise.all([import('../targets/webroot-answers.ts'), import('../dynamodb/target-store.ts')]);
+    const targets = new DynamoTargetStore(b.table);
+    return new WebrootChallengeAnswers(async () => {
+      const target = await targets.get(targetName);
+      if (target?.type !== 'filesystem' || typeof target.directory !== 'string') throw new ValidationError(`issuers.${issuer}.webroot names ${targetName}, which is not a registered filesystem target`, `issuers.${issuer}.webroot`);
+      return target.directory;
+    }, () => b.suite.deploymentRoots ?? [resolve(b.config.targetsDir)]);
   }
 
   return {

@@ -24,6 +24,38 @@ function runReload(command: string): Promise<void> {
 }
 
 /**
+ * Refuses a directory that is not, once links are followed, inside one of the allowed roots (a
+ * link made after registration must not lead the keys elsewhere), that is a link itself, or
+ * that another user owns or may write to; and one that any folder above it lets another user
+ * change (owned by someone other than this user or root, or writable by others without the
+ * sticky bit): whoever can rename a folder on the way can swap where the keys land.
+ */
+export async function confinedDirectory(dir: string, allowedRoots: string[]): Promise<void> {
+  const real = async (path: string): Promise<string> => realpath(path).catch(async (err) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
+    return join(await real(dirname(path)), basename(path));
+  });
+  const [directory, ...roots] = await Promise.all([dir, ...allowedRoots].map(real));
+  if (!roots.some((root) => directory === root || directory.startsWith(`${root}${sep}`))) {
+    throw new StepError('deploy', `${dir} leads to ${directory}, outside the allowed roots (deployment.allowedRoots)`);
+  }
+  const uid = process.getuid?.();
+  for (let above = dirname(dir); ; above = dirname(above)) {
+    const st = await lstat(above).catch(() => undefined);
+    if (st && ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0))) {
+      throw new StepError('deploy', `${above}, above ${dir}, belongs to user ${st.uid} or lets others change it (mode ${(st.mode & 0o7777).toString(8)})`);
+    }
+    if (above === dirname(above)) break;
+  }
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st) return;
+  if (!st.isDirectory()) throw new StepError('deploy', `${dir} is not a directory (a symbolic link is not followed)`);
+  if (st.uid !== uid || (st.mode & 0o022) !== 0) {
+    throw new StepError('deploy', `${dir} must belong to the user certops runs as and be writable by no one else (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`);
+  }
+}
+
+/**
  * Certificate, chain, full chain and key (0600) in a directory, each written atomically (write,
  * then rename), with the version it replaces kept in `previous/` for rollback. Nothing there is
  * trusted to be what its name says: links are never followed, and the directory must be this
@@ -32,36 +64,8 @@ function runReload(command: string): Promise<void> {
 export class FilesystemTarget implements DeploymentTarget {
   constructor(private readonly directory: string, private readonly roots: string[], private readonly reloadCommand?: string) {}
 
-  /**
-   * Refuses a directory that is not, once links are followed, inside one of the allowed roots (a
-   * link made after registration must not lead the keys elsewhere), that is a link itself, or
-   * that another user owns or may write to; and one that any folder above it lets another user
-   * change (owned by someone other than this user or root, or writable by others without the
-   * sticky bit): whoever can rename a folder on the way can swap where the keys land.
-   */
-  private async confined(dir: string): Promise<void> {
-    const real = async (path: string): Promise<string> => realpath(path).catch(async (err) => {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(path) === path) throw err;
-      return join(await real(dirname(path)), basename(path));
-    });
-    const [directory, ...roots] = await Promise.all([dir, ...this.roots].map(real));
-    if (!roots.some((root) => directory === root || directory.startsWith(`${root}${sep}`))) {
-      throw new StepError('deploy', `${dir} leads to ${directory}, outside the allowed roots (deployment.allowedRoots)`);
-    }
-    const uid = process.getuid?.();
-    for (let above = dirname(dir); ; above = dirname(above)) {
-      const st = await lstat(above).catch(() => undefined);
-      if (st && ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0))) {
-        throw new StepError('deploy', `${above}, above ${dir}, belongs to user ${st.uid} or lets others change it (mode ${(st.mode & 0o7777).toString(8)})`);
-      }
-      if (above === dirname(above)) break;
-    }
-    const st = await lstat(dir).catch(() => undefined);
-    if (!st) return;
-    if (!st.isDirectory()) throw new StepError('deploy', `${dir} is not a directory (a symbolic link is not followed)`);
-    if (st.uid !== uid || (st.mode & 0o022) !== 0) {
-      throw new StepError('deploy', `${dir} must belong to the user certops runs as and be writable by no one else (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`);
-    }
+  private confined(dir: string): Promise<void> {
+    return confinedDirectory(dir, this.roots);
   }
 
   /** Makes the directory and its previous/ (0700), checking each as it goes. */
