@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CertopsError, ForbiddenError, NotFoundError, TooManyRequestsError, ValidationError } from '../../shared/errors.ts';
+import { CertopsError, ForbiddenError, NotFoundError, TooManyRequestsError, UpstreamError, ValidationError } from '../../shared/errors.ts';
 import type { Role } from '../../shared/model.ts';
 import type { Clock, TokenStore } from '../../shared/ports.ts';
 import { authenticateToken, bearerToken, roleAllows, type Caller } from '../../shared/api-token.ts';
@@ -87,7 +87,27 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+/** Network failures on the way to a service certops depends on (an AWS API, a CA): theirs, not certops'. */
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'TimeoutError']);
+
+/**
+ * What an AWS service (its SDK's ServiceException: `$metadata`, `$fault`) or the network to it
+ * refused, as a 502 naming the service's error, so the caller sees the cause (AccessDenied, a
+ * throttle, an endpoint that does not answer) rather than an internal error.
+ */
+function upstreamCause(err: unknown): UpstreamError | undefined {
+  const e = err as { name?: string; message?: string; code?: string; $metadata?: unknown; $fault?: string } | undefined;
+  if (!e || typeof e !== 'object') return undefined;
+  if (e.$metadata && e.$fault) return new UpstreamError(`an AWS service refused the call: ${e.name}: ${String(e.message ?? '').slice(0, 300)}`);
+  const code = e.code ?? e.name;
+  if (code && UNREACHABLE.has(code)) return new UpstreamError(`a service certops depends on could not be reached (${code})`);
+  return undefined;
+}
+
 export function errorResult(err: unknown): APIGatewayProxyStructuredResultV2 {
+  const upstream = upstreamCause(err);
+  if (upstream) logger.error('upstream failure', { error: (err as Error)?.message, name: (err as Error)?.name });
+  err = upstream ?? err;
   if (err instanceof CertopsError) {
     const result = json(err.status, { error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } });
     if (err instanceof TooManyRequestsError) result.headers = { ...result.headers, 'retry-after': String(err.retryAfterSeconds) };

@@ -31,7 +31,7 @@ export function openApiDocument(served: ServedRoutes[], version: string): Record
         ? { description: answer.description, content: { [answer.contentType]: { schema: { type: 'string', format: 'binary' } } } }
         : { description: String(answer.description ?? doc.summary), content: { 'application/json': { schema: answer } } };
     }
-    responses.default = { description: 'an error, { error: { code, message, field } }: 400 a field refused, 401 no valid token, 403 a role or rule refused, 404 nothing there, 409 a conflict, 429 too many', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    responses.default = { description: 'an error, { error: { code, message, field } }: 400 a field refused, 401 no valid token, 403 a role or rule refused, 404 nothing there, 409 a conflict, 429 too many, 502 a service certops depends on (an AWS API, a CA) refused or could not be reached', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     paths[path] ??= {};
     paths[path][method.toLowerCase()] = {
       operationId: `${fn}.${method.toLowerCase()}${path.replace(/\{([^}]+)\}/g, 'By-$1').split(/[/-]/).filter(Boolean).map((p) => p[0].toUpperCase() + p.slice(1)).join('')}`,
