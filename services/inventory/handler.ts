@@ -138,7 +138,7 @@ export const api = apiHandler({
       responses: {
         200: object(['generatedAt', 'lifetimeDays', 'inUse', 'ready', 'notReady', 'byReason', 'byOwner', 'byIssuer', 'certificates'], {
           generatedAt: string, lifetimeDays: integer, inUse: integer, ready: integer, notReady: integer, byReason: { type: 'object' }, byOwner: { type: 'object' }, byIssuer: { type: 'object' },
-          certificates: { type: 'array', items: object(['id', 'reasons'], { id: string, owner: string, issuer: string, reasons: { type: 'array', items: { enum: ['not-managed', 'needs-approval', 'no-deployment-target'] } } }) },
+          certificates: { type: 'array', items: object(['id', 'reasons'], { id: string, owner: string, issuer: string, reasons: { type: 'array', items: { enum: ['not-managed', 'issuer-without-acme', 'needs-approval', 'no-deployment-target'] } } }) },
         }),
       },
     },

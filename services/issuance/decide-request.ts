@@ -41,7 +41,26 @@ export async function approveRequest(requestId: string, decidedBy: string, body:
   // A renewal's approval: the renewal service renews on request.approved.
   if (current.status === 'issued' || current.status === 'pending_validation' || current.renews) return answerOf(current);
   if (current.status !== 'approved') throw new ConflictError(`request ${requestId} is ${current.status}, not waiting for approval`, 'id');
-  return answerOf((await finishIssuance(requestId, `approve:${decidedBy}:${deps.newId()}`, deps)).request);
+  try {
+    return answerOf((await finishIssuance(requestId, `approve:${decidedBy}:${deps.newId()}`, deps)).request);
+  } catch (err) {
+    if (!(err instanceof ConflictError)) throw err;
+    // Another attempt is issuing it (the requester's retry, an ACME client polling its order): the approval stands, and the outcome is that attempt's.
+    return answerOf(await outcomeOf(requestId, deps));
+  }
+}
+
+/** How long an approver's answer waits for an issuance another attempt is making. */
+const OUTCOME_WAIT_MS = 10_000;
+
+/** The request once it has left `approved` (or as it stands after OUTCOME_WAIT_MS). */
+async function outcomeOf(requestId: string, deps: IssuanceDeps): Promise<CertificateRequest> {
+  const deadline = Date.now() + OUTCOME_WAIT_MS;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    const request = (await deps.requests.get(requestId))!;
+    if (request.status !== 'approved' || Date.now() > deadline) return request;
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
 
 /**
