@@ -136,7 +136,11 @@ describe('fuzzing every route and PutEvents', () => {
       const headers: Record<string, string> = {};
       if (idempotencyKey !== null) headers['idempotency-key'] = encodeURIComponent(idempotencyKey).slice(0, 200);
       const { status, text } = await send(caller, route.method, `${path}${search ? `?${search}` : ''}`, payload, headers);
-      if (status >= 500) throw new Error(`${route.routeKey} as ${caller} answered ${status}: ${text.slice(0, 300)}`);
+      if (status >= 500) {
+        // The stack logs what it did not handle: the cause goes with the failure.
+        const logged = stack.output().split('\n').filter((l) => /"level":"ERROR"/.test(l)).slice(-3).join('\n');
+        throw new Error(`${route.routeKey} as ${caller} answered ${status}: ${text.slice(0, 300)}\n${logged.slice(0, 3000)}`);
+      }
     }), { numRuns: HTTP_RUNS, endOnFailure: true });
   }, 600_000);
 
