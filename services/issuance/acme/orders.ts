@@ -236,18 +236,18 @@ export async function finalizeOrder(account: AcmeAccount, orderId: string, paylo
  * the order's id, so a poll after a crash finishes it) and the order moved on to the outcome.
  */
 async function settle(order: AcmeOrder, deps: OrderDeps): Promise<AcmeOrder> {
-  const profile = deps.profileOf(order);
   const csr = await readCsr(order.csrPem!);
   const asked = order.identifiers.map((i) => i.value);
   const cn = csr.commonName?.toLowerCase();
   const commonName = cn && asked.includes(cn) ? cn : asked.find((n) => !n.startsWith('*.')) ?? asked[0];
   let answer: RequestAnswer;
   try {
+    const profile = deps.profileOf(order);
     const account = await deps.acmeStore.account(order.accountId);
     const bound = account?.boundTo;
     answer = await requestCertificate(requestInput(order, commonName, profile, deps.defaultIssuer), { name: requesterOf(order), role: 'requester', ...(bound ? { onBehalfOf: bound.name } : { mayWaitForApproval: false }) }, `acme-order:${order.orderId}`, deps);
   } catch (err) {
-    // A request certops can never make (an issuer gone from the configuration, say) ends the order; anything else is asked again at the next poll.
+    // A request certops can never make (its profile or issuer gone from the configuration, say) ends the order; anything else is asked again at the next poll.
     if (!(err instanceof ValidationError)) throw err;
     answer = { requestId: '', status: 'rejected', reasons: [err.message] };
   }
