@@ -41,13 +41,17 @@ export class NetworkChallengeValidator implements ChallengeValidator {
 
   /** At most `timeoutMs` in all (resolving, connecting, reading): a client's slow server holds nothing longer. */
   async validate(type: AcmeChallengeType, name: string, token: string, keyAuthorization: string): Promise<void> {
-    const deadline = AbortSignal.timeout(this.timeoutMs);
+    // One deadline: it answers the caller and closes whatever connection is still open.
+    const deadline = new AbortController();
     const work = type === 'dns-01'
       ? this.dns01(name, keyAuthorization)
-      : this.address(name).then((address) => (type === 'http-01' ? this.http01(name, address, token, keyAuthorization, deadline) : this.tlsAlpn01(name, address, keyAuthorization, deadline)));
+      : this.address(name).then((address) => (type === 'http-01' ? this.http01(name, address, token, keyAuthorization, deadline.signal) : this.tlsAlpn01(name, address, keyAuthorization, deadline.signal)));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ChallengeFailure('connection', `validating ${name} took over ${this.timeoutMs / 1000} s`)), this.timeoutMs);
+      timer = setTimeout(() => {
+        deadline.abort();
+        reject(new ChallengeFailure('connection', `validating ${name} took over ${this.timeoutMs / 1000} s`));
+      }, this.timeoutMs);
     });
     try {
       await Promise.race([work, late]);
@@ -76,7 +80,7 @@ export class NetworkChallengeValidator implements ChallengeValidator {
     const port = this.settings.http01Port;
     const url = `http://${name}${port === 80 ? '' : `:${port}`}/.well-known/acme-challenge/${token}`;
     return new Promise((resolve, reject) => {
-      const req = request({ host: address, port, path: `/.well-known/acme-challenge/${token}`, headers: { host: `${name}${port === 80 ? '' : `:${port}`}`, 'user-agent': 'certops-acme-validation' }, timeout: TIMEOUT_MS, signal }, (res) => {
+      const req = request({ host: address, port, path: `/.well-known/acme-challenge/${token}`, headers: { host: `${name}${port === 80 ? '' : `:${port}`}`, 'user-agent': 'certops-acme-validation' }, signal }, (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
@@ -91,7 +95,6 @@ export class NetworkChallengeValidator implements ChallengeValidator {
         });
         res.on('error', (err) => reject(new ChallengeFailure('connection', `${url} broke off its answer (${err.message})`)));
       });
-      req.on('timeout', () => req.destroy(new ChallengeFailure('connection', `${url} did not answer within ${TIMEOUT_MS / 1000} s`)));
       req.on('error', (err) => reject(err instanceof ChallengeFailure ? err : new ChallengeFailure('connection', `could not fetch ${url}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
       req.end();
     });
@@ -112,7 +115,7 @@ export class NetworkChallengeValidator implements ChallengeValidator {
   private tlsAlpn01(name: string, address: string, keyAuthorization: string, signal: AbortSignal): Promise<void> {
     const where = `${name} (${address}:${this.settings.tlsAlpn01Port})`;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: address, port: this.settings.tlsAlpn01Port, servername: name, ALPNProtocols: ['acme-tls/1'], rejectUnauthorized: false, timeout: TIMEOUT_MS }, () => {
+      const socket = connect({ host: address, port: this.settings.tlsAlpn01Port, servername: name, ALPNProtocols: ['acme-tls/1'], rejectUnauthorized: false }, () => {
         try {
           if (socket.alpnProtocol !== 'acme-tls/1') throw new ChallengeFailure('tls', `${where} did not negotiate acme-tls/1`);
           checkValidationCertificate(socket.getPeerCertificate().raw, name, keyAuthorization);
@@ -123,8 +126,7 @@ export class NetworkChallengeValidator implements ChallengeValidator {
           socket.destroy();
         }
       });
-      socket.on('timeout', () => socket.destroy(new ChallengeFailure('connection', `${where} did not answer within ${TIMEOUT_MS / 1000} s`)));
-      signal.addEventListener('abort', () => socket.destroy(new ChallengeFailure('connection', `${where} took over ${TIMEOUT_MS / 1000} s`)), { once: true });
+      signal.addEventListener('abort', () => socket.destroy(), { once: true });
       socket.on('error', (err) => reject(err instanceof ChallengeFailure ? err : new ChallengeFailure('tls', `${where}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
     });
   }

@@ -52,14 +52,15 @@ async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 
     certificate: join(dir, 'pebble-cert.pem'), privateKey: join(dir, 'pebble-key.pem'),
     httpPort, tlsPort: await freePort(), ocspResponderURL: '', externalAccountBindingRequired: eabKeys !== undefined, ...(eabKeys ? { externalAccountMACKeys: eabKeys } : {}),
   } }));
-  const dns = await startChallengeTestDns();
-  const resolver = dnsServer ?? dns.dnsAddress;
+  // Its own DNS stand-in only when no DNS server is given.
+  const dns = dnsServer ? undefined : await startChallengeTestDns();
+  const resolver = dnsServer ?? dns!.dnsAddress;
   let output = '';
   const pebble = spawn('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', resolver, '-strict'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', ...env } });
   pebble.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   pebble.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   const close = async () => {
-    await Promise.all([dns.close(), new Promise<void>((resolve) => {
+    await Promise.all([dns?.close(), new Promise<void>((resolve) => {
       if (pebble.exitCode !== null || pebble.signalCode !== null) return resolve();
       pebble.once('exit', () => resolve());
       pebble.kill('SIGTERM');
@@ -84,7 +85,7 @@ async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 
         }).on('error', reject).end();
       });
     },
-    output: () => dns.output() + output,
+    output: () => (dns?.output() ?? '') + output,
     close,
   };
 }

@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import type { AcmeServerStore } from '../../../shared/acme-server.ts';
 import type { RequestStore } from '../../../shared/ports.ts';
 import { parseCertificate } from '../../../shared/x509/parse-certificate.ts';
-import { certificateRecord } from '../../../shared/x509/certificate-record.ts';
+import { recordOf } from '../../../shared/x509/certificate-record.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../../shared/x509/crl-builder.ts';
 import { revoke, type RevocationDeps } from '../revoke-certificates.ts';
 import type { SignedRequest } from './jws.ts';
@@ -37,7 +37,7 @@ export async function revokeCertificate(req: SignedRequest, deps: AcmeRevocation
     throw new AcmeProblem('malformed', (err as Error).message);
   }
   const reason = reasonOf(req.payload!.reason);
-  const record = certificateRecord(der);
+  const record = recordOf(parsed);
   const [id] = await deps.certificates.idsByIssuerSerial([{ issuer: record.issuer, serialNumber: record.serialNumber }]);
   const cert = id ? await deps.certificates.get(id) : undefined;
   if (!cert || !cert.issuerBackend || cert.fingerprintSha256 !== record.fingerprintSha256) throw new AcmeProblem('unauthorized', 'certops did not issue this certificate');
