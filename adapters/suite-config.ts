@@ -68,8 +68,12 @@ export interface AcmeIssuerConfig {
   contact: string[];
   /** Whether the operator agreed to the CA's terms of service (RFC 8555 7.3: termsOfServiceAgreed); CAs with terms refuse an account without it. */
   termsOfServiceAgreed: boolean;
-  /** http-01: certops' own server answers the challenge (RFC 8555 8.3); dns-01: a TXT record in `dns` (RFC 8555 8.4). */
-  challenge: 'http-01' | 'dns-01';
+  /**
+   * http-01: certops' own server answers the challenge (RFC 8555 8.3); dns-01: a TXT record in `dns`
+   * (RFC 8555 8.4); tls-alpn-01: certops' validation responder (RFC 8737; the local stack's
+   * CERTOPS_ACME_TLS_ALPN_PORT, where the CA connects for port 443 of the name).
+   */
+  challenge: 'http-01' | 'dns-01' | 'tls-alpn-01';
   /**
    * dns-01: where the TXT records go: by RFC 2136 dynamic update signed with a TSIG key (RFC 8945)
    * whose secret is named (env:NAME or secretsmanager:ID), or into a Route 53 hosted zone.
@@ -189,10 +193,10 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
   // One address per mailto: URL, no header fields or encoded characters (RFC 8555 7.3: CAs refuse the rest).
   for (const c of contact) if (typeof c !== 'string' || !/^mailto:[A-Za-z0-9._+-]+@[A-Za-z0-9.-]+\.[A-Za-z0-9-]+$/.test(c)) throw fail('contact', `must be mailto: URLs of one plain address each (RFC 8555 7.3), not ${JSON.stringify(c)}`);
   if (b.termsOfServiceAgreed !== undefined && typeof b.termsOfServiceAgreed !== 'boolean') throw fail('termsOfServiceAgreed', 'must be true or false');
-  if (b.challenge !== undefined && b.challenge !== 'http-01' && b.challenge !== 'dns-01') throw fail('challenge', 'must be http-01 (answered by certops\' own server) or dns-01 (a TXT record through dns)');
+  if (b.challenge !== undefined && b.challenge !== 'http-01' && b.challenge !== 'dns-01' && b.challenge !== 'tls-alpn-01') throw fail('challenge', 'must be http-01 (answered by certops\' own server), dns-01 (a TXT record through dns) or tls-alpn-01 (certops\' validation responder)');
   const dns = b.challenge === 'dns-01' ? parseDnsUpdates(b.dns, (name, message) => fail(`dns.${name}`, message)) : undefined;
   if (b.challenge !== 'dns-01' && b.dns !== undefined) throw fail('dns', 'applies to challenge: dns-01 only');
-  if (b.webroot !== undefined && (b.challenge === 'dns-01' || typeof b.webroot !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(b.webroot))) throw fail('webroot', 'must name a filesystem target (its directory is the webroot), with challenge http-01');
+  if (b.webroot !== undefined && ((b.challenge ?? 'http-01') !== 'http-01' || typeof b.webroot !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(b.webroot))) throw fail('webroot', 'must name a filesystem target (its directory is the webroot), with challenge http-01');
   let caBundlePem: string | undefined;
   if (b.caBundle !== undefined) {
     if (typeof b.caBundle !== 'string') throw fail('caBundle', 'must be PEM text');
@@ -211,7 +215,7 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
     if (typeof eab.hmacKey !== 'string' || !SECRET_REF.test(eab.hmacKey)) throw fail('externalAccountBinding.hmacKey', 'must name where the HMAC key is (env:NAME or secretsmanager:ID), not hold it');
     externalAccountBinding = { kid: eab.kid, hmacKeyRef: eab.hmacKey };
   }
-  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: dns ? 'dns-01' : 'http-01', ...(dns ? { dns } : {}), ...(typeof b.webroot === 'string' ? { webroot: b.webroot } : {}), ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
+  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: (b.challenge as AcmeIssuerConfig['challenge'] | undefined) ?? 'http-01', ...(dns ? { dns } : {}), ...(typeof b.webroot === 'string' ? { webroot: b.webroot } : {}), ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
 }
 
 /** dns-01's `dns` setting: `rfc2136: { server: host:port, zone, keyName, keyAlgorithm, keySecret: env:|secretsmanager: }` or `route53: { hostedZoneId }`. */

@@ -14,6 +14,8 @@ import { importLegacyHome } from './import-legacy-home.ts';
 import { SealedKeyVault } from '../adapters/vault/sealed-key-vault.ts';
 import { MasterKeyDataKeys } from '../adapters/local/master-key-data-keys.ts';
 import { DynamoAuthorityStore } from '../adapters/dynamodb/authority-store.ts';
+import { DynamoAcmeChallengeAnswers } from '../adapters/dynamodb/acme-challenge-answers.ts';
+import { startTlsAlpnResponder } from '../adapters/acme/tls-alpn-responder.ts';
 import { recoverIssuances } from '../services/issuance/recover-issuances.ts';
 import { recoverAllAnnouncements } from './recover-announcements.ts';
 import { runAsFunction } from '../adapters/aws/call-recorder.ts';
@@ -227,12 +229,15 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     intervalOverrideMs: env.CERTOPS_SCHEDULE_INTERVAL_MS ? Number(env.CERTOPS_SCHEDULE_INTERVAL_MS) : undefined,
     onError: (fn, err) => logger.error('scheduled run failed', { fn, error: (err as Error).message }),
   });
+  // tls-alpn-01 answers for ACME issuers that prove names that way, where the CA connects for the names' port 443.
+  const tlsAlpn = env.CERTOPS_ACME_TLS_ALPN_PORT ? await startTlsAlpnResponder(new DynamoAcmeChallengeAnswers(executions, 'tls-alpn-01'), rt.clock, numberFrom(env.CERTOPS_ACME_TLS_ALPN_PORT, 443), env.CERTOPS_ACME_TLS_ALPN_HOST ?? '127.0.0.1') : undefined;
   armCrashPoints();
 
   return {
     url, home, tokenFile, firstStart, bus, saga, embeddedTable: dynamo, invoke, invocations: () => structuredClone(invocations), ...(server.socket ? { socket: apiSocket } : {}),
     async stop() {
       await scheduler.stop();
+      await tlsAlpn?.close();
       for (const listener of [server.tcp, server.socket]) {
         if (!listener) continue;
         listener.closeAllConnections();

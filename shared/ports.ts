@@ -360,12 +360,15 @@ export interface SignInput {
   replacesCertificatePem?: string;
 }
 
-/** The http-01 answers certops serves for the ACME CAs it orders from (RFC 8555 8.3): token → key authorization. */
+/**
+ * The challenge answers certops serves for the ACME CAs it orders from: http-01 by token (RFC 8555
+ * 8.3), tls-alpn-01 by the DNS name validated (RFC 8737 3); the value is the key authorization.
+ */
 export interface AcmeChallengeAnswers {
-  /** Serves `keyAuthorization` for `token` until `until`. */
-  put(token: string, keyAuthorization: string, until: Date): Promise<void>;
-  /** The key authorization for `token`, while it is served. */
-  get(token: string, now: Date): Promise<string | undefined>;
+  /** Serves `keyAuthorization` under `key` (a token, or a lowercased DNS name) until `until`. */
+  put(key: string, keyAuthorization: string, until: Date): Promise<void>;
+  /** The key authorization under `key`, while it is served. */
+  get(key: string, now: Date): Promise<string | undefined>;
 }
 
 /** What a CA signed for each idempotency key: a retried issuance is answered from here. */

@@ -20,7 +20,10 @@ export interface AcmeDeps {
   journal: IssuanceJournal;
   /** The CA-level vault: the account key lives at `ca/<issuer>/acme-account/<id>` (the journal names which). */
   vault: KeyVault;
+  /** http-01 answers served by certops' own server, by token. */
   answers: AcmeChallengeAnswers;
+  /** tls-alpn-01 answers served by certops' validation responder, by DNS name (the issuer's `challenge: tls-alpn-01`). */
+  tlsAlpnAnswers?: AcmeChallengeAnswers;
   /** dns-01: where the TXT records go (the issuer's `dns` setting). */
   dnsRecords?: DnsTxtRecords;
   /** http-01 into a filesystem target's webroot (the issuer's `webroot` setting) instead of certops' own server. */
@@ -171,8 +174,10 @@ export class AcmeAuthority implements CertificateAuthority {
     // The CA finalizes with the CSR and refuses one whose names are not the order's (RFC 8555 7.4).
     const inCsr = (await readCsr(input.csrPem)).names;
     if (!sameNames(inCsr, names)) throw new ValidationError(`an ACME CA issues for the CSR's names exactly: the CSR names ${inCsr.join(', ') || 'nothing'}, the request ${names.join(', ')}`, 'csr');
-    const client = await this.account();
     const identifiers = names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
+    // RFC 8738 6's reverse-DNS SNI for addresses is not served: the responder answers DNS names.
+    if (this.config.challenge === 'tls-alpn-01' && identifiers.some((i) => i.type === 'ip')) throw new ValidationError(`issuer ${this.name} proves names with tls-alpn-01, which certops answers for DNS names only: ${names.filter((n) => isIP(n)).join(', ')} needs an issuer with http-01`, 'subjectAlternativeNames');
+    const client = await this.account();
     const replaces = await this.replaces(input.replacesCertificatePem);
     const order = await client.createOrder({ identifiers, ...(replaces ? { replaces } : {}) } as Parameters<acme.Client['createOrder']>[0]).catch((err: Error) => {
       // A CA that will not take it (replaced already by an order that went no further, say) gets the order without it.
@@ -185,9 +190,9 @@ export class AcmeAuthority implements CertificateAuthority {
   }
 
   /**
-   * Puts each pending authorization's answer where the CA looks (http-01: certops' own server;
-   * dns-01: a TXT record at _acme-challenge.<name>, RFC 8555 8.4), then tells the CA it may
-   * validate (RFC 8555 7.5.1).
+   * Puts each pending authorization's answer where the CA looks (http-01: certops' own server or a
+   * webroot; dns-01: a TXT record at _acme-challenge.<name>, RFC 8555 8.4; tls-alpn-01: certops'
+   * validation responder, RFC 8737), then tells the CA it may validate (RFC 8555 7.5.1).
    */
   private async answerChallenges(client: acme.Client, order: acme.Order): Promise<void> {
     const type = this.config.challenge;
@@ -196,9 +201,11 @@ export class AcmeAuthority implements CertificateAuthority {
       const challenge = authz.challenges.find((c) => c.type === type);
       if (!challenge) throw new ConflictError(`issuer ${this.name}: the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`, 'issuer');
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+      const until = new Date(this.deps.clock.now().getTime() + ANSWER_MS);
       if (type === 'dns-01') await this.deps.dnsRecords!.put(`_acme-challenge.${authz.identifier.value}`, keyAuthorization);
+      else if (type === 'tls-alpn-01') await this.deps.tlsAlpnAnswers!.put(authz.identifier.value.toLowerCase(), keyAuthorization, until);
       else if (this.deps.webroot) await this.deps.webroot.put(challenge.token, keyAuthorization);
-      else await this.deps.answers.put(challenge.token, keyAuthorization, new Date(this.deps.clock.now().getTime() + ANSWER_MS));
+      else await this.deps.answers.put(challenge.token, keyAuthorization, until);
       if (challenge.status === 'pending') await client.completeChallenge(challenge);
     }
   }

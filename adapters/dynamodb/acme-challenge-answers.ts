@@ -2,19 +2,27 @@ import type { AcmeChallengeAnswers } from '../../shared/ports.ts';
 import { batchWrite } from './batch.ts';
 import { getItem, type Table } from './table.ts';
 
-// A token is the CA's (base64url, at least 128 bits: RFC 8555 8.3), so it is the key as it stands.
-const key = (token: string) => ({ pk: `ACMECHALLENGE#${token}`, sk: 'HTTP01' });
+/** The item's sort key for each challenge type whose answers certops serves. */
+const SORT_KEYS = { 'http-01': 'HTTP01', 'tls-alpn-01': 'TLSALPN01' } as const;
 
-/** http-01 answers in the table, each until its order's validation ends (and then gone with the item's TTL). */
+/**
+ * Challenge answers in the table, each until its order's validation ends (and then gone with the
+ * item's TTL). http-01 answers are keyed by the CA's token (base64url, RFC 8555 8.3, so the key as
+ * it stands); tls-alpn-01 answers by the DNS name the CA connects for (RFC 8737 3).
+ */
 export class DynamoAcmeChallengeAnswers implements AcmeChallengeAnswers {
-  constructor(private readonly table: Table) {}
+  constructor(private readonly table: Table, private readonly challenge: keyof typeof SORT_KEYS = 'http-01') {}
 
-  async put(token: string, keyAuthorization: string, until: Date): Promise<void> {
-    await batchWrite(this.table, [{ put: { ...key(token), keyAuthorization, until: until.toISOString(), ttl: Math.ceil(until.getTime() / 1000) } }]);
+  private key(key: string) {
+    return { pk: `ACMECHALLENGE#${key}`, sk: SORT_KEYS[this.challenge] };
   }
 
-  async get(token: string, now: Date): Promise<string | undefined> {
-    const item = await getItem(this.table, key(token));
+  async put(key: string, keyAuthorization: string, until: Date): Promise<void> {
+    await batchWrite(this.table, [{ put: { ...this.key(key), keyAuthorization, until: until.toISOString(), ttl: Math.ceil(until.getTime() / 1000) } }]);
+  }
+
+  async get(key: string, now: Date): Promise<string | undefined> {
+    const item = await getItem(this.table, this.key(key));
     return item && String(item.until) > now.toISOString() ? String(item.keyAuthorization) : undefined;
   }
 }

@@ -1,7 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +11,8 @@ import acmeClient from 'acme-client';
 import { AcmeAuthority } from '../../adapters/acme/acme-authority.ts';
 import { ariCertId } from '../../shared/ari.ts';
 import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
-import { ConflictError, NotFoundError, UpstreamError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
+import { parseSuiteConfig } from '../../adapters/suite-config.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
@@ -36,15 +39,18 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
   let pebble: Pebble;
   let tlsRootPem: string;
   let managementUrl: string;
+  let tlsAlpnPort: number;
   const env = { CERTOPS_HOME: home };
 
   beforeAll(async () => {
     const setup = await preparePebble(home);
     tlsRootPem = setup.tlsRootPem;
     managementUrl = setup.managementUrl;
+    tlsAlpnPort = setup.tlsAlpnPort;
     const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
-    writeFileSync(join(home, 'config.yaml'), `issuers:\n  pebble:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    contact: [mailto:pki@example.test]\n    termsOfServiceAgreed: true\n    caBundle: |\n${bundle}\n`);
-    stack = await startStack(home);
+    const issuer = (name: string, challenge: string) => `  ${name}:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    contact: [mailto:pki@example.test]\n    termsOfServiceAgreed: true\n    challenge: ${challenge}\n    caBundle: |\n${bundle}\n`;
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}`);
+    stack = await startStack(home, { CERTOPS_ACME_TLS_ALPN_PORT: String(setup.tlsAlpnPort) });
     // One good nonce in five is refused as bad: each must be retried with the fresh one (RFC 8555 6.5).
     pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '20' });
   }, 60_000);
@@ -69,6 +75,28 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
     writeFileSync(join(dir, 'chain.pem'), shown.chainPem);
     writeFileSync(join(dir, 'root.pem'), await pebble.issuingRootsPem());
     expect(openssl(['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'chain.pem'), join(dir, 'leaf.pem')])).toMatch(/leaf\.pem: OK/);
+  });
+
+  it('proves names with tls-alpn-01 from its validation responder (RFC 8737), which speaks acme-tls/1 only and for names it is proving only', async () => {
+    const run = await cli(['request', 'alpn.example.test', '--issuer', 'pebble-alpn', '--endpoint', stack.url, '--json'], env);
+    expect(run.stderr).toBe('');
+    const shown = JSON.parse((await cli(['show', JSON.parse(run.stdout).certificateId, '--endpoint', stack.url, '--json'], env)).stdout);
+    expect(shown).toMatchObject({ status: 'active', issuerBackend: 'pebble-alpn', subjectAlternativeNames: ['alpn.example.test'] });
+    // Pebble validated by handshake with the responder; the answer it was served is the one RFC 8737 3
+    // describes, for the name proved; nothing is served for another name or protocol.
+    const handshake = (servername: string, ALPNProtocols: string[]) => new Promise<Buffer | Error>((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: tlsAlpnPort, servername, ALPNProtocols, rejectUnauthorized: false }, () => {
+        resolve(socket.getPeerX509Certificate()!.raw);
+        socket.end();
+      }).on('error', resolve);
+    });
+    const served = await handshake('alpn.example.test', ['acme-tls/1']);
+    expect(served).toBeInstanceOf(Buffer);
+    const validation = new X509Certificate(served as Buffer);
+    expect(validation.subjectAltName).toBe('DNS:alpn.example.test');
+    expect(openssl(['x509', '-noout', '-text'], validation.toString())).toMatch(/1\.3\.6\.1\.5\.5\.7\.1\.31: critical/);
+    expect(await handshake('other.example.test', ['acme-tls/1'])).toBeInstanceOf(Error);
+    expect(await handshake('alpn.example.test', ['h2', 'http/1.1'])).toBeInstanceOf(Error);
   });
 
   it('revokes through the CA with the account that ordered (RFC 8555 7.6)', async () => {
@@ -261,6 +289,25 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       acmeAxios.interceptors.request.eject(spy);
       await new Promise((r) => front.close(r));
     }
+  });
+
+  it('names the field of a challenge setting it refuses: an unknown type, a webroot or address for tls-alpn-01', async () => {
+    const field = (issuer: Record<string, unknown>) => {
+      try {
+        parseSuiteConfig({ issuers: { ca: { type: 'acme', directoryUrl: 'https://ca.example/dir', ...issuer } } }, () => 'configuration', '/', '/tmp/siem');
+      } catch (err) {
+        return (err as ValidationError).field;
+      }
+      return undefined;
+    };
+    expect(field({ challenge: 'tls-sni-01' })).toBe('issuers.ca.challenge');
+    expect(field({ challenge: 'tls-alpn-01', webroot: 'site' })).toBe('issuers.ca.webroot');
+    expect(field({ challenge: 'tls-alpn-01' })).toBeUndefined();
+    const alpn = new AcmeAuthority('alpn-unit', { type: 'acme', directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'tls-alpn-01', caBundlePem: setup.tlsRootPem }, deps);
+    const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', '192.0.2.7', ['192.0.2.7']);
+    const refused = await alpn.issue({ csrPem, spkiDer, keyType, commonName: '192.0.2.7', subjectAlternativeNames: ['192.0.2.7'], validityDays: 90, profile: 'tls-server', idempotencyKey: 'req-alpn-ip' }).catch((e: Error) => e);
+    expect(refused).toBeInstanceOf(ValidationError);
+    expect((refused as ValidationError).field).toBe('subjectAlternativeNames');
   });
 
   it('says a CA it cannot reach could not be reached, with the cause, at once (no retries in place)', async () => {

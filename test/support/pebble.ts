@@ -12,6 +12,8 @@ export interface PebbleSetup {
   tlsRootPem: string;
   /** Its management API (https, the same TLS root): roots, certificate status by serial. */
   managementUrl: string;
+  /** The port of 127.0.0.1 where it validates tls-alpn-01 challenges (RFC 8737). */
+  tlsAlpnPort: number;
   /**
    * Starts it, validating http-01 challenges on `httpPort` of 127.0.0.1; with `eabKeys` (key id →
    * base64url HMAC key) it requires External Account Binding (RFC 8555 7.3.4). With `dnsServer`
@@ -40,17 +42,17 @@ export async function preparePebble(dir: string): Promise<PebbleSetup> {
   const tls = await makeCert({ subject: 'CN=localhost', sans: ['localhost', '127.0.0.1'], eku: ['1.3.6.1.5.5.7.3.1'], issuer: root });
   writeFileSync(join(dir, 'pebble-cert.pem'), tls.pem);
   writeFileSync(join(dir, 'pebble-key.pem'), await tls.keyPem());
-  const [acmePort, managementPort] = [await freePort(), await freePort()];
+  const [acmePort, managementPort, tlsAlpnPort] = [await freePort(), await freePort(), await freePort()];
   const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
-  return { directoryUrl, tlsRootPem: root.pem, managementUrl: `https://127.0.0.1:${managementPort}`, start: (httpPort, env = {}, eabKeys, dnsServer) => start(dir, { acmePort, managementPort, httpPort }, root.pem, env, eabKeys, dnsServer) };
+  return { directoryUrl, tlsRootPem: root.pem, managementUrl: `https://127.0.0.1:${managementPort}`, tlsAlpnPort, start: (httpPort, env = {}, eabKeys, dnsServer) => start(dir, { acmePort, managementPort, httpPort, tlsAlpnPort }, root.pem, env, eabKeys, dnsServer) };
 }
 
-async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 'httpPort', number>, tlsRootPem: string, env: Record<string, string>, eabKeys?: Record<string, string>, dnsServer?: string): Promise<Pebble> {
-  const { acmePort, managementPort, httpPort } = ports;
+async function start(dir: string, ports: Record<'acmePort' | 'managementPort' | 'httpPort' | 'tlsAlpnPort', number>, tlsRootPem: string, env: Record<string, string>, eabKeys?: Record<string, string>, dnsServer?: string): Promise<Pebble> {
+  const { acmePort, managementPort, httpPort, tlsAlpnPort } = ports;
   writeFileSync(join(dir, 'pebble.json'), JSON.stringify({ pebble: {
     listenAddress: `127.0.0.1:${acmePort}`, managementListenAddress: `127.0.0.1:${managementPort}`,
     certificate: join(dir, 'pebble-cert.pem'), privateKey: join(dir, 'pebble-key.pem'),
-    httpPort, tlsPort: await freePort(), ocspResponderURL: '', externalAccountBindingRequired: eabKeys !== undefined, ...(eabKeys ? { externalAccountMACKeys: eabKeys } : {}),
+    httpPort, tlsPort: tlsAlpnPort, ocspResponderURL: '', externalAccountBindingRequired: eabKeys !== undefined, ...(eabKeys ? { externalAccountMACKeys: eabKeys } : {}),
   } }));
   // Its own DNS stand-in only when no DNS server is given.
   const dns = dnsServer ? undefined : await startChallengeTestDns();
