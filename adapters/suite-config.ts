@@ -85,6 +85,8 @@ export interface AcmeIssuerConfig {
   webroot?: string;
   /** External Account Binding (RFC 8555 7.3.4): the CA's key id, and where its HMAC key (base64url) is: env:NAME or secretsmanager:ID. */
   externalAccountBinding?: { kid: string; hmacKeyRef: string };
+  /** The certificate profile every order asks for, one the CA's directory lists in meta.profiles (draft-aaron-acme-profiles); the CA's default without it. */
+  profile?: string;
 }
 
 export const emptyConfig = (siemFile: string): SuiteConfig => ({ ownership: [], scanTargets: [], scanPorts: [443], scanLimits: DEFAULT_SCAN_LIMITS, acmRegions: [], trustedRootsPem: '', policy: DEFAULT_POLICY, issuers: {}, deploymentRules: [], siemSinks: parseSinks(undefined, () => '', siemFile), notifications: { channels: [], routes: [] }, ctAllowedIssuers: {}, ctFetch: { concurrency: 4 }, tokenLifetime: DEFAULT_TOKEN_LIFETIME, acmeServer: NO_ACME_SERVER, document: {} });
@@ -177,7 +179,7 @@ function parseIssuers(value: unknown, at: (field: string) => string): Record<str
   }));
 }
 
-const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'dns', 'webroot', 'caBundle', 'externalAccountBinding']);
+const ACME_FIELDS = new Set(['type', 'directoryUrl', 'contact', 'termsOfServiceAgreed', 'challenge', 'dns', 'webroot', 'caBundle', 'externalAccountBinding', 'profile']);
 
 function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: string) => string): AcmeIssuerConfig {
   const fail = (name: string, message: string) => new ValidationError(`${at(`${field}.${name}`)}: ${field}.${name} ${message}`, `${field}.${name}`);
@@ -197,6 +199,8 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
   const dns = b.challenge === 'dns-01' ? parseDnsUpdates(b.dns, (name, message) => fail(`dns.${name}`, message)) : undefined;
   if (b.challenge !== 'dns-01' && b.dns !== undefined) throw fail('dns', 'applies to challenge: dns-01 only');
   if (b.webroot !== undefined && ((b.challenge ?? 'http-01') !== 'http-01' || typeof b.webroot !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(b.webroot))) throw fail('webroot', 'must name a filesystem target (its directory is the webroot), with challenge http-01');
+  // A profile name is the CA's own token (Let's Encrypt: classic, tlsserver, shortlived).
+  if (b.profile !== undefined && (typeof b.profile !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(b.profile))) throw fail('profile', 'must be the name of one of the CA\'s profiles (its directory\'s meta.profiles)');
   let caBundlePem: string | undefined;
   if (b.caBundle !== undefined) {
     if (typeof b.caBundle !== 'string') throw fail('caBundle', 'must be PEM text');
@@ -215,7 +219,7 @@ function parseAcmeIssuer(b: Record<string, unknown>, field: string, at: (field: 
     if (typeof eab.hmacKey !== 'string' || !SECRET_REF.test(eab.hmacKey)) throw fail('externalAccountBinding.hmacKey', 'must name where the HMAC key is (env:NAME or secretsmanager:ID), not hold it');
     externalAccountBinding = { kid: eab.kid, hmacKeyRef: eab.hmacKey };
   }
-  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: (b.challenge as AcmeIssuerConfig['challenge'] | undefined) ?? 'http-01', ...(dns ? { dns } : {}), ...(typeof b.webroot === 'string' ? { webroot: b.webroot } : {}), ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}) };
+  return { type: 'acme', directoryUrl: url.href, contact: contact as string[], termsOfServiceAgreed: b.termsOfServiceAgreed === true, challenge: (b.challenge as AcmeIssuerConfig['challenge'] | undefined) ?? 'http-01', ...(dns ? { dns } : {}), ...(typeof b.webroot === 'string' ? { webroot: b.webroot } : {}), ...(caBundlePem ? { caBundlePem } : {}), ...(externalAccountBinding ? { externalAccountBinding } : {}), ...(typeof b.profile === 'string' ? { profile: b.profile } : {}) };
 }
 
 /** dns-01's `dns` setting: `rfc2136: { server: host:port, zone, keyName, keyAlgorithm, keySecret: env:|secretsmanager: }` or `route53: { hostedZoneId }`. */

@@ -407,8 +407,10 @@ export interface AuthorityStore {
 
 /** TXT records in DNS, for ACME's dns-01 (RFC 8555 8.4): set a value at a name, and remove the name's TXT records. */
 export interface DnsTxtRecords {
+  /** Adds `value` to the TXT records at `name` (those already there stay). */
   put(name: string, value: string): Promise<void>;
-  remove(name: string): Promise<void>;
+  /** Takes out that value alone: another order's answer at the same name stays. */
+  remove(name: string, value: string): Promise<void>;
 }
 
 /** http-01 answers as files a web server serves (a webroot): the key authorization under the token, then gone. */

@@ -86,6 +86,31 @@ acme.axios.defaults.timeout = 10_000;
   runWhen: null,
 });
 
+/**
+ * The last Retry-After each URL answered (RFC 8555 7.4: an order or finalization still being
+ * processed says when to look again): acme-client hands back bodies only, so it is read here.
+ */
+const RETRY_AFTERS_KEPT = 256;
+const retryAfters = new Map<string, string>();
+acme.axios.interceptors.response.use((res) => {
+  const url = String(res.config.url ?? '');
+  const header = res.headers['retry-after'] as string | undefined;
+  retryAfters.delete(url);
+  if (header) {
+    retryAfters.set(url, header);
+    if (retryAfters.size > RETRY_AFTERS_KEPT) retryAfters.delete(retryAfters.keys().next().value!);
+  }
+  return res;
+});
+
+/** How long `issue` waits for the CA when `waitMs` is not given (ms). */
+const DEFAULT_WAIT_MS = 15_000;
+
+/** How long an order's poll waits at least, and at most however long the CA asks (ms). */
+const POLL_MS = { first: 250, backoffMax: 2_000, asked: { min: 1_000, max: 10 * 60_000 } };
+/** Orders whose next poll time is kept: the oldest is forgotten first (and is then asked about at once). */
+const NEXT_POLLS_KEPT = 1024;
+
 // acme-client reports a problem document (RFC 8555 6.7) by its detail alone: its type goes in front.
 acme.axios.interceptors.response.use((res) => {
   const problem = res.data as { type?: unknown; detail?: unknown } | undefined;
@@ -115,6 +140,8 @@ function upstream(name: string, err: unknown): Error {
  * resumes it instead of ordering again. `issue` waits `waitMs` for the CA and otherwise answers
  * pending; `complete` carries the order on from where it stands (the scheduled sweep).
  * badNonce retries are acme-client's (RFC 8555 6.5); a CA that is busy or down is tried again later, not in place.
+ * An order still in progress is asked about again no sooner than its Retry-After says (at most 10
+ * minutes; a backoff from 250 ms to 2 s without one). With `profile`, orders ask for that profile.
  */
 export class AcmeAuthority implements CertificateAuthority {
   private client?: Promise<acme.Client>;
@@ -169,7 +196,7 @@ export class AcmeAuthority implements CertificateAuthority {
   private async order(input: SignInput): Promise<IssueResult> {
     const key = input.idempotencyKey ?? crypto.randomUUID();
     const known = await this.deps.journal.recall(this.name, key);
-    if (known) return this.progress(key, JSON.parse(known) as OrderState, this.deps.waitMs ?? 15_000);
+    if (known) return this.progress(key, JSON.parse(known) as OrderState, this.deps.waitMs ?? DEFAULT_WAIT_MS);
     const names = [...new Set([input.commonName, ...input.subjectAlternativeNames])];
     // The CA finalizes with the CSR and refuses one whose names are not the order's (RFC 8555 7.4).
     const inCsr = (await readCsr(input.csrPem)).names;
@@ -178,15 +205,16 @@ export class AcmeAuthority implements CertificateAuthority {
     // RFC 8738 6's reverse-DNS SNI for addresses is not served: the responder answers DNS names.
     if (this.config.challenge === 'tls-alpn-01' && identifiers.some((i) => i.type === 'ip')) throw new ValidationError(`issuer ${this.name} proves names with tls-alpn-01, which certops answers for DNS names only: ${names.filter((n) => isIP(n)).join(', ')} needs an issuer with http-01`, 'subjectAlternativeNames');
     const client = await this.account();
-    const replaces = await this.replaces(input.replacesCertificatePem);
-    const order = await client.createOrder({ identifiers, ...(replaces ? { replaces } : {}) } as Parameters<acme.Client['createOrder']>[0]).catch((err: Error) => {
+    const [replaces, profile] = [await this.replaces(input.replacesCertificatePem), await this.profile()];
+    const ask = (withReplaces: boolean) => client.createOrder({ identifiers, ...(withReplaces && replaces ? { replaces } : {}), ...(profile ? { profile } : {}) } as Parameters<acme.Client['createOrder']>[0]);
+    const order = await ask(true).catch((err: Error) => {
       // A CA that will not take it (replaced already by an order that went no further, say) gets the order without it.
       if (!replaces || !/alreadyReplaced|replaces/i.test(err.message)) throw err;
-      return client.createOrder({ identifiers });
+      return ask(false);
     });
     // The first attempt's order wins: a racing retry carries that one on and leaves its own to lapse.
     const state = JSON.parse(await this.deps.journal.record(this.name, key, JSON.stringify({ orderUrl: order.url, csrPem: input.csrPem } satisfies OrderState))) as OrderState;
-    return this.progress(key, state, this.deps.waitMs ?? 15_000);
+    return this.progress(key, state, this.deps.waitMs ?? DEFAULT_WAIT_MS);
   }
 
   /**
@@ -216,10 +244,13 @@ export class AcmeAuthority implements CertificateAuthority {
    */
   private async removeRecords(client: acme.Client, order: acme.Order): Promise<void> {
     const { dnsRecords, webroot } = this.deps;
-    if (this.config.challenge === 'http-01' && !webroot) return;
+    // Answers served by certops itself (http-01 without a webroot, tls-alpn-01) lapse on their own.
+    if (this.config.challenge === 'tls-alpn-01' || (this.config.challenge === 'http-01' && !webroot)) return;
     for (const authz of await client.getAuthorizations(order).catch(() => [])) {
-      if (this.config.challenge === 'dns-01') await dnsRecords!.remove(`_acme-challenge.${authz.identifier.value}`).catch(() => undefined);
-      else for (const c of authz.challenges.filter((c) => c.type === 'http-01')) await webroot!.remove(c.token).catch(() => undefined);
+      for (const c of authz.challenges.filter((c) => c.type === this.config.challenge)) {
+        if (this.config.challenge === 'http-01') await webroot!.remove(c.token).catch(() => undefined);
+        else await dnsRecords!.remove(`_acme-challenge.${authz.identifier.value}`, await client.getChallengeKeyAuthorization(c)).catch(() => undefined);
+      }
     }
   }
 
@@ -240,29 +271,50 @@ export class AcmeAuthority implements CertificateAuthority {
    */
   private async progress(reference: string, state: OrderState, waitMs: number): Promise<IssueResult> {
     const client = await this.account();
-    const deadline = this.deps.clock.now().getTime() + waitMs;
+    const now = () => this.deps.clock.now().getTime();
+    const deadline = now() + waitMs;
     const sleep = this.deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+    const pending = { pending: { reference, validationRecords: [] } };
     let answered = false;
-    for (let pause = 250; ; pause = Math.min(pause * 2, 2000)) {
+    for (let backoff = POLL_MS.first; ; backoff = Math.min(backoff * 2, POLL_MS.backoffMax)) {
+      // Not asked again before the CA said (RFC 8555 7.4), by this attempt or a later one (the sweep's).
+      const notBefore = this.nextPoll.get(state.orderUrl) ?? 0;
+      if (notBefore > now()) {
+        if (notBefore > deadline) return pending;
+        await sleep(notBefore - now());
+      }
       let order = await client.getOrder({ url: state.orderUrl } as acme.Order);
       // Answered here, not only when ordering: an attempt that died between journaling the order and answering leaves it to whoever resumes it.
       if (order.status === 'pending' && !answered) {
         await this.answerChallenges(client, order);
         answered = true;
       }
+      let answeredAt = state.orderUrl;
       if (order.status === 'ready') {
         await this.removeRecords(client, order);
         order = await client.finalizeOrder(order, state.csrPem);
+        answeredAt = order.finalize;
       }
-      if (order.status === 'valid') return this.issued(await client.getCertificate(order), state.csrPem);
+      if (order.status === 'valid') {
+        this.nextPoll.delete(state.orderUrl);
+        return this.issued(await client.getCertificate(order), state.csrPem);
+      }
       if (order.status === 'invalid') {
+        this.nextPoll.delete(state.orderUrl);
         await this.removeRecords(client, order);
         throw new ConflictError(`issuer ${this.name}: the CA refused the order: ${await this.problem(client, order)}`, 'issuer');
       }
-      if (this.deps.clock.now().getTime() + pause > deadline) return { pending: { reference, validationRecords: [] } };
-      await sleep(pause);
+      const asked = retryAfterMs(retryAfters.get(answeredAt), now());
+      const pause = asked === undefined ? backoff : Math.min(Math.max(asked, POLL_MS.asked.min), POLL_MS.asked.max);
+      this.nextPoll.delete(state.orderUrl);
+      this.nextPoll.set(state.orderUrl, now() + pause);
+      if (this.nextPoll.size > NEXT_POLLS_KEPT) this.nextPoll.delete(this.nextPoll.keys().next().value!);
+      if (now() + pause > deadline) return pending;
     }
   }
+
+  /** When each order still being processed may be asked about again (ms since the epoch), as the CA's Retry-After or the backoff says. */
+  private readonly nextPoll = new Map<string, number>();
 
   /** The first problem document (RFC 8555 6.7) an invalid order's authorizations carry, as "type: detail". */
   private async problem(client: acme.Client, order: acme.Order): Promise<string> {
@@ -293,7 +345,7 @@ export class AcmeAuthority implements CertificateAuthority {
     return { certificatePem, chainPem: rest.map((der) => toPem(der)).join('') };
   }
 
-  private directory?: { renewalInfo?: string; until: number };
+  private directory?: { renewalInfo?: string; profiles?: string[]; until: number };
 
   /**
    * What a renewal's order names as replaced (RFC 9773 5): the predecessor's ARI id, where the CA
@@ -301,20 +353,38 @@ export class AcmeAuthority implements CertificateAuthority {
    * with an authority key identifier; otherwise nothing.
    */
   private async replaces(pem: string | undefined): Promise<string | undefined> {
-    if (!pem || !(await this.renewalInfoUrl())) return undefined;
+    if (!pem || !(await this.directoryFacts()).renewalInfo) return undefined;
     const parsed = parseCertificate(certificateBlocks(pem, 'replaces')[0], 'replaces');
     if (!parsed.extensions.authorityKeyId || !(await this.deps.journal.recall(this.name, `serial:${recordOf(parsed).serialNumber}`))) return undefined;
     return ariCertId(parsed);
   }
 
-  /** The directory's renewalInfo URL (RFC 9773 3), or undefined where the CA offers none; the directory is read again after an hour. */
-  private async renewalInfoUrl(): Promise<string | undefined> {
+  /**
+   * What the directory offers beyond RFC 8555: its renewalInfo URL (RFC 9773 3) and the names of its
+   * certificate profiles (meta.profiles, draft-aaron-acme-profiles), each undefined where the CA
+   * offers none; the directory is read again after an hour.
+   */
+  private async directoryFacts(): Promise<{ renewalInfo?: string; profiles?: string[] }> {
     const now = this.deps.clock.now().getTime();
     if (!this.directory || this.directory.until < now) {
-      const read = (await acme.axios.get(this.config.directoryUrl, ARI_REQUEST)).data as { renewalInfo?: unknown };
-      this.directory = { renewalInfo: typeof read?.renewalInfo === 'string' ? read.renewalInfo : undefined, until: now + 3600_000 };
+      const read = (await acme.axios.get(this.config.directoryUrl, ARI_REQUEST)).data as { renewalInfo?: unknown; meta?: { profiles?: unknown } };
+      const profiles = read?.meta?.profiles;
+      this.directory = {
+        renewalInfo: typeof read?.renewalInfo === 'string' ? read.renewalInfo : undefined,
+        profiles: profiles && typeof profiles === 'object' && !Array.isArray(profiles) ? Object.keys(profiles) : undefined,
+        until: now + 3600_000,
+      };
     }
-    return this.directory.renewalInfo;
+    return this.directory;
+  }
+
+  /** The configured profile, once the CA is seen to offer it; ConflictError naming the setting otherwise. */
+  private async profile(): Promise<string | undefined> {
+    const wanted = this.config.profile;
+    if (wanted === undefined) return undefined;
+    const offered = (await this.directoryFacts()).profiles;
+    if (!offered?.includes(wanted)) throw new ConflictError(`issuer ${this.name}: the CA offers no profile ${JSON.stringify(wanted)} (${offered?.length ? `its profiles: ${offered.join(', ')}` : 'its directory names no profiles'})`, `issuers.${this.name}.profile`);
+    return wanted;
   }
 
   /**
@@ -327,7 +397,7 @@ export class AcmeAuthority implements CertificateAuthority {
   }
 
   private async window(certificatePem: string): Promise<SuggestedWindow | undefined> {
-    const url = await this.renewalInfoUrl();
+    const url = (await this.directoryFacts()).renewalInfo;
     if (!url) return undefined;
     const certId = ariCertId(parseCertificate(certificateBlocks(certificatePem, 'certificate')[0]));
     const answer = await acme.axios.get(`${url.replace(/\/$/, '')}/${certId}`, ARI_REQUEST);

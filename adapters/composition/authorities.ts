@@ -35,7 +35,7 @@ export function authorities(b: Base) {
       const eabHmacKey = eab ? () => secret(eab.hmacKeyRef, `issuers.${name}.externalAccountBinding.hmacKey`) : undefined;
       const dnsRecords = backend.dns ? await dnsUpdates(name, backend.dns, secret) : undefined;
       const webroot = backend.webroot ? await webrootOf(name, backend.webroot) : undefined;
-      return gated(new AcmeAuthority(name, backend, { clock: b.clock, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table), ...(backend.challenge === 'tls-alpn-01' ? { tlsAlpnAnswers: new DynamoAcmeChallengeAnswers(b.table, 'tls-alpn-01') } : {}), eabHmacKey, dnsRecords, webroot }));
+      return gated(new AcmeAuthority(name, backend, { clock: b.clock, waitMs: b.config.acmeOrderWaitMs, journal, vault: await vaults.whole(), answers: new DynamoAcmeChallengeAnswers(b.table), ...(backend.challenge === 'tls-alpn-01' ? { tlsAlpnAnswers: new DynamoAcmeChallengeAnswers(b.table, 'tls-alpn-01') } : {}), eabHmacKey, dnsRecords, webroot }));
     }
     if (backend.type === 'acm') {
       const [{ ACMClient }, { AcmPublicAuthority }] = await Promise.all([import('@aws-sdk/client-acm'), import('../aws/acm-public-authority.ts')]);

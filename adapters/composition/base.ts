@@ -23,6 +23,8 @@ export interface RuntimeConfig {
   renewalWindow: RenewalWindow;
   verifyAttempts: number;
   verifyDelayMs: number;
+  /** How long an issuance waits for an ACME CA to issue before answering pending (the sweep, or the renewal's retries, carry the order on), ms. */
+  acmeOrderWaitMs: number;
   scanConcurrency: number;
   scanTimeoutMs: number;
   scanTotalMs: number;
@@ -66,6 +68,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     },
     verifyAttempts: Number(env.CERTOPS_VERIFY_ATTEMPTS ?? 5),
     verifyDelayMs: Number(env.CERTOPS_VERIFY_DELAY_MS ?? 1000),
+    acmeOrderWaitMs: Number(env.CERTOPS_ACME_ORDER_WAIT_MS ?? 15_000),
     scanConcurrency: Number(env.CERTOPS_SCAN_CONCURRENCY ?? 64),
     scanTimeoutMs: Number(env.CERTOPS_SCAN_TIMEOUT_MS ?? 3000),
     scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),

@@ -28,6 +28,16 @@ const uint = (value: number, bytes: number) => {
   return b;
 };
 
+/** DNS classes of an update's records (RFC 2136 2.5): IN adds a record, NONE deletes that one record. */
+const CLASS = { IN: 1, NONE: 254 } as const;
+
+/** One TXT record of an update section, in wire form, holding `value` as its one string (at most 255 bytes: an ACME digest is 43). */
+function txtRecord(name: string, value: string, klass: keyof typeof CLASS, ttl: number): Buffer {
+  const text = Buffer.from(value, 'utf8');
+  const rdata = Buffer.concat([Buffer.from([text.length]), text]);
+  return Buffer.concat([wireName(name), uint(16, 2), uint(CLASS[klass], 2), uint(ttl, 4), uint(rdata.length, 2), rdata]);
+}
+
 /**
  * Signs a DNS message with TSIG (RFC 8945 4.3): the MAC covers the message as it is (before the
  * TSIG record) and the TSIG variables; the record carrying it is added last.
@@ -48,24 +58,27 @@ export function tsigSigned(message: Buffer, id: number, key: TsigKey, now: Date)
 /**
  * TXT records through RFC 2136 dynamic updates, signed with TSIG, sent over TCP to the zone's
  * primary: what dns-01 needs on premises (BIND, Knot, PowerDNS, Windows DNS take them).
- * Removing deletes the name's TXT RRset (the name is `_acme-challenge.<name>`, ACME's alone).
- * UpstreamError with the server's RCODE when it refuses.
+ * Removing deletes that one record (RFC 2136 2.5.4), so another order's value at the same name
+ * stays until that order is done. UpstreamError with the server's RCODE when it refuses.
  */
 export class Rfc2136TxtRecords implements DnsTxtRecords {
   constructor(private readonly server: { host: string; port: number }, private readonly zone: string, private readonly key: () => Promise<TsigKey>, private readonly now: () => Date) {}
 
   put(name: string, value: string): Promise<void> {
-    return this.update([{ type: 'TXT', name, class: 'IN', ttl: 60, data: [value] }]);
+    return this.update(txtRecord(name, value, 'IN', 60));
   }
 
-  remove(name: string): Promise<void> {
-    return this.update([{ type: 'TXT', name, class: 'ANY', ttl: 0, data: [] }]);
+  remove(name: string, value: string): Promise<void> {
+    return this.update(txtRecord(name, value, 'NONE', 0));
   }
 
-  private async update(updates: dnsPacket.Answer[]): Promise<void> {
+  private async update(record: Buffer): Promise<void> {
     const id = randomInt(0, 65536);
-    // RFC 2136 2: the zone section names the zone (type SOA); the update section what changes.
-    const message = dnsPacket.encode({ type: 'query', id, flags: 5 << 11, questions: [{ type: 'SOA', name: this.zone, class: 'IN' }], authorities: updates });
+    // RFC 2136 2: the zone section names the zone (type SOA); the update section (counted where
+    // NSCOUNT is) what changes, written here: dns-packet has no class NONE.
+    const header = dnsPacket.encode({ type: 'query', id, flags: 5 << 11, questions: [{ type: 'SOA', name: this.zone, class: 'IN' }] });
+    header.writeUInt16BE(1, 8);
+    const message = Buffer.concat([header, record]);
     const answer = await this.exchange(tsigSigned(message, id, await this.key(), this.now()));
     const rcode = answer.readUInt16BE(2) & 0x0f;
     if (answer.readUInt16BE(0) !== id) throw new UpstreamError(`DNS server ${this.server.host}:${this.server.port} answered another message`, 'dns');

@@ -9,7 +9,7 @@ const TTL_S = 60;
 /**
  * TXT records in a Route 53 hosted zone (dns-01 on AWS). A name's TXT values are one record set
  * there, so a value is added to those already set (an order for a name and its wildcard proves
- * both at one name) and removing deletes the set. The role allows only TXT changes under
+ * both at one name) and removing takes out that value alone (the set goes with its last one). The role allows only TXT changes under
  * `_acme-challenge.` names of the zones the deployment names (serverless.yml).
  */
 export class Route53TxtRecords implements DnsTxtRecords {
@@ -33,8 +33,10 @@ export class Route53TxtRecords implements DnsTxtRecords {
     if (!values.includes(quoted(value))) await this.change('UPSERT', name, [...values, quoted(value)]);
   }
 
-  async remove(name: string): Promise<void> {
+  async remove(name: string, value: string): Promise<void> {
     const values = await this.current(name);
-    if (values.length) await this.change('DELETE', name, values);
+    if (!values.includes(quoted(value))) return;
+    const rest = values.filter((v) => v !== quoted(value));
+    await (rest.length ? this.change('UPSERT', name, rest) : this.change('DELETE', name, values));
   }
 }

@@ -53,6 +53,17 @@ class RenewalLocked extends StepError {
 }
 
 /**
+ * The CA has the successor's order and has not issued yet (an ACME CA still validating): the Renew
+ * state's Retry asks again later (the same order: the issuance is keyed by the execution).
+ */
+class IssuancePending extends StepError {
+  constructor(issuer: string) {
+    super('renew', `${issuer} has not issued yet: its domain validation is still running`);
+    this.name = 'IssuancePending';
+  }
+}
+
+/**
  * What a renewal asks to have signed: the old certificate's names, profile, environment and owner,
  * its key type while policy still allows it (else the first the rule allows), its lifetime within
  * what policy allows now, and the approval of the lineage's first request for names outside policy.
@@ -191,7 +202,7 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   } catch (err) {
     throw new StepError('renew', `the CA refused or failed: ${(err as Error).message}`);
   }
-  if ('pending' in issued) throw new StepError('renew', `${old.issuerBackend} has not issued yet: its domain validation is still running (ACM public certificates are renewed by ACM itself)`);
+  if ('pending' in issued) throw new IssuancePending(old.issuerBackend ?? 'local');
   const targets = await permittedTargets(old, state, deps);
   const successor = issuedCertificate(issued, {
     issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets, environment: old.environment, owner: old.owner,

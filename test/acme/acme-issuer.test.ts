@@ -18,9 +18,21 @@ import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { cli } from '../support/cli.ts';
 import { preparePebble, type Pebble, type PebbleSetup } from '../support/pebble.ts';
+import { startPebbleFront } from '../support/pebble-front.ts';
 import { eventually, openssl, startStack, type RunningStack } from '../support/processes.ts';
 
 const acmeAxios = acmeClient.axios;
+
+/** The JWS payloads acme-client sends from now until `stop` (what an order asked for). */
+function sentPayloads() {
+  const payloads: Record<string, unknown>[] = [];
+  const spy = acmeAxios.interceptors.request.use((config) => {
+    const body = typeof config.data === 'string' ? JSON.parse(config.data) : config.data;
+    if (body?.payload) payloads.push(JSON.parse(Buffer.from(body.payload, 'base64url').toString() || '{}'));
+    return config;
+  });
+  return { payloads, stop: () => acmeAxios.interceptors.request.eject(spy) };
+}
 
 /** Pebble's management API: what it says of a certificate it issued, by serial (hex). */
 function pebbleStatus(url: string, ca: string): Promise<{ Status: string }> {
@@ -138,6 +150,42 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
   });
 });
 
+describe('an ACME CA that has not issued when the issuance stops waiting', () => {
+  const home = mkdtempSync(join(tmpdir(), 'certops-acme-slow-'));
+  let stack: RunningStack;
+  let pebble: Pebble;
+  const env = { CERTOPS_HOME: home };
+
+  beforeAll(async () => {
+    const setup = await preparePebble(home);
+    const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n  pebble:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    termsOfServiceAgreed: true\n    caBundle: |\n${bundle}\n`);
+    // No wait at all: every order is still pending when the issuance answers (its challenges just answered).
+    stack = await startStack(home, { CERTOPS_ACME_ORDER_WAIT_MS: '0', CERTOPS_SCHEDULE_INTERVAL_MS: '1000', CERTOPS_SAGA_RETRY_MS: '500' });
+    pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '0' });
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await pebble?.close();
+  });
+
+  it('leaves the request pending_validation for the sweep to finish, and the renewal asks the CA again until it has issued (RFC 8555 7.4)', async () => {
+    const asked = JSON.parse((await cli(['request', 'slow.example.test', '--issuer', 'pebble', '--endpoint', stack.url, '--json'], env)).stdout);
+    expect(asked).toMatchObject({ status: 'pending_validation' });
+    const issued = await eventually(async () => {
+      const requests = JSON.parse((await cli(['requests', 'list', '--endpoint', stack.url, '--json'], env)).stdout).items as { requestId: string; status: string; certificateId?: string }[];
+      return requests.find((r) => r.requestId === asked.requestId && r.status === 'issued');
+    }, 'the sweep finished the order', 30_000, 500);
+    const renewed = await cli(['renew', issued.certificateId!, '--wait', '--endpoint', stack.url], env);
+    expect(renewed.code, renewed.stdout + renewed.stderr).toBe(0);
+    expect(renewed.stdout).toMatch(/renewal succeeded: renewed as [0-9a-f]{32}/);
+    const successor = /renewed as ([0-9a-f]{32})/.exec(renewed.stdout)![1];
+    const shown = JSON.parse((await cli(['show', successor, '--endpoint', stack.url, '--json'], env)).stdout);
+    expect(shown).toMatchObject({ status: 'active', issuerBackend: 'pebble', renewalOf: issued.certificateId, subjectAlternativeNames: ['slow.example.test'] });
+    expect(shown.issuer).toMatch(/Pebble Intermediate CA/);
+  }, 90_000);
+});
+
 describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.ts)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'certops-acme-unit-'));
   let pebble: Pebble;
@@ -243,29 +291,20 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
   });
 
   it('asks the CA for its suggested renewal window by the certificate\'s ARI id, and a renewal\'s order names what it replaces (RFC 9773 4, 5)', async () => {
-    // Pebble 2.4 has no renewalInfo: a directory in front of it adds one, served here.
+    // Pebble 2.4 has no renewalInfo: a front adds it to the directory and serves it.
     const ids: string[] = [];
-    const front = createServer((req, res) => {
-      if (req.url === '/dir') {
-        request(setup.directoryUrl, { ca: setup.tlsRootPem }, (up) => {
-          let body = '';
-          up.on('data', (c) => (body += c));
-          up.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...JSON.parse(body), renewalInfo: `http://127.0.0.1:${(front.address() as AddressInfo).port}/renewal-info` })));
-        }).end();
-        return;
-      }
-      ids.push(String(req.url).replace('/renewal-info/', ''));
-      res.writeHead(200, { 'content-type': 'application/json', 'retry-after': '7200' }).end(JSON.stringify({ suggestedWindow: { start: '2027-01-10T00:00:00Z', end: '2027-01-12T00:00:00Z' }, explanationURL: 'https://ca.example/why' }));
+    const front = await startPebbleFront(setup, dir, {
+      directory: (directory, origin) => ({ ...directory, renewalInfo: `${origin}/renewal-info` }),
+      answer: (req, res) => {
+        if (!String(req.url).startsWith('/renewal-info/')) return false;
+        ids.push(String(req.url).replace('/renewal-info/', ''));
+        res.writeHead(200, { 'content-type': 'application/json', 'retry-after': '7200' }).end(JSON.stringify({ suggestedWindow: { start: '2027-01-10T00:00:00Z', end: '2027-01-12T00:00:00Z' }, explanationURL: 'https://ca.example/why' }));
+        return true;
+      },
     });
-    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
-    const sent: Record<string, unknown>[] = [];
-    const spy = acmeAxios.interceptors.request.use((config) => {
-      const body = typeof config.data === 'string' ? JSON.parse(config.data) : config.data;
-      if (body?.payload) sent.push(JSON.parse(Buffer.from(body.payload, 'base64url').toString() || '{}'));
-      return config;
-    });
+    const sent = sentPayloads();
     try {
-      const ari = new AcmeAuthority('pebble-ari', { type: 'acme', directoryUrl: `http://127.0.0.1:${(front.address() as AddressInfo).port}/dir`, contact: [], termsOfServiceAgreed: true, challenge: 'http-01', caBundlePem: setup.tlsRootPem }, { ...deps, waitMs: 15_000 });
+      const ari = new AcmeAuthority('pebble-ari', { type: 'acme', directoryUrl: front.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01', caBundlePem: setup.tlsRootPem }, { ...deps, waitMs: 15_000 });
       const ask = async (name: string, key: string, replacesCertificatePem?: string) => {
         const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', name, [name]);
         const issued = await ari.issue({ csrPem, spkiDer, keyType, commonName: name, subjectAlternativeNames: [name], validityDays: 90, profile: 'tls-server', idempotencyKey: key, replacesCertificatePem });
@@ -282,12 +321,71 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       const other = await authority.issue({ csrPem: otherCsr, spkiDer: otherSpki, keyType: otherType, commonName: 'other.example.test', subjectAlternativeNames: ['other.example.test'], validityDays: 90, profile: 'tls-server', idempotencyKey: 'req-other' });
       const otherPem = 'pending' in other ? (await eventually(() => authority.complete('req-other'), 'other issued', 20_000, 250)).certificatePem : other.certificatePem;
       await ask('ari.example.test', 'req-ari-3', otherPem);
-      expect(sent.filter((p) => 'identifiers' in p && (p.identifiers as { value: string }[])[0].value === 'ari.example.test').map((p) => p.replaces)).toEqual([undefined, certId, undefined]);
+      expect(sent.payloads.filter((p) => 'identifiers' in p && (p.identifiers as { value: string }[])[0].value === 'ari.example.test').map((p) => p.replaces)).toEqual([undefined, certId, undefined]);
       // A CA without renewalInfo: nothing to ask, and orders name nothing.
       expect(await authority.suggestedWindow(first)).toBeUndefined();
     } finally {
-      acmeAxios.interceptors.request.eject(spy);
-      await new Promise((r) => front.close(r));
+      sent.stop();
+      await front.close();
+    }
+  });
+
+  it('asks an order again no sooner than the CA\'s Retry-After says, within an attempt and across attempts (RFC 8555 7.4)', async () => {
+    // Pebble sends no Retry-After: the front adds one to each answer about an order still in progress.
+    const front = await startPebbleFront(setup, dir, {
+      headers: (path, body) => (/^\/(my-order|finalize-order)\//.test(path) && !/"status": ?"(valid|invalid)"/.test(body) ? { 'retry-after': '2' } : undefined),
+    });
+    const polls = (key: string) => front.requests.filter((r) => r.path.startsWith('/my-order/') && r.at >= (since.get(key) ?? 0)).map((r) => r.at);
+    const since = new Map<string, number>();
+    const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]);
+    try {
+      const config = { type: 'acme' as const, directoryUrl: front.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01' as const, caBundlePem: setup.tlsRootPem };
+      const waiting = new AcmeAuthority('pebble-retry', config, { ...deps, waitMs: 15_000 });
+      const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'patient.example.test', ['patient.example.test']);
+      since.set('one', Date.now());
+      const issued = await waiting.issue({ csrPem, spkiDer, keyType, commonName: 'patient.example.test', subjectAlternativeNames: ['patient.example.test'], validityDays: 90, profile: 'tls-server', idempotencyKey: 'req-patient' });
+      expect('certificatePem' in issued).toBe(true);
+      // Without Retry-After the second look comes 250 ms after the first.
+      expect(polls('one').length).toBeGreaterThanOrEqual(2);
+      for (const gap of gaps(polls('one'))) expect(gap).toBeGreaterThanOrEqual(1_900);
+      // An attempt that does not wait (the sweep's) does not ask before then either.
+      const brief = new AcmeAuthority('pebble-retry-brief', config, deps);
+      const other = await newKeyAndCsr('EC_P256', 'brief.example.test', ['brief.example.test']);
+      since.set('two', Date.now());
+      const first = await brief.issue({ ...other, commonName: 'brief.example.test', subjectAlternativeNames: ['brief.example.test'], validityDays: 90, profile: 'tls-server', idempotencyKey: 'req-brief' });
+      expect(first).toEqual({ pending: { reference: 'req-brief', validationRecords: [] } });
+      const asked = polls('two').length;
+      expect(await brief.complete('req-brief')).toBeUndefined();
+      expect(polls('two').length).toBe(asked);
+      const done = await eventually(() => brief.complete('req-brief'), 'the order completed', 20_000, 100);
+      expect(done.certificatePem).toMatch(/BEGIN CERTIFICATE/);
+      for (const gap of gaps(polls('two'))) expect(gap).toBeGreaterThanOrEqual(1_900);
+    } finally {
+      await front.close();
+    }
+  });
+
+  it('orders the configured profile where the directory lists it, and refuses one it does not, naming the setting', async () => {
+    // Pebble 2.4 lists no profiles: the front lists two (as Let's Encrypt's directory does).
+    const front = await startPebbleFront(setup, dir, {
+      directory: (directory) => ({ ...directory, meta: { ...(directory.meta as object), profiles: { classic: 'the default', shortlived: 'six days' } } }),
+    });
+    const sent = sentPayloads();
+    try {
+      const config = { type: 'acme' as const, directoryUrl: front.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01' as const, caBundlePem: setup.tlsRootPem };
+      const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'profiled.example.test', ['profiled.example.test']);
+      const input = { csrPem, spkiDer, keyType, commonName: 'profiled.example.test', subjectAlternativeNames: ['profiled.example.test'], validityDays: 90, profile: 'tls-server' as const };
+      const profiled = new AcmeAuthority('pebble-profiled', { ...config, profile: 'shortlived' }, { ...deps, waitMs: 15_000 });
+      expect('certificatePem' in (await profiled.issue({ ...input, idempotencyKey: 'req-profiled' }))).toBe(true);
+      expect(sent.payloads.filter((p) => 'identifiers' in p).map((p) => p.profile)).toEqual(['shortlived']);
+      const unknown = new AcmeAuthority('pebble-unlisted', { ...config, profile: 'tlsserver' }, deps);
+      const refused = await unknown.issue({ ...input, idempotencyKey: 'req-unlisted' }).catch((e: Error) => e);
+      expect(refused).toBeInstanceOf(ConflictError);
+      expect(refused).toMatchObject({ field: 'issuers.pebble-unlisted.profile', message: expect.stringMatching(/offers no profile "tlsserver" \(its profiles: classic, shortlived\)/) });
+      expect(sent.payloads.filter((p) => 'identifiers' in p)).toHaveLength(1);
+    } finally {
+      sent.stop();
+      await front.close();
     }
   });
 

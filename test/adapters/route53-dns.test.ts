@@ -29,7 +29,7 @@ describe('dns-01 records in Route 53', () => {
     return { sets, route53, records: new Route53TxtRecords(new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), 'Z0123456789ABC') };
   }
 
-  it('adds a name\'s values to one TXT record set (a name and its wildcard prove at one name), and deletes the set as it stands', async () => {
+  it('adds a name\'s values to one TXT record set (a name and its wildcard prove at one name), and takes out one value at a time', async () => {
     const { sets, route53, records } = zone();
     await records.put('_acme-challenge.shop.example.com', 'first');
     await records.put('_acme-challenge.shop.example.com', 'second');
@@ -38,11 +38,14 @@ describe('dns-01 records in Route 53', () => {
     expect(sets.get('_acme-challenge.shop.example.com.')).toEqual({ Name: '_acme-challenge.shop.example.com.', Type: 'TXT', TTL: 60, ResourceRecords: [{ Value: '"first"' }, { Value: '"second"' }] });
     expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(2);
     for (const call of route53.commandCalls(ChangeResourceRecordSetsCommand)) expect(call.args[0].input.HostedZoneId).toBe('Z0123456789ABC');
-    await records.remove('_acme-challenge.shop.example.com');
+    // Another order's value at the same name stays until that order is done.
+    await records.remove('_acme-challenge.shop.example.com', 'first');
+    expect(sets.get('_acme-challenge.shop.example.com.')!.ResourceRecords).toEqual([{ Value: '"second"' }]);
+    await records.remove('_acme-challenge.shop.example.com', 'second');
     expect(sets.size).toBe(0);
     // Removing what is not there asks nothing of Route 53.
-    await records.remove('_acme-challenge.shop.example.com');
-    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(3);
+    await records.remove('_acme-challenge.shop.example.com', 'second');
+    expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(4);
   });
 
   it('does not take the next name\'s record set for this one\'s', async () => {
@@ -50,7 +53,7 @@ describe('dns-01 records in Route 53', () => {
     await records.put('_acme-challenge.b.example.com', 'b');
     await records.put('_acme-challenge.a.example.com', 'a');
     expect(sets.get('_acme-challenge.a.example.com.')!.ResourceRecords).toEqual([{ Value: '"a"' }]);
-    await records.remove('_acme-challenge.c.example.com');
+    await records.remove('_acme-challenge.c.example.com', 'c');
     expect(sets.size).toBe(2);
   });
 });
