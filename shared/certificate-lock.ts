@@ -16,17 +16,37 @@ export function certificateLock(certificateId: string): string {
 export const leaseUntil = (clock: Clock) => new Date(clock.now().getTime() + LEASE_MS);
 
 /**
+ * A step that fails this way is retried by the state machine after a wait: the lock is held across
+ * it (`holdMs` from the failure), so nothing else takes the certificate meanwhile.
+ */
+export interface HoldsLockWhileRetried {
+  holdLockMs: number;
+}
+
+const holdsLock = (err: unknown): err is HoldsLockWhileRetried => typeof (err as Partial<HoldsLockWhileRetried> | undefined)?.holdLockMs === 'number';
+
+/**
  * Runs a saga step holding the certificate's lock for its execution: taken again at the start (so
- * an execution resumed after a crash holds it once more) and renewed while the step runs. Fails the
+ * an execution resumed after a crash holds it once more) and renewed while the step runs; a failure
+ * that will be retried after a wait (HoldsLockWhileRetried) keeps it for that wait. Fails the
  * step (StepError) when another execution or deployment holds it.
  */
 export async function holdingCertificateLock<T>(locks: LockStore, clock: Clock, certificateId: string, execution: string, step: string, work: () => Promise<T>): Promise<T> {
   const lock = certificateLock(certificateId);
   if (!(await locks.acquire(lock, execution, leaseUntil(clock)))) throw new StepError(step, `another renewal or deployment of ${certificateId} holds its lock`);
-  const renewal = setInterval(() => void locks.acquire(lock, execution, leaseUntil(clock)).catch(() => undefined), LEASE_MS / 3);
+  let renewing: Promise<unknown> = Promise.resolve();
+  const renewal = setInterval(() => (renewing = locks.acquire(lock, execution, leaseUntil(clock)).catch(() => undefined)), LEASE_MS / 3);
   renewal.unref();
   try {
     return await work();
+  } catch (err) {
+    if (holdsLock(err)) {
+      clearInterval(renewal);
+      // After any renewal under way, or that renewal would cut the longer hold short.
+      await renewing;
+      await locks.acquire(lock, execution, new Date(clock.now().getTime() + err.holdLockMs));
+    }
+    throw err;
   } finally {
     clearInterval(renewal);
   }

@@ -365,10 +365,15 @@ export interface SignInput {
  * 8.3), tls-alpn-01 by the DNS name validated (RFC 8737 3); the value is the key authorization.
  */
 export interface AcmeChallengeAnswers {
-  /** Serves `keyAuthorization` under `key` (a token, or a lowercased DNS name) until `until`. */
-  put(key: string, keyAuthorization: string, until: Date): Promise<void>;
+  /**
+   * Serves `keyAuthorization` under `key` (a token, or a lowercased DNS name) until `until`; false
+   * (and nothing changed) while another answer is served there: one order proves a name at a time.
+   */
+  put(key: string, keyAuthorization: string, until: Date, now: Date): Promise<boolean>;
   /** The key authorization under `key`, while it is served. */
   get(key: string, now: Date): Promise<string | undefined>;
+  /** Stops serving that answer (another one under `key` stays). */
+  remove(key: string, keyAuthorization: string): Promise<void>;
 }
 
 /** What a CA signed for each idempotency key: a retried issuance is answered from here. */

@@ -202,8 +202,10 @@ export class AcmeAuthority implements CertificateAuthority {
     const inCsr = (await readCsr(input.csrPem)).names;
     if (!sameNames(inCsr, names)) throw new ValidationError(`an ACME CA issues for the CSR's names exactly: the CSR names ${inCsr.join(', ') || 'nothing'}, the request ${names.join(', ')}`, 'csr');
     const identifiers = names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
-    // RFC 8738 6's reverse-DNS SNI for addresses is not served: the responder answers DNS names.
-    if (this.config.challenge === 'tls-alpn-01' && identifiers.some((i) => i.type === 'ip')) throw new ValidationError(`issuer ${this.name} proves names with tls-alpn-01, which certops answers for DNS names only: ${names.filter((n) => isIP(n)).join(', ')} needs an issuer with http-01`, 'subjectAlternativeNames');
+    // RFC 8738 6's reverse-DNS SNI for addresses is not served (the responder answers DNS names),
+    // and no CA offers tls-alpn-01 for a wildcard (RFC 8737 3): refused before anything is ordered.
+    const unprovable = this.config.challenge === 'tls-alpn-01' ? names.filter((n) => isIP(n) || n.startsWith('*.')) : [];
+    if (unprovable.length) throw new ValidationError(`issuer ${this.name} proves names with tls-alpn-01, which proves neither addresses nor wildcards: ${unprovable.join(', ')} need an issuer with http-01 (addresses) or dns-01 (wildcards)`, 'subjectAlternativeNames');
     const client = await this.account();
     const [replaces, profile] = [await this.replaces(input.replacesCertificatePem), await this.profile()];
     const ask = (withReplaces: boolean) => client.createOrder({ identifiers, ...(withReplaces && replaces ? { replaces } : {}), ...(profile ? { profile } : {}) } as Parameters<acme.Client['createOrder']>[0]);
@@ -222,34 +224,48 @@ export class AcmeAuthority implements CertificateAuthority {
    * webroot; dns-01: a TXT record at _acme-challenge.<name>, RFC 8555 8.4; tls-alpn-01: certops'
    * validation responder, RFC 8737), then tells the CA it may validate (RFC 8555 7.5.1).
    */
-  private async answerChallenges(client: acme.Client, order: acme.Order): Promise<void> {
+  private async answerChallenges(client: acme.Client, order: acme.Order): Promise<boolean> {
     const type = this.config.challenge;
+    let all = true;
     for (const authz of await client.getAuthorizations(order)) {
       if (authz.status !== 'pending') continue;
       const challenge = authz.challenges.find((c) => c.type === type);
       if (!challenge) throw new ConflictError(`issuer ${this.name}: the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`, 'issuer');
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-      const until = new Date(this.deps.clock.now().getTime() + ANSWER_MS);
+      const now = this.deps.clock.now();
+      const until = new Date(now.getTime() + ANSWER_MS);
       if (type === 'dns-01') await this.deps.dnsRecords!.put(`_acme-challenge.${authz.identifier.value}`, keyAuthorization);
-      else if (type === 'tls-alpn-01') await this.deps.tlsAlpnAnswers!.put(authz.identifier.value.toLowerCase(), keyAuthorization, until);
-      else if (this.deps.webroot) await this.deps.webroot.put(challenge.token, keyAuthorization);
-      else await this.deps.answers.put(challenge.token, keyAuthorization, until);
+      else if (type === 'tls-alpn-01') {
+        // One certificate answers a name's handshakes: while another order proves it, this one waits its turn.
+        if (!(await this.deps.tlsAlpnAnswers!.put(authz.identifier.value.toLowerCase(), keyAuthorization, until, now))) {
+          all = false;
+          continue;
+        }
+      } else if (this.deps.webroot) await this.deps.webroot.put(challenge.token, keyAuthorization);
+      else await this.deps.answers.put(challenge.token, keyAuthorization, until, now);
       if (challenge.status === 'pending') await client.completeChallenge(challenge);
     }
+    return all;
   }
 
   /**
-   * An order that ended takes its dns-01 records and webroot files with it (RFC 8555 8.3, 8.4: the
-   * client removes them); one left over is harmless, so a failure is not the order's.
+   * An order that ended takes its dns-01 records, webroot files and tls-alpn-01 answers with it (RFC
+   * 8555 8.3, 8.4: the client removes them; the next order for a name may then answer); one left
+   * over lapses, so a failure is not the order's.
    */
   private async removeRecords(client: acme.Client, order: acme.Order): Promise<void> {
-    const { dnsRecords, webroot } = this.deps;
-    // Answers served by certops itself (http-01 without a webroot, tls-alpn-01) lapse on their own.
-    if (this.config.challenge === 'tls-alpn-01' || (this.config.challenge === 'http-01' && !webroot)) return;
+    const { dnsRecords, webroot, tlsAlpnAnswers } = this.deps;
+    // certops' own server's http-01 answers are by token, one order's each: they lapse on their own.
+    if (this.config.challenge === 'http-01' && !webroot) return;
     for (const authz of await client.getAuthorizations(order).catch(() => [])) {
       for (const c of authz.challenges.filter((c) => c.type === this.config.challenge)) {
-        if (this.config.challenge === 'http-01') await webroot!.remove(c.token).catch(() => undefined);
-        else await dnsRecords!.remove(`_acme-challenge.${authz.identifier.value}`, await client.getChallengeKeyAuthorization(c)).catch(() => undefined);
+        const removed = async () => {
+          if (this.config.challenge === 'http-01') return webroot!.remove(c.token);
+          const keyAuthorization = await client.getChallengeKeyAuthorization(c);
+          const name = authz.identifier.value;
+          return this.config.challenge === 'dns-01' ? dnsRecords!.remove(`_acme-challenge.${name}`, keyAuthorization) : tlsAlpnAnswers!.remove(name.toLowerCase(), keyAuthorization);
+        };
+        await removed().catch(() => undefined);
       }
     }
   }
@@ -283,16 +299,14 @@ export class AcmeAuthority implements CertificateAuthority {
         if (notBefore > deadline) return pending;
         await sleep(notBefore - now());
       }
-      let order = await client.getOrder({ url: state.orderUrl } as acme.Order);
+      let order = await this.asking(state.orderUrl, state.orderUrl, () => client.getOrder({ url: state.orderUrl } as acme.Order));
       // Answered here, not only when ordering: an attempt that died between journaling the order and answering leaves it to whoever resumes it.
-      if (order.status === 'pending' && !answered) {
-        await this.answerChallenges(client, order);
-        answered = true;
-      }
+      if (order.status === 'pending' && !answered) answered = await this.answerChallenges(client, order);
       let answeredAt = state.orderUrl;
       if (order.status === 'ready') {
         await this.removeRecords(client, order);
-        order = await client.finalizeOrder(order, state.csrPem);
+        const ready = order;
+        order = await this.asking(state.orderUrl, ready.finalize, () => client.finalizeOrder(ready, state.csrPem));
         answeredAt = order.finalize;
       }
       if (order.status === 'valid') {
@@ -304,17 +318,39 @@ export class AcmeAuthority implements CertificateAuthority {
         await this.removeRecords(client, order);
         throw new ConflictError(`issuer ${this.name}: the CA refused the order: ${await this.problem(client, order)}`, 'issuer');
       }
-      const asked = retryAfterMs(retryAfters.get(answeredAt), now());
-      const pause = asked === undefined ? backoff : Math.min(Math.max(asked, POLL_MS.asked.min), POLL_MS.asked.max);
-      this.nextPoll.delete(state.orderUrl);
-      this.nextPoll.set(state.orderUrl, now() + pause);
-      if (this.nextPoll.size > NEXT_POLLS_KEPT) this.nextPoll.delete(this.nextPoll.keys().next().value!);
-      if (now() + pause > deadline) return pending;
+      if (this.holdOff(state.orderUrl, answeredAt, backoff) > deadline) return pending;
     }
   }
 
   /** When each order still being processed may be asked about again (ms since the epoch), as the CA's Retry-After or the backoff says. */
   private readonly nextPoll = new Map<string, number>();
+
+  /** A call about an order; a refusal that says when to come back (429 rateLimited, 503: RFC 8555 6.6) holds the order's next look until then. */
+  private async asking<T>(orderUrl: string, url: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      this.holdOff(orderUrl, url);
+      throw err;
+    }
+  }
+
+  /**
+   * Sets when the order may be asked about next: after the Retry-After that `url` answered last
+   * (bounded), else after `backoffMs`; with neither, nothing changes. Returns that moment (ms).
+   */
+  private holdOff(orderUrl: string, url: string, backoffMs: number): number;
+  private holdOff(orderUrl: string, url: string): number | undefined;
+  private holdOff(orderUrl: string, url: string, backoffMs?: number): number | undefined {
+    const now = this.deps.clock.now().getTime();
+    const asked = retryAfterMs(retryAfters.get(url), now);
+    const pause = asked === undefined ? backoffMs : Math.min(Math.max(asked, POLL_MS.asked.min), POLL_MS.asked.max);
+    if (pause === undefined) return undefined;
+    this.nextPoll.delete(orderUrl);
+    this.nextPoll.set(orderUrl, now + pause);
+    if (this.nextPoll.size > NEXT_POLLS_KEPT) this.nextPoll.delete(this.nextPoll.keys().next().value!);
+    return now + pause;
+  }
 
   /** The first problem document (RFC 8555 6.7) an invalid order's authorizations carry, as "type: detail". */
   private async problem(client: acme.Client, order: acme.Order): Promise<string> {

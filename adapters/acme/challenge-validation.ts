@@ -16,10 +16,13 @@ const MAX_RESPONSE = 8 * 1024;
 /** id-pe-acmeIdentifier (RFC 8737 3). */
 const ACME_IDENTIFIER = '1.3.6.1.5.5.7.1.31';
 
-/** Loopback, link-local (cloud metadata services among them) and unspecified addresses. */
+/**
+ * Loopback, link-local (most cloud metadata services among them), unspecified addresses, and the
+ * metadata services outside link-local: AWS's IPv6 one (fd00:ec2::254) and Alibaba Cloud's.
+ */
 const UNREACHABLE = new BlockList();
-for (const [net, bits] of [['127.0.0.0', 8], ['169.254.0.0', 16], ['0.0.0.0', 8]] as const) UNREACHABLE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::1', 128], ['fe80::', 10], ['::', 128], ['::ffff:127.0.0.0', 104], ['::ffff:169.254.0.0', 112]] as const) UNREACHABLE.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [['127.0.0.0', 8], ['169.254.0.0', 16], ['0.0.0.0', 8], ['100.100.100.200', 32]] as const) UNREACHABLE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::1', 128], ['fe80::', 10], ['::', 128], ['::ffff:127.0.0.0', 104], ['::ffff:169.254.0.0', 112], ['::ffff:100.100.100.200', 128], ['fd00:ec2::254', 128]] as const) UNREACHABLE.addSubnet(net, bits, 'ipv6');
 
 const digest = (keyAuthorization: string) => createHash('sha256').update(keyAuthorization).digest();
 
@@ -72,7 +75,7 @@ export class NetworkChallengeValidator implements ChallengeValidator {
       throw new ChallengeFailure('dns', `${name} does not resolve (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
     // An internal CA reaches private networks by design; the host itself, link-local addresses and cloud metadata services are not names anyone is issued for.
-    if (!this.settings.allowLoopback && UNREACHABLE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')) throw new ChallengeFailure('dns', `${name} resolves to ${address}, a loopback, link-local or unspecified address certops does not validate at`);
+    if (!this.settings.allowLoopback && UNREACHABLE.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')) throw new ChallengeFailure('dns', `${name} resolves to ${address}, a loopback, link-local, metadata or unspecified address certops does not validate at`);
     return address;
   }
 

@@ -18,8 +18,11 @@ export interface TlsAlpnResponder {
  * Answers tls-alpn-01 validations (RFC 8737) for the ACME issuers certops orders from: a TLS
  * server that speaks only ALPN `acme-tls/1` and, for the SNI name whose answer is in `answers`,
  * presents a self-signed certificate naming it with the critical acmeIdentifier extension (the
- * SHA-256 of the key authorization, RFC 8737 3). A handshake for any other protocol or name fails;
- * nothing is exchanged after it (RFC 8737 3: the CA closes the connection). `port` 0 takes a free one.
+ * SHA-256 of the key authorization, RFC 8737 3). A handshake offering other protocols, or for
+ * another name, fails; a client that offers no ALPN at all is not told apart (Node's TLS server
+ * chooses a protocol only among those offered) and gets that self-signed certificate, which proves
+ * nothing to it. Nothing is exchanged after the handshake (RFC 8737 3: the CA closes the
+ * connection). `port` 0 takes a free one.
  */
 export async function startTlsAlpnResponder(answers: AcmeChallengeAnswers, clock: Clock, port: number, host = '127.0.0.1'): Promise<TlsAlpnResponder> {
   // One key for every validation certificate: it proves nothing itself (the extension does).

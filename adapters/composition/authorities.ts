@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { canonicalJson } from '../../shared/canonical-json.ts';
-import { ValidationError } from '../../shared/errors.ts';
+import { ConflictError, ValidationError } from '../../shared/errors.ts';
 import { policyGated } from '../../shared/policy-gated-authority.ts';
 import type { CertificateAuthority, DnsTxtRecords, WebrootAnswers } from '../../shared/ports.ts';
 import type { AcmeIssuerConfig } from '../suite-config.ts';
@@ -29,6 +29,8 @@ export function authorities(b: Base) {
 
   async function remote(name: string, backend: Base['suite']['issuers'][string]): Promise<CertificateAuthority> {
     if (backend.type === 'acme') {
+      // Nothing would answer the CA, and each failed validation counts against the account's limits.
+      if (backend.challenge === 'tls-alpn-01' && !b.config.tlsAlpnResponder) throw new ConflictError(`issuer ${name} proves names with tls-alpn-01, and no validation responder runs here (the local stack's CERTOPS_ACME_TLS_ALPN_PORT; on AWS, use http-01 or dns-01)`, `issuers.${name}.challenge`);
       const [{ AcmeAuthority }, { DynamoAcmeChallengeAnswers }, { resolveSecret }] = await Promise.all([import('../acme/acme-authority.ts'), import('../dynamodb/acme-challenge-answers.ts'), import('../secrets.ts')]);
       const secret = (ref: string, field: string) => resolveSecret(ref, field, b.env(), async () => recordingCalls(new (await import('@aws-sdk/client-secrets-manager')).SecretsManagerClient({}), 'secretsmanager'));
       const eab = backend.externalAccountBinding;

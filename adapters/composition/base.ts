@@ -25,6 +25,8 @@ export interface RuntimeConfig {
   verifyDelayMs: number;
   /** How long an issuance waits for an ACME CA to issue before answering pending (the sweep, or the renewal's retries, carry the order on), ms. */
   acmeOrderWaitMs: number;
+  /** Whether a tls-alpn-01 validation responder answers for this runtime (the local stack's CERTOPS_ACME_TLS_ALPN_PORT; never on AWS). */
+  tlsAlpnResponder: boolean;
   scanConcurrency: number;
   scanTimeoutMs: number;
   scanTotalMs: number;
@@ -69,6 +71,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     verifyAttempts: Number(env.CERTOPS_VERIFY_ATTEMPTS ?? 5),
     verifyDelayMs: Number(env.CERTOPS_VERIFY_DELAY_MS ?? 1000),
     acmeOrderWaitMs: Number(env.CERTOPS_ACME_ORDER_WAIT_MS ?? 15_000),
+    tlsAlpnResponder: Boolean(env.CERTOPS_ACME_TLS_ALPN_PORT),
     scanConcurrency: Number(env.CERTOPS_SCAN_CONCURRENCY ?? 64),
     scanTimeoutMs: Number(env.CERTOPS_SCAN_TIMEOUT_MS ?? 3000),
     scanTotalMs: Number(env.CERTOPS_SCAN_TOTAL_MS ?? 600_000),

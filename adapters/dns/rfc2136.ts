@@ -1,7 +1,7 @@
 import { createHmac, randomInt } from 'node:crypto';
 import { connect } from 'node:net';
 import dnsPacket from 'dns-packet';
-import { UpstreamError } from '../../shared/errors.ts';
+import { UpstreamError, ValidationError } from '../../shared/errors.ts';
 import type { DnsTxtRecords } from '../../shared/ports.ts';
 
 /** A TSIG key (RFC 8945): its name, HMAC algorithm and base64 secret, as `tsig-keygen` prints them. */
@@ -34,6 +34,7 @@ const CLASS = { IN: 1, NONE: 254 } as const;
 /** One TXT record of an update section, in wire form, holding `value` as its one string (at most 255 bytes: an ACME digest is 43). */
 function txtRecord(name: string, value: string, klass: keyof typeof CLASS, ttl: number): Buffer {
   const text = Buffer.from(value, 'utf8');
+  if (text.length > 255) throw new ValidationError(`a TXT string holds at most 255 bytes (RFC 1035 3.3), not ${text.length}`, 'value');
   const rdata = Buffer.concat([Buffer.from([text.length]), text]);
   return Buffer.concat([wireName(name), uint(16, 2), uint(CLASS[klass], 2), uint(ttl, 4), uint(rdata.length, 2), rdata]);
 }
@@ -80,6 +81,7 @@ export class Rfc2136TxtRecords implements DnsTxtRecords {
     header.writeUInt16BE(1, 8);
     const message = Buffer.concat([header, record]);
     const answer = await this.exchange(tsigSigned(message, id, await this.key(), this.now()));
+    if (answer.length < 12) throw new UpstreamError(`DNS server ${this.server.host}:${this.server.port} answered ${answer.length} bytes, not a DNS message`, 'dns');
     const rcode = answer.readUInt16BE(2) & 0x0f;
     if (answer.readUInt16BE(0) !== id) throw new UpstreamError(`DNS server ${this.server.host}:${this.server.port} answered another message`, 'dns');
     if (rcode !== 0) throw new UpstreamError(`DNS server ${this.server.host}:${this.server.port} refused the update of zone ${this.zone}: ${RCODES[rcode] ?? rcode}`, 'dns');

@@ -1,4 +1,4 @@
-import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type Route53Client } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, type Change, type ResourceRecordSet, type Route53Client } from '@aws-sdk/client-route-53';
 import type { DnsTxtRecords } from '../../shared/ports.ts';
 
 /** Route 53 quotes each TXT string (its API's presentation form). */
@@ -6,37 +6,51 @@ const quoted = (value: string) => `"${value}"`;
 const fqdn = (name: string) => `${name.replace(/\.$/, '')}.`;
 const TTL_S = 60;
 
+/** Changes of a record set that met another change first, tried again from what is there then. */
+const ATTEMPTS = 5;
+
 /**
  * TXT records in a Route 53 hosted zone (dns-01 on AWS). A name's TXT values are one record set
  * there, so a value is added to those already set (an order for a name and its wildcard proves
- * both at one name) and removing takes out that value alone (the set goes with its last one). The role allows only TXT changes under
- * `_acme-challenge.` names of the zones the deployment names (serverless.yml).
+ * both at one name) and removing takes out that value alone (the set goes with its last one). Each
+ * change deletes the set exactly as it was read and creates the new one in one atomic batch, so
+ * two orders changing one name at once cannot drop each other's value: the one that read a set
+ * already changed fails (InvalidChangeBatch) and reads again. The role allows only TXT changes
+ * under `_acme-challenge.` names of the zones the deployment names (serverless.yml).
  */
 export class Route53TxtRecords implements DnsTxtRecords {
   constructor(private readonly route53: Route53Client, private readonly hostedZoneId: string) {}
 
-  private async current(name: string): Promise<string[]> {
+  private async current(name: string): Promise<ResourceRecordSet | undefined> {
     const out = await this.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: this.hostedZoneId, StartRecordName: fqdn(name), StartRecordType: 'TXT', MaxItems: 1 }));
     const set = out.ResourceRecordSets?.[0];
-    return set && set.Name?.toLowerCase() === fqdn(name).toLowerCase() && set.Type === 'TXT' ? (set.ResourceRecords ?? []).map((r) => r.Value!) : [];
+    return set && set.Name?.toLowerCase() === fqdn(name).toLowerCase() && set.Type === 'TXT' ? set : undefined;
   }
 
-  private change(action: 'UPSERT' | 'DELETE', name: string, values: string[]) {
-    return this.route53.send(new ChangeResourceRecordSetsCommand({
-      HostedZoneId: this.hostedZoneId,
-      ChangeBatch: { Comment: 'certops dns-01', Changes: [{ Action: action, ResourceRecordSet: { Name: fqdn(name), Type: 'TXT', TTL: TTL_S, ResourceRecords: values.map((Value) => ({ Value })) } }] },
-    }));
+  /** Replaces the set's values by what `edit` makes of them; nothing when they stay the same. */
+  private async change(name: string, edit: (values: string[]) => string[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const read = await this.current(name);
+      const values = (read?.ResourceRecords ?? []).map((r) => r.Value!);
+      const next = edit(values);
+      if (next.length === values.length && next.every((v, i) => v === values[i])) return;
+      const changes: Change[] = [];
+      if (read) changes.push({ Action: 'DELETE', ResourceRecordSet: read });
+      if (next.length) changes.push({ Action: 'CREATE', ResourceRecordSet: { Name: fqdn(name), Type: 'TXT', TTL: TTL_S, ResourceRecords: next.map((Value) => ({ Value })) } });
+      try {
+        await this.route53.send(new ChangeResourceRecordSetsCommand({ HostedZoneId: this.hostedZoneId, ChangeBatch: { Comment: 'certops dns-01', Changes: changes } }));
+        return;
+      } catch (err) {
+        if ((err as Error).name !== 'InvalidChangeBatch' || attempt === ATTEMPTS) throw err;
+      }
+    }
   }
 
-  async put(name: string, value: string): Promise<void> {
-    const values = await this.current(name);
-    if (!values.includes(quoted(value))) await this.change('UPSERT', name, [...values, quoted(value)]);
+  put(name: string, value: string): Promise<void> {
+    return this.change(name, (values) => (values.includes(quoted(value)) ? values : [...values, quoted(value)]));
   }
 
-  async remove(name: string, value: string): Promise<void> {
-    const values = await this.current(name);
-    if (!values.includes(quoted(value))) return;
-    const rest = values.filter((v) => v !== quoted(value));
-    await (rest.length ? this.change('UPSERT', name, rest) : this.change('DELETE', name, values));
+  remove(name: string, value: string): Promise<void> {
+    return this.change(name, (values) => values.filter((v) => v !== quoted(value)));
   }
 }

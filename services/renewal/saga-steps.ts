@@ -12,7 +12,8 @@ import { KEY_ALGORITHMS, type KeyAlgorithm } from '../../shared/x509/keys.ts';
 import { materialOf, newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { renewalKeyRef } from '../../shared/certificate-key-vault.ts';
 import { failureOf, requireRenewed, type SagaState } from '../../shared/saga-state.ts';
-import { certificateLock, leaseUntil } from '../../shared/certificate-lock.ts';
+import { certificateLock, leaseUntil, type HoldsLockWhileRetried } from '../../shared/certificate-lock.ts';
+import { LEASE_MS } from '../../shared/lease.ts';
 
 export interface RenewalDeps extends SigningConfig {
   /** Counts a failed renewal for the alarms (CloudWatch on AWS). */
@@ -54,9 +55,11 @@ class RenewalLocked extends StepError {
 
 /**
  * The CA has the successor's order and has not issued yet (an ACME CA still validating): the Renew
- * state's Retry asks again later (the same order: the issuance is keyed by the execution).
+ * state's Retry asks again later (the same order: the issuance is keyed by the execution), and the
+ * certificate's lock is held until then: the Retry's longest wait (MaxDelaySeconds, 600) and a lease.
  */
-class IssuancePending extends StepError {
+class IssuancePending extends StepError implements HoldsLockWhileRetried {
+  readonly holdLockMs = 600_000 + LEASE_MS;
   constructor(issuer: string) {
     super('renew', `${issuer} has not issued yet: its domain validation is still running`);
     this.name = 'IssuancePending';

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import acmeClient from 'acme-client';
 import { AcmeAuthority } from '../../adapters/acme/acme-authority.ts';
+import { startTlsAlpnResponder } from '../../adapters/acme/tls-alpn-responder.ts';
 import { ariCertId } from '../../shared/ari.ts';
 import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
@@ -22,6 +23,16 @@ import { startPebbleFront } from '../support/pebble-front.ts';
 import { eventually, openssl, startStack, type RunningStack } from '../support/processes.ts';
 
 const acmeAxios = acmeClient.axios;
+
+/** A TLS handshake with the responder: the certificate it presented (DER), or the error that ended it. */
+function alpnHandshake(port: number, servername: string, ALPNProtocols: string[]): Promise<Buffer | Error> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername, ALPNProtocols, rejectUnauthorized: false }, () => {
+      resolve(socket.getPeerX509Certificate()!.raw);
+      socket.end();
+    }).on('error', resolve);
+  });
+}
 
 /** The JWS payloads acme-client sends from now until `stop` (what an order asked for). */
 function sentPayloads() {
@@ -89,26 +100,21 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
     expect(openssl(['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'chain.pem'), join(dir, 'leaf.pem')])).toMatch(/leaf\.pem: OK/);
   });
 
-  it('proves names with tls-alpn-01 from its validation responder (RFC 8737), which speaks acme-tls/1 only and for names it is proving only', async () => {
+  it('proves names with tls-alpn-01 from its validation responder (RFC 8737), and stops answering for a name once its order is ready', async () => {
     const run = await cli(['request', 'alpn.example.test', '--issuer', 'pebble-alpn', '--endpoint', stack.url, '--json'], env);
     expect(run.stderr).toBe('');
     const shown = JSON.parse((await cli(['show', JSON.parse(run.stdout).certificateId, '--endpoint', stack.url, '--json'], env)).stdout);
     expect(shown).toMatchObject({ status: 'active', issuerBackend: 'pebble-alpn', subjectAlternativeNames: ['alpn.example.test'] });
-    // Pebble validated by handshake with the responder; the answer it was served is the one RFC 8737 3
-    // describes, for the name proved; nothing is served for another name or protocol.
-    const handshake = (servername: string, ALPNProtocols: string[]) => new Promise<Buffer | Error>((resolve) => {
-      const socket = tlsConnect({ host: '127.0.0.1', port: tlsAlpnPort, servername, ALPNProtocols, rejectUnauthorized: false }, () => {
-        resolve(socket.getPeerX509Certificate()!.raw);
-        socket.end();
-      }).on('error', resolve);
-    });
-    const served = await handshake('alpn.example.test', ['acme-tls/1']);
-    expect(served).toBeInstanceOf(Buffer);
-    const validation = new X509Certificate(served as Buffer);
-    expect(validation.subjectAltName).toBe('DNS:alpn.example.test');
-    expect(openssl(['x509', '-noout', '-text'], validation.toString())).toMatch(/1\.3\.6\.1\.5\.5\.7\.1\.31: critical/);
-    expect(await handshake('other.example.test', ['acme-tls/1'])).toBeInstanceOf(Error);
-    expect(await handshake('alpn.example.test', ['h2', 'http/1.1'])).toBeInstanceOf(Error);
+    // Pebble validated by handshake with the responder; the order done, its answer is gone.
+    expect(await alpnHandshake(tlsAlpnPort, 'alpn.example.test', ['acme-tls/1'])).toBeInstanceOf(Error);
+  });
+
+  it('proves a name for one order at a time over tls-alpn-01: two orders for one name at once are both issued, and a wildcard is refused before anything is ordered', async () => {
+    const runs = await Promise.all([1, 2, 3].map(() => cli(['request', 'twice.example.test', '--issuer', 'pebble-alpn', '--endpoint', stack.url, '--json'], env)));
+    for (const run of runs) expect(JSON.parse(run.stdout || '{}'), run.stderr).toMatchObject({ status: 'issued' });
+    const wildcard = await cli(['request', 'wild.example.test', '*.wild.example.test', '--issuer', 'pebble-alpn', '--endpoint', stack.url, '--json'], env);
+    expect(wildcard.code).not.toBe(0);
+    expect(wildcard.stderr).toMatch(/400 .*proves neither addresses nor wildcards: \*\.wild\.example\.test .*\(field: subjectAlternativeNames\)/);
   });
 
   it('revokes through the CA with the account that ordered (RFC 8555 7.6)', async () => {
@@ -150,6 +156,31 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
   });
 });
 
+describe('the tls-alpn-01 validation responder (adapters/acme/tls-alpn-responder.ts)', () => {
+  it('presents, over acme-tls/1 only, a certificate naming a name being proven with the critical acmeIdentifier of its key authorization (RFC 8737 3)', async () => {
+    const live = new Map([['alpn.example.test', 'token-1.thumbprint']]);
+    const answers = { get: async (name: string) => live.get(name), put: async () => true, remove: async () => undefined };
+    const responder = await startTlsAlpnResponder(answers, { now: () => new Date() }, 0);
+    try {
+      const served = await alpnHandshake(responder.port, 'alpn.example.test', ['acme-tls/1']);
+      expect(served).toBeInstanceOf(Buffer);
+      const validation = new X509Certificate(served as Buffer);
+      expect(validation.subjectAltName).toBe('DNS:alpn.example.test');
+      expect(openssl(['x509', '-noout', '-text'], validation.toString())).toMatch(/1\.3\.6\.1\.5\.5\.7\.1\.31: critical/);
+      expect(acmeClient.crypto.isAlpnCertificateAuthorizationValid(validation.toString(), 'token-1.thumbprint')).toBe(true);
+      expect(acmeClient.crypto.isAlpnCertificateAuthorizationValid(validation.toString(), 'token-2.thumbprint')).toBe(false);
+      // Another name, or another protocol, gets no certificate at all.
+      expect(await alpnHandshake(responder.port, 'other.example.test', ['acme-tls/1'])).toBeInstanceOf(Error);
+      expect(await alpnHandshake(responder.port, 'alpn.example.test', ['h2', 'http/1.1'])).toBeInstanceOf(Error);
+      // A name whose answer is gone is refused at once.
+      live.delete('alpn.example.test');
+      expect(await alpnHandshake(responder.port, 'alpn.example.test', ['acme-tls/1'])).toBeInstanceOf(Error);
+    } finally {
+      await responder.close();
+    }
+  });
+});
+
 describe('an ACME CA that has not issued when the issuance stops waiting', () => {
   const home = mkdtempSync(join(tmpdir(), 'certops-acme-slow-'));
   let stack: RunningStack;
@@ -159,7 +190,8 @@ describe('an ACME CA that has not issued when the issuance stops waiting', () =>
   beforeAll(async () => {
     const setup = await preparePebble(home);
     const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
-    writeFileSync(join(home, 'config.yaml'), `issuers:\n  pebble:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    termsOfServiceAgreed: true\n    caBundle: |\n${bundle}\n`);
+    const issuer = (name: string, challenge: string) => `  ${name}:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    termsOfServiceAgreed: true\n    challenge: ${challenge}\n    caBundle: |\n${bundle}\n`;
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}`);
     // No wait at all: every order is still pending when the issuance answers (its challenges just answered).
     stack = await startStack(home, { CERTOPS_ACME_ORDER_WAIT_MS: '0', CERTOPS_SCHEDULE_INTERVAL_MS: '1000', CERTOPS_SAGA_RETRY_MS: '500' });
     pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '0' });
@@ -184,6 +216,12 @@ describe('an ACME CA that has not issued when the issuance stops waiting', () =>
     expect(shown).toMatchObject({ status: 'active', issuerBackend: 'pebble', renewalOf: issued.certificateId, subjectAlternativeNames: ['slow.example.test'] });
     expect(shown.issuer).toMatch(/Pebble Intermediate CA/);
   }, 90_000);
+
+  it('refuses a tls-alpn-01 issuer where no validation responder runs (nothing would answer the CA), naming the setting', async () => {
+    const run = await cli(['request', 'unanswered.example.test', '--issuer', 'pebble-alpn', '--endpoint', stack.url, '--json'], env);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/409 .*no validation responder runs here.*\(field: issuers\.pebble-alpn\.challenge\)/);
+  });
 });
 
 describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.ts)', () => {
@@ -212,7 +250,11 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       },
       remove: async (ref: string) => void vault.delete(ref),
     },
-    answers: { put: async (token: string, keyAuthorization: string) => void answers.set(token, keyAuthorization), get: async (token: string) => answers.get(token) },
+    answers: {
+      put: async (token: string, keyAuthorization: string) => Boolean(answers.set(token, keyAuthorization)),
+      get: async (token: string) => answers.get(token),
+      remove: async (token: string) => void answers.delete(token),
+    },
     // Answer at once: what the CA has not finished is left to complete().
     waitMs: 0,
   };

@@ -22,8 +22,13 @@ describe('challenge validation', () => {
     const port = await serve((_req, res) => res.end('token.thumb'));
     const refused = await failure(new NetworkChallengeValidator({ http01Port: port, tlsAlpn01Port: 443 }).validate('http-01', 'localhost', 'token', 'token.thumb'));
     expect(refused).toBeInstanceOf(ChallengeFailure);
-    expect(refused!.message).toMatch(/loopback, link-local or unspecified/);
+    expect(refused!.message).toMatch(/loopback, link-local, metadata or unspecified/);
     await new NetworkChallengeValidator({ http01Port: port, tlsAlpn01Port: 443, allowLoopback: true }).validate('http-01', 'localhost', 'token', 'token.thumb');
+    // Cloud metadata services outside link-local: AWS's IPv6 one, Alibaba Cloud's.
+    for (const metadata of ['fd00:ec2::254', '100.100.100.200', '169.254.169.254']) {
+      const blocked = await failure(new NetworkChallengeValidator({ http01Port: port, tlsAlpn01Port: 443 }).validate('http-01', metadata, 'token', 'token.thumb'));
+      expect(blocked!.message, metadata).toMatch(/metadata or unspecified address certops does not validate at/);
+    }
   });
 
   it('gives a server that answers slowly its deadline in all, and never tells what a server answered instead of the key authorization', async () => {

@@ -16,14 +16,17 @@ describe('dns-01 records in Route 53', () => {
       return { ResourceRecordSets: after.slice(0, input.MaxItems ?? 100), IsTruncated: false, MaxItems: input.MaxItems };
     });
     route53.on(ChangeResourceRecordSetsCommand).callsFake((input) => {
+      // A batch is all or nothing: DELETE only a set as it stands (values, TTL and all), CREATE only a set that is not there.
+      const after = new Map(sets);
       for (const change of input.ChangeBatch.Changes) {
         const set = change.ResourceRecordSet;
-        if (change.Action === 'DELETE') {
-          // Route 53 deletes a record set only as it stands, values and all.
-          if (JSON.stringify(sets.get(set.Name)) !== JSON.stringify(set)) throw Object.assign(new Error('not found'), { name: 'InvalidChangeBatch' });
-          sets.delete(set.Name);
-        } else sets.set(set.Name, set);
+        const refused = change.Action === 'DELETE' ? JSON.stringify(after.get(set.Name)) !== JSON.stringify(set) : change.Action === 'CREATE' && after.has(set.Name);
+        if (refused) throw Object.assign(new Error(`${change.Action} of ${set.Name} refused`), { name: 'InvalidChangeBatch' });
+        if (change.Action === 'DELETE') after.delete(set.Name);
+        else after.set(set.Name, set);
       }
+      sets.clear();
+      for (const [name, set] of after) sets.set(name, set);
       return { ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: new Date() } };
     });
     return { sets, route53, records: new Route53TxtRecords(new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), 'Z0123456789ABC') };
@@ -46,6 +49,14 @@ describe('dns-01 records in Route 53', () => {
     // Removing what is not there asks nothing of Route 53.
     await records.remove('_acme-challenge.shop.example.com', 'second');
     expect(route53.commandCalls(ChangeResourceRecordSetsCommand)).toHaveLength(4);
+  });
+
+  it('keeps both orders\' changes when two change one name at once (each swap is atomic and tried again when it lost)', async () => {
+    const { sets, records } = zone();
+    await records.put('_acme-challenge.race.example.com', 'a');
+    await records.put('_acme-challenge.race.example.com', 'b');
+    await Promise.all([records.put('_acme-challenge.race.example.com', 'c'), records.remove('_acme-challenge.race.example.com', 'a'), records.put('_acme-challenge.race.example.com', 'd')]);
+    expect(sets.get('_acme-challenge.race.example.com.')!.ResourceRecords!.map((r) => r.Value).sort()).toEqual(['"b"', '"c"', '"d"']);
   });
 
   it('does not take the next name\'s record set for this one\'s', async () => {
