@@ -40,9 +40,10 @@ async function serve() {
     `certops is running at ${stack.url}`,
     `  state:       ${stack.home}`,
     `  admin token: ${stack.tokenFile}${stack.firstStart ? ' (created now; keep it secret)' : ''}`,
+    ...(stack.tlsAlpnResponder ? [`  tls-alpn-01: ${stack.tlsAlpnResponder} (validation responder for ACME issuers)`] : []),
     `  try:         curl ${stack.url}/health`,
     'Press Ctrl-C to stop.',
-  ].join('\n'), { url: stack.url, home: stack.home, tokenFile: stack.tokenFile, firstStart: stack.firstStart });
+  ].join('\n'), { url: stack.url, home: stack.home, tokenFile: stack.tokenFile, firstStart: stack.firstStart, ...(stack.tlsAlpnResponder ? { tlsAlpnResponder: stack.tlsAlpnResponder } : {}) });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

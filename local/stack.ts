@@ -46,6 +46,8 @@ export interface LocalStack {
   tokenFile: string;
   /** True when this start minted the admin token (the first start, or the one in the file no longer worked). */
   firstStart: boolean;
+  /** Where the tls-alpn-01 validation responder listens (host:port), when CERTOPS_ACME_TLS_ALPN_PORT started one. */
+  tlsAlpnResponder?: string;
   bus: LocalBus;
   saga: LocalSagaRunner;
   /** The unix socket the CLI uses, when the state folder's path leaves room for one. */
@@ -234,7 +236,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   armCrashPoints();
 
   return {
-    url, home, tokenFile, firstStart, bus, saga, embeddedTable: dynamo, invoke, invocations: () => structuredClone(invocations), ...(server.socket ? { socket: apiSocket } : {}),
+    url, home, tokenFile, firstStart, ...(tlsAlpn ? { tlsAlpnResponder: `${tlsAlpn.host}:${tlsAlpn.port}` } : {}), bus, saga, embeddedTable: dynamo, invoke, invocations: () => structuredClone(invocations), ...(server.socket ? { socket: apiSocket } : {}),
     async stop() {
       await scheduler.stop();
       await tlsAlpn?.close();

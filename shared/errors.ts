@@ -35,6 +35,14 @@ export class ConflictError extends CertopsError {
   readonly code = 'conflict';
 }
 
+/**
+ * The CA refused, for good, to issue what the request asks as it stands (an ACME order the CA found
+ * invalid, a challenge or profile it does not offer, names the issuer cannot prove, a certificate
+ * other than the one asked for): the request ends rejected with this reason, rather than being
+ * tried again.
+ */
+export class IssuerRefusedError extends ConflictError {}
+
 /** The caller is over a limit; `retryAfterSeconds` says when to try again (the Retry-After header). */
 export class TooManyRequestsError extends CertopsError {
   readonly status = 429;

@@ -3,7 +3,7 @@ import { Agent } from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
-import { CertopsError, ConflictError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
+import { CertopsError, IssuerRefusedError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
 import type { AcmeChallengeAnswers, CertificateAuthority, Clock, DnsTxtRecords, WebrootAnswers, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../../shared/x509/crl-builder.ts';
@@ -205,7 +205,7 @@ export class AcmeAuthority implements CertificateAuthority {
     // RFC 8738 6's reverse-DNS SNI for addresses is not served (the responder answers DNS names),
     // and no CA offers tls-alpn-01 for a wildcard (RFC 8737 3): refused before anything is ordered.
     const unprovable = this.config.challenge === 'tls-alpn-01' ? names.filter((n) => isIP(n) || n.startsWith('*.')) : [];
-    if (unprovable.length) throw new ValidationError(`issuer ${this.name} proves names with tls-alpn-01, which proves neither addresses nor wildcards: ${unprovable.join(', ')} need an issuer with http-01 (addresses) or dns-01 (wildcards)`, 'subjectAlternativeNames');
+    if (unprovable.length) throw new IssuerRefusedError(`issuer ${this.name} proves names with tls-alpn-01, which proves neither addresses nor wildcards: ${unprovable.join(', ')} need an issuer with http-01 (addresses) or dns-01 (wildcards)`, 'subjectAlternativeNames');
     const client = await this.account();
     const [replaces, profile] = [await this.replaces(input.replacesCertificatePem), await this.profile()];
     const ask = (withReplaces: boolean) => client.createOrder({ identifiers, ...(withReplaces && replaces ? { replaces } : {}), ...(profile ? { profile } : {}) } as Parameters<acme.Client['createOrder']>[0]);
@@ -230,7 +230,7 @@ export class AcmeAuthority implements CertificateAuthority {
     for (const authz of await client.getAuthorizations(order)) {
       if (authz.status !== 'pending') continue;
       const challenge = authz.challenges.find((c) => c.type === type);
-      if (!challenge) throw new ConflictError(`issuer ${this.name}: the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`, 'issuer');
+      if (!challenge) throw new IssuerRefusedError(`issuer ${this.name}: the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`, 'issuer');
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
       const now = this.deps.clock.now();
       const until = new Date(now.getTime() + ANSWER_MS);
@@ -283,7 +283,7 @@ export class AcmeAuthority implements CertificateAuthority {
 
   /**
    * Carries the order on (RFC 8555 7.4): finalized once ready, the certificate fetched once valid.
-   * Polls for up to `waitMs`; an invalid order is a ConflictError with the CA's problem type and detail.
+   * Polls for up to `waitMs`; an invalid order is an IssuerRefusedError with the CA's problem type and detail.
    */
   private async progress(reference: string, state: OrderState, waitMs: number): Promise<IssueResult> {
     const client = await this.account();
@@ -316,7 +316,7 @@ export class AcmeAuthority implements CertificateAuthority {
       if (order.status === 'invalid') {
         this.nextPoll.delete(state.orderUrl);
         await this.removeRecords(client, order);
-        throw new ConflictError(`issuer ${this.name}: the CA refused the order: ${await this.problem(client, order)}`, 'issuer');
+        throw new IssuerRefusedError(`issuer ${this.name}: the CA refused the order: ${await this.problem(client, order)}`, 'issuer');
       }
       if (this.holdOff(state.orderUrl, answeredAt, backoff) > deadline) return pending;
     }
@@ -374,7 +374,7 @@ export class AcmeAuthority implements CertificateAuthority {
     const record = recordOf(parsed);
     const csr = await readCsr(csrPem);
     if (Buffer.compare(Buffer.from(parsed.spkiDer), Buffer.from(csr.spkiDer)) !== 0 || !sameNames(record.subjectAlternativeNames, csr.names)) {
-      throw new ConflictError(`issuer ${this.name}: the CA issued a certificate for ${record.subjectAlternativeNames.join(', ')} that is not the one asked for (its key or names differ from the CSR's)`, 'issuer');
+      throw new IssuerRefusedError(`issuer ${this.name}: the CA issued a certificate for ${record.subjectAlternativeNames.join(', ')} that is not the one asked for (its key or names differ from the CSR's)`, 'issuer');
     }
     const certificatePem = toPem(leaf);
     await this.deps.journal.record(this.name, `serial:${record.serialNumber}`, certificatePem);
@@ -414,12 +414,12 @@ export class AcmeAuthority implements CertificateAuthority {
     return this.directory;
   }
 
-  /** The configured profile, once the CA is seen to offer it; ConflictError naming the setting otherwise. */
+  /** The configured profile, once the CA is seen to offer it; IssuerRefusedError naming the setting otherwise. */
   private async profile(): Promise<string | undefined> {
     const wanted = this.config.profile;
     if (wanted === undefined) return undefined;
     const offered = (await this.directoryFacts()).profiles;
-    if (!offered?.includes(wanted)) throw new ConflictError(`issuer ${this.name}: the CA offers no profile ${JSON.stringify(wanted)} (${offered?.length ? `its profiles: ${offered.join(', ')}` : 'its directory names no profiles'})`, `issuers.${this.name}.profile`);
+    if (!offered?.includes(wanted)) throw new IssuerRefusedError(`issuer ${this.name}: the CA offers no profile ${JSON.stringify(wanted)} (${offered?.length ? `its profiles: ${offered.join(', ')}` : 'its directory names no profiles'})`, `issuers.${this.name}.profile`);
     return wanted;
   }
 

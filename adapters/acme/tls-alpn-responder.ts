@@ -10,6 +10,7 @@ const ACME_TLS = 'acme-tls/1';
 const KEPT = 64;
 
 export interface TlsAlpnResponder {
+  host: string;
   port: number;
   close(): Promise<void>;
 }
@@ -55,6 +56,7 @@ export async function startTlsAlpnResponder(answers: AcmeChallengeAnswers, clock
     server.listen(port, host, () => resolve());
   });
   return {
+    host,
     port: (server.address() as { port: number }).port,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ACMClient, DescribeCertificateCommand, GetCertificateCommand, RequestCertificateCommand } from '@aws-sdk/client-acm';
-import { ConflictError } from '../../shared/errors.ts';
+import { ConflictError, IssuerRefusedError } from '../../shared/errors.ts';
 import type { CertificateAuthority, IssueResult, SignInput, ValidationRecord } from '../../shared/ports.ts';
 
 /**
@@ -38,7 +38,7 @@ export class AcmPublicAuthority implements CertificateAuthority {
     const described = await this.client.send(new DescribeCertificateCommand({ CertificateArn: reference }));
     const status = described.Certificate?.Status;
     if (status === 'PENDING_VALIDATION') return undefined;
-    if (status !== 'ISSUED') throw new ConflictError(`ACM certificate ${reference} is ${status}${described.Certificate?.FailureReason ? ` (${described.Certificate.FailureReason})` : ''}`, 'issuer');
+    if (status !== 'ISSUED') throw new IssuerRefusedError(`ACM certificate ${reference} is ${status}${described.Certificate?.FailureReason ? ` (${described.Certificate.FailureReason})` : ''}`, 'issuer');
     const got = await this.client.send(new GetCertificateCommand({ CertificateArn: reference }));
     return { certificatePem: `${got.Certificate!.trim()}\n`, chainPem: `${(got.CertificateChain ?? '').trim()}\n` };
   }

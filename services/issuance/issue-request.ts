@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, PolicyError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, IssuerRefusedError, NotFoundError, PolicyError, ValidationError } from '../../shared/errors.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, RequestStore } from '../../shared/ports.ts';
@@ -125,7 +125,7 @@ export async function issueRequest(request: CertificateRequest, deps: IssuanceDe
 
 /**
  * Scheduled: collects certificates whose domain validation has completed. A CA that refused the
- * order (ConflictError: its problem document) rejects the request with the CA's reason; one that
+ * order (IssuerRefusedError: its problem document) rejects the request with the CA's reason; one that
  * fails otherwise (unreachable, say) leaves it for the next sweep. Neither holds up the others.
  */
 export async function completeValidations(deps: IssuanceDeps): Promise<{ issued: string[]; rejected: string[]; pending: number; failed: { requestId: string; error: string }[] }> {
@@ -139,7 +139,7 @@ export async function completeValidations(deps: IssuanceDeps): Promise<{ issued:
       const result = await announceIssued(request, done, ca.name, deps);
       if (await deps.requests.transition(request.requestId, 'pending_validation', { status: 'issued', certificateId: result.certificateId })) out.issued.push(request.requestId);
     } catch (err) {
-      if (!(err instanceof ConflictError)) {
+      if (!(err instanceof IssuerRefusedError)) {
         out.failed.push({ requestId: request.requestId, error: (err as Error).message });
         continue;
       }
@@ -206,8 +206,9 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
       outcome = await issueRequest(current, deps, created?.csr);
     } catch (err) {
       if (err instanceof PolicyError) await refuseAtSigning(current, 'policy', err.reasons, attempt, lease, deps);
-      // Only a CSR the CA can never take ends the request; a missing secret or a CA's garbled answer can be fixed, and the request retried.
-      else if (err instanceof ValidationError && err.field === 'csr') await refuseAtSigning(current, 'issuer', [err.message], attempt, lease, deps);
+      // Only what the CA can never issue as asked ends the request (a CSR it cannot take, its
+      // refusal); a missing secret, an unreachable CA or a garbled answer can be fixed, and the request retried.
+      else if ((err instanceof ValidationError && err.field === 'csr') || err instanceof IssuerRefusedError) await refuseAtSigning(current, 'issuer', [err.message], attempt, lease, deps);
       throw err;
     }
     const { request: done } = outcome;

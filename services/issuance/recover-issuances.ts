@@ -1,4 +1,4 @@
-import { ConflictError } from '../../shared/errors.ts';
+import { ConflictError, IssuerRefusedError } from '../../shared/errors.ts';
 import { announceApprovalAgain, finishIssuance, rejectUnderLease, type IssuanceDeps } from './issue-request.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
 import { announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
@@ -37,7 +37,8 @@ export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Pro
       await finishIssuance(request.requestId, `recovery:${deps.newId()}`, deps);
       result.finished.push(request.requestId);
     } catch (err) {
-      result.waiting.push(`${request.requestId}: ${err instanceof ConflictError ? 'being issued' : (err as Error).message}`);
+      // The CA's refusal rejected it (finishIssuance): said as it is, not as another attempt at work.
+      result.waiting.push(`${request.requestId}: ${err instanceof ConflictError && !(err instanceof IssuerRefusedError) ? 'being issued' : (err as Error).message}`);
     }
   }
   return result;

@@ -12,7 +12,7 @@ import { AcmeAuthority } from '../../adapters/acme/acme-authority.ts';
 import { startTlsAlpnResponder } from '../../adapters/acme/tls-alpn-responder.ts';
 import { ariCertId } from '../../shared/ari.ts';
 import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
-import { ConflictError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, IssuerRefusedError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
 import { parseSuiteConfig } from '../../adapters/suite-config.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
@@ -72,7 +72,7 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
     tlsAlpnPort = setup.tlsAlpnPort;
     const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
     const issuer = (name: string, challenge: string) => `  ${name}:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    contact: [mailto:pki@example.test]\n    termsOfServiceAgreed: true\n    challenge: ${challenge}\n    caBundle: |\n${bundle}\n`;
-    writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}`);
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}${issuer('pebble-profiled', 'http-01')}    profile: shortlived\n`);
     stack = await startStack(home, { CERTOPS_ACME_TLS_ALPN_PORT: String(setup.tlsAlpnPort) });
     // One good nonce in five is refused as bad: each must be retried with the fresh one (RFC 8555 6.5).
     pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '20' });
@@ -105,7 +105,8 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
     expect(run.stderr).toBe('');
     const shown = JSON.parse((await cli(['show', JSON.parse(run.stdout).certificateId, '--endpoint', stack.url, '--json'], env)).stdout);
     expect(shown).toMatchObject({ status: 'active', issuerBackend: 'pebble-alpn', subjectAlternativeNames: ['alpn.example.test'] });
-    // Pebble validated by handshake with the responder; the order done, its answer is gone.
+    // Pebble validated by handshake with the responder (the start said where it listens); the order done, its answer is gone.
+    expect(stack.tlsAlpnResponder).toBe(`127.0.0.1:${tlsAlpnPort}`);
     expect(await alpnHandshake(tlsAlpnPort, 'alpn.example.test', ['acme-tls/1'])).toBeInstanceOf(Error);
   });
 
@@ -114,7 +115,18 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
     for (const run of runs) expect(JSON.parse(run.stdout || '{}'), run.stderr).toMatchObject({ status: 'issued' });
     const wildcard = await cli(['request', 'wild.example.test', '*.wild.example.test', '--issuer', 'pebble-alpn', '--endpoint', stack.url, '--json'], env);
     expect(wildcard.code).not.toBe(0);
-    expect(wildcard.stderr).toMatch(/400 .*proves neither addresses nor wildcards: \*\.wild\.example\.test .*\(field: subjectAlternativeNames\)/);
+    expect(wildcard.stderr).toMatch(/409 .*proves neither addresses nor wildcards: \*\.wild\.example\.test .*\(field: subjectAlternativeNames\)/);
+    // Refused for good: the request ends rejected by the issuer, with the reason (not left approved for the sweep).
+    const requests = JSON.parse((await cli(['requests', 'list', '--endpoint', stack.url, '--json'], env)).stdout).items as { commonName: string; status: string; decidedBy?: string; reasons: string[] }[];
+    expect(requests.find((r) => r.commonName === 'wild.example.test')).toMatchObject({ status: 'rejected', decidedBy: 'issuer', reasons: [expect.stringMatching(/proves neither addresses nor wildcards/)] });
+  });
+
+  it('rejects a request whose profile the CA does not offer (its refusal is for good), naming the setting', async () => {
+    const run = await cli(['request', 'profiled.example.test', '--issuer', 'pebble-profiled', '--endpoint', stack.url, '--json'], env);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/409 .*the CA offers no profile "shortlived" \(its directory names no profiles\) \(field: issuers\.pebble-profiled\.profile\)/);
+    const requests = JSON.parse((await cli(['requests', 'list', '--endpoint', stack.url, '--json'], env)).stdout).items as { commonName: string; status: string; decidedBy?: string }[];
+    expect(requests.find((r) => r.commonName === 'profiled.example.test')).toMatchObject({ status: 'rejected', decidedBy: 'issuer' });
   });
 
   it('revokes through the CA with the account that ordered (RFC 8555 7.6)', async () => {
@@ -191,7 +203,7 @@ describe('an ACME CA that has not issued when the issuance stops waiting', () =>
     const setup = await preparePebble(home);
     const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
     const issuer = (name: string, challenge: string) => `  ${name}:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    termsOfServiceAgreed: true\n    challenge: ${challenge}\n    caBundle: |\n${bundle}\n`;
-    writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}`);
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}${issuer('pebble-profiled', 'http-01')}    profile: shortlived\n`);
     // No wait at all: every order is still pending when the issuance answers (its challenges just answered).
     stack = await startStack(home, { CERTOPS_ACME_ORDER_WAIT_MS: '0', CERTOPS_SCHEDULE_INTERVAL_MS: '1000', CERTOPS_SAGA_RETRY_MS: '500' });
     pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '0' });
@@ -446,8 +458,8 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     const alpn = new AcmeAuthority('alpn-unit', { type: 'acme', directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'tls-alpn-01', caBundlePem: setup.tlsRootPem }, deps);
     const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', '192.0.2.7', ['192.0.2.7']);
     const refused = await alpn.issue({ csrPem, spkiDer, keyType, commonName: '192.0.2.7', subjectAlternativeNames: ['192.0.2.7'], validityDays: 90, profile: 'tls-server', idempotencyKey: 'req-alpn-ip' }).catch((e: Error) => e);
-    expect(refused).toBeInstanceOf(ValidationError);
-    expect((refused as ValidationError).field).toBe('subjectAlternativeNames');
+    expect(refused).toBeInstanceOf(IssuerRefusedError);
+    expect((refused as IssuerRefusedError).field).toBe('subjectAlternativeNames');
   });
 
   it('says a CA it cannot reach could not be reached, with the cause, at once (no retries in place)', async () => {

@@ -36,6 +36,8 @@ export interface RunningStack {
   home: string;
   tokenFile: string;
   firstStart: boolean;
+  /** host:port of the tls-alpn-01 validation responder, when CERTOPS_ACME_TLS_ALPN_PORT started one. */
+  tlsAlpnResponder?: string;
   child: ChildProcess;
   /** Everything the process has written to stdout and stderr so far (its logs). */
   output(): string;
@@ -53,7 +55,7 @@ export async function startStack(home: string, env: Record<string, string> = {})
   child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
   // The start's answer (pretty-printed), not a log line before it (those are one line each).
-  let info: { url: string; home: string; tokenFile: string; firstStart: boolean };
+  let info: { url: string; home: string; tokenFile: string; firstStart: boolean; tlsAlpnResponder?: string };
   try {
     info = JSON.parse((await waitForLine(child, /^\{\n {2}"url"[\s\S]*?\n\}\n/m))[0]);
   } catch (err) {
