@@ -6,6 +6,8 @@ import type { Clock, ExecutionStore } from '../shared/ports.ts';
 
 /** The error a saga's Lock step retries on while the certificate's lock is held (services/renewal/saga.asl.json). */
 const LOCK_WAIT = 'RenewalLocked';
+/** The error the Renew step retries on while the CA has not issued (an ACME CA validating): its waits are the CA's time, not a fault's. */
+const ISSUANCE_PENDING = 'IssuancePending';
 
 export interface SagaRunnerOptions {
   definition: Record<string, unknown>;
@@ -17,6 +19,8 @@ export interface SagaRunnerOptions {
   clock: Clock;
   /** Milliseconds between Retry attempts instead of the ASL's IntervalSeconds (0 in tests). */
   retryIntervalMs?: number;
+  /** Milliseconds between IssuancePending retries; unset, the ASL's own (30 s and up): a CA's validation takes real time. */
+  pendingRetryIntervalMs?: number;
   onFinished?(name: string, outcome: { status: 'SUCCEEDED' | 'FAILED'; output?: unknown; error?: string }): void;
   /** Called after each task an execution completes (the crash-test harness stops the process there). */
   afterTask?(state: string): void;
@@ -74,7 +78,9 @@ export class LocalSagaRunner {
     const states = (this.options.definition.States ?? {}) as Record<string, { Retry?: { ErrorEquals: string[] }[] }>;
     // A retry that waits for another holder of the certificate's lock (a deployment verifying) needs
     // real time for that holder to finish: at least a second, whatever the tests' override.
-    const retryOverrides = retry === undefined ? undefined : Object.fromEntries(Object.keys(this.options.taskFunctions).map((s) => [s, (states[s]?.Retry ?? []).map((r) => (r.ErrorEquals.includes(LOCK_WAIT) ? Math.max(retry, 1000) : retry))]));
+    // -1: the retrier waits as the ASL says.
+    const interval = (errors: string[]) => (errors.includes(LOCK_WAIT) ? Math.max(retry!, 1000) : errors.includes(ISSUANCE_PENDING) ? (this.options.pendingRetryIntervalMs ?? -1) : retry!);
+    const retryOverrides = retry === undefined ? undefined : Object.fromEntries(Object.keys(this.options.taskFunctions).map((s) => [s, (states[s]?.Retry ?? []).map((r) => interval(r.ErrorEquals))]));
     const execution = this.machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides } });
     const finish = async (status: 'SUCCEEDED' | 'FAILED', detail: unknown) => {
       await executions.finish(name, status, detail, this.options.clock.now());

@@ -182,6 +182,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     executions: new DynamoExecutionStore(executions),
     clock: rt.clock,
     retryIntervalMs: numberFrom(env.CERTOPS_SAGA_RETRY_MS, 1000),
+    pendingRetryIntervalMs: env.CERTOPS_SAGA_PENDING_RETRY_MS ? Number(env.CERTOPS_SAGA_PENDING_RETRY_MS) : undefined,
     onFinished: (name, outcome) => logger.info('saga finished', { name, status: outcome.status, error: outcome.error }),
     afterTask: (state) => rt.crashPoint(`saga:after-${state}`),
   });

@@ -44,7 +44,8 @@ export async function holdingCertificateLock<T>(locks: LockStore, clock: Clock, 
       clearInterval(renewal);
       // After any renewal under way, or that renewal would cut the longer hold short.
       await renewing;
-      await locks.acquire(lock, execution, new Date(clock.now().getTime() + err.holdLockMs));
+      // A store that fails here must not hide the error the state machine retries on: the lease then ends as it would.
+      await locks.acquire(lock, execution, new Date(clock.now().getTime() + err.holdLockMs)).catch(() => undefined);
     }
     throw err;
   } finally {

@@ -228,7 +228,13 @@ export class AcmeAuthority implements CertificateAuthority {
     const type = this.config.challenge;
     let all = true;
     for (const authz of await client.getAuthorizations(order)) {
-      if (authz.status !== 'pending') continue;
+      if (authz.status !== 'pending') {
+        // A name this order has proven is free for the next order at once: two orders over the same
+        // names, each holding one while waiting for the other's, would otherwise wait out the answers' hour.
+        const proven = this.config.challenge === 'tls-alpn-01' ? authz.challenges.find((c) => (c.type as string) === 'tls-alpn-01') : undefined;
+        if (proven) await this.deps.tlsAlpnAnswers!.remove(authz.identifier.value.toLowerCase(), await client.getChallengeKeyAuthorization(proven));
+        continue;
+      }
       const challenge = authz.challenges.find((c) => c.type === type);
       if (!challenge) throw new IssuerRefusedError(`issuer ${this.name}: the CA offers no ${type} challenge for ${authz.identifier.value} (offered: ${authz.challenges.map((c) => c.type).join(', ')})`, 'issuer');
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);

@@ -190,7 +190,7 @@ export async function announceApprovalAgain(request: CertificateRequest, deps: I
  * same certificate for the same request), records and announces the certificate, and moves the
  * request on. Whoever calls it finishes the same work, once: the request as it is asked, an
  * approver, a retry with the same Idempotency-Key, or the recovery after a crash. A request no
- * longer approved is answered as it stands. ConflictError while another attempt holds the lease.
+ * longer approved is answered as it stands. RequestBeingIssuedError while another attempt holds the lease.
  * `created`: the request this attempt has just recorded holding its lease, with its CSR as read.
  */
 export async function finishIssuance(requestId: string, attempt: string, deps: IssuanceDeps, created?: { request: CertificateRequest; csr?: CsrContents }): Promise<{ request: CertificateRequest; privateKeyPem?: string }> {
@@ -223,5 +223,8 @@ export async function finishIssuance(requestId: string, attempt: string, deps: I
   const current = await deps.requests.get(requestId);
   if (!current) throw new NotFoundError(`no request ${requestId}`, 'id');
   if (current.status !== 'approved') return { request: current };
-  throw new ConflictError(`request ${requestId} is being issued; ask again in a moment`, 'id');
+  throw new RequestBeingIssuedError(`request ${requestId} is being issued; ask again in a moment`, 'id');
 }
+
+/** Another attempt holds the request's lease and is issuing it now. */
+export class RequestBeingIssuedError extends ConflictError {}

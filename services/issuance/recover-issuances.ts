@@ -1,5 +1,4 @@
-import { ConflictError, IssuerRefusedError } from '../../shared/errors.ts';
-import { announceApprovalAgain, finishIssuance, rejectUnderLease, type IssuanceDeps } from './issue-request.ts';
+import { announceApprovalAgain, finishIssuance, rejectUnderLease, RequestBeingIssuedError, type IssuanceDeps } from './issue-request.ts';
 import type { CertificateRequest } from '../../shared/model.ts';
 import { announceRejection, rejectedDecision, type Rejection } from './announcements.ts';
 
@@ -30,15 +29,16 @@ export async function recoverIssuances(deps: IssuanceDeps, graceMs: number): Pro
     // One request that cannot go on (its CA is down, or no longer configured) does not hold up the others.
     try {
       // What the CA already signed is recorded however long the outage lasted: only a request it never signed lapses.
-      if (expiresAt < now.getTime() && !(await (await deps.authority(request.issuer)).signedFor?.(request.requestId)) && (await lapse(request, expiresAt, now, deps))) {
+      // A CA certops cannot reach through its configuration any more (gone, or no tls-alpn-01 responder) signed nothing it could record.
+      const ca = await deps.authority(request.issuer).catch(() => undefined);
+      if (expiresAt < now.getTime() && !(await ca?.signedFor?.(request.requestId)) && (await lapse(request, expiresAt, now, deps))) {
         result.expired.push(request.requestId);
         continue;
       }
       await finishIssuance(request.requestId, `recovery:${deps.newId()}`, deps);
       result.finished.push(request.requestId);
     } catch (err) {
-      // The CA's refusal rejected it (finishIssuance): said as it is, not as another attempt at work.
-      result.waiting.push(`${request.requestId}: ${err instanceof ConflictError && !(err instanceof IssuerRefusedError) ? 'being issued' : (err as Error).message}`);
+      result.waiting.push(`${request.requestId}: ${err instanceof RequestBeingIssuedError ? 'being issued' : (err as Error).message}`);
     }
   }
   return result;

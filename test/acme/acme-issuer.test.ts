@@ -205,7 +205,7 @@ describe('an ACME CA that has not issued when the issuance stops waiting', () =>
     const issuer = (name: string, challenge: string) => `  ${name}:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    termsOfServiceAgreed: true\n    challenge: ${challenge}\n    caBundle: |\n${bundle}\n`;
     writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}${issuer('pebble-profiled', 'http-01')}    profile: shortlived\n`);
     // No wait at all: every order is still pending when the issuance answers (its challenges just answered).
-    stack = await startStack(home, { CERTOPS_ACME_ORDER_WAIT_MS: '0', CERTOPS_SCHEDULE_INTERVAL_MS: '1000', CERTOPS_SAGA_RETRY_MS: '500' });
+    stack = await startStack(home, { CERTOPS_ACME_ORDER_WAIT_MS: '0', CERTOPS_SCHEDULE_INTERVAL_MS: '1000', CERTOPS_SAGA_PENDING_RETRY_MS: '500' });
     pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '0' });
   }, 60_000);
   afterAll(async () => {
@@ -442,6 +442,40 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
       await front.close();
     }
   });
+
+  it('lets two tls-alpn-01 orders over the same names both finish when each first took one name the other needs (a proven name is freed at once)', async () => {
+    // The answers as the table keeps them: one order's per name at a time. The first two puts wait
+    // for each other, so each order takes one name first: order one a, order two b.
+    const live = new Map<string, string>();
+    let arrived = 0;
+    let bothArrived!: () => void;
+    const together = new Promise<void>((r) => (bothArrived = r));
+    const tlsAlpnAnswers = {
+      put: async (name: string, keyAuthorization: string) => {
+        if (arrived < 2 && ++arrived === 2) bothArrived();
+        if (arrived <= 2) await together;
+        if (live.has(name) && live.get(name) !== keyAuthorization) return false;
+        live.set(name, keyAuthorization);
+        return true;
+      },
+      get: async (name: string) => live.get(name),
+      remove: async (name: string, keyAuthorization: string) => void (live.get(name) === keyAuthorization && live.delete(name)),
+    };
+    const responder = await startTlsAlpnResponder(tlsAlpnAnswers, { now: () => new Date() }, setup.tlsAlpnPort);
+    try {
+      const config = { type: 'acme' as const, directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'tls-alpn-01' as const, caBundlePem: setup.tlsRootPem };
+      const order = async (issuer: string, names: string[]) => {
+        const alpn = new AcmeAuthority(issuer, config, { ...deps, tlsAlpnAnswers, waitMs: 30_000 });
+        const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', names[0], names);
+        return alpn.issue({ csrPem, spkiDer, keyType, commonName: names[0], subjectAlternativeNames: names, validityDays: 90, profile: 'tls-server', idempotencyKey: `req-${issuer}` });
+      };
+      const [one, two] = await Promise.all([order('alpn-one', ['a.crossed.test', 'b.crossed.test']), order('alpn-two', ['b.crossed.test', 'a.crossed.test'])]);
+      expect('certificatePem' in one && 'certificatePem' in two).toBe(true);
+      expect(live.size).toBe(0);
+    } finally {
+      await responder.close();
+    }
+  }, 60_000);
 
   it('names the field of a challenge setting it refuses: an unknown type, a webroot or address for tls-alpn-01', async () => {
     const field = (issuer: Record<string, unknown>) => {

@@ -2,7 +2,7 @@ import type { AcmeAccount, AcmeAuthorization, AcmeChallenge, AcmeChallengeType, 
 import { ChallengeFailure } from '../../../shared/acme-server.ts';
 import type { AcmeServerProfile } from '../../../shared/acme-server-config.ts';
 import { ariCertId } from '../../../shared/ari.ts';
-import { ValidationError } from '../../../shared/errors.ts';
+import { IssuerRefusedError, ValidationError } from '../../../shared/errors.ts';
 import { normaliseName } from '../../../shared/names.ts';
 import type { TargetStore, TokenStore } from '../../../shared/ports.ts';
 import { isLive } from '../../../shared/api-token.ts';
@@ -247,8 +247,9 @@ async function settle(order: AcmeOrder, deps: OrderDeps): Promise<AcmeOrder> {
     const bound = account?.boundTo;
     answer = await requestCertificate(requestInput(order, commonName, profile, deps.defaultIssuer), { name: requesterOf(order), role: 'requester', ...(bound ? { onBehalfOf: bound.name } : { mayWaitForApproval: false }) }, `acme-order:${order.orderId}`, deps);
   } catch (err) {
-    // A request certops can never make (its profile or issuer gone from the configuration, say) ends the order; anything else is asked again at the next poll.
-    if (!(err instanceof ValidationError)) throw err;
+    // A request certops can never make (its profile or issuer gone from the configuration, say), or
+    // one its CA refused for good (the request is rejected), ends the order; anything else is asked again at the next poll.
+    if (!(err instanceof ValidationError || err instanceof IssuerRefusedError)) throw err;
     answer = { requestId: '', status: 'rejected', reasons: [err.message] };
   }
   if (answer.status === 'issued' && answer.certificateId) {
