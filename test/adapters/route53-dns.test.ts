@@ -1,4 +1,4 @@
-import { ChangeResourceRecordSetsCommand, ListResourceRecordSetsCommand, Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
+import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { Route53TxtRecords } from '../../adapters/dns/route53.ts';
@@ -27,10 +27,31 @@ describe('dns-01 records in Route 53', () => {
       }
       sets.clear();
       for (const [name, set] of after) sets.set(name, set);
-      return { ChangeInfo: { Id: '/change/C1', Status: 'PENDING', SubmittedAt: new Date() } };
+      changes.set(`/change/C${changes.size + 1}`, 0);
+      return { ChangeInfo: { Id: `/change/C${changes.size}`, Status: 'PENDING', SubmittedAt: new Date() } };
     });
-    return { sets, route53, records: new Route53TxtRecords(new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), 'Z0123456789ABC') };
+    // Each change reaches every name server after `syncAfter` looks at it (GetChange).
+    const changes = new Map<string, number>();
+    const looks = { syncAfter: 1 };
+    route53.on(GetChangeCommand).callsFake((input) => {
+      const seen = (changes.get(input.Id) ?? 0) + 1;
+      changes.set(input.Id, seen);
+      return { ChangeInfo: { Id: input.Id, Status: seen >= looks.syncAfter ? 'INSYNC' : 'PENDING', SubmittedAt: new Date() } };
+    });
+    const slept: number[] = [];
+    const records = new Route53TxtRecords(new Route53Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }), 'Z0123456789ABC', async (ms) => void slept.push(ms));
+    return { sets, route53, records, looks, slept };
   }
+
+  it('answers a value put once every name server has it (GetChange INSYNC), and says so when Route 53 never gets there', async () => {
+    const { route53, records, looks, slept } = zone();
+    looks.syncAfter = 3;
+    await records.put('_acme-challenge.sync.example.com', 'v');
+    expect(route53.commandCalls(GetChangeCommand).map((c) => c.args[0].input.Id)).toEqual(['/change/C1', '/change/C1', '/change/C1']);
+    expect(slept).toEqual([2000, 2000]);
+    looks.syncAfter = Infinity;
+    await expect(records.put('_acme-challenge.sync.example.com', 'w')).rejects.toThrow(/Route 53 change \/change\/C2 of _acme-challenge\.sync\.example\.com was not in sync on every name server after 120 s/);
+  });
 
   it('adds a name\'s values to one TXT record set (a name and its wildcard prove at one name), and takes out one value at a time', async () => {
     const { sets, route53, records } = zone();

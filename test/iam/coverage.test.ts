@@ -242,11 +242,15 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
     for (const fn of ['issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'issuanceAcme', 'renewalStep']) {
       expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'])), fn).toBe(true);
       expect(await allowed(fn, 'route53:ListResourceRecordSets', ZONE), fn).toBe(true);
+      expect(await allowed(fn, 'route53:GetChange', 'arn:aws:route53:::change/C2ABCDEF01'), `${fn} a change's status`).toBe(true);
       expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com', 'www.example.com'])), `${fn} another name`).toBe(false);
       expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'], ['TXT', 'A'])), `${fn} an A record`).toBe(false);
       expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE.replace('Z01', 'Z99'), txt(['_acme-challenge.shop.example.com'])), `${fn} another zone`).toBe(false);
     }
-    for (const fn of ['inventoryApi', 'deploymentStep', 'health']) expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'])), fn).toBe(false);
+    for (const fn of ['inventoryApi', 'deploymentStep', 'health']) {
+      expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'])), fn).toBe(false);
+      expect(await allowed(fn, 'route53:GetChange', 'arn:aws:route53:::change/C2ABCDEF01'), fn).toBe(false);
+    }
   });
 
   it('Private CA: the issuing functions issue end-entity certificates from the CA the parameters name, nothing else', async () => {
