@@ -232,7 +232,7 @@ export class AcmeAuthority implements CertificateAuthority {
         // A name this order has proven is free for the next order at once: two orders over the same
         // names, each holding one while waiting for the other's, would otherwise wait out the answers' hour.
         const proven = this.config.challenge === 'tls-alpn-01' ? authz.challenges.find((c) => (c.type as string) === 'tls-alpn-01') : undefined;
-        if (proven) await this.deps.tlsAlpnAnswers!.remove(authz.identifier.value.toLowerCase(), await client.getChallengeKeyAuthorization(proven));
+        if (proven) await this.removeAnswer(client, authz, proven);
         continue;
       }
       const challenge = authz.challenges.find((c) => c.type === type);
@@ -260,20 +260,20 @@ export class AcmeAuthority implements CertificateAuthority {
    * over lapses, so a failure is not the order's.
    */
   private async removeRecords(client: acme.Client, order: acme.Order): Promise<void> {
-    const { dnsRecords, webroot, tlsAlpnAnswers } = this.deps;
     // certops' own server's http-01 answers are by token, one order's each: they lapse on their own.
-    if (this.config.challenge === 'http-01' && !webroot) return;
+    if (this.config.challenge === 'http-01' && !this.deps.webroot) return;
     for (const authz of await client.getAuthorizations(order).catch(() => [])) {
-      for (const c of authz.challenges.filter((c) => c.type === this.config.challenge)) {
-        const removed = async () => {
-          if (this.config.challenge === 'http-01') return webroot!.remove(c.token);
-          const keyAuthorization = await client.getChallengeKeyAuthorization(c);
-          const name = authz.identifier.value;
-          return this.config.challenge === 'dns-01' ? dnsRecords!.remove(`_acme-challenge.${name}`, keyAuthorization) : tlsAlpnAnswers!.remove(name.toLowerCase(), keyAuthorization);
-        };
-        await removed().catch(() => undefined);
-      }
+      for (const c of authz.challenges.filter((c) => c.type === this.config.challenge)) await this.removeAnswer(client, authz, c).catch(() => undefined);
     }
+  }
+
+  /** Takes this order's answer to challenge `c` of `authz` from where answerChallenges put it (another order's stays). */
+  private async removeAnswer(client: acme.Client, authz: acme.Authorization, c: acme.Authorization['challenges'][number]): Promise<void> {
+    const { dnsRecords, webroot, tlsAlpnAnswers } = this.deps;
+    if (this.config.challenge === 'http-01') return webroot!.remove(c.token);
+    const keyAuthorization = await client.getChallengeKeyAuthorization(c);
+    const name = authz.identifier.value;
+    return this.config.challenge === 'dns-01' ? dnsRecords!.remove(`_acme-challenge.${name}`, keyAuthorization) : tlsAlpnAnswers!.remove(name.toLowerCase(), keyAuthorization);
   }
 
   complete(reference: string): Promise<{ certificatePem: string; chainPem: string } | undefined> {

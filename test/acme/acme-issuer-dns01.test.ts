@@ -8,7 +8,7 @@ import { parseSuiteConfig } from '../../adapters/suite-config.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { startBind9, type Bind9 } from '../support/bind9.ts';
 import { cli } from '../support/cli.ts';
-import { preparePebble, type Pebble } from '../support/pebble.ts';
+import { pebbleIssuerYaml, preparePebble, type Pebble } from '../support/pebble.ts';
 import { openssl, startStack, type RunningStack } from '../support/processes.ts';
 
 /**
@@ -30,12 +30,10 @@ describe('the ACME issuer with dns-01 through RFC 2136 (BIND 9, Pebble)', () => 
   beforeAll(async () => {
     bind = await startBind9('example.test');
     const setup = await preparePebble(home);
-    const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
-    writeFileSync(join(home, 'config.yaml'), [
-      'issuers:', '  pebble:', '    type: acme', `    directoryUrl: ${setup.directoryUrl}`, '    termsOfServiceAgreed: true', '    challenge: dns-01',
-      `    dns: { rfc2136: { server: '${bind.address}', zone: example.test, keyName: ${bind.key.name}, keyAlgorithm: hmac-sha256, keySecret: 'env:CERTOPS_TEST_TSIG' } }`,
-      '    caBundle: |', bundle, '',
-    ].join('\n'));
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n${pebbleIssuerYaml(setup, 'pebble', [
+      'challenge: dns-01',
+      `dns: { rfc2136: { server: '${bind.address}', zone: example.test, keyName: ${bind.key.name}, keyAlgorithm: hmac-sha256, keySecret: 'env:CERTOPS_TEST_TSIG' } }`,
+    ])}`);
     stack = await startStack(home, { CERTOPS_TEST_TSIG: bind.key.secret });
     // Pebble validates nothing over HTTP here: port 9 of loopback has no server.
     pebble = await setup.start(9, {}, undefined, bind.address);

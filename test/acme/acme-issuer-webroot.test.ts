@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.ts';
 import { nginxConf } from '../support/nginx-conf.ts';
-import { preparePebble, type Pebble } from '../support/pebble.ts';
+import { pebbleIssuerYaml, preparePebble, type Pebble } from '../support/pebble.ts';
 import { freePort, waitUntilListening } from '../support/ports.ts';
 import { startStack, type RunningStack } from '../support/processes.ts';
 
@@ -30,8 +30,7 @@ describe('the ACME issuer with http-01 written to a webroot (nginx, Pebble)', ()
     nginx = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
     await waitUntilListening(nginx, [port], 'nginx');
     const setup = await preparePebble(home);
-    const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
-    writeFileSync(join(home, 'config.yaml'), ['issuers:', '  pebble:', '    type: acme', `    directoryUrl: ${setup.directoryUrl}`, '    termsOfServiceAgreed: true', '    webroot: www', '    caBundle: |', bundle, ''].join('\n'));
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n${pebbleIssuerYaml(setup, 'pebble', ['webroot: www'])}`);
     stack = await startStack(home);
     // Pebble validates at nginx's port: certops' own server (another port) is not asked.
     pebble = await setup.start(port);

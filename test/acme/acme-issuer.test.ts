@@ -13,12 +13,12 @@ import { startTlsAlpnResponder } from '../../adapters/acme/tls-alpn-responder.ts
 import { ariCertId } from '../../shared/ari.ts';
 import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
 import { ConflictError, IssuerRefusedError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
-import { parseSuiteConfig } from '../../adapters/suite-config.ts';
+import { parseSuiteConfig, type AcmeIssuerConfig } from '../../adapters/suite-config.ts';
 import { certificateRecord } from '../../shared/x509/certificate-record.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { certificateBlocks } from '../../shared/x509/pem.ts';
 import { cli } from '../support/cli.ts';
-import { preparePebble, type Pebble, type PebbleSetup } from '../support/pebble.ts';
+import { pebbleIssuerYaml, preparePebble, type Pebble, type PebbleSetup } from '../support/pebble.ts';
 import { startPebbleFront } from '../support/pebble-front.ts';
 import { eventually, openssl, startStack, type RunningStack } from '../support/processes.ts';
 
@@ -70,9 +70,7 @@ describe('the ACME issuer (RFC 8555) against Pebble', () => {
     tlsRootPem = setup.tlsRootPem;
     managementUrl = setup.managementUrl;
     tlsAlpnPort = setup.tlsAlpnPort;
-    const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
-    const issuer = (name: string, challenge: string) => `  ${name}:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    contact: [mailto:pki@example.test]\n    termsOfServiceAgreed: true\n    challenge: ${challenge}\n    caBundle: |\n${bundle}\n`;
-    writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}${issuer('pebble-profiled', 'http-01')}    profile: shortlived\n`);
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n${pebbleIssuerYaml(setup, 'pebble', ['contact: [mailto:pki@example.test]'])}${pebbleIssuerYaml(setup, 'pebble-alpn', ['challenge: tls-alpn-01'])}${pebbleIssuerYaml(setup, 'pebble-profiled', ['profile: shortlived'])}`);
     stack = await startStack(home, { CERTOPS_ACME_TLS_ALPN_PORT: String(setup.tlsAlpnPort) });
     // One good nonce in five is refused as bad: each must be retried with the fresh one (RFC 8555 6.5).
     pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '20' });
@@ -201,9 +199,7 @@ describe('an ACME CA that has not issued when the issuance stops waiting', () =>
 
   beforeAll(async () => {
     const setup = await preparePebble(home);
-    const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
-    const issuer = (name: string, challenge: string) => `  ${name}:\n    type: acme\n    directoryUrl: ${setup.directoryUrl}\n    termsOfServiceAgreed: true\n    challenge: ${challenge}\n    caBundle: |\n${bundle}\n`;
-    writeFileSync(join(home, 'config.yaml'), `issuers:\n${issuer('pebble', 'http-01')}${issuer('pebble-alpn', 'tls-alpn-01')}${issuer('pebble-profiled', 'http-01')}    profile: shortlived\n`);
+    writeFileSync(join(home, 'config.yaml'), `issuers:\n${pebbleIssuerYaml(setup, 'pebble')}${pebbleIssuerYaml(setup, 'pebble-alpn', ['challenge: tls-alpn-01'])}`);
     // No wait at all: every order is still pending when the issuance answers (its challenges just answered).
     stack = await startStack(home, { CERTOPS_ACME_ORDER_WAIT_MS: '0', CERTOPS_SCHEDULE_INTERVAL_MS: '1000', CERTOPS_SAGA_PENDING_RETRY_MS: '500' });
     pebble = await setup.start(Number(new URL(stack.url).port), { PEBBLE_WFE_NONCEREJECT: '0' });
@@ -271,6 +267,9 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     waitMs: 0,
   };
 
+  /** An ACME issuer ordering from `directoryUrl` (Pebble, or a front of it), trusting Pebble's TLS root. */
+  const issuerConfig = (directoryUrl: string, challenge: AcmeIssuerConfig['challenge'] = 'http-01'): AcmeIssuerConfig => ({ type: 'acme', directoryUrl, contact: [], termsOfServiceAgreed: true, challenge, caBundlePem: setup.tlsRootPem });
+
   beforeAll(async () => {
     server = createServer((req, res) => {
       const answer = answers.get(String(req.url).split('/').pop()!);
@@ -280,7 +279,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     setup = await preparePebble(dir);
     // No nonce refused here (Pebble refuses 5% by default): the orders sent are counted as sent once each; the stack's tests refuse them.
     pebble = await setup.start((server.address() as AddressInfo).port, { PEBBLE_WFE_NONCEREJECT: '0' });
-    authority = new AcmeAuthority('pebble-unit', { type: 'acme', directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01', caBundlePem: setup.tlsRootPem }, deps);
+    authority = new AcmeAuthority('pebble-unit', issuerConfig(setup.directoryUrl), deps);
   }, 60_000);
   afterAll(async () => {
     await pebble?.close();
@@ -325,11 +324,12 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
 
   it('binds the account to the CA\'s external account when it requires one (RFC 8555 7.3.4), and says so when it is missing', async () => {
     const eabDir = mkdtempSync(join(tmpdir(), 'certops-acme-eab-'));
-    const setup = await preparePebble(eabDir);
+    const eabSetup = await preparePebble(eabDir);
     const hmacKey = 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W';
-    const eabPebble = await setup.start((server.address() as AddressInfo).port, {}, { 'kid-1': hmacKey });
+    const eabPebble = await eabSetup.start((server.address() as AddressInfo).port, {}, { 'kid-1': hmacKey });
     try {
-      const base = { type: 'acme' as const, directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01' as const, caBundlePem: setup.tlsRootPem };
+      // Another Pebble: its own directory and TLS root.
+      const base = { ...issuerConfig(eabSetup.directoryUrl), caBundlePem: eabSetup.tlsRootPem };
       const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'bound.example.test', ['bound.example.test']);
       const input = { csrPem, spkiDer, keyType, commonName: 'bound.example.test', subjectAlternativeNames: ['bound.example.test'], validityDays: 90, profile: 'tls-server' as const, idempotencyKey: 'req-bound' };
       const unbound = new AcmeAuthority('pebble-unbound', base, deps);
@@ -358,7 +358,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     });
     const sent = sentPayloads();
     try {
-      const ari = new AcmeAuthority('pebble-ari', { type: 'acme', directoryUrl: front.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01', caBundlePem: setup.tlsRootPem }, { ...deps, waitMs: 15_000 });
+      const ari = new AcmeAuthority('pebble-ari', issuerConfig(front.directoryUrl), { ...deps, waitMs: 15_000 });
       const ask = async (name: string, key: string, replacesCertificatePem?: string) => {
         const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', name, [name]);
         const issued = await ari.issue({ csrPem, spkiDer, keyType, commonName: name, subjectAlternativeNames: [name], validityDays: 90, profile: 'tls-server', idempotencyKey: key, replacesCertificatePem });
@@ -393,7 +393,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     const since = new Map<string, number>();
     const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]);
     try {
-      const config = { type: 'acme' as const, directoryUrl: front.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01' as const, caBundlePem: setup.tlsRootPem };
+      const config = issuerConfig(front.directoryUrl);
       const waiting = new AcmeAuthority('pebble-retry', config, { ...deps, waitMs: 15_000 });
       const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'patient.example.test', ['patient.example.test']);
       since.set('one', Date.now());
@@ -426,7 +426,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     });
     const sent = sentPayloads();
     try {
-      const config = { type: 'acme' as const, directoryUrl: front.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'http-01' as const, caBundlePem: setup.tlsRootPem };
+      const config = issuerConfig(front.directoryUrl);
       const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', 'profiled.example.test', ['profiled.example.test']);
       const input = { csrPem, spkiDer, keyType, commonName: 'profiled.example.test', subjectAlternativeNames: ['profiled.example.test'], validityDays: 90, profile: 'tls-server' as const };
       const profiled = new AcmeAuthority('pebble-profiled', { ...config, profile: 'shortlived' }, { ...deps, waitMs: 15_000 });
@@ -463,7 +463,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     };
     const responder = await startTlsAlpnResponder(tlsAlpnAnswers, { now: () => new Date() }, setup.tlsAlpnPort);
     try {
-      const config = { type: 'acme' as const, directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'tls-alpn-01' as const, caBundlePem: setup.tlsRootPem };
+      const config = issuerConfig(setup.directoryUrl, 'tls-alpn-01');
       const order = async (issuer: string, names: string[]) => {
         const alpn = new AcmeAuthority(issuer, config, { ...deps, tlsAlpnAnswers, waitMs: 30_000 });
         const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', names[0], names);
@@ -489,7 +489,7 @@ describe('the ACME issuer\'s orders, on their own (adapters/acme/acme-authority.
     expect(field({ challenge: 'tls-sni-01' })).toBe('issuers.ca.challenge');
     expect(field({ challenge: 'tls-alpn-01', webroot: 'site' })).toBe('issuers.ca.webroot');
     expect(field({ challenge: 'tls-alpn-01' })).toBeUndefined();
-    const alpn = new AcmeAuthority('alpn-unit', { type: 'acme', directoryUrl: setup.directoryUrl, contact: [], termsOfServiceAgreed: true, challenge: 'tls-alpn-01', caBundlePem: setup.tlsRootPem }, deps);
+    const alpn = new AcmeAuthority('alpn-unit', issuerConfig(setup.directoryUrl, 'tls-alpn-01'), deps);
     const { csrPem, spkiDer, keyType } = await newKeyAndCsr('EC_P256', '192.0.2.7', ['192.0.2.7']);
     const refused = await alpn.issue({ csrPem, spkiDer, keyType, commonName: '192.0.2.7', subjectAlternativeNames: ['192.0.2.7'], validityDays: 90, profile: 'tls-server', idempotencyKey: 'req-alpn-ip' }).catch((e: Error) => e);
     expect(refused).toBeInstanceOf(IssuerRefusedError);

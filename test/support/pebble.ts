@@ -31,6 +31,15 @@ export interface Pebble {
 }
 
 /**
+ * The configuration of an ACME issuer `name` ordering from Pebble and trusting its TLS root, as
+ * YAML under `issuers:`; `settings` are more of its lines (`challenge: dns-01`, say), as written.
+ */
+export function pebbleIssuerYaml(setup: Pick<PebbleSetup, 'directoryUrl' | 'tlsRootPem'>, name: string, settings: string[] = []): string {
+  const bundle = setup.tlsRootPem.trimEnd().split('\n').map((l) => `      ${l}`);
+  return [`  ${name}:`, '    type: acme', `    directoryUrl: ${setup.directoryUrl}`, '    termsOfServiceAgreed: true', ...settings.map((l) => `    ${l}`), '    caBundle: |', ...bundle, ''].join('\n');
+}
+
+/**
  * Pebble (Let's Encrypt's test ACME server, the Debian package) with its own DNS server
  * (pebble-challtestsrv, answering every name with 127.0.0.1): it validates http-01 challenges by
  * connecting to port `httpPort` of 127.0.0.1. Its ports are taken free here; the directory URL is
