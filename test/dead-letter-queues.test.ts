@@ -2,16 +2,16 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, ReceiveMessageCommand, SQSClient, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqsDeadLetterQueues } from '../adapters/aws/sqs-dead-letter-queues.ts';
 import { cli } from './support/cli.ts';
 import { eventually, startStack, type RunningStack } from './support/processes.ts';
+import { recordedMock } from './support/recorded-mock.ts';
 
 const event = (id: string) => JSON.stringify({ version: '0', id, source: 'certops.issuance', 'detail-type': 'certificate.issued', time: '2026-12-01T00:00:00Z', detail: { certificateId: 'c1', eventId: `e-${id}` } });
 
 describe('dead-letter queues on SQS (SDK mock at the AWS boundary)', () => {
-  const sqs = mockClient(SQSClient);
+  const sqs = recordedMock(SQSClient, 'sqs', ['inventoryApi']);
   const url = (name: string) => `https://sqs.eu-west-1.amazonaws.com/111122223333/${name}`;
   const queues = new SqsDeadLetterQueues(new SQSClient({ region: 'eu-west-1' }), 'certops-prod-', ['deploymentEvents', 'siemExportEvents']);
 

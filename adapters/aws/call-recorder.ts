@@ -14,17 +14,22 @@ export function runAsFunction<T>(name: string, work: () => T): T {
   return process.env.CERTOPS_RECORD_AWS_CALLS ? invokedFunction.run(name, work) : work();
 }
 
-/** One AWS API call as IAM sees it: who (function), what (`service:Action`), on what (the input's resource names). */
+/**
+ * One AWS API call as IAM sees it: who (function), what (`service:Action`), on what (the input's
+ * resource names), with the condition keys the request carries when they are not derived from
+ * those names (an SDK-mock test records them: test/support/recorded-mock.ts).
+ */
 export interface RecordedCall {
   function: string;
   action: string;
   resources: Record<string, string>;
+  context?: Record<string, string | string[]>;
 }
 
 /** Input fields that name the resources (or condition keys) an IAM policy is evaluated against. */
-const RESOURCE_FIELDS = ['TableName', 'IndexName', 'EventBusName', 'Source', 'DetailType', 'stateMachineArn', 'executionArn', 'KeyId', 'SecretId', 'Name', 'CertificateArn', 'CertificateAuthorityArn', 'QueueName', 'QueueUrl', 'SourceArn'];
+const RESOURCE_FIELDS = ['TableName', 'IndexName', 'EventBusName', 'Source', 'DetailType', 'stateMachineArn', 'executionArn', 'KeyId', 'SecretId', 'Name', 'CertificateArn', 'CertificateAuthorityArn', 'QueueName', 'QueueUrl', 'SourceArn', 'HostedZoneId', 'Id', 'TopicArn', 'FromEmailAddress'];
 
-function resourcesOf(input: Record<string, unknown>): Record<string, string>[] {
+export function resourcesOf(input: Record<string, unknown>): Record<string, string>[] {
   const picked = (o: Record<string, unknown>) => Object.fromEntries(RESOURCE_FIELDS.filter((f) => typeof o[f] === 'string').map((f) => [f, o[f] as string]));
   // A batch names its tables (DynamoDB) or carries its entries (PutEvents): one call per table or entry, as IAM evaluates them.
   if (input.RequestItems && typeof input.RequestItems === 'object') return Object.keys(input.RequestItems).map((TableName) => ({ TableName }));
@@ -33,6 +38,15 @@ function resourcesOf(input: Record<string, unknown>): Record<string, string>[] {
 }
 
 const written = new Set<string>();
+
+/** Appends `call` to `<folder>/<pid>.ndjson` unless this process wrote it already. */
+export function writeRecordedCall(folder: string, call: RecordedCall): void {
+  const line = JSON.stringify(call);
+  if (written.has(line)) return;
+  written.add(line);
+  mkdirSync(folder, { recursive: true });
+  appendFileSync(join(folder, `${process.pid}.ndjson`), `${line}\n`);
+}
 /** The document client's commands, which send the table's own (GetCommand sends GetItem): not IAM actions themselves. */
 const DOCUMENT_COMMANDS = new Set(['dynamodb:Get', 'dynamodb:Put', 'dynamodb:Update', 'dynamodb:Delete', 'dynamodb:BatchGet', 'dynamodb:BatchWrite', 'dynamodb:TransactGet', 'dynamodb:TransactWrite']);
 
@@ -50,14 +64,8 @@ export function recordingCalls<C extends { middlewareStack: { add(mw: unknown, o
   client.middlewareStack.add((next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
     const action = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
     if (DOCUMENT_COMMANDS.has(action)) return next(args);
-    for (const resources of resourcesOf(args.input)) {
-      // Lambda (and an isolated local function's environment) names its function in the environment.
-      const line = JSON.stringify({ function: invokedFunction.getStore() ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? '(local)', action, resources } satisfies RecordedCall);
-      if (written.has(line)) continue;
-      written.add(line);
-      mkdirSync(folder, { recursive: true });
-      appendFileSync(join(folder, `${process.pid}.ndjson`), `${line}\n`);
-    }
+    // Lambda (and an isolated local function's environment) names its function in the environment.
+    for (const resources of resourcesOf(args.input)) writeRecordedCall(folder, { function: invokedFunction.getStore() ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? '(local)', action, resources });
     return next(args);
   }, { step: 'initialize', name: 'certopsCallRecorder' });
   return client;

@@ -19,12 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshTable } from '../support/dynamo.ts';
 import { makeChain } from '../support/pki.ts';
+import { ISSUING_FUNCTIONS, recordedMock } from '../support/recorded-mock.ts';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 const ARN = 'arn:aws:acm:us-east-1:123456789012:certificate/public-1';
 
 describe('public certificates from AWS Certificate Manager', () => {
-  const acm = mockClient(ACMClient);
+  const acm = recordedMock(ACMClient, 'acm', ISSUING_FUNCTIONS);
   const events = mockClient(EventBridgeClient);
   let db: Awaited<ReturnType<typeof freshTable>>;
   let chain: Awaited<ReturnType<typeof makeChain>>;

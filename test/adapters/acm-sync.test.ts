@@ -9,12 +9,13 @@ import { syncAcm } from '../../services/inventory/sync-acm.ts';
 import { certificateId } from '../../shared/x509/certificate-record.ts';
 import { freshTable } from '../support/dynamo.ts';
 import { makeChain, type TestCert } from '../support/pki.ts';
+import { recordedMock } from '../support/recorded-mock.ts';
 
 describe('AWS Certificate Manager as an inventory source', () => {
   let db: Awaited<ReturnType<typeof freshTable>>;
   let certs: TestCert[];
   let chainPem: string;
-  const acm = mockClient(ACMClient);
+  const acm = recordedMock(ACMClient, 'acm', ['inventoryApi', 'inventoryAcmSync']);
   const events = mockClient(EventBridgeClient);
   const arn = (n: number) => `arn:aws:acm:eu-west-1:123456789012:certificate/0000000${n}`;
 

@@ -10,6 +10,7 @@ import { SealedKeyVault } from '../../adapters/vault/sealed-key-vault.ts';
 import { newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { freshTable } from '../support/dynamo.ts';
 import { makeChain } from '../support/pki.ts';
+import { ISSUING_FUNCTIONS, recordedMock } from '../support/recorded-mock.ts';
 
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 const CA = 'arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/11111111-2222-3333-4444-555555555555';
@@ -17,7 +18,7 @@ const CERT = `${CA}/certificate/abc`;
 
 describe('AWS Private CA behind the CertificateAuthority port', () => {
   // The registry's newest client-acm-pca (3.523) predates the shared Smithy types the mock library expects: same runtime, older typings.
-  const pca = mockClient(ACMPCAClient as never) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const pca = recordedMock(ACMPCAClient as never, 'acm-pca', ISSUING_FUNCTIONS) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
   let material: Awaited<ReturnType<typeof newKeyAndCsr>>;
   let chain: Awaited<ReturnType<typeof makeChain>>;
   const sleeps: number[] = [];

@@ -1,7 +1,7 @@
 import { ChangeResourceRecordSetsCommand, GetChangeCommand, ListResourceRecordSetsCommand, Route53Client, type ResourceRecordSet } from '@aws-sdk/client-route-53';
-import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { Route53TxtRecords } from '../../adapters/dns/route53.ts';
+import { ISSUING_FUNCTIONS, recordedMock } from '../support/recorded-mock.ts';
 
 /**
  * dns-01 on AWS: TXT records in a Route 53 hosted zone (the API mocked with the SDK's mock
@@ -10,7 +10,7 @@ import { Route53TxtRecords } from '../../adapters/dns/route53.ts';
 describe('dns-01 records in Route 53', () => {
   function zone() {
     const sets = new Map<string, ResourceRecordSet>();
-    const route53 = mockClient(Route53Client);
+    const route53 = recordedMock(Route53Client, 'route53', ISSUING_FUNCTIONS);
     route53.on(ListResourceRecordSetsCommand).callsFake((input) => {
       const after = [...sets.values()].filter((s) => `${s.Name}` >= input.StartRecordName).sort((a, b) => a.Name!.localeCompare(b.Name!));
       return { ResourceRecordSets: after.slice(0, input.MaxItems ?? 100), IsTruncated: false, MaxItems: input.MaxItems };

@@ -28,30 +28,48 @@ function stackNames(resources: Record<string, { Type: string }>): StackNames {
   return { partition: 'aws', region: REGION, accountId: ACCOUNT, refs: {}, attributes };
 }
 
+/**
+ * The deployment parameters the roles are packaged with: the Private CA, SNS topic, SES identity
+ * and hosted zone the SDK-mock tests' calls are made to stand for (test/support/recorded-mock.ts).
+ */
+const CA = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/11111111-2222-3333-4444-555555555555`;
+const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:certops-alerts`;
+const IDENTITY = `arn:aws:ses:${REGION}:${ACCOUNT}:identity/example.com`;
+const ZONE = 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ';
+const PARAMETERS = { privateCaArns: CA, notificationTopicArns: TOPIC, sesIdentityArns: IDENTITY, acmeHostedZoneArns: ZONE };
+
+/** An ARN of a test's own account and region, as it is in the account above. */
+const inThisAccount = (arn: string) => arn.replace(/^arn:aws:([a-z0-9-]+):[a-z0-9-]*:\d*:/, `arn:aws:$1:${REGION}:${ACCOUNT}:`);
+
 /** The ARN IAM evaluates a recorded call against, and the condition keys it carries. */
 function requestOf(call: RecordedCall): { resource: string; context: Record<string, string | string[]> } {
   const r = call.resources;
   const [service] = call.action.split(':');
+  const context = call.context ?? {};
   switch (service) {
-    case 'dynamodb': return { resource: r.IndexName ? `${TABLE}/index/${r.IndexName}` : TABLE, context: {} };
+    case 'dynamodb': return { resource: r.IndexName ? `${TABLE}/index/${r.IndexName}` : TABLE, context };
     // Multivalued keys (one value per entry of a PutEvents call): each recorded entry is one call.
     case 'events': return { resource: BUS, context: { 'events:source': [r.Source ?? ''], 'events:detail-type': [r.DetailType ?? ''] } };
-    case 'states': return { resource: r.executionArn ? `arn:aws:states:${REGION}:${ACCOUNT}:execution:certops-prod-renewal:x` : STATE_MACHINE, context: {} };
-    case 'kms': return { resource: VAULT_KEY, context: {} };
+    case 'states': return { resource: r.executionArn ? `arn:aws:states:${REGION}:${ACCOUNT}:execution:certops-prod-renewal:x` : STATE_MACHINE, context };
+    case 'kms': return { resource: VAULT_KEY, context };
     // Listing (and a first import or request) names no certificate: IAM evaluates them against "*".
-    case 'acm': return { resource: r.CertificateArn ?? '*', context: {} };
-    case 'acm-pca': return { resource: r.CertificateAuthorityArn ?? '*', context: {} };
-    case 'secretsmanager': return { resource: r.SecretId?.startsWith('arn:') ? r.SecretId : `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${r.SecretId ?? r.Name}-AbCdEf`, context: {} };
+    case 'acm': return { resource: r.CertificateArn ? inThisAccount(r.CertificateArn) : '*', context };
+    // The CA a mock test issues from stands for the one the parameters name.
+    case 'acm-pca': return { resource: r.CertificateAuthorityArn ? CA : '*', context };
+    case 'route53': return { resource: r.HostedZoneId ? ZONE : `arn:aws:route53:::change/${(r.Id ?? '').split('/').pop()}`, context };
+    case 'sns': return { resource: TOPIC, context };
+    case 'ses': return { resource: IDENTITY, context };
+    case 'secretsmanager': return { resource: r.SecretId?.startsWith('arn:') ? inThisAccount(r.SecretId) : `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${r.SecretId ?? r.Name}-AbCdEf`, context };
     // A queue by name, URL or ARN; the local stack's stage is this template's.
     case 'sqs': {
       const name = (r.QueueName ?? r.QueueUrl?.split('/').pop() ?? r.SourceArn?.split(':').pop() ?? '').replace(/^certops-[a-z0-9]+-/, 'certops-prod-');
-      return { resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`, context: {} };
+      return { resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`, context };
     }
     default: throw new Error(`no ARN mapping for ${call.action}`);
   }
 }
 
-/** The recorded calls of the end-to-end tests that ran before this file (vitest.config.ts: group order). */
+/** The recorded calls of the end-to-end and SDK-mock tests that ran before this file (vitest.config.ts: group order). */
 function recordedCalls(): RecordedCall[] {
   if (!existsSync(RECORDED_CALLS)) return [];
   const lines = readdirSync(RECORDED_CALLS).flatMap((f) => readFileSync(join(RECORDED_CALLS, f), 'utf8').split('\n').filter(Boolean));
@@ -107,19 +125,22 @@ const calls = recordedCalls();
 /**
  * Every AWS call the handlers made while the end-to-end tests ran, evaluated with an IAM policy
  * simulator against the role the packaged template gives that function. The calls are recorded
- * by an SDK middleware in test runs (adapters/aws/call-recorder.ts); run alone, this file has
+ * by an SDK middleware in test runs (adapters/aws/call-recorder.ts), and those of the services
+ * only AWS has by their SDK-mock tests (test/support/recorded-mock.ts); run alone, this file has
  * none and is skipped.
  */
 describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow every call the functions make', () => {
   let roles: Map<string, Role>;
   beforeAll(() => {
-    roles = packagedRoles();
+    roles = packagedRoles(PARAMETERS);
   }, 120_000);
 
-  it('records calls of the functions the end-to-end tests drive', () => {
+  it('records calls of the functions the end-to-end tests drive, and of those only AWS has from their SDK-mock tests', () => {
     const functions = new Set(calls.map((c) => c.function));
     for (const fn of ['issuanceApi', 'inventoryApi', 'inventoryScanChunks', 'renewalStep', 'deploymentStep', 'siemExportEvents', 'ctMonitorPoll', 'ctMonitorPollLogs']) expect(functions, fn).toContain(fn);
     for (const fn of functions) expect(roles.has(fn), `${fn} is a function of serverless.yml`).toBe(true);
+    const made = new Set(calls.map((c) => `${c.function} ${c.action}`));
+    for (const call of ['deploymentStep acm:ImportCertificate', 'deploymentStep acm:AddTagsToCertificate', 'deploymentStep secretsmanager:PutSecretValue', 'renewalStep acm-pca:IssueCertificate', 'renewalStep acm:RequestCertificate', 'renewalStep route53:ChangeResourceRecordSets', 'renewalStep route53:GetChange', 'inventoryAcmSync acm:ListCertificates', 'inventoryApi sqs:StartMessageMoveTask', 'notificationsDigest sns:Publish', 'notificationsEvents ses:SendEmail', 'siemExportEvents secretsmanager:GetSecretValue']) expect(made, call).toContain(call);
   });
 
   it('denies none of them, and lists the grants no recorded call used', async () => {
@@ -145,13 +166,16 @@ describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow ever
     expect(denied).toEqual([]);
   });
 
-  it('would fail on a role without a grant a function needs (the issuance API without dynamodb:PutItem)', async () => {
-    const role = roles.get('issuanceApi')!;
-    const trimmed = { ...role, policies: role.policies.map((p) => ({ ...p, policy: { ...p.policy, Statement: p.policy.Statement.map((s) => ({ ...s, Action: [s.Action].flat().filter((a) => a !== 'dynamodb:PutItem') })).filter((s) => s.Action.length) } })) };
-    const puts = calls.filter((c) => c.function === 'issuanceApi' && c.action === 'dynamodb:PutItem');
-    expect(puts.length).toBeGreaterThan(0);
-    for (const call of puts) expect((await decide(call, trimmed)).allowed).toBe(false);
-    for (const call of puts) expect((await decide(call, role)).allowed).toBe(true);
+  it.each([
+    ['issuanceApi', 'dynamodb:PutItem'],
+    ['renewalStep', 'route53:GetChange'],
+  ])('would fail on a role without a grant a function needs (%s without %s)', async (fn, action) => {
+    const role = roles.get(fn)!;
+    const trimmed = { ...role, policies: role.policies.map((p) => ({ ...p, policy: { ...p.policy, Statement: p.policy.Statement.map((s) => ({ ...s, Action: [s.Action].flat().filter((a) => a !== action) })).filter((s) => s.Action.length) } })) };
+    const made = calls.filter((c) => c.function === fn && c.action === action);
+    expect(made.length).toBeGreaterThan(0);
+    for (const call of made) expect((await decide(call, trimmed)).allowed).toBe(false);
+    for (const call of made) expect((await decide(call, role)).allowed).toBe(true);
   });
 });
 
@@ -183,7 +207,7 @@ function vaultKeyAllows(role: Role, action: string, keyRef: string): boolean {
 describe('IAM: who may open which key in the vault', () => {
   let roles: Map<string, Role>;
   beforeAll(() => {
-    roles = packagedRoles();
+    roles = packagedRoles(PARAMETERS);
   }, 120_000);
   const opens = (fn: string, keyRef: string) => vaultKeyAllows(roles.get(fn)!, 'kms:Decrypt', keyRef);
   const seals = (fn: string, keyRef: string) => vaultKeyAllows(roles.get(fn)!, 'kms:GenerateDataKey', keyRef);
@@ -224,16 +248,12 @@ describe('IAM: who may open which key in the vault', () => {
  * the functions that make it, on what the parameters name, and refused beyond.
  */
 describe('IAM: the AWS services the configuration names, and nothing beyond', () => {
-  const CA = `arn:aws:acm-pca:${REGION}:${ACCOUNT}:certificate-authority/11111111-2222-3333-4444-555555555555`;
-  const TOPIC = `arn:aws:sns:${REGION}:${ACCOUNT}:certops-alerts`;
-  const IDENTITY = `arn:aws:ses:${REGION}:${ACCOUNT}:identity/example.com`;
   const CERT = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-0000-4000-8000-000000000001`;
   const secret = (name: string) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${name}-AbCdEf`;
   const END_ENTITY = 'arn:aws:acm-pca:::template/EndEntityServerAuthCertificate/V1';
-  const ZONE = 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ';
   let roles: Map<string, Role>;
   beforeAll(() => {
-    roles = packagedRoles({ privateCaArns: CA, notificationTopicArns: TOPIC, sesIdentityArns: IDENTITY, acmeHostedZoneArns: ZONE });
+    roles = packagedRoles(PARAMETERS);
   }, 120_000);
   const allowed = async (fn: string, action: string, resource: string, context: Record<string, string | string[]> = {}) => (await simulate(roles.get(fn)!, action, resource, context)).allowed;
 

@@ -1,9 +1,9 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendNotice } from '../../adapters/notify/channels.ts';
 import { parseNotifications, type Notice } from '../../shared/notification-config.ts';
+import { NOTIFYING_FUNCTIONS, recordedMock } from '../support/recorded-mock.ts';
 
 const NOTICE: Notice = {
   eventId: 'expiring:abc:7', eventType: 'certificate.expiring', severity: 'high', title: 'api.example.com expires in 6.5 days',
@@ -17,8 +17,8 @@ const noSecrets = async () => {
 
 /** The AWS channels (SNS, email through SES), at the SDK's boundary: what each call asks of AWS. */
 describe('notifications through AWS', () => {
-  const sns = mockClient(SNSClient);
-  const ses = mockClient(SESv2Client);
+  const sns = recordedMock(SNSClient, 'sns', NOTIFYING_FUNCTIONS);
+  const ses = recordedMock(SESv2Client, 'ses', NOTIFYING_FUNCTIONS);
   afterEach(() => {
     sns.reset();
     ses.reset();
