@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleHandler, zipFolder } from '../deploy/bundle-functions.js';
-import { parse } from 'yaml';
+import { readServerlessYml } from '../local/serverless-definition.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -41,7 +41,7 @@ try {
   console.log('packaging the suite (serverless package) ...');
   const out = join(work, 'package');
   execFileSync(join(ROOT, 'node_modules/.bin/osls'), ['package', '--stage', 'bench', '--package', out], { cwd: ROOT, env, stdio: 'pipe' });
-  const doc = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'));
+  const doc = readServerlessYml(ROOT);
   const esbuildOptions = doc.custom.esbuild;
 
   // The baseline: the DynamoDB client alone, bundled as the functions are (deploy/bundle-functions.js).

@@ -51,8 +51,17 @@ function taskFunctions(states: Record<string, Record<string, unknown>>, out: Rec
   return out;
 }
 
+/**
+ * serverless.yml as data. The file is the project's own: its anchors (the roles' shared resources
+ * and statements) are expanded without the YAML library's guard against alias bombs, which counts
+ * an anchor holding aliases several times over and stops near a hundred.
+ */
+export function readServerlessYml(root: string): any {
+  return parse(readFileSync(join(root, 'serverless.yml'), 'utf8'), { maxAliasCount: -1 });
+}
+
 export function loadDefinition(root: string): Definition {
-  const doc = parse(readFileSync(join(root, 'serverless.yml'), 'utf8'));
+  const doc = readServerlessYml(root);
   const def: Definition = { functions: {}, routes: [], schedules: [], rules: [], stateMachine: { definition: {}, taskFunctions: {} }, bundleBanner: String(doc.custom?.esbuild?.banner?.js ?? '') };
   for (const [fn, spec] of Object.entries<Record<string, unknown>>(doc.functions)) {
     const handler = String(spec.handler);

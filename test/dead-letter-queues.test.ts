@@ -11,7 +11,7 @@ import { recordedMock } from './support/recorded-mock.ts';
 const event = (id: string) => JSON.stringify({ version: '0', id, source: 'certops.issuance', 'detail-type': 'certificate.issued', time: '2026-12-01T00:00:00Z', detail: { certificateId: 'c1', eventId: `e-${id}` } });
 
 describe('dead-letter queues on SQS (SDK mock at the AWS boundary)', () => {
-  const sqs = recordedMock(SQSClient, 'sqs', ['inventoryApi']);
+  const sqs = recordedMock(SQSClient, 'sqs', ['inventoryDeadLetters']);
   const url = (name: string) => `https://sqs.eu-west-1.amazonaws.com/111122223333/${name}`;
   const queues = new SqsDeadLetterQueues(new SQSClient({ region: 'eu-west-1' }), 'certops-prod-', ['deploymentEvents', 'siemExportEvents']);
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse } from 'yaml';
+import { readServerlessYml } from '../local/serverless-definition.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefinition } from '../local/serverless-definition.ts';
 import { configFromEnv } from '../adapters/composition/base.ts';
@@ -18,7 +18,7 @@ describe('serverless package', () => {
   const out = mkdtempSync(join(tmpdir(), 'certops-sls-'));
   let resources: Record<string, Resource>;
   const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-  const config = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'));
+  const config = readServerlessYml(ROOT);
   const patterns = JSON.parse(readFileSync(join(ROOT, 'events/patterns.json'), 'utf8')) as Record<string, { pattern: unknown }>;
   const definition = loadDefinition(ROOT);
 
@@ -138,12 +138,13 @@ describe('serverless package', () => {
     const reaching = (prefix: string) => functionRoles().filter(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement).some((s: any) => [s.Action].flat().some((a: string) => a.startsWith(prefix)))).map(({ fn }) => fn.replace('certops-prod-', '')).sort();
     // The issuing functions read an ACME issuer's External Account Binding key.
     expect(reaching('secretsmanager:')).toEqual(['deploymentApi', 'deploymentEvents', 'deploymentStep', 'issuanceAcme', 'issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'notificationsDigest', 'notificationsEvents', 'renewalStep', 'siemExportApi', 'siemExportEvents', 'siemExportFlush']);
-    // Deployed private keys and credentials under prefixes of their own: no function reaches both.
+    // Deployed private keys and credentials under prefixes of their own, and credentials in a folder per reader: no function reaches two.
     const secretResources = (fn: string) => functionRoles().filter((r) => r.fn === `certops-prod-${fn}`).flatMap(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement))
       .filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('secretsmanager:'))).map((st: any) => JSON.stringify(st.Resource));
+    const folder = (fn: string) => (fn.startsWith('deployment') ? '/targets/*' : fn.startsWith('siemExport') ? '/credentials/siem/*' : fn.startsWith('notifications') ? '/credentials/notifications/*' : '/credentials/issuers/*');
     for (const fn of reaching('secretsmanager:')) {
-      const kinds = new Set(secretResources(fn).map((r) => (r.includes('/targets/*') ? 'targets' : r.includes('/credentials/*') ? 'credentials' : r)));
-      expect([...kinds], fn).toEqual([fn.startsWith('deployment') ? 'targets' : 'credentials']);
+      const kinds = new Set(secretResources(fn).map((r) => ['/targets/*', '/credentials/siem/*', '/credentials/notifications/*', '/credentials/issuers/*'].find((f) => r.includes(f)) ?? r));
+      expect([...kinds], fn).toEqual([folder(fn)]);
     }
     // Private CA signs end-entity certificates only, for every function that may ask it to sign.
     const issuing = functionRoles().flatMap(({ role }) => role.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement)).filter((st: any) => [st.Action].flat().includes('acm-pca:IssueCertificate'));
@@ -273,6 +274,7 @@ describe('serverless package', () => {
     expect(where('ctMonitorPoll')).toEqual({});
     expect(where('siemExportEvents')).toEqual({});
     expect(where('inventoryApi')).toEqual({ acm: 'chunk', sqs: 'chunk' });
+    expect(where('inventoryDeadLetters')).toEqual({ acm: 'chunk', sqs: 'chunk' });
     expect(where('issuanceApi')).toEqual({ 'acm-pca': 'chunk', kms: 'chunk', acm: 'chunk' });
     expect(where('renewalStep')).toEqual({ 'acm-pca': 'chunk', kms: 'chunk', acm: 'chunk', sfn: 'entry' });
     expect(where('deploymentStep')).toEqual({ kms: 'chunk', acm: 'chunk' });

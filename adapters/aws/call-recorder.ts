@@ -47,6 +47,22 @@ export function writeRecordedCall(folder: string, call: RecordedCall): void {
   mkdirSync(folder, { recursive: true });
   appendFileSync(join(folder, `${process.pid}.ndjson`), `${line}\n`);
 }
+const WRITES = new Set(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']);
+
+/**
+ * What a table write carries for IAM's `dynamodb:LeadingKeys` (the items' partition keys), each cut
+ * to its kind (`TOKEN#abc` as `TOKEN#x`: the roles name kinds by prefix), or undefined for other calls.
+ */
+function leadingKeys(action: string, input: Record<string, unknown>): Record<string, string[]> | undefined {
+  if (!WRITES.has(action)) return undefined;
+  type Keyed = { pk?: { S?: string } | string };
+  const keyed: Keyed[] = action === 'dynamodb:BatchWriteItem'
+    ? Object.values(input.RequestItems as Record<string, { PutRequest?: { Item: Keyed }; DeleteRequest?: { Key: Keyed } }[]>).flat().map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {})
+    : [(input.Item ?? input.Key ?? {}) as Keyed];
+  const kinds = keyed.map((k) => String(typeof k.pk === 'string' ? k.pk : k.pk?.S).replace(/#.*$/, '#x'));
+  return { 'dynamodb:LeadingKeys': [...new Set(kinds)].sort() };
+}
+
 /** The document client's commands, which send the table's own (GetCommand sends GetItem): not IAM actions themselves. */
 const DOCUMENT_COMMANDS = new Set(['dynamodb:Get', 'dynamodb:Put', 'dynamodb:Update', 'dynamodb:Delete', 'dynamodb:BatchGet', 'dynamodb:BatchWrite', 'dynamodb:TransactGet', 'dynamodb:TransactWrite']);
 
@@ -65,7 +81,8 @@ export function recordingCalls<C extends { middlewareStack: { add(mw: unknown, o
     const action = `${service}:${String(context.commandName).replace(/Command$/, '')}`;
     if (DOCUMENT_COMMANDS.has(action)) return next(args);
     // Lambda (and an isolated local function's environment) names its function in the environment.
-    for (const resources of resourcesOf(args.input)) writeRecordedCall(folder, { function: invokedFunction.getStore() ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? '(local)', action, resources });
+    const keys = leadingKeys(action, args.input);
+    for (const resources of resourcesOf(args.input)) writeRecordedCall(folder, { function: invokedFunction.getStore() ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? '(local)', action, resources, ...(keys ? { context: keys } : {}) });
     return next(args);
   }, { step: 'initialize', name: 'certopsCallRecorder' });
   return client;

@@ -176,27 +176,6 @@ export const api = apiHandler({
       return { status: 201, body: { token, ...record } };
     },
   },
-  'GET /dead-letters': {
-    doc: {
-      summary: 'Events each consumer gave up on, by consumer queue',
-      query: { consumer: { ...string, description: 'one consumer function' }, limit: { type: 'integer', minimum: 1, maximum: 100 } },
-      responses: { 200: object(['queues'], { queues: { type: 'array' } }) },
-    },
-    role: 'admin',
-    async run(req) {
-      const limit = queryInteger(req.query, 'limit', 20, 1, 100);
-      return { status: 200, body: { queues: await rt().deadLetterQueues.list(optionalString(req.query, 'consumer', 80), limit) } };
-    },
-  },
-  'POST /dead-letters/replay': {
-    doc: {
-      summary: 'Sends dead-lettered events to their consumers again',
-      body: object([], { consumer: string }),
-      responses: { 202: object(['queues'], { queues: { type: 'array' } }) },
-    },
-    role: 'admin',
-    run: async (req) => ({ status: 202, body: { queues: await rt().deadLetterQueues.replay(optionalString(asObject(req.body ?? {}), 'consumer', 80)) } }),
-  },
   'GET /tokens': {
     doc: { summary: 'Lists API tokens (never their secrets)', responses: { 200: itemsOf(ref('Token')) } }, role: 'admin', run: async () => ({ status: 200, body: { items: await rt().tokens.list() } }) },
   'DELETE /tokens/{id}': {
@@ -265,6 +244,34 @@ export const api = apiHandler({
     doc: { summary: 'A second admin approves a proposed change (it applies)', body: object([], { comment: string }), responses: { 200: ref('ConfigChange') } }, role: 'admin', withoutConfiguration: true, run: (req) => decide(req, 'approve') },
   'POST /config/changes/{id}/reject': {
     doc: { summary: 'An admin rejects a proposed change', body: object([], { comment: string }), responses: { 200: ref('ConfigChange') } }, role: 'admin', withoutConfiguration: true, run: (req) => decide(req, 'reject') },
+}, rt);
+
+/**
+ * The consumers' dead-letter queues, in a function of their own: redriving needs sqs:SendMessage
+ * on the consumers' queues, a way into every consumer that the rest of the inventory API must not have.
+ */
+export const deadLetters = apiHandler({
+  'GET /dead-letters': {
+    doc: {
+      summary: 'Events each consumer gave up on, by consumer queue',
+      query: { consumer: { ...string, description: 'one consumer function' }, limit: { type: 'integer', minimum: 1, maximum: 100 } },
+      responses: { 200: object(['queues'], { queues: { type: 'array' } }) },
+    },
+    role: 'admin',
+    async run(req) {
+      const limit = queryInteger(req.query, 'limit', 20, 1, 100);
+      return { status: 200, body: { queues: await rt().deadLetterQueues.list(optionalString(req.query, 'consumer', 80), limit) } };
+    },
+  },
+  'POST /dead-letters/replay': {
+    doc: {
+      summary: 'Sends dead-lettered events to their consumers again',
+      body: object([], { consumer: string }),
+      responses: { 202: object(['queues'], { queues: { type: 'array' } }) },
+    },
+    role: 'admin',
+    run: async (req) => ({ status: 202, body: { queues: await rt().deadLetterQueues.replay(optionalString(asObject(req.body ?? {}), 'consumer', 80)) } }),
+  },
 }, rt);
 
 async function decide(req: ApiRequest, decision: 'approve' | 'reject') {

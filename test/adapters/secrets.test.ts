@@ -11,7 +11,7 @@ describe('SIEM secrets', () => {
     expect(await resolveSecret('env:HEC_TOKEN', 'siem.sinks.splunk', { HEC_TOKEN: 'abc' }, client)).toBe('abc');
     expect(await resolveSecret('HEC_TOKEN', 'siem.sinks.splunk', { HEC_TOKEN: 'abc' }, client)).toBe('abc');
     await expect(resolveSecret('env:NOPE', 'siem.sinks.splunk', {}, client)).rejects.toMatchObject({ field: 'siem.sinks.splunk', message: expect.stringMatching(/NOPE is not set/) });
-    sm.on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:certops/prod/credentials/hec' }).resolves({ SecretString: 'from-sm' });
-    expect(await resolveSecret('secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:certops/prod/credentials/hec', 'siem.sinks.splunk', {}, client)).toBe('from-sm');
+    sm.on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:certops/prod/credentials/siem/hec' }).resolves({ SecretString: 'from-sm' });
+    expect(await resolveSecret('secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:certops/prod/credentials/siem/hec', 'siem.sinks.splunk', {}, client)).toBe('from-sm');
   });
 });

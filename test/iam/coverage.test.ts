@@ -38,8 +38,8 @@ const IDENTITY = `arn:aws:ses:${REGION}:${ACCOUNT}:identity/example.com`;
 const ZONE = 'arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ';
 const PARAMETERS = { privateCaArns: CA, notificationTopicArns: TOPIC, sesIdentityArns: IDENTITY, acmeHostedZoneArns: ZONE };
 
-/** An ARN of a test's own account and region, as it is in the account above. */
-const inThisAccount = (arn: string) => arn.replace(/^arn:aws:([a-z0-9-]+):[a-z0-9-]*:\d*:/, `arn:aws:$1:${REGION}:${ACCOUNT}:`);
+/** An ARN of a test's own account, as it is in the account above (its region kept: a configuration may name any). */
+const inThisAccount = (arn: string) => arn.replace(/^arn:aws:([a-z0-9-]+):([a-z0-9-]*):\d*:/, `arn:aws:$1:$2:${ACCOUNT}:`);
 
 /** The ARN IAM evaluates a recorded call against, and the condition keys it carries. */
 function requestOf(call: RecordedCall): { resource: string; context: Record<string, string | string[]> } {
@@ -140,7 +140,7 @@ describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow ever
     for (const fn of ['issuanceApi', 'inventoryApi', 'inventoryScanChunks', 'renewalStep', 'deploymentStep', 'siemExportEvents', 'ctMonitorPoll', 'ctMonitorPollLogs']) expect(functions, fn).toContain(fn);
     for (const fn of functions) expect(roles.has(fn), `${fn} is a function of serverless.yml`).toBe(true);
     const made = new Set(calls.map((c) => `${c.function} ${c.action}`));
-    for (const call of ['deploymentStep acm:ImportCertificate', 'deploymentStep acm:AddTagsToCertificate', 'deploymentStep secretsmanager:PutSecretValue', 'renewalStep acm-pca:IssueCertificate', 'renewalStep acm:RequestCertificate', 'renewalStep route53:ChangeResourceRecordSets', 'renewalStep route53:GetChange', 'inventoryAcmSync acm:ListCertificates', 'inventoryApi sqs:StartMessageMoveTask', 'notificationsDigest sns:Publish', 'notificationsEvents ses:SendEmail', 'siemExportEvents secretsmanager:GetSecretValue']) expect(made, call).toContain(call);
+    for (const call of ['deploymentStep acm:ImportCertificate', 'deploymentStep acm:AddTagsToCertificate', 'deploymentStep secretsmanager:PutSecretValue', 'renewalStep acm-pca:IssueCertificate', 'renewalStep acm:RequestCertificate', 'renewalStep route53:ChangeResourceRecordSets', 'renewalStep route53:GetChange', 'inventoryAcmSync acm:ListCertificates', 'inventoryDeadLetters sqs:StartMessageMoveTask', 'notificationsDigest sns:Publish', 'notificationsEvents ses:SendEmail', 'siemExportEvents secretsmanager:GetSecretValue']) expect(made, call).toContain(call);
   });
 
   it('denies none of them, and lists the grants no recorded call used', async () => {
@@ -259,7 +259,7 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
 
   it('Route 53: the issuing functions change only TXT records under _acme-challenge. names, in the zones the parameters name (dns-01)', async () => {
     const txt = (names: string[], types = ['TXT']) => ({ 'route53:ChangeResourceRecordSetsNormalizedRecordNames': names, 'route53:ChangeResourceRecordSetsRecordTypes': types });
-    for (const fn of ['issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceRecover', 'issuanceAcme', 'renewalStep']) {
+    for (const fn of ['issuanceApi', 'issuanceEvents', 'issuanceExpirePending', 'issuanceAcme', 'renewalStep']) {
       expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'])), fn).toBe(true);
       expect(await allowed(fn, 'route53:ListResourceRecordSets', ZONE), fn).toBe(true);
       expect(await allowed(fn, 'route53:GetChange', 'arn:aws:route53:::change/C2ABCDEF01'), `${fn} a change's status`).toBe(true);
@@ -267,7 +267,8 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
       expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'], ['TXT', 'A'])), `${fn} an A record`).toBe(false);
       expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE.replace('Z01', 'Z99'), txt(['_acme-challenge.shop.example.com'])), `${fn} another zone`).toBe(false);
     }
-    for (const fn of ['inventoryApi', 'deploymentStep', 'health']) {
+    // issuanceRecover finishes revocations and issues nothing.
+    for (const fn of ['inventoryApi', 'deploymentStep', 'health', 'issuanceRecover']) {
       expect(await allowed(fn, 'route53:ChangeResourceRecordSets', ZONE, txt(['_acme-challenge.shop.example.com'])), fn).toBe(false);
       expect(await allowed(fn, 'route53:GetChange', 'arn:aws:route53:::change/C2ABCDEF01'), fn).toBe(false);
     }
@@ -280,7 +281,8 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
       expect(await allowed(fn, 'acm-pca:IssueCertificate', CA.replace('1111', '9999'), { 'acm-pca:TemplateArn': END_ENTITY }), fn).toBe(false);
       expect(await allowed(fn, 'acm-pca:GetCertificate', CA), fn).toBe(true);
     }
-    for (const fn of ['inventoryApi', 'deploymentStep', 'notificationsEvents', 'health']) expect(await allowed(fn, 'acm-pca:IssueCertificate', CA, { 'acm-pca:TemplateArn': END_ENTITY }), fn).toBe(false);
+    for (const fn of ['inventoryApi', 'deploymentStep', 'notificationsEvents', 'health', 'issuanceRecover']) expect(await allowed(fn, 'acm-pca:IssueCertificate', CA, { 'acm-pca:TemplateArn': END_ENTITY }), fn).toBe(false);
+    expect(await allowed('issuanceRecover', 'acm-pca:RevokeCertificate', CA), 'issuanceRecover revokes').toBe(true);
   });
 
   it('ACM targets: deployment imports a new certificate only tagged certops:managed, and re-imports only over one that carries the tag', async () => {
@@ -292,16 +294,47 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
       expect(await allowed(fn, 'acm:ImportCertificate', CERT, {}), `${fn} over another's`).toBe(false);
     }
     for (const fn of ['issuanceApi', 'inventoryApi', 'renewalStep']) expect(await allowed(fn, 'acm:ImportCertificate', '*', tagged), fn).toBe(false);
+    // A target in another region of the account (CloudFront's certificates are in us-east-1).
+    expect(await allowed('deploymentStep', 'acm:ImportCertificate', CERT.replace(REGION, 'us-east-1'), { 'aws:ResourceTag/certops:managed': 'true' })).toBe(true);
+    expect(await allowed('deploymentStep', 'acm:ImportCertificate', CERT.replace(ACCOUNT, '444455556666'), { 'aws:ResourceTag/certops:managed': 'true' })).toBe(false);
   });
 
-  it('Secrets Manager: deployment writes secrets under the targets prefix only; a sink, channel or ACME issuer reads under the credentials prefix only', async () => {
-    expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('certops/prod/targets/web'))).toBe(true);
-    expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('prod/db/password'))).toBe(false);
-    for (const fn of ['deploymentStep', 'health', 'dashboard']) expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/credentials/hec')), fn).toBe(false);
-    for (const fn of ['siemExportEvents', 'notificationsEvents', 'issuanceApi', 'renewalStep']) {
-      expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/credentials/hec')), fn).toBe(true);
-      expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/targets/web')), fn).toBe(false);
+  it('ACM issuers request public certificates only (none from a Private CA through ACM), and read them in any region of this account', async () => {
+    for (const fn of ['issuanceApi', 'renewalStep']) {
+      expect(await allowed(fn, 'acm:RequestCertificate', '*'), fn).toBe(true);
+      expect(await allowed(fn, 'acm:RequestCertificate', '*', { 'acm:CertificateAuthority': CA }), `${fn} through a Private CA`).toBe(false);
+      expect(await allowed(fn, 'acm:DescribeCertificate', CERT.replace(REGION, 'us-east-1')), fn).toBe(true);
     }
+    expect(await allowed('inventoryAcmSync', 'acm:GetCertificate', CERT.replace(REGION, 'ap-southeast-2'))).toBe(true);
+  });
+
+  it('Secrets Manager: deployment writes secrets under the targets prefix only, reading none; a sink, a channel and an ACME issuer each read their own folder of the credentials prefix, in any region of this account', async () => {
+    expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('certops/prod/targets/web'))).toBe(true);
+    expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('certops/prod/targets/web').replace(REGION, 'us-east-1')), 'another region').toBe(true);
+    expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('certops/prod/targets/web').replace(ACCOUNT, '444455556666')), 'another account').toBe(false);
+    expect(await allowed('deploymentStep', 'secretsmanager:PutSecretValue', secret('prod/db/password'))).toBe(false);
+    expect(await allowed('deploymentStep', 'secretsmanager:GetSecretValue', secret('certops/prod/targets/web')), 'a deployed key read back').toBe(false);
+    const folders: Record<string, string[]> = { siem: ['siemExportEvents', 'siemExportFlush', 'siemExportApi'], notifications: ['notificationsEvents', 'notificationsDigest'], issuers: ['issuanceApi', 'issuanceAcme', 'renewalStep'] };
+    for (const fn of ['deploymentStep', 'health', 'dashboard', 'inventoryApi']) for (const folder of Object.keys(folders)) expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret(`certops/prod/credentials/${folder}/hec`)), `${fn} ${folder}`).toBe(false);
+    for (const [folder, readers] of Object.entries(folders)) {
+      for (const fn of readers) {
+        for (const other of Object.keys(folders)) expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret(`certops/prod/credentials/${other}/key`)), `${fn} reads ${other}/`).toBe(other === folder);
+        expect(await allowed(fn, 'secretsmanager:GetSecretValue', secret('certops/prod/targets/web')), fn).toBe(false);
+      }
+    }
+  });
+
+  it('Tokens and the configuration: only the inventory API writes them; every other function\'s table writes stop short of them', async () => {
+    const kinds = (...keys: string[]) => ({ 'dynamodb:LeadingKeys': keys });
+    for (const [fn, role] of roles) {
+      const writes = role.policies.some((p) => p.policy.Statement.some((s) => s.Effect === 'Allow' && [s.Action].flat().includes('dynamodb:PutItem')));
+      if (!writes) continue;
+      for (const action of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+        for (const kind of ['TOKEN#x', 'TOKENNAME#x', 'TOKENSOURCE#x', 'CONFIG']) expect(await allowed(fn, action, TABLE, kinds(kind)), `${fn} ${action} ${kind}`).toBe(fn === 'inventoryApi');
+      }
+      expect(await allowed(fn, 'dynamodb:BatchWriteItem', TABLE, kinds('CERT#x', 'TOKEN#x')), `${fn} a batch with a token in it`).toBe(fn === 'inventoryApi');
+    }
+    expect(await allowed('notificationsEvents', 'dynamodb:PutItem', TABLE, kinds('NOTICE#x'))).toBe(true);
   });
 
   it('SNS and SES: notifications publish to the topics and send as the identities the parameters name, nothing else', async () => {
