@@ -17,8 +17,11 @@ export class CurrentConfiguration {
   private hash: string | undefined;
   private readAt = -Infinity;
 
-  /** `base`: the folder files the configuration names are read from (the local configuration file's). */
-  constructor(private readonly store: ConfigStore, private readonly base: string, private readonly siemFile: string) {
+  /**
+   * `base`: the folder files the configuration names are read from (the local configuration file's);
+   * `lastingDisk`: whether file sinks may be configured (parseSuiteConfig).
+   */
+  constructor(private readonly store: ConfigStore, private readonly base: string, private readonly siemFile: string, private readonly lastingDisk = true) {
     this.parsed = emptyConfig(siemFile);
   }
 
@@ -39,7 +42,7 @@ export class CurrentConfiguration {
   private adopt(record: ConfigRecord | undefined): void {
     if (record?.hash !== this.hash) {
       try {
-        this.parsed = record ? parseSuiteConfig(record.document, IN_DOCUMENT, this.base, this.siemFile) : emptyConfig(this.siemFile);
+        this.parsed = record ? parseSuiteConfig(record.document, IN_DOCUMENT, this.base, this.siemFile, this.lastingDisk) : emptyConfig(this.siemFile);
       } catch (err) {
         if (err instanceof ValidationError) throw new ValidationError(`the configuration in force (version ${record?.version}) does not read: ${err.message}; replace it (certops config set, or edit the configuration file and restart)`, err.field);
         throw err;
@@ -51,6 +54,6 @@ export class CurrentConfiguration {
 
   /** Checks a document as it would be read in force; a ValidationError names the field's path. */
   check(document: Record<string, unknown>): SuiteConfig {
-    return parseSuiteConfig(document, IN_DOCUMENT, this.base, this.siemFile);
+    return parseSuiteConfig(document, IN_DOCUMENT, this.base, this.siemFile, this.lastingDisk);
   }
 }

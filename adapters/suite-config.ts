@@ -290,7 +290,7 @@ function parseAllowedIssuers(value: unknown, at: (field: string) => string): Rec
  * for a document sent to the API); files it names (trustedRootsFile, a file sink's path) are read
  * from `base`. A mistake is a ValidationError whose field is the dotted path of the field.
  */
-export function parseSuiteConfig(root: Record<string, unknown>, at: (field: string) => string, base: string, siemFile: string): SuiteConfig {
+export function parseSuiteConfig(root: Record<string, unknown>, at: (field: string) => string, base: string, siemFile: string, lastingDisk = true): SuiteConfig {
   if (!root || typeof root !== 'object' || Array.isArray(root)) throw new ValidationError(`${at('configuration')}: the configuration must be a mapping`, 'configuration');
   checkBounds(root, at);
   const unknown = Object.keys(root).filter((k) => !SECTIONS.includes(k));
@@ -317,7 +317,7 @@ export function parseSuiteConfig(root: Record<string, unknown>, at: (field: stri
     deploymentRules: parseDeploymentRules((root.deployment as Record<string, unknown> | undefined)?.rules, at),
     ...parseDeploymentRoots((root.deployment as Record<string, unknown> | undefined)?.allowedRoots, at),
     // A file sink's relative path is read from the configuration's folder, as trustedRootsFile is.
-    siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile).map((s) => (s.path ? { ...s, path: resolve(base, s.path) } : s)),
+    siemSinks: parseSinks((root.siem as Record<string, unknown> | undefined)?.sinks, at, siemFile, lastingDisk).map((s) => (s.path ? { ...s, path: resolve(base, s.path) } : s)),
     notifications: parseNotifications(root.notifications, at),
     ctAllowedIssuers: parseAllowedIssuers((root.ct as Record<string, unknown> | undefined)?.allowedIssuers, at),
     ctFetch: parseCtFetch((root.ct ?? {}) as Record<string, unknown>, at),

@@ -41,9 +41,10 @@ export const SECRET_REF = /^((env:)?[A-Z_][A-Z0-9_]{0,127}|secretsmanager:[A-Za-
 /**
  * The configured sinks (`siem.sinks`); without any, one file sink at `defaultFile`, or none when
  * that is empty (Lambda has no disk worth writing to: the audit trail in the table keeps every event).
+ * @param lastingDisk false where the functions' disk does not outlive an invocation: a file sink is refused.
  * @throws ValidationError naming the field.
  */
-export function parseSinks(value: unknown, at: (field: string) => string, defaultFile: string): SinkConfig[] {
+export function parseSinks(value: unknown, at: (field: string) => string, defaultFile: string, lastingDisk = true): SinkConfig[] {
   const base = { eventTypes: [], minSeverity: 'info' as const, maxAttempts: 10 };
   if (value === undefined && !defaultFile) return [];
   // Whatever is due goes at once (batchMs 0), as one append of up to 100 lines when a burst queued them.
@@ -57,6 +58,7 @@ export function parseSinks(value: unknown, at: (field: string) => string, defaul
     const r = (raw ?? {}) as Record<string, unknown>;
     if (typeof r.name !== 'string' || !/^[a-z0-9-]+$/.test(r.name)) fail('name', 'must be lower-case letters, digits and dashes');
     if (!['http', 'syslog', 'file'].includes(String(r.type))) fail('type', 'must be http, syslog or file');
+    if (r.type === 'file' && !lastingDisk) fail('type', 'cannot be file here: the functions have no disk that outlives an invocation (AWS Lambda); use http or syslog');
     if (!(SIEM_FORMATS as readonly string[]).includes(String(r.format ?? 'seed'))) fail('format', `must be one of ${SIEM_FORMATS.join(', ')}`);
     if (r.minSeverity !== undefined && !(SEVERITIES as readonly string[]).includes(String(r.minSeverity))) fail('minSeverity', `must be one of ${SEVERITIES.join(', ')}`);
     const int = (k: string, fallback: number) => {

@@ -3,9 +3,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readServerlessYml } from '../local/serverless-definition.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDefinition } from '../local/serverless-definition.ts';
+import { loadDefinition, readServerlessYml } from '../local/serverless-definition.ts';
+import { parseSuiteConfig } from '../adapters/suite-config.ts';
+import { parseTarget } from '../services/deployment/target-input.ts';
 import { configFromEnv } from '../adapters/composition/base.ts';
 import { ROOT } from './support/processes.ts';
 import { INBOUND_DETAIL_TYPES } from '../shared/events/catalog.ts';
@@ -240,6 +241,18 @@ describe('serverless package', () => {
     const api = 'https://a1b2c3.execute-api.eu-west-1.amazonaws.com';
     expect(configFromEnv({ CERTOPS_API_URL: api, CERTOPS_BASE_URL: '' }).baseUrl).toBe(api);
     expect(configFromEnv({ CERTOPS_API_URL: api, CERTOPS_BASE_URL: 'https://pki.example.com/' }).baseUrl).toBe('https://pki.example.com');
+  });
+
+  it('keeps nothing on Lambda\'s passing disk: no file SIEM sink, by default or configured, and no filesystem target outside the roots the configuration names', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.Environment.Variables.CERTOPS_LASTING_DISK).toBe('false');
+    expect(configFromEnv({ CERTOPS_LASTING_DISK: 'false' }).lastingDisk).toBe(false);
+    expect(configFromEnv({}).lastingDisk).toBe(true);
+    const fileSink = { siem: { sinks: [{ name: 'archive', type: 'file', path: '/tmp/certops/siem.ndjson' }] } };
+    expect(() => parseSuiteConfig(fileSink, (f) => f, '/', '', false)).toThrow(expect.objectContaining({ field: 'siem.sinks.0.type', message: expect.stringMatching(/no disk that outlives an invocation/) }));
+    expect(parseSuiteConfig(fileSink, (f) => f, '/', '', true).siemSinks.map((sink) => sink.type)).toEqual(['file']);
+    const target = { name: 'web', type: 'filesystem', directory: '/tmp/certops/targets/web' };
+    expect(() => parseTarget(target, [])).toThrow(expect.objectContaining({ field: 'directory', message: expect.stringMatching(/deployment\.allowedRoots/) }));
+    expect(parseTarget(target, ['/tmp/certops/targets']).type).toBe('filesystem');
   });
 
   /** The files of a function's zip, by path. */

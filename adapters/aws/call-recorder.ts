@@ -15,6 +15,15 @@ export function runAsFunction<T>(name: string, work: () => T): T {
 }
 
 /**
+ * The serverless.yml function this invocation runs as while calls are recorded, else undefined:
+ * what pools work across callers (the table's batches) keeps each function's apart then, as
+ * Lambda's one function per process does, so a call is recorded as its own function's alone.
+ */
+export function recordedFunction(): string | undefined {
+  return invokedFunction.getStore();
+}
+
+/**
  * One AWS API call as IAM sees it: who (function), what (`service:Action`), on what (the input's
  * resource names), with the condition keys the request carries when they are not derived from
  * those names (an SDK-mock test records them: test/support/recorded-mock.ts).

@@ -40,8 +40,13 @@ export interface RuntimeConfig {
   kmsKeyId?: string;
   /** Without a KMS key (locally): the file holding the master key that wraps them. */
   masterKeyFile: string;
-  /** Where filesystem targets may write when the configuration names no deployment.allowedRoots. */
+  /** Where filesystem targets may write when the configuration names no deployment.allowedRoots (none without a lasting disk). */
   targetsDir: string;
+  /**
+   * Whether the functions' disk outlives an invocation (false on AWS Lambda, CERTOPS_LASTING_DISK):
+   * without one, no file SIEM sink and no filesystem target outside the roots the configuration names.
+   */
+  lastingDisk: boolean;
   /** The local configuration file (CERTOPS_CONFIG, else config.yaml in the home folder): the local stack imports it at start; files it names are read from its folder. */
   configFile: string;
   /** Set locally: the embedded DynamoDB (`unix:<socket>`) and the local server that speaks the EventBridge and Step Functions APIs. */
@@ -80,6 +85,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     kmsKeyId: env.CERTOPS_KMS_KEY_ID,
     masterKeyFile: env.CERTOPS_MASTER_KEY_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/master.key`,
     targetsDir: env.CERTOPS_TARGETS_DIR ?? `${env.CERTOPS_HOME ?? '.certops'}/targets`,
+    lastingDisk: env.CERTOPS_LASTING_DISK !== 'false',
     emitMetrics: env.CERTOPS_EMIT_METRICS === 'true',
     configFile: env.CERTOPS_CONFIG ?? `${env.CERTOPS_HOME ?? '.certops'}/config.yaml`,
     dynamodbEndpoint: env.CERTOPS_DYNAMODB_ENDPOINT,
@@ -99,7 +105,7 @@ export const systemClock: Clock = { now: () => new Date() };
 export function buildBase(config: RuntimeConfig, clock: Clock, env: () => NodeJS.ProcessEnv) {
   const table = openTable(config.tableName, tableClientConfig(config.dynamodbEndpoint));
   const configurations = new DynamoConfigStore(table);
-  const configuration = new CurrentConfiguration(configurations, dirname(config.configFile), config.siemFile);
+  const configuration = new CurrentConfiguration(configurations, dirname(config.configFile), config.siemFile, config.lastingDisk);
   const awsConfig = config.awsEndpoint ? { endpoint: config.awsEndpoint } : {};
   return {
     config,

@@ -49,7 +49,8 @@ function loadedWhenUsed(load: () => Promise<DeploymentTarget>): DeploymentTarget
 /** The registered targets and the adapter for each; filesystem targets write only under the configuration's deployment.allowedRoots (else the targets folder). */
 export function deploymentTargets(b: Base) {
   const targets = new DynamoTargetStore(b.table);
-  const deploymentRoots = () => b.suite.deploymentRoots ?? [resolve(b.config.targetsDir)];
+  // Without a lasting disk (AWS Lambda) no folder is a target's unless the configuration names it (a mounted file system).
+  const deploymentRoots = () => b.suite.deploymentRoots ?? (b.config.lastingDisk ? [resolve(b.config.targetsDir)] : []);
   return {
     targets,
     targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, b.env(), targets, deploymentRoots()),

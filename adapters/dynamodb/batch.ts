@@ -1,5 +1,6 @@
 import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { groupCommit } from '../../shared/group-commit.ts';
+import { recordedFunction } from '../aws/call-recorder.ts';
 import type { Item, Key, Table } from './table.ts';
 
 /** BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys (DynamoDB API reference). */
@@ -40,16 +41,20 @@ async function writeInOrder(table: Table, requests: WriteRequest[]): Promise<voi
   }
 }
 
-/** Each table's queues of writes and of reads (see batchWrite and getItem). */
-const queues = new WeakMap<Table, { write(r: WriteRequest): Promise<void>; read(k: Key): Promise<Item | undefined> }>();
-function queuesOf(table: Table) {
-  let q = queues.get(table);
+type Queues = { write(r: WriteRequest): Promise<void>; read(k: Key): Promise<Item | undefined> };
+/** Each table's queues of writes and of reads (see batchWrite and getItem), one pair per recorded function (recordedFunction). */
+const queues = new WeakMap<Table, Map<string | undefined, Queues>>();
+function queuesOf(table: Table): Queues {
+  const byFunction = queues.get(table) ?? new Map<string | undefined, Queues>();
+  queues.set(table, byFunction);
+  const fn = recordedFunction();
+  let q = byFunction.get(fn);
   if (!q) {
     q = {
       write: groupCommit(async (requests: WriteRequest[]) => (await writeInOrder(table, requests), requests.map(() => undefined)), WRITE_LIMIT),
       read: groupCommit((keys: Key[]) => getItems(table, keys), GET_LIMIT),
     };
-    queues.set(table, q);
+    byFunction.set(fn, q);
   }
   return q;
 }

@@ -22,6 +22,7 @@ function parseAllowed(obj: Record<string, unknown>): TargetAccess | undefined {
  * so where it may write is the configuration's to say (deployment.allowedRoots).
  */
 function confinedDirectory(raw: string, roots: string[]): string {
+  if (roots.length === 0) throw new ValidationError('filesystem targets need deployment.allowedRoots in the configuration here: the functions have no disk that outlives an invocation (AWS Lambda)', 'directory');
   if (!isAbsolute(raw)) throw new ValidationError('directory must be an absolute path', 'directory');
   if (raw.split(/[\\/]/).includes('..')) throw new ValidationError('directory may not hold ..', 'directory');
   const directory = resolve(raw);
