@@ -337,6 +337,22 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
     expect(await allowed('notificationsEvents', 'dynamodb:PutItem', TABLE, kinds('NOTICE#x'))).toBe(true);
   });
 
+  it('Table writes: each function writes its own service\'s kinds of item only (a CT log or a scanned host cannot make it write a request, a key or a CA)', async () => {
+    const writes = async (fn: string, ...keys: string[]) => allowed(fn, 'dynamodb:BatchWriteItem', TABLE, { 'dynamodb:LeadingKeys': keys });
+    for (const fn of ['ctMonitorPollLogs', 'inventoryScanChunks', 'notificationsEvents', 'siemExportEvents', 'deploymentStep']) {
+      for (const kind of ['REQ#x', 'KEY#x', 'CA#x', 'ISSUED#x']) expect(await writes(fn, kind), `${fn} ${kind}`).toBe(false);
+    }
+    expect(await writes('ctMonitorPollLogs', 'CTLOG#x', 'CTFINDING#x')).toBe(true);
+    expect(await writes('ctMonitorPollLogs', 'CTFINDING#x', 'CERT#x'), 'one foreign item in the batch').toBe(false);
+    expect(await writes('inventoryScanChunks', 'CERT#x', 'SERIAL#x', 'TBS#x', 'ENDPOINT#x', 'SCAN#x')).toBe(true);
+    expect(await writes('siemExportEvents', 'AUDIT', 'AUDITID#x', 'OUTBOX#x')).toBe(true);
+    expect(await writes('siemExportEvents', 'CERT#x'), 'the SIEM export writes no certificate').toBe(false);
+    for (const fn of ['issuanceApi', 'renewalStep']) expect(await writes(fn, 'REQ#x', 'ISSUED#x', 'CERT#x', 'KEY#x'), fn).toBe(true);
+    expect(await writes('issuanceApi', 'AUDIT'), 'the issuance API writes no audit record').toBe(false);
+    // A write with no partition key named is no write IAM would let through (Null).
+    expect(await allowed('issuanceApi', 'dynamodb:PutItem', TABLE, {})).toBe(false);
+  });
+
   it('SNS and SES: notifications publish to the topics and send as the identities the parameters name, nothing else', async () => {
     for (const fn of ['notificationsEvents', 'notificationsDigest']) {
       expect(await allowed(fn, 'sns:Publish', TOPIC), fn).toBe(true);
