@@ -1,6 +1,7 @@
 import { ValidationError } from '../shared/errors.ts';
 import type { ConfigRecord, ConfigStore } from '../shared/ports.ts';
 import { emptyConfig, IN_DOCUMENT, parseSuiteConfig, type SuiteConfig } from './suite-config.ts';
+import { logger } from './logger.ts';
 
 /**
  * How stale a process's copy of the configuration may be: each invocation re-reads it (one
@@ -19,7 +20,7 @@ export class CurrentConfiguration {
 
   /**
    * `base`: the folder files the configuration names are read from (the local configuration file's);
-   * `lastingDisk`: whether file sinks may be configured (parseSuiteConfig).
+   * `lastingDisk`: whether file sinks may be configured (parseSuiteConfig) or run.
    */
   constructor(private readonly store: ConfigStore, private readonly base: string, private readonly siemFile: string, private readonly lastingDisk = true) {
     this.parsed = emptyConfig(siemFile);
@@ -42,7 +43,7 @@ export class CurrentConfiguration {
   private adopt(record: ConfigRecord | undefined): void {
     if (record?.hash !== this.hash) {
       try {
-        this.parsed = record ? parseSuiteConfig(record.document, IN_DOCUMENT, this.base, this.siemFile, this.lastingDisk) : emptyConfig(this.siemFile);
+        this.parsed = record ? this.inForce(record) : emptyConfig(this.siemFile);
       } catch (err) {
         if (err instanceof ValidationError) throw new ValidationError(`the configuration in force (version ${record?.version}) does not read: ${err.message}; replace it (certops config set, or edit the configuration file and restart)`, err.field);
         throw err;
@@ -50,6 +51,19 @@ export class CurrentConfiguration {
       this.hash = record?.hash;
     }
     this.readAt = performance.now();
+  }
+
+  /**
+   * A version in force. A file sink in it (accepted before file sinks were refused where no disk
+   * lasts) is left out with a warning rather than stopping every function: the audit trail in the
+   * table keeps the events it would have had.
+   */
+  private inForce(record: ConfigRecord): SuiteConfig {
+    const parsed = parseSuiteConfig(record.document, IN_DOCUMENT, this.base, this.siemFile);
+    if (this.lastingDisk) return parsed;
+    const files = parsed.siemSinks.filter((s) => s.type === 'file');
+    if (files.length) logger.warn('file SIEM sinks left out: the functions have no disk that outlives an invocation', { version: record.version, sinks: files.map((s) => s.name) });
+    return { ...parsed, siemSinks: parsed.siemSinks.filter((s) => s.type !== 'file') };
   }
 
   /** Checks a document as it would be read in force; a ValidationError names the field's path. */

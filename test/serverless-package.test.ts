@@ -6,6 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDefinition, readServerlessYml } from '../local/serverless-definition.ts';
 import { parseSuiteConfig } from '../adapters/suite-config.ts';
+import { CurrentConfiguration } from '../adapters/current-configuration.ts';
+import type { ConfigRecord, ConfigStore } from '../shared/ports.ts';
 import { parseTarget } from '../services/deployment/target-input.ts';
 import { configFromEnv } from '../adapters/composition/base.ts';
 import { ROOT } from './support/processes.ts';
@@ -243,7 +245,7 @@ describe('serverless package', () => {
     expect(configFromEnv({ CERTOPS_API_URL: api, CERTOPS_BASE_URL: 'https://pki.example.com/' }).baseUrl).toBe('https://pki.example.com');
   });
 
-  it('keeps nothing on Lambda\'s passing disk: no file SIEM sink, by default or configured, and no filesystem target outside the roots the configuration names', () => {
+  it('keeps nothing on Lambda\'s passing disk: no file SIEM sink, by default or configured, and no filesystem target outside the roots the configuration names', async () => {
     for (const [, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.Environment.Variables.CERTOPS_LASTING_DISK).toBe('false');
     expect(configFromEnv({ CERTOPS_LASTING_DISK: 'false' }).lastingDisk).toBe(false);
     expect(configFromEnv({}).lastingDisk).toBe(true);
@@ -253,6 +255,12 @@ describe('serverless package', () => {
     const target = { name: 'web', type: 'filesystem', directory: '/tmp/certops/targets/web' };
     expect(() => parseTarget(target, [])).toThrow(expect.objectContaining({ field: 'directory', message: expect.stringMatching(/deployment\.allowedRoots/) }));
     expect(parseTarget(target, ['/tmp/certops/targets']).type).toBe('filesystem');
+    // A version in force from before file sinks were refused there runs without them, rather than stopping every function.
+    const inForce = { version: 3, hash: 'h', document: { siem: { sinks: [...fileSink.siem.sinks, { name: 'hec', type: 'http', url: 'https://siem.example.com/' }] } }, changedBy: 'admin', changedAt: '2026-12-01T00:00:00Z', location: 'api' } as unknown as ConfigRecord;
+    const store = { latest: async () => inForce } as unknown as ConfigStore;
+    const onLambda = new CurrentConfiguration(store, '/', '', false);
+    expect((await onLambda.refresh(true)).siemSinks.map((sink) => sink.name)).toEqual(['hec']);
+    expect(() => onLambda.check(inForce.document)).toThrow(expect.objectContaining({ field: 'siem.sinks.0.type' }));
   });
 
   /** The files of a function's zip, by path. */

@@ -59,16 +59,24 @@ export function writeRecordedCall(folder: string, call: RecordedCall): void {
 const WRITES = new Set(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']);
 
 /**
- * What a table write carries for IAM's `dynamodb:LeadingKeys` (the items' partition keys), each cut
- * to its kind (`TOKEN#abc` as `TOKEN#x`: the roles name kinds by prefix), or undefined for other calls.
+ * A partition key cut to the kind the roles name (`TOKEN#abc` as `TOKEN#x`), keeping what tells
+ * kinds apart where the roles do: a service's partition of the announcement ledger whole
+ * (`ANNOUNCE#issuance`), a lock's family (`LOCK#certificate/x`).
  */
+function kindOf(pk: string): string {
+  if (pk.startsWith('ANNOUNCE#')) return pk;
+  if (pk.startsWith('LOCK#')) return pk.replace(/^(LOCK#[^/:]*[/:]).*$/, '$1x');
+  return pk.replace(/#.*$/, '#x');
+}
+
+/** What a table write carries for IAM's `dynamodb:LeadingKeys` (the items' partition keys, each as its kind), or undefined for other calls. */
 function leadingKeys(action: string, input: Record<string, unknown>): Record<string, string[]> | undefined {
   if (!WRITES.has(action)) return undefined;
   type Keyed = { pk?: { S?: string } | string };
   const keyed: Keyed[] = action === 'dynamodb:BatchWriteItem'
     ? Object.values(input.RequestItems as Record<string, { PutRequest?: { Item: Keyed }; DeleteRequest?: { Key: Keyed } }[]>).flat().map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {})
     : [(input.Item ?? input.Key ?? {}) as Keyed];
-  const kinds = keyed.map((k) => String(typeof k.pk === 'string' ? k.pk : k.pk?.S).replace(/#.*$/, '#x'));
+  const kinds = keyed.map((k) => kindOf(String(typeof k.pk === 'string' ? k.pk : k.pk?.S)));
   return { 'dynamodb:LeadingKeys': [...new Set(kinds)].sort() };
 }
 

@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { canonicalJson } from '../../shared/canonical-json.ts';
 import { ConflictError, ValidationError } from '../../shared/errors.ts';
 import { policyGated } from '../../shared/policy-gated-authority.ts';
@@ -9,7 +8,7 @@ import { DynamoRevocationStore } from '../dynamodb/revocation-store.ts';
 import { DynamoIssuanceJournal } from '../dynamodb/issuance-journal.ts';
 import { DynamoAuthorityStore } from '../dynamodb/authority-store.ts';
 import { recordingCalls } from '../aws/call-recorder.ts';
-import type { Base } from './base.ts';
+import { allowedRoots, type Base } from './base.ts';
 import { keyVaults } from './key-vaults.ts';
 
 /**
@@ -66,7 +65,7 @@ export function authorities(b: Base) {
       const target = await targets.get(targetName);
       if (target?.type !== 'filesystem' || typeof target.directory !== 'string') throw new ValidationError(`issuers.${issuer}.webroot names ${targetName}, which is not a registered filesystem target`, `issuers.${issuer}.webroot`);
       return target.directory;
-    }, () => b.suite.deploymentRoots ?? [resolve(b.config.targetsDir)]);
+    }, () => allowedRoots(b));
   }
 
   return {

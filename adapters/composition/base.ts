@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { DEFAULT_RENEWAL_WINDOW, type RenewalWindow } from '../../shared/renewal-window.ts';
 import type { Clock } from '../../shared/ports.ts';
 import { openTable, tableClientConfig } from '../dynamodb/table.ts';
@@ -140,6 +140,15 @@ export function buildBase(config: RuntimeConfig, clock: Clock, env: () => NodeJS
 }
 
 export type Base = ReturnType<typeof buildBase>;
+
+/**
+ * Where filesystem targets (and ACME webroots, which are such targets) may write: the
+ * configuration's deployment.allowedRoots, else the targets folder, and none without a lasting
+ * disk (AWS Lambda: only a mounted file system the configuration names).
+ */
+export function allowedRoots(b: Base): string[] {
+  return b.suite.deploymentRoots ?? (b.config.lastingDisk ? [resolve(b.config.targetsDir)] : []);
+}
 
 let shared: Base | undefined;
 

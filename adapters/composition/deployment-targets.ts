@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { ValidationError } from '../../shared/errors.ts';
 import type { Target } from '../../shared/model.ts';
 import type { DeploymentTarget, TargetStore } from '../../shared/ports.ts';
@@ -6,7 +5,7 @@ import { recordingCalls } from '../aws/call-recorder.ts';
 import { DynamoTargetStore } from '../dynamodb/target-store.ts';
 import { FilesystemTarget } from '../targets/filesystem-target.ts';
 import { WebhookTarget } from '../targets/webhook-target.ts';
-import type { Base } from './base.ts';
+import { allowedRoots, type Base } from './base.ts';
 
 /**
  * The adapter for a registered target; its secrets come from the environment, never from the
@@ -49,8 +48,7 @@ function loadedWhenUsed(load: () => Promise<DeploymentTarget>): DeploymentTarget
 /** The registered targets and the adapter for each; filesystem targets write only under the configuration's deployment.allowedRoots (else the targets folder). */
 export function deploymentTargets(b: Base) {
   const targets = new DynamoTargetStore(b.table);
-  // Without a lasting disk (AWS Lambda) no folder is a target's unless the configuration names it (a mounted file system).
-  const deploymentRoots = () => b.suite.deploymentRoots ?? (b.config.lastingDisk ? [resolve(b.config.targetsDir)] : []);
+  const deploymentRoots = () => allowedRoots(b);
   return {
     targets,
     targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, b.env(), targets, deploymentRoots()),

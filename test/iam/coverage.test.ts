@@ -347,6 +347,14 @@ describe('IAM: the AWS services the configuration names, and nothing beyond', ()
     expect(await writes('inventoryScanChunks', 'CERT#x', 'SERIAL#x', 'TBS#x', 'ENDPOINT#x', 'SCAN#x')).toBe(true);
     expect(await writes('siemExportEvents', 'AUDIT', 'AUDITID#x', 'OUTBOX#x')).toBe(true);
     expect(await writes('siemExportEvents', 'CERT#x'), 'the SIEM export writes no certificate').toBe(false);
+    // Another service's intents (its recovery acts on them) and locks (renewals and deployments wait on a certificate's).
+    for (const fn of ['ctMonitorPollLogs', 'inventoryScanChunks', 'siemExportEvents', 'deploymentStep', 'renewalSweep']) {
+      expect(await writes(fn, 'ANNOUNCE#issuance'), `${fn} an issuance intent`).toBe(false);
+    }
+    expect(await writes('issuanceApi', 'ANNOUNCE#issuance')).toBe(true);
+    for (const fn of ['ctMonitorPollLogs', 'inventoryScanChunks', 'siemExportEvents', 'issuanceApi']) expect(await writes(fn, 'LOCK#certificate/x'), `${fn} a certificate's lock`).toBe(false);
+    for (const fn of ['deploymentStep', 'renewalStep', 'renewalApi']) expect(await writes(fn, 'LOCK#certificate/x'), fn).toBe(true);
+    expect(await writes('renewalSweep', 'KEY#x'), 'the sweep writes no key').toBe(false);
     for (const fn of ['issuanceApi', 'renewalStep']) expect(await writes(fn, 'REQ#x', 'ISSUED#x', 'CERT#x', 'KEY#x'), fn).toBe(true);
     expect(await writes('issuanceApi', 'AUDIT'), 'the issuance API writes no audit record').toBe(false);
     // A write with no partition key named is no write IAM would let through (Null).
