@@ -155,6 +155,8 @@ describe.skipIf(calls.length === 0)('IAM coverage: the packaged roles allow ever
     for (const [fn, role] of roles) {
       role.policies.forEach((p) => p.policy.Statement.forEach((s, i) => {
         const actions = [s.Action].flat();
+        // A Deny is never what allowed a call.
+        if (s.Effect !== 'Allow') return;
         // CloudWatch Logs are Lambda's own writes, never an SDK call of the handler.
         if (actions.every((a) => a.startsWith('logs:'))) return;
         // A consumer's queue is read by Lambda's event source mapping under the function's role, never by the handler.
