@@ -99,7 +99,7 @@ export function recordingCalls<C extends { middlewareStack: { add(mw: unknown, o
     if (DOCUMENT_COMMANDS.has(action)) return next(args);
     // Lambda (and an isolated local function's environment) names its function in the environment.
     const keys = leadingKeys(action, args.input);
-    for (const resources of resourcesOf(args.input)) writeRecordedCall(folder, { function: invokedFunction.getStore() ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? '(local)', action, resources, ...(keys ? { context: keys } : {}) });
+    for (const resources of resourcesOf(args.input)) writeRecordedCall(folder, { function: recordedFunction() ?? process.env.AWS_LAMBDA_FUNCTION_NAME ?? '(local)', action, resources, ...(keys ? { context: keys } : {}) });
     return next(args);
   }, { step: 'initialize', name: 'certopsCallRecorder' });
   return client;

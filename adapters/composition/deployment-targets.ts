@@ -48,12 +48,11 @@ function loadedWhenUsed(load: () => Promise<DeploymentTarget>): DeploymentTarget
 /** The registered targets and the adapter for each; filesystem targets write only under the configuration's deployment.allowedRoots (else the targets folder). */
 export function deploymentTargets(b: Base) {
   const targets = new DynamoTargetStore(b.table);
-  const deploymentRoots = () => allowedRoots(b);
   return {
     targets,
-    targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, b.env(), targets, deploymentRoots()),
+    targetAdapter: (target: Target): DeploymentTarget => deploymentTarget(target, b.env(), targets, allowedRoots(b)),
     get deploymentRoots() {
-      return deploymentRoots();
+      return allowedRoots(b);
     },
     verifyAttempts: b.config.verifyAttempts,
     verifyDelayMs: b.config.verifyDelayMs,

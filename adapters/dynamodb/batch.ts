@@ -45,8 +45,8 @@ type Queues = { write(r: WriteRequest): Promise<void>; read(k: Key): Promise<Ite
 /** Each table's queues of writes and of reads (see batchWrite and getItem), one pair per recorded function (recordedFunction). */
 const queues = new WeakMap<Table, Map<string | undefined, Queues>>();
 function queuesOf(table: Table): Queues {
-  const byFunction = queues.get(table) ?? new Map<string | undefined, Queues>();
-  queues.set(table, byFunction);
+  let byFunction = queues.get(table);
+  if (!byFunction) queues.set(table, (byFunction = new Map()));
   const fn = recordedFunction();
   let q = byFunction.get(fn);
   if (!q) {
