@@ -8,7 +8,7 @@
  * waits in the consumer's dead-letter queue (`certops dead-letters list|replay`).
  *
  * For a function `fn` with
- *   consumes: { pattern: <EventBridge pattern>, batchSize?: 1-10, maximumBatchingWindow?: s, maximumConcurrency?: 2-1000, maxReceiveCount?: n, ordered?: { messageGroupId } }
+ *   consumes: { pattern: <EventBridge pattern>, batchSize?: 1-10,000, maximumBatchingWindow?: s, maximumConcurrency?: 2-1000, maxReceiveCount?: n, wholeBatch?: true }
  * it adds (AWS::SQS, AWS::Events, AWS::CloudWatch resource types):
  * - `certops-<stage>-<fn>`: the queue, visibility timeout six times the function's timeout (AWS's
  *   advice for Lambda event sources), redriving to
@@ -18,9 +18,9 @@
  *   that rule send;
  * - an `sqs` event on the function: batches with partial batch responses (ReportBatchItemFailures),
  *   at most `maximumConcurrency` invocations at once when given (the event source's own cap).
- * With `ordered`, both queues are FIFO queues (`.fifo`, deduplicated on the body, which carries the
- * event's id) and the rule puts every event in the one message group named: Lambda then hands the
- * function one batch of the group at a time, in order (the audit trail's single writer).
+ * A batch above 10 needs a batching window (Lambda's rule for standard queues). `wholeBatch` only
+ * says how the function takes a batch (in one call, every message failed when it fails:
+ * wholeBatchHandler); the queue is the same.
  * Every function's environment names the consumers (CERTOPS_CONSUMERS), so the API can find
  * their dead-letter queues.
  */
@@ -33,16 +33,11 @@ export default class ConsumerQueues {
           type: 'object',
           properties: {
             pattern: { type: 'object' },
-            batchSize: { type: 'integer', minimum: 1, maximum: 10 },
+            batchSize: { type: 'integer', minimum: 1, maximum: 10000 },
             maximumBatchingWindow: { type: 'integer', minimum: 0, maximum: 300 },
             maximumConcurrency: { type: 'integer', minimum: 2, maximum: 1000 },
             maxReceiveCount: { type: 'integer', minimum: 1, maximum: 1000 },
-            ordered: {
-              type: 'object',
-              properties: { messageGroupId: { type: 'string', minLength: 1, maxLength: 100 } },
-              required: ['messageGroupId'],
-              additionalProperties: false,
-            },
+            wholeBatch: { type: 'boolean' },
           },
           required: ['pattern'],
           additionalProperties: false,
@@ -66,28 +61,23 @@ export default class ConsumerQueues {
     const stage = provider.getStage();
     const resources = service.provider.compiledCloudFormationTemplate.Resources;
     const consumers = this.consumers();
-    // An ordered consumer's queues are FIFO queues: named with .fifo.
-    service.provider.environment = { ...service.provider.environment, CERTOPS_CONSUMERS: consumers.map(([name, fn]) => `${name}${fn.consumes.ordered ? '.fifo' : ''}`).join(',') };
+    service.provider.environment = { ...service.provider.environment, CERTOPS_CONSUMERS: consumers.map(([name]) => name).join(',') };
     for (const [name, fn] of consumers) {
       const id = provider.naming.getNormalizedFunctionName(name);
       const timeout = fn.timeout ?? service.provider.timeout ?? 6;
-      const { pattern, batchSize = 10, maximumBatchingWindow, maximumConcurrency, maxReceiveCount = 5, ordered } = fn.consumes;
-      // Lambda takes no batching window from a FIFO queue.
-      if (ordered && maximumBatchingWindow !== undefined) throw new this.serverless.classes.Error(`${name}: consumes.ordered takes no maximumBatchingWindow`);
-      const fifo = ordered ? { FifoQueue: true, ContentBasedDeduplication: true } : {};
-      const suffix = ordered ? '.fifo' : '';
+      const { pattern, batchSize = 10, maximumBatchingWindow, maximumConcurrency, maxReceiveCount = 5 } = fn.consumes;
+      if (batchSize > 10 && !maximumBatchingWindow) throw new this.serverless.classes.Error(`${name}: consumes.batchSize above 10 needs a maximumBatchingWindow of at least 1 s`);
       const queue = `${id}Queue`;
       const deadLetters = `${id}DeadLetterQueue`;
       const rule = `${id}Rule`;
       resources[deadLetters] = {
         Type: 'AWS::SQS::Queue',
-        Properties: { QueueName: `${service.service}-${stage}-${name}-dlq${suffix}`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true, ...fifo },
+        Properties: { QueueName: `${service.service}-${stage}-${name}-dlq`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true },
       };
       resources[queue] = {
         Type: 'AWS::SQS::Queue',
         Properties: {
-          QueueName: `${service.service}-${stage}-${name}${suffix}`,
-          ...fifo,
+          QueueName: `${service.service}-${stage}-${name}`,
           VisibilityTimeout: Math.min(43200, 6 * timeout),
           SqsManagedSseEnabled: true,
           RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetters, 'Arn'] }, maxReceiveCount },
@@ -103,7 +93,6 @@ export default class ConsumerQueues {
             Id: `${name}-queue`,
             Arn: { 'Fn::GetAtt': [queue, 'Arn'] },
             RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
-            ...(ordered ? { SqsParameters: { MessageGroupId: ordered.messageGroupId } } : {}),
             DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['EventsDeadLetterQueue', 'Arn'] } },
           }],
         },

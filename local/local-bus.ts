@@ -33,11 +33,11 @@ export interface Rule {
   fn: string;
   pattern: Pattern;
   /**
-   * Delivered as through an SQS FIFO queue with one message group: in the order accepted, one
-   * batch of up to `batchSize` at a time, a failed batch holding back what follows until it is
-   * taken or dead-lettered (deploy/consumer-queues.js, `consumes.ordered`).
+   * The rule's function takes batches of up to `batchSize` events whole, `concurrency` of them at
+   * once, as from its queue's event source (deploy/consumer-queues.js, `consumes.wholeBatch`);
+   * other rules' functions get one event an invocation.
    */
-  ordered?: boolean;
+  wholeBatch?: boolean;
   batchSize?: number;
   /** Invocations of the rule's function at once, at most (its queue's event source maximumConcurrency); below the bus's own `concurrency`. */
   concurrency?: number;
@@ -46,7 +46,7 @@ export interface Rule {
 export interface BusOptions {
   busName: string;
   rules: Rule[];
-  /** Hands a batch of events (one, unless the rule is ordered) to the rule's function; rejects when it failed them. */
+  /** Hands a batch of events (one, unless the rule takes whole batches) to the rule's function; rejects when it failed them. */
   invoke(fn: string, events: EventBridgeEvent[]): Promise<unknown>;
   deadLetters: DeadLetterStore;
   /** Where accepted events wait until each rule's target took them (so a restart loses none). */
@@ -80,8 +80,10 @@ export class LocalBus {
   private readonly inFlight = new Set<Promise<void>>();
   /** Per function: how many of its invocations may run at once. */
   private readonly gates = new Map<string, ReturnType<typeof concurrencyLimit>>();
-  /** Per ordered rule: the deliveries waiting their turn, in the order accepted. */
+  /** Per whole-batch rule: the deliveries waiting for a worker, in the order accepted. */
   private readonly queues = new Map<string, PendingDelivery[]>();
+  /** Per whole-batch rule: its workers running. */
+  private readonly workers = new Map<string, number>();
 
   constructor(private readonly options: BusOptions) {}
 
@@ -146,11 +148,14 @@ export class LocalBus {
 
   private run(delivery: PendingDelivery): void {
     const rule = this.options.rules.find((r) => r.name === delivery.rule);
-    if (rule?.ordered) {
-      const queue = this.queues.get(rule.name);
-      if (queue) return void queue.push(delivery);
-      this.queues.set(rule.name, [delivery]);
-      return this.track(rule.name, this.deliverInOrder(rule));
+    if (rule?.wholeBatch) {
+      const queue = this.queues.get(rule.name) ?? [];
+      this.queues.set(rule.name, queue);
+      queue.push(delivery);
+      const running = this.workers.get(rule.name) ?? 0;
+      if (running >= (rule.concurrency ?? 1)) return;
+      this.workers.set(rule.name, running + 1);
+      return this.track(rule.name, this.deliverBatches(rule));
     }
     this.track(delivery.rule, this.deliver(delivery));
   }
@@ -164,43 +169,40 @@ export class LocalBus {
   }
 
   /**
-   * An ordered rule's deliveries, batch after batch in the order accepted, until none wait: a
-   * failed batch is tried again (backoff, each try counted in the ledger) before anything after
-   * it, and after the last try dead-lettered, as a FIFO queue's message group with its redrive.
+   * One of a whole-batch rule's workers: batches of up to `batchSize` of what waits, as its queue's
+   * event source takes them, until none wait. A failed batch is tried again by the same worker
+   * (backoff, each try counted in the ledger), and after the last try dead-lettered, as the
+   * queue's redrive would; the rule's other workers go on meanwhile.
    */
-  private async deliverInOrder(rule: Rule): Promise<void> {
+  private async deliverBatches(rule: Rule): Promise<void> {
     const queue = this.queues.get(rule.name)!;
-    // A failed batch is tried again as it was, not grown by what arrived meanwhile.
-    let retrying = 0;
     try {
       while (queue.length) {
-        const batch = queue.slice(0, retrying || (rule.batchSize ?? 10));
-        retrying = 0;
-        const due = Math.max(...batch.map((d) => Date.parse(d.nextAttemptAt)));
-        await new Promise((r) => setTimeout(r, Math.max(0, due - this.options.clock.now().getTime())));
-        const events = batch.map((d) => JSON.parse(d.eventJson) as EventBridgeEvent);
-        try {
-          await this.invokeInTurn(rule.fn, events);
-          await Promise.all(batch.map((d) => this.options.ledger.settle(d.eventId, rule.name)));
-          queue.splice(0, batch.length);
-        } catch (err) {
-          this.options.onError?.(rule.name, err);
-          const attempts = Math.max(...batch.map((d) => d.attempts)) + 1;
-          if (attempts >= this.options.maxAttempts) {
-            for (const event of events) await this.deadLetter(rule, event, err, attempts);
-            queue.splice(0, batch.length);
-            continue;
+        let batch = queue.splice(0, rule.batchSize ?? 10);
+        while (batch.length) {
+          const due = Math.max(...batch.map((d) => Date.parse(d.nextAttemptAt)));
+          await new Promise((r) => setTimeout(r, Math.max(0, due - this.options.clock.now().getTime())));
+          const events = batch.map((d) => JSON.parse(d.eventJson) as EventBridgeEvent);
+          try {
+            await this.invokeInTurn(rule.fn, events);
+            await Promise.all(batch.map((d) => this.options.ledger.settle(d.eventId, rule.name)));
+            batch = [];
+          } catch (err) {
+            this.options.onError?.(rule.name, err);
+            const attempts = Math.max(...batch.map((d) => d.attempts)) + 1;
+            if (attempts >= this.options.maxAttempts) {
+              for (const event of events) await this.deadLetter(rule, event, err, attempts);
+              batch = [];
+              continue;
+            }
+            const next = new Date(this.options.clock.now().getTime() + this.options.retryDelayMs * 2 ** (attempts - 1)).toISOString();
+            batch = batch.map((d) => ({ ...d, attempts, nextAttemptAt: next }));
+            for (const d of batch) await this.options.ledger.reschedule(d);
           }
-          const next = new Date(this.options.clock.now().getTime() + this.options.retryDelayMs * 2 ** (attempts - 1)).toISOString();
-          for (const [i, d] of batch.entries()) {
-            queue[i] = { ...d, attempts, nextAttemptAt: next };
-            await this.options.ledger.reschedule(queue[i]);
-          }
-          retrying = batch.length;
         }
       }
     } finally {
-      this.queues.delete(rule.name);
+      this.workers.set(rule.name, this.workers.get(rule.name)! - 1);
     }
   }
 

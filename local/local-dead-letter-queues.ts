@@ -10,17 +10,15 @@ const ACCOUNT = '000000000000';
 /**
  * The consumers' dead-letter queues as the local endpoint serves them, in SQS's JSON protocol
  * (GetQueueUrl, GetQueueAttributes, ReceiveMessage, StartMessageMoveTask): the local bus's dead
- * letters of each consumer's rules are its queue `certops-<stage>-<consumer>-dlq` (`.fifo` after an
- * ordered consumer's), so the same
+ * letters of each consumer's rules are its queue `certops-<stage>-<consumer>-dlq`, so the same
  * adapter (adapters/aws/sqs-dead-letter-queues.ts) reads and redrives them here and on AWS.
  */
 export function deadLetterQueueOperations(options: { stage: string; baseUrl: () => string; rules: Rule[]; deadLetters: () => DeadLetterStore; bus: () => LocalBus }) {
   const prefix = `certops-${options.stage}-`;
   const consumerOf = (queueName: string) => {
-    const fn = /^(.+)-dlq(\.fifo)?$/.exec(queueName.startsWith(prefix) ? queueName.slice(prefix.length) : '');
+    const fn = /^(.+)-dlq$/.exec(queueName.startsWith(prefix) ? queueName.slice(prefix.length) : '');
     const rule = options.rules.find((r) => r.fn === fn?.[1]);
-    // An ordered consumer's queues are FIFO queues, and only those are named .fifo.
-    if (!rule || Boolean(rule.ordered) !== Boolean(fn?.[2])) throw new NotFoundError(`no queue ${queueName}`, 'QueueUrl');
+    if (!rule) throw new NotFoundError(`no queue ${queueName}`, 'QueueUrl');
     return rule.fn;
   };
   const fromUrl = (input: Record<string, unknown>) => consumerOf(requiredString(input, 'QueueUrl', 2048).split('/').pop()!);

@@ -16,7 +16,7 @@ export function queueBatch(fn: string, events: EventBridgeEvent[]): SQSEvent {
  * The local bus's delivery to a consumer, as on AWS through its queue: the consumer gets a batch
  * and answers which messages failed (a partial batch response); a failed message fails the
  * delivery, which the bus retries and finally dead-letters, as the queue's redrive would (an
- * unordered rule's batches hold one event, so only that one is tried again).
+ * event-at-a-time rule's batches hold one event, so only that one is tried again).
  */
 export async function deliverThroughQueue(invoke: (fn: string, event: unknown) => Promise<unknown>, fn: string, events: EventBridgeEvent[]): Promise<void> {
   const answer = (await invoke(fn, queueBatch(fn, events))) as SQSBatchResponse | undefined;

@@ -8,7 +8,7 @@ export interface Definition {
   functions: Record<string, { module: string; exportName: string }>;
   routes: { method: string; path: string; routeKey: string; fn: string }[];
   schedules: { fn: string; everyMs: number }[];
-  rules: { name: string; fn: string; pattern: Pattern; ordered?: boolean; batchSize?: number; concurrency?: number }[];
+  rules: { name: string; fn: string; pattern: Pattern; wholeBatch?: boolean; batchSize?: number; concurrency?: number }[];
   stateMachine: { definition: Record<string, unknown>; taskFunctions: Record<string, string> };
   /** The code each bundle starts with (custom.esbuild.banner.js): ESM bundles' require() for CommonJS dependencies. */
   bundleBanner: string;
@@ -76,12 +76,12 @@ export function loadDefinition(root: string): Definition {
       }
     }
     // A consumer's rule feeds its queue (deploy/consumer-queues.js); the local bus delivers to it the same way.
-    const consumes = spec.consumes as { pattern: string; batchSize?: number; maximumConcurrency?: number; ordered?: unknown } | undefined;
+    const consumes = spec.consumes as { pattern: string; batchSize?: number; maximumConcurrency?: number; wholeBatch?: boolean } | undefined;
     if (consumes) {
       const { value, key } = fileRef(root, String(consumes.pattern));
       def.rules.push({
         name: key, fn, pattern: value as Pattern,
-        ...(consumes.ordered ? { ordered: true, batchSize: consumes.batchSize ?? 10 } : {}),
+        ...(consumes.wholeBatch ? { wholeBatch: true, batchSize: consumes.batchSize ?? 10 } : {}),
         ...(consumes.maximumConcurrency ? { concurrency: consumes.maximumConcurrency } : {}),
       });
     }

@@ -153,7 +153,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     CERTOPS_ASSETS_ROOT: ROOT,
     CERTOPS_DYNAMODB_ENDPOINT: dynamo.endpoint,
     CERTOPS_AWS_ENDPOINT: url,
-    CERTOPS_CONSUMERS: [...new Set(definition.rules.map((r) => `${r.fn}${r.ordered ? '.fifo' : ''}`))].join(','),
+    CERTOPS_CONSUMERS: [...new Set(definition.rules.map((r) => r.fn))].join(','),
     // Nobody else serves this folder: whatever was claimed before now was claimed by a process that is gone.
     CERTOPS_OWNERS_GONE_BEFORE: new Date().toISOString(),
   });

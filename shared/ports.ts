@@ -526,13 +526,16 @@ export interface AuditHead {
   hash: string;
 }
 
+/** What the trail says of an event it holds: its place, and the time it was recorded with. */
+export type RecordedEvent = Pick<AuditRecord, 'eventId' | 'seq' | 'occurredAt'>;
+
 export interface AuditTrail {
   /** Appends the event at the end of the hash chain; an event appended before is not appended again. */
   append(event: AuditEvent): Promise<AuditRecord>;
   /** Appends the events in order (in as few commits as fit), each once; answers each event's record, in the order given. */
   appendAll(events: AuditEvent[]): Promise<AuditRecord[]>;
-  /** The committed records of those of `eventIds` that are in the trail, by event id. */
-  recorded(eventIds: string[]): Promise<Map<string, AuditRecord>>;
+  /** Those of `eventIds` that the trail holds, by event id. */
+  recorded(eventIds: string[]): Promise<Map<string, RecordedEvent>>;
   /** Where the chain ends now, so a verifier can tell a trail cut short from a whole one. */
   head(): Promise<AuditHead>;
   /** Records matching the filter in sequence order, `limit` at most, resumable with nextToken. */

@@ -66,26 +66,26 @@ describe('serverless package', () => {
     for (const [name, spec] of consumers) {
       const queue = resources[`${logical(name)}Queue`];
       const dlq = resources[`${logical(name)}DeadLetterQueue`];
-      // The audit trail's writer reads a FIFO queue, every event in one message group.
-      const fifo = spec.consumes.ordered ? '.fifo' : '';
-      expect(queue.Properties.QueueName, name).toBe(`certops-prod-${name}${fifo}`);
-      expect(dlq.Properties.QueueName, name).toBe(`certops-prod-${name}-dlq${fifo}`);
-      expect(Boolean(queue.Properties.FifoQueue) && Boolean(dlq.Properties.FifoQueue), name).toBe(Boolean(fifo));
+      expect(queue.Properties.QueueName, name).toBe(`certops-prod-${name}`);
+      expect(dlq.Properties.QueueName, name).toBe(`certops-prod-${name}-dlq`);
       expect(queue.Properties.VisibilityTimeout, name).toBe(6 * (spec.timeout ?? config.provider.timeout));
       expect(queue.Properties.RedrivePolicy, name).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [`${logical(name)}DeadLetterQueue`, 'Arn'] }, maxReceiveCount: 5 });
       const [rule] = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Targets?.some((t: any) => JSON.stringify(t.Arn) === arnOf(`${logical(name)}Queue`)));
       expect(rule, name).toBeDefined();
       expect(JSON.stringify(rule[1].Properties.EventPattern)).toBe(JSON.stringify(definition.rules.find((r) => r.fn === name)!.pattern));
-      expect(rule[1].Properties.Targets[0].SqsParameters, name).toEqual(fifo ? { MessageGroupId: spec.consumes.ordered.messageGroupId } : undefined);
       const policy = ofType('AWS::SQS::QueuePolicy').find(([, p]) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: `${logical(name)}Queue` }]));
       expect(policy?.[1].Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule[0], 'Arn'] } } } })]);
       const [, mapping] = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => JSON.stringify(m.Properties.EventSourceArn) === arnOf(`${logical(name)}Queue`))!;
       expect(mapping.Properties.FunctionResponseTypes, name).toEqual(['ReportBatchItemFailures']);
+      expect(mapping.Properties.BatchSize, name).toBe(spec.consumes.batchSize ?? 10);
+      // Lambda takes more than 10 messages a batch from a standard queue only with a batching window.
+      if (mapping.Properties.BatchSize > 10) expect(mapping.Properties.MaximumBatchingWindowInSeconds, name).toBeGreaterThanOrEqual(1);
       expect(mapping.Properties.FunctionName).toEqual({ 'Fn::GetAtt': [`${logical(name)}LambdaFunction`, 'Arn'] });
       const alarm = ofType('AWS::CloudWatch::Alarm').find(([, a]) => JSON.stringify(a.Properties.Dimensions) === JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [`${logical(name)}DeadLetterQueue`, 'QueueName'] } }]));
       expect(alarm?.[1].Properties.AlarmActions, name).toEqual([{ Ref: 'CertopsAlarmTopic' }]);
     }
-    expect(config.functions.siemExportEvents.consumes.ordered).toEqual({ messageGroupId: 'audit-trail' });
+    // The audit trail's writers: two at most, each appending batches of up to 1,000 in one commit.
+    expect(config.functions.siemExportEvents.consumes).toMatchObject({ batchSize: 1000, maximumConcurrency: 2, wholeBatch: true });
     // Nothing reaches a function straight from a rule: a consumer that throws would lose the event after Lambda's two retries.
     const lambdaTargets = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventPattern).flatMap(([, r]) => r.Properties.Targets).filter((t: any) => JSON.stringify(t.Arn).includes('LambdaFunction'));
     expect(lambdaTargets).toEqual([]);

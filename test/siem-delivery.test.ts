@@ -1,4 +1,4 @@
-import { PutCommand, DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAuditTrail } from '../adapters/dynamodb/audit-trail.ts';
 import { DynamoLockStore } from '../adapters/dynamodb/lock-store.ts';
@@ -145,25 +145,31 @@ describe('SIEM delivery to real receivers, through outages', () => {
     expect(page.items.every((r) => r.certificateId === 'cert-1')).toBe(true);
     expect((await deps.audit.list({ detailType: 'renewal.failed' }, 100)).items).toHaveLength(1);
 
-    const key = (seq: number) => ({ pk: 'AUDIT', sk: `R#${String(seq).padStart(12, '0')}` });
-    const read = async (seq: number) => (await db.table.doc.send(new GetCommand({ TableName: db.table.name, Key: key(seq) }))).Item!;
+    // Records are kept a page per committed batch, as the records' JSON text.
+    const pageOf = async (seq: number) => {
+      const pages = (await db.table.doc.send(new QueryCommand({ TableName: db.table.name, KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)', ExpressionAttributeValues: { ':p': 'AUDIT', ':s': 'P#' } }))).Items!;
+      return pages.find((p) => (JSON.parse(p.recordsJson) as AuditRecord[]).some((r) => r.seq === seq))!;
+    };
+    const tamper = async (seq: number, change: (record: AuditRecord) => AuditRecord[]) => {
+      const page = await pageOf(seq);
+      const records = (JSON.parse(page.recordsJson) as AuditRecord[]).flatMap((r) => (r.seq === seq ? change(r) : [r]));
+      await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...page, recordsJson: JSON.stringify(records) } }));
+      return page;
+    };
     const all = async () => {
       const out: AuditRecord[] = [];
       for await (const r of deps.audit.all()) out.push(r);
       return out;
     };
-    const original5 = await read(5);
-    // The store keeps each record's detail as its JSON text.
-    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...original5, detailJson: JSON.stringify({ ...JSON.parse(original5.detailJson), subject: 'CN=forged' }) } }));
+    const original5 = await tamper(5, (r) => [{ ...r, detail: { ...r.detail, subject: 'CN=forged' } }]);
     expect(verifyChain(await all()).problem).toMatchObject({ seq: 5, kind: 'altered' });
     await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: original5 }));
-    await db.table.doc.send(new DeleteCommand({ TableName: db.table.name, Key: key(7) }));
+    const original7 = await tamper(7, () => []);
     expect(verifyChain(await all()).problem).toMatchObject({ seq: 7, kind: 'removed' });
-    // A record put in place of the missing one, hashed correctly but not linked to its predecessor.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: original7 }));
+    // A record put in place of another, hashed correctly but not linked to its predecessor.
     const { recordHash } = await import('../shared/audit-chain.ts');
-    const { pk, sk, gsi1pk, gsi1sk, hash, detailJson, ...content } = original5;
-    const forged = { ...content, detail: JSON.parse(detailJson), seq: 7, prevHash: 'f'.repeat(64) } as unknown as AuditRecord;
-    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...content, detailJson, seq: 7, prevHash: forged.prevHash, hash: recordHash(forged), ...key(7) } }));
+    await tamper(7, ({ hash: _h, ...r }) => [{ ...r, prevHash: 'f'.repeat(64), hash: recordHash({ ...r, prevHash: 'f'.repeat(64) }) }]);
     expect(verifyChain(await all()).problem).toMatchObject({ seq: 7, kind: 'inserted' });
   });
 });

@@ -6,8 +6,7 @@ import type { DeadLetterMessage, DeadLetterQueues } from '../../shared/ports.ts'
 const RECEIVE_ROUNDS = 5;
 
 /**
- * The consumers' dead-letter queues on SQS, named `<prefix><consumer>-dlq` (`-dlq.fifo` for an
- * ordered consumer: deploy/consumer-queues.js).
+ * The consumers' dead-letter queues on SQS, named `<prefix><consumer>-dlq` (deploy/consumer-queues.js).
  * Listing reads messages with a visibility timeout of 0, so they stay where they are; replay
  * redrives a queue to the queue its messages came from (StartMessageMoveTask without a
  * destination). Errors: NotFoundError (404, field `consumer`) for a consumer the suite does not have.
@@ -15,23 +14,18 @@ const RECEIVE_ROUNDS = 5;
 export class SqsDeadLetterQueues implements DeadLetterQueues {
   /**
    * @param prefix queue names' prefix (`certops-<stage>-`)
-   * @param consumers the functions that consume through a queue, `.fifo` after those whose queues are FIFO queues (CERTOPS_CONSUMERS)
+   * @param consumers the functions that consume through a queue (CERTOPS_CONSUMERS)
    */
-  constructor(private readonly sqs: SQSClient, private readonly prefix: string, consumers: string[]) {
-    this.fifo = new Map(consumers.map((c) => [c.replace(/\.fifo$/, ''), c.endsWith('.fifo')]));
-  }
-
-  /** Consumer name → whether its queues are FIFO queues. */
-  private readonly fifo: Map<string, boolean>;
+  constructor(private readonly sqs: SQSClient, private readonly prefix: string, private readonly consumers: string[]) {}
 
   private named(consumer: string | undefined): string[] {
-    if (consumer === undefined) return [...this.fifo.keys()];
-    if (!this.fifo.has(consumer)) throw new NotFoundError(`no consumer ${consumer} (consumers: ${[...this.fifo.keys()].join(', ')})`, 'consumer');
+    if (consumer === undefined) return this.consumers;
+    if (!this.consumers.includes(consumer)) throw new NotFoundError(`no consumer ${consumer} (consumers: ${this.consumers.join(', ')})`, 'consumer');
     return [consumer];
   }
 
   private async queue(consumer: string): Promise<{ url: string; arn: string; approximateCount: number }> {
-    const { QueueUrl } = await this.sqs.send(new GetQueueUrlCommand({ QueueName: `${this.prefix}${consumer}-dlq${this.fifo.get(consumer) ? '.fifo' : ''}` }));
+    const { QueueUrl } = await this.sqs.send(new GetQueueUrlCommand({ QueueName: `${this.prefix}${consumer}-dlq` }));
     const { Attributes } = await this.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages'] }));
     return { url: QueueUrl!, arn: Attributes!.QueueArn!, approximateCount: Number(Attributes!.ApproximateNumberOfMessages ?? 0) };
   }

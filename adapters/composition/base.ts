@@ -54,7 +54,7 @@ export interface RuntimeConfig {
   /** Claims made before this moment belong to a process that is gone (the local stack serves a state folder alone, so at its start every earlier holder is dead); unset on AWS, where only leases tell. */
   ownersGoneBefore?: Date;
   awsEndpoint?: string;
-  /** The functions that consume events through a queue of their own, `.fifo` after those reading a FIFO queue (CERTOPS_CONSUMERS, set by deploy/consumer-queues.js). */
+  /** The functions that consume events through a queue of their own (CERTOPS_CONSUMERS, set by deploy/consumer-queues.js). */
   consumers: string[];
 }
 

@@ -1,5 +1,6 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditFilter, AuditHead, AuditTrail } from '../../shared/ports.ts';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditFilter, AuditHead, AuditTrail, RecordedEvent } from '../../shared/ports.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import type { Page } from '../../shared/model.ts';
 import { GENESIS, recordHash, type AuditEvent, type AuditRecord } from '../../shared/audit-chain.ts';
 import { batchGet, batchWrite } from './batch.ts';
@@ -7,44 +8,64 @@ import { expiresAfter, getItem, isConditionFailure, queryPage, withoutKeys, type
 
 const HEAD = { pk: 'AUDIT', sk: 'HEAD' };
 const pad = (seq: number) => String(seq).padStart(12, '0');
+/** A committed batch's records, in one item named by its first sequence number. */
+const pageKey = (first: number) => ({ pk: 'AUDIT', sk: `P#${pad(first)}` });
+/** One record per item, as versions before pages wrote them: read, never written. */
 const recordKey = (seq: number) => ({ pk: 'AUDIT', sk: `R#${pad(seq)}` });
-const markerKey = (eventId: string) => ({ pk: `AUDITID#${eventId}`, sk: 'AUDITID' });
+const MARKER = 'AUDITID#';
+const markerKey = (eventId: string) => ({ pk: `${MARKER}${eventId}`, sk: 'AUDITID' });
 /**
  * A marker finds an event's record when the event comes again; none comes again after an SQS
- * queue's longest retention (14 days) and its dead-letter queue's, so markers expire after 30 days
- * (the records themselves never do).
+ * queue's longest retention (14 days) and its dead-letter queue's, so markers expire after 30 days.
+ * A marker of an event about a certificate is also that certificate's index entry: it stays.
  */
 const MARKER_DAYS = 30;
 /** The head item carries a batch's records until they are written; DynamoDB items stop at 400 KB. */
 const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 50;
+/** Records one listing reads at most before it answers with a token (a filter that matches little must not read the whole trail). */
+const MAX_READ_PER_LIST = 5000;
+
+/** A recorded event as a marker names it (its page too), or a whole record. */
+type Found = RecordedEvent & { page?: number };
 
 interface Head extends AuditHead {
   /** The records the head committed last, kept until they are surely written where they belong. */
   pending: AuditRecord[];
 }
 
-/** A record as stored: the detail as its JSON text, since a producer's detail may hold any key (even `constructor`). */
-function toItem(record: AuditRecord): Item & Key {
-  const { detail, ...rest } = record;
-  return {
-    ...rest, detailJson: JSON.stringify(detail), ...recordKey(record.seq),
-    ...(record.certificateId ? { gsi1pk: `AUDITCERT#${record.certificateId}`, gsi1sk: pad(record.seq) } : {}),
-  };
-}
-
-function fromItem(item: Record<string, unknown>): AuditRecord {
+/** A record as earlier versions stored it, one item each, the detail as its JSON text. */
+function fromRecordItem(item: Record<string, unknown>): AuditRecord {
   const { detailJson, gsi1pk: _p, gsi1sk: _s, ...rest } = withoutKeys<Omit<AuditRecord, 'detail'> & { detailJson: string; gsi1pk?: string; gsi1sk?: string }>(item);
   return { ...rest, detail: JSON.parse(detailJson) };
+}
+
+/** A page's records, as JSON text: a producer's detail may hold any key (even `constructor`). */
+const fromPage = (item: Record<string, unknown>): AuditRecord[] => JSON.parse(String(item.recordsJson));
+
+/**
+ * The marker of a committed record: where its page is, and the time it was recorded with (an
+ * exporter tells by it which copy of an event the trail took); for an event about a certificate,
+ * also that certificate's entry in the index its history is listed from.
+ */
+function markerItem(record: AuditRecord, page: number): Item & Key {
+  return {
+    ...markerKey(record.eventId), seq: record.seq, page, occurredAt: record.occurredAt,
+    ...(record.certificateId ? { gsi1pk: `AUDITCERT#${record.certificateId}`, gsi1sk: pad(record.seq) } : expiresAfter(record.occurredAt, MARKER_DAYS)),
+  };
 }
 
 /**
  * The hash-chained audit trail in the table, appended in batches by one conditional write each:
  * the head moves from the sequence number the writer read to the batch's last, carrying the
- * batch's records in the same item. That write is the commit; the records and the markers that
- * find a record by its event id are written after it, and a crash in between leaves them in the
- * head, where the next writer writes them again and readers find them. A writer that loses the
- * head to another reads it again and retries, so two writers never take the same number.
+ * batch's records in the same item. That write is the commit; the batch's page (its records in
+ * one item) and the markers that find a record by its event id are written after it, and a crash
+ * in between leaves them in the head, where the next writer writes them again and readers find
+ * them. A writer that loses the head to another reads it again and retries, so any number of
+ * writers may append and none takes a number another took; the chain's order is the commits'.
+ *
+ * Items written per batch: the head, one page, and a marker per event (the one per-event write:
+ * an event is found by its id when it comes again).
  */
 export class DynamoAuditTrail implements AuditTrail {
   /** Appends from one process go one batch after another: racing them would only make them retry. */
@@ -70,17 +91,22 @@ export class DynamoAuditTrail implements AuditTrail {
   }
 
   /**
-   * The committed records of these events, by event id: those the head still carries (a crash kept
-   * them from their place), and those a marker names (the marker is the event's only if the
-   * record it names is the event's, at or below the head).
+   * The committed records of these events, by event id, as their markers name them (a marker at
+   * or below the head is written only after its record's commit) and as the head still carries
+   * them (a crash kept them from their place).
    */
-  async recorded(eventIds: string[], head?: Head): Promise<Map<string, AuditRecord>> {
+  async recorded(eventIds: string[], head?: Head): Promise<Map<string, Found>> {
     const at = head ?? (await this.head());
-    const markers = await batchGet(this.table, [...new Set(eventIds)].map(markerKey));
-    const seqs = markers.map((m) => Number(m.seq)).filter((seq) => seq <= at.seq);
-    const records = [...(await batchGet(this.table, [...new Set(seqs)].map(recordKey))).map(fromItem), ...at.pending];
+    const markers = (await batchGet(this.table, [...new Set(eventIds)].map(markerKey))).filter((m) => Number(m.seq) <= at.seq);
+    const found = new Map<string, Found>();
+    for (const m of markers.filter((m) => m.occurredAt)) {
+      const eventId = String(m.pk).slice(MARKER.length);
+      found.set(eventId, { eventId, seq: Number(m.seq), occurredAt: String(m.occurredAt), page: Number(m.page) });
+    }
+    // An earlier version's marker names only its record's number: the record says the rest.
+    const older = markers.filter((m) => !m.occurredAt).map((m) => recordKey(Number(m.seq)));
     const wanted = new Set(eventIds);
-    const found = new Map(records.filter((r) => wanted.has(r.eventId)).map((r) => [r.eventId, r]));
+    for (const r of [...(await batchGet(this.table, older)).map(fromRecordItem), ...at.pending]) if (wanted.has(r.eventId)) found.set(r.eventId, r);
     if (!head) this.lastLookup = { head: at, wanted, found };
     return found;
   }
@@ -90,32 +116,37 @@ export class DynamoAuditTrail implements AuditTrail {
    * starts from it instead of reading the head and the markers again. Safe however stale: the
    * commit is conditional on that head, and a head that moved sends the append back to reading.
    */
-  private lastLookup?: { head: Head; wanted: Set<string>; found: Map<string, AuditRecord> };
+  private lastLookup?: { head: Head; wanted: Set<string>; found: Map<string, Found> };
 
   /** The head and what it holds of `events`: the last lookup's when it covered them all, else read now. */
-  private async lookup(events: AuditEvent[], fresh: boolean): Promise<{ head: Head; found: Map<string, AuditRecord> }> {
+  private async lookup(events: AuditEvent[], fresh: boolean): Promise<{ head: Head; found: Map<string, Found> }> {
     const last = this.lastLookup;
     this.lastLookup = undefined;
     const reused = !fresh && last && events.every((e) => last.wanted.has(e.eventId));
     const head = reused ? last.head : await this.head();
     // What the head carries is written again only if this writer did not see it written (another
-    // writer committed it, or a crash came between its commit and its records): a commit replaces it.
+    // writer committed it, or a crash came between its commit and its page): a commit replaces it.
     if (head.pending.length && head.hash !== this.writtenHead) await this.write(head.pending);
     return { head, found: reused ? new Map(last.found) : await this.recorded(events.map((e) => e.eventId), head) };
   }
 
   private async appendNow(events: AuditEvent[]): Promise<AuditRecord[]> {
-    const out = new Map<string, AuditRecord>();
+    const out = new Map<string, Found>();
     let rest = events;
     while (rest.length) {
       const batch = takeBatch(rest);
       rest = rest.slice(batch.length);
       for (const [id, record] of await this.appendBatch(batch)) out.set(id, record);
     }
-    return events.map((e) => out.get(e.eventId)!);
+    // An event recorded before is answered from its marker: its record is read from its page.
+    const read = await this.pagedRecords([...out.values()].filter((r) => !('hash' in r)));
+    return events.map((e) => {
+      const r = out.get(e.eventId)!;
+      return 'hash' in r ? (r as AuditRecord) : read.get(r.seq)!;
+    });
   }
 
-  private async appendBatch(events: AuditEvent[]): Promise<Map<string, AuditRecord>> {
+  private async appendBatch(events: AuditEvent[]): Promise<Map<string, Found>> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { head, found } = await this.lookup(events, attempt > 0);
       const fresh = [...new Map(events.filter((e) => !found.has(e.eventId)).map((e) => [e.eventId, e])).values()];
@@ -151,49 +182,104 @@ export class DynamoAuditTrail implements AuditTrail {
     }
   }
 
-  /** Committed records and their markers, where readers look for them; writing them twice writes the same. */
+  /** A committed batch's page and its markers, where readers look for them; writing them twice writes the same. */
   private async write(records: AuditRecord[]): Promise<void> {
-    await batchWrite(this.table, records.flatMap((r) => [{ put: toItem(r) }, { put: { ...markerKey(r.eventId), seq: r.seq, ...expiresAfter(r.occurredAt, MARKER_DAYS) } }]));
+    const first = records[0].seq;
+    await batchWrite(this.table, [
+      { put: { ...pageKey(first), first, last: records[records.length - 1].seq, recordsJson: JSON.stringify(records) } },
+      ...records.map((r) => ({ put: markerItem(r, first) })),
+    ]);
   }
 
-  /** Records in sequence order; the last page adds those the head carries that a crash kept from their place. */
+  /** The whole records of events found by their markers, from their pages. */
+  private async pagedRecords(found: Found[]): Promise<Map<number, AuditRecord>> {
+    const pages = await batchGet(this.table, [...new Set(found.map((f) => f.page!))].map(pageKey));
+    const wanted = new Set(found.map((f) => f.seq));
+    return new Map(pages.flatMap(fromPage).filter((r) => wanted.has(r.seq)).map((r) => [r.seq, r]));
+  }
+
+  /**
+   * Records in sequence order from `from` up to `head`: those earlier versions wrote one item each
+   * (every page came after them), then the pages from the one holding `from`, then what the head
+   * carries that a crash kept from its place. A record met twice (a batch an upgrade wrote again
+   * as a page) is yielded once.
+   */
+  private async *walk(from: number, head: Head): AsyncGenerator<AuditRecord> {
+    let seq = from - 1;
+    // Each record past the last one yielded, up to the head.
+    const fresh = (records: AuditRecord[]) => {
+      const out: AuditRecord[] = [];
+      for (const r of records) if (r.seq > seq && r.seq <= head.seq) out.push(r), (seq = r.seq);
+      return out;
+    };
+    for await (const item of this.range(recordKey(from).sk, 'R#~', false)) yield* fresh([fromRecordItem(item)]);
+    // The page holding `from` starts at or before it.
+    const holding = await this.range('P#', pageKey(from).sk, true, 1).next();
+    for await (const item of this.range(holding.done ? 'P#' : String(holding.value.sk), 'P#~', false)) {
+      yield* fresh(fromPage(item));
+      if (seq >= head.seq) return;
+    }
+    yield* fresh(head.pending);
+  }
+
+  /** The trail partition's items with sort keys from `lo` to `hi`, in order (newest first if asked), `limit` at most. */
+  private async *range(lo: string, hi: string, newestFirst: boolean, limit?: number): AsyncGenerator<Item> {
+    let start: Record<string, unknown> | undefined;
+    let left = limit ?? Infinity;
+    do {
+      const out = await this.table.doc.send(new QueryCommand({
+        TableName: this.table.name, KeyConditionExpression: 'pk = :p AND sk BETWEEN :lo AND :hi',
+        ExpressionAttributeValues: { ':p': 'AUDIT', ':lo': lo, ':hi': hi }, ScanIndexForward: !newestFirst, ExclusiveStartKey: start,
+        ...(limit ? { Limit: left } : {}),
+      }));
+      for (const item of out.Items ?? []) {
+        yield item;
+        if (--left <= 0) return;
+      }
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  /**
+   * Records matching the filter in sequence order, `limit` at most. The token is the next
+   * sequence number to read (a certificate's history: its index's place), and a page answers with
+   * one when it stopped at `limit` or at the most one listing reads.
+   */
   async list(filter: AuditFilter, limit: number, nextToken?: string): Promise<Page<AuditRecord>> {
     const head = await this.head();
     const matches = (r: AuditRecord) => (!filter.certificateId || r.certificateId === filter.certificateId) &&
       (!filter.detailType || r.detailType === filter.detailType) && (!filter.from || r.occurredAt >= filter.from) && (!filter.to || r.occurredAt < filter.to);
+    if (filter.certificateId) return this.certificateHistory(filter.certificateId, matches, head, limit, nextToken);
+    const from = nextToken === undefined ? 1 : Number(nextToken);
+    if (!Number.isSafeInteger(from) || from < 1) throw new ValidationError('nextToken is not a token this listing gave', 'nextToken');
     const items: AuditRecord[] = [];
-    let token = nextToken;
-    const query = filter.certificateId
-      ? { index: 'gsi1', pkName: 'gsi1pk', pk: `AUDITCERT#${filter.certificateId}` }
-      : { pkName: 'pk', pk: 'AUDIT', skPrefix: 'R#' };
-    do {
-      const page = await queryPage(this.table, { ...query, limit: limit - items.length, nextToken: token });
-      items.push(...page.items.map(fromItem).filter((r) => r.seq <= head.seq && matches(r)));
-      token = page.nextToken;
-    } while (token && items.length < limit);
-    if (!token && head.pending.length) {
-      // Only those a crash kept from their place: the others were listed where they are (on this page or an earlier one).
-      const written = new Set((await batchGet(this.table, head.pending.map((r) => recordKey(r.seq)))).map((i) => Number(i.seq)));
-      items.push(...head.pending.filter((r) => !written.has(r.seq) && matches(r)).slice(0, Math.max(0, limit - items.length)));
+    let read = 0;
+    let last = from - 1;
+    for await (const r of this.walk(from, head)) {
+      last = r.seq;
+      if (matches(r)) items.push(r);
+      if (items.length >= limit || ++read >= MAX_READ_PER_LIST) break;
     }
-    return { items, nextToken: token };
+    return { items, nextToken: last < head.seq && (items.length >= limit || read >= MAX_READ_PER_LIST) ? String(last + 1) : undefined };
+  }
+
+  /** A certificate's records through the index its markers (and earlier versions' records) are in; the last page adds those the head carries that are not written yet. */
+  private async certificateHistory(certificateId: string, matches: (r: AuditRecord) => boolean, head: Head, limit: number, nextToken?: string): Promise<Page<AuditRecord>> {
+    const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: `AUDITCERT#${certificateId}`, limit, nextToken });
+    const entries = page.items.filter((i) => Number(i.seq) <= head.seq);
+    const pages = await batchGet(this.table, [...new Set(entries.filter((i) => String(i.pk).startsWith(MARKER)).map((i) => Number(i.page)))].map(pageKey));
+    const paged = new Map(pages.flatMap(fromPage).map((r) => [r.seq, r]));
+    const items = entries.map((i) => (String(i.pk).startsWith(MARKER) ? paged.get(Number(i.seq)) : fromRecordItem(i))).filter((r): r is AuditRecord => r !== undefined && matches(r));
+    if (!page.nextToken && head.pending.length) {
+      const marked = new Set((await batchGet(this.table, head.pending.map((r) => markerKey(r.eventId)))).map((m) => Number(m.seq)));
+      items.push(...head.pending.filter((r) => !marked.has(r.seq) && matches(r)).slice(0, Math.max(0, limit - items.length)));
+    }
+    return { items, nextToken: page.nextToken };
   }
 
   /** Every committed record in sequence order, up to the head read first (a batch the head holds but a crash kept from its place included). */
   async *all(): AsyncIterable<AuditRecord> {
-    const head = await this.head();
-    let token: string | undefined;
-    let seq = 0;
-    do {
-      const page = await queryPage(this.table, { pkName: 'pk', pk: 'AUDIT', skPrefix: 'R#', limit: 500, nextToken: token });
-      for (const record of page.items.map(fromItem)) {
-        if (record.seq > head.seq) return;
-        seq = record.seq;
-        yield record;
-      }
-      token = page.nextToken;
-    } while (token);
-    for (const record of head.pending) if (record.seq > seq) yield record;
+    yield* this.walk(1, await this.head());
   }
 }
 

@@ -1,40 +1,137 @@
+import { createHash } from 'node:crypto';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxEntry, SiemOutbox } from '../../shared/ports.ts';
 import { batchWrite } from './batch.ts';
-import { getItem, idSortKey, putIfAbsent, queryAll, queryPage, withoutKeys, type Table } from './table.ts';
+import { conditionalWrite, getItem, idSortKey, putIfAbsent, queryAll, queryPage, withoutKeys, type Item, type Table } from './table.ts';
 
-const outboxKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `OUTBOX#${sink}`, sk: `${e.createdAt}#${idSortKey(e.id)}` });
+const outboxPk = (sink: string) => `OUTBOX#${sink}`;
 const deadKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `SIEMDLQ#${sink}`, sk: `${e.createdAt}#${idSortKey(e.id)}` });
+/** An entry's identity: one event queued once (a copy queued again carries the same id and time). */
+const entryKey = (e: Pick<OutboxEntry, 'createdAt' | 'id'>) => `${e.createdAt}\n${e.id}`;
+/** Entries one page holds at most, in bytes of JSON: DynamoDB items stop at 400 KB. */
+const MAX_PAGE_BYTES = 300 * 1024;
+/** Pages one query reads at most. */
+const PAGES_PER_QUERY = 20;
+/** Tries of a page's rewrite that another writer's rewrite came before (a flusher whose lease ran out). */
+const REWRITE_ATTEMPTS = 5;
 
-/** Per-sink outboxes and dead letters in the table, oldest first by the time an event was queued. */
+interface Page {
+  sk: string;
+  /** Counts rewrites: a rewrite is conditional on the version it read. */
+  version: number;
+  entries: OutboxEntry[];
+}
+
+/** A page as stored; an item an earlier version wrote (one entry each) is a page of one. */
+function toPage(item: Item): Page {
+  if (typeof item.entriesJson === 'string') return { sk: String(item.sk), version: Number(item.version ?? 0), entries: JSON.parse(item.entriesJson) };
+  return { sk: String(item.sk), version: 0, entries: [withoutKeys<OutboxEntry>(item)] };
+}
+
+/** Entries in pages of at most MAX_PAGE_BYTES, at least one entry each. */
+function paged(entries: OutboxEntry[]): OutboxEntry[][] {
+  const pages: OutboxEntry[][] = [];
+  let bytes = Infinity;
+  for (const e of entries) {
+    const size = JSON.stringify(e).length * 2;
+    if (bytes + size > MAX_PAGE_BYTES) pages.push([]), (bytes = 0);
+    pages[pages.length - 1].push(e);
+    bytes += size;
+  }
+  return pages;
+}
+
+/** A new page's name: its oldest entry's time, its place among the pages of its export, and a digest of its entries. */
+function pageSk(entries: OutboxEntry[], index: number): string {
+  const oldest = entries.reduce((min, e) => (e.createdAt < min ? e.createdAt : min), entries[0].createdAt);
+  const digest = createHash('sha256').update(entries.map(entryKey).join('\n')).digest('hex').slice(0, 32);
+  return `${oldest}#${String(index).padStart(4, '0')}#${digest}`;
+}
+
+/**
+ * Per-sink outboxes and dead letters in the table. An outbox is a run of pages, each the entries
+ * one export queued (one item, however many events: the durable path writes a page per batch, not
+ * an item per event), named by its oldest entry's time and a digest of its entries, so queuing
+ * the same entries again writes the same page. Entries are read oldest page first; one queued
+ * twice in different pages (a batch the queue redelivered in another make-up) is read once and
+ * removed from both. Only the sink's flusher, under its lease, rewrites a page.
+ */
 export class DynamoSiemOutbox implements SiemOutbox {
   constructor(private readonly table: Table, private readonly sinks: () => string[]) {}
 
   async addAll(sink: string, entries: OutboxEntry[]): Promise<void> {
-    await batchWrite(this.table, entries.map((e) => ({ put: { ...e, ...outboxKey(sink, e) } })));
+    await batchWrite(this.table, paged(entries).map((page, i) => ({ put: this.pageItem(sink, page, { sk: pageSk(page, i), version: -1 }) })));
   }
 
-  async peek(sink: string, limit: number): Promise<OutboxEntry[]> {
-    return (await queryPage(this.table, { pkName: 'pk', pk: `OUTBOX#${sink}`, limit })).items.map((i) => withoutKeys<OutboxEntry>(i));
+  /** The page at `at`, its version one past the one it had. */
+  private pageItem(sink: string, entries: OutboxEntry[], at: Pick<Page, 'sk' | 'version'>): Item & { pk: string; sk: string } {
+    return { pk: outboxPk(sink), sk: at.sk, version: at.version + 1, entriesJson: JSON.stringify(entries) };
   }
 
-  async due(sink: string, now: Date, limit: number): Promise<OutboxEntry[]> {
-    const due: OutboxEntry[] = [];
+  /** The outbox's pages, oldest first, until `enough` says the entries read so far suffice. */
+  private async pages(sink: string, enough: (entries: OutboxEntry[]) => boolean): Promise<Page[]> {
+    const out: Page[] = [];
+    const seen = new Set<string>();
+    const entries: OutboxEntry[] = [];
     let token: string | undefined;
     do {
-      const page = await queryPage(this.table, { pkName: 'pk', pk: `OUTBOX#${sink}`, limit: Math.max(limit, 100), nextToken: token });
-      due.push(...page.items.map((i) => withoutKeys<OutboxEntry>(i)).filter((e) => e.nextAttemptAt <= now.toISOString()));
+      const page = await queryPage(this.table, { pkName: 'pk', pk: outboxPk(sink), limit: PAGES_PER_QUERY, nextToken: token });
+      for (const p of page.items.map(toPage)) {
+        out.push(p);
+        entries.push(...p.entries.filter((e) => !seen.has(entryKey(e)) && seen.add(entryKey(e))));
+      }
       token = page.nextToken;
-    } while (token && due.length < limit);
-    return due.slice(0, limit);
+    } while (token && !enough(entries));
+    return out;
   }
 
-  async remove(sink: string, entries: OutboxEntry[]): Promise<void> {
-    await batchWrite(this.table, entries.map((e) => ({ delete: outboxKey(sink, e) })));
+  /** Each queued entry once, oldest page first, from as many pages as `limit` entries passing `keep` need. */
+  private async entries(sink: string, limit: number, keep: (e: OutboxEntry) => boolean): Promise<OutboxEntry[]> {
+    const pages = await this.pages(sink, (read) => read.filter(keep).length >= limit);
+    const seen = new Set<string>();
+    return pages.flatMap((p) => p.entries).filter((e) => keep(e) && !seen.has(entryKey(e)) && seen.add(entryKey(e))).slice(0, limit);
   }
 
-  async reschedule(sink: string, entries: OutboxEntry[]): Promise<void> {
-    await Promise.all(entries.map((e) => this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...e, ...outboxKey(sink, e) } }))));
+  peek(sink: string, limit: number): Promise<OutboxEntry[]> {
+    return this.entries(sink, limit, () => true);
+  }
+
+  due(sink: string, now: Date, limit: number): Promise<OutboxEntry[]> {
+    const at = now.toISOString();
+    return this.entries(sink, limit, (e) => e.nextAttemptAt <= at);
+  }
+
+  remove(sink: string, entries: OutboxEntry[]): Promise<void> {
+    return this.rewrite(sink, entries, () => undefined);
+  }
+
+  reschedule(sink: string, entries: OutboxEntry[]): Promise<void> {
+    const next = new Map(entries.map((e) => [entryKey(e), e]));
+    return this.rewrite(sink, entries, (e) => next.get(entryKey(e)));
+  }
+
+  /**
+   * Every page holding one of `entries` again, each of those entries replaced by what `change`
+   * makes of it (removed if nothing); a page left empty goes. A page another writer rewrote
+   * meanwhile is read again.
+   */
+  private async rewrite(sink: string, entries: OutboxEntry[], change: (e: OutboxEntry) => OutboxEntry | undefined): Promise<void> {
+    const wanted = new Set(entries.map(entryKey));
+    for (let attempt = 0; wanted.size && attempt < REWRITE_ATTEMPTS; attempt++) {
+      const allRead = (read: OutboxEntry[]) => read.filter((e) => wanted.has(entryKey(e))).length >= wanted.size;
+      const pages = (await this.pages(sink, allRead)).filter((p) => p.entries.some((e) => wanted.has(entryKey(e))));
+      const raced = await Promise.all(pages.map(async (p) => {
+        const kept = p.entries.flatMap((e) => (wanted.has(entryKey(e)) ? [change(e)].filter((c) => c !== undefined) : [e]));
+        const expected = { ConditionExpression: p.version ? 'version = :v' : 'attribute_not_exists(version) OR version = :v', ExpressionAttributeValues: { ':v': p.version } };
+        const written = kept.length
+          ? await conditionalWrite(this.table, new PutCommand({ TableName: this.table.name, Item: this.pageItem(sink, kept, p), ...expected }))
+          : await conditionalWrite(this.table, new DeleteCommand({ TableName: this.table.name, Key: { pk: outboxPk(sink), sk: p.sk }, ...expected }));
+        return written ? [] : p.entries.filter((e) => wanted.has(entryKey(e))).map(entryKey);
+      }));
+      const again = new Set(raced.flat());
+      for (const k of wanted) if (!again.has(k)) wanted.delete(k);
+    }
+    if (wanted.size) throw new Error(`the outbox of ${sink} kept changing under its flusher: ${wanted.size} entries not rewritten, tried again on the next flush`);
   }
 
   async pause(sink: string, until: Date): Promise<void> {
@@ -46,11 +143,10 @@ export class DynamoSiemOutbox implements SiemOutbox {
     return item?.pausedUntil ? new Date(String(item.pausedUntil)) : undefined;
   }
 
+  /** Each entry a dead letter of its own (listed and replayed one by one), then out of the outbox. */
   async deadLetter(sink: string, entries: OutboxEntry[]): Promise<void> {
-    for (const e of entries) {
-      await putIfAbsent(this.table, { ...e, sink, ...deadKey(sink, e) });
-      await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: outboxKey(sink, e) }));
-    }
+    for (const e of entries) await putIfAbsent(this.table, { ...e, sink, ...deadKey(sink, e) });
+    await this.remove(sink, entries);
   }
 
   async deadLetters(sink?: string): Promise<(OutboxEntry & { sink: string })[]> {
@@ -63,10 +159,10 @@ export class DynamoSiemOutbox implements SiemOutbox {
     const letters = await this.deadLetters(sink);
     // Someone asked for a replay: whatever hold the last failure put on the sinks is lifted.
     for (const s of sink ? [sink] : this.sinks()) await this.pause(s, now);
-    for (const l of letters) {
-      const { sink: s, ...entry } = l;
-      await this.table.doc.send(new PutCommand({ TableName: this.table.name, Item: { ...entry, attempts: 0, nextAttemptAt: now.toISOString(), lastError: undefined, ...outboxKey(s, entry) } }));
-      await this.table.doc.send(new DeleteCommand({ TableName: this.table.name, Key: deadKey(s, entry) }));
+    for (const s of new Set(letters.map((l) => l.sink))) {
+      const mine = letters.filter((l) => l.sink === s);
+      await this.addAll(s, mine.map(({ sink: _s, ...entry }) => ({ ...entry, attempts: 0, nextAttemptAt: now.toISOString(), lastError: undefined })));
+      await batchWrite(this.table, mine.map((l) => ({ delete: deadKey(s, l) })));
     }
     return letters.length;
   }

@@ -50,12 +50,11 @@ export function eventHandler(consume: (event: ReceivedEvent, context: Context) =
 }
 
 /**
- * A Lambda handler for an ordered consumer's FIFO queue (`consumes.ordered`): the batch's events
- * are consumed together, in order, by one call. If it fails, every message of the batch is
- * reported failed (a FIFO queue must get back the failed message and all after it), and the
- * batch comes back after the visibility timeout before anything that follows it.
+ * A Lambda handler for a consumer that takes its queue's batches whole (`consumes.wholeBatch`):
+ * the batch's events are consumed together, in the order received, by one call. If it fails,
+ * every message of the batch is reported failed and comes back after the visibility timeout.
  */
-export function orderedEventHandler(consume: (events: ReceivedEvent[]) => Promise<void>) {
+export function wholeBatchHandler(consume: (events: ReceivedEvent[]) => Promise<void>) {
   return lambda(async (batch: SQSEvent): Promise<SQSBatchResponse> => {
     const events = batch.Records.map(received).filter((e) => e !== undefined);
     try {

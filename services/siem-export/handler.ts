@@ -1,6 +1,6 @@
 import { lambda } from '../../adapters/lambda.ts';
 import { apiHandler } from '../../adapters/http/api-handler.ts';
-import { orderedEventHandler } from '../../adapters/eventbridge/event-handler.ts';
+import { wholeBatchHandler } from '../../adapters/eventbridge/event-handler.ts';
 import { siemExportRuntime } from './runtime.ts';
 import { verifyChain, type AuditRecord } from '../../shared/audit-chain.ts';
 import { ValidationError } from '../../shared/errors.ts';
@@ -11,11 +11,10 @@ import { PAGING, integer, itemsOf, object, ref, string } from '../../shared/api-
 
 const rt = siemExportRuntime;
 /**
- * Every certops event: into the audit trail and out to the SIEM sinks. The audit trail's one
- * writer: its queue's message group hands it one batch at a time, in order, appended in one
- * commit of the trail's head.
+ * Every certops event: into the audit trail and out to the SIEM sinks. The audit trail's writers:
+ * each batch from the queue is appended in one commit of the trail's head.
  */
-export const events = orderedEventHandler(async (batch) => {
+export const events = wholeBatchHandler(async (batch) => {
   await exportEvents(batch, rt());
 });
 

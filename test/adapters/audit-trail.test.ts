@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoAuditTrail } from '../../adapters/dynamodb/audit-trail.ts';
 import { GENESIS, recordHash, verifyChain, type AuditRecord } from '../../shared/audit-chain.ts';
 import { freshTable } from '../support/dynamo.ts';
@@ -56,11 +56,12 @@ describe('the audit trail, appended in batches with the head as the commit', () 
 
   it('tells a trail cut short from a whole one: the walk must reach the head', async () => {
     const trail = new DynamoAuditTrail(db.table);
-    await trail.appendAll([event('a'), event('b'), event('c')]);
+    await trail.appendAll([event('a'), event('b')]);
+    await trail.appendAll([event('c')]);
     const head = await trail.head();
-    // Clear the head's copy of the last batch, then delete the last record: without the head the rest still links up.
+    // Clear the head's copy of the last batch, then delete that batch's page: without the head the rest still links up.
     await db.table.doc.send(new UpdateCommand({ TableName: db.table.name, Key: { pk: 'AUDIT', sk: 'HEAD' }, UpdateExpression: 'REMOVE pendingJson' }));
-    await db.table.doc.send(new DeleteCommand({ TableName: db.table.name, Key: { pk: 'AUDIT', sk: 'R#000000000003' } }));
+    await db.table.doc.send(new DeleteCommand({ TableName: db.table.name, Key: { pk: 'AUDIT', sk: 'P#000000000003' } }));
     const cut = await records(trail);
     expect(verifyChain(cut).valid).toBe(true);
     expect(verifyChain(cut, head)).toMatchObject({ valid: false, problem: { seq: 3, kind: 'removed' } });
@@ -100,5 +101,30 @@ describe('the audit trail, appended in batches with the head as the commit', () 
     expect(out.map((r) => r.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(JSON.stringify((await trail.head()).pending).length).toBeLessThan(300_000);
     expect(verifyChain(await records(trail), await trail.head()).valid).toBe(true);
+  });
+
+  it('reads a trail an earlier version wrote one record an item, and appends its pages after it', async () => {
+    // Two records as versions before pages wrote them: an item each (indexed by certificate), a marker naming only the number.
+    const [a, b] = [event('a', 'cert-1'), event('b')].reduce<AuditRecord[]>((chain, e) => {
+      const prev = chain[chain.length - 1] ?? { seq: 0, hash: GENESIS };
+      const draft = { seq: prev.seq + 1, prevHash: prev.hash, ...e };
+      return [...chain, { ...draft, hash: recordHash(draft) }];
+    }, []);
+    for (const r of [a, b]) {
+      const { detail, ...rest } = r;
+      const index = r.certificateId ? { gsi1pk: `AUDITCERT#${r.certificateId}`, gsi1sk: String(r.seq).padStart(12, '0') } : {};
+      await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...rest, detailJson: JSON.stringify(detail), pk: 'AUDIT', sk: `R#${String(r.seq).padStart(12, '0')}`, ...index } }));
+      await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: `AUDITID#${r.eventId}`, sk: 'AUDITID', seq: r.seq } }));
+    }
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: 'AUDIT', sk: 'HEAD', seq: 2, hash: b.hash } }));
+    const trail = new DynamoAuditTrail(db.table);
+    expect((await trail.appendAll([event('a'), event('c', 'cert-1')])).map((r) => [r.seq, r.eventId])).toEqual([[1, 'a'], [3, 'c']]);
+    expect((await records(trail)).map((r) => r.eventId)).toEqual(['a', 'b', 'c']);
+    expect(verifyChain(await records(trail), await trail.head())).toEqual({ valid: true, records: 3 });
+    expect([...(await trail.recorded(['a', 'c'])).values()].map((r) => [r.eventId, r.seq, r.occurredAt]).sort()).toEqual([['a', 1, a.occurredAt], ['c', 3, a.occurredAt]]);
+    expect((await trail.list({ certificateId: 'cert-1' }, 10)).items.map((r) => r.eventId)).toEqual(['a', 'c']);
+    expect((await trail.list({}, 2)).nextToken).toBe('3');
+    expect((await trail.list({}, 2, '3')).items.map((r) => r.eventId)).toEqual(['c']);
+    await expect(trail.list({}, 2, 'zz')).rejects.toMatchObject({ field: 'nextToken' });
   });
 });

@@ -227,12 +227,17 @@ describe('DynamoDB stores (on dynalite)', () => {
     for await (const r of trail.all()) all.push(r);
     expect(all.map((r) => r.eventId)).toEqual(['crashed', 'second']);
     expect(verifyAuditChain(all).valid).toBe(true);
-    // The markers (found again only while an event can come again) expire 30 days after the event; the records carry no time to live.
+    // The markers (found again only while an event can come again) expire 30 days after the event; the records' pages carry no time to live.
     const marker = await getItem(db.table, { pk: 'AUDITID#second', sk: 'AUDITID' });
     expect(marker!.ttl).toBe(Date.parse('2026-11-30T10:00:00Z') / 1000 + 30 * 86_400);
-    const record = await getItem(db.table, { pk: 'AUDIT', sk: 'R#000000000002' });
-    expect(record).toMatchObject({ eventId: 'second' });
-    expect(record!.ttl).toBeUndefined();
+    const page = await getItem(db.table, { pk: 'AUDIT', sk: 'P#000000000002' });
+    expect(JSON.parse(String(page!.recordsJson))).toMatchObject([{ seq: 2, eventId: 'second' }]);
+    expect(page!.ttl).toBeUndefined();
+    // A marker of an event about a certificate is that certificate's index entry: it stays.
+    await trail.append({ ...event('about-cert'), certificateId: 'cert-9' });
+    const indexed = await getItem(db.table, { pk: 'AUDITID#about-cert', sk: 'AUDITID' });
+    expect(indexed).toMatchObject({ gsi1pk: 'AUDITCERT#cert-9', seq: 3 });
+    expect(indexed!.ttl).toBeUndefined();
   });
 
   it('pages CT findings newest first, only open or only authorized ones when asked, each page resuming after the last', async () => {

@@ -34,10 +34,10 @@ describe('queue consumers', () => {
     expect(seen.sort()).toEqual([1, 2, 3]);
   });
 
-  it('an ordered consumer takes the batch in one call, in order, and fails every message of it when that call fails', async () => {
+  it('a whole-batch consumer takes the batch in one call, in order, and fails every message of it when that call fails', async () => {
     const calls: number[][] = [];
     let fail = false;
-    const consumer = handlers.orderedEventHandler(async (events) => {
+    const consumer = handlers.wholeBatchHandler(async (events) => {
       calls.push(events.map((e) => e.detail.n as number));
       if (fail) throw new Error('head commit failed');
     });

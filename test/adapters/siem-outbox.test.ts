@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoSiemOutbox } from '../../adapters/dynamodb/siem-outbox.ts';
+import type { OutboxEntry } from '../../shared/ports.ts';
+import { freshTable } from '../support/dynamo.ts';
+
+const entry = (id: string, createdAt = '2026-12-01T10:00:00.000Z'): OutboxEntry => ({ id, payload: `{"id":"${id}"}`, createdAt, attempts: 0, nextAttemptAt: createdAt });
+const now = new Date('2026-12-01T11:00:00.000Z');
+
+describe('the SIEM outbox, a page of entries per export', () => {
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let outbox: DynamoSiemOutbox;
+  const items = async () => (await db.table.doc.send(new QueryCommand({ TableName: db.table.name, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'OUTBOX#s' } }))).Items!;
+  beforeEach(async () => {
+    db = await freshTable();
+    outbox = new DynamoSiemOutbox(db.table, () => ['s']);
+  });
+  afterEach(async () => db.close());
+
+  it('writes one item for a batch of entries, and the same item when the batch is queued again', async () => {
+    const batch = Array.from({ length: 50 }, (_, i) => entry(`e${i}`));
+    await outbox.addAll('s', batch);
+    await outbox.addAll('s', batch);
+    expect(await items()).toHaveLength(1);
+    expect((await outbox.due('s', now, 100)).map((e) => e.id)).toEqual(batch.map((e) => e.id));
+  });
+
+  it('reads an entry queued in two pages once, and removes it from both', async () => {
+    await outbox.addAll('s', [entry('a'), entry('b')]);
+    // The queue redelivered one of the events in a batch of another make-up.
+    await outbox.addAll('s', [entry('b'), entry('c')]);
+    expect((await outbox.due('s', now, 10)).map((e) => e.id)).toEqual(['a', 'b', 'c']);
+    await outbox.remove('s', [entry('a'), entry('b')]);
+    expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['c']);
+    await outbox.remove('s', [entry('c')]);
+    expect(await items()).toHaveLength(0);
+  });
+
+  it('reschedules entries in their page: they are not due until their next attempt', async () => {
+    await outbox.addAll('s', [entry('a'), entry('b')]);
+    await outbox.reschedule('s', [{ ...entry('a'), attempts: 1, nextAttemptAt: '2026-12-01T12:00:00.000Z', lastError: '500' }]);
+    expect((await outbox.due('s', now, 10)).map((e) => e.id)).toEqual(['b']);
+    expect((await outbox.peek('s', 10)).find((e) => e.id === 'a')).toMatchObject({ attempts: 1, lastError: '500' });
+  });
+
+  it('splits a batch larger than an item may be into pages', async () => {
+    const big = Array.from({ length: 40 }, (_, i) => ({ ...entry(`big${i}`), payload: 'x'.repeat(20_000) }));
+    await outbox.addAll('s', big);
+    expect((await items()).length).toBeGreaterThan(1);
+    expect((await outbox.due('s', now, 100)).map((e) => e.id)).toEqual(big.map((e) => e.id));
+  });
+
+  it('reads, removes and dead-letters entries an earlier version wrote one an item', async () => {
+    for (const e of [entry('old-1'), entry('old-2')]) await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...e, pk: 'OUTBOX#s', sk: `${e.createdAt}#${e.id}` } }));
+    await outbox.addAll('s', [entry('new', '2026-12-01T10:30:00.000Z')]);
+    expect((await outbox.due('s', now, 10)).map((e) => e.id)).toEqual(['old-1', 'old-2', 'new']);
+    await outbox.remove('s', [entry('old-1')]);
+    await outbox.deadLetter('s', [{ ...entry('old-2'), attempts: 5 }]);
+    expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['new']);
+    expect((await outbox.deadLetters('s')).map((e) => [e.id, e.attempts])).toEqual([['old-2', 5]]);
+    expect(await outbox.requeueDeadLetters('s', now)).toBe(1);
+    expect((await outbox.due('s', now, 10)).map((e) => [e.id, e.attempts])).toEqual([['old-2', 0], ['new', 0]]);
+  });
+
+  it('reads a page again when another writer rewrote it meanwhile (a flusher whose lease ran out)', async () => {
+    await outbox.addAll('s', [entry('a'), entry('b'), entry('c')]);
+    const [page] = await items();
+    // Another flusher removed c after this one read the page.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...page, version: 1, entriesJson: JSON.stringify([entry('a'), entry('b')]) } }));
+    await outbox.remove('s', [entry('a')]);
+    expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['b']);
+  });
+});
