@@ -23,6 +23,8 @@ const MARKER_DAYS = 30;
 /** The head item carries a batch's records until they are written; DynamoDB items stop at 400 KB. */
 const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_ATTEMPTS = 50;
+/** Committed events a process keeps in memory (about 150 bytes each). */
+const COMMITTED_KEPT = 50_000;
 /** Records one listing reads at most before it answers with a token (a filter that matches little must not read the whole trail). */
 const MAX_READ_PER_LIST = 5000;
 
@@ -96,9 +98,13 @@ export class DynamoAuditTrail implements AuditTrail {
    * them (a crash kept them from their place).
    */
   async recorded(eventIds: string[], head?: Head): Promise<Map<string, Found>> {
+    const known = new Map(eventIds.filter((id) => this.committed.has(id)).map((id) => [id, this.committed.get(id)!]));
+    const unknown = [...new Set(eventIds.filter((id) => !known.has(id)))];
+    // All committed before, as this process saw: nothing to read (and no lookup an append could reuse).
+    if (unknown.length === 0 && !head) return (this.lastLookup = undefined), known;
     const at = head ?? (await this.head());
-    const markers = (await batchGet(this.table, [...new Set(eventIds)].map(markerKey))).filter((m) => Number(m.seq) <= at.seq);
-    const found = new Map<string, Found>();
+    const markers = (await batchGet(this.table, unknown.map(markerKey))).filter((m) => Number(m.seq) <= at.seq);
+    const found = new Map<string, Found>(known);
     for (const m of markers.filter((m) => m.occurredAt)) {
       const eventId = String(m.pk).slice(MARKER.length);
       found.set(eventId, { eventId, seq: Number(m.seq), occurredAt: String(m.occurredAt), page: Number(m.page) });
@@ -107,8 +113,25 @@ export class DynamoAuditTrail implements AuditTrail {
     const older = markers.filter((m) => !m.occurredAt).map((m) => recordKey(Number(m.seq)));
     const wanted = new Set(eventIds);
     for (const r of [...(await batchGet(this.table, older)).map(fromRecordItem), ...at.pending]) if (wanted.has(r.eventId)) found.set(r.eventId, r);
+    this.remember(found.values());
     if (!head) this.lastLookup = { head: at, wanted, found };
     return found;
+  }
+
+  /**
+   * Events this process saw committed, most recent last, at most COMMITTED_KEPT: a committed
+   * record never changes, so the exporter's check of what it just appended (before sending it to
+   * a sink) and a redelivery's check read nothing.
+   */
+  private readonly committed = new Map<string, Found>();
+
+  private remember(found: Iterable<Found>): void {
+    // Those an earlier version wrote (no page) are left to be read where they are.
+    for (const f of found) if (f.page !== undefined) this.committed.set(f.eventId, { eventId: f.eventId, seq: f.seq, occurredAt: f.occurredAt, page: f.page });
+    for (const id of this.committed.keys()) {
+      if (this.committed.size <= COMMITTED_KEPT) break;
+      this.committed.delete(id);
+    }
   }
 
   /**
@@ -156,6 +179,7 @@ export class DynamoAuditTrail implements AuditTrail {
         await this.write(records);
         this.writtenHead = records[records.length - 1].hash;
         for (const r of records) found.set(r.eventId, r);
+        this.remember(records.map((r) => ({ eventId: r.eventId, seq: r.seq, occurredAt: r.occurredAt, page: records[0].seq })));
         return found;
       }
       // Another writer moved the head: back off a random while so the racers spread out.

@@ -6,6 +6,8 @@ import type { Item, Key, Table } from './table.ts';
 /** BatchWriteItem takes at most 25 requests, BatchGetItem at most 100 keys (DynamoDB API reference). */
 const WRITE_LIMIT = 25;
 const GET_LIMIT = 100;
+/** BatchGetItem calls one read makes at once. */
+const GETS_AT_ONCE = 4;
 /** Unprocessed items come back under throttling; each retry waits twice as long (50 ms, 100 ms, ...). */
 const ATTEMPTS = 8;
 
@@ -86,14 +88,18 @@ export function getItem(table: Table, key: Key): Promise<Item | undefined> {
  * @throws when keys stay unread after 8 attempts.
  */
 export async function batchGet(table: Table, keys: Key[]): Promise<Item[]> {
+  const chunks = Array.from({ length: Math.ceil(keys.length / GET_LIMIT) }, (_, i) => keys.slice(i * GET_LIMIT, (i + 1) * GET_LIMIT));
   const items: Item[] = [];
-  for (let i = 0; i < keys.length; i += GET_LIMIT) {
-    await untilProcessed('BatchGetItem', keys.slice(i, i + GET_LIMIT), async (pending) => {
-      const out = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: pending } } }));
-      items.push(...(out.Responses?.[table.name] ?? []));
-      return out.UnprocessedKeys?.[table.name]?.Keys as Key[] | undefined;
-    });
-  }
+  // Reads have no order to keep: a few calls at once, so a thousand keys wait for three round trips, not ten.
+  await Promise.all(Array.from({ length: Math.min(GETS_AT_ONCE, chunks.length) }, async () => {
+    for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
+      await untilProcessed('BatchGetItem', chunk, async (pending) => {
+        const out = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: pending } } }));
+        items.push(...(out.Responses?.[table.name] ?? []));
+        return out.UnprocessedKeys?.[table.name]?.Keys as Key[] | undefined;
+      });
+    }
+  }));
   return items;
 }
 
