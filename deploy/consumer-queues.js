@@ -72,6 +72,9 @@ export default class ConsumerQueues {
       const rule = `${id}Rule`;
       resources[deadLetters] = {
         Type: 'AWS::SQS::Queue',
+        // What it holds is owed: a change that replaces the queue (or removes the consumer) keeps the old one to replay from.
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
         Properties: { QueueName: `${service.service}-${stage}-${name}-dlq`, MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true },
       };
       resources[queue] = {

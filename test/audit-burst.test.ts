@@ -9,9 +9,9 @@ import { eventually } from './support/processes.ts';
 const BURST = 10_000;
 
 /**
- * The audit trail's one ordered writer (siemExportEvents, `consumes.ordered`: a FIFO queue's
- * single message group on AWS, the local bus's ordered delivery here) takes a burst: every event
- * once in the trail, the hash chain whole, every event in the SIEM file once.
+ * The audit trail's writers (siemExportEvents, `consumes.wholeBatch`: batches of up to 1,000 from
+ * its queue, two writers at most, each batch one commit) take a burst: every event once in the
+ * trail, the hash chain whole, every event in the SIEM file once.
  */
 describe('an audit trail that takes bursts', () => {
   const home = mkdtempSync(join(tmpdir(), 'certops-burst-'));

@@ -1,10 +1,10 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditFilter, AuditHead, AuditTrail, RecordedEvent } from '../../shared/ports.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { Page } from '../../shared/model.ts';
 import { GENESIS, recordHash, type AuditEvent, type AuditRecord } from '../../shared/audit-chain.ts';
 import { batchGet, batchWrite } from './batch.ts';
-import { expiresAfter, getItem, isConditionFailure, queryPage, withoutKeys, type Item, type Key, type Table } from './table.ts';
+import { expiresAfter, isConditionFailure, queryPage, withoutKeys, type Item, type Key, type Table } from './table.ts';
 
 const HEAD = { pk: 'AUDIT', sk: 'HEAD' };
 const pad = (seq: number) => String(seq).padStart(12, '0');
@@ -48,12 +48,13 @@ const fromPage = (item: Record<string, unknown>): AuditRecord[] => JSON.parse(St
 /**
  * The marker of a committed record: where its page is, and the time it was recorded with (an
  * exporter tells by it which copy of an event the trail took); for an event about a certificate,
- * also that certificate's entry in the index its history is listed from.
+ * also that certificate's entry in the index its history is listed from, with the record itself (a
+ * history then reads its records, not the whole page of each).
  */
 function markerItem(record: AuditRecord, page: number): Item & Key {
   return {
     ...markerKey(record.eventId), seq: record.seq, page, occurredAt: record.occurredAt,
-    ...(record.certificateId ? { gsi1pk: `AUDITCERT#${record.certificateId}`, gsi1sk: pad(record.seq) } : expiresAfter(record.occurredAt, MARKER_DAYS)),
+    ...(record.certificateId ? { gsi1pk: `AUDITCERT#${record.certificateId}`, gsi1sk: pad(record.seq), recordJson: JSON.stringify(record) } : expiresAfter(record.occurredAt, MARKER_DAYS)),
   };
 }
 
@@ -87,8 +88,12 @@ export class DynamoAuditTrail implements AuditTrail {
     return next;
   }
 
+  /**
+   * Read strongly consistent: a writer that lost the head to another must see that commit, and the
+   * markers written after it, or it could commit an event the other just did.
+   */
   async head(): Promise<Head> {
-    const item = await getItem(this.table, HEAD);
+    const item = (await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: HEAD, ConsistentRead: true }))).Item;
     return { seq: Number(item?.seq ?? 0), hash: String(item?.hash ?? GENESIS), pending: item?.pendingJson ? JSON.parse(String(item.pendingJson)) : [] };
   }
 
@@ -103,7 +108,7 @@ export class DynamoAuditTrail implements AuditTrail {
     // All committed before, as this process saw: nothing to read (and no lookup an append could reuse).
     if (unknown.length === 0 && !head) return (this.lastLookup = undefined), known;
     const at = head ?? (await this.head());
-    const markers = (await batchGet(this.table, unknown.map(markerKey))).filter((m) => Number(m.seq) <= at.seq);
+    const markers = (await batchGet(this.table, unknown.map(markerKey), true)).filter((m) => Number(m.seq) <= at.seq);
     const found = new Map<string, Found>(known);
     for (const m of markers.filter((m) => m.occurredAt)) {
       const eventId = String(m.pk).slice(MARKER.length);
@@ -291,9 +296,9 @@ export class DynamoAuditTrail implements AuditTrail {
   private async certificateHistory(certificateId: string, matches: (r: AuditRecord) => boolean, head: Head, limit: number, nextToken?: string): Promise<Page<AuditRecord>> {
     const page = await queryPage(this.table, { index: 'gsi1', pkName: 'gsi1pk', pk: `AUDITCERT#${certificateId}`, limit, nextToken });
     const entries = page.items.filter((i) => Number(i.seq) <= head.seq);
-    const pages = await batchGet(this.table, [...new Set(entries.filter((i) => String(i.pk).startsWith(MARKER)).map((i) => Number(i.page)))].map(pageKey));
-    const paged = new Map(pages.flatMap(fromPage).map((r) => [r.seq, r]));
-    const items = entries.map((i) => (String(i.pk).startsWith(MARKER) ? paged.get(Number(i.seq)) : fromRecordItem(i))).filter((r): r is AuditRecord => r !== undefined && matches(r));
+    const record = (i: Item): AuditRecord => (String(i.pk).startsWith(MARKER) ? JSON.parse(String(i.recordJson)) : fromRecordItem(i));
+    // The same record twice (an upgrade wrote an earlier version's last batch again as a page) is listed once.
+    const items = [...new Map(entries.map(record).map((r) => [r.seq, r])).values()].filter(matches);
     if (!page.nextToken && head.pending.length) {
       const marked = new Set((await batchGet(this.table, head.pending.map((r) => markerKey(r.eventId)))).map((m) => Number(m.seq)));
       items.push(...head.pending.filter((r) => !marked.has(r.seq) && matches(r)).slice(0, Math.max(0, limit - items.length)));

@@ -84,17 +84,17 @@ export function getItem(table: Table, key: Key): Promise<Item | undefined> {
 
 /**
  * The items at `keys` that exist, in BatchGetItem calls of at most 100 keys, retrying unprocessed
- * keys; in no particular order (DynamoDB answers in any order).
+ * keys; in no particular order (DynamoDB answers in any order). `consistent`: strongly consistent reads.
  * @throws when keys stay unread after 8 attempts.
  */
-export async function batchGet(table: Table, keys: Key[]): Promise<Item[]> {
+export async function batchGet(table: Table, keys: Key[], consistent = false): Promise<Item[]> {
   const chunks = Array.from({ length: Math.ceil(keys.length / GET_LIMIT) }, (_, i) => keys.slice(i * GET_LIMIT, (i + 1) * GET_LIMIT));
   const items: Item[] = [];
   // Reads have no order to keep: a few calls at once, so a thousand keys wait for three round trips, not ten.
   await Promise.all(Array.from({ length: Math.min(GETS_AT_ONCE, chunks.length) }, async () => {
     for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
       await untilProcessed('BatchGetItem', chunk, async (pending) => {
-        const out = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: pending } } }));
+        const out = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: pending, ...(consistent ? { ConsistentRead: true } : {}) } } }));
         items.push(...(out.Responses?.[table.name] ?? []));
         return out.UnprocessedKeys?.[table.name]?.Keys as Key[] | undefined;
       });

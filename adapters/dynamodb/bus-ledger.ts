@@ -146,21 +146,31 @@ export class DynamoBusLedger implements BusLedger {
    */
   private async upgraded(items: (Group | PerEventItem | PerRuleItem)[]): Promise<Group[]> {
     const groups = new Map<string, Group>();
+    const perEvent: Group[] = [];
     for (const item of items) {
       if ('events' in item) groups.set(item.sk, { sk: item.sk, events: item.events });
-      else if ('rules' in item) groups.set(item.sk, { sk: item.sk, events: { [item.eventId]: { eventJson: item.eventJson, rules: item.rules } } });
+      else if ('rules' in item) perEvent.push({ sk: item.sk, events: { [item.eventId]: { eventJson: item.eventJson, rules: item.rules } } });
     }
+    for (const g of perEvent) groups.set(g.sk, g);
     const old = items.filter((i): i is PerRuleItem => !('rules' in i) && !('events' in i) && typeof (i as PerRuleItem).rule === 'string');
-    if (old.length === 0) return [...groups.values()];
+    if (old.length === 0) {
+      // Written again as groups: a retry's tries are kept at a place only a group item has.
+      await this.rewritten(perEvent);
+      return [...groups.values()];
+    }
     // An upgrade that died between its two writes left both: the item already written wins where both name a rule.
     const upgraded = [...byEvent(old)].map(([eventId, owing]) => {
       const current = groups.get(eventId)?.events[eventId];
       return { sk: eventId, events: { [eventId]: { eventJson: owing.eventJson, rules: { ...owing.rules, ...current?.rules } } } };
     });
     for (const g of upgraded) groups.set(g.sk, g);
-    await batchWrite(this.table, upgraded.map((g) => ({ put: { ...key(g.sk), events: g.events } })));
+    await this.rewritten([...perEvent.filter((g) => !upgraded.some((u) => u.sk === g.sk)), ...upgraded]);
     await batchWrite(this.table, old.map((i) => ({ delete: key(i.sk) })));
     return [...groups.values()];
+  }
+
+  private async rewritten(groups: Group[]): Promise<void> {
+    await batchWrite(this.table, groups.map((g) => ({ put: { ...key(g.sk), events: g.events } })));
   }
 
   private remember(group: Group): void {

@@ -19,13 +19,15 @@ interface Page {
   sk: string;
   /** Counts rewrites: a rewrite is conditional on the version it read. */
   version: number;
+  /** An item an earlier version wrote: it has no version. */
+  legacy?: boolean;
   entries: OutboxEntry[];
 }
 
 /** A page as stored; an item an earlier version wrote (one entry each) is a page of one. */
 function toPage(item: Item): Page {
   if (typeof item.entriesJson === 'string') return { sk: String(item.sk), version: Number(item.version ?? 0), entries: JSON.parse(item.entriesJson) };
-  return { sk: String(item.sk), version: 0, entries: [withoutKeys<OutboxEntry>(item)] };
+  return { sk: String(item.sk), version: 0, legacy: true, entries: [withoutKeys<OutboxEntry>(item)] };
 }
 
 /** Entries in pages of at most MAX_PAGE_BYTES, at least one entry each. */
@@ -122,7 +124,10 @@ export class DynamoSiemOutbox implements SiemOutbox {
       const pages = (await this.pages(sink, allRead)).filter((p) => p.entries.some((e) => wanted.has(entryKey(e))));
       const raced = await Promise.all(pages.map(async (p) => {
         const kept = p.entries.flatMap((e) => (wanted.has(entryKey(e)) ? [change(e)].filter((c) => c !== undefined) : [e]));
-        const expected = { ConditionExpression: p.version ? 'version = :v' : 'attribute_not_exists(version) OR version = :v', ExpressionAttributeValues: { ':v': p.version } };
+        // Conditions that hold only if the item is still there: a page another flusher deleted stays deleted.
+        const expected = p.legacy
+          ? { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(version)' }
+          : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': p.version } };
         const written = kept.length
           ? await conditionalWrite(this.table, new PutCommand({ TableName: this.table.name, Item: this.pageItem(sink, kept, p), ...expected }))
           : await conditionalWrite(this.table, new DeleteCommand({ TableName: this.table.name, Key: { pk: outboxPk(sink), sk: p.sk }, ...expected }));

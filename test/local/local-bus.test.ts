@@ -201,6 +201,12 @@ describe('local bus', () => {
     expect(owed.map((d) => [d.eventId, d.rule, d.attempts])).toEqual([['e1', 'r1', 0], ['e1', 'r2', 0], ['e2', 'r1', 0], ['e2', 'r2', 2]]);
     for (const [id, rule] of [['e1', 'r2'], ['e2', 'r1'], ['e2', 'r2']]) await ledger.settle(id, rule);
     expect(await new DynamoBusLedger(db.table).pending()).toEqual([]);
+    // An item of the ledger before groups (one per event) is resumed, and a retry of it keeps its tries too.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: 'DELIVERY', sk: 'e3', eventId: 'e3', eventJson: event('e3'), rules: { r1: { attempts: 1, nextAttemptAt: '2026-11-26T12:00:00.000Z' } } } }));
+    const upgraded = new DynamoBusLedger(db.table);
+    expect((await upgraded.pending()).map((d) => [d.eventId, d.rule, d.attempts])).toEqual([['e3', 'r1', 1]]);
+    await upgraded.reschedule({ rule: 'r1', eventId: 'e3', eventJson: event('e3'), attempts: 2, nextAttemptAt: '2026-11-26T12:10:00.000Z' });
+    expect((await new DynamoBusLedger(db.table).pending()).map((d) => [d.eventId, d.rule, d.attempts])).toEqual([['e3', 'r1', 2]]);
   });
 
   it('resumes what an earlier version\'s ledger owed (an item per event and rule), in this version\'s items, and removes the old ones', async () => {
