@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditFilter, AuditHead, AuditTrail, RecordedEvent } from '../../shared/ports.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import type { Page } from '../../shared/model.ts';
@@ -93,7 +93,7 @@ export class DynamoAuditTrail implements AuditTrail {
    * markers written after it, or it could commit an event the other just did.
    */
   async head(): Promise<Head> {
-    const item = (await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: HEAD, ConsistentRead: true }))).Item;
+    const [item] = await batchGet(this.table, [HEAD], true);
     return { seq: Number(item?.seq ?? 0), hash: String(item?.hash ?? GENESIS), pending: item?.pendingJson ? JSON.parse(String(item.pendingJson)) : [] };
   }
 
