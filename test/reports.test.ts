@@ -55,6 +55,19 @@ describe('reports', () => {
     expect(r.expired.count).toBe(2);
   });
 
+  it('breaks down by owners and issuers named like Object\'s own properties as by any other name, and touches no prototype (found by the route fuzzer)', () => {
+    const odd = [cert(1, 10, { owner: '__proto__', issuer: '__proto__' }), cert(2, 10, { owner: 'constructor', issuer: 'toString' }), cert(3, 10, { owner: '__proto__' })];
+    const summary = inventoryReport(odd, now);
+    expect(Object.entries(summary.byOwner).sort()).toEqual([['__proto__', 2], ['constructor', 1]]);
+    expect(Object.values(summary.byIssuer).reduce((a, b) => a + b, 0)).toBe(summary.liveTotal);
+    const readiness = readinessReport(odd, now);
+    expect(Object.keys(readiness.byOwner).sort()).toEqual(['__proto__', 'constructor']);
+    expect(Object.values(readiness.byOwner).reduce((n, r) => n + r.ready + r.notReady, 0)).toBe(readiness.inUse);
+    const inherited: string[] = [];
+    for (const k in {}) inherited.push(k);
+    expect(inherited).toEqual([]);
+  });
+
   it('writes RFC 4180 CSV, quoting what needs it and defusing formulas', () => {
     const csv = toCsv([{ a: 'plain', b: 'with, comma', c: 'say "hi"', d: '=cmd()' }], ['a', 'b', 'c', 'd']);
     expect(csv).toBe('a,b,c,d\r\nplain,"with, comma","say ""hi""",\'=cmd()\r\n');

@@ -52,13 +52,16 @@ export function readinessReport(certs: StoredCertificate[], now: Date) {
   });
   const waiting = new Set(notReady.map((n) => n.id));
   const tally = (key: (c: StoredCertificate) => string) => {
-    const out: Record<string, { ready: number; notReady: number }> = {};
+    // A Map, not an object: an owner named __proto__ must be a row, not the object's prototype.
+    const out = new Map<string, { ready: number; notReady: number }>();
     for (const c of inUse) {
-      const row = (out[key(c) || '(none)'] ??= { ready: 0, notReady: 0 });
+      const k = key(c) || '(none)';
+      const row = out.get(k) ?? { ready: 0, notReady: 0 };
+      out.set(k, row);
       if (waiting.has(c.id)) row.notReady++;
       else row.ready++;
     }
-    return out;
+    return Object.fromEntries(out);
   };
   const byReason = Object.fromEntries((Object.keys(EXPLAINED) as ReadinessReason[]).map((r) => [r, { count: notReady.filter((n) => n.reasons.includes(r)).length, meaning: EXPLAINED[r] }]));
   return {

@@ -7,7 +7,12 @@ const MONTHS_AFTER = 12;
 const SEVERITIES: Finding['severity'][] = ['critical', 'high', 'medium', 'low', 'info'];
 
 const live = (c: StoredCertificate) => c.status === 'active' || c.status === 'discovered';
-const count = <T>(items: T[], key: (t: T) => string) => items.reduce<Record<string, number>>((acc, t) => ((acc[key(t)] = (acc[key(t)] ?? 0) + 1), acc), {});
+/** Items per key, as an object whose own keys are the keys (a key named __proto__ included). */
+function count<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out = new Map<string, number>();
+  for (const t of items) out.set(key(t), (out.get(key(t)) ?? 0) + 1);
+  return Object.fromEntries(out);
+}
 
 export interface InventoryRow {
   id: string;
