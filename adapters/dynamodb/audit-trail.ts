@@ -3,7 +3,7 @@ import type { AuditFilter, AuditHead, AuditTrail, RecordedEvent } from '../../sh
 import { ValidationError } from '../../shared/errors.ts';
 import type { Page } from '../../shared/model.ts';
 import { GENESIS, recordHash, type AuditEvent, type AuditRecord } from '../../shared/audit-chain.ts';
-import { batchGet, batchWrite } from './batch.ts';
+import { batchGet, writeAtOnce } from './batch.ts';
 import { expiresAfter, isConditionFailure, queryPage, withoutKeys, type Item, type Key, type Table } from './table.ts';
 
 const HEAD = { pk: 'AUDIT', sk: 'HEAD' };
@@ -147,7 +147,7 @@ export class DynamoAuditTrail implements AuditTrail {
   private lastLookup?: { head: Head; wanted: Set<string>; found: Map<string, Found> };
 
   /** The head and what it holds of `events`: the last lookup's when it covered them all, else read now. */
-  private async lookup(events: AuditEvent[], fresh: boolean): Promise<{ head: Head; found: Map<string, Found> }> {
+  private async lookup(events: AuditEvent[], fresh: boolean): Promise<{ head: Head; found: Map<string, Found>; wanted: Set<string> }> {
     const last = this.lastLookup;
     this.lastLookup = undefined;
     const reused = !fresh && last && events.every((e) => last.wanted.has(e.eventId));
@@ -155,7 +155,8 @@ export class DynamoAuditTrail implements AuditTrail {
     // What the head carries is written again only if this writer did not see it written (another
     // writer committed it, or a crash came between its commit and its page): a commit replaces it.
     if (head.pending.length && head.hash !== this.writtenHead) await this.write(head.pending);
-    return { head, found: reused ? new Map(last.found) : await this.recorded(events.map((e) => e.eventId), head) };
+    if (reused) return { head, found: new Map(last.found), wanted: last.wanted };
+    return { head, found: await this.recorded(events.map((e) => e.eventId), head), wanted: new Set(events.map((e) => e.eventId)) };
   }
 
   private async appendNow(events: AuditEvent[]): Promise<AuditRecord[]> {
@@ -176,14 +177,17 @@ export class DynamoAuditTrail implements AuditTrail {
 
   private async appendBatch(events: AuditEvent[]): Promise<Map<string, Found>> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const { head, found } = await this.lookup(events, attempt > 0);
+      const { head, found, wanted } = await this.lookup(events, attempt > 0);
       const fresh = [...new Map(events.filter((e) => !found.has(e.eventId)).map((e) => [e.eventId, e])).values()];
       if (fresh.length === 0) return found;
       const records = chained(fresh, head);
       if (await this.commit(head, records)) {
         await this.write(records);
-        this.writtenHead = records[records.length - 1].hash;
+        const last = records[records.length - 1];
+        this.writtenHead = last.hash;
         for (const r of records) found.set(r.eventId, r);
+        // The next part of a burst starts from the head this commit made, with what was found already.
+        this.lastLookup = { head: { seq: last.seq, hash: last.hash, pending: records }, wanted, found: new Map(found) };
         this.remember(records.map((r) => ({ eventId: r.eventId, seq: r.seq, occurredAt: r.occurredAt, page: records[0].seq })));
         return found;
       }
@@ -214,7 +218,7 @@ export class DynamoAuditTrail implements AuditTrail {
   /** A committed batch's page and its markers, where readers look for them; writing them twice writes the same. */
   private async write(records: AuditRecord[]): Promise<void> {
     const first = records[0].seq;
-    await batchWrite(this.table, [
+    await writeAtOnce(this.table, [
       { put: { ...pageKey(first), first, last: records[records.length - 1].seq, recordsJson: JSON.stringify(records) } },
       ...records.map((r) => ({ put: markerItem(r, first) })),
     ]);
