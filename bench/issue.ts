@@ -113,7 +113,7 @@ for (const dir of [home, cfsslDir]) rmSync(dir, { recursive: true, force: true }
 agent.destroy();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`end to end through the local API (CSR path, EC P-256, concurrency ${API_CONCURRENCY}): ${Math.round(apiRate)} certificates/s (target >= 100)`);
-console.log(`store writes per issuance: ${perIssuance.toFixed(2)} items in ${(writes.calls / (WARM_UP + COUNTED)).toFixed(2)} calls (request made and moved on, CA journal, certificate and its pointers, bus deliveries accepted and settled, audit trail record and marker, SIEM outbox entry queued and sent; reads and unconditional writes of concurrent requests share batches)`);
+console.log(`store writes per issuance: ${perIssuance.toFixed(2)} items in ${(writes.calls / (WARM_UP + COUNTED)).toFixed(2)} calls (request made and moved on, CA journal, certificate and its pointers, the bus ledger's item of each PutEvents call, the audit trail's marker and its share of a page, the SIEM outbox's share of a page; reads and unconditional writes of concurrent requests share batches)`);
 console.log(`signing core in process (concurrency ${CONCURRENCY}): ${Math.round(median(coreRates))} certificates/s`);
 console.log(`cfssl serve over HTTP (concurrency ${CONCURRENCY}):  ${Math.round(median(cfsslRates))} certificates/s`);
 console.log(`ratio certops core/cfssl: ${(median(coreRates) / median(cfsslRates)).toFixed(2)} (target >= 1)`);

@@ -15,6 +15,27 @@ describe('the SIEM export, a burst at a time', () => {
   beforeAll(async () => void (db = await freshTable()));
   afterAll(() => db.close());
 
+  it('does not read the outbox of a sink held after a failure: the export queues and records, and the backlog waits for the hold to end', async () => {
+    let now = new Date('2026-11-30T11:00:00.000Z');
+    const clock = { now: () => now };
+    const sent: string[] = [];
+    const sink: SinkConfig = { name: 'held', type: 'file', format: 'seed', path: '/dev/null', eventTypes: [], minSeverity: 'info', batchSize: 1, batchMs: 0, maxAttempts: 5 };
+    const outbox = new DynamoSiemOutbox(db.table, () => ['held']);
+    let reads = 0;
+    const counting = Object.assign(Object.create(outbox), { due: (...args: Parameters<typeof outbox.due>) => (reads++, outbox.due(...args)) });
+    const deps: ExportDeps = {
+      clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock), outbox: counting, random: () => 0.5, publisher: { publish: async () => undefined },
+      sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
+    };
+    await outbox.pause('held', new Date('2026-11-30T11:05:00.000Z'));
+    expect(await exportEvents([event('held-1')], deps)).toEqual([true]);
+    expect(reads).toBe(0);
+    expect(sent).toEqual([]);
+    now = new Date('2026-11-30T11:06:00.000Z');
+    await flushAll(deps);
+    expect(sent.map((line) => JSON.parse(line).eventId)).toEqual(['held-1']);
+  });
+
   it('exports events whose ids are longer than a sort key may be (one naming a 1,024-character log URL) with the rest of their batch', async () => {
     const clock = { now: () => new Date('2026-11-30T10:00:00.000Z') };
     const sent: string[] = [];

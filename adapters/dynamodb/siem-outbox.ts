@@ -10,8 +10,8 @@ const deadKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ p
 const entryKey = (e: Pick<OutboxEntry, 'createdAt' | 'id'>) => `${e.createdAt}\n${e.id}`;
 /** Entries one page holds at most, in bytes of JSON: DynamoDB items stop at 400 KB. */
 const MAX_PAGE_BYTES = 300 * 1024;
-/** Pages one query reads at most. */
-const PAGES_PER_QUERY = 20;
+/** Pages one query reads at most (DynamoDB stops a query at 1 MB first when pages are large; a backlog of one-event exports is many small pages). */
+const PAGES_PER_QUERY = 500;
 /** Tries of a page's rewrite that another writer's rewrite came before (a flusher whose lease ran out). */
 const REWRITE_ATTEMPTS = 5;
 

@@ -80,6 +80,9 @@ export async function flushSink(sink: SinkConfig, deps: ExportDeps, force: boole
   const lock = `siem/${sink.name}`;
   const owner = randomUUID();
   for (let round = 0; round < 10; round++) {
+    // A sink held after a failure is not read for: its backlog may be long, and nothing goes until the hold ends.
+    const paused = await deps.outbox.pausedUntil(sink.name);
+    if (paused && paused > deps.clock.now()) return totals;
     if (!readyToSend(await deps.outbox.due(sink.name, deps.clock.now(), sink.batchSize), sink, deps.clock.now(), force)) return totals;
     const held = await withLease(deps.locks, deps.clock, lock, owner, () => deliverDue(sink, deps, force));
     if (!held) return totals;
