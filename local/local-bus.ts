@@ -39,6 +39,8 @@ export interface Rule {
    */
   wholeBatch?: boolean;
   batchSize?: number;
+  /** How long a whole-batch worker waits for a batch to fill before it takes a short one, as its event source's batching window. */
+  batchingWindowMs?: number;
   /** Invocations of the rule's function at once, at most (its queue's event source maximumConcurrency); below the bus's own `concurrency`. */
   concurrency?: number;
 }
@@ -178,6 +180,7 @@ export class LocalBus {
     const queue = this.queues.get(rule.name)!;
     try {
       while (queue.length) {
+        if (queue.length < (rule.batchSize ?? 10) && rule.batchingWindowMs) await new Promise((r) => setTimeout(r, rule.batchingWindowMs));
         let batch = queue.splice(0, rule.batchSize ?? 10);
         while (batch.length) {
           const due = Math.max(...batch.map((d) => Date.parse(d.nextAttemptAt)));

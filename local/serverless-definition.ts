@@ -3,12 +3,18 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Pattern } from './event-pattern.ts';
 
+/**
+ * A whole-batch consumer's batching window, locally at most this: the trickle of a sweep's events
+ * is gathered into batches as on AWS, without every local flow waiting a second for its audit record.
+ */
+const LOCAL_BATCHING_WINDOW_MS = 100;
+
 /** What the local stack takes from serverless.yml: the same functions, routes, schedules, rules and saga AWS gets. */
 export interface Definition {
   functions: Record<string, { module: string; exportName: string }>;
   routes: { method: string; path: string; routeKey: string; fn: string }[];
   schedules: { fn: string; everyMs: number }[];
-  rules: { name: string; fn: string; pattern: Pattern; wholeBatch?: boolean; batchSize?: number; concurrency?: number }[];
+  rules: { name: string; fn: string; pattern: Pattern; wholeBatch?: boolean; batchSize?: number; batchingWindowMs?: number; concurrency?: number }[];
   stateMachine: { definition: Record<string, unknown>; taskFunctions: Record<string, string> };
   /** The code each bundle starts with (custom.esbuild.banner.js): ESM bundles' require() for CommonJS dependencies. */
   bundleBanner: string;
@@ -76,12 +82,12 @@ export function loadDefinition(root: string): Definition {
       }
     }
     // A consumer's rule feeds its queue (deploy/consumer-queues.js); the local bus delivers to it the same way.
-    const consumes = spec.consumes as { pattern: string; batchSize?: number; maximumConcurrency?: number; wholeBatch?: boolean } | undefined;
+    const consumes = spec.consumes as { pattern: string; batchSize?: number; maximumBatchingWindow?: number; maximumConcurrency?: number; wholeBatch?: boolean } | undefined;
     if (consumes) {
       const { value, key } = fileRef(root, String(consumes.pattern));
       def.rules.push({
         name: key, fn, pattern: value as Pattern,
-        ...(consumes.wholeBatch ? { wholeBatch: true, batchSize: consumes.batchSize ?? 10 } : {}),
+        ...(consumes.wholeBatch ? { wholeBatch: true, batchSize: consumes.batchSize ?? 10, batchingWindowMs: Math.min(LOCAL_BATCHING_WINDOW_MS, (consumes.maximumBatchingWindow ?? 0) * 1000) } : {}),
         ...(consumes.maximumConcurrency ? { concurrency: consumes.maximumConcurrency } : {}),
       });
     }

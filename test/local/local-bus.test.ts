@@ -230,6 +230,18 @@ describe('local bus', () => {
     expect(left).toEqual([]);
   });
 
+  it('gathers a trickle of events into one batch within a whole-batch rule\'s batching window', async () => {
+    const rules = [{ name: 'gathered', fn: 'writer', pattern: { 'detail-type': ['trickle'] }, wholeBatch: true, batchSize: 100, batchingWindowMs: 150 }];
+    const batches: number[][] = [];
+    const b = new LocalBus({ busName: 'certops-test', rules, deadLetters, ledger, clock, maxAttempts: 2, retryDelayMs: 5, invoke: async (_fn, events) => void batches.push(events.map((e) => e.detail.n as number)) });
+    for (let n = 0; n < 5; n++) {
+      await b.putEvents([entry('trickle', { n })]);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await b.drain();
+    expect(batches).toEqual([[0, 1, 2, 3, 4]]);
+  });
+
   it('delivers a whole-batch rule in batches of up to batchSize, `concurrency` at once, a failing batch tried again as it was and then dead-lettered while the rest go on', async () => {
     const rules = [{ name: 'trail', fn: 'writer', pattern: { 'detail-type': ['entry'] }, wholeBatch: true, batchSize: 4, concurrency: 2 }];
     const batches: number[][] = [];
