@@ -81,9 +81,14 @@ export async function batchWrite(table: Table, requests: WriteRequest[]): Promis
  * @throws when items stay unprocessed after 8 attempts.
  */
 export async function writeAtOnce(table: Table, requests: WriteRequest[]): Promise<void> {
-  const chunks = Array.from({ length: Math.ceil(requests.length / WRITE_LIMIT) }, (_, i) => requests.slice(i * WRITE_LIMIT, (i + 1) * WRITE_LIMIT));
+  await inChunks(requests, WRITE_LIMIT, (chunk) => writeInOrder(table, chunk));
+}
+
+/** `each` over `list` in chunks of `size`, CALLS_AT_ONCE chunks at a time. */
+async function inChunks<T>(list: T[], size: number, each: (chunk: T[]) => Promise<void>): Promise<void> {
+  const chunks = Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
   await Promise.all(Array.from({ length: Math.min(CALLS_AT_ONCE, chunks.length) }, async () => {
-    for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) await writeInOrder(table, chunk);
+    for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) await each(chunk);
   }));
 }
 
@@ -101,17 +106,12 @@ export function getItem(table: Table, key: Key): Promise<Item | undefined> {
  * @throws when keys stay unread after 8 attempts.
  */
 export async function batchGet(table: Table, keys: Key[], consistent = false): Promise<Item[]> {
-  const chunks = Array.from({ length: Math.ceil(keys.length / GET_LIMIT) }, (_, i) => keys.slice(i * GET_LIMIT, (i + 1) * GET_LIMIT));
   const items: Item[] = [];
   // Reads have no order to keep: a few calls at once, so a thousand keys wait for three round trips, not ten.
-  await Promise.all(Array.from({ length: Math.min(CALLS_AT_ONCE, chunks.length) }, async () => {
-    for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
-      await untilProcessed('BatchGetItem', chunk, async (pending) => {
-        const out = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: pending, ...(consistent ? { ConsistentRead: true } : {}) } } }));
-        items.push(...(out.Responses?.[table.name] ?? []));
-        return out.UnprocessedKeys?.[table.name]?.Keys as Key[] | undefined;
-      });
-    }
+  await inChunks(keys, GET_LIMIT, (chunk) => untilProcessed('BatchGetItem', chunk, async (pending) => {
+    const out = await table.doc.send(new BatchGetCommand({ RequestItems: { [table.name]: { Keys: pending, ...(consistent ? { ConsistentRead: true } : {}) } } }));
+    items.push(...(out.Responses?.[table.name] ?? []));
+    return out.UnprocessedKeys?.[table.name]?.Keys as Key[] | undefined;
   }));
   return items;
 }

@@ -70,8 +70,8 @@ export class DynamoSiemOutbox implements SiemOutbox {
     return { pk: outboxPk(sink), sk: at.sk, version: at.version + 1, entriesJson: JSON.stringify(entries) };
   }
 
-  /** The outbox's pages, oldest first, until `enough` says the entries read so far suffice. */
-  private async pages(sink: string, enough: (entries: OutboxEntry[]) => boolean): Promise<Page[]> {
+  /** The outbox's pages, oldest first, until `enough` says the entries read so far (each once) suffice; and those entries. */
+  private async pages(sink: string, enough: (entries: OutboxEntry[]) => boolean): Promise<{ pages: Page[]; entries: OutboxEntry[] }> {
     const out: Page[] = [];
     const seen = new Set<string>();
     const entries: OutboxEntry[] = [];
@@ -84,14 +84,13 @@ export class DynamoSiemOutbox implements SiemOutbox {
       }
       token = page.nextToken;
     } while (token && !enough(entries));
-    return out;
+    return { pages: out, entries };
   }
 
   /** Each queued entry once, oldest page first, from as many pages as `limit` entries passing `keep` need. */
   private async entries(sink: string, limit: number, keep: (e: OutboxEntry) => boolean): Promise<OutboxEntry[]> {
-    const pages = await this.pages(sink, (read) => read.filter(keep).length >= limit);
-    const seen = new Set<string>();
-    return pages.flatMap((p) => p.entries).filter((e) => keep(e) && !seen.has(entryKey(e)) && seen.add(entryKey(e))).slice(0, limit);
+    const { entries } = await this.pages(sink, (read) => read.filter(keep).length >= limit);
+    return entries.filter(keep).slice(0, limit);
   }
 
   peek(sink: string, limit: number): Promise<OutboxEntry[]> {
@@ -121,7 +120,7 @@ export class DynamoSiemOutbox implements SiemOutbox {
     const wanted = new Set(entries.map(entryKey));
     for (let attempt = 0; wanted.size && attempt < REWRITE_ATTEMPTS; attempt++) {
       const allRead = (read: OutboxEntry[]) => read.filter((e) => wanted.has(entryKey(e))).length >= wanted.size;
-      const pages = (await this.pages(sink, allRead)).filter((p) => p.entries.some((e) => wanted.has(entryKey(e))));
+      const pages = (await this.pages(sink, allRead)).pages.filter((p) => p.entries.some((e) => wanted.has(entryKey(e))));
       const raced = await Promise.all(pages.map(async (p) => {
         const kept = p.entries.flatMap((e) => (wanted.has(entryKey(e)) ? [change(e)].filter((c) => c !== undefined) : [e]));
         // Conditions that hold only if the item is still there: a page another flusher deleted stays deleted.
