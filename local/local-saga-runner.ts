@@ -1,6 +1,6 @@
 import './polyfills.ts';
 import { createHash } from 'node:crypto';
-import { StateMachine } from 'aws-local-stepfunctions';
+import type { StateMachine } from 'aws-local-stepfunctions';
 import { canonicalJson } from '../shared/canonical-json.ts';
 import type { Clock, ExecutionStore } from '../shared/ports.ts';
 
@@ -42,13 +42,18 @@ function taskKey(state: string, input: unknown): string {
  * tasks are idempotent for it.
  */
 export class LocalSagaRunner {
-  private readonly machine: StateMachine;
+  private machine?: Promise<StateMachine>;
   private readonly running = new Set<Promise<void>>();
 
-  constructor(private readonly options: SagaRunnerOptions) {
-    // The definition is serverless.yml's, checked against the ASL schema by the suite
-    // (test/saga-definition.test.ts); checking it again on every start took half a second.
-    this.machine = new StateMachine(options.definition as never, { validationOptions: { noValidate: true } });
+  constructor(private readonly options: SagaRunnerOptions) {}
+
+  /**
+   * The state machine, made when the first execution runs: most starts run none, and the library
+   * takes some 250 ms to import. The definition is serverless.yml's, checked against the ASL
+   * schema by the suite (test/saga-definition.test.ts); checking it on every start took 500 ms more.
+   */
+  private stateMachine(): Promise<StateMachine> {
+    return (this.machine ??= import('aws-local-stepfunctions').then(({ StateMachine }) => new StateMachine(this.options.definition as never, { validationOptions: { noValidate: true } })));
   }
 
   /** Starts an execution unless the name was used; returns whether it started. */
@@ -83,13 +88,13 @@ export class LocalSagaRunner {
     // -1: the retrier waits as the ASL says.
     const interval = (errors: string[]) => (errors.includes(LOCK_WAIT) ? Math.max(retry!, 1000) : errors.includes(ISSUANCE_PENDING) ? (this.options.pendingRetryIntervalMs ?? -1) : retry!);
     const retryOverrides = retry === undefined ? undefined : Object.fromEntries(Object.keys(this.options.taskFunctions).map((s) => [s, (states[s]?.Retry ?? []).map((r) => interval(r.ErrorEquals))]));
-    const execution = this.machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides } });
     const finish = async (status: 'SUCCEEDED' | 'FAILED', detail: unknown) => {
       await executions.finish(name, status, detail, this.options.clock.now());
       this.options.onFinished?.(name, status === 'SUCCEEDED' ? { status, output: detail } : { status, error: String(detail) });
     };
-    const done = execution.result
-      .then((output) => finish('SUCCEEDED', output), (err) => finish('FAILED', (err as Error).message))
+    const done = this.stateMachine()
+      .then((machine) => machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides } }).result
+        .then((output) => finish('SUCCEEDED', output), (err) => finish('FAILED', (err as Error).message)))
       // A store that fails here leaves the execution running: the next start resumes it.
       .catch(() => undefined)
       .finally(() => this.running.delete(done));

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Agent } from 'node:https';
 import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
-import acme from 'acme-client';
+import type * as acme from 'acme-client';
 import { CertopsError, IssuerRefusedError, NotFoundError, UpstreamError, ValidationError } from '../../shared/errors.ts';
 import { readCsr } from '../../shared/x509/csr.ts';
 import type { AcmeChallengeAnswers, CertificateAuthority, Clock, DnsTxtRecords, WebrootAnswers, IssuanceJournal, IssueResult, KeyVault, SignInput } from '../../shared/ports.ts';
@@ -66,42 +66,12 @@ const originOf = (url: unknown) => {
     return undefined;
   }
 };
-acme.axios.interceptors.request.use((config) => {
-  const agent = agents.get(originOf(config.url) ?? '');
-  if (agent) config.httpsAgent = agent;
-  return config;
-});
-// A bounded wait for a CA that does not answer. acme-client's own retries of 429 and 5xx sleep as
-// long as Retry-After says, unbounded: none here; a failed call is retried by the request's
-// recovery or the next sweep (badNonce retries, RFC 8555 6.5, are acme-client's and stay).
-acme.axios.defaults.timeout = 10_000;
-(acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
-// A request that got no answer at all (no such host, refused, timed out) reaches acme-client's
-// retry handler without a response, which then fails on it with a TypeError that hides the cause:
-// ahead of that handler, such an error is given its cause and no request config to retry with.
-(acme.axios.interceptors.response as unknown as { handlers: unknown[] }).handlers.unshift({
-  fulfilled: (res: unknown) => res,
-  rejected: (err: { response?: unknown; code?: string; message?: string }) => Promise.reject(err?.response ? err : new Error(`could not reach the CA (${err?.code ?? 'network error'}: ${err?.message})`)),
-  synchronous: false,
-  runWhen: null,
-});
-
 /**
  * The last Retry-After each URL answered (RFC 8555 7.4: an order or finalization still being
  * processed says when to look again): acme-client hands back bodies only, so it is read here.
  */
 const RETRY_AFTERS_KEPT = 256;
 const retryAfters = new Map<string, string>();
-acme.axios.interceptors.response.use((res) => {
-  const url = String(res.config.url ?? '');
-  const header = res.headers['retry-after'] as string | undefined;
-  retryAfters.delete(url);
-  if (header) {
-    retryAfters.set(url, header);
-    if (retryAfters.size > RETRY_AFTERS_KEPT) retryAfters.delete(retryAfters.keys().next().value!);
-  }
-  return res;
-});
 
 /** How long `issue` waits for the CA when `waitMs` is not given (ms). */
 const DEFAULT_WAIT_MS = 15_000;
@@ -111,12 +81,55 @@ const POLL_MS = { first: 250, backoffMax: 2_000, asked: { min: 1_000, max: 10 * 
 /** Orders whose next poll time is kept: the oldest is forgotten first (and is then asked about at once). */
 const NEXT_POLLS_KEPT = 1024;
 
-// acme-client reports a problem document (RFC 8555 6.7) by its detail alone: its type goes in front.
-acme.axios.interceptors.response.use((res) => {
-  const problem = res.data as { type?: unknown; detail?: unknown } | undefined;
-  if (res.status >= 400 && problem && typeof problem.type === 'string' && typeof problem.detail === 'string' && !problem.detail.startsWith(problem.type)) problem.detail = `${problem.type}: ${problem.detail}`;
-  return res;
-});
+/**
+ * acme-client, imported on first use and set up once: it and what it imports take some 400 ms to
+ * load, which every start of the local stack and every cold start of a function that can reach an
+ * ACME issuer paid, whether it ordered or not.
+ */
+let loading: Promise<typeof acme> | undefined;
+export function acmeLibrary(): Promise<typeof acme> {
+  return (loading ??= import('acme-client').then(({ default: loaded }) => setUp(loaded as unknown as typeof acme)));
+}
+
+/** Sends through the issuers' agents, bounds the waits, and reads what acme-client leaves out (the cause of a failed request, Retry-After, a problem's type). */
+function setUp(library: typeof acme): typeof acme {
+  library.axios.interceptors.request.use((config) => {
+    const agent = agents.get(originOf(config.url) ?? '');
+    if (agent) config.httpsAgent = agent;
+    return config;
+  });
+  // A bounded wait for a CA that does not answer. acme-client's own retries of 429 and 5xx sleep as
+  // long as Retry-After says, unbounded: none here; a failed call is retried by the request's
+  // recovery or the next sweep (badNonce retries, RFC 8555 6.5, are acme-client's and stay).
+  library.axios.defaults.timeout = 10_000;
+  (library.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
+  // A request that got no answer at all (no such host, refused, timed out) reaches acme-client's
+  // retry handler without a response, which then fails on it with a TypeError that hides the cause:
+  // ahead of that handler, such an error is given its cause and no request config to retry with.
+  (library.axios.interceptors.response as unknown as { handlers: unknown[] }).handlers.unshift({
+    fulfilled: (res: unknown) => res,
+    rejected: (err: { response?: unknown; code?: string; message?: string }) => Promise.reject(err?.response ? err : new Error(`could not reach the CA (${err?.code ?? 'network error'}: ${err?.message})`)),
+    synchronous: false,
+    runWhen: null,
+  });
+  library.axios.interceptors.response.use((res) => {
+    const url = String(res.config.url ?? '');
+    const header = res.headers['retry-after'] as string | undefined;
+    retryAfters.delete(url);
+    if (header) {
+      retryAfters.set(url, header);
+      if (retryAfters.size > RETRY_AFTERS_KEPT) retryAfters.delete(retryAfters.keys().next().value!);
+    }
+    return res;
+  });
+  // acme-client reports a problem document (RFC 8555 6.7) by its detail alone: its type goes in front.
+  library.axios.interceptors.response.use((res) => {
+    const problem = res.data as { type?: unknown; detail?: unknown } | undefined;
+    if (res.status >= 400 && problem && typeof problem.type === 'string' && typeof problem.detail === 'string' && !problem.detail.startsWith(problem.type)) problem.detail = `${problem.type}: ${problem.detail}`;
+    return res;
+  });
+  return library;
+}
 
 /** Whether two lists name the same names, whatever their order and repeats. */
 function sameNames(a: string[], b: string[]): boolean {
@@ -173,7 +186,8 @@ export class AcmeAuthority implements CertificateAuthority {
       const { pem: accountKey, made } = await this.accountKey();
       const eab = this.config.externalAccountBinding;
       const externalAccountBinding = eab && this.deps.eabHmacKey ? { kid: eab.kid, hmacKey: await this.deps.eabHmacKey() } : undefined;
-      const client = new acme.Client({ directoryUrl: this.config.directoryUrl, accountKey, ...(externalAccountBinding ? { externalAccountBinding } : {}) });
+      const { Client } = await acmeLibrary();
+      const client = new Client({ directoryUrl: this.config.directoryUrl, accountKey, ...(externalAccountBinding ? { externalAccountBinding } : {}) });
       const register = () => client.createAccount({ termsOfServiceAgreed: this.config.termsOfServiceAgreed, ...(this.config.contact.length ? { contact: this.config.contact } : {}) });
       if (made) await register();
       else {
@@ -409,7 +423,7 @@ export class AcmeAuthority implements CertificateAuthority {
   private async directoryFacts(): Promise<{ renewalInfo?: string; profiles?: string[] }> {
     const now = this.deps.clock.now().getTime();
     if (!this.directory || this.directory.until < now) {
-      const read = (await acme.axios.get(this.config.directoryUrl, ARI_REQUEST)).data as { renewalInfo?: unknown; meta?: { profiles?: unknown } };
+      const read = (await (await acmeLibrary()).axios.get(this.config.directoryUrl, ARI_REQUEST)).data as { renewalInfo?: unknown; meta?: { profiles?: unknown } };
       const profiles = read?.meta?.profiles;
       this.directory = {
         renewalInfo: typeof read?.renewalInfo === 'string' ? read.renewalInfo : undefined,
@@ -442,7 +456,7 @@ export class AcmeAuthority implements CertificateAuthority {
     const url = (await this.directoryFacts()).renewalInfo;
     if (!url) return undefined;
     const certId = ariCertId(parseCertificate(certificateBlocks(certificatePem, 'certificate')[0]));
-    const answer = await acme.axios.get(`${url.replace(/\/$/, '')}/${certId}`, ARI_REQUEST);
+    const answer = await (await acmeLibrary()).axios.get(`${url.replace(/\/$/, '')}/${certId}`, ARI_REQUEST);
     if (answer.status !== 200) throw new UpstreamError(`issuer ${this.name}: renewalInfo for ${certId} answered ${answer.status}`, 'issuer');
     const retryAfter = retryAfterMs(answer.headers['retry-after'] as string | undefined, this.deps.clock.now().getTime());
     return readSuggestedWindow(answer.data, retryAfter === undefined ? undefined : Math.round(retryAfter / 1000));

@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createSecureContext, createServer, type SecureContext, type Server } from 'node:tls';
-import acme from 'acme-client';
+import type * as acme from 'acme-client';
 import type { AcmeChallengeAnswers, Clock } from '../../shared/ports.ts';
+import { acmeLibrary } from './acme-authority.ts';
 
 /** The ALPN protocol of a tls-alpn-01 validation (RFC 8737 6.2): the only one this server speaks. */
 const ACME_TLS = 'acme-tls/1';
@@ -33,7 +34,8 @@ export async function startTlsAlpnResponder(answers: AcmeChallengeAnswers, clock
     const kept = `${name}\n${keyAuthorization}`;
     let context = contexts.get(kept);
     if (!context) {
-      context = acme.crypto.createAlpnCertificate({ identifier: { type: 'dns', value: name } } as acme.Authorization, keyAuthorization, keyPem)
+      context = acmeLibrary()
+        .then(({ crypto }) => crypto.createAlpnCertificate({ identifier: { type: 'dns', value: name } } as acme.Authorization, keyAuthorization, keyPem))
         .then(([key, cert]) => createSecureContext({ key, cert }));
       contexts.set(kept, context);
       if (contexts.size > KEPT) contexts.delete(contexts.keys().next().value!);
