@@ -20,8 +20,13 @@ const markerKey = (eventId: string) => ({ pk: `${MARKER}${eventId}`, sk: 'AUDITI
  * A marker of an event about a certificate is also that certificate's index entry: it stays.
  */
 const MARKER_DAYS = 30;
-/** The head item carries a batch's records until they are written; DynamoDB items stop at 400 KB. */
-const MAX_BATCH_BYTES = 256 * 1024;
+/**
+ * The head item carries a batch's records until they are written; DynamoDB items stop at 400 KB,
+ * and every commit reads the head back, so it stays well under that.
+ */
+const MAX_BATCH_BYTES = 192 * 1024;
+/** What a record adds to its event's JSON: its seq and the two hashes, with their names. */
+const RECORD_OVERHEAD_BYTES = 192;
 const MAX_ATTEMPTS = 50;
 /** Committed events a process keeps in memory (about 150 bytes each). */
 const COMMITTED_KEPT = 50_000;
@@ -320,8 +325,8 @@ export class DynamoAuditTrail implements AuditTrail {
 function takeBatch(events: AuditEvent[]): AuditEvent[] {
   let bytes = 0;
   for (let n = 0; n < events.length; n++) {
-    // Twice the JSON's length: each character stored may take two bytes, and the record adds its hashes.
-    bytes += JSON.stringify(events[n]).length * 2;
+    // The JSON's UTF-8 bytes, as DynamoDB counts them, and what the record adds (seq and hashes).
+    bytes += Buffer.byteLength(JSON.stringify(events[n])) + RECORD_OVERHEAD_BYTES;
     if (n > 0 && bytes > MAX_BATCH_BYTES) return events.slice(0, n);
   }
   return events;

@@ -55,7 +55,8 @@ function grouped(deliveries: PendingDelivery[]): Group[] {
   const groups: Group[] = [];
   let bytes = Infinity;
   for (const [eventId, owing] of byEvent(deliveries)) {
-    const size = owing.eventJson.length * 2 + 200;
+    // The event's UTF-8 bytes, as DynamoDB counts them, and its rules' tries.
+    const size = Buffer.byteLength(owing.eventJson) + 200;
     if (bytes + size > MAX_ITEM_BYTES) groups.push({ sk: eventId, events: {} }), (bytes = 0);
     groups[groups.length - 1].events[eventId] = owing;
     bytes += size;

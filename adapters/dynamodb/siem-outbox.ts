@@ -35,7 +35,8 @@ function paged(entries: OutboxEntry[]): OutboxEntry[][] {
   const pages: OutboxEntry[][] = [];
   let bytes = Infinity;
   for (const e of entries) {
-    const size = JSON.stringify(e).length * 2;
+    // DynamoDB counts a string's UTF-8 bytes: a character of most scripts outside Latin is three.
+    const size = Buffer.byteLength(JSON.stringify(e));
     if (bytes + size > MAX_PAGE_BYTES) pages.push([]), (bytes = 0);
     pages[pages.length - 1].push(e);
     bytes += size;

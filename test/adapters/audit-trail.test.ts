@@ -103,6 +103,16 @@ describe('the audit trail, appended in batches with the head as the commit', () 
     expect(verifyChain(await records(trail), await trail.head()).valid).toBe(true);
   });
 
+  it('counts what a burst carries in UTF-8 bytes, as DynamoDB does: events in a three-byte script still commit', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    // 30,000 characters of 3 bytes each, 90 KB an event: counted as two bytes a character, four would pass for 240 KB and make a head over 400 KB.
+    const wide = Array.from({ length: 12 }, (_, i) => ({ ...event(`wide-${i}`), detail: { eventId: `wide-${i}`, subject: '証'.repeat(30_000) } }));
+    const out = await trail.appendAll(wide);
+    expect(out.map((r) => r.seq)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(Buffer.byteLength(JSON.stringify((await trail.head()).pending))).toBeLessThan(300_000);
+    expect(verifyChain(await records(trail), await trail.head()).valid).toBe(true);
+  });
+
   it('reads a trail an earlier version wrote one record an item, and appends its pages after it', async () => {
     // Two records as versions before pages wrote them: an item each (indexed by certificate), a marker naming only the number.
     const [a, b] = [event('a', 'cert-1'), event('b')].reduce<AuditRecord[]>((chain, e) => {

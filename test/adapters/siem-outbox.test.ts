@@ -50,6 +50,14 @@ describe('the SIEM outbox, a page of entries per export', () => {
     expect((await outbox.due('s', now, 100)).map((e) => e.id)).toEqual(big.map((e) => e.id));
   });
 
+  it('sizes pages in UTF-8 bytes, as DynamoDB does: entries in a three-byte script fit their pages', async () => {
+    // 8,000 characters of 3 bytes each, 24 KB an entry: counted as two bytes a character, a page would take 18 of them (432 KB).
+    const wide = Array.from({ length: 40 }, (_, i) => ({ ...entry(`wide${i}`), payload: '証'.repeat(8_000) }));
+    await outbox.addAll('s', wide);
+    for (const item of await items()) expect(Buffer.byteLength(String(item.entriesJson))).toBeLessThan(400 * 1024);
+    expect((await outbox.due('s', now, 100)).map((e) => e.id)).toEqual(wide.map((e) => e.id));
+  });
+
   it('reads, removes and dead-letters entries an earlier version wrote one an item', async () => {
     for (const e of [entry('old-1'), entry('old-2')]) await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...e, pk: 'OUTBOX#s', sk: `${e.createdAt}#${e.id}` } }));
     await outbox.addAll('s', [entry('new', '2026-12-01T10:30:00.000Z')]);
