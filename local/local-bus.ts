@@ -72,6 +72,14 @@ export interface BusOptions {
 const ACCOUNT = '000000000000';
 const REGION = 'local';
 
+/** A consumer's partial batch response: the events it names failed, the others of its batch were taken. */
+export class BatchItemFailures extends Error {
+  constructor(fn: string, events: EventBridgeEvent[], readonly failed: ReadonlySet<string>) {
+    super(`${fn} reported ${events.filter((e) => failed.has(e.id)).map((e) => `${e.id} (${e['detail-type']})`).join(', ')} failed: its log says why`);
+    this.name = 'BatchItemFailures';
+  }
+}
+
 /**
  * The in-process EventBridge bus: PutEvents-compatible, EventBridge's pattern semantics,
  * asynchronous at-least-once delivery with retries and backoff, then a dead-letter record. Every
@@ -185,13 +193,20 @@ export class LocalBus {
         while (batch.length) {
           const due = Math.max(...batch.map((d) => Date.parse(d.nextAttemptAt)));
           await new Promise((r) => setTimeout(r, Math.max(0, due - this.options.clock.now().getTime())));
-          const events = batch.map((d) => JSON.parse(d.eventJson) as EventBridgeEvent);
+          let events = batch.map((d) => JSON.parse(d.eventJson) as EventBridgeEvent);
           try {
             await this.invokeInTurn(rule.fn, events);
             await Promise.all(batch.map((d) => this.options.ledger.settle(d.eventId, rule.name)));
             batch = [];
           } catch (err) {
             this.options.onError?.(rule.name, err);
+            // The events the consumer reported taken leave the queue; the rest are tried again.
+            if (err instanceof BatchItemFailures) {
+              const failed = err.failed;
+              await Promise.all(batch.filter((d) => !failed.has(d.eventId)).map((d) => this.options.ledger.settle(d.eventId, rule.name)));
+              batch = batch.filter((d) => failed.has(d.eventId));
+              events = events.filter((e) => failed.has(e.id));
+            }
             const attempts = Math.max(...batch.map((d) => d.attempts)) + 1;
             if (attempts >= this.options.maxAttempts) {
               for (const event of events) await this.deadLetter(rule, event, err, attempts);

@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { EventBridgeEvent } from './local-bus.ts';
+import { BatchItemFailures, type EventBridgeEvent } from './local-bus.ts';
 
 /** The batch an SQS event source mapping hands a consumer for events its rule sent to the queue (deploy/consumer-queues.js): one message per event. */
 export function queueBatch(fn: string, events: EventBridgeEvent[]): SQSEvent {
@@ -14,12 +14,12 @@ export function queueBatch(fn: string, events: EventBridgeEvent[]): SQSEvent {
 
 /**
  * The local bus's delivery to a consumer, as on AWS through its queue: the consumer gets a batch
- * and answers which messages failed (a partial batch response); a failed message fails the
- * delivery, which the bus retries and finally dead-letters, as the queue's redrive would (an
- * event-at-a-time rule's batches hold one event, so only that one is tried again).
+ * and answers which messages failed (a partial batch response); those fail the delivery with
+ * BatchItemFailures, and the bus retries them (only them: the queue deletes the others) and
+ * finally dead-letters them, as the queue's redrive would.
  */
 export async function deliverThroughQueue(invoke: (fn: string, event: unknown) => Promise<unknown>, fn: string, events: EventBridgeEvent[]): Promise<void> {
   const answer = (await invoke(fn, queueBatch(fn, events))) as SQSBatchResponse | undefined;
   const failed = new Set(answer?.batchItemFailures?.map((f) => f.itemIdentifier));
-  if (failed.size) throw new Error(`${fn} reported ${events.filter((e) => failed.has(e.id)).map((e) => `${e.id} (${e['detail-type']})`).join(', ')} failed: its log says why`);
+  if (failed.size) throw new BatchItemFailures(fn, events, failed);
 }

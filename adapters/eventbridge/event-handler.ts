@@ -51,18 +51,60 @@ export function eventHandler(consume: (event: ReceivedEvent, context: Context) =
 
 /**
  * A Lambda handler for a consumer that takes its queue's batches whole (`consumes.wholeBatch`):
- * the batch's events are consumed together, in the order received, by one call. If it fails,
- * every message of the batch is reported failed and comes back after the visibility timeout.
+ * the batch's events are consumed together, in the order received, by one call. If that fails,
+ * the batch is halved until the events that fail are found (`failing`), and only their messages
+ * are reported failed: they come back after the visibility timeout, and go to the dead-letter
+ * queue on their own, not with the batch they came in. An event refused (a 4xx error) alone fails
+ * the same way every time: logged, and let go.
  */
 export function wholeBatchHandler(consume: (events: ReceivedEvent[]) => Promise<void>) {
   return lambda(async (batch: SQSEvent): Promise<SQSBatchResponse> => {
-    const events = batch.Records.map(received).filter((e) => e !== undefined);
-    try {
-      if (events.length) await consume(events);
-      return { batchItemFailures: [] };
-    } catch (err) {
-      logger.error('event consumer failed', { messages: batch.Records.length, firstEventId: events[0]?.detail?.eventId, error: (err as Error).message });
-      return { batchItemFailures: batch.Records.map((r) => ({ itemIdentifier: r.messageId })) };
+    const messages = batch.Records.flatMap((record) => {
+      const event = received(record);
+      return event ? [{ messageId: record.messageId, event }] : [];
+    });
+    const take = async (part: typeof messages): Promise<unknown> => {
+      try {
+        await consume(part.map((m) => m.event));
+        return undefined;
+      } catch (err) {
+        return err;
+      }
+    };
+    const error = messages.length ? await take(messages) : undefined;
+    if (!error) return { batchItemFailures: [] };
+    const failures = await failing(messages, error, take);
+    const refused = (f: Failure<unknown>) => f.items.length === 1 && f.error instanceof CertopsError && f.error.status < 500;
+    for (const f of failures) {
+      const described = { messages: f.items.length, firstEventId: f.items[0].event.detail?.eventId ?? f.items[0].event.id, error: (f.error as Error)?.message };
+      if (refused(f)) logger.warn('event refused', { ...described, field: (f.error as CertopsError).field });
+      else logger.error('event consumer failed', described);
     }
+    return { batchItemFailures: failures.filter((f) => !refused(f)).flatMap((f) => f.items.map((m) => ({ itemIdentifier: m.messageId }))) };
   });
+}
+
+/** Items that failed together, and the error they failed with. */
+export interface Failure<T> {
+  items: T[];
+  error: unknown;
+}
+
+/**
+ * The parts of `items` (which failed whole with `error`) that fail, found by halving: each half is
+ * tried on its own, and a half that fails while the other was taken is halved in turn, so one
+ * event that can never be taken is found in about 2·log2(n) tries. When both halves fail, the
+ * fault is not one item's (the store is down, or several are bad): the part is reported whole,
+ * after two more tries, not the 2n a full split would make.
+ */
+export async function failing<T>(items: T[], error: unknown, take: (part: T[]) => Promise<unknown>): Promise<Failure<T>[]> {
+  if (items.length === 1) return [{ items, error }];
+  const middle = Math.ceil(items.length / 2);
+  const halves = [items.slice(0, middle), items.slice(middle)];
+  const errors = [await take(halves[0]), await take(halves[1])];
+  if (errors[0] && errors[1]) return [{ items, error: errors[1] }];
+  const bad = errors[0] ? 0 : errors[1] ? 1 : -1;
+  // Both halves were taken this time: what failed before does not fail now.
+  if (bad < 0) return [];
+  return failing(halves[bad], errors[bad], take);
 }

@@ -34,7 +34,7 @@ describe('queue consumers', () => {
     expect(seen.sort()).toEqual([1, 2, 3]);
   });
 
-  it('a whole-batch consumer takes the batch in one call, in order, and fails every message of it when that call fails', async () => {
+  it('a whole-batch consumer takes the batch in one call, in order, and fails every message of it when every part of it fails', async () => {
     const calls: number[][] = [];
     let fail = false;
     const consumer = handlers.wholeBatchHandler(async (events) => {
@@ -45,6 +45,27 @@ describe('queue consumers', () => {
     expect(await consumer(batch as never, context)).toEqual({ batchItemFailures: [] });
     fail = true;
     expect(await consumer(batch as never, context)).toEqual({ batchItemFailures: ['ev-5', 'ev-6', 'ev-7'].map((itemIdentifier) => ({ itemIdentifier })) });
-    expect(calls).toEqual([[5, 6, 7], [5, 6, 7]]);
+    // The batch, then each half: both failed, so the fault is not one event's.
+    expect(calls).toEqual([[5, 6, 7], [5, 6, 7], [5, 6], [7]]);
+  });
+
+  it('a whole-batch consumer halves a failed batch until it finds the one event that fails, and reports only that one', async () => {
+    const calls: number[][] = [];
+    const consumer = handlers.wholeBatchHandler(async (events) => {
+      calls.push(events.map((e) => e.detail.n as number));
+      if (events.some((e) => e.detail.n === 700)) throw new Error('item too large');
+    });
+    const batch = queueBatch('writer', Array.from({ length: 1000 }, (_, i) => event(i)));
+    expect(await consumer(batch as never, context)).toEqual({ batchItemFailures: [{ itemIdentifier: 'ev-700' }] });
+    // Every other event was taken, and the search took about 2·log2(1000) calls, not 1,000.
+    expect(new Set(calls.filter((c) => !c.includes(700)).flat()).size).toBe(999);
+    expect(calls.length).toBeLessThanOrEqual(1 + 2 * 10);
+  });
+
+  it('a whole-batch consumer lets go of one event it refuses (4xx) once it has it alone, and reports the rest of the batch taken', async () => {
+    const consumer = handlers.wholeBatchHandler(async (events) => {
+      if (events.some((e) => e.detail.n === 3)) throw new ValidationError('detail does not match its schema', 'detail');
+    });
+    expect(await consumer(queueBatch('writer', [1, 2, 3, 4].map(event)) as never, context)).toEqual({ batchItemFailures: [] });
   });
 });

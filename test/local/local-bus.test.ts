@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeadLetterStore } from '../../adapters/dynamodb/dead-letter-store.ts';
 import { DynamoBusLedger } from '../../adapters/dynamodb/bus-ledger.ts';
-import { LocalBus, type EventBridgeEvent } from '../../local/local-bus.ts';
+import { BatchItemFailures, LocalBus, type EventBridgeEvent } from '../../local/local-bus.ts';
 import { eventSchemaValidator } from '../../local/event-schemas.ts';
 import { freshTable } from '../support/dynamo.ts';
 
@@ -269,6 +269,24 @@ describe('local bus', () => {
     const delivered = batches.filter((batch) => !batch.includes(6)).flat();
     expect([...delivered, ...failing[0]].sort((x, y) => x - y)).toEqual([...Array(12).keys()]);
     expect((await deadLetters.list()).filter((l) => l.rule === 'trail').map((l) => l.event.detail.n).sort()).toEqual([...failing[0]].sort());
+    expect(await ledger.pending()).toEqual([]);
+  });
+
+  it('tries again only the events a whole-batch consumer reported failed, as the queue deletes the others, and dead-letters those alone', async () => {
+    const rules = [{ name: 'partial', fn: 'writer', pattern: { 'detail-type': ['part'] }, wholeBatch: true, batchSize: 10, batchingWindowMs: 50 }];
+    const batches: number[][] = [];
+    const b = new LocalBus({
+      busName: 'certops-test', rules, deadLetters, ledger, clock, maxAttempts: 3, retryDelayMs: 5,
+      invoke: async (fn, events) => {
+        batches.push(events.map((e) => e.detail.n as number));
+        const bad = events.filter((e) => e.detail.n === 3);
+        if (bad.length) throw new BatchItemFailures(fn, events, new Set(bad.map((e) => e.id)));
+      },
+    });
+    await b.putEvents([0, 1, 2, 3, 4].map((n) => entry('part', { n })));
+    await b.drain();
+    expect(batches).toEqual([[0, 1, 2, 3, 4], [3], [3]]);
+    expect((await deadLetters.list()).filter((l) => l.rule === 'partial').map((l) => [l.event.detail.n, l.attempts])).toEqual([[3, 3]]);
     expect(await ledger.pending()).toEqual([]);
   });
 });
