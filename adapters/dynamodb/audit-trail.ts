@@ -30,6 +30,8 @@ const RECORD_OVERHEAD_BYTES = 192;
 const MAX_ATTEMPTS = 50;
 /** Committed events a process keeps in memory (about 150 bytes each). */
 const COMMITTED_KEPT = 50_000;
+/** Hashes of the records last yielded that a walk keeps, to tell a copy of one from a forgery under its seq (more than a page and the head's batch hold). */
+const OVERLAP_KEPT = 10_000;
 /** Records one listing reads at most before it answers with a token (a filter that matches little must not read the whole trail). */
 const MAX_READ_PER_LIST = 5000;
 
@@ -244,10 +246,25 @@ export class DynamoAuditTrail implements AuditTrail {
    */
   private async *walk(from: number, head: Head): AsyncGenerator<AuditRecord> {
     let seq = from - 1;
-    // Each record past the last one yielded, up to the head.
+    // The hashes of the records yielded last, by seq: a copy of one of them (the head's copy of its
+    // last batch, an upgrade's page of an earlier version's records) is the same record; a record
+    // under a seq already yielded that differs is not, and is yielded for verify to report (an
+    // overlapping page is a forgery, not a copy to skip).
+    const yielded = new Map<number, string>();
     const fresh = (records: AuditRecord[]) => {
       const out: AuditRecord[] = [];
-      for (const r of records) if (r.seq > seq && r.seq <= head.seq) out.push(r), (seq = r.seq);
+      for (const r of records) {
+        if (r.seq > head.seq) continue;
+        if (r.seq <= seq) {
+          const known = yielded.get(r.seq);
+          if (known !== undefined && known !== r.hash) out.push(r);
+          continue;
+        }
+        seq = r.seq;
+        out.push(r);
+        yielded.set(r.seq, r.hash);
+        if (yielded.size > OVERLAP_KEPT) yielded.delete(yielded.keys().next().value!);
+      }
       return out;
     };
     for await (const item of this.range(recordKey(from).sk, 'R#~', false)) yield* fresh([fromRecordItem(item)]);

@@ -68,6 +68,26 @@ describe('the audit trail, appended in batches with the head as the commit', () 
     expect(verifyChain([], { seq: 0, hash: GENESIS }).valid).toBe(true);
   });
 
+  it('shows a page that overlaps the chain with records of its own: verify reports them inserted, the listing lists them', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    await trail.appendAll([event('a'), event('b'), event('c')]);
+    await trail.appendAll([event('d')]);
+    const genuine = await records(trail);
+    // A page under seq 2, its records linked as the real ones are but saying something else.
+    const forged = genuine.slice(1, 3).reduce<AuditRecord[]>((chain, r) => {
+      const prev = chain[chain.length - 1] ?? genuine[0];
+      const draft = { ...r, seq: r.seq, prevHash: prev.hash, detail: { eventId: r.eventId, note: 'forged' } } as Omit<AuditRecord, 'hash'> & { hash?: string };
+      delete draft.hash;
+      return [...chain, { ...draft, hash: recordHash(draft as Omit<AuditRecord, 'hash'>) } as AuditRecord];
+    }, []);
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { pk: 'AUDIT', sk: 'P#000000000002', recordsJson: JSON.stringify(forged) } }));
+    const walked = await records(trail);
+    expect(verifyChain(walked, await trail.head())).toMatchObject({ valid: false, problem: { seq: 2, kind: 'inserted' } });
+    expect((await trail.list({}, 10)).items.filter((r) => r.seq === 2).map((r) => r.hash).sort()).toEqual([genuine[1].hash, forged[0].hash].sort());
+    // The head's own copy of its last batch is the same record, not a forgery.
+    expect(verifyChain(genuine, await trail.head()).valid).toBe(true);
+  });
+
   it('lists every record once across pages, the last batch the head still carries included once', async () => {
     const trail = new DynamoAuditTrail(db.table);
     await trail.appendAll(['a', 'b', 'c', 'd'].map((id) => event(id)));
