@@ -289,4 +289,23 @@ describe('local bus', () => {
     expect((await deadLetters.list()).filter((l) => l.rule === 'partial').map((l) => [l.event.detail.n, l.attempts])).toEqual([[3, 3]]);
     expect(await ledger.pending()).toEqual([]);
   });
+
+  it('sizes its ledger items in UTF-8 bytes, as DynamoDB does: a call of events in a three-byte script stays under 400 KB an item', async () => {
+    const delivered: number[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const b = bus(async (fn, e) => {
+      await held;
+      if (fn === 'greeter') delivered.push(e.detail.n as number);
+    });
+    // Seven events of 21,000 three-byte characters: 441 KB in one ledger item if each were counted as two bytes a character.
+    const answer = await b.putEvents(Array.from({ length: 7 }, (_, n) => entry('hello', { n, text: '証'.repeat(21_000) })));
+    expect(answer.FailedEntryCount).toBe(0);
+    const owed = (await db.table.doc.send(new QueryCommand({ TableName: db.table.name, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'DELIVERY' } }))).Items!;
+    expect(owed.length).toBeGreaterThan(1);
+    for (const item of owed) expect(Buffer.byteLength(JSON.stringify(item))).toBeLessThan(400 * 1024);
+    release();
+    await b.drain();
+    expect(delivered.sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
 });
