@@ -19,8 +19,9 @@
  * - an `sqs` event on the function: batches with partial batch responses (ReportBatchItemFailures),
  *   at most `maximumConcurrency` invocations at once when given (the event source's own cap).
  * A batch above 10 needs a batching window (Lambda's rule for standard queues). `wholeBatch` only
- * says how the function takes a batch (in one call; when that fails, halved until the messages
- * that fail are found, and only those reported: wholeBatchHandler); the queue is the same.
+ * says how the function takes a batch (in one call; when that fails for a reason that may be one
+ * message's, halved in order until the messages that fail are found, and only those reported:
+ * wholeBatchHandler); the queue is the same.
  * Every function's environment names the consumers (CERTOPS_CONSUMERS), so the API can find
  * their dead-letter queues.
  */

@@ -200,8 +200,10 @@ export class LocalBus {
             batch = [];
           } catch (err) {
             this.options.onError?.(rule.name, err);
-            // The events the consumer reported taken leave the queue; the rest are tried again.
-            if (err instanceof BatchItemFailures) {
+            // The events the consumer reported taken leave the queue; the rest are tried again. A
+            // response naming an id that is not in the batch fails it whole, as Lambda takes one.
+            const ids = new Set(batch.map((d) => d.eventId));
+            if (err instanceof BatchItemFailures && [...err.failed].every((id) => ids.has(id))) {
               const failed = err.failed;
               await Promise.all(batch.filter((d) => !failed.has(d.eventId)).map((d) => this.options.ledger.settle(d.eventId, rule.name)));
               batch = batch.filter((d) => failed.has(d.eventId));

@@ -22,6 +22,8 @@ export interface SagaRunnerOptions {
   /** Milliseconds between IssuancePending retries; unset, the ASL's own (30 s and up): a CA's validation takes real time. */
   pendingRetryIntervalMs?: number;
   onFinished?(name: string, outcome: { status: 'SUCCEEDED' | 'FAILED'; output?: unknown; error?: string }): void;
+  /** An execution that could not run now (its state not stored, the state machine not loaded): it stays running, and the next start resumes it. */
+  onError?(name: string, err: unknown): void;
   /** Called after each task an execution completes (the crash-test harness stops the process there). */
   afterTask?(state: string): void;
 }
@@ -53,7 +55,10 @@ export class LocalSagaRunner {
    * schema by the suite (test/saga-definition.test.ts); checking it on every start took 500 ms more.
    */
   private stateMachine(): Promise<StateMachine> {
-    return (this.machine ??= import('aws-local-stepfunctions').then(({ StateMachine }) => new StateMachine(this.options.definition as never, { validationOptions: { noValidate: true } })));
+    this.machine ??= import('aws-local-stepfunctions').then(({ StateMachine }) => new StateMachine(this.options.definition as never, { validationOptions: { noValidate: true } }));
+    // A load that failed is tried again by the next execution, not remembered until a restart.
+    this.machine.catch(() => (this.machine = undefined));
+    return this.machine;
   }
 
   /** Starts an execution unless the name was used; returns whether it started. */
@@ -96,7 +101,7 @@ export class LocalSagaRunner {
       .then((machine) => machine.run(input as never, { overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides } }).result
         .then((output) => finish('SUCCEEDED', output), (err) => finish('FAILED', (err as Error).message)))
       // A store that fails here leaves the execution running: the next start resumes it.
-      .catch(() => undefined)
+      .catch((err) => this.options.onError?.(name, err))
       .finally(() => this.running.delete(done));
     this.running.add(done);
   }

@@ -184,6 +184,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     retryIntervalMs: numberFrom(env.CERTOPS_SAGA_RETRY_MS, 1000),
     pendingRetryIntervalMs: env.CERTOPS_SAGA_PENDING_RETRY_MS ? Number(env.CERTOPS_SAGA_PENDING_RETRY_MS) : undefined,
     onFinished: (name, outcome) => logger.info('saga finished', { name, status: outcome.status, error: outcome.error }),
+    onError: (name, err) => logger.error('saga execution could not go on; the next start resumes it', { name, error: (err as Error)?.message }),
     afterTask: (state) => rt.crashPoint(`saga:after-${state}`),
   });
 

@@ -52,6 +52,12 @@ export class TooManyRequestsError extends CertopsError {
   }
 }
 
+/** A store too contended to take a write now (every try found it moved on): nothing is wrong with what was asked, and it is tried again later. */
+export class BusyError extends CertopsError {
+  readonly status = 503;
+  readonly code = 'busy';
+}
+
 /** Policy does not let this be signed; `reasons` says why, each in words a requester can act on. */
 export class PolicyError extends CertopsError {
   readonly status = 403;

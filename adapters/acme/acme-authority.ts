@@ -88,7 +88,10 @@ const NEXT_POLLS_KEPT = 1024;
  */
 let loading: Promise<typeof acme> | undefined;
 export function acmeLibrary(): Promise<typeof acme> {
-  return (loading ??= import('acme-client').then(({ default: loaded }) => setUp(loaded as unknown as typeof acme)));
+  loading ??= import('acme-client').then(({ default: loaded }) => setUp(loaded as unknown as typeof acme));
+  // A load that failed is tried again by the next caller, not remembered until a restart.
+  loading.catch(() => (loading = undefined));
+  return loading;
 }
 
 /** Sends through the issuers' agents, bounds the waits, and reads what acme-client leaves out (the cause of a failed request, Retry-After, a problem's type). */

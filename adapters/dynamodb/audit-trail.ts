@@ -1,6 +1,6 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditFilter, AuditHead, AuditTrail, RecordedEvent } from '../../shared/ports.ts';
-import { ValidationError } from '../../shared/errors.ts';
+import { BusyError, ValidationError } from '../../shared/errors.ts';
 import type { Page } from '../../shared/model.ts';
 import { GENESIS, recordHash, type AuditEvent, type AuditRecord } from '../../shared/audit-chain.ts';
 import { batchGet, writeAtOnce } from './batch.ts';
@@ -201,7 +201,7 @@ export class DynamoAuditTrail implements AuditTrail {
       // Another writer moved the head: back off a random while so the racers spread out.
       await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
     }
-    throw new Error('the audit trail is too busy to append to; the events will be retried');
+    throw new BusyError('the audit trail is too busy to append to; the events will be retried', 'audit');
   }
 
   /** Moves the head from where it was read to the batch's last record, if nobody moved it first. */

@@ -8,8 +8,15 @@ const outboxPk = (sink: string) => `OUTBOX#${sink}`;
 const deadKey = (sink: string, e: Pick<OutboxEntry, 'createdAt' | 'id'>) => ({ pk: `SIEMDLQ#${sink}`, sk: `${e.createdAt}#${idSortKey(e.id)}` });
 /** An entry's identity: one event queued once (a copy queued again carries the same id and time). */
 const entryKey = (e: Pick<OutboxEntry, 'createdAt' | 'id'>) => `${e.createdAt}\n${e.id}`;
-/** Entries one page holds at most, in bytes of JSON: DynamoDB items stop at 400 KB. */
+/** Entries one page holds at most, in bytes of JSON, each with room for a last error: DynamoDB items stop at 400 KB. */
 const MAX_PAGE_BYTES = 300 * 1024;
+/**
+ * A rescheduled entry's last error, kept to this many characters: a page is rewritten in place
+ * when its entries are rescheduled, each then carrying the error, so each was given room for one
+ * when the page was made (up to 3 UTF-8 bytes a character, and its name).
+ */
+const MAX_ERROR_CHARS = 200;
+const ERROR_ROOM_BYTES = 3 * MAX_ERROR_CHARS + 16;
 /** Pages one query reads at most (DynamoDB stops a query at 1 MB first when pages are large; a backlog of one-event exports is many small pages). */
 const PAGES_PER_QUERY = 500;
 /** Tries of a page's rewrite that another writer's rewrite came before (a flusher whose lease ran out). */
@@ -36,7 +43,7 @@ function paged(entries: OutboxEntry[]): OutboxEntry[][] {
   let bytes = Infinity;
   for (const e of entries) {
     // DynamoDB counts a string's UTF-8 bytes: a character of most scripts outside Latin is three.
-    const size = Buffer.byteLength(JSON.stringify(e));
+    const size = Buffer.byteLength(JSON.stringify({ ...e, lastError: undefined })) + ERROR_ROOM_BYTES;
     if (bytes + size > MAX_PAGE_BYTES) pages.push([]), (bytes = 0);
     pages[pages.length - 1].push(e);
     bytes += size;
@@ -108,7 +115,7 @@ export class DynamoSiemOutbox implements SiemOutbox {
   }
 
   reschedule(sink: string, entries: OutboxEntry[]): Promise<void> {
-    const next = new Map(entries.map((e) => [entryKey(e), e]));
+    const next = new Map(entries.map((e) => [entryKey(e), { ...e, lastError: e.lastError?.slice(0, MAX_ERROR_CHARS) }]));
     return this.rewrite(sink, entries, (e) => next.get(entryKey(e)));
   }
 

@@ -1,7 +1,7 @@
 import { lambda } from '../lambda.ts';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BusEvent, EventDetail } from '../../shared/events/envelope.ts';
-import { CertopsError } from '../../shared/errors.ts';
+import { BusyError, CertopsError } from '../../shared/errors.ts';
 import { logger } from '../logger.ts';
 
 /** The bus event as services see it, plus EventBridge's own id for consumers that dedupe on it. */
@@ -51,14 +51,14 @@ export function eventHandler(consume: (event: ReceivedEvent, context: Context) =
 
 /**
  * A Lambda handler for a consumer that takes its queue's batches whole (`consumes.wholeBatch`):
- * the batch's events are consumed together, in the order received, by one call. If that fails,
- * the batch is halved until the events that fail are found (`failing`), and only their messages
- * are reported failed: they come back after the visibility timeout, and go to the dead-letter
- * queue on their own, not with the batch they came in. An event refused (a 4xx error) alone fails
- * the same way every time: logged, and let go.
+ * the batch's events are consumed together, in the order received, by one call. If that fails
+ * for a reason that may be one event's, the batch is halved until the events that fail are found
+ * (`failing`), and only their messages are reported failed: they come back after the visibility
+ * timeout, and go to the dead-letter queue on their own, not with the batch they came in. An event
+ * refused (a 4xx error) alone fails the same way every time: logged, and let go.
  */
 export function wholeBatchHandler(consume: (events: ReceivedEvent[]) => Promise<void>) {
-  return lambda(async (batch: SQSEvent): Promise<SQSBatchResponse> => {
+  return lambda(async (batch: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const messages = batch.Records.flatMap((record) => {
       const event = received(record);
       return event ? [{ messageId: record.messageId, event }] : [];
@@ -73,7 +73,7 @@ export function wholeBatchHandler(consume: (events: ReceivedEvent[]) => Promise<
     };
     const error = messages.length ? await take(messages) : undefined;
     if (!error) return { batchItemFailures: [] };
-    const failures = await failing(messages, error, take);
+    const failures = await failing(messages, error, take, () => context?.getRemainingTimeInMillis?.() ?? Infinity);
     const refused = (f: Failure<unknown>) => f.items.length === 1 && f.error instanceof CertopsError && f.error.status < 500;
     for (const f of failures) {
       const described = { messages: f.items.length, firstEventId: f.items[0].event.detail?.eventId ?? f.items[0].event.id, error: (f.error as Error)?.message };
@@ -90,21 +90,36 @@ export interface Failure<T> {
   error: unknown;
 }
 
+/** The time a try may take at most (a commit's retries, a sink's send): the search stops with this much of the invocation left. */
+const SEARCH_RESERVE_MS = 10_000;
+
 /**
- * The parts of `items` (which failed whole with `error`) that fail, found by halving: each half is
- * tried on its own, and a half that fails while the other was taken is halved in turn, so one
- * event that can never be taken is found in about 2·log2(n) tries. When both halves fail, the
- * fault is not one item's (the store is down, or several are bad): the part is reported whole,
- * after two more tries, not the 2n a full split would make.
+ * A failure that is the store's or a service's, not one item's: the trail too busy, a throttled or
+ * 5xx answer. Halving would only add tries; the queue tries the batch again later.
  */
-export async function failing<T>(items: T[], error: unknown, take: (part: T[]) => Promise<unknown>): Promise<Failure<T>[]> {
-  if (items.length === 1) return [{ items, error }];
+function notAboutOneItem(err: unknown): boolean {
+  const e = err as { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; name?: unknown } | undefined;
+  return err instanceof BusyError || Boolean(e?.$retryable) || (e?.$metadata?.httpStatusCode ?? 0) >= 500 || /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded/.test(String(e?.name));
+}
+
+/**
+ * The parts of `items` (which failed whole with `error`) that fail, found by halving, in order: the
+ * first half is tried and, if it fails, searched before the second is tried, so what is taken is
+ * taken in the order received. k items that can never be taken are found in about 2·k·log2(n)
+ * tries. The search stops (what it has not resolved reported failed as it stands) on a failure
+ * that is not about one item, and when less than SEARCH_RESERVE_MS of `timeLeftMs()` remains.
+ */
+export async function failing<T>(items: T[], error: unknown, take: (part: T[]) => Promise<unknown>, timeLeftMs: () => number): Promise<Failure<T>[]> {
+  if (items.length === 1 || notAboutOneItem(error)) return [{ items, error }];
   const middle = Math.ceil(items.length / 2);
-  const halves = [items.slice(0, middle), items.slice(middle)];
-  const errors = [await take(halves[0]), await take(halves[1])];
-  if (errors[0] && errors[1]) return [{ items, error: errors[1] }];
-  const bad = errors[0] ? 0 : errors[1] ? 1 : -1;
-  // Both halves were taken this time: what failed before does not fail now.
-  if (bad < 0) return [];
-  return failing(halves[bad], errors[bad], take);
+  const found: Failure<T>[] = [];
+  for (const half of [items.slice(0, middle), items.slice(middle)]) {
+    if (timeLeftMs() < SEARCH_RESERVE_MS) {
+      found.push({ items: half, error });
+      continue;
+    }
+    const failed = await take(half);
+    if (failed) found.push(...(await failing(half, failed, take, timeLeftMs)));
+  }
+  return found;
 }

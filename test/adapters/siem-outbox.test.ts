@@ -58,6 +58,18 @@ describe('the SIEM outbox, a page of entries per export', () => {
     expect((await outbox.due('s', now, 100)).map((e) => e.id)).toEqual(wide.map((e) => e.id));
   });
 
+  it('leaves room in each page for its entries\' last errors: a page of small entries rescheduled with a long error stays under 400 KB', async () => {
+    const small = Array.from({ length: 1500 }, (_, i) => entry(`s${i}`));
+    await outbox.addAll('s', small);
+    // A TLS name mismatch lists every name the certificate holds: errors can be long.
+    const error = `certificate names ${'x'.repeat(60)}.example.com, `.repeat(100);
+    await outbox.reschedule('s', small.map((e) => ({ ...e, attempts: 1, nextAttemptAt: '2026-12-01T12:00:00.000Z', lastError: error })));
+    for (const item of await items()) expect(Buffer.byteLength(String(item.entriesJson))).toBeLessThan(400 * 1024);
+    const kept = await outbox.peek('s', 1500);
+    expect(kept).toHaveLength(1500);
+    expect(kept.every((e) => e.lastError === error.slice(0, 200))).toBe(true);
+  });
+
   it('reads, removes and dead-letters entries an earlier version wrote one an item', async () => {
     for (const e of [entry('old-1'), entry('old-2')]) await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...e, pk: 'OUTBOX#s', sk: `${e.createdAt}#${e.id}` } }));
     await outbox.addAll('s', [entry('new', '2026-12-01T10:30:00.000Z')]);

@@ -290,6 +290,22 @@ describe('local bus', () => {
     expect(await ledger.pending()).toEqual([]);
   });
 
+  it('tries a whole batch again when its consumer\'s partial batch response names an id that is not in it, as Lambda does', async () => {
+    const rules = [{ name: 'unknown-id', fn: 'writer', pattern: { 'detail-type': ['odd'] }, wholeBatch: true, batchSize: 10, batchingWindowMs: 50 }];
+    const batches: number[][] = [];
+    const b = new LocalBus({
+      busName: 'certops-test', rules, deadLetters, ledger, clock, maxAttempts: 2, retryDelayMs: 5,
+      invoke: async (fn, events) => {
+        batches.push(events.map((e) => e.detail.n as number));
+        throw new BatchItemFailures(fn, events, new Set(['no-such-message']));
+      },
+    });
+    await b.putEvents([0, 1].map((n) => entry('odd', { n })));
+    await b.drain();
+    expect(batches).toEqual([[0, 1], [0, 1]]);
+    expect((await deadLetters.list()).filter((l) => l.rule === 'unknown-id').map((l) => l.event.detail.n).sort()).toEqual([0, 1]);
+  });
+
   it('sizes its ledger items in UTF-8 bytes, as DynamoDB does: a call of events in a three-byte script stays under 400 KB an item', async () => {
     const delivered: number[] = [];
     let release!: () => void;
