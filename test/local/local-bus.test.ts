@@ -272,38 +272,37 @@ describe('local bus', () => {
     expect(await ledger.pending()).toEqual([]);
   });
 
-  it('tries again only the events a whole-batch consumer reported failed, as the queue deletes the others, and dead-letters those alone', async () => {
-    const rules = [{ name: 'partial', fn: 'writer', pattern: { 'detail-type': ['part'] }, wholeBatch: true, batchSize: 10, batchingWindowMs: 50 }];
+  /** A bus with one whole-batch rule whose consumer answers each batch with the partial batch response `failed` gives (ids of its messages); the batches it got. */
+  function partialResponder(name: string, maxAttempts: number, failed: (events: EventBridgeEvent[]) => string[]) {
+    const rules = [{ name, fn: 'writer', pattern: { 'detail-type': [name] }, wholeBatch: true, batchSize: 10, batchingWindowMs: 50 }];
     const batches: number[][] = [];
     const b = new LocalBus({
-      busName: 'certops-test', rules, deadLetters, ledger, clock, maxAttempts: 3, retryDelayMs: 5,
+      busName: 'certops-test', rules, deadLetters, ledger, clock, maxAttempts, retryDelayMs: 5,
       invoke: async (fn, events) => {
         batches.push(events.map((e) => e.detail.n as number));
-        const bad = events.filter((e) => e.detail.n === 3);
-        if (bad.length) throw new BatchItemFailures(fn, events, new Set(bad.map((e) => e.id)));
+        const ids = failed(events);
+        if (ids.length) throw new BatchItemFailures(fn, events, new Set(ids));
       },
     });
-    await b.putEvents([0, 1, 2, 3, 4].map((n) => entry('part', { n })));
-    await b.drain();
-    expect(batches).toEqual([[0, 1, 2, 3, 4], [3], [3]]);
-    expect((await deadLetters.list()).filter((l) => l.rule === 'partial').map((l) => [l.event.detail.n, l.attempts])).toEqual([[3, 3]]);
+    return { batches, put: (ns: number[]) => b.putEvents(ns.map((n) => entry(name, { n }))), drain: () => b.drain() };
+  }
+  const lettersOf = async (rule: string) => (await deadLetters.list()).filter((l) => l.rule === rule).map((l) => [l.event.detail.n, l.attempts]);
+
+  it('tries again only the events a whole-batch consumer reported failed, as the queue deletes the others, and dead-letters those alone', async () => {
+    const bus = partialResponder('partial', 3, (events) => events.filter((e) => e.detail.n === 3).map((e) => e.id));
+    await bus.put([0, 1, 2, 3, 4]);
+    await bus.drain();
+    expect(bus.batches).toEqual([[0, 1, 2, 3, 4], [3], [3]]);
+    expect(await lettersOf('partial')).toEqual([[3, 3]]);
     expect(await ledger.pending()).toEqual([]);
   });
 
   it('tries a whole batch again when its consumer\'s partial batch response names an id that is not in it, as Lambda does', async () => {
-    const rules = [{ name: 'unknown-id', fn: 'writer', pattern: { 'detail-type': ['odd'] }, wholeBatch: true, batchSize: 10, batchingWindowMs: 50 }];
-    const batches: number[][] = [];
-    const b = new LocalBus({
-      busName: 'certops-test', rules, deadLetters, ledger, clock, maxAttempts: 2, retryDelayMs: 5,
-      invoke: async (fn, events) => {
-        batches.push(events.map((e) => e.detail.n as number));
-        throw new BatchItemFailures(fn, events, new Set(['no-such-message']));
-      },
-    });
-    await b.putEvents([0, 1].map((n) => entry('odd', { n })));
-    await b.drain();
-    expect(batches).toEqual([[0, 1], [0, 1]]);
-    expect((await deadLetters.list()).filter((l) => l.rule === 'unknown-id').map((l) => l.event.detail.n).sort()).toEqual([0, 1]);
+    const bus = partialResponder('unknown-id', 2, () => ['no-such-message']);
+    await bus.put([0, 1]);
+    await bus.drain();
+    expect(bus.batches).toEqual([[0, 1], [0, 1]]);
+    expect((await lettersOf('unknown-id')).sort()).toEqual([[0, 2], [1, 2]]);
   });
 
   it('sizes its ledger items in UTF-8 bytes, as DynamoDB does: a call of events in a three-byte script stays under 400 KB an item', async () => {
