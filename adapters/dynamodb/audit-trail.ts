@@ -267,11 +267,14 @@ export class DynamoAuditTrail implements AuditTrail {
       }
       return out;
     };
-    for await (const item of this.range(recordKey(from).sk, 'R#~', false)) yield* fresh([fromRecordItem(item)]);
     // The page holding `from` starts at or before it.
     const holding = await this.range('P#', pageKey(from).sk, true, 1).next();
-    for await (const item of this.range(holding.done ? 'P#' : String(holding.value.sk), 'P#~', false)) {
-      yield* fresh(fromPage(item));
+    const paged = recordsOf(this.range(holding.done ? 'P#' : String(holding.value.sk), 'P#~', false), fromPage);
+    // Records an earlier version wrote an item each, merged in by seq: during a rolling deploy an
+    // invocation of that version can still append them after pages exist.
+    const itemized = recordsOf(this.range(recordKey(from).sk, 'R#~', false), (item) => [fromRecordItem(item)]);
+    for await (const r of bySeq(itemized, paged)) {
+      yield* fresh([r]);
       if (seq >= head.seq) return;
     }
     yield* fresh(head.pending);
@@ -335,6 +338,25 @@ export class DynamoAuditTrail implements AuditTrail {
   /** Every committed record in sequence order, up to the head read first (a batch the head holds but a crash kept from its place included). */
   async *all(): AsyncIterable<AuditRecord> {
     yield* this.walk(1, await this.head());
+  }
+}
+
+/** The records of a query's items, in the order of the items. */
+async function* recordsOf(items: AsyncIterable<Item>, read: (item: Item) => AuditRecord[]): AsyncGenerator<AuditRecord> {
+  for await (const item of items) yield* read(item);
+}
+
+/** Two streams of records, each in seq order, as one in seq order (a record in both comes twice). */
+async function* bySeq(a: AsyncIterator<AuditRecord>, b: AsyncIterator<AuditRecord>): AsyncGenerator<AuditRecord> {
+  let [x, y] = await Promise.all([a.next(), b.next()]);
+  while (!x.done || !y.done) {
+    if (y.done || (!x.done && x.value.seq <= y.value.seq)) {
+      yield x.value;
+      x = await a.next();
+    } else {
+      yield y.value;
+      y = await b.next();
+    }
   }
 }
 

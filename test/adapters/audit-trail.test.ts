@@ -133,6 +133,23 @@ describe('the audit trail, appended in batches with the head as the commit', () 
     expect(verifyChain(await records(trail), await trail.head()).valid).toBe(true);
   });
 
+  it('reads a record an earlier version appended after pages exist (a rolling deploy) in its place in the chain', async () => {
+    const trail = new DynamoAuditTrail(db.table);
+    await trail.appendAll([event('a'), event('b')]);
+    // An invocation of the earlier version, still running, appends record 3 as an item of its own.
+    const head = await trail.head();
+    const draft = { seq: 3, prevHash: head.hash, ...event('c') };
+    const c = { ...draft, hash: recordHash(draft) };
+    const { detail, ...rest } = c;
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...rest, detailJson: JSON.stringify(detail), pk: 'AUDIT', sk: 'R#000000000003' } }));
+    await db.table.doc.send(new UpdateCommand({ TableName: db.table.name, Key: { pk: 'AUDIT', sk: 'HEAD' }, UpdateExpression: 'SET #s = :s, #h = :h REMOVE pendingJson', ExpressionAttributeNames: { '#s': 'seq', '#h': 'hash' }, ExpressionAttributeValues: { ':s': 3, ':h': c.hash } }));
+    await trail.appendAll([event('d')]);
+    const all = await records(trail);
+    expect(all.map((r) => [r.seq, r.eventId])).toEqual([[1, 'a'], [2, 'b'], [3, 'c'], [4, 'd']]);
+    expect(verifyChain(all, await trail.head())).toEqual({ valid: true, records: 4 });
+    expect((await trail.list({}, 10, '2')).items.map((r) => r.eventId)).toEqual(['b', 'c', 'd']);
+  });
+
   it('reads a trail an earlier version wrote one record an item, and appends its pages after it', async () => {
     // Two records as versions before pages wrote them: an item each (indexed by certificate), a marker naming only the number.
     const [a, b] = [event('a', 'cert-1'), event('b')].reduce<AuditRecord[]>((chain, e) => {
