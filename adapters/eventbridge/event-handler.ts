@@ -85,7 +85,7 @@ export function wholeBatchHandler(consume: (events: ReceivedEvent[]) => Promise<
 }
 
 /** Items that failed together, and the error they failed with. */
-export interface Failure<T> {
+interface Failure<T> {
   items: T[];
   error: unknown;
 }
@@ -109,7 +109,7 @@ function notAboutOneItem(err: unknown): boolean {
  * tries. The search stops (what it has not resolved reported failed as it stands) on a failure
  * that is not about one item, and when less than SEARCH_RESERVE_MS of `timeLeftMs()` remains.
  */
-export async function failing<T>(items: T[], error: unknown, take: (part: T[]) => Promise<unknown>, timeLeftMs: () => number): Promise<Failure<T>[]> {
+async function failing<T>(items: T[], error: unknown, take: (part: T[]) => Promise<unknown>, timeLeftMs: () => number): Promise<Failure<T>[]> {
   if (items.length === 1 || notAboutOneItem(error)) return [{ items, error }];
   const middle = Math.ceil(items.length / 2);
   const found: Failure<T>[] = [];
