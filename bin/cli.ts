@@ -28,6 +28,9 @@ function out(human: string, data: unknown) {
   process.stdout.write(values.json ? `${JSON.stringify(data, null, 2)}\n` : `${printable(human)}\n`);
 }
 
+/** "1 certificate", "2 certificates". */
+const certificates = (n: number) => `${n} certificate${n === 1 ? '' : 's'}`;
+
 function usage(message: string): never {
   throw new CliError(`${message} (certops ${[...commandPath, '--help'].join(' ')} lists what it takes)`, 2);
 }
@@ -136,7 +139,7 @@ const commands: Record<string, () => Promise<void>> = {
       summary.rejected.push(...body.rejected.map((r: { block: number; reason: string }) => ({ file: batch[r.block - 1]?.file ?? '', reason: r.reason })));
     }
     out([
-      `imported ${summary.imported} certificates (${summary.new} new) from ${paths.join(', ')}`,
+      `imported ${certificates(summary.imported)} (${summary.new} new) from ${paths.join(', ')}`,
       ...summary.rejected.map((r) => `  rejected ${r.file}: ${r.reason}`),
       ...(found.privateKeys ? [`  skipped ${found.privateKeys} private keys (never sent)`] : []),
       ...found.skipped.map((file) => `  skipped ${file}: DER that is not a certificate (never sent)`),
@@ -380,7 +383,7 @@ const commands: Record<string, () => Promise<void>> = {
     const [name] = operands;
     const { body } = await call(client, 'DELETE', `/targets/${encodeURIComponent(name)}${values['dry-run'] ? '?dryRun=true' : ''}`);
     const detached = (body.detachedFrom as { certificateId: string; subject: string }[]).map((c) => `  ${c.certificateId}  ${c.subject}`);
-    out([body.dryRun ? `would remove ${name}; ${detached.length} certificates would stop deploying there; nothing was removed` : `removed ${name}; ${detached.length} certificates no longer deploy there`, ...detached].join('\n'), body);
+    out([body.dryRun ? `would remove ${name}; ${certificates(detached.length)} would stop deploying there; nothing was removed` : `removed ${name}; ${certificates(detached.length)} no longer deploy there`, ...detached].join('\n'), body);
   },
   async deploy() {
     const [id] = operands;
@@ -418,7 +421,7 @@ const commands: Record<string, () => Promise<void>> = {
     if (!values.issuer && !values.key) usage('revoke needs a certificate id, or --issuer DN or --key SPKI_SHA256');
     const { body } = await call(client, 'POST', '/revocations', { issuer: values.issuer, spkiSha256: values.key, reason: values.reason, dryRun: Boolean(values['dry-run']) });
     const list = (body.dryRun ? body.wouldRevoke : body.revoked) as { certificateId: string; subject: string }[];
-    out([`${body.dryRun ? 'would revoke' : 'revoked'} ${list.length} certificates (${body.reason})`, ...list.map((c) => `  ${c.certificateId}  ${c.subject}`)].join('\n'), body);
+    out([`${body.dryRun ? 'would revoke' : 'revoked'} ${certificates(list.length)} (${body.reason})`, ...list.map((c) => `  ${c.certificateId}  ${c.subject}`)].join('\n'), body);
   },
   async config() {
     const { human, data } = await configCommand(commandPath[1] as ConfigSubcommand, operands[0], values, client);

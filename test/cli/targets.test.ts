@@ -39,7 +39,7 @@ describe('deployment targets from the CLI', () => {
     expect((await cli(['deploy', id], env)).stderr).toMatch(/required option '--target <name>' not specified/);
 
     const dry = await cli(['targets', 'remove', 'web-01', '--dry-run'], env);
-    expect(dry.stdout).toBe(`would remove web-01; 1 certificates would stop deploying there; nothing was removed\n  ${id}  CN=deploy.example.com\n`);
+    expect(dry.stdout).toBe(`would remove web-01; 1 certificate would stop deploying there; nothing was removed\n  ${id}  CN=deploy.example.com\n`);
     expect((await api('GET', `/certificates/${id}`)).body.targets).toEqual(['web-01']);
     expect((await api('GET', '/targets')).body.items).toHaveLength(1);
 
@@ -47,7 +47,7 @@ describe('deployment targets from the CLI', () => {
     expect((await cli(['targets', 'remove', 'web-01'], { ...env, CERTOPS_TOKEN: viewer })).stderr).toMatch(/^certops: 403 forbidden/);
 
     const removed = await cli(['targets', 'remove', 'web-01'], env);
-    expect(removed.stdout).toBe(`removed web-01; 1 certificates no longer deploy there\n  ${id}  CN=deploy.example.com\n`);
+    expect(removed.stdout).toBe(`removed web-01; 1 certificate no longer deploy there\n  ${id}  CN=deploy.example.com\n`);
     expect((await api('GET', `/certificates/${id}`)).body.targets).toEqual([]);
     expect((await cli(['targets', 'list'], env)).stdout).toBe('(no targets)\n');
     const again = await cli(['targets', 'remove', 'web-01'], env);

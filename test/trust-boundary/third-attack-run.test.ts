@@ -181,7 +181,7 @@ describe('the third attack run', () => {
     writeFileSync(join(dir, 'etc', 'cert.der'), leaf.der);
     const imported = await cli(['import', join(dir, 'etc')], { CERTOPS_HOME: home, CERTOPS_TOKEN: '' });
     expect(imported.code, imported.stderr).toBe(0);
-    expect(imported.stdout).toMatch(/imported 1 certificates/);
+    expect(imported.stdout).toMatch(/imported 1 certificate \(/);
     expect(imported.stdout).toMatch(/skipped .*key\.der: DER that is not a certificate \(never sent\)/);
     expect(printable('CN=\u001b[2Jevil\u202e\nnext\tcol')).toBe('CN=\\u{1b}[2Jevil\\u{202e}\nnext\tcol');
   });
