@@ -55,9 +55,11 @@ export class LocalSagaRunner {
    * schema by the suite (test/saga-definition.test.ts); checking it on every start took 500 ms more.
    */
   private stateMachine(): Promise<StateMachine> {
-    this.machine ??= import('aws-local-stepfunctions').then(({ StateMachine }) => new StateMachine(this.options.definition as never, { validationOptions: { noValidate: true } }));
-    // A load that failed is tried again by the next execution, not remembered until a restart.
-    this.machine.catch(() => (this.machine = undefined));
+    if (!this.machine) {
+      this.machine = import('aws-local-stepfunctions').then(({ StateMachine }) => new StateMachine(this.options.definition as never, { validationOptions: { noValidate: true } }));
+      // A load that failed is tried again by the next execution, not remembered until a restart.
+      this.machine.catch(() => (this.machine = undefined));
+    }
     return this.machine;
   }
 

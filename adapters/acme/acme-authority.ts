@@ -88,9 +88,11 @@ const NEXT_POLLS_KEPT = 1024;
  */
 let loading: Promise<typeof acme> | undefined;
 export function acmeLibrary(): Promise<typeof acme> {
-  loading ??= import('acme-client').then(({ default: loaded }) => setUp(loaded as unknown as typeof acme));
-  // A load that failed is tried again by the next caller, not remembered until a restart.
-  loading.catch(() => (loading = undefined));
+  if (!loading) {
+    loading = import('acme-client').then(({ default: loaded }) => setUp(loaded as unknown as typeof acme));
+    // A load that failed is tried again by the next caller, not remembered until a restart.
+    loading.catch(() => (loading = undefined));
+  }
   return loading;
 }
 
