@@ -36,6 +36,46 @@ for (const method of ['iterator', 'keys', 'values']) {
   };
 }
 
+// dynalite reads the table's description from LevelDB, and decodes its JSON (some 3.5 KB with six
+// indexes), once per call and again for every item a call writes: measured on the durable SIEM
+// path, three reads of it per event, four fifths of the bytes LevelDB read. It changes only
+// through CreateTable, UpdateTable and DeleteTable, whose writes pass through put, del and batch
+// below, so the decoded description is kept until one of them writes its key. (Those actions
+// modify the object they read before writing it back; readers in between see what they would read
+// once it is written.)
+const TABLE_KEY_PREFIX = 'table~';
+const descriptions = new Map();
+// A read that began before a write may answer after it: its value is kept only if nothing was written since it began.
+let tableWrites = 0;
+const forget = (key) => {
+  if (typeof key !== 'string' || !key.startsWith(TABLE_KEY_PREFIX)) return;
+  descriptions.delete(key);
+  tableWrites++;
+};
+const level = abstractLevel.AbstractLevel.prototype;
+const { get, put, del, batch } = level;
+level.get = function (key, ...rest) {
+  if (typeof key !== 'string' || !key.startsWith(TABLE_KEY_PREFIX) || rest.length) return get.call(this, key, ...rest);
+  if (descriptions.has(key)) return Promise.resolve(descriptions.get(key));
+  const writesBefore = tableWrites;
+  return get.call(this, key).then((value) => {
+    if (value !== undefined && tableWrites === writesBefore) descriptions.set(key, value);
+    return value;
+  });
+};
+level.put = function (key, ...rest) {
+  forget(key);
+  return put.call(this, key, ...rest);
+};
+level.del = function (key, ...rest) {
+  forget(key);
+  return del.call(this, key, ...rest);
+};
+level.batch = function (operations, ...rest) {
+  if (Array.isArray(operations)) for (const operation of operations) forget(operation.key);
+  return batch.call(this, operations, ...rest);
+};
+
 const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
 // What the table is asked, for the benchmarks: write calls and items (a batch counts each) and

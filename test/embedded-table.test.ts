@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, startDynalite, type EmbeddedTable } from '../local/embedded-dynamodb.ts';
@@ -31,5 +32,19 @@ describe('the embedded table', () => {
     await eventually(async () => (await embedded.openIterators()) === 0, 'every iterator closed', 2_000, 50);
     const all = await table.doc.send(new QueryCommand({ TableName: 'certops-test', KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'P' } }));
     expect(all.Items).toHaveLength(5);
+  });
+
+  it('reads a table by its new description once it is deleted and created again (the worker keeps the decoded description until its key is written)', async () => {
+    const send = (command: object) => table.doc.send(command as never);
+    await send(new CreateTableCommand({ TableName: 'certops-rekeyed', BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
+    await eventually(async () => (await send(new DescribeTableCommand({ TableName: 'certops-rekeyed' })) as { Table: { TableStatus: string } }).Table.TableStatus === 'ACTIVE', 'the table active', 2_000, 20);
+    await send(new PutCommand({ TableName: 'certops-rekeyed', Item: { pk: 'A' } }));
+    await send(new DeleteTableCommand({ TableName: 'certops-rekeyed' }));
+    await eventually(async () => send(new DescribeTableCommand({ TableName: 'certops-rekeyed' })).then(() => false, (err: Error) => err.name === 'ResourceNotFoundException'), 'the table gone', 2_000, 20);
+    await send(new CreateTableCommand({ TableName: 'certops-rekeyed', BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] }));
+    await eventually(async () => (await send(new DescribeTableCommand({ TableName: 'certops-rekeyed' })) as { Table: { TableStatus: string } }).Table.TableStatus === 'ACTIVE', 'the table active again', 2_000, 20);
+    // Under the old description this item lacks its key (pk) and is refused; under the new one it is taken.
+    await send(new PutCommand({ TableName: 'certops-rekeyed', Item: { id: 'B' } }));
+    await expect(send(new PutCommand({ TableName: 'certops-rekeyed', Item: { pk: 'C' } }))).rejects.toThrow(/key/i);
   });
 });
