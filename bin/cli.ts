@@ -244,7 +244,7 @@ const commands: Record<string, () => Promise<void>> = {
       return void process.stdout.write(`${printable(lines.join('\n'))}\n`);
     }
     if (kind === 'readiness') {
-      const lines = [`at ${body.lifetimeDays}-day lifetimes, ${body.ready} of ${body.inUse} certificates in use renew with no one's hand; ${body.notReady} would need a person:`,
+      const lines = [`at ${body.lifetimeDays}-day lifetimes, ${body.ready} of ${body.inUse} end-entity certificates in use (CA certificates aside) renew with no one's hand; ${body.notReady} would need a person:`,
         ...Object.entries(body.byReason as Record<string, { count: number; meaning: string }>).filter(([, r]) => r.count).map(([k, r]) => `  ${r.count}  ${k}: ${r.meaning}`),
         'by owner (ready / not):', ...Object.entries(body.byOwner as Record<string, { ready: number; notReady: number }>).map(([k, v]) => `  ${v.ready} / ${v.notReady}  ${k}`),
         ...body.certificates.slice(0, 20).map((c: { id: string; commonName: string; owner: string; reasons: string[] }) => `${c.id}  ${c.commonName}  ${c.owner || '(no owner)'}  ${c.reasons.join(', ')}`),

@@ -118,7 +118,7 @@ export function Overview() {
         <${CountTable} caption="Certificates in use by owner" name="owner" counts=${inventory.byOwner} /></section>
     </div>
     ${readiness ? html`<section aria-labelledby="readiness"><h2 id="readiness">Ready for ${readiness.lifetimeDays}-day lifetimes</h2>
-      <p>${readiness.ready} of ${readiness.inUse} certificates in use renew with no one's hand; ${readiness.notReady} would need a person.</p>
+      <p>${readiness.ready} of ${readiness.inUse} end-entity certificates in use (CA certificates aside) renew with no one's hand; ${readiness.notReady} would need a person.</p>
       <table><caption>Why certificates would need a person</caption><thead><tr><th scope="col">reason</th><th scope="col">certificates</th><th scope="col">what it means</th></tr></thead>
         <tbody>${Object.entries(readiness.byReason).map(([k, r]) => html`<tr><td>${k}</td><td>${r.count}</td><td>${r.meaning}</td></tr>`)}</tbody></table></section>` : null}
     <section aria-labelledby="next"><h2 id="next">What expires next</h2>
