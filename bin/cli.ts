@@ -464,7 +464,8 @@ function certificateDetail(c: any): string {
     ...c.findings.map((f: any) => `    ${f.severity.padEnd(8)} ${f.id}: ${f.message}`),
     `  served at:   ${c.endpoints.length ? '' : '-'}`,
     ...c.endpoints.map((e: any) => `    ${e.host}:${e.port}  ${e.protocol ?? ''}  last seen ${e.lastSeen}`),
-    '  history:',
+    // The history holds deployments and renewals: a certificate just issued has none yet.
+    `  history:     ${c.history.length ? '' : '- (no deployment or renewal yet)'}`,
     ...c.history.map((h: any) => `    ${h.at}  ${h.kind} ${h.outcome}${h.target ? ` on ${h.target}` : ''}${h.detail ? `: ${h.detail}` : ''}`),
   ].join('\n');
 }

@@ -100,6 +100,8 @@ describe('a CLI that guides', () => {
 
   it('renew --wait shows each step as it happens and ends with the successor; show names the lineage, owner and environment', async () => {
     const fresh = JSON.parse((await cli(['request', 'wait.example.com', '--environment', 'staging', '--owner', 'team-w', '--json'], env)).stdout).certificateId;
+    // The history holds deployments and renewals: a certificate just issued says it has none rather than an empty heading.
+    expect((await cli(['show', fresh], env)).stdout).toMatch(/^ {2}history: +- \(no deployment or renewal yet\)$/m);
     const renew = await cli(['renew', fresh, '--wait'], env);
     expect(renew.code, renew.stderr).toBe(0);
     const lines = renew.stdout.trim().split('\n');
@@ -115,7 +117,9 @@ describe('a CLI that guides', () => {
     expect(shown).toMatch(/^ {2}owner: +team-w$/m);
     expect(shown).toMatch(/^ {2}environment: +staging$/m);
     expect(shown).toMatch(/^ {2}findings:/m);
-    expect((await cli(['show', fresh], env)).stdout).toMatch(new RegExp(`^ {2}renewed by: +${successor}$`, 'm'));
+    const old = (await cli(['show', fresh], env)).stdout;
+    expect(old).toMatch(new RegExp(`^ {2}renewed by: +${successor}$`, 'm'));
+    expect(old).toMatch(/^ {2}history: *\n {4}\S+Z {2}renewal started\n/m);
   }, 60_000);
 
   it('lists the requests waiting for an approver; request --wait follows one until it is decided', async () => {
