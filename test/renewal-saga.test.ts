@@ -60,6 +60,8 @@ describe.each([
     if (step !== 'renew') {
       const successor = await eventually(async () => siem().find((l) => l.event_type === 'certificate.revoked' && l.correlationId === outcome.correlationId), 'the successor\'s revocation in the SIEM file', 10_000, 100);
       expect(successor).toMatchObject({ reason: 'superseded' });
+      // The rolled-back successor is served nowhere: it names no targets, so nothing lists it as deploying there.
+      expect((await api('GET', `/certificates/${successor.certificateId}`)).body).toMatchObject({ status: 'revoked', targets: [] });
     }
   }
 

@@ -271,6 +271,8 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
       await (await deps.authority(successor.issuerBackend ?? 'local')).revoke(successor.serialNumber, 'superseded');
       await deps.certificates.update(successor.id, { status: 'revoked', revocationReason: 'superseded', revokedAt: deps.clock.now().toISOString() });
     }
+    // The targets are back on the certificate renewed: the successor is served nowhere.
+    if (successor.targets.length) await deps.certificates.replaceTargets(successor.id, successor.targets, []);
     // Said again when this task is replayed after a crash (the execution's id: consumers keep one).
     if (successor.status !== 'revoked' || successor.revocationReason === 'superseded') {
       await deps.publisher.publish([sagaEvent(state, 'certificate.revoked', { ...certificateFields(successor), reason: 'superseded', revokedBy: state.executionName }, deps)]);
