@@ -7,7 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite');
-const { socketPath, path, countWrites } = workerData;
+const { socketPath, path } = workerData;
+// Counting reads every request again: on only while asked (at start, or by a 'count' message).
+let counting = workerData.countWrites;
 
 // dynalite 4 ends a Query or Scan that stops early (a Limit, a page full) by destroying its read
 // stream, which calls the LevelDB iterator's `return()`; abstract-level's iterators have none
@@ -89,49 +91,48 @@ const localOnly = (key) => key?.pk?.S === 'DELIVERY' || String(key?.pk?.S).start
 const writes = { calls: 0, items: 0, writeUnits: 0, readCalls: 0, readItems: 0, readUnits: 0 };
 const KB = 1024;
 const units = (bytes, size) => Math.max(1, Math.ceil(bytes / size));
-if (countWrites) {
-  server.on('request', (req, res) => {
-    const target = String(req.headers['x-amz-target'] ?? '').split('.').pop();
-    const write = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].includes(target);
-    const read = ['GetItem', 'BatchGetItem', 'Query', 'Scan'].includes(target);
-    if (!write && !read) return;
-    let body = '';
-    req.on('data', (chunk) => (body += chunk));
-    if (write) {
-      writes.calls++;
-      req.on('end', () => {
-        const input = JSON.parse(body);
-        const items = target === 'BatchWriteItem'
-          ? Object.values(input.RequestItems).flat().map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)
-          : [input.Item ?? input.Key];
-        writes.items += items.length;
-        writes.writeUnits += items.filter((item) => !localOnly(item)).reduce((n, item) => n + units(JSON.stringify(item).length, KB), 0);
-      });
-      return;
+server.on('request', (req, res) => {
+  if (!counting) return;
+  const target = String(req.headers['x-amz-target'] ?? '').split('.').pop();
+  const write = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'].includes(target);
+  const read = ['GetItem', 'BatchGetItem', 'Query', 'Scan'].includes(target);
+  if (!write && !read) return;
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  if (write) {
+    writes.calls++;
+    req.on('end', () => {
+      const input = JSON.parse(body);
+      const items = target === 'BatchWriteItem'
+        ? Object.values(input.RequestItems).flat().map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)
+        : [input.Item ?? input.Key];
+      writes.items += items.length;
+      writes.writeUnits += items.filter((item) => !localOnly(item)).reduce((n, item) => n + units(JSON.stringify(item).length, KB), 0);
+    });
+    return;
+  }
+  writes.readCalls++;
+  const chunks = [];
+  const { write: send, end } = res;
+  res.write = function (chunk, ...rest) {
+    if (chunk) chunks.push(Buffer.from(chunk));
+    return send.call(this, chunk, ...rest);
+  };
+  res.end = function (chunk, ...rest) {
+    if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
+    try {
+      const answer = JSON.parse(Buffer.concat(chunks).toString());
+      const items = (answer.Item ? [answer.Item] : answer.Items ?? Object.values(answer.Responses ?? {}).flat()).filter((item) => !localOnly(item));
+      writes.readItems += items.length;
+      writes.readUnits += target === 'Query' || target === 'Scan'
+        ? units(items.reduce((n, item) => n + JSON.stringify(item).length, 0), 4 * KB)
+        : items.reduce((n, item) => n + units(JSON.stringify(item).length, 4 * KB), 0);
+    } catch {
+      // An error answer reads nothing.
     }
-    writes.readCalls++;
-    const chunks = [];
-    const { write: send, end } = res;
-    res.write = function (chunk, ...rest) {
-      if (chunk) chunks.push(Buffer.from(chunk));
-      return send.call(this, chunk, ...rest);
-    };
-    res.end = function (chunk, ...rest) {
-      if (chunk && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
-      try {
-        const answer = JSON.parse(Buffer.concat(chunks).toString());
-        const items = (answer.Item ? [answer.Item] : answer.Items ?? Object.values(answer.Responses ?? {}).flat()).filter((item) => !localOnly(item));
-        writes.readItems += items.length;
-        writes.readUnits += target === 'Query' || target === 'Scan'
-          ? units(items.reduce((n, item) => n + JSON.stringify(item).length, 0), 4 * KB)
-          : items.reduce((n, item) => n + units(JSON.stringify(item).length, 4 * KB), 0);
-      } catch {
-        // An error answer reads nothing.
-      }
-      return end.call(this, chunk, ...rest);
-    };
-  });
-}
+    return end.call(this, chunk, ...rest);
+  };
+});
 
 server.once('error', (err) => parentPort.postMessage({ error: err.message }));
 server.listen(socketPath, async () => {
@@ -140,6 +141,10 @@ server.listen(socketPath, async () => {
 });
 parentPort.on('message', (message) => {
   if (message === 'writes') parentPort.postMessage({ writes });
+  if (typeof message === 'object' && 'count' in message) {
+    counting = Boolean(message.count);
+    parentPort.postMessage({ counting });
+  }
   if (message === 'iterators') parentPort.postMessage({ iterators: iterators.size });
   if (message === 'close') {
     // Whatever keep-alive connection a client left would hold the server, and its LevelDB files, open.

@@ -26,8 +26,10 @@ function answering(socketPath: string): Promise<boolean> {
 /** The embedded table: its endpoint, the writes it took (when counted), and how to stop it. */
 export interface EmbeddedTable {
   endpoint: string;
-  /** Since start (zeros unless started with countWrites): write calls, items (a batch counts each) and write request units; read calls, items returned and read request units (local/dynalite-worker.mjs). */
+  /** Since start, while counted (started with countWrites, or turned on by count): write calls, items (a batch counts each) and write request units; read calls, items returned and read request units (local/dynalite-worker.mjs). */
   writes(): Promise<TableUsage>;
+  /** Turns counting on or off; requests sent once this resolves are counted (or not) accordingly. Counting reads every request again, some 5% of a burst's rate. */
+  count(on: boolean): Promise<void>;
   /** LevelDB iterators open now: those of queries in progress (see dynalite-worker.mjs). */
   openIterators(): Promise<number>;
   close(): Promise<void>;
@@ -76,6 +78,11 @@ export async function startDynalite(folder: string, path?: string, options: { co
       const counted = next<TableUsage>('writes');
       worker.postMessage('writes');
       return counted;
+    },
+    count: async (on) => {
+      const answered = next<boolean>('counting');
+      worker.postMessage({ count: on });
+      await answered;
     },
     openIterators: async () => {
       const open = next<number>('iterators');

@@ -47,4 +47,16 @@ describe('the embedded table', () => {
     await send(new PutCommand({ TableName: 'certops-rekeyed', Item: { id: 'B' } }));
     await expect(send(new PutCommand({ TableName: 'certops-rekeyed', Item: { pk: 'C' } }))).rejects.toThrow(/key/i);
   });
+
+  it('counts what it takes only while counting is on (the benchmarks time a burst uncounted, then count a second one)', async () => {
+    const put = (sk: string) => table.doc.send(new PutCommand({ TableName: 'certops-test', Item: { pk: 'COUNTED', sk } }));
+    await put('before');
+    expect((await embedded.writes()).calls).toBe(0);
+    await embedded.count(true);
+    await put('while');
+    await table.doc.send(new QueryCommand({ TableName: 'certops-test', KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'COUNTED' } }));
+    await embedded.count(false);
+    await put('after');
+    expect(await embedded.writes()).toMatchObject({ calls: 1, items: 1, readCalls: 1, readItems: 2 });
+  });
 });
