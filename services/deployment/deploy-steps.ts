@@ -166,7 +166,7 @@ export async function rollbackTargets(previousCertificateId: string, newCertific
       problem = `the rollback failed: ${(err as Error).message}`;
     }
     results.push({ target: name, verified: target.endpoint ? !problem : undefined, problem });
-    await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString(), detail: problem ? `restored, but ${problem}` : `restored ${previous.id}` });
+    await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString(), ...(problem ? { detail: `restored, but ${problem}`, unverified: true } : { detail: `restored ${previous.id}` }) });
     await emit('deployment.rolled_back', successor, { target: name, restoredCertificateId: previous.id, ...(problem ? { reason: `the rollback could not be verified: ${problem}` } : {}) }, attempt, deps);
   }
   return results;
