@@ -32,8 +32,6 @@ export interface HistoryEntry {
   outcome: 'started' | 'succeeded' | 'failed' | 'rolled_back';
   at: string;
   detail?: string;
-  /** A rollback that could not be verified (it failed, or the target's endpoint served something else): the certificate may still be served there. */
-  unverified?: boolean;
 }
 
 /** A revocation status as a scan found it, and when. */

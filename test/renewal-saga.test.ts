@@ -60,8 +60,13 @@ describe.each([
     if (step !== 'renew') {
       const successor = await eventually(async () => siem().find((l) => l.event_type === 'certificate.revoked' && l.correlationId === outcome.correlationId), 'the successor\'s revocation in the SIEM file', 10_000, 100);
       expect(successor).toMatchObject({ reason: 'superseded' });
-      // The rolled-back successor is served nowhere: it names no targets, so nothing lists it as deploying there.
-      expect((await api('GET', `/certificates/${successor.certificateId}`)).body).toMatchObject({ status: 'revoked', targets: [] });
+      // The rolled-back successor names only the targets whose rollback had a problem (it may still be served there):
+      // nothing lists it as deploying where it was put back or never reached.
+      const shown = (await api('GET', `/certificates/${successor.certificateId}`)).body;
+      const unsure = shown.history.filter((h: any) => h.attempt === outcome.correlationId && h.outcome === 'rolled_back' && h.detail.startsWith('restored, but')).map((h: any) => h.target);
+      expect(shown.status).toBe('revoked');
+      expect([...shown.targets].sort()).toEqual([...new Set(unsure)].sort());
+      expect(shown.targets.length).toBeLessThan(2);
     }
   }
 

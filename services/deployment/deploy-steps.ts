@@ -154,22 +154,44 @@ export async function rollbackTargets(previousCertificateId: string, newCertific
   // A target the new certificate was refused for (its chain did not validate) was never touched.
   const refused = new Set((await deps.certificates.history(successor.id)).filter((h) => h.attempt === attempt.id && h.outcome === 'failed' && h.detail?.includes('nothing was deployed')).map((h) => h.target));
   const results: { target: string; verified?: boolean; problem?: string }[] = [];
+  // The targets the successor is not served on once this rollback is done: those it never reached, and those put back without a problem.
+  const left = new Set([...refused].filter((t): t is string => t !== undefined));
   for (const name of targetNames) {
     const target = await deps.targets.get(name);
     if (!target || !previousBundle || refused.has(name)) continue;
     let problem: string | undefined;
     try {
       // One target that cannot be rolled back must not keep the others on the new certificate.
-      if (!(await deps.targetAdapter(target).rollback(successor.certificatePem, previousBundle))) continue;
+      if (!(await deps.targetAdapter(target).rollback(successor.certificatePem, previousBundle))) {
+        // Nothing of the successor's to take back: it was never installed there.
+        left.add(name);
+        continue;
+      }
       problem = target.endpoint ? await servedProblem(previous, target, deps) : undefined;
     } catch (err) {
       problem = `the rollback failed: ${(err as Error).message}`;
     }
     results.push({ target: name, verified: target.endpoint ? !problem : undefined, problem });
-    await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString(), ...(problem ? { detail: `restored, but ${problem}`, unverified: true } : { detail: `restored ${previous.id}` }) });
+    if (!problem) left.add(name);
+    await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString(), detail: problem ? `restored, but ${problem}` : `restored ${previous.id}` });
     await emit('deployment.rolled_back', successor, { target: name, restoredCertificateId: previous.id, ...(problem ? { reason: `the rollback could not be verified: ${problem}` } : {}) }, attempt, deps);
   }
+  await takeTargetsOff(successor, left, deps);
   return results;
+}
+
+/**
+ * The rolled-back successor stops naming the targets it is no longer served on, so nothing reads
+ * it as deploying there; one whose rollback had a problem, or was not tried, stays named (it may
+ * still be served there). A concurrent change to its targets is read again, a few times at most.
+ */
+async function takeTargetsOff(successor: StoredCertificate, names: Set<string>, deps: DeploymentDeps) {
+  let current: StoredCertificate | undefined = successor;
+  for (let attempt = 0; attempt < 3 && current; attempt++) {
+    const kept = current.targets.filter((t) => !names.has(t));
+    if (kept.length === current.targets.length || (await deps.certificates.replaceTargets(current.id, current.targets, kept))) return;
+    current = await deps.certificates.get(current.id);
+  }
 }
 
 function splitEndpoint(endpoint: string): [string, number] {

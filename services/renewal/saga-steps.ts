@@ -271,11 +271,6 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
       await (await deps.authority(successor.issuerBackend ?? 'local')).revoke(successor.serialNumber, 'superseded');
       await deps.certificates.update(successor.id, { status: 'revoked', revocationReason: 'superseded', revokedAt: deps.clock.now().toISOString() });
     }
-    // The targets are back on the certificate renewed, and the successor is named on none of them
-    // but those whose rollback could not be verified: it may still be served there.
-    const unsure = new Set((await deps.certificates.history(successor.id)).filter((h) => h.attempt === state.executionName && h.outcome === 'rolled_back' && h.unverified).map((h) => h.target));
-    const kept = successor.targets.filter((t) => unsure.has(t));
-    if (kept.length !== successor.targets.length) await deps.certificates.replaceTargets(successor.id, successor.targets, kept);
     // Said again when this task is replayed after a crash (the execution's id: consumers keep one).
     if (successor.status !== 'revoked' || successor.revocationReason === 'superseded') {
       await deps.publisher.publish([sagaEvent(state, 'certificate.revoked', { ...certificateFields(successor), reason: 'superseded', revokedBy: state.executionName }, deps)]);

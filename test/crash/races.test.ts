@@ -292,25 +292,6 @@ describe('work a failed attempt left half done', () => {
     expect(revokedEvents).toHaveLength(1);
   });
 
-  it('abort takes the targets off the rolled-back successor but those whose rollback could not be verified (it may still be served there), and a replay changes nothing', async () => {
-    const issued = await requestCertificate(parseRequestInput({ commonName: 'rollback.example.com' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
-    const state: any = { certificateId: issued.certificateId!, executionName: 'exec-adv-3', trigger: 'manual' as const };
-    await lock(state, deps);
-    const made = await renew(state, deps);
-    const successor = made.newCertificateId;
-    expect(await deps.certificates.replaceTargets(successor, (await deps.certificates.get(successor))!.targets, ['web-a', 'web-b', 'web-c'])).toBe(true);
-    const at = new Date().toISOString();
-    await deps.certificates.addHistory(successor, { kind: 'deployment', attempt: state.executionName, target: 'web-a', outcome: 'rolled_back', at, detail: 'restored' });
-    await deps.certificates.addHistory(successor, { kind: 'deployment', attempt: state.executionName, target: 'web-b', outcome: 'rolled_back', at, detail: 'restored, but the rollback failed: refused', unverified: true });
-    // Another execution's unverified rollback says nothing of this one.
-    await deps.certificates.addHistory(successor, { kind: 'deployment', attempt: 'exec-other', target: 'web-c', outcome: 'rolled_back', at, detail: 'restored, but refused', unverified: true });
-    const failing = { ...state, renewed: made, error: { Error: 'StepError', Cause: 'deploy: boom' }, failedStep: 'deploy' };
-    await abort(failing, deps);
-    expect(await deps.certificates.get(successor)).toMatchObject({ status: 'revoked', targets: ['web-b'] });
-    await abort(failing, deps);
-    expect((await deps.certificates.get(successor))!.targets).toEqual(['web-b']);
-  });
-
   it('a revocation killed half way and recovered after a later keyCompromise revocation leaves keyCompromise (RFC 5280 5.3.1), in the inventory and the CRL', async () => {
     const issued = await requestCertificate(parseRequestInput({ commonName: 'leak.example.com' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
     const certificates = deps.certificates;
