@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, startDynalite, type EmbeddedTable } from '../local/embedded-dynamodb.ts';
@@ -46,6 +46,40 @@ describe('the embedded table', () => {
     // Under the old description this item lacks its key (pk) and is refused; under the new one it is taken.
     await send(new PutCommand({ TableName: 'certops-rekeyed', Item: { id: 'B' } }));
     await expect(send(new PutCommand({ TableName: 'certops-rekeyed', Item: { pk: 'C' } }))).rejects.toThrow(/key/i);
+  });
+
+  it('never keeps a description read while its table was being created (LevelDB may answer a read issued after a write with the value before it)', async () => {
+    const send = (command: object) => table.doc.send(command as never) as Promise<any>;
+    const status = async (name: string) => (await send(new DescribeTableCommand({ TableName: name }))).Table.TableStatus;
+    for (let i = 0; i < 20; i++) {
+      const name = `certops-race-${i}`;
+      let creating = true;
+      const describing = Array.from({ length: 8 }, async () => {
+        while (creating) await send(new DescribeTableCommand({ TableName: name })).catch(() => undefined);
+      });
+      await send(new CreateTableCommand({ TableName: name, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
+      await new Promise((r) => setTimeout(r, 30));
+      creating = false;
+      await Promise.all(describing);
+      // A description kept from before the table went ACTIVE would say CREATING, and refuse items, until a restart.
+      await eventually(async () => (await status(name)) === 'ACTIVE', `${name} active`, 2_000, 20);
+      await send(new PutCommand({ TableName: name, Item: { pk: 'A' } }));
+    }
+  }, 60_000);
+
+  it('an UpdateTable it refuses leaves the description as it was (the action changes the object it read before it fails)', async () => {
+    const send = (command: object) => table.doc.send(command as never) as Promise<any>;
+    const throughput = { ReadCapacityUnits: 5, WriteCapacityUnits: 5 };
+    await send(new CreateTableCommand({
+      TableName: 'certops-provisioned', ProvisionedThroughput: throughput, KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }, { AttributeName: 'g', AttributeType: 'S' }],
+      GlobalSecondaryIndexes: [{ IndexName: 'by-g', KeySchema: [{ AttributeName: 'g', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' }, ProvisionedThroughput: throughput }],
+    }));
+    const described = async () => (await send(new DescribeTableCommand({ TableName: 'certops-provisioned' }))).Table;
+    await eventually(async () => (await described()).TableStatus === 'ACTIVE', 'the table active', 2_000, 20);
+    // The index's throughput unchanged: refused, after the table's status was set to UPDATING in memory.
+    await expect(send(new UpdateTableCommand({ TableName: 'certops-provisioned', ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 10 }, GlobalSecondaryIndexUpdates: [{ Update: { IndexName: 'by-g', ProvisionedThroughput: throughput } }] }))).rejects.toThrow();
+    expect(await described()).toMatchObject({ TableStatus: 'ACTIVE', ProvisionedThroughput: { ReadCapacityUnits: 5 } });
   });
 
   it('counts what it takes only while counting is on (the benchmarks time a burst uncounted, then count a second one)', async () => {
