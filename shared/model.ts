@@ -32,6 +32,8 @@ export interface HistoryEntry {
   outcome: 'started' | 'succeeded' | 'failed' | 'rolled_back';
   at: string;
   detail?: string;
+  /** A rollback that had a problem (it failed, or the target's endpoint did not serve what was put back): the certificate may still be served there. */
+  unverified?: boolean;
 }
 
 /** A revocation status as a scan found it, and when. */

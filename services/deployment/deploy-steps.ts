@@ -26,6 +26,9 @@ export interface DeploymentDeps {
   verifyDelayMs: number;
 }
 
+/** What a failed deployment's history says when it never touched the target (a rollback leaves such a target alone). */
+const NOTHING_DEPLOYED = 'nothing was deployed';
+
 /** Who asked: a saga execution or a request; it names the history entry and the events' ids. */
 export interface Attempt {
   id: string;
@@ -72,11 +75,11 @@ export async function deployToTarget(certificateId: string, targetName: string, 
   const cert = await loadCertificate(certificateId, deps, 'deploy');
   const target = await loadTarget(targetName, deps, 'deploy');
   // A certificate revoked, replaced or expired meanwhile is never put on a target.
-  if (cert.status !== 'active' && cert.status !== 'discovered') return failed(cert, target, 'deploy', `certificate ${cert.id} is ${cert.status}, so nothing was deployed`, attempt, deps);
+  if (cert.status !== 'active' && cert.status !== 'discovered') return failed(cert, target, 'deploy', `certificate ${cert.id} is ${cert.status}, so ${NOTHING_DEPLOYED}`, attempt, deps);
   const refused = environmentRefusal(target, cert.environment);
-  if (refused) return failed(cert, target, 'deploy', `${refused}, so nothing was deployed`, attempt, deps);
+  if (refused) return failed(cert, target, 'deploy', `${refused}, so ${NOTHING_DEPLOYED}`, attempt, deps);
   const problems = await chainProblems(cert, target, deps);
-  if (problems.length) return failed(cert, target, 'deploy', `the chain does not validate, so nothing was deployed: ${problems.join('; ')}`, attempt, deps);
+  if (problems.length) return failed(cert, target, 'deploy', `the chain does not validate, so ${NOTHING_DEPLOYED}: ${problems.join('; ')}`, attempt, deps);
   try {
     if (cert.keyRef !== certificateKeyRef(cert.id)) throw new StepError('deploy', `certificate ${cert.id} has no managed key to deploy`);
     const privateKeyPem = await (await deps.keyVault()).get(cert.keyRef);
@@ -152,40 +155,39 @@ export async function rollbackTargets(previousCertificateId: string, newCertific
   const previous = await loadCertificate(previousCertificateId, deps, 'rollback');
   const previousBundle = await bundleOf(previous, deps);
   // A target the new certificate was refused for (its chain did not validate) was never touched.
-  const refused = new Set((await deps.certificates.history(successor.id)).filter((h) => h.attempt === attempt.id && h.outcome === 'failed' && h.detail?.includes('nothing was deployed')).map((h) => h.target));
+  const refused = new Set((await deps.certificates.history(successor.id)).filter((h) => h.attempt === attempt.id && h.outcome === 'failed' && h.detail?.includes(NOTHING_DEPLOYED)).map((h) => h.target));
   const results: { target: string; verified?: boolean; problem?: string }[] = [];
-  // The targets the successor is not served on once this rollback is done: those it never reached, and those put back without a problem.
-  const left = new Set([...refused].filter((t): t is string => t !== undefined));
   for (const name of targetNames) {
     const target = await deps.targets.get(name);
     if (!target || !previousBundle || refused.has(name)) continue;
     let problem: string | undefined;
     try {
       // One target that cannot be rolled back must not keep the others on the new certificate.
-      if (!(await deps.targetAdapter(target).rollback(successor.certificatePem, previousBundle))) {
-        // Nothing of the successor's to take back: it was never installed there.
-        left.add(name);
-        continue;
-      }
+      if (!(await deps.targetAdapter(target).rollback(successor.certificatePem, previousBundle))) continue;
       problem = target.endpoint ? await servedProblem(previous, target, deps) : undefined;
     } catch (err) {
       problem = `the rollback failed: ${(err as Error).message}`;
     }
     results.push({ target: name, verified: target.endpoint ? !problem : undefined, problem });
-    if (!problem) left.add(name);
-    await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString(), detail: problem ? `restored, but ${problem}` : `restored ${previous.id}` });
+    await deps.certificates.addHistory(successor.id, { kind: 'deployment', attempt: attempt.id, target: name, outcome: 'rolled_back', at: deps.clock.now().toISOString(), ...(problem ? { detail: `restored, but ${problem}`, unverified: true } : { detail: `restored ${previous.id}` }) });
     await emit('deployment.rolled_back', successor, { target: name, restoredCertificateId: previous.id, ...(problem ? { reason: `the rollback could not be verified: ${problem}` } : {}) }, attempt, deps);
   }
-  await takeTargetsOff(successor, left, deps);
+  await takeTargetsOff(successor, attempt, deps);
   return results;
 }
 
 /**
- * The rolled-back successor stops naming the targets it is no longer served on, so nothing reads
- * it as deploying there; one whose rollback had a problem, or was not tried, stays named (it may
- * still be served there). A concurrent change to its targets is read again, a few times at most.
+ * The rolled-back successor stops naming the targets this attempt's history says it is not served
+ * on: those it was refused for (nothing deployed) and those put back without a problem. One whose
+ * rollback had a problem, or was not tried, stays named: it may still be served there. From the
+ * history, not from this run alone, so a replayed Rollback (whose targets already hold the
+ * previous certificate, and answer that nothing was taken back) decides as the first run did. A
+ * concurrent change to its targets is read again, a few times at most.
  */
-async function takeTargetsOff(successor: StoredCertificate, names: Set<string>, deps: DeploymentDeps) {
+async function takeTargetsOff(successor: StoredCertificate, attempt: Attempt, deps: DeploymentDeps) {
+  const names = new Set((await deps.certificates.history(successor.id))
+    .filter((h) => h.attempt === attempt.id && ((h.outcome === 'rolled_back' && !h.unverified) || (h.outcome === 'failed' && h.detail?.includes(NOTHING_DEPLOYED))))
+    .map((h) => h.target));
   let current: StoredCertificate | undefined = successor;
   for (let attempt = 0; attempt < 3 && current; attempt++) {
     const kept = current.targets.filter((t) => !names.has(t));

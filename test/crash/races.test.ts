@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,8 @@ import { parseRequestInput } from '../../services/issuance/request-input.ts';
 import { recoverIssuances } from '../../services/issuance/recover-issuances.ts';
 import { revokeOne } from '../../services/issuance/revoke-certificates.ts';
 import { abort, lock, renew, type RenewalDeps } from '../../services/renewal/saga-steps.ts';
+import { rollbackTargets, type DeploymentDeps } from '../../services/deployment/deploy-steps.ts';
+import { FilesystemTarget } from '../../adapters/targets/filesystem-target.ts';
 import { ISSUANCE } from '../../services/issuance/announcements.ts';
 import { issuanceProofs } from '../../services/issuance/proofs.ts';
 import { recoverAnnouncements } from '../../shared/announce.ts';
@@ -290,6 +292,38 @@ describe('work a failed attempt left half done', () => {
     expect(await deps.certificates.get(made.newCertificateId)).toMatchObject({ status: 'revoked', revocationReason: 'superseded' });
     const revokedEvents = published.filter((e) => e.detailType === 'certificate.revoked' && e.detail.certificateId === made.newCertificateId);
     expect(revokedEvents).toHaveLength(1);
+  });
+
+  it('a replayed Rollback leaves the successor named on a target whose first rollback had a problem, and off one put back cleanly (the files already restored answer that nothing was taken back)', async () => {
+    const issued = await requestCertificate(parseRequestInput({ commonName: 'rollback.example.com' }, 'local'), { name: 'rita', role: 'requester' }, undefined, deps);
+    const root = mkdtempSync(join(tmpdir(), 'certops-rollback-'));
+    const broken = join(root, 'reload-broken');
+    const site = new FilesystemTarget(join(root, 'web'), [root], `test ! -f ${broken}`);
+    mkdirSync(join(root, 'web'), { mode: 0o755 });
+    const bundle = async (id: string) => {
+      const cert = (await deps.certificates.get(id))!;
+      return { certificatePem: cert.certificatePem, chainPem: cert.chainPem, privateKeyPem: await (await deps.keyVault()).get(cert.keyRef!) };
+    };
+    const deployment: DeploymentDeps = {
+      clock: deps.clock, certificates: deps.certificates, publisher: deps.publisher, keyVault: deps.keyVault,
+      targets: { get: async (name: string) => ({ name, type: 'filesystem', directory: join(root, 'web') }) } as never,
+      targetAdapter: () => site, scanner: {} as never, trustedRoots: async () => [], verifyAttempts: 1, verifyDelayMs: 1,
+    };
+    for (const [execution, reloads] of [['exec-rb-1', false], ['exec-rb-2', true]] as const) {
+      const state: any = { certificateId: issued.certificateId!, executionName: execution, trigger: 'manual' as const };
+      await lock(state, deps);
+      const successor = (await renew(state, deps)).newCertificateId;
+      expect(await deps.certificates.replaceTargets(successor, (await deps.certificates.get(successor))!.targets, ['web'])).toBe(true);
+      rmSync(broken, { force: true });
+      await site.deploy(await bundle(issued.certificateId!));
+      await site.deploy(await bundle(successor));
+      // The server's configuration breaks before the rollback (or not): its reload fails, and nothing proves what it serves.
+      if (!reloads) writeFileSync(broken, '');
+      // The Rollback task, then its replay (a retry, or the runner resuming after a crash).
+      for (let run = 0; run < 2; run++) await rollbackTargets(issued.certificateId!, successor, ['web'], { id: execution }, deployment);
+      expect((await deps.certificates.get(successor))!.targets).toEqual(reloads ? [] : ['web']);
+      await abort({ ...state, error: { Error: 'StepError', Cause: 'verify: boom' }, failedStep: 'verify' }, deps);
+    }
   });
 
   it('a revocation killed half way and recovered after a later keyCompromise revocation leaves keyCompromise (RFC 5280 5.3.1), in the inventory and the CRL', async () => {
