@@ -66,7 +66,13 @@ function writing(keys, write) {
     tableWrites++;
     tableWritesInFlight--;
   };
-  const result = write();
+  let result;
+  try {
+    result = write();
+  } catch (err) {
+    ended();
+    throw err;
+  }
   Promise.resolve(result).then(ended, ended);
   return result;
 }
@@ -104,16 +110,21 @@ const localOnly = (key) => key?.pk?.S === 'DELIVERY' || String(key?.pk?.S).start
 const writes = { calls: 0, items: 0, writeUnits: 0, readCalls: 0, readItems: 0, readUnits: 0 };
 const KB = 1024;
 const units = (bytes, size) => Math.max(1, Math.ceil(bytes / size));
-// Registered after dynalite's own handler, but that one only starts reading the body: the action runs once the body has come.
+// Registered after dynalite's own handler, but that one only starts reading the body: the action
+// runs once the body has come. The action is over when dynalite answers (res.end), which it does
+// even for a client that went away meanwhile ('close' comes at the disconnect, before that).
 server.on('request', (req, res) => {
   if (!TABLE_ACTIONS.includes(String(req.headers['x-amz-target'] ?? '').split('.').pop())) return;
   tableChanges++;
   descriptions.clear();
   tableWrites++;
-  res.once('close', () => {
+  const { end } = res;
+  res.end = function (...args) {
+    res.end = end;
     tableChanges--;
     tableWrites++;
-  });
+    return end.apply(this, args);
+  };
 });
 
 server.on('request', (req, res) => {
