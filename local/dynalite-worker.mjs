@@ -99,17 +99,6 @@ level.batch = function (operations, ...rest) {
 
 const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
-// What the table is asked, for the benchmarks: write calls and items (a batch counts each) and
-// their write request units (1 per KB of each item, rounded up per item), read calls, items
-// returned and their read request units (strongly consistent: 1 per 4 KB, per item for Get and
-// BatchGet, over the whole answer for Query), as DynamoDB on demand bills them. Item sizes are
-// those of the JSON on the wire, a little above DynamoDB's own count. The units leave out the
-// items only the local stack writes (the bus's DELIVERY ledger and the saga runner's EXEC#
-// items): on AWS, EventBridge and Step Functions hold those.
-const localOnly = (key) => key?.pk?.S === 'DELIVERY' || String(key?.pk?.S).startsWith('EXEC#');
-const writes = { calls: 0, items: 0, writeUnits: 0, readCalls: 0, readItems: 0, readUnits: 0 };
-const KB = 1024;
-const units = (bytes, size) => Math.max(1, Math.ceil(bytes / size));
 // Registered after dynalite's own handler, but that one only starts reading the body: the action
 // runs once the body has come. The action is over when dynalite answers (res.end), which it does
 // even for a client that went away meanwhile ('close' comes at the disconnect, before that).
@@ -127,6 +116,17 @@ server.on('request', (req, res) => {
   };
 });
 
+// What the table is asked, for the benchmarks: write calls and items (a batch counts each) and
+// their write request units (1 per KB of each item, rounded up per item), read calls, items
+// returned and their read request units (strongly consistent: 1 per 4 KB, per item for Get and
+// BatchGet, over the whole answer for Query), as DynamoDB on demand bills them. Item sizes are
+// those of the JSON on the wire, a little above DynamoDB's own count. The units leave out the
+// items only the local stack writes (the bus's DELIVERY ledger and the saga runner's EXEC#
+// items): on AWS, EventBridge and Step Functions hold those.
+const localOnly = (key) => key?.pk?.S === 'DELIVERY' || String(key?.pk?.S).startsWith('EXEC#');
+const writes = { calls: 0, items: 0, writeUnits: 0, readCalls: 0, readItems: 0, readUnits: 0 };
+const KB = 1024;
+const units = (bytes, size) => Math.max(1, Math.ceil(bytes / size));
 server.on('request', (req, res) => {
   if (!counting) return;
   const target = String(req.headers['x-amz-target'] ?? '').split('.').pop();

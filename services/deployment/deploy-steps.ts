@@ -189,7 +189,7 @@ async function takeTargetsOff(successor: StoredCertificate, attempt: Attempt, de
     .filter((h) => h.attempt === attempt.id && ((h.outcome === 'rolled_back' && !h.unverified) || (h.outcome === 'failed' && h.detail?.includes(NOTHING_DEPLOYED))))
     .map((h) => h.target));
   let current: StoredCertificate | undefined = successor;
-  for (let attempt = 0; attempt < 3 && current; attempt++) {
+  for (let tries = 0; tries < 3 && current; tries++) {
     const kept = current.targets.filter((t) => !names.has(t));
     if (kept.length === current.targets.length || (await deps.certificates.replaceTargets(current.id, current.targets, kept))) return;
     current = await deps.certificates.get(current.id);
