@@ -1,8 +1,8 @@
 import './polyfills.ts';
 import { createHash } from 'node:crypto';
-import type { StateMachine } from 'aws-local-stepfunctions';
 import { canonicalJson } from '../shared/canonical-json.ts';
 import type { Clock, ExecutionStore } from '../shared/ports.ts';
+import { onceUnlessFailed } from '../shared/once-unless-failed.ts';
 
 /** The error a saga's Lock step retries on while the certificate's lock is held (services/renewal/saga.asl.json). */
 const LOCK_WAIT = 'RenewalLocked';
@@ -44,7 +44,6 @@ function taskKey(state: string, input: unknown): string {
  * tasks are idempotent for it.
  */
 export class LocalSagaRunner {
-  private machine?: Promise<StateMachine>;
   private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly options: SagaRunnerOptions) {}
@@ -54,14 +53,7 @@ export class LocalSagaRunner {
    * takes some 250 ms to import. The definition is serverless.yml's, checked against the ASL
    * schema by the suite (test/saga-definition.test.ts); checking it on every start took 500 ms more.
    */
-  private stateMachine(): Promise<StateMachine> {
-    if (!this.machine) {
-      this.machine = import('aws-local-stepfunctions').then(({ StateMachine }) => new StateMachine(this.options.definition as never, { validationOptions: { noValidate: true } }));
-      // A load that failed is tried again by the next execution, not remembered until a restart.
-      this.machine.catch(() => (this.machine = undefined));
-    }
-    return this.machine;
-  }
+  private readonly stateMachine = onceUnlessFailed(() => import('aws-local-stepfunctions').then(({ StateMachine }) => new StateMachine(this.options.definition as never, { validationOptions: { noValidate: true } })));
 
   /** Starts an execution unless the name was used; returns whether it started. */
   async start(name: string, input: unknown): Promise<boolean> {

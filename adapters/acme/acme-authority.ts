@@ -12,6 +12,7 @@ import { recordOf } from '../../shared/x509/certificate-record.ts';
 import { parseCertificate } from '../../shared/x509/parse-certificate.ts';
 import { ariCertId, readSuggestedWindow, type SuggestedWindow } from '../../shared/ari.ts';
 import { retryAfterMs } from '../../shared/retry-after.ts';
+import { onceUnlessFailed } from '../../shared/once-unless-failed.ts';
 import type { AcmeIssuerConfig } from '../suite-config.ts';
 
 export interface AcmeDeps {
@@ -86,15 +87,7 @@ const NEXT_POLLS_KEPT = 1024;
  * load, which every start of the local stack and every cold start of a function that can reach an
  * ACME issuer paid, whether it ordered or not.
  */
-let loading: Promise<typeof acme> | undefined;
-export function acmeLibrary(): Promise<typeof acme> {
-  if (!loading) {
-    loading = import('acme-client').then(({ default: loaded }) => setUp(loaded as unknown as typeof acme));
-    // A load that failed is tried again by the next caller, not remembered until a restart.
-    loading.catch(() => (loading = undefined));
-  }
-  return loading;
-}
+export const acmeLibrary: () => Promise<typeof acme> = onceUnlessFailed(() => import('acme-client').then(({ default: loaded }) => setUp(loaded as unknown as typeof acme)));
 
 /** Sends through the issuers' agents, bounds the waits, and reads what acme-client leaves out (the cause of a failed request, Retry-After, a problem's type). */
 function setUp(library: typeof acme): typeof acme {
@@ -162,7 +155,6 @@ function upstream(name: string, err: unknown): Error {
  * minutes; a backoff from 250 ms to 2 s without one). With `profile`, orders ask for that profile.
  */
 export class AcmeAuthority implements CertificateAuthority {
-  private client?: Promise<acme.Client>;
 
   constructor(readonly name: string, private readonly config: AcmeIssuerConfig, private readonly deps: AcmeDeps) {
     trust(config.directoryUrl, config.caBundlePem);
@@ -186,27 +178,23 @@ export class AcmeAuthority implements CertificateAuthority {
   }
 
   /** The account (RFC 8555 7.3): registered with a new key; found again (onlyReturnExisting) with a kept one. */
-  private account(): Promise<acme.Client> {
-    this.client ??= (async () => {
-      const { pem: accountKey, made } = await this.accountKey();
-      const eab = this.config.externalAccountBinding;
-      const externalAccountBinding = eab && this.deps.eabHmacKey ? { kid: eab.kid, hmacKey: await this.deps.eabHmacKey() } : undefined;
-      const { Client } = await acmeLibrary();
-      const client = new Client({ directoryUrl: this.config.directoryUrl, accountKey, ...(externalAccountBinding ? { externalAccountBinding } : {}) });
-      const register = () => client.createAccount({ termsOfServiceAgreed: this.config.termsOfServiceAgreed, ...(this.config.contact.length ? { contact: this.config.contact } : {}) });
-      if (made) await register();
-      else {
-        // A kept key's account is looked up, not updated (RFC 8555 7.3.1); a CA that forgot it registers it anew.
-        await client.createAccount({ onlyReturnExisting: true }).catch(async (err: Error) => {
-          if (!/accountDoesNotExist/.test(err.message)) throw err;
-          await register();
-        });
-      }
-      return client;
-    })();
-    this.client.catch(() => (this.client = undefined));
-    return this.client;
-  }
+  private readonly account = onceUnlessFailed(async (): Promise<acme.Client> => {
+    const { pem: accountKey, made } = await this.accountKey();
+    const eab = this.config.externalAccountBinding;
+    const externalAccountBinding = eab && this.deps.eabHmacKey ? { kid: eab.kid, hmacKey: await this.deps.eabHmacKey() } : undefined;
+    const { Client } = await acmeLibrary();
+    const client = new Client({ directoryUrl: this.config.directoryUrl, accountKey, ...(externalAccountBinding ? { externalAccountBinding } : {}) });
+    const register = () => client.createAccount({ termsOfServiceAgreed: this.config.termsOfServiceAgreed, ...(this.config.contact.length ? { contact: this.config.contact } : {}) });
+    if (made) await register();
+    else {
+      // A kept key's account is looked up, not updated (RFC 8555 7.3.1); a CA that forgot it registers it anew.
+      await client.createAccount({ onlyReturnExisting: true }).catch(async (err: Error) => {
+        if (!/accountDoesNotExist/.test(err.message)) throw err;
+        await register();
+      });
+    }
+    return client;
+  });
 
   issue(input: SignInput): Promise<IssueResult> {
     return this.order(input).catch((err) => Promise.reject(upstream(this.name, err)));
