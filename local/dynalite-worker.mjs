@@ -1,6 +1,7 @@
 // The embedded table in a thread of its own (plain JavaScript: a worker thread runs without the
 // TypeScript loader). dynalite's request handling and LevelDB work take about a third of the CPU
 // of an issuance; here they run beside the stack's thread instead of in it.
+import { EventEmitter } from 'node:events';
 import { chmod } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -170,6 +171,47 @@ server.on('request', (req, res) => {
   };
 });
 
+// Requests from the stack's own thread come as messages on a channel (local/embedded-dynamodb.ts)
+// rather than through the socket: the same 'request' the server emits for an HTTP request, with a
+// request and a response holding what dynalite and the listeners above read and write of them.
+function channelRequest({ method, path: url, headers, body }) {
+  const req = new EventEmitter();
+  req.method = method;
+  req.url = url;
+  req.headers = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]));
+  // Every listener is attached before the body comes, as from a socket.
+  setImmediate(() => {
+    if (body.length) req.emit('data', typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    req.emit('end');
+  });
+  return req;
+}
+function channelResponse(answer) {
+  const headers = {};
+  const chunks = [];
+  const chunk = (data) => (typeof data === 'string' ? data : Buffer.from(data).toString());
+  return {
+    statusCode: 200,
+    setHeader: (name, value) => void (headers[name.toLowerCase()] = String(value)),
+    getHeader: (name) => headers[name.toLowerCase()],
+    write(data) {
+      if (data) chunks.push(chunk(data));
+      return true;
+    },
+    end(data) {
+      if (data && typeof data !== 'function') chunks.push(chunk(data));
+      answer({ statusCode: this.statusCode, headers, body: chunks.join('') });
+    },
+  };
+}
+let closing = false;
+function serveChannel(port) {
+  port.on('message', ({ id, request }) => {
+    if (closing) return port.postMessage({ id, error: 'the embedded table is closing' });
+    server.emit('request', channelRequest(request), channelResponse((response) => port.postMessage({ id, response })));
+  });
+}
+
 server.once('error', (err) => parentPort.postMessage({ error: err.message }));
 server.listen(socketPath, async () => {
   await chmod(socketPath, 0o600);
@@ -182,7 +224,9 @@ parentPort.on('message', (message) => {
     parentPort.postMessage({ counting });
   }
   if (message === 'iterators') parentPort.postMessage({ iterators: iterators.size });
+  if (typeof message === 'object' && message.channel) serveChannel(message.channel);
   if (message === 'close') {
+    closing = true;
     // Whatever keep-alive connection a client left would hold the server, and its LevelDB files, open.
     server.closeAllConnections();
     server.close(() => parentPort.postMessage({ closed: true }));

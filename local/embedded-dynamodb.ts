@@ -3,10 +3,11 @@ import { rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import tableDefinition from '../adapters/dynamodb/table.json' with { type: 'json' };
 import { tableClientConfig } from '../adapters/dynamodb/table.ts';
+import { serveInProcess, stopServingInProcess, type TableChannel, type TableResponse } from '../adapters/dynamodb/in-process-table.ts';
 import { ConflictError } from '../shared/errors.ts';
 
 /** A unix socket path has room for about 107 bytes; a deeper folder gets a private one of its own under the temporary folder. */
@@ -35,12 +36,6 @@ export interface EmbeddedTable {
   close(): Promise<void>;
 }
 
-/**
- * dynalite (DynamoDB's API over LevelDB) in a worker thread, with its data under `path` (in memory
- * without one), listening on a unix socket in `folder` (mode 0600, in a folder only its owner may
- * enter), never on a TCP port: no other local user can reach the table. The endpoint is
- * `unix:<socket path>` (see tableClientConfig). Fails when another process already serves `folder`.
- */
 /** What the embedded table was asked, as DynamoDB on demand would bill it. */
 export interface TableUsage {
   calls: number;
@@ -51,6 +46,46 @@ export interface TableUsage {
   readUnits: number;
 }
 
+/**
+ * Requests from this process's clients as messages to the table's thread (see serveInProcess):
+ * each answered by its id; all of them failed when the thread ends or the table closes.
+ */
+function channelTo(worker: Worker): TableChannel & { close(reason: string): void } {
+  const { port1: port, port2 } = new MessageChannel();
+  worker.postMessage({ channel: port2 }, [port2]);
+  const pending = new Map<number, { resolve(r: TableResponse): void; reject(e: Error): void }>();
+  let nextId = 0;
+  let closed: string | undefined;
+  port.on('message', ({ id, response, error }: { id: number; response?: TableResponse; error?: string }) => {
+    const waiting = pending.get(id);
+    pending.delete(id);
+    if (error) waiting?.reject(new Error(error));
+    else waiting?.resolve(response!);
+  });
+  // Only requests waiting for an answer keep the process up, as open sockets would.
+  port.unref();
+  return {
+    request: (request) => new Promise((resolve, reject) => {
+      if (closed) return reject(new Error(closed));
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      port.postMessage({ id, request });
+    }),
+    close(reason) {
+      closed ??= reason;
+      for (const waiting of pending.values()) waiting.reject(new Error(reason));
+      pending.clear();
+      port.close();
+    },
+  };
+}
+
+/**
+ * dynalite (DynamoDB's API over LevelDB) in a worker thread, with its data under `path` (in memory
+ * without one), listening on a unix socket in `folder` (mode 0600, in a folder only its owner may
+ * enter), never on a TCP port: no other local user can reach the table. The endpoint is
+ * `unix:<socket path>` (see tableClientConfig). Fails when another process already serves `folder`.
+ */
 export async function startDynalite(folder: string, path?: string, options: { countWrites?: boolean } = {}): Promise<EmbeddedTable> {
   const wanted = join(folder, 'dynamodb.sock');
   const socketPath = wanted.length <= MAX_SOCKET_PATH ? wanted : join(mkdtempSync(join(tmpdir(), 'certops-db-')), 'd.sock');
@@ -72,8 +107,15 @@ export async function startDynalite(folder: string, path?: string, options: { co
     worker.once('error', onError);
   });
   await next('listening');
+  const endpoint = `unix:${socketPath}`;
+  const channel = channelTo(worker);
+  serveInProcess(endpoint, channel);
+  worker.once('exit', () => {
+    stopServingInProcess(endpoint);
+    channel.close('the embedded table\'s thread ended');
+  });
   return {
-    endpoint: `unix:${socketPath}`,
+    endpoint,
     writes: async () => {
       const counted = next<TableUsage>('writes');
       worker.postMessage('writes');
@@ -90,9 +132,11 @@ export async function startDynalite(folder: string, path?: string, options: { co
       return open;
     },
     close: async () => {
+      stopServingInProcess(endpoint);
       const closed = next('closed');
       worker.postMessage('close');
       await closed;
+      channel.close('the embedded table is closed');
       await worker.terminate();
       await rm(socketPath, { force: true });
     },

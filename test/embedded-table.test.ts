@@ -7,6 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, startDynalite, type EmbeddedTable } from '../local/embedded-dynamodb.ts';
 import { openTable, tableClientConfig, type Table } from '../adapters/dynamodb/table.ts';
 import { eventually } from './support/processes.ts';
+import { ChannelRequestHandler } from '../adapters/dynamodb/in-process-table.ts';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent } from 'node:http';
+import { connect } from 'node:net';
 
 describe('the embedded table', () => {
   let embedded: EmbeddedTable;
@@ -92,5 +97,40 @@ describe('the embedded table', () => {
     await embedded.count(false);
     await put('after');
     expect(await embedded.writes()).toMatchObject({ calls: 1, items: 1, readCalls: 1, readItems: 2 });
+  });
+
+  it('answers this process through its thread\'s channel as it answers another over its socket: the same items, the same errors', async () => {
+    expect(tableClientConfig(embedded.endpoint).requestHandler).toBeInstanceOf(ChannelRequestHandler);
+    // What another process has: an HTTP client on the socket.
+    const agent = new Agent({ keepAlive: true });
+    agent.createConnection = () => connect(embedded.endpoint.slice('unix:'.length));
+    const overSocket = openTable('certops-test', { ...tableClientConfig(embedded.endpoint), requestHandler: new NodeHttpHandler({ httpAgent: agent }), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const item = { pk: 'BOTH', sk: 'é ✓ 𝔘', list: [1, 'two', { three: true }], bytes: new Uint8Array([0, 255]) };
+      await table.doc.send(new PutCommand({ TableName: 'certops-test', Item: item }));
+      const query = () => new QueryCommand({ TableName: 'certops-test', KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': 'BOTH' } });
+      const [viaChannel, viaSocket] = [await table.doc.send(query()), await overSocket.doc.send(query())];
+      expect(viaChannel.Items).toEqual([item]);
+      expect(viaSocket.Items).toEqual(viaChannel.Items);
+      // A refusal comes back as the SDK's typed exception either way.
+      const conditional = () => new PutCommand({ TableName: 'certops-test', Item: { pk: 'BOTH', sk: item.sk }, ConditionExpression: 'attribute_not_exists(pk)' });
+      for (const client of [table, overSocket]) await expect(client.doc.send(conditional())).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    } finally {
+      overSocket.doc.destroy();
+    }
+  });
+
+  it('fails a request made once the table is closed at once, never leaves it waiting', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'certops-embedded-closed-'));
+    const other = await startDynalite(home);
+    await ensureTable(other.endpoint, 'certops-closed');
+    const client = openTable('certops-closed', { ...tableClientConfig(other.endpoint), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await client.doc.send(new PutCommand({ TableName: 'certops-closed', Item: { pk: 'A', sk: 'A' } }));
+    await other.close();
+    await expect(client.doc.send(new PutCommand({ TableName: 'certops-closed', Item: { pk: 'B', sk: 'B' } }))).rejects.toThrow(/closed/);
+    // A client opened afterwards goes to the socket, which no one serves any more.
+    const later = openTable('certops-closed', { ...tableClientConfig(other.endpoint), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    expect(tableClientConfig(other.endpoint).requestHandler).toBeInstanceOf(NodeHttpHandler);
+    await expect(later.doc.send(new PutCommand({ TableName: 'certops-closed', Item: { pk: 'C', sk: 'C' } }))).rejects.toThrow();
   });
 });

@@ -6,6 +6,7 @@ import { recordingCalls } from '../aws/call-recorder.ts';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ChannelRequestHandler, inProcessChannel } from './in-process-table.ts';
 
 export type Item = Record<string, NativeAttributeValue>;
 
@@ -19,18 +20,20 @@ const UNSIGNED = { authorization: 'AWS4-HMAC-SHA256 Credential=local/19700101/lo
 
 /**
  * The client settings for an endpoint: an http(s) URL as it is, or `unix:<path>`, the embedded
- * table's socket, reached through an agent that connects there.
+ * table: through its thread's channel when this process serves it, else through its socket.
  */
 export function tableClientConfig(endpoint: string | undefined): DynamoDBClientConfig {
   if (!endpoint) return {};
   if (!endpoint.startsWith('unix:')) return { endpoint };
+  // The socket is the embedded table's alone (mode 0600 in a private home), and so is the channel:
+  // a signature there would prove nothing, so requests carry the header's shape without one (SigV4
+  // is a fair share of each call's CPU). dynalite checks the shape, never the signature.
+  const unsigned = { sign: async <R extends { headers: Record<string, string> }>(request: R) => Object.assign(request, { headers: { ...request.headers, ...UNSIGNED } }) };
+  const channel = inProcessChannel(endpoint);
+  if (channel) return { endpoint: 'http://localhost', requestHandler: new ChannelRequestHandler(channel), signer: unsigned };
   const socketPath = endpoint.slice('unix:'.length);
   const agent = new Agent({ keepAlive: true });
   agent.createConnection = () => connect(socketPath);
-  // The socket is the embedded table's alone (mode 0600 in a private home): a signature there would
-  // prove nothing, so requests carry the header's shape without one (SigV4 is a fair share of each
-  // call's CPU). dynalite checks the shape, never the signature.
-  const unsigned = { sign: async <R extends { headers: Record<string, string> }>(request: R) => Object.assign(request, { headers: { ...request.headers, ...UNSIGNED } }) };
   return { endpoint: 'http://localhost', requestHandler: new NodeHttpHandler({ httpAgent: agent }), signer: unsigned };
 }
 
