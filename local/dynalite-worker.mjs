@@ -181,7 +181,7 @@ function channelRequest({ method, path: url, headers, body }) {
   req.headers = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]));
   // Every listener is attached before the body comes, as from a socket.
   setImmediate(() => {
-    if (body.length) req.emit('data', typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    if (body.length) req.emit('data', Buffer.from(body));
     req.emit('end');
   });
   return req;

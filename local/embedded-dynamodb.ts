@@ -143,16 +143,31 @@ export async function startDynalite(folder: string, path?: string, options: { co
   };
 }
 
-/** Creates the single table from the same definition CloudFormation uses, unless it exists already. */
+/** How long a table created here may stay CREATING (dynalite makes it ACTIVE at once, after its answer). */
+const ACTIVE_WITHIN_MS = 10_000;
+
+/**
+ * Creates the single table from the same definition CloudFormation uses, unless it exists
+ * already, and returns once it is ACTIVE: until then DynamoDB (and dynalite) answer item requests
+ * on it with ResourceNotFoundException.
+ * @throws when the table is not ACTIVE within ACTIVE_WITHIN_MS.
+ */
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
   const client = new DynamoDBClient({ ...tableClientConfig(endpoint), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const status = () => client.send(new DescribeTableCommand({ TableName: tableName })).then((d) => d.Table?.TableStatus, (err: Error) => {
+    if (err.name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  });
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-  } catch (err) {
-    if ((err as Error).name !== 'ResourceNotFoundException') throw err;
-    // Time to live, point-in-time recovery, encryption and deletion protection are the deployed table's settings (CloudFormation), not the embedded table's.
-    const { TimeToLiveSpecification, PointInTimeRecoverySpecification, SSESpecification, DeletionProtectionEnabled, ...create } = tableDefinition as Record<string, unknown>;
-    await client.send(new CreateTableCommand({ TableName: tableName, ...create } as CreateTableCommandInput));
+    if (!(await status())) {
+      // Time to live, point-in-time recovery, encryption and deletion protection are the deployed table's settings (CloudFormation), not the embedded table's.
+      const { TimeToLiveSpecification, PointInTimeRecoverySpecification, SSESpecification, DeletionProtectionEnabled, ...create } = tableDefinition as Record<string, unknown>;
+      await client.send(new CreateTableCommand({ TableName: tableName, ...create } as CreateTableCommandInput));
+    }
+    for (const deadline = Date.now() + ACTIVE_WITHIN_MS; (await status()) !== 'ACTIVE';) {
+      if (Date.now() > deadline) throw new Error(`the table ${tableName} is not ACTIVE ${ACTIVE_WITHIN_MS} ms after it was created`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   } finally {
     client.destroy();
   }

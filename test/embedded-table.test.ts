@@ -120,6 +120,22 @@ describe('the embedded table', () => {
     }
   });
 
+  it('ensureTable answers once the table it created is ACTIVE: an item written right after is taken (DynamoDB refuses items of a CREATING table)', async () => {
+    for (let i = 0; i < 10; i++) {
+      const other = await startDynalite(mkdtempSync(join(tmpdir(), 'certops-embedded-new-')));
+      const client = openTable('certops-new', { ...tableClientConfig(other.endpoint), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      try {
+        // The window is short (dynalite writes ACTIVE a moment after answering CreateTable): a loaded CI machine found it.
+        await ensureTable(other.endpoint, 'certops-new');
+        expect((await client.doc.send(new DescribeTableCommand({ TableName: 'certops-new' }) as never) as { Table: { TableStatus: string } }).Table.TableStatus).toBe('ACTIVE');
+        await client.doc.send(new PutCommand({ TableName: 'certops-new', Item: { pk: 'A', sk: 'A' } }));
+      } finally {
+        client.doc.destroy();
+        await other.close();
+      }
+    }
+  });
+
   it('fails a request made once the table is closed at once, never leaves it waiting', async () => {
     const home = mkdtempSync(join(tmpdir(), 'certops-embedded-closed-'));
     const other = await startDynalite(home);

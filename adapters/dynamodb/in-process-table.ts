@@ -6,7 +6,8 @@ export interface TableRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
-  body: Uint8Array | string;
+  /** The JSON the SDK wrote (DynamoDB's API is JSON over HTTP). */
+  body: string;
 }
 
 /** The table's HTTP answer: status, headers (lower-case names) and body. */
@@ -40,6 +41,17 @@ export function inProcessChannel(endpoint: string): TableChannel | undefined {
   return channels.get(endpoint);
 }
 
+/**
+ * The request's JSON as text: a message copies a typed array's whole buffer, and the SDK writes
+ * its JSON into a larger buffer than the request takes.
+ */
+function jsonText(body: unknown): string {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  throw new TypeError('a table request body is JSON text or its bytes');
+}
+
 /** As the SDK's HTTP handlers do: a request whose signal is aborted fails with an AbortError. */
 function abortedAlready(options: HttpHandlerOptions): void {
   if (options.abortSignal?.aborted) throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
@@ -57,9 +69,7 @@ export class ChannelRequestHandler implements HttpHandler<Record<string, never>>
   async handle(request: HttpRequest, options: HttpHandlerOptions = {}): Promise<{ response: HttpResponse }> {
     abortedAlready(options);
     const query = new URLSearchParams(request.query as Record<string, string>).toString();
-    const body = request.body === undefined || request.body === null ? '' : request.body;
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) throw new TypeError('a table request body is a string or bytes');
-    const answer = await this.channel.request({ method: request.method, path: `${request.path}${query ? `?${query}` : ''}`, headers: request.headers, body });
+    const answer = await this.channel.request({ method: request.method, path: `${request.path}${query ? `?${query}` : ''}`, headers: request.headers, body: jsonText(request.body) });
     abortedAlready(options);
     return { response: new HttpResponse({ statusCode: answer.statusCode, headers: answer.headers, body: Buffer.from(answer.body) }) };
   }
