@@ -40,7 +40,7 @@ describe('the embedded table', () => {
   });
 
   it('reads a table by its new description once it is deleted and created again (the worker keeps the decoded description until its key is written)', async () => {
-    const send = (command: object) => table.doc.send(command as never);
+    const send = (command: object) => table.doc.send(command as never) as Promise<any>;
     await send(new CreateTableCommand({ TableName: 'certops-rekeyed', BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }] }));
     await eventually(async () => (await send(new DescribeTableCommand({ TableName: 'certops-rekeyed' })) as { Table: { TableStatus: string } }).Table.TableStatus === 'ACTIVE', 'the table active', 2_000, 20);
     await send(new PutCommand({ TableName: 'certops-rekeyed', Item: { pk: 'A' } }));
@@ -127,7 +127,7 @@ describe('the embedded table', () => {
       try {
         // The window is short (dynalite writes ACTIVE a moment after answering CreateTable): a loaded CI machine found it.
         await ensureTable(other.endpoint, 'certops-new');
-        expect((await client.doc.send(new DescribeTableCommand({ TableName: 'certops-new' }) as never) as { Table: { TableStatus: string } }).Table.TableStatus).toBe('ACTIVE');
+        expect((await client.doc.send<{ Table: { TableStatus: string } }>(new DescribeTableCommand({ TableName: 'certops-new' }))).Table.TableStatus).toBe('ACTIVE');
         await client.doc.send(new PutCommand({ TableName: 'certops-new', Item: { pk: 'A', sk: 'A' } }));
       } finally {
         client.doc.destroy();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { DocumentClient } from './document-client.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { recordingCalls } from '../aws/call-recorder.ts';
 import { Agent } from 'node:http';
@@ -12,7 +13,7 @@ export type Item = Record<string, NativeAttributeValue>;
 
 /** The single table: a document client and the table's name, shared by every store. */
 export interface Table {
-  doc: DynamoDBDocumentClient;
+  doc: DocumentClient;
   name: string;
 }
 
@@ -38,10 +39,7 @@ export function tableClientConfig(endpoint: string | undefined): DynamoDBClientC
 }
 
 export function openTable(name: string, config: DynamoDBClientConfig = {}): Table {
-  const doc = DynamoDBDocumentClient.from(recordingCalls(new DynamoDBClient(config), 'dynamodb'), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  return { doc, name };
+  return { doc: new DocumentClient(recordingCalls(new DynamoDBClient({ ...config, cacheMiddleware: true }), 'dynamodb')), name };
 }
 
 export function encodeToken(key: Record<string, unknown> | undefined): string | undefined {

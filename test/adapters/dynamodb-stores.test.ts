@@ -9,8 +9,10 @@ import { verifyChain as verifyAuditChain } from '../../shared/audit-chain.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import { freshTable } from '../support/dynamo.ts';
 import { decodeToken, getItem } from '../../adapters/dynamodb/table.ts';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, QueryCommand as QueryItemsCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { DocumentClient } from '../../adapters/dynamodb/document-client.ts';
 import { mockClient } from 'aws-sdk-client-mock';
 
 const DAY = 86_400_000;
@@ -267,19 +269,20 @@ describe('DynamoDB stores (on dynalite)', () => {
   });
 
   it('reads the certificates of a domain page in BatchGetItem calls of at most 100 keys, retrying unprocessed keys', async () => {
-    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
-    const dynamo = mockClient(doc);
+    const client = new DynamoDBClient({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const dynamo = mockClient(client);
     const ids = Array.from({ length: 150 }, (_, i) => (1000 + i).toString(16).padStart(32, '0'));
-    dynamo.on(QueryCommand).resolves({ Items: ids.map((id) => ({ pk: `CERT#${id}`, sk: 'NAME#com.example.shared', gsi1pk: 'NAMES', gsi1sk: `com.example.shared#${id}`, certificateId: id })) });
+    const wire = (item: object) => marshall(item, { removeUndefinedValues: true });
+    dynamo.on(QueryItemsCommand).resolves({ Items: ids.map((id) => wire({ pk: `CERT#${id}`, sk: 'NAME#com.example.shared', gsi1pk: 'NAMES', gsi1sk: `com.example.shared#${id}`, certificateId: id })) });
     let calls = 0;
-    dynamo.on(BatchGetCommand).callsFake((input) => {
-      const keys = input.RequestItems.t.Keys as { pk: string }[];
+    dynamo.on(BatchGetItemCommand).callsFake((input) => {
+      const keys = (input.RequestItems.t.Keys as Record<string, AttributeValue>[]).map((k) => unmarshall(k) as { pk: string });
       expect(keys.length).toBeLessThanOrEqual(100);
       // The first call leaves half its keys unprocessed, as DynamoDB does under throttling.
       const [served, left] = calls++ === 0 ? [keys.slice(0, 50), keys.slice(50)] : [keys, []];
-      return { Responses: { t: served.map((k) => ({ ...cert(0), id: k.pk.slice(5), commonName: 'shared.example.com', subjectAlternativeNames: ['shared.example.com'], pk: k.pk, sk: 'CERT' })) }, UnprocessedKeys: left.length ? { t: { Keys: left } } : {} };
+      return { Responses: { t: served.map((k) => wire({ ...cert(0), id: k.pk.slice(5), commonName: 'shared.example.com', subjectAlternativeNames: ['shared.example.com'], pk: k.pk, sk: 'CERT' })) }, UnprocessedKeys: left.length ? { t: { Keys: left.map(wire) } } : {} };
     });
-    const page = await new DynamoCertificateStore({ doc, name: 't' }).list({ domain: 'shared.example.com' }, 150);
+    const page = await new DynamoCertificateStore({ doc: new DocumentClient(client), name: 't' }).list({ domain: 'shared.example.com' }, 150);
     expect(page.items.map((c) => c.id).sort()).toEqual([...ids].sort());
     expect(calls).toBe(3);
   });
