@@ -151,12 +151,17 @@ server.on('request', (req, res) => {
   if (write) {
     writes.calls++;
     req.on('end', () => {
-      const input = JSON.parse(body);
-      const items = target === 'BatchWriteItem'
-        ? Object.values(input.RequestItems).flat().map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)
-        : [input.Item ?? input.Key];
-      writes.items += items.length;
-      writes.writeUnits += items.filter((item) => !localOnly(item)).reduce((n, item) => n + units(JSON.stringify(item).length, KB), 0);
+      // A malformed request is dynalite's to refuse; counting it must not end this thread.
+      try {
+        const input = JSON.parse(body);
+        const items = target === 'BatchWriteItem'
+          ? Object.values(input.RequestItems).flat().map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)
+          : [input.Item ?? input.Key];
+        writes.items += items.length;
+        writes.writeUnits += items.filter((item) => !localOnly(item)).reduce((n, item) => n + units(JSON.stringify(item).length, KB), 0);
+      } catch {
+        // Not counted: the table takes nothing from it.
+      }
     });
     return;
   }
@@ -224,6 +229,43 @@ function serveChannel(port) {
   });
 }
 
+// Requests being handled, from either door: the table closes only once each has its answer.
+// dynalite's own close waits only for the LevelDB operations already started, and a request whose
+// body comes after the close would find LevelDB closed and throw (ending this thread).
+let handling = 0;
+let allAnswered;
+server.on('request', (req, res) => {
+  handling++;
+  let answered = false;
+  const done = () => {
+    if (answered) return;
+    answered = true;
+    if (--handling === 0) allAnswered?.();
+  };
+  const { end } = res;
+  res.end = function (...args) {
+    res.end = end;
+    done();
+    return end.apply(this, args);
+  };
+  // A client that went away before its whole body came leaves nothing for dynalite to do.
+  res.on?.('close', () => {
+    if (!req.complete) done();
+  });
+});
+/** How long a close waits for requests under way before it closes LevelDB anyway. */
+const CLOSE_WAIT_MS = 10_000;
+async function close() {
+  closing = true;
+  if (handling > 0) await new Promise((resolve) => {
+    allAnswered = resolve;
+    setTimeout(resolve, CLOSE_WAIT_MS).unref();
+  });
+  // Whatever keep-alive connection a client left would hold the server, and its LevelDB files, open.
+  server.closeAllConnections();
+  server.close(() => parentPort.postMessage({ closed: true }));
+}
+
 server.once('error', (err) => parentPort.postMessage({ error: err.message }));
 server.listen(socketPath, async () => {
   await chmod(socketPath, 0o600);
@@ -237,10 +279,5 @@ parentPort.on('message', (message) => {
   }
   if (message === 'iterators') parentPort.postMessage({ iterators: iterators.size });
   if (typeof message === 'object' && message.channel) serveChannel(message.channel);
-  if (message === 'close') {
-    closing = true;
-    // Whatever keep-alive connection a client left would hold the server, and its LevelDB files, open.
-    server.closeAllConnections();
-    server.close(() => parentPort.postMessage({ closed: true }));
-  }
+  if (message === 'close') close();
 });

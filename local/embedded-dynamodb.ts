@@ -62,7 +62,7 @@ function channelTo(worker: Worker): TableChannel & { close(reason: string): void
     if (error) waiting?.reject(new Error(error));
     else waiting?.resolve(response!);
   });
-  // Only requests waiting for an answer keep the process up, as open sockets would.
+  // The worker keeps the process up while the table is open; the channel itself does not.
   port.unref();
   return {
     request: (request) => new Promise((resolve, reject) => {
@@ -110,6 +110,11 @@ export async function startDynalite(folder: string, path?: string, options: { co
   const endpoint = `unix:${socketPath}`;
   const channel = channelTo(worker);
   serveInProcess(endpoint, channel);
+  // A thread that fails fails what waits on it, and every request after: never the process.
+  worker.on('error', (err) => {
+    stopServingInProcess(endpoint);
+    channel.close(`the embedded table's thread failed: ${err.message}`);
+  });
   worker.once('exit', () => {
     stopServingInProcess(endpoint);
     channel.close('the embedded table\'s thread ended');

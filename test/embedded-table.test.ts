@@ -8,7 +8,7 @@ import { ensureTable, startDynalite, type EmbeddedTable } from '../local/embedde
 import { openTable, tableClientConfig, type Table } from '../adapters/dynamodb/table.ts';
 import { eventually } from './support/processes.ts';
 import { ChannelRequestHandler } from '../adapters/dynamodb/in-process-table.ts';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent } from 'node:http';
 import { connect } from 'node:net';
@@ -134,6 +134,34 @@ describe('the embedded table', () => {
         await other.close();
       }
     }
+  });
+
+  it('closes once the requests under way have their answers: none is left waiting, and LevelDB is not closed under one', async () => {
+    for (let round = 0; round < 5; round++) {
+      const home = mkdtempSync(join(tmpdir(), 'certops-embedded-closing-'));
+      const other = await startDynalite(home, join(home, 'data'));
+      await ensureTable(other.endpoint, 'certops-closing');
+      const client = openTable('certops-closing', { ...tableClientConfig(other.endpoint), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+      await client.doc.send(new PutCommand({ TableName: 'certops-closing', Item: { pk: 'warm', sk: 'warm' } }));
+      const puts = Array.from({ length: 40 }, (_, i) => client.doc.send(new PutCommand({ TableName: 'certops-closing', Item: { pk: 'P', sk: String(i), pad: 'x'.repeat(1000) } })));
+      await new Promise((r) => setTimeout(r, round));
+      // Before, dynalite took a request whose body came after the close to a closed LevelDB and threw, ending the thread.
+      await other.close();
+      const outcomes = await Promise.allSettled(puts);
+      for (const o of outcomes) if (o.status === 'rejected') expect(String(o.reason)).toMatch(/clos/);
+    }
+  }, 60_000);
+
+  it('a malformed write while counting is refused by dynalite, and the table goes on', async () => {
+    const raw = new DynamoDBClient({ ...tableClientConfig(embedded.endpoint), region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    await embedded.count(true);
+    try {
+      await expect(raw.send(new BatchWriteItemCommand({} as never))).rejects.toThrow();
+    } finally {
+      await embedded.count(false);
+      raw.destroy();
+    }
+    await table.doc.send(new PutCommand({ TableName: 'certops-test', Item: { pk: 'AFTER', sk: 'MALFORMED' } }));
   });
 
   it('fails a request made once the table is closed at once, never leaves it waiting', async () => {

@@ -34,6 +34,8 @@ interface Translation {
   output(output: Shape): Shape;
 }
 const VALUES = 'ExpressionAttributeValues';
+/** Parameters older than expressions, which hold attribute values too; no store uses them. */
+const LEGACY_PARAMETERS = ['Expected', 'AttributeUpdates', 'KeyConditions', 'QueryFilter', 'ScanFilter'];
 const TRANSLATIONS = new Map<unknown, Translation>([
   [PutCommand, { command: PutItemCommand, input: (i) => converted(i, ['Item', VALUES], toWire), output: (o) => converted(o, ['Attributes'], toNative) }],
   [GetCommand, { command: GetItemCommand, input: (i) => converted(i, ['Key'], toWire), output: (o) => converted(o, ['Item'], toNative) }],
@@ -80,7 +82,14 @@ export class DocumentClient {
   send<T>(command: { input: object }): Promise<T>;
   async send(command: { input: Shape; constructor: unknown }): Promise<unknown> {
     const translation = TRANSLATIONS.get(command.constructor);
-    if (!translation) return this.client.send(command as never);
+    if (!translation) {
+      // A document command sent as it is would carry plain values, or with cached middleware the
+      // first such command's input every time.
+      if ('clientCommand' in command) throw new TypeError(`${(command.constructor as { name: string }).name} is not one of the document commands this client converts`);
+      return this.client.send(command as never);
+    }
+    const legacy = LEGACY_PARAMETERS.find((field) => command.input[field] !== undefined);
+    if (legacy) throw new TypeError(`${legacy} is a legacy parameter this client does not convert: use an expression`);
     const output = await this.client.send(new translation.command(translation.input(command.input)));
     return translation.output(output as Shape);
   }

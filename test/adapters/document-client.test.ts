@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchGetItemCommand, BatchWriteItemCommand, ConditionalCheckFailedException, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DocumentClient } from '../../adapters/dynamodb/document-client.ts';
@@ -49,6 +49,14 @@ describe('the stores\' document client (lib-dynamodb commands, sent as the table
     expect((await doc.send(new GetCommand({ TableName, Key: { pk: 'PAGED', sk: 's0' } }))).Item).toBeUndefined();
     // The table API's own commands go as they are.
     expect((await doc.send<{ Table: { TableName: string } }>(new DescribeTableCommand({ TableName }))).Table.TableName).toBe(TableName);
+  });
+
+  it('refuses a document command it does not convert, and the legacy parameters, rather than send plain values (or, with cached middleware, the first command\'s input again)', async () => {
+    const { doc, name: TableName } = db.table;
+    await expect(doc.send(new TransactWriteCommand({ TransactItems: [{ Put: { TableName, Item: { pk: 'T', sk: '1' } } }] }) as never)).rejects.toThrow(/TransactWriteCommand is not one of the document commands/);
+    await expect(doc.send(new PutCommand({ TableName, Item: { pk: 'T', sk: '2' }, Expected: { pk: { Exists: false } } }))).rejects.toThrow(/Expected is a legacy parameter/);
+    await expect(doc.send(new ScanCommand({ TableName, ScanFilter: { pk: { ComparisonOperator: 'EQ', AttributeValueList: ['T'] } } }))).rejects.toThrow(/ScanFilter/);
+    expect((await doc.send(new ScanCommand({ TableName, FilterExpression: 'pk = :t', ExpressionAttributeValues: { ':t': 'T' } }))).Items).toEqual([]);
   });
 
   it('hands back what a batch left unprocessed as plain items and keys, ready to be sent again', async () => {
