@@ -1,5 +1,7 @@
 import { HttpResponse, type HttpHandler, type HttpRequest } from '@smithy/protocol-http';
-import type { HttpHandlerOptions } from '@smithy/types';
+
+/** What the SDK passes a request handler besides the request (an abort signal, a timeout). */
+type HttpHandlerOptions = NonNullable<Parameters<HttpHandler['handle']>[1]>;
 
 /** A DynamoDB API request as it would go over HTTP: what a table served in this process needs of it. */
 export interface TableRequest {
