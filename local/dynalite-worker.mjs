@@ -112,6 +112,16 @@ level.batch = function (operations, ...rest) {
 
 const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 
+/** Calls `answered` when dynalite answers the request (res.end), before the answer goes. */
+function whenAnswered(res, answered) {
+  const { end } = res;
+  res.end = function (...args) {
+    res.end = end;
+    answered();
+    return end.apply(this, args);
+  };
+}
+
 // Registered after dynalite's own handler, but that one only starts reading the body: the action
 // runs once the body has come. The action is over when dynalite answers (res.end), which it does
 // even for a client that went away meanwhile ('close' comes at the disconnect, before that).
@@ -120,13 +130,10 @@ server.on('request', (req, res) => {
   tableChanges++;
   descriptions.clear();
   tableWrites++;
-  const { end } = res;
-  res.end = function (...args) {
-    res.end = end;
+  whenAnswered(res, () => {
     tableChanges--;
     tableWrites++;
-    return end.apply(this, args);
-  };
+  });
 });
 
 // What the table is asked, for the benchmarks: write calls and items (a batch counts each) and
@@ -242,12 +249,7 @@ server.on('request', (req, res) => {
     answered = true;
     if (--handling === 0) allAnswered?.();
   };
-  const { end } = res;
-  res.end = function (...args) {
-    res.end = end;
-    done();
-    return end.apply(this, args);
-  };
+  whenAnswered(res, done);
   // A client that went away before its whole body came leaves nothing for dynalite to do.
   res.on?.('close', () => {
     if (!req.complete) done();

@@ -111,14 +111,12 @@ export async function startDynalite(folder: string, path?: string, options: { co
   const channel = channelTo(worker);
   serveInProcess(endpoint, channel);
   // A thread that fails fails what waits on it, and every request after: never the process.
-  worker.on('error', (err) => {
+  const ended = (reason: string) => {
     stopServingInProcess(endpoint);
-    channel.close(`the embedded table's thread failed: ${err.message}`);
-  });
-  worker.once('exit', () => {
-    stopServingInProcess(endpoint);
-    channel.close('the embedded table\'s thread ended');
-  });
+    channel.close(reason);
+  };
+  worker.on('error', (err) => ended(`the embedded table's thread failed: ${err.message}`));
+  worker.once('exit', () => ended('the embedded table\'s thread ended'));
   return {
     endpoint,
     writes: async () => {
