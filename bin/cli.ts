@@ -442,6 +442,8 @@ const commands: Record<string, () => Promise<void>> = {
 /** `certops show`: every fact the inventory holds about one certificate, a line each. */
 function certificateDetail(c: any): string {
   const line = (label: string, value: unknown) => `  ${`${label}:`.padEnd(13)}${value === undefined || value === '' ? '-' : value}`;
+  // A section's first line: its label alone when lines of its own follow (no padding left at the end).
+  const heading = (label: string, none: string) => `  ${`${label}:`.padEnd(13)}${none}`.trimEnd();
   const ownRevocation = c.revokedAt ? `revoked by certops at ${c.revokedAt} (${c.revocationReason})` : undefined;
   return [
     `${c.id}  ${c.status}  (${[c.source, ...(c.sources ?? []).filter((s: string) => s !== c.source)].join(', ')})`,
@@ -452,6 +454,8 @@ function certificateDetail(c: any): string {
     line('valid', `${c.notBefore} .. ${c.notAfter}`),
     line('fingerprint', c.fingerprintSha256),
     line('key', `${c.keyAlgorithm}, signed ${c.signatureAlgorithm}${c.hasManagedKey ? '; the key is in the vault' : ''}`),
+    // What `certops revoke --key` takes: every certificate of this key.
+    line('key sha256', c.spkiSha256),
     line('owner', c.owner),
     line('environment', c.environment),
     line('revocation', `${ownRevocation ?? describeRevocation(c.revocation)}${c.revocation.checkedAt ? ` (checked ${c.revocation.checkedAt})` : ''}`),
@@ -460,12 +464,12 @@ function certificateDetail(c: any): string {
     line('renewed by', c.supersededBy),
     line('request', c.requestId ? `${c.requestId}${c.requestedBy ? ` by ${c.requestedBy}` : ''}` : undefined),
     line('targets', c.targets.join(', ')),
-    `  findings:    ${c.findings.length ? '' : '-'}`,
+    heading('findings', c.findings.length ? '' : '-'),
     ...c.findings.map((f: any) => `    ${f.severity.padEnd(8)} ${f.id}: ${f.message}`),
-    `  served at:   ${c.endpoints.length ? '' : '-'}`,
+    heading('served at', c.endpoints.length ? '' : '-'),
     ...c.endpoints.map((e: any) => `    ${e.host}:${e.port}  ${e.protocol ?? ''}  last seen ${e.lastSeen}`),
     // The history holds deployments and renewals: a certificate just issued has none yet.
-    `  history:     ${c.history.length ? '' : '- (no deployment or renewal yet)'}`,
+    heading('history', c.history.length ? '' : '- (no deployment or renewal yet)'),
     ...c.history.map((h: any) => `    ${h.at}  ${h.kind} ${h.outcome}${h.target ? ` on ${h.target}` : ''}${h.detail ? `: ${h.detail}` : ''}`),
   ].join('\n');
 }

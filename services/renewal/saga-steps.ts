@@ -209,7 +209,7 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   const targets = await permittedTargets(old, state, deps);
   const successor = issuedCertificate(issued, {
     issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets, environment: old.environment, owner: old.owner,
-    requestId: old.requestId, renewalOf: old.id, managedKey: true,
+    requestId: old.requestId, requestedBy: old.requestedBy, renewalOf: old.id, managedKey: true,
   }, deps.clock.now());
   await vault.put(successor.keyRef!, keyPem);
   await deps.certificates.create(successor);

@@ -117,9 +117,14 @@ describe('a CLI that guides', () => {
     expect(shown).toMatch(/^ {2}owner: +team-w$/m);
     expect(shown).toMatch(/^ {2}environment: +staging$/m);
     expect(shown).toMatch(/^ {2}findings:/m);
+    // What `revoke --key` takes is shown, and no heading ends in padding.
+    expect(shown).toMatch(/^ {2}key sha256: +[0-9a-f]{64}$/m);
+    expect(shown).not.toMatch(/ $/m);
+    // The successor was asked for by whoever asked for what it renews.
+    expect(shown).toMatch(/^ {2}request: +\S+ by \S+$/m);
     const old = (await cli(['show', fresh], env)).stdout;
     expect(old).toMatch(new RegExp(`^ {2}renewed by: +${successor}$`, 'm'));
-    expect(old).toMatch(/^ {2}history: *\n {4}\S+Z {2}renewal started\n/m);
+    expect(old).toMatch(/^ {2}history:\n {4}\S+Z {2}renewal started\n/m);
   }, 60_000);
 
   it('lists the requests waiting for an approver; request --wait follows one until it is decided', async () => {
