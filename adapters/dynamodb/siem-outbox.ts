@@ -17,8 +17,14 @@ const MAX_PAGE_BYTES = 300 * 1024;
  */
 const MAX_ERROR_CHARS = 200;
 const ERROR_ROOM_BYTES = 3 * MAX_ERROR_CHARS + 16;
-/** Pages one query reads at most (DynamoDB stops a query at 1 MB first when pages are large; a backlog of one-event exports is many small pages). */
-const PAGES_PER_QUERY = 500;
+/**
+ * Pages a read asks for first, and at most: a page holds an export's entries (up to a batch of
+ * a thousand), so the first few usually hold what a flush wants, and reading every page of a
+ * backlog (DynamoDB's 1 MB a query) for them would parse a megabyte a flush. A backlog of
+ * one-event exports is many small pages: each further query asks for four times as many.
+ */
+const FIRST_PAGES = 2;
+const PAGES_PER_QUERY = 512;
 /** Tries of a page's rewrite that another writer's rewrite came before (a flusher whose lease ran out). */
 const REWRITE_ATTEMPTS = 5;
 
@@ -67,6 +73,13 @@ function pageSk(entries: OutboxEntry[], index: number): string {
  * removed from both. Only the sink's flusher, under its lease, rewrites a page.
  */
 export class DynamoSiemOutbox implements SiemOutbox {
+  /**
+   * Per sink, the pages this process read last: a flusher removes what it just read and sent, so
+   * its rewrite starts from them instead of reading the outbox again. Safe however stale: each
+   * rewrite is conditional on the version it saw, and one that finds a page changed reads again.
+   */
+  private readonly lastRead = new Map<string, Page[]>();
+
   constructor(private readonly table: Table, private readonly sinks: () => string[]) {}
 
   async addAll(sink: string, entries: OutboxEntry[]): Promise<void> {
@@ -84,14 +97,17 @@ export class DynamoSiemOutbox implements SiemOutbox {
     const seen = new Set<string>();
     const entries: OutboxEntry[] = [];
     let token: string | undefined;
+    let limit = FIRST_PAGES;
     do {
-      const page = await queryPage(this.table, { pkName: 'pk', pk: outboxPk(sink), limit: PAGES_PER_QUERY, nextToken: token });
+      const page = await queryPage(this.table, { pkName: 'pk', pk: outboxPk(sink), limit, nextToken: token });
+      limit = Math.min(PAGES_PER_QUERY, limit * 4);
       for (const p of page.items.map(toPage)) {
         out.push(p);
         entries.push(...p.entries.filter((e) => !seen.has(entryKey(e)) && seen.add(entryKey(e))));
       }
       token = page.nextToken;
     } while (token && !enough(entries));
+    this.lastRead.set(sink, out);
     return { pages: out, entries };
   }
 
@@ -128,7 +144,10 @@ export class DynamoSiemOutbox implements SiemOutbox {
     const wanted = new Set(entries.map(entryKey));
     for (let attempt = 0; wanted.size && attempt < REWRITE_ATTEMPTS; attempt++) {
       const allRead = (read: OutboxEntry[]) => read.filter((e) => wanted.has(entryKey(e))).length >= wanted.size;
-      const pages = (await this.pages(sink, allRead)).pages.filter((p) => p.entries.some((e) => wanted.has(entryKey(e))));
+      const known = attempt === 0 ? this.lastRead.get(sink) : undefined;
+      const read = known && allRead(known.flatMap((p) => p.entries)) ? known : (await this.pages(sink, allRead)).pages;
+      const pages = read.filter((p) => p.entries.some((e) => wanted.has(entryKey(e))));
+      const rewritten = new Map<Page, Page | undefined>();
       const raced = await Promise.all(pages.map(async (p) => {
         const kept = p.entries.flatMap((e) => (wanted.has(entryKey(e)) ? [change(e)].filter((c) => c !== undefined) : [e]));
         // Conditions that hold only if the item is still there: a page another flusher deleted stays deleted.
@@ -138,8 +157,12 @@ export class DynamoSiemOutbox implements SiemOutbox {
         const written = kept.length
           ? await conditionalWrite(this.table, new PutCommand({ TableName: this.table.name, Item: this.pageItem(sink, kept, p), ...expected }))
           : await conditionalWrite(this.table, new DeleteCommand({ TableName: this.table.name, Key: { pk: outboxPk(sink), sk: p.sk }, ...expected }));
-        return written ? [] : p.entries.filter((e) => wanted.has(entryKey(e))).map(entryKey);
+        if (!written) return p.entries.filter((e) => wanted.has(entryKey(e))).map(entryKey);
+        rewritten.set(p, kept.length ? { sk: p.sk, version: p.version + 1, entries: kept } : undefined);
+        return [];
       }));
+      // What this process knows of the pages is what it just wrote, unless a read came in between.
+      if (this.lastRead.get(sink) === read) this.lastRead.set(sink, read.flatMap((p) => (rewritten.has(p) ? [rewritten.get(p)].filter((r) => r !== undefined) : [p])));
       const again = new Set(raced.flat());
       for (const k of wanted) if (!again.has(k)) wanted.delete(k);
     }

@@ -82,6 +82,44 @@ describe('the SIEM outbox, a page of entries per export', () => {
     expect((await outbox.due('s', now, 10)).map((e) => [e.id, e.attempts])).toEqual([['old-2', 0], ['new', 0]]);
   });
 
+  /** The Limit of each Query the outbox makes while `work` runs. */
+  async function queriesDuring(work: () => Promise<unknown>): Promise<(number | undefined)[]> {
+    const limits: (number | undefined)[] = [];
+    const send = db.table.doc.send.bind(db.table.doc);
+    db.table.doc.send = ((command: { input: { Limit?: number } }) => {
+      if (command instanceof QueryCommand) limits.push(command.input.Limit);
+      return send(command as never);
+    }) as typeof db.table.doc.send;
+    try {
+      await work();
+    } finally {
+      db.table.doc.send = send;
+    }
+    return limits;
+  }
+
+  it('reads a backlog a few pages at a time: a flush that wants one batch does not read every page queued', async () => {
+    for (let i = 0; i < 40; i++) await outbox.addAll('s', [entry(`e${String(i).padStart(2, '0')}`, `2026-12-01T10:00:${String(i).padStart(2, '0')}.000Z`)]);
+    expect(await queriesDuring(() => outbox.due('s', now, 1))).toEqual([2]);
+    // Each further query asks for four times as many, until enough are read.
+    let due: OutboxEntry[] = [];
+    expect(await queriesDuring(async () => (due = await outbox.due('s', now, 30)))).toEqual([2, 8, 32]);
+    expect(due.map((e) => e.id)).toEqual(Array.from({ length: 30 }, (_, i) => `e${String(i).padStart(2, '0')}`));
+  });
+
+  it('removes what it just read without reading the outbox again, and reads again when its view is stale', async () => {
+    await outbox.addAll('s', [entry('a'), entry('b'), entry('c')]);
+    await outbox.due('s', now, 10);
+    expect(await queriesDuring(() => outbox.remove('s', [entry('a')]))).toEqual([]);
+    // Its view holds the page as it wrote it: the next removal needs no read either.
+    expect(await queriesDuring(() => outbox.remove('s', [entry('b')]))).toEqual([]);
+    const [page] = await items();
+    // Another flusher rewrote the page since this one last saw it: the conditional write fails, and the page is read again.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...page, version: Number(page.version) + 1, entriesJson: JSON.stringify([entry('c'), entry('d')]) } }));
+    expect((await queriesDuring(() => outbox.remove('s', [entry('c')]))).length).toBeGreaterThan(0);
+    expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['d']);
+  });
+
   it('reads a page again when another writer rewrote it meanwhile (a flusher whose lease ran out)', async () => {
     await outbox.addAll('s', [entry('a'), entry('b'), entry('c')]);
     const [page] = await items();
