@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash, randomUUID } from 'node:crypto';
+import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxEntry, SiemOutbox } from '../../shared/ports.ts';
-import { batchWrite } from './batch.ts';
+import { batchGet, batchWrite } from './batch.ts';
 import { conditionalWrite, getItem, idSortKey, putIfAbsent, queryAll, queryPage, withoutKeys, type Item, type Table } from './table.ts';
 
 const outboxPk = (sink: string) => `OUTBOX#${sink}`;
@@ -30,8 +30,12 @@ const REWRITE_ATTEMPTS = 5;
 
 interface Page {
   sk: string;
-  /** Counts rewrites: a rewrite is conditional on the version it read. */
-  version: number;
+  /**
+   * A token each write of the page makes anew (earlier versions counted writes instead): a
+   * rewrite is conditional on the one it read, and no two writes of a page share one, so a page
+   * queued again or rewritten elsewhere is never taken for the content this process saw.
+   */
+  version: string | number;
   /** An item an earlier version wrote: it has no version. */
   legacy?: boolean;
   entries: OutboxEntry[];
@@ -39,9 +43,16 @@ interface Page {
 
 /** A page as stored; an item an earlier version wrote (one entry each) is a page of one. */
 function toPage(item: Item): Page {
-  if (typeof item.entriesJson === 'string') return { sk: String(item.sk), version: Number(item.version ?? 0), entries: JSON.parse(item.entriesJson) };
+  if (typeof item.entriesJson === 'string') return { sk: String(item.sk), version: (item.version as string | number | undefined) ?? 0, entries: JSON.parse(item.entriesJson) };
   return { sk: String(item.sk), version: 0, legacy: true, entries: [withoutKeys<OutboxEntry>(item)] };
 }
+
+/**
+ * Past the key of every page that may hold an entry queued at `createdAt` or before: a page is
+ * named by its oldest entry's time and `#` (an earlier version's item by its entry's), and no
+ * character of an ISO 8601 time sorts below `#`, so every such key sorts below the time and `$`.
+ */
+const pagesUpTo = (createdAt: string) => `${createdAt}$`;
 
 /** Entries in pages of at most MAX_PAGE_BYTES, at least one entry each. */
 function paged(entries: OutboxEntry[]): OutboxEntry[][] {
@@ -68,27 +79,26 @@ function pageSk(entries: OutboxEntry[], index: number): string {
  * Per-sink outboxes and dead letters in the table. An outbox is a run of pages, each the entries
  * one export queued (one item, however many events: the durable path writes a page per batch, not
  * an item per event), named by its oldest entry's time and a digest of its entries, so queuing
- * the same entries again writes the same page. Entries are read oldest page first; one queued
- * twice in different pages (a batch the queue redelivered in another make-up) is read once and
- * removed from both. Only the sink's flusher, under its lease, rewrites a page.
+ * the same entries again writes the same page. Entries are read oldest page first, a few pages at
+ * a time; one queued twice in different pages (a batch the queue redelivered in another make-up)
+ * is read once and removed from both. Only the sink's flusher, under its lease, rewrites a page.
  */
 export class DynamoSiemOutbox implements SiemOutbox {
   /**
-   * Per sink, the pages this process read last: a flusher removes what it just read and sent, so
-   * its rewrite starts from them instead of reading the outbox again. Safe however stale: each
-   * rewrite is conditional on the version it saw, and one that finds a page changed reads again.
+   * Per sink, the pages this process read last, by key: a flusher removes what it just read and
+   * sent, and reads again only the pages that changed since (a keys-only listing names them).
    */
-  private readonly lastRead = new Map<string, Page[]>();
+  private readonly lastRead = new Map<string, Map<string, Page>>();
 
   constructor(private readonly table: Table, private readonly sinks: () => string[]) {}
 
   async addAll(sink: string, entries: OutboxEntry[]): Promise<void> {
-    await batchWrite(this.table, paged(entries).map((page, i) => ({ put: this.pageItem(sink, page, { sk: pageSk(page, i), version: -1 }) })));
+    await batchWrite(this.table, paged(entries).map((page, i) => ({ put: this.pageItem(sink, { sk: pageSk(page, i), version: randomUUID(), entries: page }) })));
   }
 
-  /** The page at `at`, its version one past the one it had. */
-  private pageItem(sink: string, entries: OutboxEntry[], at: Pick<Page, 'sk' | 'version'>): Item & { pk: string; sk: string } {
-    return { pk: outboxPk(sink), sk: at.sk, version: at.version + 1, entriesJson: JSON.stringify(entries) };
+  /** A page as an item. */
+  private pageItem(sink: string, page: Page): Item & { pk: string; sk: string } {
+    return { pk: outboxPk(sink), sk: page.sk, version: page.version, entriesJson: JSON.stringify(page.entries) };
   }
 
   /** The outbox's pages, oldest first, until `enough` says the entries read so far (each once) suffice; and those entries. */
@@ -107,8 +117,30 @@ export class DynamoSiemOutbox implements SiemOutbox {
       }
       token = page.nextToken;
     } while (token && !enough(entries));
-    this.lastRead.set(sink, out);
+    this.lastRead.set(sink, new Map(out.map((p) => [p.sk, p])));
     return { pages: out, entries };
+  }
+
+  /**
+   * Every page that may hold an entry queued at `createdAt` or before, as it is now: the keys and
+   * versions of those pages (a strongly consistent keys-only query), and the pages themselves from
+   * what this process read last where the version is the same, read again where not.
+   */
+  private async pagesUpTo(sink: string, createdAt: string): Promise<Page[]> {
+    const listed: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.table.doc.send(new QueryCommand({
+        TableName: this.table.name, KeyConditionExpression: 'pk = :p AND sk < :hi', ConsistentRead: true, ExclusiveStartKey: start,
+        ProjectionExpression: 'pk, sk, #v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':p': outboxPk(sink), ':hi': pagesUpTo(createdAt) },
+      }));
+      listed.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    const known = this.lastRead.get(sink);
+    const same = (item: Item) => item.version !== undefined && known?.get(String(item.sk))?.version === item.version;
+    const read = new Map((await batchGet(this.table, listed.filter((i) => !same(i)).map((i) => ({ pk: String(i.pk), sk: String(i.sk) })), true)).map((i) => [String(i.sk), toPage(i)]));
+    return listed.flatMap((i) => [same(i) ? known!.get(String(i.sk))! : read.get(String(i.sk))].filter((p) => p !== undefined));
   }
 
   /** Each queued entry once, oldest page first, from as many pages as `limit` entries passing `keep` need. */
@@ -136,33 +168,33 @@ export class DynamoSiemOutbox implements SiemOutbox {
   }
 
   /**
-   * Every page holding one of `entries` again, each of those entries replaced by what `change`
-   * makes of it (removed if nothing); a page left empty goes. A page another writer rewrote
-   * meanwhile is read again.
+   * Every page holding one of `entries` again (every copy: all pages that may hold one are
+   * listed), each of those entries replaced by what `change` makes of it (removed if nothing); a
+   * page left empty goes. A page another writer rewrote meanwhile is read again.
    */
   private async rewrite(sink: string, entries: OutboxEntry[], change: (e: OutboxEntry) => OutboxEntry | undefined): Promise<void> {
     const wanted = new Set(entries.map(entryKey));
+    if (wanted.size === 0) return;
+    const newest = entries.reduce((max, e) => (e.createdAt > max ? e.createdAt : max), entries[0].createdAt);
     for (let attempt = 0; wanted.size && attempt < REWRITE_ATTEMPTS; attempt++) {
-      const allRead = (read: OutboxEntry[]) => read.filter((e) => wanted.has(entryKey(e))).length >= wanted.size;
-      const known = attempt === 0 ? this.lastRead.get(sink) : undefined;
-      const read = known && allRead(known.flatMap((p) => p.entries)) ? known : (await this.pages(sink, allRead)).pages;
-      const pages = read.filter((p) => p.entries.some((e) => wanted.has(entryKey(e))));
-      const rewritten = new Map<Page, Page | undefined>();
+      const pages = (await this.pagesUpTo(sink, newest)).filter((p) => p.entries.some((e) => wanted.has(entryKey(e))));
       const raced = await Promise.all(pages.map(async (p) => {
         const kept = p.entries.flatMap((e) => (wanted.has(entryKey(e)) ? [change(e)].filter((c) => c !== undefined) : [e]));
         // Conditions that hold only if the item is still there: a page another flusher deleted stays deleted.
         const expected = p.legacy
           ? { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(version)' }
           : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': p.version } };
+        const next: Page = { sk: p.sk, version: randomUUID(), entries: kept };
         const written = kept.length
-          ? await conditionalWrite(this.table, new PutCommand({ TableName: this.table.name, Item: this.pageItem(sink, kept, p), ...expected }))
+          ? await conditionalWrite(this.table, new PutCommand({ TableName: this.table.name, Item: this.pageItem(sink, next), ...expected }))
           : await conditionalWrite(this.table, new DeleteCommand({ TableName: this.table.name, Key: { pk: outboxPk(sink), sk: p.sk }, ...expected }));
         if (!written) return p.entries.filter((e) => wanted.has(entryKey(e))).map(entryKey);
-        rewritten.set(p, kept.length ? { sk: p.sk, version: p.version + 1, entries: kept } : undefined);
+        // What this process knows of the page is what it just wrote.
+        const known = this.lastRead.get(sink);
+        if (kept.length) known?.set(p.sk, next);
+        else known?.delete(p.sk);
         return [];
       }));
-      // What this process knows of the pages is what it just wrote, unless a read came in between.
-      if (this.lastRead.get(sink) === read) this.lastRead.set(sink, read.flatMap((p) => (rewritten.has(p) ? [rewritten.get(p)].filter((r) => r !== undefined) : [p])));
       const again = new Set(raced.flat());
       for (const k of wanted) if (!again.has(k)) wanted.delete(k);
     }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoSiemOutbox } from '../../adapters/dynamodb/siem-outbox.ts';
 import type { OutboxEntry } from '../../shared/ports.ts';
 import { freshTable } from '../support/dynamo.ts';
@@ -82,12 +82,13 @@ describe('the SIEM outbox, a page of entries per export', () => {
     expect((await outbox.due('s', now, 10)).map((e) => [e.id, e.attempts])).toEqual([['old-2', 0], ['new', 0]]);
   });
 
-  /** The Limit of each Query the outbox makes while `work` runs. */
-  async function queriesDuring(work: () => Promise<unknown>): Promise<(number | undefined)[]> {
-    const limits: (number | undefined)[] = [];
+  /** The reads the outbox makes while `work` runs: each Query (with its Limit, or `keys` for a keys-only one) and each BatchGetItem. */
+  async function readsDuring(work: () => Promise<unknown>): Promise<string[]> {
+    const reads: string[] = [];
     const send = db.table.doc.send.bind(db.table.doc);
-    db.table.doc.send = ((command: { input: { Limit?: number } }) => {
-      if (command instanceof QueryCommand) limits.push(command.input.Limit);
+    db.table.doc.send = ((command: { input: { Limit?: number; ProjectionExpression?: string } }) => {
+      if (command instanceof QueryCommand) reads.push(command.input.ProjectionExpression ? 'keys' : `query ${command.input.Limit}`);
+      if (command instanceof BatchGetCommand) reads.push('pages');
       return send(command as never);
     }) as typeof db.table.doc.send;
     try {
@@ -95,28 +96,28 @@ describe('the SIEM outbox, a page of entries per export', () => {
     } finally {
       db.table.doc.send = send;
     }
-    return limits;
+    return reads;
   }
 
   it('reads a backlog a few pages at a time: a flush that wants one batch does not read every page queued', async () => {
     for (let i = 0; i < 40; i++) await outbox.addAll('s', [entry(`e${String(i).padStart(2, '0')}`, `2026-12-01T10:00:${String(i).padStart(2, '0')}.000Z`)]);
-    expect(await queriesDuring(() => outbox.due('s', now, 1))).toEqual([2]);
+    expect(await readsDuring(() => outbox.due('s', now, 1))).toEqual(['query 2']);
     // Each further query asks for four times as many, until enough are read.
     let due: OutboxEntry[] = [];
-    expect(await queriesDuring(async () => (due = await outbox.due('s', now, 30)))).toEqual([2, 8, 32]);
+    expect(await readsDuring(async () => (due = await outbox.due('s', now, 30)))).toEqual(['query 2', 'query 8', 'query 32']);
     expect(due.map((e) => e.id)).toEqual(Array.from({ length: 30 }, (_, i) => `e${String(i).padStart(2, '0')}`));
   });
 
-  it('removes what it just read without reading the outbox again, and reads again when its view is stale', async () => {
+  it('removes what it just read after listing keys only, and reads a page again when another writer changed it', async () => {
     await outbox.addAll('s', [entry('a'), entry('b'), entry('c')]);
     await outbox.due('s', now, 10);
-    expect(await queriesDuring(() => outbox.remove('s', [entry('a')]))).toEqual([]);
-    // Its view holds the page as it wrote it: the next removal needs no read either.
-    expect(await queriesDuring(() => outbox.remove('s', [entry('b')]))).toEqual([]);
+    expect(await readsDuring(() => outbox.remove('s', [entry('a')]))).toEqual(['keys']);
+    // Its view holds the page as it wrote it: the next removal reads no page either.
+    expect(await readsDuring(() => outbox.remove('s', [entry('b')]))).toEqual(['keys']);
     const [page] = await items();
-    // Another flusher rewrote the page since this one last saw it: the conditional write fails, and the page is read again.
-    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...page, version: Number(page.version) + 1, entriesJson: JSON.stringify([entry('c'), entry('d')]) } }));
-    expect((await queriesDuring(() => outbox.remove('s', [entry('c')]))).length).toBeGreaterThan(0);
+    // Another flusher rewrote the page since this one last saw it: the listing says so, and the page is read again.
+    await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...page, version: 'elsewhere', entriesJson: JSON.stringify([entry('c'), entry('d')]) } }));
+    expect(await readsDuring(() => outbox.remove('s', [entry('c')]))).toEqual(['keys', 'pages']);
     expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['d']);
   });
 
@@ -127,5 +128,112 @@ describe('the SIEM outbox, a page of entries per export', () => {
     await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...page, version: 1, entriesJson: JSON.stringify([entry('a'), entry('b')]) } }));
     await outbox.remove('s', [entry('a')]);
     expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['b']);
+  });
+
+  // Found in review of the outbox's progressive reads and of its view of the pages it read last:
+  // every copy of an entry goes with it, whatever pages a read covered, whoever wrote them since.
+  describe('copies of an entry, and pages other writers changed', () => {
+    const t = (s: number) => `2026-12-01T10:00:${String(s).padStart(2, '0')}.000Z`;
+    // A copy in a page past the first query's two goes too: left, it would be sent again.
+    it('removes an entry queued in two pages from both, even when the second copy is the third page', async () => {
+      await outbox.addAll('s', [entry('a', t(1)), entry('b', t(1)), entry('c', t(3))]); // page X, sk t1
+      await outbox.addAll('s', [entry('x', t(2))]);                                   // page Y, sk t2
+      await outbox.addAll('s', [entry('c', t(3)), entry('d', t(4))]);                 // page Z, sk t3: c redelivered in another make-up
+      const batch = await outbox.due('s', now, 3);
+      expect(batch.map((e) => e.id)).toEqual(['a', 'b', 'c']);
+      await outbox.remove('s', batch); // sent: a, b, c
+      // c must not come back: it was delivered
+      expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['x', 'd']);
+    });
+
+    // Dead-lettering: the copy outside the view survives deadLetter and is delivered later.
+    it('dead-letters an entry queued in two pages out of both', async () => {
+      await outbox.addAll('s', [entry('a', t(1)), entry('c', t(3))]);
+      await outbox.addAll('s', [entry('x', t(2))]);
+      await outbox.addAll('s', [entry('c', t(3))]);
+      const batch = await outbox.due('s', now, 2); // reads 2 pages: a, c, x
+      const c = batch.find((e) => e.id === 'c')!;
+      await outbox.deadLetter('s', [{ ...c, attempts: 5 }]);
+      expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['a', 'x']);
+    });
+
+    // A view that holds one entry twice and another not at all is no complete view.
+    it('does not report an entry removed that its cached view does not hold (a duplicate counted twice)', async () => {
+      await outbox.addAll('s', [entry('a', t(1)), entry('c', t(3))]); // X
+      await outbox.addAll('s', [entry('c', t(3))]);                   // Z (sk t3)
+      await outbox.addAll('s', [entry('b', t(5))]);                   // B (sk t5), past the first two pages
+      await outbox.peek('s', 2); // another reader in this process (GET /siem/sinks, a non-lease due) leaves a view of X and Z
+      await outbox.remove('s', [entry('c', t(3)), entry('b', t(5))]);
+      expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['a']);
+    });
+
+    // A view of a page another process since deleted and queued again under the same key.
+    it('removes from a page deleted and queued again since this process read it', async () => {
+      const other = new DynamoSiemOutbox(db.table, () => ['s']);
+      await outbox.addAll('s', [entry('a'), entry('b')]);
+      await outbox.due('s', now, 10); // this view: the page [a, b]
+      await other.remove('s', [entry('a'), entry('b')]); // delivered elsewhere, page deleted
+      await other.addAll('s', [entry('a'), entry('b')]); // queued again: the same key
+      await outbox.remove('s', [entry('a')]);
+      expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['b']);
+    });
+
+    it('reschedules, then removes from the page it rewrote, with a read under way', async () => {
+      await outbox.addAll('s', [entry('a'), entry('b'), entry('c')]);
+      await outbox.due('s', now, 10);
+      await outbox.reschedule('s', [{ ...entry('a'), attempts: 1, nextAttemptAt: '2026-12-01T12:00:00.000Z', lastError: 'x' }]);
+      const [r] = await Promise.all([outbox.peek('s', 10), outbox.remove('s', [entry('b')])]);
+      expect(r.length).toBeGreaterThan(0);
+      await outbox.remove('s', [entry('c')]);
+      const left = await outbox.peek('s', 10);
+      expect(left.map((e) => [e.id, e.attempts])).toEqual([['a', 1]]);
+      expect(await items()).toHaveLength(1);
+    });
+    // A copy queued after the flusher's read and before its removal goes too.
+    it('removes a copy of a sent entry queued while the batch was being sent', async () => {
+      await outbox.addAll('s', [entry('a', t(1)), entry('c', t(3))]);
+      const batch = await outbox.due('s', now, 10);
+      await new DynamoSiemOutbox(db.table, () => ['s']).addAll('s', [entry('c', t(3)), entry('d', t(4))]); // another exporter, during send
+      await outbox.remove('s', batch);
+      expect((await outbox.peek('s', 10)).map((e) => e.id)).toEqual(['d']);
+    });
+
+    it('takes two removals at once from one page, and one from another', async () => {
+      await outbox.addAll('s', [entry('a', t(1)), entry('b', t(1))]);
+      await outbox.addAll('s', [entry('x', t(2)), entry('y', t(2))]);
+      await outbox.due('s', now, 10);
+      await Promise.all([outbox.remove('s', [entry('a', t(1))]), outbox.remove('s', [entry('b', t(1))]), outbox.remove('s', [entry('x', t(2))])]);
+      await outbox.remove('s', [entry('y', t(2))]);
+      expect(await outbox.peek('s', 10)).toEqual([]);
+      expect(await items()).toHaveLength(0);
+    });
+
+    it('reads an earlier version\'s one-entry item again when another process rewrote it', async () => {
+      const e = entry('old');
+      await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...e, pk: 'OUTBOX#s', sk: `${e.createdAt}#${e.id}` } }));
+      await outbox.due('s', now, 10);
+      await new DynamoSiemOutbox(db.table, () => ['s']).reschedule('s', [{ ...e, attempts: 1, nextAttemptAt: '2026-12-01T12:00:00.000Z' }]);
+      await outbox.reschedule('s', [{ ...e, attempts: 2, nextAttemptAt: '2026-12-01T13:00:00.000Z' }]);
+      expect((await outbox.peek('s', 10)).map((x) => [x.id, x.attempts])).toEqual([['old', 2]]);
+      await outbox.remove('s', [e]);
+      expect(await items()).toHaveLength(0);
+    });
+
+    it('reads the oldest due entries first from many small pages, past rescheduled ones', async () => {
+      for (let i = 0; i < 60; i++) await outbox.addAll('s', [entry(`e${String(i).padStart(2, '0')}`, t(i % 60))]);
+      await outbox.reschedule('s', (await outbox.due('s', now, 20)).map((e) => ({ ...e, attempts: 1, nextAttemptAt: '2026-12-01T12:00:00.000Z' })));
+      expect((await outbox.due('s', now, 5)).map((e) => e.id)).toEqual(['e20', 'e21', 'e22', 'e23', 'e24']);
+    });
+    // Queued again and rewritten elsewhere: no two writes of a page share a version.
+    it('does not resurrect an entry another process removed after the page was queued again', async () => {
+      const other = new DynamoSiemOutbox(db.table, () => ['s']);
+      await outbox.addAll('s', [entry('a'), entry('b')]);                        // P [a, b]
+      await outbox.due('s', now, 10);
+      await outbox.reschedule('s', [{ ...entry('a'), attempts: 1, lastError: 'x' }]); // this view: P [a', b]
+      await other.addAll('s', [entry('a'), entry('b')]);                          // queued again: P [a, b]
+      await other.remove('s', [entry('b')]);                                      // b sent elsewhere: P [a]
+      await outbox.remove('s', [entry('a')]);                                     // its view is stale: it must not write P [b] back
+      expect(await outbox.peek('s', 10)).toEqual([]);
+    });
   });
 });

@@ -1,0 +1,39 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoAuditTrail } from '../adapters/dynamodb/audit-trail.ts';
+import { DynamoLockStore } from '../adapters/dynamodb/lock-store.ts';
+import { DynamoSiemOutbox } from '../adapters/dynamodb/siem-outbox.ts';
+import { exportEvents, type ExportDeps } from '../services/siem-export/export-event.ts';
+import type { BusEvent } from '../shared/events/envelope.ts';
+import type { SinkConfig } from '../shared/siem-config.ts';
+import { freshTable } from './support/dynamo.ts';
+
+const event = (id: string, occurredAt: string): BusEvent => ({ source: 'certops.test', detailType: 'certificate.issued', detail: { eventId: id, occurredAt, correlationId: 'c' } });
+
+// Found in review: an event redelivered after a crash is in two pages of the outbox, and a flush
+// that read only the first still sends it once.
+describe('the durable SIEM path, an event queued in two pages', () => {
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  beforeAll(async () => void (db = await freshTable()));
+  afterAll(() => db.close());
+
+  it('sends an event redelivered in another make-up once to a healthy receiver', async () => {
+    const clock = { now: () => new Date('2026-11-30T11:00:00.000Z') };
+    const sent: string[] = [];
+    const sink: SinkConfig = { name: 'dup', type: 'file', format: 'seed', path: '/dev/null', eventTypes: [], minSeverity: 'info', batchSize: 2, batchMs: 0, maxAttempts: 5 };
+    let crash = false;
+    const deps: ExportDeps = {
+      clock, audit: new DynamoAuditTrail(db.table), locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => ['dup']), random: () => 0.5, publisher: { publish: async () => undefined },
+      sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
+      crashPoint: (p) => { if (crash && p === 'siem:after-outbox') throw new Error('crash'); },
+    };
+    const a = event('a', '2026-11-30T10:00:01.000Z'), w = event('w', '2026-11-30T10:00:02.000Z'), c = event('c', '2026-11-30T10:00:03.000Z');
+    crash = true;
+    // An exporter of [a, c] dies between the outbox and the trail; so does one of [w] (both redelivered later).
+    await expect(exportEvents([a, c], deps)).rejects.toThrow('crash');
+    await expect(exportEvents([w], deps)).rejects.toThrow('crash');
+    crash = false;
+    // The queue redelivers c in a batch of its own: pages are X(t1)[a,c], W(t2)[w], C(t3)[c].
+    await exportEvents([c], deps);
+    expect(sent.map((l) => JSON.parse(l).eventId)).toEqual(['c']);
+  });
+});
