@@ -36,4 +36,22 @@ describe('the durable SIEM path, an event queued in two pages', () => {
     await exportEvents([c], deps);
     expect(sent.map((l) => JSON.parse(l).eventId)).toEqual(['c']);
   });
+
+  it('records and queues each event at its stated time in UTC, and one from outside with no date at the export\'s', async () => {
+    const clock = { now: () => new Date('2026-11-30T12:00:00.000Z') };
+    const sent: string[] = [];
+    const sink: SinkConfig = { name: 'times', type: 'file', format: 'seed', path: '/dev/null', eventTypes: [], minSeverity: 'info', batchSize: 10, batchMs: 0, maxAttempts: 5 };
+    const audit = new DynamoAuditTrail(db.table);
+    const deps: ExportDeps = {
+      clock, audit, locks: new DynamoLockStore(db.table, clock), outbox: new DynamoSiemOutbox(db.table, () => ['times']), random: () => 0.5, publisher: { publish: async () => undefined },
+      sinks: [sink], send: async (_sink, records) => (sent.push(...records), { ok: true }),
+    };
+    // Inbound events are not held to the schema's date-time: the outbox names its pages by these times, and compares them as strings.
+    const inbound = (id: string, occurredAt: unknown): BusEvent => ({ source: 'partner.pipeline', detailType: 'certificate.requested', detail: { eventId: id, occurredAt, correlationId: 'c' } as BusEvent['detail'] });
+    await exportEvents([inbound('offset', '2026-11-30T11:00:00+01:00'), inbound('garbage', 'x!'), inbound('none', undefined)], deps);
+    const records = await audit.recorded(['offset', 'garbage', 'none']);
+    expect(Object.fromEntries([...records].map(([id, r]) => [id, r.occurredAt]))).toEqual({ offset: '2026-11-30T10:00:00.000Z', garbage: '2026-11-30T12:00:00.000Z', none: '2026-11-30T12:00:00.000Z' });
+    expect(sent.map((l) => JSON.parse(l).eventId).sort()).toEqual(['garbage', 'none', 'offset']);
+    expect(await deps.outbox.peek('times', 10)).toEqual([]);
+  });
 });

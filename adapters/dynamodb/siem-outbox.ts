@@ -49,8 +49,9 @@ function toPage(item: Item): Page {
 
 /**
  * Past the key of every page that may hold an entry queued at `createdAt` or before: a page is
- * named by its oldest entry's time and `#` (an earlier version's item by its entry's), and no
- * character of an ISO 8601 time sorts below `#`, so every such key sorts below the time and `$`.
+ * named by its oldest entry's time and `#` (an earlier version's item by its entry's). Entries
+ * carry UTC times as toISOString writes them (the exporter makes them so): none is a prefix of
+ * another, and each sorts as its instant, so every such key sorts below the time and `$`.
  */
 const pagesUpTo = (createdAt: string) => `${createdAt}$`;
 

@@ -51,8 +51,13 @@ export async function exportEvents(events: BusEvent[], deps: ExportDeps): Promis
   const fresh = events.filter((_, i) => !recorded.has(ids[i]) && !taken.has(ids[i]) && taken.add(ids[i]));
   if (fresh.length === 0) return events.map(() => false);
   const now = deps.clock.now().toISOString();
-  // The outbox entry and the trail's record carry the same time: a flusher tells by it which copy of an event the trail committed.
-  const occurredAt = (e: BusEvent) => String(e.detail.occurredAt ?? now);
+  // The outbox entry and the trail's record carry the same time: a flusher tells by it which copy
+  // of an event the trail committed. In UTC as toISOString writes it (the outbox names its pages
+  // by such times); an event from outside that states no time, or no date, gets the export's.
+  const occurredAt = (e: BusEvent) => {
+    const stated = Date.parse(String(e.detail.occurredAt));
+    return Number.isNaN(stated) ? now : new Date(stated).toISOString();
+  };
   for (const sink of deps.sinks) {
     const entries = fresh.filter((e) => accepts(sink, e)).map((e) => ({ id: String(e.detail.eventId), payload: formatForSink(sink, e), createdAt: occurredAt(e), attempts: 0, nextAttemptAt: now }));
     if (entries.length) await deps.outbox.addAll(sink.name, entries);
