@@ -49,11 +49,13 @@ function toPage(item: Item): Page {
 
 /**
  * Past the key of every page that may hold an entry queued at `createdAt` or before: a page is
- * named by its oldest entry's time and `#` (an earlier version's item by its entry's). Entries
- * carry UTC times as toISOString writes them (the exporter makes them so): none is a prefix of
- * another, and each sorts as its instant, so every such key sorts below the time and `$`.
+ * named by its oldest entry's time and `#` (an earlier version's item by its entry's), the oldest
+ * sorts at or before `createdAt`, and when `createdAt` is of ISO_TIME_CHARACTERS (all above `#`,
+ * one byte each) a name that is a prefix of it, or sorts before it, sorts below it and `$`.
  */
 const pagesUpTo = (createdAt: string) => `${createdAt}$`;
+/** What an ISO 8601 time is written with, and more: printable ASCII above `#`. The exporter writes toISOString's. */
+const ISO_TIME_CHARACTERS = /^[\x24-\x7e]+$/;
 
 /** Entries in pages of at most MAX_PAGE_BYTES, at least one entry each. */
 function paged(entries: OutboxEntry[]): OutboxEntry[][] {
@@ -124,24 +126,34 @@ export class DynamoSiemOutbox implements SiemOutbox {
 
   /**
    * Every page that may hold an entry queued at `createdAt` or before, as it is now: the keys and
-   * versions of those pages (a strongly consistent keys-only query), and the pages themselves from
-   * what this process read last where the version is the same, read again where not.
+   * versions of those pages (a keys-only query), and the pages themselves from what this process
+   * read last where the version is the same, read again where not. Eventually consistent, as the
+   * outbox's other reads: a copy queued a moment ago may be missed, and is then sent again.
    */
   private async pagesUpTo(sink: string, createdAt: string): Promise<Page[]> {
+    // Past a time of other characters, a page named by a prefix of it, or by characters UTF-16
+    // and UTF-8 order differently, may sort past the bound: then every page is listed.
+    const bound = ISO_TIME_CHARACTERS.test(createdAt) ? pagesUpTo(createdAt) : undefined;
     const listed: Item[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.table.doc.send(new QueryCommand({
-        TableName: this.table.name, KeyConditionExpression: 'pk = :p AND sk < :hi', ConsistentRead: true, ExclusiveStartKey: start,
-        ProjectionExpression: 'pk, sk, #v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':p': outboxPk(sink), ':hi': pagesUpTo(createdAt) },
+        TableName: this.table.name, KeyConditionExpression: `pk = :p${bound ? ' AND sk < :hi' : ''}`, ExclusiveStartKey: start,
+        ProjectionExpression: 'pk, sk, #v', ExpressionAttributeNames: { '#v': 'version' }, ExpressionAttributeValues: { ':p': outboxPk(sink), ...(bound ? { ':hi': bound } : {}) },
       }));
       listed.push(...(out.Items ?? []));
       start = out.LastEvaluatedKey;
     } while (start);
+    // Taken from the view before anything is awaited: a rewrite in this process may change the view meanwhile.
     const known = this.lastRead.get(sink);
-    const same = (item: Item) => item.version !== undefined && known?.get(String(item.sk))?.version === item.version;
-    const read = new Map((await batchGet(this.table, listed.filter((i) => !same(i)).map((i) => ({ pk: String(i.pk), sk: String(i.sk) })), true)).map((i) => [String(i.sk), toPage(i)]));
-    return listed.flatMap((i) => [same(i) ? known!.get(String(i.sk))! : read.get(String(i.sk))].filter((p) => p !== undefined));
+    const viewed = new Map<string, Page>();
+    for (const item of listed) {
+      const page = known?.get(String(item.sk));
+      if (page && item.version !== undefined && page.version === item.version) viewed.set(page.sk, page);
+    }
+    const unread = listed.filter((i) => !viewed.has(String(i.sk))).map((i) => ({ pk: String(i.pk), sk: String(i.sk) }));
+    const read = new Map((await batchGet(this.table, unread)).map((i) => [String(i.sk), toPage(i)]));
+    return listed.flatMap((i) => [viewed.get(String(i.sk)) ?? read.get(String(i.sk))].filter((p) => p !== undefined));
   }
 
   /** Each queued entry once, oldest page first, from as many pages as `limit` entries passing `keep` need. */

@@ -235,5 +235,44 @@ describe('the SIEM outbox, a page of entries per export', () => {
       await outbox.remove('s', [entry('a')]);                                     // its view is stale: it must not write P [b] back
       expect(await outbox.peek('s', 10)).toEqual([]);
     });
+
+    // A page is named by its oldest entry's time: a removal lists the pages named up to its newest
+    // entry's time, which holds only for times of characters that sort above `#`, a byte each.
+    it('removes an entry whose page is named by a time that is a prefix of its own, or sorts otherwise in UTF-8 than in UTF-16', async () => {
+      await outbox.addAll('s', [entry('g', '2026-12-01'), entry('e', '2026-12-01 10:00:00Z')]);
+      await outbox.addAll('s', [entry('h', '\u{1F600}'), entry('f', '\uFF01')]);
+      await outbox.due('s', now, 10);
+      await outbox.remove('s', [entry('e', '2026-12-01 10:00:00Z'), entry('f', '\uFF01')]);
+      expect((await outbox.peek('s', 10)).map((e) => e.id).sort()).toEqual(['g', 'h']);
+      await outbox.deadLetter('s', [{ ...entry('g', '2026-12-01'), attempts: 5 }, { ...entry('h', '\u{1F600}'), attempts: 5 }]);
+      expect(await items()).toHaveLength(0);
+    });
+
+    // Which pages come from the view is decided before the others are read: another rewrite in
+    // this process may change the view meanwhile.
+    it('removes an entry whose page another removal in this process rewrote while it read others', async () => {
+      await outbox.addAll('s', [entry('a', t(1)), entry('b', t(1))]);
+      await outbox.addAll('s', [entry('c', t(2))]);
+      await outbox.due('s', now, 10);
+      const q = (await items()).find((i) => String(i.entriesJson).includes('"c"'))!;
+      // The page of c changed elsewhere: the removal below reads it again.
+      await db.table.doc.send(new PutCommand({ TableName: db.table.name, Item: { ...q, version: 'elsewhere' } }));
+      const send = db.table.doc.send.bind(db.table.doc);
+      let during = false;
+      db.table.doc.send = (async (command: unknown) => {
+        if (command instanceof BatchGetCommand && !during) {
+          during = true;
+          await outbox.remove('s', [entry('a', t(1))]);
+        }
+        return send(command as never);
+      }) as typeof db.table.doc.send;
+      try {
+        await outbox.remove('s', [entry('b', t(1)), entry('c', t(2))]);
+      } finally {
+        db.table.doc.send = send;
+      }
+      expect(during).toBe(true);
+      expect(await outbox.peek('s', 10)).toEqual([]);
+    });
   });
 });
