@@ -53,6 +53,13 @@ describe('a renewal under the policy in force (ops/21)', () => {
     await stack?.stop();
   });
 
+  it('says in the readiness report, before any renewal runs, that one renewal would be refused and the other wait for an approver', async () => {
+    const report = (await api('admin', 'GET', '/reports/readiness')).body;
+    const reasons = Object.fromEntries(report.certificates.map((c: { id: string; reasons: string[] }) => [c.id, c.reasons]));
+    expect(reasons[ids['gone.example.com']]).toContain('policy-refuses');
+    expect(reasons[ids['legacy.example.com']]).toContain('needs-approval');
+  });
+
   it('fails the renewal of a name the policy now denies, naming the rule, and asks nobody', async () => {
     const outcome = await renew(ids['gone.example.com']);
     expect(outcome).toMatchObject({ event_type: 'renewal.failed', step: 'lock' });

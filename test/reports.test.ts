@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { expiryReport, inventoryReport, toCsv, INVENTORY_COLUMNS } from '../services/inventory/reports.ts';
-import { READINESS_COLUMNS, readinessReport, readinessRows } from '../services/inventory/readiness-report.ts';
+import { READINESS_COLUMNS, readinessReport, readinessRows, renewalJudgements } from '../services/inventory/readiness-report.ts';
+import { parsePolicy } from '../shared/policy.ts';
+import { parseOwnershipRules } from '../shared/ownership.ts';
+import type { CertificateRequest } from '../shared/model.ts';
 import type { StoredCertificate } from '../shared/model.ts';
 
 const DAY = 86_400_000;
@@ -89,7 +92,7 @@ describe('reports', () => {
       // Found by a scan too, but from a CA any ACME client can renew with.
       cert(8, 30, { source: 'scan', status: 'discovered', owner: 'team-b', issuer: 'C=US, O=Let\'s Encrypt, CN=R11' }),
     ];
-    const report = readinessReport(certs, now);
+    const report = readinessReport(certs, now, new Map([['c4', 'needs-approval']]));
     expect(report).toMatchObject({ lifetimeDays: 47, inUse: 5, ready: 1, notReady: 4 });
     expect(report.certificates.map((c) => [c.id, c.reasons])).toEqual([['c2', ['no-deployment-target']], ['c3', ['not-managed', 'issuer-without-acme']], ['c4', ['needs-approval']], ['c8', ['not-managed']]]);
     expect(report.byReason['not-managed'].count).toBe(2);
@@ -98,5 +101,40 @@ describe('reports', () => {
     expect(report.byOwner).toEqual({ 'team-a': { ready: 1, notReady: 1 }, 'team-b': { ready: 0, notReady: 3 } });
     expect(report.byIssuer).toEqual({ 'CN=CA One': { ready: 1, notReady: 1 }, 'CN=CA Two': { ready: 0, notReady: 2 }, 'C=US, O=Let\'s Encrypt, CN=R11': { ready: 0, notReady: 1 } });
     expect(toCsv(readinessRows(report), [...READINESS_COLUMNS]).split('\r\n')[1]).toMatch(/^c2,h2\.example\.com,team-a,/);
+  });
+
+  it('judges each managed certificate\'s renewal as the renewal\'s first step would, under the policy in force: an approver needed, a refusal, or a yes', async () => {
+    const policy = parsePolicy({
+      rules: [
+        { environment: 'lab', allowedDomains: ['lab.example.com'], approval: 'never' },
+        { allowedDomains: ['example.com'], deniedNames: ['admin.example.com'] },
+      ],
+    }, (f) => f);
+    const ownership = parseOwnershipRules([{ domain: 'lab.example.com', environment: 'lab' }]);
+    const named = (i: number, name: string, extra: Partial<StoredCertificate> = {}) => cert(i, 30, { commonName: name, subjectAlternativeNames: [name], issuerBackend: 'local', targets: ['web'], environment: undefined, ...extra });
+    const request = (requestId: string, status: CertificateRequest['status'], names: string[], decidedBy?: string): CertificateRequest => ({
+      requestId, status, commonName: names[0], subjectAlternativeNames: names, profile: 'tls-server', validityDays: 90, issuer: 'local', targets: [], requestedBy: 'alice', reasons: [], createdAt: now.toISOString(), keyAlgorithm: 'EC_P256', ...(decidedBy ? { decidedBy } : {}),
+    } as CertificateRequest);
+    const requests = new Map([
+      ['approved-bank', request('approved-bank', 'issued', ['login.bank.com'], 'bob')],
+      ['pending', request('pending', 'pending_approval', ['www.example.com'])],
+    ]);
+    const certs = [
+      named(1, 'www.example.com'),
+      // Outside the allowed domains: its first request's approval (by someone else) covers its renewals.
+      named(2, 'login.bank.com', { requestId: 'approved-bank' }),
+      named(3, 'shop.bank.com'),
+      named(4, 'admin.example.com'),
+      named(5, 'other.lab.example.org', { environment: 'lab' }),
+      // Allowed names, but a renewal request waits for an approver now.
+      named(6, 'api.example.com', { renewalRequestId: 'pending' }),
+      // Found by a scan: the gate has nothing to say of what certops does not renew.
+      cert(7, 30, { commonName: 'shop.bank.com', subjectAlternativeNames: ['shop.bank.com'], source: 'scan', status: 'discovered' }),
+    ];
+    const judged = await renewalJudgements(certs, { policy, ownership, requests: { get: async (id) => requests.get(id) } });
+    expect(Object.fromEntries(judged)).toEqual({ c3: 'needs-approval', c4: 'policy-refuses', c5: 'policy-refuses', c6: 'needs-approval' });
+    const report = readinessReport(certs, now, judged);
+    expect(report.certificates.map((c) => [c.id, c.reasons])).toEqual([['c3', ['needs-approval']], ['c4', ['policy-refuses']], ['c5', ['policy-refuses']], ['c6', ['needs-approval']], ['c7', ['not-managed', 'issuer-without-acme']]]);
+    expect(report.byReason['policy-refuses']).toMatchObject({ count: 2, meaning: expect.stringMatching(/refuse its renewal/) });
   });
 });

@@ -20,7 +20,7 @@ import { ValidationError } from '../../shared/errors.ts';
 import { syncAcm } from './sync-acm.ts';
 import { awsRegion, isUnknownEndpoint } from '../../shared/aws-region.ts';
 import { INVENTORY_COLUMNS, expiryReport, inventoryReport, toCsv } from './reports.ts';
-import { READINESS_COLUMNS, readinessReport, readinessRows } from './readiness-report.ts';
+import { READINESS_COLUMNS, readinessReport, readinessRows, renewalJudgements } from './readiness-report.ts';
 import { PAGING, integer, itemsOf, object, ref, string, strings } from '../../shared/api-schemas.ts';
 
 const rt = inventoryRuntime;
@@ -138,14 +138,15 @@ export const api = apiHandler({
       responses: {
         200: object(['generatedAt', 'lifetimeDays', 'inUse', 'ready', 'notReady', 'byReason', 'byOwner', 'byIssuer', 'certificates'], {
           generatedAt: string, lifetimeDays: integer, inUse: integer, ready: integer, notReady: integer, byReason: { type: 'object' }, byOwner: { type: 'object' }, byIssuer: { type: 'object' },
-          certificates: { type: 'array', items: object(['id', 'reasons'], { id: string, owner: string, issuer: string, reasons: { type: 'array', items: { enum: ['not-managed', 'issuer-without-acme', 'needs-approval', 'no-deployment-target'] } } }) },
+          certificates: { type: 'array', items: object(['id', 'reasons'], { id: string, owner: string, issuer: string, reasons: { type: 'array', items: { enum: ['not-managed', 'issuer-without-acme', 'needs-approval', 'policy-refuses', 'no-deployment-target'] } } }) },
         }),
       },
     },
     role: 'viewer',
     async run(req) {
       const format = reportFormat(req.query);
-      const report = readinessReport(await allCertificates(), rt().clock.now());
+      const certs = await allCertificates();
+      const report = readinessReport(certs, rt().clock.now(), await renewalJudgements(certs, { policy: rt().policy, ownership: rt().ownership, requests: rt().requests }));
       if (format === 'csv') return { status: 200, contentType: 'text/csv; charset=utf-8', body: toCsv(readinessRows(report), [...READINESS_COLUMNS]) };
       return { status: 200, body: report };
     },

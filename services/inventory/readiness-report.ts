@@ -1,15 +1,23 @@
+import { ConflictError, PolicyError, ValidationError } from '../../shared/errors.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
+import type { RequestStore } from '../../shared/ports.ts';
+import { approvalOf, renewalSignature } from '../../shared/renewal-signature.ts';
+import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
 
 /** The lifetime CA/Browser Forum ballot SC-081 sets for public TLS certificates from 2029-03-15, in days. */
 export const SHORT_LIFETIME_DAYS = 47;
 
 /** Why a certificate in use could not be renewed without a person at 47-day lifetimes. */
-export type ReadinessReason = 'not-managed' | 'issuer-without-acme' | 'needs-approval' | 'no-deployment-target';
+export type ReadinessReason = 'not-managed' | 'issuer-without-acme' | 'needs-approval' | 'policy-refuses' | 'no-deployment-target';
+
+/** What the signing gate would make of a managed certificate's renewal now, when it is not a yes. */
+export type RenewalJudgement = 'needs-approval' | 'policy-refuses';
 
 const EXPLAINED: Record<ReadinessReason, string> = {
   'not-managed': 'certops does not renew it (found by a scan, an import or ACM): renewed wherever it was issued, by hand unless that place automates it; adopt it to let certops renew it',
   'issuer-without-acme': 'its issuer is not a CA known to offer ACME (RFC 8555): no standard client can renew it; move it to an ACME CA, or to certops (adopt it, or point its client at certops\' ACME server)',
-  'needs-approval': 'its renewal waits for an approver under the policy in force',
+  'needs-approval': 'its renewal would wait for an approver under the policy in force (no approval covers its names), or waits for one now',
+  'policy-refuses': 'the policy in force would refuse its renewal (its names, key type or lifetime): change the policy, or replace the certificate',
   'no-deployment-target': 'certops renews it but deploys the successor nowhere: whoever uses it must fetch each one',
 };
 
@@ -32,29 +40,55 @@ export interface NotReady {
  */
 const ACME_CA_ORGANIZATIONS = /\bO=(Let's Encrypt|ZeroSSL|Google Trust Services( LLC)?|Buypass AS[^,]*|SSL Corporation|Sectigo Limited|DigiCert,? Inc\.?|GlobalSign( nv-sa)?|Entrust,? Inc\.?|Actalis S\.p\.A\.[^,]*|Hellenic Academic and Research Institutions CA)(,|$)/i;
 
-const reasonsFor = (c: StoredCertificate): ReadinessReason[] => {
+const reasonsFor = (c: StoredCertificate, judged: ReadonlyMap<string, RenewalJudgement>): ReadinessReason[] => {
   if (!c.issuerBackend) return ['not-managed', ...(ACME_CA_ORGANIZATIONS.test(c.issuer) ? [] : ['issuer-without-acme' as const])];
-  return [...(c.renewalRequestId ? ['needs-approval' as const] : []), ...(c.targets.length === 0 ? ['no-deployment-target' as const] : [])];
+  const judgement = judged.get(c.id);
+  return [...(judgement ? [judgement] : []), ...(c.targets.length === 0 ? ['no-deployment-target' as const] : [])];
 };
+
+/** End-entity certificates in use (active or discovered): CA certificates are renewed by a CA ceremony, not by a lifetime rule for TLS certificates. */
+const inUse = (certs: StoredCertificate[]) => certs.filter((c) => (c.status === 'active' || c.status === 'discovered') && !c.basicConstraints?.ca);
+
+/**
+ * For each certificate in use that certops renews, what the signing gate would say of its
+ * renewal now, when not a yes: the same signature request and the same gate as the renewal's
+ * first step (see services/renewal/saga-steps.ts lock), so a renewal waiting for an approver, or
+ * one that names what no approval covers, counts, and so does one the policy would refuse.
+ */
+export async function renewalJudgements(certs: StoredCertificate[], deps: SigningConfig & { requests: Pick<RequestStore, 'get'> }): Promise<Map<string, RenewalJudgement>> {
+  const judged = new Map<string, RenewalJudgement>();
+  await Promise.all(inUse(certs).filter((c) => c.issuerBackend).map(async (c) => {
+    const { request, approvedRequestId } = await approvalOf(c, deps);
+    if (request?.status === 'pending_approval') return void judged.set(c.id, 'needs-approval');
+    try {
+      await checkSignature(deps, renewalSignature(c, deps, approvedRequestId), deps.requests);
+    } catch (err) {
+      if (err instanceof PolicyError) judged.set(c.id, err.needsApproval ? 'needs-approval' : 'policy-refuses');
+      // Names no host, or an environment the ownership rules contradict: the renewal's first step refuses it too.
+      else if (err instanceof ValidationError || err instanceof ConflictError) judged.set(c.id, 'policy-refuses');
+      else throw err;
+    }
+  }));
+  return judged;
+}
 
 /**
  * Which end-entity certificates in use (active or discovered) could be renewed with no one's hand at 47-day
  * lifetimes (SC-081), and which could not and why, counted by reason, owner and issuer. A
- * certificate is ready when certops issues and renews it, its renewal needs no approver, and it has
- * a target to be deployed to.
+ * certificate is ready when certops issues and renews it, its renewal passes the policy in force
+ * with no approver (`judged`: see renewalJudgements), and it has a target to be deployed to.
  */
-export function readinessReport(certs: StoredCertificate[], now: Date) {
-  // CA certificates are renewed by a CA ceremony, not by a lifetime rule for TLS certificates: not counted.
-  const inUse = certs.filter((c) => (c.status === 'active' || c.status === 'discovered') && !c.basicConstraints?.ca);
-  const notReady: NotReady[] = inUse.flatMap((c) => {
-    const reasons = reasonsFor(c);
+export function readinessReport(certs: StoredCertificate[], now: Date, judged: ReadonlyMap<string, RenewalJudgement> = new Map()) {
+  const live = inUse(certs);
+  const notReady: NotReady[] = live.flatMap((c) => {
+    const reasons = reasonsFor(c, judged);
     return reasons.length ? [{ id: c.id, commonName: c.commonName ?? c.subjectAlternativeNames[0] ?? '', owner: c.owner ?? '', environment: c.environment ?? '', issuer: c.issuer, issuerBackend: c.issuerBackend ?? '', notAfter: c.notAfter, reasons }] : [];
   });
   const waiting = new Set(notReady.map((n) => n.id));
   const tally = (key: (c: StoredCertificate) => string) => {
     // A Map, not an object: an owner named __proto__ must be a row, not the object's prototype.
     const out = new Map<string, { ready: number; notReady: number }>();
-    for (const c of inUse) {
+    for (const c of live) {
       const k = key(c) || '(none)';
       const row = out.get(k) ?? { ready: 0, notReady: 0 };
       out.set(k, row);
@@ -67,8 +101,8 @@ export function readinessReport(certs: StoredCertificate[], now: Date) {
   return {
     generatedAt: now.toISOString(),
     lifetimeDays: SHORT_LIFETIME_DAYS,
-    inUse: inUse.length,
-    ready: inUse.length - notReady.length,
+    inUse: live.length,
+    ready: live.length - notReady.length,
     notReady: notReady.length,
     byReason,
     byOwner: tally((c) => c.owner ?? ''),

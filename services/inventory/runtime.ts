@@ -7,9 +7,10 @@ import { DynamoCertificateStore } from '../../adapters/dynamodb/certificate-stor
 import { DynamoConfigChangeStore } from '../../adapters/dynamodb/config-change-store.ts';
 import { DynamoCtStateStore } from '../../adapters/dynamodb/ct-state-store.ts';
 import { DynamoLockStore } from '../../adapters/dynamodb/lock-store.ts';
+import { DynamoRequestStore } from '../../adapters/dynamodb/request-store.ts';
 import { DynamoRevocationStore } from '../../adapters/dynamodb/revocation-store.ts';
 
-/** What inventory's functions use: the inventory, scans, ACM (sync and import), configuration changes, the consumers' dead-letter queues. */
+/** What inventory's functions use: the inventory, scans, ACM (sync and import), configuration changes, the consumers' dead-letter queues, the requests (read). */
 export const inventoryRuntime = once(() => {
   const b = base();
   return compose(compose(b, scanning(b)), {
@@ -18,6 +19,8 @@ export const inventoryRuntime = once(() => {
     ct: new DynamoCtStateStore(b.table),
     revocations: new DynamoRevocationStore(b.table),
     locks: new DynamoLockStore(b.table, b.clock, b.config.ownersGoneBefore),
+    /** Read only: the readiness report asks of each managed certificate whether an approval covers its renewal. */
+    requests: new DynamoRequestStore(b.table),
     /** The certificates ACM holds in one region (the local stack points it at nothing real: ACM syncs only run on AWS or in tests). */
     async *acmCertificates(region: string): AsyncGenerator<AcmCertificate> {
       const [{ ACMClient }, { acmCertificates }] = await Promise.all([import('@aws-sdk/client-acm'), import('../../adapters/aws/acm-certificates.ts')]);

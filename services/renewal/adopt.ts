@@ -5,7 +5,7 @@ import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
 import { RENEWAL } from './announcements.ts';
 import { certificateFields, newEvent } from '../../shared/events/envelope.ts';
 import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
-import { renewalSignature } from './saga-steps.ts';
+import { renewalSignature } from '../../shared/renewal-signature.ts';
 import { ValidationError } from '../../shared/errors.ts';
 
 /**

@@ -1,14 +1,13 @@
-import { ConflictError, NotFoundError, PolicyError, StepError } from '../../shared/errors.ts';
+import { NotFoundError, PolicyError, StepError } from '../../shared/errors.ts';
 import { certificateFields, newEvent, type BusEvent } from '../../shared/events/envelope.ts';
 import type { DetailType } from '../../shared/events/catalog.ts';
 import type { CertificateRequest, StoredCertificate } from '../../shared/model.ts';
 import type { CertificateAuthority, CertificateStore, Clock, EventPublisher, KeyVault, LockStore, RequestStore, TargetStore } from '../../shared/ports.ts';
 import { targetRefusal } from '../../shared/target-access.ts';
-import { allowedValidityDays, checkSignature, type SignatureRequest, type SigningConfig } from '../../shared/signing-policy.ts';
-import { ruleFor } from '../../shared/policy.ts';
-import { resolveOwnership } from '../../shared/ownership.ts';
+import { checkSignature, type SignatureRequest, type SigningConfig } from '../../shared/signing-policy.ts';
+import { approvalOf, renewalSignature } from '../../shared/renewal-signature.ts';
 import { issuedCertificate } from '../../shared/issued-certificate.ts';
-import { KEY_ALGORITHMS, type KeyAlgorithm } from '../../shared/x509/keys.ts';
+import type { KeyAlgorithm } from '../../shared/x509/keys.ts';
 import { materialOf, newKeyAndCsr } from '../../shared/x509/new-key.ts';
 import { renewalKeyRef } from '../../shared/certificate-key-vault.ts';
 import { failureOf, requireRenewed, type SagaState } from '../../shared/saga-state.ts';
@@ -31,8 +30,6 @@ export interface RenewalDeps extends SigningConfig {
   /** Test builds: stops the process at a named point (the crash tests' harness). */
   crashPoint?(point: string): void;
 }
-
-const DAY_MS = 86_400_000;
 
 async function load(id: string, deps: RenewalDeps, step: string): Promise<StoredCertificate> {
   const cert = await deps.certificates.get(id);
@@ -64,36 +61,6 @@ class IssuancePending extends StepError implements HoldsLockWhileRetried {
     super('renew', `${issuer} has not issued yet: its domain validation is still running`);
     this.name = 'IssuancePending';
   }
-}
-
-/**
- * What a renewal asks to have signed: the old certificate's names, profile, environment and owner,
- * its key type while policy still allows it (else the first the rule allows), its lifetime within
- * what policy allows now, and the approval of the lineage's first request for names outside policy.
- */
-export function renewalSignature(old: StoredCertificate, deps: SigningConfig, approvedRequestId = old.requestId): SignatureRequest & { keyAlgorithm: KeyAlgorithm } {
-  // Stored names are as the certificate spelled them: judged and signed in lower case (a name that is no name stays as it is, and the gate refuses it).
-  // A certificate of the days before SANs names its host in the CN alone: its successor names it in both.
-  const named = old.subjectAlternativeNames.length ? old.subjectAlternativeNames : old.commonName ? [old.commonName] : [];
-  if (named.length === 0) throw new ConflictError(`certificate ${old.id} names no host (no subjectAltName, no CN): there is nothing to renew it for`, 'id');
-  const names = [...new Set(named.map((n) => n.toLowerCase()))];
-  const profile = old.profile ?? 'tls-server';
-  const lifetimeDays = Math.max(1, Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS));
-  const { environment } = resolveOwnership(deps.ownership, names, old, deps.policy.defaultEnvironment);
-  const allowed = ruleFor(deps.policy, environment, profile)?.keyTypes ?? [];
-  const current = (KEY_ALGORITHMS as readonly string[]).includes(old.keyAlgorithm) ? (old.keyAlgorithm as KeyAlgorithm) : 'EC_P256';
-  const keyAlgorithm = (allowed.includes(current) ? current : (allowed.find((k) => (KEY_ALGORITHMS as readonly string[]).includes(k)) ?? current)) as KeyAlgorithm;
-  return {
-    // The common name is one of the names (a certificate whose CN is no DNS name gets its first SAN).
-    commonName: names.includes(String(old.commonName).toLowerCase()) ? String(old.commonName).toLowerCase() : names[0], names, profile, keyAlgorithm, environment, owner: old.owner, approvedRequestId,
-    validityDays: allowedValidityDays(deps, { names, environment, owner: old.owner, profile }, lifetimeDays),
-  };
-}
-
-/** The renewal's own approval, if one was asked for and an approver said yes; else the lineage's first request. */
-async function approvalOf(cert: StoredCertificate, deps: RenewalDeps): Promise<{ request?: CertificateRequest; approvedRequestId?: string }> {
-  const request = cert.renewalRequestId ? await deps.requests.get(cert.renewalRequestId) : undefined;
-  return { request, approvedRequestId: request?.status === 'approved' ? request.requestId : cert.requestId };
 }
 
 /**
