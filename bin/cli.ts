@@ -247,12 +247,13 @@ const commands: Record<string, () => Promise<void>> = {
       const lines = [`at ${body.lifetimeDays}-day lifetimes, ${body.ready} of ${body.inUse} end-entity certificates in use (CA certificates aside) renew with no one's hand; ${body.notReady} would need a person:`,
         ...Object.entries(body.byReason as Record<string, { count: number; meaning: string }>).filter(([, r]) => r.count).map(([k, r]) => `  ${r.count}  ${k}: ${r.meaning}`),
         'by owner (ready / not):', ...Object.entries(body.byOwner as Record<string, { ready: number; notReady: number }>).map(([k, v]) => `  ${v.ready} / ${v.notReady}  ${k}`),
+        'by issuer (ready / not):', ...Object.entries(body.byIssuer as Record<string, { ready: number; notReady: number }>).map(([k, v]) => `  ${v.ready} / ${v.notReady}  ${k}`),
         ...body.certificates.slice(0, 20).map((c: { id: string; commonName: string; owner: string; reasons: string[] }) => `${c.id}  ${c.commonName}  ${c.owner || '(no owner)'}  ${c.reasons.join(', ')}`),
         ...(body.certificates.length > 20 ? [`(and ${body.certificates.length - 20} more: --format csv lists them all)`] : [])];
       return void process.stdout.write(`${printable(lines.join('\n'))}\n`);
     }
     const bar = (n: number) => '#'.repeat(Math.min(n, 60));
-    const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)];
+    const lines = [`expired: ${body.expired.count}`, ...body.weeks.map((w: any) => `week ${String(w.week).padStart(2)} (${w.from.slice(0, 10)}): ${String(w.count).padStart(4)} ${bar(w.count)}`), ...body.months.map((m: any) => `${m.month}:        ${String(m.count).padStart(4)} ${bar(m.count)}`)].map((l) => l.trimEnd());
     process.stdout.write(`${printable(lines.join('\n'))}\n`);
   },
   async 'ct logs add'() {
@@ -396,7 +397,7 @@ const commands: Record<string, () => Promise<void>> = {
     if (values.limit) q.set('limit', values.limit);
     if (values['next-token']) q.set('nextToken', values['next-token']);
     const { body } = await call(client, 'GET', `/requests${q.size ? `?${q}` : ''}`);
-    const rows = (body.items as any[]).map((r) => `${r.requestId}  ${r.status.padEnd(18)} ${r.subjectAlternativeNames.join(', ')}  by ${r.requestedBy} at ${r.createdAt}${r.status === 'pending_approval' ? `, lapses ${r.expiresAt}` : ''}${r.reasons?.length ? `\n    ${r.reasons.join('\n    ')}` : ''}`);
+    const rows = (body.items as any[]).map((r) => `${r.requestId}  ${r.status.padEnd(18)} ${r.subjectAlternativeNames.join(', ')}${r.renews ? ` (renews ${r.renews})` : ''}  by ${r.requestedBy} at ${r.createdAt}${r.status === 'pending_approval' ? `, lapses ${r.expiresAt}` : ''}${r.reasons?.length ? `\n    ${r.reasons.join('\n    ')}` : ''}`);
     out([...rows, ...(body.nextToken ? [`(more: --next-token ${body.nextToken})`] : [])].join('\n') || (values.pending ? '(nothing waits for approval)' : '(no requests)'), body);
   },
   async approve() {

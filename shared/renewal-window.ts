@@ -1,3 +1,5 @@
+import { orderedByAcmeClient } from './acme-requester.ts';
+
 const DAY_MS = 86_400_000;
 
 /** When renewal starts: `days` before expiry, but not before `atLifetimeFraction` of the lifetime has passed. */
@@ -32,7 +34,10 @@ export function renewalDue(c: { notBefore: string; notAfter: string; renewalInfo
   return c.renewalInfo && Date.parse(c.renewalInfo.renewAt) < opens.getTime() ? { at: new Date(c.renewalInfo.renewAt), source: 'ca-ari' } : { at: opens, source: 'default-window' };
 }
 
-/** Whether certops renews the certificate itself: it issued it, or it was adopted with an issuer. */
-export function renewedByCertops(c: { source: string; issuerBackend?: string }): boolean {
-  return c.source === 'issued' || Boolean(c.issuerBackend);
+/**
+ * Whether certops renews the certificate itself: it issued it, or it was adopted with an issuer;
+ * not one an ACME client ordered, which holds its key and renews it itself.
+ */
+export function renewedByCertops(c: { source: string; issuerBackend?: string; requestedBy?: string }): boolean {
+  return (c.source === 'issued' || Boolean(c.issuerBackend)) && !orderedByAcmeClient(c);
 }

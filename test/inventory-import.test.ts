@@ -79,7 +79,9 @@ describe('importing certificates', () => {
     const expiry = JSON.parse((await cli(['report', 'expiry', '--format', 'json', '--endpoint', stack.url], env)).stdout);
     expect(expiry.expired.count).toBe(1);
     expect(expiry.weeks).toHaveLength(13);
-    expect((await cli(['report', 'expiry', '--endpoint', stack.url], env)).stdout).toMatch(/^expired: 1\nweek  1/);
+    const expiryText = (await cli(['report', 'expiry', '--endpoint', stack.url], env)).stdout;
+    expect(expiryText).toMatch(/^expired: 1\nweek  1/);
+    expect(expiryText).not.toMatch(/ $/m);
     expect((await cli(['report', 'expiry', '--format', 'xml', '--endpoint', stack.url], env)).code).toBe(2);
     // At 47-day lifetimes, what certops only found (imports) would need a person: said, with why, in text, JSON and CSV.
     const readiness = JSON.parse((await cli(['report', 'readiness', '--json', '--endpoint', stack.url], env)).stdout);
@@ -89,6 +91,7 @@ describe('importing certificates', () => {
     const readinessText = (await cli(['report', 'readiness', '--endpoint', stack.url], env)).stdout;
     expect(readinessText).toMatch(/^at 47-day lifetimes, \d+ of \d+ end-entity certificates in use \(CA certificates aside\) renew with no one's hand; \d+ would need a person:\n/);
     expect(readinessText).toMatch(/not-managed: certops does not renew it/);
+    expect(readinessText).toMatch(/^by issuer \(ready \/ not\):\n {2}\d+ \/ \d+ {2}\S/m);
     expect((await cli(['report', 'readiness', '--format', 'csv', '--endpoint', stack.url], env)).stdout.split('\r\n')[0]).toBe('id,commonName,owner,environment,issuer,issuerBackend,notAfter,reasons');
   });
 

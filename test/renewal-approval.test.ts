@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startStack, type RunningStack } from './support/processes.ts';
+import { cli } from './support/cli.ts';
 
 const POLICY = (allowed: string, denied: string) => `
 policy:
@@ -76,6 +77,11 @@ describe('a renewal under the policy in force (ops/21)', () => {
     expect(first.cause).toMatch(/legacy.example.com is outside the allowed domains/);
     const waiting = await api('alice', 'GET', `/requests/${requestId}`);
     expect(waiting.body).toMatchObject({ status: 'pending_approval', renews: legacy, commonName: 'legacy.example.com', requestedBy: 'admin' });
+    // Listed with what it renews.
+    expect((await cli(['requests', 'list', '--pending', '--endpoint', stack.url], { ...process.env, CERTOPS_TOKEN: tokens.alice })).stdout).toContain(`legacy.example.com (renews ${legacy})`);
+    // Approvers are told, and the failure names the request to decide.
+    expect(first).toMatchObject({ approvalRequestId: requestId });
+    await eventually(async () => siem().find((l) => l.event_type === 'request.pending_approval' && l.requestId === requestId && l.renews === legacy), 'the approvers\' notice', 10_000, 100);
     // Asked again, the renewal finds the same request waiting.
     expect((await renew(legacy)).cause).toContain(`request ${requestId} waits`);
     // Four eyes: the one who asked cannot approve; another approver can, and the renewal runs.
@@ -88,5 +94,8 @@ describe('a renewal under the policy in force (ops/21)', () => {
     expect((await api('admin', 'GET', `/requests/${requestId}`)).body).toMatchObject({ status: 'issued', certificateId: done.newCertificateId });
     // Nothing was issued from the request itself: one successor, made by the saga.
     expect(siem().filter((l) => l.event_type === 'certificate.issued' && l.requestId === requestId)).toEqual([]);
+    // The successor was signed under that approval, which covers its own renewals: no approver is asked again.
+    expect((await api('admin', 'GET', `/certificates/${done.newCertificateId}`)).body).toMatchObject({ requestId });
+    expect(await renew(done.newCertificateId)).toMatchObject({ event_type: 'renewal.succeeded' });
   });
 });

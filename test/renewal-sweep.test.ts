@@ -43,6 +43,8 @@ describe('the renewal sweep', () => {
       cert('short', 6, 1.5), // six-day certificate: its window opens at two thirds of its life (day 4)
       cert('found', 365, 10, { source: 'scan', status: 'discovered', issuerBackend: undefined }),
       cert('old', 90, 5, { status: 'superseded' }),
+      // Ordered through certops' ACME server: the ACME client holds its key and renews it itself.
+      cert('certbot', 90, 10, { requestedBy: 'acme:account-1' }),
     ]) await store.create(c);
   });
   afterAll(() => db.close());
@@ -73,7 +75,7 @@ describe('the renewal sweep', () => {
     const { result, sent, starts, metrics } = await run(start);
     firstIds = sent.filter((e) => e.type === 'certificate.expiring').map((e) => e.eventId).sort();
     const expiring = Object.fromEntries(sent.filter((e) => e.type === 'certificate.expiring').map((e) => [e.certificateId, e.threshold]));
-    expect(expiring).toEqual({ 'in-window': 30, fortnight: 14, tomorrow: 1, short: 7, found: 14 });
+    expect(expiring).toEqual({ 'in-window': 30, fortnight: 14, tomorrow: 1, short: 7, found: 14, certbot: 14 });
     expect(sent.filter((e) => e.type === 'certificate.expired').map((e) => e.certificateId)).toEqual(['gone']);
     expect(sent.find((e) => e.certificateId === 'fortnight').eventId).toBe('expiring:fortnight:14');
     expect(result.expired).toEqual(['gone']);

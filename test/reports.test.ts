@@ -117,7 +117,8 @@ describe('reports', () => {
     } as CertificateRequest);
     const requests = new Map([
       ['approved-bank', request('approved-bank', 'issued', ['login.bank.com'], 'bob')],
-      ['pending', request('pending', 'pending_approval', ['www.example.com'])],
+      ['pending', request('pending', 'pending_approval', ['api.example.com'])],
+      ['pending-bank', request('pending-bank', 'pending_approval', ['pay.bank.com'])],
     ]);
     const certs = [
       named(1, 'www.example.com'),
@@ -126,15 +127,20 @@ describe('reports', () => {
       named(3, 'shop.bank.com'),
       named(4, 'admin.example.com'),
       named(5, 'other.lab.example.org', { environment: 'lab' }),
-      // Allowed names, but a renewal request waits for an approver now.
+      // A renewal request waits for an approver, but the policy in force no longer wants one.
       named(6, 'api.example.com', { renewalRequestId: 'pending' }),
+      // Outside the allowed domains, waiting for an approver: still so.
+      named(9, 'pay.bank.com', { renewalRequestId: 'pending-bank' }),
+      // Ordered by an ACME client through certops' ACME server: the client installs it (no target needed), the gate still judges it.
+      named(10, 'acme.example.com', { requestedBy: 'acme:account-1', targets: [] }),
+      named(11, 'acme.bank.com', { requestedBy: 'acme:account-1', targets: [] }),
       // Found by a scan: the gate has nothing to say of what certops does not renew.
       cert(7, 30, { commonName: 'shop.bank.com', subjectAlternativeNames: ['shop.bank.com'], source: 'scan', status: 'discovered' }),
     ];
     const judged = await renewalJudgements(certs, { policy, ownership, requests: { get: async (id) => requests.get(id) } });
-    expect(Object.fromEntries(judged)).toEqual({ c3: 'needs-approval', c4: 'policy-refuses', c5: 'policy-refuses', c6: 'needs-approval' });
+    expect(Object.fromEntries(judged)).toEqual({ c3: 'needs-approval', c4: 'policy-refuses', c5: 'policy-refuses', c9: 'needs-approval', c11: 'needs-approval' });
     const report = readinessReport(certs, now, judged);
-    expect(report.certificates.map((c) => [c.id, c.reasons])).toEqual([['c3', ['needs-approval']], ['c4', ['policy-refuses']], ['c5', ['policy-refuses']], ['c6', ['needs-approval']], ['c7', ['not-managed', 'issuer-without-acme']]]);
+    expect(report.certificates.map((c) => [c.id, c.reasons])).toEqual([['c3', ['needs-approval']], ['c4', ['policy-refuses']], ['c5', ['policy-refuses']], ['c9', ['needs-approval']], ['c11', ['needs-approval']], ['c7', ['not-managed', 'issuer-without-acme']]]);
     expect(report.byReason['policy-refuses']).toMatchObject({ count: 2, meaning: expect.stringMatching(/refuse its renewal/) });
   });
 });

@@ -2,6 +2,7 @@ import { ConflictError, PolicyError, ValidationError } from '../../shared/errors
 import type { StoredCertificate } from '../../shared/model.ts';
 import type { RequestStore } from '../../shared/ports.ts';
 import { approvalOf, renewalSignature } from '../../shared/renewal-signature.ts';
+import { orderedByAcmeClient } from '../../shared/acme-requester.ts';
 import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
 
 /** The lifetime CA/Browser Forum ballot SC-081 sets for public TLS certificates from 2029-03-15, in days. */
@@ -43,7 +44,8 @@ const ACME_CA_ORGANIZATIONS = /\bO=(Let's Encrypt|ZeroSSL|Google Trust Services(
 const reasonsFor = (c: StoredCertificate, judged: ReadonlyMap<string, RenewalJudgement>): ReadinessReason[] => {
   if (!c.issuerBackend) return ['not-managed', ...(ACME_CA_ORGANIZATIONS.test(c.issuer) ? [] : ['issuer-without-acme' as const])];
   const judgement = judged.get(c.id);
-  return [...(judgement ? [judgement] : []), ...(c.targets.length === 0 ? ['no-deployment-target' as const] : [])];
+  // An ACME client installs what it renews: it needs no target.
+  return [...(judgement ? [judgement] : []), ...(c.targets.length === 0 && !orderedByAcmeClient(c) ? ['no-deployment-target' as const] : [])];
 };
 
 /** End-entity certificates in use (active or discovered): CA certificates are renewed by a CA ceremony, not by a lifetime rule for TLS certificates. */
@@ -52,14 +54,15 @@ const inUse = (certs: StoredCertificate[]) => certs.filter((c) => (c.status === 
 /**
  * For each certificate in use that certops renews, what the signing gate would say of its
  * renewal now, when not a yes: the same signature request and the same gate as the renewal's
- * first step (see services/renewal/saga-steps.ts lock), so a renewal waiting for an approver, or
- * one that names what no approval covers, counts, and so does one the policy would refuse.
+ * first step (see services/renewal/saga-steps.ts lock), so a renewal that names what no approval
+ * covers counts, and so does one the policy would refuse. An ACME client's certificate is judged
+ * too: its renewal is an order through the same gate.
  */
 export async function renewalJudgements(certs: StoredCertificate[], deps: SigningConfig & { requests: Pick<RequestStore, 'get'> }): Promise<Map<string, RenewalJudgement>> {
   const judged = new Map<string, RenewalJudgement>();
   await Promise.all(inUse(certs).filter((c) => c.issuerBackend).map(async (c) => {
-    const { request, approvedRequestId } = await approvalOf(c, deps);
-    if (request?.status === 'pending_approval') return void judged.set(c.id, 'needs-approval');
+    // A renewal request waiting for an approver counts only if the policy in force still wants one.
+    const { approvedRequestId } = await approvalOf(c, deps);
     try {
       await checkSignature(deps, renewalSignature(c, deps, approvedRequestId), deps.requests);
     } catch (err) {

@@ -32,10 +32,18 @@ export function noticeOf(type: NotifiableType, detail: Detail, about: { cert?: S
       };
     }
     case 'renewal.failed':
+      if (detail.approvalRequestId) {
+        return {
+          ...base, severity: 'medium', link: `${dashboardUrl}/#/approvals`,
+          title: `Renewing ${name} waits for an approver`,
+          what: `The renewal of ${name} needs an approver's yes under the policy in force: ${str(detail.cause)}. Nothing was changed; the certificate in force expires on ${str(detail.notAfter).slice(0, 10)}.`,
+          action: `An approver other than the requester decides it on the dashboard, or: certops approve ${str(detail.approvalRequestId)} --comment "why" (or certops reject); once approved, the renewal runs by itself.`,
+        };
+      }
       return {
         ...base, severity: 'high',
         title: `Renewing ${name} failed at ${str(detail.step)}`,
-        what: `The renewal of ${name} failed at its ${str(detail.step)} step: ${str(detail.cause)}. Every target was put back; the certificate in force is unchanged.`,
+        what: `The renewal of ${name} failed at its ${str(detail.step)} step: ${str(detail.cause)}. ${detail.step === 'lock' ? 'Nothing was changed' : 'Every target was put back'}; the certificate in force is unchanged.`,
         action: `Fix the cause, then renew again: certops renew ${cert?.id ?? str(detail.certificateId)} --wait (it expires on ${str(detail.notAfter).slice(0, 10)}).`,
       };
     case 'deployment.failed':
@@ -49,7 +57,9 @@ export function noticeOf(type: NotifiableType, detail: Detail, about: { cert?: S
       return {
         ...base, severity: 'medium', link: `${dashboardUrl}/#/approvals`,
         title: `${str(detail.commonName)} waits for an approver`,
-        what: `${str(detail.requestedBy) || 'Someone'} asked for a certificate for ${str(detail.commonName)}, which policy lets through only with an approver's yes: ${(detail.reasons as string[] | undefined)?.join('; ') ?? ''}.`,
+        what: detail.renews
+          ? `The renewal of ${str(detail.commonName)} (certificate ${str(detail.renews)}, asked for by ${str(detail.requestedBy) || 'someone'}) needs an approver's yes under the policy in force: ${(detail.reasons as string[] | undefined)?.join('; ') ?? ''}.`
+          : `${str(detail.requestedBy) || 'Someone'} asked for a certificate for ${str(detail.commonName)}, which policy lets through only with an approver's yes: ${(detail.reasons as string[] | undefined)?.join('; ') ?? ''}.`,
         action: `An approver other than the requester decides it on the dashboard, or: certops approve ${str(detail.requestId)} --comment "why" (or certops reject).`,
       };
     case 'ct.unauthorized_certificate':

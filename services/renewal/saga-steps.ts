@@ -79,7 +79,7 @@ async function askApproval(cert: StoredCertificate, wanted: SignatureRequest & {
     requestId: deps.newId(), status: 'pending_approval', renews: cert.id, ...(askedBy !== requestedBy ? { askedBy } : {}),
     commonName: wanted.commonName, subjectAlternativeNames: wanted.names, profile: wanted.profile, validityDays: wanted.validityDays,
     environment: wanted.environment, owner: wanted.owner, issuer: cert.issuerBackend ?? 'local', targets: cert.targets,
-    requestedBy, reasons, createdAt: now.toISOString(), keyAlgorithm: wanted.keyAlgorithm,
+    requestedBy, ...(lineage?.requestedByRole ? { requestedByRole: lineage.requestedByRole } : {}), reasons, createdAt: now.toISOString(), keyAlgorithm: wanted.keyAlgorithm,
     expiresAt: new Date(now.getTime() + deps.policy.approvalTimeoutHours * 3_600_000).toISOString(),
   };
   await deps.requests.create(request);
@@ -105,6 +105,9 @@ export async function lock(state: SagaState, deps: RenewalDeps) {
       const refused = approval.request?.status === 'rejected' && approval.request.decidedBy !== 'expiry' && state.trigger === 'sweep';
       if (refused) throw new StepError('lock', `renewing ${cert.id} needs an approval under the policy in force, and ${approval.request!.decidedBy} refused it (request ${approval.request!.requestId})`);
       const waiting = approval.request?.status === 'pending_approval' ? approval.request : await askApproval(cert, wanted, err.reasons, state, deps);
+      // Approvers are told, on every attempt that finds the request waiting (the same id: consumers
+      // keep one), so a crash between the request and its announcement loses no notice.
+      await deps.publisher.publish([newEvent('request.pending_approval', { requestId: waiting.requestId, commonName: waiting.commonName, reasons: waiting.reasons, requestedBy: waiting.requestedBy, renews: cert.id }, { now: () => deps.clock.now(), newId: () => `pending:${waiting.requestId}`, correlationId: waiting.requestId })]);
       throw new StepError('lock', `renewing ${cert.id} needs an approval under the policy in force: request ${waiting.requestId} waits for an approver (${err.reasons.join('; ')})`);
     }
     if (err instanceof PolicyError) throw new StepError('lock', `the policy in force does not allow renewing ${cert.id}: ${err.reasons.join('; ')}`);
@@ -176,7 +179,8 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   const targets = await permittedTargets(old, state, deps);
   const successor = issuedCertificate(issued, {
     issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets, environment: old.environment, owner: old.owner,
-    requestId: old.requestId, requestedBy: old.requestedBy, renewalOf: old.id, managedKey: true,
+    // The approval it was signed under, when a renewal needed one: it covers the names of the lineage's next renewals too.
+    requestId: wanted.approvedRequestId, requestedBy: old.requestedBy, renewalOf: old.id, managedKey: true,
   }, deps.clock.now());
   await vault.put(successor.keyRef!, keyPem);
   await deps.certificates.create(successor);
@@ -246,7 +250,10 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
   await deps.certificates.update(old.id, { pendingRenewal: undefined });
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: cause.startsWith(`${step}: `) ? cause : `${step}: ${cause}` });
   await deps.locks.release(certificateLock(old.id), state.executionName);
-  await deps.publisher.publish([sagaEvent(state, 'renewal.failed', { ...certificateFields(old), step, cause }, deps)]);
+  // A renewal that waits for an approver names the request, as the store has it (what to do is decide it).
+  const waiting = step === 'lock' && old.renewalRequestId ? await deps.requests.get(old.renewalRequestId) : undefined;
+  const approvalRequestId = waiting?.status === 'pending_approval' ? waiting.requestId : undefined;
+  await deps.publisher.publish([sagaEvent(state, 'renewal.failed', { ...certificateFields(old), step, cause, ...(approvalRequestId ? { approvalRequestId } : {}) }, deps)]);
   deps.countFailure?.(old.id);
   return { step, cause };
 }

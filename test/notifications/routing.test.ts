@@ -32,6 +32,20 @@ describe('which channels a notice goes to', () => {
     expect(channelsFor(failing, routes)).toEqual({ now: [], daily: ['chat', 'digest', 'mail'] });
   });
 
+  it('tells of a renewal that waits for an approver what to decide, and of one that failed at its lock that nothing changed', () => {
+    const base = { eventId: 'e', occurredAt: '2026-12-01T08:10:00.000Z', certificateId: 'c1', subject: 'CN=db.example.com', notAfter: '2026-12-20T00:00:00.000Z', step: 'lock' };
+    const waiting = noticeOf('renewal.failed', { ...base, cause: 'lock: renewing c1 needs an approval under the policy in force: request r1 waits for an approver', approvalRequestId: 'r1' }, {}, 'https://c');
+    expect(waiting).toMatchObject({ severity: 'medium', link: 'https://c/#/approvals', title: expect.stringMatching(/waits for an approver$/) });
+    expect(waiting.action).toContain('certops approve r1');
+    expect(waiting.what).toContain('Nothing was changed');
+    const refused = noticeOf('renewal.failed', { ...base, cause: 'lock: the policy in force does not allow renewing c1' }, {}, 'https://c');
+    expect(refused.what).toContain('Nothing was changed');
+    expect(refused.what).not.toContain('put back');
+    const asked = noticeOf('request.pending_approval', { eventId: 'p', occurredAt: base.occurredAt, requestId: 'r1', commonName: 'db.example.com', reasons: ['db.example.com is outside the allowed domains'], requestedBy: 'admin', renews: 'c1' }, {}, 'https://c');
+    expect(asked.what).toMatch(/^The renewal of db\.example\.com \(certificate c1, asked for by admin\) needs an approver's yes/);
+    expect(asked.action).toContain('certops approve r1');
+  });
+
   it('makes one digest of several notices, the most severe first, each with its link', () => {
     const digest = digestOf([notice({ eventId: 'a', title: 'low one', severity: 'low' }), notice({ eventId: 'b', title: 'urgent one', severity: 'critical', link: 'https://c/#/b' })], 'https://c', '2026-12-02T00:00:00.000Z');
     expect(digest).toMatchObject({ title: '2 notices since the last digest', severity: 'critical', link: 'https://c' });

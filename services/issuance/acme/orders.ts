@@ -1,4 +1,5 @@
 import type { AcmeAccount, AcmeAuthorization, AcmeChallenge, AcmeChallengeType, AcmeIdentifier, AcmeOrder, AcmeServerStore, ChallengeValidator } from '../../../shared/acme-server.ts';
+import { acmeRequester } from '../../../shared/acme-requester.ts';
 import { ChallengeFailure } from '../../../shared/acme-server.ts';
 import type { AcmeServerProfile } from '../../../shared/acme-server-config.ts';
 import { ariCertId } from '../../../shared/ari.ts';
@@ -36,7 +37,7 @@ export const PROCESSING_RETRY_AFTER_S = 3;
 const VALIDATION_LEASE_MS = 30_000;
 
 /** The requester certops records for what an account orders (RFC 8555 7.1.2: the account is who asks). */
-export const requesterOf = (account: Pick<AcmeAccount, 'accountId'>) => `acme:${account.accountId}`;
+export const requesterOf = (account: Pick<AcmeAccount, 'accountId'>) => acmeRequester(account.accountId);
 
 function owned<T extends { accountId: string }>(item: T | undefined, account: AcmeAccount, what: string, id: string): T {
   // Another account's order looks like none at all: its existence is not told.

@@ -1,0 +1,8 @@
+/**
+ * The requester certops records for what an ACME account orders from its ACME server (RFC 8555
+ * 7.1.2: the account is who asks). Token names hold no colon, so no person's name looks like one.
+ */
+export const acmeRequester = (accountId: string) => `acme:${accountId}`;
+
+/** Whether an ACME client ordered the certificate: the client holds its key, and renews it itself (through certops' ACME server). */
+export const orderedByAcmeClient = (c: { requestedBy?: string }) => Boolean(c.requestedBy?.startsWith('acme:'));
