@@ -25,6 +25,14 @@ describe('SIEM formats, field by field', () => {
     expect(r.event_type).toBe(e.detailType);
   });
 
+  it('seed: a renewal says it deployed only when it had targets, and failed a deployment only past its lock and renew steps', () => {
+    const renewal = (type: string, fields: Record<string, unknown>): BusEvent => ({ source: 'certops.renewal', detailType: type, detail: { eventId: 'e', occurredAt: '2026-11-26T12:00:00.000Z', correlationId: 'c', certificateId: 'c1', ...fields } });
+    expect(seedRecord(renewal('renewal.succeeded', { targets: ['web-01'] })).deployment_status).toBe('deployed');
+    expect(seedRecord(renewal('renewal.succeeded', { targets: [] })).deployment_status).toBeNull();
+    expect(seedRecord(renewal('renewal.failed', { step: 'verify' })).deployment_status).toBe('failed');
+    expect(seedRecord(renewal('renewal.failed', { step: 'lock' })).deployment_status).toBeNull();
+  });
+
   it.each(examples.map((e) => [e.detailType, e] as const))('ECS: %s', (_t, e) => {
     const r = ecsRecord(e) as any;
     expect(r['@timestamp']).toBe(e.detail.occurredAt);

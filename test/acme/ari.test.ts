@@ -115,6 +115,8 @@ describe('the renewal sweep with ACME Renewal Information', () => {
     expect(shown).toMatchObject({ renewalDueAt: new Date(NOW.getTime() + 15 * DAY).toISOString(), renewalDueSource: 'ca-ari' });
     expect(certificateView((await store.get('no-ari'))!, NOW, [], [], DEFAULT_RENEWAL_WINDOW)).toMatchObject({ renewalDueAt: new Date(NOW.getTime() + 30 * DAY).toISOString(), renewalDueSource: 'default-window' });
     expect(certificateView((await store.get('late'))!, NOW, [], [], DEFAULT_RENEWAL_WINDOW)).toMatchObject({ renewalDueSource: 'default-window' });
+    // One an ACME client ordered from certops' ACME server is the client's to renew: no date is shown.
+    expect(certificateView({ ...(await store.get('no-ari'))!, requestedBy: 'acme:account-1' }, NOW, [], [], DEFAULT_RENEWAL_WINDOW)).not.toHaveProperty('renewalDueAt');
     // An hour later those with an answer are not asked again (the CA said six hours); only those without one are.
     const hour = new Date(NOW.getTime() + 3600_000);
     expect(await sweep(hour)).toEqual(['late']);

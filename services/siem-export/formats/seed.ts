@@ -8,6 +8,16 @@ const DEPLOYMENT_STATUS: Record<string, string> = {
   'renewal.failed': 'failed',
 };
 
+/** Renewal steps before any deployment: a renewal that failed there deployed nothing. */
+const BEFORE_DEPLOYING = new Set(['lock', 'renew']);
+
+/** What the event says of a deployment, if anything: a renewal with no targets, or one that failed before deploying, says nothing. */
+function deploymentStatus(type: string, d: Record<string, unknown>, targets: unknown[]): string | null {
+  if (type === 'renewal.succeeded' && targets.length === 0) return null;
+  if (type === 'renewal.failed' && BEFORE_DEPLOYING.has(String(d.step))) return null;
+  return DEPLOYMENT_STATUS[type] ?? null;
+}
+
 /** Anything that could hold key material is dropped before an event leaves certops. */
 const SECRET = /PRIVATE KEY-----/;
 
@@ -26,7 +36,7 @@ export function seedRecord(event: BusEvent): Record<string, unknown> {
     certificate_serial: d.serialNumber ?? null,
     issuer: d.issuer ?? null,
     expiration_date: d.notAfter ?? null,
-    deployment_status: DEPLOYMENT_STATUS[event.detailType] ?? null,
+    deployment_status: deploymentStatus(event.detailType, d, targets),
     target_systems: targets,
     source: event.source,
     ...d,
