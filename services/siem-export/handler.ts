@@ -69,7 +69,7 @@ export const api = apiHandler({
     },
   },
   'GET /siem/sinks': {
-    doc: { summary: 'Each SIEM sink\'s health: its outbox, its last delivery and failure', responses: { 200: itemsOf(object(['name'], { name: string })) } },
+    doc: { summary: 'Each SIEM sink\'s health: backing off, retrying, gave up (dead letters wait for a replay) or healthy; its outbox, its last failure, its dead letters', responses: { 200: itemsOf(object(['name'], { name: string })) } },
     role: 'admin',
     run: async () => ({ status: 200, body: { items: await sinkHealth(rt().sinks, { outbox: rt().outbox, now: rt().clock.now() }) } }),
   },
