@@ -464,7 +464,8 @@ function certificateDetail(c: any): string {
     line('renews', c.renewalOf),
     line('renewed by', c.supersededBy),
     line('request', c.requestId ? `${c.requestId}${c.requestedBy ? ` by ${c.requestedBy}` : ''}` : undefined),
-    line('targets', c.targets.join(', ')),
+    // A superseded certificate keeps the targets it was deployed to; its successor's history says where that went.
+    line('targets', c.targets.length && c.status === 'superseded' ? `${c.targets.join(', ')} (until superseded by ${c.supersededBy})` : c.targets.join(', ')),
     heading('findings', c.findings.length ? '' : '-'),
     ...c.findings.map((f: any) => `    ${f.severity.padEnd(8)} ${f.id}: ${f.message}`),
     heading('served at', c.endpoints.length ? '' : '-'),

@@ -8,6 +8,7 @@ import { servedCertificate } from './support/served-certificate.ts';
 import { certificateBlocks } from '../shared/x509/pem.ts';
 import { startTestLog, x509Leaf } from './support/ct-test-log.ts';
 import { ROOT, eventually, openssl, startStack, waitForLine, type RunningStack } from './support/processes.ts';
+import { cli } from './support/cli.ts';
 
 /**
  * The walking skeleton: the local stack as a user runs it, driven over HTTP and the bus, every
@@ -161,6 +162,8 @@ describe.each([
     if (successor.status !== 'active') expect(successor).toMatchObject({ status: 'superseded', supersededBy: expect.any(String) });
     const old = (await api('GET', `/certificates/${original}`)).body;
     expect(old).toMatchObject({ status: 'superseded', supersededBy: successorId });
+    // `show` says the old certificate's targets are where it was, until its successor took over.
+    expect((await cli(['show', original, '--endpoint', stack.url], { CERTOPS_TOKEN: token })).stdout).toMatch(new RegExp(`^ {2}targets: +web-01 \\(until superseded by ${successorId}\\)$`, 'm'));
     expect(old.history.map((h: any) => `${h.kind}:${h.outcome}`)).toEqual(expect.arrayContaining(['renewal:started', 'renewal:succeeded', 'deployment:succeeded']));
     expect(successor.deployments).toEqual(expect.arrayContaining([expect.objectContaining({ target: 'web-01', outcome: 'succeeded' })]));
     // A new key, and the web server presents the successor (or, if the sweep has run again since, a renewal of it).
