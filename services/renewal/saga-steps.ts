@@ -155,7 +155,8 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
     await announceSuccessor(state, old, made, renewalSignature(old, deps).commonName, deps);
     return { newCertificateId: made.id, targets: made.targets };
   }
-  const wanted = renewalSignature(old, deps, (await approvalOf(old, deps)).approvedRequestId);
+  const approval = await approvalOf(old, deps);
+  const wanted = renewalSignature(old, deps, approval.approvedRequestId);
   // Intent before effect, as for a request: the new key is kept before the CA is asked, and the CA
   // answers the same certificate for the same execution, so a saga resumed after a crash anywhere
   // in this task makes no second successor.
@@ -179,8 +180,11 @@ export async function renew(state: SagaState, deps: RenewalDeps) {
   const targets = await permittedTargets(old, state, deps);
   const successor = issuedCertificate(issued, {
     issuerBackend: old.issuerBackend ?? 'local', profile: old.profile ?? 'tls-server', targets, environment: old.environment, owner: old.owner,
-    // The approval it was signed under, when a renewal needed one: it covers the names of the lineage's next renewals too.
-    requestId: wanted.approvedRequestId, requestedBy: old.requestedBy, renewalOf: old.id, managedKey: true,
+    // The approval it was signed under, when a renewal needed one: it covers the names of the
+    // lineage's next renewals too. One asked for before approvals carried the requester's role
+    // would make the lineage's deployments a viewer's: the lineage keeps its first request then.
+    requestId: approval.request?.status === 'approved' && approval.request.requestedByRole ? approval.request.requestId : old.requestId,
+    requestedBy: old.requestedBy, renewalOf: old.id, managedKey: true,
   }, deps.clock.now());
   await vault.put(successor.keyRef!, keyPem);
   await deps.certificates.create(successor);
