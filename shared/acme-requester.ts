@@ -4,5 +4,8 @@
  */
 export const acmeRequester = (accountId: string) => `acme:${accountId}`;
 
-/** Whether an ACME client ordered the certificate: the client holds its key, and renews it itself (through certops' ACME server). */
-export const orderedByAcmeClient = (c: { requestedBy?: string }) => Boolean(c.requestedBy?.startsWith('acme:'));
+/**
+ * Whether an ACME client ordered the certificate and holds its key: it renews it itself (through
+ * certops' ACME server). A successor certops made in a renewal of one holds certops' key: certops renews it.
+ */
+export const orderedByAcmeClient = (c: { requestedBy?: string; keyRef?: string; renewalOf?: string }) => Boolean(c.requestedBy?.startsWith('acme:')) && !c.keyRef && !c.renewalOf;

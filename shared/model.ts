@@ -106,6 +106,11 @@ export interface CertificateRequest {
   renews?: string;
   /** Who asked for the renewal a renewal's approval allows, when not the certificate's own requester (requestedBy); neither may approve it. */
   askedBy?: string;
+  /**
+   * A renewal's approval of a lineage an ACME account ordered: the person the account orders for
+   * (its first request's askedBy), who may not approve its renewals either.
+   */
+  orderedFor?: string;
   validationRecords?: { name: string; type: string; value: string }[];
 }
 

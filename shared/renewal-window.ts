@@ -38,6 +38,6 @@ export function renewalDue(c: { notBefore: string; notAfter: string; renewalInfo
  * Whether certops renews the certificate itself: it issued it, or it was adopted with an issuer;
  * not one an ACME client ordered, which holds its key and renews it itself.
  */
-export function renewedByCertops(c: { source: string; issuerBackend?: string; requestedBy?: string }): boolean {
+export function renewedByCertops(c: { source: string; issuerBackend?: string; requestedBy?: string; keyRef?: string; renewalOf?: string }): boolean {
   return (c.source === 'issued' || Boolean(c.issuerBackend)) && !orderedByAcmeClient(c);
 }

@@ -68,7 +68,7 @@ export function allowedValidityDays(config: SigningConfig, request: { names: str
 
 /** Whether a decided request covers these names: an approver other than the requester said yes to them. */
 function covers(request: CertificateRequest | undefined, names: string[]): boolean {
-  if (!request || !request.decidedBy || request.decidedBy === 'policy' || request.decidedBy === request.requestedBy) return false;
+  if (!request || !request.decidedBy || request.decidedBy === 'policy' || [request.requestedBy, request.askedBy, request.orderedFor].includes(request.decidedBy)) return false;
   if (!['approved', 'issued', 'pending_validation'].includes(request.status)) return false;
   const approved = new Set([request.commonName, ...request.subjectAlternativeNames]);
   return names.every((n) => approved.has(n));

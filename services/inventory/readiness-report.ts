@@ -62,9 +62,10 @@ export async function renewalJudgements(certs: StoredCertificate[], deps: Signin
   const judged = new Map<string, RenewalJudgement>();
   await Promise.all(inUse(certs).filter((c) => c.issuerBackend).map(async (c) => {
     // A renewal request waiting for an approver counts only if the policy in force still wants one.
-    const { approvedRequestId } = await approvalOf(c, deps);
+    // An ACME client's renewal is a new order, which reuses no approval.
     try {
-      await checkSignature(deps, renewalSignature(c, deps, approvedRequestId), deps.requests);
+      const signature = orderedByAcmeClient(c) ? { ...renewalSignature(c, deps), approvedRequestId: undefined } : renewalSignature(c, deps, (await approvalOf(c, deps)).approvedRequestId);
+      await checkSignature(deps, signature, deps.requests);
     } catch (err) {
       if (err instanceof PolicyError) judged.set(c.id, err.needsApproval ? 'needs-approval' : 'policy-refuses');
       // Names no host, or an environment the ownership rules contradict: the renewal's first step refuses it too.

@@ -10,8 +10,8 @@ async function pending(requestId: string, deciderName: string, deps: IssuanceDep
   const request = await deps.requests.get(requestId);
   if (!request) throw new NotFoundError(`no request ${requestId}`, 'id');
   // Four eyes: whoever asked cannot also say yes or no (for a renewal's approval, neither the
-  // certificate's requester nor whoever asked for the renewal).
-  if (request.requestedBy === deciderName || request.askedBy === deciderName) throw new ForbiddenError(`${deciderName} made request ${requestId} and may not decide it`, 'id');
+  // certificate's requester, nor whoever asked for the renewal, nor the person an ACME account ordered it for).
+  if ([request.requestedBy, request.askedBy, request.orderedFor].includes(deciderName)) throw new ForbiddenError(`${deciderName} made request ${requestId} and may not decide it`, 'id');
   return request;
 }
 

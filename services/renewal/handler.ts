@@ -39,7 +39,7 @@ export const sweep = lambda(async () => {
     ask: async (cert: { issuerBackend?: string; certificatePem: string }) => (cert.issuerBackend && acmeIssuers.has(cert.issuerBackend) ? (await rt().authority(cert.issuerBackend)).suggestedWindow?.(cert.certificatePem) : undefined),
     warn: (cert: { id: string }, err: Error) => logger.warn('renewal information unavailable: the default window applies', { certificateId: cert.id, error: err.message }),
   } : undefined;
-  return sweepExpiring({ ...rt(), recordDaysToExpiry: metrics, ari }, rt().config.renewalWindow);
+  return sweepExpiring({ ...rt(), signing: { policy: rt().policy, ownership: rt().ownership }, recordDaysToExpiry: metrics, ari }, rt().config.renewalWindow);
 });
 
 export const api = apiHandler({

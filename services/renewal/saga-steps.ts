@@ -42,6 +42,14 @@ function sagaEvent(state: SagaState, type: DetailType, fields: Record<string, un
   return newEvent(type, fields, { now: () => deps.clock.now(), newId: () => `${state.executionName}:${type}`, correlationId: state.executionName });
 }
 
+/** The renewal needs an approver's yes under the policy in force, and request `requestId` waits for one: Abort names it in renewal.failed. */
+class AwaitsApprover extends StepError {
+  constructor(certificateId: string, readonly requestId: string, reasons: string[]) {
+    super('lock', `renewing ${certificateId} needs an approval under the policy in force: request ${requestId} waits for an approver (${reasons.join('; ')})`);
+    this.name = 'AwaitsApprover';
+  }
+}
+
 /** Another execution holds the certificate's lock: the saga stops without a word (its Catch names this error). */
 class RenewalLocked extends StepError {
   constructor(certificateId: string) {
@@ -77,6 +85,8 @@ async function askApproval(cert: StoredCertificate, wanted: SignatureRequest & {
   const requestedBy = lineage?.requestedBy ?? askedBy;
   const request: CertificateRequest = {
     requestId: deps.newId(), status: 'pending_approval', renews: cert.id, ...(askedBy !== requestedBy ? { askedBy } : {}),
+    // The person an ACME account ordered the lineage for may not approve its renewal either.
+    ...(lineage?.askedBy && lineage.askedBy !== askedBy ? { orderedFor: lineage.askedBy } : {}),
     commonName: wanted.commonName, subjectAlternativeNames: wanted.names, profile: wanted.profile, validityDays: wanted.validityDays,
     environment: wanted.environment, owner: wanted.owner, issuer: cert.issuerBackend ?? 'local', targets: cert.targets,
     requestedBy, ...(lineage?.requestedByRole ? { requestedByRole: lineage.requestedByRole } : {}), reasons, createdAt: now.toISOString(), keyAlgorithm: wanted.keyAlgorithm,
@@ -108,7 +118,7 @@ export async function lock(state: SagaState, deps: RenewalDeps) {
       // Approvers are told, on every attempt that finds the request waiting (the same id: consumers
       // keep one), so a crash between the request and its announcement loses no notice.
       await deps.publisher.publish([newEvent('request.pending_approval', { requestId: waiting.requestId, commonName: waiting.commonName, reasons: waiting.reasons, requestedBy: waiting.requestedBy, renews: cert.id }, { now: () => deps.clock.now(), newId: () => `pending:${waiting.requestId}`, correlationId: waiting.requestId })]);
-      throw new StepError('lock', `renewing ${cert.id} needs an approval under the policy in force: request ${waiting.requestId} waits for an approver (${err.reasons.join('; ')})`);
+      throw new AwaitsApprover(cert.id, waiting.requestId, err.reasons);
     }
     if (err instanceof PolicyError) throw new StepError('lock', `the policy in force does not allow renewing ${cert.id}: ${err.reasons.join('; ')}`);
     throw err;
@@ -254,8 +264,8 @@ export async function abort(state: SagaState, deps: RenewalDeps) {
   await deps.certificates.update(old.id, { pendingRenewal: undefined });
   await deps.certificates.addHistory(old.id, { kind: 'renewal', attempt: state.executionName, outcome: 'failed', at: deps.clock.now().toISOString(), detail: cause.startsWith(`${step}: `) ? cause : `${step}: ${cause}` });
   await deps.locks.release(certificateLock(old.id), state.executionName);
-  // A renewal that waits for an approver names the request, as the store has it (what to do is decide it).
-  const waiting = step === 'lock' && old.renewalRequestId ? await deps.requests.get(old.renewalRequestId) : undefined;
+  // A renewal that failed for want of an approver names the request, as the store has it (what to do is decide it).
+  const waiting = state.error?.Error === 'AwaitsApprover' && old.renewalRequestId ? await deps.requests.get(old.renewalRequestId) : undefined;
   const approvalRequestId = waiting?.status === 'pending_approval' ? waiting.requestId : undefined;
   await deps.publisher.publish([sagaEvent(state, 'renewal.failed', { ...certificateFields(old), step, cause, ...(approvalRequestId ? { approvalRequestId } : {}) }, deps)]);
   deps.countFailure?.(old.id);

@@ -4,6 +4,8 @@ import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
 import { renewalDue, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 import { askAgainAfter, renewalInfo, type SuggestedWindow } from '../../shared/ari.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
+import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
+import { renewalSignature } from '../../shared/renewal-signature.ts';
 
 export interface SweepDeps {
   clock: Clock;
@@ -16,6 +18,8 @@ export interface SweepDeps {
   locks?: Pick<LockStore, 'holder'>;
   /** Where a renewal's approval is read: one waiting for an approver, or refused by one, is not asked again each day. */
   requests?: Pick<RequestStore, 'get'>;
+  /** The policy in force: a renewal whose request waits for an approver starts anyway once the policy lets it through without one. */
+  signing?: SigningConfig;
   /**
    * ACME Renewal Information (RFC 9773): the CA's suggested window for a certificate (undefined
    * where its CA offers none), asked again when the last answer's Retry-After has passed; the
@@ -82,7 +86,7 @@ export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Pro
       // Its lock is held (its first deployment still runs, or a renewal): the execution would fail at
       // Lock and take the day's execution name with it, so the next sweep starts it instead.
       if (await deps.locks?.holder(certificateLock(cert.id))) continue;
-      if (await awaitsApprover(cert.renewalRequestId, deps)) continue;
+      if (await awaitsApprover(cert, deps)) continue;
       const name = executionName(cert.id, now, 'sweep');
       await deps.saga.start(name, { certificateId: cert.id, executionName: name, trigger: 'sweep' });
       result.started.push(cert.id);
@@ -117,10 +121,18 @@ async function askedAgain(cert: StoredCertificate, deps: SweepDeps, now: Date): 
 
 /**
  * Whether the renewal's approval request is with a person: waiting for a decision, or refused by
- * an approver (who is not asked again by a machine; `certops renew` asks anew). A request that
- * lapsed unanswered is asked again by the next renewal.
+ * an approver (who is not asked again by a machine; `certops renew` asks anew), while the policy
+ * in force still wants an approver's yes (one that no longer does lets the renewal through, as
+ * the readiness report says). A request that lapsed unanswered is asked again by the next renewal.
  */
-async function awaitsApprover(requestId: string | undefined, deps: SweepDeps): Promise<boolean> {
-  const request = requestId ? await deps.requests?.get(requestId) : undefined;
-  return request?.status === 'pending_approval' || (request?.status === 'rejected' && request.decidedBy !== 'expiry');
+async function awaitsApprover(cert: StoredCertificate, deps: SweepDeps): Promise<boolean> {
+  const request = cert.renewalRequestId ? await deps.requests?.get(cert.renewalRequestId) : undefined;
+  const withPerson = request?.status === 'pending_approval' || (request?.status === 'rejected' && request.decidedBy !== 'expiry');
+  if (!withPerson || !deps.signing || !deps.requests) return withPerson;
+  try {
+    await checkSignature(deps.signing, renewalSignature(cert, deps.signing), deps.requests);
+    return false;
+  } catch {
+    return true;
+  }
 }
