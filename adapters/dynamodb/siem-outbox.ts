@@ -53,7 +53,7 @@ function toPage(item: Item): Page {
  * sorts at or before `createdAt`, and when `createdAt` is of ISO_TIME_CHARACTERS (all above `#`,
  * one byte each) a name that is a prefix of it, or sorts before it, sorts below it and `$`.
  */
-const pagesUpTo = (createdAt: string) => `${createdAt}$`;
+const listingBound = (createdAt: string) => `${createdAt}$`;
 /** What an ISO 8601 time is written with, and more: printable ASCII above `#`. The exporter writes toISOString's. */
 const ISO_TIME_CHARACTERS = /^[\x24-\x7e]+$/;
 
@@ -133,7 +133,7 @@ export class DynamoSiemOutbox implements SiemOutbox {
   private async pagesUpTo(sink: string, createdAt: string): Promise<Page[]> {
     // Past a time of other characters, a page named by a prefix of it, or by characters UTF-16
     // and UTF-8 order differently, may sort past the bound: then every page is listed.
-    const bound = ISO_TIME_CHARACTERS.test(createdAt) ? pagesUpTo(createdAt) : undefined;
+    const bound = ISO_TIME_CHARACTERS.test(createdAt) ? listingBound(createdAt) : undefined;
     const listed: Item[] = [];
     let start: Record<string, unknown> | undefined;
     do {

@@ -42,9 +42,9 @@ function sagaEvent(state: SagaState, type: DetailType, fields: Record<string, un
   return newEvent(type, fields, { now: () => deps.clock.now(), newId: () => `${state.executionName}:${type}`, correlationId: state.executionName });
 }
 
-/** The renewal needs an approver's yes under the policy in force, and request `requestId` waits for one: Abort names it in renewal.failed. */
+/** The renewal needs an approver's yes under the policy in force, and request `requestId` waits for one: Abort names the request the store holds in renewal.failed. */
 class AwaitsApprover extends StepError {
-  constructor(certificateId: string, readonly requestId: string, reasons: string[]) {
+  constructor(certificateId: string, requestId: string, reasons: string[]) {
     super('lock', `renewing ${certificateId} needs an approval under the policy in force: request ${requestId} waits for an approver (${reasons.join('; ')})`);
     this.name = 'AwaitsApprover';
   }
@@ -115,8 +115,8 @@ export async function lock(state: SagaState, deps: RenewalDeps) {
       const refused = approval.request?.status === 'rejected' && approval.request.decidedBy !== 'expiry' && state.trigger === 'sweep';
       if (refused) throw new StepError('lock', `renewing ${cert.id} needs an approval under the policy in force, and ${approval.request!.decidedBy} refused it (request ${approval.request!.requestId})`);
       const waiting = approval.request?.status === 'pending_approval' ? approval.request : await askApproval(cert, wanted, err.reasons, state, deps);
-      // Approvers are told, on every attempt that finds the request waiting (the same id: consumers
-      // keep one), so a crash between the request and its announcement loses no notice.
+      // Approvers are told, again on every attempt that finds the request waiting (the same id:
+      // consumers keep one): a renewal asked for again after a crash between the two tells them.
       await deps.publisher.publish([newEvent('request.pending_approval', { requestId: waiting.requestId, commonName: waiting.commonName, reasons: waiting.reasons, requestedBy: waiting.requestedBy, renews: cert.id }, { now: () => deps.clock.now(), newId: () => `pending:${waiting.requestId}`, correlationId: waiting.requestId })]);
       throw new AwaitsApprover(cert.id, waiting.requestId, err.reasons);
     }
