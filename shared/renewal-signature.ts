@@ -1,7 +1,8 @@
-import { ConflictError } from './errors.ts';
+import { ConflictError, PolicyError, ValidationError } from './errors.ts';
 import type { CertificateRequest, StoredCertificate } from './model.ts';
 import type { RequestStore } from './ports.ts';
-import { allowedValidityDays, type SignatureRequest, type SigningConfig } from './signing-policy.ts';
+import { allowedValidityDays, checkSignature, type SignatureRequest, type SigningConfig } from './signing-policy.ts';
+import { orderedByAcmeClient } from './acme-requester.ts';
 import { ruleFor } from './policy.ts';
 import { resolveOwnership } from './ownership.ts';
 import { KEY_ALGORITHMS, type KeyAlgorithm } from './x509/keys.ts';
@@ -36,4 +37,25 @@ export function renewalSignature(old: StoredCertificate, deps: SigningConfig, ap
 export async function approvalOf(cert: StoredCertificate, deps: { requests: Pick<RequestStore, 'get'> }): Promise<{ request?: CertificateRequest; approvedRequestId?: string }> {
   const request = cert.renewalRequestId ? await deps.requests.get(cert.renewalRequestId) : undefined;
   return { request, approvedRequestId: request?.status === 'approved' ? request.requestId : cert.requestId };
+}
+
+/** What the signing gate says of a certificate's renewal under the policy in force. */
+export type RenewalVerdict = 'allowed' | 'needs-approval' | 'policy-refuses';
+
+/**
+ * The signing gate's word on the certificate's renewal now: the same signature request and gate
+ * as the renewal's first step (services/renewal/saga-steps.ts lock), with the renewal's own
+ * approval or the lineage's. An ACME client's renewal is a new order, which reuses no approval.
+ * Names no host, or an environment the ownership rules contradict: refused, as that step refuses it.
+ */
+export async function judgeRenewal(cert: StoredCertificate, deps: SigningConfig & { requests: Pick<RequestStore, 'get'> }): Promise<RenewalVerdict> {
+  try {
+    const signature = orderedByAcmeClient(cert) ? { ...renewalSignature(cert, deps), approvedRequestId: undefined } : renewalSignature(cert, deps, (await approvalOf(cert, deps)).approvedRequestId);
+    await checkSignature(deps, signature, deps.requests);
+    return 'allowed';
+  } catch (err) {
+    if (err instanceof PolicyError) return err.needsApproval ? 'needs-approval' : 'policy-refuses';
+    if (err instanceof ValidationError || err instanceof ConflictError) return 'policy-refuses';
+    throw err;
+  }
 }

@@ -1,9 +1,8 @@
-import { ConflictError, PolicyError, ValidationError } from '../../shared/errors.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
 import type { RequestStore } from '../../shared/ports.ts';
-import { approvalOf, renewalSignature } from '../../shared/renewal-signature.ts';
+import { judgeRenewal, type RenewalVerdict } from '../../shared/renewal-signature.ts';
 import { orderedByAcmeClient } from '../../shared/acme-requester.ts';
-import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
+import type { SigningConfig } from '../../shared/signing-policy.ts';
 
 /** The lifetime CA/Browser Forum ballot SC-081 sets for public TLS certificates from 2029-03-15, in days. */
 export const SHORT_LIFETIME_DAYS = 47;
@@ -12,7 +11,7 @@ export const SHORT_LIFETIME_DAYS = 47;
 export type ReadinessReason = 'not-managed' | 'issuer-without-acme' | 'needs-approval' | 'policy-refuses' | 'no-deployment-target';
 
 /** What the signing gate would make of a managed certificate's renewal now, when it is not a yes. */
-export type RenewalJudgement = 'needs-approval' | 'policy-refuses';
+export type RenewalJudgement = Exclude<RenewalVerdict, 'allowed'>;
 
 const EXPLAINED: Record<ReadinessReason, string> = {
   'not-managed': 'certops does not renew it (found by a scan, an import or ACM): renewed wherever it was issued, by hand unless that place automates it; adopt it to let certops renew it',
@@ -52,26 +51,16 @@ const reasonsFor = (c: StoredCertificate, judged: ReadonlyMap<string, RenewalJud
 const inUse = (certs: StoredCertificate[]) => certs.filter((c) => (c.status === 'active' || c.status === 'discovered') && !c.basicConstraints?.ca);
 
 /**
- * For each certificate in use that certops renews, what the signing gate would say of its
- * renewal now, when not a yes: the same signature request and the same gate as the renewal's
- * first step (see services/renewal/saga-steps.ts lock), so a renewal that names what no approval
- * covers counts, and so does one the policy would refuse. An ACME client's certificate is judged
- * too: its renewal is an order through the same gate.
+ * For each certificate in use with an issuer in certops (an ACME client's too: its renewal is an
+ * order through the same gate), what the signing gate would say of its renewal now, when not a
+ * yes (see judgeRenewal): a renewal request waiting for an approver counts only if the policy in
+ * force still wants one.
  */
 export async function renewalJudgements(certs: StoredCertificate[], deps: SigningConfig & { requests: Pick<RequestStore, 'get'> }): Promise<Map<string, RenewalJudgement>> {
   const judged = new Map<string, RenewalJudgement>();
   await Promise.all(inUse(certs).filter((c) => c.issuerBackend).map(async (c) => {
-    // A renewal request waiting for an approver counts only if the policy in force still wants one.
-    // An ACME client's renewal is a new order, which reuses no approval.
-    try {
-      const signature = orderedByAcmeClient(c) ? { ...renewalSignature(c, deps), approvedRequestId: undefined } : renewalSignature(c, deps, (await approvalOf(c, deps)).approvedRequestId);
-      await checkSignature(deps, signature, deps.requests);
-    } catch (err) {
-      if (err instanceof PolicyError) judged.set(c.id, err.needsApproval ? 'needs-approval' : 'policy-refuses');
-      // Names no host, or an environment the ownership rules contradict: the renewal's first step refuses it too.
-      else if (err instanceof ValidationError || err instanceof ConflictError) judged.set(c.id, 'policy-refuses');
-      else throw err;
-    }
+    const verdict = await judgeRenewal(c, deps);
+    if (verdict !== 'allowed') judged.set(c.id, verdict);
   }));
   return judged;
 }

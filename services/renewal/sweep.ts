@@ -4,8 +4,8 @@ import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
 import { renewalDue, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 import { askAgainAfter, renewalInfo, type SuggestedWindow } from '../../shared/ari.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
-import { checkSignature, type SigningConfig } from '../../shared/signing-policy.ts';
-import { renewalSignature } from '../../shared/renewal-signature.ts';
+import type { SigningConfig } from '../../shared/signing-policy.ts';
+import { judgeRenewal } from '../../shared/renewal-signature.ts';
 
 export interface SweepDeps {
   clock: Clock;
@@ -129,10 +129,5 @@ async function awaitsApprover(cert: StoredCertificate, deps: SweepDeps): Promise
   const request = cert.renewalRequestId ? await deps.requests?.get(cert.renewalRequestId) : undefined;
   const withPerson = request?.status === 'pending_approval' || (request?.status === 'rejected' && request.decidedBy !== 'expiry');
   if (!withPerson || !deps.signing || !deps.requests) return withPerson;
-  try {
-    await checkSignature(deps.signing, renewalSignature(cert, deps.signing), deps.requests);
-    return false;
-  } catch {
-    return true;
-  }
+  return (await judgeRenewal(cert, { ...deps.signing, requests: deps.requests })) !== 'allowed';
 }
