@@ -136,7 +136,8 @@ server.on('request', (req, res) => {
   });
 });
 
-// What the table is asked, for the benchmarks: write calls and items (a batch counts each) and
+// What the table is asked, for the benchmarks: write calls and items (a batch counts each; those
+// only the local stack writes, below, also apart) and
 // their write request units (1 per KB of each item, rounded up per item), read calls, items
 // returned and their read request units (strongly consistent: 1 per 4 KB, per item for Get and
 // BatchGet, over the whole answer for Query), as DynamoDB on demand bills them. Item sizes are
@@ -144,7 +145,7 @@ server.on('request', (req, res) => {
 // items only the local stack writes (the bus's DELIVERY ledger and the saga runner's EXEC#
 // items): on AWS, EventBridge and Step Functions hold those.
 const localOnly = (key) => key?.pk?.S === 'DELIVERY' || String(key?.pk?.S).startsWith('EXEC#');
-const writes = { calls: 0, items: 0, writeUnits: 0, readCalls: 0, readItems: 0, readUnits: 0 };
+const writes = { calls: 0, items: 0, localItems: 0, writeUnits: 0, readCalls: 0, readItems: 0, readUnits: 0 };
 const KB = 1024;
 const units = (bytes, size) => Math.max(1, Math.ceil(bytes / size));
 server.on('request', (req, res) => {
@@ -165,6 +166,7 @@ server.on('request', (req, res) => {
           ? Object.values(input.RequestItems).flat().map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)
           : [input.Item ?? input.Key];
         writes.items += items.length;
+        writes.localItems += items.filter(localOnly).length;
         writes.writeUnits += items.filter((item) => !localOnly(item)).reduce((n, item) => n + units(JSON.stringify(item).length, KB), 0);
       } catch {
         // Not counted: the table takes nothing from it.

@@ -40,6 +40,8 @@ export interface EmbeddedTable {
 export interface TableUsage {
   calls: number;
   items: number;
+  /** Of `items`, those only the local stack writes (the bus's ledger, the saga runner's executions): EventBridge and Step Functions hold them on AWS. */
+  localItems: number;
   writeUnits: number;
   readCalls: number;
   readItems: number;
