@@ -22,15 +22,33 @@ describe('certificate findings', () => {
   });
 
   it('says how soon expiry comes: 30, 14 and 7 days, then expired, with the date', async () => {
-    const { leaf } = await makeChain(['soon.example.com'], { notAfter: new Date(Date.now() + 40 * DAY) });
+    const { leaf } = await makeChain(['soon.example.com'], { notAfter: new Date(Date.now() + 120 * DAY) });
     const at = (d: number) => new Date(Date.now() + d * DAY);
-    expect(ids(leaf.der, at(5))).toEqual([]);
-    expect(ids(leaf.der, at(11))).toEqual(['expiring-30d']);
-    expect(ids(leaf.der, at(27))).toEqual(['expiring-14d']);
-    expect(ids(leaf.der, at(34))).toEqual(['expiring-7d']);
-    const expired = certificateFindings(certificateRecord(leaf.der), { now: at(41) });
+    expect(ids(leaf.der, at(85))).toEqual([]);
+    expect(ids(leaf.der, at(91))).toEqual(['expiring-30d']);
+    expect(ids(leaf.der, at(107))).toEqual(['expiring-14d']);
+    expect(ids(leaf.der, at(114))).toEqual(['expiring-7d']);
+    expect(certificateFindings(certificateRecord(leaf.der), { now: at(114) })[0].message).toMatch(/^expires in 5 days \(\d{4}-\d{2}-\d{2}\): renew it today$/);
+    const expired = certificateFindings(certificateRecord(leaf.der), { now: at(121) });
     expect(expired).toEqual([{ id: 'expired', severity: 'critical', message: expect.stringMatching(/^expired on \d{4}-\d{2}-\d{2}: replace it now$/) }]);
     expect(ids(leaf.der, at(-3))).toEqual(['not-yet-valid']);
+  });
+
+  it('scales the expiry bands down for lifetimes under 90 days: a 30-day or 6-day certificate is not expiring when it is issued, only in its last third', async () => {
+    const now = Date.now();
+    const at = (d: number) => new Date(now + d * DAY);
+    const month = (await makeChain(['month.example.com'], { notBefore: new Date(now), notAfter: at(30) })).leaf;
+    expect(ids(month.der, at(0.01))).toEqual([]);
+    expect(ids(month.der, at(19))).toEqual([]);
+    expect(ids(month.der, at(21))).toEqual(['expiring-30d']);
+    expect(ids(month.der, at(26))).toEqual(['expiring-14d']);
+    expect(ids(month.der, at(28))).toEqual(['expiring-7d']);
+    const sixDays = (await makeChain(['six.example.com'], { notBefore: new Date(now), notAfter: at(6) })).leaf;
+    expect(ids(sixDays.der, at(0.01))).toEqual([]);
+    expect(ids(sixDays.der, at(3.9))).toEqual([]);
+    expect(ids(sixDays.der, at(4.1))).toEqual(['expiring-30d']);
+    const lastHours = certificateFindings(certificateRecord(sixDays.der), { now: at(5.75) });
+    expect(lastHours).toEqual([{ id: 'expiring-7d', severity: 'critical', message: expect.stringMatching(/^expires in [56] hours \(\d{4}-\d{2}-\d{2}\): renew it today$/) }]);
   });
 
   it('flags self-signed leaves, missing SANs, wildcards, missing serverAuth and CA:true on a server', async () => {

@@ -1,12 +1,23 @@
 import type { CertificateRequest, StoredCertificate } from '../../shared/model.ts';
+import { orderedByAcmeClient } from '../../shared/acme-requester.ts';
+import { timeLeft } from '../../shared/expiry-bands.ts';
+import { renewedByCertops } from '../../shared/renewal-window.ts';
 import { NOTICE_SEVERITIES, type Notice, type NoticeSeverity, type NotifiableType, type NotificationRoute } from '../../shared/notification-config.ts';
 
 type Detail = Record<string, unknown>;
+const DAY_MS = 86_400_000;
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 
 /** The severity of an expiry notice by how close the expiry is (the sweep sends one per threshold). */
 function expirySeverity(threshold: number): NoticeSeverity {
   return threshold <= 1 ? 'critical' : threshold <= 7 ? 'high' : threshold <= 14 ? 'medium' : 'low';
+}
+
+/** Who renews an expiring certificate, and what to do if it has not been. */
+function expiryAction(cert: StoredCertificate | undefined): string {
+  if (cert && orderedByAcmeClient(cert)) return `The ACME client that ordered it (${cert.requestedBy}) holds its key and renews it through certops' ACME server; if it has not by now, run that client's renewal (for certbot: certbot renew) and check what runs it on schedule.`;
+  if (cert?.status === 'active' && renewedByCertops(cert)) return `certops renews it automatically; if it has not by now, look at its renewal history, or renew it now: certops renew ${cert.id} --wait`;
+  return `certops does not renew it: renew it where it was issued, or adopt it (certops adopt ${cert?.id ?? 'ID'} --issuer local --target TARGET) so certops does.`;
 }
 
 /**
@@ -23,12 +34,12 @@ export function noticeOf(type: NotifiableType, detail: Detail, about: { cert?: S
   switch (type) {
     case 'certificate.expiring': {
       const threshold = Number(detail.threshold);
-      const managed = Boolean(cert?.issuerBackend) && cert?.status === 'active';
+      const left = timeLeft(Number(detail.daysToExpiry) * DAY_MS);
       return {
         ...base, severity: expirySeverity(threshold),
-        title: `${name} expires in ${detail.daysToExpiry} days`,
-        what: `The certificate for ${name} (${cert?.subjectAlternativeNames.join(', ') ?? name}) expires on ${str(detail.notAfter).slice(0, 10)}, in ${detail.daysToExpiry} days.`,
-        action: managed ? `certops renews it automatically; if it has not by now, look at its renewal history, or renew it now: certops renew ${cert!.id} --wait` : `certops does not renew it: renew it where it was issued, or adopt it (certops adopt ${cert?.id ?? 'ID'} --issuer local --target TARGET) so certops does.`,
+        title: `${name} expires in ${left}`,
+        what: `The certificate for ${name} (${cert?.subjectAlternativeNames.join(', ') ?? name}) expires on ${str(detail.notAfter).slice(0, 10)}, in ${left}.`,
+        action: expiryAction(cert),
       };
     }
     case 'renewal.failed':

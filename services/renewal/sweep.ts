@@ -1,6 +1,7 @@
 import type { CertificateStore, Clock, EventPublisher, LockStore, RequestStore, SagaStarter } from '../../shared/ports.ts';
 import { certificateLock } from '../../shared/certificate-lock.ts';
-import { THRESHOLDS, expiryAlerts } from './expiry-alerts.ts';
+import { expiryAlerts } from './expiry-alerts.ts';
+import { EXPIRY_THRESHOLDS } from '../../shared/expiry-bands.ts';
 import { renewalDue, renewedByCertops, type RenewalWindow } from '../../shared/renewal-window.ts';
 import { askAgainAfter, renewalInfo, type SuggestedWindow } from '../../shared/ari.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
@@ -57,7 +58,7 @@ export function executionName(certificateId: string, at: Date, trigger: 'sweep' 
  */
 export async function sweepExpiring(deps: SweepDeps, window: RenewalWindow): Promise<SweepResult> {
   const now = deps.clock.now();
-  const horizon = new Date(now.getTime() + Math.max(window.days, ...THRESHOLDS, deps.ari?.horizonDays ?? 0) * DAY_MS);
+  const horizon = new Date(now.getTime() + Math.max(window.days, ...EXPIRY_THRESHOLDS, deps.ari?.horizonDays ?? 0) * DAY_MS);
   const result: SweepResult = { examined: 0, started: [], alerts: 0, expired: [] };
   let nextToken: string | undefined;
   do {

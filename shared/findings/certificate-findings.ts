@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Finding } from '../model.ts';
 import type { CertificateRecord } from '../x509/certificate-record.ts';
 import { knownRevocation, type RevocationFacts } from '../revocation/inventory-revocation.ts';
+import { expiryBand, timeLeft } from '../expiry-bands.ts';
 
 const DAY_MS = 86_400_000;
 /** CA/Browser Forum ballot SC31: publicly trusted TLS certificates issued from 2020-09-01 live at most 398 days. */
@@ -42,10 +43,12 @@ export function certificateFindings(c: CertificateRecord & RevocationFacts, ctx:
   const isCa = c.basicConstraints?.ca === true;
   const left = notAfter - now;
 
+  const band = expiryBand(c.notBefore, c.notAfter, ctx.now);
+  const expires = `expires in ${timeLeft(left)} (${date(c.notAfter)})`;
   if (left < 0) add('expired', 'critical', `expired on ${date(c.notAfter)}: replace it now`);
-  else if (left <= 7 * DAY_MS) add('expiring-7d', 'critical', `expires in ${days(left)} days (${date(c.notAfter)}): renew it today`);
-  else if (left <= 14 * DAY_MS) add('expiring-14d', 'high', `expires in ${days(left)} days (${date(c.notAfter)}): renew it this week`);
-  else if (left <= 30 * DAY_MS) add('expiring-30d', 'medium', `expires in ${days(left)} days (${date(c.notAfter)}): plan its renewal`);
+  else if (band !== undefined && band <= 7) add('expiring-7d', 'critical', `${expires}: renew it today`);
+  else if (band === 14) add('expiring-14d', 'high', `${expires}: renew it this week`);
+  else if (band === 30) add('expiring-30d', 'medium', `${expires}: plan its renewal`);
   if (notBefore > now) add('not-yet-valid', 'high', `not valid until ${date(c.notBefore)}: clients will refuse it before then`);
 
   const revocation = knownRevocation(c);

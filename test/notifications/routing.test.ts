@@ -46,6 +46,20 @@ describe('which channels a notice goes to', () => {
     expect(asked.action).toContain('certops approve r1');
   });
 
+  it('says who renews an expiring certificate: certops, the ACME client that ordered it, or nobody here; and hours when less than a day is left', () => {
+    const cert = (over: Record<string, unknown>) => ({ id: 'c1', subject: 'CN=db.example.com', commonName: 'db.example.com', subjectAlternativeNames: ['db.example.com'], notAfter: '2026-12-02T06:00:00.000Z', status: 'active', source: 'issued', issuerBackend: 'local', targets: [], ...over }) as never;
+    const detail = { eventId: 'expiring:c1:1', occurredAt: '2026-12-01T18:00:00.000Z', certificateId: 'c1', notAfter: '2026-12-02T06:00:00.000Z', daysToExpiry: 0.5, threshold: 1 };
+    const managed = noticeOf('certificate.expiring', detail, { cert: cert({ keyRef: 'k' }) }, 'https://c');
+    expect(managed).toMatchObject({ severity: 'critical', title: 'db.example.com expires in 12 hours' });
+    expect(managed.action).toContain('certops renew c1 --wait');
+    const certbot = noticeOf('certificate.expiring', detail, { cert: cert({ requestedBy: 'acme:acct-1' }) }, 'https://c');
+    expect(certbot.action).toMatch(/^The ACME client that ordered it \(acme:acct-1\) holds its key and renews it/);
+    expect(certbot.action).not.toContain('certops renew');
+    const found = noticeOf('certificate.expiring', { ...detail, daysToExpiry: 9.6, threshold: 14 }, { cert: cert({ source: 'scan', status: 'discovered', issuerBackend: undefined }) }, 'https://c');
+    expect(found).toMatchObject({ severity: 'medium', title: 'db.example.com expires in 9 days' });
+    expect(found.action).toMatch(/^certops does not renew it/);
+  });
+
   it('makes one digest of several notices, the most severe first, each with its link', () => {
     const digest = digestOf([notice({ eventId: 'a', title: 'low one', severity: 'low' }), notice({ eventId: 'b', title: 'urgent one', severity: 'critical', link: 'https://c/#/b' })], 'https://c', '2026-12-02T00:00:00.000Z');
     expect(digest).toMatchObject({ title: '2 notices since the last digest', severity: 'critical', link: 'https://c' });
