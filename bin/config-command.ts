@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument, stringify } from 'yaml';
-import { configDiff } from '../shared/config-diff.ts';
-import type { ConfigChange, ConfigDiffEntry, ConfigRecord } from '../shared/ports.ts';
+import type { ConfigChange, ConfigDiffEntry, ConfigPreview, ConfigRecord } from '../shared/ports.ts';
 import { CliError, call, type ClientOptions } from './api-client.ts';
+import { DEFAULT_POLICY } from '../shared/policy.ts';
 
 /** FILE as a configuration document; a YAML mistake is one line naming the file and line. */
 function readDocument(file: string): Record<string, unknown> {
@@ -21,6 +21,12 @@ function readDocument(file: string): Record<string, unknown> {
 
 const shown = (v: unknown) => JSON.stringify(v);
 
+/** The default policy as comments to start from: uncommented, it is a valid `policy` section. */
+const DEFAULT_POLICY_TO_EDIT = [
+  '# The policy in force by default, to start from (uncomment and edit; config set then asks a second admin):',
+  ...stringify({ policy: DEFAULT_POLICY }).trimEnd().split('\n').map((line) => `# ${line}`),
+].join('\n');
+
 function diffLines(diff: ConfigDiffEntry[]): string[] {
   return diff.map((d) => (d.before === undefined ? `+ ${d.path}: ${shown(d.after)}` : d.after === undefined ? `- ${d.path}: ${shown(d.before)}` : `~ ${d.path}: ${shown(d.before)} -> ${shown(d.after)}`));
 }
@@ -36,7 +42,7 @@ export async function configCommand(sub: ConfigSubcommand, arg: string, options:
     case 'get': {
       const { body } = await call(client, 'GET', '/config');
       const record = body as ConfigRecord;
-      const header = record.version ? `# version ${record.version}, by ${record.changedBy}${record.approvedBy ? ` approved by ${record.approvedBy}` : ''} at ${record.changedAt}\n` : '# no configuration recorded yet: the defaults apply\n';
+      const header = record.version ? `# version ${record.version}, by ${record.changedBy}${record.approvedBy ? ` approved by ${record.approvedBy}` : ''} at ${record.changedAt}\n` : `# no configuration recorded yet: the defaults apply\n${DEFAULT_POLICY_TO_EDIT}\n`;
       // An empty document prints as nothing (not `{}`), so sections can be appended to what it printed.
       return { human: header + (Object.keys(record.document ?? {}).length ? stringify(record.document).trimEnd() : ''), data: record };
     }
@@ -48,10 +54,11 @@ export async function configCommand(sub: ConfigSubcommand, arg: string, options:
       return { human, data: body };
     }
     case 'diff': {
-      const wanted = readDocument(arg);
-      const { body } = await call(client, 'GET', '/config');
-      const diff = configDiff(body.document ?? {}, wanted);
-      return { human: diff.length ? diffLines(diff).join('\n') : `no differences from version ${body.version}`, data: { version: body.version, diff } };
+      // The API checks the document as `config set` would: a copy it would refuse is refused here too.
+      const { body } = await call(client, 'PUT', '/config?dryRun=true', readDocument(arg));
+      const preview = body as ConfigPreview;
+      const who = preview.wouldBe === 'pending' ? 'config set would propose it: a second admin approves it' : 'config set would apply it at once';
+      return { human: preview.diff.length ? `${diffLines(preview.diff).join('\n')}\n(${who})` : `no differences from version ${preview.version}`, data: preview };
     }
     case 'history': {
       const { body } = await call(client, 'GET', `/config/history${options.limit ? `?limit=${encodeURIComponent(options.limit)}` : ''}`);

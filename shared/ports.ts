@@ -132,6 +132,16 @@ export interface ConfigDiffEntry {
   after?: unknown;
 }
 
+/** What putting a document in force would do (PUT /config?dryRun=true): nothing recorded. */
+export interface ConfigPreview {
+  /** unchanged; applied at once (one admin may change it alone); or pending a second admin's approval. */
+  wouldBe: 'unchanged' | 'applied' | 'pending';
+  /** The version in force now (0: none recorded). */
+  version: number;
+  changed: string[];
+  diff: ConfigDiffEntry[];
+}
+
 /** One version of the suite configuration: the document, who put it in force (and who approved it), and what changed. */
 export interface ConfigRecord {
   /** 1 for the first configuration recorded, one more for each change. */

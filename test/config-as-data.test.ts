@@ -147,7 +147,17 @@ describe('configuration as data', () => {
     expect(diff.stdout.trim().split('\n')).toEqual([
       '~ policy.rules: [{"allowedDomains":["example.com"],"maxValidityDays":30}] -> [{"allowedDomains":["example.com"],"maxValidityDays":45}]',
       '~ tokens.defaultDays: 30 -> 15',
+      '(config set would propose it: a second admin approves it)',
     ]);
+    // The copy is checked as `config set` checks it, and nothing is recorded by a diff.
+    const before = await config();
+    const pending = async () => (await call(admin, 'GET', '/config/changes')).body.items.filter((c: { status: string }) => c.status === 'pending').length;
+    const pendingBefore = await pending();
+    writeFileSync(join(home, 'bad.yaml'), got.stdout.replace('maxValidityDays: 30', 'maxValidityDays: 30\n      approval: bogus'));
+    const refused = await cli(['config', 'diff', join(home, 'bad.yaml'), '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
+    expect([refused.code, refused.stderr.trim()]).toEqual([1, 'certops: 400 invalid_input: configuration: policy.rules.0.approval must be allowed or never (field: policy.rules.0.approval)']);
+    expect((await config()).version).toBe(before.version);
+    expect(await pending()).toBe(pendingBefore);
     const set = await cli(['config', 'set', file, '--endpoint', stack.url], { ...env, CERTOPS_TOKEN: admin });
     expect(set.stdout).toMatch(/^waiting for a second admin: change \S+ \(policy\.rules, tokens\.defaultDays\); another admin runs: certops config approve \S+/);
     const changeId = set.stdout.split(' ')[6];

@@ -3,7 +3,7 @@ import { canonicalJson } from '../../shared/canonical-json.ts';
 import { changedPaths, configDiff } from '../../shared/config-diff.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
-import type { Clock, ConfigChange, ConfigChangeStore, ConfigRecord, ConfigStore, TokenStore } from '../../shared/ports.ts';
+import type { Clock, ConfigChange, ConfigChangeStore, ConfigPreview, ConfigRecord, ConfigStore, TokenStore } from '../../shared/ports.ts';
 import { announceAfter, type AnnounceDeps } from '../../shared/announce.ts';
 import { INVENTORY } from './announcements.ts';
 
@@ -65,6 +65,24 @@ export type ConfigChangeOutcome =
   | { status: 'applied'; version: number; changed: string[] }
   | { status: 'pending'; changeId: string; changed: string[] };
 
+/** How a document compares with the version in force: unchanged, or applied by one admin, or pending a second (SINGLE_ADMIN). */
+function judged(document: Record<string, unknown>, current: ConfigRecord | undefined): { outcome: ConfigPreview['wouldBe']; changed: string[] } {
+  const changed = changedPaths(current?.document ?? {}, document);
+  // Nothing recorded yet and nothing asked (the defaults, as `config get` gives them): no version 1 that says nothing.
+  if (current?.hash === configHash(document) || (!current && changed.length === 0)) return { outcome: 'unchanged', changed };
+  // Judged field by field: a section that appears or goes whole is compared with an empty one.
+  const sections = { inventory: {}, ct: {} };
+  const alone = changedPaths({ ...sections, ...current?.document }, { ...sections, ...document }).every((p) => SINGLE_ADMIN.test(p));
+  return { outcome: alone ? 'applied' : 'pending', changed };
+}
+
+/** What `document` (already checked) would change and who must agree, recording nothing. */
+export async function previewConfiguration(document: Record<string, unknown>, deps: Pick<ConfigDeps, 'configurations'>): Promise<ConfigPreview> {
+  const current = await deps.configurations.latest();
+  const { outcome, changed } = judged(document, current);
+  return { wouldBe: outcome, version: current?.version ?? 0, changed, diff: configDiff(current?.document ?? {}, document) };
+}
+
 /**
  * A configuration an admin sent (already checked): applied at once when it changes only what one
  * admin may change alone (SINGLE_ADMIN), else kept as a proposal that another admin must approve
@@ -72,21 +90,16 @@ export type ConfigChangeOutcome =
  */
 export async function changeConfiguration(document: Record<string, unknown>, caller: string, deps: ConfigDeps): Promise<ConfigChangeOutcome> {
   const current = await deps.configurations.latest();
-  const hash = configHash(document);
-  if (current?.hash === hash) return { status: 'unchanged', version: current.version };
-  const changed = changedPaths(current?.document ?? {}, document);
-  // Nothing recorded yet and nothing asked (the defaults, as `config get` gives them): no version 1 that says nothing.
-  if (!current && changed.length === 0) return { status: 'unchanged', version: 0 };
-  // Judged field by field: a section that appears or goes whole is compared with an empty one.
-  const sections = { inventory: {}, ct: {} };
-  if (changedPaths({ ...sections, ...current?.document }, { ...sections, ...document }).every((p) => SINGLE_ADMIN.test(p))) {
+  const { outcome, changed } = judged(document, current);
+  if (outcome === 'unchanged') return { status: 'unchanged', version: current?.version ?? 0 };
+  if (outcome === 'applied') {
     const recorded = await recordConfiguration(document, { changedBy: caller, location: 'api' }, deps, current);
     if (!recorded) throw new ConflictError('the configuration changed while this change was made; read it again and resend', 'configuration');
     return { status: 'applied', version: recorded.version, changed };
   }
   const now = deps.clock.now();
   const change: ConfigChange = {
-    changeId: deps.newId(), document, hash, baseVersion: current?.version ?? 0, ...(current ? { baseHash: current.hash } : {}),
+    changeId: deps.newId(), document, hash: configHash(document), baseVersion: current?.version ?? 0, ...(current ? { baseHash: current.hash } : {}),
     changed, diff: configDiff(current?.document ?? {}, document), proposedBy: caller, proposedAt: now.toISOString(), status: 'pending',
   };
   const proposed = newEvent('config.change_proposed', { changeId: change.changeId, baseVersion: change.baseVersion, changed, diff: change.diff, proposedBy: caller }, { now: () => now, newId: () => `config-change:${change.changeId}` });

@@ -15,7 +15,7 @@ import { lambda } from '../../adapters/lambda.ts';
 import { recoverStaleAnnouncements } from '../../shared/announce.ts';
 import { INVENTORY, inventoryProofs } from './announcements.ts';
 import { asObject, oneOf, optionalString, queryInteger, stringList } from '../../shared/input.ts';
-import { changeConfiguration, decideConfigChange } from './config-changes.ts';
+import { changeConfiguration, decideConfigChange, previewConfiguration } from './config-changes.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { syncAcm } from './sync-acm.ts';
 import { awsRegion, isUnknownEndpoint } from '../../shared/aws-region.ts';
@@ -195,18 +195,26 @@ export const api = apiHandler({
   },
   'PUT /config': {
     doc: {
-      summary: 'Replaces the configuration: applied at once, or proposed for a second admin when it changes policy or issuers',
+      summary: 'Replaces the configuration: applied at once, or proposed for a second admin when it changes policy or issuers; dryRun checks it and says what it would change',
+      query: { dryRun: { enum: ['true', 'false'], description: 'true: check the document and answer what it would change and whether a second admin must approve it; nothing is recorded' } },
       body: { type: 'object', description: 'the whole configuration document (config.yaml as JSON)' },
       responses: {
-        200: object(['status', 'version'], { status: { enum: ['applied', 'unchanged'] }, version: integer, changed: strings }),
+        200: {
+          oneOf: [
+            object(['status', 'version'], { status: { enum: ['applied', 'unchanged'] }, version: integer, changed: strings }),
+            object(['wouldBe', 'version', 'changed', 'diff'], { wouldBe: { enum: ['unchanged', 'applied', 'pending'] }, version: integer, changed: strings, diff: { type: 'array', items: { type: 'object' } } }),
+          ],
+        },
         202: object(['status', 'changeId', 'changed'], { status: { const: 'pending' }, changeId: string, changed: strings }),
       },
     },
     role: 'admin',
     withoutConfiguration: true,
     async run(req) {
+      const dryRun = oneOf(req.query, 'dryRun', ['true', 'false'], 'false') === 'true';
       const document = asObject(req.body, 'configuration');
       rt().configuration.check(document);
+      if (dryRun) return { status: 200, body: await previewConfiguration(document, rt()) };
       const outcome = await changeConfiguration(document, req.caller.name, rt());
       if (outcome.status === 'applied') await rt().configuration.refresh(true);
       return { status: outcome.status === 'pending' ? 202 : 200, body: outcome };
