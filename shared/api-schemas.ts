@@ -52,7 +52,7 @@ export const COMPONENTS: Record<string, Schema> = {
   }, { not: { anyOf: [{ required: ['secretHash'] }, { required: ['token'] }] } }),
   Target: object(['name', 'type'], { name: string, type: { enum: ['filesystem', 'webhook', 'acm', 'secretsmanager'] }, environments: strings }),
   Scan: object(['scanId', 'status', 'targets', 'ports', 'total', 'done', 'startedAt', 'requestedBy'], {
-    scanId: string, status: { enum: ['running', 'completed', 'failed'] }, targets: strings, ports: { type: 'array', items: integer },
+    scanId: string, status: { enum: ['running', 'completed', 'failed'] }, targets: strings, ports: { type: 'array', items: integer, description: 'the ports tried on each target that names none; a host:port target is scanned on its own port only' },
     total: integer, done: integer, startedAt: dateTime, finishedAt: dateTime, requestedBy: string, error: string,
   }),
   ScanResult: object(['host', 'port', 'findings'], {
