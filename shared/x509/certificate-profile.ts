@@ -7,7 +7,11 @@ import type { ParsedCertificate } from './parse-certificate.ts';
 /** Where a certificate stands in a path: the end entity, a CA certificate in between, or the trust anchor. */
 export type PathRole = 'leaf' | 'intermediate' | 'anchor';
 
-const WEAK_SIGNATURES = new Set(['sha1WithRSAEncryption', 'ecdsa-with-SHA1', 'dsa-with-SHA1', 'md5WithRSAEncryption', 'md2WithRSAEncryption']);
+/** What a TLS server's certificates may be signed with (CABF BR 7.1.3.2): SHA-2 digests and EdDSA; SHA-1, MD5, DSA and what certops cannot name are refused. */
+const SERVER_SIGNATURES = new Set([
+  'sha256WithRSAEncryption', 'sha384WithRSAEncryption', 'sha512WithRSAEncryption', 'rsassaPss-with-SHA256', 'rsassaPss-with-SHA384', 'rsassaPss-with-SHA512',
+  'ecdsa-with-SHA256', 'ecdsa-with-SHA384', 'ecdsa-with-SHA512', 'Ed25519', 'Ed448',
+]);
 const NAMES: Record<string, string> = Object.fromEntries(Object.entries(OID).map(([name, id]) => [id, name]));
 
 /**
@@ -34,9 +38,12 @@ export function profileProblems(cert: ParsedCertificate, role: PathRole, serverA
   if (cert.version !== 3 && role !== 'anchor') out.push(`${who} is a version ${cert.version} certificate; certificates must be version 3 (CABF BR 7.1.1)`);
   // Key identifiers (RFC 5280 4.2.1.1, 4.2.1.2).
   if (critical(OID.authorityKeyIdentifier)) out.push(`${who} marks authorityKeyIdentifier critical (RFC 5280 4.2.1.1: MUST be non-critical)`);
+  if (critical(OID.subjectKeyIdentifier)) out.push(`${who} marks subjectKeyIdentifier critical (RFC 5280 4.2.1.2: MUST be non-critical)`);
   const selfIssued = Buffer.compare(Buffer.from(cert.subjectDer), Buffer.from(cert.issuerDer)) === 0;
   if (role !== 'anchor' && !selfIssued && !ext.authorityKeyIdFields) out.push(`${who} has no authorityKeyIdentifier (RFC 5280 4.2.1.1)`);
-  if (isCa && !ext.subjectKeyId) out.push(`${who} is a CA without a subjectKeyIdentifier (RFC 5280 4.2.1.2)`);
+  if (role !== 'anchor' && !selfIssued && ext.authorityKeyIdFields && !ext.authorityKeyIdFields.keyIdentifier) out.push(`${who} has an authorityKeyIdentifier without a keyIdentifier (RFC 5280 4.2.1.1: MUST be included)`);
+  // A version 1 root carries no extensions: as a trust anchor it is its name and key (RFC 5280 6.1.1 (d)).
+  if (isCa && !(role === 'anchor' && cert.version === 1) && !ext.subjectKeyId) out.push(`${who} is a CA without a subjectKeyIdentifier (RFC 5280 4.2.1.2)`);
   if (role === 'anchor' && ext.authorityKeyIdFields && selfIssued) {
     const f = ext.authorityKeyIdFields;
     if (!f.keyIdentifier || f.authorityCertIssuer || f.authorityCertSerialNumber) out.push(`${who} has an authorityKeyIdentifier without a keyIdentifier or with issuer and serial fields (RFC 5280 4.2.1.1)`);
@@ -45,6 +52,9 @@ export function profileProblems(cert: ParsedCertificate, role: PathRole, serverA
   // Names (RFC 5280 4.1.2.6, 4.2.1.6).
   if (isCa && !cert.subject) out.push(`${who}: a CA certificate must have a non-empty subject (RFC 5280 4.1.2.6)`);
   const hasSan = ext.san.dns.length + ext.san.ip.length + ext.san.email.length + ext.san.uri.length + ext.san.directoryNames.length + ext.san.otherForms.length > 0;
+  if (ext.present.includes(OID.subjectAltName) && !hasSan) out.push(`${who} has an empty subjectAltName (RFC 5280 4.2.1.6: at least one entry)`);
+  // An iPAddress names one address: 4 or 16 octets (RFC 5280 4.2.1.6); anything else names nothing a constraint can check.
+  for (const ip of ext.san.ip.filter((a) => a.startsWith('invalid:') || a.includes('/'))) out.push(`${who} has a malformed iPAddress subjectAltName (${ip.replace(/^invalid:/, '')}): RFC 5280 4.2.1.6 wants 4 or 16 octets`);
   if (!cert.subject && hasSan && !critical(OID.subjectAltName)) out.push(`${who} has an empty subject and a non-critical subjectAltName (RFC 5280 4.2.1.6: MUST be critical)`);
   if (cert.subject && critical(OID.subjectAltName) && serverAuth) out.push(`${who} marks subjectAltName critical with a non-empty subject (RFC 5280 4.2.1.6: SHOULD NOT; CABF BR 7.1.2.7.12)`);
   if (role === 'leaf' && serverAuth) {
@@ -55,18 +65,23 @@ export function profileProblems(cert: ParsedCertificate, role: PathRole, serverA
   const bc = ext.basicConstraints;
   if (isCa && bc?.ca && !critical(OID.basicConstraints)) out.push(`${who} is a CA whose basicConstraints is not critical (RFC 5280 4.2.1.9: MUST be critical)`);
   if (ext.keyUsage?.includes('keyCertSign') && !bc?.ca) out.push(`${who} asserts keyCertSign without being a CA (RFC 5280 4.2.1.3)`);
+  if (ext.keyUsage?.length === 0) out.push(`${who} has a keyUsage with no bit set (RFC 5280 4.2.1.3: at least one MUST be set)`);
+  if (role === 'intermediate' && !ext.keyUsage) out.push(`${who} is a CA without keyUsage (RFC 5280 4.2.1.3: MUST be present in certificates that sign certificates)`);
+  if (bc && !bc.ca && bc.pathLength !== undefined) out.push(`${who} has a pathLenConstraint without cA (RFC 5280 4.2.1.9: MUST NOT)`);
   // A CA certificate may end a path (RFC 5280 4.2.1.9's note), but one that cannot sign certificates is an end entity mislabelled.
   if (role === 'leaf' && bc?.ca && ext.keyUsage && !ext.keyUsage.includes('keyCertSign')) out.push(`${who} asserts cA without keyCertSign: basic constraints and key usage disagree (CABF BR 7.1.2.7.8: an end entity's cA MUST be false)`);
   if (ext.nameConstraints && !bc?.ca) out.push(`${who} carries name constraints but is not a CA (RFC 5280 4.2.1.10: CA certificates only)`);
   if (ext.nameConstraints && !critical(OID.nameConstraints)) out.push(`${who} has non-critical name constraints (RFC 5280 4.2.1.10: MUST be critical)`);
   if (ext.present.includes(OID.policyConstraints) && !critical(OID.policyConstraints)) out.push(`${who} has non-critical policy constraints (RFC 5280 4.2.1.11: MUST be critical)`);
   if (critical(OID.authorityInfoAccess)) out.push(`${who} marks authorityInfoAccess critical (RFC 5280 4.2.2.1: MUST be non-critical)`);
+  // A precertificate is never a certificate, whatever it is used for (RFC 6962 3.1: the poison is critical so that nothing validates it).
+  if (ext.precertificatePoison) out.push(`${who} is a CT precertificate (its poison extension makes it unusable, RFC 6962 3.1)`);
   if (serverAuth) {
-    if (ext.precertificatePoison) out.push(`${who} is a CT precertificate (its poison extension makes it unusable, RFC 6962 3.1)`);
-    if (role !== 'anchor' && WEAK_SIGNATURES.has(cert.signatureAlgorithm)) out.push(`${who} is signed with ${cert.signatureAlgorithm}, which is refused for TLS servers`);
+    if (role !== 'anchor' && !SERVER_SIGNATURES.has(cert.signatureAlgorithm)) out.push(`${who} is signed with ${cert.signatureAlgorithm}, which is refused for TLS servers`);
     const key = cert.publicKey;
     if (key.type === 'DSA') out.push(`${who} has a DSA key, which is refused for TLS servers`);
     if (key.type === 'RSA' && key.bits !== undefined && (key.bits < 2048 || key.bits % 8 !== 0)) out.push(`${who} has a ${key.bits}-bit RSA key (at least 2048 bits, a whole number of bytes)`);
+    if (key.weakExponent) out.push(`${who} has an RSA key whose public exponent is even or below 3 (CABF BR 6.1.6)`);
   }
   return out;
 }

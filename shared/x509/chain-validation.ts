@@ -124,9 +124,10 @@ class PathSearch {
       return;
     }
     const current = path[path.length - 1];
-    const anchor = this.input.roots.find((r) => sameBytes(r.subjectDer, current.subjectDer) && sameBytes(r.spkiDer, current.spkiDer));
-    if (anchor) {
-      yield [...path.slice(0, -1), anchor];
+    // Every copy of the anchor in the trust store (an expired one beside its renewal, say): each ends a path of its own.
+    const anchors = this.input.roots.filter((r) => sameBytes(r.subjectDer, current.subjectDer) && sameBytes(r.spkiDer, current.spkiDer));
+    if (anchors.length) {
+      for (const anchor of anchors) yield [...path.slice(0, -1), anchor];
       return;
     }
     if (path.length > this.best.length) this.best = path;
@@ -158,32 +159,55 @@ class PathSearch {
 /** RFC 5280 compares validity at the granularity of seconds: `at` within the second notAfter names is still valid. */
 const second = (d: Date) => Math.floor(d.getTime() / 1000) * 1000;
 
+/**
+ * What one validation shares between the paths it tries, so that many paths through the same
+ * certificates cost little more than one: the name constraint comparisons' budget, and each
+ * certificate's profile problems at each place (they depend on nothing else).
+ */
+class SharedWork {
+  readonly budget = new ConstraintBudget();
+  private readonly profiles = new Map<ParsedCertificate, Map<PathRole, string[]>>();
+  constructor(private readonly serverAuth: boolean) {}
+
+  profileOf(cert: ParsedCertificate, role: PathRole): string[] {
+    let byRole = this.profiles.get(cert);
+    if (!byRole) this.profiles.set(cert, (byRole = new Map()));
+    let found = byRole.get(role);
+    if (!found) byRole.set(role, (found = profileProblems(cert, role, this.serverAuth)));
+    return found;
+  }
+}
+
 /** Every problem of one path (leaf first, anchor last when `anchored`). */
-function pathProblems(path: ParsedCertificate[], anchored: boolean, input: ChainInput): string[] {
+function pathProblems(path: ParsedCertificate[], anchored: boolean, input: ChainInput, shared: SharedWork): string[] {
   const reasons: string[] = [];
   const at = second(input.at);
-  const serverAuth = input.purpose === 'serverAuth';
-  const budget = new ConstraintBudget();
   path.forEach((cert, i) => {
     const role: PathRole = i === 0 ? 'leaf' : anchored && i === path.length - 1 ? 'anchor' : 'intermediate';
     const who = i === 0 ? `the leaf (${cert.subject})` : cert.subject;
     if (at < cert.notBefore.getTime()) reasons.push(`${who} is not valid before ${cert.notBefore.toISOString()}`);
     if (at > cert.notAfter.getTime()) reasons.push(`${who} expired on ${cert.notAfter.toISOString()}`);
     if (cert.extensions.unhandledCritical.length) reasons.push(`${who} has unknown critical extensions ${cert.extensions.unhandledCritical.join(', ')}`);
-    reasons.push(...profileProblems(cert, role, serverAuth));
+    reasons.push(...shared.profileOf(cert, role));
     if (i === 0) return;
     const bc = cert.extensions.basicConstraints;
-    if (!bc?.ca) reasons.push(`${who} issues certificates but is not a CA (basicConstraints)`);
+    // A version 1 root has no extensions to say so: as a trust anchor it is taken as given (RFC 5280 6.1.1 (d)).
+    if (!bc?.ca && !(role === 'anchor' && cert.version === 1)) reasons.push(`${who} issues certificates but is not a CA (basicConstraints)`);
     const ku = cert.extensions.keyUsage;
     if (ku && !ku.includes('keyCertSign')) reasons.push(`${who} issues certificates but its key usage lacks keyCertSign`);
     // Intermediate CAs below this one, not counting self-issued ones (RFC 5280 6.1.4).
     const below = path.slice(1, i).filter((c) => !sameBytes(c.subjectDer, c.issuerDer)).length;
     if (bc?.pathLength !== undefined && below > bc.pathLength) reasons.push(`${who} allows ${bc.pathLength} intermediate CAs below it, the path has ${below}`);
     reasons.push(...constraintSyntaxProblems(cert));
+    // requireExplicitPolicy k: after k more certificates (not counting self-issued CAs; the leaf counts), the path must hold an
+    // acceptable policy (RFC 5280 6.1.4 (h), (i), 6.1.5 (a), (g)). certops does no policy processing, so a path where that
+    // comes into force cannot be shown to meet it. A trust anchor's own constraints are not processed (RFC 5280 6.1.1).
+    const require = cert.extensions.requireExplicitPolicy;
+    if (role === 'intermediate' && require !== undefined && require <= 1 + below) reasons.push(`${who} requires an explicit certificate policy within ${require} certificates below it (RFC 5280 4.2.1.11), and certops does no policy processing to confirm one`);
     // Name constraints bind every certificate below, except self-issued CAs other than the leaf (RFC 5280 6.1.3 (b)).
     path.slice(0, i).forEach((below, j) => {
       if (j > 0 && sameBytes(below.subjectDer, below.issuerDer)) return;
-      reasons.push(...nameConstraintViolations(cert, below, budget));
+      reasons.push(...nameConstraintViolations(cert, below, shared.budget));
     });
   });
   // Self-issued CAs (key rollover) do not count, as they do not for path lengths (RFC 5280 6.1.4).
@@ -226,9 +250,10 @@ export function validateChain(input: ChainInput): ChainVerdict {
 /** validateChain, with the path's certificates for what checks them further (revocation). Each certificate in it is signed by the next. */
 export function validatePath(input: ChainInput): ValidatedPath {
   const search = new PathSearch(input);
+  const shared = new SharedWork(input.purpose === 'serverAuth');
   let first: { path: ParsedCertificate[]; reasons: string[] } | undefined;
   for (const path of search.paths()) {
-    const reasons = pathProblems(path, true, input);
+    const reasons = pathProblems(path, true, input, shared);
     if (reasons.length === 0) return { verdict: { valid: true, reasons, path: path.map(link) }, certificates: path, anchored: true };
     first ??= { path, reasons };
   }
@@ -239,6 +264,6 @@ export function validatePath(input: ChainInput): ValidatedPath {
   const top = path[path.length - 1];
   const selfSigned = sameBytes(top.subjectDer, top.issuerDer) && issued(top, top);
   reasons.push(selfSigned ? `untrusted root: ${top.subject} is self-signed and not a trusted root` : `incomplete chain: no issuer found for ${top.subject} (issuer ${top.issuer})`);
-  reasons.push(...pathProblems(path, false, input));
+  reasons.push(...pathProblems(path, false, input, shared));
   return { verdict: { valid: false, reasons, path: path.map(link) }, certificates: path, anchored: false };
 }

@@ -116,6 +116,12 @@ export function integerBytes(buf: Uint8Array, tlv: Tlv, field: string, what: str
   return buf.subarray(tlv.start, tlv.end);
 }
 
+/** A BOOLEAN's value: one content octet (X.690 8.2.1); DER writes TRUE as 0xFF, and old encoders' other non-zero octets still read as true. */
+export function booleanValue(buf: Uint8Array, tlv: Tlv, field: string, what: string): boolean {
+  if (tlv.tag !== 0x01 || tlv.end - tlv.start !== 1) throw derError(field, `${what} is not a one-octet BOOLEAN`);
+  return buf[tlv.start] !== 0;
+}
+
 export function smallInteger(buf: Uint8Array, tlv: Tlv, field: string, what: string): number {
   const bytes = integerBytes(buf, tlv, field, what);
   if (bytes.length > 4 || bytes[0] & 0x80) throw derError(field, `${what} is out of range`);
@@ -183,8 +189,13 @@ export function timeValue(buf: Uint8Array, tlv: Tlv, field: string, what: string
   if (!m) throw derError(field, `${what} is not a valid time (${JSON.stringify(s)})`);
   let year = Number(m[1]);
   if (tlv.tag === 0x17) year += year < 50 ? 2000 : 1900;
-  const date = new Date(Date.UTC(2000, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)));
+  const [month, day, hour, minute, second] = [m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number);
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second));
   date.setUTCFullYear(year); // Date.UTC would read years below 100 as 19xx
+  // Date.UTC rolls an impossible field over (February 30th is March 2nd): a time that does not name itself is refused.
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || date.getUTCHours() !== hour || date.getUTCMinutes() !== minute || date.getUTCSeconds() !== second) {
+    throw derError(field, `${what} is not a valid time (${JSON.stringify(s)})`);
+  }
   let ms = date.getTime();
   if (m[7] !== 'Z') ms -= (m[7][0] === '-' ? -1 : 1) * (Number(m[7].slice(1, 3)) * 60 + Number(m[7].slice(3))) * 60_000;
   if (Number.isNaN(ms)) throw derError(field, `${what} is not a valid time (${JSON.stringify(s)})`);

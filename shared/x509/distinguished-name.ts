@@ -5,6 +5,8 @@ export interface DistinguishedName {
   /** RFC 4514-style text in encoded order: "CN=api.example.com, O=Example". */
   text: string;
   commonNames: string[];
+  /** PKCS #9 emailAddress values (RFC 5280 4.1.2.6 legacy mailboxes in the subject). */
+  emailAddresses: string[];
 }
 
 /** RFC 4514 escaping, plus control characters (a NUL in a name must not hide what follows it). */
@@ -20,6 +22,7 @@ export function readName(buf: Uint8Array, name: Tlv, field: string, notes?: stri
   if (name.tag !== 0x30) throw derError(field, 'Name is not a SEQUENCE');
   const rdns: string[] = [];
   const commonNames: string[] = [];
+  const emailAddresses: string[] = [];
   for (const rdn of children(buf, name, field)) {
     if (rdn.tag !== 0x31) throw derError(field, 'RelativeDistinguishedName is not a SET');
     const atvs = children(buf, rdn, field).map((atv) => {
@@ -28,9 +31,10 @@ export function readName(buf: Uint8Array, name: Tlv, field: string, notes?: stri
       const oid = oidString(buf, type, field);
       const text = stringValue(buf, value, field, notes);
       if (oid === '2.5.4.3') commonNames.push(text);
+      if (oid === '1.2.840.113549.1.9.1') emailAddresses.push(text);
       return `${ATTRIBUTE_NAMES[oid] ?? oid}=${escape(text)}`;
     });
     rdns.push(atvs.join('+'));
   }
-  return { text: rdns.join(', '), commonNames };
+  return { text: rdns.join(', '), commonNames, emailAddresses };
 }

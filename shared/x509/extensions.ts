@@ -1,4 +1,4 @@
-import { children, derError, expectTlv, oidString, readTlv, smallInteger, type Tlv } from './der.ts';
+import { booleanValue, children, derError, expectTlv, oidString, readTlv, smallInteger, type Tlv } from './der.ts';
 import { addGeneralName, emptyNames, readGeneralNames, type GeneralNames } from './general-names.ts';
 import { EXTENDED_KEY_USAGES, KEY_USAGES, OID } from './oids.ts';
 
@@ -16,6 +16,8 @@ export interface Extensions {
   sctCount: number;
   nameConstraints?: { permitted: GeneralNames; excluded: GeneralNames };
   precertificatePoison: boolean;
+  /** policyConstraints' requireExplicitPolicy (RFC 5280 4.2.1.11): certificates below this many more in the path must carry an acceptable policy. */
+  requireExplicitPolicy?: number;
   /** Critical extensions certops does not understand: a validator must refuse the certificate. */
   unhandledCritical: string[];
   /** Every extension present, by OID, in order. */
@@ -55,7 +57,7 @@ const READERS: Record<string, Reader> = {
     let ca = false;
     let i = 0;
     if (parts[0]?.tag === 0x01) {
-      ca = buf[parts[0].start] !== 0;
+      ca = booleanValue(buf, parts[0], field, 'cA');
       i = 1;
     }
     ext.basicConstraints = { ca, ...(parts[i] ? { pathLength: smallInteger(buf, parts[i], field, 'pathLenConstraint') } : {}) };
@@ -130,8 +132,12 @@ const READERS: Record<string, Reader> = {
     ext.precertificatePoison = true;
   },
   [OID.certificatePolicies]: () => undefined,
-  // Read for its criticality only: certops does no policy processing, as webpki does none.
-  [OID.policyConstraints]: () => undefined,
+  // certops does no policy processing (as webpki does none): it reads whether the CA demands an explicit policy, which it then cannot confirm.
+  [OID.policyConstraints]: (buf, v, ext, field) => {
+    const seq = expectTlv(buf, v.start, 0x30, field, 'policyConstraints', v.end);
+    const require = children(buf, seq, field).find((t) => t.tag === 0x80);
+    if (require) ext.requireExplicitPolicy = smallInteger(buf, { ...require, tag: 0x02 }, field, 'requireExplicitPolicy');
+  },
 };
 
 /** Reads the [3] extensions wrapper of a TBSCertificate (or nothing, for a v1 certificate). */
@@ -155,8 +161,8 @@ export function extensionEntries(buf: Uint8Array, list: Tlv, field: string): Ext
     const parts = children(buf, e, field);
     if (parts.length < 2 || parts.length > 3 || parts[0].tag !== 0x06) throw derError(field, 'malformed Extension');
     const id = oidString(buf, parts[0], field);
-    // DER encodes TRUE as 0xFF; some old certificates use 0x01, which is still true.
-    const critical = parts.length === 3 && parts[1].tag === 0x01 && buf[parts[1].start] !== 0;
+    if (parts.length === 3 && parts[1].tag !== 0x01) throw derError(field, 'malformed Extension');
+    const critical = parts.length === 3 && booleanValue(buf, parts[1], field, `extension ${id} critical`);
     const value = parts[parts.length - 1];
     if (value.tag !== 0x04) throw derError(field, `extension ${id} value is not an OCTET STRING`);
     return { id, critical, value };

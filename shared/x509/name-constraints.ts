@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { children, readTlv } from './der.ts';
+import { children, readTlv, stringValue } from './der.ts';
+import { OID } from './oids.ts';
 import type { ParsedCertificate } from './parse-certificate.ts';
 
 /**
@@ -100,17 +101,37 @@ function uriWithin(uri: string, base: string): boolean {
   return host !== '' && !isIP(host.replace(/^\[|\]$/g, '')) && hostWithin(host, base);
 }
 
-/** The RDNs of a DER Name (hex), each as its DER. */
-function rdns(nameHex: string): string[] {
+/** The string types a directory attribute's value may take (RFC 5280 4.1.2.4): compared as text, whatever the type. */
+const STRING_TAGS = new Set([0x0c, 0x13, 0x14, 0x16, 0x1a, 0x1c, 0x1e]);
+
+/** Names already prepared for comparison, by their DER (hex): a path search meets the same CA names over and over. Bounded, oldest forgotten first. */
+const prepared = new Map<string, string[]>();
+const MAX_PREPARED = 10_000;
+
+/**
+ * A DER Name (hex) as its RDNs prepared for comparison as RFC 5280 7.1 asks (the RFC 4518
+ * preparation, as far as it matters here): each attribute as type=value, a string value of any
+ * string type as Unicode text (NFKC), case folded, without leading, trailing or repeated spaces;
+ * any other value as encoded; the attributes of a multi-valued RDN in a fixed order.
+ */
+function preparedRdns(nameHex: string): string[] {
+  const known = prepared.get(nameHex);
+  if (known) return known;
   const buf = Buffer.from(nameHex, 'hex');
-  const seq = readTlv(buf, 0, 'directoryName');
-  return children(buf, seq, 'directoryName').map((t) => buf.subarray(t.offset, t.end).toString('hex'));
+  const rdns = children(buf, readTlv(buf, 0, 'directoryName'), 'directoryName').map((rdn) => children(buf, rdn, 'directoryName').map((atv) => {
+    const [type, value] = children(buf, atv, 'directoryName');
+    const text = STRING_TAGS.has(value.tag) ? `"${stringValue(buf, value, 'directoryName').normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim()}` : `#${buf.subarray(value.offset, value.end).toString('hex')}`;
+    return `${buf.subarray(type.offset, type.end).toString('hex')}=${text}`;
+  }).sort().join('+'));
+  if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
+  prepared.set(nameHex, rdns);
+  return rdns;
 }
 
-/** A directoryName inside a subtree: the subtree's RDNs begin it (RFC 5280 7.1, compared as encoded). */
+/** A directoryName inside a subtree: the subtree's RDNs begin it, compared as RFC 5280 7.1 says (preparedRdns). */
 function directoryWithin(nameHex: string, baseHex: string): boolean {
-  const name = rdns(nameHex);
-  const base = rdns(baseHex);
+  const name = preparedRdns(nameHex);
+  const base = preparedRdns(baseHex);
   return base.length <= name.length && base.every((r, i) => r === name[i]);
 }
 
@@ -143,7 +164,8 @@ export function nameConstraintViolations(ca: ParsedCertificate, cert: ParsedCert
   const names: Record<Kind, string[]> = {
     dns: san.dns.map(canonicalDns),
     ip: san.ip,
-    email: san.email,
+    // Without a subjectAltName, a mailbox constraint binds the subject's emailAddress (RFC 5280 4.2.1.10).
+    email: cert.extensions.present.includes(OID.subjectAltName) ? san.email : [...san.email, ...cert.subjectEmailAddresses],
     uri: san.uri,
     directoryNames: [...san.directoryNames, ...(cert.subject ? [Buffer.from(cert.subjectDer).toString('hex')] : [])],
   };

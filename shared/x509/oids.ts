@@ -3,6 +3,8 @@ export const SIGNATURE_ALGORITHMS: Record<string, string> = {
   '1.2.840.113549.1.1.2': 'md2WithRSAEncryption',
   '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
   '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  // OIW's older identifier of the same algorithm (still accepted by OpenSSL).
+  '1.3.14.3.2.29': 'sha1WithRSASignature',
   '1.2.840.113549.1.1.10': 'rsassaPss',
   '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
   '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',

@@ -14,6 +14,8 @@ export interface ParsedCertificate {
   subject: string;
   issuer: string;
   subjectCommonNames: string[];
+  /** The subject's emailAddress attributes: rfc822Name constraints bind them in a certificate without a subjectAltName (RFC 5280 4.2.1.10). */
+  subjectEmailAddresses: string[];
   subjectDer: Uint8Array;
   issuerDer: Uint8Array;
   notBefore: Date;
@@ -28,6 +30,9 @@ export interface ParsedCertificate {
   encodingNotes: string[];
 }
 
+/** The TBSCertificate's optional fields after subjectPublicKeyInfo, in their order: issuerUniqueID [1], subjectUniqueID [2], extensions [3]. */
+const TBS_TAIL = [0x81, 0x82, 0xa3];
+
 /** The algorithm an AlgorithmIdentifier names, with absent and NULL parameters treated alike (as Go's x509 does): `oid/paramsHex`. */
 export function algorithmKey(buf: Uint8Array, alg: Tlv, field: string): string {
   const [oid, params] = children(buf, alg, field);
@@ -36,10 +41,32 @@ export function algorithmKey(buf: Uint8Array, alg: Tlv, field: string): string {
   return `${oidString(buf, oid, field)}/${p}`;
 }
 
-/** certops' name of a signature algorithm (SIGNATURE_ALGORITHMS) from its algorithmKey, or its OID when unnamed. */
+/** The digests RSASSA-PSS parameters name (RFC 4055 2.1), by OID. */
+const PSS_HASHES: Record<string, string> = { '1.3.14.3.2.26': 'SHA1', '2.16.840.1.101.3.4.2.1': 'SHA256', '2.16.840.1.101.3.4.2.2': 'SHA384', '2.16.840.1.101.3.4.2.3': 'SHA512' };
+
+/**
+ * certops' name of a signature algorithm (SIGNATURE_ALGORITHMS) from its algorithmKey, or its OID
+ * when unnamed. RSASSA-PSS is named with its digest (`rsassaPss-with-SHA256`): absent, the
+ * parameters' hashAlgorithm is SHA-1 (RFC 4055 3.1), which a name alone would hide.
+ */
 export function signatureAlgorithmName(algorithm: string): string {
   const id = algorithm.slice(0, algorithm.indexOf('/'));
-  return SIGNATURE_ALGORITHMS[id] ?? id;
+  const name = SIGNATURE_ALGORITHMS[id] ?? id;
+  return name === 'rsassaPss' ? `rsassaPss-with-${pssHash(Buffer.from(algorithm.slice(id.length + 1), 'hex'))}` : name;
+}
+
+/** The hashAlgorithm of DER RSASSA-PSS-params (RFC 4055 3.1: [0] AlgorithmIdentifier, SHA-1 when absent); `unknown` when unreadable. */
+function pssHash(params: Uint8Array): string {
+  try {
+    if (params.length === 0) return 'SHA1';
+    const seq = readTlv(params, 0, 'rsassaPss parameters');
+    const hash = children(params, seq, 'rsassaPss parameters').find((t) => t.tag === 0xa0);
+    if (!hash) return 'SHA1';
+    const [oid] = children(params, readTlv(params, hash.start, 'hashAlgorithm', hash.end), 'hashAlgorithm');
+    return PSS_HASHES[oidString(params, oid, 'hashAlgorithm')] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /**
@@ -68,6 +95,9 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
   const [nb, na] = children(der, validity, field);
   if (!nb || !na) throw derError(field, 'validity is incomplete');
   const rest = parts.slice(i + 6);
+  // issuerUniqueID [1], subjectUniqueID [2], extensions [3]: each at most once, in that order (RFC 5280 4.1); parsers that pick another copy of a repeated field would read another certificate.
+  const order = rest.map((t) => TBS_TAIL.indexOf(t.tag));
+  if (order.some((at, k) => at < 0 || (k > 0 && at <= order[k - 1]))) throw derError(field, 'TBSCertificate has fields after subjectPublicKeyInfo other than issuerUniqueID, subjectUniqueID and extensions, once each in order');
   const extWrapper = rest.find((t) => t.tag === 0xa3);
   if (extWrapper && version < 3) throw derError(field, `a version ${version} certificate cannot carry extensions`);
   const encodingNotes: string[] = [];
@@ -79,6 +109,7 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
     serialBytes,
     subject: subjectName.text,
     subjectCommonNames: subjectName.commonNames,
+    subjectEmailAddresses: subjectName.emailAddresses,
     issuer: readName(der, issuer, `${field} issuer`, encodingNotes).text,
     subjectDer: der.subarray(subject.offset, subject.end),
     issuerDer: der.subarray(issuer.offset, issuer.end),

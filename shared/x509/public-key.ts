@@ -7,6 +7,8 @@ export interface PublicKeyInfo {
   type: 'RSA' | 'EC' | 'Ed25519' | 'Ed448' | 'DSA' | 'unknown';
   bits?: number;
   curve?: string;
+  /** An RSA public exponent that is even or below 3 (CABF BR 6.1.6: odd, at least 3). */
+  weakExponent?: boolean;
 }
 
 function bitLength(bytes: Uint8Array): number {
@@ -30,10 +32,11 @@ export function readPublicKey(buf: Uint8Array, spki: Tlv, field: string): Public
     const [modulus, exponent] = children(buf, seq, field);
     if (!modulus || !exponent) throw derError(field, 'RSAPublicKey is incomplete');
     const n = integerBytes(buf, modulus, field, 'RSA modulus');
-    integerBytes(buf, exponent, field, 'RSA exponent');
+    const e = integerBytes(buf, exponent, field, 'RSA exponent');
     if (n[0] & 0x80) throw derError(field, 'RSA modulus is not a positive number');
     const bits = bitLength(n);
-    return { algorithm: `RSA_${bits}`, type: 'RSA', bits };
+    const weakExponent = (e[e.length - 1] & 1) === 0 || (e[0] & 0x80) !== 0 || (e.length === 1 && e[0] < 3);
+    return { algorithm: `RSA_${bits}`, type: 'RSA', bits, ...(weakExponent ? { weakExponent } : {}) };
   }
   if (oid === OID.ecPublicKey) {
     if (!params || params.tag !== 0x06) throw derError(field, 'EC key without a named curve');
