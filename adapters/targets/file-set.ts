@@ -62,25 +62,13 @@ async function stage(s: Staged): Promise<void> {
   }
 }
 
-/**
- * Replaces a set of files in `dir` together: every new version is written first (each owned and
- * permitted as the one it replaces), then each is renamed over its file in order (rename replaces
- * the directory entry itself, never what a link there points to). A failure while writing leaves
- * every file as it was; a failure while renaming puts back what was already replaced. No temporary
- * file is left either way.
- */
-export async function replaceFileSet(dir: string, files: SetFile[]): Promise<void> {
-  const staged: Staged[] = [];
-  for (const file of files) {
-    const path = join(dir, file.name);
-    const st = await lstat(path).catch(() => undefined);
-    staged.push({
-      file, path, tmp: `${path}.${randomBytes(8).toString('hex')}.tmp`,
-      before: st ? await readRegular(path) : undefined,
-      // The operator's group and mode are kept; others never get more than a new file gives them, and no set-id bit survives.
-      owner: st?.isFile() ? { uid: st.uid, gid: st.gid, mode: st.mode & (file.mode | 0o070) } : undefined,
-    });
-  }
+/** Removes the temporary files of `staged`, whichever of them exist. */
+async function discard(staged: Staged[]): Promise<void> {
+  await Promise.all(staged.map((s) => unlink(s.tmp).catch(() => undefined)));
+}
+
+/** Writes every new version beside its file; if one cannot be written, none is left. */
+async function stageAll(staged: Staged[]): Promise<void> {
   const written: Staged[] = [];
   try {
     for (const s of staged) {
@@ -88,9 +76,53 @@ export async function replaceFileSet(dir: string, files: SetFile[]): Promise<voi
       await stage(s);
     }
   } catch (err) {
-    await Promise.all(written.map((s) => unlink(s.tmp).catch(() => undefined)));
+    await discard(written);
     throw err;
   }
+}
+
+/**
+ * Undoes the renames of a set that could not be completed: a file the set created is removed (left,
+ * it would hold the new version beside the old ones), and a file it replaced gets its old content
+ * back, owned and permitted as it was. Best effort: the caller reports the failure that led here.
+ */
+async function putBack(replaced: Staged[]): Promise<void> {
+  await Promise.all(replaced.filter((s) => s.before === undefined).map((s) => unlink(s.path).catch(() => undefined)));
+  const restore = replaced.filter((s) => s.before !== undefined).map((s) => ({ ...s, file: { ...s.file, content: s.before! }, tmp: tempName(s.path) }));
+  if (!restore.length) return;
+  try {
+    await stageAll(restore);
+  } catch {
+    return;
+  }
+  for (const s of restore) await rename(s.tmp, s.path).catch(() => unlink(s.tmp).catch(() => undefined));
+}
+
+/** A name beside `path` for its new version; the filesystem target recognises it to clean up after a killed process. */
+function tempName(path: string): string {
+  return `${path}.${randomBytes(8).toString('hex')}.tmp`;
+}
+
+/**
+ * Replaces a set of files in `dir` together: every new version is written first (each owned and
+ * permitted as the one it replaces), then each is renamed over its file in order (rename replaces
+ * the directory entry itself, never what a link there points to). A failure while writing leaves
+ * every file as it was; a failure while renaming puts back what was already replaced and removes
+ * what the set created. No temporary file is left either way.
+ */
+export async function replaceFileSet(dir: string, files: SetFile[]): Promise<void> {
+  const staged: Staged[] = [];
+  for (const file of files) {
+    const path = join(dir, file.name);
+    const st = await lstat(path).catch(() => undefined);
+    staged.push({
+      file, path, tmp: tempName(path),
+      before: st ? await readRegular(path) : undefined,
+      // The operator's group and mode are kept; others never get more than a new file gives them, and no set-id bit survives.
+      owner: st?.isFile() ? { uid: st.uid, gid: st.gid, mode: st.mode & (file.mode | 0o070) } : undefined,
+    });
+  }
+  await stageAll(staged);
   const replaced: Staged[] = [];
   try {
     for (const s of staged) {
@@ -98,9 +130,8 @@ export async function replaceFileSet(dir: string, files: SetFile[]): Promise<voi
       replaced.push(s);
     }
   } catch (err) {
-    await Promise.all(staged.filter((s) => !replaced.includes(s)).map((s) => unlink(s.tmp).catch(() => undefined)));
-    const restore = replaced.filter((s) => s.before !== undefined).map((s) => ({ ...s.file, content: s.before! }));
-    if (restore.length) await replaceFileSet(dir, restore).catch(() => undefined);
+    await discard(staged.filter((s) => !replaced.includes(s)));
+    await putBack(replaced);
     throw err instanceof StepError ? err : new StepError('deploy', `could not replace the files in ${dir}: ${(err as Error).message}`);
   }
 }

@@ -2,8 +2,19 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FilesystemTarget } from '../../adapters/targets/filesystem-target.ts';
+
+/** A rename onto this path fails as one onto an immutable file does (chattr +i); undefined lets every rename through. */
+let renameRefusedOnto: string | undefined;
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  const rename: typeof actual.rename = async (from, to) => {
+    if (to === renameRefusedOnto) throw Object.assign(new Error(`EPERM: operation not permitted, rename '${from}' -> '${to}'`), { code: 'EPERM' });
+    return actual.rename(from, to);
+  };
+  return { ...actual, rename };
+});
 
 const bundle = (n: number) => ({ certificatePem: `-----BEGIN CERTIFICATE-----\ncert ${n}\n-----END CERTIFICATE-----\n`, chainPem: `chain ${n}\n`, privateKeyPem: `key ${n}\n` });
 const leftovers = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
@@ -47,6 +58,27 @@ describe('filesystem target', () => {
     expect(readFileSync(join(dir, 'privkey.pem'), 'utf8')).toBe('key 1\n');
     expect(leftovers(dir)).toEqual([]);
     expect(leftovers(join(dir, 'previous'))).toEqual([]);
+  });
+
+  it('a deployment whose last rename fails removes the file it created and puts back the others as they were', async () => {
+    const dir = fresh('created');
+    const target = new FilesystemTarget(dir, [root]);
+    await target.deploy(bundle(1));
+    // The operator deleted fullchain.pem and let the key be read by its group; cert.pem (renamed last) cannot be replaced.
+    rmSync(join(dir, 'fullchain.pem'));
+    chmodSync(join(dir, 'privkey.pem'), 0o640);
+    renameRefusedOnto = join(dir, 'cert.pem');
+    try {
+      await expect(target.deploy(bundle(2))).rejects.toThrow(/could not replace the files .*EPERM/);
+    } finally {
+      renameRefusedOnto = undefined;
+    }
+    expect(existsSync(join(dir, 'fullchain.pem'))).toBe(false);
+    expect(readFileSync(join(dir, 'cert.pem'), 'utf8')).toBe(bundle(1).certificatePem);
+    expect(readFileSync(join(dir, 'chain.pem'), 'utf8')).toBe('chain 1\n');
+    expect(readFileSync(join(dir, 'privkey.pem'), 'utf8')).toBe('key 1\n');
+    expect(statSync(join(dir, 'privkey.pem')).mode & 0o7777).toBe(0o640);
+    expect(leftovers(dir)).toEqual([]);
   });
 
   it('a deployment killed while renaming its files runs again without copying the mixed set over the good previous one', async () => {
