@@ -96,6 +96,35 @@ describe('inventory filters read about what they return', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('pages status=expired to its end: every expired certificate once, swept or not, whatever the page size', async () => {
+    const now = new Date(base + 2.5 * DAY);
+    await store.update(all[9].id, { status: 'expired' });
+    const swept = [all[5].id, all[9].id];
+    const unswept = all.filter((c) => Date.parse(c.notAfter) < now.getTime() && (c.status === 'active' || c.status === 'discovered')).map((c) => c.id);
+    const expected = [...unswept, ...swept].sort();
+    // 2: more pages than either part; unswept.length: the unswept part ends a page exactly; 100: one page.
+    for (const limit of [2, 5, unswept.length, 100]) {
+      const ids: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await listCertificates({ status: 'expired' }, limit, token, now, store);
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        ids.push(...page.items.map((c) => c.id));
+        token = page.nextToken;
+      } while (token);
+      expect(ids.sort()).toEqual(expected);
+    }
+  });
+
+  it('refuses a status=expired page token it did not give out, naming nextToken', async () => {
+    const now = new Date(base + 2.5 * DAY);
+    const first = await listCertificates({ status: 'expired' }, 2, undefined, now, store);
+    const listed = await store.list({ status: 'active' }, 2);
+    for (const token of [listed.nextToken!, `s${first.nextToken!.slice(1)}`, 'x', `u${first.nextToken!.slice(2)}`]) {
+      await expect(listCertificates({ status: 'expired' }, 2, token, now, store)).rejects.toMatchObject({ name: 'ValidationError', field: 'nextToken' });
+    }
+  });
+
   it('moves a certificate between status indexes when its status changes', async () => {
     await store.update(all[0].id, { status: 'revoked' });
     expect((await everything({ status: 'revoked' })).items.map((c) => c.id)).toEqual([all[0].id]);
