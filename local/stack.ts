@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runtime, type Runtime } from '../adapters/runtime.ts';
+import { renewalWindowFromEnv } from '../adapters/composition/base.ts';
 import { armCrashPoints } from '../adapters/crash-point.ts';
 import { openTable, tableClientConfig } from '../adapters/dynamodb/table.ts';
 import { DynamoExecutionStore } from '../adapters/dynamodb/execution-store.ts';
@@ -76,6 +77,8 @@ function suiteOnly(operations: Record<string, (input: Record<string, unknown>) =
 }
 
 export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
+  // A bad setting is refused before anything starts, not met by every sweep later.
+  renewalWindowFromEnv(env);
   // What Lambda's environment has on AWS. The suite's functions sign local AWS-protocol calls with
   // credentials made for this start: the local endpoint believes certops.* events only from them.
   const credentials = newSuiteCredentials();

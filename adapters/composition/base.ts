@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_RENEWAL_WINDOW, type RenewalWindow } from '../../shared/renewal-window.ts';
 import type { Clock } from '../../shared/ports.ts';
+import { ValidationError } from '../../shared/errors.ts';
 import { openTable, tableClientConfig } from '../dynamodb/table.ts';
 import { DynamoConfigStore } from '../dynamodb/config-store.ts';
 import { DynamoTokenStore } from '../dynamodb/token-store.ts';
@@ -58,6 +59,31 @@ export interface RuntimeConfig {
   consumers: string[];
 }
 
+/** A plain decimal: what Number() would also read as hex, an exponent, blanks or Infinity is not one. */
+const DECIMAL = /^(\d+(\.\d*)?|\.\d+)$/;
+
+/**
+ * The setting `name` as a decimal within [min, max], the fallback when unset or empty; anything else
+ * is refused naming the variable and what it must be (`must`): a value Number() cannot read would
+ * be NaN, and a NaN renewal window renews every certificate at every sweep or fails the sweep.
+ */
+function decimalSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number, must: string): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!DECIMAL.test(raw) || value < min || value > max) throw new ValidationError(`${name} must be ${must} (it is ${JSON.stringify(raw)})`, name);
+  return value;
+}
+
+/** The renewal window the environment sets (CERTOPS_RENEWAL_WINDOW_DAYS, CERTOPS_RENEWAL_AT_LIFETIME); ValidationError naming the variable for a bad one. */
+export function renewalWindowFromEnv(env: NodeJS.ProcessEnv): RenewalWindow {
+  return {
+    days: decimalSetting(env, 'CERTOPS_RENEWAL_WINDOW_DAYS', DEFAULT_RENEWAL_WINDOW.days, 0, Number.MAX_SAFE_INTEGER, 'a number of days >= 0, such as 30'),
+    // 0 is allowed: no share of the lifetime is kept, the window alone decides (what a test that cannot wait days sets).
+    atLifetimeFraction: decimalSetting(env, 'CERTOPS_RENEWAL_AT_LIFETIME', DEFAULT_RENEWAL_WINDOW.atLifetimeFraction, 0, 1, 'the share of a certificate\'s lifetime served before renewal, a decimal fraction 0 <= f <= 1, such as 0.667'),
+  };
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
   const stage = env.CERTOPS_STAGE ?? 'local';
   return {
@@ -69,10 +95,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RuntimeConfig {
     // The configured public URL, else the deployed API's (AWS), else the local server's default.
     baseUrl: (env.CERTOPS_BASE_URL || env.CERTOPS_API_URL || 'http://127.0.0.1:8080').replace(/\/+$/, ''),
     siemFile: env.CERTOPS_SIEM_FILE ?? `${env.CERTOPS_HOME ?? '.certops'}/siem/events.ndjson`,
-    renewalWindow: {
-      days: Number(env.CERTOPS_RENEWAL_WINDOW_DAYS ?? DEFAULT_RENEWAL_WINDOW.days),
-      atLifetimeFraction: Number(env.CERTOPS_RENEWAL_AT_LIFETIME ?? DEFAULT_RENEWAL_WINDOW.atLifetimeFraction),
-    },
+    renewalWindow: renewalWindowFromEnv(env),
     verifyAttempts: Number(env.CERTOPS_VERIFY_ATTEMPTS ?? 5),
     verifyDelayMs: Number(env.CERTOPS_VERIFY_DELAY_MS ?? 1000),
     acmeOrderWaitMs: Number(env.CERTOPS_ACME_ORDER_WAIT_MS ?? 15_000),
