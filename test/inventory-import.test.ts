@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.ts';
 import { apiCall } from './support/api.ts';
 import { corpusCertificates } from './support/corpus.ts';
-import { makeChain } from './support/pki.ts';
+import { makeCert, makeChain } from './support/pki.ts';
 import { filesUnder } from './support/files.ts';
 import { ROOT, eventually, openssl, startStack, type RunningStack } from './support/processes.ts';
 import { toPem } from '../shared/x509/pem.ts';
@@ -148,6 +148,36 @@ describe('importing certificates', () => {
     expect(body.imported.map((i: { subject: string }) => i.subject)).toEqual(['CN=Example Test Intermediate, O=Example']);
     const names = JSON.parse((await cli(['list', '--owner', 'team-dup', '--endpoint', stack.url, '--json'], env)).stdout).items.map((i: { commonName: string }) => i.commonName);
     expect(names).toEqual(['Example Test Intermediate']);
+  });
+
+  it('refuses each oversize or malformed certificate alone with its reason and imports the good ones around it, never a 5xx (RFC 5280 4.1.2.2, Appendix A; RFC 1035 2.3.4)', async () => {
+    const token = readFileSync(stack.tokenFile, 'utf8').trim();
+    const ca = await makeCert({ subject: 'CN=Oversize Test CA', ca: true });
+    const longIssuer = await makeCert({ subject: `CN=${'I'.repeat(3000)}`, ca: true });
+    const leaf = (subject: string, sans: string[], more: { serialNumber?: string; issuer?: typeof ca } = {}) => makeCert({ subject, sans, issuer: ca, ...more });
+    const blocks = [
+      await leaf('CN=before.oversize.example', ['before.oversize.example']),
+      await leaf('CN=serial.oversize.example', ['serial.oversize.example'], { serialNumber: `01${'ab'.repeat(1499)}` }),
+      await leaf('CN=san.oversize.example', [`${'a'.repeat(3000)}.oversize.example`]),
+      await leaf(`CN=${'c'.repeat(3000)}`, ['cn.oversize.example']),
+      await leaf('CN=nul.oversize.example', ['nul.oversize.example\u0000.evil.example.org']),
+      await leaf('CN=issuer.oversize.example', ['issuer.oversize.example'], { issuer: longIssuer }),
+      await leaf('CN=after.oversize.example', ['after.oversize.example']),
+    ];
+    const res = await fetch(`${stack.url}/imports`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ pem: blocks.map((b) => b.pem).join(''), owner: 'team-oversize' }) });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    const refusal = (block: number, what: string) => ({ block, reason: `pem block ${block}: the certificate carries ${what}; certops imports only what a conforming CA could issue` });
+    expect(body.rejected).toEqual([
+      refusal(2, 'a serialNumber of 1500 octets, over the 20 RFC 5280 4.1.2.2 allows'),
+      refusal(3, 'a dNSName of 3017 characters, over the 253 RFC 1035 2.3.4 allows'),
+      refusal(4, 'a CN of 3000 characters in its subject, over ub-common-name (64, RFC 5280 Appendix A)'),
+      refusal(5, 'a dNSName holding a control character (0x00)'),
+      refusal(6, 'a CN of 3000 characters in its issuer, over ub-common-name (64, RFC 5280 Appendix A)'),
+    ]);
+    expect(body.imported.map((i: { subject: string }) => i.subject)).toEqual(['CN=before.oversize.example', 'CN=after.oversize.example']);
+    const listed = JSON.parse((await cli(['list', '--owner', 'team-oversize', '--endpoint', stack.url, '--json'], env)).stdout).items.map((i: { commonName: string }) => i.commonName);
+    expect(listed.sort()).toEqual(['after.oversize.example', 'before.oversize.example']);
   });
 
   it('refuses an import with nothing usable, naming the field', async () => {

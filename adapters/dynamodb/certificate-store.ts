@@ -4,12 +4,18 @@ import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWrite, getItems } from './batch.ts';
 import type { CertificateFilter, CertificateStore } from '../../shared/ports.ts';
 import type { CertificateStatus, Endpoint, HistoryEntry, Page, StoredCertificate } from '../../shared/model.ts';
-import { getItem, isConditionFailure, putIfAbsent, keptPage, queryAll, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
+import { boundedKeyPart, getItem, isConditionFailure, putIfAbsent, keptPage, queryAll, setFields, withoutKeys, type Item, type Key, type Table } from './table.ts';
 import { tbsIdentity } from '../../shared/ct/tbs-identity.ts';
 import { pemBlocks } from '../../shared/x509/pem.ts';
 
 const key = (id: string) => ({ pk: `CERT#${id}`, sk: 'CERT' });
 const INDEXED = ['status', 'notAfter', 'environment', 'owner', 'issuer'] as const;
+
+// Key parts from a certificate's content, bounded well inside DynamoDB's 2048-byte partition and
+// 1024-byte sort keys with their prefixes: issuers and serials in partition keys, names in sort keys.
+const issuerPart = (issuer: string) => boundedKeyPart(issuer, 1024);
+const serialPart = (serialNumber: string) => boundedKeyPart(serialNumber, 1024);
+const namePart = (reversed: string) => boundedKeyPart(reversed, 512);
 
 /** A DNS name reversed label by label, with a trailing dot: a domain's subdomains share its prefix, and only they do. */
 export function reversedName(name: string): string {
@@ -31,7 +37,7 @@ function indexKeys(c: Pick<StoredCertificate, 'id' | 'createdAt' | typeof INDEXE
     gsi3pk: c.environment ? `ENV#${c.environment}` : undefined, gsi3sk: c.environment ? sk : undefined,
     gsi4pk: c.owner ? `OWNER#${c.owner}` : undefined, gsi4sk: c.owner ? sk : undefined,
     gsi5pk: `STATUS#${c.status}`, gsi5sk: sk,
-    gsi6pk: `ISSUER#${c.issuer}`, gsi6sk: sk,
+    gsi6pk: `ISSUER#${issuerPart(c.issuer)}`, gsi6sk: sk,
   };
 }
 
@@ -58,14 +64,14 @@ function chooseIndex(f: CertificateFilter): { index: string; pkName: string; pk:
   const newestFirst = f.sort !== 'oldest';
   if (f.environment) return { index: 'byEnvironment', pkName: 'gsi3pk', pk: `ENV#${f.environment}`, newestFirst };
   if (f.owner) return { index: 'byOwner', pkName: 'gsi4pk', pk: `OWNER#${f.owner}`, newestFirst };
-  if (f.issuer) return { index: 'byIssuer', pkName: 'gsi6pk', pk: `ISSUER#${f.issuer}`, newestFirst };
+  if (f.issuer) return { index: 'byIssuer', pkName: 'gsi6pk', pk: `ISSUER#${issuerPart(f.issuer)}`, newestFirst };
   if (f.status) return { index: 'byStatus', pkName: 'gsi5pk', pk: `STATUS#${f.status}`, newestFirst };
   return { index: 'gsi1', pkName: 'gsi1pk', pk: 'CERTS', newestFirst };
 }
 
 const tbsKey = (tbsId: string) => ({ pk: `TBS#${tbsId}`, sk: 'TBS' });
 // Issuer DNs can be long: the key holds their hash.
-const serialKey = (issuer: string, serialNumber: string) => ({ pk: `SERIAL#${createHash('sha256').update(issuer).digest('hex').slice(0, 32)}#${serialNumber}`, sk: 'SERIAL' });
+const serialKey = (issuer: string, serialNumber: string) => ({ pk: `SERIAL#${createHash('sha256').update(issuer).digest('hex').slice(0, 32)}#${serialPart(serialNumber)}`, sk: 'SERIAL' });
 
 export class DynamoCertificateStore implements CertificateStore {
   constructor(private readonly table: Table) {}
@@ -82,7 +88,7 @@ export class DynamoCertificateStore implements CertificateStore {
    * from a precertificate.
    */
   private async writeNamePointers(cert: StoredCertificate): Promise<void> {
-    const names = [...new Set(cert.subjectAlternativeNames.concat(cert.commonName ?? []).filter((n) => /[a-z]/i.test(n)).map(reversedName))];
+    const names = [...new Set(cert.subjectAlternativeNames.concat(cert.commonName ?? []).filter((n) => /[a-z]/i.test(n)).map((n) => namePart(reversedName(n))))];
     // Records made in tests and benchmarks may carry no real certificate: they get no TBS pointer.
     const der = pemBlocks(cert.certificatePem).find((b) => b.label === 'CERTIFICATE')?.der;
     const identities: (Item & Key)[] = [

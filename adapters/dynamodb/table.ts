@@ -101,6 +101,22 @@ export function idSortKey(id: string): string {
   return Buffer.byteLength(id) > 256 ? `sha256:${createHash('sha256').update(id).digest('hex')}` : id;
 }
 
+/**
+ * `value` as a key part of at most `maxBytes` UTF-8 bytes: itself when it fits, else its head and
+ * the SHA-256 of the whole. DynamoDB refuses a partition key over 2048 bytes and a sort key over
+ * 1024 (an index's keys too), and a certificate from a scan or CT can name anything. The head keeps
+ * begins_with queries on shorter prefixes finding it; distinct values stay distinct.
+ */
+export function boundedKeyPart(value: string, maxBytes: number): string {
+  if (Buffer.byteLength(value) <= maxBytes) return value;
+  const digest = createHash('sha256').update(value).digest('hex');
+  const budget = maxBytes - digest.length - 1;
+  // A cut through a multi-byte character decodes to U+FFFD, which may not fit: it goes.
+  let head = Buffer.from(value).subarray(0, budget).toString('utf8');
+  while (Buffer.byteLength(head) > budget) head = head.slice(0, -1);
+  return `${head}~${digest}`;
+}
+
 export interface Key {
   pk: string;
   sk: string;

@@ -5,7 +5,8 @@ import type { EventPublisher } from '../../shared/ports.ts';
 import { certificateFindings } from '../../shared/findings/certificate-findings.ts';
 import { pemBlocks } from '../../shared/x509/pem.ts';
 import type { StoredCertificate } from '../../shared/model.ts';
-import { inventoriable, recordCertificate, type InventoryDeps, type Sighting } from './record-certificate.ts';
+import { beyondBounds } from '../../shared/x509/certificate-profile.ts';
+import { inventoriable, parseInventoriable, recordCertificate, type InventoryDeps, type Sighting } from './record-certificate.ts';
 
 export interface DiscoveryDeps extends InventoryDeps {
   publisher: EventPublisher;
@@ -41,6 +42,16 @@ function namesIn(der: Uint8Array): number {
   }
 }
 
+/**
+ * Refuses, as a ValidationError on `field`, a certificate no conforming CA issues by its sizes
+ * (see beyondBounds): in someone's files such a certificate is a mistake or a probe. Scans and CT
+ * still record what they see; the store keeps keys of any size within DynamoDB's limits.
+ */
+function refuseBeyondBounds(der: Uint8Array, field: string): void {
+  const problems = beyondBounds(parseInventoriable(der, field));
+  if (problems.length) throw new ValidationError(`${field}: the certificate carries ${problems.join(', ')}; certops imports only what a conforming CA could issue`, field);
+}
+
 /** One import takes at most this many certificates (a few seconds of writes): more go in more requests (the CLI sends 200 a time). */
 export const MAX_IMPORT_CERTIFICATES = 1000;
 
@@ -64,6 +75,7 @@ export async function importPem(body: unknown, caller: { name: string }, deps: D
   for (const [i, block] of certs.entries()) {
     try {
       const sighting: Sighting = { source: 'import', environment, owner };
+      refuseBeyondBounds(block.der, `pem block ${i + 1}`);
       const { certificate, created } = await recordCertificate(block.der, sighting, deps, `pem block ${i + 1}`);
       if (created) await announceDiscovery(certificate, { ...sighting, discoveredBy: caller.name }, deps);
       result.imported.push({ id: certificate.id, subject: certificate.subject, created });

@@ -23,6 +23,41 @@ export function repeatedExtensions(cert: Pick<ParsedCertificate, 'extensions'>):
   return [...new Set(cert.extensions.duplicated)].map((oid) => NAMES[oid] ?? oid);
 }
 
+/** RFC 5280 4.1.2.2: users must handle serials of up to 20 octets; no conforming CA issues longer. */
+const MAX_SERIAL_OCTETS = 20;
+/** RFC 5280 Appendix A: ub-common-name and ub-emailaddress-length, in characters. */
+const UB_COMMON_NAME = 64;
+const UB_EMAIL_ADDRESS = 255;
+/** RFC 1035 2.3.4: a name is at most 255 octets on the wire, 253 characters as text. */
+const MAX_DNS_NAME = 253;
+/** A control character in a name hides what follows it from whoever reads the name as C text (the NUL-prefix attack). */
+const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
+
+/** Names a dNSName or rfc822Name beyond its bound or holding a control character, by its kind and size (the name itself may be huge). */
+function nameProblems(kind: string, names: string[], bound: number, rule: string): string[] {
+  return names.flatMap((n) => [
+    ...(n.length > bound ? [`${kind} of ${n.length} characters, over the ${bound} ${rule} allows`] : []),
+    ...(CONTROL_CHARACTER.test(n) ? [`${kind} holding a control character (0x${n.match(CONTROL_CHARACTER)![0].charCodeAt(0).toString(16).padStart(2, '0')})`] : []),
+  ]);
+}
+
+/**
+ * What makes a certificate one no conforming CA issues by its sizes alone: a serial over 20
+ * octets, a common name over ub-common-name, a DNS name or email address over its bound or
+ * holding a control character. Each a phrase naming the field and the rule, never the value
+ * (an oversize value would drown the message).
+ */
+export function beyondBounds(cert: Pick<ParsedCertificate, 'serialBytes' | 'subjectCommonNames' | 'issuerCommonNames' | 'extensions'>): string[] {
+  const out: string[] = [];
+  if (cert.serialBytes.length > MAX_SERIAL_OCTETS) out.push(`a serialNumber of ${cert.serialBytes.length} octets, over the ${MAX_SERIAL_OCTETS} RFC 5280 4.1.2.2 allows`);
+  for (const [role, names] of [['subject', cert.subjectCommonNames], ['issuer', cert.issuerCommonNames]] as const) {
+    for (const cn of names) if (cn.length > UB_COMMON_NAME) out.push(`a CN of ${cn.length} characters in its ${role}, over ub-common-name (${UB_COMMON_NAME}, RFC 5280 Appendix A)`);
+  }
+  out.push(...nameProblems('a dNSName', cert.extensions.san.dns, MAX_DNS_NAME, 'RFC 1035 2.3.4'));
+  out.push(...nameProblems('an rfc822Name', cert.extensions.san.email, UB_EMAIL_ADDRESS, 'ub-emailaddress-length (RFC 5280 Appendix A)'));
+  return out;
+}
+
 /**
  * What the RFC 5280 profile (and the CA/Browser Forum's, for serverAuth) forbids in a certificate
  * at its place in a path, each a sentence naming the certificate and the rule. The checks a

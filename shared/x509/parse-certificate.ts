@@ -16,6 +16,7 @@ export interface ParsedCertificate {
   subjectCommonNames: string[];
   /** The subject's emailAddress attributes: rfc822Name constraints bind them in a certificate without a subjectAltName (RFC 5280 4.2.1.10). */
   subjectEmailAddresses: string[];
+  issuerCommonNames: string[];
   subjectDer: Uint8Array;
   issuerDer: Uint8Array;
   notBefore: Date;
@@ -102,6 +103,7 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
   if (extWrapper && version < 3) throw derError(field, `a version ${version} certificate cannot carry extensions`);
   const encodingNotes: string[] = [];
   const subjectName = readName(der, subject, `${field} subject`, encodingNotes);
+  const issuerName = readName(der, issuer, `${field} issuer`, encodingNotes);
   return {
     der,
     version,
@@ -110,7 +112,8 @@ function parseStrictly(der: Uint8Array, field: string): ParsedCertificate {
     subject: subjectName.text,
     subjectCommonNames: subjectName.commonNames,
     subjectEmailAddresses: subjectName.emailAddresses,
-    issuer: readName(der, issuer, `${field} issuer`, encodingNotes).text,
+    issuer: issuerName.text,
+    issuerCommonNames: issuerName.commonNames,
     subjectDer: der.subarray(subject.offset, subject.end),
     issuerDer: der.subarray(issuer.offset, issuer.end),
     notBefore: timeValue(der, nb, field, 'notBefore'),

@@ -131,3 +131,26 @@ describe('inventory filters read about what they return', () => {
     expect((await everything({ status: 'active' })).items.map((c) => c.id)).not.toContain(all[0].id);
   });
 });
+
+describe('a certificate whose issuer, serial or names pass DynamoDB key limits (a scan or CT records what it sees)', () => {
+  let db: Awaited<ReturnType<typeof freshTable>>;
+  let store: DynamoCertificateStore;
+  beforeAll(async () => {
+    db = await freshTable();
+    store = new DynamoCertificateStore(db.table);
+  });
+  afterAll(() => db.close());
+
+  it('is stored with every pointer, and found by issuer, serial and domain', async () => {
+    const longName = `${'a'.repeat(3000)}.deep.example.net`;
+    const huge: StoredCertificate = { ...cert(1), issuer: `CN=${'I'.repeat(3000)}`, serialNumber: 'AB:'.repeat(1500).slice(0, -1), commonName: `${'c'.repeat(3000)}.example.net`, subjectAlternativeNames: [longName] };
+    const sibling: StoredCertificate = { ...huge, id: 'f'.repeat(32), serialNumber: `${huge.serialNumber}:CD`, subjectAlternativeNames: [`${'a'.repeat(2999)}b.deep.example.net`] };
+    // Both pairs of keys share their first kilobyte: what tells them apart is the rest.
+    expect(await store.create(huge)).toBe(true);
+    expect(await store.create(sibling)).toBe(true);
+    expect(await store.idsByIssuerSerial([huge, sibling])).toEqual([huge.id, sibling.id]);
+    expect((await store.list({ issuer: huge.issuer }, 10)).items.map((c) => c.id).sort()).toEqual([huge.id, sibling.id].sort());
+    expect((await store.list({ domain: 'deep.example.net' }, 10)).items.map((c) => c.id).sort()).toEqual([huge.id, sibling.id].sort());
+    expect((await store.list({ domain: 'example.net' }, 10)).items).toHaveLength(2);
+  });
+});
