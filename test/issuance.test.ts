@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './support/cli.ts';
 import { eventually, openssl, startStack, type RunningStack } from './support/processes.ts';
+import { createCsr, extensionRequest, generateKeyPair, signCsr, subjectAltName } from '../shared/x509/keys.ts';
 
 const CONFIG = `
 policy:
@@ -75,6 +76,19 @@ describe('issuance under policy, approvals and revocation', () => {
       return r.length >= refused.length && r;
     }, 'request.rejected events');
     expect(policyRejections).toHaveLength(refused.length);
+  });
+
+  it('compares a CSR\'s names with the request\'s in canonical form, and refuses a CSR repeating subjectAltName (RFC 4291 2.5.5.2, RFC 5280 4.2)', async () => {
+    const keys = await generateKeyPair('EC_P256');
+    const trailingDot = await request('rita', { commonName: 'td.example.com', csr: await createCsr('EC_P256', keys, 'td.example.com', ['td.example.com.']) });
+    expect(trailingDot.status).toBe(201);
+    expect(trailingDot.body.status).toBe('issued');
+    const mapped = await request('rita', { commonName: 'm.example.com', subjectAlternativeNames: ['m.example.com', '10.0.0.7'], csr: await createCsr('EC_P256', keys, 'm.example.com', ['m.example.com', '::ffff:10.0.0.7']) });
+    expect(mapped.status).toBe(201);
+    expect((await api('admin', 'GET', `/certificates/${mapped.body.certificateId}`)).body.subjectAlternativeNames).toEqual(['m.example.com', '10.0.0.7']);
+    const repeated = await request('rita', { commonName: 'dup.example.com', csr: await signCsr('EC_P256', keys, 'dup.example.com', [extensionRequest([subjectAltName(['dup.example.com']), subjectAltName(['admin.example.net'])])]) });
+    expect(repeated.status).toBe(400);
+    expect(repeated.body.error).toMatchObject({ field: 'csr', message: 'csr carries the subjectAltName extension more than once (RFC 5280 4.2: MUST NOT)' });
   });
 
   it('waits for a second pair of eyes: the requester may not approve, an approver may, once', async () => {

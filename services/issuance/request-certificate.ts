@@ -44,7 +44,8 @@ async function answerOfExisting(claim: { requestId: string; claimedAt: string },
 async function requestedKey(input: RequestInput) {
   if (!input.csr) return { keyAlgorithm: input.keyAlgorithm };
   const csr = await readCsr(input.csr);
-  const extra = csr.names.filter((n) => !input.subjectAlternativeNames.includes(n.toLowerCase()));
+  // Both sides are canonical (normaliseName): td.example.com. is td.example.com, ::ffff:192.0.2.7 is 192.0.2.7.
+  const extra = csr.names.filter((n) => !input.subjectAlternativeNames.includes(n));
   if (extra.length) throw new ValidationError(`csr names ${extra.join(', ')} that the request does not`, 'csr');
   return { keyAlgorithm: csr.keyAlgorithm, csr };
 }

@@ -1,15 +1,21 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { publicKeyObject } from './public-key-object.ts';
 import { CertopsError, ValidationError } from '../errors.ts';
-import { children, derError, expectTlv, oidString, readTlv } from './der.ts';
+import { children, derError, expectTlv, oidString, readTlv, type Tlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
 import { readExtensionList } from './extensions.ts';
 import { SIGNATURE_ALGORITHMS } from './oids.ts';
 import { readPublicKey } from './public-key.ts';
+import { repeatedExtensions } from './certificate-profile.ts';
+import { normaliseName } from '../names.ts';
 
 export interface CsrContents {
   commonName?: string;
-  /** DNS names and IP addresses asked for in the subjectAltName extension request. */
+  /**
+   * DNS names and IP addresses asked for in the subjectAltName extension request, each once in
+   * normaliseName's canonical form (lower case, no trailing dot, RFC 5952 IPv6, an IPv4-mapped
+   * address as its IPv4 address): what the requester's spelling means, to compare with a request's.
+   */
   names: string[];
   keyAlgorithm: string;
   keyType: string;
@@ -45,6 +51,24 @@ export async function readCsr(input: string | Uint8Array, field = 'csr'): Promis
   }
 }
 
+/**
+ * The names of the request's extensionRequest attribute, canonical (see CsrContents.names). A
+ * repeat is refused, not resolved: RFC 5280 4.2 forbids a repeated extension and RFC 2985 5.4.2
+ * makes extensionRequest single-valued, and whichever copy certops read, another system may read
+ * the other.
+ */
+function requestedNames(der: Uint8Array, attributes: Tlv, field: string): string[] {
+  const requests = children(der, attributes, field).filter((attr) => oidString(der, children(der, attr, field)[0], field) === EXTENSION_REQUEST);
+  if (requests.length > 1) throw new ValidationError(`${field} carries the extensionRequest attribute more than once (RFC 2985 5.4.2: single-valued)`, field);
+  if (!requests.length) return [];
+  const [, values] = children(der, requests[0], field);
+  const ext = readExtensionList(der, expectTlv(der, values.start, 0x30, field, 'extensionRequest', values.end), field);
+  const repeated = repeatedExtensions({ extensions: ext });
+  if (repeated.length) throw new ValidationError(`${field} carries the ${repeated.join(' and ')} extension more than once (RFC 5280 4.2: MUST NOT)`, field);
+  // RFC 4291 2.5.5.2: an IPv4-mapped address stands for the IPv4 node; normaliseName writes it as that node's address.
+  return [...new Set([...ext.san.dns, ...ext.san.ip].map((n) => normaliseName(n, field)))];
+}
+
 async function readCsrStrictly(input: string | Uint8Array, field: string): Promise<CsrContents> {
   const der = pemOrDer(input, field);
   if (der[0] !== 0x30) throw derError(field, 'is not a DER SEQUENCE');
@@ -56,15 +80,7 @@ async function readCsrStrictly(input: string | Uint8Array, field: string): Promi
   if (!version || version.tag !== 0x02 || !subject || !spki) throw derError(field, 'CertificationRequestInfo is incomplete');
   const key = readPublicKey(der, spki, field);
   const name = readName(der, subject, `${field} subject`);
-  let names: string[] = [];
-  if (attributes && attributes.tag === 0xa0) {
-    for (const attr of children(der, attributes, field)) {
-      const [type, values] = children(der, attr, field);
-      if (oidString(der, type, field) !== EXTENSION_REQUEST) continue;
-      const ext = readExtensionList(der, expectTlv(der, values.start, 0x30, field, 'extensionRequest', values.end), field);
-      names = [...ext.san.dns, ...ext.san.ip];
-    }
-  }
+  const names = attributes && attributes.tag === 0xa0 ? requestedNames(der, attributes, field) : [];
   const algorithm = SIGNATURE_ALGORITHMS[oidString(der, expectTlv(der, alg.start, 0x06, field, 'signatureAlgorithm', alg.end), field)] ?? 'unknown';
   if (!(algorithm in HASH_OF)) throw new ValidationError(`${field} is signed with ${algorithm}, which certops does not accept`, field);
   const spkiDer = Buffer.from(der.subarray(spki.offset, spki.end));

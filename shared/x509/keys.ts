@@ -52,12 +52,22 @@ export function signAsync(hash: string, data: Uint8Array, key: KeyObject): Promi
 
 /** A PKCS#10 request for `commonName` and `names`, signed with the key (the proof of possession). */
 export async function createCsr(alg: KeyAlgorithm, keys: KeyPair, commonName: string, names: string[]): Promise<string> {
-  const san = seq(oid(OID.subjectAltName), octets(seq(...names.map(generalName))));
+  return signCsr(alg, keys, commonName, [extensionRequest([subjectAltName(names)])]);
+}
+
+/** A subjectAltName extension (RFC 5280 4.2.1.6) naming `names`, DER. */
+export const subjectAltName = (names: string[]) => seq(oid(OID.subjectAltName), octets(seq(...names.map(generalName))));
+
+/** A PKCS#10 extensionRequest attribute (RFC 2985 5.4.2) holding `extensions`, DER. */
+export const extensionRequest = (extensions: Uint8Array[]) => seq(oid('1.2.840.113549.1.9.14'), set(seq(...extensions)));
+
+/** A PKCS#10 request (RFC 2986 4) for `commonName` with these attributes, signed with `keys`, PEM. */
+export async function signCsr(alg: KeyAlgorithm, keys: KeyPair, commonName: string, attributes: Uint8Array[]): Promise<string> {
   const info = seq(
     smallInt(0),
     seq(set(seq(oid(OID.commonName), utf8(commonName)))),
     spkiOf(keys.publicKey),
-    tlv(0xa0, seq(oid('1.2.840.113549.1.9.14'), set(seq(san)))),
+    tlv(0xa0, ...attributes),
   );
   const { hash, algorithmDer } = signingAlgorithm(alg);
   return toPem(seq(info, algorithmDer, bits(await signAsync(hash, info, keys.privateKey))), 'CERTIFICATE REQUEST');
