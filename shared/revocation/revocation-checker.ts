@@ -1,7 +1,8 @@
 import type { RevocationFetcher } from '../ports.ts';
 import { concurrencyLimit } from '../concurrency-limit.ts';
 import { parseCrl, type ParsedCrl } from '../x509/crl.ts';
-import { crlStatus } from '../x509/crl-status.ts';
+import { crlFinding, notListedStatus, type CrlFinding, type NotListed } from '../x509/crl-status.ts';
+import type { CrlDistributionPoint } from '../x509/extensions.ts';
 import { ocspRequestDer } from '../x509/ocsp-request.ts';
 import { parseOcspResponse } from '../x509/ocsp-response.ts';
 import { ocspStatus } from '../x509/ocsp-status.ts';
@@ -29,18 +30,33 @@ const CRL_SLOTS = 2;
 const fetchable = (url: string) => /^https?:\/\//i.test(url);
 const message = (err: unknown) => (err as Error).message;
 
+type Unknown = Extract<SourceStatus, { status: 'unknown' }>;
+
 /** A source's answer, saying which source it was. */
-function from(kind: 'OCSP' | 'CRL', url: string, status: SourceStatus): SourceStatus {
-  if (status.status === 'unknown') return { status: 'unknown', why: `${kind} ${url}: ${status.why}` };
-  return { ...status, url };
+function from<A extends SourceStatus | CrlFinding>(kind: 'OCSP' | 'CRL', url: string, answer: A): A | Unknown {
+  if (answer.status === 'unknown') return { status: 'unknown', why: `${kind} ${url}: ${(answer as Unknown).why}` };
+  return { ...answer, url };
+}
+
+/**
+ * Why a distribution point's CRL cannot be fetched and used, or undefined when it can: certops
+ * processes neither indirect CRLs (a cRLIssuer, RFC 5280 4.2.1.13, 5.2.5) nor names other than
+ * http(s) URIs, so such a point leaves the certificate's status unknown rather than unchecked.
+ */
+function unusablePoint(point: CrlDistributionPoint): string | undefined {
+  const names = point.name && [...point.name.uris, ...point.name.others].join(', ');
+  if (point.crlIssuer) return `its CRL distribution point${names ? ` (${names})` : ''} names a cRLIssuer: its CRL is an indirect CRL, which certops does not process (RFC 5280 4.2.1.13, 5.2.5)`;
+  if (!point.name) return 'its CRL distribution point names no CRL (RFC 5280 4.2.1.13)';
+  if (!point.name.uris.some(fetchable)) return `its CRL distribution point is one certops does not fetch (${names})`;
+  return undefined;
 }
 
 /**
  * Revocation checking for one run (a `verify`, a scan): OCSP first where a certificate names an
- * http(s) responder, else (or when OCSP gives no answer) the CRL of its first http(s)
- * distribution point. A CRL is fetched and parsed once per URL for the checker's life, failures
- * included, so a scan of many certificates of one CA asks its server once and a dead server is
- * not asked again. Nothing here reads a clock: `at` is given.
+ * http(s) responder, else (or when OCSP gives no answer) the CRLs of its distribution points, as
+ * many as it takes to cover every revocation reason. A CRL is fetched and parsed once per URL for
+ * the checker's life, failures included, so a scan of many certificates of one CA asks its server
+ * once and a dead server is not asked again. Nothing here reads a clock: `at` is given.
  */
 export class RevocationChecker {
   private readonly crls = new Map<string, Promise<ParsedCrl>>();
@@ -91,33 +107,76 @@ export class RevocationChecker {
     }
   }
 
-  private async byCrl(url: string, certificate: ParsedCertificate, issuer: ParsedCertificate, at: Date): Promise<SourceStatus> {
+  private async byCrl(url: string, certificate: ParsedCertificate, issuer: ParsedCertificate, point: CrlDistributionPoint, at: Date): Promise<CrlFinding> {
     try {
-      return from('CRL', url, crlStatus({ crl: await this.crl(url), certificate, issuer, distributionPoint: url, at }));
+      return from('CRL', url, crlFinding({ crl: await this.crl(url), certificate, issuer, distributionPoint: url, reasons: point.reasons, at }));
     } catch (err) {
       return { status: 'unknown', why: `CRL ${url}: ${message(err)}` };
     }
   }
 
+  /** What the CRL of one distribution point says, from the first of its http(s) URIs that answers (each names the same CRL, RFC 5280 4.2.1.13). */
+  private async byPoint(point: CrlDistributionPoint, certificate: ParsedCertificate, issuer: ParsedCertificate, at: Date): Promise<CrlFinding> {
+    const unusable = unusablePoint(point);
+    if (unusable) return { status: 'unknown', why: unusable };
+    const whys: string[] = [];
+    for (const url of point.name?.uris.filter(fetchable) ?? []) {
+      const finding = await this.byCrl(url, certificate, issuer, point, at);
+      if (finding.status !== 'unknown') return finding;
+      whys.push(finding.why);
+    }
+    return { status: 'unknown', why: whys.join('; ') };
+  }
+
+  /**
+   * The status on the CRLs of the certificate's distribution points, asked in order (RFC 5280
+   * 6.3.3): `revoked` as soon as one lists it; `good` once those not listing it cover every reason
+   * between them (a point may name some reasons, a CRL list only some); else `unknown`, with why.
+   */
+  private async byCrls(points: CrlDistributionPoint[], certificate: ParsedCertificate, issuer: ParsedCertificate, at: Date): Promise<SourceStatus> {
+    const notListed: NotListed[] = [];
+    const whys: string[] = [];
+    for (const point of points) {
+      const finding = await this.byPoint(point, certificate, issuer, at);
+      if (finding.status === 'revoked') return finding;
+      if (finding.status === 'unknown') {
+        whys.push(finding.why);
+        continue;
+      }
+      notListed.push(finding);
+      const together = notListedStatus(notListed);
+      if (together.status === 'good') return together;
+    }
+    const partly = notListed.length ? notListedStatus(notListed) : undefined;
+    if (partly?.status === 'unknown') whys.unshift(partly.why);
+    return { status: 'unknown', why: whys.join('; ') };
+  }
+
   /**
    * The status of `certificate` as `issuer` (the CA certificate that issued it) publishes it at
-   * `at`: `good` or `revoked` from the first source that answers with authentic, current data;
-   * `unknown` with every source's reason when none does, or when the certificate names only
-   * sources certops does not fetch (ldap:); `not-checked` when it names none at all.
+   * `at`: `good` or `revoked` from OCSP when its http(s) responder answers with authentic, current
+   * data, else from the CRLs of its distribution points (byCrls); `unknown` with every source's
+   * reason when neither does, including when the certificate names only sources certops cannot
+   * fetch or process (ldap:, a directoryName, an indirect CRL); `not-checked` only when it names
+   * no source at all.
    */
   async status(certificate: ParsedCertificate, issuer: ParsedCertificate, at: Date): Promise<RevocationStatus> {
-    const { ocspUrls, crlUrls } = certificate.extensions;
-    if (ocspUrls.length === 0 && crlUrls.length === 0) return { status: 'not-checked', why: 'it names no CRL distribution point and no OCSP responder' };
-    const ocsp = ocspUrls.find(fetchable);
-    const crl = crlUrls.find(fetchable);
+    const { ocspUrls, crlDistributionPoints: points } = certificate.extensions;
+    if (ocspUrls.length === 0 && points.length === 0) return { status: 'not-checked', why: 'it names no CRL distribution point and no OCSP responder' };
     const whys: string[] = [];
-    for (const ask of [ocsp && (() => this.byOcsp(ocsp, certificate, issuer, at)), crl && (() => this.byCrl(crl, certificate, issuer, at))]) {
-      if (!ask) continue;
-      const status = await ask();
+    const ocsp = ocspUrls.find(fetchable);
+    if (ocsp) {
+      const status = await this.byOcsp(ocsp, certificate, issuer, at);
+      if (status.status !== 'unknown') return status;
+      whys.push(status.why);
+    } else if (ocspUrls.length) {
+      whys.push(`its OCSP responder is one certops does not fetch (${ocspUrls.join(', ')})`);
+    }
+    if (points.length) {
+      const status = await this.byCrls(points, certificate, issuer, at);
       if (status.status !== 'unknown') return status;
       whys.push(status.why);
     }
-    if (whys.length === 0) whys.push(`it names only revocation sources certops does not fetch (${[...ocspUrls, ...crlUrls].join(', ')})`);
     return { status: 'unknown', why: whys.join('; ') };
   }
 

@@ -3,7 +3,7 @@ import type { RevocationReason } from './crl-builder.ts';
 import { children, derError, expectTlv, integerBytes, readStrictly, readTlv, signedParts, smallInteger, timeValue, type Tlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
 import { extensionEntries, type ExtensionEntry } from './extensions.ts';
-import { addGeneralName, emptyNames } from './general-names.ts';
+import { readDistributionPointName, reasonFlags, type DistributionPointName } from './distribution-point.ts';
 import { OID } from './oids.ts';
 import { algorithmKey, serialHex, signatureAlgorithmName } from './parse-certificate.ts';
 import { revocationReasonName } from './revocation-status.ts';
@@ -20,10 +20,8 @@ export interface RevokedCertificate {
 
 /** The issuingDistributionPoint CRL extension (RFC 5280 5.2.5): which certificates and reasons the CRL covers. */
 export interface IssuingDistributionPoint {
-  /** The URIs of its distributionPoint fullName. */
-  fullNameUris: string[];
-  /** The distributionPoint is a nameRelativeToCRLIssuer, which certops cannot match to a certificate's cRLDistributionPoints. */
-  relativeName: boolean;
+  /** The distribution point the CRL is for; absent, the CRL covers every distribution point of its issuer. */
+  distributionPoint?: DistributionPointName;
   onlyContainsUserCerts: boolean;
   onlyContainsCACerts: boolean;
   /** The CRL lists only revocations for these reasons; absent, it lists every reason. */
@@ -151,19 +149,10 @@ function readCrlExtensions(buf: Uint8Array, list: Tlv, crl: ParsedCrl, field: st
 const flag = (buf: Uint8Array, t: Tlv) => t.end - t.start === 1 && buf[t.start] !== 0;
 
 function readIssuingDistributionPoint(buf: Uint8Array, seq: Tlv, field: string): IssuingDistributionPoint {
-  const idp: IssuingDistributionPoint = { fullNameUris: [], relativeName: false, onlyContainsUserCerts: false, onlyContainsCACerts: false, indirectCRL: false, onlyContainsAttributeCerts: false };
+  const idp: IssuingDistributionPoint = { onlyContainsUserCerts: false, onlyContainsCACerts: false, indirectCRL: false, onlyContainsAttributeCerts: false };
   for (const part of children(buf, seq, field)) {
     switch (part.tag) {
-      case 0xa0: { // distributionPoint: DistributionPointName, a CHOICE, so explicitly tagged
-        const name = readTlv(buf, part.start, field, part.end);
-        if (name.tag === 0xa1) idp.relativeName = true;
-        else if (name.tag === 0xa0) {
-          const names = emptyNames();
-          for (const g of children(buf, name, field)) addGeneralName(buf, g, names);
-          idp.fullNameUris.push(...names.uri);
-        } else throw derError(field, 'distributionPoint is neither fullName nor nameRelativeToCRLIssuer');
-        break;
-      }
+      case 0xa0: idp.distributionPoint = readDistributionPointName(buf, part, field); break;
       case 0x81: idp.onlyContainsUserCerts = flag(buf, part); break;
       case 0x82: idp.onlyContainsCACerts = flag(buf, part); break;
       case 0x83: idp.onlySomeReasons = reasonFlags(buf, part); break;
@@ -176,18 +165,6 @@ function readIssuingDistributionPoint(buf: Uint8Array, seq: Tlv, field: string):
     throw derError(field, 'issuingDistributionPoint sets more than one of onlyContainsUserCerts, onlyContainsCACerts and onlyContainsAttributeCerts (RFC 5280 5.2.5)');
   }
   return idp;
-}
-
-/** ReasonFlags (RFC 5280 4.2.1.13): bit n is the CRLReason n, except bit 0 (unused) and bit 7, privilegeWithdrawn; 8 aACompromise. */
-const REASON_FLAG_BITS: (RevocationReason | undefined)[] = [undefined, 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'];
-
-function reasonFlags(buf: Uint8Array, bits: Tlv): RevocationReason[] {
-  const out: RevocationReason[] = [];
-  REASON_FLAG_BITS.forEach((reason, i) => {
-    const byte = bits.start + 1 + (i >> 3);
-    if (reason && byte < bits.end && buf[byte] & (0x80 >> (i & 7))) out.push(reason);
-  });
-  return out;
 }
 
 function readEntry(buf: Uint8Array, entry: Tlv, field: string): RevokedCertificate {

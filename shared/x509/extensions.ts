@@ -1,6 +1,18 @@
+import type { RevocationReason } from './crl-builder.ts';
 import { booleanValue, children, derError, expectTlv, oidString, readTlv, smallInteger, type Tlv } from './der.ts';
+import { readDistributionPointName, reasonFlags, type DistributionPointName } from './distribution-point.ts';
 import { addGeneralName, emptyNames, readGeneralNames, type GeneralNames } from './general-names.ts';
 import { EXTENDED_KEY_USAGES, KEY_USAGES, OID } from './oids.ts';
+
+/** One DistributionPoint of a certificate's cRLDistributionPoints (RFC 5280 4.2.1.13). */
+export interface CrlDistributionPoint {
+  /** Where its CRL is; absent when the point names only a cRLIssuer. */
+  name?: DistributionPointName;
+  /** The reasons its CRL covers; absent, every reason. */
+  reasons?: RevocationReason[];
+  /** It names a cRLIssuer: its CRL is signed by another than the certificate's issuer (an indirect CRL). */
+  crlIssuer: boolean;
+}
 
 /** What certops reads from a certificate's extensions. */
 export interface Extensions {
@@ -10,7 +22,9 @@ export interface Extensions {
   basicConstraints?: { ca: boolean; pathLength?: number };
   keyUsage?: string[];
   extendedKeyUsage?: string[];
+  /** The URIs of every cRLDistributionPoints fullName, in order. */
   crlUrls: string[];
+  crlDistributionPoints: CrlDistributionPoint[];
   ocspUrls: string[];
   caIssuersUrls: string[];
   sctCount: number;
@@ -33,6 +47,21 @@ export interface Extensions {
 }
 
 const hex = (buf: Uint8Array, t: Tlv) => Buffer.from(buf.subarray(t.start, t.end)).toString('hex').toUpperCase().replace(/(..)(?=.)/g, '$1:');
+
+/** DistributionPoint ::= SEQUENCE { distributionPoint [0], reasons [1] ReasonFlags, cRLIssuer [2] GeneralNames }, each OPTIONAL. */
+function readDistributionPoint(buf: Uint8Array, point: Tlv, field: string): CrlDistributionPoint {
+  if (point.tag !== 0x30) throw derError(field, 'DistributionPoint is not a SEQUENCE');
+  const dp: CrlDistributionPoint = { crlIssuer: false };
+  for (const part of children(buf, point, field)) {
+    switch (part.tag) {
+      case 0xa0: dp.name = readDistributionPointName(buf, part, field); break;
+      case 0x81: dp.reasons = reasonFlags(buf, part); break;
+      case 0xa2: dp.crlIssuer = true; break;
+      default: throw derError(field, `DistributionPoint holds an unknown element (tag 0x${part.tag.toString(16)})`);
+    }
+  }
+  return dp;
+}
 
 type Reader = (buf: Uint8Array, value: Tlv, ext: Extensions, field: string) => void;
 
@@ -81,12 +110,9 @@ const READERS: Record<string, Reader> = {
   [OID.crlDistributionPoints]: (buf, v, ext, field) => {
     const seq = expectTlv(buf, v.start, 0x30, field, 'cRLDistributionPoints', v.end);
     for (const point of children(buf, seq, field)) {
-      const name = children(buf, point, field).find((t) => t.tag === 0xa0);
-      const full = name && children(buf, name, field).find((t) => t.tag === 0xa0);
-      if (!full) continue;
-      const names = emptyNames();
-      for (const g of children(buf, full, field)) addGeneralName(buf, g, names);
-      ext.crlUrls.push(...names.uri);
+      const dp = readDistributionPoint(buf, point, field);
+      ext.crlDistributionPoints.push(dp);
+      ext.crlUrls.push(...(dp.name?.uris ?? []));
     }
   },
   [OID.authorityInfoAccess]: (buf, v, ext, field) => {
@@ -171,7 +197,7 @@ export function extensionEntries(buf: Uint8Array, list: Tlv, field: string): Ext
 
 /** Reads a SEQUENCE OF Extension (in a certificate, or a request's extensionRequest). */
 export function readExtensionList(buf: Uint8Array, list: Tlv | undefined, field: string): Extensions {
-  const ext: Extensions = { san: emptyNames(), crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, precertificatePoison: false, unhandledCritical: [], present: [], critical: [], duplicated: [] };
+  const ext: Extensions = { san: emptyNames(), crlUrls: [], crlDistributionPoints: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, precertificatePoison: false, unhandledCritical: [], present: [], critical: [], duplicated: [] };
   if (!list) return ext;
   const seen = new Set<string>();
   for (const { id, critical, value } of extensionEntries(buf, list, field)) {

@@ -15,7 +15,13 @@ export function emptyNames(): GeneralNames {
   return { dns: [], ip: [], email: [], uri: [], directoryNames: [], otherForms: [] };
 }
 
-const OTHER_FORMS: Record<number, string> = { 0xa0: 'otherName', 0xa3: 'x400Address', 0xa5: 'ediPartyName', 0x88: 'registeredID' };
+const FORMS: Record<number, string> = {
+  0xa0: 'otherName', 0x81: 'rfc822Name', 0x82: 'dNSName', 0xa3: 'x400Address', 0xa4: 'directoryName',
+  0xa5: 'ediPartyName', 0x86: 'uniformResourceIdentifier', 0x87: 'iPAddress', 0x88: 'registeredID',
+};
+
+/** The GeneralName form a (context-specific) tag stands for (RFC 5280 4.2.1.6), by its ASN.1 name. */
+export const generalNameForm = (tag: number) => FORMS[tag] ?? `tag 0x${tag.toString(16)}`;
 
 const latin1 = (buf: Uint8Array, t: Tlv) => Buffer.from(buf.subarray(t.start, t.end)).toString('latin1');
 
@@ -44,7 +50,7 @@ export function addGeneralName(buf: Uint8Array, t: Tlv, out: GeneralNames): void
       out.directoryNames.push(Buffer.from(buf.subarray(name.offset, name.end)).toString('hex'));
       break;
     }
-    default: out.otherForms.push(OTHER_FORMS[t.tag] ?? `tag 0x${t.tag.toString(16)}`); break;
+    default: out.otherForms.push(generalNameForm(t.tag)); break;
   }
 }
 

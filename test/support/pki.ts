@@ -42,6 +42,8 @@ export interface CertSpec {
   /** Revocation pointers: an AIA OCSP responder and a cRLDistributionPoints URL. */
   ocspUrl?: string;
   crlUrl?: string;
+  /** Further extensions, as given: those makeCert has no option for. */
+  extensions?: x509.Extension[];
 }
 
 function der(tag: number, content: Uint8Array): Uint8Array {
@@ -72,6 +74,7 @@ export async function makeCert(spec: CertSpec): Promise<TestCert> {
   if (spec.issuer) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(spec.issuer.keys.publicKey));
   if (spec.ocspUrl) extensions.push(new x509.AuthorityInfoAccessExtension({ ocsp: spec.ocspUrl }));
   if (spec.crlUrl) extensions.push(new x509.CRLDistributionPointsExtension([spec.crlUrl]));
+  extensions.push(...(spec.extensions ?? []));
   const common = {
     serialNumber: spec.serialNumber ?? Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex').replace(/^[89a-f]/, '1'),
     notBefore: spec.notBefore ?? new Date(now - DAY),

@@ -128,6 +128,9 @@ describe('CRLs (RFC 5280 5, 6.3.3)', () => {
     expect(await statusOf(good, await withIdp(idp({ flags: [2] })))).toMatchObject({ status: 'unknown', why: expect.stringMatching(/CA certificates only/) });
     expect(await statusOf(good, await withIdp(idp({ flags: [5] })))).toMatchObject({ status: 'unknown', why: expect.stringMatching(/attribute certificates only/) });
     expect(await statusOf(good, await withIdp(idp({ flags: [4] })))).toMatchObject({ status: 'unknown', why: expect.stringMatching(/indirect CRL/) });
+    // A point named other than by URI cannot be matched to the certificate's, so such a CRL is not shown to be its (6.3.3 (b)(2)(i)).
+    const byDirectoryName = new x509.Extension('2.5.29.28', true, der(0x30, der(0xa0, der(0xa0, der(0xa4, new Uint8Array(new x509.Name('CN=CRL1').toArrayBuffer()))))));
+    expect(await statusOf(good, await withIdp(byDirectoryName))).toMatchObject({ status: 'unknown', why: expect.stringMatching(/for the distribution point the directoryName CN=CRL1, not the certificate's/) });
     // A user-certificates-only CRL covers a leaf.
     expect(await statusOf(good, await withIdp(idp({ flags: [1] })))).toMatchObject({ status: 'good' });
     // onlySomeReasons (keyCompromise only, bit 1): revoked when listed, never good when not.
