@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -101,6 +102,24 @@ describe('the CT monitor verifies before it alerts', () => {
       const alerts = sent().filter((e) => e.type === 'ct.unauthorized_certificate' && e.logUrl === fresh.url);
       expect(alerts.map((e) => [e.names[0], e.severity, e.issuer])).toEqual([['api.shop.example.com', 'medium', 'CN=Test Intermediate'], ['other.shop.example.com', 'high', 'CN=Other CA']]);
     });
+  });
+
+  it('alerts on every spelling of a watched name handed in ops case 07 (UTF-8 U-label SANs, trailing dots, an https:// SAN)', async () => {
+    const handed = new URL('./fixtures/ops-cases/07-ct-missed-name-spellings/', import.meta.url);
+    const files = readdirSync(handed).filter((f) => f.endsWith('.der')).sort();
+    await ct.putWatchlist(['.example.com', 'bücher.example.org']);
+    try {
+      await withLog(async (fresh) => {
+        files.forEach((file, i) => fresh.append(x509Leaf(readFileSync(new URL(file, handed)), i + 1)));
+        await watchFrom(fresh);
+        const result = await pollLog((await ct.getLog(fresh.url))!, deps);
+        expect(result).toMatchObject({ to: files.length, unauthorized: files.length });
+        const alerted = sent().filter((e) => e.type === 'ct.unauthorized_certificate' && e.logUrl === fresh.url).map((e) => files[e.index]);
+        expect(alerted).toEqual(files);
+      });
+    } finally {
+      await ct.putWatchlist(['.shop.example.com']);
+    }
   });
 
   it('a flipped bit in one entry: misbehaviour naming it, no alert from unverified data, position kept', async () => {
