@@ -74,6 +74,16 @@ export class UpstreamError extends CertopsError {
   readonly code = 'upstream_failed';
 }
 
+/**
+ * A server certops relies on (a CT log) answered "not now" (429, 5xx) and was not waited for;
+ * `field` names its URL, `retryAt` is when it asked to be asked again (Retry-After), if it said.
+ */
+export class RetryLaterError extends UpstreamError {
+  constructor(message: string, field: string, readonly retryAt?: Date) {
+    super(message, field);
+  }
+}
+
 /** A step of a longer process failed; `step` says which one, for sagas and alerts. */
 export class StepError extends Error {
   constructor(readonly step: string, message: string, readonly transient = false) {

@@ -1,8 +1,11 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.ts';
 import { LogHttp } from '../adapters/ct/log-http.ts';
+import { logReaderFor } from '../adapters/ct/log-readers.ts';
 import { Rfc6962Client } from '../adapters/ct/rfc6962-client.ts';
 import { DynamoCertificateStore } from '../adapters/dynamodb/certificate-store.ts';
 import { DynamoCtStateStore } from '../adapters/dynamodb/ct-state-store.ts';
@@ -11,6 +14,21 @@ import { pollOneLog, pollRequestedLog, requestPolls, type PollLogsDeps } from '.
 import { freshTable } from './support/dynamo.ts';
 import { makeChain } from './support/pki.ts';
 import { startTestLog, x509Leaf } from './support/ct-test-log.ts';
+
+/** A log that answers every request with its `answer` (a busy log: 429 or 503, Retry-After), counting them. */
+async function startBusyLog(answer: { status: number; retryAfter: string }) {
+  const server = createServer((_req, res) => {
+    log.asked++;
+    res.writeHead(log.answer.status, { 'retry-after': log.answer.retryAfter }).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const log = {
+    answer, asked: 0,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+  return log;
+}
 
 /**
  * The CT poll as units of work: the schedule hands out one ct.log_poll_requested per log that is
@@ -146,5 +164,57 @@ describe('CT poll units of work', () => {
     } finally {
       await log.close();
     }
+  });
+
+  describe('a log that asks to wait (Retry-After, RFC 9110 10.2.3)', () => {
+    // The reader the handler builds: five tries, real waits, none past the unit's deadline.
+    const politeDeps = () => ({ ...deps, logReader: logReaderFor });
+    const backOff = async (url: string) => Date.parse((await ct.getLog(url))!.retryAfter!);
+
+    it('is not waited for past the deadline: the poll ends within it, the other log\'s result with it, and the log backs off a minute', async () => {
+      const busy = await startBusyLog({ status: 503, retryAfter: '20' });
+      const healthy = await startTestLog();
+      try {
+        healthy.append(x509Leaf((await makeChain(['h.busy.units.example.com'])).leaf.der, 1));
+        await Promise.all([watch({ url: busy.url, key: logs[0].key }), watch(healthy)]);
+        const started = Date.now();
+        const [slow, fast] = await Promise.all([pollOneLog(busy.url, started + 3_000, politeDeps()), pollOneLog(healthy.url, started + 3_000, politeDeps())]);
+        expect(Date.now() - started).toBeLessThan(3_000);
+        expect(slow).toMatchObject({ logUrl: busy.url, failures: 1, error: expect.stringMatching(/answered 503 and asks to wait 20 s/) });
+        expect(fast).toMatchObject({ from: 0, to: 1 });
+        expect(busy.asked).toBe(1);
+        // The doubling back-off (a minute) is later than the 20 s asked for.
+        expect(await backOff(busy.url)).toBeGreaterThanOrEqual(started + 60_000);
+        // Its lock was given back within the deadline, and nothing asks the log before its back-off ends.
+        expect(await pollOneLog(busy.url, Date.now() + 3_000, politeDeps())).toEqual({ logUrl: busy.url, skipped: 'backing-off' });
+        expect((await requestPolls(deps)).requested).not.toContain(busy.url);
+        expect(busy.asked).toBe(1);
+      } finally {
+        await Promise.all([busy.close(), healthy.close()]);
+      }
+    }, 10_000);
+
+    it('keeps the time a 429 asks for as an HTTP-date, later than the doubling back-off, up to an hour', async () => {
+      const inTenMinutes = new Date(Math.ceil(Date.now() / 1000) * 1000 + 10 * 60_000);
+      const busy = await startBusyLog({ status: 429, retryAfter: inTenMinutes.toUTCString() });
+      try {
+        await watch({ url: busy.url, key: logs[0].key });
+        const started = Date.now();
+        expect(await pollOneLog(busy.url, started + 3_000, politeDeps())).toMatchObject({ failures: 1, error: expect.stringMatching(/answered 429 and asks to wait \d+ s/) });
+        expect(Date.now() - started).toBeLessThan(3_000);
+        expect(await backOff(busy.url)).toBe(inTenMinutes.getTime());
+        expect((await requestPolls(deps)).backingOff).toContainEqual(expect.objectContaining({ logUrl: busy.url, retryAfter: inTenMinutes.toISOString() }));
+        // A log asking for three hours (seconds form) is asked again after an hour at most.
+        await ct.recordPollFailure(busy.url, 'reset', new Date(Date.now() - 1));
+        busy.answer = { status: 503, retryAfter: String(3 * 3600) };
+        const again = Date.now();
+        await pollOneLog(busy.url, again + 3_000, politeDeps());
+        expect(await backOff(busy.url)).toBeGreaterThanOrEqual(again + 3600_000);
+        expect(await backOff(busy.url)).toBeLessThanOrEqual(Date.now() + 3600_000);
+        expect(busy.asked).toBe(2);
+      } finally {
+        await busy.close();
+      }
+    }, 10_000);
   });
 });

@@ -1,3 +1,4 @@
+import { RetryLaterError, UpstreamError } from '../../shared/errors.ts';
 import { retryAfterMs } from '../../shared/retry-after.ts';
 
 export interface LogHttpOptions {
@@ -5,6 +6,8 @@ export interface LogHttpOptions {
   attempts?: number;
   /** Requests started per second at most, across everything this client asks; unlimited if unset. */
   requestsPerSecond?: number;
+  /** Epoch milliseconds no wait may run past (the poll's deadline): a log that asks for longer is left to a later poll. */
+  deadline?: number;
   sleep?(ms: number): Promise<void>;
   now?(): number;
 }
@@ -14,8 +17,10 @@ const MAX_RETRY_AFTER_MS = 60_000;
 
 /**
  * GETs from a CT log the way its operator asks monitors to behave: paced to a request rate,
- * backing off on 429 and 5xx (Retry-After when the log gives it, at most a minute, else doubling
- * from 250 ms). Redirects are not followed: a log URL leads only to the log.
+ * backing off on 429 and 5xx (Retry-After when the log gives it, else doubling from 250 ms). A
+ * wait longer than a minute or past the deadline is not waited: the request fails with a
+ * RetryLaterError carrying the time the log asked for, which the poll records as the log's
+ * back-off. Redirects are not followed: a log URL leads only to the log.
  */
 export class LogHttp {
   private nextSlot = 0;
@@ -34,12 +39,25 @@ export class LogHttp {
       await this.pace();
       const res = await fetch(url, { signal: AbortSignal.timeout(30_000), redirect: 'error' });
       if (res.ok) return res;
-      const retryable = res.status === 429 || res.status >= 500;
-      if (!retryable || i + 1 >= this.attempts) throw new Error(`${url} answered ${res.status}`);
-      const wait = retryAfterMs(res.headers.get('retry-after'), this.now()) || 250 * 2 ** i;
-      if (wait > MAX_RETRY_AFTER_MS) throw new Error(`${url} answered ${res.status} and asks to wait ${Math.round(wait / 1000)} s; tried again at the next poll`);
-      await this.sleep(wait);
+      await this.sleep(this.waitBeforeRetry(url, res, i));
     }
+  }
+
+  /**
+   * How long to wait before asking `url` again after its answer `res` to try `i` (from 0). Throws
+   * when it is not asked again now: an UpstreamError for an answer that is final, a
+   * RetryLaterError (with the time the log asked for) when it is out of tries or the wait is too
+   * long or would pass the deadline.
+   */
+  private waitBeforeRetry(url: string, res: Response, i: number): number {
+    if (res.status !== 429 && res.status < 500) throw new UpstreamError(`${url} answered ${res.status}`, url);
+    const asked = retryAfterMs(res.headers.get('retry-after'), this.now());
+    const retryAt = asked === undefined ? undefined : new Date(this.now() + asked);
+    if (i + 1 >= this.attempts) throw new RetryLaterError(`${url} answered ${res.status}`, url, retryAt);
+    const wait = asked || 250 * 2 ** i;
+    if (wait <= MAX_RETRY_AFTER_MS && this.now() + wait <= (this.options.deadline ?? Infinity)) return wait;
+    const asks = asked ? ` and asks to wait ${Math.round(asked / 1000)} s` : '';
+    throw new RetryLaterError(`${url} answered ${res.status}${asks}; left to a later poll`, url, retryAt);
   }
 
   /** Each request takes the next free slot on the rate's grid, so concurrent fetches share the rate. */

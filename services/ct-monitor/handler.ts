@@ -24,8 +24,8 @@ const PASS_ENTRIES = 20_000;
 // (its own limit) is asked for the rest, so a larger figure costs nothing there, and a log that
 // serves this many answers a backlog in a quarter of the calls that 256 would take.
 const GET_ENTRIES_BATCH = 1000;
-/** A log's reader, at the request rate the suite configures. */
-const readerFor = (log: Pick<CtLogState, 'logUrl' | 'kind' | 'key'>) => logReaderFor(log, { requestsPerSecond: rt().suite.ctFetch.requestsPerSecond });
+/** A log's reader, at the request rate the suite configures, waiting for nothing past the poll's deadline. */
+const readerFor = (log: Pick<CtLogState, 'logUrl' | 'kind' | 'key'>, limits?: { deadline?: number }) => logReaderFor(log, { requestsPerSecond: rt().suite.ctFetch.requestsPerSecond, ...limits });
 const deps = () => ({
   ...rt(), batchSize: GET_ENTRIES_BATCH, maxEntries: PASS_ENTRIES, allowedIssuers: rt().suite.ctAllowedIssuers, concurrency: rt().suite.ctFetch.concurrency,
   logReader: readerFor,

@@ -17,7 +17,8 @@ export interface PollDeps {
   ct: CtStateStore;
   certificates: CertificateStore;
   publisher: EventPublisher;
-  logReader(state: CtLogState): LogReader;
+  /** The reader of a log; no wait it makes for the log runs past `deadline` (epoch milliseconds). */
+  logReader(state: CtLogState, limits?: { deadline?: number }): LogReader;
   /** Entries asked for per get-entries call, and get-entries calls in flight at once. */
   batchSize: number;
   concurrency?: number;

@@ -1,3 +1,4 @@
+import { RetryLaterError } from '../../shared/errors.ts';
 import { newEvent } from '../../shared/events/envelope.ts';
 import type { CtLogState } from '../../shared/model.ts';
 import type { LockStore } from '../../shared/ports.ts';
@@ -14,12 +15,27 @@ export type LogPoll = PollResult | { logUrl: string; error: string; failures: nu
 
 const waiting = (log: CtLogState, now: Date) => Boolean(log.retryAfter && Date.parse(log.retryAfter) > now.getTime());
 
+/** The longest a failing log is left alone, whatever it asks (a Retry-After hours ahead) or its failures in a row earn. */
+const MAX_BACK_OFF_MS = 60 * 60_000;
+
+/**
+ * When a log that failed `failures` times in a row is polled next: the later of the time it asked
+ * for (`asked`, its Retry-After: RFC 9110 10.2.3) and a back-off doubling from 1 minute with each
+ * failure, at most MAX_BACK_OFF_MS from `now`.
+ */
+function backOffUntil(failures: number, now: number, asked?: Date): Date {
+  const doubling = 60_000 * 2 ** (failures - 1);
+  return new Date(now + Math.min(MAX_BACK_OFF_MS, Math.max(doubling, (asked?.getTime() ?? now) - now)));
+}
+
 /**
  * One log, pass after pass while it is behind and `deadline` (epoch milliseconds) is ahead, each
  * pass at most `maxEntries` entries (the memory a unit of work holds is bounded). A lock on the
  * log (held until the deadline) keeps two units from reading the same entries; a unit that finds
- * it held leaves the log to the holder. A failure is recorded with a back-off that doubles with
- * each failure in a row (1 minute to 1 hour) and is not thrown: the log is tried again then.
+ * it held leaves the log to the holder. The log's reader waits for nothing past the deadline, so
+ * the unit ends within it and its lock outlives it. A failure is recorded with a back-off
+ * (backOffUntil: the log's Retry-After, or doubling with each failure in a row) and is not thrown:
+ * no poll asks the log before then.
  */
 export async function pollOneLog(logUrl: string, deadline: number, deps: PollLogsDeps): Promise<LogPoll> {
   const owner = `ct-poll:${deps.newId()}`;
@@ -32,7 +48,7 @@ export async function pollOneLog(logUrl: string, deadline: number, deps: PollLog
     if (waiting(log, deps.clock.now())) return { logUrl, skipped: 'backing-off' };
     // One reader for the unit's passes: each pass's fetch starts while the one before publishes,
     // unless the deadline ends the unit first (the next unit would fetch those entries again).
-    const reading = readingAhead(deps.logReader(log), deps.batchSize, deps.concurrency ?? 4);
+    const reading = readingAhead(deps.logReader(log, { deadline }), deps.batchSize, deps.concurrency ?? 4);
     const readAhead = (from: number, to: number) => deps.clock.now().getTime() < deadline && reading.ahead(from, to);
     const passDeps: PollDeps = { ...deps, logReader: () => reading.reader, readAhead };
     try {
@@ -48,7 +64,8 @@ export async function pollOneLog(logUrl: string, deadline: number, deps: PollLog
     } catch (err) {
       const error = String((err as Error)?.message ?? err).slice(0, 300);
       const failures = (log.failures ?? 0) + 1;
-      await deps.ct.recordPollFailure(logUrl, error, new Date(deps.clock.now().getTime() + Math.min(60 * 60_000, 60_000 * 2 ** (failures - 1))));
+      const asked = err instanceof RetryLaterError ? err.retryAt : undefined;
+      await deps.ct.recordPollFailure(logUrl, error, backOffUntil(failures, deps.clock.now().getTime(), asked));
       return { logUrl, error, failures };
     }
   } finally {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogHttp } from '../../adapters/ct/log-http.ts';
+import { RetryLaterError } from '../../shared/errors.ts';
 import { retryAfterMs } from '../../shared/retry-after.ts';
 
 describe('asking a CT log politely', () => {
@@ -49,6 +50,29 @@ describe('asking a CT log politely', () => {
     await expect(http.get(url)).rejects.toThrow(/asks to wait 300 s/);
     answers.push({ status: 429, headers: { 'retry-after': '3600' } });
     await expect(http.get(url)).rejects.toThrow(/asks to wait 3600 s/);
+  });
+
+  it('waits for nothing past its deadline: the error carries the time the log asked for, in either form (RFC 9110 10.2.3)', async () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    const waits: number[] = [];
+    const http = new LogHttp({ deadline: now + 15_000, now: () => now, sleep: async (ms) => void waits.push(ms) });
+    const refusal = (status: number, retryAfter: string) => {
+      answers.push({ status, headers: { 'retry-after': retryAfter } });
+      return http.get(url).then(() => undefined, (err: unknown) => err);
+    };
+    const seconds = await refusal(503, '20');
+    expect(seconds).toBeInstanceOf(RetryLaterError);
+    expect(seconds).toMatchObject({ field: url, retryAt: new Date(now + 20_000), message: expect.stringMatching(/answered 503 and asks to wait 20 s; left to a later poll/) });
+    expect(await refusal(429, 'Mon, 30 Nov 2026 12:10:00 GMT')).toMatchObject({ retryAt: new Date('2026-11-30T12:10:00Z') });
+    expect(waits).toEqual([]);
+    // A wait that ends by the deadline is waited.
+    answers.push({ status: 503, headers: { 'retry-after': '15' } });
+    expect((await http.get(url)).status).toBe(200);
+    expect(waits).toEqual([15_000]);
+    // Out of tries, the last Retry-After still goes with the error.
+    const once = new LogHttp({ attempts: 1, now: () => now });
+    answers.push({ status: 503, headers: { 'retry-after': '7' } });
+    await expect(once.get(url)).rejects.toMatchObject({ retryAt: new Date(now + 7000) });
   });
 
   it('takes neither a negative nor a fractional Retry-After, nor an unparseable one, as a wait', () => {
