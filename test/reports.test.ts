@@ -9,11 +9,12 @@ import type { StoredCertificate } from '../shared/model.ts';
 const DAY = 86_400_000;
 const now = new Date('2027-03-10T12:00:00Z');
 
+/** A certificate `daysLeft` days from its end, issued a year ago (a life under 90 days would scale its expiry bands down). */
 function cert(i: number, daysLeft: number, extra: Partial<StoredCertificate> = {}): StoredCertificate {
   return {
     id: `c${i}`, version: 3, commonName: `h${i}.example.com`, subjectAlternativeNames: [`h${i}.example.com`], emailAddresses: [], uris: [],
     subject: `CN=h${i}.example.com`, issuer: i % 2 ? 'CN=CA One' : 'CN=CA Two', serialNumber: '01',
-    notBefore: new Date(now.getTime() - 30 * DAY).toISOString(), notAfter: new Date(now.getTime() + daysLeft * DAY).toISOString(),
+    notBefore: new Date(now.getTime() - 365 * DAY).toISOString(), notAfter: new Date(now.getTime() + daysLeft * DAY).toISOString(),
     fingerprintSha256: 'AA', fingerprintSha1: 'AA', spkiSha256: 'aa', keyAlgorithm: 'EC_P256', keyType: 'EC', curve: 'P256', signatureAlgorithm: 'ecdsa-with-SHA256',
     crlUrls: [], ocspUrls: [], caIssuersUrls: [], sctCount: 0, selfSigned: false, certificatePem: '', chainPem: '',
     status: 'active', source: 'issued', targets: [], environment: i % 3 ? 'prod' : 'dev', createdAt: now.toISOString(), ...extra,
