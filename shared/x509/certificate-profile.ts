@@ -49,7 +49,9 @@ function nameProblems(kind: string, names: string[], bound: number, rule: string
  */
 export function beyondBounds(cert: Pick<ParsedCertificate, 'serialBytes' | 'subjectCommonNames' | 'issuerCommonNames' | 'extensions'>): string[] {
   const out: string[] = [];
-  if (cert.serialBytes.length > MAX_SERIAL_OCTETS) out.push(`a serialNumber of ${cert.serialBytes.length} octets, over the ${MAX_SERIAL_OCTETS} RFC 5280 4.1.2.2 allows`);
+  // The number's own octets: a positive 20-octet serial with its top bit set is encoded with a leading zero octet, and is conforming.
+  const octets = cert.serialBytes.length > 1 && cert.serialBytes[0] === 0 ? cert.serialBytes.length - 1 : cert.serialBytes.length;
+  if (octets > MAX_SERIAL_OCTETS) out.push(`a serialNumber of ${octets} octets, over the ${MAX_SERIAL_OCTETS} RFC 5280 4.1.2.2 allows`);
   for (const [role, names] of [['subject', cert.subjectCommonNames], ['issuer', cert.issuerCommonNames]] as const) {
     for (const cn of names) if (cn.length > UB_COMMON_NAME) out.push(`a CN of ${cn.length} characters in its ${role}, over ub-common-name (${UB_COMMON_NAME}, RFC 5280 Appendix A)`);
   }

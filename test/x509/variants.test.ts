@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyPemChain } from '../../shared/x509/verify-pem-chain.ts';
+import { beyondBounds } from '../../shared/x509/certificate-profile.ts';
 import { ROOT } from '../support/processes.ts';
 
 /** Other members of the handed cases' classes (test/fixtures/x509-variants/SOURCE.md), each verified as `certops verify` does. */
@@ -76,5 +77,12 @@ describe('other instances of the X.509 classes', () => {
 
   it('takes a version 1 private root as a trust anchor: its name and key, without extensions (RFC 5280 6.1.1 (d))', () => {
     expect(verify('v1-anchor')).toMatchObject({ valid: true, reasons: [] });
+  });
+
+  it('counts a serial\'s own octets against RFC 5280 4.1.2.2\'s 20: a positive 20-octet serial with its top bit set (21 octets encoded) conforms, 21 octets do not', () => {
+    const withSerial = (hex: string) => beyondBounds({ serialBytes: Buffer.from(hex, 'hex'), subjectCommonNames: [], issuerCommonNames: [], extensions: { san: { dns: [], email: [] } } } as never);
+    expect(withSerial(`00${'ff'.repeat(20)}`)).toEqual([]);
+    expect(withSerial(`00${'ff'.repeat(21)}`)).toEqual(['a serialNumber of 21 octets, over the 20 RFC 5280 4.1.2.2 allows']);
+    expect(withSerial('7f'.repeat(21))).toEqual(['a serialNumber of 21 octets, over the 20 RFC 5280 4.1.2.2 allows']);
   });
 });
