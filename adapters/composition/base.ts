@@ -78,7 +78,8 @@ function decimalSetting(env: NodeJS.ProcessEnv, name: string, fallback: number, 
 /** The renewal window the environment sets (CERTOPS_RENEWAL_WINDOW_DAYS, CERTOPS_RENEWAL_AT_LIFETIME); ValidationError naming the variable for a bad one. */
 export function renewalWindowFromEnv(env: NodeJS.ProcessEnv): RenewalWindow {
   return {
-    days: decimalSetting(env, 'CERTOPS_RENEWAL_WINDOW_DAYS', DEFAULT_RENEWAL_WINDOW.days, 0, Number.MAX_SAFE_INTEGER, 'a number of days >= 0, such as 30'),
+    // Ten years bound it: the sweep's horizon (now plus the window) stays a time a Date can hold.
+    days: decimalSetting(env, 'CERTOPS_RENEWAL_WINDOW_DAYS', DEFAULT_RENEWAL_WINDOW.days, 0, 3650, 'a number of days from 0 to 3650, such as 30'),
     // 0 is allowed: no share of the lifetime is kept, the window alone decides (what a test that cannot wait days sets).
     atLifetimeFraction: decimalSetting(env, 'CERTOPS_RENEWAL_AT_LIFETIME', DEFAULT_RENEWAL_WINDOW.atLifetimeFraction, 0, 1, 'the share of a certificate\'s lifetime served before renewal, a decimal fraction 0 <= f <= 1, such as 0.667'),
   };

@@ -104,34 +104,47 @@ function uriWithin(uri: string, base: string): boolean {
 /** The string types a directory attribute's value may take (RFC 5280 4.1.2.4): compared as text, whatever the type. */
 const STRING_TAGS = new Set([0x0c, 0x13, 0x14, 0x16, 0x1a, 0x1c, 0x1e]);
 
-/** Names already prepared for comparison, by their DER (hex): a path search meets the same CA names over and over. Bounded, oldest forgotten first. */
-const prepared = new Map<string, string[]>();
+/** Names already prepared for comparison, by their DER (hex), null for one that cannot be read: a path search meets the same CA names over and over. Bounded, oldest forgotten first. */
+const prepared = new Map<string, string[] | null>();
 const MAX_PREPARED = 10_000;
 
 /**
  * A DER Name (hex) as its RDNs prepared for comparison as RFC 5280 7.1 asks (the RFC 4518
- * preparation, as far as it matters here): each attribute as type=value, a string value of any
- * string type as Unicode text (NFKC), case folded, without leading, trailing or repeated spaces;
- * any other value as encoded; the attributes of a multi-valued RDN in a fixed order.
+ * preparation, as far as it matters here): each attribute as its type and value, a string value of
+ * any string type as Unicode text (NFKC), case folded, without leading, trailing or repeated
+ * spaces; any other value as encoded; the attributes of a multi-valued RDN as a set (sorted, each
+ * quoted so that no value can pass for two attributes). Null when the name cannot be read.
  */
-function preparedRdns(nameHex: string): string[] {
+function preparedRdns(nameHex: string): string[] | null {
   const known = prepared.get(nameHex);
-  if (known) return known;
-  const buf = Buffer.from(nameHex, 'hex');
-  const rdns = children(buf, readTlv(buf, 0, 'directoryName'), 'directoryName').map((rdn) => children(buf, rdn, 'directoryName').map((atv) => {
-    const [type, value] = children(buf, atv, 'directoryName');
-    const text = STRING_TAGS.has(value.tag) ? `"${stringValue(buf, value, 'directoryName').normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim()}` : `#${buf.subarray(value.offset, value.end).toString('hex')}`;
-    return `${buf.subarray(type.offset, type.end).toString('hex')}=${text}`;
-  }).sort().join('+'));
+  if (known !== undefined) return known;
+  let rdns: string[] | null;
+  try {
+    const buf = Buffer.from(nameHex, 'hex');
+    rdns = children(buf, readTlv(buf, 0, 'directoryName'), 'directoryName').map((rdn) => children(buf, rdn, 'directoryName').map((atv) => {
+      const [type, value, extra] = children(buf, atv, 'directoryName');
+      if (!type || type.tag !== 0x06 || !value || extra) throw new Error('malformed AttributeTypeAndValue');
+      const typeHex = buf.subarray(type.offset, type.end).toString('hex');
+      if (!STRING_TAGS.has(value.tag)) return `${typeHex}#${buf.subarray(value.offset, value.end).toString('hex')}`;
+      return `${typeHex}=${JSON.stringify(stringValue(buf, value, 'directoryName').normalize('NFKC').toLowerCase().replace(/\s+/g, ' ').trim())}`;
+    }).sort().join('+'));
+  } catch {
+    rdns = null;
+  }
   if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
   prepared.set(nameHex, rdns);
   return rdns;
 }
 
-/** A directoryName inside a subtree: the subtree's RDNs begin it, compared as RFC 5280 7.1 says (preparedRdns). */
-function directoryWithin(nameHex: string, baseHex: string): boolean {
+/**
+ * A directoryName inside a subtree: the subtree's RDNs begin it, compared as RFC 5280 7.1 says
+ * (preparedRdns). A name or subtree that cannot be read is inside an excluded subtree and outside
+ * a permitted one: what cannot be checked is refused.
+ */
+function directoryWithin(nameHex: string, baseHex: string, excluded: boolean): boolean {
   const name = preparedRdns(nameHex);
   const base = preparedRdns(baseHex);
+  if (!name || !base) return excluded;
   return base.length <= name.length && base.every((r, i) => r === name[i]);
 }
 
@@ -174,7 +187,7 @@ export function nameConstraintViolations(ca: ParsedCertificate, cert: ParsedCert
     ip: (name, base) => ipWithin(name, base),
     email: (name, base) => emailWithin(name, base),
     uri: (name, base) => uriWithin(name, base),
-    directoryNames: (name, base) => directoryWithin(name, base),
+    directoryNames: (name, base, excluded) => directoryWithin(name, base, excluded),
   };
   // A form certops cannot check, constrained and present in the certificate: refused, not ignored (RFC 5280 4.2.1.10).
   for (const form of new Set(san.otherForms)) {

@@ -83,6 +83,17 @@ describe('asking a CT log politely', () => {
     for (const bad of ['-5', '1.5', 'soon', '', undefined, null]) expect(retryAfterMs(bad, now), String(bad)).toBeUndefined();
   });
 
+  it('reads a Retry-After past a year as a year (RFC 9110 sets no bound; a log asking for 10^14 seconds must not make a time no Date holds)', async () => {
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    const year = 365 * 86_400_000;
+    expect(retryAfterMs('99999999999999', now)).toBe(year);
+    expect(retryAfterMs('9'.repeat(400), now)).toBe(year);
+    expect(retryAfterMs('Fri, 31 Dec 9999 23:59:59 GMT', now)).toBe(year);
+    const once = new LogHttp({ attempts: 1, now: () => now });
+    answers.push({ status: 503, headers: { 'retry-after': '99999999999999' } });
+    await expect(once.get(url)).rejects.toMatchObject({ retryAt: new Date(now + year) });
+  });
+
   it('spaces requests, concurrent ones included, to the configured rate', async () => {
     let now = 1_000_000;
     const waits: number[] = [];

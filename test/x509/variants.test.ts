@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { verifyPemChain } from '../../shared/x509/verify-pem-chain.ts';
 import { beyondBounds } from '../../shared/x509/certificate-profile.ts';
 import { ROOT } from '../support/processes.ts';
+import { makeCert } from '../support/pki.ts';
+import { x509 } from '../support/x509-library.ts';
 
 /** Other members of the handed cases' classes (test/fixtures/x509-variants/SOURCE.md), each verified as `certops verify` does. */
 function verify(name: string) {
@@ -84,5 +86,34 @@ describe('other instances of the X.509 classes', () => {
     expect(withSerial(`00${'ff'.repeat(20)}`)).toEqual([]);
     expect(withSerial(`00${'ff'.repeat(21)}`)).toEqual(['a serialNumber of 21 octets, over the 20 RFC 5280 4.1.2.2 allows']);
     expect(withSerial('7f'.repeat(21))).toEqual(['a serialNumber of 21 octets, over the 20 RFC 5280 4.1.2.2 allows']);
+  });
+});
+
+describe('directoryName constraints on hostile names (RFC 5280 4.2.1.10, 7.1)', () => {
+  const len = (n: number) => (n < 128 ? [n] : [0x81, n]);
+  const tlv = (tag: number, content: Buffer) => Buffer.concat([Buffer.from([tag, ...len(content.length)]), content]);
+  /** nameConstraints with one directoryName subtree, permitted ([0]) or excluded ([1]). */
+  const directoryConstraint = (subtree: 0xa0 | 0xa1, name: Buffer) => new x509.Extension('2.5.29.30', true, tlv(0x30, tlv(subtree, tlv(0x30, tlv(0xa4, name)))));
+  const nameDer = (name: ConstructorParameters<typeof x509.Name>[0]) => Buffer.from(new x509.Name(name).toArrayBuffer());
+  /** Names no parser accepts: an attribute without a value, and a UTF8String that is not UTF-8. */
+  const unreadable = [Buffer.from('300731053003060155', 'hex'), Buffer.from('300c310a300806035504030c01ff', 'hex')];
+  const verdict = async (caExtension: InstanceType<typeof x509.Extension>, leafSpec: { subject: string; sans?: string[]; extensions?: InstanceType<typeof x509.Extension>[] }) => {
+    const ca = await makeCert({ subject: 'CN=Constrained CA', ca: true, extensions: [caExtension] });
+    const leaf = await makeCert({ sans: ['a.example.com'], eku: ['1.3.6.1.5.5.7.3.1'], issuer: ca, ...leafSpec });
+    return verifyPemChain({ chainPem: leaf.pem + ca.pem, rootsPem: ca.pem, at: new Date(), host: 'a.example.com', purpose: 'serverAuth' });
+  };
+
+  it('takes a subtree or a name it cannot read as a violation, never an exception', async () => {
+    for (const name of unreadable) {
+      expect(await verdict(directoryConstraint(0xa1, name), { subject: 'CN=a.example.com' })).toMatchObject({ valid: false, reasons: expect.arrayContaining([expect.stringMatching(/directory name .* is excluded by the name constraints/)]) });
+      const sanWithIt = new x509.Extension('2.5.29.17', false, tlv(0x30, Buffer.concat([tlv(0x82, Buffer.from('a.example.com')), tlv(0xa4, name)])));
+      expect(await verdict(directoryConstraint(0xa0, nameDer([{ CN: ['a.example.com'] }])), { subject: 'CN=a.example.com', sans: undefined, extensions: [sanWithIt] })).toMatchObject({ valid: false, reasons: expect.arrayContaining([expect.stringMatching(/is outside the names permitted/)]) });
+    }
+  });
+
+  it('compares a multi-valued RDN as a set of attributes: one value spelling two attributes is not them', async () => {
+    const permitted = directoryConstraint(0xa0, nameDer([{ C: ['US'] }, { O: ['Acme'], OU: ['Web'] }]));
+    expect((await verdict(permitted, { subject: 'C=US, O=Acme+OU=Web, CN=ok' })).valid).toBe(true);
+    expect((await verdict(permitted, { subject: new x509.Name([{ C: ['US'] }, { O: ['Acme+060355040b="web'] }, { CN: ['bypass'] }]).toString() })).valid).toBe(false);
   });
 });
