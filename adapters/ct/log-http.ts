@@ -51,11 +51,13 @@ export class LogHttp {
    */
   private waitBeforeRetry(url: string, res: Response, i: number): number {
     if (res.status !== 429 && res.status < 500) throw new UpstreamError(`${url} answered ${res.status}`, url);
-    const asked = retryAfterMs(res.headers.get('retry-after'), this.now());
-    const retryAt = asked === undefined ? undefined : new Date(this.now() + asked);
+    // One reading of the clock: an HTTP-date's time is kept to the millisecond.
+    const now = this.now();
+    const asked = retryAfterMs(res.headers.get('retry-after'), now);
+    const retryAt = asked === undefined ? undefined : new Date(now + asked);
     if (i + 1 >= this.attempts) throw new RetryLaterError(`${url} answered ${res.status}`, url, retryAt);
     const wait = asked || 250 * 2 ** i;
-    if (wait <= MAX_RETRY_AFTER_MS && this.now() + wait <= (this.options.deadline ?? Infinity)) return wait;
+    if (wait <= MAX_RETRY_AFTER_MS && now + wait <= (this.options.deadline ?? Infinity)) return wait;
     const asks = asked ? ` and asks to wait ${Math.round(asked / 1000)} s` : '';
     throw new RetryLaterError(`${url} answered ${res.status}${asks}; left to a later poll`, url, retryAt);
   }
