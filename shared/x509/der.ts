@@ -116,6 +116,14 @@ export function integerBytes(buf: Uint8Array, tlv: Tlv, field: string, what: str
   return buf.subarray(tlv.start, tlv.end);
 }
 
+/** The names of the bits a named-bit BIT STRING (its TLV) sets: `names[i]` for bit i, counted from the first content octet's high bit; undefined names are skipped. */
+export function namedBits<T>(buf: Uint8Array, bits: Tlv, names: readonly (T | undefined)[]): T[] {
+  return names.filter((name, i): name is T => {
+    const byte = bits.start + 1 + (i >> 3);
+    return name !== undefined && byte < bits.end && (buf[byte] & (0x80 >> (i & 7))) !== 0;
+  });
+}
+
 /** A BOOLEAN's value: one content octet (X.690 8.2.1); DER writes TRUE as 0xFF, and old encoders' other non-zero octets still read as true. */
 export function booleanValue(buf: Uint8Array, tlv: Tlv, field: string, what: string): boolean {
   if (tlv.tag !== 0x01 || tlv.end - tlv.start !== 1) throw derError(field, `${what} is not a one-octet BOOLEAN`);

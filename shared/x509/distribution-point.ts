@@ -1,5 +1,5 @@
 import type { RevocationReason } from './crl-builder.ts';
-import { children, derError, readTlv, type Tlv } from './der.ts';
+import { children, derError, namedBits, readTlv, type Tlv } from './der.ts';
 import { readName } from './distinguished-name.ts';
 import { generalNameForm } from './general-names.ts';
 
@@ -43,10 +43,5 @@ export const ALL_REASONS: readonly RevocationReason[] = REASON_FLAG_BITS.filter(
 
 /** The reasons a ReasonFlags BIT STRING (its TLV) sets. */
 export function reasonFlags(buf: Uint8Array, bits: Tlv): RevocationReason[] {
-  const out: RevocationReason[] = [];
-  REASON_FLAG_BITS.forEach((reason, i) => {
-    const byte = bits.start + 1 + (i >> 3);
-    if (reason && byte < bits.end && buf[byte] & (0x80 >> (i & 7))) out.push(reason);
-  });
-  return out;
+  return namedBits(buf, bits, REASON_FLAG_BITS);
 }

@@ -1,5 +1,5 @@
 import type { RevocationReason } from './crl-builder.ts';
-import { booleanValue, children, derError, expectTlv, oidString, readTlv, smallInteger, type Tlv } from './der.ts';
+import { booleanValue, children, derError, namedBits, expectTlv, oidString, readTlv, smallInteger, type Tlv } from './der.ts';
 import { readDistributionPointName, reasonFlags, type DistributionPointName } from './distribution-point.ts';
 import { addGeneralName, emptyNames, readGeneralNames, type GeneralNames } from './general-names.ts';
 import { EXTENDED_KEY_USAGES, KEY_USAGES, OID } from './oids.ts';
@@ -92,13 +92,7 @@ const READERS: Record<string, Reader> = {
     ext.basicConstraints = { ca, ...(parts[i] ? { pathLength: smallInteger(buf, parts[i], field, 'pathLenConstraint') } : {}) };
   },
   [OID.keyUsage]: (buf, v, ext, field) => {
-    const bits = expectTlv(buf, v.start, 0x03, field, 'keyUsage', v.end);
-    const usages: string[] = [];
-    for (let i = 0; i < KEY_USAGES.length; i++) {
-      const byte = bits.start + 1 + (i >> 3);
-      if (byte < bits.end && buf[byte] & (0x80 >> (i & 7))) usages.push(KEY_USAGES[i]);
-    }
-    ext.keyUsage = usages;
+    ext.keyUsage = namedBits(buf, expectTlv(buf, v.start, 0x03, field, 'keyUsage', v.end), KEY_USAGES);
   },
   [OID.extKeyUsage]: (buf, v, ext, field) => {
     const seq = expectTlv(buf, v.start, 0x30, field, 'extendedKeyUsage', v.end);

@@ -36,6 +36,8 @@ export function hostNameSpellings(raw: string): string[] {
   return [...new Set(whole.map((v) => canonicalHostName(v.split('/')[0])))];
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
  * Text whose encoding is not known: a dNSName should be IA5 (ASCII) and a TeletexString is
  * Latin-1 in most software, but CAs put UTF-8 in both. ASCII is read as is; other bytes as UTF-8
@@ -46,7 +48,7 @@ export function textReadings(bytes: Uint8Array): string[] {
   const latin1 = Buffer.from(bytes).toString('latin1');
   if (/^[\x00-\x7f]*$/.test(latin1)) return [latin1];
   try {
-    return [new TextDecoder('utf-8', { fatal: true }).decode(bytes), latin1];
+    return [utf8.decode(bytes), latin1];
   } catch {
     return [latin1];
   }
